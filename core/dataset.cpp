@@ -1,0 +1,354 @@
+#include "core/dataset.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_reduce.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace tg {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+const char* kSplitFiles[] = {"train_idx.npy", "valid_idx.npy", "test_idx.npy"};
+
+std::string hex32(std::uint32_t x) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%08x", x);
+  return b;
+}
+
+template <typename T>
+T field(const json& j, const char* key, const std::string& path) {
+  if (!j.contains(key)) throw input_error(at_input(path, std::string("missing field '") + key + "'"));
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw input_error(at_input(path, std::string("field '") + key + "' has the wrong type"));
+  }
+}
+}  // namespace
+
+json dataset_meta::to_json() const {
+  json j;
+  j["format"] = "tiergnn-dataset";
+  j["format_version"] = format_version;
+  j["name"] = name;
+  j["num_nodes"] = num_nodes;
+  j["num_edges"] = num_edges;
+  j["directed"] = directed;
+  j["graph"] = {{"index_dtype", dtype_name(index_dtype)}};
+  j["features"] = has_features() ? json{{"dim", feature_dim}, {"dtype", dtype_name(feature_dtype)}}
+                                 : json(nullptr);
+  j["labels"] = has_labels() ? json{{"num_classes", num_classes}, {"dtype", dtype_name(label_dtype)}}
+                             : json(nullptr);
+  json splits = json::object();
+  for (const char* s : kSplitFiles) {
+    auto it = arrays.find(s);
+    if (it != arrays.end()) splits[std::string(s).substr(0, std::string(s).find('_'))] = it->second.shape[0];
+  }
+  j["splits"] = splits;
+  json arr = json::object();
+  for (const auto& [file, a] : arrays)
+    arr[file] = {{"dtype", dtype_name(a.type)}, {"shape", a.shape}, {"crc32", hex32(a.crc32)},
+                 {"bytes", a.bytes}};
+  j["arrays"] = arr;
+  j["source"] = source;
+  return j;
+}
+
+dataset_meta dataset_meta::from_json(const json& j, const std::string& path) {
+  if (!j.is_object()) throw input_error(at_input(path, "meta.json must hold a JSON object"));
+  if (field<std::string>(j, "format", path) != "tiergnn-dataset")
+    throw input_error(at_input(path, "field 'format' is not \"tiergnn-dataset\""));
+  dataset_meta m;
+  m.format_version = field<int>(j, "format_version", path);
+  if (m.format_version != kDatasetFormatVersion)
+    throw input_error(at_input(path, "format_version " + std::to_string(m.format_version) +
+                                         " is not supported (this tiergnn reads version " +
+                                         std::to_string(kDatasetFormatVersion) + ")"));
+  m.name = j.value("name", "");
+  m.num_nodes = field<std::int64_t>(j, "num_nodes", path);
+  m.num_edges = field<std::int64_t>(j, "num_edges", path);
+  if (m.num_nodes < 0 || m.num_edges < 0)
+    throw input_error(at_input(path, "num_nodes and num_edges must be non-negative"));
+  m.directed = field<bool>(j, "directed", path);
+  const json g = field<json>(j, "graph", path);
+  m.index_dtype = dtype_from_name(field<std::string>(g, "index_dtype", path), path + ": graph.index_dtype");
+  const json f = field<json>(j, "features", path);
+  if (!f.is_null()) {
+    m.feature_dim = field<std::int64_t>(f, "dim", path);
+    m.feature_dtype = dtype_from_name(field<std::string>(f, "dtype", path), path + ": features.dtype");
+  }
+  const json l = field<json>(j, "labels", path);
+  if (!l.is_null()) {
+    m.num_classes = field<std::int64_t>(l, "num_classes", path);
+    m.label_dtype = dtype_from_name(field<std::string>(l, "dtype", path), path + ": labels.dtype");
+  }
+  const json arr = field<json>(j, "arrays", path);
+  if (!arr.is_object()) throw input_error(at_input(path, "field 'arrays' must be an object"));
+  for (const auto& [file, a] : arr.items()) {
+    array_info info;
+    info.type = dtype_from_name(field<std::string>(a, "dtype", path), path + ": arrays." + file);
+    info.shape = field<std::vector<std::int64_t>>(a, "shape", path);
+    info.crc32 = static_cast<std::uint32_t>(std::stoul(field<std::string>(a, "crc32", path), nullptr, 16));
+    info.bytes = field<std::uint64_t>(a, "bytes", path);
+    m.arrays[file] = info;
+  }
+  for (const char* req : {"indptr.npy", "indices.npy"})
+    if (!m.has_array(req))
+      throw input_error(at_input(path, std::string("arrays lists no '") + req + "'"));
+  if (m.has_features() && !m.has_array("features.npy"))
+    throw input_error(at_input(path, "features are declared but arrays lists no 'features.npy'"));
+  if (m.has_labels() && !m.has_array("labels.npy"))
+    throw input_error(at_input(path, "labels are declared but arrays lists no 'labels.npy'"));
+  m.source = j.value("source", json::object());
+  return m;
+}
+
+std::uint32_t file_crc32(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw_errno("open", path);
+  std::vector<unsigned char> buf(8 << 20);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) crc = crc32_z(crc, buf.data(), n);
+  const bool err = std::ferror(f);
+  std::fclose(f);
+  if (err) throw_errno("read", path);
+  return static_cast<std::uint32_t>(crc);
+}
+
+dataset dataset::open(const std::string& dir) {
+  dataset d;
+  d.dir_ = dir;
+  if (!fs::is_directory(dir)) throw input_error(at_input(dir, "no such dataset directory"));
+  const std::string mp = dir + "/meta.json";
+  std::ifstream in(mp);
+  if (!in) throw input_error(at_input(mp, "missing: not a tiergnn dataset directory"));
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw input_error(at_input(mp, std::string("invalid JSON: ") + e.what()));
+  }
+  d.meta_ = dataset_meta::from_json(j, mp);
+  for (const auto& [file, info] : d.meta_.arrays) {
+    const std::string p = dir + "/" + file;
+    if (!fs::exists(p)) throw input_error(at_input(p, "listed in meta.json but missing"));
+    npy_array a = npy_array::open(p);
+    if (a.type() != info.type)
+      throw input_error(at_input(p, "dtype is " + std::string(dtype_name(a.type())) +
+                                        " but meta.json says " + std::string(dtype_name(info.type))));
+    if (a.shape() != info.shape) {
+      a.expect_shape(info.shape);
+    }
+    d.arrays_.emplace(file, std::move(a));
+  }
+  return d;
+}
+
+const npy_array& dataset::get(const std::string& file) const {
+  auto it = arrays_.find(file);
+  if (it == arrays_.end()) throw input_error(at_input(dir_, "dataset has no " + file));
+  return it->second;
+}
+
+namespace {
+template <typename T>
+std::int64_t first_nonfinite(const T* p, std::int64_t n) {
+  return tbb::parallel_reduce(
+      tbb::blocked_range<std::int64_t>(0, n, 1 << 16), std::numeric_limits<std::int64_t>::max(),
+      [&](const auto& r, std::int64_t acc) {
+        for (std::int64_t i = r.begin(); i < r.end(); ++i) {
+          float x;
+          if constexpr (std::is_same_v<T, std::uint16_t>)
+            x = half_to_float(p[i]);
+          else
+            x = p[i];
+          if (!std::isfinite(x)) return std::min(acc, i);
+        }
+        return acc;
+      },
+      [](std::int64_t a, std::int64_t b) { return std::min(a, b); });
+}
+}  // namespace
+
+void dataset::check(const check_options& opt) const {
+  const std::int64_t n = meta_.num_nodes, e = meta_.num_edges;
+  auto p = [&](const std::string& f) { return dir_ + "/" + f; };
+  // Graph.
+  const npy_array& ip = indptr();
+  ip.expect_dtype(dtype::int64);
+  ip.expect_shape({n + 1});
+  const npy_array& ix = indices();
+  if (ix.type() != meta_.index_dtype)
+    throw input_error(at_input(p("indices.npy"), "dtype is " + std::string(dtype_name(ix.type())) +
+                                                     " but meta.json says " +
+                                                     std::string(dtype_name(meta_.index_dtype))));
+  ix.expect_shape({e});
+  if (meta_.index_dtype == dtype::int32 && n > std::numeric_limits<std::int32_t>::max())
+    throw input_error(at_input(p("indices.npy"), "int32 indices cannot address " + std::to_string(n) + " nodes"));
+  validate_csr(p("indices.npy"), n, ip.as<std::int64_t>(), ix.raw(), ix.type(), e);
+  // Features.
+  if (meta_.has_features()) {
+    const npy_array& f = get("features.npy");
+    if (f.type() != meta_.feature_dtype)
+      throw input_error(at_input(p("features.npy"), "dtype is " + std::string(dtype_name(f.type())) +
+                                                        " but meta.json says " +
+                                                        std::string(dtype_name(meta_.feature_dtype))));
+    if (f.type() != dtype::float32 && f.type() != dtype::float16)
+      throw input_error(at_input(p("features.npy"), "features must be float32 or float16"));
+    f.expect_shape({n, meta_.feature_dim});
+    const std::int64_t bad = f.type() == dtype::float32
+                                 ? first_nonfinite(static_cast<const float*>(f.raw()), f.count())
+                                 : first_nonfinite(static_cast<const std::uint16_t*>(f.raw()), f.count());
+    if (bad != std::numeric_limits<std::int64_t>::max())
+      throw input_error(at_input(p("features.npy"), "non-finite value at row " +
+                                                        std::to_string(bad / meta_.feature_dim) +
+                                                        ", column " + std::to_string(bad % meta_.feature_dim)));
+  }
+  // Labels.
+  std::vector<std::int64_t> labels;
+  if (meta_.has_labels()) {
+    const npy_array& l = get("labels.npy");
+    if (l.type() != dtype::int32 && l.type() != dtype::int64)
+      throw input_error(at_input(p("labels.npy"), "labels must be int32 or int64"));
+    l.expect_shape({n});
+    labels = l.to_int64();
+    for (std::int64_t v = 0; v < n; ++v)
+      if (labels[v] < -1 || labels[v] >= meta_.num_classes)
+        throw input_error(at_input(p("labels.npy"), "label " + std::to_string(labels[v]) + " of node " +
+                                                        std::to_string(v) + " is outside [-1, " +
+                                                        std::to_string(meta_.num_classes) + ")"));
+  }
+  // Splits: in range, no duplicates, disjoint, labelled.
+  std::vector<std::uint8_t> owner(meta_.has_array("train_idx.npy") || meta_.has_array("valid_idx.npy") ||
+                                          meta_.has_array("test_idx.npy")
+                                      ? static_cast<std::size_t>(n)
+                                      : 0,
+                                  0);
+  for (int s = 0; s < 3; ++s) {
+    const std::string f = kSplitFiles[s];
+    if (!has(f)) continue;
+    const npy_array& a = get(f);
+    a.expect_ndim(1);
+    const auto ids = a.to_int64();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const std::int64_t v = ids[i];
+      if (v < 0 || v >= n)
+        throw input_error(at_input(p(f), "entry " + std::to_string(i) + " = " + std::to_string(v) +
+                                             " is outside [0, " + std::to_string(n) + ")"));
+      if (owner[v] == s + 1)
+        throw input_error(at_input(p(f), "node " + std::to_string(v) + " appears twice"));
+      if (owner[v] != 0)
+        throw input_error(at_input(p(f), "node " + std::to_string(v) + " is also in " +
+                                             kSplitFiles[owner[v] - 1]));
+      owner[v] = static_cast<std::uint8_t>(s + 1);
+      if (!labels.empty() && labels[v] < 0)
+        throw input_error(at_input(p(f), "node " + std::to_string(v) + " has no label (-1)"));
+    }
+  }
+  if (has("node_ids.npy")) {
+    const npy_array& a = get("node_ids.npy");
+    a.expect_dtype(dtype::int64);
+    a.expect_shape({n});
+  }
+  if (opt.checksums) {
+    for (const auto& [file, info] : meta_.arrays) {
+      const std::string path = p(file);
+      const auto size = fs::file_size(path);
+      if (size != info.bytes)
+        throw input_error(at_input(path, "size is " + std::to_string(size) + " bytes, meta.json says " +
+                                             std::to_string(info.bytes)));
+      const std::uint32_t c = file_crc32(path);
+      if (c != info.crc32)
+        throw input_error(at_input(path, "checksum mismatch (crc32 " + hex32(c) + ", meta.json says " +
+                                             hex32(info.crc32) + "): the file changed after it was written"));
+    }
+  }
+}
+
+std::string temp_sibling(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  return (parent / ("." + p.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
+}
+
+void remove_tree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+dataset_writer::dataset_writer(std::string dir, bool overwrite)
+    : dir_(std::move(dir)), overwrite_(overwrite) {
+  if (fs::exists(dir_) && !overwrite_)
+    throw input_error(at_input(dir_, "already exists; choose another output or pass --force to replace it"));
+  const fs::path parent = fs::path(dir_).lexically_normal().parent_path();
+  if (!parent.empty() && !fs::is_directory(parent))
+    throw input_error(at_input(dir_, "parent directory " + parent.string() + " does not exist"));
+  tmp_ = temp_sibling(dir_);
+  remove_tree(tmp_);
+  std::error_code ec;
+  if (!fs::create_directory(tmp_, ec)) throw io_error(at_input(tmp_, "cannot create: " + ec.message()));
+}
+
+dataset_writer::~dataset_writer() {
+  if (!committed_) remove_tree(tmp_);
+}
+
+void dataset_writer::put(const std::string& file, dtype t, const std::vector<std::int64_t>& shape,
+                         const void* data) {
+  write_npy(path(file), t, shape, data);
+}
+
+std::string dataset_writer::commit() {
+  TG_EXPECTS(!committed_, "dataset committed twice");
+  meta_.arrays.clear();
+  for (const auto& entry : fs::directory_iterator(tmp_)) {
+    const std::string file = entry.path().filename().string();
+    if (entry.path().extension() != ".npy") continue;
+    npy_array a = npy_array::open(entry.path().string());
+    array_info info;
+    info.type = a.type();
+    info.shape = a.shape();
+    info.bytes = fs::file_size(entry.path());
+    info.crc32 = file_crc32(entry.path().string());
+    meta_.arrays[file] = info;
+  }
+  {
+    const std::string mp = path("meta.json");
+    std::ofstream out(mp);
+    out << meta_.to_json().dump(2) << "\n";
+    out.close();
+    if (!out) throw io_error(at_input(mp, "write failed"));
+  }
+  // The same validation as `tiergnn info --check`; checksums were just computed.
+  dataset::open(tmp_).check(dataset::check_options{false});
+  if (fs::exists(dir_)) {
+    TG_EXPECTS(overwrite_, "output appeared while importing");
+    const std::string old = temp_sibling(dir_) + ".old";
+    fs::rename(dir_, old);
+    fs::rename(tmp_, dir_);
+    remove_tree(old);
+  } else {
+    std::error_code ec;
+    fs::rename(tmp_, dir_, ec);
+    if (ec) throw io_error(at_input(dir_, "cannot rename the finished dataset into place: " + ec.message()));
+  }
+  committed_ = true;
+  return dir_;
+}
+
+}  // namespace tg

@@ -1,0 +1,131 @@
+#pragma once
+// The dataset directory (DESIGN.md §6): meta.json beside NumPy arrays
+//   indptr.npy (int64, N+1)   indices.npy (int32|int64, E; in-neighbours)
+//   features.npy (float32|float16, N x D)   labels.npy (int32|int64, N; -1 = unlabelled)
+//   train_idx.npy / valid_idx.npy / test_idx.npy (int64)   node_ids.npy (int64, N; original ids)
+// Readers mmap every array. Writers build the directory under a temporary sibling and rename it
+// into place only after it validates, so an interrupted or failed import leaves nothing behind.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/csr.hpp"
+#include "core/dtype.hpp"
+#include "core/npy.hpp"
+
+namespace tg {
+
+inline constexpr int kDatasetFormatVersion = 1;
+
+struct array_info {
+  dtype type = dtype::int64;
+  std::vector<std::int64_t> shape;
+  std::uint32_t crc32 = 0;
+  std::uint64_t bytes = 0;  // file size
+};
+
+struct dataset_meta {
+  int format_version = kDatasetFormatVersion;
+  std::string name;
+  std::int64_t num_nodes = 0;
+  std::int64_t num_edges = 0;  // stored arcs (CSR entries); an undirected edge counts twice
+  bool directed = true;
+  dtype index_dtype = dtype::int32;
+  std::int64_t feature_dim = 0;  // 0: no features
+  dtype feature_dtype = dtype::float32;
+  std::int64_t num_classes = 0;  // 0: no labels
+  dtype label_dtype = dtype::int64;
+  std::map<std::string, array_info> arrays;  // file name -> what it holds
+  nlohmann::json source = nlohmann::json::object();  // provenance: importer, inputs, options
+
+  bool has_features() const { return feature_dim > 0; }
+  bool has_labels() const { return num_classes > 0; }
+  bool has_array(const std::string& file) const { return arrays.count(file) != 0; }
+
+  nlohmann::json to_json() const;
+  // Parses and checks required fields; `path` names the file in errors.
+  static dataset_meta from_json(const nlohmann::json& j, const std::string& path);
+};
+
+// An opened dataset: meta plus mmapped arrays. Opening checks that every array listed in meta
+// exists with the recorded dtype and shape (cheap); check() does the full validation.
+class dataset {
+ public:
+  static dataset open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  const dataset_meta& meta() const { return meta_; }
+  std::int64_t num_nodes() const { return meta_.num_nodes; }
+  std::int64_t num_edges() const { return meta_.num_edges; }
+
+  const npy_array& indptr() const { return get("indptr.npy"); }
+  const npy_array& indices() const { return get("indices.npy"); }
+  bool has(const std::string& file) const { return arrays_.count(file) != 0; }
+  const npy_array& get(const std::string& file) const;
+
+  template <typename index_t>
+  csr_view<index_t> graph() const {
+    return {meta_.num_nodes, indptr().as<std::int64_t>(), indices().as<index_t>()};
+  }
+
+  struct check_options {
+    bool checksums = true;
+  };
+  // Validates everything: CSR structure, ids and labels in range, splits (in range, no duplicates,
+  // disjoint, labelled), shapes and dtypes against meta, and file checksums. Throws input_error
+  // naming the file and the problem.
+  void check(const check_options& opt) const;
+  void check() const { check(check_options{}); }
+
+ private:
+  std::string dir_;
+  dataset_meta meta_;
+  std::map<std::string, npy_array> arrays_;
+};
+
+// CRC-32 of a whole file (zlib), read in large blocks.
+std::uint32_t file_crc32(const std::string& path);
+
+// Builds a dataset directory under "<parent>/.<name>.tmp-<pid>" and renames it to `dir` on commit().
+// If `dir` exists, the constructor refuses unless overwrite is set; with overwrite the old
+// directory is replaced only after the new one is complete. The destructor removes an uncommitted
+// temporary directory.
+class dataset_writer {
+ public:
+  explicit dataset_writer(std::string dir, bool overwrite = false);
+  dataset_writer(const dataset_writer&) = delete;
+  dataset_writer& operator=(const dataset_writer&) = delete;
+  ~dataset_writer();
+
+  dataset_meta& meta() { return meta_; }
+  const std::string& final_dir() const { return dir_; }
+  // Path of a file inside the temporary directory (for streaming writers).
+  std::string path(const std::string& file) const { return tmp_ + "/" + file; }
+  // Writes a whole 1-d or 2-d array now.
+  void put(const std::string& file, dtype t, const std::vector<std::int64_t>& shape, const void* data);
+  template <typename T>
+  void put(const std::string& file, const std::vector<T>& v) {
+    put(file, dtype_of<T>(), {static_cast<std::int64_t>(v.size())}, v.data());
+  }
+  // Records the arrays written (by name) with their checksums, writes meta.json, runs the full
+  // check and renames into place. Returns the final directory.
+  std::string commit();
+
+ private:
+  std::string dir_, tmp_;
+  bool overwrite_;
+  bool committed_ = false;
+  dataset_meta meta_;
+};
+
+// Creates `dir`'s temporary sibling name (used for single files too): "<parent>/.<base>.tmp-<pid>".
+std::string temp_sibling(const std::string& path);
+// Removes a directory tree; ignores a missing path.
+void remove_tree(const std::string& path);
+
+}  // namespace tg

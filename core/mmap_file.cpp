@@ -1,0 +1,93 @@
+#include "core/mmap_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "core/error.hpp"
+
+namespace tg {
+
+namespace {
+struct fd_guard {
+  int fd;
+  ~fd_guard() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+}  // namespace
+
+mmap_file mmap_file::open(const std::string& path, mode m) {
+  const bool rw = m == mode::read_write;
+  fd_guard g{::open(path.c_str(), rw ? O_RDWR : O_RDONLY)};
+  if (g.fd < 0) throw_errno("open", path);
+  struct stat st {};
+  if (::fstat(g.fd, &st) != 0) throw_errno("stat", path);
+  mmap_file f;
+  f.path_ = path;
+  f.size_ = static_cast<std::size_t>(st.st_size);
+  f.writable_ = rw;
+  if (f.size_ > 0) {
+    void* p = ::mmap(nullptr, f.size_, rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, g.fd, 0);
+    if (p == MAP_FAILED) throw_errno("mmap", path);
+    f.data_ = static_cast<std::uint8_t*>(p);
+  }
+  return f;
+}
+
+mmap_file mmap_file::create(const std::string& path, std::size_t bytes) {
+  fd_guard g{::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644)};
+  if (g.fd < 0) throw_errno("create", path);
+  if (::ftruncate(g.fd, static_cast<off_t>(bytes)) != 0) throw_errno("resize", path);
+  mmap_file f;
+  f.path_ = path;
+  f.size_ = bytes;
+  f.writable_ = true;
+  if (bytes > 0) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, g.fd, 0);
+    if (p == MAP_FAILED) throw_errno("mmap", path);
+    f.data_ = static_cast<std::uint8_t*>(p);
+  }
+  return f;
+}
+
+mmap_file::mmap_file(mmap_file&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)),
+      size_(std::exchange(o.size_, 0)),
+      path_(std::move(o.path_)),
+      writable_(o.writable_) {}
+
+mmap_file& mmap_file::operator=(mmap_file&& o) noexcept {
+  if (this != &o) {
+    close();
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    path_ = std::move(o.path_);
+    writable_ = o.writable_;
+  }
+  return *this;
+}
+
+mmap_file::~mmap_file() { close(); }
+
+void mmap_file::flush() {
+  if (data_ && writable_ && ::msync(data_, size_, MS_SYNC) != 0) throw_errno("msync", path_);
+}
+
+void mmap_file::advise_sequential() const {
+  if (data_) ::madvise(data_, size_, MADV_SEQUENTIAL);
+}
+void mmap_file::advise_random() const {
+  if (data_) ::madvise(data_, size_, MADV_RANDOM);
+}
+
+void mmap_file::close() {
+  if (data_) ::munmap(data_, size_);
+  data_ = nullptr;
+  size_ = 0;
+}
+
+}  // namespace tg

@@ -1,0 +1,396 @@
+#include "core/npy.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+namespace tg {
+
+namespace {
+
+constexpr char kMagic[] = "\x93NUMPY";
+
+struct dict_parser {
+  const char* p;
+  const char* end;
+  const std::string& name;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw input_error(at_input(name, "malformed .npy header: " + what));
+  }
+  void skip_ws() {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
+  }
+  bool consume(char c) {
+    skip_ws();
+    if (p < end && *p == c) {
+      ++p;
+      return true;
+    }
+    return false;
+  }
+  void expect(char c) {
+    if (!consume(c)) fail(std::string("expected '") + c + "'");
+  }
+  std::string quoted() {
+    skip_ws();
+    if (p >= end || (*p != '\'' && *p != '"')) fail("expected a quoted string");
+    const char q = *p++;
+    const char* s = p;
+    while (p < end && *p != q) ++p;
+    if (p >= end) fail("unterminated string");
+    return std::string(s, p++);
+  }
+  bool boolean() {
+    skip_ws();
+    if (end - p >= 4 && std::strncmp(p, "True", 4) == 0) {
+      p += 4;
+      return true;
+    }
+    if (end - p >= 5 && std::strncmp(p, "False", 5) == 0) {
+      p += 5;
+      return false;
+    }
+    fail("expected True or False");
+  }
+  std::vector<std::int64_t> tuple() {
+    expect('(');
+    std::vector<std::int64_t> v;
+    while (true) {
+      if (consume(')')) break;
+      skip_ws();
+      if (p >= end || *p < '0' || *p > '9') fail("shape must hold non-negative integers");
+      std::int64_t x = 0;
+      while (p < end && *p >= '0' && *p <= '9') {
+        if (x > (std::numeric_limits<std::int64_t>::max() - 9) / 10) fail("shape value too large");
+        x = x * 10 + (*p++ - '0');
+      }
+      skip_ws();
+      if (p < end && *p == 'L') ++p;  // Python 2 longs
+      v.push_back(x);
+      if (consume(',')) continue;
+      expect(')');
+      break;
+    }
+    return v;
+  }
+};
+
+dtype dtype_from_descr(const std::string& d, const std::string& name) {
+  if (d.size() < 3) throw input_error(at_input(name, "unsupported dtype '" + d + "'"));
+  const char order = d[0];
+  const std::string code = d.substr(1);
+  if (order == '>') {
+    throw input_error(at_input(name, "big-endian dtype '" + d +
+                                         "' is not supported; convert with arr.astype(arr.dtype.newbyteorder('<'))"));
+  }
+  if (order != '<' && order != '|' && order != '=')
+    throw input_error(at_input(name, "unsupported dtype '" + d + "'"));
+  static const struct {
+    const char* code;
+    dtype t;
+  } table[] = {{"b1", dtype::boolean}, {"i1", dtype::int8},    {"u1", dtype::uint8},
+               {"i2", dtype::int16},   {"u2", dtype::uint16},  {"i4", dtype::int32},
+               {"u4", dtype::uint32},  {"i8", dtype::int64},   {"u8", dtype::uint64},
+               {"f2", dtype::float16}, {"f4", dtype::float32}, {"f8", dtype::float64}};
+  for (const auto& e : table)
+    if (code == e.code) return e.t;
+  throw input_error(at_input(name, "unsupported dtype '" + d + "'"));
+}
+
+const char* descr_of(dtype t) {
+  switch (t) {
+    case dtype::boolean: return "|b1";
+    case dtype::int8: return "|i1";
+    case dtype::uint8: return "|u1";
+    case dtype::int16: return "<i2";
+    case dtype::uint16: return "<u2";
+    case dtype::int32: return "<i4";
+    case dtype::uint32: return "<u4";
+    case dtype::int64: return "<i8";
+    case dtype::uint64: return "<u8";
+    case dtype::float16: return "<f2";
+    case dtype::float32: return "<f4";
+    case dtype::float64: return "<f8";
+  }
+  return "?";
+}
+
+std::string shape_string(const std::vector<std::int64_t>& s) {
+  std::string r = "(";
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i) r += ", ";
+    r += std::to_string(s[i]);
+  }
+  if (s.size() == 1) r += ",";
+  return r + ")";
+}
+
+}  // namespace
+
+std::int64_t npy_header::count() const {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
+  if (size < 10 || std::memcmp(bytes, kMagic, 6) != 0)
+    throw input_error(at_input(name, "not a .npy file (bad magic bytes)"));
+  const int major = bytes[6];
+  std::size_t hlen, pre;
+  if (major == 1) {
+    hlen = bytes[8] | (bytes[9] << 8);
+    pre = 10;
+  } else if (major == 2 || major == 3) {
+    if (size < 12) throw input_error(at_input(name, "truncated .npy header"));
+    hlen = static_cast<std::size_t>(bytes[8]) | (static_cast<std::size_t>(bytes[9]) << 8) |
+           (static_cast<std::size_t>(bytes[10]) << 16) | (static_cast<std::size_t>(bytes[11]) << 24);
+    pre = 12;
+  } else {
+    throw input_error(at_input(name, "unsupported .npy format version " + std::to_string(major)));
+  }
+  if (pre + hlen > size) throw input_error(at_input(name, "truncated .npy header"));
+  const char* h = reinterpret_cast<const char*>(bytes + pre);
+  dict_parser ps{h, h + hlen, name};
+  ps.expect('{');
+  npy_header out;
+  bool have_descr = false, have_order = false, have_shape = false, fortran = false;
+  while (true) {
+    if (ps.consume('}')) break;
+    const std::string key = ps.quoted();
+    ps.expect(':');
+    if (key == "descr") {
+      out.type = dtype_from_descr(ps.quoted(), name);
+      have_descr = true;
+    } else if (key == "fortran_order") {
+      fortran = ps.boolean();
+      have_order = true;
+    } else if (key == "shape") {
+      out.shape = ps.tuple();
+      have_shape = true;
+    } else {
+      ps.fail("unexpected key '" + key + "'");
+    }
+    if (ps.consume(',')) continue;
+    ps.expect('}');
+    break;
+  }
+  if (!have_descr || !have_order || !have_shape)
+    ps.fail("missing 'descr', 'fortran_order' or 'shape'");
+  if (fortran && out.shape.size() > 1)
+    throw input_error(at_input(name, "Fortran-order arrays are not supported; save with np.ascontiguousarray"));
+  out.data_offset = pre + hlen;
+  return out;
+}
+
+std::string make_npy_header(dtype t, const std::vector<std::int64_t>& shape, std::size_t min_total) {
+  std::string dict = std::string("{'descr': '") + descr_of(t) +
+                     "', 'fortran_order': False, 'shape': " + shape_string(shape) + ", }";
+  std::size_t total = 10 + dict.size() + 1;
+  std::size_t padded = std::max(min_total, ((total + 63) / 64) * 64);
+  dict.append(padded - total, ' ');
+  dict.push_back('\n');
+  const std::size_t hlen = dict.size();
+  TG_EXPECTS(hlen < 65536, "npy header too long");
+  std::string out(kMagic, 6);
+  out.push_back('\x01');
+  out.push_back('\x00');
+  out.push_back(static_cast<char>(hlen & 0xff));
+  out.push_back(static_cast<char>(hlen >> 8));
+  return out + dict;
+}
+
+namespace {
+void check_image(const std::uint8_t* bytes, std::size_t size, const std::string& name,
+                 npy_header* hdr_out, const void** data_out) {
+  npy_header h = parse_npy_header(bytes, size, name);
+  const std::size_t need = h.data_offset + h.nbytes();
+  if (size < need)
+    throw input_error(at_input(name, "truncated .npy data: expected " + std::to_string(h.nbytes()) +
+                                         " bytes of " + std::string(dtype_name(h.type)) + " for shape " +
+                                         shape_string(h.shape) + ", found " +
+                                         std::to_string(size - h.data_offset)));
+  if (size > need)
+    throw input_error(at_input(name, std::to_string(size - need) +
+                                         " unexpected bytes after the array data (shape " +
+                                         shape_string(h.shape) + ")"));
+  *hdr_out = h;
+  *data_out = bytes + h.data_offset;
+}
+}  // namespace
+
+npy_array npy_array::open(const std::string& path) {
+  auto f = std::make_shared<mmap_file>(mmap_file::open(path));
+  npy_array a;
+  a.name_ = path;
+  check_image(f->data(), f->size(), path, &a.header_, &a.data_);
+  a.owner_ = f;
+  return a;
+}
+
+npy_array npy_array::from_bytes(std::vector<std::uint8_t> bytes, const std::string& name) {
+  auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(bytes));
+  npy_array a;
+  a.name_ = name;
+  check_image(owned->data(), owned->size(), name, &a.header_, &a.data_);
+  a.owner_ = owned;
+  return a;
+}
+
+npy_array npy_array::from_view(std::shared_ptr<const void> owner, const std::uint8_t* bytes,
+                               std::size_t size, const std::string& name) {
+  npy_array a;
+  a.name_ = name;
+  check_image(bytes, size, name, &a.header_, &a.data_);
+  a.owner_ = std::move(owner);
+  return a;
+}
+
+void npy_array::expect_dtype(dtype t) const {
+  if (type() != t)
+    throw input_error(at_input(name_, "dtype is " + std::string(dtype_name(type())) + ", expected " +
+                                          std::string(dtype_name(t))));
+}
+void npy_array::expect_ndim(int n) const {
+  if (ndim() != n)
+    throw input_error(at_input(name_, "has " + std::to_string(ndim()) + " dimensions " +
+                                          shape_string(shape()) + ", expected " + std::to_string(n)));
+}
+void npy_array::expect_shape(const std::vector<std::int64_t>& s) const {
+  if (shape() != s)
+    throw input_error(at_input(name_, "shape is " + shape_string(shape()) + ", expected " +
+                                          shape_string(s)));
+}
+
+std::vector<std::int64_t> npy_array::to_int64() const {
+  const std::size_t n = static_cast<std::size_t>(count());
+  std::vector<std::int64_t> out(n);
+  auto conv = [&](auto* p) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int64_t>(p[i]);
+  };
+  switch (type()) {
+    case dtype::boolean: case dtype::uint8: conv(static_cast<const std::uint8_t*>(data_)); break;
+    case dtype::int8: conv(static_cast<const std::int8_t*>(data_)); break;
+    case dtype::int16: conv(static_cast<const std::int16_t*>(data_)); break;
+    case dtype::uint16: conv(static_cast<const std::uint16_t*>(data_)); break;
+    case dtype::int32: conv(static_cast<const std::int32_t*>(data_)); break;
+    case dtype::uint32: conv(static_cast<const std::uint32_t*>(data_)); break;
+    case dtype::int64: conv(static_cast<const std::int64_t*>(data_)); break;
+    case dtype::uint64: {
+      const auto* p = static_cast<const std::uint64_t*>(data_);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (p[i] > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+          throw input_error(at_input(name_, "value " + std::to_string(p[i]) + " at index " +
+                                                std::to_string(i) + " does not fit int64"));
+        out[i] = static_cast<std::int64_t>(p[i]);
+      }
+      break;
+    }
+    default:
+      throw input_error(at_input(name_, "dtype is " + std::string(dtype_name(type())) +
+                                            ", expected an integer dtype"));
+  }
+  return out;
+}
+
+std::vector<float> npy_array::to_float32() const {
+  const std::size_t n = static_cast<std::size_t>(count());
+  std::vector<float> out(n);
+  auto conv = [&](auto* p) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(p[i]);
+  };
+  switch (type()) {
+    case dtype::float32: std::memcpy(out.data(), data_, n * 4); break;
+    case dtype::float64: conv(static_cast<const double*>(data_)); break;
+    case dtype::float16: {
+      const auto* p = static_cast<const std::uint16_t*>(data_);
+      for (std::size_t i = 0; i < n; ++i) out[i] = half_to_float(p[i]);
+      break;
+    }
+    case dtype::boolean: case dtype::uint8: conv(static_cast<const std::uint8_t*>(data_)); break;
+    case dtype::int8: conv(static_cast<const std::int8_t*>(data_)); break;
+    case dtype::int16: conv(static_cast<const std::int16_t*>(data_)); break;
+    case dtype::int32: conv(static_cast<const std::int32_t*>(data_)); break;
+    case dtype::int64: conv(static_cast<const std::int64_t*>(data_)); break;
+    default:
+      throw input_error(at_input(name_, "dtype " + std::string(dtype_name(type())) +
+                                            " cannot be used as features"));
+  }
+  return out;
+}
+
+namespace {
+void write_all(std::FILE* f, const void* p, std::size_t n, const std::string& path) {
+  if (n && std::fwrite(p, 1, n, f) != n) throw_errno("write", path);
+}
+}  // namespace
+
+void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>& shape,
+               const void* data) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw_errno("create", path);
+  try {
+    const std::string h = make_npy_header(t, shape, 64);
+    write_all(f, h.data(), h.size(), path);
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    write_all(f, data, static_cast<std::size_t>(n) * dtype_size(t), path);
+  } catch (...) {
+    std::fclose(f);
+    throw;
+  }
+  if (std::fclose(f) != 0) throw_errno("close", path);
+}
+
+npy_writer::npy_writer(const std::string& path, dtype t, std::vector<std::int64_t> row_shape)
+    : path_(path), type_(t), row_shape_(std::move(row_shape)) {
+  for (auto d : row_shape_) row_elems_ *= d;
+  f_ = std::fopen(path.c_str(), "wb");
+  if (!f_) throw_errno("create", path);
+  std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
+  std::vector<std::int64_t> shape{std::numeric_limits<std::int64_t>::max()};
+  shape.insert(shape.end(), row_shape_.begin(), row_shape_.end());
+  const std::string h = make_npy_header(type_, shape, 128);  // largest header this shape can need
+  write_all(f_, h.data(), h.size(), path_);
+}
+
+npy_writer::~npy_writer() {
+  if (f_) std::fclose(f_);
+}
+
+void npy_writer::append(const void* data, std::int64_t rows) {
+  TG_EXPECTS(f_, "npy_writer used after finish");
+  write_all(f_, data, static_cast<std::size_t>(rows * row_elems_) * dtype_size(type_), path_);
+  rows_ += rows;
+}
+
+void npy_writer::finish() {
+  TG_EXPECTS(f_, "npy_writer finished twice");
+  std::vector<std::int64_t> shape{rows_};
+  shape.insert(shape.end(), row_shape_.begin(), row_shape_.end());
+  std::vector<std::int64_t> max_shape{std::numeric_limits<std::int64_t>::max()};
+  max_shape.insert(max_shape.end(), row_shape_.begin(), row_shape_.end());
+  const std::size_t reserved = make_npy_header(type_, max_shape, 128).size();
+  const std::string h = make_npy_header(type_, shape, reserved);
+  TG_EXPECTS(h.size() == reserved, "npy header size changed");
+  if (std::fseek(f_, 0, SEEK_SET) != 0) throw_errno("seek", path_);
+  write_all(f_, h.data(), h.size(), path_);
+  std::FILE* f = f_;
+  f_ = nullptr;
+  if (std::fclose(f) != 0) throw_errno("close", path_);
+}
+
+npy_mmap_writer::npy_mmap_writer(const std::string& path, dtype t,
+                                 const std::vector<std::int64_t>& shape)
+    : type_(t) {
+  const std::string h = make_npy_header(t, shape, 128);
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  count_ = static_cast<std::size_t>(n);
+  offset_ = h.size();
+  file_ = mmap_file::create(path, offset_ + count_ * dtype_size(t));
+  std::memcpy(file_.mutable_data(), h.data(), h.size());
+}
+
+}  // namespace tg

@@ -1,0 +1,94 @@
+#include "core/progress.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "core/log.hpp"
+
+namespace tg {
+
+std::string format_bytes(double b) {
+  static const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int i = 0;
+  while (b >= 1024.0 && i < 5) b /= 1024.0, ++i;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.2f %s", b, u[i]);
+  return buf;
+}
+
+std::string format_count(double n) {
+  static const char* u[] = {"", "K", "M", "G", "T"};
+  int i = 0;
+  while (n >= 1000.0 && i < 4) n /= 1000.0, ++i;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f%s" : "%.2f%s", n, u[i]);
+  return buf;
+}
+
+progress::progress(std::string label, std::int64_t total, std::string unit)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total) {
+  start_ = last_draw_ = std::chrono::steady_clock::now();
+  tty_ = ::isatty(STDERR_FILENO) == 1;
+  enabled_ = get_log_level() <= log_level::info;
+}
+
+progress::~progress() {
+  if (!finished_) finish();
+}
+
+double progress::seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void progress::set_suffix(std::string s) {
+  std::lock_guard<std::mutex> g(mu_);
+  suffix_ = std::move(s);
+}
+
+void progress::add(std::int64_t n) {
+  done_.fetch_add(n, std::memory_order_relaxed);
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double since = std::chrono::duration<double>(now - last_draw_).count();
+  if (since < (tty_ ? 0.25 : 10.0)) return;
+  std::unique_lock<std::mutex> g(mu_, std::try_to_lock);
+  if (!g.owns_lock()) return;
+  last_draw_ = now;
+  draw(false);
+}
+
+void progress::draw(bool final_line) {
+  const double secs = seconds();
+  const auto d = done_.load();
+  const double rate = secs > 0 ? d / secs : 0.0;
+  char buf[512];
+  if (total_ > 0) {
+    const double frac = static_cast<double>(d) / total_;
+    const double eta = rate > 0 ? (total_ - d) / rate : 0.0;
+    std::snprintf(buf, sizeof buf, "%s: %5.1f%% %s/%s %s, %s %s/s, %s %.0fs%s%s", label_.c_str(),
+                  100.0 * frac, format_count(d).c_str(), format_count(total_).c_str(), unit_.c_str(),
+                  format_count(rate).c_str(), unit_.c_str(), final_line ? "took" : "eta",
+                  final_line ? secs : eta, suffix_.empty() ? "" : ", ", suffix_.c_str());
+  } else {
+    std::snprintf(buf, sizeof buf, "%s: %s %s, %s %s/s, %.0fs%s%s", label_.c_str(),
+                  format_count(d).c_str(), unit_.c_str(), format_count(rate).c_str(), unit_.c_str(),
+                  secs, suffix_.empty() ? "" : ", ", suffix_.c_str());
+  }
+  if (tty_)
+    std::fprintf(stderr, "\r\033[K%s%s", buf, final_line ? "\n" : "");
+  else
+    std::fprintf(stderr, "%s\n", buf);
+  std::fflush(stderr);
+}
+
+void progress::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (!enabled_) return;
+  std::lock_guard<std::mutex> g(mu_);
+  // Short jobs print nothing on a non-terminal, to keep logs readable.
+  if (tty_ || seconds() >= 10.0) draw(true);
+}
+
+}  // namespace tg

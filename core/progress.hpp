@@ -1,0 +1,37 @@
+#pragma once
+// Progress reporter for long work: a single updating line on a terminal (rate and ETA), periodic
+// plain lines when stderr is not a terminal, nothing when logging is quiet. Thread-safe add().
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace tg {
+
+class progress {
+ public:
+  // total <= 0: unknown total (shows count and rate only).
+  progress(std::string label, std::int64_t total, std::string unit = "items");
+  ~progress();
+  void add(std::int64_t n);
+  void set_suffix(std::string s);  // e.g. "loss 0.53"
+  void finish();
+  double seconds() const;
+
+ private:
+  void draw(bool final_line);
+  std::string label_, unit_, suffix_;
+  std::int64_t total_;
+  std::atomic<std::int64_t> done_{0};
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  std::mutex mu_;
+  bool tty_ = false, enabled_ = true, finished_ = false;
+};
+
+// "1.23 GiB", "512 B"
+std::string format_bytes(double bytes);
+// "12.3M"
+std::string format_count(double n);
+
+}  // namespace tg
