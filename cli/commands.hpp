@@ -1,0 +1,20 @@
+#pragma once
+// Subcommands of the `tiergnn` executable. Each register_* function adds its subcommand(s) with
+// their options and a callback; callbacks throw tg::error on failure and main() prints one line.
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace tg::cli {
+
+void register_generate(CLI::App& app);                // cli/generate_cmd.cpp
+void register_import_edgelist(CLI::App& import_cmd);  // cli/import_edgelist_cmd.cpp
+void register_import_labelled(CLI::App& import_cmd);  // cli/import_labelled_cmd.cpp
+void register_info(CLI::App& app);                    // cli/info_cmd.cpp
+
+// Adds --force (replace an existing output directory) to a subcommand writing a dataset.
+void add_force_flag(CLI::App& cmd, bool* force);
+// Prints the one-paragraph summary after a dataset was written (counts, sizes, elapsed seconds).
+void print_written(const std::string& dir, double seconds);
+
+}  // namespace tg::cli

@@ -1,0 +1,129 @@
+// `tiergnn info DATASET [--check] [--json]`: counts, degree statistics, feature bytes, splits, and
+// with --check the full validation (CSR structure, ids, labels, splits, checksums).
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/dataset.hpp"
+#include "core/progress.hpp"
+
+namespace tg::cli {
+
+namespace {
+nlohmann::json describe(const dataset& d) {
+  const auto& m = d.meta();
+  nlohmann::json j;
+  j["path"] = d.dir();
+  j["name"] = m.name;
+  j["num_nodes"] = m.num_nodes;
+  j["num_arcs"] = m.num_edges;
+  j["directed"] = m.directed;
+  if (!m.directed) j["num_undirected_edges_stored"] = m.num_edges / 2;
+  j["index_dtype"] = dtype_name(m.index_dtype);
+  const degree_stats s = compute_degree_stats(m.num_nodes, d.indptr().as<std::int64_t>(),
+                                              d.indices().raw(), d.indices().type());
+  j["degree"] = {{"max_in", s.max_in}, {"max_out", s.max_out}, {"mean_in", s.mean_in},
+                 {"max_total", s.max_total}, {"isolated_nodes", s.isolated},
+                 {"self_loops", s.self_loops}, {"top1pct_endpoint_share", s.top1_endpoint_share}};
+  std::uint64_t graph_bytes = 0, feature_bytes = 0, total = 0;
+  for (const auto& [f, a] : m.arrays) {
+    total += a.bytes;
+    if (f == "indptr.npy" || f == "indices.npy") graph_bytes += a.bytes;
+    if (f == "features.npy") feature_bytes += a.bytes;
+  }
+  if (m.has_features())
+    j["features"] = {{"dim", m.feature_dim}, {"dtype", dtype_name(m.feature_dtype)},
+                     {"row_bytes", m.feature_dim * static_cast<std::int64_t>(dtype_size(m.feature_dtype))},
+                     {"bytes", feature_bytes}};
+  else
+    j["features"] = nullptr;
+  if (m.has_labels()) {
+    const auto labels = d.get("labels.npy").to_int64();
+    std::int64_t labelled = 0;
+    for (auto l : labels) labelled += l >= 0;
+    j["labels"] = {{"num_classes", m.num_classes}, {"labelled_nodes", labelled}};
+  } else {
+    j["labels"] = nullptr;
+  }
+  nlohmann::json splits = nlohmann::json::object();
+  for (const char* s : {"train", "valid", "test"}) {
+    const std::string f = std::string(s) + "_idx.npy";
+    if (d.has(f)) splits[s] = d.get(f).count();
+  }
+  j["splits"] = splits;
+  j["bytes"] = {{"graph", graph_bytes}, {"features", feature_bytes}, {"total", total}};
+  j["source"] = m.source;
+  return j;
+}
+
+void print_human(const nlohmann::json& j) {
+  auto cnt = [](const nlohmann::json& v) { return format_count(v.get<double>()); };
+  std::printf("dataset      %s (%s)\n", j["name"].get<std::string>().c_str(), j["path"].get<std::string>().c_str());
+  std::printf("nodes        %s (%lld)\n", cnt(j["num_nodes"]).c_str(), j["num_nodes"].get<long long>());
+  if (j["directed"].get<bool>())
+    std::printf("arcs         %s (%lld), directed\n", cnt(j["num_arcs"]).c_str(), j["num_arcs"].get<long long>());
+  else
+    std::printf("arcs         %s (%lld) = %lld undirected edges, both directions stored\n",
+                cnt(j["num_arcs"]).c_str(), j["num_arcs"].get<long long>(),
+                j["num_undirected_edges_stored"].get<long long>());
+  const auto& g = j["degree"];
+  std::printf("in-degree    mean %.2f, max %lld; out-degree max %lld\n", g["mean_in"].get<double>(),
+              g["max_in"].get<long long>(), g["max_out"].get<long long>());
+  std::printf("skew         top 1%% of nodes hold %.1f%% of edge endpoints\n",
+              100.0 * g["top1pct_endpoint_share"].get<double>());
+  std::printf("isolated     %lld nodes; self-loops %lld\n", g["isolated_nodes"].get<long long>(),
+              g["self_loops"].get<long long>());
+  if (j["features"].is_null()) {
+    std::printf("features     none\n");
+  } else {
+    const auto& f = j["features"];
+    std::printf("features     %lld x %s, %lld B per row, %s\n", j["num_nodes"].get<long long>(),
+                (std::to_string(f["dim"].get<long long>()) + " " + f["dtype"].get<std::string>()).c_str(),
+                f["row_bytes"].get<long long>(), format_bytes(f["bytes"].get<double>()).c_str());
+  }
+  if (j["labels"].is_null())
+    std::printf("labels       none\n");
+  else
+    std::printf("labels       %lld classes, %lld labelled nodes\n", j["labels"]["num_classes"].get<long long>(),
+                j["labels"]["labelled_nodes"].get<long long>());
+  std::string sp;
+  for (const auto& [k, v] : j["splits"].items()) sp += (sp.empty() ? "" : ", ") + k + " " + std::to_string(v.get<long long>());
+  std::printf("splits       %s\n", sp.empty() ? "none" : sp.c_str());
+  std::printf("size         graph %s, features %s, total %s\n", format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
+              format_bytes(j["bytes"]["features"].get<double>()).c_str(),
+              format_bytes(j["bytes"]["total"].get<double>()).c_str());
+}
+}  // namespace
+
+void register_info(CLI::App& app) {
+  struct opts_t {
+    std::string dir;
+    bool check = false, json = false;
+  };
+  auto o = std::make_shared<opts_t>();
+  CLI::App* c = app.add_subcommand("info", "Describe a dataset directory; --check validates all of it");
+  c->add_option("dataset", o->dir, "Dataset directory")->required();
+  c->add_flag("--check", o->check,
+              "Validate everything: CSR structure (indptr monotone, ids in range), dtypes and shapes,\n"
+              "labels in range, splits (in range, disjoint, labelled) and file checksums");
+  c->add_flag("--json", o->json, "Print one JSON object instead of text");
+  c->callback([o] {
+    const dataset d = dataset::open(o->dir);
+    nlohmann::json j = describe(d);
+    if (o->check) {
+      const auto t0 = std::chrono::steady_clock::now();
+      d.check();
+      j["check"] = {{"ok", true},
+                    {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+    }
+    if (o->json) {
+      std::cout << j.dump() << std::endl;
+    } else {
+      print_human(j);
+      if (o->check) std::printf("check        ok (structure, ids, labels, splits, checksums)\n");
+    }
+  });
+}
+
+}  // namespace tg::cli

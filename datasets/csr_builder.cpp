@@ -1,0 +1,198 @@
+#include "datasets/csr_builder.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <limits>
+
+#include "core/error.hpp"
+#include "core/mmap_file.hpp"
+#include "core/npy.hpp"
+#include "core/progress.hpp"
+
+namespace tg {
+
+namespace {
+constexpr std::size_t kBufferPairs = 1 << 20;  // 16 MiB of pairs per spill write / read
+}
+
+csr_builder::csr_builder(std::string spill_path, csr_build_options opt)
+    : spill_path_(std::move(spill_path)), opt_(opt) {
+  spill_ = std::fopen(spill_path_.c_str(), "w+b");
+  if (!spill_) throw_errno("create", spill_path_);
+  buf_.reserve(2 * kBufferPairs);
+}
+
+csr_builder::~csr_builder() {
+  if (spill_) std::fclose(spill_);
+  ::unlink(spill_path_.c_str());
+}
+
+void csr_builder::flush_buffer() {
+  if (buf_.empty()) return;
+  if (std::fwrite(buf_.data(), sizeof(std::int64_t), buf_.size(), spill_) != buf_.size())
+    throw_errno("write", spill_path_);
+  buf_.clear();
+}
+
+void csr_builder::add(std::int64_t src, std::int64_t dst) {
+  buf_.push_back(src);
+  buf_.push_back(dst);
+  ++added_;
+  if (buf_.size() >= 2 * kBufferPairs) flush_buffer();
+}
+
+void csr_builder::add(span<const std::int64_t> src, span<const std::int64_t> dst) {
+  TG_EXPECTS(src.size() == dst.size(), "src/dst length mismatch");
+  for (std::size_t i = 0; i < src.size(); ++i) add(src[i], dst[i]);
+}
+
+void csr_builder::set_id_map(std::vector<std::int64_t> sorted_ids) { id_map_ = std::move(sorted_ids); }
+
+namespace {
+
+// Reads the spill file in chunks and calls f(pairs, count) for each chunk.
+template <typename F>
+void for_each_chunk(std::FILE* f, const std::string& path, F&& fn) {
+  if (std::fseek(f, 0, SEEK_SET) != 0) throw_errno("seek", path);
+  std::vector<std::int64_t> chunk(2 * kBufferPairs);
+  while (true) {
+    const std::size_t got = std::fread(chunk.data(), sizeof(std::int64_t), chunk.size(), f);
+    if (got == 0) break;
+    fn(chunk.data(), got / 2);
+  }
+  if (std::ferror(f)) throw_errno("read", path);
+}
+
+template <typename index_t>
+csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path,
+                           const std::vector<std::int64_t>& id_map, const csr_build_options& opt,
+                           dataset_writer& w, std::int64_t n, std::int64_t added) {
+  csr_build_stats st;
+  st.input_edges = added;
+  auto map_id = [&](std::int64_t x) -> std::int64_t {
+    if (id_map.empty()) return x;
+    auto it = std::lower_bound(id_map.begin(), id_map.end(), x);
+    TG_EXPECTS(it != id_map.end() && *it == x, "id ", x, " missing from the id map");
+    return it - id_map.begin();
+  };
+  // Pass 1: in-degree counts (row = destination).
+  std::vector<std::atomic<std::int64_t>> cursor(static_cast<std::size_t>(n) + 1);
+  tbb::parallel_for(std::size_t{0}, cursor.size(), [&](std::size_t i) { cursor[i].store(0, std::memory_order_relaxed); });
+  progress prog("building CSR", 2 * added * (opt.symmetrize ? 2 : 1), "edges");
+  auto check_range = [&](std::int64_t x) {
+    if (x < 0 || x >= n)
+      throw input_error("edge endpoint " + std::to_string(x) + " is outside [0, " + std::to_string(n) + ")");
+  };
+  for_each_chunk(spill, spill_path, [&](const std::int64_t* p, std::size_t m) {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, m, 1 << 14), [&](const auto& r) {
+      for (std::size_t i = r.begin(); i < r.end(); ++i) {
+        const std::int64_t u = map_id(p[2 * i]), v = map_id(p[2 * i + 1]);
+        check_range(u);
+        check_range(v);
+        cursor[v + 1].fetch_add(1, std::memory_order_relaxed);
+        if (opt.symmetrize) cursor[u + 1].fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+    prog.add(static_cast<std::int64_t>(m) * (opt.symmetrize ? 2 : 1));
+  });
+  std::vector<std::int64_t> indptr(static_cast<std::size_t>(n) + 1, 0);
+  for (std::int64_t v = 0; v < n; ++v) indptr[v + 1] = indptr[v] + cursor[v + 1].load();
+  const std::int64_t raw_edges = indptr[n];
+  for (std::int64_t v = 0; v <= n; ++v) cursor[v].store(indptr[v], std::memory_order_relaxed);
+
+  // Pass 2: scatter sources into their destination rows of a mapped indices.npy.
+  const std::string ipath = w.path("indices.npy");
+  const std::string header_max = make_npy_header(dtype_of<index_t>(), {std::numeric_limits<std::int64_t>::max()}, 128);
+  const std::size_t hsize = header_max.size();
+  mmap_file f = mmap_file::create(ipath, hsize + static_cast<std::size_t>(raw_edges) * sizeof(index_t));
+  index_t* idx = reinterpret_cast<index_t*>(f.mutable_data() + hsize);
+  for_each_chunk(spill, spill_path, [&](const std::int64_t* p, std::size_t m) {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, m, 1 << 14), [&](const auto& r) {
+      for (std::size_t i = r.begin(); i < r.end(); ++i) {
+        const std::int64_t u = map_id(p[2 * i]), v = map_id(p[2 * i + 1]);
+        idx[cursor[v].fetch_add(1, std::memory_order_relaxed)] = static_cast<index_t>(u);
+        if (opt.symmetrize) idx[cursor[u].fetch_add(1, std::memory_order_relaxed)] = static_cast<index_t>(v);
+      }
+    });
+    prog.add(static_cast<std::int64_t>(m) * (opt.symmetrize ? 2 : 1));
+  });
+  cursor.clear();
+  cursor.shrink_to_fit();
+
+  // Sort each row, drop self-loops / duplicates as asked; new row lengths in `keep`.
+  std::vector<std::int64_t> keep(static_cast<std::size_t>(n));
+  std::atomic<std::int64_t> loops{0}, dups{0};
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1024), [&](const auto& r) {
+    std::int64_t l = 0, d = 0;
+    for (std::int64_t v = r.begin(); v < r.end(); ++v) {
+      index_t* b = idx + indptr[v];
+      index_t* e = idx + indptr[v + 1];
+      std::sort(b, e);
+      index_t* out = b;
+      for (index_t* it = b; it != e; ++it) {
+        if (opt.remove_self_loops && static_cast<std::int64_t>(*it) == v) {
+          ++l;
+          continue;
+        }
+        if (opt.remove_duplicates && out != b && *(out - 1) == *it) {
+          ++d;
+          continue;
+        }
+        *out++ = *it;
+      }
+      keep[v] = out - b;
+    }
+    loops += l;
+    dups += d;
+  });
+  st.self_loops_removed = loops.load();
+  st.duplicates_removed = dups.load();
+  // Compact left to right (new offsets never exceed old ones).
+  std::int64_t pos = 0;
+  for (std::int64_t v = 0; v < n; ++v) {
+    const std::int64_t start = indptr[v];
+    if (pos != start && keep[v] > 0)
+      std::memmove(idx + pos, idx + start, static_cast<std::size_t>(keep[v]) * sizeof(index_t));
+    indptr[v] = pos;
+    pos += keep[v];
+  }
+  indptr[n] = pos;
+  st.edges = pos;
+  const std::string header = make_npy_header(dtype_of<index_t>(), {pos}, hsize);
+  TG_EXPECTS(header.size() == hsize, "header size");
+  std::memcpy(f.mutable_data(), header.data(), hsize);
+  f.flush();
+  f.close();
+  if (::truncate(ipath.c_str(), static_cast<off_t>(hsize + static_cast<std::size_t>(pos) * sizeof(index_t))) != 0)
+    throw_errno("truncate", ipath);
+  write_npy(w.path("indptr.npy"), dtype::int64, {n + 1}, indptr.data());
+  prog.finish();
+  return st;
+}
+
+}  // namespace
+
+csr_build_stats csr_builder::build(dataset_writer& w, std::int64_t num_nodes) {
+  flush_buffer();
+  if (std::fflush(spill_) != 0) throw_errno("write", spill_path_);
+  TG_CHECK_INPUT(num_nodes >= 0, "negative node count");
+  const bool narrow = num_nodes <= std::numeric_limits<std::int32_t>::max();
+  csr_build_stats st = narrow ? build_impl<std::int32_t>(spill_, spill_path_, id_map_, opt_, w, num_nodes, added_)
+                              : build_impl<std::int64_t>(spill_, spill_path_, id_map_, opt_, w, num_nodes, added_);
+  std::fclose(spill_);
+  spill_ = nullptr;
+  ::unlink(spill_path_.c_str());
+  auto& m = w.meta();
+  m.num_nodes = num_nodes;
+  m.num_edges = st.edges;
+  m.directed = !opt_.symmetrize;
+  m.index_dtype = narrow ? dtype::int32 : dtype::int64;
+  return st;
+}
+
+}  // namespace tg

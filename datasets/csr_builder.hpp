@@ -1,0 +1,61 @@
+#pragma once
+// Builds the in-neighbour CSR of a dataset from a stream of edges with memory bounded by the node
+// count, not the edge count: edges are spilled to a file next to the dataset being written, then
+// counted (pass 1) and scattered (pass 2) into a memory-mapped indices.npy, rows are sorted and
+// de-duplicated in parallel, and compacted in place. Because every row is sorted at the end the
+// result does not depend on thread count or on the order edges arrive in within a row.
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/dataset.hpp"
+#include "core/span.hpp"
+
+namespace tg {
+
+struct csr_build_options {
+  bool symmetrize = false;        // add v -> u for every u -> v
+  bool remove_self_loops = false;
+  bool remove_duplicates = true;  // keep one copy of each (u, v)
+};
+
+struct csr_build_stats {
+  std::int64_t input_edges = 0;       // edges added
+  std::int64_t self_loops_removed = 0;
+  std::int64_t duplicates_removed = 0;
+  std::int64_t edges = 0;             // stored arcs
+};
+
+class csr_builder {
+ public:
+  // Spills into `spill_path` (removed by build() and by the destructor).
+  csr_builder(std::string spill_path, csr_build_options opt);
+  csr_builder(const csr_builder&) = delete;
+  csr_builder& operator=(const csr_builder&) = delete;
+  ~csr_builder();
+
+  // Appends edges src[i] -> dst[i]. Ids are node ids, or original ids when an id map is set.
+  void add(span<const std::int64_t> src, span<const std::int64_t> dst);
+  void add(std::int64_t src, std::int64_t dst);
+  std::int64_t added() const { return added_; }
+
+  // Optional: ids passed to add() are original ids, mapped to their rank in `sorted_ids`
+  // (strictly increasing; every id added must be present).
+  void set_id_map(std::vector<std::int64_t> sorted_ids);
+
+  // Writes indptr.npy and indices.npy into the writer's directory and fills meta num_nodes,
+  // num_edges, directed, index_dtype. Ids must lie in [0, num_nodes).
+  csr_build_stats build(dataset_writer& w, std::int64_t num_nodes);
+
+ private:
+  void flush_buffer();
+  std::string spill_path_;
+  csr_build_options opt_;
+  std::FILE* spill_ = nullptr;
+  std::vector<std::int64_t> buf_;
+  std::vector<std::int64_t> id_map_;
+  std::int64_t added_ = 0;
+};
+
+}  // namespace tg

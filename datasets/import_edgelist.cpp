@@ -1,0 +1,159 @@
+// Edge-list importer. One pass over the text: each data line "src dst [more columns]" is checked
+// (integer ids, a consistent column count) and appended to the CSR builder's spill file with its
+// original ids, while the distinct ids are collected (sorted and de-duplicated every few million
+// ids, so memory follows the node count). Ids are kept as they are when they already are
+// 0..N-1 (or --remap never), otherwise remapped densely in increasing order, and the mapping
+// new -> original is saved as node_ids.npy.
+#include "datasets/import_edgelist.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <limits>
+#include <vector>
+
+#include "core/dataset.hpp"
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "datasets/csr_builder.hpp"
+#include "datasets/text_reader.hpp"
+
+namespace tg {
+
+namespace {
+char detect_delimiter(std::string_view line) {
+  if (line.find('\t') != std::string_view::npos) return '\t';
+  if (line.find(',') != std::string_view::npos) return ',';
+  if (line.find(';') != std::string_view::npos) return ';';
+  return ' ';
+}
+
+void compact_ids(std::vector<std::int64_t>* ids) {
+  std::sort(ids->begin(), ids->end());
+  ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+}
+}  // namespace
+
+edgelist_report import_edgelist(const std::string& path, const std::string& out_dir,
+                                const edgelist_options& opt, bool overwrite) {
+  if (!std::filesystem::is_regular_file(path)) throw input_error(at_input(path, "no such file"));
+  TG_CHECK_INPUT(opt.src_column >= 0 && opt.dst_column >= 0 && opt.src_column != opt.dst_column,
+                 "source and destination columns must be two different non-negative indices");
+  dataset_writer w(out_dir, overwrite);
+  csr_builder builder(w.path(".edges.spill"),
+                      csr_build_options{opt.undirected, opt.remove_self_loops, opt.remove_duplicates});
+  edgelist_report rep;
+  text_reader in(path);
+  std::vector<std::string_view> fields;
+  std::vector<std::int64_t> ids;
+  std::int64_t compact_at = 1 << 24;
+  std::int64_t min_id = std::numeric_limits<std::int64_t>::max(), max_id = -1;
+  char delim = opt.delimiter;
+  std::size_t ncols = 0;
+  bool first_data = true;
+  const int need = std::max(opt.src_column, opt.dst_column) + 1;
+  progress prog("reading " + std::filesystem::path(path).filename().string(), 0, "lines");
+  std::string_view line;
+  while (in.next(&line)) {
+    ++rep.lines;
+    std::size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos) continue;  // blank
+    if (line[first] == '#' || line[first] == '%') continue;  // SNAP / Matrix Market comments
+    if (!delim) delim = detect_delimiter(line);
+    const std::size_t nf = split_fields(line, delim, &fields);
+    std::int64_t u, v;
+    const bool numeric = nf >= static_cast<std::size_t>(need) && parse_int64(fields[opt.src_column], &u) &&
+                         parse_int64(fields[opt.dst_column], &v);
+    if (first_data) {
+      first_data = false;
+      ncols = nf;
+      const bool header = opt.header == edgelist_options::header_mode::yes ||
+                          (opt.header == edgelist_options::header_mode::detect && !numeric);
+      if (header) continue;
+    }
+    if (nf != ncols)
+      throw input_error(at_input(path, in.line_number(),
+                                 "has " + std::to_string(nf) + " columns, but earlier lines have " +
+                                     std::to_string(ncols)));
+    if (nf < static_cast<std::size_t>(need))
+      throw input_error(at_input(path, in.line_number(),
+                                 "has " + std::to_string(nf) + " column(s); need at least " +
+                                     std::to_string(need) + " (source and destination)"));
+    if (!numeric) {
+      const std::string_view bad = parse_int64(fields[opt.src_column], &u) ? fields[opt.dst_column]
+                                                                            : fields[opt.src_column];
+      throw input_error(at_input(path, in.line_number(),
+                                 "'" + std::string(bad) + "' is not an integer node id"));
+    }
+    if (opt.remap == edgelist_options::remap_mode::never) {
+      for (std::int64_t x : {u, v}) {
+        if (x < 0)
+          throw input_error(at_input(path, in.line_number(),
+                                     "negative node id " + std::to_string(x) +
+                                         " (use --remap to map arbitrary ids densely)"));
+        if (opt.num_nodes >= 0 && x >= opt.num_nodes)
+          throw input_error(at_input(path, in.line_number(),
+                                     "node id " + std::to_string(x) + " is outside [0, " +
+                                         std::to_string(opt.num_nodes) + ") given by --num-nodes"));
+      }
+    }
+    builder.add(u, v);
+    ++rep.edges_read;
+    min_id = std::min({min_id, u, v});
+    max_id = std::max({max_id, u, v});
+    if (opt.remap != edgelist_options::remap_mode::never) {
+      ids.push_back(u);
+      ids.push_back(v);
+      if (static_cast<std::int64_t>(ids.size()) >= compact_at) {
+        compact_ids(&ids);
+        compact_at = std::max<std::int64_t>(compact_at, 2 * static_cast<std::int64_t>(ids.size()));
+      }
+    }
+    if ((rep.edges_read & 0xFFFFF) == 0) prog.add(0x100000);
+  }
+  prog.finish();
+  if (rep.edges_read == 0) throw input_error(at_input(path, "contains no edges"));
+
+  std::int64_t n;
+  bool remap = false;
+  if (opt.remap != edgelist_options::remap_mode::never) {
+    compact_ids(&ids);
+    const bool dense = min_id >= 0 && static_cast<std::int64_t>(ids.size()) == max_id + 1;
+    remap = opt.remap == edgelist_options::remap_mode::always || !dense;
+  }
+  if (remap) {
+    n = static_cast<std::int64_t>(ids.size());
+    if (opt.num_nodes >= 0 && opt.num_nodes != n)
+      throw input_error(at_input(path, "--num-nodes " + std::to_string(opt.num_nodes) +
+                                           " conflicts with the " + std::to_string(n) +
+                                           " distinct ids that are remapped densely"));
+    w.put("node_ids.npy", ids);
+    builder.set_id_map(std::move(ids));
+  } else {
+    ids.clear();
+    ids.shrink_to_fit();
+    n = std::max(max_id + 1, opt.num_nodes);
+  }
+  const csr_build_stats st = builder.build(w, n);
+  rep.self_loops_removed = st.self_loops_removed;
+  rep.duplicates_removed = st.duplicates_removed;
+  rep.num_nodes = n;
+  rep.num_arcs = st.edges;
+  rep.remapped = remap;
+  auto& m = w.meta();
+  m.name = opt.name.empty() ? std::filesystem::path(path).stem().stem().string() : opt.name;
+  m.source = {{"importer", "edgelist"},
+              {"path", std::filesystem::absolute(path).string()},
+              {"undirected", opt.undirected},
+              {"self_loops", opt.remove_self_loops ? "drop" : "keep"},
+              {"duplicates", opt.remove_duplicates ? "drop" : "keep"},
+              {"remapped", remap},
+              {"lines", rep.lines},
+              {"edges_read", rep.edges_read},
+              {"self_loops_removed", st.self_loops_removed},
+              {"duplicates_removed", st.duplicates_removed}};
+  w.commit();
+  return rep;
+}
+
+}  // namespace tg

@@ -1,0 +1,122 @@
+#include "datasets/text_reader.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace tg {
+
+text_reader::text_reader(const std::string& path) : path_(path), buf_(1 << 20) {
+  f_ = gzopen(path.c_str(), "rb");
+  if (!f_) throw_errno("open", path);
+  gzbuffer(f_, 1 << 20);
+}
+
+text_reader::~text_reader() {
+  if (f_) gzclose(f_);
+}
+
+bool text_reader::fill() {
+  if (eof_) return false;
+  const int n = gzread(f_, buf_.data(), static_cast<unsigned>(buf_.size()));
+  if (n < 0) {
+    int err = 0;
+    const char* msg = gzerror(f_, &err);
+    throw input_error(at_input(path_, line_no_ + 1, std::string("corrupt gzip data: ") + msg));
+  }
+  if (n == 0) {
+    int err = 0;
+    const char* msg = gzerror(f_, &err);
+    if (err != Z_OK && err != Z_STREAM_END)
+      throw input_error(at_input(path_, line_no_ + 1, std::string("truncated or corrupt gzip: ") + msg));
+    eof_ = true;
+    return false;
+  }
+  begin_ = 0;
+  end_ = static_cast<std::size_t>(n);
+  consumed_ += n;
+  return true;
+}
+
+bool text_reader::next(std::string_view* line) {
+  carry_.clear();
+  bool have_any = false;
+  while (true) {
+    if (begin_ == end_ && !fill()) {
+      if (!have_any) return false;
+      ++line_no_;
+      if (!carry_.empty() && carry_.back() == '\r') carry_.pop_back();
+      *line = carry_;
+      return true;
+    }
+    have_any = true;
+    const char* s = buf_.data() + begin_;
+    const void* nl = std::memchr(s, '\n', end_ - begin_);
+    if (nl) {
+      const std::size_t len = static_cast<const char*>(nl) - s;
+      begin_ += len + 1;
+      ++line_no_;
+      std::string_view v;
+      if (carry_.empty()) {
+        v = std::string_view(s, len);
+      } else {
+        carry_.append(s, len);
+        v = carry_;
+      }
+      if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
+      *line = v;
+      return true;
+    }
+    carry_.append(s, end_ - begin_);
+    begin_ = end_;
+  }
+}
+
+std::size_t split_fields(std::string_view line, char delim, std::vector<std::string_view>* out) {
+  out->clear();
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  };
+  if (delim == ' ') {
+    std::size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      if (i >= line.size()) break;
+      const std::size_t j = i;
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+      out->push_back(line.substr(j, i - j));
+    }
+    return out->size();
+  }
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t pos = line.find(delim, start);
+    if (pos == std::string_view::npos) {
+      out->push_back(trim(line.substr(start)));
+      break;
+    }
+    out->push_back(trim(line.substr(start, pos - start)));
+    start = pos + 1;
+  }
+  return out->size();
+}
+
+bool parse_int64(std::string_view s, std::int64_t* out) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  if (s.empty()) return false;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_double(std::string_view s, double* out) {
+  if (s.empty()) return false;
+  // from_chars for double is in libstdc++ 11+, which the build requires.
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+}  // namespace tg

@@ -1,0 +1,46 @@
+#pragma once
+// Line reader for plain or gzip-compressed text (zlib reads both transparently), with a line
+// counter for error messages and detection of truncated or corrupt gzip streams.
+#include <zlib.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tg {
+
+class text_reader {
+ public:
+  explicit text_reader(const std::string& path);
+  text_reader(const text_reader&) = delete;
+  text_reader& operator=(const text_reader&) = delete;
+  ~text_reader();
+
+  // Next line without its '\n' / "\r\n"; false at the end. Throws input_error on a corrupt or
+  // truncated gzip stream.
+  bool next(std::string_view* line);
+  std::int64_t line_number() const { return line_no_; }
+  const std::string& path() const { return path_; }
+  // Uncompressed bytes read so far (for progress).
+  std::int64_t bytes_read() const { return consumed_; }
+
+ private:
+  bool fill();
+  std::string path_;
+  gzFile f_ = nullptr;
+  std::vector<char> buf_;
+  std::size_t begin_ = 0, end_ = 0;
+  bool eof_ = false;
+  std::int64_t line_no_ = 0, consumed_ = 0;
+  std::string carry_;
+};
+
+// Splits a line on the delimiter (',' or '\t') or, with delim == ' ', on runs of blanks/tabs.
+// Leading/trailing blanks are ignored. Returns the number of fields.
+std::size_t split_fields(std::string_view line, char delim, std::vector<std::string_view>* out);
+// Parses a whole field as an int64 / double; false if it is not one.
+bool parse_int64(std::string_view s, std::int64_t* out);
+bool parse_double(std::string_view s, double* out);
+
+}  // namespace tg

@@ -1,0 +1,78 @@
+#include "test_util.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace tg::test {
+
+scratch_dir::scratch_dir() {
+  std::string tmpl = (fs::temp_directory_path() / "tiergnn-test-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+scratch_dir::~scratch_dir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string shared_dataset(const std::string& name) {
+  const std::string p = std::string(TIERGNN_SHARED_DATASETS) + "/" + name;
+  return fs::exists(p) ? p : "";
+}
+
+void write_text(const std::string& path, const std::string& text, bool gz) {
+  if (gz) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    if (!f) throw std::runtime_error("gzopen " + path);
+    gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+    gzclose(f);
+    return;
+  }
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int run_cli(const std::string& args, std::string* output) {
+  const std::string cmd = std::string(TIERGNN_CLI) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) throw std::runtime_error("popen failed");
+  std::string out;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  if (output) *output = out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+std::vector<std::string> list_tree(const std::string& dir) {
+  std::vector<std::string> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    out.push_back(fs::relative(e.path(), dir).string() + ":" +
+                  (e.is_regular_file() ? std::to_string(e.file_size()) : "dir"));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace tg::test

@@ -1,0 +1,35 @@
+#pragma once
+// Helpers shared by the test executables: scratch directories, the real-dataset folder, running
+// the tiergnn executable.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tg::test {
+
+// A fresh empty directory under the system temp folder, removed when the object dies.
+class scratch_dir {
+ public:
+  scratch_dir();
+  ~scratch_dir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// ../shared/datasets/<name>, or "" when the folder is not there (tests then GTEST_SKIP).
+std::string shared_dataset(const std::string& name);
+
+// Writes a text file (or gzip file when gz is set).
+void write_text(const std::string& path, const std::string& text, bool gz = false);
+std::string read_text(const std::string& path);
+
+// Runs `tiergnn ARGS`, capturing stdout+stderr. Returns the exit status.
+int run_cli(const std::string& args, std::string* output = nullptr);
+
+// Recursive listing "name:size" of a directory (to prove nothing changed).
+std::vector<std::string> list_tree(const std::string& dir);
+
+}  // namespace tg::test
