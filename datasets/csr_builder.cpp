@@ -95,7 +95,7 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path,
         check_range(u);
         check_range(v);
         cursor[v + 1].fetch_add(1, std::memory_order_relaxed);
-        if (opt.symmetrize) cursor[u + 1].fetch_add(1, std::memory_order_relaxed);
+        if (opt.symmetrize && u != v) cursor[u + 1].fetch_add(1, std::memory_order_relaxed);
       }
     });
     prog.add(static_cast<std::int64_t>(m) * (opt.symmetrize ? 2 : 1));
@@ -116,7 +116,7 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path,
       for (std::size_t i = r.begin(); i < r.end(); ++i) {
         const std::int64_t u = map_id(p[2 * i]), v = map_id(p[2 * i + 1]);
         idx[cursor[v].fetch_add(1, std::memory_order_relaxed)] = static_cast<index_t>(u);
-        if (opt.symmetrize) idx[cursor[u].fetch_add(1, std::memory_order_relaxed)] = static_cast<index_t>(v);
+        if (opt.symmetrize && u != v) idx[cursor[u].fetch_add(1, std::memory_order_relaxed)] = static_cast<index_t>(v);
       }
     });
     prog.add(static_cast<std::int64_t>(m) * (opt.symmetrize ? 2 : 1));

@@ -1,0 +1,44 @@
+#include "sampler/batcher.hpp"
+
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_sort.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+
+namespace tg {
+
+span<const std::int64_t> batch_plan::batch(std::int64_t b) const {
+  TG_EXPECTS(b >= 0 && b < num_batches(), "batch index ", b, " out of range");
+  const std::int64_t begin = b * batch_size;
+  const std::int64_t end = std::min<std::int64_t>(begin + batch_size, static_cast<std::int64_t>(order.size()));
+  return {order.data() + begin, static_cast<std::size_t>(end - begin)};
+}
+
+batch_plan plan_epoch(span<const std::int64_t> train_ids, std::int64_t batch_size, std::uint64_t seed,
+                      std::int64_t epoch, bool shuffle) {
+  if (batch_size <= 0)
+    throw input_error("batch size must be positive, got " + std::to_string(batch_size));
+  batch_plan p;
+  p.batch_size = batch_size;
+  const std::size_t n = train_ids.size();
+  if (!shuffle) {
+    p.order.assign(train_ids.begin(), train_ids.end());
+    return p;
+  }
+  const counter_rng rng(seed, stream_id(0x6261746368ull /* "batch" */, static_cast<std::uint64_t>(epoch)));
+  std::vector<std::pair<std::uint64_t, std::int64_t>> keyed(n);
+  tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) {
+    keyed[i] = {rng.u64(static_cast<std::uint64_t>(train_ids[i])), train_ids[i]};
+  });
+  tbb::parallel_sort(keyed.begin(), keyed.end());
+  p.order.resize(n);
+  tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) { p.order[i] = keyed[i].second; });
+  return p;
+}
+
+}  // namespace tg

@@ -1,0 +1,176 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/dataset.hpp"
+#include "datasets/import_edgelist.hpp"
+#include "test_util.hpp"
+
+using namespace tg;
+using tg::test::scratch_dir;
+namespace fs = std::filesystem;
+
+namespace {
+std::string import_error(const std::string& in, const std::string& out, edgelist_options o = {}) {
+  try {
+    import_edgelist(in, out, o, false);
+  } catch (const input_error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(EdgeListImport, SnapWithCommentsBuildsInNeighbourCsr) {
+  scratch_dir d;
+  test::write_text(d / "g.txt", "# a comment\n# FromNodeId\tToNodeId\n0\t1\n0\t2\n1\t2\n3\t0\n1\t2\n");
+  const auto r = import_edgelist(d / "g.txt", d / "ds", {}, false);
+  EXPECT_EQ(r.edges_read, 5);
+  EXPECT_EQ(r.duplicates_removed, 1);
+  const dataset ds = dataset::open(d / "ds");
+  EXPECT_EQ(ds.num_nodes(), 4);
+  EXPECT_EQ(ds.num_edges(), 4);
+  EXPECT_TRUE(ds.meta().directed);
+  EXPECT_EQ(ds.indptr().to_int64(), (std::vector<std::int64_t>{0, 1, 2, 4, 4}));
+  EXPECT_EQ(ds.indices().to_int64(), (std::vector<std::int64_t>{3, 0, 0, 1}));
+  EXPECT_FALSE(ds.has("node_ids.npy"));
+}
+
+TEST(EdgeListImport, CsvWithHeaderGzipUndirectedAndSelfLoops) {
+  scratch_dir d;
+  test::write_text(d / "g.csv.gz", "id_1,id_2\n0,1\n1,1\n2,0\n", true);
+  edgelist_options o;
+  o.undirected = true;
+  o.remove_self_loops = true;
+  const auto r = import_edgelist(d / "g.csv.gz", d / "ds", o, false);
+  EXPECT_EQ(r.self_loops_removed, 1);
+  const dataset ds = dataset::open(d / "ds");
+  EXPECT_FALSE(ds.meta().directed);
+  EXPECT_EQ(ds.num_edges(), 4);
+  EXPECT_EQ(ds.indices().to_int64(), (std::vector<std::int64_t>{1, 2, 0, 0}));
+  o.remove_self_loops = false;
+  import_edgelist(d / "g.csv.gz", d / "ds2", o, false);
+  EXPECT_EQ(dataset::open(d / "ds2").num_edges(), 5);  // a kept self-loop is stored once
+}
+
+TEST(EdgeListImport, SparseIdsAreRemappedAndMappingSaved) {
+  scratch_dir d;
+  test::write_text(d / "g.tsv", "100\t-5\n7\t100\n");
+  import_edgelist(d / "g.tsv", d / "ds", {}, false);
+  const dataset ds = dataset::open(d / "ds");
+  EXPECT_EQ(ds.num_nodes(), 3);
+  EXPECT_EQ(ds.get("node_ids.npy").to_int64(), (std::vector<std::int64_t>{-5, 7, 100}));
+  // -5 (new 0) has in-neighbour 100 (new 2); 100 (new 2) has in-neighbour 7 (new 1).
+  EXPECT_EQ(ds.indices().to_int64(), (std::vector<std::int64_t>{2, 1}));
+}
+
+TEST(EdgeListImport, NumNodesAddsIsolatedNodes) {
+  scratch_dir d;
+  test::write_text(d / "g.txt", "0 1\n");
+  edgelist_options o;
+  o.remap = edgelist_options::remap_mode::never;
+  o.num_nodes = 10;
+  import_edgelist(d / "g.txt", d / "ds", o, false);
+  EXPECT_EQ(dataset::open(d / "ds").num_nodes(), 10);
+}
+
+TEST(EdgeListImport, RealSnapAndWebGraphsMatchManifest) {
+  struct item {
+    const char* dir;
+    const char* file;
+    std::int64_t nodes, arcs, undirected_simple;
+  };
+  const item items[] = {
+      {"email-Enron", "email-Enron.txt.gz", 36692, 367662, 183831},
+      {"soc-Slashdot0902", "soc-Slashdot0902.txt.gz", 82168, 948464, 504230},
+      {"cnr-2000", "cnr-2000.edges.tsv.gz", 325557, 3216152, 2738969},
+      {"uk-2007-05-100000", "uk-2007-05-100000.edges.tsv.gz", 100000, 3050615, 2779575},
+  };
+  scratch_dir d;
+  for (const auto& it : items) {
+    const std::string dir = test::shared_dataset(it.dir);
+    if (dir.empty()) GTEST_SKIP() << "../shared/datasets/" << it.dir << " not present";
+    const std::string in = dir + "/" + it.file;
+    edgelist_options keep;
+    keep.remove_duplicates = false;
+    const auto r = import_edgelist(in, d / (std::string(it.dir) + "-directed"), keep, false);
+    EXPECT_EQ(r.num_nodes, it.nodes) << it.dir;
+    EXPECT_EQ(r.num_arcs, it.arcs) << it.dir;
+    edgelist_options simple;
+    simple.undirected = true;
+    simple.remove_self_loops = true;
+    const auto u = import_edgelist(in, d / it.dir, simple, false);
+    EXPECT_EQ(u.num_nodes, it.nodes) << it.dir;
+    EXPECT_EQ(u.num_arcs, 2 * it.undirected_simple) << it.dir;
+    EXPECT_NO_THROW(dataset::open(d / it.dir).check());
+  }
+}
+
+TEST(EdgeListBadInput, NonNumericTokenNamesFileAndLine) {
+  scratch_dir d;
+  test::write_text(d / "g.txt", "0 1\n1 2\n2 x3\n");
+  const std::string e = import_error(d / "g.txt", d / "ds");
+  EXPECT_NE(e.find("g.txt:3: 'x3' is not an integer node id"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(d / "ds"));
+}
+
+TEST(EdgeListBadInput, WrongColumnCount) {
+  scratch_dir d;
+  test::write_text(d / "g.tsv", "0\t1\n1\t2\t5\n");
+  const std::string e = import_error(d / "g.tsv", d / "ds");
+  EXPECT_NE(e.find("g.tsv:2: has 3 columns, but earlier lines have 2"), std::string::npos) << e;
+  test::write_text(d / "one.txt", "0\n1\n");
+  edgelist_options o;
+  o.header = edgelist_options::header_mode::no;
+  EXPECT_NE(import_error(d / "one.txt", d / "ds", o).find("one.txt:1: has 1 column(s)"), std::string::npos);
+  EXPECT_FALSE(fs::exists(d / "ds"));
+}
+
+TEST(EdgeListBadInput, NegativeAndOutOfRangeIdsWithoutRemap) {
+  scratch_dir d;
+  test::write_text(d / "g.txt", "0 1\n-3 1\n");
+  edgelist_options o;
+  o.remap = edgelist_options::remap_mode::never;
+  EXPECT_NE(import_error(d / "g.txt", d / "ds", o).find("g.txt:2: negative node id -3"), std::string::npos);
+  test::write_text(d / "h.txt", "0 1\n1 12\n");
+  o.num_nodes = 10;
+  EXPECT_NE(import_error(d / "h.txt", d / "ds", o).find("h.txt:2: node id 12 is outside [0, 10)"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(d / "ds"));
+}
+
+TEST(EdgeListBadInput, EmptyFile) {
+  scratch_dir d;
+  test::write_text(d / "e.txt", "# only a comment\n\n");
+  EXPECT_NE(import_error(d / "e.txt", d / "ds").find("e.txt: contains no edges"), std::string::npos);
+  test::write_text(d / "z.txt", "");
+  EXPECT_NE(import_error(d / "z.txt", d / "ds").find("contains no edges"), std::string::npos);
+  EXPECT_FALSE(fs::exists(d / "ds"));
+}
+
+TEST(EdgeListBadInput, TruncatedGzip) {
+  scratch_dir d;
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += std::to_string(i) + "\t" + std::to_string((i * 7919) % 20000) + "\n";
+  test::write_text(d / "full.txt.gz", text, true);
+  const std::string gz = test::read_text(d / "full.txt.gz");
+  test::write_text(d / "cut.txt.gz", gz.substr(0, gz.size() / 2));
+  const std::string e = import_error(d / "cut.txt.gz", d / "ds");
+  EXPECT_NE(e.find("cut.txt.gz:"), std::string::npos) << e;
+  EXPECT_NE(e.find("gzip"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(d / "ds"));
+}
+
+TEST(EdgeListBadInput, ExistingOutputLeftExactlyAsBefore) {
+  scratch_dir d;
+  test::write_text(d / "g.txt", "0 1\n");
+  import_edgelist(d / "g.txt", d / "ds", {}, false);
+  const auto before = test::list_tree(d / "ds");
+  test::write_text(d / "bad.txt", "0 1\nfoo bar\n");
+  EXPECT_THROW(import_edgelist(d / "bad.txt", d / "ds", {}, true), input_error);
+  EXPECT_THROW(import_edgelist(d / "g.txt", d / "ds", {}, false), input_error);
+  EXPECT_EQ(test::list_tree(d / "ds"), before);
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(d.path())) ++n;
+  EXPECT_EQ(n, 3);  // g.txt, bad.txt, ds: no temporary directories left behind
+}

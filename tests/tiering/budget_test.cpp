@@ -1,0 +1,27 @@
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "tiering/budget.hpp"
+
+using namespace tg;
+
+TEST(Budget, ParsesBytesAndShares) {
+  EXPECT_EQ(parse_budget("1024", "--gpu-mem").bytes, 1024u);
+  EXPECT_EQ(parse_budget("512M", "--gpu-mem").bytes, 512ull << 20);
+  EXPECT_EQ(parse_budget("24G", "--gpu-mem").bytes, 24ull << 30);
+  EXPECT_EQ(parse_budget("1.5GiB", "--gpu-mem").bytes, 3ull << 29);
+  EXPECT_EQ(parse_budget("10%", "--gpu-mem").resolve(1000), 100u);
+  EXPECT_EQ(parse_budget("0.25", "--host-mem").resolve(1000), 250u);
+  EXPECT_EQ(parse_budget("0", "--gpu-mem").resolve(1000), 0u);
+}
+
+TEST(BudgetBadInput, ErrorsNameTheOptionAndText) {
+  for (const char* bad : {"-1G", "", "abc", "12X", "150%", "1.5"}) {
+    try {
+      parse_budget(bad, "--gpu-mem");
+      FAIL() << bad;
+    } catch (const input_error& e) {
+      EXPECT_NE(std::string(e.what()).find("--gpu-mem '" + std::string(bad) + "'"), std::string::npos) << e.what();
+    }
+  }
+}

@@ -1,0 +1,65 @@
+#include "tiering/budget.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+
+namespace tg {
+
+std::uint64_t budget::resolve(std::uint64_t total_bytes) const {
+  if (type == kind::bytes) return bytes;
+  return static_cast<std::uint64_t>(std::floor(fraction * static_cast<double>(total_bytes)));
+}
+
+std::string budget::to_string() const {
+  if (type == kind::bytes) return format_bytes(static_cast<double>(bytes));
+  char b[64];
+  std::snprintf(b, sizeof b, "%g%% of the feature bytes", fraction * 100.0);
+  return b;
+}
+
+budget parse_budget(const std::string& text, const std::string& what) {
+  auto bad = [&](const std::string& why) {
+    return input_error(what + " '" + text + "': " + why +
+                       " (write bytes such as 512M, 24G, 1073741824, or a share such as 10% or 0.1)");
+  };
+  std::string s;
+  for (char c : text)
+    if (!std::isspace(static_cast<unsigned char>(c))) s.push_back(c);
+  if (s.empty()) throw bad("empty size");
+  if (s[0] == '-') throw bad("a budget cannot be negative");
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || !std::isfinite(v)) throw bad("not a number");
+  std::string suffix(end);
+  for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  budget b;
+  if (suffix == "%") {
+    if (v > 100.0) throw bad("a share cannot exceed 100%");
+    b.type = budget::kind::fraction;
+    b.fraction = v / 100.0;
+    return b;
+  }
+  if (suffix.empty() && s.find('.') != std::string::npos) {
+    if (v > 1.0) throw bad("a fraction must lie in [0, 1]");
+    b.type = budget::kind::fraction;
+    b.fraction = v;
+    return b;
+  }
+  double mult = 1;
+  if (suffix.empty() || suffix == "B") mult = 1;
+  else if (suffix == "K" || suffix == "KB" || suffix == "KIB") mult = 1024.0;
+  else if (suffix == "M" || suffix == "MB" || suffix == "MIB") mult = 1024.0 * 1024;
+  else if (suffix == "G" || suffix == "GB" || suffix == "GIB") mult = 1024.0 * 1024 * 1024;
+  else if (suffix == "T" || suffix == "TB" || suffix == "TIB") mult = 1024.0 * 1024 * 1024 * 1024;
+  else throw bad("unknown unit '" + std::string(end) + "'");
+  const double bytes = v * mult;
+  if (bytes > 1.8e19) throw bad("too large");
+  b.bytes = static_cast<std::uint64_t>(bytes);
+  return b;
+}
+
+}  // namespace tg
