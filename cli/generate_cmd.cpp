@@ -29,13 +29,16 @@ void register_rmat(CLI::App& gen) {
   };
   auto o = std::make_shared<opts_t>();
   CLI::App* c = gen.add_subcommand(
-      "rmat",
-      "Generate a Graph500 R-MAT (Kronecker) graph: 2^scale nodes and edge-factor * 2^scale directed\n"
-      "edges with a heavy-tailed degree distribution, node ids scrambled so hubs are spread over the\n"
+      "rmat", "Graph500 R-MAT graph with power-law degrees, for scale tests (random labels)");
+  c->footer(
+      "Generates a Graph500 R-MAT (Kronecker) graph: 2^scale nodes and edge-factor * 2^scale "
+      "directed\n"
+      "edges with a heavy-tailed degree distribution, node ids scrambled so hubs are spread over "
+      "the\n"
       "id range. Duplicate edges are dropped by default, so slightly fewer edges are stored.\n"
       "Optional N(0,1) features and random labels with train/valid/test splits, for scale tests\n"
       "(the labels carry no signal). Memory grows with the node count, not the edge count.\n"
-      "Example: tiergnn generate rmat graph500-s20 --scale 20 --edge-factor 16");
+      "\nExample: tiergnn generate rmat graph500-s20 --scale 20 --edge-factor 16");
   c->add_option("output", o->output, "Output dataset directory")->required();
   c->add_option("--scale", o->r.scale, "log2 of the node count (1..40)")->capture_default_str();
   c->add_option("--edge-factor", o->r.edge_factor, "Edges per node")->capture_default_str();
@@ -44,13 +47,14 @@ void register_rmat(CLI::App& gen) {
   c->add_option("--b", o->r.b, "Probability of the top-right quadrant")->capture_default_str();
   c->add_option("--c", o->r.c, "Probability of the bottom-left quadrant; d = 1 - a - b - c")
       ->capture_default_str();
-  c->add_option("--seed", o->r.seed, "Random seed: the same seed gives the same bytes on any machine")
+  c->add_option("--seed", o->r.seed,
+                "Random seed: the same seed gives the same bytes on any machine")
       ->capture_default_str();
   c->add_flag("--undirected", o->r.undirected, "Store both directions of every edge");
   c->add_flag("--drop-self-loops", o->drop_self_loops, "Remove edges u -> u");
   c->add_flag("--keep-duplicates", o->keep_duplicates,
-              "Keep repeated edges (then exactly edge-factor * 2^scale edges are stored, twice that "
-              "with --undirected)");
+              "Keep repeated edges (then exactly edge-factor * 2^scale edges are stored; with "
+              "--undirected twice that, less one per self-loop)");
   c->add_flag("--no-scramble", o->no_scramble,
               "Do not scramble node ids (hubs then sit at the lowest ids)");
   c->add_option("--feature-dim", o->r.feature_dim, "Feature dimension (0: no features.npy)")
@@ -79,17 +83,21 @@ void register_community(CLI::App& gen) {
   };
   auto o = std::make_shared<opts_t>();
   CLI::App* c = gen.add_subcommand(
-      "community",
-      "Generate an undirected graph with communities and learnable labels: power-law degrees\n"
+      "community", "Undirected power-law graph with communities and learnable labels and features");
+  c->footer(
+      "Generates an undirected graph with communities and learnable labels: power-law degrees\n"
       "(Chung-Lu), one community per class, a chosen fraction of edges inside the community, and\n"
-      "features = signal * class centroid + noise * N(0, I). With the defaults a node's own features\n"
-      "give about 38% nearest-centroid accuracy on 8 classes, the mean of its neighbours' about 76%:\n"
+      "features = signal * class centroid + noise * N(0, I). With the defaults a node's own "
+      "features\n"
+      "give about 38% nearest-centroid accuracy on 8 classes, the mean of its neighbours' about "
+      "76%:\n"
       "a task where message passing pays off. Self-loops and duplicate edges are removed.\n"
-      "Example: tiergnn generate community comm-1m --nodes 1000000 --avg-degree 15");
+      "\nExample: tiergnn generate community comm-1m --nodes 1000000 --avg-degree 15");
   c->add_option("output", o->output, "Output dataset directory")->required();
   c->add_option("--nodes", o->g.num_nodes, "Number of nodes")->capture_default_str();
-  c->add_option("--avg-degree", o->g.avg_degree,
-                "Mean degree before duplicates are removed (nodes * avg-degree / 2 edges are drawn)")
+  c->add_option(
+       "--avg-degree", o->g.avg_degree,
+       "Mean degree before duplicates are removed (nodes * avg-degree / 2 edges are drawn)")
       ->capture_default_str();
   c->add_option("--classes", o->g.num_classes, "Number of classes (= communities), >= 2")
       ->capture_default_str();
@@ -102,10 +110,12 @@ void register_community(CLI::App& gen) {
       ->capture_default_str();
   c->add_option("--signal", o->g.feature_signal, "Length of the class centroid in the features")
       ->capture_default_str();
-  c->add_option("--noise", o->g.feature_noise,
-                "Standard deviation of the Gaussian noise per feature (higher: harder from features alone)")
+  c->add_option(
+       "--noise", o->g.feature_noise,
+       "Standard deviation of the Gaussian noise per feature (higher: harder from features alone)")
       ->capture_default_str();
-  c->add_option("--seed", o->g.seed, "Random seed: the same seed gives the same bytes on any machine")
+  c->add_option("--seed", o->g.seed,
+                "Random seed: the same seed gives the same bytes on any machine")
       ->capture_default_str();
   add_split_options(*c, &o->g.train_fraction, &o->g.valid_fraction, &o->g.test_fraction);
   add_force_flag(*c, &o->force);

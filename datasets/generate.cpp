@@ -3,24 +3,25 @@
 // R-MAT (Chakrabarti, Zhan, Faloutsos, SDM'04), as specified by the Graph500 reference generator:
 // each edge picks one quadrant of the adjacency matrix per level, `scale` times, with probabilities
 // a (top-left), b (top-right), c (bottom-left), d = 1 - a - b - c. As in the reference code the row
-// bit is drawn first (P = c + d), then the column bit conditioned on it (b / (a + b) or d / (c + d)).
-// Node ids are then scrambled by the Graph500 hash (add, multiply by an odd key, bit-reverse, twice),
-// a bijection on [0, 2^scale) that spreads the hubs (which R-MAT puts at low ids) over the id range.
+// bit is drawn first (P = c + d), then the column bit conditioned on it (b / (a + b) or d / (c +
+// d)). Node ids are then scrambled by the Graph500 hash (add, multiply by an odd key, bit-reverse,
+// twice), a bijection on [0, 2^scale) that spreads the hubs (which R-MAT puts at low ids) over the
+// id range.
 //
 // Community graphs: a degree-corrected planted partition in the style of Chung & Lu ("Connected
 // components in random graphs with given expected degree sequences", 2002). Node v gets a weight
 // w_v ~ Pareto(gamma - 1) (degree tail exponent gamma), capped at sqrt(N) so the Chung-Lu condition
-// max(w)^2 <= sum(w) holds, and a community (= class) from a hash of its id. Each of the M = N*deg/2
-// undirected edges draws its first endpoint u with probability proportional to weight; with
-// probability `homophily` the second endpoint is drawn by weight from u's community, otherwise from
-// all other communities. Sampling is an inverse-CDF binary search over prefix sums of the weights
-// laid out community by community, so every community and every "all but one community" range is
-// one contiguous interval (the latter split around the excluded interval). Features are
-// signal * centroid[class] + noise * N(0, I) with orthonormal centroids.
+// max(w)^2 <= sum(w) holds, and a community (= class) from a hash of its id. Each of the
+// M = N * avg_degree / 2 undirected edges draws its first endpoint u with probability proportional
+// to weight; with probability `homophily` the second endpoint is drawn by weight from u's
+// community, otherwise from all other communities. A draw picks a community by total weight, then
+// a node from that community's alias table (Walker 1977, Vose 1991): O(1) per endpoint. Features
+// are signal * centroid[class] + noise * N(0, I) with orthonormal centroids.
 //
-// Determinism: every random draw is a Philox value at a position derived from (edge index, draw) or
-// (node, column), and edge chunks reach the csr_builder in chunk order through an in-order tbb
-// pipeline, so the output bytes do not depend on the thread count.
+// Determinism: every random draw is a pure function of (seed, edge index, draw) (a Philox value
+// keyed by the edge, expanded by SplitMix64) or of (seed, node, column), and edge chunks reach the
+// csr_builder in chunk order through an in-order tbb pipeline, so the output bytes do not depend
+// on the thread count.
 #include "datasets/generate.hpp"
 
 #include <tbb/blocked_range.h>
@@ -48,18 +49,23 @@ namespace tg {
 namespace {
 
 // Stream tags: one independent Philox stream per purpose.
-enum class purpose : std::uint64_t { edges = 1, scramble, features, labels, splits, weights, communities, centroids };
+enum class purpose : std::uint64_t {
+  edges = 1,
+  scramble,
+  features,
+  labels,
+  splits,
+  weights,
+  communities,
+  centroids
+};
 
 counter_rng make_rng(std::uint64_t seed, purpose p) {
-  return counter_rng(seed, stream_id(0x7469657267656eull /* "tiergen" */, static_cast<std::uint64_t>(p)));
+  return counter_rng(seed,
+                     stream_id(0x7469657267656eull /* "tiergen" */, static_cast<std::uint64_t>(p)));
 }
 
 constexpr double kInv32 = 1.0 / 4294967296.0;
-// 53-bit uniform double in [0, 1) from two 32-bit words.
-inline double uniform53(std::uint32_t hi, std::uint32_t lo) {
-  return static_cast<double>(((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 std::uint64_t bit_reverse(std::uint64_t x) {
   x = ((x >> 1) & 0x5555555555555555ull) | ((x & 0x5555555555555555ull) << 1);
   x = ((x >> 2) & 0x3333333333333333ull) | ((x & 0x3333333333333333ull) << 2);
@@ -70,7 +76,8 @@ std::uint64_t bit_reverse(std::uint64_t x) {
 }
 
 // Graph500 vertex scrambling (reference code, utils.c: scramble()). Bijective on [0, 2^lg_n): the
-// low lg_n bits of (v + k) * odd depend only on the low lg_n bits of v and are a permutation of them.
+// low lg_n bits of (v + k) * odd depend only on the low lg_n bits of v and are a permutation of
+// them.
 class graph500_scramble {
  public:
   graph500_scramble(int lg_n, std::uint64_t seed) : lg_n_(lg_n) {
@@ -160,43 +167,42 @@ void stream_edges(csr_builder& builder, std::int64_t total, const gen_t& gen, co
     std::int64_t first = 0, count = 0;
     std::vector<std::int64_t> src, dst;
   };
+  using chunk_ptr = std::shared_ptr<chunk>;
   progress prog(label, total, "edges");
   std::int64_t next = 0;
-  tbb::parallel_pipeline(
-      kTokens,
-      tbb::make_filter<void, std::shared_ptr<chunk>>(
-          tbb::filter_mode::serial_in_order,
-          [&](tbb::flow_control& fc) -> std::shared_ptr<chunk> {
-            if (next >= total) {
-              fc.stop();
-              return nullptr;
-            }
-            auto c = std::make_shared<chunk>();
-            c->first = next;
-            c->count = std::min(kChunk, total - next);
-            next += c->count;
-            return c;
-          }) &
-          tbb::make_filter<std::shared_ptr<chunk>, std::shared_ptr<chunk>>(
-              tbb::filter_mode::parallel,
-              [&](std::shared_ptr<chunk> c) {
-                c->src.resize(static_cast<std::size_t>(c->count));
-                c->dst.resize(static_cast<std::size_t>(c->count));
-                gen(c->first, c->count, c->src.data(), c->dst.data());
-                return c;
-              }) &
-          tbb::make_filter<std::shared_ptr<chunk>, void>(
-              tbb::filter_mode::serial_in_order, [&](std::shared_ptr<chunk> c) {
-                builder.add(span<const std::int64_t>(c->src), span<const std::int64_t>(c->dst));
-                prog.add(c->count);
-              }));
+  const auto source = tbb::make_filter<void, chunk_ptr>(tbb::filter_mode::serial_in_order,
+                                                        [&](tbb::flow_control& fc) -> chunk_ptr {
+                                                          if (next >= total) {
+                                                            fc.stop();
+                                                            return nullptr;
+                                                          }
+                                                          auto c = std::make_shared<chunk>();
+                                                          c->first = next;
+                                                          c->count = std::min(kChunk, total - next);
+                                                          next += c->count;
+                                                          return c;
+                                                        });
+  const auto generate =
+      tbb::make_filter<chunk_ptr, chunk_ptr>(tbb::filter_mode::parallel, [&](chunk_ptr c) {
+        c->src.resize(static_cast<std::size_t>(c->count));
+        c->dst.resize(static_cast<std::size_t>(c->count));
+        gen(c->first, c->count, c->src.data(), c->dst.data());
+        return c;
+      });
+  const auto sink =
+      tbb::make_filter<chunk_ptr, void>(tbb::filter_mode::serial_in_order, [&](chunk_ptr c) {
+        builder.add(span<const std::int64_t>(c->src), span<const std::int64_t>(c->dst));
+        prog.add(c->count);
+      });
+  tbb::parallel_pipeline(kTokens, source & generate & sink);
   prog.finish();
 }
 
 // Streams an n x d float32 array, `fill(first_row, rows, out)` filling rows in parallel, in
 // chunks of about 16 MiB so memory does not grow with n.
 template <typename fill_t>
-void write_feature_rows(const std::string& path, std::int64_t n, std::int64_t d, const fill_t& fill) {
+void write_feature_rows(const std::string& path, std::int64_t n, std::int64_t d,
+                        const fill_t& fill) {
   npy_writer out(path, dtype::float32, {d});
   const std::int64_t chunk_rows = std::max<std::int64_t>(1, (std::int64_t{1} << 22) / d);
   std::vector<float> buf(static_cast<std::size_t>(std::min(n, chunk_rows) * d));
@@ -257,6 +263,108 @@ nlohmann::json write_splits(dataset_writer& w, std::int64_t n, std::uint64_t see
   return sizes;
 }
 
+// Weighted node draws inside communities, O(1) each: one alias table per community (Walker 1977,
+// built with Vose's method, 1991) over the nodes laid out community by community, plus prefix sums
+// of the communities' total weights to choose a community by weight (K is small). Drawing a
+// community by weight and then a node from its table is a draw over all nodes by weight.
+// 20 bytes per node: node id, alias node id, 32-bit keep threshold.
+class community_sampler {
+ public:
+  template <typename weight_t>
+  community_sampler(std::vector<std::int64_t> start, std::vector<std::int64_t> order,
+                    const weight_t& weight)
+      : start_(std::move(start)),
+        order_(std::move(order)),
+        alias_(order_),
+        keep_(order_.size(), kAlways) {
+    const int k = static_cast<int>(start_.size()) - 1;
+    std::vector<double> mass(static_cast<std::size_t>(k), 0.0);
+    tbb::parallel_for(0, k, [&](int c) { mass[c] = build_alias(c, weight); });
+    prefix_.assign(static_cast<std::size_t>(k) + 1, 0.0);
+    for (int c = 0; c < k; ++c) prefix_[c + 1] = prefix_[c] + mass[c];
+  }
+
+  int community_by_weight(std::uint64_t bits) const {
+    return nonempty_near(locate(unit(bits) * prefix_.back()));
+  }
+  // A community other than c, by weight; c itself only when no other community has nodes.
+  int other_community_by_weight(int c, std::uint64_t bits) const {
+    const double inside = prefix_[c + 1] - prefix_[c];
+    const double outside = prefix_.back() - inside;
+    if (!(outside > 0)) return c;
+    double x = unit(bits) * outside;  // [0, outside), mapped around c's interval
+    if (x >= prefix_[c]) x += inside;
+    const int d = locate(x);
+    return d != c && !empty(d) ? d : nonempty_other(c, d);
+  }
+  // A node of community c (non-empty) by weight: a uniform slot, kept or replaced by its alias.
+  std::int64_t node_in(int c, std::uint64_t slot_bits, std::uint64_t coin32) const {
+    const auto size = static_cast<std::uint64_t>(start_[c + 1] - start_[c]);
+    const std::int64_t i =
+        start_[c] +
+        static_cast<std::int64_t>((static_cast<unsigned __int128>(slot_bits) * size) >> 64);
+    return coin32 < keep_[i] ? order_[i] : alias_[i];
+  }
+
+ private:
+  static constexpr std::uint32_t kAlways = 0xFFFFFFFFu;
+  static double unit(std::uint64_t bits) {
+    return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0);
+  }
+  bool empty(int c) const { return start_[c + 1] == start_[c]; }
+  int locate(double x) const {  // c with prefix[c] <= x < prefix[c+1], clamped
+    const auto it = std::upper_bound(prefix_.begin() + 1, prefix_.end(), x);
+    return static_cast<int>(std::min<std::ptrdiff_t>(
+        it - (prefix_.begin() + 1), static_cast<std::ptrdiff_t>(prefix_.size()) - 2));
+  }
+  int nonempty_near(int c) const {
+    const int k = static_cast<int>(prefix_.size()) - 1;
+    for (int j = 0; j < k; ++j) {
+      if (c - j >= 0 && !empty(c - j)) return c - j;
+      if (c + j < k && !empty(c + j)) return c + j;
+    }
+    return c;
+  }
+  int nonempty_other(int c, int d) const {  // nearest non-empty community to d other than c
+    const int k = static_cast<int>(prefix_.size()) - 1;
+    for (int j = 0; j < k; ++j) {
+      if (d - j >= 0 && d - j != c && !empty(d - j)) return d - j;
+      if (d + j < k && d + j != c && !empty(d + j)) return d + j;
+    }
+    return c;
+  }
+  // Vose's alias method over community c's slots; returns the community's total weight.
+  template <typename weight_t>
+  double build_alias(int c, const weight_t& weight) {
+    const std::int64_t s = start_[c], len = start_[c + 1] - start_[c];
+    if (len == 0) return 0.0;
+    std::vector<double> q(static_cast<std::size_t>(len));
+    double total = 0;
+    for (std::int64_t i = 0; i < len; ++i) total += q[i] = weight(order_[s + i]);
+    std::vector<std::int64_t> small, large;
+    for (std::int64_t i = 0; i < len; ++i) {
+      q[i] *= static_cast<double>(len) / total;  // mean 1
+      (q[i] < 1.0 ? small : large).push_back(i);
+    }
+    while (!small.empty() && !large.empty()) {
+      const std::int64_t l = small.back(), g = large.back();
+      small.pop_back();
+      keep_[s + l] = static_cast<std::uint32_t>(std::min(std::ldexp(q[l], 32), 4294967295.0));
+      alias_[s + l] = order_[s + g];
+      q[g] = (q[g] + q[l]) - 1.0;
+      if (q[g] < 1.0) {
+        large.pop_back();
+        small.push_back(g);
+      }
+    }
+    return total;  // slots left in either list keep probability 1 (rounding leftovers)
+  }
+
+  std::vector<std::int64_t> start_, order_, alias_;
+  std::vector<std::uint32_t> keep_;
+  std::vector<double> prefix_;
+};
+
 void check_fraction(double f, const char* name) {
   TG_CHECK_INPUT(std::isfinite(f) && f >= 0 && f <= 1, name, " must lie in [0, 1] (got ", f, ")");
 }
@@ -266,7 +374,8 @@ void check_split_fractions(double train, double valid, double test) {
   check_fraction(valid, "valid fraction");
   check_fraction(test, "test fraction");
   TG_CHECK_INPUT(train + valid + test <= 1 + 1e-9,
-                 "train + valid + test fractions must not exceed 1 (got ", train + valid + test, ")");
+                 "train + valid + test fractions must not exceed 1 (got ", train + valid + test,
+                 ")");
 }
 
 nlohmann::json build_stats_json(const csr_build_stats& st) {
@@ -277,8 +386,8 @@ nlohmann::json build_stats_json(const csr_build_stats& st) {
 }
 
 void validate_rmat(const rmat_options& o) {
-  TG_CHECK_INPUT(o.scale >= 1 && o.scale <= 40, "R-MAT scale must be in 1..40 (2^scale nodes); got ",
-                 o.scale);
+  TG_CHECK_INPUT(o.scale >= 1 && o.scale <= 40,
+                 "R-MAT scale must be in 1..40 (2^scale nodes); got ", o.scale);
   TG_CHECK_INPUT(o.edge_factor >= 1 && o.edge_factor <= (1 << 20),
                  "R-MAT edge factor must be in 1..1048576 (edges per node); got ", o.edge_factor);
   TG_CHECK_INPUT(static_cast<std::int64_t>(o.edge_factor) << o.scale <= (std::int64_t{1} << 48),
@@ -287,10 +396,11 @@ void validate_rmat(const rmat_options& o) {
   check_fraction(o.a, "R-MAT probability a");
   check_fraction(o.b, "R-MAT probability b");
   check_fraction(o.c, "R-MAT probability c");
-  TG_CHECK_INPUT(o.a + o.b + o.c <= 1 + 1e-12, "R-MAT probabilities a + b + c must not exceed 1 (d = 1 - a - b - c); got a=",
-                 o.a, " b=", o.b, " c=", o.c);
-  TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20), "feature dimension must be in 0..1048576; got ",
-                 o.feature_dim);
+  TG_CHECK_INPUT(o.a + o.b + o.c <= 1 + 1e-12,
+                 "R-MAT probabilities a + b + c must not exceed 1 (d = 1 - a - b - c); got a=", o.a,
+                 " b=", o.b, " c=", o.c);
+  TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20),
+                 "feature dimension must be in 0..1048576; got ", o.feature_dim);
   TG_CHECK_INPUT(o.num_classes == 0 || (o.num_classes >= 2 && o.num_classes <= (1 << 20)),
                  "number of classes must be 0 (no labels) or in 2..1048576; got ", o.num_classes);
   check_split_fractions(o.train_fraction, o.valid_fraction, o.test_fraction);
@@ -306,12 +416,14 @@ void validate_community(const community_options& o) {
   TG_CHECK_INPUT(o.avg_degree * static_cast<double>(o.num_nodes) / 2 <= std::ldexp(1.0, 48),
                  "community graph edge count nodes * avg_degree / 2 exceeds 2^48");
   TG_CHECK_INPUT(o.num_classes >= 2 && o.num_classes <= 65536 && o.num_classes <= o.num_nodes,
-                 "number of classes (communities) must be in 2..min(65536, nodes); got ", o.num_classes);
+                 "number of classes (communities) must be in 2..min(65536, nodes); got ",
+                 o.num_classes);
   check_fraction(o.homophily, "homophily");
-  TG_CHECK_INPUT(std::isfinite(o.power_law_exponent) && o.power_law_exponent > 1 && o.power_law_exponent <= 100,
+  TG_CHECK_INPUT(std::isfinite(o.power_law_exponent) && o.power_law_exponent > 1 &&
+                     o.power_law_exponent <= 100,
                  "power-law exponent must be in (1, 100]; got ", o.power_law_exponent);
-  TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20), "feature dimension must be in 0..1048576; got ",
-                 o.feature_dim);
+  TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20),
+                 "feature dimension must be in 0..1048576; got ", o.feature_dim);
   TG_CHECK_INPUT(std::isfinite(o.feature_signal) && o.feature_signal >= 0,
                  "feature signal must be a finite number >= 0; got ", o.feature_signal);
   TG_CHECK_INPUT(std::isfinite(o.feature_noise) && o.feature_noise >= 0,
@@ -328,7 +440,9 @@ std::vector<double> make_centroids(int k, std::int64_t d, std::uint64_t seed) {
   for (int i = 0; i < k; ++i) {
     double* ci = c.data() + static_cast<std::size_t>(i) * d;
     for (int attempt = 0;; ++attempt) {
-      fill_normals(rng, (static_cast<std::uint64_t>(i) * 64 + attempt) * static_cast<std::uint64_t>(d), d, tmp.data());
+      fill_normals(rng,
+                   (static_cast<std::uint64_t>(i) * 64 + attempt) * static_cast<std::uint64_t>(d),
+                   d, tmp.data());
       for (std::int64_t j = 0; j < d; ++j) ci[j] = tmp[j];
       if (i < d) {
         for (int p = 0; p < i; ++p) {
@@ -358,11 +472,17 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
   const std::int64_t m = static_cast<std::int64_t>(o.edge_factor) * n;
   const double ab = o.a + o.b;
   const double d = std::max(0.0, 1.0 - o.a - o.b - o.c);
-  // Thresholds on 32-bit uniforms, as in the Graph500 reference: row bit set when r1 > a + b; then
-  // column bit set when r2 > a / (a + b) (row bit 0) or r2 > c / (c + d) (row bit 1).
+  // Thresholds on 32-bit uniforms r, as in the Graph500 reference: the row bit is set when
+  // r1 > a + b; then the column bit when r2 > a / (a + b) (row bit 0) or r2 > c / (c + d) (row
+  // bit 1). For an integer x, x * 2^-32 > t exactly when x > floor(t * 2^32), so the comparisons
+  // are done on integers, without branches.
   const double a_norm = ab > 0 ? o.a / ab : 0.0;
   const double c_norm = (o.c + d) > 0 ? o.c / (o.c + d) : 0.0;
-  const int blocks_per_edge = (o.scale + 1) / 2;  // one Philox block gives two levels
+  auto threshold = [](double t) {
+    return static_cast<std::uint64_t>(std::floor(std::ldexp(t, 32)));
+  };
+  const std::uint64_t row_threshold = threshold(ab);
+  const std::uint64_t col_threshold[2] = {threshold(a_norm), threshold(c_norm)};
   const counter_rng rng = make_rng(o.seed, purpose::edges);
   const graph500_scramble scramble(o.scale, o.seed);
 
@@ -373,24 +493,31 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
   bopt.remove_duplicates = o.remove_duplicates;
   csr_builder builder(w.path(".edges.spill"), bopt);
 
-  stream_edges(builder, m, [&](std::int64_t first, std::int64_t count, std::int64_t* src, std::int64_t* dst) {
-    for (std::int64_t i = 0; i < count; ++i) {
-      const std::uint64_t e = static_cast<std::uint64_t>(first + i);
-      std::uint64_t u = 0, v = 0;
-      philox_ctr blk{};
-      for (int level = 0; level < o.scale; ++level) {
-        if (level % 2 == 0) blk = rng.block(e * blocks_per_edge + level / 2);
-        const double r1 = blk.v[2 * (level % 2)] * kInv32;
-        const double r2 = blk.v[2 * (level % 2) + 1] * kInv32;
-        const std::uint64_t row = r1 > ab ? 1 : 0;
-        const std::uint64_t col = r2 > (row ? c_norm : a_norm) ? 1 : 0;
-        u = (u << 1) | row;
-        v = (v << 1) | col;
-      }
-      src[i] = o.scramble_ids ? scramble(static_cast<std::int64_t>(u)) : static_cast<std::int64_t>(u);
-      dst[i] = o.scramble_ids ? scramble(static_cast<std::int64_t>(v)) : static_cast<std::int64_t>(v);
-    }
-  }, "generating R-MAT edges");
+  stream_edges(
+      builder, m,
+      [&](std::int64_t first, std::int64_t count, std::int64_t* src, std::int64_t* dst) {
+        for (std::int64_t i = 0; i < count; ++i) {
+          const std::uint64_t e = static_cast<std::uint64_t>(first + i);
+          std::uint64_t u = 0, v = 0;
+          // Philox keys the edge; its levels draw from the SplitMix64 sequence that key starts
+          // (mix64(s + k * golden) is SplitMix64's k-th output), ~5x cheaper than a Philox block
+          // per two levels and still a pure function of (seed, edge index).
+          const std::uint64_t key = rng.u64(e);
+          for (int level = 0; level < o.scale; ++level) {
+            const std::uint64_t bits =
+                mix64(key + static_cast<std::uint64_t>(level) * 0x9E3779B97F4A7C15ull);
+            const std::uint64_t row = (bits >> 32) > row_threshold;
+            const std::uint64_t col = (bits & 0xFFFFFFFFu) > col_threshold[row];
+            u = (u << 1) | row;
+            v = (v << 1) | col;
+          }
+          src[i] = o.scramble_ids ? scramble(static_cast<std::int64_t>(u))
+                                  : static_cast<std::int64_t>(u);
+          dst[i] = o.scramble_ids ? scramble(static_cast<std::int64_t>(v))
+                                  : static_cast<std::int64_t>(v);
+        }
+      },
+      "generating R-MAT edges");
   const csr_build_stats st = builder.build(w, n);
 
   auto& meta = w.meta();
@@ -414,9 +541,11 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
   if (o.feature_dim > 0) {
     const counter_rng frng = make_rng(o.seed, purpose::features);
     const std::int64_t dim = o.feature_dim;
-    write_feature_rows(w.path("features.npy"), n, dim, [&](std::int64_t row, std::int64_t rows, float* out) {
-      fill_normals(frng, static_cast<std::uint64_t>(row) * static_cast<std::uint64_t>(dim), rows * dim, out);
-    });
+    write_feature_rows(
+        w.path("features.npy"), n, dim, [&](std::int64_t row, std::int64_t rows, float* out) {
+          fill_normals(frng, static_cast<std::uint64_t>(row) * static_cast<std::uint64_t>(dim),
+                       rows * dim, out);
+        });
     meta.feature_dim = dim;
     meta.feature_dtype = dtype::float32;
   }
@@ -435,21 +564,22 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
   return w.commit();
 }
 
-std::string generate_community(const community_options& o, const std::string& out_dir, bool overwrite) {
+std::string generate_community(const community_options& o, const std::string& out_dir,
+                               bool overwrite) {
   validate_community(o);
   const std::int64_t n = o.num_nodes;
   const int k = o.num_classes;
   const auto m = static_cast<std::int64_t>(std::llround(o.avg_degree * static_cast<double>(n) / 2));
   const counter_rng crng = make_rng(o.seed, purpose::communities);
   auto community = [&](std::int64_t v) {
-    return static_cast<int>(crng.below(static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(k)));
+    return static_cast<int>(
+        crng.below(static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(k)));
   };
 
-  // Nodes laid out community by community (ascending ids inside each), with prefix sums of their
-  // weights: community c is the interval [start[c], start[c+1]) of `order` and `prefix`.
+  // Nodes laid out community by community (ascending ids inside each): community c is the interval
+  // [start[c], start[c+1]) of `order`.
   std::vector<std::int64_t> start(static_cast<std::size_t>(k) + 1, 0);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  std::vector<double> prefix(static_cast<std::size_t>(n) + 1, 0.0);
   {
     std::vector<std::int32_t> comm(static_cast<std::size_t>(n));
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
@@ -463,24 +593,11 @@ std::string generate_community(const community_options& o, const std::string& ou
   const counter_rng wrng = make_rng(o.seed, purpose::weights);
   const double tail = 1.0 / (o.power_law_exponent - 1.0);
   const double cap = std::sqrt(static_cast<double>(n));
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
-    for (std::int64_t i = r.begin(); i < r.end(); ++i) {
-      const double u = wrng.uniform(static_cast<std::uint64_t>(order[i]));
-      prefix[i + 1] = std::min(cap, std::pow(1.0 - u, -tail));  // Pareto(x_m = 1), capped
-    }
-  });
-  for (std::int64_t i = 0; i < n; ++i) prefix[i + 1] += prefix[i];
-  const double total = prefix[n];
-
-  // Index i in [lo, hi) with prefix[i] <= x < prefix[i + 1] (clamped against rounding).
-  auto find = [&](std::int64_t lo, std::int64_t hi, double x) {
-    const double* p = prefix.data();
-    const std::int64_t i = std::upper_bound(p + lo + 1, p + hi + 1, x) - (p + 1);
-    return std::min(std::max(i, lo), hi - 1);
+  auto weight = [&](std::int64_t v) {  // Pareto(x_m = 1, alpha = gamma - 1), capped
+    return std::min(cap, std::pow(1.0 - wrng.uniform(static_cast<std::uint64_t>(v)), -tail));
   };
-  auto community_of_index = [&](std::int64_t i) {
-    return static_cast<int>(std::upper_bound(start.begin(), start.end(), i) - start.begin() - 1);
-  };
+  auto sampler =
+      std::make_unique<const community_sampler>(std::move(start), std::move(order), weight);
   const counter_rng erng = make_rng(o.seed, purpose::edges);
   const auto homophily_threshold = static_cast<std::uint64_t>(std::ldexp(o.homophily, 32));
 
@@ -490,32 +607,25 @@ std::string generate_community(const community_options& o, const std::string& ou
   bopt.remove_self_loops = true;
   bopt.remove_duplicates = true;
   csr_builder builder(w.path(".edges.spill"), bopt);
-  stream_edges(builder, m, [&](std::int64_t first, std::int64_t count, std::int64_t* src, std::int64_t* dst) {
-    for (std::int64_t t = 0; t < count; ++t) {
-      const std::uint64_t e = static_cast<std::uint64_t>(first + t);
-      const philox_ctr b0 = erng.block(2 * e), b1 = erng.block(2 * e + 1);
-      const std::int64_t iu = find(0, n, uniform53(b0.v[0], b0.v[1]) * total);
-      const int c = community_of_index(iu);
-      const std::int64_t lo = start[c], hi = start[c + 1];
-      const double inside = prefix[hi] - prefix[lo];
-      const double x = uniform53(b1.v[0], b1.v[1]);
-      std::int64_t iv;
-      if (b0.v[2] < homophily_threshold || total - inside <= 0) {
-        iv = find(lo, hi, prefix[lo] + x * inside);
-      } else {
-        // Weighted draw from everything outside [lo, hi): map [0, total - inside) around the gap.
-        const double y = x * (total - inside);
-        iv = (y < prefix[lo] || hi == n) ? find(0, lo, y) : find(hi, n, y + inside);
-      }
-      src[t] = order[iu];
-      dst[t] = order[iv];
-    }
-  }, "generating community edges");
+  stream_edges(
+      builder, m,
+      [&](std::int64_t first, std::int64_t count, std::int64_t* src, std::int64_t* dst) {
+        for (std::int64_t t = 0; t < count; ++t) {
+          // Philox keys the edge; its draws are SplitMix64 outputs from that key.
+          const std::uint64_t key = erng.u64(static_cast<std::uint64_t>(first + t));
+          auto draw = [key](std::uint64_t i) { return mix64(key + i * 0x9E3779B97F4A7C15ull); };
+          const std::uint64_t coins = draw(2);
+          const int cu = sampler->community_by_weight(draw(0));
+          const int cv = (coins & 0xFFFFFFFFu) < homophily_threshold
+                             ? cu
+                             : sampler->other_community_by_weight(cu, draw(3));
+          src[t] = sampler->node_in(cu, draw(1), coins >> 32);
+          dst[t] = sampler->node_in(cv, draw(4), draw(5) >> 32);
+        }
+      },
+      "generating community edges");
+  sampler.reset();
   const csr_build_stats st = builder.build(w, n);
-  order.clear();
-  order.shrink_to_fit();
-  prefix.clear();
-  prefix.shrink_to_fit();
 
   auto& meta = w.meta();
   meta.name = "community-n" + std::to_string(n) + "-k" + std::to_string(k);
@@ -538,15 +648,18 @@ std::string generate_community(const community_options& o, const std::string& ou
     const std::int64_t dim = o.feature_dim;
     const std::vector<double> centroids = make_centroids(k, dim, o.seed);
     const counter_rng frng = make_rng(o.seed, purpose::features);
-    write_feature_rows(w.path("features.npy"), n, dim, [&](std::int64_t row, std::int64_t rows, float* out) {
-      fill_normals(frng, static_cast<std::uint64_t>(row) * static_cast<std::uint64_t>(dim), rows * dim, out);
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const double* mu = centroids.data() + static_cast<std::size_t>(community(row + r)) * dim;
-        float* x = out + r * dim;
-        for (std::int64_t j = 0; j < dim; ++j)
-          x[j] = static_cast<float>(o.feature_signal * mu[j] + o.feature_noise * x[j]);
-      }
-    });
+    write_feature_rows(
+        w.path("features.npy"), n, dim, [&](std::int64_t row, std::int64_t rows, float* out) {
+          fill_normals(frng, static_cast<std::uint64_t>(row) * static_cast<std::uint64_t>(dim),
+                       rows * dim, out);
+          for (std::int64_t r = 0; r < rows; ++r) {
+            const double* mu =
+                centroids.data() + static_cast<std::size_t>(community(row + r)) * dim;
+            float* x = out + r * dim;
+            for (std::int64_t j = 0; j < dim; ++j)
+              x[j] = static_cast<float>(o.feature_signal * mu[j] + o.feature_noise * x[j]);
+          }
+        });
     meta.feature_dim = dim;
     meta.feature_dtype = dtype::float32;
   }

@@ -34,8 +34,8 @@ const char* first_key(const npz_archive& z, const char* const* keys) {
 
 }  // namespace
 
-labelled_import_report import_npz_arrays(const std::string& npz_path, const std::string& out_dir,
-                                         const npz_import_options& opt) {
+labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::string& npz_path,
+                                                 const npz_import_options& opt) {
   const npz_archive z(npz_path);
   std::optional<npz_archive> zl;
   if (!opt.labels_npz.empty()) zl.emplace(opt.labels_npz);
@@ -65,8 +65,9 @@ labelled_import_report import_npz_arrays(const std::string& npz_path, const std:
     if (!z.contains(k)) continue;
     count = z.get(k);
     if (count->count() > 1)
-      throw input_error(at_input(count->name(), "holds " + std::to_string(count->count()) +
-                                                    " graphs; only single-graph datasets can be imported"));
+      throw input_error(
+          at_input(count->name(), "holds " + std::to_string(count->count()) +
+                                      " graphs; only single-graph datasets can be imported"));
     s.num_nodes = labelled::scalar_int(*count);
     s.num_nodes_from = count->name();
     keys["num_nodes"] = k;
@@ -84,18 +85,28 @@ labelled_import_report import_npz_arrays(const std::string& npz_path, const std:
     }
   }
 
+  w.meta().source["keys"] = keys;
+  csr_build_options g;
+  g.symmetrize = opt.undirected;
+  g.remove_self_loops = opt.remove_self_loops;
+  return labelled::import_arrays(w, s, g);
+}
+
+labelled_import_report import_npz_arrays(const std::string& npz_path, const std::string& out_dir,
+                                         const npz_import_options& opt) {
   dataset_writer w(out_dir, opt.overwrite);
   auto& m = w.meta();
   m.name = opt.name.empty() ? labelled::file_stem(npz_path) : opt.name;
   m.source = {{"importer", "npz"},
               {"input", labelled::absolute_path(npz_path)},
-              {"keys", keys},
               {"options",
-               {{"undirected", opt.undirected}, {"remove_self_loops", opt.remove_self_loops}, {"split", opt.split}}}};
-  csr_build_options g;
-  g.symmetrize = opt.undirected;
-  g.remove_self_loops = opt.remove_self_loops;
-  return labelled::import_arrays(w, s, g);
+               {{"undirected", opt.undirected},
+                {"remove_self_loops", opt.remove_self_loops},
+                {"split", opt.split},
+                {"labels_npz", opt.labels_npz.empty()
+                                   ? nlohmann::json(nullptr)
+                                   : nlohmann::json(labelled::absolute_path(opt.labels_npz))}}}};
+  return labelled::import_npz_into(w, npz_path, opt);
 }
 
 }  // namespace tg

@@ -32,7 +32,7 @@ std::string absolute_path(const std::string& p);
 // File name without directory and without the extensions listed (".npz", ".csv.gz", ...).
 std::string file_stem(const std::string& p);
 
-// Integer value of a 0-d or one-element array (num_nodes); `what` names it in errors.
+// Integer value of a 0-d or one-element array (num_nodes); errors name the array.
 std::int64_t scalar_int(const npy_array& a);
 // Checks edge_index is 2-d with one dimension 2; true when it is E x 2 (pairs in rows).
 bool edges_are_rows(const npy_array& e);
@@ -74,8 +74,8 @@ struct array_sources {
   bool edges_rows = false;           // E x 2 rather than 2 x E
   const npy_array* features = nullptr;
   const npy_array* labels = nullptr;
-  std::int64_t num_nodes = -1;       // -1: from features, labels, or the largest id
-  std::string num_nodes_from;        // names the stated count in errors
+  std::int64_t num_nodes = -1;  // -1: from features, labels, or the largest id
+  std::string num_nodes_from;   // names the stated count in errors
   split_set splits;
 };
 // Sets num_nodes (when not stated) from the features, else the labels, else the largest edge id.
@@ -83,5 +83,10 @@ void resolve_num_nodes(array_sources& s);
 // Validates sizes and splits, writes features, graph, labels and splits, and commits.
 labelled_import_report import_arrays(dataset_writer& w, const array_sources& s,
                                      const csr_build_options& graph_opt);
+
+// Imports an archive in import_npz_arrays' layout into `w`, whose caller has set the meta name
+// and source (the keys used are added to source); commits.
+labelled_import_report import_npz_into(dataset_writer& w, const std::string& npz_path,
+                                       const npz_import_options& opt);
 
 }  // namespace tg::labelled

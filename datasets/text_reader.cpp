@@ -18,19 +18,24 @@ text_reader::~text_reader() {
   if (f_) gzclose(f_);
 }
 
+namespace {
+// zlib's messages start with the path; the caller names the file and line already.
+std::string gz_message(gzFile f, const std::string& path, int* err) {
+  std::string msg = gzerror(f, err);
+  if (msg.rfind(path + ": ", 0) == 0) msg.erase(0, path.size() + 2);
+  return msg;
+}
+}  // namespace
+
 bool text_reader::fill() {
   if (eof_) return false;
   const int n = gzread(f_, buf_.data(), static_cast<unsigned>(buf_.size()));
-  if (n < 0) {
-    int err = 0;
-    const char* msg = gzerror(f_, &err);
-    throw input_error(at_input(path_, line_no_ + 1, std::string("corrupt gzip data: ") + msg));
+  int err = Z_OK;
+  if (n < 0 || (n == 0 && (gz_message(f_, path_, &err), err != Z_OK && err != Z_STREAM_END))) {
+    const std::string msg = gz_message(f_, path_, &err);
+    throw input_error(at_input(path_, line_no_ + 1, "truncated or corrupt gzip data (" + msg + ")"));
   }
   if (n == 0) {
-    int err = 0;
-    const char* msg = gzerror(f_, &err);
-    if (err != Z_OK && err != Z_STREAM_END)
-      throw input_error(at_input(path_, line_no_ + 1, std::string("truncated or corrupt gzip: ") + msg));
     eof_ = true;
     return false;
   }

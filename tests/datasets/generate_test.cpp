@@ -106,10 +106,17 @@ TEST_F(GenerateRmat, ExactCountsWhenNothingIsRemoved) {
   EXPECT_FALSE(d.has("features.npy"));
   EXPECT_FALSE(d.has("labels.npy"));
 
+  // Undirected: both directions of every edge, a self-loop stored once.
+  const auto ip = d.indptr().to_int64();
+  const auto ix = d.indices().to_int64();
+  std::int64_t loops = 0;
+  for (std::int64_t v = 0; v < d.num_nodes(); ++v)
+    for (std::int64_t k = ip[v]; k < ip[v + 1]; ++k) loops += ix[k] == v;
+  EXPECT_GT(loops, 0);
   o.undirected = true;
   const dataset u = dataset::open(generate_rmat(o, tmp / "undirected", false));
   u.check();
-  EXPECT_EQ(u.num_edges(), 2 * 8 * 1024);
+  EXPECT_EQ(u.num_edges(), 2 * 8 * 1024 - loops);
   EXPECT_FALSE(u.meta().directed);
 }
 
@@ -130,7 +137,9 @@ TEST_F(GenerateRmat, RemovesDuplicatesAndSelfLoops) {
   for (std::int64_t v = 0; v < d.num_nodes(); ++v)
     for (std::int64_t k = ip[v]; k < ip[v + 1]; ++k) {
       ASSERT_NE(ix[k], v) << "self-loop left at node " << v;
-      if (k > ip[v]) ASSERT_LT(ix[k - 1], ix[k]) << "duplicate or unsorted row " << v;
+      if (k > ip[v]) {
+        ASSERT_LT(ix[k - 1], ix[k]) << "duplicate or unsorted row " << v;
+      }
     }
 }
 
@@ -188,9 +197,11 @@ TEST_F(GenerateRmat, DegreesAreSkewedAndHubsScrambled) {
   const dataset scrambled = dataset::open(generate_rmat(o, tmp / "scrambled", false));
   scrambled.check();
   const auto dp = in_degrees(plain), ds = in_degrees(scrambled);
-  const double mean = static_cast<double>(scrambled.num_edges()) / static_cast<double>(scrambled.num_nodes());
+  const double mean =
+      static_cast<double>(scrambled.num_edges()) / static_cast<double>(scrambled.num_nodes());
   const std::int64_t max_deg = *std::max_element(ds.begin(), ds.end());
-  EXPECT_GT(static_cast<double>(max_deg), 20 * mean) << "max in-degree " << max_deg << ", mean " << mean;
+  EXPECT_GT(static_cast<double>(max_deg), 20 * mean)
+      << "max in-degree " << max_deg << ", mean " << mean;
   // Without scrambling R-MAT's hub is node 0 (a is the largest probability); the scramble is a
   // bijection on ids, so it moves the hubs but leaves the degree multiset unchanged.
   EXPECT_EQ(std::max_element(dp.begin(), dp.end()) - dp.begin(), 0);
@@ -204,8 +215,9 @@ TEST_F(GenerateRmat, DegreesAreSkewedAndHubsScrambled) {
   std::iota(ids.begin(), ids.end(), 0);
   std::partial_sort(ids.begin(), ids.begin() + 16, ids.end(),
                     [&](std::int64_t a, std::int64_t b) { return ds[a] > ds[b]; });
-  const std::int64_t high = std::count_if(ids.begin(), ids.begin() + 16,
-                                          [&](std::int64_t v) { return v >= scrambled.num_nodes() / 16; });
+  const std::int64_t high = std::count_if(ids.begin(), ids.begin() + 16, [&](std::int64_t v) {
+    return v >= scrambled.num_nodes() / 16;
+  });
   EXPECT_GT(high, 8);
 }
 
@@ -307,7 +319,9 @@ TEST_F(GenerateCommunity, StructureLabelsAndSplits) {
     for (std::int64_t k = ip[v]; k < ip[v + 1]; ++k) {
       const std::int64_t u = ix[k];
       ASSERT_NE(u, v);
-      if (k > ip[v]) ASSERT_LT(ix[k - 1], u);
+      if (k > ip[v]) {
+        ASSERT_LT(ix[k - 1], u);
+      }
       // Symmetric: v is in u's row.
       ASSERT_TRUE(std::binary_search(ix.begin() + ip[u], ix.begin() + ip[u + 1], v));
       intra += labels[u] == labels[v];
@@ -457,14 +471,16 @@ TEST_F(GenerateCommunity, RejectsBadOptions) {
 TEST(GenerateCli, WritesDatasetsAndReportsBadOptions) {
   test::scratch_dir tmp;
   std::string out;
-  ASSERT_EQ(test::run_cli("generate rmat " + tmp / "r" + " --scale 8 --edge-factor 4 --classes 3 --feature-dim 4",
+  ASSERT_EQ(test::run_cli("generate rmat " + tmp / "r" +
+                              " --scale 8 --edge-factor 4 --classes 3 --feature-dim 4",
                           &out),
             0)
       << out;
   const dataset r = dataset::open(tmp / "r");
   EXPECT_EQ(r.num_nodes(), 256);
   EXPECT_EQ(r.meta().num_classes, 3);
-  ASSERT_EQ(test::run_cli("generate community " + tmp / "c" + " --nodes 2000 --avg-degree 6 --classes 4 --feature-dim 8",
+  ASSERT_EQ(test::run_cli("generate community " + tmp / "c" +
+                              " --nodes 2000 --avg-degree 6 --classes 4 --feature-dim 8",
                           &out),
             0)
       << out;

@@ -1,0 +1,143 @@
+// Planetoid importer (Yang, Cohen and Salakhutdinov, "Revisiting semi-supervised learning with
+// graph embeddings", ICML 2016; kimiyoung/planetoid): Cora, CiteSeer (and PubMed) as the Python
+// pickles ind.<name>.{x,y,tx,ty,allx,ally,graph} plus ind.<name>.test.index, with the public split
+// of Kipf and Welling's GCN (20 per class train, 500 valid, 1000 test).
+//
+// The pickles are only readable from Python, so datasets/planetoid_to_npz.py converts them into
+// an .npz that import_npz_into() then imports (undirected, self-loops removed unless asked).
+// Finding the script: its text is compiled into the library (datasets/CMakeLists.txt generates
+// planetoid_script.hpp from the .py at configure time), and it runs as `python3 -c <script>`, so
+// neither the source tree nor an installed copy needs to be found at run time and the script can
+// never be out of step with the binary. python3 is looked up on PATH (or given explicitly).
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "datasets/import_labelled.hpp"
+#include "datasets/labelled_common.hpp"
+#include "datasets/planetoid_script.hpp"
+
+extern char** environ;
+
+namespace tg {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Removes the converter's temporary files however the import ends.
+struct temp_files {
+  std::vector<std::string> paths;
+  ~temp_files() {
+    for (const auto& p : paths) ::unlink(p.c_str());
+  }
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string last_line(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  const std::size_t nl = s.rfind('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+// Runs the embedded converter; stderr goes to err_path. Returns the wait status.
+int run_converter(const std::string& python, const std::vector<std::string>& args,
+                  const std::string& err_path) {
+  std::vector<std::string> argv_s = {python, "-c", kPlanetoidScript};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = 0;
+  const int rc = ::posix_spawnp(&pid, python.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0)
+    throw input_error(python + ": cannot run (" + std::strerror(rc) +
+                      "): importing Planetoid data needs Python 3 with numpy and scipy on PATH");
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw_errno("waitpid", python);
+  }
+  return status;
+}
+
+}  // namespace
+
+labelled_import_report import_planetoid(const std::string& dir, const std::string& name,
+                                        const std::string& out_dir,
+                                        const planetoid_import_options& opt) {
+  if (name.empty() || name.find('/') != std::string::npos)
+    throw input_error("planetoid dataset name '" + name +
+                      "' is not valid (expected cora, citeseer or pubmed)");
+  const std::string probe = dir + "/ind." + name + ".graph";
+  if (!fs::exists(probe))
+    throw input_error(
+        at_input(probe, "missing: expected the Planetoid files ind." + name + ".* in " + dir));
+  // Refuse early, before running the converter, with the writer's own messages.
+  if (fs::exists(out_dir) && !opt.overwrite)
+    throw input_error(
+        at_input(out_dir, "already exists; choose another output or pass --force to replace it"));
+  const fs::path parent = fs::path(out_dir).lexically_normal().parent_path();
+  if (!parent.empty() && !fs::is_directory(parent))
+    throw input_error(at_input(out_dir, "parent directory " + parent.string() + " does not exist"));
+
+  temp_files tmp;
+  const std::string base = temp_sibling(out_dir);
+  const std::string npz = base + ".planetoid.npz", err = base + ".planetoid.err";
+  tmp.paths = {npz, npz + ".part", err};
+  log_info("converting Planetoid ", name, " pickles with ", opt.python);
+  const int status = run_converter(opt.python, {dir, name, npz}, err);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const std::string msg = last_line(read_all(err));
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 2 && !msg.empty()) throw input_error(msg);  // "path: problem" from the script
+    if (code == 3) throw input_error(msg);                  // numpy / scipy missing
+    if (code == 127 || code == 126)
+      throw input_error(
+          opt.python +
+          ": cannot run: importing Planetoid data needs Python 3 with numpy and scipy");
+    throw input_error(
+        "Planetoid converter (" + opt.python + ") failed" +
+        (code >= 0 ? " with exit status " + std::to_string(code) : std::string(" (killed)")) +
+        (msg.empty() ? std::string() : ": " + msg));
+  }
+
+  dataset_writer w(out_dir, opt.overwrite);
+  w.meta().name = name;
+  w.meta().source = {
+      {"importer", "planetoid"},
+      {"input", labelled::absolute_path(dir)},
+      {"dataset", name},
+      {"converter", "datasets/planetoid_to_npz.py (GCN load_data logic)"},
+      {"num_nodes_from", "allx rows + the test.index range (GCN load_data)"},
+      {"split",
+       "public GCN split: train = first 20 per class (x/y), valid = next 500, test = test.index"},
+      {"options", {{"undirected", true}, {"remove_self_loops", !opt.keep_self_loops}}}};
+  npz_import_options o;
+  o.undirected = true;
+  o.remove_self_loops = !opt.keep_self_loops;
+  o.overwrite = opt.overwrite;
+  return labelled::import_npz_into(w, npz, o);
+}
+
+}  // namespace tg

@@ -1,0 +1,141 @@
+#include "sampler/neighbor_sampler.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "core/error.hpp"
+#include "sampler/sampling_math.hpp"
+
+namespace tg {
+
+std::vector<std::int64_t> parse_fanouts(const std::string& text) {
+  std::vector<std::int64_t> f;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    const std::string tok = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    try {
+      std::size_t used = 0;
+      const long long v = std::stoll(tok, &used);
+      if (used != tok.size()) throw std::invalid_argument(tok);
+      f.push_back(v);
+    } catch (const std::exception&) {
+      throw input_error("--fanouts '" + text + "': '" + tok + "' is not an integer (write e.g. 15,10,5; -1 = all)");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return f;
+}
+
+neighbor_sampler::neighbor_sampler(std::int64_t num_nodes, const std::int64_t* indptr, const void* indices,
+                                   dtype index_dtype, std::vector<std::int64_t> fanouts, std::uint64_t seed)
+    : num_nodes_(num_nodes),
+      indptr_(indptr),
+      indices_(indices),
+      index_dtype_(index_dtype),
+      fanouts_(std::move(fanouts)),
+      seed_(seed) {
+  if (fanouts_.empty()) throw input_error("fanouts: at least one layer is needed");
+  for (auto f : fanouts_)
+    if (f == 0 || f < -1 || f > kMaxFanout)
+      throw input_error("fanout " + std::to_string(f) + " is invalid: use a positive count up to " +
+                        std::to_string(kMaxFanout) + ", or -1 for all neighbours");
+  TG_EXPECTS(index_dtype == dtype::int32 || index_dtype == dtype::int64, "index dtype");
+}
+
+neighbor_sampler::neighbor_sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint64_t seed)
+    : neighbor_sampler(d.num_nodes(), d.indptr().as<std::int64_t>().data(), d.indices().raw(),
+                       d.indices().type(), std::move(fanouts), seed) {}
+
+void neighbor_sampler::reset_map(std::size_t expected) {
+  std::size_t cap = 16;
+  while (cap < 2 * expected) cap <<= 1;
+  if (map_keys_.size() < cap) {
+    map_keys_.assign(cap, -1);
+    map_vals_.resize(cap);
+  } else {
+    std::fill(map_keys_.begin(), map_keys_.begin() + static_cast<std::ptrdiff_t>(cap), -1);
+  }
+  map_mask_ = cap - 1;
+}
+
+std::int32_t neighbor_sampler::local_id(std::int64_t global, block* b) {
+  std::size_t h = static_cast<std::size_t>(mix64(static_cast<std::uint64_t>(global))) & map_mask_;
+  while (true) {
+    const std::int64_t k = map_keys_[h];
+    if (k == global) return map_vals_[h];
+    if (k == -1) {
+      const auto id = static_cast<std::int32_t>(b->src_nodes.size());
+      map_keys_[h] = global;
+      map_vals_[h] = id;
+      b->src_nodes.push_back(global);
+      return id;
+    }
+    h = (h + 1) & map_mask_;
+  }
+}
+
+template <typename index_t>
+void neighbor_sampler::sample_hop(int hop, std::int64_t epoch, std::int64_t batch, block* b) {
+  const auto* idx = static_cast<const index_t*>(indices_);
+  const std::int64_t fanout = fanouts_[hop];
+  const std::int64_t nd = b->num_dst;
+  const std::int64_t* dst = dst_buffer_.data();
+  b->indptr.resize(static_cast<std::size_t>(nd) + 1);
+  b->indptr[0] = 0;
+  for (std::int64_t i = 0; i < nd; ++i) {
+    const std::int64_t v = dst[i];
+    b->indptr[i + 1] = b->indptr[i] + sample_count(indptr_[v + 1] - indptr_[v], fanout);
+  }
+  const std::int64_t ne = b->indptr[nd];
+  picked_.resize(static_cast<std::size_t>(ne));
+  const counter_rng rng = hop_rng(seed_, epoch, batch, hop);
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, nd, 64), [&](const auto& r) {
+    for (std::int64_t i = r.begin(); i < r.end(); ++i) {
+      const std::int64_t v = dst[i];
+      const std::int64_t start = indptr_[v], deg = indptr_[v + 1] - start;
+      std::int64_t* out = picked_.data() + b->indptr[i];
+      const std::int64_t k = b->indptr[i + 1] - b->indptr[i];
+      select_positions(rng, v, deg, k, out);
+      for (std::int64_t q = 0; q < k; ++q) out[q] = static_cast<std::int64_t>(idx[start + out[q]]);
+    }
+  });
+  // Relabel in edge order: destinations keep their local ids, new sources are appended.
+  reset_map(static_cast<std::size_t>(nd + ne));
+  b->src_nodes.resize(0);
+  b->src_nodes.reserve(static_cast<std::size_t>(nd + ne));
+  for (std::int64_t i = 0; i < nd; ++i) {
+    const std::int64_t v = dst_buffer_[static_cast<std::size_t>(i)];
+    if (local_id(v, b) != i) throw input_error("seed node " + std::to_string(v) + " appears twice in a batch");
+  }
+  b->indices.resize(static_cast<std::size_t>(ne));
+  for (std::int64_t e = 0; e < ne; ++e) b->indices[e] = local_id(picked_[e], b);
+}
+
+void neighbor_sampler::sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch,
+                              sampled_batch* out) {
+  const int L = num_layers();
+  out->blocks.resize(static_cast<std::size_t>(L));
+  for (std::int64_t s : seeds)
+    if (s < 0 || s >= num_nodes_)
+      throw input_error("seed node " + std::to_string(s) + " is outside [0, " + std::to_string(num_nodes_) + ")");
+  // Hop h fills block L-1-h; its destinations are the previous hop's sources.
+  std::vector<std::int64_t> frontier(seeds.begin(), seeds.end());
+  for (int hop = 0; hop < L; ++hop) {
+    block* b = &out->blocks[static_cast<std::size_t>(L - 1 - hop)];
+    dst_buffer_.swap(frontier);
+    b->num_dst = static_cast<std::int64_t>(dst_buffer_.size());
+    if (index_dtype_ == dtype::int32)
+      sample_hop<std::int32_t>(hop, epoch, batch, b);
+    else
+      sample_hop<std::int64_t>(hop, epoch, batch, b);
+    frontier.assign(b->src_nodes.begin(), b->src_nodes.end());
+  }
+}
+
+}  // namespace tg

@@ -1,0 +1,62 @@
+#pragma once
+// Node-wise uniform neighbour sampling without replacement (GraphSAGE, Hamilton et al. NIPS'17).
+//
+// Fanouts follow the hop order from the seeds, as in PyG's num_neighbors: with --fanouts 15,10,5
+// each seed gets up to 15 in-neighbours (hop 1, the block feeding the last GNN layer), each of
+// those up to 10 (hop 2), and each of those up to 5 (hop 3, the block feeding the first layer,
+// whose sources are the input nodes). -1 takes all neighbours.
+//
+// Randomness is counter-based (sampler/sampling_math.hpp), keyed by (seed, epoch, batch, hop, node,
+// draw): the output is identical for any thread count and reproducible by the CUDA sampler.
+// Destinations are sampled in parallel (oneTBB); relabelling to local ids is one ordered pass, so
+// source order is deterministic (destinations first, then new nodes in order of first appearance).
+#include <cstdint>
+#include <vector>
+
+#include "core/dataset.hpp"
+#include "core/dtype.hpp"
+#include "core/span.hpp"
+#include "sampler/block.hpp"
+
+namespace tg {
+
+class neighbor_sampler {
+ public:
+  // The graph arrays must outlive the sampler. Throws input_error for empty fanouts, a fanout of 0
+  // or below -1, or one above kMaxFanout.
+  neighbor_sampler(std::int64_t num_nodes, const std::int64_t* indptr, const void* indices,
+                   dtype index_dtype, std::vector<std::int64_t> fanouts, std::uint64_t seed);
+  neighbor_sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint64_t seed);
+
+  int num_layers() const { return static_cast<int>(fanouts_.size()); }
+  const std::vector<std::int64_t>& fanouts() const { return fanouts_; }
+
+  // Samples the blocks of one batch into `out` (its buffers are reused across calls). Seeds must be
+  // distinct node ids.
+  void sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch, sampled_batch* out);
+
+ private:
+  template <typename index_t>
+  void sample_hop(int hop, std::int64_t epoch, std::int64_t batch, block* b);
+  std::int32_t local_id(std::int64_t global, block* b);
+  void reset_map(std::size_t expected);
+
+  std::int64_t num_nodes_;
+  const std::int64_t* indptr_;
+  const void* indices_;
+  dtype index_dtype_;
+  std::vector<std::int64_t> fanouts_;
+  std::uint64_t seed_;
+  // Reused across batches: sampled global neighbours of the current hop, and an open-addressing
+  // map global id -> local id.
+  std::vector<std::int64_t> picked_;
+  std::vector<std::int64_t> dst_buffer_;
+  std::vector<std::int64_t> map_keys_;
+  std::vector<std::int32_t> map_vals_;
+  std::size_t map_mask_ = 0;
+};
+
+// Parses "15,10,5" (and "-1" entries); throws input_error naming the text.
+std::vector<std::int64_t> parse_fanouts(const std::string& text);
+
+}  // namespace tg

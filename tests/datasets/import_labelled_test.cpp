@@ -1,0 +1,979 @@
+// Tests of the labelled-dataset importers (datasets/import_labelled.hpp): the real graphs in
+// ../shared/datasets reproduce the published counts (MANIFEST.md), small hand-written fixtures of
+// every layout give exactly the expected arrays, and every kind of bad input fails with one
+// input_error naming the file (and line or array) while leaving no output behind.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/dataset.hpp"
+#include "core/error.hpp"
+#include "core/npy.hpp"
+#include "core/npz.hpp"
+#include "datasets/import_labelled.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+using tg::test::scratch_dir;
+using tg::test::shared_dataset;
+using tg::test::write_text;
+
+namespace {
+
+// ---- fixtures ---------------------------------------------------------------------------------
+
+// A complete .npy image.
+template <typename T>
+std::string npy(const std::vector<std::int64_t>& shape, const std::vector<T>& data) {
+  std::string s = tg::make_npy_header(tg::dtype_of<T>(), shape, 64);
+  s.append(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(T));
+  return s;
+}
+std::string npy_bool(const std::vector<std::int64_t>& shape, const std::vector<int>& v) {
+  std::string s = tg::make_npy_header(tg::dtype::boolean, shape, 64);
+  for (int x : v) s.push_back(static_cast<char>(x ? 1 : 0));
+  return s;
+}
+
+void put16(std::string& s, std::uint32_t v) {
+  s.push_back(static_cast<char>(v & 0xff));
+  s.push_back(static_cast<char>((v >> 8) & 0xff));
+}
+void put32(std::string& s, std::uint32_t v) {
+  put16(s, v & 0xffff);
+  put16(s, v >> 16);
+}
+
+struct member {
+  std::string key;
+  std::string npy;
+  bool deflate = false;
+};
+
+// Writes a zip of .npy members (stored or raw-deflated), as np.savez / np.savez_compressed do.
+// Returns the file offset of each member's data.
+std::vector<std::size_t> write_npz(const std::string& path, const std::vector<member>& members) {
+  std::string out, central;
+  std::vector<std::size_t> data_at;
+  for (const auto& m : members) {
+    const std::string name = m.key + ".npy";
+    std::string data = m.npy;
+    if (m.deflate) {
+      z_stream zs{};
+      deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+      std::string buf(deflateBound(&zs, m.npy.size()) + 64, '\0');
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(m.npy.data()));
+      zs.avail_in = static_cast<uInt>(m.npy.size());
+      zs.next_out = reinterpret_cast<Bytef*>(buf.data());
+      zs.avail_out = static_cast<uInt>(buf.size());
+      EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+      buf.resize(zs.total_out);
+      deflateEnd(&zs);
+      data = buf;
+    }
+    const std::uint32_t crc = static_cast<std::uint32_t>(
+        crc32(0L, reinterpret_cast<const Bytef*>(m.npy.data()), static_cast<uInt>(m.npy.size())));
+    const std::size_t local = out.size();
+    put32(out, 0x04034b50);
+    put16(out, 20);
+    put16(out, 0);
+    put16(out, m.deflate ? 8 : 0);
+    put32(out, 0);
+    put32(out, crc);
+    put32(out, static_cast<std::uint32_t>(data.size()));
+    put32(out, static_cast<std::uint32_t>(m.npy.size()));
+    put16(out, static_cast<std::uint32_t>(name.size()));
+    put16(out, 0);
+    out += name;
+    data_at.push_back(out.size());
+    out += data;
+    put32(central, 0x02014b50);
+    put16(central, 20);
+    put16(central, 20);
+    put16(central, 0);
+    put16(central, m.deflate ? 8 : 0);
+    put32(central, 0);
+    put32(central, crc);
+    put32(central, static_cast<std::uint32_t>(data.size()));
+    put32(central, static_cast<std::uint32_t>(m.npy.size()));
+    put16(central, static_cast<std::uint32_t>(name.size()));
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put32(central, 0);
+    put32(central, static_cast<std::uint32_t>(local));
+    central += name;
+  }
+  const std::size_t cd_off = out.size();
+  out += central;
+  put32(out, 0x06054b50);
+  put16(out, 0);
+  put16(out, 0);
+  put16(out, static_cast<std::uint32_t>(members.size()));
+  put16(out, static_cast<std::uint32_t>(members.size()));
+  put32(out, static_cast<std::uint32_t>(central.size()));
+  put32(out, static_cast<std::uint32_t>(cd_off));
+  put16(out, 0);
+  std::ofstream f(path, std::ios::binary);
+  f << out;
+  return data_at;
+}
+
+// The small graph most fixtures use: 5 nodes, edges 0->1, 1->2, 2->0, 3->4, 4->4 (a self-loop).
+const std::vector<std::int64_t> kSrc = {0, 1, 2, 3, 4}, kDst = {1, 2, 0, 4, 4};
+constexpr std::int64_t kN = 5;
+
+std::vector<std::int64_t> edge_index_2xe() {
+  std::vector<std::int64_t> e(kSrc);
+  e.insert(e.end(), kDst.begin(), kDst.end());
+  return e;
+}
+
+// Writes an OGB csv layout under `root`: 5 nodes, 3 features, labels with "nan" and empty lines.
+void write_ogb_csv(const std::string& root) {
+  fs::create_directories(root + "/raw");
+  fs::create_directories(root + "/split/time");
+  write_text(root + "/raw/edge.csv.gz", "0,1\n1,2\n2,0\n3,4\n4,4\n", true);
+  write_text(root + "/raw/num-node-list.csv.gz", "5\n", true);
+  write_text(root + "/raw/num-edge-list.csv.gz", "5\n", true);
+  write_text(root + "/raw/node-feat.csv.gz", "0.5,1,-2\n1e-3,0,0\n-0.25,2.5,3\n4,5,6\n7,8,9\n",
+             true);
+  write_text(root + "/raw/node-label.csv.gz", "2\n0\nnan\n1\n\n", true);
+  write_text(root + "/split/time/train.csv.gz", "0\n1\n", true);
+  write_text(root + "/split/time/valid.csv.gz", "3\n", true);
+  write_text(root + "/split/time/test.csv.gz", "", true);
+}
+
+std::vector<std::int64_t> ints(const tg::dataset& d, const std::string& f) {
+  return d.get(f).to_int64();
+}
+std::vector<float> floats(const tg::dataset& d, const std::string& f) {
+  return d.get(f).to_float32();
+}
+
+// In-neighbour lists of every node.
+std::vector<std::vector<std::int64_t>> in_lists(const tg::dataset& d) {
+  const auto ip = ints(d, "indptr.npy"), ix = ints(d, "indices.npy");
+  std::vector<std::vector<std::int64_t>> out(static_cast<std::size_t>(d.num_nodes()));
+  for (std::int64_t v = 0; v < d.num_nodes(); ++v)
+    out[v].assign(ix.begin() + ip[v], ix.begin() + ip[v + 1]);
+  return out;
+}
+
+// Runs f, expecting an input_error; returns its message.
+template <typename F>
+std::string input_error_of(F&& f) {
+  try {
+    f();
+  } catch (const tg::input_error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected tg::input_error, got: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "expected tg::input_error, nothing was thrown";
+  return "";
+}
+
+// Nothing is left in `dir` but the inputs: no output and no temporary sibling.
+void expect_no_output(const scratch_dir& dir, const std::string& out) {
+  EXPECT_FALSE(fs::exists(out)) << out;
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    EXPECT_NE(e.path().filename().string().front(), '.') << "left behind: " << e.path();
+}
+
+#define EXPECT_HAS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << "message: " << (msg)
+
+bool python_with_numpy() {
+  static const int ok = std::system("python3 -c 'import numpy, scipy' >/dev/null 2>&1");
+  return ok == 0;
+}
+
+}  // namespace
+
+// ---- real datasets ------------------------------------------------------------------------------
+
+TEST(ImportLabelledReal, CoraMatchesManifest) {
+  const std::string src = shared_dataset("cora");
+  if (src.empty()) GTEST_SKIP() << "../shared/datasets/cora not present";
+  if (!python_with_numpy()) GTEST_SKIP() << "python3 with numpy and scipy not available";
+  scratch_dir s;
+  const auto r = tg::import_planetoid(src, "cora", s / "cora", {});
+  EXPECT_EQ(r.num_nodes, 2708);
+  EXPECT_EQ(r.num_arcs, 10556);  // 5,278 undirected edges, both directions
+  EXPECT_EQ(r.feature_dim, 1433);
+  EXPECT_EQ(r.num_classes, 7);
+  EXPECT_EQ(r.labelled, 2708);
+  EXPECT_EQ(r.train, 140);
+  EXPECT_EQ(r.valid, 500);
+  EXPECT_EQ(r.test, 1000);
+  const tg::dataset d = tg::dataset::open(s / "cora");
+  EXPECT_FALSE(d.meta().directed);
+  EXPECT_EQ(d.meta().name, "cora");
+  EXPECT_EQ(d.meta().source["importer"], "planetoid");
+  // Binary bag of words with 49,216 non-zeros (MANIFEST).
+  const auto f = floats(d, "features.npy");
+  EXPECT_EQ(std::count(f.begin(), f.end(), 1.0f), 49216);
+  EXPECT_EQ(std::count(f.begin(), f.end(), 0.0f), static_cast<std::ptrdiff_t>(f.size()) - 49216);
+  // Public split: train = nodes 0..139, 20 per class.
+  const auto train = ints(d, "train_idx.npy"), labels = ints(d, "labels.npy");
+  std::map<std::int64_t, int> per_class;
+  for (std::size_t i = 0; i < train.size(); ++i) {
+    EXPECT_EQ(train[i], static_cast<std::int64_t>(i));
+    ++per_class[labels[train[i]]];
+  }
+  EXPECT_EQ(per_class.size(), 7u);
+  for (const auto& [c, k] : per_class) EXPECT_EQ(k, 20) << "class " << c;
+  const auto valid = ints(d, "valid_idx.npy");
+  EXPECT_EQ(valid.front(), 140);
+  EXPECT_EQ(valid.back(), 639);
+}
+
+TEST(ImportLabelledReal, CiteSeerMatchesManifest) {
+  const std::string src = shared_dataset("citeseer");
+  if (src.empty()) GTEST_SKIP() << "../shared/datasets/citeseer not present";
+  if (!python_with_numpy()) GTEST_SKIP() << "python3 with numpy and scipy not available";
+  scratch_dir s;
+  const auto r = tg::import_planetoid(src, "citeseer", s / "citeseer", {});
+  EXPECT_EQ(r.num_nodes, 3327);
+  EXPECT_EQ(r.num_arcs, 9104);  // 4,552 undirected simple edges; the lists' self-loops dropped
+  EXPECT_EQ(r.feature_dim, 3703);
+  EXPECT_EQ(r.num_classes, 6);
+  EXPECT_EQ(r.labelled, 3312);
+  EXPECT_EQ(r.train, 120);
+  EXPECT_EQ(r.valid, 500);
+  EXPECT_EQ(r.test, 1000);
+  EXPECT_GT(r.graph.self_loops_removed, 0);
+  // The 15 isolated test-range nodes: no label and an all-zero feature row.
+  const tg::dataset d = tg::dataset::open(s / "citeseer");
+  const auto labels = ints(d, "labels.npy");
+  const auto f = floats(d, "features.npy");
+  int unlabelled = 0;
+  for (std::int64_t v = 0; v < 3327; ++v) {
+    if (labels[v] >= 0) continue;
+    ++unlabelled;
+    EXPECT_GE(v, 2312) << "unlabelled node outside the test range";
+    EXPECT_TRUE(std::all_of(f.begin() + v * 3703, f.begin() + (v + 1) * 3703,
+                            [](float x) { return x == 0.0f; }));
+  }
+  EXPECT_EQ(unlabelled, 15);
+  // With self-loops kept the graph has the extra diagonal entries.
+  tg::planetoid_import_options keep;
+  keep.keep_self_loops = true;
+  const auto k = tg::import_planetoid(src, "citeseer", s / "citeseer_loops", keep);
+  const auto lists = in_lists(tg::dataset::open(s / "citeseer_loops"));
+  std::int64_t loops = 0;
+  for (std::int64_t v = 0; v < 3327; ++v) loops += std::count(lists[v].begin(), lists[v].end(), v);
+  EXPECT_GT(loops, 0);
+  EXPECT_EQ(k.num_arcs, 9104 + loops);
+}
+
+TEST(ImportLabelledReal, TolokersMatchesManifest) {
+  const std::string src = shared_dataset("tolokers");
+  if (src.empty()) GTEST_SKIP() << "../shared/datasets/tolokers not present";
+  scratch_dir s;
+  const std::string npz = src + "/tolokers.npz";
+  const auto r = tg::import_tolokers(npz, s / "tol", {});
+  EXPECT_EQ(r.num_nodes, 11758);
+  EXPECT_EQ(r.num_arcs, 1038000);  // 519,000 edges listed once, stored both ways
+  EXPECT_EQ(r.feature_dim, 10);
+  EXPECT_EQ(r.num_classes, 2);
+  const tg::dataset d = tg::dataset::open(s / "tol");
+  EXPECT_FALSE(d.meta().directed);
+  EXPECT_EQ(d.meta().source["split"], 0);
+  const auto labels = ints(d, "labels.npy");
+  EXPECT_EQ(std::count(labels.begin(), labels.end(), 0), 9192);
+  EXPECT_EQ(std::count(labels.begin(), labels.end(), 1), 2566);
+  // Split sizes equal the official masks' row counts, and another split differs.
+  const tg::npz_archive z(npz);
+  const auto train_masks = z.get("train_masks").to_int64();
+  for (int k : {0, 3}) {
+    const std::int64_t want =
+        std::count(train_masks.begin() + k * 11758, train_masks.begin() + (k + 1) * 11758, 1);
+    tg::tolokers_import_options o;
+    o.split = k;
+    const auto rk = k == 0 ? r : tg::import_tolokers(npz, s / ("tol" + std::to_string(k)), o);
+    EXPECT_EQ(rk.train, want) << "split " << k;
+  }
+  const tg::dataset d3 = tg::dataset::open(s / "tol3");
+  EXPECT_NE(ints(d, "train_idx.npy"), ints(d3, "train_idx.npy"));
+  EXPECT_EQ(d3.meta().source["split"], 3);
+}
+
+TEST(ImportLabelledReal, FacebookPageMatchesManifest) {
+  const std::string src = shared_dataset("facebook_page");
+  if (src.empty()) GTEST_SKIP() << "../shared/datasets/facebook_page not present";
+  scratch_dir s;
+  const auto r = tg::import_facebook(src, s / "fb", {});
+  EXPECT_EQ(r.num_nodes, 22470);
+  EXPECT_EQ(r.num_arcs, (171002 - 179) * 2);
+  EXPECT_EQ(r.graph.self_loops_removed, 179);
+  EXPECT_EQ(r.feature_dim, 128);
+  EXPECT_EQ(r.num_classes, 4);
+  EXPECT_EQ(r.labelled, 22470);
+  const tg::dataset d = tg::dataset::open(s / "fb");
+  EXPECT_EQ(d.meta().source["classes"],
+            nlohmann::json({"company", "government", "politician", "tvshow"}));
+  EXPECT_EQ(d.meta().source["features"]["distinct_feature_ids"], 4714);
+  // Per class: 20% train, 20% valid, the rest test.
+  const auto labels = ints(d, "labels.npy");
+  std::map<std::int64_t, std::int64_t> size, tr;
+  for (auto l : labels) ++size[l];
+  for (auto v : ints(d, "train_idx.npy")) ++tr[labels[v]];
+  for (const auto& [c, n] : size)
+    EXPECT_EQ(tr[c], std::llround(0.2 * static_cast<double>(n))) << "class " << c;
+  EXPECT_EQ(r.train + r.valid + r.test, 22470);
+
+  tg::facebook_import_options keep;
+  keep.keep_self_loops = true;
+  const auto rk = tg::import_facebook(src, s / "fb_loops", keep);
+  EXPECT_EQ(rk.num_arcs, (171002 - 179) * 2 + 179);
+}
+
+TEST(ImportLabelledReal, OgblDdiRawGraph) {
+  const std::string src = shared_dataset("ogbl-ddi");
+  if (src.empty()) GTEST_SKIP() << "../shared/datasets/ogbl-ddi not present";
+  scratch_dir s;
+  const std::string root = s / "ogbl_ddi";
+  fs::create_directories(root + "/raw");
+  for (const char* f : {"edge", "num-node-list", "num-edge-list"})
+    fs::copy_file(src + "/raw_" + f + ".csv.gz", root + "/raw/" + f + ".csv.gz");
+  const auto r = tg::import_ogb(root, s / "ddi", {});
+  EXPECT_EQ(r.num_nodes, 4267);
+  EXPECT_EQ(r.num_arcs, 1067911);
+  EXPECT_EQ(r.graph.input_edges, 1067911);
+  EXPECT_EQ(r.feature_dim, 0);
+  EXPECT_EQ(r.num_classes, 0);
+  const tg::dataset d = tg::dataset::open(s / "ddi");
+  EXPECT_TRUE(d.meta().directed);
+  EXPECT_EQ(d.meta().name, "ogbl_ddi");
+  tg::ogb_import_options u;
+  u.undirected = true;
+  const auto ru = tg::import_ogb(root, s / "ddi_u", u);
+  EXPECT_EQ(ru.num_arcs, 2 * 1067911);
+}
+
+// ---- OGB fixtures -------------------------------------------------------------------------------
+
+TEST(ImportOgb, CsvLayoutGivesExactArrays) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  const auto r = tg::import_ogb(s / "toy", s / "out", {});
+  EXPECT_EQ(r.num_nodes, 5);
+  EXPECT_EQ(r.num_arcs, 5);
+  EXPECT_EQ(r.labelled, 3);
+  const tg::dataset d = tg::dataset::open(s / "out");
+  EXPECT_TRUE(d.meta().directed);
+  EXPECT_EQ(d.meta().feature_dim, 3);
+  EXPECT_EQ(d.meta().num_classes, 3);
+  EXPECT_EQ(d.meta().source["split_scheme"], "time");
+  EXPECT_EQ(floats(d, "features.npy"),
+            (std::vector<float>{0.5f, 1, -2, 1e-3f, 0, 0, -0.25f, 2.5f, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(ints(d, "labels.npy"), (std::vector<std::int64_t>{2, 0, -1, 1, -1}));
+  EXPECT_EQ(in_lists(d), (std::vector<std::vector<std::int64_t>>{{2}, {0}, {1}, {}, {3, 4}}));
+  EXPECT_EQ(ints(d, "train_idx.npy"), (std::vector<std::int64_t>{0, 1}));
+  EXPECT_EQ(ints(d, "valid_idx.npy"), (std::vector<std::int64_t>{3}));
+  EXPECT_TRUE(ints(d, "test_idx.npy").empty());
+
+  tg::ogb_import_options u;
+  u.undirected = true;
+  u.remove_self_loops = true;
+  u.name = "toy_u";
+  tg::import_ogb(s / "toy", s / "out_u", u);
+  const tg::dataset du = tg::dataset::open(s / "out_u");
+  EXPECT_FALSE(du.meta().directed);
+  EXPECT_EQ(du.meta().name, "toy_u");
+  EXPECT_EQ(in_lists(du),
+            (std::vector<std::vector<std::int64_t>>{{1, 2}, {0, 2}, {0, 1}, {4}, {3}}));
+}
+
+TEST(ImportOgb, SplitSchemeChoice) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  fs::create_directories(s / "toy/split/random");
+  write_text(s / "toy/split/random/train.csv.gz", "1\n", true);
+  write_text(s / "toy/split/random/valid.csv.gz", "0\n", true);
+  write_text(s / "toy/split/random/test.csv.gz", "3\n", true);
+  const std::string msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "split");
+  EXPECT_HAS(msg, "random, time");
+  EXPECT_HAS(msg, "--split-scheme");
+  EXPECT_FALSE(fs::exists(s / "out"));
+  tg::ogb_import_options o;
+  o.split_scheme = "random";
+  const auto r = tg::import_ogb(s / "toy", s / "out", o);
+  EXPECT_EQ(r.train, 1);
+  EXPECT_EQ(r.test, 1);
+  EXPECT_EQ(ints(tg::dataset::open(s / "out"), "valid_idx.npy"), (std::vector<std::int64_t>{0}));
+}
+
+TEST(ImportOgb, NpzLayout) {
+  scratch_dir s;
+  const std::string root = s / "papers";
+  fs::create_directories(root + "/raw");
+  fs::create_directories(root + "/split/time");
+  const std::vector<float> feat = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  write_npz(root + "/raw/data.npz",
+            {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe()), true},
+             {"node_feat", npy<float>({5, 2}, feat), true},
+             {"num_nodes_list", npy<std::int64_t>({1}, {5})},
+             {"num_edges_list", npy<std::int64_t>({1}, {5})}});
+  const double nan = std::nan("");
+  write_npz(root + "/raw/node-label.npz",
+            {{"node_label", npy<double>({5, 1}, {3, nan, 0, 1, nan}), true}});
+  write_text(root + "/split/time/train.csv.gz", "0\n2\n", true);
+  write_text(root + "/split/time/valid.csv.gz", "3\n", true);
+  write_text(root + "/split/time/test.csv.gz", "", true);
+  tg::ogb_import_options o;
+  o.undirected = true;
+  const auto r = tg::import_ogb(root, s / "out", o);
+  EXPECT_EQ(r.num_nodes, 5);
+  EXPECT_EQ(r.num_classes, 4);
+  EXPECT_EQ(r.labelled, 3);
+  const tg::dataset d = tg::dataset::open(s / "out");
+  EXPECT_EQ(d.meta().source["layout"], "npz");
+  EXPECT_EQ(floats(d, "features.npy"), feat);
+  EXPECT_EQ(ints(d, "labels.npy"), (std::vector<std::int64_t>{3, -1, 0, 1, -1}));
+  EXPECT_EQ(in_lists(d),
+            (std::vector<std::vector<std::int64_t>>{{1, 2}, {0, 2}, {0, 1}, {4}, {3, 4}}));
+  EXPECT_EQ(ints(d, "train_idx.npy"), (std::vector<std::int64_t>{0, 2}));
+
+  // A split node without a label is refused, naming the split file and the node.
+  write_text(root + "/split/time/test.csv.gz", "1\n", true);
+  const std::string msg = input_error_of([&] { tg::import_ogb(root, s / "out2", o); });
+  EXPECT_HAS(msg, "test.csv.gz");
+  EXPECT_HAS(msg, "node 1");
+  EXPECT_HAS(msg, "no label");
+  EXPECT_FALSE(fs::exists(s / "out2"));
+}
+
+// ---- generic npz --------------------------------------------------------------------------------
+
+TEST(ImportNpz, LayoutsDtypesAndMasks) {
+  scratch_dir s;
+  // E x 2 uint16 edges, float labels with NaN, 2 x N masks (split 1 chosen), float64 features.
+  std::vector<std::uint16_t> pairs;
+  for (std::size_t i = 0; i < kSrc.size(); ++i) {
+    pairs.push_back(static_cast<std::uint16_t>(kSrc[i]));
+    pairs.push_back(static_cast<std::uint16_t>(kDst[i]));
+  }
+  const double nan = std::nan("");
+  write_npz(s / "g.npz", {{"edge_index", npy<std::uint16_t>({5, 2}, pairs)},
+                          {"node_feat", npy<double>({5, 1}, {0.5, 1.5, 2.5, 3.5, 4.5}), true},
+                          {"node_label", npy<float>({5}, {1, 0, static_cast<float>(nan), -3, 2})},
+                          {"train_mask", npy_bool({2, 5}, {1, 0, 0, 0, 0, 0, 1, 0, 0, 0})},
+                          {"val_mask", npy_bool({2, 5}, {0, 1, 0, 0, 0, 1, 0, 0, 0, 0})},
+                          {"test_mask", npy_bool({2, 5}, {0, 0, 0, 0, 1, 0, 0, 0, 0, 1})}});
+  tg::npz_import_options o;
+  o.split = 1;
+  o.remove_self_loops = true;
+  const auto r = tg::import_npz_arrays(s / "g.npz", s / "out", o);
+  EXPECT_EQ(r.num_arcs, 4);
+  const tg::dataset d = tg::dataset::open(s / "out");
+  EXPECT_EQ(d.meta().name, "g");
+  EXPECT_EQ(ints(d, "labels.npy"), (std::vector<std::int64_t>{1, 0, -1, -1, 2}));
+  EXPECT_EQ(floats(d, "features.npy"), (std::vector<float>{0.5f, 1.5f, 2.5f, 3.5f, 4.5f}));
+  EXPECT_EQ(ints(d, "train_idx.npy"), (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(ints(d, "valid_idx.npy"), (std::vector<std::int64_t>{0}));
+  EXPECT_EQ(ints(d, "test_idx.npy"), (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(in_lists(d), (std::vector<std::vector<std::int64_t>>{{2}, {0}, {1}, {}, {3}}));
+  EXPECT_EQ(d.meta().source["keys"]["train"], "train_mask");
+}
+
+TEST(ImportNpz, NodeCountFromNumNodesAndLabelsArchive) {
+  scratch_dir s;
+  // 2 x E int32 edges; num_nodes adds two isolated nodes; labels from a second archive.
+  const std::vector<std::int64_t> e64 = edge_index_2xe();
+  const std::vector<std::int32_t> e(e64.begin(), e64.end());
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int32_t>({2, 5}, e)},
+                          {"num_nodes", npy<std::int64_t>({}, {7})},
+                          {"train_idx", npy<std::int64_t>({2}, {6, 0})}});
+  write_npz(s / "l.npz", {{"node_label", npy<std::int64_t>({7, 1}, {0, -1, -1, -1, -1, -1, 1})}});
+  tg::npz_import_options o;
+  o.labels_npz = s / "l.npz";
+  o.undirected = true;
+  const auto r = tg::import_npz_arrays(s / "g.npz", s / "out", o);
+  EXPECT_EQ(r.num_nodes, 7);
+  EXPECT_EQ(r.num_arcs, 9);  // 4 undirected edges x 2 + the self-loop once
+  const tg::dataset d = tg::dataset::open(s / "out");
+  EXPECT_EQ(ints(d, "train_idx.npy"), (std::vector<std::int64_t>{6, 0}));
+  EXPECT_FALSE(d.has("features.npy"));
+
+  // Without num_nodes nor node arrays, the node count is the largest id + 1.
+  write_npz(s / "h.npz", {{"edge_index", npy<std::int32_t>({2, 5}, e)}});
+  EXPECT_EQ(tg::import_npz_arrays(s / "h.npz", s / "out_h", {}).num_nodes, 5);
+}
+
+// ---- tolokers and facebook fixtures ------------------------------------------------------------
+
+TEST(ImportTolokers, FixtureAndSplitRange) {
+  scratch_dir s;
+  std::vector<std::int64_t> pairs = {0, 1, 1, 2, 3, 4};
+  std::vector<int> train(10 * 5, 0), val(10 * 5, 0), test(10 * 5, 0);
+  for (int k = 0; k < 10; ++k) {
+    train[k * 5 + (k % 5)] = 1;
+    val[k * 5 + ((k + 1) % 5)] = 1;
+    test[k * 5 + ((k + 2) % 5)] = 1;
+  }
+  write_npz(s / "t.npz",
+            {{"node_features", npy<float>({5, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}), true},
+             {"node_labels", npy<std::int64_t>({5}, {0, 1, 0, 1, 1})},
+             {"edges", npy<std::int64_t>({3, 2}, pairs)},
+             {"train_masks", npy_bool({10, 5}, train)},
+             {"val_masks", npy_bool({10, 5}, val)},
+             {"test_masks", npy_bool({10, 5}, test)}});
+  tg::tolokers_import_options o;
+  o.split = 7;
+  const auto r = tg::import_tolokers(s / "t.npz", s / "out", o);
+  EXPECT_EQ(r.num_arcs, 6);
+  const tg::dataset d = tg::dataset::open(s / "out");
+  EXPECT_EQ(ints(d, "train_idx.npy"), (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(ints(d, "valid_idx.npy"), (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(ints(d, "test_idx.npy"), (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(in_lists(d), (std::vector<std::vector<std::int64_t>>{{1}, {0, 2}, {1}, {4}, {3}}));
+
+  o.split = 10;
+  const std::string msg = input_error_of([&] { tg::import_tolokers(s / "t.npz", s / "out10", o); });
+  EXPECT_HAS(msg, "t.npz[train_masks]");
+  EXPECT_HAS(msg, "10 splits");
+  expect_no_output(s, s / "out10");
+}
+
+namespace {
+void write_facebook(const std::string& dir, const std::string& target) {
+  fs::create_directories(dir);
+  write_text(dir + "/facebook_target.csv", target);
+  write_text(dir + "/facebook_features.json", R"({"0": [1], "1": [2], "2": [1, 2], "4": [0, 3]})");
+  write_text(dir + "/facebook_edges.csv", "id_1,id_2\n0,1\n1,2\n2,2\n3,4\n0,4\n");
+}
+const char* kTarget =
+    "id,facebook_id,page_name,page_type\n"
+    "0,11,\"Office of the Mayor, City of X\",government\n"
+    "1,12,\"The \"\"Best\"\" Show\",tvshow\n"
+    "2,13,\"Two\nlines\",company\n"
+    "3,14,Plain Name,government\n"
+    "4,15,\"Senator, \"\"Jr.\"\"\",politician\n";
+}  // namespace
+
+TEST(ImportFacebook, FixtureQuotingEncodingsAndSplit) {
+  scratch_dir s;
+  write_facebook(s / "fb", kTarget);
+  tg::facebook_import_options mh;
+  mh.encoding = tg::facebook_encoding::multihot;
+  mh.train_fraction = 0.5;
+  mh.valid_fraction = 0.5;
+  const auto r = tg::import_facebook(s / "fb", s / "mh", mh);
+  EXPECT_EQ(r.num_nodes, 5);
+  EXPECT_EQ(r.num_arcs, 8);  // 4 edges both ways, the self-loop dropped
+  EXPECT_EQ(r.num_classes, 4);
+  const tg::dataset d = tg::dataset::open(s / "mh");
+  // Sorted classes: company 0, government 1, politician 2, tvshow 3.
+  EXPECT_EQ(ints(d, "labels.npy"), (std::vector<std::int64_t>{1, 3, 0, 1, 2}));
+  EXPECT_EQ(floats(d, "features.npy"),
+            (std::vector<float>{0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1}));
+  EXPECT_EQ(d.meta().source["features"]["nodes_without_features"], 1);
+  // Government has two nodes: one train, one valid; singletons: round(0.5) = 1 in train.
+  const auto train = ints(d, "train_idx.npy"), valid = ints(d, "valid_idx.npy");
+  EXPECT_EQ(train.size(), 4u);
+  EXPECT_EQ(valid.size(), 1u);
+  EXPECT_TRUE(valid[0] == 0 || valid[0] == 3);
+
+  // Projection: linear in the multi-hot vector, zero without features, deterministic per seed.
+  tg::facebook_import_options pj;
+  pj.projection_dim = 16;
+  tg::import_facebook(s / "fb", s / "pj", pj);
+  const auto p = floats(tg::dataset::open(s / "pj"), "features.npy");
+  ASSERT_EQ(p.size(), 80u);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_FLOAT_EQ(p[32 + j], p[j] + p[16 + j]);  // node 2 = {1, 2} = node 0 + node 1
+    EXPECT_EQ(p[48 + j], 0.0f);                    // node 3 has no features
+  }
+  float norm = 0;
+  for (int j = 0; j < 16; ++j) norm += std::abs(p[j]);
+  EXPECT_GT(norm, 0.0f);
+  tg::import_facebook(s / "fb", s / "pj2", pj);
+  EXPECT_EQ(floats(tg::dataset::open(s / "pj2"), "features.npy"), p);
+  pj.seed = 9;
+  tg::import_facebook(s / "fb", s / "pj3", pj);
+  EXPECT_NE(floats(tg::dataset::open(s / "pj3"), "features.npy"), p);
+}
+
+// ---- bad input: one clear error, nothing written ------------------------------------------------
+
+TEST(ImportLabelledBadInput, TruncatedGzip) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  std::string edges;
+  for (int i = 0; i < 20000; ++i)
+    edges += std::to_string(i % 5) + "," + std::to_string((i * 7) % 5) + "\n";
+  write_text(s / "toy/raw/edge.csv.gz", edges, true);
+  write_text(s / "toy/raw/num-edge-list.csv.gz", "20000\n", true);
+  fs::resize_file(s / "toy/raw/edge.csv.gz", fs::file_size(s / "toy/raw/edge.csv.gz") / 2);
+  const std::string msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/edge.csv.gz:");
+  EXPECT_HAS(msg, "truncated or corrupt gzip");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, NonNumericToken) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/edge.csv.gz", "0,1\n1,2\n2,zero\n3,4\n4,4\n", true);
+  const std::string msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/edge.csv.gz:3:");
+  EXPECT_HAS(msg, "'zero'");
+  expect_no_output(s, s / "out");
+
+  write_text(s / "toy/raw/edge.csv.gz", "0,1\n", true);
+  write_text(s / "toy/raw/num-edge-list.csv.gz", "1\n", true);
+  write_text(s / "toy/raw/node-feat.csv.gz", "0,0,0\n1,1,1\n2,x2,2\n3,3,3\n4,4,4\n", true);
+  const std::string m2 = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(m2, "raw/node-feat.csv.gz:3:");
+  EXPECT_HAS(m2, "column 2");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, WrongColumnCount) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/node-feat.csv.gz", "0,0,0\n1,1\n2,2,2\n3,3,3\n4,4,4\n", true);
+  std::string msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/node-feat.csv.gz:2:");
+  EXPECT_HAS(msg, "expected 3 values");
+  expect_no_output(s, s / "out");
+
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/edge.csv.gz", "0,1\n1,2,7\n", true);
+  msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/edge.csv.gz:2:");
+  EXPECT_HAS(msg, "expected 2 columns");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, NegativeAndOutOfRangeIds) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/edge.csv.gz", "0,1\n-1,2\n", true);
+  std::string msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/edge.csv.gz:2:");
+  EXPECT_HAS(msg, "-1 is outside [0, 5)");
+  expect_no_output(s, s / "out");
+
+  write_text(s / "toy/raw/edge.csv.gz", "0,1\n1,2\n2,5\n", true);
+  msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/edge.csv.gz:3:");
+  EXPECT_HAS(msg, "5 is outside [0, 5)");
+  expect_no_output(s, s / "out");
+
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/split/time/valid.csv.gz", "3\n9\n", true);
+  msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "split/time/valid.csv.gz:2:");
+  expect_no_output(s, s / "out");
+
+  // In an npz: the edge's index and the archive member are named.
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 3}, {0, 1, 2, 1, 7, 0})},
+                          {"num_nodes", npy<std::int64_t>({}, {3})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[edge_index]");
+  EXPECT_HAS(msg, "edge 1 (1, 7)");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 2}, {0, -4, 1, 1})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[edge_index]");
+  EXPECT_HAS(msg, "negative");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, EmptyFiles) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/edge.csv.gz", "", true);
+  std::string msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/edge.csv.gz");
+  EXPECT_HAS(msg, "empty file");
+  expect_no_output(s, s / "out");
+
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/num-node-list.csv.gz", "", false);  // zero bytes, not even a gzip header
+  msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/num-node-list.csv.gz");
+  EXPECT_HAS(msg, "empty file");
+  expect_no_output(s, s / "out");
+
+  write_facebook(s / "fb", "");
+  msg = input_error_of([&] { tg::import_facebook(s / "fb", s / "out", {}); });
+  EXPECT_HAS(msg, "facebook_target.csv");
+  EXPECT_HAS(msg, "empty file");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, RowCountsDifferFromNodeCount) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/node-label.csv.gz", "2\n0\nnan\n1\n", true);
+  std::string msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/node-label.csv.gz");
+  EXPECT_HAS(msg, "has 4 labels but there are 5 nodes");
+  expect_no_output(s, s / "out");
+
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/node-feat.csv.gz", "0,0,0\n1,1,1\n2,2,2\n3,3,3\n4,4,4\n5,5,5\n", true);
+  msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/node-feat.csv.gz:6:");
+  EXPECT_HAS(msg, "more feature rows than the 5 nodes");
+  expect_no_output(s, s / "out");
+
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/num-edge-list.csv.gz", "6\n", true);
+  msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "raw/edge.csv.gz");
+  EXPECT_HAS(msg, "has 5 edges but");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, InconsistentArrayLengths) {
+  scratch_dir s;
+  const auto e = npy<std::int64_t>({2, 5}, edge_index_2xe());
+  write_npz(s / "g.npz", {{"edge_index", e},
+                          {"node_feat", npy<float>({5, 1}, {1, 2, 3, 4, 5})},
+                          {"node_label", npy<std::int64_t>({4}, {0, 1, 0, 1})}});
+  std::string msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[node_label]");
+  EXPECT_HAS(msg, "has 4 labels but there are 5 nodes");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "g.npz", {{"edge_index", e},
+                          {"node_feat", npy<float>({5, 1}, {1, 2, 3, 4, 5})},
+                          {"num_nodes", npy<std::int64_t>({}, {6})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[node_feat]");
+  EXPECT_HAS(msg, "has 5 feature rows but there are 6 nodes");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "g.npz", {{"edge_index", e},
+                          {"node_label", npy<std::int64_t>({5}, {0, 1, 0, 1, 0})},
+                          {"train_mask", npy_bool({4}, {1, 0, 0, 0})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[train_mask]");
+  EXPECT_HAS(msg, "4 entries but there are 5 nodes");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "g.npz", {{"edge_index", e},
+                          {"node_label", npy<std::int64_t>({5}, {0, 1, 0, 1, 0})},
+                          {"train_idx", npy<std::int64_t>({2}, {0, 1})},
+                          {"test_idx", npy<std::int64_t>({2}, {2, 1})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[test_idx]");
+  EXPECT_HAS(msg, "node 1 is in both the train and the test split");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, MissingNpzKey) {
+  scratch_dir s;
+  write_npz(s / "g.npz", {{"edges", npy<std::int64_t>({2, 5}, edge_index_2xe())}});
+  std::string msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz");
+  EXPECT_HAS(msg, "no array 'edge_index'");
+  EXPECT_HAS(msg, "it holds: edges");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "t.npz", {{"node_features", npy<float>({5, 1}, {1, 2, 3, 4, 5})},
+                          {"node_labels", npy<std::int64_t>({5}, {0, 1, 0, 1, 0})},
+                          {"edges", npy<std::int64_t>({1, 2}, {0, 1})}});
+  msg = input_error_of([&] { tg::import_tolokers(s / "t.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "t.npz");
+  EXPECT_HAS(msg, "'train_masks'");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, CorruptZipMember) {
+  scratch_dir s;
+  std::vector<float> feat(5 * 200);
+  for (std::size_t i = 0; i < feat.size(); ++i) feat[i] = static_cast<float>(i % 37) * 0.25f;
+  const auto at =
+      write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe()), true},
+                              {"node_feat", npy<float>({5, 200}, feat), true}});
+  {
+    std::fstream f(s / "g.npz", std::ios::in | std::ios::out | std::ios::binary);
+    for (std::size_t k = 0; k < 4; ++k) {
+      f.seekg(static_cast<std::streamoff>(at[1] + 20 + k));
+      char c = 0;
+      f.read(&c, 1);
+      c = static_cast<char>(c ^ 0x5a);
+      f.seekp(static_cast<std::streamoff>(at[1] + 20 + k));
+      f.write(&c, 1);
+    }
+  }
+  const std::string msg =
+      input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[node_feat]");
+  EXPECT_HAS(msg, "corrupt zip member");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, MemberWithWrongDtypeOrShape) {
+  scratch_dir s;
+  write_npz(s / "g.npz", {{"edge_index", npy<float>({2, 2}, {0, 1, 1, 0})}});
+  std::string msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[edge_index]");
+  EXPECT_HAS(msg, "dtype is float32, expected an integer dtype");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({3, 3}, {0, 1, 2, 1, 2, 0, 0, 0, 0})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[edge_index]");
+  EXPECT_HAS(msg, "expected 2 x E or E x 2");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_feat", npy<float>({5}, {1, 2, 3, 4, 5})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[node_feat]");
+  EXPECT_HAS(msg, "expected N x D");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "g.npz",
+            {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+             {"node_label", npy<std::int64_t>({5, 2}, {0, 0, 1, 1, 0, 0, 1, 1, 0, 0})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[node_label]");
+  EXPECT_HAS(msg, "expected (N,) or (N, 1)");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_label", npy<float>({5}, {0, 1.5f, 1, 0, 1})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[node_label]");
+  EXPECT_HAS(msg, "of node 1 is not a class index");
+  expect_no_output(s, s / "out");
+
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_feat", npy<float>({5, 1}, {1, 2, std::nanf(""), 4, 5})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "g.npz[node_feat]");
+  EXPECT_HAS(msg, "non-finite feature at row 2, column 0");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, FacebookFiles) {
+  scratch_dir s;
+  write_facebook(s / "fb", std::string(kTarget) + "5,16,\"Unclosed, name,company\n");
+  std::string msg = input_error_of([&] { tg::import_facebook(s / "fb", s / "out", {}); });
+  EXPECT_HAS(msg, "facebook_target.csv:8:");
+  EXPECT_HAS(msg, "never closed");
+  expect_no_output(s, s / "out");
+
+  write_facebook(s / "fb", std::string(kTarget) + "5,16,Name,company,extra\n");
+  msg = input_error_of([&] { tg::import_facebook(s / "fb", s / "out", {}); });
+  EXPECT_HAS(msg, "facebook_target.csv:8:");
+  EXPECT_HAS(msg, "expected 4 fields, found 5");
+  expect_no_output(s, s / "out");
+
+  write_facebook(s / "fb", kTarget);
+  write_text(s / "fb/facebook_edges.csv", "id_1,id_2\n0,1\n1,9\n");
+  msg = input_error_of([&] { tg::import_facebook(s / "fb", s / "out", {}); });
+  EXPECT_HAS(msg, "facebook_edges.csv:3:");
+  EXPECT_HAS(msg, "9 is outside [0, 5)");
+  expect_no_output(s, s / "out");
+
+  write_facebook(s / "fb", kTarget);
+  write_text(s / "fb/facebook_features.json", R"({"0": [1], "7": [2]})");
+  msg = input_error_of([&] { tg::import_facebook(s / "fb", s / "out", {}); });
+  EXPECT_HAS(msg, "facebook_features.json");
+  EXPECT_HAS(msg, "node \"7\" is outside [0, 5)");
+  expect_no_output(s, s / "out");
+
+  write_text(s / "fb/facebook_features.json", R"({"0": [1], "1": [2)");
+  msg = input_error_of([&] { tg::import_facebook(s / "fb", s / "out", {}); });
+  EXPECT_HAS(msg, "facebook_features.json");
+  EXPECT_HAS(msg, "invalid JSON");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, PlanetoidWithoutPythonOrNumpy) {
+  scratch_dir s;
+  const std::string src = shared_dataset("cora");
+  if (src.empty()) GTEST_SKIP() << "../shared/datasets/cora not present";
+  tg::planetoid_import_options o;
+  o.python = s / "no-such-python3";
+  std::string msg = input_error_of([&] { tg::import_planetoid(src, "cora", s / "out", o); });
+  EXPECT_HAS(msg, "no-such-python3");
+  EXPECT_HAS(msg, "numpy and scipy");
+  expect_no_output(s, s / "out");
+
+  // An interpreter that cannot see site-packages: numpy is missing.
+  if (std::system("python3 -S -c 'import numpy' >/dev/null 2>&1") == 0)
+    GTEST_SKIP() << "numpy importable with -S";
+  write_text(s / "bare-python", "#!/bin/sh\nexec python3 -S \"$@\"\n");
+  fs::permissions(s / "bare-python", fs::perms::owner_all);
+  o.python = s / "bare-python";
+  msg = input_error_of([&] { tg::import_planetoid(src, "cora", s / "out", o); });
+  EXPECT_HAS(msg, "numpy");
+  EXPECT_HAS(msg, "pip install");
+  expect_no_output(s, s / "out");
+
+  msg = input_error_of([&] { tg::import_planetoid(s.path(), "cora", s / "out", {}); });
+  EXPECT_HAS(msg, "ind.cora.graph");
+  EXPECT_HAS(msg, "missing");
+  expect_no_output(s, s / "out");
+}
+
+TEST(ImportLabelledBadInput, ExistingOutputKeptWithoutForce) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  fs::create_directories(s / "out");
+  write_text(s / "out/keep.txt", "mine");
+  const std::string msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
+  EXPECT_HAS(msg, "already exists");
+  EXPECT_EQ(tg::test::read_text(s / "out/keep.txt"), "mine");
+  tg::ogb_import_options o;
+  o.overwrite = true;
+  tg::import_ogb(s / "toy", s / "out", o);
+  EXPECT_FALSE(fs::exists(s / "out/keep.txt"));
+  EXPECT_EQ(tg::dataset::open(s / "out").num_nodes(), 5);
+}
+
+// ---- command line -------------------------------------------------------------------------------
+
+TEST(ImportLabelledCli, SubcommandsRunAndFailWithOneLine) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  std::string out;
+  EXPECT_EQ(
+      tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "out" + " --undirected", &out), 0)
+      << out;
+  EXPECT_HAS(out, "wrote");
+  EXPECT_FALSE(tg::dataset::open(s / "out").meta().directed);
+  EXPECT_NE(tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "out", &out), 0);
+  EXPECT_HAS(out, "already exists");
+  EXPECT_EQ(tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "out" + " --force", &out), 0)
+      << out;
+
+  write_text(s / "toy/raw/edge.csv.gz", "0,1\n1;2\n", true);
+  EXPECT_EQ(tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "bad", &out), 1);
+  EXPECT_HAS(out, "tiergnn: error: ");
+  EXPECT_HAS(out, "raw/edge.csv.gz:2:");
+  EXPECT_FALSE(fs::exists(s / "bad"));
+
+  write_facebook(s / "fb", kTarget);
+  EXPECT_EQ(tg::test::run_cli(
+                "import facebook " + s / "fb" + " -o " + s / "fb_out" + " --dim 8 --seed 3", &out),
+            0)
+      << out;
+  EXPECT_EQ(tg::dataset::open(s / "fb_out").meta().feature_dim, 8);
+  for (const char* sub : {"npz", "ogb", "tolokers", "facebook", "planetoid"}) {
+    EXPECT_EQ(tg::test::run_cli(std::string("import ") + sub + " --help", &out), 0) << sub;
+    EXPECT_HAS(out, "--output");
+    EXPECT_HAS(out, "--force");
+  }
+}
