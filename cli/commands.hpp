@@ -11,6 +11,7 @@ void register_generate(CLI::App& app);                // cli/generate_cmd.cpp
 void register_import_edgelist(CLI::App& import_cmd);  // cli/import_edgelist_cmd.cpp
 void register_import_labelled(CLI::App& import_cmd);  // cli/import_labelled_cmd.cpp
 void register_info(CLI::App& app);                    // cli/info_cmd.cpp
+void register_train(CLI::App& app);                   // cli/train_cmd.cpp
 
 // Adds --force (replace an existing output directory) to a subcommand writing a dataset.
 void add_force_flag(CLI::App& cmd, bool* force);

@@ -88,7 +88,8 @@ void print_human(const nlohmann::json& j) {
     std::printf("labels       %lld classes, %lld labelled nodes\n", j["labels"]["num_classes"].get<long long>(),
                 j["labels"]["labelled_nodes"].get<long long>());
   std::string sp;
-  for (const auto& [k, v] : j["splits"].items()) sp += (sp.empty() ? "" : ", ") + k + " " + std::to_string(v.get<long long>());
+  for (const char* k : {"train", "valid", "test"})
+    if (j["splits"].contains(k)) sp += (sp.empty() ? "" : ", ") + std::string(k) + " " + std::to_string(j["splits"][k].get<long long>());
   std::printf("splits       %s\n", sp.empty() ? "none" : sp.c_str());
   std::printf("size         graph %s, features %s, total %s\n", format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
               format_bytes(j["bytes"]["features"].get<double>()).c_str(),

@@ -37,11 +37,15 @@ int main(int argc, char** argv) {
   tg::cli::register_import_edgelist(*import_cmd);
   tg::cli::register_import_labelled(*import_cmd);
   tg::cli::register_info(app);
+  tg::cli::register_train(app);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const tg::interrupted_error& e) {
+    std::fprintf(stderr, "tiergnn: %s\n", e.what());
+    return 130;
   } catch (const tg::error& e) {
     std::fprintf(stderr, "tiergnn: error: %s\n", e.what());
     return 1;

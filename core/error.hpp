@@ -39,6 +39,12 @@ class logic_error : public error {
   using error::error;
 };
 
+// Work stopped on request (Ctrl-C) before it finished; what was saved is intact.
+class interrupted_error : public error {
+ public:
+  using error::error;
+};
+
 // A CUDA runtime call failed.
 class cuda_error : public error {
  public:

@@ -1,0 +1,62 @@
+// `tiergnn train DATASET ...`: mini-batch GNN training (CPU backend), see train/trainer.hpp.
+#include "cli/commands.hpp"
+#include "core/dataset.hpp"
+#include "core/error.hpp"
+#include "sampler/neighbor_sampler.hpp"
+#include "train/trainer.hpp"
+
+namespace tg::cli {
+
+void register_train(CLI::App& app) {
+  struct opts_t {
+    std::string dir, fanouts = "15,10,5", device = "cpu";
+    train_config cfg;
+    int layers = 0;
+  };
+  auto o = std::make_shared<opts_t>();
+  CLI::App* c = app.add_subcommand(
+      "train",
+      "Train a GNN (GraphSAGE or GCN) with sampled mini-batches, validate every epoch and report the\n"
+      "test metric (accuracy; ROC-AUC for binary labels).");
+  c->add_option("dataset", o->dir, "Dataset directory (with features, labels and a training split)")->required();
+  c->add_option("--model", o->cfg.model.kind, "sage (mean aggregator with root weight) or gcn")
+      ->check(CLI::IsMember({"sage", "gcn"}))->capture_default_str();
+  c->add_option("--fanouts", o->fanouts,
+                "Neighbours sampled per hop, from the seeds outwards (PyG order): 15,10,5 samples 15\n"
+                "in-neighbours of each seed, 10 of each of those, 5 of each of those; -1 = all.\n"
+                "One entry per layer.")
+      ->capture_default_str();
+  c->add_option("--layers", o->layers, "Number of layers (must match the number of fanouts; default: that number)");
+  c->add_option("--hidden", o->cfg.model.hidden, "Hidden width")->capture_default_str();
+  c->add_option("--dropout", o->cfg.model.dropout, "Dropout on hidden activations")->capture_default_str();
+  c->add_option("--input-dropout", o->cfg.model.input_dropout, "Dropout on input features")->capture_default_str();
+  c->add_option("--batch-size", o->cfg.batch_size, "Seed nodes per mini-batch")->capture_default_str();
+  c->add_option("--epochs", o->cfg.epochs, "Epochs")->capture_default_str();
+  c->add_option("--lr", o->cfg.adam.lr, "Adam learning rate")->capture_default_str();
+  c->add_option("--weight-decay", o->cfg.adam.weight_decay, "L2 weight decay (added to gradients, as torch Adam)")
+      ->capture_default_str();
+  c->add_option("--seed", o->cfg.seed, "Seed of batches, samples, dropout and initialisation")->capture_default_str();
+  c->add_option("--device", o->device, "cpu (the CUDA trainer is not part of this build yet)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  c->add_option("--eval", o->cfg.eval_mode,
+                "Evaluation: full (layer-wise inference over all in-neighbours) or sampled (training fanouts)")
+      ->check(CLI::IsMember({"full", "sampled"}))->capture_default_str();
+  c->add_option("--eval-every", o->cfg.eval_every, "Validate every N epochs (and after the last)")->capture_default_str();
+  c->add_option("--eval-batch-size", o->cfg.eval_batch_size, "Nodes per evaluation chunk")->capture_default_str();
+  c->add_option("--metrics", o->cfg.metrics_path, "Write one JSON line per epoch (and a final line) to this file");
+  c->add_option("--save-model", o->cfg.save_model_path, "Save the trained model to this file");
+  c->add_option("--checkpoint", o->cfg.checkpoint_dir, "Write a checkpoint to this directory after every epoch");
+  c->add_flag("--resume", o->cfg.resume, "Continue from the checkpoint in --checkpoint DIR (same settings)");
+  c->add_flag("--no-progress", [o](std::int64_t) { o->cfg.show_progress = false; }, "No progress bar");
+  c->callback([o] {
+    if (o->device == "cuda")
+      throw input_error("--device cuda: this tiergnn has no CUDA trainer yet; use --device cpu");
+    o->cfg.fanouts = parse_fanouts(o->fanouts);
+    o->cfg.model.num_layers = o->layers;
+    const dataset d = dataset::open(o->dir);
+    const train_report r = train(d, o->cfg);
+    if (r.interrupted) throw interrupted_error("training stopped before the last epoch");
+  });
+}
+
+}  // namespace tg::cli

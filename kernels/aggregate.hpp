@@ -1,0 +1,43 @@
+#pragma once
+// Neighbourhood aggregation over a block's local CSR (sampler/block.hpp), forward and backward:
+//   forward:  y[v, :] = sum_{e in row v} w_e * x[src_e, :]          (num_dst x dim)
+//   backward: dx[u, :] = sum_{e : src_e = u} w_e * dy[dst_e, :]      (num_src x dim)
+// The backward pass runs the forward kernel on the transposed block (built once per block), so
+// each output row is a sum in a fixed order and results do not depend on the thread count.
+// Edge weights select the aggregator: mean (1/deg), sum (1), or GCN's symmetric normalisation on
+// the block with self-loops added, w_uv = 1 / sqrt(deg_in(v) * deg_out(u)) (Kipf & Welling, ICLR'17).
+#include <cstdint>
+#include <vector>
+
+namespace tg {
+
+enum class aggregator { mean, sum, gcn };
+
+// A block's graph: num_dst rows over num_src columns; weights may be empty (all ones).
+template <typename T>
+struct agg_graph {
+  std::int64_t num_dst = 0, num_src = 0;
+  std::vector<std::int64_t> indptr;   // num_dst + 1
+  std::vector<std::int32_t> indices;  // local source ids
+  std::vector<T> weights;             // per edge, or empty
+};
+
+// Builds the weighted graph for an aggregator from a block's CSR. For gcn, each destination v
+// (local id v, since destinations come first among sources) gets the self-loop v -> v first.
+template <typename T>
+agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t num_src,
+                            const std::int64_t* indptr, const std::int32_t* indices);
+
+// The transpose (num_src rows over num_dst columns), with weights carried along; within each row
+// the entries are in increasing destination order.
+template <typename T>
+agg_graph<T> transpose(const agg_graph<T>& g);
+
+template <typename T>
+void aggregate_forward(const agg_graph<T>& g, const T* x, std::int64_t dim, T* y);
+
+// dx (num_src x dim) = aggregation of dy over the transpose `gt` (from transpose(g)).
+template <typename T>
+void aggregate_backward(const agg_graph<T>& gt, const T* dy, std::int64_t dim, T* dx);
+
+}  // namespace tg

@@ -1,0 +1,111 @@
+// CPU aggregation over block CSR (see kernels/aggregate.hpp): parallel over destination rows.
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "kernels/aggregate.hpp"
+
+namespace tg {
+
+template <typename T>
+agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t num_src, const std::int64_t* indptr,
+                            const std::int32_t* indices) {
+  agg_graph<T> g;
+  g.num_dst = num_dst;
+  g.num_src = num_src;
+  const std::int64_t ne = indptr[num_dst];
+  if (kind != aggregator::gcn) {
+    g.indptr.assign(indptr, indptr + num_dst + 1);
+    g.indices.assign(indices, indices + ne);
+    if (kind == aggregator::mean) {
+      g.weights.resize(static_cast<std::size_t>(ne));
+      for (std::int64_t v = 0; v < num_dst; ++v) {
+        const std::int64_t d = indptr[v + 1] - indptr[v];
+        for (std::int64_t e = indptr[v]; e < indptr[v + 1]; ++e) g.weights[e] = T(1) / static_cast<T>(d);
+      }
+    }
+    return g;
+  }
+  TG_EXPECTS(num_src >= num_dst, "block has fewer sources than destinations");
+  g.indptr.resize(static_cast<std::size_t>(num_dst) + 1);
+  g.indices.resize(static_cast<std::size_t>(ne + num_dst));
+  g.indptr[0] = 0;
+  std::vector<std::int64_t> out_deg(static_cast<std::size_t>(num_src), 0);
+  for (std::int64_t v = 0; v < num_dst; ++v) {
+    std::int64_t p = g.indptr[v];
+    g.indices[p++] = static_cast<std::int32_t>(v);
+    ++out_deg[v];
+    for (std::int64_t e = indptr[v]; e < indptr[v + 1]; ++e) {
+      if (indices[e] == v) continue;  // an existing self-loop is represented once
+      g.indices[p++] = indices[e];
+      ++out_deg[indices[e]];
+    }
+    g.indptr[v + 1] = p;
+  }
+  g.indices.resize(static_cast<std::size_t>(g.indptr[num_dst]));
+  g.weights.resize(g.indices.size());
+  for (std::int64_t v = 0; v < num_dst; ++v) {
+    const T din = static_cast<T>(g.indptr[v + 1] - g.indptr[v]);
+    for (std::int64_t e = g.indptr[v]; e < g.indptr[v + 1]; ++e)
+      g.weights[e] = T(1) / std::sqrt(din * static_cast<T>(out_deg[g.indices[e]]));
+  }
+  return g;
+}
+
+template <typename T>
+agg_graph<T> transpose(const agg_graph<T>& g) {
+  agg_graph<T> t;
+  t.num_dst = g.num_src;
+  t.num_src = g.num_dst;
+  const std::int64_t ne = g.indptr[g.num_dst];
+  t.indptr.assign(static_cast<std::size_t>(g.num_src) + 1, 0);
+  for (std::int64_t e = 0; e < ne; ++e) ++t.indptr[g.indices[e] + 1];
+  for (std::int64_t u = 0; u < g.num_src; ++u) t.indptr[u + 1] += t.indptr[u];
+  t.indices.resize(static_cast<std::size_t>(ne));
+  if (!g.weights.empty()) t.weights.resize(static_cast<std::size_t>(ne));
+  std::vector<std::int64_t> cur(t.indptr.begin(), t.indptr.end() - 1);
+  for (std::int64_t v = 0; v < g.num_dst; ++v)
+    for (std::int64_t e = g.indptr[v]; e < g.indptr[v + 1]; ++e) {
+      const std::int64_t p = cur[g.indices[e]]++;
+      t.indices[p] = static_cast<std::int32_t>(v);
+      if (!g.weights.empty()) t.weights[p] = g.weights[e];
+    }
+  return t;
+}
+
+template <typename T>
+void aggregate_forward(const agg_graph<T>& g, const T* x, std::int64_t dim, T* y) {
+  const bool weighted = !g.weights.empty();
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, g.num_dst, 32), [&](const auto& r) {
+    for (std::int64_t v = r.begin(); v < r.end(); ++v) {
+      T* out = y + v * dim;
+      std::fill(out, out + dim, T(0));
+      for (std::int64_t e = g.indptr[v]; e < g.indptr[v + 1]; ++e) {
+        const T* in = x + static_cast<std::int64_t>(g.indices[e]) * dim;
+        const T w = weighted ? g.weights[e] : T(1);
+        for (std::int64_t j = 0; j < dim; ++j) out[j] += w * in[j];
+      }
+    }
+  });
+}
+
+template <typename T>
+void aggregate_backward(const agg_graph<T>& gt, const T* dy, std::int64_t dim, T* dx) {
+  aggregate_forward(gt, dy, dim, dx);
+}
+
+#define TG_INSTANTIATE(T)                                                                                  \
+  template agg_graph<T> make_agg_graph<T>(aggregator, std::int64_t, std::int64_t, const std::int64_t*,    \
+                                          const std::int32_t*);                                            \
+  template agg_graph<T> transpose<T>(const agg_graph<T>&);                                                 \
+  template void aggregate_forward<T>(const agg_graph<T>&, const T*, std::int64_t, T*);                     \
+  template void aggregate_backward<T>(const agg_graph<T>&, const T*, std::int64_t, T*);
+TG_INSTANTIATE(float)
+TG_INSTANTIATE(double)
+#undef TG_INSTANTIATE
+
+}  // namespace tg

@@ -1,0 +1,50 @@
+// CPU fused log-softmax + NLL (see kernels/loss.hpp): parallel over rows, the loss summed in row
+// order so the result does not depend on the thread count.
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "kernels/loss.hpp"
+
+namespace tg {
+
+template <typename T>
+T softmax_nll(const T* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, T* dlogits,
+              T* probs) {
+  for (std::int64_t i = 0; i < rows; ++i)
+    if (labels[i] < 0 || labels[i] >= classes)
+      throw input_error("label " + std::to_string(labels[i]) + " of row " + std::to_string(i) +
+                        " is outside [0, " + std::to_string(classes) + ")");
+  if (rows == 0) return T(0);
+  std::vector<T> row_loss(static_cast<std::size_t>(rows));
+  const T inv_rows = T(1) / static_cast<T>(rows);
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, 64), [&](const auto& r) {
+    for (std::int64_t i = r.begin(); i < r.end(); ++i) {
+      const T* z = logits + i * classes;
+      const T mx = *std::max_element(z, z + classes);
+      T sum = 0;
+      for (std::int64_t c = 0; c < classes; ++c) sum += std::exp(z[c] - mx);
+      const T lse = mx + std::log(sum);
+      row_loss[i] = lse - z[labels[i]];
+      for (std::int64_t c = 0; c < classes; ++c) {
+        const T p = std::exp(z[c] - lse);
+        if (probs) probs[i * classes + c] = p;
+        if (dlogits) dlogits[i * classes + c] = (p - (c == labels[i] ? T(1) : T(0))) * inv_rows;
+      }
+    }
+  });
+  T total = 0;
+  for (T l : row_loss) total += l;
+  return total * inv_rows;
+}
+
+template float softmax_nll<float>(const float*, std::int64_t, std::int64_t, const std::int64_t*, float*, float*);
+template double softmax_nll<double>(const double*, std::int64_t, std::int64_t, const std::int64_t*, double*,
+                                    double*);
+
+}  // namespace tg

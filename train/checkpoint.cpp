@@ -1,0 +1,104 @@
+#include "train/checkpoint.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.hpp"
+
+namespace tg {
+
+namespace {
+constexpr char kMagic[8] = {'T', 'G', 'C', 'K', 'P', 'T', '0', '1'};
+
+void write_or_throw(std::FILE* f, const void* p, std::size_t n, const std::string& path) {
+  if (n && std::fwrite(p, 1, n, f) != n) throw_errno("write", path);
+}
+}  // namespace
+
+nlohmann::json dataset_identity(const dataset& d) {
+  nlohmann::json arrays = nlohmann::json::object();
+  for (const auto& [file, info] : d.meta().arrays) arrays[file] = info.crc32;
+  return {{"name", d.meta().name}, {"num_nodes", d.num_nodes()}, {"num_edges", d.num_edges()}, {"crc32", arrays}};
+}
+
+void write_checkpoint(const std::string& path, const gnn_model& model, const optimizer_state* opt,
+                      const nlohmann::json& extra) {
+  nlohmann::json h = extra;
+  h["model"] = model.config().to_json();
+  nlohmann::json params = nlohmann::json::array();
+  for (const auto& p : model.params()) params.push_back({{"name", p.name}, {"shape", p.shape}});
+  h["params"] = params;
+  h["has_optimizer"] = opt != nullptr;
+  if (opt) h["step"] = opt->step;
+  const std::string text = h.dump();
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw_errno("create", tmp);
+  try {
+    write_or_throw(f, kMagic, 8, tmp);
+    const std::uint64_t len = text.size();
+    write_or_throw(f, &len, 8, tmp);
+    write_or_throw(f, text.data(), text.size(), tmp);
+    for (std::size_t i = 0; i < model.params().size(); ++i) {
+      const auto& p = model.params()[i];
+      write_or_throw(f, p.value.data(), p.value.size() * 4, tmp);
+      if (opt) {
+        write_or_throw(f, opt->m[i].data(), opt->m[i].size() * 4, tmp);
+        write_or_throw(f, opt->v[i].data(), opt->v[i].size() * 4, tmp);
+      }
+    }
+    if (std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0) throw_errno("flush", tmp);
+  } catch (...) {
+    std::fclose(f);
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::fclose(f) != 0) throw_errno("close", tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw_errno("rename", path);
+  }
+}
+
+checkpoint read_checkpoint(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw input_error(at_input(path, "cannot open checkpoint: " + std::string(std::strerror(errno))));
+  checkpoint c;
+  auto bad = [&](const std::string& why) {
+    std::fclose(f);
+    return input_error(at_input(path, "not a valid tiergnn checkpoint: " + why));
+  };
+  char magic[8];
+  std::uint64_t len = 0;
+  if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, kMagic, 8) != 0) throw bad("bad magic bytes");
+  if (std::fread(&len, 8, 1, f) != 1 || len > (64u << 20)) throw bad("bad header length");
+  std::string text(len, '\0');
+  if (std::fread(text.data(), 1, len, f) != len) throw bad("truncated header");
+  try {
+    c.header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(std::string("header is not JSON: ") + e.what());
+  }
+  const bool has_opt = c.header.value("has_optimizer", false);
+  for (const auto& p : c.header.at("params")) {
+    std::int64_t n = 1;
+    for (auto d : p.at("shape")) n *= d.get<std::int64_t>();
+    auto read_vec = [&](std::vector<std::vector<float>>* out) {
+      out->emplace_back(static_cast<std::size_t>(n));
+      if (std::fread(out->back().data(), 4, static_cast<std::size_t>(n), f) != static_cast<std::size_t>(n))
+        throw bad("truncated parameter data");
+    };
+    read_vec(&c.values);
+    if (has_opt) {
+      read_vec(&c.m);
+      read_vec(&c.v);
+    }
+  }
+  std::fclose(f);
+  return c;
+}
+
+}  // namespace tg

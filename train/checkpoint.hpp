@@ -1,0 +1,38 @@
+#pragma once
+// Training checkpoints and saved models. A checkpoint is one file, DIR/checkpoint.tgck, replaced
+// atomically (written to a temporary name, flushed, renamed) after every epoch: the model config,
+// the training settings that must not change on resume, the dataset's identity (counts and array
+// checksums), the epoch and optimizer step reached, and every parameter with its Adam moments.
+// A saved model (--save-model) is the same file without the optimizer moments.
+//
+// Layout: "TGCKPT01", u64 header length, JSON header, then per parameter (header order) float32
+// values, and when present float32 m and v.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dataset.hpp"
+#include "nn/model.hpp"
+
+namespace tg {
+
+struct optimizer_state {
+  std::int64_t step = 0;
+  std::vector<std::vector<float>> m, v;  // per parameter
+};
+
+struct checkpoint {
+  nlohmann::json header;  // model, training settings, dataset identity, epoch, step
+  std::vector<std::vector<float>> values, m, v;
+};
+
+// Identity of a dataset for checkpoints: name, counts, and the CRC-32 of its arrays from meta.json.
+nlohmann::json dataset_identity(const dataset& d);
+
+void write_checkpoint(const std::string& path, const gnn_model& model, const optimizer_state* opt,
+                      const nlohmann::json& extra);
+checkpoint read_checkpoint(const std::string& path);
+
+}  // namespace tg

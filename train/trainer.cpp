@@ -1,0 +1,359 @@
+#include "train/trainer.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/progress.hpp"
+#include "kernels/loss.hpp"
+#include "sampler/batcher.hpp"
+#include "sampler/neighbor_sampler.hpp"
+#include "train/checkpoint.hpp"
+#include "train/feature_source.hpp"
+#include "train/metrics.hpp"
+
+namespace tg {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+// Installs a SIGINT handler for the duration of training and restores the previous one.
+class sigint_guard {
+ public:
+  sigint_guard() {
+    g_interrupted.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_);
+  }
+  ~sigint_guard() { sigaction(SIGINT, &old_, nullptr); }
+
+ private:
+  struct sigaction old_ {};
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+struct labelled_splits {
+  std::vector<std::int64_t> labels, train, valid, test;
+  std::int64_t num_classes = 0;
+};
+
+std::vector<std::int64_t> load_split(const dataset& d, const char* file) {
+  return d.has(file) ? d.get(file).to_int64() : std::vector<std::int64_t>{};
+}
+
+labelled_splits load_splits(const dataset& d) {
+  labelled_splits s;
+  if (!d.meta().has_labels())
+    throw input_error(at_input(d.dir(), "the dataset has no labels (labels.npy): training needs a labelled dataset"));
+  if (!d.has("train_idx.npy") || d.get("train_idx.npy").count() == 0)
+    throw input_error(at_input(d.dir(), "the dataset has no training split (train_idx.npy)"));
+  s.num_classes = d.meta().num_classes;
+  s.labels = d.get("labels.npy").to_int64();
+  s.train = load_split(d, "train_idx.npy");
+  s.valid = load_split(d, "valid_idx.npy");
+  s.test = load_split(d, "test_idx.npy");
+  for (const auto* split : {&s.train, &s.valid, &s.test})
+    for (std::int64_t v : *split) {
+      if (v < 0 || v >= d.num_nodes())
+        throw input_error(at_input(d.dir(), "split node " + std::to_string(v) + " is outside [0, " +
+                                                std::to_string(d.num_nodes()) + ")"));
+      const std::int64_t l = s.labels[v];
+      if (l < 0 || l >= s.num_classes)
+        throw input_error(at_input(d.dir() + "/labels.npy", "label " + std::to_string(l) + " of split node " +
+                                                                 std::to_string(v) + " is outside [0, " +
+                                                                 std::to_string(s.num_classes) + ")"));
+    }
+  return s;
+}
+
+double score(const std::vector<float>& logits, const std::vector<std::int64_t>& ids,
+             const std::vector<std::int64_t>& labels, std::int64_t classes) {
+  if (ids.empty()) return -1;
+  std::vector<std::int64_t> y(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) y[i] = labels[ids[i]];
+  if (classes == 2) {
+    std::vector<float> s(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) s[i] = logits[2 * i + 1] - logits[2 * i];
+    return roc_auc(s, y);
+  }
+  return accuracy(logits.data(), static_cast<std::int64_t>(ids.size()), classes, y.data());
+}
+
+nlohmann::json settings_json(const train_config& cfg) {
+  return {{"fanouts", cfg.fanouts},       {"batch_size", cfg.batch_size}, {"seed", cfg.seed},
+          {"lr", cfg.adam.lr},            {"weight_decay", cfg.adam.weight_decay},
+          {"beta1", cfg.adam.beta1},      {"beta2", cfg.adam.beta2},      {"eps", cfg.adam.eps}};
+}
+
+std::string fmt(double x, int prec = 4) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.*f", prec, x);
+  return b;
+}
+
+}  // namespace
+
+std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
+                                   const train_config& cfg) {
+  const feature_source features(d);
+  const std::int64_t classes = m.config().num_classes;
+  std::vector<float> out(ids.size() * static_cast<std::size_t>(classes));
+  const std::int64_t eb = std::max<std::int64_t>(1, cfg.eval_batch_size);
+  if (cfg.eval_mode == "sampled") {
+    neighbor_sampler s(d, cfg.fanouts, cfg.seed ^ 0x6576616cull /* "eval" */);
+    sampled_batch sb;
+    std::vector<float> x;
+    gnn_model& mm = const_cast<gnn_model&>(m);  // forward(train=false) keeps no state
+    for (std::size_t b0 = 0; b0 < ids.size(); b0 += static_cast<std::size_t>(eb)) {
+      const std::size_t n = std::min(ids.size() - b0, static_cast<std::size_t>(eb));
+      s.sample(span<const std::int64_t>(ids.data() + b0, n), 0, static_cast<std::int64_t>(b0 / eb), &sb);
+      x.resize(static_cast<std::size_t>(sb.blocks[0].num_src() * features.dim()));
+      features.gather(sb.input_nodes(), x.data());
+      const auto& logits = mm.forward(sb, x.data(), false, dropout_key{});
+      std::copy(logits.begin(), logits.end(), out.begin() + static_cast<std::ptrdiff_t>(b0 * classes));
+    }
+    return out;
+  }
+  // Layer-wise full-neighbour inference over all nodes.
+  const std::int64_t n = d.num_nodes();
+  neighbor_sampler full(d, {-1}, 0);
+  sampled_batch sb;
+  std::vector<float> prev, cur, x;
+  std::vector<std::int64_t> seeds;
+  for (int l = 0; l < m.config().num_layers; ++l) {
+    const std::int64_t din = m.layer_in_dim(l), dout = m.layer_out_dim(l);
+    cur.assign(static_cast<std::size_t>(n * dout), 0.0f);
+    for (std::int64_t s0 = 0; s0 < n; s0 += eb) {
+      const std::int64_t cnt = std::min(eb, n - s0);
+      seeds.resize(static_cast<std::size_t>(cnt));
+      std::iota(seeds.begin(), seeds.end(), s0);
+      full.sample(span<const std::int64_t>(seeds), 0, 0, &sb);
+      const block& b = sb.blocks[0];
+      x.resize(static_cast<std::size_t>(b.num_src() * din));
+      if (l == 0) {
+        features.gather(span<const std::int64_t>(b.src_nodes), x.data());
+      } else {
+        for (std::int64_t i = 0; i < b.num_src(); ++i)
+          std::copy_n(prev.data() + b.src_nodes[i] * din, din, x.data() + i * din);
+      }
+      m.layer_forward(l, b, x.data(), cur.data() + s0 * dout);
+    }
+    prev.swap(cur);
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    std::copy_n(prev.data() + ids[i] * classes, classes, out.data() + i * classes);
+  return out;
+}
+
+train_report train(const dataset& d, const train_config& cfg_in) {
+  train_config cfg = cfg_in;
+  // Everything that can be wrong with the input is checked before training starts.
+  if (cfg.batch_size <= 0) throw input_error("--batch-size must be positive, got " + std::to_string(cfg.batch_size));
+  if (cfg.epochs < 0) throw input_error("--epochs must not be negative");
+  if (cfg.eval_mode != "full" && cfg.eval_mode != "sampled")
+    throw input_error("--eval '" + cfg.eval_mode + "': choose full or sampled");
+  if (!(cfg.adam.lr > 0)) throw input_error("--lr must be positive");
+  if (cfg.fanouts.empty()) throw input_error("--fanouts needs at least one layer");
+  if (cfg.model.num_layers > 0 && cfg.model.num_layers != static_cast<int>(cfg.fanouts.size()))
+    throw input_error("--fanouts has " + std::to_string(cfg.fanouts.size()) + " entries but the model has " +
+                      std::to_string(cfg.model.num_layers) + " layers: give one fanout per layer");
+  cfg.model.num_layers = static_cast<int>(cfg.fanouts.size());
+  const labelled_splits sp = load_splits(d);
+  cfg.model.in_dim = d.meta().feature_dim;
+  cfg.model.num_classes = sp.num_classes;
+  const feature_source features(d);
+  neighbor_sampler sampler(d, cfg.fanouts, cfg.seed);
+  gnn_model model(cfg.model, cfg.seed);
+  optimizer_state opt;
+  for (const auto& p : model.params()) {
+    opt.m.emplace_back(p.value.size(), 0.0f);
+    opt.v.emplace_back(p.value.size(), 0.0f);
+  }
+  train_report rep;
+  rep.metric = sp.num_classes == 2 ? "roc_auc" : "accuracy";
+  const nlohmann::json identity = dataset_identity(d);
+  const std::string ckpt_path = cfg.checkpoint_dir.empty() ? "" : cfg.checkpoint_dir + "/checkpoint.tgck";
+  if (cfg.resume) {
+    if (ckpt_path.empty()) throw input_error("--resume needs --checkpoint DIR");
+    if (!std::filesystem::exists(ckpt_path))
+      throw input_error(at_input(cfg.checkpoint_dir, "--resume: no checkpoint.tgck in this directory"));
+    checkpoint c = read_checkpoint(ckpt_path);
+    if (c.header.value("dataset", nlohmann::json()) != identity)
+      throw input_error(at_input(ckpt_path, "was written for dataset '" +
+                                                c.header["dataset"].value("name", std::string("?")) +
+                                                "', not for " + d.dir() + " ('" + d.meta().name +
+                                                "'): counts or checksums differ"));
+    if (c.header.value("model", nlohmann::json()) != model.config().to_json())
+      throw input_error(at_input(ckpt_path, "was written for model " + c.header["model"].dump() + ", but this run asks for " +
+                                                model.config().to_json().dump()));
+    if (c.header.value("settings", nlohmann::json()) != settings_json(cfg))
+      throw input_error(at_input(ckpt_path, "was written with training settings " + c.header["settings"].dump() +
+                                                "; resuming needs the same, this run has " + settings_json(cfg).dump()));
+    if (!c.header.value("has_optimizer", false) || c.values.size() != model.params().size())
+      throw input_error(at_input(ckpt_path, "holds no optimizer state: it is a saved model, not a checkpoint"));
+    for (std::size_t i = 0; i < model.params().size(); ++i) {
+      model.params()[i].value = std::move(c.values[i]);
+      opt.m[i] = std::move(c.m[i]);
+      opt.v[i] = std::move(c.v[i]);
+    }
+    opt.step = c.header.at("step").get<std::int64_t>();
+    rep.start_epoch = c.header.at("epoch").get<int>();
+    log_info("resuming from ", ckpt_path, " after epoch ", rep.start_epoch);
+  } else if (!ckpt_path.empty()) {
+    std::filesystem::create_directories(cfg.checkpoint_dir);
+  }
+  std::ofstream metrics;
+  if (!cfg.metrics_path.empty()) {
+    metrics.open(cfg.metrics_path, cfg.resume ? std::ios::app : std::ios::trunc);
+    if (!metrics) throw input_error(at_input(cfg.metrics_path, "cannot open the metrics file for writing"));
+  }
+  const std::int64_t nb = (static_cast<std::int64_t>(sp.train.size()) + cfg.batch_size - 1) / cfg.batch_size;
+  log_info("training ", cfg.model.kind, " (", cfg.model.num_layers, " layers, hidden ", cfg.model.hidden, ", ",
+           model.num_parameters(), " parameters) on ", d.meta().name, ": ", sp.train.size(), " train / ",
+           sp.valid.size(), " valid / ", sp.test.size(), " test nodes, ", sp.num_classes, " classes; batch ",
+           cfg.batch_size, ", ", nb, " batches per epoch");
+
+  sigint_guard guard;
+  sampled_batch sb;
+  std::vector<float> x, dlogits;
+  std::vector<std::int64_t> y;
+  int last_ckpt_epoch = rep.start_epoch;
+  rep.end_epoch = rep.start_epoch;
+  for (int epoch = rep.start_epoch; epoch < cfg.epochs; ++epoch) {
+    const auto t_epoch = std::chrono::steady_clock::now();
+    const batch_plan plan = plan_epoch(span<const std::int64_t>(sp.train), cfg.batch_size, cfg.seed, epoch);
+    epoch_report er;
+    er.epoch = epoch + 1;
+    double loss_sum = 0, correct = 0;
+    std::int64_t seen = 0;
+    progress bar(cfg.show_progress ? "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) : "",
+                 plan.num_batches(), "batches");
+    for (std::int64_t b = 0; b < plan.num_batches(); ++b) {
+      auto t0 = std::chrono::steady_clock::now();
+      sampler.sample(plan.batch(b), epoch, b, &sb);
+      er.sample_s += seconds_since(t0);
+      t0 = std::chrono::steady_clock::now();
+      x.resize(static_cast<std::size_t>(sb.blocks[0].num_src() * features.dim()));
+      features.gather(sb.input_nodes(), x.data());
+      er.gather_s += seconds_since(t0);
+      t0 = std::chrono::steady_clock::now();
+      const auto& logits = model.forward(sb, x.data(), true, dropout_key{cfg.seed, epoch, b});
+      const auto seeds = sb.seeds();
+      y.resize(seeds.size());
+      for (std::size_t i = 0; i < seeds.size(); ++i) y[i] = sp.labels[seeds[i]];
+      dlogits.resize(logits.size());
+      const auto rows = static_cast<std::int64_t>(seeds.size());
+      const float loss = softmax_nll<float>(logits.data(), rows, sp.num_classes, y.data(), dlogits.data(), nullptr);
+      if (!std::isfinite(loss))
+        throw error("training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+                    " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(b) + " of " +
+                    std::to_string(plan.num_batches()) +
+                    (ckpt_path.empty() ? std::string(" (no checkpoint directory was given)")
+                                       : "; the last good checkpoint (after epoch " + std::to_string(last_ckpt_epoch) +
+                                             ") is intact in " + cfg.checkpoint_dir) +
+                    ". Try a smaller --lr.");
+      model.backward(dlogits.data());
+      er.compute_s += seconds_since(t0);
+      t0 = std::chrono::steady_clock::now();
+      ++opt.step;
+      for (std::size_t i = 0; i < model.params().size(); ++i) {
+        auto& p = model.params()[i];
+        adam_step(p.value.data(), p.grad.data(), opt.m[i].data(), opt.v[i].data(), p.size(), cfg.adam, opt.step);
+      }
+      er.optimizer_s += seconds_since(t0);
+      loss_sum += static_cast<double>(loss) * rows;
+      correct += accuracy(logits.data(), rows, sp.num_classes, y.data()) * rows;
+      seen += rows;
+      er.sampled_edges += sb.num_sampled_edges();
+      er.input_nodes += sb.blocks[0].num_src();
+      ++er.batches;
+      if (cfg.show_progress) {
+        bar.set_suffix("loss " + fmt(loss_sum / seen));
+        bar.add(1);
+      }
+      if (g_interrupted.load()) break;
+    }
+    bar.finish();
+    if (g_interrupted.load()) {
+      rep.interrupted = true;
+      log_info("interrupted during epoch ", epoch + 1, "; ",
+               ckpt_path.empty() ? std::string("no checkpoint directory was given")
+                                 : "the last checkpoint (after epoch " + std::to_string(last_ckpt_epoch) + ") is in " +
+                                       cfg.checkpoint_dir + "; continue with --resume");
+      break;
+    }
+    er.loss = loss_sum / std::max<std::int64_t>(seen, 1);
+    er.train_accuracy = correct / std::max<std::int64_t>(seen, 1);
+    er.seconds = seconds_since(t_epoch);
+    const bool validate = !sp.valid.empty() && (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
+    double eval_s = 0;
+    if (validate) {
+      const auto t0 = std::chrono::steady_clock::now();
+      er.valid_metric = score(evaluate_logits(d, model, sp.valid, cfg), sp.valid, sp.labels, sp.num_classes);
+      eval_s = seconds_since(t0);
+    }
+    log_info("epoch ", epoch + 1, "/", cfg.epochs, "  loss ", fmt(er.loss), "  train acc ", fmt(er.train_accuracy),
+             validate ? "  valid " + rep.metric + " " + fmt(er.valid_metric) : std::string(), "  ", fmt(er.seconds, 2),
+             " s (sample ", fmt(er.sample_s, 2), ", gather ", fmt(er.gather_s, 2), ", forward+backward ",
+             fmt(er.compute_s, 2), ", optimizer ", fmt(er.optimizer_s, 2), ")",
+             validate ? ", eval " + fmt(eval_s, 2) + " s" : std::string());
+    if (metrics.is_open()) {
+      nlohmann::json j = {{"epoch", er.epoch},         {"loss", er.loss},
+                          {"train_accuracy", er.train_accuracy}, {"seconds", er.seconds},
+                          {"sample_s", er.sample_s},   {"gather_s", er.gather_s},
+                          {"compute_s", er.compute_s}, {"optimizer_s", er.optimizer_s},
+                          {"batches", er.batches},     {"sampled_edges", er.sampled_edges},
+                          {"input_nodes", er.input_nodes}};
+      if (validate) j["valid_" + rep.metric] = er.valid_metric;
+      metrics << j.dump() << "\n" << std::flush;
+    }
+    rep.epochs.push_back(er);
+    rep.end_epoch = epoch + 1;
+    if (!ckpt_path.empty()) {
+      nlohmann::json extra = {{"epoch", epoch + 1}, {"dataset", identity}, {"settings", settings_json(cfg)}};
+      write_checkpoint(ckpt_path, model, &opt, extra);
+      last_ckpt_epoch = epoch + 1;
+    }
+    if (cfg.stop_after_epochs >= 0 && epoch + 1 - rep.start_epoch >= cfg.stop_after_epochs && epoch + 1 < cfg.epochs) {
+      rep.interrupted = true;
+      break;
+    }
+  }
+  if (!cfg.save_model_path.empty())
+    write_checkpoint(cfg.save_model_path, model, nullptr,
+                     {{"epoch", rep.end_epoch}, {"dataset", identity}, {"settings", settings_json(cfg)}});
+  if (!rep.interrupted) {
+    const auto& last = rep.epochs;
+    rep.valid_metric = !last.empty() ? last.back().valid_metric : -1;
+    if (!sp.test.empty()) rep.test_metric = score(evaluate_logits(d, model, sp.test, cfg), sp.test, sp.labels, sp.num_classes);
+    if (rep.valid_metric < 0 && !sp.valid.empty())
+      rep.valid_metric = score(evaluate_logits(d, model, sp.valid, cfg), sp.valid, sp.labels, sp.num_classes);
+    log_info("test ", rep.metric, " ", rep.test_metric >= 0 ? fmt(rep.test_metric) : std::string("n/a (no test split)"),
+             "  (valid ", rep.valid_metric >= 0 ? fmt(rep.valid_metric) : std::string("n/a"), ", ", cfg.eval_mode,
+             "-neighbour evaluation)");
+    if (metrics.is_open())
+      metrics << nlohmann::json{{"final", true}, {"metric", rep.metric}, {"valid", rep.valid_metric},
+                                {"test", rep.test_metric}, {"epochs", rep.end_epoch}}
+                     .dump()
+              << "\n";
+  }
+  return rep;
+}
+
+}  // namespace tg

@@ -1,0 +1,66 @@
+#pragma once
+// The mini-batch training loop on the CPU backend: seeded shuffled batches of training nodes,
+// neighbour sampling, feature gather, forward/backward through the model, Adam; per-epoch
+// validation, final test metric, JSON-lines metrics, per-epoch atomic checkpoints with bit-exact
+// resume, and a clean stop on Ctrl-C (after the current batch; the last checkpoint stays intact).
+//
+// Evaluation is either layer-wise full-neighbour inference (every node's layer-l output from all
+// its in-neighbours, layer by layer: the standard for GraphSAGE) or sampled inference with the
+// training fanouts.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dataset.hpp"
+#include "kernels/adam.hpp"
+#include "nn/model.hpp"
+
+namespace tg {
+
+struct train_config {
+  model_config model;                // num_layers is taken from fanouts
+  std::vector<std::int64_t> fanouts{15, 10, 5};
+  std::int64_t batch_size = 1024;
+  int epochs = 10;
+  adam_config adam{0.003, 0.9, 0.999, 1e-8, 0.0};
+  std::uint64_t seed = 0;
+  std::string eval_mode = "full";    // "full" or "sampled"
+  std::int64_t eval_batch_size = 4096;
+  int eval_every = 1;                // validate every N epochs (and after the last)
+  std::string checkpoint_dir;        // empty: no checkpoints
+  bool resume = false;
+  std::string metrics_path;          // JSON lines; empty: none
+  std::string save_model_path;       // empty: do not save
+  bool show_progress = true;
+  int stop_after_epochs = -1;        // testing aid: stop (as if interrupted) after this many epochs
+};
+
+struct epoch_report {
+  int epoch = 0;
+  double loss = 0, train_accuracy = 0, valid_metric = -1;
+  double seconds = 0, sample_s = 0, gather_s = 0, compute_s = 0, optimizer_s = 0;
+  std::int64_t batches = 0, sampled_edges = 0, input_nodes = 0;
+};
+
+struct train_report {
+  std::string metric;  // "accuracy" or "roc_auc"
+  std::vector<epoch_report> epochs;
+  double valid_metric = -1, test_metric = -1;
+  int start_epoch = 0, end_epoch = 0;
+  bool interrupted = false;
+};
+
+// Validates the configuration against the dataset (labels, splits, fanouts, batch size, resume
+// compatibility) before any work, then trains. Throws input_error for bad input, error for a NaN
+// loss (naming epoch and batch).
+train_report train(const dataset& d, const train_config& cfg);
+
+// Evaluates a model on node ids (layer-wise full-neighbour or sampled inference); returns the
+// logits (ids.size() x classes).
+std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
+                                   const train_config& cfg);
+
+}  // namespace tg
