@@ -173,6 +173,8 @@ void register_planetoid(CLI::App& import_cmd) {
       "Dataset name in the file names: cora, citeseer or pubmed (default: the folder name)");
   add_output(*c, &s->output, &s->o.overwrite);
   c->add_flag("--keep-self-loops", s->o.keep_self_loops, "Keep self-loops listed in the adjacency");
+  c->add_flag("--raw-features", [s](std::int64_t) { s->o.row_normalize = false; },
+              "Keep the raw binary features (default: divide each row by its sum, as GCN does)");
   c->add_option("--python", s->o.python, "Python interpreter to run the converter")
       ->capture_default_str();
   c->callback([s] {

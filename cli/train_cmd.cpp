@@ -35,6 +35,9 @@ void register_train(CLI::App& app) {
   c->add_option("--lr", o->cfg.adam.lr, "Adam learning rate")->capture_default_str();
   c->add_option("--weight-decay", o->cfg.adam.weight_decay, "L2 weight decay (added to gradients, as torch Adam)")
       ->capture_default_str();
+  c->add_option("--weight-decay-scope", o->cfg.weight_decay_scope,
+                "Layers the weight decay applies to: all, or first (as in Kipf & Welling's GCN)")
+      ->check(CLI::IsMember({"all", "first"}))->capture_default_str();
   c->add_option("--seed", o->cfg.seed, "Seed of batches, samples, dropout and initialisation")->capture_default_str();
   c->add_option("--device", o->device, "cpu (the CUDA trainer is not part of this build yet)")
       ->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
@@ -47,6 +50,8 @@ void register_train(CLI::App& app) {
   c->add_option("--save-model", o->cfg.save_model_path, "Save the trained model to this file");
   c->add_option("--checkpoint", o->cfg.checkpoint_dir, "Write a checkpoint to this directory after every epoch");
   c->add_flag("--resume", o->cfg.resume, "Continue from the checkpoint in --checkpoint DIR (same settings)");
+  c->add_flag("--ignore-graph", o->cfg.ignore_graph,
+              "Train and evaluate without any edges: the same model reduced to a feature-only MLP (a baseline)");
   c->add_flag("--no-progress", [o](std::int64_t) { o->cfg.show_progress = false; }, "No progress bar");
   c->callback([o] {
     if (o->device == "cuda")

@@ -103,6 +103,7 @@ labelled_import_report import_facebook(const std::string& dir, const std::string
 struct planetoid_import_options {
   std::string python = "python3";  // interpreter (looked up on PATH); needs numpy and scipy
   bool keep_self_loops = false;    // CiteSeer's adjacency lists carry self-loops
+  bool row_normalize = true;       // features divided by their row sums, as GCN's preprocessing
   bool overwrite = false;
 };
 labelled_import_report import_planetoid(const std::string& dir, const std::string& name,

@@ -106,7 +106,9 @@ labelled_import_report import_planetoid(const std::string& dir, const std::strin
   const std::string npz = base + ".planetoid.npz", err = base + ".planetoid.err";
   tmp.paths = {npz, npz + ".part", err};
   log_info("converting Planetoid ", name, " pickles with ", opt.python);
-  const int status = run_converter(opt.python, {dir, name, npz}, err);
+  std::vector<std::string> conv_args{dir, name, npz};
+  if (opt.row_normalize) conv_args.push_back("--row-normalize");
+  const int status = run_converter(opt.python, conv_args, err);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const std::string msg = last_line(read_all(err));
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -132,7 +134,8 @@ labelled_import_report import_planetoid(const std::string& dir, const std::strin
       {"num_nodes_from", "allx rows + the test.index range (GCN load_data)"},
       {"split",
        "public GCN split: train = first 20 per class (x/y), valid = next 500, test = test.index"},
-      {"options", {{"undirected", true}, {"remove_self_loops", !opt.keep_self_loops}}}};
+      {"options", {{"undirected", true}, {"remove_self_loops", !opt.keep_self_loops},
+                   {"row_normalized_features", opt.row_normalize}}}};
   npz_import_options o;
   o.undirected = true;
   o.remove_self_loops = !opt.keep_self_loops;

@@ -69,10 +69,11 @@ def as_onehot(path, m):
 
 
 def main(argv):
-    if len(argv) != 4:
-        sys.stderr.write("usage: planetoid_to_npz.py DIR NAME OUT.npz\n")
+    if len(argv) not in (4, 5) or (len(argv) == 5 and argv[4] != "--row-normalize"):
+        sys.stderr.write("usage: planetoid_to_npz.py DIR NAME OUT.npz [--row-normalize]\n")
         sys.exit(2)
     root, name, out = argv[1], argv[2], argv[3]
+    row_normalize = len(argv) == 5
     p = lambda s: os.path.join(root, "ind.%s.%s" % (name, s))
     x, y, tx, ty, allx, ally = (load_pickle(p(s)) for s in ("x", "y", "tx", "ty", "allx", "ally"))
     graph = load_pickle(p("graph"))
@@ -123,6 +124,10 @@ def main(argv):
     features[test_index, :] = features[test_range, :]
     onehot[test_index, :] = onehot[test_range, :]
     n = features.shape[0]
+    if row_normalize:
+        # GCN's preprocess_features (and PyG's NormalizeFeatures): each row sums to 1.
+        rowsum = features.sum(axis=1, keepdims=True)
+        features = np.divide(features, rowsum, out=np.zeros_like(features), where=rowsum != 0).astype(np.float32)
 
     labels = np.argmax(onehot, axis=1).astype(np.int64)
     labels[onehot.sum(axis=1) == 0] = -1

@@ -24,9 +24,18 @@ struct agg_graph {
 
 // Builds the weighted graph for an aggregator from a block's CSR. For gcn, each destination v
 // (local id v, since destinations come first among sources) gets the self-loop v -> v first.
+// gcn normalisation:
+//  - without src_degree, from the block itself: w_uv = 1 / sqrt(deg_in(v) * deg_out(u)), both
+//    counted in the block with self-loops;
+//  - with src_degree (the full graph's in-degree of every source node, destinations first), the
+//    full graph's normalisation estimated without bias from a sample: self-loop 1 / (d_v + 1), and
+//    edge u -> v weighted (d_v / k_v) / sqrt((d_u + 1)(d_v + 1)) where k_v of the d_v neighbours
+//    were sampled. With all neighbours (k_v = d_v) this is exactly GCN's D^-1/2 (A + I) D^-1/2, so
+//    sampled training and full-neighbour inference use the same operator.
 template <typename T>
 agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t num_src,
-                            const std::int64_t* indptr, const std::int32_t* indices);
+                            const std::int64_t* indptr, const std::int32_t* indices,
+                            const std::int64_t* src_degree = nullptr);
 
 // The transpose (num_src rows over num_dst columns), with weights carried along; within each row
 // the entries are in increasing destination order.

@@ -93,7 +93,7 @@ void gnn_model::run_layer(int l, const block& b, const float* x, bool train, dro
   agg_graph<float> local_g;
   agg_graph<float>& g = c ? c->g : local_g;
   g = make_agg_graph<float>(cfg_.kind == "sage" ? aggregator::mean : aggregator::gcn, nd, ns, b.indptr.data(),
-                            b.indices.data());
+                            b.indices.data(), b.src_degree.empty() ? nullptr : b.src_degree.data());
   std::vector<float> local_agg;
   std::vector<float>& agg = c ? c->agg : local_agg;
   const parameter& bias = weight(l, params_per_layer() - 1);

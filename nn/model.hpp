@@ -54,6 +54,8 @@ class gnn_model {
   std::vector<parameter>& params() { return params_; }
   const std::vector<parameter>& params() const { return params_; }
   std::int64_t num_parameters() const;
+  // Layer that parameter i belongs to.
+  int param_layer(std::size_t i) const { return static_cast<int>(i) / params_per_layer(); }
 
   // x: features of blocks[0]'s sources (rows in source order). Returns logits of the seeds
   // (blocks[L-1]'s destinations), num_dst x num_classes, row-major. With train set, dropout is

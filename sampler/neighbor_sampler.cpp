@@ -115,6 +115,9 @@ void neighbor_sampler::sample_hop(int hop, std::int64_t epoch, std::int64_t batc
   }
   b->indices.resize(static_cast<std::size_t>(ne));
   for (std::int64_t e = 0; e < ne; ++e) b->indices[e] = local_id(picked_[e], b);
+  b->src_degree.resize(b->src_nodes.size());
+  for (std::size_t i = 0; i < b->src_nodes.size(); ++i)
+    b->src_degree[i] = indptr_[b->src_nodes[i] + 1] - indptr_[b->src_nodes[i]];
 }
 
 void neighbor_sampler::sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch,

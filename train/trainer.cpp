@@ -98,6 +98,7 @@ double score(const std::vector<float>& logits, const std::vector<std::int64_t>& 
 nlohmann::json settings_json(const train_config& cfg) {
   return {{"fanouts", cfg.fanouts},       {"batch_size", cfg.batch_size}, {"seed", cfg.seed},
           {"lr", cfg.adam.lr},            {"weight_decay", cfg.adam.weight_decay},
+          {"weight_decay_scope", cfg.weight_decay_scope}, {"ignore_graph", cfg.ignore_graph},
           {"beta1", cfg.adam.beta1},      {"beta2", cfg.adam.beta2},      {"eps", cfg.adam.eps}};
 }
 
@@ -106,6 +107,17 @@ std::string fmt(double x, int prec = 4) {
   std::snprintf(b, sizeof b, "%.*f", prec, x);
   return b;
 }
+
+// The sampler's view of the graph: the dataset's CSR, or (ignore_graph) the same nodes without edges.
+struct graph_for_sampling {
+  std::vector<std::int64_t> empty_indptr;
+  std::int32_t dummy = 0;
+  neighbor_sampler make(const dataset& d, const std::vector<std::int64_t>& fanouts, std::uint64_t seed, bool ignore) {
+    if (!ignore) return neighbor_sampler(d, fanouts, seed);
+    empty_indptr.assign(static_cast<std::size_t>(d.num_nodes()) + 1, 0);
+    return neighbor_sampler(d.num_nodes(), empty_indptr.data(), &dummy, dtype::int32, fanouts, seed);
+  }
+};
 
 }  // namespace
 
@@ -116,7 +128,8 @@ std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const s
   std::vector<float> out(ids.size() * static_cast<std::size_t>(classes));
   const std::int64_t eb = std::max<std::int64_t>(1, cfg.eval_batch_size);
   if (cfg.eval_mode == "sampled") {
-    neighbor_sampler s(d, cfg.fanouts, cfg.seed ^ 0x6576616cull /* "eval" */);
+    graph_for_sampling gs;
+    neighbor_sampler s = gs.make(d, cfg.fanouts, cfg.seed ^ 0x6576616cull /* "eval" */, cfg.ignore_graph);
     sampled_batch sb;
     std::vector<float> x;
     gnn_model& mm = const_cast<gnn_model&>(m);  // forward(train=false) keeps no state
@@ -132,7 +145,8 @@ std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const s
   }
   // Layer-wise full-neighbour inference over all nodes.
   const std::int64_t n = d.num_nodes();
-  neighbor_sampler full(d, {-1}, 0);
+  graph_for_sampling gs;
+  neighbor_sampler full = gs.make(d, {-1}, 0, cfg.ignore_graph);
   sampled_batch sb;
   std::vector<float> prev, cur, x;
   std::vector<std::int64_t> seeds;
@@ -170,6 +184,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     throw input_error("--eval '" + cfg.eval_mode + "': choose full or sampled");
   if (!(cfg.adam.lr > 0)) throw input_error("--lr must be positive");
   if (cfg.fanouts.empty()) throw input_error("--fanouts needs at least one layer");
+  if (cfg.weight_decay_scope != "all" && cfg.weight_decay_scope != "first")
+    throw input_error("--weight-decay-scope '" + cfg.weight_decay_scope + "': choose all or first");
   if (cfg.model.num_layers > 0 && cfg.model.num_layers != static_cast<int>(cfg.fanouts.size()))
     throw input_error("--fanouts has " + std::to_string(cfg.fanouts.size()) + " entries but the model has " +
                       std::to_string(cfg.model.num_layers) + " layers: give one fanout per layer");
@@ -178,7 +194,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   cfg.model.in_dim = d.meta().feature_dim;
   cfg.model.num_classes = sp.num_classes;
   const feature_source features(d);
-  neighbor_sampler sampler(d, cfg.fanouts, cfg.seed);
+  graph_for_sampling train_graph;
+  neighbor_sampler sampler = train_graph.make(d, cfg.fanouts, cfg.seed, cfg.ignore_graph);
+  if (cfg.ignore_graph) log_info("--ignore-graph: training without edges (a feature-only MLP baseline)");
   gnn_model model(cfg.model, cfg.seed);
   optimizer_state opt;
   for (const auto& p : model.params()) {
@@ -229,6 +247,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
            sp.valid.size(), " valid / ", sp.test.size(), " test nodes, ", sp.num_classes, " classes; batch ",
            cfg.batch_size, ", ", nb, " batches per epoch");
 
+  adam_config no_decay = cfg.adam;
+  no_decay.weight_decay = 0;
   sigint_guard guard;
   sampled_batch sb;
   std::vector<float> x, dlogits;
@@ -274,7 +294,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       ++opt.step;
       for (std::size_t i = 0; i < model.params().size(); ++i) {
         auto& p = model.params()[i];
-        adam_step(p.value.data(), p.grad.data(), opt.m[i].data(), opt.v[i].data(), p.size(), cfg.adam, opt.step);
+        adam_step(p.value.data(), p.grad.data(), opt.m[i].data(), opt.v[i].data(), p.size(),
+                  model.param_layer(i) == 0 || cfg.weight_decay_scope == "all" ? cfg.adam : no_decay, opt.step);
       }
       er.optimizer_s += seconds_since(t0);
       loss_sum += static_cast<double>(loss) * rows;

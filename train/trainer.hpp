@@ -26,6 +26,7 @@ struct train_config {
   std::int64_t batch_size = 1024;
   int epochs = 10;
   adam_config adam{0.003, 0.9, 0.999, 1e-8, 0.0};
+  std::string weight_decay_scope = "all";  // "all" or "first" (first layer only, as Kipf & Welling's GCN)
   std::uint64_t seed = 0;
   std::string eval_mode = "full";    // "full" or "sampled"
   std::int64_t eval_batch_size = 4096;
@@ -35,6 +36,7 @@ struct train_config {
   std::string metrics_path;          // JSON lines; empty: none
   std::string save_model_path;       // empty: do not save
   bool show_progress = true;
+  bool ignore_graph = false;         // train and evaluate with no edges: the model becomes an MLP baseline
   int stop_after_epochs = -1;        // testing aid: stop (as if interrupted) after this many epochs
 };
 

@@ -13,7 +13,7 @@ namespace tg {
 
 template <typename T>
 agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t num_src, const std::int64_t* indptr,
-                            const std::int32_t* indices) {
+                            const std::int32_t* indices, const std::int64_t* src_degree) {
   agg_graph<T> g;
   g.num_dst = num_dst;
   g.num_src = num_src;
@@ -48,6 +48,17 @@ agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t 
   }
   g.indices.resize(static_cast<std::size_t>(g.indptr[num_dst]));
   g.weights.resize(g.indices.size());
+  if (src_degree) {
+    for (std::int64_t v = 0; v < num_dst; ++v) {
+      const T dv = static_cast<T>(src_degree[v]);
+      const std::int64_t k = g.indptr[v + 1] - g.indptr[v] - 1;  // sampled neighbours, self-loop excluded
+      const T scale = k > 0 ? dv / static_cast<T>(k) : T(0);
+      g.weights[g.indptr[v]] = T(1) / (dv + T(1));
+      for (std::int64_t e = g.indptr[v] + 1; e < g.indptr[v + 1]; ++e)
+        g.weights[e] = scale / std::sqrt((static_cast<T>(src_degree[g.indices[e]]) + T(1)) * (dv + T(1)));
+    }
+    return g;
+  }
   for (std::int64_t v = 0; v < num_dst; ++v) {
     const T din = static_cast<T>(g.indptr[v + 1] - g.indptr[v]);
     for (std::int64_t e = g.indptr[v]; e < g.indptr[v + 1]; ++e)
@@ -100,7 +111,7 @@ void aggregate_backward(const agg_graph<T>& gt, const T* dy, std::int64_t dim, T
 
 #define TG_INSTANTIATE(T)                                                                                  \
   template agg_graph<T> make_agg_graph<T>(aggregator, std::int64_t, std::int64_t, const std::int64_t*,    \
-                                          const std::int32_t*);                                            \
+                                          const std::int32_t*, const std::int64_t*);                       \
   template agg_graph<T> transpose<T>(const agg_graph<T>&);                                                 \
   template void aggregate_forward<T>(const agg_graph<T>&, const T*, std::int64_t, T*);                     \
   template void aggregate_backward<T>(const agg_graph<T>&, const T*, std::int64_t, T*);

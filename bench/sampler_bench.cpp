@@ -1,0 +1,385 @@
+// sampler_bench: CPU throughput of the node-wise neighbour sampler (sampler/neighbor_sampler.hpp)
+// over whole epochs of mini-batches, as training would drive it.
+//
+// For each dataset (a directory written by `tiergnn import`/`generate`), the training set is 10% of
+// the nodes drawn at random with a fixed seed (std::mt19937_64, so it is the same on every
+// machine). Each epoch is planned with plan_epoch (batch 1024, shuffled) and every batch is sampled
+// with sampler::sample into one reused sampled_batch. For each fanout list and thread count
+// (oneTBB global_control max_allowed_parallelism), one warm-up epoch (epoch 0: faults the mmapped
+// CSR in and sizes the reused buffers) is followed by --epochs timed epochs; the thread counts take
+// turns epoch by epoch, so drift in the machine's load hits them alike and their ratio is fair.
+// Only the sample calls are timed (steady_clock around the epoch's batch loop); planning the
+// epoch is timed separately. Reported per configuration, from the median timed epoch: sampled
+// edges/s (all blocks' edges), batches/s, ns per sampled edge, and the mean number of input nodes
+// (blocks[0] sources, the rows whose features a GPU would gather) and sampled edges per batch.
+//
+// Usage: sampler_bench --dataset DIR [--dataset DIR ...] [--json FILE] [--epochs E]
+//          [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]
+//          [--train-fraction 0.1] [--seed S]
+#include <tbb/global_control.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dataset.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/progress.hpp"
+#include "sampler/batcher.hpp"
+#include "sampler/neighbor_sampler.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+double load_1min() {
+  std::ifstream in("/proc/loadavg");
+  double l = -1;
+  in >> l;
+  return l;
+}
+
+std::string load_text() {
+  std::ifstream in("/proc/loadavg");
+  double a = -1, b = -1, c = -1;
+  in >> a >> b >> c;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
+  return buf;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      const auto p = line.find(':');
+      return p == std::string::npos ? line : line.substr(p + 2);
+    }
+  return "unknown";
+}
+
+std::int64_t mem_total_kib() {
+  std::ifstream in("/proc/meminfo");
+  std::string k;
+  std::int64_t v = 0;
+  in >> k >> v;
+  return v;
+}
+
+std::string source_commit() {
+  // The commit the working tree was checked out from (uncommitted edits are not reflected).
+  const std::string git = std::string(TIERGNN_SOURCE_DIR) + "/.git";
+  std::ifstream head(git + "/HEAD");
+  std::string ref;
+  if (!std::getline(head, ref)) return "unknown";
+  if (ref.rfind("ref: ", 0) != 0) return ref;
+  ref = ref.substr(5);
+  std::ifstream loose(git + "/" + ref);
+  std::string hash;
+  if (std::getline(loose, hash)) return hash;
+  std::ifstream packed(git + "/packed-refs");
+  std::string line;
+  while (std::getline(packed, line))
+    if (line.size() > 41 && line.substr(41) == ref) return line.substr(0, 40);
+  return "unknown";
+}
+
+std::string fmt(double v, int prec = 1) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+std::string join(const std::vector<std::int64_t>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+
+std::vector<int> parse_threads(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const int t = std::atoi(item.c_str());
+    if (t <= 0) {
+      std::cerr << "sampler_bench: bad thread count '" << item << "'\n";
+      std::exit(2);
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
+// The last path component, without trailing slashes.
+std::string base_name(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const auto p = dir.find_last_of('/');
+  return p == std::string::npos ? dir : dir.substr(p + 1);
+}
+
+// 10% (train_fraction) of the node ids, drawn without replacement with a fixed seed, sorted.
+std::vector<std::int64_t> pick_train_ids(std::int64_t n, double fraction, std::uint64_t seed) {
+  const auto k = static_cast<std::int64_t>(static_cast<double>(n) * fraction);
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+  std::iota(ids.begin(), ids.end(), std::int64_t{0});
+  std::mt19937_64 gen(seed);
+  // Partial Fisher-Yates with an explicit modulo-free draw, so the set does not depend on the
+  // standard library's distribution implementation.
+  for (std::int64_t i = 0; i < k; ++i) {
+    const auto range = static_cast<std::uint64_t>(n - i);
+    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
+    std::uint64_t r;
+    do r = gen();
+    while (r >= limit);
+    std::swap(ids[static_cast<std::size_t>(i)], ids[static_cast<std::size_t>(i) + r % range]);
+  }
+  ids.resize(static_cast<std::size_t>(k));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+struct epoch_result {
+  double plan_seconds = 0, sample_seconds = 0;
+  std::int64_t batches = 0, edges = 0, input_nodes = 0;
+  double load_after = 0;
+};
+
+epoch_result run_epoch(tg::neighbor_sampler& s, const std::vector<std::int64_t>& train,
+                       std::int64_t batch_size, std::uint64_t seed, std::int64_t epoch,
+                       tg::sampled_batch* out) {
+  epoch_result r;
+  auto t0 = clock_type::now();
+  const tg::batch_plan plan = tg::plan_epoch(train, batch_size, seed, epoch);
+  r.plan_seconds = seconds_since(t0);
+  r.batches = plan.num_batches();
+  t0 = clock_type::now();
+  for (std::int64_t b = 0; b < r.batches; ++b) {
+    s.sample(plan.batch(b), epoch, b, out);
+    r.edges += out->num_sampled_edges();
+    r.input_nodes += static_cast<std::int64_t>(out->input_nodes().size());
+  }
+  r.sample_seconds = seconds_since(t0);
+  r.load_after = load_1min();
+  return r;
+}
+
+json epoch_json(const epoch_result& e) {
+  return {{"plan_seconds", e.plan_seconds}, {"sample_seconds", e.sample_seconds},
+          {"batches", e.batches},           {"sampled_edges", e.edges},
+          {"input_nodes", e.input_nodes},   {"loadavg_1min_after", e.load_after}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> datasets;
+  std::vector<std::vector<std::int64_t>> fanout_lists;
+  std::string json_path, threads_text = "1,2";
+  int epochs = 1;
+  std::int64_t batch_size = 1024;
+  double train_fraction = 0.1;
+  std::uint64_t seed = 42;
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) {
+          std::cerr << "sampler_bench: " << a << " needs a value\n";
+          std::exit(2);
+        }
+        return argv[++i];
+      };
+      if (a == "--dataset")
+        datasets.push_back(value());
+      else if (a == "--json")
+        json_path = value();
+      else if (a == "--epochs")
+        epochs = std::atoi(value().c_str());
+      else if (a == "--threads")
+        threads_text = value();
+      else if (a == "--fanouts")
+        fanout_lists.push_back(tg::parse_fanouts(value()));
+      else if (a == "--batch-size")
+        batch_size = std::atoll(value().c_str());
+      else if (a == "--train-fraction")
+        train_fraction = std::atof(value().c_str());
+      else if (a == "--seed")
+        seed = std::strtoull(value().c_str(), nullptr, 10);
+      else if (a == "-h" || a == "--help") {
+        std::cout
+            << "usage: sampler_bench --dataset DIR [--dataset DIR ...] [--json FILE] [--epochs E]\n"
+               "         [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]\n"
+               "         [--train-fraction 0.1] [--seed S]\n"
+               "Samples whole epochs (after one warm-up epoch) of a random 10% training set and\n"
+               "reports sampled edges/s, batches/s, ns per sampled edge and input nodes per batch.\n";
+        return 0;
+      } else {
+        std::cerr << "sampler_bench: unknown argument " << a << "\n";
+        return 2;
+      }
+    }
+  } catch (const tg::error& e) {
+    std::cerr << "sampler_bench: " << e.what() << "\n";
+    return 2;
+  }
+  if (datasets.empty()) {
+    std::cerr << "sampler_bench: give at least one --dataset DIR (see --help)\n";
+    return 2;
+  }
+  if (epochs < 1 || batch_size < 1 || !(train_fraction > 0 && train_fraction <= 1)) {
+    std::cerr << "sampler_bench: need --epochs >= 1, --batch-size >= 1, 0 < --train-fraction <= 1\n";
+    return 2;
+  }
+  if (fanout_lists.empty()) fanout_lists = {{15, 10, 5}, {10, 10}};
+  const std::vector<int> thread_counts = parse_threads(threads_text);
+  tg::set_log_level(tg::log_level::warn);
+
+  const std::string load_at_start = load_text();
+  json runs = json::array();
+  try {
+    for (const std::string& dir : datasets) {
+      const tg::dataset d = tg::dataset::open(dir);
+      const std::vector<std::int64_t> train = pick_train_ids(d.num_nodes(), train_fraction, seed);
+      const std::string name = d.meta().name.empty() ? base_name(dir) : d.meta().name;
+      const double graph_bytes = static_cast<double>(d.indptr().nbytes() + d.indices().nbytes());
+      std::cerr << "sampler_bench: " << name << " (" << tg::format_count(static_cast<double>(d.num_nodes()))
+                << " nodes, " << tg::format_count(static_cast<double>(d.num_edges())) << " arcs, CSR "
+                << tg::format_bytes(graph_bytes) << "), " << train.size() << " training nodes" << std::endl;
+      for (const auto& fanouts : fanout_lists) {
+        struct config {
+          int threads;
+          std::unique_ptr<tg::neighbor_sampler> sampler;
+          tg::sampled_batch out;
+          epoch_result warmup;
+          std::vector<epoch_result> timed;
+        };
+        std::vector<config> configs;
+        for (int t : thread_counts) {
+          config c;
+          c.threads = t;
+          c.sampler = std::make_unique<tg::neighbor_sampler>(d, fanouts, seed);
+          configs.push_back(std::move(c));
+        }
+        for (config& c : configs) {
+          tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                                    static_cast<std::size_t>(c.threads));
+          c.warmup = run_epoch(*c.sampler, train, batch_size, seed, 0, &c.out);
+        }
+        for (int e = 1; e <= epochs; ++e)
+          for (config& c : configs) {
+            tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                                      static_cast<std::size_t>(c.threads));
+            c.timed.push_back(run_epoch(*c.sampler, train, batch_size, seed, e, &c.out));
+          }
+        double base_rate = 0;
+        for (config& c : configs) {
+          // Median timed epoch by sample time (the upper median for an even count).
+          std::vector<epoch_result> sorted = c.timed;
+          std::sort(sorted.begin(), sorted.end(),
+                    [](const epoch_result& x, const epoch_result& y) { return x.sample_seconds < y.sample_seconds; });
+          const epoch_result& m = sorted[sorted.size() / 2];
+          const double eps = static_cast<double>(m.edges) / m.sample_seconds;
+          if (base_rate == 0) base_rate = eps;
+          json ej = json::array();
+          for (const auto& e : c.timed) ej.push_back(epoch_json(e));
+          runs.push_back({{"dataset", name},
+                          {"dir", dir},
+                          {"nodes", d.num_nodes()},
+                          {"arcs", d.num_edges()},
+                          {"directed", d.meta().directed},
+                          {"index_dtype", std::string(tg::dtype_name(d.meta().index_dtype))},
+                          {"csr_bytes", graph_bytes},
+                          {"train_nodes", train.size()},
+                          {"batch_size", batch_size},
+                          {"fanouts", fanouts},
+                          {"threads", c.threads},
+                          {"batches_per_epoch", m.batches},
+                          {"sampled_edges_per_second", eps},
+                          {"batches_per_second", static_cast<double>(m.batches) / m.sample_seconds},
+                          {"ns_per_sampled_edge", 1e9 * m.sample_seconds / static_cast<double>(m.edges)},
+                          {"mean_input_nodes_per_batch", static_cast<double>(m.input_nodes) / static_cast<double>(m.batches)},
+                          {"mean_sampled_edges_per_batch", static_cast<double>(m.edges) / static_cast<double>(m.batches)},
+                          {"epoch_seconds_median", m.sample_seconds},
+                          {"plan_seconds_median", m.plan_seconds},
+                          {"speedup_vs_first_thread_count", eps / base_rate},
+                          {"warmup_epoch", epoch_json(c.warmup)},
+                          {"timed_epochs", ej}});
+        }
+      }
+    }
+  } catch (const tg::error& e) {
+    std::cerr << "sampler_bench: " << e.what() << "\n";
+    return 1;
+  }
+  const std::string load_at_end = load_text();
+
+  const unsigned hw = std::thread::hardware_concurrency();
+  std::printf("\nNeighbour sampling, batch %lld, %.0f%% of nodes as seeds, %d timed epoch(s) after 1 warm-up, "
+              "%u hardware threads, load %s -> %s\n\n",
+              static_cast<long long>(batch_size), 100 * train_fraction, epochs, hw, load_at_start.c_str(),
+              load_at_end.c_str());
+  std::printf("%-20s %9s %9s %-9s %3s %8s %10s %10s %8s %10s %12s %8s\n", "dataset", "nodes", "arcs", "fanouts",
+              "thr", "batches", "Medges/s", "batches/s", "ns/edge", "inputs/b", "edges/b", "speedup");
+  for (const json& r : runs) {
+    std::printf("%-20s %9s %9s %-9s %3d %8lld %10s %10s %8s %10s %12s %8s\n",
+                r["dataset"].get<std::string>().c_str(),
+                tg::format_count(r["nodes"].get<double>()).c_str(),
+                tg::format_count(r["arcs"].get<double>()).c_str(),
+                join(r["fanouts"].get<std::vector<std::int64_t>>()).c_str(), r["threads"].get<int>(),
+                static_cast<long long>(r["batches_per_epoch"].get<std::int64_t>()),
+                fmt(r["sampled_edges_per_second"].get<double>() / 1e6, 2).c_str(),
+                fmt(r["batches_per_second"].get<double>(), 1).c_str(),
+                fmt(r["ns_per_sampled_edge"].get<double>(), 1).c_str(),
+                fmt(r["mean_input_nodes_per_batch"].get<double>(), 0).c_str(),
+                fmt(r["mean_sampled_edges_per_batch"].get<double>(), 0).c_str(),
+                fmt(r["speedup_vs_first_thread_count"].get<double>(), 2).c_str());
+  }
+
+  json doc = {{"benchmark", "neighbor_sampler"},
+              {"machine",
+               {{"nproc", hw},
+                {"cpu_model", cpu_model()},
+                {"mem_total_kib", mem_total_kib()},
+                {"loadavg_at_start", load_at_start},
+                {"loadavg_at_end", load_at_end}}},
+              {"commit", source_commit()},
+              {"command", command},
+              {"seed", seed},
+              {"train_fraction", train_fraction},
+              {"batch_size", batch_size},
+              {"timed_epochs", epochs},
+              {"runs", runs}};
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << doc.dump(2) << "\n";
+    if (!out) {
+      std::cerr << "sampler_bench: cannot write " << json_path << "\n";
+      return 1;
+    }
+    std::cerr << "wrote " << json_path << "\n";
+  }
+  return 0;
+}
