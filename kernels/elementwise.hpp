@@ -16,7 +16,7 @@ void bias_forward(T* y, std::int64_t rows, std::int64_t cols, const T* b);
 template <typename T>
 void bias_backward(const T* dy, std::int64_t rows, std::int64_t cols, T* db);
 
-// In place: x = max(x, 0)
+// In place: x = max(x, 0); NaN propagates (as torch.relu), so a diverged model is noticed
 template <typename T>
 void relu_forward(T* x, std::int64_t n);
 // In place: dy[i] = 0 where the forward output y[i] <= 0

@@ -40,7 +40,7 @@ void bias_backward(const T* dy, std::int64_t rows, std::int64_t cols, T* db) {
 template <typename T>
 void relu_forward(T* x, std::int64_t n) {
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, kGrain), [&](const auto& r) {
-    for (std::int64_t i = r.begin(); i < r.end(); ++i) x[i] = x[i] > T(0) ? x[i] : T(0);
+    for (std::int64_t i = r.begin(); i < r.end(); ++i) x[i] = x[i] < T(0) ? T(0) : x[i];  // NaN stays NaN
   });
 }
 

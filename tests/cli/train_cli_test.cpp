@@ -1,0 +1,117 @@
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "test_util.hpp"
+#include "train/checkpoint.hpp"
+
+using tg::test::run_cli;
+using tg::test::scratch_dir;
+namespace fs = std::filesystem;
+
+namespace {
+// Starts `tiergnn ARGS...` as a child process with its output discarded.
+pid_t spawn(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::vector<char*> argv{const_cast<char*>(TIERGNN_CLI)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(TIERGNN_CLI, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits until the checkpoint has recorded at least `epoch` epochs; false if the child exited first.
+bool wait_for_checkpoint(pid_t pid, const std::string& path, int epoch) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(path)) {
+      try {
+        if (tg::read_checkpoint(path).header.at("epoch").get<int>() >= epoch) return true;
+      } catch (const std::exception&) {
+      }
+    }
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+struct cli_fixture {
+  scratch_dir d;
+  std::string g = d / "g";
+  std::vector<std::string> train_args;
+  cli_fixture() {
+    EXPECT_EQ(run_cli("-q generate community " + g + " --nodes 60000 --classes 4 --feature-dim 32 --seed 2"), 0);
+    train_args = {"-q", "train", g, "--fanouts", "10,10", "--hidden", "64", "--batch-size", "256", "--epochs", "6",
+                  "--seed", "4", "--eval-every", "100", "--no-progress"};
+  }
+  std::string args(const std::string& extra) const {
+    std::string s;
+    for (const auto& a : train_args) s += a + " ";
+    return s + extra;
+  }
+};
+}  // namespace
+
+TEST(TrainCli, KilledRunResumesToTheSameModel) {
+  cli_fixture f;
+  ASSERT_EQ(run_cli(f.args("--save-model " + (f.d / "full.tgck"))), 0);
+  std::vector<std::string> a = f.train_args;
+  a.insert(a.end(), {"--checkpoint", f.d / "ck"});
+  const pid_t pid = spawn(a);
+  ASSERT_TRUE(wait_for_checkpoint(pid, f.d / "ck/checkpoint.tgck", 1)) << "the run ended before its first checkpoint";
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed; make epochs longer";
+  const int saved = tg::read_checkpoint(f.d / "ck/checkpoint.tgck").header.at("epoch").get<int>();
+  EXPECT_GE(saved, 1);
+  EXPECT_LT(saved, 6);
+  std::string out;
+  ASSERT_EQ(run_cli(f.args("--checkpoint " + (f.d / "ck") + " --resume --save-model " + (f.d / "resumed.tgck")), &out), 0)
+      << out;
+  EXPECT_EQ(tg::test::read_text(f.d / "full.tgck"), tg::test::read_text(f.d / "resumed.tgck"));
+}
+
+TEST(TrainCli, CtrlCStopsAfterTheCurrentBatchWithTheCheckpointIntact) {
+  cli_fixture f;
+  std::vector<std::string> a = f.train_args;
+  a.insert(a.end(), {"--checkpoint", f.d / "ck"});
+  const pid_t pid = spawn(a);
+  ASSERT_TRUE(wait_for_checkpoint(pid, f.d / "ck/checkpoint.tgck", 1));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_NO_THROW(tg::read_checkpoint(f.d / "ck/checkpoint.tgck"));
+  for (const auto& e : fs::directory_iterator(f.d / "ck")) EXPECT_EQ(e.path().filename(), "checkpoint.tgck");
+  EXPECT_EQ(run_cli(f.args("--checkpoint " + (f.d / "ck") + " --resume")), 0);
+}
+
+TEST(TrainCli, BadInputIsOneLineAndExitsOne) {
+  cli_fixture f;
+  std::string out;
+  EXPECT_EQ(run_cli("train " + f.g + " --fanouts 10,10 --layers 3", &out), 1);
+  EXPECT_NE(out.find("tiergnn: error: --fanouts has 2 entries but the model has 3 layers"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("train " + f.g + " --batch-size 0", &out), 1);
+  EXPECT_NE(out.find("--batch-size must be positive"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("train " + f.g + " --fanouts 10,x", &out), 1);
+  EXPECT_NE(out.find("'x' is not an integer"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("train " + (f.d / "missing"), &out), 1);
+  EXPECT_NE(out.find("no such dataset directory"), std::string::npos) << out;
+}

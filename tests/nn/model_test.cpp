@@ -1,0 +1,152 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "kernels/loss.hpp"
+#include "nn/model.hpp"
+#include "sampler/neighbor_sampler.hpp"
+
+using namespace tg;
+
+namespace {
+// A random undirected graph and features; blocks from the real sampler.
+struct fixture {
+  std::int64_t n = 300, dim = 12, classes = 4;
+  std::vector<std::int64_t> indptr{0};
+  std::vector<std::int32_t> indices;
+  std::vector<float> x;
+  std::vector<std::int64_t> labels;
+  fixture() {
+    counter_rng r(1, 0);
+    for (std::int64_t v = 0; v < n; ++v) {
+      const auto deg = 1 + static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(v), 9));
+      for (std::int64_t k = 0; k < deg; ++k)
+        indices.push_back(static_cast<std::int32_t>(r.below(static_cast<std::uint64_t>(v * 64 + k + 1000000), n)));
+      std::sort(indices.begin() + indptr.back(), indices.end());
+      indices.erase(std::unique(indices.begin() + indptr.back(), indices.end()), indices.end());
+      indptr.push_back(static_cast<std::int64_t>(indices.size()));
+    }
+    x.resize(static_cast<std::size_t>(n * dim));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = r.normal(5000000 + i);
+    for (std::int64_t v = 0; v < n; ++v) labels.push_back(v % classes);
+  }
+  sampled_batch batch(const std::vector<std::int64_t>& fanouts) const {
+    neighbor_sampler s(n, indptr.data(), indices.data(), dtype::int32, fanouts, 3);
+    std::vector<std::int64_t> seeds(40);
+    std::iota(seeds.begin(), seeds.end(), 100);
+    sampled_batch b;
+    s.sample(span<const std::int64_t>(seeds), 0, 0, &b);
+    return b;
+  }
+  std::vector<float> inputs(const sampled_batch& b) const {
+    std::vector<float> in;
+    for (std::int64_t id : b.input_nodes()) in.insert(in.end(), x.begin() + id * dim, x.begin() + (id + 1) * dim);
+    return in;
+  }
+};
+
+double loss_of(gnn_model& m, const sampled_batch& b, const std::vector<float>& in, const std::vector<std::int64_t>& y,
+               std::vector<float>* dlogits) {
+  const auto& logits = m.forward(b, in.data(), dlogits != nullptr, dropout_key{});
+  std::vector<float> d(logits.size());
+  const double l = softmax_nll<float>(logits.data(), static_cast<std::int64_t>(y.size()), m.config().num_classes,
+                                      y.data(), d.data(), nullptr);
+  if (dlogits) *dlogits = d;
+  return l;
+}
+
+void directional_gradient_check(const std::string& kind) {
+  fixture f;
+  model_config c;
+  c.kind = kind;
+  c.num_layers = 2;
+  c.in_dim = f.dim;
+  c.hidden = 16;
+  c.num_classes = f.classes;
+  c.dropout = 0.0;
+  gnn_model m(c, 7);
+  const sampled_batch b = f.batch({5, 5});
+  const auto in = f.inputs(b);
+  std::vector<std::int64_t> y;
+  for (std::int64_t s : b.seeds()) y.push_back(f.labels[s]);
+  std::vector<float> d;
+  loss_of(m, b, in, y, &d);
+  m.backward(d.data());
+  // Compare <grad, dir> with a central difference along a random direction, per parameter.
+  counter_rng r(9, 1);
+  for (std::size_t pi = 0; pi < m.params().size(); ++pi) {
+    auto& p = m.params()[pi];
+    // A unit-length random direction: small per-element steps keep away from ReLU kinks.
+    std::vector<float> dir(p.value.size());
+    double norm = 0, analytic = 0;
+    for (std::size_t i = 0; i < dir.size(); ++i) {
+      dir[i] = r.normal(pi * 100000 + i);
+      norm += static_cast<double>(dir[i]) * dir[i];
+    }
+    for (std::size_t i = 0; i < dir.size(); ++i) {
+      dir[i] = static_cast<float>(dir[i] / std::sqrt(norm));
+      analytic += static_cast<double>(dir[i]) * p.grad[i];
+    }
+    const std::vector<float> saved = p.value;
+    const float eps = 2e-3f;
+    for (std::size_t i = 0; i < dir.size(); ++i) p.value[i] = saved[i] + eps * dir[i];
+    const double lp = loss_of(m, b, in, y, nullptr);
+    for (std::size_t i = 0; i < dir.size(); ++i) p.value[i] = saved[i] - eps * dir[i];
+    const double lm = loss_of(m, b, in, y, nullptr);
+    p.value = saved;
+    const double numeric = (lp - lm) / (2 * eps);
+    EXPECT_NEAR(analytic, numeric, 0.02 * std::fabs(numeric) + 2e-4) << kind << " " << p.name;
+  }
+}
+}  // namespace
+
+TEST(GnnModel, SageGradientsMatchFiniteDifferences) { directional_gradient_check("sage"); }
+TEST(GnnModel, GcnGradientsMatchFiniteDifferences) { directional_gradient_check("gcn"); }
+
+TEST(GnnModel, LayerForwardMatchesBatchForwardWithoutDropout) {
+  fixture f;
+  model_config c;
+  c.kind = "sage";
+  c.num_layers = 1;
+  c.in_dim = f.dim;
+  c.hidden = 8;
+  c.num_classes = f.classes;
+  gnn_model m(c, 1);
+  const sampled_batch b = f.batch({-1});
+  const auto in = f.inputs(b);
+  const auto logits = m.forward(b, in.data(), false, dropout_key{});
+  std::vector<float> y(logits.size());
+  m.layer_forward(0, b.blocks[0], in.data(), y.data());
+  EXPECT_EQ(y, logits);
+}
+
+TEST(GnnModel, SameSeedSameInitialisation) {
+  model_config c;
+  c.in_dim = 10;
+  c.num_classes = 3;
+  gnn_model a(c, 5), b(c, 5), d(c, 6);
+  EXPECT_EQ(a.params()[0].value, b.params()[0].value);
+  EXPECT_NE(a.params()[0].value, d.params()[0].value);
+}
+
+TEST(GnnModelBadInput, ConfigErrors) {
+  model_config c;
+  c.in_dim = 10;
+  c.num_classes = 3;
+  c.kind = "gat";
+  EXPECT_THROW(gnn_model(c, 1), input_error);
+  c.kind = "sage";
+  c.dropout = 1.0;
+  EXPECT_THROW(gnn_model(c, 1), input_error);
+  c.dropout = 0.5;
+  c.num_classes = 1;
+  EXPECT_THROW(gnn_model(c, 1), input_error);
+  c.num_classes = 3;
+  c.in_dim = 0;
+  EXPECT_THROW(gnn_model(c, 1), input_error);
+}

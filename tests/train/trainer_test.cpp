@@ -1,0 +1,256 @@
+#include <gtest/gtest.h>
+#include <tbb/global_control.h>
+
+#include <filesystem>
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dataset.hpp"
+#include "core/error.hpp"
+#include "datasets/generate.hpp"
+#include "test_util.hpp"
+#include "train/checkpoint.hpp"
+#include "train/trainer.hpp"
+
+using namespace tg;
+using tg::test::scratch_dir;
+namespace fs = std::filesystem;
+
+namespace {
+std::string make_graph(const scratch_dir& d, const std::string& name = "g", std::int64_t nodes = 3000) {
+  community_options o;
+  o.num_nodes = nodes;
+  o.avg_degree = 10;
+  o.num_classes = 4;
+  o.feature_dim = 16;
+  o.seed = 3;
+  return generate_community(o, d / name, false);
+}
+
+train_config small_config() {
+  train_config c;
+  c.model.kind = "sage";
+  c.model.hidden = 16;
+  c.fanouts = {5, 5};
+  c.batch_size = 128;
+  c.epochs = 3;
+  c.adam.lr = 0.01;
+  c.seed = 11;
+  c.show_progress = false;
+  c.eval_every = 100;
+  return c;
+}
+
+std::string file_bytes(const std::string& p) { return test::read_text(p); }
+}  // namespace
+
+TEST(Trainer, LearnsAndBeatsTheFeatureOnlyBaseline) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = small_config();
+  c.epochs = 8;
+  const train_report gnn = train(ds, c);
+  c.ignore_graph = true;
+  const train_report mlp = train(ds, c);
+  EXPECT_EQ(gnn.metric, "accuracy");
+  EXPECT_GT(gnn.test_metric, mlp.test_metric + 0.2) << "GNN " << gnn.test_metric << " vs MLP " << mlp.test_metric;
+  EXPECT_LT(gnn.epochs.back().loss, gnn.epochs.front().loss);
+}
+
+TEST(Trainer, SameSeedSameModelForAnyThreadCount) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  for (const char* kind : {"sage", "gcn"}) {
+    train_config c = small_config();
+    c.model.kind = kind;
+    c.model.dropout = 0.3;
+    c.save_model_path = d / (std::string(kind) + "1.tgck");
+    {
+      tbb::global_control g(tbb::global_control::max_allowed_parallelism, 1);
+      train(ds, c);
+    }
+    c.save_model_path = d / (std::string(kind) + "2.tgck");
+    {
+      tbb::global_control g(tbb::global_control::max_allowed_parallelism, 2);
+      train(ds, c);
+    }
+    EXPECT_EQ(file_bytes(d / (std::string(kind) + "1.tgck")), file_bytes(d / (std::string(kind) + "2.tgck"))) << kind;
+  }
+}
+
+TEST(Trainer, ResumeGivesTheSameModelBitForBit) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = small_config();
+  c.epochs = 4;
+  c.save_model_path = d / "full.tgck";
+  train(ds, c);
+  c.checkpoint_dir = d / "ck";
+  c.save_model_path = "";
+  c.stop_after_epochs = 2;
+  const train_report first = train(ds, c);
+  EXPECT_TRUE(first.interrupted);
+  EXPECT_EQ(first.end_epoch, 2);
+  c.resume = true;
+  c.stop_after_epochs = -1;
+  c.save_model_path = d / "resumed.tgck";
+  const train_report second = train(ds, c);
+  EXPECT_EQ(second.start_epoch, 2);
+  EXPECT_EQ(file_bytes(d / "full.tgck"), file_bytes(d / "resumed.tgck"));
+}
+
+TEST(Trainer, MetricsFileHasOneLinePerEpochAndAFinalLine) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = small_config();
+  c.metrics_path = d / "m.jsonl";
+  c.eval_every = 1;
+  train(ds, c);
+  std::ifstream in(c.metrics_path);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("final")) {
+      EXPECT_GT(j["test"].get<double>(), 0.25);
+    } else {
+      EXPECT_EQ(j["epoch"].get<int>(), ++n);
+      EXPECT_TRUE(j.contains("valid_accuracy"));
+      EXPECT_TRUE(j.contains("sample_s"));
+    }
+  }
+  EXPECT_EQ(n, 3);
+}
+
+TEST(Trainer, SampledEvaluationIsCloseToFullEvaluation) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = small_config();
+  c.epochs = 5;
+  const double full = train(ds, c).test_metric;
+  c.eval_mode = "sampled";
+  const double sampled = train(ds, c).test_metric;
+  EXPECT_NEAR(full, sampled, 0.08);
+}
+
+TEST(TrainerBadInput, ErrorsBeforeTrainingStarts) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  auto error_of = [&](train_config c) -> std::string {
+    try {
+      train(ds, c);
+    } catch (const input_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  train_config c = small_config();
+  c.model.num_layers = 3;
+  EXPECT_NE(error_of(c).find("--fanouts has 2 entries but the model has 3 layers"), std::string::npos);
+  c = small_config();
+  c.batch_size = 0;
+  EXPECT_NE(error_of(c).find("--batch-size must be positive"), std::string::npos);
+  c = small_config();
+  c.resume = true;
+  c.checkpoint_dir = d / "none";
+  EXPECT_NE(error_of(c).find("no checkpoint.tgck"), std::string::npos);
+}
+
+TEST(TrainerBadInput, DatasetWithoutLabelsOrTrainingSplit) {
+  scratch_dir d;
+  rmat_options r;
+  r.scale = 8;
+  r.feature_dim = 4;
+  const dataset unlabelled = dataset::open(generate_rmat(r, d / "r", false));
+  try {
+    train(unlabelled, small_config());
+    FAIL();
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("has no labels"), std::string::npos) << e.what();
+  }
+  // Labelled but without a training split: drop train_idx.npy from a copy.
+  const std::string g = make_graph(d);
+  fs::remove(g + "/train_idx.npy");
+  nlohmann::json j = nlohmann::json::parse(test::read_text(g + "/meta.json"));
+  j["arrays"].erase("train_idx.npy");
+  test::write_text(g + "/meta.json", j.dump());
+  try {
+    train(dataset::open(g), small_config());
+    FAIL();
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no training split"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainerBadInput, LabelsOutOfRange) {
+  scratch_dir d;
+  const std::string g = make_graph(d);
+  // Rewrite labels.npy with a label >= num_classes (meta keeps the old checksum: only --check sees it).
+  npy_array l = npy_array::open(g + "/labels.npy");
+  std::vector<std::int64_t> labels = l.to_int64();
+  const std::int64_t victim = npy_array::open(g + "/train_idx.npy").to_int64()[0];
+  labels[victim] = 9;
+  write_npy(g + "/labels.npy", span<const std::int64_t>(labels));
+  try {
+    train(dataset::open(g), small_config());
+    FAIL();
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("label 9 of split node " + std::to_string(victim)), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainerBadInput, ResumeFromAnotherModelOrDataset) {
+  scratch_dir d;
+  const dataset a = dataset::open(make_graph(d, "a"));
+  const dataset b = dataset::open(make_graph(d, "b", 2000));
+  train_config c = small_config();
+  c.epochs = 1;
+  c.checkpoint_dir = d / "ck";
+  train(a, c);
+  c.resume = true;
+  c.epochs = 2;
+  auto error_of = [&](const dataset& ds, train_config cc) -> std::string {
+    try {
+      train(ds, cc);
+    } catch (const input_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(error_of(b, c).find("was written for dataset"), std::string::npos);
+  train_config other = c;
+  other.model.kind = "gcn";
+  EXPECT_NE(error_of(a, other).find("was written for model"), std::string::npos);
+  other = c;
+  other.batch_size = 64;
+  EXPECT_NE(error_of(a, other).find("training settings"), std::string::npos);
+}
+
+TEST(TrainerBadInput, NanLossStopsWithBatchIndexAndKeepsCheckpoint) {
+  scratch_dir d;
+  const std::string g = make_graph(d);
+  train_config c = small_config();
+  c.epochs = 1;
+  c.checkpoint_dir = d / "ck";
+  train(dataset::open(g), c);
+  const std::string before = file_bytes(d / "ck/checkpoint.tgck");
+  // Poison every feature with NaN behind meta.json's back.
+  npy_array f = npy_array::open(g + "/features.npy");
+  std::vector<float> x(static_cast<std::size_t>(f.count()), std::nanf(""));
+  write_npy(g + "/features.npy", dtype::float32, f.shape(), x.data());
+  c.resume = true;
+  c.epochs = 3;
+  try {
+    train(dataset::open(g), c);
+    FAIL();
+  } catch (const input_error&) {
+    FAIL() << "a NaN loss is not an input error";
+  } catch (const error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("loss is NaN at epoch 2, batch 0"), std::string::npos) << m;
+    EXPECT_NE(m.find("last good checkpoint (after epoch 1)"), std::string::npos) << m;
+  }
+  EXPECT_EQ(file_bytes(d / "ck/checkpoint.tgck"), before);
+}
