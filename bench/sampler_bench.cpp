@@ -12,10 +12,17 @@
 // epoch is timed separately. Reported per configuration, from the median timed epoch: sampled
 // edges/s (all blocks' edges), batches/s, ns per sampled edge, and the mean number of input nodes
 // (blocks[0] sources, the rows whose features a GPU would gather) and sampled edges per batch.
+// On a shared machine a thread count may not get its cores, so each configuration also reports,
+// over its timed epochs, this process's CPU seconds per wall second (getrusage) and the share of
+// all cores that other processes used meanwhile (/proc/stat busy time minus ours): a 2-thread
+// speedup means something only where "others" is near 0%.
 //
 // Usage: sampler_bench --dataset DIR [--dataset DIR ...] [--json FILE] [--epochs E]
 //          [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]
 //          [--train-fraction 0.1] [--seed S]
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <tbb/global_control.h>
 
 #include <algorithm>
@@ -159,9 +166,29 @@ std::vector<std::int64_t> pick_train_ids(std::int64_t n, double fraction, std::u
   return ids;
 }
 
+// CPU time of this process (all threads) and busy time of the whole machine (/proc/stat: user,
+// nice, system, irq, softirq), in seconds. Their difference over an epoch is the CPU time other
+// processes took meanwhile, which tells whether a thread count really had its cores.
+double own_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  std::uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq;
+  static const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(user + nice + system + irq + softirq) / tick;
+}
+
 struct epoch_result {
   double plan_seconds = 0, sample_seconds = 0;
   std::int64_t batches = 0, edges = 0, input_nodes = 0;
+  double own_cpu_seconds = 0, other_cpu_seconds = 0;  // during the sample loop
   double load_after = 0;
 };
 
@@ -173,6 +200,7 @@ epoch_result run_epoch(tg::neighbor_sampler& s, const std::vector<std::int64_t>&
   const tg::batch_plan plan = tg::plan_epoch(train, batch_size, seed, epoch);
   r.plan_seconds = seconds_since(t0);
   r.batches = plan.num_batches();
+  const double busy0 = machine_busy_seconds(), own0 = own_cpu_seconds();
   t0 = clock_type::now();
   for (std::int64_t b = 0; b < r.batches; ++b) {
     s.sample(plan.batch(b), epoch, b, out);
@@ -180,14 +208,21 @@ epoch_result run_epoch(tg::neighbor_sampler& s, const std::vector<std::int64_t>&
     r.input_nodes += static_cast<std::int64_t>(out->input_nodes().size());
   }
   r.sample_seconds = seconds_since(t0);
+  r.own_cpu_seconds = own_cpu_seconds() - own0;
+  r.other_cpu_seconds = std::max(0.0, machine_busy_seconds() - busy0 - r.own_cpu_seconds);
   r.load_after = load_1min();
   return r;
 }
 
 json epoch_json(const epoch_result& e) {
-  return {{"plan_seconds", e.plan_seconds}, {"sample_seconds", e.sample_seconds},
-          {"batches", e.batches},           {"sampled_edges", e.edges},
-          {"input_nodes", e.input_nodes},   {"loadavg_1min_after", e.load_after}};
+  return {{"plan_seconds", e.plan_seconds},
+          {"sample_seconds", e.sample_seconds},
+          {"batches", e.batches},
+          {"sampled_edges", e.edges},
+          {"input_nodes", e.input_nodes},
+          {"own_cpu_seconds", e.own_cpu_seconds},
+          {"other_processes_cpu_seconds", e.other_cpu_seconds},
+          {"loadavg_1min_after", e.load_after}};
 }
 
 }  // namespace
@@ -304,7 +339,14 @@ int main(int argc, char** argv) {
           const double eps = static_cast<double>(m.edges) / m.sample_seconds;
           if (base_rate == 0) base_rate = eps;
           json ej = json::array();
-          for (const auto& e : c.timed) ej.push_back(epoch_json(e));
+          double wall = 0, own = 0, other = 0;
+          for (const auto& e : c.timed) {
+            ej.push_back(epoch_json(e));
+            wall += e.sample_seconds;
+            own += e.own_cpu_seconds;
+            other += e.other_cpu_seconds;
+          }
+          const double cores = std::max(1u, std::thread::hardware_concurrency());
           runs.push_back({{"dataset", name},
                           {"dir", dir},
                           {"nodes", d.num_nodes()},
@@ -325,6 +367,11 @@ int main(int argc, char** argv) {
                           {"epoch_seconds_median", m.sample_seconds},
                           {"plan_seconds_median", m.plan_seconds},
                           {"speedup_vs_first_thread_count", eps / base_rate},
+                          // Over all timed epochs: this process's CPU time per wall second (TBB
+                          // workers that spin while waiting count too), and the share of the
+                          // machine's cores other processes used meanwhile.
+                          {"own_cpu_per_wall_second", own / wall},
+                          {"other_processes_cpu_share", other / (cores * wall)},
                           {"warmup_epoch", epoch_json(c.warmup)},
                           {"timed_epochs", ej}});
         }
@@ -341,10 +388,11 @@ int main(int argc, char** argv) {
               "%u hardware threads, load %s -> %s\n\n",
               static_cast<long long>(batch_size), 100 * train_fraction, epochs, hw, load_at_start.c_str(),
               load_at_end.c_str());
-  std::printf("%-20s %9s %9s %-9s %3s %8s %10s %10s %8s %10s %12s %8s\n", "dataset", "nodes", "arcs", "fanouts",
-              "thr", "batches", "Medges/s", "batches/s", "ns/edge", "inputs/b", "edges/b", "speedup");
+  std::printf("%-20s %9s %9s %-9s %3s %8s %10s %10s %8s %10s %12s %8s %8s %7s\n", "dataset", "nodes", "arcs",
+              "fanouts", "thr", "batches", "Medges/s", "batches/s", "ns/edge", "inputs/b", "edges/b", "speedup",
+              "cpu/wall", "others");
   for (const json& r : runs) {
-    std::printf("%-20s %9s %9s %-9s %3d %8lld %10s %10s %8s %10s %12s %8s\n",
+    std::printf("%-20s %9s %9s %-9s %3d %8lld %10s %10s %8s %10s %12s %8s %8s %6s%%\n",
                 r["dataset"].get<std::string>().c_str(),
                 tg::format_count(r["nodes"].get<double>()).c_str(),
                 tg::format_count(r["arcs"].get<double>()).c_str(),
@@ -355,7 +403,9 @@ int main(int argc, char** argv) {
                 fmt(r["ns_per_sampled_edge"].get<double>(), 1).c_str(),
                 fmt(r["mean_input_nodes_per_batch"].get<double>(), 0).c_str(),
                 fmt(r["mean_sampled_edges_per_batch"].get<double>(), 0).c_str(),
-                fmt(r["speedup_vs_first_thread_count"].get<double>(), 2).c_str());
+                fmt(r["speedup_vs_first_thread_count"].get<double>(), 2).c_str(),
+                fmt(r["own_cpu_per_wall_second"].get<double>(), 2).c_str(),
+                fmt(100 * r["other_processes_cpu_share"].get<double>(), 0).c_str());
   }
 
   json doc = {{"benchmark", "neighbor_sampler"},
