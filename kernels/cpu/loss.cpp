@@ -29,10 +29,12 @@ T softmax_nll(const T* logits, std::int64_t rows, std::int64_t classes, const st
       const T mx = *std::max_element(z, z + classes);
       T sum = 0;
       for (std::int64_t c = 0; c < classes; ++c) sum += std::exp(z[c] - mx);
-      const T lse = mx + std::log(sum);
-      row_loss[i] = lse - z[labels[i]];
+      // Work with the shifted logits z - mx throughout: mx + log(sum) would be rounded to the
+      // spacing of |mx|, costing probabilities and loss their relative precision for large logits.
+      const T log_sum = std::log(sum);
+      row_loss[i] = log_sum - (z[labels[i]] - mx);
       for (std::int64_t c = 0; c < classes; ++c) {
-        const T p = std::exp(z[c] - lse);
+        const T p = std::exp(z[c] - mx) / sum;
         if (probs) probs[i * classes + c] = p;
         if (dlogits) dlogits[i * classes + c] = (p - (c == labels[i] ? T(1) : T(0))) * inv_rows;
       }

@@ -380,7 +380,9 @@ TEST(AggregateCpu, WeightsOnRandomBlock) {
   for (std::int64_t u = 0; u < gt.num_dst; ++u) {
     EXPECT_EQ(gt.indptr[u + 1] - gt.indptr[u], deg_out[u]) << "source " << u;
     for (std::int64_t e = gt.indptr[u]; e < gt.indptr[u + 1]; ++e) {
-      if (e > gt.indptr[u]) EXPECT_LT(gt.indices[e - 1], gt.indices[e]);
+      if (e > gt.indptr[u]) {
+        EXPECT_LT(gt.indices[e - 1], gt.indices[e]);
+      }
       const auto v = gt.indices[e];
       EXPECT_NEAR(gt.weights[e], 1.0 / std::sqrt(static_cast<double>(rows[v].size()) * deg_out[u]), 1e-15);
     }
@@ -550,7 +552,9 @@ TEST(ElementwiseCpu, DropoutMaskStatisticsAndReproducibility) {
     const bool keep = y[i] != 0.0f;
     kept += keep;
     ASSERT_EQ(keep, rng.uniform(static_cast<std::uint64_t>(i)) >= p) << "element " << i;
-    if (keep) ASSERT_FLOAT_EQ(y[i], static_cast<float>(x[i] / (1.0 - p))) << "element " << i;
+    if (keep) {
+      ASSERT_FLOAT_EQ(y[i], static_cast<float>(x[i] / (1.0 - p))) << "element " << i;
+    }
   }
   // Binomial(1e5, 0.7): standard deviation 0.00145 in the fraction.
   EXPECT_NEAR(static_cast<double>(kept) / n, 1.0 - p, 0.01);

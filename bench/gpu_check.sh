@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The GPU machine's check, meant to finish inside 8 minutes: print where the CUDA libraries are,
+# configure and build for sm_90 (Release) against the dependencies copied by scripts/gpu_deps.sh
+# (.gpu_deps/, carried with the run), run every GPU test (ctest -L gpu), then the GPU benchmarks
+# (added by the CUDA issues), print a short table last and write JSON into RESULTS_DIR.
+# Usage: bench/gpu_check.sh RESULTS_DIR   (try it on a machine without a GPU: tests skip)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=$(realpath -m "${1:-${OUT:-gpu-results}}")
+mkdir -p "$results"
+deps=$PWD/.gpu_deps/usr
+[[ -d $deps ]] || { echo "gpu_check: .gpu_deps is missing: run scripts/gpu_deps.sh here and carry .gpu_deps"; exit 2; }
+nvcc_path=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+cuda_root=$(dirname "$(dirname "$(readlink -f "$nvcc_path")")")
+echo "== CUDA"
+"$nvcc_path" --version | tail -2
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not available"
+for l in cudart cusparse cublas nccl; do
+  p=$( (ldconfig -p 2>/dev/null | awk -v l="lib$l.so" '$1 ~ l {print $NF; exit}'); true)
+  [[ -z $p ]] && p=$(find "$cuda_root" /usr/lib /usr/local /opt -name "lib$l.so*" 2>/dev/null | head -1)
+  echo "lib$l: ${p:-not found}"
+done
+export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu:$deps/lib/x86_64-linux-gnu/openblas:${LD_LIBRARY_PATH:-}"
+build=build/gpu
+echo "== build"
+t0=$(date +%s)
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIERGNN_WITH_CUDA=ON \
+  -DCMAKE_CUDA_COMPILER="$nvcc_path" -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DCMAKE_PREFIX_PATH="$deps" -DTBB_DIR="$deps/lib/x86_64-linux-gnu/cmake/TBB" \
+  -DGTest_DIR="$deps/lib/x86_64-linux-gnu/cmake/GTest" -Dnlohmann_json_DIR="$deps/share/cmake/nlohmann_json" \
+  -DCLI11_DIR="$deps/share/cmake/CLI11" -DOpenBLAS_DIR="$deps/lib/x86_64-linux-gnu/cmake/openblas" \
+  -DZLIB_ROOT="$deps" -DTIERGNN_BUILD_TESTS=ON -DTIERGNN_BUILD_BENCH=ON > "$results/configure.log" 2>&1 \
+  || { tail -30 "$results/configure.log"; exit 1; }
+cmake --build "$build" -j"$(nproc)" > "$results/build.log" 2>&1 || { grep -E "error|Error" "$results/build.log" | head -30; exit 1; }
+echo "built in $(( $(date +%s) - t0 )) s"
+echo "== GPU tests"
+ctest --test-dir "$build" -L gpu --output-on-failure --output-junit "$results/gpu_tests.xml" 2>&1 | tee "$results/gpu_tests.log" | tail -25
+test_rc=${PIPESTATUS[0]}
+device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+python3 - "$results" "${device:-none}" "$test_rc" <<'PY'
+import json, re, sys, subprocess
+res, device, rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
+log = open(res + "/gpu_tests.log").read()
+m = re.search(r"(\d+)% tests passed, (\d+) tests failed out of (\d+)", log)
+skipped = len(re.findall(r"\*\*\*Skipped", log))
+try:
+    commit = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True).strip()
+except Exception:
+    commit = "?"
+summary = {"device": device, "commit": commit, "ctest_rc": rc,
+           "tests_total": int(m.group(3)) if m else None, "tests_failed": int(m.group(2)) if m else None,
+           "tests_skipped": skipped}
+json.dump(summary, open(res + "/gpu_check.json", "w"), indent=1)
+print("== summary")
+for k, v in summary.items():
+    print(f"{k:14s} {v}")
+PY
+exit "$test_rc"
