@@ -219,10 +219,21 @@ TEST(ImportLabelledReal, CoraMatchesManifest) {
   EXPECT_FALSE(d.meta().directed);
   EXPECT_EQ(d.meta().name, "cora");
   EXPECT_EQ(d.meta().source["importer"], "planetoid");
-  // Binary bag of words with 49,216 non-zeros (MANIFEST).
+  // Default: rows normalised to sum 1 (GCN preprocessing), 49,216 non-zeros (MANIFEST).
   const auto f = floats(d, "features.npy");
-  EXPECT_EQ(std::count(f.begin(), f.end(), 1.0f), 49216);
   EXPECT_EQ(std::count(f.begin(), f.end(), 0.0f), static_cast<std::ptrdiff_t>(f.size()) - 49216);
+  for (std::int64_t row : {0, 1, 1707}) {
+    double sum = 0;
+    for (std::int64_t j = 0; j < 1433; ++j) sum += f[static_cast<std::size_t>(row * 1433 + j)];
+    EXPECT_NEAR(sum, 1.0, 1e-5) << "row " << row;
+  }
+  // --raw-features: the binary bag of words itself.
+  tg::planetoid_import_options raw;
+  raw.row_normalize = false;
+  tg::import_planetoid(src, "cora", s / "cora-raw", raw);
+  const auto fr = floats(tg::dataset::open(s / "cora-raw"), "features.npy");
+  EXPECT_EQ(std::count(fr.begin(), fr.end(), 1.0f), 49216);
+  EXPECT_EQ(std::count(fr.begin(), fr.end(), 0.0f), static_cast<std::ptrdiff_t>(fr.size()) - 49216);
   // Public split: train = nodes 0..139, 20 per class.
   const auto train = ints(d, "train_idx.npy"), labels = ints(d, "labels.npy");
   std::map<std::int64_t, int> per_class;
