@@ -9,8 +9,8 @@
 # CiteSeer (planetoid, which converts the pickles through python3), Tolokers and Facebook; and a
 # synthetic R-MAT edge list of SYNTH_SCALE/SYNTH_EF (default 2^22 nodes x 12 = 50.3M lines):
 # `tiergnn generate rmat --keep-duplicates` writes the CSR, a numpy script turns it into
-# "src<TAB>dst" text (one line per generated edge) under the output folder, gzip -6 compresses a
-# copy, and both are imported directed.
+# "src<TAB>dst" text (one line per generated edge, in a seeded random order) under the output
+# folder, gzip -6 compresses a copy, and both are imported directed.
 #
 # How: every input is read once before timing (so all runs read from the page cache, not the
 # disk) and imported REPEATS times (SYNTH_REPEATS for the synthetic list) into a fresh directory;
@@ -66,13 +66,15 @@ meta_field() {  # meta_field DIR FIELD
 }
 
 # bench NAME VARIANT RECORDS TEXT_BYTES FILE_BYTES INPUT_PATHS REPS -- tiergnn-import-args...
-# (the output directory is appended as "-o DIR").
+# INPUT_PATHS: the input files, one per line; the output directory is appended as "-o DIR".
 bench() {
   local name=$1 variant=$2 records=$3 tbytes=$4 fbytes=$5 inputs=$6 reps=$7
   shift 8
   local dir="$OUT/datasets/$name-$variant"
   local results=()
-  cat $inputs > /dev/null  # into the page cache
+  local files
+  mapfile -t files <<< "$inputs"
+  cat "${files[@]}" > /dev/null  # into the page cache
   for ((r = 0; r < reps; r++)); do
     rm -rf "$dir"
     local tf
@@ -119,7 +121,7 @@ done
 # --- Labelled importers. Records = edge records in the input (adjacency-list entries for the
 # Planetoid pickles, rows of the edge array/CSV for Tolokers/Facebook); text bytes = all input files.
 for p in cora citeseer; do
-  files=$(ls "$DS/$p"/ind."$p".*)
+  pfiles=$(ls "$DS/$p/ind.$p".*)
   recs=$(python3 - "$DS/$p" "$p" <<'EOF'
 import pickle, sys
 with open(f"{sys.argv[1]}/ind.{sys.argv[2]}.graph", "rb") as f:
@@ -127,8 +129,8 @@ with open(f"{sys.argv[1]}/ind.{sys.argv[2]}.graph", "rb") as f:
 print(sum(len(v) for v in g.values()))
 EOF
 )
-  tb=$(cat $files | wc -c)
-  bench "$p" labelled "$recs" "$tb" "$tb" "$files" "$REPEATS" -- planetoid "$DS/$p" --dataset "$p"
+  tb=$(printf '%s\n' "$pfiles" | xargs -d '\n' cat | wc -c)
+  bench "$p" labelled "$recs" "$tb" "$tb" "$pfiles" "$REPEATS" -- planetoid "$DS/$p" --dataset "$p"
 done
 tol="$DS/tolokers/tolokers.npz"
 recs=$(python3 -c 'import numpy as np,sys; print(np.load(sys.argv[1])["edges"].shape[0])' "$tol")
@@ -151,20 +153,18 @@ rm -rf "$SYN/csr"
 "$TG" -q generate rmat "$SYN/csr" --scale "$SYNTH_SCALE" --edge-factor "$SYNTH_EF" --keep-duplicates
 python3 - "$SYN/csr" "$txt" <<'EOF'
 # indices.npy holds the in-neighbours of each row: edge indices[k] -> row. One "src\tdst" line per
-# generated edge, written in chunks through numpy's integer formatting.
+# generated edge, in a seeded random order as a generator or crawler would emit them (sorted by
+# destination, the text would flatter the importer's CSR scatter).
 import numpy as np, sys
-indptr = np.load(sys.argv[1] + "/indptr.npy", mmap_mode="r")
-indices = np.load(sys.argv[1] + "/indices.npy", mmap_mode="r")
-n = len(indptr) - 1
+indptr = np.load(sys.argv[1] + "/indptr.npy")
+indices = np.load(sys.argv[1] + "/indices.npy")
+dst_all = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+perm = np.random.default_rng(1).permutation(len(indices))
 chunk = 1 << 20
 with open(sys.argv[2], "w") as out:
-    row = 0
-    for start in range(0, len(indices), chunk):
-        stop = min(start + chunk, len(indices))
-        src = np.asarray(indices[start:stop], dtype=np.int64)
-        pos = np.arange(start, stop)
-        dst = np.searchsorted(indptr, pos, side="right") - 1
-        lines = np.char.add(np.char.add(src.astype(str), "\t"), dst.astype(str))
+    for start in range(0, len(perm), chunk):
+        p = perm[start:start + chunk]
+        lines = np.char.add(np.char.add(indices[p].astype(str), "\t"), dst_all[p].astype(str))
         out.write("\n".join(lines.tolist()))
         out.write("\n")
 EOF

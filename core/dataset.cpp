@@ -158,6 +158,12 @@ dataset dataset::open(const std::string& dir) {
   return d;
 }
 
+nlohmann::json dataset::identity() const {
+  json arrays = json::object();
+  for (const auto& [file, info] : meta_.arrays) arrays[file] = info.crc32;
+  return {{"name", meta_.name}, {"num_nodes", num_nodes()}, {"num_edges", num_edges()}, {"crc32", arrays}};
+}
+
 const npy_array& dataset::get(const std::string& file) const {
   auto it = arrays_.find(file);
   if (it == arrays_.end()) throw input_error(at_input(dir_, "dataset has no " + file));

@@ -63,6 +63,9 @@ class dataset {
   std::int64_t num_nodes() const { return meta_.num_nodes; }
   std::int64_t num_edges() const { return meta_.num_edges; }
 
+  // Identity for checkpoints and plans: name, counts, and the CRC-32 of every array (from meta.json).
+  nlohmann::json identity() const;
+
   const npy_array& indptr() const { return get("indptr.npy"); }
   const npy_array& indices() const { return get("indices.npy"); }
   bool has(const std::string& file) const { return arrays_.count(file) != 0; }

@@ -19,8 +19,10 @@ struct batch_plan {
   span<const std::int64_t> batch(std::int64_t b) const;
 };
 
-// Throws input_error for batch_size <= 0.
+// Throws input_error for batch_size <= 0. With node_keys (one per node, e.g. the original ids of a
+// renumbered dataset) the order is drawn from the keys instead of the ids, so a renumbered dataset
+// gets the same batches as the original one.
 batch_plan plan_epoch(span<const std::int64_t> train_ids, std::int64_t batch_size, std::uint64_t seed,
-                      std::int64_t epoch, bool shuffle = true);
+                      std::int64_t epoch, bool shuffle = true, span<const std::int64_t> node_keys = {});
 
 }  // namespace tg

@@ -52,6 +52,12 @@ neighbor_sampler::neighbor_sampler(const dataset& d, std::vector<std::int64_t> f
     : neighbor_sampler(d.num_nodes(), d.indptr().as<std::int64_t>().data(), d.indices().raw(),
                        d.indices().type(), std::move(fanouts), seed) {}
 
+void neighbor_sampler::set_node_keys(span<const std::int64_t> keys) {
+  if (!keys.empty() && static_cast<std::int64_t>(keys.size()) != num_nodes_)
+    throw input_error("node keys: " + std::to_string(keys.size()) + " entries for " + std::to_string(num_nodes_) + " nodes");
+  node_keys_ = keys;
+}
+
 void neighbor_sampler::reset_map(std::size_t expected) {
   std::size_t cap = 16;
   while (cap < 2 * expected) cap <<= 1;
@@ -101,7 +107,7 @@ void neighbor_sampler::sample_hop(int hop, std::int64_t epoch, std::int64_t batc
       const std::int64_t start = indptr_[v], deg = indptr_[v + 1] - start;
       std::int64_t* out = picked_.data() + b->indptr[i];
       const std::int64_t k = b->indptr[i + 1] - b->indptr[i];
-      select_positions(rng, v, deg, k, out);
+      select_positions(rng, node_keys_.empty() ? v : node_keys_[static_cast<std::size_t>(v)], deg, k, out);
       for (std::int64_t q = 0; q < k; ++q) out[q] = static_cast<std::int64_t>(idx[start + out[q]]);
     }
   });

@@ -28,6 +28,11 @@ class neighbor_sampler {
                    dtype index_dtype, std::vector<std::int64_t> fanouts, std::uint64_t seed);
   neighbor_sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint64_t seed);
 
+  // Draws for node v use keys[v] instead of v (e.g. the original ids of a renumbered dataset whose
+  // rows keep their original neighbour order): the renumbered graph then yields the same samples,
+  // up to renaming, as the original. `keys` must hold one entry per node and outlive the sampler.
+  void set_node_keys(span<const std::int64_t> keys);
+
   int num_layers() const { return static_cast<int>(fanouts_.size()); }
   const std::vector<std::int64_t>& fanouts() const { return fanouts_; }
 
@@ -47,6 +52,7 @@ class neighbor_sampler {
   dtype index_dtype_;
   std::vector<std::int64_t> fanouts_;
   std::uint64_t seed_;
+  span<const std::int64_t> node_keys_;
   // Reused across batches: sampled global neighbours of the current hop, and an open-addressing
   // map global id -> local id.
   std::vector<std::int64_t> picked_;

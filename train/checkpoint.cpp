@@ -18,11 +18,6 @@ void write_or_throw(std::FILE* f, const void* p, std::size_t n, const std::strin
 }
 }  // namespace
 
-nlohmann::json dataset_identity(const dataset& d) {
-  nlohmann::json arrays = nlohmann::json::object();
-  for (const auto& [file, info] : d.meta().arrays) arrays[file] = info.crc32;
-  return {{"name", d.meta().name}, {"num_nodes", d.num_nodes()}, {"num_edges", d.num_edges()}, {"crc32", arrays}};
-}
 
 void write_checkpoint(const std::string& path, const gnn_model& model, const optimizer_state* opt,
                       const nlohmann::json& extra) {

@@ -28,9 +28,6 @@ struct checkpoint {
   std::vector<std::vector<float>> values, m, v;
 };
 
-// Identity of a dataset for checkpoints: name, counts, and the CRC-32 of its arrays from meta.json.
-nlohmann::json dataset_identity(const dataset& d);
-
 void write_checkpoint(const std::string& path, const gnn_model& model, const optimizer_state* opt,
                       const nlohmann::json& extra);
 checkpoint read_checkpoint(const std::string& path);

@@ -205,7 +205,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   }
   train_report rep;
   rep.metric = sp.num_classes == 2 ? "roc_auc" : "accuracy";
-  const nlohmann::json identity = dataset_identity(d);
+  const nlohmann::json identity = d.identity();
   const std::string ckpt_path = cfg.checkpoint_dir.empty() ? "" : cfg.checkpoint_dir + "/checkpoint.tgck";
   if (cfg.resume) {
     if (ckpt_path.empty()) throw input_error("--resume needs --checkpoint DIR");

@@ -1,0 +1,39 @@
+#include "tiering/ledger.hpp"
+
+#include <cstdio>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+
+namespace tg {
+
+traffic& traffic::operator+=(const traffic& o) {
+  TG_EXPECTS(row_bytes == 0 || o.row_bytes == 0 || row_bytes == o.row_bytes, "ledgers of different row sizes");
+  if (row_bytes == 0) row_bytes = o.row_bytes;
+  batches += o.batches;
+  gpu_rows += o.gpu_rows;
+  host_rows += o.host_rows;
+  disk_rows += o.disk_rows;
+  return *this;
+}
+
+nlohmann::json traffic::to_json() const {
+  return {{"batches", batches},
+          {"rows", {{"gpu", gpu_rows}, {"host", host_rows}, {"disk", disk_rows}}},
+          {"bytes", {{"gpu", gpu_bytes()}, {"host_to_gpu", host_to_gpu_bytes()}, {"disk_to_host", disk_to_host_bytes()},
+                     {"no_cache_host_to_gpu", baseline_bytes()}}},
+          {"gpu_hit_rate", gpu_hit_rate()},
+          {"reduction_vs_no_cache", reduction()}};
+}
+
+std::string traffic::summary() const {
+  char b[320];
+  std::snprintf(b, sizeof b, "gpu tier %.1f%% of rows (%s), host->gpu %s, disk->host %s; %.1f%% less than no cache (%s)",
+                100.0 * gpu_hit_rate(), format_bytes(static_cast<double>(gpu_bytes())).c_str(),
+                format_bytes(static_cast<double>(host_to_gpu_bytes())).c_str(),
+                format_bytes(static_cast<double>(disk_to_host_bytes())).c_str(), 100.0 * reduction(),
+                format_bytes(static_cast<double>(baseline_bytes())).c_str());
+  return b;
+}
+
+}  // namespace tg

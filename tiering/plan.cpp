@@ -1,0 +1,105 @@
+#include "tiering/plan.hpp"
+
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_sort.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+
+namespace tg {
+
+reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_dim, std::int64_t row_bytes,
+                                  const std::vector<std::int64_t>& fanouts, std::int64_t batch_size,
+                                  std::int64_t hidden, std::int64_t num_classes) {
+  reserve_estimate r;
+  // Nodes per hop: seeds, then each hop multiplies by (1 + fanout), capped by the graph.
+  std::vector<double> nodes{static_cast<double>(std::min(batch_size, num_nodes))};
+  for (std::int64_t f : fanouts) {
+    const double grow = f < 0 ? static_cast<double>(num_nodes) : 1.0 + static_cast<double>(f);
+    nodes.push_back(std::min(static_cast<double>(num_nodes), nodes.back() * grow));
+  }
+  const double inputs = nodes.back();
+  r.input_bytes = static_cast<std::uint64_t>(2.0 * inputs * static_cast<double>(row_bytes));
+  double act = 0;  // per layer: aggregated input + output + their gradients, float32
+  const std::size_t L = fanouts.size();
+  for (std::size_t l = 0; l < L; ++l) {
+    const double dst = nodes[L - 1 - l];
+    const double din = l == 0 ? static_cast<double>(feature_dim) : static_cast<double>(hidden);
+    const double dout = l + 1 == L ? static_cast<double>(num_classes) : static_cast<double>(hidden);
+    act += 2.0 * 4.0 * dst * (din + dout);
+  }
+  r.activation_bytes = static_cast<std::uint64_t>(act);
+  double params = 0;
+  for (std::size_t l = 0; l < L; ++l) {
+    const double din = l == 0 ? static_cast<double>(feature_dim) : static_cast<double>(hidden);
+    const double dout = l + 1 == L ? static_cast<double>(num_classes) : static_cast<double>(hidden);
+    params += 2.0 * din * dout + dout;
+  }
+  r.model_bytes = static_cast<std::uint64_t>(4.0 * 4.0 * params);  // value, grad, Adam m and v
+  return r;
+}
+
+tier_plan size_tiers(std::int64_t num_nodes, std::int64_t row_bytes, const budget& gpu, const budget& host,
+                     std::uint64_t reserve_bytes) {
+  TG_EXPECTS(row_bytes > 0, "row size must be positive");
+  tier_plan p;
+  p.num_nodes = num_nodes;
+  p.row_bytes = row_bytes;
+  p.reserve_bytes = reserve_bytes;
+  p.gpu_budget = gpu.to_string();
+  p.host_budget = host.to_string();
+  const std::uint64_t feature_bytes = static_cast<std::uint64_t>(num_nodes) * static_cast<std::uint64_t>(row_bytes);
+  std::uint64_t gpu_tier_bytes;
+  if (gpu.type == budget::kind::bytes) {
+    if (gpu.bytes < reserve_bytes)
+      throw budget_error("--gpu-mem " + format_bytes(static_cast<double>(gpu.bytes)) +
+                         " cannot hold training's own GPU memory (model, optimizer state, a batch's input rows "
+                         "and activations: about " + format_bytes(static_cast<double>(reserve_bytes)) +
+                         "); it is short by " + format_bytes(static_cast<double>(reserve_bytes - gpu.bytes)) +
+                         ". Raise --gpu-mem or lower --batch-size / --fanouts");
+    gpu_tier_bytes = gpu.bytes - reserve_bytes;
+  } else {
+    gpu_tier_bytes = gpu.resolve(feature_bytes);
+  }
+  p.gpu_rows = std::min<std::int64_t>(num_nodes, static_cast<std::int64_t>(gpu_tier_bytes / row_bytes));
+  const std::uint64_t host_bytes = host.resolve(feature_bytes);
+  p.host_rows = std::min<std::int64_t>(num_nodes - p.gpu_rows, static_cast<std::int64_t>(host_bytes / row_bytes));
+  return p;
+}
+
+std::vector<std::int64_t> rank_nodes(const std::vector<double>& score) {
+  const std::size_t n = score.size();
+  std::vector<std::int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  tbb::parallel_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+    return score[a] != score[b] ? score[a] > score[b] : a < b;
+  });
+  return order;
+}
+
+double predicted_hit_rate(const std::vector<double>& score, const std::vector<std::int64_t>& order, std::int64_t k) {
+  double top = 0, total = 0;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    total += score[order[i]];
+    if (static_cast<std::int64_t>(i) < k) top += score[order[i]];
+  }
+  return total > 0 ? top / total : 0.0;
+}
+
+std::string describe(const tier_plan& p) {
+  auto line = [&](const char* tier, std::int64_t rows, const char* where) {
+    char b[256];
+    std::snprintf(b, sizeof b, "  %-5s %12lld rows  %10s  %5.1f%% of rows  %s\n", tier, static_cast<long long>(rows),
+                  format_bytes(static_cast<double>(rows) * p.row_bytes).c_str(),
+                  p.num_nodes ? 100.0 * rows / p.num_nodes : 0.0, where);
+    return std::string(b);
+  };
+  return line("gpu", p.gpu_rows, "ids [0, g)") + line("host", p.host_rows, "ids [g, c)") +
+         line("disk", p.disk_rows(), "ids [c, N)");
+}
+
+}  // namespace tg

@@ -1,0 +1,119 @@
+#include "tiering/renumber.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+
+namespace tg {
+
+namespace {
+constexpr std::size_t kChunkBytes = 64u << 20;
+
+template <typename index_t>
+void write_indices(const dataset& src, const std::vector<std::int64_t>& order, const std::vector<std::int64_t>& inv,
+                   const std::vector<std::int64_t>& new_indptr, dataset_writer& w, progress& prog) {
+  const auto old_ip = src.indptr().as<std::int64_t>();
+  const auto old_ix = src.indices().as<index_t>();
+  const std::int64_t n = src.num_nodes();
+  npy_writer out(w.path("indices.npy"), dtype_of<index_t>(), {});
+  std::vector<index_t> buf;
+  const std::int64_t max_edges = static_cast<std::int64_t>(kChunkBytes / sizeof(index_t));
+  std::int64_t row = 0;
+  while (row < n) {
+    // Rows [row, end) hold at most max_edges edges (or one row, if it alone is larger).
+    std::int64_t end = std::upper_bound(new_indptr.begin() + row + 1, new_indptr.end(), new_indptr[row] + max_edges) -
+                       new_indptr.begin() - 1;
+    end = std::max(end, row + 1);
+    const std::int64_t base = new_indptr[row];
+    buf.resize(static_cast<std::size_t>(new_indptr[end] - base));
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(row, end, 256), [&](const auto& r) {
+      for (std::int64_t i = r.begin(); i < r.end(); ++i) {
+        const std::int64_t o = order[i];
+        index_t* dst = buf.data() + (new_indptr[i] - base);
+        for (std::int64_t e = old_ip[o]; e < old_ip[o + 1]; ++e) *dst++ = static_cast<index_t>(inv[old_ix[e]]);
+      }
+    });
+    out.append(buf.data(), static_cast<std::int64_t>(buf.size()));
+    prog.add(end - row);
+    row = end;
+  }
+  out.finish();
+}
+
+void write_rows(const npy_array& a, const std::vector<std::int64_t>& order, const std::string& path, progress* prog) {
+  const std::int64_t n = static_cast<std::int64_t>(order.size());
+  std::vector<std::int64_t> row_shape(a.shape().begin() + 1, a.shape().end());
+  std::int64_t row_elems = 1;
+  for (auto d : row_shape) row_elems *= d;
+  const std::size_t row_bytes = static_cast<std::size_t>(row_elems) * dtype_size(a.type());
+  npy_writer out(path, a.type(), row_shape);
+  const std::int64_t chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkBytes / std::max<std::size_t>(row_bytes, 1)));
+  std::vector<std::uint8_t> buf;
+  const auto* src = static_cast<const std::uint8_t*>(a.raw());
+  for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {
+    const std::int64_t r1 = std::min(n, r0 + chunk);
+    buf.resize(static_cast<std::size_t>(r1 - r0) * row_bytes);
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(r0, r1, 64), [&](const auto& r) {
+      for (std::int64_t i = r.begin(); i < r.end(); ++i)
+        std::memcpy(buf.data() + static_cast<std::size_t>(i - r0) * row_bytes, src + static_cast<std::size_t>(order[i]) * row_bytes,
+                    row_bytes);
+    });
+    out.append(buf.data(), r1 - r0);
+    if (prog) prog->add(r1 - r0);
+  }
+  out.finish();
+}
+}  // namespace
+
+void write_renumbered(const dataset& src, const std::vector<std::int64_t>& order, dataset_writer& w) {
+  const std::int64_t n = src.num_nodes();
+  TG_EXPECTS(static_cast<std::int64_t>(order.size()) == n, "order has ", order.size(), " entries for ", n, " nodes");
+  std::vector<std::int64_t> inv(static_cast<std::size_t>(n), -1);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t o = order[i];
+    TG_EXPECTS(o >= 0 && o < n && inv[o] == -1, "order is not a permutation");
+    inv[o] = i;
+  }
+  const auto old_ip = src.indptr().as<std::int64_t>();
+  std::vector<std::int64_t> new_indptr(static_cast<std::size_t>(n) + 1, 0);
+  for (std::int64_t i = 0; i < n; ++i) new_indptr[i + 1] = new_indptr[i] + (old_ip[order[i] + 1] - old_ip[order[i]]);
+  write_npy(w.path("indptr.npy"), dtype::int64, {n + 1}, new_indptr.data());
+  {
+    progress prog("renumbering the graph", n, "rows");
+    if (src.indices().type() == dtype::int32)
+      write_indices<std::int32_t>(src, order, inv, new_indptr, w, prog);
+    else
+      write_indices<std::int64_t>(src, order, inv, new_indptr, w, prog);
+  }
+  auto& m = w.meta();
+  const auto& sm = src.meta();
+  m.name = sm.name;
+  m.num_nodes = n;
+  m.num_edges = sm.num_edges;
+  m.directed = sm.directed;
+  m.index_dtype = sm.index_dtype;
+  m.feature_dim = sm.feature_dim;
+  m.feature_dtype = sm.feature_dtype;
+  m.num_classes = sm.num_classes;
+  m.label_dtype = sm.label_dtype;
+  if (sm.has_features()) {
+    progress prog("permuting features", n, "rows");
+    write_rows(src.get("features.npy"), order, w.path("features.npy"), &prog);
+  }
+  if (src.has("labels.npy")) write_rows(src.get("labels.npy"), order, w.path("labels.npy"), nullptr);
+  if (src.has("node_ids.npy")) write_rows(src.get("node_ids.npy"), order, w.path("node_ids.npy"), nullptr);
+  for (const char* f : {"train_idx.npy", "valid_idx.npy", "test_idx.npy"}) {
+    if (!src.has(f)) continue;
+    std::vector<std::int64_t> ids = src.get(f).to_int64();
+    for (auto& v : ids) v = inv[v];
+    w.put(f, ids);
+  }
+  w.put("order.npy", order);
+}
+
+}  // namespace tg
