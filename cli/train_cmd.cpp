@@ -50,6 +50,11 @@ void register_train(CLI::App& app) {
   c->add_option("--save-model", o->cfg.save_model_path, "Save the trained model to this file");
   c->add_option("--checkpoint", o->cfg.checkpoint_dir, "Write a checkpoint to this directory after every epoch");
   c->add_flag("--resume", o->cfg.resume, "Continue from the checkpoint in --checkpoint DIR (same settings)");
+  c->add_option("--gpu-mem", o->cfg.gpu_mem,
+                "Prepared datasets: GPU memory for training and the GPU tier (bytes with K/M/G, or a share of the\n"
+                "feature bytes such as 10%); default: the plan's");
+  c->add_option("--host-mem", o->cfg.host_mem, "Prepared datasets: size of the host tier (bytes or share); default: the plan's");
+  c->add_option("--disk-readers", o->cfg.disk_readers, "Threads reading disk-tier rows")->capture_default_str();
   c->add_flag("--ignore-graph", o->cfg.ignore_graph,
               "Train and evaluate without any edges: the same model reduced to a feature-only MLP (a baseline)");
   c->add_flag("--no-progress", [o](std::int64_t) { o->cfg.show_progress = false; }, "No progress bar");

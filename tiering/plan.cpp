@@ -62,6 +62,7 @@ tier_plan size_tiers(std::int64_t num_nodes, std::int64_t row_bytes, const budge
                          "); it is short by " + format_bytes(static_cast<double>(reserve_bytes - gpu.bytes)) +
                          ". Raise --gpu-mem or lower --batch-size / --fanouts");
     gpu_tier_bytes = gpu.bytes - reserve_bytes;
+    p.gpu_budget_bytes = gpu.bytes;
   } else {
     gpu_tier_bytes = gpu.resolve(feature_bytes);
   }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <numeric>
 
 #include "core/error.hpp"
@@ -20,6 +21,8 @@
 #include "train/checkpoint.hpp"
 #include "train/feature_source.hpp"
 #include "train/metrics.hpp"
+#include "tiering/feature_store.hpp"
+#include "tiering/plan_file.hpp"
 
 namespace tg {
 
@@ -125,11 +128,13 @@ std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const s
                                    const train_config& cfg) {
   const feature_source features(d);
   const std::int64_t classes = m.config().num_classes;
+  const std::vector<std::int64_t> keys = d.has("order.npy") ? d.get("order.npy").to_int64() : std::vector<std::int64_t>{};
   std::vector<float> out(ids.size() * static_cast<std::size_t>(classes));
   const std::int64_t eb = std::max<std::int64_t>(1, cfg.eval_batch_size);
   if (cfg.eval_mode == "sampled") {
     graph_for_sampling gs;
     neighbor_sampler s = gs.make(d, cfg.fanouts, cfg.seed ^ 0x6576616cull /* "eval" */, cfg.ignore_graph);
+    s.set_node_keys(span<const std::int64_t>(keys));
     sampled_batch sb;
     std::vector<float> x;
     gnn_model& mm = const_cast<gnn_model&>(m);  // forward(train=false) keeps no state
@@ -197,6 +202,44 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   graph_for_sampling train_graph;
   neighbor_sampler sampler = train_graph.make(d, cfg.fanouts, cfg.seed, cfg.ignore_graph);
   if (cfg.ignore_graph) log_info("--ignore-graph: training without edges (a feature-only MLP baseline)");
+  // A prepared (renumbered) dataset is served by the tiered feature store under its plan, and
+  // sampled with the original ids as keys, so it trains exactly as the original dataset would.
+  std::unique_ptr<tiered_store> store;
+  std::vector<std::int64_t> node_keys;
+  std::int64_t row_bytes = features.dim() * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype));
+  std::int64_t tier_g = 0, tier_c = d.num_nodes();
+  if (plan_file::present(d)) {
+    const plan_file pf = plan_file::load(d);
+    tier_plan tp = pf.plan;
+    const reserve_estimate reserve = estimate_reserve(d.num_nodes(), features.dim(), row_bytes, cfg.fanouts,
+                                                      cfg.batch_size, cfg.model.hidden, sp.num_classes);
+    if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
+      const budget gpu = parse_budget(cfg.gpu_mem.empty() ? "0" : cfg.gpu_mem, "--gpu-mem");
+      const budget host = parse_budget(cfg.host_mem.empty() ? "100%" : cfg.host_mem, "--host-mem");
+      tp = size_tiers(d.num_nodes(), row_bytes, gpu, host, reserve.total());
+      tp.estimator = pf.plan.estimator;
+    } else if (pf.plan.gpu_budget_bytes > 0) {
+      const std::uint64_t budget_bytes = pf.plan.gpu_budget_bytes;
+      const std::uint64_t need = static_cast<std::uint64_t>(tp.g() * row_bytes) + reserve.total();
+      if (need > budget_bytes)
+        throw budget_error("the prepared GPU tier (" + format_bytes(static_cast<double>(tp.g() * row_bytes)) +
+                           ") plus this run's training memory (" + format_bytes(static_cast<double>(reserve.total())) +
+                           ") exceed the --gpu-mem budget of " + format_bytes(static_cast<double>(budget_bytes)) + " by " +
+                           format_bytes(static_cast<double>(need - budget_bytes)) +
+                           ": pass a smaller --gpu-mem to train, or re-run prepare");
+    }
+    node_keys = d.get("order.npy").to_int64();
+    tier_g = tp.g();
+    tier_c = tp.c();
+    store = std::make_unique<tiered_store>(d, tier_g, tier_c, cfg.disk_readers);
+    log_info("tier plan (estimator ", tp.estimator, "; GPU budget ", tp.gpu_budget, ", host budget ", tp.host_budget,
+             ", training reserve ~", format_bytes(static_cast<double>(reserve.total())), "):\n", describe(tp),
+             "  predicted GPU hit rate ", fmt(100.0 * pf.predicted_hit_rate(tier_g), 1), "% of feature reads");
+  } else if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
+    throw input_error("--gpu-mem / --host-mem place features in tiers, which needs a prepared dataset: run "
+                      "tiergnn prepare " + d.dir() + " -o DIR first");
+  }
+  sampler.set_node_keys(span<const std::int64_t>(node_keys));
   gnn_model model(cfg.model, cfg.seed);
   optimizer_state opt;
   for (const auto& p : model.params()) {
@@ -257,7 +300,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   rep.end_epoch = rep.start_epoch;
   for (int epoch = rep.start_epoch; epoch < cfg.epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
-    const batch_plan plan = plan_epoch(span<const std::int64_t>(sp.train), cfg.batch_size, cfg.seed, epoch);
+    const batch_plan plan = plan_epoch(span<const std::int64_t>(sp.train), cfg.batch_size, cfg.seed, epoch, true,
+                                       span<const std::int64_t>(node_keys));
     epoch_report er;
     er.epoch = epoch + 1;
     double loss_sum = 0, correct = 0;
@@ -270,7 +314,16 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       er.sample_s += seconds_since(t0);
       t0 = std::chrono::steady_clock::now();
       x.resize(static_cast<std::size_t>(sb.blocks[0].num_src() * features.dim()));
-      features.gather(sb.input_nodes(), x.data());
+      if (store) {
+        store->gather(sb.input_nodes(), x.data(), &er.feature_traffic);
+      } else {
+        features.gather(sb.input_nodes(), x.data());
+        traffic t;  // an unprepared dataset: every row comes from host memory
+        t.batches = 1;
+        t.row_bytes = row_bytes;
+        t.host_rows = sb.blocks[0].num_src();
+        er.feature_traffic += t;
+      }
       er.gather_s += seconds_since(t0);
       t0 = std::chrono::steady_clock::now();
       const auto& logits = model.forward(sb, x.data(), true, dropout_key{cfg.seed, epoch, b});
@@ -334,13 +387,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
              " s (sample ", fmt(er.sample_s, 2), ", gather ", fmt(er.gather_s, 2), ", forward+backward ",
              fmt(er.compute_s, 2), ", optimizer ", fmt(er.optimizer_s, 2), ")",
              validate ? ", eval " + fmt(eval_s, 2) + " s" : std::string());
+    log_info("  traffic: ", er.feature_traffic.summary());
     if (metrics.is_open()) {
       nlohmann::json j = {{"epoch", er.epoch},         {"loss", er.loss},
                           {"train_accuracy", er.train_accuracy}, {"seconds", er.seconds},
                           {"sample_s", er.sample_s},   {"gather_s", er.gather_s},
                           {"compute_s", er.compute_s}, {"optimizer_s", er.optimizer_s},
                           {"batches", er.batches},     {"sampled_edges", er.sampled_edges},
-                          {"input_nodes", er.input_nodes}};
+                          {"input_nodes", er.input_nodes},
+                          {"traffic", er.feature_traffic.to_json()}};
       if (validate) j["valid_" + rep.metric] = er.valid_metric;
       metrics << j.dump() << "\n" << std::flush;
     }

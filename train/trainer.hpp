@@ -17,6 +17,7 @@
 #include "core/dataset.hpp"
 #include "kernels/adam.hpp"
 #include "nn/model.hpp"
+#include "tiering/ledger.hpp"
 
 namespace tg {
 
@@ -36,6 +37,8 @@ struct train_config {
   std::string metrics_path;          // JSON lines; empty: none
   std::string save_model_path;       // empty: do not save
   bool show_progress = true;
+  std::string gpu_mem, host_mem;     // override the prepared plan's budgets (prepared datasets only)
+  int disk_readers = 4;              // reader threads of the disk tier
   bool ignore_graph = false;         // train and evaluate with no edges: the model becomes an MLP baseline
   int stop_after_epochs = -1;        // testing aid: stop (as if interrupted) after this many epochs
 };
@@ -45,6 +48,7 @@ struct epoch_report {
   double loss = 0, train_accuracy = 0, valid_metric = -1;
   double seconds = 0, sample_s = 0, gather_s = 0, compute_s = 0, optimizer_s = 0;
   std::int64_t batches = 0, sampled_edges = 0, input_nodes = 0;
+  traffic feature_traffic;  // the gather's rows and bytes per tier
 };
 
 struct train_report {

@@ -1,0 +1,112 @@
+#pragma once
+// Internal to the profiler (tiering/profiler.cpp dispatches here): the estimator kernels, the graph
+// they read, and the out-adjacency (transpose) that the analytic estimators pull along.
+//
+// Every kernel is a "pull": node u's new value is a sequential sum over its own list, so floating
+// point sums happen in one fixed order and scores are bit-identical for any thread count.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include "core/dtype.hpp"
+#include "core/span.hpp"
+#include "tiering/profiler.hpp"
+
+namespace tg::estimators {
+
+// The dataset's in-neighbour CSR (row v lists the sources u of edges u -> v).
+struct graph_ref {
+  std::int64_t num_nodes = 0;
+  const std::int64_t* indptr = nullptr;
+  const void* indices = nullptr;
+  dtype index_type = dtype::int32;
+  bool symmetric = false;  // undirected datasets store both directions, so rows are also out-lists
+
+  std::int64_t num_edges() const { return indptr[num_nodes]; }
+  std::int64_t in_degree(std::int64_t v) const { return indptr[v + 1] - indptr[v]; }
+};
+
+// For each node u, the destinations v of its out-edges (the rows v whose list holds u), sorted.
+// On a symmetric graph this is the CSR itself (no copy); otherwise it is built by a parallel count,
+// scatter and per-list sort (2 edge passes), so its content does not depend on scheduling.
+template <typename index_t>
+class out_adjacency {
+ public:
+  explicit out_adjacency(const graph_ref& g);
+  out_adjacency(const out_adjacency&) = delete;  // views may point into the owned vectors
+  out_adjacency& operator=(const out_adjacency&) = delete;
+  span<const std::int64_t> indptr() const { return {indptr_, static_cast<std::size_t>(n_ + 1)}; }
+  const index_t* indices() const { return indices_; }
+  double build_edge_passes() const { return build_passes_; }
+
+ private:
+  std::int64_t n_ = 0;
+  const std::int64_t* indptr_ = nullptr;
+  const index_t* indices_ = nullptr;
+  std::vector<std::int64_t> own_indptr_;
+  std::vector<index_t> own_indices_;
+  double build_passes_ = 0;
+};
+
+// y[u] = sum of w[v] over the out-list of u, summed in list order (one sparse mat-vec, one edge pass).
+template <typename index_t>
+void pull_sum(const out_adjacency<index_t>& out, const std::vector<double>& w, std::vector<double>* y) {
+  const auto ptr = out.indptr();
+  const index_t* idx = out.indices();
+  const auto n = static_cast<std::int64_t>(ptr.size()) - 1;
+  y->resize(static_cast<std::size_t>(n));
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 2048), [&](const tbb::blocked_range<std::int64_t>& r) {
+    for (std::int64_t u = r.begin(); u < r.end(); ++u) {
+      double s = 0;
+      for (std::int64_t e = ptr[static_cast<std::size_t>(u)]; e < ptr[static_cast<std::size_t>(u) + 1]; ++e)
+        s += w[static_cast<std::size_t>(idx[e])];
+      (*y)[static_cast<std::size_t>(u)] = s;
+    }
+  });
+}
+
+// What an estimator returns to profile(), which adds the name and the wall time.
+struct estimate {
+  std::vector<double> score;
+  double edge_passes = 0;
+  nlohmann::json details = nlohmann::json::object();
+};
+
+// Sampling probability of one in-neighbour entry of v at a hop with this fanout: min(1, f / deg).
+inline double keep_probability(std::int64_t fanout, std::int64_t degree) {
+  if (fanout < 0 || degree <= fanout) return 1.0;
+  return static_cast<double>(fanout) / static_cast<double>(degree);
+}
+
+// Number of batches of one epoch: ceil(|train| / batch_size).
+inline std::int64_t batches_per_epoch(const profile_config& cfg) {
+  const auto t = static_cast<std::int64_t>(cfg.train_ids.size());
+  return (t + cfg.batch_size - 1) / cfg.batch_size;
+}
+
+estimate estimate_degree(const graph_ref& g);
+estimate estimate_wrpr(const graph_ref& g, const profile_config& cfg);
+estimate estimate_vip(const graph_ref& g, const profile_config& cfg);
+
+// Runs the real sampler on the batches of `epochs` epochs (plan_epoch + neighbor_sampler, both
+// seeded with `seed`), or only on the first `max_batches` batches of each epoch when positive, and
+// counts per node the batches whose input nodes contain it.
+struct batch_counts {
+  std::vector<std::int64_t> count;
+  std::int64_t batches = 0;
+  std::int64_t sampled_edges = 0;
+};
+batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
+                           std::int64_t epochs, std::int64_t max_batches = 0);
+
+// Seed streams: presampling must not replay the training run's own draws.
+inline constexpr std::uint64_t kPresampleTag = 0x70726573616d706cull;  // "presampl"
+
+estimate estimate_presample(const graph_ref& g, const profile_config& cfg, std::int64_t epochs);
+estimate estimate_oracle(const graph_ref& g, const profile_config& cfg);
+
+}  // namespace tg::estimators

@@ -1,0 +1,94 @@
+#include "tiering/plan_file.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+
+namespace tg {
+
+namespace fs = std::filesystem;
+
+double plan_file::predicted_hit_rate(std::int64_t rows) const {
+  if (hit_curve.size() < 2 || plan.num_nodes == 0) return 0.0;
+  const double x = static_cast<double>(rows) / static_cast<double>(plan.num_nodes) * static_cast<double>(hit_curve.size() - 1);
+  const auto i = static_cast<std::size_t>(std::min<double>(x, static_cast<double>(hit_curve.size() - 2)));
+  const double t = std::min(1.0, x - static_cast<double>(i));
+  return hit_curve[i] + t * (hit_curve[i + 1] - hit_curve[i]);
+}
+
+bool plan_file::present(const dataset& d) { return fs::exists(d.dir() + "/plan.json"); }
+
+plan_file plan_file::load(const dataset& d) {
+  const std::string path = d.dir() + "/plan.json";
+  std::ifstream in(path);
+  if (!in) throw input_error(at_input(path, "missing: this dataset was not prepared (run tiergnn prepare)"));
+  plan_file p;
+  try {
+    p.json = nlohmann::json::parse(in);
+    if (p.json.at("format") != "tiergnn-plan") throw input_error(at_input(path, "not a tiergnn plan"));
+    const auto& t = p.json.at("tiers");
+    p.plan.num_nodes = p.json.at("num_nodes").get<std::int64_t>();
+    p.plan.row_bytes = p.json.at("row_bytes").get<std::int64_t>();
+    p.plan.gpu_rows = t.at("gpu_rows").get<std::int64_t>();
+    p.plan.host_rows = t.at("host_rows").get<std::int64_t>();
+    p.plan.reserve_bytes = p.json.at("reserve_bytes").get<std::uint64_t>();
+    p.plan.gpu_budget = p.json.at("budgets").at("gpu").get<std::string>();
+    p.plan.host_budget = p.json.at("budgets").at("host").get<std::string>();
+    const auto& gb = p.json.at("budgets").value("gpu_bytes", nlohmann::json(nullptr));
+    p.plan.gpu_budget_bytes = gb.is_null() ? 0 : gb.get<std::uint64_t>();
+    p.plan.estimator = p.json.at("estimator").at("name").get<std::string>();
+    p.hit_curve = p.json.at("predicted_gpu_hit_rate_curve").get<std::vector<double>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw input_error(at_input(path, std::string("malformed plan: ") + e.what()));
+  }
+  // The plan must belong to the dataset beside it.
+  const auto& arrays = d.meta().arrays;
+  const auto crc_of = [&](const char* f) -> std::int64_t {
+    auto it = arrays.find(f);
+    return it == arrays.end() ? -1 : static_cast<std::int64_t>(it->second.crc32);
+  };
+  const auto& prep = p.json.at("prepared");
+  if (p.plan.num_nodes != d.num_nodes() || crc_of("order.npy") != prep.at("order_crc32").get<std::int64_t>() ||
+      crc_of("features.npy") != prep.at("features_crc32").get<std::int64_t>())
+    throw input_error(at_input(path, "belongs to another dataset: its node count or the checksums of order.npy / "
+                                     "features.npy differ from " + d.dir() + "/meta.json. Re-run tiergnn prepare"));
+  if (p.plan.c() > p.plan.num_nodes || p.plan.gpu_rows < 0 || p.plan.host_rows < 0)
+    throw input_error(at_input(path, "tier boundaries are outside the dataset"));
+  // The source it was prepared from, when still there, must be unchanged.
+  const std::string src = p.json.at("source").at("path").get<std::string>();
+  if (fs::exists(src + "/meta.json")) {
+    const dataset s = dataset::open(src);
+    if (s.identity() != p.json.at("source").at("identity"))
+      throw input_error(at_input(path, "the source dataset " + src +
+                                       " changed since this dataset was prepared (its checksums no longer match). "
+                                       "Re-run tiergnn prepare"));
+  }
+  return p;
+}
+
+void write_plan_file(const std::string& path, const tier_plan& plan, const std::vector<double>& hit_curve,
+                     const nlohmann::json& profile_info, const nlohmann::json& training, const dataset& source,
+                     std::uint32_t order_crc, std::uint32_t features_crc) {
+  nlohmann::json j;
+  j["format"] = "tiergnn-plan";
+  j["format_version"] = 1;
+  j["num_nodes"] = plan.num_nodes;
+  j["row_bytes"] = plan.row_bytes;
+  j["feature_bytes"] = plan.feature_bytes();
+  j["tiers"] = {{"gpu_rows", plan.gpu_rows}, {"host_rows", plan.host_rows}, {"disk_rows", plan.disk_rows()},
+                {"g", plan.g()}, {"c", plan.c()}};
+  j["budgets"] = {{"gpu", plan.gpu_budget}, {"host", plan.host_budget},
+                  {"gpu_bytes", plan.gpu_budget_bytes ? nlohmann::json(plan.gpu_budget_bytes) : nlohmann::json(nullptr)}};
+  j["reserve_bytes"] = plan.reserve_bytes;
+  j["estimator"] = profile_info;
+  j["training"] = training;
+  j["predicted_gpu_hit_rate_curve"] = hit_curve;
+  j["source"] = {{"path", fs::absolute(source.dir()).lexically_normal().string()}, {"identity", source.identity()}};
+  j["prepared"] = {{"order_crc32", order_crc}, {"features_crc32", features_crc}};
+  std::ofstream out(path);
+  out << j.dump(1) << "\n";
+  if (!out) throw io_error(at_input(path, "write failed"));
+}
+
+}  // namespace tg

@@ -1,0 +1,49 @@
+#pragma once
+// Access profiler (DESIGN.md §4): predicts, per node, how many mini-batches of one training epoch
+// will read the node's features, so the planner can put the hottest rows on the GPU.
+//
+// One entry point, several estimators chosen by name (tiering/estimators/*.cpp):
+//   degree       out-degree in the in-neighbour CSR (PaGraph, Quiver)              1 edge pass
+//   wrpr         weighted reverse PageRank (Min et al., KDD'22)                    L edge passes
+//   vip          per-batch inclusion probability with de-duplication (SALIENT++)   L edge passes
+//   presample:K  K epochs of the real sampler on another seed stream (GNNLab)      K epochs of sampling
+//   hybrid[:F]   presampling of a fraction F of one epoch, shrunk towards vip      L passes + F epochs
+//   oracle       exact counts of the run that follows (evaluation only)            run_epochs epochs
+// Every score is in the same unit: expected number of batches of one epoch whose input nodes
+// (blocks[0] sources, sampler/block.hpp) contain the node. Every estimator is deterministic and gives
+// bit-identical scores for any thread count.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dataset.hpp"
+
+namespace tg {
+
+struct profile_config {
+  std::vector<std::int64_t> train_ids;  // distinct node ids (the training seeds)
+  std::vector<std::int64_t> fanouts;    // PyG order: fanouts[0] = hop 1 from the seeds; -1 = all
+  std::int64_t batch_size = 1024;
+  std::uint64_t seed = 0;  // the training run's seed (batcher and sampler)
+  int run_epochs = 10;     // length of the run that follows (oracle only)
+};
+
+struct profile_result {
+  std::string estimator;       // the spec as given
+  std::vector<double> score;   // per node: expected batches per epoch that read its features
+  double seconds = 0;          // wall time of the estimator
+  double edge_passes = 0;      // passes over the graph's edges, or sampled edges / E
+  nlohmann::json details;      // estimator-specific facts (epochs, batches, sampled edges, ...)
+};
+
+// Runs the estimator named by `spec` ("degree", "wrpr", "vip", "presample:K", "hybrid",
+// "hybrid:F", "oracle"). Throws input_error for an unknown name or bad parameter (the message lists
+// the valid names), for training ids out of range or repeated, for bad fanouts or batch size.
+profile_result profile(const dataset& d, const profile_config& cfg, const std::string& spec);
+
+// The valid spec forms, for --help and error messages.
+std::vector<std::string> estimator_names();
+
+}  // namespace tg
