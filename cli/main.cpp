@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
   tg::cli::register_import_edgelist(*import_cmd);
   tg::cli::register_import_labelled(*import_cmd);
   tg::cli::register_info(app);
+  tg::cli::register_prepare(app);
   tg::cli::register_train(app);
+  tg::cli::register_bench(app);
 
   try {
     app.parse(argc, argv);

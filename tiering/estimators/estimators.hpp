@@ -94,14 +94,14 @@ estimate estimate_vip(const graph_ref& g, const profile_config& cfg);
 
 // Runs the real sampler on the batches of `epochs` epochs (plan_epoch + neighbor_sampler, both
 // seeded with `seed`), or only on the first `max_batches` batches of each epoch when positive, and
-// counts per node the batches whose input nodes contain it.
+// counts per node the batches whose input nodes contain it. `label` names the progress line.
 struct batch_counts {
   std::vector<std::int64_t> count;
   std::int64_t batches = 0;
   std::int64_t sampled_edges = 0;
 };
 batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
-                           std::int64_t epochs, std::int64_t max_batches = 0);
+                           std::int64_t epochs, std::int64_t max_batches, const std::string& label);
 
 // Seed streams: presampling must not replay the training run's own draws.
 inline constexpr std::uint64_t kPresampleTag = 0x70726573616d706cull;  // "presampl"

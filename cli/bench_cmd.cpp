@@ -1,0 +1,79 @@
+// `tiergnn bench traffic`: estimators and placements side by side (tiering/traffic_bench.hpp).
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "cli/commands.hpp"
+#include "core/dataset.hpp"
+#include "core/error.hpp"
+#include "sampler/neighbor_sampler.hpp"
+#include "tiering/traffic_bench.hpp"
+
+namespace tg::cli {
+
+namespace {
+void write_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream out(tmp);
+  out << text;
+  out.close();
+  if (!out || std::rename(tmp.c_str(), path.c_str()) != 0) throw io_error(at_input(path, "cannot write"));
+}
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks");
+  bench->require_subcommand(1);
+  struct opts_t {
+    std::string dir, fanouts = "15,10,5", estimators, ratios = "1,2,5,10,20,40", json, plot;
+    traffic_bench_config cfg;
+  };
+  auto o = std::make_shared<opts_t>();
+  CLI::App* c = bench->add_subcommand(
+      "traffic",
+      "CPU -> GPU feature traffic of each estimator's placement at several GPU cache sizes, against the\n"
+      "hindsight-optimal placement (oracle) of the same run: hit rate, % of oracle, host->GPU bytes per\n"
+      "epoch, reduction vs no cache, estimator time. Prints a table; --json and --plot (SVG) save it.");
+  c->add_option("dataset", o->dir, "Dataset directory")->required();
+  c->add_option("--estimators", o->estimators, "Comma-separated estimators (default: all)");
+  c->add_option("--ratios", o->ratios, "GPU cache sizes in % of the feature bytes")->capture_default_str();
+  c->add_option("--fanouts", o->fanouts, "Fanouts of the simulated training")->capture_default_str();
+  c->add_option("--batch-size", o->cfg.batch_size, "Batch size")->capture_default_str();
+  c->add_option("--epochs", o->cfg.epochs, "Run length in epochs")->capture_default_str();
+  c->add_option("--seed", o->cfg.seed, "Training seed")->capture_default_str();
+  c->add_option("--train-fraction", o->cfg.train_fraction, "Random training share when the dataset has no split")
+      ->capture_default_str();
+  c->add_option("--split-seed", o->cfg.split_seed, "Seed of that random training set")->capture_default_str();
+  c->add_option("--row-bytes", o->cfg.row_bytes, "Feature row size (default: the dataset's, or 512 without features)");
+  c->add_option("--json", o->json, "Write the results as JSON to this file");
+  c->add_option("--plot", o->plot, "Write hit rate vs cache size as an SVG plot to this file");
+  c->callback([o] {
+    o->cfg.fanouts = parse_fanouts(o->fanouts);
+    o->cfg.estimators.clear();
+    for (std::size_t s = 0; !o->estimators.empty() && s <= o->estimators.size();) {
+      const std::size_t e = o->estimators.find(',', s);
+      o->cfg.estimators.push_back(o->estimators.substr(s, e == std::string::npos ? std::string::npos : e - s));
+      if (e == std::string::npos) break;
+      s = e + 1;
+    }
+    o->cfg.ratios.clear();
+    for (std::size_t s = 0; s <= o->ratios.size();) {
+      const std::size_t e = o->ratios.find(',', s);
+      const std::string tok = o->ratios.substr(s, e == std::string::npos ? std::string::npos : e - s);
+      char* end = nullptr;
+      const double v = std::strtod(tok.c_str(), &end);
+      if (tok.empty() || *end != '\0' || !(v > 0 && v <= 100))
+        throw input_error("--ratios '" + o->ratios + "': '" + tok + "' is not a size in (0, 100] percent");
+      o->cfg.ratios.push_back(v / 100.0);
+      if (e == std::string::npos) break;
+      s = e + 1;
+    }
+    const dataset d = dataset::open(o->dir);
+    const traffic_bench_result r = run_traffic_bench(d, o->cfg);
+    std::printf("%s", r.table().c_str());
+    if (!o->json.empty()) write_file(o->json, r.to_json().dump(1) + "\n");
+    if (!o->plot.empty()) write_file(o->plot, r.svg());
+  });
+}
+
+}  // namespace tg::cli

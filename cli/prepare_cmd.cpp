@@ -1,0 +1,67 @@
+// `tiergnn prepare` and `tiergnn profile`: profile feature accesses, plan the tiers, renumber.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "cli/commands.hpp"
+#include "core/dataset.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/progress.hpp"
+#include "sampler/neighbor_sampler.hpp"
+#include "tiering/plan.hpp"
+#include "tiering/prepare.hpp"
+
+namespace tg::cli {
+
+namespace {
+std::string estimator_help() {
+  std::string s = "Hotness estimator: ";
+  for (const auto& n : estimator_names()) s += n + " ";
+  return s + "(default " + kDefaultEstimator + ")";
+}
+}  // namespace
+
+void register_prepare(CLI::App& app) {
+  struct opts_t {
+    std::string dir, out, fanouts = "15,10,5";
+    prepare_config cfg;
+  };
+  auto o = std::make_shared<opts_t>();
+  CLI::App* c = app.add_subcommand(
+      "prepare",
+      "Profile which node features training will read, rank the nodes hottest first, size the GPU / host /\n"
+      "disk tiers under the budgets, and write the renumbered dataset (order.npy: new -> old id; plan.json).\n"
+      "Train it with `tiergnn train OUT`: it trains exactly as the original dataset would.");
+  c->add_option("dataset", o->dir, "Dataset directory (with features and a training split)")->required();
+  c->add_option("-o,--output", o->out, "Output directory for the prepared dataset")->required();
+  c->add_option("--estimator", o->cfg.estimator, estimator_help())->capture_default_str();
+  c->add_option("--gpu-mem", o->cfg.gpu_mem,
+                "GPU budget: bytes (K/M/G/T suffixes; covers training's own memory too, the GPU tier gets the rest)\n"
+                "or a share of the feature bytes for the GPU tier (10% or 0.1)")
+      ->capture_default_str();
+  c->add_option("--host-mem", o->cfg.host_mem, "Pinned host tier: bytes or a share of the feature bytes; the rest goes to disk")
+      ->capture_default_str();
+  c->add_option("--fanouts", o->fanouts, "Fanouts of the training that follows (as tiergnn train)")->capture_default_str();
+  c->add_option("--batch-size", o->cfg.batch_size, "Batch size of the training that follows")->capture_default_str();
+  c->add_option("--seed", o->cfg.seed, "Seed of the training that follows (the oracle replays it)")->capture_default_str();
+  c->add_option("--epochs", o->cfg.run_epochs, "Epochs of the training that follows (oracle only)")->capture_default_str();
+  c->add_option("--hidden", o->cfg.hidden, "Hidden width of the model (for the training reserve)")->capture_default_str();
+  add_force_flag(*c, &o->cfg.overwrite);
+  c->callback([o] {
+    o->cfg.fanouts = parse_fanouts(o->fanouts);
+    const dataset d = dataset::open(o->dir);
+    const auto t0 = std::chrono::steady_clock::now();
+    const prepare_report r = prepare_dataset(d, o->cfg, o->out);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    log_info("estimator ", o->cfg.estimator, ": ", r.profile_seconds, " s, ", r.edge_passes, " edge passes; renumbering ",
+             r.write_seconds, " s");
+    log_info("tiers (GPU budget ", r.plan.gpu_budget, ", host ", r.plan.host_budget, ", training reserve ",
+             format_bytes(static_cast<double>(r.plan.reserve_bytes)), "):\n", describe(r.plan),
+             "  predicted hit rate: GPU tier ", 100.0 * r.predicted_gpu_hit_rate, "%, GPU + host tiers ",
+             100.0 * r.predicted_memory_hit_rate, "%");
+    print_written(o->out, secs);
+  });
+}
+
+}  // namespace tg::cli

@@ -1,0 +1,52 @@
+// `wrpr` estimator: weighted reverse PageRank, the hotness score of Min et al., "Graph Neural Network
+// Training with Data Tiering" (KDD'22, arXiv 2111.05894).
+//
+// Every training node starts with score x_0 = 1 (it is a seed of exactly one batch per epoch and its
+// own features are read). Scores flow against edge direction, from a destination v to the sources u
+// in its row, one hop per GNN layer, each hop weighted by the probability that the sampler keeps a
+// given entry of v's row:
+//     x_{h+1}(u) = sum over rows v that list u of  x_h(v) * min(1, f_h / deg(v)),   h = 0..L-1
+//     score(u)   = x_0(u) + x_1(u) + ... + x_L(u)
+// x_h(u) is the expected number of times u is drawn at hop h over one epoch, counting every draw:
+// unlike the real sampler it does not de-duplicate within a batch (see vip.cpp), so it over-counts
+// nodes reached along many paths, such as hubs and members of dense clusters.
+// Cost: L sparse mat-vecs, pulled along the out-adjacency (deterministic, parallel over u).
+#include <tbb/parallel_for.h>
+
+#include "tiering/estimators/estimators.hpp"
+
+namespace tg::estimators {
+
+namespace {
+template <typename index_t>
+estimate run(const graph_ref& g, const profile_config& cfg) {
+  estimate out;
+  const out_adjacency<index_t> adj(g);
+  const std::int64_t n = g.num_nodes;
+  const auto nn = static_cast<std::size_t>(n);
+  std::vector<double> x(nn, 0.0), w(nn), next;
+  for (std::int64_t t : cfg.train_ids) x[static_cast<std::size_t>(t)] = 1.0;
+  out.score = x;
+  for (std::size_t h = 0; h < cfg.fanouts.size(); ++h) {
+    const std::int64_t f = cfg.fanouts[h];
+    tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t v) {
+      w[static_cast<std::size_t>(v)] = x[static_cast<std::size_t>(v)] * keep_probability(f, g.in_degree(v));
+    });
+    pull_sum(adj, w, &next);
+    x.swap(next);
+    tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t u) {
+      out.score[static_cast<std::size_t>(u)] += x[static_cast<std::size_t>(u)];
+    });
+  }
+  out.edge_passes = adj.build_edge_passes() + static_cast<double>(cfg.fanouts.size());
+  out.details["hops"] = cfg.fanouts.size();
+  out.details["transpose_built"] = !g.symmetric;
+  return out;
+}
+}  // namespace
+
+estimate estimate_wrpr(const graph_ref& g, const profile_config& cfg) {
+  return g.index_type == dtype::int32 ? run<std::int32_t>(g, cfg) : run<std::int64_t>(g, cfg);
+}
+
+}  // namespace tg::estimators

@@ -1,0 +1,39 @@
+#pragma once
+// `tiergnn prepare`: profile a dataset for the configured training, rank its nodes hottest first,
+// size the tiers under the budgets, and write the renumbered dataset with order.npy and plan.json.
+// Budgets and the estimator name are checked before any work starts; the output appears only once
+// complete and validated.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/dataset.hpp"
+#include "tiering/plan.hpp"
+#include "tiering/profiler.hpp"
+
+namespace tg {
+
+// The estimator `prepare` uses unless told otherwise (chosen from bench/results/estimators_cpu.md).
+inline constexpr const char* kDefaultEstimator = "hybrid";
+
+struct prepare_config {
+  std::string estimator = kDefaultEstimator;
+  std::string gpu_mem = "10%", host_mem = "100%";
+  std::vector<std::int64_t> fanouts{15, 10, 5};
+  std::int64_t batch_size = 1024;
+  std::uint64_t seed = 0;
+  int run_epochs = 10;
+  std::int64_t hidden = 256;  // model width assumed for the training reserve
+  bool overwrite = false;
+};
+
+struct prepare_report {
+  tier_plan plan;
+  double profile_seconds = 0, edge_passes = 0, write_seconds = 0;
+  double predicted_gpu_hit_rate = 0, predicted_memory_hit_rate = 0;  // GPU tier; GPU + host tiers
+  std::string out_dir;
+};
+
+prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, const std::string& out_dir);
+
+}  // namespace tg

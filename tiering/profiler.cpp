@@ -1,0 +1,106 @@
+// Access profiler front end (DESIGN.md §4): parses the estimator spec, validates the training
+// configuration once for every estimator, runs the estimator (tiering/estimators/*.cpp) and records
+// its wall time and edge passes. The estimators and the papers they follow are described in
+// tiering/profiler.hpp and at the top of each estimator's file.
+#include "tiering/profiler.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "core/error.hpp"
+#include "sampler/sampling_math.hpp"
+#include "tiering/estimators/estimators.hpp"
+
+namespace tg {
+
+std::vector<std::string> estimator_names() {
+  return {"degree", "wrpr", "vip", "presample:K", "oracle"};
+}
+
+namespace {
+
+std::string valid_names() {
+  std::string s;
+  for (const auto& n : estimator_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+[[noreturn]] void bad_spec(const std::string& spec, const std::string& why) {
+  throw input_error("estimator '" + spec + "': " + why + " (valid: " + valid_names() +
+                    "; K = a whole number of epochs >= 1)");
+}
+
+// A positive whole number, written in plain digits.
+std::int64_t parse_count(const std::string& spec, const std::string& text) {
+  if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    bad_spec(spec, "'" + text + "' is not a whole number");
+  const std::int64_t k = std::stoll(text);
+  if (k < 1) bad_spec(spec, "the number of epochs must be at least 1");
+  return k;
+}
+
+void validate(const dataset& d, const profile_config& cfg) {
+  const std::int64_t n = d.num_nodes();
+  TG_CHECK_INPUT(cfg.batch_size > 0, "profile: batch size must be positive, got ", cfg.batch_size);
+  TG_CHECK_INPUT(!cfg.fanouts.empty(), "profile: fanouts: at least one layer is needed");
+  for (auto f : cfg.fanouts)
+    TG_CHECK_INPUT(f == -1 || (f > 0 && f <= kMaxFanout), "profile: fanout ", f,
+                   " is invalid: use a positive count up to ", kMaxFanout, ", or -1 for all neighbours");
+  std::vector<std::int64_t> ids = cfg.train_ids;
+  std::sort(ids.begin(), ids.end());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    TG_CHECK_INPUT(ids[i] >= 0 && ids[i] < n, "profile: training node ", ids[i], " is outside [0, ", n,
+                   ") of dataset ", d.dir());
+    TG_CHECK_INPUT(i == 0 || ids[i] != ids[i - 1], "profile: training node ", ids[i], " is listed twice");
+  }
+}
+
+}  // namespace
+
+profile_result profile(const dataset& d, const profile_config& cfg, const std::string& spec) {
+  const auto colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  const bool has_param = colon != std::string::npos;
+  const std::string param = has_param ? spec.substr(colon + 1) : "";
+  const bool known = name == "degree" || name == "wrpr" || name == "vip" || name == "oracle" || name == "presample";
+  if (!known) bad_spec(spec, "unknown estimator");
+  if (name == "presample" && !has_param) bad_spec(spec, "presample needs a number of epochs, e.g. presample:2");
+  if (name != "presample" && has_param) bad_spec(spec, name + " takes no parameter");
+  const std::int64_t epochs = name == "presample" ? parse_count(spec, param) : 0;
+  validate(d, cfg);
+  if (name == "oracle")
+    TG_CHECK_INPUT(cfg.run_epochs >= 1, "profile: oracle needs run_epochs >= 1, got ", cfg.run_epochs);
+
+  estimators::graph_ref g;
+  g.num_nodes = d.num_nodes();
+  g.indptr = d.indptr().as<std::int64_t>().data();
+  g.indices = d.indices().raw();
+  g.index_type = d.indices().type();
+  g.symmetric = !d.meta().directed;
+  TG_CHECK_INPUT(g.index_type == dtype::int32 || g.index_type == dtype::int64, d.dir(),
+                 ": indices.npy must be int32 or int64");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  estimators::estimate e;
+  if (name == "degree")
+    e = estimators::estimate_degree(g);
+  else if (name == "wrpr")
+    e = estimators::estimate_wrpr(g, cfg);
+  else if (name == "vip")
+    e = estimators::estimate_vip(g, cfg);
+  else if (name == "presample")
+    e = estimators::estimate_presample(g, cfg, epochs);
+  else
+    e = estimators::estimate_oracle(g, cfg);
+
+  profile_result r;
+  r.estimator = spec;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.score = std::move(e.score);
+  r.edge_passes = e.edge_passes;
+  r.details = std::move(e.details);
+  return r;
+}
+
+}  // namespace tg
