@@ -28,15 +28,18 @@ std::string valid_names() {
 
 [[noreturn]] void bad_spec(const std::string& spec, const std::string& why) {
   throw input_error("estimator '" + spec + "': " + why + " (valid: " + valid_names() +
-                    "; K = a whole number of epochs >= 1)");
+                    "; K = epochs, a positive number, e.g. 2 or 0.25)");
 }
 
-// A positive whole number, written in plain digits.
-std::int64_t parse_count(const std::string& spec, const std::string& text) {
-  if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    bad_spec(spec, "'" + text + "' is not a whole number");
-  const std::int64_t k = std::stoll(text);
-  if (k < 1) bad_spec(spec, "the number of epochs must be at least 1");
+// A positive number of epochs in plain decimal ("2", "0.25"); fractions sample the first batches
+// of an epoch.
+double parse_epochs(const std::string& spec, const std::string& text) {
+  const bool plain = !text.empty() && text.size() <= 12 && std::count(text.begin(), text.end(), '.') <= 1 &&
+                     std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
+                     text != ".";
+  if (!plain) bad_spec(spec, "'" + text + "' is not a number of epochs");
+  const double k = std::stod(text);
+  if (!(k > 0)) bad_spec(spec, "the number of epochs must be positive");
   return k;
 }
 
@@ -67,7 +70,7 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
   if (!known) bad_spec(spec, "unknown estimator");
   if (name == "presample" && !has_param) bad_spec(spec, "presample needs a number of epochs, e.g. presample:2");
   if (name != "presample" && has_param) bad_spec(spec, name + " takes no parameter");
-  const std::int64_t epochs = name == "presample" ? parse_count(spec, param) : 0;
+  const double epochs = name == "presample" ? parse_epochs(spec, param) : 0;
   validate(d, cfg);
   if (name == "oracle")
     TG_CHECK_INPUT(cfg.run_epochs >= 1, "profile: oracle needs run_epochs >= 1, got ", cfg.run_epochs);

@@ -92,21 +92,24 @@ estimate estimate_degree(const graph_ref& g);
 estimate estimate_wrpr(const graph_ref& g, const profile_config& cfg);
 estimate estimate_vip(const graph_ref& g, const profile_config& cfg);
 
-// Runs the real sampler on the batches of `epochs` epochs (plan_epoch + neighbor_sampler, both
-// seeded with `seed`), or only on the first `max_batches` batches of each epoch when positive, and
-// counts per node the batches whose input nodes contain it. `label` names the progress line.
+// Runs the real sampler (plan_epoch + neighbor_sampler, both seeded with `seed`) on the first
+// `total_batches` batches of epochs 0, 1, ... in order, and counts per node the batches whose input
+// nodes contain it. `label` names the progress line.
 struct batch_counts {
   std::vector<std::int64_t> count;
   std::int64_t batches = 0;
   std::int64_t sampled_edges = 0;
 };
 batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
-                           std::int64_t epochs, std::int64_t max_batches, const std::string& label);
+                           std::int64_t total_batches, const std::string& label);
+
+// Batches in `epochs` epochs (a fraction samples the first batches of an epoch), at least one.
+std::int64_t presample_batches(const profile_config& cfg, double epochs);
 
 // Seed streams: presampling must not replay the training run's own draws.
 inline constexpr std::uint64_t kPresampleTag = 0x70726573616d706cull;  // "presampl"
 
-estimate estimate_presample(const graph_ref& g, const profile_config& cfg, std::int64_t epochs);
+estimate estimate_presample(const graph_ref& g, const profile_config& cfg, double epochs);
 estimate estimate_oracle(const graph_ref& g, const profile_config& cfg);
 
 }  // namespace tg::estimators

@@ -30,7 +30,7 @@
 namespace tg::estimators {
 
 batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
-                           std::int64_t epochs, std::int64_t max_batches, const std::string& label) {
+                           std::int64_t total_batches, const std::string& label) {
   struct worker {
     neighbor_sampler sampler;
     sampled_batch batch;
@@ -41,12 +41,11 @@ batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::u
   std::unique_ptr<std::atomic<std::int64_t>[]> cnt(new std::atomic<std::int64_t>[n]());
   std::atomic<std::int64_t> edges{0};
   batch_counts out;
-  std::int64_t per_epoch = batches_per_epoch(cfg);
-  if (max_batches > 0) per_epoch = std::min(per_epoch, max_batches);
-  progress prog(label, epochs * per_epoch, "batches");
-  for (std::int64_t e = 0; e < epochs; ++e) {
+  const std::int64_t per_epoch = batches_per_epoch(cfg);
+  progress prog(label, total_batches, "batches");
+  for (std::int64_t e = 0; per_epoch > 0 && out.batches < total_batches; ++e) {
     const batch_plan plan = plan_epoch(span<const std::int64_t>(cfg.train_ids), cfg.batch_size, seed, e);
-    const std::int64_t nb = std::min(plan.num_batches(), per_epoch);
+    const std::int64_t nb = std::min(plan.num_batches(), total_batches - out.batches);
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, nb, 1), [&](const auto& r) {
       worker& w = workers.local();
       for (std::int64_t b = r.begin(); b < r.end(); ++b) {
@@ -67,10 +66,12 @@ batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::u
 }
 
 namespace {
-estimate from_counts(const graph_ref& g, const batch_counts& c, std::int64_t epochs) {
+// Scores in batches per epoch: count / (batches sampled / batches per epoch).
+estimate from_counts(const graph_ref& g, const profile_config& cfg, const batch_counts& c) {
   estimate out;
   out.score.resize(c.count.size());
-  const double inv = epochs > 0 ? 1.0 / static_cast<double>(epochs) : 0.0;
+  const double epochs = static_cast<double>(c.batches) / static_cast<double>(std::max<std::int64_t>(1, batches_per_epoch(cfg)));
+  const double inv = c.batches > 0 ? 1.0 / epochs : 0.0;
   tbb::parallel_for(std::size_t{0}, c.count.size(), [&](std::size_t u) { out.score[u] = static_cast<double>(c.count[u]) * inv; });
   const std::int64_t e = g.num_edges();
   out.edge_passes = e > 0 ? static_cast<double>(c.sampled_edges) / static_cast<double>(e) : 0.0;
@@ -81,15 +82,21 @@ estimate from_counts(const graph_ref& g, const batch_counts& c, std::int64_t epo
 }
 }  // namespace
 
-estimate estimate_presample(const graph_ref& g, const profile_config& cfg, std::int64_t epochs) {
+std::int64_t presample_batches(const profile_config& cfg, double epochs) {
+  const auto nb = static_cast<double>(batches_per_epoch(cfg));
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(epochs * nb)));
+}
+
+estimate estimate_presample(const graph_ref& g, const profile_config& cfg, double epochs) {
   const std::uint64_t seed = cfg.seed ^ kPresampleTag;
-  estimate out = from_counts(g, count_batches(g, cfg, seed, epochs, 0, "presampling"), epochs);
+  estimate out = from_counts(g, cfg, count_batches(g, cfg, seed, presample_batches(cfg, epochs), "presampling"));
   out.details["seed"] = seed;
   return out;
 }
 
 estimate estimate_oracle(const graph_ref& g, const profile_config& cfg) {
-  estimate out = from_counts(g, count_batches(g, cfg, cfg.seed, cfg.run_epochs, 0, "oracle sampling"), cfg.run_epochs);
+  const std::int64_t total = batches_per_epoch(cfg) * cfg.run_epochs;
+  estimate out = from_counts(g, cfg, count_batches(g, cfg, cfg.seed, total, "oracle sampling"));
   out.details["seed"] = cfg.seed;
   return out;
 }
