@@ -58,8 +58,14 @@ plan_file plan_file::load(const dataset& d) {
   // The source it was prepared from, when still there, must be unchanged.
   const std::string src = p.json.at("source").at("path").get<std::string>();
   if (fs::exists(src + "/meta.json")) {
-    const dataset s = dataset::open(src);
-    if (s.identity() != p.json.at("source").at("identity"))
+    nlohmann::json now;
+    try {
+      now = dataset::open(src).identity();
+    } catch (const error& e) {
+      throw input_error(at_input(path, "the source dataset " + src + " changed since this dataset was prepared and no "
+                                       "longer opens (" + e.what() + "). Re-run tiergnn prepare"));
+    }
+    if (now != p.json.at("source").at("identity"))
       throw input_error(at_input(path, "the source dataset " + src +
                                        " changed since this dataset was prepared (its checksums no longer match). "
                                        "Re-run tiergnn prepare"));
