@@ -420,6 +420,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     if (!sp.test.empty()) rep.test_metric = score(evaluate_logits(d, model, sp.test, cfg), sp.test, sp.labels, sp.num_classes);
     if (rep.valid_metric < 0 && !sp.valid.empty())
       rep.valid_metric = score(evaluate_logits(d, model, sp.valid, cfg), sp.valid, sp.labels, sp.num_classes);
+    traffic total;
+    for (const auto& e : rep.epochs) total += e.feature_traffic;
+    if (!rep.epochs.empty())
+      log_info("feature traffic over ", rep.epochs.size(), " epochs: ", total.summary());
     log_info("test ", rep.metric, " ", rep.test_metric >= 0 ? fmt(rep.test_metric) : std::string("n/a (no test split)"),
              "  (valid ", rep.valid_metric >= 0 ? fmt(rep.valid_metric) : std::string("n/a"), ", ", cfg.eval_mode,
              "-neighbour evaluation)");
