@@ -13,6 +13,7 @@ void register_import_labelled(CLI::App& import_cmd);  // cli/import_labelled_cmd
 void register_info(CLI::App& app);                    // cli/info_cmd.cpp
 void register_train(CLI::App& app);                   // cli/train_cmd.cpp
 void register_prepare(CLI::App& app);                 // cli/prepare_cmd.cpp
+void register_profile(CLI::App& app);                 // cli/prepare_cmd.cpp
 void register_bench(CLI::App& app);                   // cli/bench_cmd.cpp
 
 // Adds --force (replace an existing output directory) to a subcommand writing a dataset.

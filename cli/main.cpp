@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   tg::cli::register_import_edgelist(*import_cmd);
   tg::cli::register_import_labelled(*import_cmd);
   tg::cli::register_info(app);
+  tg::cli::register_profile(app);
   tg::cli::register_prepare(app);
   tg::cli::register_train(app);
   tg::cli::register_bench(app);

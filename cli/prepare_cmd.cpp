@@ -1,6 +1,7 @@
 // `tiergnn prepare` and `tiergnn profile`: profile feature accesses, plan the tiers, renumber.
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "cli/commands.hpp"
@@ -61,6 +62,46 @@ void register_prepare(CLI::App& app) {
              "  predicted hit rate: GPU tier ", 100.0 * r.predicted_gpu_hit_rate, "%, GPU + host tiers ",
              100.0 * r.predicted_memory_hit_rate, "%");
     print_written(o->out, secs);
+  });
+}
+
+}  // namespace tg::cli
+
+namespace tg::cli {
+
+void register_profile(CLI::App& app) {
+  struct opts_t {
+    std::string dir, out, fanouts = "15,10,5", estimator = kDefaultEstimator;
+    profile_config cfg;
+  };
+  auto o = std::make_shared<opts_t>();
+  CLI::App* c = app.add_subcommand(
+      "profile",
+      "Run one access estimator for the configured training and report its cost and how concentrated the\n"
+      "predicted reads are; -o saves the per-node scores (expected batches per epoch reading each node).");
+  c->add_option("dataset", o->dir, "Dataset directory (with a training split)")->required();
+  c->add_option("--estimator", o->estimator, estimator_help())->capture_default_str();
+  c->add_option("--fanouts", o->fanouts, "Fanouts of the training")->capture_default_str();
+  c->add_option("--batch-size", o->cfg.batch_size, "Batch size of the training")->capture_default_str();
+  c->add_option("--seed", o->cfg.seed, "Seed of the training")->capture_default_str();
+  c->add_option("--epochs", o->cfg.run_epochs, "Epochs of the training (oracle)")->capture_default_str();
+  c->add_option("-o,--output", o->out, "Write the scores as a float64 .npy file");
+  c->callback([o] {
+    o->cfg.fanouts = parse_fanouts(o->fanouts);
+    const dataset d = dataset::open(o->dir);
+    if (!d.has("train_idx.npy")) throw input_error(at_input(d.dir(), "has no training split (train_idx.npy) to profile"));
+    o->cfg.train_ids = d.get("train_idx.npy").to_int64();
+    const profile_result r = profile(d, o->cfg, o->estimator);
+    const std::vector<std::int64_t> order = rank_nodes(r.score);
+    std::printf("estimator     %s\ncost          %.3f s, %.2f edge passes\n", o->estimator.c_str(), r.seconds, r.edge_passes);
+    for (double share : {0.01, 0.05, 0.10, 0.20, 0.40})
+      std::printf("top %2.0f%% nodes hold %5.1f%% of the predicted reads\n", share * 100,
+                  100.0 * predicted_hit_rate(r.score, order, static_cast<std::int64_t>(share * d.num_nodes())));
+    if (!o->out.empty()) {
+      const std::string tmp = o->out + ".tmp";
+      write_npy(tmp, dtype::float64, {static_cast<std::int64_t>(r.score.size())}, r.score.data());
+      std::filesystem::rename(tmp, o->out);
+    }
   });
 }
 
