@@ -19,7 +19,8 @@
 //          [--train random:0.1 --train range:0.4:0.02] [--batch-size 1024] [--epochs 10]
 //          [--ratios 1,2,5,10,20,40] [--estimators degree,wrpr,vip,presample:1,...] [--seed S]
 //          [--json FILE] [--dump DIR]
-// --dump writes every score vector as DIR/<dataset>_<fanouts>_<train>_<estimator>.npy (float64).
+// --dump writes every score vector as DIR/<dataset>_<fanouts>_<train>_<estimator>.npy (float64), and
+// the training ids as ..._train.npy.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -256,8 +257,10 @@ int main(int argc, char** argv) {
           const tg::profile_result oracle = tg::profile(d, cfg, "oracle");
           const std::vector<double> best = hit_rates(ranking(oracle.score), oracle.score, ks);
           const std::string prefix = safe(name) + "_" + safe(join(fanouts)) + "_" + safe(train_spec) + "_";
-          if (!dump_dir.empty())
+          if (!dump_dir.empty()) {
             tg::write_npy(dump_dir + "/" + prefix + "oracle.npy", tg::span<const double>(oracle.score));
+            tg::write_npy(dump_dir + "/" + prefix + "train.npy", tg::span<const std::int64_t>(cfg.train_ids));
+          }
           std::printf("%-22s %8s %8s %7s", "estimator", "seconds", "x epoch", "passes");
           for (double r : ratios) std::printf(" %6s%%", tg::format_count(r).c_str());
           std::printf("\n%-22s %8.3f %8s %7.1f", "oracle (hit rate %)", oracle.seconds, "", oracle.edge_passes);

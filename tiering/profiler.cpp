@@ -15,7 +15,7 @@
 namespace tg {
 
 std::vector<std::string> estimator_names() {
-  return {"degree", "wrpr", "vip", "presample:K", "oracle"};
+  return {"degree", "wrpr", "vip", "presample:K", "hybrid", "hybrid:B", "oracle"};
 }
 
 namespace {
@@ -28,18 +28,18 @@ std::string valid_names() {
 
 [[noreturn]] void bad_spec(const std::string& spec, const std::string& why) {
   throw input_error("estimator '" + spec + "': " + why + " (valid: " + valid_names() +
-                    "; K = epochs, a positive number, e.g. 2 or 0.25)");
+                    "; K = epochs, a positive number, e.g. 2 or 0.25; B = sampled edges in passes over the graph, "
+                    "default 1)");
 }
 
-// A positive number of epochs in plain decimal ("2", "0.25"); fractions sample the first batches
-// of an epoch.
-double parse_epochs(const std::string& spec, const std::string& text) {
+// A positive number in plain decimal ("2", "0.25").
+double parse_positive(const std::string& spec, const std::string& text) {
   const bool plain = !text.empty() && text.size() <= 12 && std::count(text.begin(), text.end(), '.') <= 1 &&
                      std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
                      text != ".";
-  if (!plain) bad_spec(spec, "'" + text + "' is not a number of epochs");
+  if (!plain) bad_spec(spec, "'" + text + "' is not a positive number");
   const double k = std::stod(text);
-  if (!(k > 0)) bad_spec(spec, "the number of epochs must be positive");
+  if (!(k > 0)) bad_spec(spec, "the parameter must be positive");
   return k;
 }
 
@@ -66,11 +66,12 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
   const std::string name = spec.substr(0, colon);
   const bool has_param = colon != std::string::npos;
   const std::string param = has_param ? spec.substr(colon + 1) : "";
-  const bool known = name == "degree" || name == "wrpr" || name == "vip" || name == "oracle" || name == "presample";
+  const bool known = name == "degree" || name == "wrpr" || name == "vip" || name == "oracle" ||
+                     name == "presample" || name == "hybrid";
   if (!known) bad_spec(spec, "unknown estimator");
   if (name == "presample" && !has_param) bad_spec(spec, "presample needs a number of epochs, e.g. presample:2");
-  if (name != "presample" && has_param) bad_spec(spec, name + " takes no parameter");
-  const double epochs = name == "presample" ? parse_epochs(spec, param) : 0;
+  if (name != "presample" && name != "hybrid" && has_param) bad_spec(spec, name + " takes no parameter");
+  const double param_value = has_param ? parse_positive(spec, param) : estimators::kHybridDefaultPasses;
   validate(d, cfg);
   if (name == "oracle")
     TG_CHECK_INPUT(cfg.run_epochs >= 1, "profile: oracle needs run_epochs >= 1, got ", cfg.run_epochs);
@@ -93,7 +94,9 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
   else if (name == "vip")
     e = estimators::estimate_vip(g, cfg);
   else if (name == "presample")
-    e = estimators::estimate_presample(g, cfg, epochs);
+    e = estimators::estimate_presample(g, cfg, param_value);
+  else if (name == "hybrid")
+    e = estimators::estimate_hybrid(g, cfg, param_value);
   else
     e = estimators::estimate_oracle(g, cfg);
 

@@ -92,16 +92,27 @@ estimate estimate_degree(const graph_ref& g);
 estimate estimate_wrpr(const graph_ref& g, const profile_config& cfg);
 estimate estimate_vip(const graph_ref& g, const profile_config& cfg);
 
-// Runs the real sampler (plan_epoch + neighbor_sampler, both seeded with `seed`) on the first
-// `total_batches` batches of epochs 0, 1, ... in order, and counts per node the batches whose input
-// nodes contain it. `label` names the progress line.
+// How many batches count_batches samples: batches of epochs 0, 1, ... in order, stopping after
+// max_batches (when positive), or, with a positive edge_budget, at the end of the first round of
+// `round` batches after which at least min_batches batches and edge_budget sampled edges are done.
+// Rounds are fixed sets of batches, so where sampling stops does not depend on the thread count.
+struct sampling_budget {
+  std::int64_t max_batches = 0;
+  double edge_budget = 0;
+  std::int64_t min_batches = 1;
+  std::int64_t round = 8;
+};
+
+// Counts per node the batches whose input nodes contain it, for the batches of plan_epoch(train,
+// batch_size, seed, e) sampled as neighbor_sampler(seed) samples them (the same draws; see
+// presample.cpp). `label` names the progress line.
 struct batch_counts {
   std::vector<std::int64_t> count;
   std::int64_t batches = 0;
   std::int64_t sampled_edges = 0;
 };
 batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
-                           std::int64_t total_batches, const std::string& label);
+                           const sampling_budget& budget, const std::string& label);
 
 // Batches in `epochs` epochs (a fraction samples the first batches of an epoch), at least one.
 std::int64_t presample_batches(const profile_config& cfg, double epochs);
@@ -111,5 +122,14 @@ inline constexpr std::uint64_t kPresampleTag = 0x70726573616d706cull;  // "presa
 
 estimate estimate_presample(const graph_ref& g, const profile_config& cfg, double epochs);
 estimate estimate_oracle(const graph_ref& g, const profile_config& cfg);
+
+// hybrid.cpp: presampling of about `budget_passes` x E sampled edges (at least kHybridMinBatches
+// batches, at most kHybridMaxEpochs epochs), read through an empirical-Bayes prior calibrated from
+// vip and out-degree.
+inline constexpr std::int64_t kHybridMinBatches = 8;
+inline constexpr std::int64_t kHybridMaxEpochs = 4;
+inline constexpr std::int64_t kHybridMinBinSize = 64;
+inline constexpr double kHybridDefaultPasses = 1.0;
+estimate estimate_hybrid(const graph_ref& g, const profile_config& cfg, double budget_passes);
 
 }  // namespace tg::estimators

@@ -16,7 +16,6 @@
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,39 +23,96 @@
 
 #include "core/progress.hpp"
 #include "sampler/batcher.hpp"
-#include "sampler/neighbor_sampler.hpp"
+#include "sampler/sampling_math.hpp"
 #include "tiering/estimators/estimators.hpp"
 
 namespace tg::estimators {
 
-batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
-                           std::int64_t total_batches, const std::string& label) {
-  struct worker {
-    neighbor_sampler sampler;
-    sampled_batch batch;
+namespace {
+
+// One thread's buffers: a bitmap of the nodes reached by the current batch (cleared through the
+// member list afterwards, so a batch costs what it samples, not N) and the member list itself.
+struct reach_worker {
+  std::vector<std::uint64_t> seen;
+  std::vector<std::int64_t> members;
+  std::vector<std::int64_t> positions;
+};
+
+// Input nodes of one batch, exactly as neighbor_sampler::sample finds them: every node of S_h is a
+// destination of hop h+1 and draws select_positions(hop_rng(seed, epoch, batch, h), v, deg, k) of
+// its row; S_{h+1} = S_h plus the drawn sources. The draws depend only on (seed, epoch, batch, hop,
+// node), never on the order nodes are visited, so the member set equals the sampler's blocks[0]
+// sources. Returns the number of sampled edges.
+template <typename index_t>
+std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fanouts, std::uint64_t seed,
+                         std::int64_t epoch, std::int64_t batch, span<const std::int64_t> seeds, reach_worker* w) {
+  const auto* idx = static_cast<const index_t*>(g.indices);
+  auto visit = [&](std::int64_t u) {
+    std::uint64_t& word = w->seen[static_cast<std::size_t>(u) >> 6];
+    const std::uint64_t bit = std::uint64_t{1} << (u & 63);
+    if (word & bit) return;
+    word |= bit;
+    w->members.push_back(u);
   };
-  const neighbor_sampler proto(g.num_nodes, g.indptr, g.indices, g.index_type, cfg.fanouts, seed);
-  tbb::enumerable_thread_specific<worker> workers(worker{proto, {}});
+  w->members.clear();
+  for (std::int64_t s : seeds) visit(s);
+  std::int64_t edges = 0;
+  for (std::size_t h = 0; h < fanouts.size(); ++h) {
+    const counter_rng rng = hop_rng(seed, epoch, batch, static_cast<int>(h));
+    const std::size_t frontier = w->members.size();
+    for (std::size_t i = 0; i < frontier; ++i) {
+      const std::int64_t v = w->members[i];
+      const std::int64_t start = g.indptr[v], deg = g.indptr[v + 1] - start;
+      const std::int64_t k = sample_count(deg, fanouts[h]);
+      w->positions.resize(static_cast<std::size_t>(k));
+      select_positions(rng, v, deg, k, w->positions.data());
+      for (std::int64_t q = 0; q < k; ++q) visit(static_cast<std::int64_t>(idx[start + w->positions[static_cast<std::size_t>(q)]]));
+      edges += k;
+    }
+  }
+  return edges;
+}
+
+template <typename index_t>
+batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
+                                 const sampling_budget& budget, const std::string& label) {
   const auto n = static_cast<std::size_t>(g.num_nodes);
+  tbb::enumerable_thread_specific<reach_worker> workers([n] {
+    reach_worker w;
+    w.seen.assign((n + 63) / 64, 0);
+    return w;
+  });
   std::unique_ptr<std::atomic<std::int64_t>[]> cnt(new std::atomic<std::int64_t>[n]());
   std::atomic<std::int64_t> edges{0};
   batch_counts out;
   const std::int64_t per_epoch = batches_per_epoch(cfg);
-  progress prog(label, total_batches, "batches");
-  for (std::int64_t e = 0; per_epoch > 0 && out.batches < total_batches; ++e) {
+  const bool by_edges = budget.edge_budget > 0;
+  progress prog(label, by_edges ? 0 : budget.max_batches, "batches");
+  auto done = [&] {
+    if (budget.max_batches > 0 && out.batches >= budget.max_batches) return true;
+    return by_edges && out.batches >= budget.min_batches && static_cast<double>(edges.load()) >= budget.edge_budget;
+  };
+  for (std::int64_t e = 0; per_epoch > 0 && !done(); ++e) {
     const batch_plan plan = plan_epoch(span<const std::int64_t>(cfg.train_ids), cfg.batch_size, seed, e);
-    const std::int64_t nb = std::min(plan.num_batches(), total_batches - out.batches);
-    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, nb, 1), [&](const auto& r) {
-      worker& w = workers.local();
-      for (std::int64_t b = r.begin(); b < r.end(); ++b) {
-        tbb::this_task_arena::isolate([&] { w.sampler.sample(plan.batch(b), e, b, &w.batch); });
-        for (std::int64_t u : w.batch.input_nodes())
-          cnt[static_cast<std::size_t>(u)].fetch_add(1, std::memory_order_relaxed);
-        edges.fetch_add(w.batch.num_sampled_edges(), std::memory_order_relaxed);
-        prog.add(1);
-      }
-    });
-    out.batches += nb;
+    for (std::int64_t b0 = 0; b0 < plan.num_batches() && !done();) {
+      std::int64_t b1 = plan.num_batches();
+      if (by_edges) b1 = std::min(b1, b0 + std::max<std::int64_t>(1, budget.round));
+      if (budget.max_batches > 0) b1 = std::min(b1, b0 + budget.max_batches - out.batches);
+      tbb::parallel_for(tbb::blocked_range<std::int64_t>(b0, b1, 1), [&](const auto& r) {
+        reach_worker& w = workers.local();
+        for (std::int64_t b = r.begin(); b < r.end(); ++b) {
+          const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w);
+          for (std::int64_t u : w.members) {
+            cnt[static_cast<std::size_t>(u)].fetch_add(1, std::memory_order_relaxed);
+            w.seen[static_cast<std::size_t>(u) >> 6] = 0;
+          }
+          edges.fetch_add(k, std::memory_order_relaxed);
+          prog.add(1);
+        }
+      });
+      out.batches += b1 - b0;
+      b0 = b1;
+    }
   }
   prog.finish();
   out.count.resize(n);
@@ -65,14 +121,23 @@ batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::u
   return out;
 }
 
+}  // namespace
+
+batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
+                           const sampling_budget& budget, const std::string& label) {
+  return g.index_type == dtype::int32 ? count_batches_typed<std::int32_t>(g, cfg, seed, budget, label)
+                                      : count_batches_typed<std::int64_t>(g, cfg, seed, budget, label);
+}
+
 namespace {
 // Scores in batches per epoch: count / (batches sampled / batches per epoch).
 estimate from_counts(const graph_ref& g, const profile_config& cfg, const batch_counts& c) {
   estimate out;
   out.score.resize(c.count.size());
   const double epochs = static_cast<double>(c.batches) / static_cast<double>(std::max<std::int64_t>(1, batches_per_epoch(cfg)));
-  const double inv = c.batches > 0 ? 1.0 / epochs : 0.0;
-  tbb::parallel_for(std::size_t{0}, c.count.size(), [&](std::size_t u) { out.score[u] = static_cast<double>(c.count[u]) * inv; });
+  tbb::parallel_for(std::size_t{0}, c.count.size(), [&](std::size_t u) {
+    out.score[u] = c.batches > 0 ? static_cast<double>(c.count[u]) / epochs : 0.0;
+  });
   const std::int64_t e = g.num_edges();
   out.edge_passes = e > 0 ? static_cast<double>(c.sampled_edges) / static_cast<double>(e) : 0.0;
   out.details["epochs"] = epochs;
@@ -89,14 +154,17 @@ std::int64_t presample_batches(const profile_config& cfg, double epochs) {
 
 estimate estimate_presample(const graph_ref& g, const profile_config& cfg, double epochs) {
   const std::uint64_t seed = cfg.seed ^ kPresampleTag;
-  estimate out = from_counts(g, cfg, count_batches(g, cfg, seed, presample_batches(cfg, epochs), "presampling"));
+  sampling_budget budget;
+  budget.max_batches = presample_batches(cfg, epochs);
+  estimate out = from_counts(g, cfg, count_batches(g, cfg, seed, budget, "presampling"));
   out.details["seed"] = seed;
   return out;
 }
 
 estimate estimate_oracle(const graph_ref& g, const profile_config& cfg) {
-  const std::int64_t total = batches_per_epoch(cfg) * cfg.run_epochs;
-  estimate out = from_counts(g, cfg, count_batches(g, cfg, cfg.seed, total, "oracle sampling"));
+  sampling_budget budget;
+  budget.max_batches = batches_per_epoch(cfg) * cfg.run_epochs;
+  estimate out = from_counts(g, cfg, count_batches(g, cfg, cfg.seed, budget, "oracle sampling"));
   out.details["seed"] = cfg.seed;
   return out;
 }

@@ -27,6 +27,7 @@
 // the product over-estimates their inclusion probability (and can saturate it).
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tiering/estimators/estimators.hpp"
@@ -44,19 +45,29 @@ estimate run(const graph_ref& g, const profile_config& cfg) {
   if (nb == 0) return out;
   const out_adjacency<index_t> adj(g);
   const double pi = 1.0 / static_cast<double>(nb);
-  std::vector<double> l(nn, 0.0), a(nn), sum;  // l = log(1 - p)
-  for (std::int64_t t : cfg.train_ids) l[static_cast<std::size_t>(t)] = std::log1p(-pi);
+  // p = P(v in S_H), e = P(v enters at hop H), a = A_H(v), seed_l = log(1 - p_0).
+  std::vector<double> p(nn, 0.0), e(nn, 0.0), a(nn, 0.0), seed_l(nn, 0.0), log_n(nn), sum;
+  for (std::int64_t t : cfg.train_ids) {
+    p[static_cast<std::size_t>(t)] = e[static_cast<std::size_t>(t)] = pi;
+    seed_l[static_cast<std::size_t>(t)] = std::log1p(-pi);
+  }
   for (std::size_t h = 0; h < cfg.fanouts.size(); ++h) {
     const std::int64_t f = cfg.fanouts[h];
     tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t v) {
-      const double p = -std::expm1(l[static_cast<std::size_t>(v)]);
-      a[static_cast<std::size_t>(v)] = std::log1p(-p * keep_probability(f, g.in_degree(v)));
+      const auto i = static_cast<std::size_t>(v);
+      a[i] = (a[i] + e[i]) * (1 - keep_probability(f, g.in_degree(v)));
+      log_n[i] = std::log(std::clamp(1 - p[i] + a[i], 0.0, 1.0));
     });
-    pull_sum(adj, a, &sum);
-    tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t u) { l[static_cast<std::size_t>(u)] += sum[static_cast<std::size_t>(u)]; });
+    pull_sum(adj, log_n, &sum);
+    tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t u) {
+      const auto i = static_cast<std::size_t>(u);
+      const double next = -std::expm1(seed_l[i] + sum[i]);
+      e[i] = std::max(0.0, next - p[i]);
+      p[i] = next;
+    });
   }
   tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t u) {
-    out.score[static_cast<std::size_t>(u)] = static_cast<double>(nb) * -std::expm1(l[static_cast<std::size_t>(u)]);
+    out.score[static_cast<std::size_t>(u)] = static_cast<double>(nb) * p[static_cast<std::size_t>(u)];
   });
   out.edge_passes = adj.build_edge_passes() + static_cast<double>(cfg.fanouts.size());
   out.details["batches_per_epoch"] = nb;
