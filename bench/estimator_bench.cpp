@@ -8,8 +8,9 @@
 //     hit(k) = sum of oracle counts over the cached nodes / sum of all oracle counts,
 // and the oracle's own ranking gives the best static hit rate. The table shows, per cache ratio
 // (k = ratio x nodes), each estimator's hit rate as a percentage of the oracle's, with its cost:
-// wall seconds (also as a share of one presampling epoch, the cost of `presample:1`) and edge
-// passes (passes over the CSR, or sampled edges / arcs for sampling estimators).
+// wall seconds, "x epoch" = seconds / seconds of `presample:1` in the same run (one presampling
+// epoch, counted by the profiler's lean counter; shown from the row after presample:1 on), and edge
+// passes (passes over the CSR, plus sampled edges / arcs for sampling estimators).
 //
 // Training sets: `random:F` = a fraction F of the nodes drawn with a fixed seed (std::mt19937_64 and
 // a modulo-free partial Fisher-Yates, so the same set on every machine, as in sampler_bench);

@@ -38,6 +38,9 @@ double hit_rate(const std::vector<double>& oracle, const std::vector<std::int64_
 
 traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_config& cfg_in) {
   traffic_bench_config cfg = cfg_in;
+  if (d.has("order.npy"))
+    throw input_error(at_input(d.dir(), "is a prepared (renumbered) dataset: run bench traffic on the dataset it was "
+                                        "prepared from, whose ids the run's samples are keyed by"));
   if (cfg.estimators.empty()) {
     for (const auto& n : estimator_names()) {
       std::string name = n;

@@ -52,19 +52,19 @@ class out_adjacency {
   double build_passes_ = 0;
 };
 
-// y[u] = sum of w[v] over the out-list of u, summed in list order (one sparse mat-vec, one edge pass).
-template <typename index_t>
-void pull_sum(const out_adjacency<index_t>& out, const std::vector<double>& w, std::vector<double>* y) {
+// For every node u, calls f(u, s) with s = sum of w[v] over the out-list of u, summed in list order
+// (one sparse mat-vec, one edge pass; parallel over u, so f may write u's own entries).
+template <typename index_t, typename F>
+void pull_sum(const out_adjacency<index_t>& out, const std::vector<double>& w, F&& f) {
   const auto ptr = out.indptr();
   const index_t* idx = out.indices();
   const auto n = static_cast<std::int64_t>(ptr.size()) - 1;
-  y->resize(static_cast<std::size_t>(n));
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 2048), [&](const tbb::blocked_range<std::int64_t>& r) {
     for (std::int64_t u = r.begin(); u < r.end(); ++u) {
       double s = 0;
       for (std::int64_t e = ptr[static_cast<std::size_t>(u)]; e < ptr[static_cast<std::size_t>(u) + 1]; ++e)
         s += w[static_cast<std::size_t>(idx[e])];
-      (*y)[static_cast<std::size_t>(u)] = s;
+      f(u, s);
     }
   });
 }

@@ -6,7 +6,7 @@
 // crawls) vip therefore over-estimates, and saturates, the inclusion probability of cluster members,
 // and its ranking reaches only 77-95% of the oracle's hit rate at 5-20% caches on cnr-2000 and
 // uk-2007-05 (bench/estimator_bench.cpp). Presampling sees the correlation but is noisy: one epoch
-// gives 93-97% there and only 83-89% on facebook_page, whose epoch has 3 batches. Each has what
+// gives 91-97% there and only 83-90% on facebook_page, whose epoch has 3 batches. Each has what
 // the other lacks: vip ranks well *within* groups of similar nodes and covers nodes a short presample
 // never reaches (locality-skewed training sets); presample counts say how far vip is off for a
 // group, and for a node.

@@ -24,7 +24,7 @@ estimate run(const graph_ref& g, const profile_config& cfg) {
   const out_adjacency<index_t> adj(g);
   const std::int64_t n = g.num_nodes;
   const auto nn = static_cast<std::size_t>(n);
-  std::vector<double> x(nn, 0.0), w(nn), next;
+  std::vector<double> x(nn, 0.0), w(nn);
   for (std::int64_t t : cfg.train_ids) x[static_cast<std::size_t>(t)] = 1.0;
   out.score = x;
   for (std::size_t h = 0; h < cfg.fanouts.size(); ++h) {
@@ -32,10 +32,9 @@ estimate run(const graph_ref& g, const profile_config& cfg) {
     tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t v) {
       w[static_cast<std::size_t>(v)] = x[static_cast<std::size_t>(v)] * keep_probability(f, g.in_degree(v));
     });
-    pull_sum(adj, w, &next);
-    x.swap(next);
-    tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t u) {
-      out.score[static_cast<std::size_t>(u)] += x[static_cast<std::size_t>(u)];
+    pull_sum(adj, w, [&](std::int64_t u, double s) {
+      x[static_cast<std::size_t>(u)] = s;
+      out.score[static_cast<std::size_t>(u)] += s;
     });
   }
   out.edge_passes = adj.build_edge_passes() + static_cast<double>(cfg.fanouts.size());
