@@ -43,6 +43,8 @@ void register_bench(CLI::App& app) {
   c->add_option("--seed", o->cfg.seed, "Training seed")->capture_default_str();
   c->add_option("--train-fraction", o->cfg.train_fraction, "Random training share when the dataset has no split")
       ->capture_default_str();
+  c->add_flag("--random-train-set", o->cfg.random_train,
+              "Use a random training set of --train-fraction of the nodes even when the dataset has a split");
   c->add_option("--split-seed", o->cfg.split_seed, "Seed of that random training set")->capture_default_str();
   c->add_option("--row-bytes", o->cfg.row_bytes, "Feature row size (default: the dataset's, or 512 without features)");
   c->add_option("--json", o->json, "Write the results as JSON to this file");

@@ -17,7 +17,8 @@ namespace tg {
 
 namespace {
 std::vector<std::int64_t> training_ids(const dataset& d, const traffic_bench_config& cfg) {
-  if (d.has("train_idx.npy") && d.get("train_idx.npy").count() > 0) return d.get("train_idx.npy").to_int64();
+  if (!cfg.random_train && d.has("train_idx.npy") && d.get("train_idx.npy").count() > 0)
+    return d.get("train_idx.npy").to_int64();
   if (!(cfg.train_fraction > 0 && cfg.train_fraction <= 1))
     throw input_error("--train-fraction must lie in (0, 1], got " + std::to_string(cfg.train_fraction));
   // A seeded random subset: every node whose key falls below the fraction.

@@ -23,7 +23,8 @@ struct traffic_bench_config {
   std::int64_t batch_size = 1024;
   std::uint64_t seed = 0;
   int epochs = 10;                 // run length
-  double train_fraction = 0.10;    // when the dataset has no train_idx.npy
+  double train_fraction = 0.10;    // when the dataset has no train_idx.npy (or random_train is set)
+  bool random_train = false;       // use a random training set even when the dataset has a split
   std::uint64_t split_seed = 0;
   std::int64_t row_bytes = 0;      // 0: the dataset's feature row (512 = 128 float32 when it has none)
 };
