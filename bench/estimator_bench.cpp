@@ -22,6 +22,7 @@
 //          [--json FILE] [--dump DIR]
 // --dump writes every score vector as DIR/<dataset>_<fanouts>_<train>_<estimator>.npy (float64), and
 // the training ids as ..._train.npy.
+#include "bench/bench_util.hpp"
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -50,34 +51,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      const auto p = line.find(':');
-      return p == std::string::npos ? line : line.substr(p + 2);
-    }
-  return "unknown";
-}
 
-std::string source_commit() {
-  // The commit the working tree was checked out from (uncommitted edits are not reflected).
-  const std::string git = std::string(TIERGNN_SOURCE_DIR) + "/.git";
-  std::ifstream head(git + "/HEAD");
-  std::string ref;
-  if (!std::getline(head, ref)) return "unknown";
-  if (ref.rfind("ref: ", 0) != 0) return ref;
-  ref = ref.substr(5);
-  std::ifstream loose(git + "/" + ref);
-  std::string hash;
-  if (std::getline(loose, hash)) return hash;
-  std::ifstream packed(git + "/packed-refs");
-  std::string line;
-  while (std::getline(packed, line))
-    if (line.size() > 41 && line.substr(41) == ref) return line.substr(0, 40);
-  return "unknown";
-}
 
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> out;
@@ -300,8 +274,8 @@ int main(int argc, char** argv) {
   }
   if (!json_path.empty()) {
     json doc = {{"benchmark", "estimator_hit_rate"},
-                {"machine", {{"nproc", std::thread::hardware_concurrency()}, {"cpu_model", cpu_model()}}},
-                {"commit", source_commit()},
+                {"machine", {{"nproc", std::thread::hardware_concurrency()}, {"cpu_model", tg::bench::cpu_model()}}},
+                {"commit", tg::bench::source_commit(TIERGNN_SOURCE_DIR)},
                 {"command", command},
                 {"runs", runs}};
     std::ofstream out(json_path);

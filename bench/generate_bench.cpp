@@ -8,6 +8,7 @@
 // also samples RssAnon from /proc/self/status: the anonymous memory, which is what must fit in RAM.
 //
 // Usage: generate_bench [--sizes 20:10,23:12] [--dir TMP] [--json FILE] [--seed S]
+#include "bench/bench_util.hpp"
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -113,34 +114,7 @@ int run_child(const size_spec& s, std::uint64_t seed, const std::string& dir) {
   return 0;
 }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      const auto p = line.find(':');
-      return p == std::string::npos ? line : line.substr(p + 2);
-    }
-  return "unknown";
-}
 
-std::string source_commit() {
-  // The commit the working tree was checked out from (uncommitted edits are not reflected).
-  const std::string git = std::string(TIERGNN_SOURCE_DIR) + "/.git";
-  std::ifstream head(git + "/HEAD");
-  std::string ref;
-  if (!std::getline(head, ref)) return "unknown";
-  if (ref.rfind("ref: ", 0) != 0) return ref;
-  ref = ref.substr(5);
-  std::ifstream loose(git + "/" + ref);
-  std::string hash;
-  if (std::getline(loose, hash)) return hash;
-  std::ifstream packed(git + "/packed-refs");
-  std::string line;
-  while (std::getline(packed, line))
-    if (line.size() > 41 && line.substr(41) == ref) return line.substr(0, 40);
-  return "unknown";
-}
 
 std::string self_exe() {
   std::vector<char> buf(4096);
@@ -332,7 +306,7 @@ int main(int argc, char** argv) {
               {"machine",
                {{"nproc", threads},
                 {"loadavg_1min_at_start", load_at_start},
-                {"cpu_model", cpu_model()},
+                {"cpu_model", tg::bench::cpu_model()},
                 {"mem_total_kib",
                  [] {
                    std::ifstream in("/proc/meminfo");
@@ -341,7 +315,7 @@ int main(int argc, char** argv) {
                    in >> k >> v;
                    return v;
                  }()}}},
-              {"commit", source_commit()},
+              {"commit", tg::bench::source_commit(TIERGNN_SOURCE_DIR)},
               {"command", command},
               {"seed", seed},
               {"runs", runs},

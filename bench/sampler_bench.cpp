@@ -20,6 +20,7 @@
 // Usage: sampler_bench --dataset DIR [--dataset DIR ...] [--json FILE] [--epochs E]
 //          [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]
 //          [--train-fraction 0.1] [--seed S]
+#include "bench/bench_util.hpp"
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -74,16 +75,6 @@ std::string load_text() {
   return buf;
 }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      const auto p = line.find(':');
-      return p == std::string::npos ? line : line.substr(p + 2);
-    }
-  return "unknown";
-}
 
 std::int64_t mem_total_kib() {
   std::ifstream in("/proc/meminfo");
@@ -93,23 +84,6 @@ std::int64_t mem_total_kib() {
   return v;
 }
 
-std::string source_commit() {
-  // The commit the working tree was checked out from (uncommitted edits are not reflected).
-  const std::string git = std::string(TIERGNN_SOURCE_DIR) + "/.git";
-  std::ifstream head(git + "/HEAD");
-  std::string ref;
-  if (!std::getline(head, ref)) return "unknown";
-  if (ref.rfind("ref: ", 0) != 0) return ref;
-  ref = ref.substr(5);
-  std::ifstream loose(git + "/" + ref);
-  std::string hash;
-  if (std::getline(loose, hash)) return hash;
-  std::ifstream packed(git + "/packed-refs");
-  std::string line;
-  while (std::getline(packed, line))
-    if (line.size() > 41 && line.substr(41) == ref) return line.substr(0, 40);
-  return "unknown";
-}
 
 std::string fmt(double v, int prec = 1) {
   char b[64];
@@ -411,11 +385,11 @@ int main(int argc, char** argv) {
   json doc = {{"benchmark", "neighbor_sampler"},
               {"machine",
                {{"nproc", hw},
-                {"cpu_model", cpu_model()},
+                {"cpu_model", tg::bench::cpu_model()},
                 {"mem_total_kib", mem_total_kib()},
                 {"loadavg_at_start", load_at_start},
                 {"loadavg_at_end", load_at_end}}},
-              {"commit", source_commit()},
+              {"commit", tg::bench::source_commit(TIERGNN_SOURCE_DIR)},
               {"command", command},
               {"seed", seed},
               {"train_fraction", train_fraction},
