@@ -20,7 +20,9 @@
 # planetoid python converter, and counts touched pages of the mmapped output arrays) and user/sys
 # CPU come from `/usr/bin/time`. edges/s = input edge records / s (text lines without comments and
 # header, or the edge count of the archive/pickle); MB/s = uncompressed input text bytes / s
-# (10^6 bytes), and for a gzip input also compressed bytes / s.
+# (10^6 bytes), and for a gzip input also compressed bytes / s. "others" is the share of all cores
+# that other processes used during the reported run (/proc/stat busy time minus the import's own
+# user+sys; scheduler-tick resolution, so only meaningful for runs longer than ~0.5 s).
 #
 # Usage: bench/import_bench.sh TIERGNN OUTDIR
 #   env: REPEATS=3 SYNTH_REPEATS=1 SYNTH_SCALE=22 SYNTH_EF=12 THREADS=(all) KEEP=0
@@ -62,6 +64,10 @@ count_lines() {
 text_bytes() {
   if [[ "$1" == *.gz ]]; then zcat "$1" | wc -c; else stat -c %s "$1"; fi
 }
+# Busy CPU seconds of the whole machine so far (/proc/stat: user nice system irq softirq).
+busy_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat
+}
 meta_field() {  # meta_field DIR FIELD
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/meta.json"))[sys.argv[2]])' "$1" "$2"
 }
@@ -81,24 +87,33 @@ bench() {
     local tf
     tf=$(mktemp)
     local t0 t1
+    local b0 b1
+    b0=$(busy_seconds)
     t0=$(date +%s%N)
     /usr/bin/time -f '%M %U %S' -o "$tf" "$TG" -q "${THREAD_ARGS[@]}" import "$@" -o "$dir"
     t1=$(date +%s%N)
+    b1=$(busy_seconds)
     read -r rss_kib user sys < "$tf"
     rm -f "$tf"
-    results+=("$(( t1 - t0 )) $rss_kib $user $sys")
+    results+=("$(( t1 - t0 )) $rss_kib $user $sys $b0 $b1")
   done
   # Median by wall time.
   local med
   med=$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (reps + 1) / 2 ))p")
   local all_walls
   all_walls=$(printf '%s\n' "${results[@]}" | awk '{printf "%s%.4f", (NR>1?",":""), $1/1e9}')
-  read -r ns rss_kib user sys <<< "$med"
+  local b0 b1 others
+  read -r ns rss_kib user sys b0 b1 <<< "$med"
+  # Share of all cores that other processes used during the reported run (scheduler-tick
+  # resolution: meaningless for runs under ~0.5 s).
+  others=$(awk -v b0="$b0" -v b1="$b1" -v u="$user" -v s="$sys" -v ns="$ns" -v c="$(nproc)" \
+    'BEGIN { o = (b1 - b0 - u - s) / (c * ns / 1e9); printf "%.3f", (o < 0 ? 0 : o) }')
   local nodes arcs
   nodes=$(meta_field "$dir" num_nodes)
   arcs=$(meta_field "$dir" num_edges)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$variant" "$records" \
-    "$tbytes" "$fbytes" "$nodes" "$arcs" "$ns" "$rss_kib" "$user" "$sys" "$all_walls" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$variant" \
+    "$records" "$tbytes" "$fbytes" "$nodes" "$arcs" "$ns" "$rss_kib" "$user" "$sys" "$others" \
+    "$all_walls" \
     "tiergnn import $*" >> "$ROWS"
   awk -v n="$name" -v v="$variant" -v s="$ns" -v e="$records" -v m="$rss_kib" \
     'BEGIN { printf "  %-22s %-10s %8.3f s %8.2f Medges/s  peak RSS %7.1f MiB\n", n, v, s/1e9, e/(s/1e9)/1e6, m/1024 }' >&2
@@ -225,7 +240,7 @@ def commit():
 mem_kib = int(open("/proc/meminfo").readline().split()[1])
 runs = []
 for line in open(rows_path):
-    (name, variant, recs, tbytes, fbytes, nodes, arcs, ns, rss, user, sys_s, walls,
+    (name, variant, recs, tbytes, fbytes, nodes, arcs, ns, rss, user, sys_s, others, walls,
      cmd) = line.rstrip("\n").split("\t")
     s = int(ns) / 1e9
     recs, tbytes, fbytes = int(recs), int(tbytes), int(fbytes)
@@ -235,7 +250,8 @@ for line in open(rows_path):
         "all_seconds": [float(x) for x in walls.split(",")],
         "edges_per_second": recs / s, "text_mb_per_second": tbytes / s / 1e6,
         "file_mb_per_second": fbytes / s / 1e6, "peak_rss_bytes": int(rss) * 1024,
-        "user_seconds": float(user), "sys_seconds": float(sys_s), "command": cmd})
+        "user_seconds": float(user), "sys_seconds": float(sys_s),
+        "other_processes_cpu_share": float(others), "command": cmd})
 doc = {"benchmark": "import", "machine": {"nproc": os.cpu_count(), "cpu_model": cpu_model(),
        "mem_total_kib": mem_kib, "loadavg_at_start": load_start, "loadavg_at_end": load_end},
        "commit": commit(), "command": command, "tiergnn": tg, "threads": threads, "runs": runs}
@@ -250,15 +266,16 @@ def cnt(x):
     return str(x)
 
 hdr = ("| input | variant | records | nodes | stored arcs | input text | seconds | Medges/s | "
-       "text MB/s | file MB/s | peak RSS | user+sys s |")
-lines = [hdr, "|" + "---|" * 12]
+       "text MB/s | file MB/s | peak RSS | user+sys s | others |")
+lines = [hdr, "|" + "---|" * 13]
 for r in runs:
     lines.append(
         f"| {r['input']} | {r['variant']} | {cnt(r['records'])} | {cnt(r['nodes'])} | "
         f"{cnt(r['stored_arcs'])} | {r['text_bytes'] / 1e6:.1f} MB | {r['seconds']:.3f} | "
         f"{r['edges_per_second'] / 1e6:.2f} | {r['text_mb_per_second']:.1f} | "
         f"{r['file_mb_per_second']:.1f} | {r['peak_rss_bytes'] / 2**20:.1f} MiB | "
-        f"{r['user_seconds'] + r['sys_seconds']:.2f} |")
+        f"{r['user_seconds'] + r['sys_seconds']:.2f} | "
+        f"{100 * r['other_processes_cpu_share']:.0f}% |")
 table = "\n".join(lines)
 with open(os.path.join(out, "import_bench.md"), "w") as f:
     f.write(f"machine: {os.cpu_count()} CPUs, {cpu_model()}, {mem_kib / 2**20:.1f} GiB RAM, "

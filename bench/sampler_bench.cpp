@@ -12,10 +12,12 @@
 // epoch is timed separately. Reported per configuration, from the median timed epoch: sampled
 // edges/s (all blocks' edges), batches/s, ns per sampled edge, and the mean number of input nodes
 // (blocks[0] sources, the rows whose features a GPU would gather) and sampled edges per batch.
-// On a shared machine a thread count may not get its cores, so each configuration also reports,
-// over its timed epochs, this process's CPU seconds per wall second (getrusage) and the share of
-// all cores that other processes used meanwhile (/proc/stat busy time minus ours): a 2-thread
-// speedup means something only where "others" is near 0%.
+// On a shared machine a thread count may not get its cores, so each configuration also reports
+// this process's CPU seconds per wall second over its timed epochs (getrusage), and each dataset
+// and fanout list the share of all cores that other processes used during its timed epochs
+// (/proc/stat busy time minus ours, over the whole interleaved phase: /proc/stat advances in
+// scheduler ticks, too coarse for single epochs of a few milliseconds). A 2-thread speedup
+// means something only where "others" is near 0%.
 //
 // Usage: sampler_bench --dataset DIR [--dataset DIR ...] [--json FILE] [--epochs E]
 //          [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]
@@ -75,7 +77,6 @@ std::string load_text() {
   return buf;
 }
 
-
 std::int64_t mem_total_kib() {
   std::ifstream in("/proc/meminfo");
   std::string k;
@@ -83,7 +84,6 @@ std::int64_t mem_total_kib() {
   in >> k >> v;
   return v;
 }
-
 
 std::string fmt(double v, int prec = 1) {
   char b[64];
@@ -141,8 +141,8 @@ std::vector<std::int64_t> pick_train_ids(std::int64_t n, double fraction, std::u
 }
 
 // CPU time of this process (all threads) and busy time of the whole machine (/proc/stat: user,
-// nice, system, irq, softirq), in seconds. Their difference over an epoch is the CPU time other
-// processes took meanwhile, which tells whether a thread count really had its cores.
+// nice, system, irq, softirq), in seconds. Their difference over the timed phase is the CPU time
+// other processes took meanwhile, which tells whether a thread count really had its cores.
 double own_cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -162,7 +162,7 @@ double machine_busy_seconds() {
 struct epoch_result {
   double plan_seconds = 0, sample_seconds = 0;
   std::int64_t batches = 0, edges = 0, input_nodes = 0;
-  double own_cpu_seconds = 0, other_cpu_seconds = 0;  // during the sample loop
+  double own_cpu_seconds = 0;  // during the sample loop
   double load_after = 0;
 };
 
@@ -174,7 +174,7 @@ epoch_result run_epoch(tg::neighbor_sampler& s, const std::vector<std::int64_t>&
   const tg::batch_plan plan = tg::plan_epoch(train, batch_size, seed, epoch);
   r.plan_seconds = seconds_since(t0);
   r.batches = plan.num_batches();
-  const double busy0 = machine_busy_seconds(), own0 = own_cpu_seconds();
+  const double own0 = own_cpu_seconds();
   t0 = clock_type::now();
   for (std::int64_t b = 0; b < r.batches; ++b) {
     s.sample(plan.batch(b), epoch, b, out);
@@ -183,7 +183,6 @@ epoch_result run_epoch(tg::neighbor_sampler& s, const std::vector<std::int64_t>&
   }
   r.sample_seconds = seconds_since(t0);
   r.own_cpu_seconds = own_cpu_seconds() - own0;
-  r.other_cpu_seconds = std::max(0.0, machine_busy_seconds() - busy0 - r.own_cpu_seconds);
   r.load_after = load_1min();
   return r;
 }
@@ -195,7 +194,6 @@ json epoch_json(const epoch_result& e) {
           {"sampled_edges", e.edges},
           {"input_nodes", e.input_nodes},
           {"own_cpu_seconds", e.own_cpu_seconds},
-          {"other_processes_cpu_seconds", e.other_cpu_seconds},
           {"loadavg_1min_after", e.load_after}};
 }
 
@@ -243,7 +241,8 @@ int main(int argc, char** argv) {
                "         [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]\n"
                "         [--train-fraction 0.1] [--seed S]\n"
                "Samples whole epochs (after one warm-up epoch) of a random 10% training set and\n"
-               "reports sampled edges/s, batches/s, ns per sampled edge and input nodes per batch.\n";
+               "reports sampled edges/s, batches/s, ns per sampled edge and input nodes per "
+               "batch.\n";
         return 0;
       } else {
         std::cerr << "sampler_bench: unknown argument " << a << "\n";
@@ -259,7 +258,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (epochs < 1 || batch_size < 1 || !(train_fraction > 0 && train_fraction <= 1)) {
-    std::cerr << "sampler_bench: need --epochs >= 1, --batch-size >= 1, 0 < --train-fraction <= 1\n";
+    std::cerr
+        << "sampler_bench: need --epochs >= 1, --batch-size >= 1, 0 < --train-fraction <= 1\n";
     return 2;
   }
   if (fanout_lists.empty()) fanout_lists = {{15, 10, 5}, {10, 10}};
@@ -274,9 +274,11 @@ int main(int argc, char** argv) {
       const std::vector<std::int64_t> train = pick_train_ids(d.num_nodes(), train_fraction, seed);
       const std::string name = d.meta().name.empty() ? base_name(dir) : d.meta().name;
       const double graph_bytes = static_cast<double>(d.indptr().nbytes() + d.indices().nbytes());
-      std::cerr << "sampler_bench: " << name << " (" << tg::format_count(static_cast<double>(d.num_nodes()))
-                << " nodes, " << tg::format_count(static_cast<double>(d.num_edges())) << " arcs, CSR "
-                << tg::format_bytes(graph_bytes) << "), " << train.size() << " training nodes" << std::endl;
+      std::cerr << "sampler_bench: " << name << " ("
+                << tg::format_count(static_cast<double>(d.num_nodes())) << " nodes, "
+                << tg::format_count(static_cast<double>(d.num_edges())) << " arcs, CSR "
+                << tg::format_bytes(graph_bytes) << "), " << train.size() << " training nodes"
+                << std::endl;
       for (const auto& fanouts : fanout_lists) {
         struct config {
           int threads;
@@ -297,57 +299,67 @@ int main(int argc, char** argv) {
                                     static_cast<std::size_t>(c.threads));
           c.warmup = run_epoch(*c.sampler, train, batch_size, seed, 0, &c.out);
         }
+        const double busy0 = machine_busy_seconds(), own0 = own_cpu_seconds();
+        const auto phase0 = clock_type::now();
         for (int e = 1; e <= epochs; ++e)
           for (config& c : configs) {
             tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                                       static_cast<std::size_t>(c.threads));
             c.timed.push_back(run_epoch(*c.sampler, train, batch_size, seed, e, &c.out));
           }
+        const double phase_seconds = seconds_since(phase0);
+        const double other_cpu =
+            std::max(0.0, machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0));
+        const double cores = std::max(1u, std::thread::hardware_concurrency());
         double base_rate = 0;
         for (config& c : configs) {
           // Median timed epoch by sample time (the upper median for an even count).
           std::vector<epoch_result> sorted = c.timed;
-          std::sort(sorted.begin(), sorted.end(),
-                    [](const epoch_result& x, const epoch_result& y) { return x.sample_seconds < y.sample_seconds; });
+          std::sort(sorted.begin(), sorted.end(), [](const epoch_result& x, const epoch_result& y) {
+            return x.sample_seconds < y.sample_seconds;
+          });
           const epoch_result& m = sorted[sorted.size() / 2];
           const double eps = static_cast<double>(m.edges) / m.sample_seconds;
           if (base_rate == 0) base_rate = eps;
           json ej = json::array();
-          double wall = 0, own = 0, other = 0;
+          double wall = 0, own = 0;
           for (const auto& e : c.timed) {
             ej.push_back(epoch_json(e));
             wall += e.sample_seconds;
             own += e.own_cpu_seconds;
-            other += e.other_cpu_seconds;
           }
-          const double cores = std::max(1u, std::thread::hardware_concurrency());
-          runs.push_back({{"dataset", name},
-                          {"dir", dir},
-                          {"nodes", d.num_nodes()},
-                          {"arcs", d.num_edges()},
-                          {"directed", d.meta().directed},
-                          {"index_dtype", std::string(tg::dtype_name(d.meta().index_dtype))},
-                          {"csr_bytes", graph_bytes},
-                          {"train_nodes", train.size()},
-                          {"batch_size", batch_size},
-                          {"fanouts", fanouts},
-                          {"threads", c.threads},
-                          {"batches_per_epoch", m.batches},
-                          {"sampled_edges_per_second", eps},
-                          {"batches_per_second", static_cast<double>(m.batches) / m.sample_seconds},
-                          {"ns_per_sampled_edge", 1e9 * m.sample_seconds / static_cast<double>(m.edges)},
-                          {"mean_input_nodes_per_batch", static_cast<double>(m.input_nodes) / static_cast<double>(m.batches)},
-                          {"mean_sampled_edges_per_batch", static_cast<double>(m.edges) / static_cast<double>(m.batches)},
-                          {"epoch_seconds_median", m.sample_seconds},
-                          {"plan_seconds_median", m.plan_seconds},
-                          {"speedup_vs_first_thread_count", eps / base_rate},
-                          // Over all timed epochs: this process's CPU time per wall second (TBB
-                          // workers that spin while waiting count too), and the share of the
-                          // machine's cores other processes used meanwhile.
-                          {"own_cpu_per_wall_second", own / wall},
-                          {"other_processes_cpu_share", other / (cores * wall)},
-                          {"warmup_epoch", epoch_json(c.warmup)},
-                          {"timed_epochs", ej}});
+          runs.push_back(
+              {{"dataset", name},
+               {"dir", dir},
+               {"nodes", d.num_nodes()},
+               {"arcs", d.num_edges()},
+               {"directed", d.meta().directed},
+               {"index_dtype", std::string(tg::dtype_name(d.meta().index_dtype))},
+               {"csr_bytes", graph_bytes},
+               {"train_nodes", train.size()},
+               {"batch_size", batch_size},
+               {"fanouts", fanouts},
+               {"threads", c.threads},
+               {"batches_per_epoch", m.batches},
+               {"sampled_edges_per_second", eps},
+               {"batches_per_second", static_cast<double>(m.batches) / m.sample_seconds},
+               {"ns_per_sampled_edge", 1e9 * m.sample_seconds / static_cast<double>(m.edges)},
+               {"mean_input_nodes_per_batch",
+                static_cast<double>(m.input_nodes) / static_cast<double>(m.batches)},
+               {"mean_sampled_edges_per_batch",
+                static_cast<double>(m.edges) / static_cast<double>(m.batches)},
+               {"epoch_seconds_median", m.sample_seconds},
+               {"plan_seconds_median", m.plan_seconds},
+               {"speedup_vs_first_thread_count", eps / base_rate},
+               // This process's CPU time per wall second over this configuration's
+               // timed epochs (TBB workers that spin while waiting count too), and the
+               // share of the machine's cores other processes used during the timed
+               // phase of all thread counts of this dataset and fanout list.
+               {"own_cpu_per_wall_second", own / wall},
+               {"other_processes_cpu_share", other_cpu / (cores * phase_seconds)},
+               {"timed_phase_seconds", phase_seconds},
+               {"warmup_epoch", epoch_json(c.warmup)},
+               {"timed_epochs", ej}});
         }
       }
     }
@@ -358,28 +370,30 @@ int main(int argc, char** argv) {
   const std::string load_at_end = load_text();
 
   const unsigned hw = std::thread::hardware_concurrency();
-  std::printf("\nNeighbour sampling, batch %lld, %.0f%% of nodes as seeds, %d timed epoch(s) after 1 warm-up, "
-              "%u hardware threads, load %s -> %s\n\n",
-              static_cast<long long>(batch_size), 100 * train_fraction, epochs, hw, load_at_start.c_str(),
-              load_at_end.c_str());
-  std::printf("%-20s %9s %9s %-9s %3s %8s %10s %10s %8s %10s %12s %8s %8s %7s\n", "dataset", "nodes", "arcs",
-              "fanouts", "thr", "batches", "Medges/s", "batches/s", "ns/edge", "inputs/b", "edges/b", "speedup",
-              "cpu/wall", "others");
+  std::printf(
+      "\nNeighbour sampling, batch %lld, %.0f%% of nodes as seeds, %d timed epoch(s) after 1 "
+      "warm-up, "
+      "%u hardware threads, load %s -> %s\n\n",
+      static_cast<long long>(batch_size), 100 * train_fraction, epochs, hw, load_at_start.c_str(),
+      load_at_end.c_str());
+  std::printf("%-20s %9s %9s %-9s %3s %8s %10s %10s %8s %10s %12s %8s %8s %7s\n", "dataset",
+              "nodes", "arcs", "fanouts", "thr", "batches", "Medges/s", "batches/s", "ns/edge",
+              "inputs/b", "edges/b", "speedup", "cpu/wall", "others");
   for (const json& r : runs) {
-    std::printf("%-20s %9s %9s %-9s %3d %8lld %10s %10s %8s %10s %12s %8s %8s %6s%%\n",
-                r["dataset"].get<std::string>().c_str(),
-                tg::format_count(r["nodes"].get<double>()).c_str(),
-                tg::format_count(r["arcs"].get<double>()).c_str(),
-                join(r["fanouts"].get<std::vector<std::int64_t>>()).c_str(), r["threads"].get<int>(),
-                static_cast<long long>(r["batches_per_epoch"].get<std::int64_t>()),
-                fmt(r["sampled_edges_per_second"].get<double>() / 1e6, 2).c_str(),
-                fmt(r["batches_per_second"].get<double>(), 1).c_str(),
-                fmt(r["ns_per_sampled_edge"].get<double>(), 1).c_str(),
-                fmt(r["mean_input_nodes_per_batch"].get<double>(), 0).c_str(),
-                fmt(r["mean_sampled_edges_per_batch"].get<double>(), 0).c_str(),
-                fmt(r["speedup_vs_first_thread_count"].get<double>(), 2).c_str(),
-                fmt(r["own_cpu_per_wall_second"].get<double>(), 2).c_str(),
-                fmt(100 * r["other_processes_cpu_share"].get<double>(), 0).c_str());
+    std::printf(
+        "%-20s %9s %9s %-9s %3d %8lld %10s %10s %8s %10s %12s %8s %8s %6s%%\n",
+        r["dataset"].get<std::string>().c_str(), tg::format_count(r["nodes"].get<double>()).c_str(),
+        tg::format_count(r["arcs"].get<double>()).c_str(),
+        join(r["fanouts"].get<std::vector<std::int64_t>>()).c_str(), r["threads"].get<int>(),
+        static_cast<long long>(r["batches_per_epoch"].get<std::int64_t>()),
+        fmt(r["sampled_edges_per_second"].get<double>() / 1e6, 2).c_str(),
+        fmt(r["batches_per_second"].get<double>(), 1).c_str(),
+        fmt(r["ns_per_sampled_edge"].get<double>(), 1).c_str(),
+        fmt(r["mean_input_nodes_per_batch"].get<double>(), 0).c_str(),
+        fmt(r["mean_sampled_edges_per_batch"].get<double>(), 0).c_str(),
+        fmt(r["speedup_vs_first_thread_count"].get<double>(), 2).c_str(),
+        fmt(r["own_cpu_per_wall_second"].get<double>(), 2).c_str(),
+        fmt(100 * r["other_processes_cpu_share"].get<double>(), 0).c_str());
   }
 
   json doc = {{"benchmark", "neighbor_sampler"},
