@@ -1,8 +1,13 @@
 #pragma once
 // What every benchmark program records beside its numbers: the CPU model and the commit of the
 // source tree (read from .git without running git; uncommitted edits are not reflected).
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
+#include <numeric>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace tg::bench {
 
@@ -32,6 +37,26 @@ inline std::string source_commit(const std::string& source_dir) {
   while (std::getline(packed, line))
     if (line.size() > 41 && line.substr(41) == ref) return line.substr(0, 40);
   return "unknown";
+}
+
+// A random `fraction` of the ids [0, n), sorted: partial Fisher-Yates with a modulo-free draw from
+// mt19937_64, so the set does not depend on the standard library's distribution implementation.
+inline std::vector<std::int64_t> random_ids(std::int64_t n, double fraction, std::uint64_t seed) {
+  const auto k = static_cast<std::int64_t>(static_cast<double>(n) * fraction);
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+  std::iota(ids.begin(), ids.end(), std::int64_t{0});
+  std::mt19937_64 gen(seed);
+  for (std::int64_t i = 0; i < k; ++i) {
+    const auto range = static_cast<std::uint64_t>(n - i);
+    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
+    std::uint64_t r;
+    do r = gen();
+    while (r >= limit);
+    std::swap(ids[static_cast<std::size_t>(i)], ids[static_cast<std::size_t>(i) + r % range]);
+  }
+  ids.resize(static_cast<std::size_t>(k));
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 }  // namespace tg::bench

@@ -81,28 +81,11 @@ std::string safe(std::string s) {
 }
 
 // A fraction of the node ids, drawn without replacement with a fixed seed, sorted.
-std::vector<std::int64_t> random_ids(std::int64_t n, double fraction, std::uint64_t seed) {
-  const auto k = static_cast<std::int64_t>(static_cast<double>(n) * fraction);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
-  std::iota(ids.begin(), ids.end(), std::int64_t{0});
-  std::mt19937_64 gen(seed);
-  for (std::int64_t i = 0; i < k; ++i) {
-    const auto range = static_cast<std::uint64_t>(n - i);
-    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
-    std::uint64_t r;
-    do r = gen();
-    while (r >= limit);
-    std::swap(ids[static_cast<std::size_t>(i)], ids[static_cast<std::size_t>(i) + r % range]);
-  }
-  ids.resize(static_cast<std::size_t>(k));
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
 
 // "random:F" or "range:S:F" (fractions of the node count).
 std::vector<std::int64_t> training_set(const std::string& spec, std::int64_t n, std::uint64_t seed) {
   const auto parts = split(spec, ':');
-  if (parts.size() == 2 && parts[0] == "random") return random_ids(n, std::atof(parts[1].c_str()), seed);
+  if (parts.size() == 2 && parts[0] == "random") return tg::bench::random_ids(n, std::atof(parts[1].c_str()), seed);
   if (parts.size() == 3 && parts[0] == "range") {
     const auto begin = static_cast<std::int64_t>(std::atof(parts[1].c_str()) * static_cast<double>(n));
     const auto len = static_cast<std::int64_t>(std::atof(parts[2].c_str()) * static_cast<double>(n));

@@ -120,25 +120,6 @@ std::string base_name(std::string dir) {
 }
 
 // 10% (train_fraction) of the node ids, drawn without replacement with a fixed seed, sorted.
-std::vector<std::int64_t> pick_train_ids(std::int64_t n, double fraction, std::uint64_t seed) {
-  const auto k = static_cast<std::int64_t>(static_cast<double>(n) * fraction);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
-  std::iota(ids.begin(), ids.end(), std::int64_t{0});
-  std::mt19937_64 gen(seed);
-  // Partial Fisher-Yates with an explicit modulo-free draw, so the set does not depend on the
-  // standard library's distribution implementation.
-  for (std::int64_t i = 0; i < k; ++i) {
-    const auto range = static_cast<std::uint64_t>(n - i);
-    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
-    std::uint64_t r;
-    do r = gen();
-    while (r >= limit);
-    std::swap(ids[static_cast<std::size_t>(i)], ids[static_cast<std::size_t>(i) + r % range]);
-  }
-  ids.resize(static_cast<std::size_t>(k));
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
 
 // CPU time of this process (all threads) and busy time of the whole machine (/proc/stat: user,
 // nice, system, irq, softirq), in seconds. Their difference over the timed phase is the CPU time
@@ -271,7 +252,7 @@ int main(int argc, char** argv) {
   try {
     for (const std::string& dir : datasets) {
       const tg::dataset d = tg::dataset::open(dir);
-      const std::vector<std::int64_t> train = pick_train_ids(d.num_nodes(), train_fraction, seed);
+      const std::vector<std::int64_t> train = tg::bench::random_ids(d.num_nodes(), train_fraction, seed);
       const std::string name = d.meta().name.empty() ? base_name(dir) : d.meta().name;
       const double graph_bytes = static_cast<double>(d.indptr().nbytes() + d.indices().nbytes());
       std::cerr << "sampler_bench: " << name << " ("
