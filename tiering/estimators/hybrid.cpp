@@ -80,6 +80,9 @@ estimate estimate_hybrid(const graph_ref& g, const profile_config& cfg, double b
   bounds.push_back(reach);
 
   const double inv_nb = nb > 0 ? 1.0 / static_cast<double>(nb) : 0.0;
+  double max_deg = 0;
+  for (double d : deg.score) max_deg = std::max(max_deg, d);
+  const double inv_max_deg = max_deg > 0 ? 1.0 / max_deg : 0.0;
   tbb::parallel_for(std::size_t{0}, bounds.size() - 1, [&](std::size_t b) {
     const std::int64_t lo = bounds[b], hi = bounds[b + 1];
     if (hi <= lo || m <= 0) return;
@@ -104,7 +107,11 @@ estimate estimate_hybrid(const graph_ref& g, const profile_config& cfg, double b
       const double mu = mean_of(i);
       const double s = std::clamp(mu * (1 - mu) / tau2 - 1, 0.0, 1e12);
       const double post = (rate(i) * m + mu * s) / (m + s);
-      out.score[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = static_cast<double>(nb) * post;
+      // Exact ties (saturated hubs read by every sampled batch, or nodes no batch read in one bin)
+      // are broken by vip, then degree, not by node id: a relative nudge below 1e-9.
+      const std::size_t u = static_cast<std::size_t>(order[static_cast<std::size_t>(i)]);
+      const double q = deg.score[u] * inv_max_deg;
+      out.score[u] = static_cast<double>(nb) * post * (1.0 + 1e-10 * q);
     }
   });
 
