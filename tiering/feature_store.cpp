@@ -92,7 +92,9 @@ void tiered_store::read_disk_rows(const std::vector<std::pair<std::int64_t, std:
     runs.emplace_back(i, j);
     i = j;
   }
-  tbb::task_arena arena(readers_);
+  // oneTBB cannot give an arena more threads than its worker limit (and warns when asked to), so
+  // the pool is capped at the machine's concurrency.
+  tbb::task_arena arena(std::max(1, std::min(readers_, tbb::this_task_arena::max_concurrency())));
   arena.execute([&] {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, runs.size(), 1), [&](const auto& r) {
       std::vector<std::uint8_t> staging;

@@ -41,6 +41,10 @@ class tiered_store {
   // Counts a gather of `ids` would make, without moving data (for simulations and tests).
   traffic count(span<const std::int64_t> ids) const;
 
+  // The GPU (0) or host (1) tier buffer: rows [0, g) or [g, c) in the stored dtype. Writes change
+  // what later gathers return (the embedding API's tier views; the file is never written).
+  std::uint8_t* tier_data(int which) { return which == 0 ? gpu_tier_.data() : host_tier_.data(); }
+
  private:
   void read_disk_rows(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, float* out) const;
   void convert_row(const std::uint8_t* src, float* dst) const;

@@ -1,0 +1,94 @@
+#pragma once
+// tiergnn embedding API: datasets (DESIGN.md §6) and their tier plans.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tiergnn/types.hpp"
+
+namespace tiergnn {
+
+// The tier plan of a prepared dataset (plan.json, written by `tiergnn prepare`): rows [0, g) are
+// the GPU tier, [g, c) the host tier, [c, N) the disk tier.
+struct plan {
+  std::int64_t num_nodes = 0, row_bytes = 0;
+  std::int64_t g = 0, c = 0;
+  std::string estimator;
+  std::string gpu_budget, host_budget;  // as written to prepare
+  std::uint64_t reserve_bytes = 0;      // GPU memory kept for training next to the tier
+  double predicted_gpu_hit_rate = 0;    // the estimator's prediction for the GPU tier
+  std::string json;                     // the whole plan.json
+};
+
+// An opened dataset directory: arrays are memory-mapped read-only. Copies share the mapping; the
+// mapping lives until the last copy (and every object made from it) is gone.
+class dataset {
+ public:
+  static dataset open(const std::string& dir);
+
+  const std::string& path() const;
+  const std::string& name() const;
+  std::int64_t num_nodes() const;
+  std::int64_t num_edges() const;  // stored arcs; an undirected edge counts twice
+  bool directed() const;
+  std::int64_t feature_dim() const;  // 0: no features
+  std::int64_t num_classes() const;  // 0: no labels
+  bool prepared() const;             // renumbered by `tiergnn prepare` (order.npy and plan.json)
+
+  array_view indptr() const;    // int64 (N+1)
+  array_view indices() const;   // int32 or int64 (E): row v lists the sources u of edges u -> v
+  array_view features() const;  // float32 or float16 (N x D); empty without features
+  array_view labels() const;    // int32 or int64 (N), -1 = unlabelled; empty without labels
+  // "train", "valid" or "test": int64 node ids; empty when the dataset has no such split.
+  array_view split(const std::string& which) const;
+  array_view order() const;  // prepared: int64 (N), new id -> original id; otherwise empty
+  std::optional<tiergnn::plan> plan() const;  // prepared datasets only; checked against the dataset
+
+  // Full validation (CSR structure, ranges, splits, checksums); throws error(kind::input).
+  void check(bool checksums = true) const;
+
+  struct impl;
+  const std::shared_ptr<const impl>& internals() const { return impl_; }
+
+ private:
+  std::shared_ptr<const impl> impl_;
+};
+
+// Settings of the training whose feature reads the profiler predicts.
+struct profile_options {
+  std::string estimator = "hybrid";  // degree, wrpr, vip, presample:K, hybrid[:B], oracle
+  std::vector<std::int64_t> fanouts{15, 10, 5};
+  std::int64_t batch_size = 1024;
+  std::uint64_t seed = 0;
+  int run_epochs = 10;                   // oracle only: length of the run that follows
+  std::vector<std::int64_t> train_ids;  // empty: the dataset's training split
+};
+
+struct profile_result {
+  std::string estimator;
+  std::vector<double> scores;  // per node: expected batches per epoch that read its features
+  double seconds = 0, edge_passes = 0;
+  std::string details_json;
+};
+
+profile_result profile(const dataset& d, const profile_options& opt);
+std::vector<std::string> estimator_names();
+
+struct prepare_options {
+  std::string estimator = "hybrid";
+  std::string gpu_mem = "10%", host_mem = "100%";  // bytes (K/M/G suffixes) or % of the feature bytes
+  std::vector<std::int64_t> fanouts{15, 10, 5};
+  std::int64_t batch_size = 1024;
+  std::uint64_t seed = 0;
+  int run_epochs = 10;
+  std::int64_t hidden = 256;  // model width assumed for the GPU reserve
+  bool overwrite = false;
+};
+
+// Profiles `src`, ranks its nodes hottest first and writes the renumbered dataset to out_dir
+// (the same work as `tiergnn prepare`); returns the prepared dataset, opened.
+dataset prepare(const dataset& src, const std::string& out_dir, const prepare_options& opt);
+
+}  // namespace tiergnn

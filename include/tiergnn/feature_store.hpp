@@ -1,0 +1,49 @@
+#pragma once
+// tiergnn embedding API: the tiered feature store and its traffic ledger (DESIGN.md §4).
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tiergnn/dataset.hpp"
+
+namespace tiergnn {
+
+// gather(ids) -> float32 rows from whichever tier holds each id: [0, g) the GPU tier, [g, c) the
+// host tier, [c, N) read from the features file by a pool of readers. On a prepared dataset g and
+// c come from its plan; otherwise every row is in the host tier. This build's store is the CPU
+// backend: the GPU tier is a budgeted host buffer standing in for device memory (device() says
+// "cpu"). Every gather is counted in the ledger; gather() may be called from several threads.
+class feature_store {
+ public:
+  explicit feature_store(const dataset& d, int disk_readers = 4);
+  // Explicit tier boundaries 0 <= g <= c <= N (for experiments on unprepared datasets too).
+  feature_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers = 4);
+  ~feature_store();
+  feature_store(feature_store&&) noexcept;
+  feature_store& operator=(feature_store&&) noexcept;
+
+  std::int64_t num_rows() const;
+  std::int64_t dim() const;
+  std::int64_t row_bytes() const;  // bytes of one stored row (float16 rows are half of float32's)
+  std::int64_t g() const;
+  std::int64_t c() const;
+  const char* device() const;  // "cpu"
+
+  // out: count x dim() float32, C-contiguous. Ids must be in [0, N); repeated ids are served but
+  // counted as often as they appear. Throws error(kind::input) naming the first bad id.
+  void gather(const std::int64_t* ids, std::size_t count, float* out) const;
+
+  // The ledger: everything gathered since construction or the last reset (one batch per call).
+  tiergnn::traffic traffic() const;
+  void reset_traffic();
+
+  // The tier buffers themselves ("gpu": rows [0, g), "host": rows [g, c)) in the stored dtype,
+  // writable: a write changes what later gathers return (the file is never written).
+  array_view tier(const std::string& which);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tiergnn
