@@ -31,7 +31,12 @@ mmap_file mmap_file::open(const std::string& path, mode m) {
   f.size_ = static_cast<std::size_t>(st.st_size);
   f.writable_ = rw;
   if (f.size_ > 0) {
-    void* p = ::mmap(nullptr, f.size_, rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, g.fd, 0);
+    // Read-only files are mapped private and copy-on-write: tiergnn itself never writes to them
+    // (its views are const, and the Python module flags them read-only), but an embedding
+    // framework that ignores the read-only flag (a DLPack consumer such as torch) then changes its
+    // own copy of a page instead of faulting, and never the file.
+    void* p = rw ? ::mmap(nullptr, f.size_, PROT_READ | PROT_WRITE, MAP_SHARED, g.fd, 0)
+                 : ::mmap(nullptr, f.size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, g.fd, 0);
     if (p == MAP_FAILED) throw_errno("mmap", path);
     f.data_ = static_cast<std::uint8_t*>(p);
   }

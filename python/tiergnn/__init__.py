@@ -1,0 +1,253 @@
+"""tiergnn for Python: neighbour sampling, hot-first prepared datasets and the tiered feature store.
+
+Arrays are handed out zero-copy: NumPy arrays that view tiergnn's own memory (the dataset's
+memory-mapped files, a sampled batch, a gathered buffer, a tier of the store). They implement the
+DLPack protocol, so ``torch.from_dlpack(a)`` shares the memory too. The GIL is released while
+tiergnn samples and gathers, so several Python threads can call it at once.
+
+See python/README.md for the API and ``tiergnn.pyg`` for PyTorch Geometric's stores and sampler.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+from . import _tiergnn as _C
+
+__version__ = _C.__version__
+BudgetError = _C.BudgetError
+
+__all__ = ["Dataset", "Sampler", "Batch", "FeatureStore", "profile", "prepare", "estimator_names", "BudgetError"]
+
+
+def _np(a):
+    """A DLPack object from the extension as a NumPy array (no copy), or None."""
+    return None if a is None else np.from_dlpack(a)
+
+
+def _ids(x, what: str = "ids") -> np.ndarray:
+    """Node ids as a 1-d C-contiguous int64 NumPy array; no copy when they already are one."""
+    mod = type(x).__module__
+    if mod.startswith("torch"):
+        if x.device.type != "cpu":
+            raise ValueError(f"{what} must be a CPU tensor, got one on {x.device}")
+        if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == __import__("torch").bool:
+            raise TypeError(f"{what} must be integers, got a tensor of {x.dtype}")
+        x = x.detach().contiguous().numpy()
+    a = np.asarray(x)
+    if a.size == 0 and a.dtype.kind not in "iu":
+        a = a.astype(np.int64)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{what} must be integers, got an array of {a.dtype}")
+    if a.ndim != 1:
+        if a.ndim == 0:
+            a = a.reshape(1)
+        else:
+            raise ValueError(f"{what} must be one-dimensional, got shape {a.shape}")
+    if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{what}: id {int(a.max())} is too large")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _fanouts(f: Iterable[int]) -> list:
+    if isinstance(f, str):
+        f = [int(t) for t in f.split(",") if t.strip()]
+    return [int(v) for v in f]
+
+
+class Dataset:
+    """A tiergnn dataset directory (imported, generated or prepared), memory-mapped read-only."""
+
+    def __init__(self, path):
+        self._d = path._d if isinstance(path, Dataset) else _C.Dataset(str(path))
+
+    path = property(lambda self: self._d.path)
+    name = property(lambda self: self._d.name)
+    num_nodes = property(lambda self: self._d.num_nodes)
+    num_edges = property(lambda self: self._d.num_edges)
+    directed = property(lambda self: self._d.directed)
+    feature_dim = property(lambda self: self._d.feature_dim)
+    num_classes = property(lambda self: self._d.num_classes)
+    prepared = property(lambda self: self._d.prepared)
+    indptr = property(lambda self: _np(self._d.indptr), doc="int64 (N+1,): CSR offsets of in-neighbour lists")
+    indices = property(lambda self: _np(self._d.indices), doc="int32|int64 (E,): sources u of edges u -> v, by v")
+    features = property(lambda self: _np(self._d.features), doc="float32|float16 (N, D) or None")
+    labels = property(lambda self: _np(self._d.labels), doc="int32|int64 (N,) or None; -1 = unlabelled")
+    order = property(lambda self: _np(self._d.order), doc="prepared datasets: new id -> original id; else None")
+
+    @property
+    def node_keys(self):
+        """What makes a prepared dataset sample like its original (the order); None otherwise."""
+        return self.order
+
+    def split(self, which: str):
+        """int64 ids of the "train", "valid" or "test" split, or None when the dataset has none."""
+        return _np(self._d.split(which))
+
+    @property
+    def plan(self) -> Optional[dict]:
+        """The tier plan (plan.json) of a prepared dataset, with g and c; None otherwise."""
+        r = self._d.plan()
+        if r is None:
+            return None
+        p = json.loads(r.pop("json"))
+        p.update(r)  # g, c, gpu_budget, host_budget, predicted_gpu_hit_rate, ... at the top level
+        return p
+
+    def check(self, checksums: bool = True) -> None:
+        """Full validation: CSR, ranges, splits and (by default) file checksums. Raises ValueError."""
+        self._d.check(checksums)
+
+    def __repr__(self):
+        return (f"tiergnn.Dataset({self.path!r}: {self.num_nodes} nodes, {self.num_edges} edges, "
+                f"{self.feature_dim} features, {self.num_classes} classes{', prepared' if self.prepared else ''})")
+
+
+class Batch:
+    """The blocks of one sampled mini-batch (see python/README.md)."""
+
+    __slots__ = ("_b", "blocks")
+
+    def __init__(self, b):
+        self._b = b
+        self.blocks = b.blocks
+
+    @property
+    def input_nodes(self) -> np.ndarray:
+        return np.from_dlpack(self.blocks[0].src_nodes)
+
+    @property
+    def seeds(self) -> np.ndarray:
+        last = self.blocks[-1]
+        return np.from_dlpack(last.src_nodes)[: last.num_dst]
+
+    @property
+    def num_sampled_edges(self) -> int:
+        return self._b.num_sampled_edges
+
+    def __len__(self):
+        return len(self.blocks)
+
+    def __repr__(self):
+        return f"tiergnn.Batch({len(self.blocks)} blocks, {self.blocks[0].num_src} input nodes, {self.blocks[-1].num_dst} seeds)"
+
+
+class Sampler:
+    """Uniform neighbour sampling without replacement; fanouts in PyG order (15,10,5: 15 for the seeds).
+
+    The same (seed, epoch, batch) gives the same blocks on any thread; on a prepared dataset the
+    draws follow the original ids, as ``tiergnn train`` does.
+    """
+
+    def __init__(self, dataset, fanouts: Sequence[int] = (15, 10, 5), seed: int = 0):
+        self.dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
+        self._s = _C.Sampler(self.dataset._d, _fanouts(fanouts), int(seed))
+
+    fanouts = property(lambda self: list(self._s.fanouts))
+    seed = property(lambda self: self._s.seed)
+
+    def sample(self, seeds, epoch: int = 0, batch: int = 0) -> Batch:
+        """Samples the blocks of one batch; seeds must be distinct ids in [0, N)."""
+        return Batch(self._s.sample(_ids(seeds, "seeds"), int(epoch), int(batch)))
+
+    def epoch_batches(self, train_ids, batch_size: int, epoch: int) -> list:
+        """Seeds of each batch of one epoch, shuffled as ``tiergnn train`` shuffles them."""
+        return [np.asarray(b, dtype=np.int64) for b in self._s.epoch_batches(_ids(train_ids, "train_ids"), int(batch_size), int(epoch))]
+
+
+class FeatureStore:
+    """The tiered feature store: gather(ids) from the GPU, host or disk tier by id, with a traffic ledger.
+
+    On a prepared dataset the tiers come from its plan; otherwise every row is in the host tier
+    (or pass g and c). This build is the CPU backend: ``device`` is "cpu".
+    """
+
+    def __init__(self, dataset, disk_readers: int = 4, g: Optional[int] = None, c: Optional[int] = None):
+        self.dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
+        if (g is None) != (c is None):
+            raise ValueError("give both g and c, or neither")
+        self._s = _C.FeatureStore(self.dataset._d, int(disk_readers), -1 if g is None else int(g), -1 if c is None else int(c))
+
+    num_rows = property(lambda self: self._s.num_rows)
+    dim = property(lambda self: self._s.dim)
+    row_bytes = property(lambda self: self._s.row_bytes)
+    g = property(lambda self: self._s.g)
+    c = property(lambda self: self._s.c)
+    device = property(lambda self: self._s.device)
+    closed = property(lambda self: self._s.closed)
+
+    def gather(self, ids, out=None):
+        """float32 rows of ``ids`` (len(ids) x dim): a new array, or written into ``out`` (returned)."""
+        i = _ids(ids)
+        if out is None:
+            return np.from_dlpack(self._s.gather(i))
+        mod = type(out).__module__
+        if mod.startswith("torch"):
+            import torch
+            if out.dtype != torch.float32 or out.device.type != "cpu" or not out.is_contiguous() or out.dim() != 2:
+                raise TypeError(f"out must be a contiguous 2-d float32 CPU tensor, got {out.dtype} {tuple(out.shape)} on {out.device}")
+        elif isinstance(out, np.ndarray):
+            if out.dtype != np.float32 or out.ndim != 2 or not out.flags.c_contiguous or not out.flags.writeable:
+                raise TypeError(f"out must be a writable C-contiguous 2-d float32 array, got {out.dtype} {out.shape}")
+        else:
+            raise TypeError(f"out must be a numpy array or torch tensor, got {type(out).__name__}")
+        self._s.gather_into(i, out)
+        return out
+
+    @property
+    def traffic(self) -> dict:
+        """Rows and bytes gathered from each tier since creation or reset_traffic(), one batch per call."""
+        return self._s.traffic
+
+    def reset_traffic(self) -> None:
+        self._s.reset_traffic()
+
+    def tier(self, which: str) -> np.ndarray:
+        """Writable view of the "gpu" or "host" tier buffer (rows [0, g) or [g, c), stored dtype)."""
+        return np.from_dlpack(self._s.tier(which))
+
+    def close(self) -> None:
+        """Frees the tiers. Refuses (RuntimeError) while views from tier() are alive."""
+        self._s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        if self.closed:
+            return "tiergnn.FeatureStore(closed)"
+        return f"tiergnn.FeatureStore({self.num_rows} rows x {self.dim}, g={self.g}, c={self.c}, device={self.device})"
+
+
+def estimator_names() -> list:
+    return list(_C.estimator_names())
+
+
+def profile(dataset, estimator: str = "hybrid", fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024,
+            seed: int = 0, run_epochs: int = 10, train_ids=None) -> dict:
+    """Per-node hotness scores for the configured training (``tiergnn profile``).
+
+    Returns dict(estimator, scores=float64 (N,), seconds, edge_passes, details)."""
+    d = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
+    t = [] if train_ids is None else _ids(train_ids, "train_ids").tolist()
+    r = _C.profile(d._d, str(estimator), _fanouts(fanouts), int(batch_size), int(seed), int(run_epochs), t)
+    return {"estimator": r["estimator"], "scores": np.from_dlpack(r["scores"]), "seconds": r["seconds"],
+            "edge_passes": r["edge_passes"], "details": json.loads(r["details_json"])}
+
+
+def prepare(src, out, estimator: str = "hybrid", gpu_mem: str = "10%", host_mem: str = "100%",
+            fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024, seed: int = 0, run_epochs: int = 10,
+            hidden: int = 256, overwrite: bool = False) -> Dataset:
+    """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``
+    (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes."""
+    d = src if isinstance(src, Dataset) else Dataset(src)
+    p = _C.prepare(d._d, str(out), str(estimator), str(gpu_mem), str(host_mem), _fanouts(fanouts), int(batch_size),
+                   int(seed), int(run_epochs), int(hidden), bool(overwrite))
+    r = Dataset.__new__(Dataset)
+    r._d = p
+    return r
