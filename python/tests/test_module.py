@@ -1,0 +1,284 @@
+"""The extension module: every array round-trips, arrays are zero-copy, bad input raises clear
+Python exceptions, arrays outlive their owners safely, and concurrent calls are safe."""
+import gc
+import json
+import threading
+
+import numpy as np
+import pytest
+
+import tiergnn
+
+torch = pytest.importorskip("torch")
+
+
+def npy(ds, name):
+    return np.load(f"{ds.path}/{name}")
+
+
+# ---- round trips ---------------------------------------------------------------------------------
+
+def test_dataset_arrays_round_trip(community):
+    ds = tiergnn.Dataset(community)
+    assert ds.num_nodes == 6000 and ds.feature_dim == 32 and ds.num_classes == 8 and not ds.prepared
+    for attr, f in [("indptr", "indptr.npy"), ("indices", "indices.npy"), ("features", "features.npy"),
+                    ("labels", "labels.npy")]:
+        a, ref = getattr(ds, attr), npy(ds, f)
+        assert a.dtype == ref.dtype and a.shape == ref.shape, attr
+        np.testing.assert_array_equal(a, ref)
+    for s, f in [("train", "train_idx.npy"), ("valid", "valid_idx.npy"), ("test", "test_idx.npy")]:
+        np.testing.assert_array_equal(ds.split(s), npy(ds, f))
+    assert ds.order is None and ds.plan is None
+    assert ds.indptr[-1] == ds.num_edges == ds.indices.shape[0]
+    ds.check()
+
+
+def test_prepared_dataset_plan_and_order(community, prepared):
+    src, ds = tiergnn.Dataset(community), tiergnn.Dataset(prepared)
+    assert ds.prepared
+    order = ds.order
+    assert sorted(order.tolist()) == list(range(ds.num_nodes))
+    np.testing.assert_array_equal(ds.features, src.features[order])  # same rows, hottest first
+    np.testing.assert_array_equal(ds.labels, src.labels[order])
+    p = ds.plan
+    assert 0 < p["g"] < p["c"] < ds.num_nodes and p["row_bytes"] == 32 * 4
+    assert p["gpu_budget"].startswith("10%") and p["host_budget"].startswith("40%")
+
+
+def test_profile_scores(community):
+    r = tiergnn.profile(community, estimator="wrpr", fanouts=[10, 5], batch_size=256)
+    assert r["estimator"] == "wrpr" and r["scores"].shape == (6000,) and r["scores"].dtype == np.float64
+    assert r["edge_passes"] > 0 and (r["scores"] >= 0).all()
+    again = tiergnn.profile(community, estimator="wrpr", fanouts=[10, 5], batch_size=256)
+    np.testing.assert_array_equal(r["scores"], again["scores"])
+    assert "hybrid" in " ".join(tiergnn.estimator_names())
+
+
+def test_sampler_blocks_are_consistent_and_deterministic(community):
+    ds = tiergnn.Dataset(community)
+    s = tiergnn.Sampler(ds, [10, 5], seed=3)
+    seeds = ds.split("train")[:200]
+    b = s.sample(seeds, epoch=1, batch=2)
+    assert len(b.blocks) == 2
+    np.testing.assert_array_equal(b.seeds, seeds)
+    indptr, indices = ds.indptr, ds.indices
+    for i, blk in enumerate(b.blocks):
+        src = np.from_dlpack(blk.src_nodes)
+        ip, ix = np.from_dlpack(blk.indptr), np.from_dlpack(blk.indices)
+        assert ip.dtype == np.int64 and ix.dtype == np.int32 and len(ip) == blk.num_dst + 1
+        assert len(np.unique(src)) == len(src)
+        deg = np.from_dlpack(blk.src_degree)
+        np.testing.assert_array_equal(deg, indptr[src + 1] - indptr[src])
+        for d in range(blk.num_dst):  # every sampled edge is a real in-edge of its destination
+            v = src[d]
+            nbrs = set(indices[indptr[v]:indptr[v + 1]].tolist())
+            got = src[ix[ip[d]:ip[d + 1]]]
+            assert set(got.tolist()) <= nbrs and len(got) == min(len(nbrs), s.fanouts[len(b.blocks) - 1 - i])
+        if i + 1 < len(b.blocks):  # the next block's sources are a prefix of this block's
+            np.testing.assert_array_equal(np.from_dlpack(b.blocks[i + 1].src_nodes), src[: b.blocks[i + 1].num_src])
+    again = s.sample(seeds.tolist(), epoch=1, batch=2)
+    for x, y in zip(b.blocks, again.blocks):
+        np.testing.assert_array_equal(np.from_dlpack(x.indices), np.from_dlpack(y.indices))
+        np.testing.assert_array_equal(np.from_dlpack(x.src_nodes), np.from_dlpack(y.src_nodes))
+    other = s.sample(seeds, epoch=2, batch=2)
+    assert not np.array_equal(np.from_dlpack(other.blocks[0].src_nodes), b.input_nodes)
+
+
+def test_epoch_batches_cover_the_training_set(community):
+    ds = tiergnn.Dataset(community)
+    s = tiergnn.Sampler(ds, [10, 5], seed=0)
+    train = ds.split("train")
+    batches = s.epoch_batches(train, 256, epoch=0)
+    assert [len(b) for b in batches[:-1]] == [256] * (len(batches) - 1)
+    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.sort(train))
+    assert not np.array_equal(np.concatenate(batches), np.concatenate(s.epoch_batches(train, 256, epoch=1)))
+
+
+def test_gather_every_tier_with_ledger(community, prepared):
+    ds = tiergnn.Dataset(prepared)
+    fs = tiergnn.FeatureStore(ds, disk_readers=2)
+    assert fs.device == "cpu" and (fs.g, fs.c) == (ds.plan["g"], ds.plan["c"])
+    rng = np.random.default_rng(0)
+    ids = np.concatenate([rng.choice(fs.g, 50, replace=False), fs.g + rng.choice(fs.c - fs.g, 60, replace=False),
+                          fs.c + rng.choice(ds.num_nodes - fs.c, 70, replace=False)])
+    rng.shuffle(ids)
+    x = fs.gather(ids)
+    assert x.dtype == np.float32 and x.shape == (180, 32)
+    np.testing.assert_array_equal(x, ds.features[ids])
+    t = fs.traffic
+    assert (t["batches"], t["gpu_rows"], t["host_rows"], t["disk_rows"]) == (1, 50, 60, 70)
+    assert t["host_to_gpu_bytes"] == 130 * 128 and t["baseline_bytes"] == 180 * 128
+    out = np.empty((180, 32), np.float32)
+    assert fs.gather(torch.from_numpy(ids), out=out) is out
+    np.testing.assert_array_equal(out, x)
+    tout = torch.empty(180, 32)
+    fs.gather(ids, out=tout)
+    np.testing.assert_array_equal(tout.numpy(), x)
+    assert fs.traffic["batches"] == 3
+    fs.reset_traffic()
+    assert fs.traffic["rows"] == 0
+    assert fs.gather(np.array([], np.int64)).shape == (0, 32)
+
+
+def test_unprepared_store_holds_everything_in_host(community):
+    fs = tiergnn.FeatureStore(community)
+    assert (fs.g, fs.c) == (0, 6000)
+    fs.gather([1, 2, 3])
+    assert fs.traffic["host_rows"] == 3
+    fs2 = tiergnn.FeatureStore(community, g=100, c=200)
+    fs2.gather([5, 150, 5000])
+    t = fs2.traffic
+    assert (t["gpu_rows"], t["host_rows"], t["disk_rows"]) == (1, 1, 1)
+
+
+# ---- zero copy -----------------------------------------------------------------------------------
+
+def test_arrays_are_zero_copy(community, prepared):
+    ds = tiergnn.Dataset(community)
+    # The same memory through numpy and torch, and across calls: the mapped file itself.
+    raw = ds._d.features
+    assert np.from_dlpack(raw).ctypes.data == torch.from_dlpack(raw).data_ptr() == ds.features.ctypes.data
+    assert ds.indptr.ctypes.data == ds.indptr.ctypes.data
+    assert not ds.features.flags.writeable  # the file's mapping is read-only for numpy
+    with pytest.raises(ValueError):
+        ds.features[0, 0] = 1.0
+
+    b = tiergnn.Sampler(ds, [5], seed=0).sample([0, 1, 2])
+    blk = b.blocks[0]
+    a, t = np.from_dlpack(blk.src_nodes), torch.from_dlpack(blk.src_nodes)
+    assert a.ctypes.data == t.data_ptr()
+    t[0] = 12345  # a write through torch is visible through numpy: one buffer
+    assert a[0] == 12345 and np.from_dlpack(blk.src_nodes)[0] == 12345
+
+    fs = tiergnn.FeatureStore(prepared)
+    x = fs.gather([0, 1])
+    tx = torch.from_dlpack(x)
+    assert tx.data_ptr() == x.ctypes.data
+    tx[0, 0] = -7.0
+    assert x[0, 0] == -7.0
+
+    # A tier view is the store's own memory: a write through it changes what gather returns.
+    host = fs.tier("host")
+    row = fs.g + 3
+    assert host.shape == (fs.c - fs.g, 32)
+    np.testing.assert_array_equal(host[3], fs.gather([row])[0])
+    host[3, :] = 42.0
+    assert (fs.gather([row])[0] == 42.0).all()
+    gpu = torch.from_dlpack(fs.tier("gpu"))
+    gpu[0, 5] = 9.5
+    assert fs.gather([0])[0, 5] == 9.5
+    del host, gpu
+    gc.collect()
+    fs.close()
+
+
+# ---- bad input -----------------------------------------------------------------------------------
+
+def test_bad_input_raises_clear_errors(community, tmp_path):
+    ds = tiergnn.Dataset(community)
+    fs = tiergnn.FeatureStore(ds)
+    s = tiergnn.Sampler(ds, [5, 5], seed=0)
+    with pytest.raises(ValueError, match=r"id 6000 at position 1 is outside \[0, 6000\)"):
+        fs.gather([3, 6000])
+    with pytest.raises(ValueError, match="id -1"):
+        fs.gather(np.array([-1]))
+    with pytest.raises(TypeError, match="ids must be integers, got an array of float64"):
+        fs.gather(np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="must be integers, got a tensor of torch.float32"):
+        fs.gather(torch.tensor([1.0]))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        fs.gather(np.zeros((2, 2), np.int64))
+    with pytest.raises(TypeError, match="float32"):
+        fs.gather([1, 2], out=np.empty((2, 32), np.float64))
+    with pytest.raises(ValueError, match="needs at least"):
+        fs.gather([1, 2], out=np.empty((1, 32), np.float32))
+    with pytest.raises(ValueError, match="seed 6000"):
+        s.sample([6000])
+    with pytest.raises(ValueError, match="appears more than once"):
+        s.sample([4, 4])
+    with pytest.raises(TypeError, match="seeds must be integers"):
+        s.sample(["a"])
+    with pytest.raises(ValueError, match="fanout"):
+        tiergnn.Sampler(ds, [0])
+    with pytest.raises(ValueError, match="unknown split"):
+        ds.split("training")
+    with pytest.raises(ValueError, match="unknown tier"):
+        fs.tier("disk")
+    with pytest.raises(ValueError, match="estimator"):
+        tiergnn.profile(ds, estimator="pagerank")
+    with pytest.raises((OSError, ValueError), match="nope"):
+        tiergnn.Dataset(tmp_path / "nope")
+    with pytest.raises(ValueError, match="budget|gpu"):
+        tiergnn.prepare(ds, tmp_path / "p", gpu_mem="-5M")
+    assert not (tmp_path / "p").exists()
+    with pytest.raises(tiergnn.BudgetError):
+        tiergnn.prepare(ds, tmp_path / "p", gpu_mem="1K")
+    assert not (tmp_path / "p").exists()
+    fs.close()
+    with pytest.raises(ValueError, match="closed"):
+        fs.gather([1])
+
+
+# ---- lifetime ------------------------------------------------------------------------------------
+
+def test_arrays_outlive_their_owners(community):
+    ds = tiergnn.Dataset(community)
+    feats, indptr = ds.features, torch.from_dlpack(ds._d.indices)
+    expected = np.load(f"{community}/features.npy")[:10].copy()
+    del ds
+    gc.collect()
+    np.testing.assert_array_equal(feats[:10], expected)  # the mapping lives while a view does
+    assert indptr.shape[0] > 0 and int(indptr[-1]) >= 0
+
+    s = tiergnn.Sampler(community, [5], seed=0)
+    b = s.sample([1, 2, 3])
+    nodes = torch.from_dlpack(b.blocks[0].src_nodes)
+    del b, s
+    gc.collect()
+    assert nodes[:3].tolist() == [1, 2, 3]
+
+    fs = tiergnn.FeatureStore(community)
+    x = fs.gather([7, 8])
+    view = fs.tier("host")
+    with pytest.raises(RuntimeError, match="tier view"):
+        fs.close()
+    del fs
+    gc.collect()
+    assert view[7].tolist() == x[0].tolist()  # the view keeps the store alive
+    del view
+    gc.collect()
+
+
+# ---- threads -------------------------------------------------------------------------------------
+
+def test_concurrent_calls_match_sequential(prepared):
+    ds = tiergnn.Dataset(prepared)
+    s = tiergnn.Sampler(ds, [10, 5], seed=1)
+    fs = tiergnn.FeatureStore(ds, disk_readers=2)
+    batches = s.epoch_batches(ds.split("train"), 64, epoch=0)[:12]
+    ref = []
+    for i, seeds in enumerate(batches):
+        b = s.sample(seeds, 0, i)
+        ref.append((b.input_nodes.copy(), fs.gather(b.input_nodes)))
+    fs.reset_traffic()
+    got = [None] * len(batches)
+    errors = []
+
+    def work(k):
+        try:
+            for i in range(k, len(batches), 4):
+                b = s.sample(batches[i], 0, i)
+                got[i] = (b.input_nodes.copy(), fs.gather(b.input_nodes))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for (n1, x1), (n2, x2) in zip(ref, got):
+        np.testing.assert_array_equal(n1, n2)
+        np.testing.assert_array_equal(x1, x2)
+    assert fs.traffic["rows"] == sum(len(n) for n, _ in ref) and fs.traffic["batches"] == len(batches)

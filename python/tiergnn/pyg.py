@@ -1,0 +1,450 @@
+"""PyTorch Geometric on top of tiergnn: a remote backend (FeatureStore, GraphStore) and a sampler.
+
+PyG's NodeLoader takes a (FeatureStore, GraphStore) pair and a BaseSampler. Here the feature store
+serves node features through tiergnn's tiered store (so its traffic ledger counts every row a
+mini-batch gathers) and labels from the dataset; the graph store exposes the dataset's CSR; the
+sampler runs tiergnn's node-wise neighbour sampler and turns its message-flow blocks into the
+subgraph PyG's own NeighborSampler returns.
+
+Blocks to a PyG subgraph. tiergnn samples DGL-style blocks: hop h (block L-1-h) takes every node
+known after hop h-1 as a destination, so the seeds and earlier nodes are sampled again at every
+hop. PyG expands each node once, at the hop where it first appears, with that hop's fanout. The
+conversion keeps, from hop h, only the edges into the nodes that hop h expands for the first time
+(its frontier), which is exactly PyG's sampled subgraph: each node has the in-edges drawn for it
+at its first hop. Nodes come seeds first, then each hop's new nodes in order of first appearance;
+edges come hop by hop, grouped by destination; row = source (the sampled neighbour), col =
+destination, so Data.edge_index flows messages towards the seeds, and num_sampled_nodes /
+num_sampled_edges follow PyG's per-hop convention (usable with trim_to_layer).
+
+Randomness: every call is keyed by (seed, epoch, batch) as in `tiergnn train`. The epoch is set by
+`TierSampler.set_epoch` (the loader from `loader()` does it at the start of every epoch) and the
+batch is the call's index in that epoch, also in DataLoader worker processes (batches are dealt
+to workers round-robin), so a run is reproducible for a seed.
+
+Homogeneous graphs only: group_name / edge_type / input_type None.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from torch_geometric.data import FeatureStore, GraphStore, TensorAttr
+from torch_geometric.data.graph_store import EdgeAttr, EdgeLayout
+from torch_geometric.loader import NodeLoader
+from torch_geometric.sampler import BaseSampler, NodeSamplerInput, SamplerOutput
+
+import tiergnn
+
+__all__ = [
+    "TierFeatureStore",
+    "TierGraphStore",
+    "TierSampler",
+    "TierNodeLoader",
+    "blocks_to_sampler_output",
+    "loader",
+]
+
+
+def _open_dataset(dataset: Any) -> Any:
+    """A tiergnn.Dataset from a Dataset or a directory path."""
+    if isinstance(dataset, (str, os.PathLike)):
+        return tiergnn.Dataset(os.fspath(dataset))
+    return dataset
+
+
+def _tensor(obj: Any) -> Tensor:
+    """A CPU tensor sharing the memory of a DLPack object (tiergnn arrays, numpy, torch)."""
+    if isinstance(obj, Tensor):
+        return obj
+    if hasattr(obj, "__dlpack__"):
+        return torch.from_dlpack(obj)
+    return torch.as_tensor(np.asarray(obj))
+
+
+def _long(obj: Any) -> Tensor:
+    t = _tensor(obj)
+    return t if t.dtype == torch.int64 else t.to(torch.int64)
+
+
+def _read_only(what: str) -> RuntimeError:
+    return RuntimeError(f"{what}: tiergnn stores are read-only (the data lives in the dataset directory); "
+                        f"build a new dataset with the tiergnn CLI to change it")
+
+
+def _check_homogeneous(name: Any, what: str) -> None:
+    if name is not None:
+        raise ValueError(f"{what} {name!r}: tiergnn datasets are homogeneous; use None")
+
+
+# Feature store ####################################################################################
+
+
+class TierFeatureStore(FeatureStore):
+    r"""Read-only :class:`~torch_geometric.data.FeatureStore` over a tiergnn dataset.
+
+    Attributes (``group_name`` None): ``"x"``, the node features (float32), gathered through the
+    tiered :class:`tiergnn.FeatureStore` so that ``self.store.traffic`` counts the rows; and
+    ``"y"``, the labels (int64, -1 = unlabelled). An index of None means all rows.
+
+    Args:
+        dataset: a :class:`tiergnn.Dataset` or its directory.
+        store: a :class:`tiergnn.FeatureStore` of that dataset; by default one is opened
+            (prepared datasets: tiers from the plan; otherwise every row in host memory).
+        disk_readers: reader threads of the disk tier, when the store is opened here.
+    """
+
+    def __init__(self, dataset: Any, store: Any = None, disk_readers: int = 4):
+        super().__init__()
+        self.dataset = _open_dataset(dataset)
+        if store is None and self.dataset.features is not None:
+            store = tiergnn.FeatureStore(self.dataset, disk_readers=disk_readers)
+        self.store = store
+        self.num_nodes = int(self.dataset.num_nodes)
+        self._labels: Optional[Tensor] = None
+
+    # Helpers ----------------------------------------------------------------------------------
+
+    def _ids(self, index: Any) -> np.ndarray:
+        """Row ids as a contiguous int64 numpy array (None = all rows)."""
+        n = self.num_nodes
+        if index is None:
+            return np.arange(n, dtype=np.int64)
+        if isinstance(index, slice):
+            return np.arange(n, dtype=np.int64)[index]
+        if isinstance(index, (int, np.integer)):
+            i = int(index)
+            if not -n <= i < n:
+                raise IndexError(f"node {i} is outside [0, {n})")
+            return np.array([i % n], dtype=np.int64)
+        if isinstance(index, Tensor):
+            if index.dtype == torch.bool:
+                index = index.nonzero().view(-1)
+            return np.ascontiguousarray(index.detach().to("cpu", torch.int64).numpy())
+        a = np.asarray(index)
+        if a.dtype == np.bool_:
+            a = np.flatnonzero(a)
+        return np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
+
+    def labels(self) -> Tensor:
+        """All labels as int64 (converted once if the dataset stores int32)."""
+        if self._labels is None:
+            self._labels = _long(self.dataset.labels)
+        return self._labels
+
+    def _attr_names(self) -> List[str]:
+        names = []
+        if self.store is not None:
+            names.append("x")
+        if self.dataset.labels is not None:
+            names.append("y")
+        return names
+
+    # FeatureStore interface -------------------------------------------------------------------
+
+    def _put_tensor(self, tensor: Any, attr: TensorAttr) -> bool:
+        raise _read_only(f"put_tensor({attr.attr_name!r})")
+
+    def _remove_tensor(self, attr: TensorAttr) -> bool:
+        raise _read_only(f"remove_tensor({attr.attr_name!r})")
+
+    def _get_tensor(self, attr: TensorAttr) -> Optional[Tensor]:
+        _check_homogeneous(attr.group_name, "group_name")
+        if attr.attr_name not in self._attr_names():
+            return None
+        scalar = isinstance(attr.index, (int, np.integer))
+        ids = self._ids(attr.index)
+        if attr.attr_name == "x":
+            if ids.size == 0:
+                out = torch.empty((0, int(self.store.dim)), dtype=torch.float32)
+            else:
+                out = torch.from_dlpack(self.store.gather(ids))
+        else:
+            out = self.labels()[torch.from_numpy(ids)] if attr.index is not None else self.labels()
+        return out[0] if scalar else out
+
+    def _get_tensor_size(self, attr: TensorAttr) -> Optional[Tuple[int, ...]]:
+        _check_homogeneous(attr.group_name, "group_name")
+        if attr.attr_name not in self._attr_names():
+            return None
+        index = attr.index if attr.is_set("index") else None
+        scalar = isinstance(index, (int, np.integer))
+        rows = self.num_nodes if index is None else int(self._ids(index).size)
+        row_shape = (int(self.store.dim),) if attr.attr_name == "x" else ()
+        return row_shape if scalar else (rows, *row_shape)
+
+    def get_all_tensor_attrs(self) -> List[TensorAttr]:
+        # PyG's loaders set .index on these objects: return new ones on every call.
+        return [TensorAttr(group_name=None, attr_name=name) for name in self._attr_names()]
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.dataset.name!r}, attrs={self._attr_names()})"
+
+
+# Graph store ######################################################################################
+
+
+class TierGraphStore(GraphStore):
+    r"""Read-only :class:`~torch_geometric.data.GraphStore` over a tiergnn dataset's graph.
+
+    tiergnn keeps in-neighbour CSR: row v of (indptr, indices) lists the sources u of the edges
+    u -> v. With PyG's edge_index convention (row = source, col = destination) that is CSC, which
+    is served zero-copy as ``(row, colptr) = (indices, indptr)`` (int64; int32 indices are
+    converted). COO and CSR are built on request.
+    """
+
+    def __init__(self, dataset: Any):
+        super().__init__()
+        self.dataset = _open_dataset(dataset)
+        self.num_nodes = int(self.dataset.num_nodes)
+
+    def _csc(self) -> Tuple[Tensor, Tensor]:
+        return _long(self.dataset.indices), _long(self.dataset.indptr)
+
+    def _put_edge_index(self, edge_index: Any, edge_attr: EdgeAttr) -> bool:
+        raise _read_only("put_edge_index")
+
+    def _remove_edge_index(self, edge_attr: EdgeAttr) -> bool:
+        raise _read_only("remove_edge_index")
+
+    def _get_edge_index(self, edge_attr: Optional[EdgeAttr]) -> Optional[Tuple[Tensor, Tensor]]:
+        layout = EdgeLayout.CSC if edge_attr is None else edge_attr.layout
+        if edge_attr is not None:
+            if edge_attr.edge_type is not None:
+                return None  # not found: get_edge_index raises KeyError
+            if edge_attr.size is None:
+                edge_attr.size = (self.num_nodes, self.num_nodes)
+        row, colptr = self._csc()
+        if layout == EdgeLayout.CSC:
+            return row, colptr
+        col = torch.repeat_interleave(torch.arange(self.num_nodes, dtype=torch.int64), colptr.diff())
+        if layout == EdgeLayout.COO:
+            return row, col
+        # CSR over sources: sort the edges by source (stable, so destinations stay ascending).
+        perm = torch.sort(row, stable=True).indices
+        rowptr = torch.zeros(self.num_nodes + 1, dtype=torch.int64)
+        rowptr[1:] = torch.cumsum(torch.bincount(row, minlength=self.num_nodes), 0)
+        return rowptr, col[perm]
+
+    def get_all_edge_attrs(self) -> List[EdgeAttr]:
+        return [EdgeAttr(edge_type=None, layout=EdgeLayout.CSC, is_sorted=True,
+                         size=(self.num_nodes, self.num_nodes))]
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.dataset.name!r}, nodes={self.num_nodes})"
+
+
+# Sampler ##########################################################################################
+
+
+def _is_prefix_chain(blocks: Sequence[Any]) -> bool:
+    """Whether block i's src_nodes start with block i+1's src_nodes and its destinations are them."""
+    for i in range(len(blocks) - 1):
+        outer, inner = blocks[i], blocks[i + 1]
+        n = int(inner.num_src)
+        if int(outer.num_dst) != n:
+            return False
+        if not torch.equal(_long(outer.src_nodes)[:n], _long(inner.src_nodes)):
+            return False
+    return True
+
+
+def _hop_edges(indptr: Tensor, indices: Tensor, lo: int, hi: int) -> Tuple[Tensor, Tensor]:
+    """Local (source, destination) of the edges into destinations [lo, hi) of a block."""
+    e0, e1 = int(indptr[lo]), int(indptr[hi])
+    dst = torch.repeat_interleave(torch.arange(lo, hi, dtype=torch.int64), indptr[lo + 1:hi + 1] - indptr[lo:hi])
+    return indices[e0:e1], dst
+
+
+def _chain_output(blocks: Sequence[Any]):
+    """Fast path: the blocks' local ids are already prefixes of blocks[0].src_nodes."""
+    L = len(blocks)
+    node = _long(blocks[0].src_nodes).clone()  # never alias the sampler's buffers
+    rows, cols, n_nodes, n_edges = [], [], [int(blocks[L - 1].num_dst)], []
+    lo = 0
+    for hop in range(L):
+        b = blocks[L - 1 - hop]
+        hi = int(b.num_dst)
+        row, col = _hop_edges(_long(b.indptr), _long(b.indices), lo, hi)
+        rows.append(row)
+        cols.append(col)
+        n_edges.append(int(row.numel()))
+        n_nodes.append(int(b.num_src) - hi)
+        lo = hi
+    return node, torch.cat(rows), torch.cat(cols), n_nodes, n_edges
+
+
+def _general_output(blocks: Sequence[Any]):
+    """Any blocks: relabel into one node list (seeds, then new nodes hop by hop in order of first
+    appearance) and keep, per hop, the edges into destinations not expanded at an earlier hop."""
+    L = len(blocks)
+    seeds = _long(blocks[L - 1].src_nodes)[: int(blocks[L - 1].num_dst)]
+    segments = [seeds] + [_long(blocks[L - 1 - h].src_nodes) for h in range(L)]
+    seq = torch.cat(segments)
+    uniq, inv = torch.unique(seq, return_inverse=True)
+    pos = torch.arange(seq.numel(), dtype=torch.int64)
+    first = torch.full((uniq.numel(),), seq.numel(), dtype=torch.int64).scatter_reduce(0, inv, pos, "amin")
+    order = torch.argsort(first)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(order.numel(), dtype=torch.int64)
+    node = uniq[order]
+    bounds = np.cumsum([0] + [int(s.numel()) for s in segments])
+    first_sorted = first[order]
+    n_nodes = [int(((first_sorted >= bounds[k]) & (first_sorted < bounds[k + 1])).sum()) for k in range(L + 1)]
+    expanded = torch.zeros(node.numel(), dtype=torch.bool)
+    rows, cols, n_edges = [], [], []
+    for hop in range(L):
+        b = blocks[L - 1 - hop]
+        local = rank[inv[int(bounds[hop + 1]):int(bounds[hop + 2])]]  # block local id -> node index
+        indptr, indices = _long(b.indptr), _long(b.indices)
+        nd = int(b.num_dst)
+        src, dst = _hop_edges(indptr, indices, 0, nd)
+        dst_node = local[:nd]
+        frontier = ~expanded[dst_node]
+        keep = frontier[dst]
+        rows.append(local[src[keep]])
+        cols.append(dst_node[dst[keep]])
+        n_edges.append(int(keep.sum()))
+        expanded[dst_node] = True
+    return node, torch.cat(rows), torch.cat(cols), n_nodes, n_edges
+
+
+def blocks_to_sampler_output(blocks: Sequence[Any], metadata: Any = None) -> SamplerOutput:
+    """PyG's SamplerOutput for tiergnn blocks (any objects with num_dst, num_src, src_nodes,
+    indptr and indices, the arrays as DLPack objects, numpy arrays or tensors). See the module
+    docstring for the node and edge order."""
+    if len(blocks) == 0:
+        raise ValueError("a sampled batch needs at least one block")
+    if _is_prefix_chain(blocks):
+        node, row, col, n_nodes, n_edges = _chain_output(blocks)
+    else:
+        node, row, col, n_nodes, n_edges = _general_output(blocks)
+    return SamplerOutput(node=node, row=row, col=col, edge=None, batch=None, num_sampled_nodes=n_nodes,
+                         num_sampled_edges=n_edges, metadata=metadata)
+
+
+class TierSampler(BaseSampler):
+    r"""PyG sampler backed by :class:`tiergnn.Sampler` (uniform node-wise neighbour sampling
+    without replacement; ``fanouts`` in PyG's ``num_neighbors`` order, -1 = all).
+
+    ``sample_from_nodes`` returns the subgraph PyG's NeighborSampler would (directional, not
+    disjoint, no edge ids). Draws are keyed by (seed, epoch, batch): ``set_epoch(e)`` starts epoch
+    ``e`` and each call takes the next batch number, so calls differ and a run is reproducible.
+    For a prepared (renumbered) dataset the draws use the original ids, so they match those of
+    the unprepared dataset up to renaming, as in ``tiergnn train``.
+    """
+
+    def __init__(self, dataset: Any, fanouts: Sequence[int], seed: int = 0):
+        self.dataset = _open_dataset(dataset)
+        self.fanouts = [int(f) for f in fanouts]
+        self.seed = int(seed)
+        self.sampler = tiergnn.Sampler(self.dataset, fanouts=self.fanouts, seed=self.seed)
+        keys = getattr(self.dataset, "node_keys", None)
+        if keys is not None and hasattr(self.sampler, "set_node_keys"):
+            self.sampler.set_node_keys(keys)
+        self.epoch = 0
+        self._calls = 0
+
+    @property
+    def num_neighbors(self) -> List[int]:
+        return list(self.fanouts)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start epoch `epoch`: the next call samples batch 0 of it."""
+        self.epoch = int(epoch)
+        self._calls = 0
+
+    def _next_batch(self) -> int:
+        b = self._calls
+        self._calls += 1
+        info = torch.utils.data.get_worker_info()
+        if info is not None:  # DataLoader deals batches to workers round-robin
+            b = b * info.num_workers + info.id
+        return b
+
+    def sample_blocks(self, seeds: Any, epoch: Optional[int] = None, batch: Optional[int] = None) -> Any:
+        """tiergnn's own batch (blocks) for `seeds`, keyed by (epoch, batch) or the counters."""
+        ids = np.ascontiguousarray(_long(seeds).numpy() if isinstance(seeds, Tensor) else seeds, dtype=np.int64)
+        if batch is None:
+            batch = self._next_batch()
+        return self.sampler.sample(ids, epoch=self.epoch if epoch is None else int(epoch), batch=int(batch))
+
+    def sample_from_nodes(self, index: NodeSamplerInput, **kwargs) -> SamplerOutput:
+        if index.input_type is not None:
+            raise ValueError(f"input_type {index.input_type!r}: tiergnn datasets are homogeneous")
+        if index.time is not None:
+            raise NotImplementedError("TierSampler does not do temporal sampling (seed times were given)")
+        b = self.sample_blocks(index.node)
+        return blocks_to_sampler_output(b.blocks, metadata=(index.input_id, index.time))
+
+    def sample_from_edges(self, index: Any, neg_sampling: Any = None) -> SamplerOutput:
+        raise NotImplementedError("TierSampler samples from seed nodes only (NodeLoader); link-level "
+                                  "sampling (LinkLoader) is not supported by tiergnn yet")
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(fanouts={self.fanouts}, seed={self.seed})"
+
+
+# Loader ###########################################################################################
+
+
+class TierNodeLoader(NodeLoader):
+    """NodeLoader that starts a new sampler epoch on every pass. `dataset_` (the tiergnn.Dataset),
+    `feature_store` and `graph_store` are kept for callers (e.g. feature_store.store.traffic)."""
+
+    def __init__(self, data, node_sampler: TierSampler, **kwargs):
+        super().__init__(data, node_sampler, **kwargs)
+        self.feature_store, self.graph_store = data
+        self.dataset_ = node_sampler.dataset
+        self._epoch = 0
+
+    def __iter__(self):
+        if isinstance(self.node_sampler, TierSampler):
+            self.node_sampler.set_epoch(self._epoch)
+        self._epoch += 1
+        return super().__iter__()
+
+
+def loader(dataset: Any, fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024,
+           input_nodes: Union[None, str, Tensor, np.ndarray, Sequence[int]] = "train",
+           shuffle: bool = False, seed: int = 0, feature_store: Optional[TierFeatureStore] = None,
+           disk_readers: int = 4, **kwargs) -> TierNodeLoader:
+    r"""A :class:`~torch_geometric.loader.NodeLoader` over a tiergnn dataset.
+
+    Args:
+        dataset: a :class:`tiergnn.Dataset` or its directory.
+        fanouts: neighbours per hop from the seeds outwards (-1 = all).
+        batch_size: seed nodes per mini-batch.
+        input_nodes: the seeds: a split name ("train", "valid", "test"), node ids, a boolean mask,
+            or None for all nodes.
+        shuffle: shuffle the seeds every epoch (reproducibly, from `seed`).
+        seed: seed of the shuffle and of the neighbour draws.
+        feature_store: a TierFeatureStore to share (e.g. between a training and an evaluation
+            loader, so one ledger counts both); by default a new one.
+        disk_readers: reader threads of the disk tier of a new store.
+        **kwargs: more NodeLoader / DataLoader arguments (num_workers, drop_last, ...).
+
+    Batches are :class:`~torch_geometric.data.Data` with ``x``, ``y``, ``edge_index``, ``n_id``
+    (global ids; the first ``batch_size`` are the seeds), ``num_sampled_nodes`` and
+    ``num_sampled_edges``.
+    """
+    ds = _open_dataset(dataset)
+    if isinstance(input_nodes, str):
+        ids = ds.split(input_nodes)
+        if ids is None:
+            raise ValueError(f"input_nodes {input_nodes!r}: the dataset {ds.name!r} has no such split")
+        input_nodes = _long(ids)
+    elif input_nodes is None:
+        input_nodes = torch.arange(int(ds.num_nodes), dtype=torch.int64)
+    elif not isinstance(input_nodes, Tensor):
+        input_nodes = torch.as_tensor(np.asarray(input_nodes))
+    fs = feature_store if feature_store is not None else TierFeatureStore(ds, disk_readers=disk_readers)
+    gs = TierGraphStore(ds)
+    sampler = TierSampler(ds, fanouts, seed=seed)
+    if shuffle and "generator" not in kwargs:
+        kwargs["generator"] = torch.Generator().manual_seed(int(seed))
+    return TierNodeLoader((fs, gs), sampler, input_nodes=input_nodes, batch_size=batch_size, shuffle=shuffle,
+                          **kwargs)
