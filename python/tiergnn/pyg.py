@@ -19,7 +19,9 @@ num_sampled_edges follow PyG's per-hop convention (usable with trim_to_layer).
 Randomness: every call is keyed by (seed, epoch, batch) as in `tiergnn train`. The epoch is set by
 `TierSampler.set_epoch` (the loader from `loader()` does it at the start of every epoch) and the
 batch is the call's index in that epoch, also in DataLoader worker processes (batches are dealt
-to workers round-robin), so a run is reproducible for a seed.
+to workers round-robin), so a run is reproducible for a seed. With shuffle=True, `loader()` also
+takes each epoch's batches from tiergnn's own shuffle, so batch b of epoch e has the same seeds
+and the same draws as in `tiergnn train --seed S` (before the conversion above).
 
 Homogeneous graphs only: group_name / edge_type / input_type None.
 """
@@ -43,6 +45,7 @@ __all__ = [
     "TierFeatureStore",
     "TierGraphStore",
     "TierSampler",
+    "TierEpochBatches",
     "TierNodeLoader",
     "blocks_to_sampler_output",
     "loader",
@@ -241,87 +244,91 @@ class TierGraphStore(GraphStore):
 
 
 def _is_prefix_chain(blocks: Sequence[Any]) -> bool:
-    """Whether block i's src_nodes start with block i+1's src_nodes and its destinations are them."""
+    """Whether each block's destinations are the next block's src_nodes (in order), so that every
+    block's local ids index blocks[0].src_nodes. tiergnn's sampler builds its blocks that way."""
     for i in range(len(blocks) - 1):
         outer, inner = blocks[i], blocks[i + 1]
         n = int(inner.num_src)
-        if int(outer.num_dst) != n:
-            return False
-        if not torch.equal(_long(outer.src_nodes)[:n], _long(inner.src_nodes)):
+        if int(outer.num_dst) != n or not torch.equal(_long(outer.src_nodes)[:n], _long(inner.src_nodes)):
             return False
     return True
 
 
-def _hop_edges(indptr: Tensor, indices: Tensor, lo: int, hi: int) -> Tuple[Tensor, Tensor]:
-    """Local (source, destination) of the edges into destinations [lo, hi) of a block."""
-    e0, e1 = int(indptr[lo]), int(indptr[hi])
-    dst = torch.repeat_interleave(torch.arange(lo, hi, dtype=torch.int64), indptr[lo + 1:hi + 1] - indptr[lo:hi])
-    return indices[e0:e1], dst
+def _first_appearance(ids: Tensor) -> Tensor:
+    """The distinct values of `ids` in order of first appearance."""
+    if ids.numel() == 0:
+        return ids
+    uniq, inv = torch.unique(ids, return_inverse=True)
+    first = torch.full((uniq.numel(),), ids.numel(), dtype=torch.int64)
+    first.scatter_reduce_(0, inv, torch.arange(ids.numel(), dtype=torch.int64), "amin")
+    return uniq[torch.argsort(first)]
 
 
-def _chain_output(blocks: Sequence[Any]):
-    """Fast path: the blocks' local ids are already prefixes of blocks[0].src_nodes."""
-    L = len(blocks)
-    node = _long(blocks[0].src_nodes).clone()  # never alias the sampler's buffers
-    rows, cols, n_nodes, n_edges = [], [], [int(blocks[L - 1].num_dst)], []
-    lo = 0
-    for hop in range(L):
-        b = blocks[L - 1 - hop]
-        hi = int(b.num_dst)
-        row, col = _hop_edges(_long(b.indptr), _long(b.indices), lo, hi)
-        rows.append(row)
-        cols.append(col)
-        n_edges.append(int(row.numel()))
-        n_nodes.append(int(b.num_src) - hi)
-        lo = hi
-    return node, torch.cat(rows), torch.cat(cols), n_nodes, n_edges
-
-
-def _general_output(blocks: Sequence[Any]):
-    """Any blocks: relabel into one node list (seeds, then new nodes hop by hop in order of first
-    appearance) and keep, per hop, the edges into destinations not expanded at an earlier hop."""
-    L = len(blocks)
-    seeds = _long(blocks[L - 1].src_nodes)[: int(blocks[L - 1].num_dst)]
-    segments = [seeds] + [_long(blocks[L - 1 - h].src_nodes) for h in range(L)]
-    seq = torch.cat(segments)
-    uniq, inv = torch.unique(seq, return_inverse=True)
-    pos = torch.arange(seq.numel(), dtype=torch.int64)
-    first = torch.full((uniq.numel(),), seq.numel(), dtype=torch.int64).scatter_reduce(0, inv, pos, "amin")
-    order = torch.argsort(first)
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(order.numel(), dtype=torch.int64)
-    node = uniq[order]
-    bounds = np.cumsum([0] + [int(s.numel()) for s in segments])
-    first_sorted = first[order]
-    n_nodes = [int(((first_sorted >= bounds[k]) & (first_sorted < bounds[k + 1])).sum()) for k in range(L + 1)]
-    expanded = torch.zeros(node.numel(), dtype=torch.bool)
-    rows, cols, n_edges = [], [], []
-    for hop in range(L):
-        b = blocks[L - 1 - hop]
-        local = rank[inv[int(bounds[hop + 1]):int(bounds[hop + 2])]]  # block local id -> node index
-        indptr, indices = _long(b.indptr), _long(b.indices)
+def _common_ids(blocks: Sequence[Any]):
+    """One id space for all blocks: `space` (global ids) and, per block, its local id -> space id
+    and space id -> destination index (-1: not a destination). None stands for the identity,
+    which is the case for a prefix chain (space = blocks[0].src_nodes)."""
+    if _is_prefix_chain(blocks):
+        return _long(blocks[0].src_nodes), [None] * len(blocks), [None] * len(blocks)
+    srcs = [_long(b.src_nodes) for b in blocks]
+    space, inv = torch.unique(torch.cat(srcs), return_inverse=True)
+    to_space, dst_index, at = [], [], 0
+    for b, s in zip(blocks, srcs):
+        t = inv[at:at + s.numel()]
+        at += s.numel()
         nd = int(b.num_dst)
-        src, dst = _hop_edges(indptr, indices, 0, nd)
-        dst_node = local[:nd]
-        frontier = ~expanded[dst_node]
-        keep = frontier[dst]
-        rows.append(local[src[keep]])
-        cols.append(dst_node[dst[keep]])
-        n_edges.append(int(keep.sum()))
-        expanded[dst_node] = True
+        d = torch.full((space.numel(),), -1, dtype=torch.int64)
+        d[t[:nd]] = torch.arange(nd, dtype=torch.int64)
+        to_space.append(t)
+        dst_index.append(d)
+    return space, to_space, dst_index
+
+
+def _pyg_subgraph(blocks: Sequence[Any]):
+    """PyG's sampled subgraph from tiergnn blocks (see the module docstring): hop h expands the
+    nodes first reached at hop h-1 (the seeds at hop 0) with their draws in block L-1-h."""
+    L = len(blocks)
+    space, to_space, dst_index = _common_ids(blocks)
+    last = blocks[L - 1]
+    nseeds = int(last.num_dst)
+    seeds = torch.arange(nseeds, dtype=torch.int64) if to_space[L - 1] is None else to_space[L - 1][:nseeds]
+    position = torch.full((space.numel(),), -1, dtype=torch.int64)  # space id -> index in `node`
+    position[seeds] = torch.arange(nseeds, dtype=torch.int64)
+    order, frontier, count = [seeds], seeds, nseeds
+    rows, cols, n_nodes, n_edges = [], [], [nseeds], []
+    for hop in range(L):
+        k = L - 1 - hop
+        b = blocks[k]
+        dst = frontier if dst_index[k] is None else dst_index[k][frontier]
+        if bool((dst < 0).any()) or bool((dst >= int(b.num_dst)).any()):
+            raise ValueError(f"block {k} lacks destinations that hop {hop} must expand: not tiergnn blocks?")
+        indptr, indices = _long(b.indptr), _long(b.indices)
+        start = indptr[dst]
+        deg = indptr[dst + 1] - start
+        total = int(deg.sum())
+        offset = torch.arange(total, dtype=torch.int64) - torch.repeat_interleave(torch.cumsum(deg, 0) - deg, deg)
+        src = indices[torch.repeat_interleave(start, deg) + offset]
+        if to_space[k] is not None:
+            src = to_space[k][src]
+        new = _first_appearance(src[position[src] < 0])
+        position[new] = torch.arange(count, count + new.numel(), dtype=torch.int64)
+        count += new.numel()
+        rows.append(position[src])
+        cols.append(torch.repeat_interleave(position[frontier], deg))
+        order.append(new)
+        n_nodes.append(int(new.numel()))
+        n_edges.append(total)
+        frontier = new
+    node = space[torch.cat(order)].clone()  # a copy: the batch's memory is not kept alive
     return node, torch.cat(rows), torch.cat(cols), n_nodes, n_edges
 
 
 def blocks_to_sampler_output(blocks: Sequence[Any], metadata: Any = None) -> SamplerOutput:
-    """PyG's SamplerOutput for tiergnn blocks (any objects with num_dst, num_src, src_nodes,
-    indptr and indices, the arrays as DLPack objects, numpy arrays or tensors). See the module
-    docstring for the node and edge order."""
+    """PyG's SamplerOutput for tiergnn blocks (objects with num_dst, num_src, src_nodes, indptr and
+    indices, the arrays as DLPack objects, numpy arrays or tensors). See the module docstring."""
     if len(blocks) == 0:
         raise ValueError("a sampled batch needs at least one block")
-    if _is_prefix_chain(blocks):
-        node, row, col, n_nodes, n_edges = _chain_output(blocks)
-    else:
-        node, row, col, n_nodes, n_edges = _general_output(blocks)
+    node, row, col, n_nodes, n_edges = _pyg_subgraph(blocks)
     return SamplerOutput(node=node, row=row, col=col, edge=None, batch=None, num_sampled_nodes=n_nodes,
                          num_sampled_edges=n_edges, metadata=metadata)
 
@@ -342,9 +349,6 @@ class TierSampler(BaseSampler):
         self.fanouts = [int(f) for f in fanouts]
         self.seed = int(seed)
         self.sampler = tiergnn.Sampler(self.dataset, fanouts=self.fanouts, seed=self.seed)
-        keys = getattr(self.dataset, "node_keys", None)
-        if keys is not None and hasattr(self.sampler, "set_node_keys"):
-            self.sampler.set_node_keys(keys)
         self.epoch = 0
         self._calls = 0
 
@@ -391,27 +395,58 @@ class TierSampler(BaseSampler):
 # Loader ###########################################################################################
 
 
+class TierEpochBatches(torch.utils.data.Sampler):
+    """Batches of positions into `input_nodes` in the order `tiergnn train` uses: each epoch's
+    permutation comes from tiergnn's batcher (keyed by the sampler's seed and the epoch)."""
+
+    def __init__(self, sampler: TierSampler, input_nodes: Tensor, batch_size: int, drop_last: bool = False):
+        self.sampler = sampler
+        self.ids = np.ascontiguousarray(_long(input_nodes).numpy())
+        self.batch_size = int(batch_size)
+        self.drop_last = bool(drop_last)
+        self.epoch = 0
+        self._sorted = np.argsort(self.ids, kind="stable")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        n = len(self.ids)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        batches = self.sampler.sampler.epoch_batches(self.ids, self.batch_size, self.epoch)
+        for b in batches:
+            if self.drop_last and len(b) < self.batch_size:
+                break
+            pos = np.searchsorted(self.ids, b, sorter=self._sorted)
+            yield self._sorted[pos].tolist()
+
+
 class TierNodeLoader(NodeLoader):
-    """NodeLoader that starts a new sampler epoch on every pass. `dataset_` (the tiergnn.Dataset),
+    """NodeLoader that starts a new sampler epoch on every pass (and a new tiergnn shuffle when
+    the batches come from TierEpochBatches). `tier_dataset` (the tiergnn.Dataset),
     `feature_store` and `graph_store` are kept for callers (e.g. feature_store.store.traffic)."""
 
     def __init__(self, data, node_sampler: TierSampler, **kwargs):
         super().__init__(data, node_sampler, **kwargs)
         self.feature_store, self.graph_store = data
-        self.dataset_ = node_sampler.dataset
-        self._epoch = 0
+        self.tier_dataset = node_sampler.dataset
+        self.epoch = 0
 
     def __iter__(self):
         if isinstance(self.node_sampler, TierSampler):
-            self.node_sampler.set_epoch(self._epoch)
-        self._epoch += 1
+            self.node_sampler.set_epoch(self.epoch)
+        if isinstance(self.batch_sampler, TierEpochBatches):
+            self.batch_sampler.set_epoch(self.epoch)
+        self.epoch += 1
         return super().__iter__()
 
 
 def loader(dataset: Any, fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024,
            input_nodes: Union[None, str, Tensor, np.ndarray, Sequence[int]] = "train",
            shuffle: bool = False, seed: int = 0, feature_store: Optional[TierFeatureStore] = None,
-           disk_readers: int = 4, **kwargs) -> TierNodeLoader:
+           disk_readers: int = 4, drop_last: bool = False, **kwargs) -> TierNodeLoader:
     r"""A :class:`~torch_geometric.loader.NodeLoader` over a tiergnn dataset.
 
     Args:
@@ -420,16 +455,18 @@ def loader(dataset: Any, fanouts: Sequence[int] = (15, 10, 5), batch_size: int =
         batch_size: seed nodes per mini-batch.
         input_nodes: the seeds: a split name ("train", "valid", "test"), node ids, a boolean mask,
             or None for all nodes.
-        shuffle: shuffle the seeds every epoch (reproducibly, from `seed`).
+        shuffle: shuffle the seeds every epoch with tiergnn's batcher, so that every batch holds
+            the seeds (and gets the neighbour draws) that `tiergnn train --seed seed` uses.
         seed: seed of the shuffle and of the neighbour draws.
         feature_store: a TierFeatureStore to share (e.g. between a training and an evaluation
             loader, so one ledger counts both); by default a new one.
         disk_readers: reader threads of the disk tier of a new store.
-        **kwargs: more NodeLoader / DataLoader arguments (num_workers, drop_last, ...).
+        drop_last: drop the last, incomplete batch of every epoch.
+        **kwargs: more NodeLoader / DataLoader arguments (num_workers, ...).
 
     Batches are :class:`~torch_geometric.data.Data` with ``x``, ``y``, ``edge_index``, ``n_id``
     (global ids; the first ``batch_size`` are the seeds), ``num_sampled_nodes`` and
-    ``num_sampled_edges``.
+    ``num_sampled_edges``. The loader's epoch counter (``.epoch``) advances on every pass.
     """
     ds = _open_dataset(dataset)
     if isinstance(input_nodes, str):
@@ -441,10 +478,13 @@ def loader(dataset: Any, fanouts: Sequence[int] = (15, 10, 5), batch_size: int =
         input_nodes = torch.arange(int(ds.num_nodes), dtype=torch.int64)
     elif not isinstance(input_nodes, Tensor):
         input_nodes = torch.as_tensor(np.asarray(input_nodes))
+    if input_nodes.dtype == torch.bool:
+        input_nodes = input_nodes.nonzero().view(-1)
     fs = feature_store if feature_store is not None else TierFeatureStore(ds, disk_readers=disk_readers)
     gs = TierGraphStore(ds)
     sampler = TierSampler(ds, fanouts, seed=seed)
-    if shuffle and "generator" not in kwargs:
-        kwargs["generator"] = torch.Generator().manual_seed(int(seed))
-    return TierNodeLoader((fs, gs), sampler, input_nodes=input_nodes, batch_size=batch_size, shuffle=shuffle,
-                          **kwargs)
+    if shuffle:
+        batches = TierEpochBatches(sampler, input_nodes, batch_size, drop_last=drop_last)
+        return TierNodeLoader((fs, gs), sampler, input_nodes=input_nodes, batch_sampler=batches, **kwargs)
+    return TierNodeLoader((fs, gs), sampler, input_nodes=input_nodes, batch_size=batch_size, shuffle=False,
+                          drop_last=drop_last, **kwargs)
