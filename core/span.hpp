@@ -12,7 +12,7 @@ template <typename T>
 class span {
  public:
   using element_type = T;
-  TG_HD span() = default;
+  span() = default;
   TG_HD span(T* data, std::size_t size) : data_(data), size_(size) {}
   template <typename U, typename A>
   span(std::vector<U, A>& v) : data_(v.data()), size_(v.size()) {}  // NOLINT: implicit by design

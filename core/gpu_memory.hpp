@@ -1,0 +1,174 @@
+#pragma once
+// CUDA resources for g++-compiled code (no CUDA headers here): device selection, streams, events,
+// and move-only owners for device buffers, mapped pinned host buffers and registrations of existing
+// host memory (a memory-mapped features file included). The memory kind is part of each owner's
+// type (core/memory.hpp), so device code cannot be handed plain host memory by mistake.
+//
+// Every runtime call is checked and throws cuda_error naming the call (core/cuda/gpu_memory.cu).
+// In a build without the CUDA backend (core/gpu_memory_nocuda.cpp) every function that would need
+// a device throws cuda_error("built without the CUDA backend").
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "core/memory.hpp"
+
+namespace tg::gpu {
+
+// Selects the device for this thread (cudaSetDevice).
+void set_device(int device);
+int current_device();
+
+struct memory_info {
+  std::size_t free = 0, total = 0;
+};
+// cudaMemGetInfo of the current device.
+memory_info device_memory_info();
+
+// Raw, checked allocation (the owners below use these). Zero bytes allocate nothing.
+void* device_malloc(std::size_t bytes);
+void device_free(void* p) noexcept;
+void* pinned_malloc(std::size_t bytes);  // cudaHostAlloc(mapped | portable)
+void pinned_free(void* p) noexcept;
+void* mapped_device_pointer(void* host);  // the device address of mapped/registered host memory
+
+// A non-blocking stream (never the legacy default stream).
+class stream {
+ public:
+  stream();
+  ~stream();
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+  stream(stream&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+  stream& operator=(stream&& o) noexcept {
+    std::swap(h_, o.h_);
+    return *this;
+  }
+  void* handle() const { return h_; }  // a cudaStream_t
+  void synchronize() const;
+
+ private:
+  void* h_ = nullptr;
+};
+
+// An event with timing enabled.
+class event {
+ public:
+  event();
+  ~event();
+  event(const event&) = delete;
+  event& operator=(const event&) = delete;
+  event(event&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+  event& operator=(event&& o) noexcept {
+    std::swap(h_, o.h_);
+    return *this;
+  }
+  void* handle() const { return h_; }
+  void record(const stream& s);
+  void synchronize() const;
+  void wait_on(const stream& s) const;  // s waits for this event
+  float elapsed_ms_since(const event& start) const;
+
+ private:
+  void* h_ = nullptr;
+};
+
+// Asynchronous copies on a stream (cudaMemcpyDefault: direction from the pointers, UVA).
+void copy_async(void* dst, const void* src, std::size_t bytes, const stream& s);
+void memset_async(void* dst, int value, std::size_t bytes, const stream& s);
+
+template <typename T>
+class device_buffer {
+ public:
+  static constexpr memory_kind kind = memory_kind::device;
+  device_buffer() = default;
+  explicit device_buffer(std::size_t n) : p_(static_cast<T*>(device_malloc(n * sizeof(T)))), n_(n) {}
+  ~device_buffer() { device_free(p_); }
+  device_buffer(const device_buffer&) = delete;
+  device_buffer& operator=(const device_buffer&) = delete;
+  device_buffer(device_buffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  device_buffer& operator=(device_buffer&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  std::size_t size() const { return n_; }
+  std::size_t bytes() const { return n_ * sizeof(T); }
+  // Grows (never shrinks) to at least n elements; contents are not kept.
+  void reserve(std::size_t n) {
+    if (n > n_) *this = device_buffer(n + n / 2);
+  }
+
+ private:
+  T* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+// Page-locked host memory mapped into the device address space: the host writes data(), kernels
+// read device_data() over PCIe/NVLink (zero-copy).
+template <typename T>
+class pinned_buffer {
+ public:
+  static constexpr memory_kind kind = memory_kind::pinned;
+  pinned_buffer() = default;
+  explicit pinned_buffer(std::size_t n) : p_(static_cast<T*>(pinned_malloc(n * sizeof(T)))), n_(n) {}
+  ~pinned_buffer() { pinned_free(p_); }
+  pinned_buffer(const pinned_buffer&) = delete;
+  pinned_buffer& operator=(const pinned_buffer&) = delete;
+  pinned_buffer(pinned_buffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  pinned_buffer& operator=(pinned_buffer&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  const T* device_data() const { return p_ ? static_cast<const T*>(mapped_device_pointer(const_cast<T*>(p_))) : nullptr; }
+  std::size_t size() const { return n_; }
+  std::size_t bytes() const { return n_ * sizeof(T); }
+  void reserve(std::size_t n) {
+    if (n > n_) *this = pinned_buffer(n + n / 2);
+  }
+
+ private:
+  T* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+// Pins and maps an existing host range (cudaHostRegister), e.g. the features of a memory-mapped
+// file, for zero-copy reads by kernels; unregisters on destruction. read_only registers with
+// cudaHostRegisterReadOnly, which a read-only or copy-on-write file mapping needs so that pinning
+// does not copy its pages. The range is widened to whole pages.
+class host_registration {
+ public:
+  static constexpr memory_kind kind = memory_kind::pinned;
+  host_registration() = default;
+  host_registration(const void* p, std::size_t bytes, bool read_only = true);
+  ~host_registration();
+  host_registration(const host_registration&) = delete;
+  host_registration& operator=(const host_registration&) = delete;
+  host_registration(host_registration&& o) noexcept
+      : base_(std::exchange(o.base_, nullptr)), user_(std::exchange(o.user_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+  host_registration& operator=(host_registration&& o) noexcept {
+    std::swap(base_, o.base_);
+    std::swap(user_, o.user_);
+    std::swap(bytes_, o.bytes_);
+    return *this;
+  }
+  // Device address of the registered pointer passed to the constructor.
+  const void* device_data() const;
+
+ private:
+  void* base_ = nullptr;        // page-aligned start that was registered
+  const void* user_ = nullptr;  // the pointer the caller gave
+  std::size_t bytes_ = 0;
+};
+
+// Bandwidth ceilings for bench/gpu_check.sh, in GB/s (1e9 bytes): pinned host -> device
+// cudaMemcpyAsync, and device -> device copy, each of `bytes`, best of `repeats`.
+double measure_h2d_bandwidth(std::size_t bytes, int repeats);
+double measure_d2d_bandwidth(std::size_t bytes, int repeats);
+
+}  // namespace tg::gpu
