@@ -93,6 +93,9 @@ nb::dict traffic_dict(const tiergnn::traffic& t) {
 NB_MODULE(_tiergnn, m) {
   m.doc() = "tiergnn: tiered feature store, neighbour sampling and hot-first datasets (C++ core)";
   m.attr("__version__") = tiergnn::version();
+  // Arrays handed to other frameworks may still be alive at interpreter exit (torch tensors made
+  // from them); their owners are then freed after nanobind's leak check, which is not a leak.
+  nb::set_leak_warnings(false);
 
   // Raised for budgets that cannot be met (a MemoryError); never thrown from C++ as such.
   struct budget_exception : std::exception {};

@@ -7,14 +7,15 @@ sampler runs tiergnn's node-wise neighbour sampler and turns its message-flow bl
 subgraph PyG's own NeighborSampler returns.
 
 Blocks to a PyG subgraph. tiergnn samples DGL-style blocks: hop h (block L-1-h) takes every node
-known after hop h-1 as a destination, so the seeds and earlier nodes are sampled again at every
-hop. PyG expands each node once, at the hop where it first appears, with that hop's fanout. The
-conversion keeps, from hop h, only the edges into the nodes that hop h expands for the first time
-(its frontier), which is exactly PyG's sampled subgraph: each node has the in-edges drawn for it
-at its first hop. Nodes come seeds first, then each hop's new nodes in order of first appearance;
-edges come hop by hop, grouped by destination; row = source (the sampled neighbour), col =
-destination, so Data.edge_index flows messages towards the seeds, and num_sampled_nodes /
-num_sampled_edges follow PyG's per-hop convention (usable with trim_to_layer).
+known after hop h-1 as a destination, so the seeds and earlier nodes get fresh draws at every hop.
+PyG's NeighborSampler expands each node once, at the hop after the one that first reached it,
+with that hop's fanout. The conversion rebuilds exactly that subgraph from tiergnn's draws: hop 0
+takes the seeds' in-edges from block L-1; hop h takes, from block L-1-h, the in-edges of the nodes
+that hop h-1 reached for the first time; nodes reached only through draws that PyG would not make
+are left out (they could not influence the seeds). Nodes come seeds first, then each hop's new
+nodes in order of first appearance; edges come hop by hop, grouped by destination; row = source
+(the sampled neighbour) and col = destination, so Data.edge_index flows messages towards the
+seeds; num_sampled_nodes / num_sampled_edges follow PyG's per-hop convention (trim_to_layer).
 
 Randomness: every call is keyed by (seed, epoch, batch) as in `tiergnn train`. The epoch is set by
 `TierSampler.set_epoch` (the loader from `loader()` does it at the start of every epoch) and the
@@ -107,6 +108,7 @@ class TierFeatureStore(FeatureStore):
             store = tiergnn.FeatureStore(self.dataset, disk_readers=disk_readers)
         self.store = store
         self.num_nodes = int(self.dataset.num_nodes)
+        self._has_labels = self.dataset.labels is not None
         self._labels: Optional[Tensor] = None
 
     # Helpers ----------------------------------------------------------------------------------
@@ -126,14 +128,20 @@ class TierFeatureStore(FeatureStore):
         if isinstance(index, Tensor):
             if index.dtype == torch.bool:
                 index = index.nonzero().view(-1)
-            return np.ascontiguousarray(index.detach().to("cpu", torch.int64).numpy())
-        a = np.asarray(index)
-        if a.dtype == np.bool_:
-            a = np.flatnonzero(a)
-        return np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
+            a = np.ascontiguousarray(index.detach().to("cpu", torch.int64).numpy()).reshape(-1)
+        else:
+            a = np.asarray(index)
+            if a.dtype == np.bool_:
+                a = np.flatnonzero(a)
+            a = np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
+        if a.size and (a.min() < 0 or a.max() >= n):
+            bad = int(a.min()) if a.min() < 0 else int(a.max())
+            raise IndexError(f"node {bad} is outside [0, {n})")
+        return a
 
     def labels(self) -> Tensor:
-        """All labels as int64 (converted once if the dataset stores int32)."""
+        """All labels as int64 (converted once if the dataset stores int32). May view the dataset's
+        read-only memory: do not write to it."""
         if self._labels is None:
             self._labels = _long(self.dataset.labels)
         return self._labels
@@ -142,7 +150,7 @@ class TierFeatureStore(FeatureStore):
         names = []
         if self.store is not None:
             names.append("x")
-        if self.dataset.labels is not None:
+        if self._has_labels:
             names.append("y")
         return names
 
@@ -166,7 +174,7 @@ class TierFeatureStore(FeatureStore):
             else:
                 out = torch.from_dlpack(self.store.gather(ids))
         else:
-            out = self.labels()[torch.from_numpy(ids)] if attr.index is not None else self.labels()
+            out = self.labels()[torch.from_numpy(ids)]  # a copy, also for all rows (the labels are read-only)
         return out[0] if scalar else out
 
     def _get_tensor_size(self, attr: TensorAttr) -> Optional[Tuple[int, ...]]:
@@ -319,7 +327,7 @@ def _pyg_subgraph(blocks: Sequence[Any]):
         n_nodes.append(int(new.numel()))
         n_edges.append(total)
         frontier = new
-    node = space[torch.cat(order)].clone()  # a copy: the batch's memory is not kept alive
+    node = space[torch.cat(order)]  # a new tensor: the batch's memory is not kept alive
     return node, torch.cat(rows), torch.cat(cols), n_nodes, n_edges
 
 
