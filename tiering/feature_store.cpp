@@ -12,25 +12,10 @@
 
 #include "core/error.hpp"
 #include "core/npy.hpp"
+#include "tiering/disk_reader.hpp"
 
 namespace tg {
 
-namespace {
-void pread_all(int fd, void* buf, std::size_t n, std::uint64_t offset, const std::string& path) {
-  auto* p = static_cast<std::uint8_t*>(buf);
-  while (n > 0) {
-    const ssize_t got = ::pread(fd, p, n, static_cast<off_t>(offset));
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("read", path);
-    }
-    if (got == 0) throw io_error(path + ": unexpected end of file while reading feature rows");
-    p += got;
-    n -= static_cast<std::size_t>(got);
-    offset += static_cast<std::uint64_t>(got);
-  }
-}
-}  // namespace
 
 tiered_store::tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers)
     : rows_(d.num_nodes()), g_(g), c_(c), readers_(std::max(1, disk_readers)) {

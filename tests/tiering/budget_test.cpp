@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "tiering/budget.hpp"
+#include "tiering/gpu_budget.hpp"
 
 using namespace tg;
 
@@ -23,5 +24,20 @@ TEST(BudgetBadInput, ErrorsNameTheOptionAndText) {
     } catch (const input_error& e) {
       EXPECT_NE(std::string(e.what()).find("--gpu-mem '" + std::string(bad) + "'"), std::string::npos) << e.what();
     }
+  }
+}
+
+TEST(GpuBudget, APlanThatDoesNotFitNamesTheNumbers) {
+  EXPECT_NO_THROW(tg::check_gpu_fit(600, 400, 1000, "d"));
+  try {
+    tg::check_gpu_fit(3ull << 30, 1ull << 30, 2ull << 30, "out/papers");
+    FAIL() << "no error";
+  } catch (const tg::budget_error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("out/papers"), std::string::npos) << m;
+    EXPECT_NE(m.find("3.00 GiB"), std::string::npos) << m;
+    EXPECT_NE(m.find("4.00 GiB"), std::string::npos) << m;
+    EXPECT_NE(m.find("2.00 GiB free"), std::string::npos) << m;
+    EXPECT_NE(m.find("2.00 GiB over"), std::string::npos) << m;
   }
 }

@@ -1,0 +1,178 @@
+// CUDA tiered store (tiering/cuda_feature_store.hpp). Host-side orchestration only: the CUDA calls
+// go through core/gpu_memory.hpp and the kernel launcher, so this file is compiled by g++ and, in a
+// build without the CUDA backend, fails cleanly at construction through their stubs.
+#include "tiering/cuda_feature_store.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "core/device.hpp"
+#include "core/error.hpp"
+#include "core/gpu_memory.hpp"
+#include "tiering/disk_reader.hpp"
+#include "tiering/gpu_budget.hpp"
+#include "tiering/tiered_gather.hpp"
+
+namespace tg {
+
+struct cuda_tiered_store::impl {
+  std::int64_t rows = 0, dim = 0, row_bytes = 0, g = 0, c = 0;
+  dtype type = dtype::float32;
+  gpu::stream stream;
+  gpu::device_buffer<std::uint8_t> gpu_tier;
+  gpu::pinned_buffer<std::uint8_t> host_tier;      // copied host tier
+  gpu::host_registration host_registered;          // or the file's mapping pinned in place
+  const void* host_tier_device = nullptr;
+  std::unique_ptr<disk_row_reader> disk;
+  // Per-batch scratch, grown as needed and reused.
+  gpu::pinned_buffer<std::int64_t> ids_pinned;
+  gpu::device_buffer<std::int64_t> ids_device;
+  gpu::pinned_buffer<std::int32_t> slot_pinned;
+  gpu::device_buffer<std::int32_t> slot_device;
+  gpu::pinned_buffer<std::uint8_t> staging;
+  gpu::device_buffer<unsigned long long> counters;
+  gpu::pinned_buffer<unsigned long long> counters_host;
+  gpu::device_buffer<float> out_scratch;
+  std::vector<std::pair<std::int64_t, std::size_t>> disk_rows;
+};
+
+cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int64_t c, const options& opt)
+    : impl_(std::make_unique<impl>()) {
+  auto& m = *impl_;
+  if (!d.meta().has_features()) throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy)"));
+  m.rows = d.num_nodes();
+  if (g < 0 || g > c || c > m.rows)
+    throw input_error("tier boundaries g=" + std::to_string(g) + ", c=" + std::to_string(c) + " are not within 0 <= g <= c <= " +
+                      std::to_string(m.rows));
+  const npy_array& f = d.get("features.npy");
+  m.type = f.type();
+  if (m.type != dtype::float32 && m.type != dtype::float16)
+    throw input_error(at_input(d.dir() + "/features.npy", "features must be float32 or float16 for the CUDA store"));
+  m.dim = d.meta().feature_dim;
+  m.row_bytes = m.dim * static_cast<std::int64_t>(dtype_size(m.type));
+  m.g = g;
+  m.c = c;
+  if (cuda_device_count() == 0) throw cuda_error("the CUDA feature store needs a CUDA device, and none is available");
+  gpu::set_device(opt.device);
+  // The promise: check the GPU tier against free device memory before allocating anything.
+  const auto tier_bytes = static_cast<std::uint64_t>(g) * static_cast<std::uint64_t>(m.row_bytes);
+  check_gpu_fit(tier_bytes, opt.reserve_bytes, gpu::device_memory_info().free, d.dir());
+
+  m.disk = std::make_unique<disk_row_reader>(d, opt.disk_readers);
+  m.stream = gpu::stream();
+  // GPU tier: read from the file into pinned memory in slices, copied to the device.
+  m.gpu_tier = gpu::device_buffer<std::uint8_t>(static_cast<std::size_t>(tier_bytes));
+  {
+    const std::int64_t slice = std::max<std::int64_t>(1, (64 << 20) / std::max<std::int64_t>(1, m.row_bytes));
+    gpu::pinned_buffer<std::uint8_t> bounce(static_cast<std::size_t>(std::min(g, slice) * m.row_bytes));
+    for (std::int64_t r = 0; r < g; r += slice) {
+      const std::int64_t k = std::min(slice, g - r);
+      m.stream.synchronize();  // the bounce buffer is free again
+      m.disk->read_range(r, k, bounce.data());
+      gpu::copy_async(m.gpu_tier.data() + r * m.row_bytes, bounce.data(), static_cast<std::size_t>(k * m.row_bytes), m.stream);
+    }
+    m.stream.synchronize();
+  }
+  // Host tier: pinned and mapped, read zero-copy by the kernel.
+  if (opt.register_host_tier && c > g) {
+    const auto* base = static_cast<const std::uint8_t*>(f.raw()) + g * m.row_bytes;
+    m.host_registered = gpu::host_registration(base, static_cast<std::size_t>((c - g) * m.row_bytes), true);
+    m.host_tier_device = m.host_registered.device_data();
+  } else {
+    m.host_tier = gpu::pinned_buffer<std::uint8_t>(static_cast<std::size_t>((c - g) * m.row_bytes));
+    m.disk->read_range(g, c - g, m.host_tier.data());
+    m.host_tier_device = m.host_tier.device_data();
+  }
+  m.counters = gpu::device_buffer<unsigned long long>(3);
+  m.counters_host = gpu::pinned_buffer<unsigned long long>(3);
+}
+
+cuda_tiered_store::~cuda_tiered_store() = default;
+
+std::int64_t cuda_tiered_store::num_rows() const { return impl_->rows; }
+std::int64_t cuda_tiered_store::dim() const { return impl_->dim; }
+std::int64_t cuda_tiered_store::row_bytes() const { return impl_->row_bytes; }
+std::int64_t cuda_tiered_store::g() const { return impl_->g; }
+std::int64_t cuda_tiered_store::c() const { return impl_->c; }
+const void* cuda_tiered_store::stream_handle() const { return impl_->stream.handle(); }
+
+void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, traffic* counts) {
+  auto& m = *impl_;
+  const auto n = ids.size();
+  m.disk_rows.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t id = ids[i];
+    if (id < 0 || id >= m.rows)
+      throw input_error("feature store: id " + std::to_string(id) + " at position " + std::to_string(i) + " is outside [0, " +
+                        std::to_string(m.rows) + ")");
+    if (id >= m.c) m.disk_rows.emplace_back(id, i);
+  }
+  if (n == 0) {
+    if (counts) {
+      traffic t;
+      t.batches = 1;
+      t.row_bytes = m.row_bytes;
+      *counts += t;
+    }
+    return;
+  }
+  m.stream.synchronize();  // the previous batch no longer reads the pinned scratch
+  m.ids_pinned.reserve(n);
+  m.ids_device.reserve(n);
+  std::memcpy(m.ids_pinned.data(), ids.data(), n * sizeof(std::int64_t));
+  gpu::copy_async(m.ids_device.data(), m.ids_pinned.data(), n * sizeof(std::int64_t), m.stream);
+
+  tiered_gather_args a;
+  if (!m.disk_rows.empty()) {
+    // Disk rows: staging slot k holds the k-th disk row in output order; readers fill it sorted by id.
+    m.slot_pinned.reserve(n);
+    m.slot_device.reserve(n);
+    m.staging.reserve(m.disk_rows.size() * static_cast<std::size_t>(m.row_bytes));
+    std::fill(m.slot_pinned.data(), m.slot_pinned.data() + n, -1);
+    for (std::size_t k = 0; k < m.disk_rows.size(); ++k) {
+      m.slot_pinned.data()[m.disk_rows[k].second] = static_cast<std::int32_t>(k);
+      m.disk_rows[k].second = k;
+    }
+    std::sort(m.disk_rows.begin(), m.disk_rows.end());
+    m.disk->read(m.disk_rows, m.staging.data());
+    gpu::copy_async(m.slot_device.data(), m.slot_pinned.data(), n * sizeof(std::int32_t), m.stream);
+    a.staging = m.staging.device_data();
+    a.slot = m.slot_device.data();
+  }
+  gpu::memset_async(m.counters.data(), 0, 3 * sizeof(unsigned long long), m.stream);
+  a.ids = m.ids_device.data();
+  a.n = static_cast<std::int64_t>(n);
+  a.g = m.g;
+  a.c = m.c;
+  a.gpu_tier = m.gpu_tier.data();
+  a.host_tier = m.host_tier_device;
+  a.dim = m.dim;
+  a.type = m.type;
+  a.out = out_device;
+  a.counts = m.counters.data();
+  tiered_gather_cuda(a, m.stream.handle());
+  gpu::copy_async(m.counters_host.data(), m.counters.data(), 3 * sizeof(unsigned long long), m.stream);
+  m.stream.synchronize();
+  if (counts) {
+    traffic t;
+    t.batches = 1;
+    t.row_bytes = m.row_bytes;
+    t.gpu_rows = static_cast<std::int64_t>(m.counters_host.data()[0]);
+    t.host_rows = static_cast<std::int64_t>(m.counters_host.data()[1]);
+    t.disk_rows = static_cast<std::int64_t>(m.counters_host.data()[2]);
+    *counts += t;
+  }
+}
+
+void cuda_tiered_store::gather_to_host(span<const std::int64_t> ids, float* out, traffic* counts) {
+  auto& m = *impl_;
+  const std::size_t elems = ids.size() * static_cast<std::size_t>(m.dim);
+  m.out_scratch.reserve(elems);
+  gather(ids, m.out_scratch.data(), counts);
+  gpu::copy_async(out, m.out_scratch.data(), elems * sizeof(float), m.stream);
+  m.stream.synchronize();
+}
+
+}  // namespace tg

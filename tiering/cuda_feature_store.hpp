@@ -1,0 +1,61 @@
+#pragma once
+// The tiered feature store, CUDA backend (DESIGN.md §4): the GPU tier (rows [0, g)) in device
+// memory, the host tier (rows [g, c)) in mapped pinned host memory read zero-copy by the gather
+// kernel (tiering/tiered_gather.hpp) — either a pinned copy or, with register_host_tier, the
+// features file's own mapping pinned in place (cudaHostRegister) — and the disk tier (rows >= c)
+// read by a pool of readers into a pinned staging buffer that the same kernel reads. Gathered rows
+// land in device memory as float32. The ledger's counts come from the kernel (GPU-side counters)
+// and equal the CPU backend's for the same ids and boundaries.
+//
+// Budget: before anything is allocated, the GPU tier plus `reserve_bytes` (what training needs
+// beside it) is checked against the device's free memory; a plan that does not fit throws
+// budget_error with the numbers (tiering/gpu_budget.hpp).
+//
+// g++-compiled code may include this header. Without the CUDA backend, or without a device, the
+// constructor throws cuda_error.
+#include <cstdint>
+#include <memory>
+
+#include "core/dataset.hpp"
+#include "core/span.hpp"
+#include "tiering/ledger.hpp"
+
+namespace tg {
+
+class cuda_tiered_store {
+ public:
+  struct options {
+    int device = 0;
+    int disk_readers = 4;
+    std::uint64_t reserve_bytes = 0;  // GPU memory training needs beside the tier
+    bool register_host_tier = false;  // pin the file's mapping in place instead of copying the host tier
+  };
+
+  cuda_tiered_store(const dataset& d, std::int64_t g, std::int64_t c, const options& opt);
+  ~cuda_tiered_store();
+  cuda_tiered_store(const cuda_tiered_store&) = delete;
+  cuda_tiered_store& operator=(const cuda_tiered_store&) = delete;
+
+  std::int64_t num_rows() const;
+  std::int64_t dim() const;
+  std::int64_t row_bytes() const;
+  std::int64_t g() const;
+  std::int64_t c() const;
+
+  // Gathers the rows of host ids into device memory `out_device` (ids.size() x dim float32) and
+  // waits for completion. Adds this call's GPU-counted tier rows to `counts` when given. Throws
+  // input_error for an id outside [0, N) before any work.
+  void gather(span<const std::int64_t> ids, float* out_device, traffic* counts = nullptr);
+
+  // Convenience for tests and host consumers: gathers into host memory `out` (ids.size() x dim).
+  void gather_to_host(span<const std::int64_t> ids, float* out, traffic* counts = nullptr);
+
+  // The stream the store works on (a tg::gpu::stream).
+  const void* stream_handle() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tg

@@ -1,0 +1,38 @@
+#pragma once
+// Reads feature rows of the disk tier from features.npy with pread (no mmap: disk rows really come
+// from the file or the page cache), runs of consecutive ids coalesced into one read, served by a
+// pool of reader threads. Used by the CUDA store to fill pinned staging buffers.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/dataset.hpp"
+
+namespace tg {
+
+// Reads exactly n bytes at offset, retrying short reads; io_error on failure or end of file.
+void pread_all(int fd, void* buf, std::size_t n, std::uint64_t offset, const std::string& path);
+
+class disk_row_reader {
+ public:
+  disk_row_reader(const dataset& d, int readers);
+  ~disk_row_reader();
+  disk_row_reader(const disk_row_reader&) = delete;
+  disk_row_reader& operator=(const disk_row_reader&) = delete;
+
+  std::int64_t row_bytes() const { return row_bytes_; }
+  // rows: (id, slot) sorted by id; writes row id's bytes to dst + slot * row_bytes.
+  void read(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, std::uint8_t* dst) const;
+  // Reads rows [first, first + count) into dst (a contiguous range, one read).
+  void read_range(std::int64_t first, std::int64_t count, std::uint8_t* dst) const;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::size_t data_offset_ = 0;
+  std::int64_t row_bytes_ = 0;
+  int readers_ = 4;
+};
+
+}  // namespace tg
