@@ -2,7 +2,9 @@
 # The GPU machine's check, meant to finish inside 8 minutes: print where the CUDA libraries are,
 # configure and build for sm_90 (Release) against the dependencies copied by scripts/gpu_deps.sh
 # (.gpu_deps/, carried with the run), run every GPU test (ctest -L gpu), then the GPU benchmarks
-# (added by the CUDA issues), print a short table last and write JSON into RESULTS_DIR.
+# (bench/gpu_bench.cpp: copy-bandwidth ceilings, tiered gather throughput, GPU sampler throughput
+# on a generated R-MAT graph with 100M+ edges), print a short table last and write JSON into
+# RESULTS_DIR.
 # Usage: bench/gpu_check.sh RESULTS_DIR   (try it on a machine without a GPU: tests skip)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,10 +38,25 @@ echo "built in $(( $(date +%s) - t0 )) s"
 echo "== GPU tests"
 ctest --test-dir "$build" -L gpu --output-on-failure --output-junit "$results/gpu_tests.xml" 2>&1 | tee "$results/gpu_tests.log" | tail -25
 test_rc=${PIPESTATUS[0]}
+echo "== GPU benchmarks"
+bench_rc=0
+if [[ $(nvidia-smi -L 2>/dev/null | wc -l) -gt 0 ]]; then
+  work=$(mktemp -d)
+  t1=$(date +%s)
+  # R-MAT scale 22, edge factor 16, undirected: 4.2M nodes and about 130M stored edges.
+  "$build/cli/tiergnn" -q generate rmat "$work/rmat22" --scale 22 --edge-factor 16 --undirected --drop-self-loops --seed 1 \
+    && echo "generated the sampler graph in $(( $(date +%s) - t1 )) s"
+  "$build/bench/gpu_bench" --work "$work" --sampler-dataset "$work/rmat22" --batches 100 --json "$results/gpu_bench.json" \
+    2>&1 | tee "$results/gpu_bench.log"
+  bench_rc=${PIPESTATUS[0]}
+  rm -rf "$work"
+else
+  echo "no GPU: benchmarks skipped"
+fi
 device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
-python3 - "$results" "${device:-none}" "$test_rc" <<'PY'
-import json, re, sys, subprocess
-res, device, rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
+python3 - "$results" "${device:-none}" "$test_rc" "$bench_rc" <<'PY'
+import json, os, re, sys, subprocess
+res, device, rc, bench_rc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 log = open(res + "/gpu_tests.log").read()
 m = re.search(r"(\d+)% tests passed, (\d+) tests failed out of (\d+)", log)
 skipped = len(re.findall(r"\*\*\*Skipped", log))
@@ -49,10 +66,25 @@ except Exception:
     commit = "?"
 summary = {"device": device, "commit": commit, "ctest_rc": rc,
            "tests_total": int(m.group(3)) if m else None, "tests_failed": int(m.group(2)) if m else None,
-           "tests_skipped": skipped}
+           "tests_skipped": skipped, "bench_rc": bench_rc}
+bench = {}
+if os.path.exists(res + "/gpu_bench.json"):
+    bench = json.load(open(res + "/gpu_bench.json"))
+    summary["bench"] = bench
 json.dump(summary, open(res + "/gpu_check.json", "w"), indent=1)
 print("== summary")
 for k, v in summary.items():
-    print(f"{k:14s} {v}")
+    if k != "bench":
+        print(f"{k:14s} {v}")
+if bench:
+    c = bench["ceilings_gbps"]
+    print(f"ceilings       pinned H2D {c['pinned_h2d']:.1f} GB/s, device copy {c['d2d_copy']:.1f} GB/s")
+    for g in bench.get("gather", []):
+        print(f"gather {g['row_bytes']:5d} B {g['tiers']:6s} {g['kernel_gbps']:7.1f} GB/s ({100 * g['fraction_of_ceiling']:.0f}% of ceiling)")
+    s = bench.get("sampler")
+    if s:
+        print(f"sampler        CPU {s['cpu_edges_per_s'] / 1e6:.1f} M/s; GPU device {s['gpu_device_edges_per_s'] / 1e6:.1f} M/s, "
+              f"pinned {s['gpu_pinned_edges_per_s'] / 1e6:.1f} M/s (sampled edges)")
 PY
+[[ $test_rc -eq 0 ]] && exit "$bench_rc"
 exit "$test_rc"

@@ -36,6 +36,8 @@ struct cuda_tiered_store::impl {
   gpu::pinned_buffer<unsigned long long> counters_host;
   gpu::device_buffer<float> out_scratch;
   std::vector<std::pair<std::int64_t, std::size_t>> disk_rows;
+  std::unique_ptr<gpu::event> kernel_start, kernel_stop;
+  double last_kernel_ms = 0;
 };
 
 cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int64_t c, const options& opt)
@@ -85,6 +87,8 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
     m.disk->read_range(g, c - g, m.host_tier.data());
     m.host_tier_device = m.host_tier.device_data();
   }
+  m.kernel_start = std::make_unique<gpu::event>();
+  m.kernel_stop = std::make_unique<gpu::event>();
   m.counters = gpu::device_buffer<unsigned long long>(3);
   m.counters_host = gpu::pinned_buffer<unsigned long long>(3);
 }
@@ -97,6 +101,7 @@ std::int64_t cuda_tiered_store::row_bytes() const { return impl_->row_bytes; }
 std::int64_t cuda_tiered_store::g() const { return impl_->g; }
 std::int64_t cuda_tiered_store::c() const { return impl_->c; }
 const void* cuda_tiered_store::stream_handle() const { return impl_->stream.handle(); }
+double cuda_tiered_store::last_kernel_ms() const { return impl_->last_kernel_ms; }
 
 void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, traffic* counts) {
   auto& m = *impl_;
@@ -152,9 +157,12 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
   a.type = m.type;
   a.out = out_device;
   a.counts = m.counters.data();
+  m.kernel_start->record(m.stream);
   tiered_gather_cuda(a, m.stream.handle());
+  m.kernel_stop->record(m.stream);
   gpu::copy_async(m.counters_host.data(), m.counters.data(), 3 * sizeof(unsigned long long), m.stream);
   m.stream.synchronize();
+  m.last_kernel_ms = m.kernel_stop->elapsed_ms_since(*m.kernel_start);
   if (counts) {
     traffic t;
     t.batches = 1;

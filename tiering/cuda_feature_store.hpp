@@ -53,6 +53,9 @@ class cuda_tiered_store {
   // The stream the store works on (a tg::gpu::stream).
   const void* stream_handle() const;
 
+  // Device time of the last gather's kernel alone (events around the launch), in milliseconds.
+  double last_kernel_ms() const;
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

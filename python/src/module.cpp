@@ -9,6 +9,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -241,37 +242,46 @@ NB_MODULE(_tiergnn, m) {
       }, nb::arg("train_ids"), nb::arg("batch_size"), nb::arg("epoch"));
 
   nb::class_<py_store>(m, "FeatureStore")
-      .def("__init__", [](py_store* self, const tiergnn::dataset& d, int disk_readers, std::int64_t g, std::int64_t c) {
+      .def("__init__", [](py_store* self, const tiergnn::dataset& d, int disk_readers, std::int64_t g, std::int64_t c,
+                          const std::string& device, std::uint64_t reserve_bytes) {
         new (self) py_store();
         self->ds = d;
+        tiergnn::store_options o;
+        o.device = device;
+        o.disk_readers = disk_readers;
+        o.g = g;
+        o.c = c;
+        o.reserve_bytes = reserve_bytes;
         nb::gil_scoped_release rel;
-        if (g < 0 && c < 0)
-          self->fs = std::make_unique<tiergnn::feature_store>(d, disk_readers);
-        else
-          self->fs = std::make_unique<tiergnn::feature_store>(d, g, c, disk_readers);
-      }, nb::arg("dataset"), nb::arg("disk_readers") = 4, nb::arg("g") = -1, nb::arg("c") = -1)
+        self->fs = std::make_unique<tiergnn::feature_store>(d, o);
+      }, nb::arg("dataset"), nb::arg("disk_readers") = 4, nb::arg("g") = -1, nb::arg("c") = -1, nb::arg("device") = "cpu",
+         nb::arg("reserve_bytes") = 0)
       .def_prop_ro("num_rows", [](const py_store& s) { return s.get().num_rows(); })
       .def_prop_ro("dim", [](const py_store& s) { return s.get().dim(); })
       .def_prop_ro("row_bytes", [](const py_store& s) { return s.get().row_bytes(); })
       .def_prop_ro("g", [](const py_store& s) { return s.get().g(); })
       .def_prop_ro("c", [](const py_store& s) { return s.get().c(); })
-      .def_prop_ro("device", [](const py_store& s) { return std::string(s.get().device()); })
+      .def_prop_ro("device", [](const py_store& s) { return s.get().device(); })
       .def_prop_ro("closed", [](const py_store& s) { return !s.fs; })
       .def("gather", [](const py_store& s, ids_array ids) {
         const tiergnn::feature_store& fs = s.get();
         const std::size_t n = ids.shape(0);
-        const auto dim = static_cast<std::size_t>(fs.dim());
-        auto* buf = new float[std::max<std::size_t>(1, n * dim)];
-        nb::capsule owner(buf, [](void* p) noexcept { delete[] static_cast<float*>(p); });
+        auto* rows = new tiergnn::gathered_rows();
+        nb::capsule owner(rows, [](void* p) noexcept { delete static_cast<tiergnn::gathered_rows*>(p); });
         {
           nb::gil_scoped_release g;
-          fs.gather(ids.data(), n, buf);
+          *rows = fs.gather(ids.data(), n);
         }
-        const size_t shape[2] = {n, dim};
-        return rw_array(buf, 2, shape, owner, nullptr, nb::dtype<float>(), nb::device::cpu::value);
+        // Host memory for a CPU store; device memory (a CUDA tensor through DLPack) for a CUDA store.
+        const size_t shape[2] = {n, static_cast<size_t>(rows->dim)};
+        const int dev_type = rows->device_id < 0 ? nb::device::cpu::value : nb::device::cuda::value;
+        return rw_array(rows->data, 2, shape, owner, nullptr, nb::dtype<float>(), dev_type, std::max(0, rows->device_id));
       }, nb::arg("ids"))
       .def("gather_into", [](const py_store& s, ids_array ids, out_array out) {
         const tiergnn::feature_store& fs = s.get();
+        if (fs.device_id() >= 0)
+          throw tiergnn::error(tiergnn::error::kind::input, "feature store: out= takes host memory; this store gathers on " +
+                                                                fs.device() + " (call gather(ids) for a CUDA tensor)");
         const std::size_t n = ids.shape(0);
         if (out.shape(0) < n || out.shape(1) != static_cast<std::size_t>(fs.dim()))
           throw tiergnn::error(tiergnn::error::kind::input,

@@ -282,3 +282,30 @@ def test_concurrent_calls_match_sequential(prepared):
         np.testing.assert_array_equal(n1, n2)
         np.testing.assert_array_equal(x1, x2)
     assert fs.traffic["rows"] == sum(len(n) for n, _ in ref) and fs.traffic["batches"] == len(batches)
+
+
+# ---- CUDA store ----------------------------------------------------------------------------------
+
+def test_cuda_store_without_a_gpu_fails_cleanly(community):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU (see test_cuda_store_returns_cuda_tensors)")
+    with pytest.raises((RuntimeError, ValueError), match="CUDA"):
+        tiergnn.FeatureStore(community, device="cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        tiergnn.FeatureStore(community, device="tpu")
+
+
+def test_cuda_store_returns_cuda_tensors(prepared):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    ds = tiergnn.Dataset(prepared)
+    cpu, gpu = tiergnn.FeatureStore(ds), tiergnn.FeatureStore(ds, device="cuda")
+    assert gpu.device == "cuda:0" and (gpu.g, gpu.c) == (cpu.g, cpu.c)
+    ids = np.random.default_rng(3).integers(0, ds.num_nodes, 5000)
+    x = gpu.gather(ids)
+    assert x.is_cuda and x.dtype == torch.float32 and tuple(x.shape) == (5000, 32)
+    np.testing.assert_array_equal(x.cpu().numpy(), cpu.gather(ids))
+    for k in ("gpu_rows", "host_rows", "disk_rows"):
+        assert gpu.traffic[k] == cpu.traffic[k]
+    with pytest.raises(ValueError, match="tier views"):
+        gpu.tier("gpu")

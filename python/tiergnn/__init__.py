@@ -161,14 +161,21 @@ class FeatureStore:
     """The tiered feature store: gather(ids) from the GPU, host or disk tier by id, with a traffic ledger.
 
     On a prepared dataset the tiers come from its plan; otherwise every row is in the host tier
-    (or pass g and c). This build is the CPU backend: ``device`` is "cpu".
+    (or pass g and c). ``device="cpu"`` (default): the GPU tier is a host buffer standing in for
+    device memory and gather returns NumPy arrays. ``device="cuda"`` (or "cuda:N", CUDA builds on
+    a machine with a GPU): the GPU tier lives in device memory, the host tier is read zero-copy
+    from pinned memory, and gather returns CUDA torch tensors (through DLPack, no copy).
     """
 
-    def __init__(self, dataset, disk_readers: int = 4, g: Optional[int] = None, c: Optional[int] = None):
+    def __init__(self, dataset, disk_readers: int = 4, g: Optional[int] = None, c: Optional[int] = None,
+                 device: str = "cpu", reserve_bytes: int = 0):
         self.dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
         if (g is None) != (c is None):
             raise ValueError("give both g and c, or neither")
-        self._s = _C.FeatureStore(self.dataset._d, int(disk_readers), -1 if g is None else int(g), -1 if c is None else int(c))
+        if g is not None and (int(g) < 0 or int(c) < 0):
+            raise ValueError(f"tier boundaries must be >= 0, got g={g}, c={c}")
+        self._s = _C.FeatureStore(self.dataset._d, int(disk_readers), -1 if g is None else int(g),
+                                  -1 if c is None else int(c), str(device), int(reserve_bytes))
 
     num_rows = property(lambda self: self._s.num_rows)
     dim = property(lambda self: self._s.dim)
@@ -182,7 +189,11 @@ class FeatureStore:
         """float32 rows of ``ids`` (len(ids) x dim): a new array, or written into ``out`` (returned)."""
         i = _ids(ids)
         if out is None:
-            return np.from_dlpack(self._s.gather(i))
+            rows = self._s.gather(i)
+            if self.device != "cpu":
+                import torch
+                return torch.from_dlpack(rows)
+            return np.from_dlpack(rows)
         mod = type(out).__module__
         if mod.startswith("torch"):
             import torch
