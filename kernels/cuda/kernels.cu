@@ -1,0 +1,226 @@
+// CUDA kernels of the models (kernels/gpu_kernels.hpp): cuBLAS SGEMM, aggregation (custom CSR
+// kernel and cuSPARSE SpMM), bias, ReLU, dropout, log-softmax + NLL, Adam.
+#include <cublas_v2.h>
+#include <cusparse.h>
+
+#include <cmath>
+#include <string>
+
+#include "core/cuda/check.cuh"
+#include "kernels/gpu_handles.hpp"
+#include "kernels/gpu_kernels.hpp"
+
+namespace tg::gpu {
+
+namespace {
+
+constexpr int kThreads = 256;
+cudaStream_t st(void* s) { return static_cast<cudaStream_t>(s); }
+unsigned grid(std::int64_t n, std::int64_t per_block = kThreads) {
+  return static_cast<unsigned>((n + per_block - 1) / per_block);
+}
+__device__ std::int64_t tid() { return static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }
+
+void check_cublas(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS) throw cuda_error(std::string(what) + " failed: cuBLAS status " + std::to_string(static_cast<int>(s)));
+}
+void check_cusparse(cusparseStatus_t s, const char* what) {
+  if (s != CUSPARSE_STATUS_SUCCESS) throw cuda_error(std::string(what) + " failed: " + cusparseGetErrorString(s));
+}
+
+// LANES lanes per destination row.
+template <int LANES>
+__global__ void aggregate_kernel(agg_graph_view g, const float* x, std::int64_t dim, float* y) {
+  const std::int64_t row = tid() / LANES;
+  const int lane = static_cast<int>(threadIdx.x % LANES);
+  if (row >= g.num_dst) return;
+  const std::int64_t b = g.indptr[row], e = g.indptr[row + 1];
+  float* out = y + row * dim;
+  for (std::int64_t j = lane; j < dim; j += LANES) {
+    float acc = 0.f;
+    for (std::int64_t k = b; k < e; ++k) {
+      const float w = g.weights ? g.weights[k] : 1.f;
+      acc += w * x[static_cast<std::int64_t>(g.indices[k]) * dim + j];
+    }
+    out[j] = acc;
+  }
+}
+
+__global__ void offsets_to_32(const std::int64_t* in, std::int64_t n, std::int32_t* out) {
+  const std::int64_t i = tid();
+  if (i < n) out[i] = static_cast<std::int32_t>(in[i]);
+}
+
+__global__ void bias_forward_kernel(float* y, std::int64_t rows, std::int64_t cols, const float* b) {
+  const std::int64_t i = tid();
+  if (i < rows * cols) y[i] += b[i % cols];
+}
+
+__global__ void bias_backward_kernel(const float* dy, std::int64_t rows, std::int64_t cols, float* db) {
+  const std::int64_t j = tid();
+  if (j >= cols) return;
+  float s = 0.f;
+  for (std::int64_t i = 0; i < rows; ++i) s += dy[i * cols + j];
+  db[j] = s;
+}
+
+__global__ void relu_forward_kernel(float* x, std::int64_t n) {
+  const std::int64_t i = tid();
+  if (i < n && x[i] < 0.f) x[i] = 0.f;  // NaN stays NaN (NaN < 0 is false), as torch.relu
+}
+
+__global__ void relu_backward_kernel(const float* y, float* dy, std::int64_t n) {
+  const std::int64_t i = tid();
+  if (i < n && !(y[i] > 0.f)) dy[i] = 0.f;
+}
+
+__global__ void dropout_kernel(float* x, std::int64_t n, double p, float scale, counter_rng rng) {
+  const std::int64_t i = tid();
+  if (i < n) x[i] = rng.uniform(static_cast<std::uint64_t>(i)) >= p ? x[i] * scale : 0.f;
+}
+
+__global__ void softmax_nll_kernel(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels,
+                                   float* dlogits, float* probs, float* row_loss) {
+  const std::int64_t i = tid();
+  if (i >= rows) return;
+  const float* z = logits + i * classes;
+  const std::int64_t y = labels[i];
+  if (y < 0 || y >= classes) {
+    row_loss[i] = NAN;  // the host reports the row
+    return;
+  }
+  float mx = z[0];
+  for (std::int64_t c = 1; c < classes; ++c) mx = fmaxf(mx, z[c]);
+  float sum = 0.f;
+  for (std::int64_t c = 0; c < classes; ++c) sum += expf(z[c] - mx);
+  row_loss[i] = logf(sum) - (z[y] - mx);
+  const float inv_rows = 1.f / static_cast<float>(rows);
+  for (std::int64_t c = 0; c < classes; ++c) {
+    const float p = expf(z[c] - mx) / sum;
+    if (probs) probs[i * classes + c] = p;
+    if (dlogits) dlogits[i * classes + c] = (p - (c == y ? 1.f : 0.f)) * inv_rows;
+  }
+}
+
+__global__ void adam_kernel(float* param, const float* grad, float* m, float* v, std::int64_t n, float b1, float b2, float wd,
+                            float step_size, float inv_sqrt_bc2, float eps) {
+  const std::int64_t i = tid();
+  if (i >= n) return;
+  const float g = grad[i] + wd * param[i];
+  m[i] = b1 * m[i] + (1.f - b1) * g;
+  v[i] = b2 * v[i] + (1.f - b2) * g * g;
+  param[i] -= step_size * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+}
+
+}  // namespace
+
+void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+            std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc, void* stream) {
+  if (m == 0 || n == 0) return;
+  auto h = static_cast<cublasHandle_t>(cublas_handle(stream));
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
+  check_cublas(cublasSgemm(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
+                           static_cast<int>(m), static_cast<int>(k), &alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda),
+                           &beta, c, static_cast<int>(ldc)),
+               "cublasSgemm");
+}
+
+void aggregate_forward(const agg_graph_view& g, const float* x, std::int64_t dim, float* y, void* stream) {
+  if (g.num_dst == 0 || dim == 0) return;
+  if (dim >= 128) {
+    aggregate_kernel<32><<<grid(g.num_dst * 32), kThreads, 0, st(stream)>>>(g, x, dim, y);
+  } else if (dim >= 32) {
+    aggregate_kernel<16><<<grid(g.num_dst * 16), kThreads, 0, st(stream)>>>(g, x, dim, y);
+  } else {
+    aggregate_kernel<4><<<grid(g.num_dst * 4), kThreads, 0, st(stream)>>>(g, x, dim, y);
+  }
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void aggregate_forward_cusparse(const agg_graph_view& g, const float* x, std::int64_t dim, float* y,
+                                std::int32_t* offsets32, void* stream) {
+  if (g.num_dst == 0 || dim == 0) return;
+  TG_EXPECTS(g.weights != nullptr, "cuSPARSE aggregation needs edge weights");
+  TG_EXPECTS(g.nnz < (std::int64_t{1} << 31), "cuSPARSE aggregation: more than 2^31 edges");
+  offsets_to_32<<<grid(g.num_dst + 1), kThreads, 0, st(stream)>>>(g.indptr, g.num_dst + 1, offsets32);
+  TG_CUDA_CHECK_LAUNCH();
+  auto h = static_cast<cusparseHandle_t>(cusparse_handle(stream));
+  cusparseSpMatDescr_t a = nullptr;
+  cusparseDnMatDescr_t bx = nullptr, cy = nullptr;
+  check_cusparse(cusparseCreateCsr(&a, g.num_dst, g.num_src, g.nnz, offsets32, const_cast<std::int32_t*>(g.indices),
+                                   const_cast<float*>(g.weights), CUSPARSE_INDEX_32I, CUSPARSE_INDEX_32I,
+                                   CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F),
+                 "cusparseCreateCsr");
+  check_cusparse(cusparseCreateDnMat(&bx, g.num_src, dim, dim, const_cast<float*>(x), CUDA_R_32F, CUSPARSE_ORDER_ROW),
+                 "cusparseCreateDnMat");
+  check_cusparse(cusparseCreateDnMat(&cy, g.num_dst, dim, dim, y, CUDA_R_32F, CUSPARSE_ORDER_ROW), "cusparseCreateDnMat");
+  const float alpha = 1.f, beta = 0.f;
+  std::size_t ws = 0;
+  check_cusparse(cusparseSpMM_bufferSize(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a, bx,
+                                         &beta, cy, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &ws),
+                 "cusparseSpMM_bufferSize");
+  void* buf = nullptr;
+  if (ws) TG_CUDA_TRY(cudaMallocAsync(&buf, ws, st(stream)));
+  const cusparseStatus_t rc = cusparseSpMM(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a, bx,
+                                           &beta, cy, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, buf);
+  if (buf) (void)cudaFreeAsync(buf, st(stream));
+  (void)cusparseDestroySpMat(a);
+  (void)cusparseDestroyDnMat(bx);
+  (void)cusparseDestroyDnMat(cy);
+  check_cusparse(rc, "cusparseSpMM");
+}
+
+void bias_forward(float* y, std::int64_t rows, std::int64_t cols, const float* b, void* stream) {
+  if (rows * cols == 0) return;
+  bias_forward_kernel<<<grid(rows * cols), kThreads, 0, st(stream)>>>(y, rows, cols, b);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void bias_backward(const float* dy, std::int64_t rows, std::int64_t cols, float* db, void* stream) {
+  if (cols == 0) return;
+  bias_backward_kernel<<<grid(cols), kThreads, 0, st(stream)>>>(dy, rows, cols, db);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void relu_forward(float* x, std::int64_t n, void* stream) {
+  if (n == 0) return;
+  relu_forward_kernel<<<grid(n), kThreads, 0, st(stream)>>>(x, n);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void relu_backward(const float* y, float* dy, std::int64_t n, void* stream) {
+  if (n == 0) return;
+  relu_backward_kernel<<<grid(n), kThreads, 0, st(stream)>>>(y, dy, n);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void dropout_forward(float* x, std::int64_t n, double p, const counter_rng& rng, void* stream) {
+  if (n == 0 || p <= 0) return;
+  dropout_kernel<<<grid(n), kThreads, 0, st(stream)>>>(x, n, p, static_cast<float>(1.0 / (1.0 - p)), rng);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void dropout_backward(float* dx, std::int64_t n, double p, const counter_rng& rng, void* stream) {
+  dropout_forward(dx, n, p, rng, stream);
+}
+
+void softmax_nll(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, float* dlogits,
+                 float* probs, float* row_loss, void* stream) {
+  if (rows == 0) return;
+  softmax_nll_kernel<<<grid(rows), kThreads, 0, st(stream)>>>(logits, rows, classes, labels, dlogits, probs, row_loss);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void adam_step(float* param, const float* grad, float* m, float* v, std::int64_t n, const adam_config& cfg,
+               std::int64_t step, void* stream) {
+  if (n == 0) return;
+  const double bc1 = 1.0 - std::pow(cfg.beta1, static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(cfg.beta2, static_cast<double>(step));
+  adam_kernel<<<grid(n), kThreads, 0, st(stream)>>>(param, grad, m, v, n, static_cast<float>(cfg.beta1),
+                                                     static_cast<float>(cfg.beta2), static_cast<float>(cfg.weight_decay),
+                                                     static_cast<float>(cfg.lr / bc1),
+                                                     static_cast<float>(1.0 / std::sqrt(bc2)), static_cast<float>(cfg.eps));
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace tg::gpu

@@ -1,0 +1,55 @@
+#pragma once
+// CUDA twins of the CPU kernels the models use (kernels/matmul.hpp, aggregate.hpp, elementwise.hpp,
+// loss.hpp, adam.hpp), float32, on device pointers and a stream (a cudaStream_t as void*). Each
+// computes what its CPU twin computes — the same dropout mask from the same counter-based RNG, the
+// same Adam update — up to float rounding of the summation order; tests/kernels/kernels_gpu.cpp
+// compares them on random inputs. Launches are checked; zero-sized work launches nothing.
+//
+// g++-compiled code may include this header; without the CUDA backend every function throws
+// cuda_error (kernels/cuda/kernels_nocuda.cpp).
+#include <cstdint>
+
+#include "core/rng.hpp"
+#include "kernels/adam.hpp"
+
+namespace tg::gpu {
+
+// Row-major C[m x n] = alpha * op(A) * op(B) + beta * C through cuBLAS (SGEMM).
+void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+            std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc, void* stream);
+
+// A block's weighted CSR in device memory (kernels/aggregate.hpp's agg_graph, uploaded).
+struct agg_graph_view {
+  std::int64_t num_dst = 0, num_src = 0, nnz = 0;
+  const std::int64_t* indptr = nullptr;  // num_dst + 1
+  const std::int32_t* indices = nullptr;
+  const float* weights = nullptr;        // per edge, or null (all ones)
+};
+
+// y[v, :] = sum_e w_e x[src_e, :]. Custom kernel: a warp (or sub-warp) per destination row, each
+// lane a strided slice of the columns, edges in CSR order (deterministic).
+void aggregate_forward(const agg_graph_view& g, const float* x, std::int64_t dim, float* y, void* stream);
+// The same through cuSPARSE SpMM (CSR x dense, row-major). Needs weights (pass ones for sum) and
+// 32-bit offsets scratch of num_dst + 1 entries (`offsets32`, device memory) when nnz < 2^31.
+void aggregate_forward_cusparse(const agg_graph_view& g, const float* x, std::int64_t dim, float* y,
+                                std::int32_t* offsets32, void* stream);
+
+void bias_forward(float* y, std::int64_t rows, std::int64_t cols, const float* b, void* stream);
+// db = column sums of dy (one thread per column, rows in order: deterministic).
+void bias_backward(const float* dy, std::int64_t rows, std::int64_t cols, float* db, void* stream);
+void relu_forward(float* x, std::int64_t n, void* stream);
+void relu_backward(const float* y, float* dy, std::int64_t n, void* stream);
+void dropout_forward(float* x, std::int64_t n, double p, const counter_rng& rng, void* stream);
+void dropout_backward(float* dx, std::int64_t n, double p, const counter_rng& rng, void* stream);
+
+// Fused log-softmax + NLL (kernels/loss.hpp), one thread per row: row_loss (device, rows)
+// receives each row's loss, NaN for a label outside [0, classes) (callers check labels on the host,
+// where they come from); dlogits (already divided by rows) and probs may be null. The caller sums
+// row_loss in row order on the host, as the CPU kernel does.
+void softmax_nll(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, float* dlogits,
+                 float* probs, float* row_loss, void* stream);
+
+void adam_step(float* param, const float* grad, float* m, float* v, std::int64_t n, const adam_config& cfg,
+               std::int64_t step, void* stream);
+
+}  // namespace tg::gpu
