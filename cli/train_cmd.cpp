@@ -9,7 +9,7 @@ namespace tg::cli {
 
 void register_train(CLI::App& app) {
   struct opts_t {
-    std::string dir, fanouts = "15,10,5", device = "cpu";
+    std::string dir, fanouts = "15,10,5";
     train_config cfg;
     int layers = 0;
   };
@@ -39,8 +39,6 @@ void register_train(CLI::App& app) {
                 "Layers the weight decay applies to: all, or first (as in Kipf & Welling's GCN)")
       ->check(CLI::IsMember({"all", "first"}))->capture_default_str();
   c->add_option("--seed", o->cfg.seed, "Seed of batches, samples, dropout and initialisation")->capture_default_str();
-  c->add_option("--device", o->device, "cpu (the CUDA trainer is not part of this build yet)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   c->add_option("--eval", o->cfg.eval_mode,
                 "Evaluation: full (layer-wise inference over all in-neighbours) or sampled (training fanouts)")
       ->check(CLI::IsMember({"full", "sampled"}))->capture_default_str();
@@ -55,12 +53,14 @@ void register_train(CLI::App& app) {
                 "feature bytes such as 10%); default: the plan's");
   c->add_option("--host-mem", o->cfg.host_mem, "Prepared datasets: size of the host tier (bytes or share); default: the plan's");
   c->add_option("--disk-readers", o->cfg.disk_readers, "Threads reading disk-tier rows")->capture_default_str();
+  c->add_option("--device", o->cfg.device,
+                "cpu, or cuda: the whole mini-batch on the GPU (GPU tier in device memory, host tier read zero-copy, "
+                "sampling and gathering of the next batches pipelined with training)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   c->add_flag("--ignore-graph", o->cfg.ignore_graph,
               "Train and evaluate without any edges: the same model reduced to a feature-only MLP (a baseline)");
   c->add_flag("--no-progress", [o](std::int64_t) { o->cfg.show_progress = false; }, "No progress bar");
   c->callback([o] {
-    if (o->device == "cuda")
-      throw input_error("--device cuda: this tiergnn has no CUDA trainer yet; use --device cpu");
     o->cfg.fanouts = parse_fanouts(o->fanouts);
     o->cfg.model.num_layers = o->layers;
     const dataset d = dataset::open(o->dir);

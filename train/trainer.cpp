@@ -20,6 +20,8 @@
 #include "sampler/neighbor_sampler.hpp"
 #include "train/checkpoint.hpp"
 #include "train/feature_source.hpp"
+#include "train/gpu_pipeline.hpp"
+#include "core/device.hpp"
 #include "train/metrics.hpp"
 #include "tiering/feature_store.hpp"
 #include "tiering/plan_file.hpp"
@@ -191,6 +193,13 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (cfg.fanouts.empty()) throw input_error("--fanouts needs at least one layer");
   if (cfg.weight_decay_scope != "all" && cfg.weight_decay_scope != "first")
     throw input_error("--weight-decay-scope '" + cfg.weight_decay_scope + "': choose all or first");
+  if (cfg.device != "cpu" && cfg.device != "cuda") throw input_error("--device '" + cfg.device + "': choose cpu or cuda");
+  const bool on_gpu = cfg.device == "cuda";
+  if (on_gpu && cuda_device_count() == 0)
+    throw input_error(std::string("--device cuda: ") +
+                      (cuda_compiled() ? "no CUDA device is available on this machine" : "this tiergnn was built without the CUDA backend") +
+                      "; use --device cpu");
+  if (on_gpu && cfg.ignore_graph) throw input_error("--ignore-graph runs on the CPU only; drop --device cuda");
   if (cfg.model.num_layers > 0 && cfg.model.num_layers != static_cast<int>(cfg.fanouts.size()))
     throw input_error("--fanouts has " + std::to_string(cfg.fanouts.size()) + " entries but the model has " +
                       std::to_string(cfg.model.num_layers) + " layers: give one fanout per layer");
@@ -231,7 +240,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     node_keys = d.get("order.npy").to_int64();
     tier_g = tp.g();
     tier_c = tp.c();
-    store = std::make_unique<tiered_store>(d, tier_g, tier_c, cfg.disk_readers);
+    if (!on_gpu) store = std::make_unique<tiered_store>(d, tier_g, tier_c, cfg.disk_readers);
     log_info("tier plan (estimator ", tp.estimator, "; GPU budget ", tp.gpu_budget, ", host budget ", tp.host_budget,
              ", training reserve ~", format_bytes(static_cast<double>(reserve.total())), "):\n", describe(tp),
              "  predicted GPU hit rate ", fmt(100.0 * pf.predicted_hit_rate(tier_g), 1), "% of feature reads");
@@ -292,6 +301,16 @@ train_report train(const dataset& d, const train_config& cfg_in) {
 
   adam_config no_decay = cfg.adam;
   no_decay.weight_decay = 0;
+  // --device cuda: the CUDA store (GPU tier checked against free device memory beside what this run
+  // needs), the model on the GPU, and the pipelined epoch loop.
+  std::unique_ptr<gpu_epoch_runner> gpu;
+  if (on_gpu) {
+    const reserve_estimate reserve = estimate_reserve(d.num_nodes(), features.dim(), row_bytes, cfg.fanouts, cfg.batch_size,
+                                                      cfg.model.hidden, sp.num_classes);
+    gpu = std::make_unique<gpu_epoch_runner>(d, cfg, model, opt, tier_g, tier_c, reserve.total(), sp.labels, sp.num_classes);
+    log_info("device: ", cuda_device_name(0), "; GPU tier rows [0, ", tier_g, "), host tier (pinned, zero-copy) [", tier_g, ", ",
+             tier_c, "), disk [", tier_c, ", ", d.num_nodes(), ")");
+  }
   sigint_guard guard;
   sampled_batch sb;
   std::vector<float> x, dlogits;
@@ -308,7 +327,14 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     std::int64_t seen = 0;
     progress bar(cfg.show_progress ? "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) : "",
                  plan.num_batches(), "batches");
-    for (std::int64_t b = 0; b < plan.num_batches(); ++b) {
+    if (gpu) {
+      const gpu_epoch_totals t = gpu->run_epoch(sampler, plan, epoch, &er, cfg.show_progress ? &bar : nullptr, g_interrupted);
+      loss_sum = t.loss_sum;
+      correct = t.correct;
+      seen = t.seen;
+      gpu->download(&model, &opt);  // evaluation and checkpoints read the host model
+    }
+    for (std::int64_t b = 0; !gpu && b < plan.num_batches(); ++b) {
       auto t0 = std::chrono::steady_clock::now();
       sampler.sample(plan.batch(b), epoch, b, &sb);
       er.sample_s += seconds_since(t0);
@@ -384,8 +410,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     }
     log_info("epoch ", epoch + 1, "/", cfg.epochs, "  loss ", fmt(er.loss), "  train acc ", fmt(er.train_accuracy),
              validate ? "  valid " + rep.metric + " " + fmt(er.valid_metric) : std::string(), "  ", fmt(er.seconds, 2),
-             " s (sample ", fmt(er.sample_s, 2), ", gather ", fmt(er.gather_s, 2), ", forward+backward ",
-             fmt(er.compute_s, 2), ", optimizer ", fmt(er.optimizer_s, 2), ")",
+             " s (sample ", fmt(er.sample_s, 2), ", gather ", fmt(er.gather_s, 2),
+             gpu ? ", prepare " + fmt(er.prepare_s, 2) + ", GPU compute " + fmt(er.compute_s, 2) + ", waiting " +
+                       fmt(er.wait_s, 2) + "; overlap " + fmt(100.0 * er.overlap, 0) + "% of sample+gather+prepare hidden)"
+                 : ", forward+backward " + fmt(er.compute_s, 2) + ", optimizer " + fmt(er.optimizer_s, 2) + ")",
              validate ? ", eval " + fmt(eval_s, 2) + " s" : std::string());
     log_info("  traffic: ", er.feature_traffic.summary());
     if (metrics.is_open()) {
@@ -396,6 +424,12 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                           {"batches", er.batches},     {"sampled_edges", er.sampled_edges},
                           {"input_nodes", er.input_nodes},
                           {"traffic", er.feature_traffic.to_json()}};
+      if (gpu) {
+        j["device"] = "cuda";
+        j["prepare_s"] = er.prepare_s;
+        j["wait_s"] = er.wait_s;
+        j["overlap"] = er.overlap;
+      }
       if (validate) j["valid_" + rep.metric] = er.valid_metric;
       metrics << j.dump() << "\n" << std::flush;
     }

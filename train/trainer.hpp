@@ -41,12 +41,14 @@ struct train_config {
   int disk_readers = 4;              // reader threads of the disk tier
   bool ignore_graph = false;         // train and evaluate with no edges: the model becomes an MLP baseline
   int stop_after_epochs = -1;        // testing aid: stop (as if interrupted) after this many epochs
+  std::string device = "cpu";        // "cpu" or "cuda" (the whole mini-batch on the GPU, pipelined)
 };
 
 struct epoch_report {
   int epoch = 0;
   double loss = 0, train_accuracy = 0, valid_metric = -1;
   double seconds = 0, sample_s = 0, gather_s = 0, compute_s = 0, optimizer_s = 0;
+  double prepare_s = 0, wait_s = 0, overlap = 0;  // --device cuda: graphs + uploads, GPU loop waiting, hidden share
   std::int64_t batches = 0, sampled_edges = 0, input_nodes = 0;
   traffic feature_traffic;  // the gather's rows and bytes per tier
 };

@@ -1,0 +1,217 @@
+// Pipelined GPU epochs (train/gpu_pipeline.hpp).
+#include "train/gpu_pipeline.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/gpu_memory.hpp"
+#include "kernels/gpu_kernels.hpp"
+#include "tiering/cuda_feature_store.hpp"
+#include "train/gpu_model.hpp"
+#include "train/metrics.hpp"
+
+namespace tg {
+
+namespace {
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+constexpr int kSlots = 2;
+}  // namespace
+
+struct gpu_epoch_runner::impl {
+  train_config cfg;
+  const std::vector<std::int64_t>* labels = nullptr;
+  std::int64_t classes = 0, dim = 0;
+  std::unique_ptr<cuda_tiered_store> store;
+  std::unique_ptr<gpu_gnn_model> model;
+  gpu::stream compute, upload;
+  gpu_batch slots[kSlots];
+  gpu::device_buffer<float> dlogits, row_loss;
+  std::vector<float> logits_host, row_loss_host;
+  std::int64_t step = 0;
+};
+
+gpu_epoch_runner::gpu_epoch_runner(const dataset& d, const train_config& cfg, const gnn_model& model, const optimizer_state& opt,
+                                   std::int64_t g, std::int64_t c, std::uint64_t reserve_bytes,
+                                   const std::vector<std::int64_t>& labels, std::int64_t num_classes)
+    : impl_(std::make_unique<impl>()) {
+  auto& m = *impl_;
+  m.cfg = cfg;
+  m.labels = &labels;
+  m.classes = num_classes;
+  m.dim = d.meta().feature_dim;
+  cuda_tiered_store::options o;
+  o.disk_readers = cfg.disk_readers;
+  o.reserve_bytes = reserve_bytes;
+  m.store = std::make_unique<cuda_tiered_store>(d, g, c, o);  // checks the GPU budget first
+  m.model = std::make_unique<gpu_gnn_model>(model, &opt);
+  m.step = opt.step;
+}
+
+gpu_epoch_runner::~gpu_epoch_runner() = default;
+
+std::int64_t gpu_epoch_runner::step() const { return impl_->step; }
+
+void gpu_epoch_runner::download(gnn_model* model, optimizer_state* opt) const {
+  impl_->model->download(model, opt);
+  if (opt) opt->step = impl_->step;
+}
+
+gpu_epoch_totals gpu_epoch_runner::run_epoch(neighbor_sampler& sampler, const batch_plan& plan, int epoch, epoch_report* er,
+                                             progress* bar, const std::atomic<bool>& interrupted) {
+  auto& m = *impl_;
+  const std::int64_t nb = plan.num_batches();
+  gpu_epoch_totals tot;
+  // Slot hand-off: the producer fills free slots in batch order, the consumer trains them in order.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<int> ready, free_slots{0, 1};
+  bool stop = false;
+  std::exception_ptr failure;
+  double producer_busy = 0;
+
+  std::thread producer([&] {
+    try {
+      for (std::int64_t b = 0; b < nb; ++b) {
+        int k;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] { return stop || !free_slots.empty(); });
+          if (stop) return;
+          k = free_slots.front();
+          free_slots.pop_front();
+        }
+        const auto t_busy = std::chrono::steady_clock::now();
+        gpu_batch& s = m.slots[k];
+        s.epoch = epoch;
+        s.index = b;
+        s.feature_traffic = traffic{};
+        auto t0 = std::chrono::steady_clock::now();
+        sampler.sample(plan.batch(b), epoch, b, &s.host);
+        s.sample_s = since(t0);
+        t0 = std::chrono::steady_clock::now();
+        const auto in = s.host.input_nodes();
+        s.x.reserve(in.size() * static_cast<std::size_t>(m.dim));
+        m.store->gather(in, s.x.data(), &s.feature_traffic);
+        s.gather_s = since(t0);
+        t0 = std::chrono::steady_clock::now();
+        const auto seeds = s.host.seeds();
+        s.labels_host.resize(seeds.size());
+        for (std::size_t i = 0; i < seeds.size(); ++i) s.labels_host[i] = (*m.labels)[static_cast<std::size_t>(seeds[i])];
+        s.labels.reserve(seeds.size());
+        gpu::copy_async(s.labels.data(), s.labels_host.data(), seeds.size() * sizeof(std::int64_t), m.upload);
+        upload_graphs(m.cfg.model, &s, m.upload);  // synchronizes the upload stream
+        s.prepare_s = since(t0);
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          producer_busy += since(t_busy);
+          ready.push_back(k);
+        }
+        cv.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      failure = std::current_exception();
+      cv.notify_all();
+    }
+  });
+
+  const adam_config first = m.cfg.adam;
+  adam_config rest = m.cfg.adam;
+  if (m.cfg.weight_decay_scope != "all") rest.weight_decay = 0;
+  const auto t_epoch = std::chrono::steady_clock::now();
+  try {
+    for (std::int64_t b = 0; b < nb; ++b) {
+      int k;
+      const auto t_wait = std::chrono::steady_clock::now();
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return failure || !ready.empty(); });
+        if (failure && ready.empty()) std::rethrow_exception(failure);
+        k = ready.front();
+        ready.pop_front();
+      }
+      er->wait_s += since(t_wait);
+      gpu_batch& s = m.slots[k];
+      er->sample_s += s.sample_s;
+      er->gather_s += s.gather_s;
+      er->prepare_s += s.prepare_s;
+      er->feature_traffic += s.feature_traffic;
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto rows = static_cast<std::int64_t>(s.labels_host.size());
+      for (std::int64_t i = 0; i < rows; ++i)
+        if (s.labels_host[i] < 0 || s.labels_host[i] >= m.classes)
+          throw input_error("label " + std::to_string(s.labels_host[i]) + " of a training seed is outside [0, " +
+                            std::to_string(m.classes) + ")");
+      const float* logits = m.model->forward(s, dropout_key{m.cfg.seed, epoch, b}, m.compute);
+      m.dlogits.reserve(static_cast<std::size_t>(rows * m.classes));
+      m.row_loss.reserve(static_cast<std::size_t>(rows));
+      gpu::softmax_nll(logits, rows, m.classes, s.labels.data(), m.dlogits.data(), nullptr, m.row_loss.data(), m.compute.handle());
+      m.logits_host.resize(static_cast<std::size_t>(rows * m.classes));
+      m.row_loss_host.resize(static_cast<std::size_t>(rows));
+      gpu::copy_async(m.logits_host.data(), logits, m.logits_host.size() * sizeof(float), m.compute);
+      gpu::copy_async(m.row_loss_host.data(), m.row_loss.data(), m.row_loss_host.size() * sizeof(float), m.compute);
+      m.model->backward(m.dlogits.data(), m.compute);
+      ++m.step;
+      m.model->adam(first, rest, m.step, m.compute);
+      m.compute.synchronize();
+      er->compute_s += since(t0);
+      double loss = 0;
+      for (float l : m.row_loss_host) loss += l;  // row order, as the CPU kernel sums
+      loss = rows ? loss / static_cast<double>(rows) : 0.0;
+      if (!std::isfinite(loss))
+        throw error("training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
+                    std::to_string(epoch + 1) + ", batch " + std::to_string(b) + " of " + std::to_string(nb) +
+                    ". Try a smaller --lr.");
+      tot.loss_sum += loss * static_cast<double>(rows);
+      tot.correct += accuracy(m.logits_host.data(), rows, m.classes, s.labels_host.data()) * static_cast<double>(rows);
+      tot.seen += rows;
+      er->sampled_edges += s.host.num_sampled_edges();
+      er->input_nodes += s.host.blocks[0].num_src();
+      ++er->batches;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        free_slots.push_back(k);
+      }
+      cv.notify_all();
+      if (bar) {
+        bar->set_suffix("loss " + std::to_string(tot.loss_sum / static_cast<double>(std::max<std::int64_t>(tot.seen, 1))).substr(0, 6));
+        bar->add(1);
+      }
+      if (interrupted.load()) {
+        tot.interrupted = true;
+        break;
+      }
+    }
+  } catch (...) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    producer.join();
+    throw;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  producer.join();
+  const double wall = since(t_epoch);
+  (void)wall;
+  // Overlap: the share of the producer's work (sampling, gathering, preparing) that the GPU loop did
+  // not wait for.
+  er->overlap = producer_busy > 0 ? std::max(0.0, 1.0 - er->wait_s / producer_busy) : 0.0;
+  return tot;
+}
+
+}  // namespace tg
