@@ -57,6 +57,10 @@ void register_train(CLI::App& app) {
                 "cpu, or cuda: the whole mini-batch on the GPU (GPU tier in device memory, host tier read zero-copy, "
                 "sampling and gathering of the next batches pipelined with training)")
       ->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  c->add_option("--host-access", o->cfg.host_access,
+                "--device cuda: how host-tier rows reach the GPU: zero-copy (the gather kernel reads pinned memory) or "
+                "copy (CPU threads gather into a pinned buffer, then one DMA copy: the classic DGL/PyG path, a baseline)")
+      ->check(CLI::IsMember({"zero-copy", "copy"}))->capture_default_str();
   c->add_flag("--ignore-graph", o->cfg.ignore_graph,
               "Train and evaluate without any edges: the same model reduced to a feature-only MLP (a baseline)");
   c->add_flag("--no-progress", [o](std::int64_t) { o->cfg.show_progress = false; }, "No progress bar");

@@ -3,6 +3,9 @@
 // build without the CUDA backend, fails cleanly at construction through their stubs.
 #include "tiering/cuda_feature_store.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -36,6 +39,8 @@ struct cuda_tiered_store::impl {
   gpu::pinned_buffer<unsigned long long> counters_host;
   gpu::device_buffer<float> out_scratch;
   std::vector<std::pair<std::int64_t, std::size_t>> disk_rows;
+  bool copy_path = false;
+  gpu::device_buffer<std::uint8_t> staging_device;  // the copy path's device copy of the staged rows
   std::unique_ptr<gpu::event> kernel_start, kernel_stop;
   double last_kernel_ms = 0;
 };
@@ -56,6 +61,7 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   m.row_bytes = m.dim * static_cast<std::int64_t>(dtype_size(m.type));
   m.g = g;
   m.c = c;
+  m.copy_path = opt.cpu_gather_copy;
   if (cuda_device_count() == 0) throw cuda_error("the CUDA feature store needs a CUDA device, and none is available");
   gpu::set_device(opt.device);
   // The promise: check the GPU tier against free device memory before allocating anything.
@@ -78,7 +84,7 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
     m.stream.synchronize();
   }
   // Host tier: pinned and mapped, read zero-copy by the kernel.
-  if (opt.register_host_tier && c > g) {
+  if (opt.register_host_tier && !opt.cpu_gather_copy && c > g) {
     const auto* base = static_cast<const std::uint8_t*>(f.raw()) + g * m.row_bytes;
     m.host_registered = gpu::host_registration(base, static_cast<std::size_t>((c - g) * m.row_bytes), true);
     m.host_tier_device = m.host_registered.device_data();
@@ -112,7 +118,7 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
     if (id < 0 || id >= m.rows)
       throw input_error("feature store: id " + std::to_string(id) + " at position " + std::to_string(i) + " is outside [0, " +
                         std::to_string(m.rows) + ")");
-    if (id >= m.c) m.disk_rows.emplace_back(id, i);
+    if (id >= m.c || (m.copy_path && id >= m.g)) m.disk_rows.emplace_back(id, i);
   }
   if (n == 0) {
     if (counts) {
@@ -141,9 +147,28 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
       m.disk_rows[k].second = k;
     }
     std::sort(m.disk_rows.begin(), m.disk_rows.end());
-    m.disk->read(m.disk_rows, m.staging.data());
+    if (m.copy_path) {
+      // Host rows: CPU threads copy them from the pinned host tier; disk rows: the reader pool.
+      std::vector<std::pair<std::int64_t, std::size_t>> from_disk;
+      std::vector<std::pair<std::int64_t, std::size_t>> from_host;
+      for (const auto& r : m.disk_rows) (r.first >= m.c ? from_disk : from_host).push_back(r);
+      const std::size_t rb = static_cast<std::size_t>(m.row_bytes);
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, from_host.size(), 256), [&](const auto& r) {
+        for (std::size_t k = r.begin(); k < r.end(); ++k)
+          std::memcpy(m.staging.data() + from_host[k].second * rb,
+                      m.host_tier.data() + static_cast<std::size_t>(from_host[k].first - m.g) * rb, rb);
+      });
+      if (!from_disk.empty()) m.disk->read(from_disk, m.staging.data());
+      const std::size_t bytes = m.disk_rows.size() * rb;
+      m.staging_device.reserve(bytes);
+      gpu::copy_async(m.staging_device.data(), m.staging.data(), bytes, m.stream);
+      a.staging = m.staging_device.data();
+      a.host_via_staging = true;
+    } else {
+      m.disk->read(m.disk_rows, m.staging.data());
+      a.staging = m.staging.device_data();
+    }
     gpu::copy_async(m.slot_device.data(), m.slot_pinned.data(), n * sizeof(std::int32_t), m.stream);
-    a.staging = m.staging.device_data();
     a.slot = m.slot_device.data();
   }
   gpu::memset_async(m.counters.data(), 0, 3 * sizeof(unsigned long long), m.stream);

@@ -29,6 +29,10 @@ class cuda_tiered_store {
     int disk_readers = 4;
     std::uint64_t reserve_bytes = 0;  // GPU memory training needs beside the tier
     bool register_host_tier = false;  // pin the file's mapping in place instead of copying the host tier
+    // false: the kernel reads host rows zero-copy. true: the classic data path of DGL/PyG (a
+    // baseline): CPU threads gather the batch's host and disk rows into a pinned buffer, one DMA
+    // copy moves it to the device, and the kernel reads it there.
+    bool cpu_gather_copy = false;
   };
 
   cuda_tiered_store(const dataset& d, std::int64_t g, std::int64_t c, const options& opt);

@@ -26,6 +26,7 @@ struct tiered_gather_args {
   const void* host_tier = nullptr;      // device address of mapped pinned memory
   const void* staging = nullptr;        // device address of mapped pinned staging (disk rows)
   const std::int32_t* slot = nullptr;   // device memory, n: staging slot of output row i (disk rows only)
+  bool host_via_staging = false;        // host-tier rows were copied into staging too (the copy path)
   std::int64_t dim = 0;
   dtype type = dtype::float32;          // float32 or float16
   float* out = nullptr;                 // device memory, n x dim

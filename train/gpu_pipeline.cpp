@@ -51,6 +51,7 @@ gpu_epoch_runner::gpu_epoch_runner(const dataset& d, const train_config& cfg, co
   cuda_tiered_store::options o;
   o.disk_readers = cfg.disk_readers;
   o.reserve_bytes = reserve_bytes;
+  o.cpu_gather_copy = cfg.host_access == "copy";
   m.store = std::make_unique<cuda_tiered_store>(d, g, c, o);  // checks the GPU budget first
   m.model = std::make_unique<gpu_gnn_model>(model, &opt);
   m.step = opt.step;

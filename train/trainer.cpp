@@ -200,6 +200,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                       (cuda_compiled() ? "no CUDA device is available on this machine" : "this tiergnn was built without the CUDA backend") +
                       "; use --device cpu");
   if (on_gpu && cfg.ignore_graph) throw input_error("--ignore-graph runs on the CPU only; drop --device cuda");
+  if (cfg.host_access != "zero-copy" && cfg.host_access != "copy")
+    throw input_error("--host-access '" + cfg.host_access + "': choose zero-copy or copy");
   if (cfg.model.num_layers > 0 && cfg.model.num_layers != static_cast<int>(cfg.fanouts.size()))
     throw input_error("--fanouts has " + std::to_string(cfg.fanouts.size()) + " entries but the model has " +
                       std::to_string(cfg.model.num_layers) + " layers: give one fanout per layer");

@@ -42,6 +42,7 @@ struct train_config {
   bool ignore_graph = false;         // train and evaluate with no edges: the model becomes an MLP baseline
   int stop_after_epochs = -1;        // testing aid: stop (as if interrupted) after this many epochs
   std::string device = "cpu";        // "cpu" or "cuda" (the whole mini-batch on the GPU, pipelined)
+  std::string host_access = "zero-copy";  // cuda: host rows read by the kernel, or "copy" (CPU gather + DMA, a baseline)
 };
 
 struct epoch_report {

@@ -78,10 +78,12 @@ TEST(CudaFeatureStore, GatherAndLedgerMatchTheCpuStore) {
     const dataset ds = dataset::open(path);
     const std::int64_t g = n / 5, c = n / 2;
     const tiered_store cpu(ds, g, c, 2);
-    for (bool reg : {false, true}) {
-      SCOPED_TRACE(std::string(dtype_name(sh.t)) + " dim " + std::to_string(sh.dim) + (reg ? " registered" : " copied"));
+    for (int mode : {0, 1, 2}) {
+      static const char* names[] = {" pinned copy, zero-copy reads", " registered file, zero-copy reads", " CPU gather + DMA copy"};
+      SCOPED_TRACE(std::string(dtype_name(sh.t)) + " dim " + std::to_string(sh.dim) + names[mode]);
       cuda_tiered_store::options o;
-      o.register_host_tier = reg;
+      o.register_host_tier = mode == 1;
+      o.cpu_gather_copy = mode == 2;
       o.disk_readers = 3;
       cuda_tiered_store gpu(ds, g, c, o);
       std::vector<std::vector<std::int64_t>> batches;
