@@ -3,7 +3,8 @@
 # configure and build for sm_90 (Release) against the dependencies copied by scripts/gpu_deps.sh
 # (.gpu_deps/, carried with the run), run every GPU test (ctest -L gpu), then the GPU benchmarks
 # (bench/gpu_bench.cpp: copy-bandwidth ceilings, tiered gather throughput, GPU sampler throughput
-# on a generated R-MAT graph with 100M+ edges), print a short table last and write JSON into
+# on a generated R-MAT graph with 100M+ edges; bench/epoch_bench.sh: GraphSAGE epochs with
+# tiergnn's placements against PyTorch + PyG), print a short table last and write JSON into
 # RESULTS_DIR.
 # Usage: bench/gpu_check.sh RESULTS_DIR   (try it on a machine without a GPU: tests skip)
 set -uo pipefail
@@ -50,6 +51,9 @@ if [[ $(nvidia-smi -L 2>/dev/null | wc -l) -gt 0 ]]; then
     2>&1 | tee "$results/gpu_bench.log"
   bench_rc=${PIPESTATUS[0]}
   rm -rf "$work"
+  echo "== epoch benchmark (tiergnn placements and PyTorch + PyG)"
+  bench/epoch_bench.sh "$build" "$results" python3 2>&1 | tee "$results/epoch_bench.log"
+  [[ ${PIPESTATUS[0]} -ne 0 && $bench_rc -eq 0 ]] && bench_rc=1
 else
   echo "no GPU: benchmarks skipped"
 fi
@@ -71,10 +75,12 @@ bench = {}
 if os.path.exists(res + "/gpu_bench.json"):
     bench = json.load(open(res + "/gpu_bench.json"))
     summary["bench"] = bench
+if os.path.exists(res + "/epoch_bench.json"):
+    summary["epoch_bench"] = json.load(open(res + "/epoch_bench.json"))
 json.dump(summary, open(res + "/gpu_check.json", "w"), indent=1)
 print("== summary")
 for k, v in summary.items():
-    if k != "bench":
+    if k not in ("bench", "epoch_bench"):
         print(f"{k:14s} {v}")
 if bench:
     c = bench["ceilings_gbps"]
@@ -85,6 +91,8 @@ if bench:
     if s:
         print(f"sampler        CPU {s['cpu_edges_per_s'] / 1e6:.1f} M/s; GPU device {s['gpu_device_edges_per_s'] / 1e6:.1f} M/s, "
               f"pinned {s['gpu_pinned_edges_per_s'] / 1e6:.1f} M/s (sampled edges)")
+for k, v in summary.get("epoch_bench", {}).get("targets", {}).items():
+    print(f"epoch {k:24s} {v:.2f}x")
 PY
 [[ $test_rc -eq 0 ]] && exit "$bench_rc"
 exit "$test_rc"

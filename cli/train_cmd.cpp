@@ -40,8 +40,9 @@ void register_train(CLI::App& app) {
       ->check(CLI::IsMember({"all", "first"}))->capture_default_str();
   c->add_option("--seed", o->cfg.seed, "Seed of batches, samples, dropout and initialisation")->capture_default_str();
   c->add_option("--eval", o->cfg.eval_mode,
-                "Evaluation: full (layer-wise inference over all in-neighbours) or sampled (training fanouts)")
-      ->check(CLI::IsMember({"full", "sampled"}))->capture_default_str();
+                "Evaluation: full (layer-wise inference over all in-neighbours), sampled (training fanouts), or none "
+                "(no validation or test: for benchmarks)")
+      ->check(CLI::IsMember({"full", "sampled", "none"}))->capture_default_str();
   c->add_option("--eval-every", o->cfg.eval_every, "Validate every N epochs (and after the last)")->capture_default_str();
   c->add_option("--eval-batch-size", o->cfg.eval_batch_size, "Nodes per evaluation chunk")->capture_default_str();
   c->add_option("--metrics", o->cfg.metrics_path, "Write one JSON line per epoch (and a final line) to this file");

@@ -187,8 +187,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   // Everything that can be wrong with the input is checked before training starts.
   if (cfg.batch_size <= 0) throw input_error("--batch-size must be positive, got " + std::to_string(cfg.batch_size));
   if (cfg.epochs < 0) throw input_error("--epochs must not be negative");
-  if (cfg.eval_mode != "full" && cfg.eval_mode != "sampled")
-    throw input_error("--eval '" + cfg.eval_mode + "': choose full or sampled");
+  if (cfg.eval_mode != "full" && cfg.eval_mode != "sampled" && cfg.eval_mode != "none")
+    throw input_error("--eval '" + cfg.eval_mode + "': choose full, sampled or none");
+  const bool evaluate = cfg.eval_mode != "none";
   if (!(cfg.adam.lr > 0)) throw input_error("--lr must be positive");
   if (cfg.fanouts.empty()) throw input_error("--fanouts needs at least one layer");
   if (cfg.weight_decay_scope != "all" && cfg.weight_decay_scope != "first")
@@ -403,7 +404,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     er.loss = loss_sum / std::max<std::int64_t>(seen, 1);
     er.train_accuracy = correct / std::max<std::int64_t>(seen, 1);
     er.seconds = seconds_since(t_epoch);
-    const bool validate = !sp.valid.empty() && (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
+    const bool validate = evaluate && !sp.valid.empty() &&
+                          (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
     double eval_s = 0;
     if (validate) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -453,16 +455,20 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (!rep.interrupted) {
     const auto& last = rep.epochs;
     rep.valid_metric = !last.empty() ? last.back().valid_metric : -1;
-    if (!sp.test.empty()) rep.test_metric = score(evaluate_logits(d, model, sp.test, cfg), sp.test, sp.labels, sp.num_classes);
-    if (rep.valid_metric < 0 && !sp.valid.empty())
+    if (evaluate && !sp.test.empty())
+      rep.test_metric = score(evaluate_logits(d, model, sp.test, cfg), sp.test, sp.labels, sp.num_classes);
+    if (evaluate && rep.valid_metric < 0 && !sp.valid.empty())
       rep.valid_metric = score(evaluate_logits(d, model, sp.valid, cfg), sp.valid, sp.labels, sp.num_classes);
     traffic total;
     for (const auto& e : rep.epochs) total += e.feature_traffic;
     if (!rep.epochs.empty())
       log_info("feature traffic over ", rep.epochs.size(), " epochs: ", total.summary());
-    log_info("test ", rep.metric, " ", rep.test_metric >= 0 ? fmt(rep.test_metric) : std::string("n/a (no test split)"),
-             "  (valid ", rep.valid_metric >= 0 ? fmt(rep.valid_metric) : std::string("n/a"), ", ", cfg.eval_mode,
-             "-neighbour evaluation)");
+    if (!evaluate)
+      log_info("no validation or test (--eval none)");
+    else
+      log_info("test ", rep.metric, " ", rep.test_metric >= 0 ? fmt(rep.test_metric) : std::string("n/a (no test split)"),
+               "  (valid ", rep.valid_metric >= 0 ? fmt(rep.valid_metric) : std::string("n/a"), ", ", cfg.eval_mode,
+               "-neighbour evaluation)");
     if (metrics.is_open())
       metrics << nlohmann::json{{"final", true}, {"metric", rep.metric}, {"valid", rep.valid_metric},
                                 {"test", rep.test_metric}, {"epochs", rep.end_epoch}}

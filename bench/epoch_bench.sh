@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Epoch benchmark on one GPU (CUDA part 2), run by bench/gpu_check.sh: a generated community graph
+# (EPOCH_NODES nodes, default 5M, mean degree 40 before de-duplication: about 200M stored arcs;
+# 128-dim float32 features), GraphSAGE with 3 layers, hidden 256, fanouts 15,10,5, batch 1024, in
+# one run on one card:
+#   tiergnn --device cuda with the paper's baselines as placements of its own
+#     copy-0        no GPU tier, CPU gather + DMA copy (the classic DGL/PyG data path)
+#     zerocopy-0    no GPU tier, zero-copy reads of pinned host memory (PyTorch-Direct)
+#     degree-10/20  a degree-ranked GPU tier of 10% / 20% of the feature bytes (PaGraph)
+#     hybrid-10/20  the default estimator's GPU tier, 10% / 20%
+#     all-gpu       every feature row in device memory
+#   and the conventional PyTorch + PyG pipeline (bench/pyg_epoch.py) on the same graph.
+# Each tiergnn run trains 2 epochs; the second (warm) epoch's time is reported with its traffic
+# ledger and time split. Writes RESULTS_DIR/epoch_bench.json and prints a table with the targets.
+# Usage: bench/epoch_bench.sh BUILD_DIR RESULTS_DIR [PYTHON]
+set -uo pipefail
+build=$(realpath "$1")
+results=$(realpath -m "$2")
+py=${3:-python3}
+here=$(cd "$(dirname "$0")" && pwd)
+T=$build/cli/tiergnn
+nodes=${EPOCH_NODES:-5000000}
+device=${EPOCH_DEVICE:-cuda}  # EPOCH_DEVICE=cpu: a dry run of the script on a machine without a GPU
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$results"
+t0=$(date +%s)
+"$T" -q generate community "$work/g" --nodes "$nodes" --avg-degree 40 --feature-dim 128 --seed 1 || exit 1
+echo "generated $nodes nodes in $(( $(date +%s) - t0 )) s"
+common=(--fanouts 15,10,5 --batch-size 1024)
+t0=$(date +%s)
+"$T" -q prepare "$work/g" -o "$work/hybrid" --estimator hybrid --gpu-mem 20% --host-mem 100% "${common[@]}" || exit 1
+"$T" -q prepare "$work/g" -o "$work/degree" --estimator degree --gpu-mem 20% --host-mem 100% "${common[@]}" || exit 1
+echo "prepared in $(( $(date +%s) - t0 )) s"
+runs=(
+  "copy-0|hybrid|--gpu-mem 0% --host-access copy"
+  "zerocopy-0|hybrid|--gpu-mem 0%"
+  "degree-10|degree|--gpu-mem 10%"
+  "degree-20|degree|--gpu-mem 20%"
+  "hybrid-10|hybrid|--gpu-mem 10%"
+  "hybrid-20|hybrid|--gpu-mem 20%"
+  "all-gpu|hybrid|--gpu-mem 100%"
+)
+: > "$work/runs.jsonl"
+for r in "${runs[@]}"; do
+  IFS='|' read -r name ds args <<< "$r"
+  # shellcheck disable=SC2086
+  "$T" -q train "$work/$ds" --device "$device" --model sage --hidden 256 "${common[@]}" --epochs 2 --eval none \
+    --no-progress --metrics "$work/$name.jsonl" $args > "$work/$name.log" 2>&1
+  rc=$?
+  "$py" - "$work/$name.jsonl" "$name" "$rc" >> "$work/runs.jsonl" <<'PY'
+import json, os, sys
+path, name, rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
+lines = [json.loads(x) for x in open(path) if x.strip()] if os.path.exists(path) else []
+epochs = [x for x in lines if "epoch" in x and not x.get("final")]
+print(json.dumps({"name": name, "rc": rc, "epoch": epochs[-1] if epochs else None}))
+PY
+  echo "$name: rc $rc"; [[ $rc -ne 0 ]] && tail -3 "$work/$name.log"
+done
+"$py" "$here/pyg_epoch.py" "$work/g" --max-batches "${PYG_BATCHES:-100}" --json "$work/pyg.json" > "$work/pyg.log" 2>&1 \
+  || { echo "pyg baseline failed:"; tail -5 "$work/pyg.log"; }
+"$py" - "$work" "$results" <<'PY'
+import json, os, sys
+work, res = sys.argv[1], sys.argv[2]
+runs = [json.loads(l) for l in open(os.path.join(work, "runs.jsonl"))]
+pyg = json.load(open(os.path.join(work, "pyg.json"))) if os.path.exists(os.path.join(work, "pyg.json")) else None
+by = {r["name"]: r["epoch"] for r in runs if r.get("epoch")}
+print(f"\n{'run':12s} {'epoch s':>8s} {'sample':>7s} {'gather':>7s} {'prep':>6s} {'GPU':>6s} {'wait':>6s} {'overlap':>7s} {'GPU hit':>8s} {'H2D GiB':>8s}")
+for name, e in by.items():
+    t = e["traffic"]
+    print(f"{name:12s} {e['seconds']:8.2f} {e['sample_s']:7.2f} {e['gather_s']:7.2f} {e.get('prepare_s', 0):6.2f} {e['compute_s']:6.2f} "
+          f"{e.get('wait_s', 0):6.2f} {100 * e.get('overlap', 0):6.0f}% {100 * t['gpu_hit_rate']:7.1f}% "
+          f"{t['bytes']['host_to_gpu'] / 2**30:8.2f}")
+if pyg:
+    print(f"{'PyTorch+PyG':12s} {pyg['epoch_s']:8.2f} {pyg['sample_s']:7.2f} {pyg['gather_copy_s']:7.2f} {'':6s} {pyg['compute_s']:6.2f}"
+          f"   ({'extrapolated from ' + str(pyg['timed_batches']) + ' batches' if pyg['extrapolated'] else 'full epoch'})")
+targets = {}
+h = by.get("hybrid-20")
+if h:
+    if pyg:
+        targets["vs_pyg (>= 2.0)"] = pyg["epoch_s"] / h["seconds"]
+    if by.get("zerocopy-0"):
+        targets["vs_zerocopy_0 (>= 1.6)"] = by["zerocopy-0"]["seconds"] / h["seconds"]
+    if by.get("all-gpu"):
+        targets["vs_all_gpu (<= 1.3)"] = h["seconds"] / by["all-gpu"]["seconds"]
+print("\ntargets at a 20% GPU tier (hybrid-20):")
+for k, v in targets.items():
+    print(f"  {k:24s} {v:6.2f}x")
+json.dump({"runs": runs, "pyg": pyg, "targets": targets}, open(os.path.join(res, "epoch_bench.json"), "w"), indent=1)
+PY
