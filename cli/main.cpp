@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   tg::cli::register_prepare(app);
   tg::cli::register_train(app);
   tg::cli::register_bench(app);
+  tg::cli::register_launch(app);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,11 @@
 // `tiergnn train DATASET ...`: mini-batch GNN training (CPU backend), see train/trainer.hpp.
 #include "cli/commands.hpp"
+
+#include <chrono>
+#include <memory>
+
+#include "core/log.hpp"
+#include "multigpu/communicator.hpp"
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "sampler/neighbor_sampler.hpp"
@@ -10,6 +16,7 @@ namespace tg::cli {
 void register_train(CLI::App& app) {
   struct opts_t {
     std::string dir, fanouts = "15,10,5";
+    double comm_timeout = 120;
     train_config cfg;
     int layers = 0;
   };
@@ -62,12 +69,23 @@ void register_train(CLI::App& app) {
                 "--device cuda: how host-tier rows reach the GPU: zero-copy (the gather kernel reads pinned memory) or "
                 "copy (CPU threads gather into a pinned buffer, then one DMA copy: the classic DGL/PyG path, a baseline)")
       ->check(CLI::IsMember({"zero-copy", "copy"}))->capture_default_str();
+  c->add_option("--comm-timeout", o->comm_timeout,
+                "Data-parallel jobs: seconds a rank waits for the others before it stops with an error")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   c->add_flag("--ignore-graph", o->cfg.ignore_graph,
               "Train and evaluate without any edges: the same model reduced to a feature-only MLP (a baseline)");
   c->add_flag("--no-progress", [o](std::int64_t) { o->cfg.show_progress = false; }, "No progress bar");
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
     o->cfg.model.num_layers = o->layers;
+    // A data-parallel job when the environment says so (tiergnn launch, mpirun, torchrun-style variables).
+    const world_info w = world_from_env();
+    std::unique_ptr<communicator> comm;
+    if (w.size > 1) {
+      if (w.rank != 0 && get_log_level() < log_level::warn) set_log_level(log_level::warn);
+      comm = make_cpu_communicator(w, std::chrono::milliseconds(static_cast<std::int64_t>(o->comm_timeout * 1000)));
+      o->cfg.comm = comm.get();
+    }
     const dataset d = dataset::open(o->dir);
     const train_report r = train(d, o->cfg);
     if (r.interrupted) throw interrupted_error("training stopped before the last epoch");

@@ -21,6 +21,8 @@
 #include "train/checkpoint.hpp"
 #include "train/feature_source.hpp"
 #include "train/gpu_pipeline.hpp"
+#include "multigpu/communicator.hpp"
+#include "multigpu/partition.hpp"
 #include "core/device.hpp"
 #include "train/metrics.hpp"
 #include "tiering/feature_store.hpp"
@@ -182,6 +184,48 @@ std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const s
   return out;
 }
 
+namespace {
+
+// One data-parallel reduction per step: every gradient scaled by rows / global_rows, then the
+// loss, accuracy and seed counts of the step, summed over ranks in one all-reduce.
+void dp_step(communicator* comm, gnn_model& model, std::int64_t rows, std::int64_t global_rows, double loss_rows,
+             double correct_rows, std::vector<float>* buf, double* loss_sum, double* correct, std::int64_t* seen) {
+  std::size_t n = 0;
+  for (const auto& p : model.params()) n += p.grad.size();
+  buf->resize(n + 3);
+  const float w = global_rows > 0 ? static_cast<float>(static_cast<double>(rows) / static_cast<double>(global_rows)) : 0.0f;
+  std::size_t o = 0;
+  for (const auto& p : model.params())
+    for (float g : p.grad) (*buf)[o++] = g * w;
+  (*buf)[n] = static_cast<float>(loss_rows);
+  (*buf)[n + 1] = static_cast<float>(correct_rows);
+  (*buf)[n + 2] = static_cast<float>(rows);
+  comm->all_reduce_sum(buf->data(), buf->size());
+  o = 0;
+  for (auto& p : model.params())
+    for (float& g : p.grad) g = (*buf)[o++];
+  *loss_sum += (*buf)[n];
+  *correct += (*buf)[n + 1];
+  *seen += static_cast<std::int64_t>((*buf)[n + 2]);
+}
+
+// Every rank must hold the same parameters: compares a hash of their bytes across ranks.
+void check_identical_parameters(communicator* comm, const gnn_model& model, int epoch) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the parameter bytes
+  for (const auto& p : model.params()) {
+    const auto* b = reinterpret_cast<const unsigned char*>(p.value.data());
+    for (std::size_t i = 0; i < p.value.size() * sizeof(float); ++i) h = (h ^ b[i]) * 1099511628211ull;
+  }
+  std::vector<std::uint64_t> all(static_cast<std::size_t>(comm->size()));
+  comm->all_gather(&h, sizeof h, all.data());
+  for (int r = 1; r < comm->size(); ++r)
+    if (all[static_cast<std::size_t>(r)] != all[0])
+      throw error("data-parallel training: after epoch " + std::to_string(epoch) + " rank " + std::to_string(r) +
+                  " holds different parameters than rank 0 (a bug: every rank applies the same reduced update)");
+}
+
+}  // namespace
+
 train_report train(const dataset& d, const train_config& cfg_in) {
   train_config cfg = cfg_in;
   // Everything that can be wrong with the input is checked before training starts.
@@ -203,6 +247,11 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (on_gpu && cfg.ignore_graph) throw input_error("--ignore-graph runs on the CPU only; drop --device cuda");
   if (cfg.host_access != "zero-copy" && cfg.host_access != "copy")
     throw input_error("--host-access '" + cfg.host_access + "': choose zero-copy or copy");
+  communicator* comm = cfg.comm && cfg.comm->size() > 1 ? cfg.comm : nullptr;
+  const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
+  const bool lead = rank == 0;  // evaluates, writes checkpoints, metrics and the saved model
+  if (comm && on_gpu)
+    throw input_error("data-parallel training runs on the CPU backend in this build; --device cuda takes one process");
   if (cfg.model.num_layers > 0 && cfg.model.num_layers != static_cast<int>(cfg.fanouts.size()))
     throw input_error("--fanouts has " + std::to_string(cfg.fanouts.size()) + " entries but the model has " +
                       std::to_string(cfg.model.num_layers) + " layers: give one fanout per layer");
@@ -288,11 +337,11 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     opt.step = c.header.at("step").get<std::int64_t>();
     rep.start_epoch = c.header.at("epoch").get<int>();
     log_info("resuming from ", ckpt_path, " after epoch ", rep.start_epoch);
-  } else if (!ckpt_path.empty()) {
+  } else if (!ckpt_path.empty() && lead) {
     std::filesystem::create_directories(cfg.checkpoint_dir);
   }
   std::ofstream metrics;
-  if (!cfg.metrics_path.empty()) {
+  if (!cfg.metrics_path.empty() && lead) {
     metrics.open(cfg.metrics_path, cfg.resume ? std::ios::app : std::ios::trunc);
     if (!metrics) throw input_error(at_input(cfg.metrics_path, "cannot open the metrics file for writing"));
   }
@@ -315,6 +364,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
              tier_c, "), disk [", tier_c, ", ", d.num_nodes(), ")");
   }
   sigint_guard guard;
+  std::vector<float> dp_buffer;
+  if (comm)
+    log_info("data-parallel: rank ", rank, " of ", world, " (", comm->kind(), " communicator); each global batch of ",
+             cfg.batch_size, " seeds is split across the ranks");
   sampled_batch sb;
   std::vector<float> x, dlogits;
   std::vector<std::int64_t> y;
@@ -339,7 +392,25 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     }
     for (std::int64_t b = 0; !gpu && b < plan.num_batches(); ++b) {
       auto t0 = std::chrono::steady_clock::now();
-      sampler.sample(plan.batch(b), epoch, b, &sb);
+      // Data-parallel: this rank takes its slice of the global batch; draws stay keyed by the global
+      // batch, so the union over ranks samples exactly what one process would.
+      const span<const std::int64_t> global_seeds = plan.batch(b);
+      const index_range mine = rank_slice(static_cast<std::int64_t>(global_seeds.size()), rank, world);
+      const span<const std::int64_t> my_seeds(global_seeds.data() + mine.begin, static_cast<std::size_t>(mine.size()));
+      if (comm && my_seeds.empty()) {
+        // Fewer seeds than ranks in this batch: contribute nothing but take part in the reduction.
+        for (auto& p : model.params()) std::fill(p.grad.begin(), p.grad.end(), 0.0f);
+        dp_step(comm, model, 0, static_cast<std::int64_t>(global_seeds.size()), 0, 0, &dp_buffer, &loss_sum, &correct, &seen);
+        ++opt.step;
+        for (std::size_t i = 0; i < model.params().size(); ++i) {
+          auto& p = model.params()[i];
+          adam_step(p.value.data(), p.grad.data(), opt.m[i].data(), opt.v[i].data(), p.size(),
+                    model.param_layer(i) == 0 || cfg.weight_decay_scope == "all" ? cfg.adam : no_decay, opt.step);
+        }
+        ++er.batches;
+        continue;
+      }
+      sampler.sample(my_seeds, epoch, b, &sb);
       er.sample_s += seconds_since(t0);
       t0 = std::chrono::steady_clock::now();
       x.resize(static_cast<std::size_t>(sb.blocks[0].num_src() * features.dim()));
@@ -373,6 +444,14 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       model.backward(dlogits.data());
       er.compute_s += seconds_since(t0);
       t0 = std::chrono::steady_clock::now();
+      if (comm) {
+        // Gradients of the global batch's mean loss: each rank's mean-loss gradient weighted by its
+        // share of the seeds, summed over ranks (in rank order, identically on every rank).
+        dp_step(comm, model, rows, static_cast<std::int64_t>(global_seeds.size()), static_cast<double>(loss) * rows,
+                accuracy(logits.data(), rows, sp.num_classes, y.data()) * rows, &dp_buffer, &loss_sum, &correct, &seen);
+        er.comm_s += seconds_since(t0);
+        t0 = std::chrono::steady_clock::now();
+      }
       ++opt.step;
       for (std::size_t i = 0; i < model.params().size(); ++i) {
         auto& p = model.params()[i];
@@ -380,9 +459,11 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                   model.param_layer(i) == 0 || cfg.weight_decay_scope == "all" ? cfg.adam : no_decay, opt.step);
       }
       er.optimizer_s += seconds_since(t0);
-      loss_sum += static_cast<double>(loss) * rows;
-      correct += accuracy(logits.data(), rows, sp.num_classes, y.data()) * rows;
-      seen += rows;
+      if (!comm) {
+        loss_sum += static_cast<double>(loss) * rows;
+        correct += accuracy(logits.data(), rows, sp.num_classes, y.data()) * rows;
+        seen += rows;
+      }
       er.sampled_edges += sb.num_sampled_edges();
       er.input_nodes += sb.blocks[0].num_src();
       ++er.batches;
@@ -404,7 +485,19 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     er.loss = loss_sum / std::max<std::int64_t>(seen, 1);
     er.train_accuracy = correct / std::max<std::int64_t>(seen, 1);
     er.seconds = seconds_since(t_epoch);
-    const bool validate = evaluate && !sp.valid.empty() &&
+    if (comm) {
+      check_identical_parameters(comm, model, epoch + 1);
+      // The job's traffic: every rank's gathers.
+      double t[4] = {static_cast<double>(er.feature_traffic.gpu_rows), static_cast<double>(er.feature_traffic.host_rows),
+                     static_cast<double>(er.feature_traffic.disk_rows), static_cast<double>(er.sampled_edges)};
+      comm->all_reduce_sum(t, 4);
+      er.feature_traffic.gpu_rows = static_cast<std::int64_t>(t[0]);
+      er.feature_traffic.host_rows = static_cast<std::int64_t>(t[1]);
+      er.feature_traffic.disk_rows = static_cast<std::int64_t>(t[2]);
+      er.sampled_edges = static_cast<std::int64_t>(t[3]);
+      er.feature_traffic.batches *= world;
+    }
+    const bool validate = lead && evaluate && !sp.valid.empty() &&
                           (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
     double eval_s = 0;
     if (validate) {
@@ -439,7 +532,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     }
     rep.epochs.push_back(er);
     rep.end_epoch = epoch + 1;
-    if (!ckpt_path.empty()) {
+    if (!ckpt_path.empty() && lead) {
       nlohmann::json extra = {{"epoch", epoch + 1}, {"dataset", identity}, {"settings", settings_json(cfg)}};
       write_checkpoint(ckpt_path, model, &opt, extra);
       last_ckpt_epoch = epoch + 1;
@@ -449,15 +542,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       break;
     }
   }
-  if (!cfg.save_model_path.empty())
+  if (!cfg.save_model_path.empty() && lead)
     write_checkpoint(cfg.save_model_path, model, nullptr,
                      {{"epoch", rep.end_epoch}, {"dataset", identity}, {"settings", settings_json(cfg)}});
   if (!rep.interrupted) {
     const auto& last = rep.epochs;
     rep.valid_metric = !last.empty() ? last.back().valid_metric : -1;
-    if (evaluate && !sp.test.empty())
+    if (lead && evaluate && !sp.test.empty())
       rep.test_metric = score(evaluate_logits(d, model, sp.test, cfg), sp.test, sp.labels, sp.num_classes);
-    if (evaluate && rep.valid_metric < 0 && !sp.valid.empty())
+    if (lead && evaluate && rep.valid_metric < 0 && !sp.valid.empty())
       rep.valid_metric = score(evaluate_logits(d, model, sp.valid, cfg), sp.valid, sp.labels, sp.num_classes);
     traffic total;
     for (const auto& e : rep.epochs) total += e.feature_traffic;

@@ -21,6 +21,8 @@
 
 namespace tg {
 
+class communicator;
+
 struct train_config {
   model_config model;                // num_layers is taken from fanouts
   std::vector<std::int64_t> fanouts{15, 10, 5};
@@ -42,6 +44,7 @@ struct train_config {
   bool ignore_graph = false;         // train and evaluate with no edges: the model becomes an MLP baseline
   int stop_after_epochs = -1;        // testing aid: stop (as if interrupted) after this many epochs
   std::string device = "cpu";        // "cpu" or "cuda" (the whole mini-batch on the GPU, pipelined)
+  communicator* comm = nullptr;      // data-parallel job (multigpu/communicator.hpp); null: one process
   std::string host_access = "zero-copy";  // cuda: host rows read by the kernel, or "copy" (CPU gather + DMA, a baseline)
 };
 
@@ -49,7 +52,8 @@ struct epoch_report {
   int epoch = 0;
   double loss = 0, train_accuracy = 0, valid_metric = -1;
   double seconds = 0, sample_s = 0, gather_s = 0, compute_s = 0, optimizer_s = 0;
-  double prepare_s = 0, wait_s = 0, overlap = 0;  // --device cuda: graphs + uploads, GPU loop waiting, hidden share
+  double prepare_s = 0, wait_s = 0, overlap = 0;
+  double comm_s = 0;  // data-parallel: gradient all-reduce  // --device cuda: graphs + uploads, GPU loop waiting, hidden share
   std::int64_t batches = 0, sampled_edges = 0, input_nodes = 0;
   traffic feature_traffic;  // the gather's rows and bytes per tier
 };

@@ -1,0 +1,139 @@
+// `tiergnn launch -n K [--master-port P] -- SUBCOMMAND ...`: starts K local processes of this
+// tiergnn, rank r with RANK=r, WORLD_SIZE=K, LOCAL_RANK=r, MASTER_ADDR=127.0.0.1 and MASTER_PORT, for
+// users without MPI (`mpirun -np K tiergnn ...` works too). If a rank fails (non-zero exit or a
+// signal), the others are stopped (SIGTERM, then SIGKILL after a grace period) and launch exits
+// non-zero naming the rank; Ctrl-C is passed on to every rank.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+
+namespace tg::cli {
+
+namespace {
+
+std::atomic<int> g_forward_signal{0};
+extern "C" void launch_on_signal(int sig) { g_forward_signal.store(sig); }
+
+// A free TCP port on the loopback interface (bound and released; the job's rank 0 binds it next).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw io_error(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    throw io_error(std::string("cannot find a free port: ") + std::strerror(errno));
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("was killed by signal ") + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+  return "stopped";
+}
+
+}  // namespace
+
+void register_launch(CLI::App& app) {
+  struct opts {
+    int n = 2;
+    int port = 0;
+    double grace = 10;
+    std::vector<std::string> args;
+  };
+  auto o = std::make_shared<opts>();
+  CLI::App* c = app.add_subcommand("launch",
+                                   "Start a data-parallel job of K local processes: tiergnn launch -n K -- train DATASET ...");
+  c->add_option("-n,--nproc", o->n, "Number of processes (ranks)")->check(CLI::Range(1, 1024))->capture_default_str();
+  c->add_option("--master-port", o->port, "TCP port of rank 0 on 127.0.0.1 (default: a free port)");
+  c->add_option("--grace", o->grace, "Seconds a failed job's other ranks get to stop before they are killed")
+      ->capture_default_str();
+  c->add_option("command", o->args, "The tiergnn subcommand and its arguments, after --")->required();
+  c->footer("Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Only rank 0 prints progress,\n"
+            "evaluates and writes checkpoints, metrics and the saved model.");
+  c->callback([o] {
+    const int port = o->port > 0 ? o->port : free_port();
+    std::vector<std::string> argv_s{"tiergnn"};
+    argv_s.insert(argv_s.end(), o->args.begin(), o->args.end());
+    std::vector<char*> argv;
+    for (auto& s : argv_s) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    struct sigaction sa {};
+    sa.sa_handler = launch_on_signal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    std::vector<pid_t> pids(static_cast<std::size_t>(o->n), -1);
+    for (int r = 0; r < o->n; ++r) {
+      const pid_t pid = ::fork();
+      if (pid < 0) throw io_error(std::string("fork: ") + std::strerror(errno));
+      if (pid == 0) {
+        ::setenv("RANK", std::to_string(r).c_str(), 1);
+        ::setenv("WORLD_SIZE", std::to_string(o->n).c_str(), 1);
+        ::setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
+        ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+        ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+        ::execv("/proc/self/exe", argv.data());
+        std::fprintf(stderr, "tiergnn launch: cannot start rank %d: %s\n", r, std::strerror(errno));
+        ::_exit(127);
+      }
+      pids[static_cast<std::size_t>(r)] = pid;
+    }
+    int alive = o->n, failed_rank = -1, failed_status = 0;
+    bool stopping = false;
+    auto stop_at = std::chrono::steady_clock::time_point::max();
+    while (alive > 0) {
+      if (const int sig = g_forward_signal.exchange(0)) {
+        for (pid_t p : pids)
+          if (p > 0) ::kill(p, sig);
+      }
+      int status = 0;
+      const pid_t done = ::waitpid(-1, &status, WNOHANG);
+      if (done > 0) {
+        for (int r = 0; r < o->n; ++r)
+          if (pids[static_cast<std::size_t>(r)] == done) {
+            pids[static_cast<std::size_t>(r)] = -1;
+            --alive;
+            const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            if (!ok && failed_rank < 0) {
+              failed_rank = r;
+              failed_status = status;
+              std::fprintf(stderr, "tiergnn launch: rank %d %s; stopping the other ranks\n", r, describe_status(status).c_str());
+              for (pid_t p : pids)
+                if (p > 0) ::kill(p, SIGTERM);
+              stopping = true;
+              stop_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(o->grace * 1000));
+            }
+          }
+        continue;
+      }
+      if (stopping && std::chrono::steady_clock::now() > stop_at) {
+        for (pid_t p : pids)
+          if (p > 0) ::kill(p, SIGKILL);
+        stopping = false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (failed_rank >= 0)
+      throw error("the job failed: rank " + std::to_string(failed_rank) + " " + describe_status(failed_status));
+  });
+}
+
+}  // namespace tg::cli

@@ -1,0 +1,68 @@
+#pragma once
+// Collective communication between the ranks of a data-parallel job (DESIGN.md §8): one process per
+// GPU (or per CPU worker), started by `tiergnn launch -n K -- ...`, by `mpirun -np K tiergnn ...`, or
+// by any launcher that sets the usual environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+// MASTER_PORT).
+//
+// Two implementations of one interface:
+//   cpu   TCP sockets in a star around rank 0 (multigpu/cpu_communicator.cpp). Reductions sum in rank
+//         order on rank 0 and send the same bytes to everyone, so every rank gets bit-identical
+//         results. It also serves as the bootstrap channel of the NCCL communicator (the NCCL unique
+//         id travels over it). Every wait has a deadline: a rank that dies (its socket closes) or
+//         hangs (nothing arrives before the timeout) makes the others throw comm_error naming it.
+//   nccl  NCCL on device buffers (multigpu/cuda/nccl_communicator.cu), with non-blocking
+//         communicators polled against the same timeout and aborted on error.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace tg {
+
+// A peer failed or a collective timed out; the job cannot continue.
+class comm_error : public error {
+ public:
+  using error::error;
+};
+
+struct world_info {
+  int rank = 0, size = 1, local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  std::string launcher = "single";  // "single", "env" or "mpi"
+};
+
+// From RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT, else Open MPI's
+// OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK (with MASTER_ADDR / MASTER_PORT or their defaults),
+// else a single process. Throws input_error for malformed or inconsistent values.
+world_info world_from_env();
+
+class communicator {
+ public:
+  virtual ~communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual const char* kind() const = 0;  // "cpu" or "nccl"
+
+  // In place: data = sum over ranks (host memory for cpu, device memory for nccl).
+  virtual void all_reduce_sum(float* data, std::size_t n) = 0;
+  virtual void all_reduce_sum(double* data, std::size_t n) = 0;
+  // data (bytes) from `root` to every rank.
+  virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
+  // recv (size() * bytes) = every rank's `bytes` of send, in rank order.
+  virtual void all_gather(const void* send, std::size_t bytes, void* recv) = 0;
+  virtual void barrier() = 0;
+};
+
+// The TCP communicator. Rank 0 listens on master_addr:master_port; the others connect (retrying
+// until `timeout`). Single-process worlds need no sockets.
+std::unique_ptr<communicator> make_cpu_communicator(const world_info& w, std::chrono::milliseconds timeout);
+
+// The NCCL communicator for `device`, bootstrapped over `bootstrap` (which must span the same ranks).
+// Throws cuda_error without the CUDA backend or a device.
+std::unique_ptr<communicator> make_nccl_communicator(communicator& bootstrap, int device, std::chrono::milliseconds timeout);
+
+}  // namespace tg

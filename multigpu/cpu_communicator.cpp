@@ -1,0 +1,306 @@
+// TCP communicator (multigpu/communicator.hpp): a star around rank 0. Every message is a length
+// prefix and a payload; every read and write waits with poll() against a deadline, so a dead peer
+// (EOF, reset) or a hung one (deadline) becomes a comm_error naming the rank instead of a hang.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "multigpu/communicator.hpp"
+
+namespace tg {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+int env_int(const char* name, int fallback, bool* found = nullptr) {
+  const char* v = std::getenv(name);
+  if (found) *found = v != nullptr;
+  if (!v) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long x = std::strtol(v, &end, 10);
+  if (errno || end == v || *end != '\0' || x < 0 || x > (1 << 30))
+    throw input_error(std::string("environment variable ") + name + "='" + v + "' is not a non-negative integer");
+  return static_cast<int>(x);
+}
+
+class socket_fd {
+ public:
+  socket_fd() = default;
+  explicit socket_fd(int fd) : fd_(fd) {}
+  ~socket_fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  socket_fd(socket_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  socket_fd& operator=(socket_fd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+class tcp_communicator final : public communicator {
+ public:
+  tcp_communicator(const world_info& w, std::chrono::milliseconds timeout) : w_(w), timeout_(timeout) {
+    if (w_.size <= 1) return;
+    if (w_.rank == 0)
+      accept_all();
+    else
+      connect_root();
+  }
+
+  int rank() const override { return w_.rank; }
+  int size() const override { return w_.size; }
+  const char* kind() const override { return "cpu"; }
+
+  void all_reduce_sum(float* data, std::size_t n) override { reduce_impl(data, n); }
+  void all_reduce_sum(double* data, std::size_t n) override { reduce_impl(data, n); }
+
+  void broadcast(void* data, std::size_t bytes, int root) override {
+    if (w_.size <= 1) return;
+    check_root(root);
+    if (w_.rank == 0) {
+      if (root != 0) recv_exact(peer(root), data, bytes, root);
+      for (int r = 1; r < w_.size; ++r)
+        if (r != root) send_all(peer(r), data, bytes, r);
+    } else {
+      if (w_.rank == root)
+        send_all(root_fd_.get(), data, bytes, 0);
+      else
+        recv_exact(root_fd_.get(), data, bytes, 0);
+    }
+  }
+
+  void all_gather(const void* send, std::size_t bytes, void* recv) override {
+    auto* out = static_cast<std::uint8_t*>(recv);
+    std::memcpy(out + static_cast<std::size_t>(w_.rank) * bytes, send, bytes);
+    if (w_.size <= 1) return;
+    const std::size_t total = bytes * static_cast<std::size_t>(w_.size);
+    if (w_.rank == 0) {
+      for (int r = 1; r < w_.size; ++r) recv_exact(peer(r), out + static_cast<std::size_t>(r) * bytes, bytes, r);
+      for (int r = 1; r < w_.size; ++r) send_all(peer(r), out, total, r);
+    } else {
+      send_all(root_fd_.get(), send, bytes, 0);
+      recv_exact(root_fd_.get(), out, total, 0);
+    }
+  }
+
+  void barrier() override {
+    double one = 1;
+    all_reduce_sum(&one, 1);
+  }
+
+ private:
+  template <typename T>
+  void reduce_impl(T* data, std::size_t n) {
+    if (w_.size <= 1 || n == 0) return;
+    const std::size_t bytes = n * sizeof(T);
+    if (w_.rank == 0) {
+      // Sum in rank order (0 + 1 + 2 + ...), so the result does not depend on arrival order.
+      std::vector<T> buf(n);
+      for (int r = 1; r < w_.size; ++r) {
+        recv_exact(peer(r), buf.data(), bytes, r);
+        for (std::size_t i = 0; i < n; ++i) data[i] += buf[i];
+      }
+      for (int r = 1; r < w_.size; ++r) send_all(peer(r), data, bytes, r);
+    } else {
+      send_all(root_fd_.get(), data, bytes, 0);
+      recv_exact(root_fd_.get(), data, bytes, 0);
+    }
+  }
+
+  void check_root(int root) const {
+    if (root < 0 || root >= w_.size)
+      throw input_error("communicator: root " + std::to_string(root) + " is outside [0, " + std::to_string(w_.size) + ")");
+  }
+
+  int peer(int r) const { return peers_[static_cast<std::size_t>(r)].get(); }
+
+  [[noreturn]] void fail(int who, const std::string& what) const {
+    throw comm_error("rank " + std::to_string(w_.rank) + ": " + what +
+                     (who >= 0 ? " rank " + std::to_string(who) : std::string(" a connecting process")) + " (world of " +
+                     std::to_string(w_.size) + "); stopping this rank");
+  }
+
+  // Waits until fd is ready for `events` or the deadline passes.
+  void wait(int fd, short events, clock_type::time_point deadline, int who, const char* doing) const {
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
+      if (left <= 0)
+        fail(who, std::string("timed out after ") + std::to_string(timeout_.count()) + " ms " + doing);
+      pollfd p{fd, events, 0};
+      const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc < 0) fail(who, std::string("poll failed (") + std::strerror(errno) + ") " + doing);
+      if (rc == 0) continue;
+      if (p.revents & (POLLERR | POLLNVAL)) fail(who, std::string("lost the connection ") + doing);
+      return;  // readable/writable, or POLLHUP: the read reports EOF
+    }
+  }
+
+  void send_all(int fd, const void* data, std::size_t bytes, int who) const {
+    const auto deadline = clock_type::now() + timeout_;
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    while (bytes > 0) {
+      wait(fd, POLLOUT, deadline, who, "sending to");
+      const ssize_t k = ::send(fd, p, bytes, MSG_NOSIGNAL);
+      if (k < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        fail(who, std::string("lost the connection (") + std::strerror(errno) + ") sending to");
+      }
+      p += k;
+      bytes -= static_cast<std::size_t>(k);
+    }
+  }
+
+  void recv_exact(int fd, void* data, std::size_t bytes, int who) const {
+    const auto deadline = clock_type::now() + timeout_;
+    auto* p = static_cast<std::uint8_t*>(data);
+    while (bytes > 0) {
+      wait(fd, POLLIN, deadline, who, "waiting for");
+      const ssize_t k = ::recv(fd, p, bytes, 0);
+      if (k == 0) fail(who, "lost the connection (the process exited or was killed) while waiting for");
+      if (k < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        fail(who, std::string("lost the connection (") + std::strerror(errno) + ") while waiting for");
+      }
+      p += k;
+      bytes -= static_cast<std::size_t>(k);
+    }
+  }
+
+  static void tune(int fd) {
+    const int one = 1;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int flags = ::fcntl(fd, F_GETFL, 0);
+    (void)::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  }
+
+  sockaddr_in address() const {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(w_.master_port));
+    if (::inet_pton(AF_INET, w_.master_addr.c_str(), &a.sin_addr) != 1) {
+      addrinfo hints{}, *res = nullptr;
+      hints.ai_family = AF_INET;
+      if (::getaddrinfo(w_.master_addr.c_str(), nullptr, &hints, &res) != 0 || !res)
+        throw input_error("MASTER_ADDR '" + w_.master_addr + "' is not an IPv4 address or a resolvable host name");
+      a.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
+      ::freeaddrinfo(res);
+    }
+    return a;
+  }
+
+  void accept_all() {
+    socket_fd ls(::socket(AF_INET, SOCK_STREAM, 0));
+    if (ls.get() < 0) throw io_error(std::string("socket: ") + std::strerror(errno));
+    const int one = 1;
+    (void)::setsockopt(ls.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a = address();
+    if (::bind(ls.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw io_error("rank 0 cannot listen on " + w_.master_addr + ":" + std::to_string(w_.master_port) + " (" +
+                     std::strerror(errno) + "): is another job using MASTER_PORT? pick another one");
+    if (::listen(ls.get(), w_.size) != 0) throw io_error(std::string("listen: ") + std::strerror(errno));
+    tune(ls.get());
+    peers_.resize(static_cast<std::size_t>(w_.size));
+    const auto deadline = clock_type::now() + timeout_;
+    for (int joined = 1; joined < w_.size;) {
+      if (clock_type::now() >= deadline) {
+        std::string missing;
+        for (int r = 1; r < w_.size; ++r)
+          if (peers_[static_cast<std::size_t>(r)].get() < 0) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+        throw comm_error("rank 0: timed out after " + std::to_string(timeout_.count()) +
+                         " ms waiting for ranks " + missing + " to connect to " + w_.master_addr + ":" +
+                         std::to_string(w_.master_port));
+      }
+      pollfd p{ls.get(), POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      socket_fd s(::accept(ls.get(), nullptr, nullptr));
+      if (s.get() < 0) continue;
+      tune(s.get());
+      std::int32_t hello[2] = {0, 0};  // rank, world size
+      recv_exact(s.get(), hello, sizeof hello, -1);
+      if (hello[0] <= 0 || hello[0] >= w_.size || hello[1] != w_.size || peers_[static_cast<std::size_t>(hello[0])].get() >= 0)
+        throw comm_error("rank 0: a process connected as rank " + std::to_string(hello[0]) + " of " + std::to_string(hello[1]) +
+                         ", but this job has " + std::to_string(w_.size) + " ranks (or that rank already joined)");
+      peers_[static_cast<std::size_t>(hello[0])] = std::move(s);
+      ++joined;
+    }
+  }
+
+  void connect_root() {
+    const sockaddr_in a = address();
+    const auto deadline = clock_type::now() + timeout_;
+    while (true) {
+      socket_fd s(::socket(AF_INET, SOCK_STREAM, 0));
+      if (s.get() < 0) throw io_error(std::string("socket: ") + std::strerror(errno));
+      if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) {
+        tune(s.get());
+        const std::int32_t hello[2] = {w_.rank, w_.size};
+        root_fd_ = std::move(s);
+        send_all(root_fd_.get(), hello, sizeof hello, 0);
+        return;
+      }
+      if (clock_type::now() > deadline)
+        throw comm_error("rank " + std::to_string(w_.rank) + ": cannot reach rank 0 at " + w_.master_addr + ":" +
+                         std::to_string(w_.master_port) + " within " + std::to_string(timeout_.count()) + " ms");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  world_info w_;
+  std::chrono::milliseconds timeout_;
+  std::vector<socket_fd> peers_;  // rank 0: one per rank (index 0 unused)
+  socket_fd root_fd_;             // other ranks: the connection to rank 0
+};
+
+}  // namespace
+
+world_info world_from_env() {
+  world_info w;
+  bool has_rank = false, has_size = false;
+  w.rank = env_int("RANK", 0, &has_rank);
+  w.size = env_int("WORLD_SIZE", 1, &has_size);
+  if (has_rank || has_size) {
+    w.launcher = "env";
+    w.local_rank = env_int("LOCAL_RANK", w.rank);
+  } else {
+    bool mpi = false;
+    w.rank = env_int("OMPI_COMM_WORLD_RANK", 0, &mpi);
+    if (mpi) {
+      w.launcher = "mpi";
+      w.size = env_int("OMPI_COMM_WORLD_SIZE", 1);
+      w.local_rank = env_int("OMPI_COMM_WORLD_LOCAL_RANK", w.rank);
+    }
+  }
+  if (const char* a = std::getenv("MASTER_ADDR")) w.master_addr = a;
+  w.master_port = env_int("MASTER_PORT", 29500);
+  if (w.size < 1) throw input_error("WORLD_SIZE must be at least 1");
+  if (w.rank >= w.size)
+    throw input_error("RANK " + std::to_string(w.rank) + " is outside [0, WORLD_SIZE=" + std::to_string(w.size) + ")");
+  if (w.master_port <= 0 || w.master_port > 65535)
+    throw input_error("MASTER_PORT " + std::to_string(w.master_port) + " is not a TCP port");
+  return w;
+}
+
+std::unique_ptr<communicator> make_cpu_communicator(const world_info& w, std::chrono::milliseconds timeout) {
+  return std::make_unique<tcp_communicator>(w, timeout);
+}
+
+}  // namespace tg

@@ -1,0 +1,196 @@
+// The TCP communicator between real processes (fork): collectives give the same bytes on every
+// rank; a rank that dies or hangs makes the others throw comm_error within the timeout.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "multigpu/communicator.hpp"
+
+using namespace tg;
+using namespace std::chrono_literals;
+
+namespace {
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+world_info world(int rank, int size, int port) {
+  world_info w;
+  w.rank = rank;
+  w.size = size;
+  w.master_port = port;
+  return w;
+}
+
+// Runs body(rank) in `size` forked processes; returns each one's exit status (0 = body returned true).
+std::vector<int> run_ranks(int size, const std::function<bool(int)>& body) {
+  std::vector<pid_t> pids;
+  for (int r = 0; r < size; ++r) {
+    const pid_t p = ::fork();
+    if (p == 0) {
+      bool ok = false;
+      try {
+        ok = body(r);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "rank %d: %s\n", r, e.what());
+        ::_exit(3);
+      }
+      ::_exit(ok ? 0 : 1);
+    }
+    pids.push_back(p);
+  }
+  std::vector<int> status;
+  for (pid_t p : pids) {
+    int s = 0;
+    ::waitpid(p, &s, 0);
+    status.push_back(WIFEXITED(s) ? WEXITSTATUS(s) : 100 + WTERMSIG(s));
+  }
+  return status;
+}
+
+}  // namespace
+
+TEST(CpuCommunicator, CollectivesAcrossProcessesGiveIdenticalResults) {
+  for (int size : {2, 3}) {
+    const int port = free_port();
+    const auto status = run_ranks(size, [&](int r) {
+      auto c = make_cpu_communicator(world(r, size, port), 10s);
+      if (c->rank() != r || c->size() != size) return false;
+      // All-reduce: the sum in rank order, bit-identical everywhere.
+      std::vector<float> f(1000);
+      for (int i = 0; i < 1000; ++i) f[static_cast<std::size_t>(i)] = 0.1f * static_cast<float>(i + 1) * static_cast<float>(r + 1);
+      c->all_reduce_sum(f.data(), f.size());
+      for (int i = 0; i < 1000; ++i) {
+        float want = 0;
+        for (int q = 0; q < size; ++q) want += 0.1f * static_cast<float>(i + 1) * static_cast<float>(q + 1);
+        if (f[static_cast<std::size_t>(i)] != want) return false;
+      }
+      double d[2] = {1.5, static_cast<double>(r)};
+      c->all_reduce_sum(d, 2);
+      if (d[0] != 1.5 * size || d[1] != size * (size - 1) / 2.0) return false;
+      // Broadcast from the last rank.
+      long long v = r == size - 1 ? 4242 : -1;
+      c->broadcast(&v, sizeof v, size - 1);
+      if (v != 4242) return false;
+      // All-gather in rank order.
+      const int mine = 10 * r + 7;
+      std::vector<int> all(static_cast<std::size_t>(size));
+      c->all_gather(&mine, sizeof mine, all.data());
+      for (int q = 0; q < size; ++q)
+        if (all[static_cast<std::size_t>(q)] != 10 * q + 7) return false;
+      c->barrier();
+      return true;
+    });
+    for (int r = 0; r < size; ++r) EXPECT_EQ(status[static_cast<std::size_t>(r)], 0) << "rank " << r << " of " << size;
+  }
+}
+
+TEST(CpuCommunicator, ADeadRankStopsTheOthers) {
+  const int port = free_port();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto status = run_ranks(3, [&](int r) {
+    auto c = make_cpu_communicator(world(r, 3, port), 20s);
+    if (r == 2) ::_exit(9);  // dies after joining, before the first collective
+    float x = 1;
+    try {
+      c->all_reduce_sum(&x, 1);
+      c->all_reduce_sum(&x, 1);
+    } catch (const comm_error& e) {
+      std::fprintf(stderr, "rank %d (expected): %s\n", r, e.what());
+      return false;  // exit 1: stopped with an error, as it should
+    }
+    return true;
+  });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(status[0], 1);
+  EXPECT_EQ(status[1], 1);
+  EXPECT_EQ(status[2], 9);
+  EXPECT_LT(secs, 10.0) << "a closed connection must be noticed at once, not after the 20 s timeout";
+}
+
+TEST(CpuCommunicator, AHungRankTimesOut) {
+  const int port = free_port();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto status = run_ranks(2, [&](int r) {
+    auto c = make_cpu_communicator(world(r, 2, port), 500ms);
+    if (r == 1) {
+      std::this_thread::sleep_for(2s);  // hangs: never joins the collective
+      return true;
+    }
+    float x = 1;
+    try {
+      c->all_reduce_sum(&x, 1);
+    } catch (const comm_error& e) {
+      return std::string(e.what()).find("timed out") != std::string::npos ? false : true;
+    }
+    return true;
+  });
+  EXPECT_EQ(status[0], 1) << "rank 0 must time out waiting for rank 1";
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 8.0);
+}
+
+TEST(CpuCommunicator, NobodyListeningIsAClearError) {
+  const int port = free_port();
+  try {
+    make_cpu_communicator(world(1, 2, port), 300ms);
+    FAIL() << "connected to nothing";
+  } catch (const comm_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot reach rank 0"), std::string::npos) << e.what();
+  }
+}
+
+TEST(WorldFromEnv, ReadsTheUsualVariablesAndRejectsBadOnes) {
+  ::unsetenv("OMPI_COMM_WORLD_RANK");
+  ::setenv("RANK", "2", 1);
+  ::setenv("WORLD_SIZE", "4", 1);
+  ::setenv("LOCAL_RANK", "0", 1);
+  ::setenv("MASTER_ADDR", "10.1.2.3", 1);
+  ::setenv("MASTER_PORT", "31000", 1);
+  world_info w = world_from_env();
+  EXPECT_EQ(w.rank, 2);
+  EXPECT_EQ(w.size, 4);
+  EXPECT_EQ(w.local_rank, 0);
+  EXPECT_EQ(w.master_addr, "10.1.2.3");
+  EXPECT_EQ(w.master_port, 31000);
+  EXPECT_EQ(w.launcher, "env");
+  ::setenv("RANK", "4", 1);
+  EXPECT_THROW(world_from_env(), input_error);
+  ::setenv("RANK", "x", 1);
+  EXPECT_THROW(world_from_env(), input_error);
+  ::unsetenv("RANK");
+  ::unsetenv("WORLD_SIZE");
+  ::unsetenv("LOCAL_RANK");
+  ::setenv("OMPI_COMM_WORLD_RANK", "1", 1);
+  ::setenv("OMPI_COMM_WORLD_SIZE", "3", 1);
+  ::setenv("OMPI_COMM_WORLD_LOCAL_RANK", "1", 1);
+  w = world_from_env();
+  EXPECT_EQ(w.launcher, "mpi");
+  EXPECT_EQ(w.rank, 1);
+  EXPECT_EQ(w.size, 3);
+  ::unsetenv("OMPI_COMM_WORLD_RANK");
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  ::unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  ::unsetenv("MASTER_ADDR");
+  ::unsetenv("MASTER_PORT");
+  w = world_from_env();
+  EXPECT_EQ(w.size, 1);
+  EXPECT_EQ(w.launcher, "single");
+}
