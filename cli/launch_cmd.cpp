@@ -96,43 +96,65 @@ void register_launch(CLI::App& app) {
       }
       pids[static_cast<std::size_t>(r)] = pid;
     }
-    int alive = o->n, failed_rank = -1, failed_status = 0;
-    bool stopping = false;
+    // Every rank's end; the first failure stops the others. The report puts ranks that died from a
+    // signal first (usually the cause), then ranks that exited with an error, then ranks launch stopped.
+    int alive = o->n;
+    std::vector<int> status(static_cast<std::size_t>(o->n), 0);
+    std::vector<bool> stopped_by_us(static_cast<std::size_t>(o->n), false), failed(static_cast<std::size_t>(o->n), false);
+    bool stopping = false, killed = false;
     auto stop_at = std::chrono::steady_clock::time_point::max();
     while (alive > 0) {
       if (const int sig = g_forward_signal.exchange(0)) {
         for (pid_t p : pids)
           if (p > 0) ::kill(p, sig);
       }
-      int status = 0;
-      const pid_t done = ::waitpid(-1, &status, WNOHANG);
+      int st = 0;
+      const pid_t done = ::waitpid(-1, &st, WNOHANG);
       if (done > 0) {
         for (int r = 0; r < o->n; ++r)
           if (pids[static_cast<std::size_t>(r)] == done) {
             pids[static_cast<std::size_t>(r)] = -1;
             --alive;
-            const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-            if (!ok && failed_rank < 0) {
-              failed_rank = r;
-              failed_status = status;
-              std::fprintf(stderr, "tiergnn launch: rank %d %s; stopping the other ranks\n", r, describe_status(status).c_str());
-              for (pid_t p : pids)
-                if (p > 0) ::kill(p, SIGTERM);
+            status[static_cast<std::size_t>(r)] = st;
+            if (WIFEXITED(st) && WEXITSTATUS(st) == 0) continue;
+            failed[static_cast<std::size_t>(r)] = true;
+            if (!stopping && !killed) {
+              std::fprintf(stderr, "tiergnn launch: rank %d %s; stopping the other ranks\n", r, describe_status(st).c_str());
+              // A short delay lets ranks that failed at the same moment report first.
               stopping = true;
-              stop_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(o->grace * 1000));
+              stop_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
             }
           }
         continue;
       }
       if (stopping && std::chrono::steady_clock::now() > stop_at) {
+        for (int r = 0; r < o->n; ++r)
+          if (pids[static_cast<std::size_t>(r)] > 0) {
+            ::kill(pids[static_cast<std::size_t>(r)], SIGTERM);
+            stopped_by_us[static_cast<std::size_t>(r)] = true;
+          }
+        stopping = false;
+        killed = true;
+        stop_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(o->grace * 1000));
+      } else if (killed && std::chrono::steady_clock::now() > stop_at) {
         for (pid_t p : pids)
           if (p > 0) ::kill(p, SIGKILL);
-        stopping = false;
+        stop_at = std::chrono::steady_clock::time_point::max();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    if (failed_rank >= 0)
-      throw error("the job failed: rank " + std::to_string(failed_rank) + " " + describe_status(failed_status));
+    std::string report;
+    for (int pass = 0; pass < 3; ++pass)
+      for (int r = 0; r < o->n; ++r) {
+        const auto i = static_cast<std::size_t>(r);
+        if (!failed[i]) continue;
+        const bool by_signal = WIFSIGNALED(status[i]) && !stopped_by_us[i];
+        const int kind = stopped_by_us[i] ? 2 : by_signal ? 0 : 1;
+        if (kind != pass) continue;
+        report += (report.empty() ? "" : "; ") + std::string("rank ") + std::to_string(r) + " " +
+                  (stopped_by_us[i] ? std::string("was stopped by launch") : describe_status(status[i]));
+      }
+    if (!report.empty()) throw error("the job failed: " + report);
   });
 }
 

@@ -52,8 +52,8 @@ struct epoch_report {
   int epoch = 0;
   double loss = 0, train_accuracy = 0, valid_metric = -1;
   double seconds = 0, sample_s = 0, gather_s = 0, compute_s = 0, optimizer_s = 0;
-  double prepare_s = 0, wait_s = 0, overlap = 0;
-  double comm_s = 0;  // data-parallel: gradient all-reduce  // --device cuda: graphs + uploads, GPU loop waiting, hidden share
+  double prepare_s = 0, wait_s = 0, overlap = 0;  // --device cuda: graphs + uploads, GPU loop waiting, hidden share
+  double comm_s = 0;                              // data-parallel: gradient all-reduce
   std::int64_t batches = 0, sampled_edges = 0, input_nodes = 0;
   traffic feature_traffic;  // the gather's rows and bytes per tier
 };

@@ -1,0 +1,178 @@
+// Data-parallel training through the command line, as users run it: `tiergnn launch -n K -- train`
+// and ranks started by hand with RANK/WORLD_SIZE/MASTER_*. K ranks with the same global batch follow
+// one process's loss curve within float rounding of the reduction order; a killed rank makes the
+// others stop with an error within the timeout instead of hanging.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dataset.hpp"
+#include "datasets/generate.hpp"
+#include "test_util.hpp"
+#include "train/checkpoint.hpp"
+
+using namespace tg;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string make_graph(const test::scratch_dir& d, std::int64_t nodes) {
+  community_options o;
+  o.num_nodes = nodes;
+  o.avg_degree = 10;
+  o.num_classes = 4;
+  o.feature_dim = 16;
+  o.seed = 9;
+  return generate_community(o, d / "g", false);
+}
+
+std::vector<nlohmann::json> metrics(const std::string& path) {
+  std::vector<nlohmann::json> v;
+  std::ifstream in(path);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) v.push_back(nlohmann::json::parse(l));
+  return v;
+}
+
+// Starts the CLI with extra environment variables; returns the pid.
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
+            const std::string& log) {
+  const pid_t p = ::fork();
+  if (p == 0) {
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> argv;
+    std::string exe = TIERGNN_CLI;
+    argv.push_back(exe.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::freopen(log.c_str(), "w", stderr);
+    std::freopen(log.c_str(), "a", stdout);
+    ::execv(exe.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return p;
+}
+
+int wait_status(pid_t p, std::chrono::seconds limit, bool* timed_out) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  int s = 0;
+  while (::waitpid(p, &s, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > end) {
+      *timed_out = true;
+      ::kill(p, SIGKILL);
+      ::waitpid(p, &s, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST(DataParallel, KRanksFollowOneProcessesLossCurve) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 6000);
+  const std::string common = " --model sage --fanouts 5,5 --hidden 16 --dropout 0 --batch-size 200 --epochs 3 --lr 0.01 "
+                             "--seed 4 --no-progress";
+  std::string out;
+  ASSERT_EQ(test::run_cli("-q train " + g + common + " --metrics " + d / "m1.jsonl" + " --save-model " + d / "m1.tgck", &out), 0)
+      << out;
+  const auto one = metrics(d / "m1.jsonl");
+  const checkpoint c1 = read_checkpoint(d / "m1.tgck");
+  for (int k : {2, 3}) {
+    const std::string m = d / ("m" + std::to_string(k));
+    ASSERT_EQ(test::run_cli("-q launch -n " + std::to_string(k) + " -- train " + g + common + " --metrics " + m + ".jsonl --save-model " +
+                                m + ".tgck",
+                            &out),
+              0)
+        << out;
+    const auto many = metrics(m + ".jsonl");
+    ASSERT_EQ(many.size(), one.size()) << "rank 0 writes the metrics, once";
+    for (std::size_t e = 0; e + 1 < one.size(); ++e) {
+      const double a = one[e]["loss"], b = many[e]["loss"];
+      EXPECT_NEAR(a, b, 1e-5 * std::fabs(a)) << k << " ranks, epoch " << e + 1;
+      EXPECT_EQ(one[e]["batches"], many[e]["batches"]);
+    }
+    EXPECT_NEAR(one.back()["test"].get<double>(), many.back()["test"].get<double>(), 0.01);
+    // The same model within float rounding of the reduction order.
+    const checkpoint ck = read_checkpoint(m + ".tgck");
+    ASSERT_EQ(ck.values.size(), c1.values.size());
+    for (std::size_t i = 0; i < ck.values.size(); ++i)
+      for (std::size_t j = 0; j < ck.values[i].size(); ++j)
+        ASSERT_NEAR(ck.values[i][j], c1.values[i][j], 1e-4 + 1e-3 * std::fabs(c1.values[i][j])) << "parameter " << i;
+  }
+}
+
+TEST(DataParallel, AKilledRankStopsTheOthersWithinTheTimeout) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 20000);
+  const std::string port = std::to_string(20000 + (::getpid() % 20000));
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 3; ++r)
+    pids.push_back(spawn({"train", g, "--fanouts", "10,10", "--epochs", "1000", "--batch-size", "64", "--no-progress",
+                          "--comm-timeout", "60", "--eval", "none"},
+                         {{"RANK", std::to_string(r)}, {"WORLD_SIZE", "3"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}},
+                         d / ("rank" + std::to_string(r) + ".log")));
+  std::this_thread::sleep_for(1500ms);  // joined and training
+  ::kill(pids[2], SIGKILL);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int r = 0; r < 2; ++r) {
+    bool timed_out = false;
+    const int s = wait_status(pids[static_cast<std::size_t>(r)], 30s, &timed_out);
+    EXPECT_FALSE(timed_out) << "rank " << r << " kept running after rank 2 was killed";
+    EXPECT_TRUE(WIFEXITED(s) && WEXITSTATUS(s) != 0) << "rank " << r << " must exit with an error";
+    const std::string log = test::read_text(d / ("rank" + std::to_string(r) + ".log"));
+    EXPECT_NE(log.find("rank"), std::string::npos) << log;
+  }
+  int s = 0;
+  ::waitpid(pids[2], &s, 0);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0)
+      << "a dead peer must be noticed at once (connection closed), well inside the 60 s timeout";
+}
+
+TEST(DataParallel, LaunchStopsTheJobWhenARankDies) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 20000);
+  const pid_t launch = spawn({"launch", "-n", "3", "--grace", "5", "--", "train", g, "--fanouts", "10,10", "--epochs", "1000",
+                              "--batch-size", "64", "--no-progress", "--eval", "none"},
+                             {}, d / "launch.log");
+  std::this_thread::sleep_for(1500ms);
+  // Find launch's children and kill one of them.
+  std::vector<pid_t> kids;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream st(e.path() / "stat");
+    std::string line;
+    if (!std::getline(st, line)) continue;
+    const auto close = line.rfind(')');
+    std::istringstream rest(line.substr(close + 2));
+    char state;
+    int ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == launch) kids.push_back(std::stoi(name));
+  }
+  ASSERT_EQ(kids.size(), 3u) << test::read_text(d / "launch.log");
+  ::kill(kids[1], SIGKILL);
+  bool timed_out = false;
+  const int s = wait_status(launch, 30s, &timed_out);
+  EXPECT_FALSE(timed_out);
+  EXPECT_TRUE(WIFEXITED(s) && WEXITSTATUS(s) != 0);
+  const std::string log = test::read_text(d / "launch.log");
+  EXPECT_NE(log.find("was killed by signal 9"), std::string::npos) << log;
+  EXPECT_NE(log.find("the job failed"), std::string::npos) << log;
+}
