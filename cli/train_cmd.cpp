@@ -85,6 +85,8 @@ void register_train(CLI::App& app) {
       if (w.rank != 0 && get_log_level() < log_level::warn) set_log_level(log_level::warn);
       comm = make_cpu_communicator(w, std::chrono::milliseconds(static_cast<std::int64_t>(o->comm_timeout * 1000)));
       o->cfg.comm = comm.get();
+      o->cfg.comm_timeout_s = o->comm_timeout;
+      o->cfg.device_id = w.local_rank;  // one GPU per process
     }
     const dataset d = dataset::open(o->dir);
     const train_report r = train(d, o->cfg);

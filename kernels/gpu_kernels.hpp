@@ -44,10 +44,14 @@ void dropout_backward(float* dx, std::int64_t n, double p, const counter_rng& rn
 
 // Fused log-softmax + NLL (kernels/loss.hpp), one thread per row: row_loss (device, rows)
 // receives each row's loss, NaN for a label outside [0, classes) (callers check labels on the host,
-// where they come from); dlogits (already divided by rows) and probs may be null. The caller sums
+// where they come from); dlogits = (softmax - onehot) / normalizer, normalizer = rows unless given
+// (data-parallel ranks pass the global batch's rows); dlogits and probs may be null. The caller sums
 // row_loss in row order on the host, as the CPU kernel does.
 void softmax_nll(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, float* dlogits,
-                 float* probs, float* row_loss, void* stream);
+                 float* probs, float* row_loss, void* stream, std::int64_t normalizer = 0);
+
+// In place: x *= a (n floats).
+void scale(float* x, std::int64_t n, float a, void* stream);
 
 void adam_step(float* param, const float* grad, float* m, float* v, std::int64_t n, const adam_config& cfg,
                std::int64_t step, void* stream);

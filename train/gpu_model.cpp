@@ -272,6 +272,14 @@ void gpu_gnn_model::adam(const adam_config& first_layer, const adam_config& othe
   }
 }
 
+void gpu_gnn_model::zero_grads(const gpu::stream& s) {
+  for (auto& p : impl_->params) gpu::memset_async(p.grad.data(), 0, p.grad.bytes(), s);
+}
+
+void gpu_gnn_model::all_reduce_grads(communicator& comm) {
+  for (auto& p : impl_->params) comm.all_reduce_sum(p.grad.data(), static_cast<std::size_t>(p.n));
+}
+
 std::map<std::int64_t, std::string> gpu_gnn_model::aggregation_choices() const {
   std::map<std::int64_t, std::string> r;
   for (const auto& [dim, sparse] : impl_->use_cusparse) r[dim] = sparse ? "cusparse" : "custom";

@@ -24,6 +24,7 @@
 #include "sampler/block.hpp"
 #include "tiering/ledger.hpp"
 #include "train/checkpoint.hpp"
+#include "multigpu/communicator.hpp"
 
 namespace tg {
 
@@ -36,6 +37,7 @@ struct device_graph {
 
 struct gpu_batch {
   std::int64_t epoch = 0, index = 0;
+  std::int64_t global_rows = 0;          // seeds of the global batch (this rank has a slice of them)
   sampled_batch host;                    // the sampled blocks (host)
   std::vector<device_graph> g, gt;       // per layer: aggregation graph and its transpose
   gpu::device_buffer<float> x;           // input features, blocks[0].num_src x in_dim
@@ -67,6 +69,12 @@ class gpu_gnn_model {
   // One Adam step; first_layer / other_layers: the configurations of layer 0 and the rest (weight
   // decay may apply to the first layer only).
   void adam(const adam_config& first_layer, const adam_config& other_layers, std::int64_t step, const gpu::stream& s);
+
+  // Sets every gradient to zero (a data-parallel rank with no seeds in a batch).
+  void zero_grads(const gpu::stream& s);
+  // Sums every gradient over the ranks of `comm` (NCCL, device memory), one collective per
+  // parameter tensor; waits for completion. The caller has synchronized the stream that wrote them.
+  void all_reduce_grads(communicator& comm);
 
   // Which aggregation implementation each width chose ("custom" or "cusparse"), for the report.
   std::map<std::int64_t, std::string> aggregation_choices() const;

@@ -16,6 +16,8 @@
 #include "tiering/cuda_feature_store.hpp"
 #include "train/gpu_model.hpp"
 #include "train/metrics.hpp"
+#include "multigpu/communicator.hpp"
+#include "multigpu/partition.hpp"
 
 namespace tg {
 
@@ -37,6 +39,9 @@ struct gpu_epoch_runner::impl {
   gpu::device_buffer<float> dlogits, row_loss;
   std::vector<float> logits_host, row_loss_host;
   std::int64_t step = 0;
+  communicator* cpu_comm = nullptr;     // data-parallel: the TCP communicator (counts)
+  std::unique_ptr<communicator> nccl;   // data-parallel: gradients
+  int rank = 0, world = 1;
 };
 
 gpu_epoch_runner::gpu_epoch_runner(const dataset& d, const train_config& cfg, const gnn_model& model, const optimizer_state& opt,
@@ -52,6 +57,15 @@ gpu_epoch_runner::gpu_epoch_runner(const dataset& d, const train_config& cfg, co
   o.disk_readers = cfg.disk_readers;
   o.reserve_bytes = reserve_bytes;
   o.cpu_gather_copy = cfg.host_access == "copy";
+  o.device = cfg.device_id;
+  gpu::set_device(cfg.device_id);
+  if (cfg.comm && cfg.comm->size() > 1) {
+    m.cpu_comm = cfg.comm;
+    m.rank = cfg.comm->rank();
+    m.world = cfg.comm->size();
+    m.nccl = make_nccl_communicator(*cfg.comm, cfg.device_id,
+                                    std::chrono::milliseconds(static_cast<std::int64_t>(cfg.comm_timeout_s * 1000)));
+  }
   m.store = std::make_unique<cuda_tiered_store>(d, g, c, o);  // checks the GPU budget first
   m.model = std::make_unique<gpu_gnn_model>(model, &opt);
   m.step = opt.step;
@@ -81,6 +95,7 @@ gpu_epoch_totals gpu_epoch_runner::run_epoch(neighbor_sampler& sampler, const ba
 
   std::thread producer([&] {
     try {
+      gpu::set_device(m.cfg.device_id);  // the current device is per thread
       for (std::int64_t b = 0; b < nb; ++b) {
         int k;
         {
@@ -96,7 +111,12 @@ gpu_epoch_totals gpu_epoch_runner::run_epoch(neighbor_sampler& sampler, const ba
         s.index = b;
         s.feature_traffic = traffic{};
         auto t0 = std::chrono::steady_clock::now();
-        sampler.sample(plan.batch(b), epoch, b, &s.host);
+        // Data-parallel: this rank's slice of the global batch (draws keyed by the global batch).
+        const span<const std::int64_t> global_seeds = plan.batch(b);
+        const index_range mine = rank_slice(static_cast<std::int64_t>(global_seeds.size()), m.rank, m.world);
+        s.global_rows = static_cast<std::int64_t>(global_seeds.size());
+        sampler.sample(span<const std::int64_t>(global_seeds.data() + mine.begin, static_cast<std::size_t>(mine.size())), epoch, b,
+                       &s.host);
         s.sample_s = since(t0);
         t0 = std::chrono::steady_clock::now();
         const auto in = s.host.input_nodes();
@@ -152,29 +172,48 @@ gpu_epoch_totals gpu_epoch_runner::run_epoch(neighbor_sampler& sampler, const ba
         if (s.labels_host[i] < 0 || s.labels_host[i] >= m.classes)
           throw input_error("label " + std::to_string(s.labels_host[i]) + " of a training seed is outside [0, " +
                             std::to_string(m.classes) + ")");
-      const float* logits = m.model->forward(s, dropout_key{m.cfg.seed, epoch, b}, m.compute);
-      m.dlogits.reserve(static_cast<std::size_t>(rows * m.classes));
-      m.row_loss.reserve(static_cast<std::size_t>(rows));
-      gpu::softmax_nll(logits, rows, m.classes, s.labels.data(), m.dlogits.data(), nullptr, m.row_loss.data(), m.compute.handle());
       m.logits_host.resize(static_cast<std::size_t>(rows * m.classes));
       m.row_loss_host.resize(static_cast<std::size_t>(rows));
-      gpu::copy_async(m.logits_host.data(), logits, m.logits_host.size() * sizeof(float), m.compute);
-      gpu::copy_async(m.row_loss_host.data(), m.row_loss.data(), m.row_loss_host.size() * sizeof(float), m.compute);
-      m.model->backward(m.dlogits.data(), m.compute);
+      if (rows > 0) {
+        const float* logits = m.model->forward(s, dropout_key{m.cfg.seed, epoch, b}, m.compute);
+        m.dlogits.reserve(static_cast<std::size_t>(rows * m.classes));
+        m.row_loss.reserve(static_cast<std::size_t>(rows));
+        // The gradient of the global batch's mean loss: divide by the global batch's seeds.
+        gpu::softmax_nll(logits, rows, m.classes, s.labels.data(), m.dlogits.data(), nullptr, m.row_loss.data(),
+                         m.compute.handle(), s.global_rows);
+        gpu::copy_async(m.logits_host.data(), logits, m.logits_host.size() * sizeof(float), m.compute);
+        gpu::copy_async(m.row_loss_host.data(), m.row_loss.data(), m.row_loss_host.size() * sizeof(float), m.compute);
+        m.model->backward(m.dlogits.data(), m.compute);
+      } else {
+        m.model->zero_grads(m.compute);  // fewer seeds than ranks: contribute nothing to the sum
+      }
+      if (m.nccl) {
+        m.compute.synchronize();
+        m.model->all_reduce_grads(*m.nccl);
+      }
       ++m.step;
       m.model->adam(first, rest, m.step, m.compute);
       m.compute.synchronize();
       er->compute_s += since(t0);
       double loss = 0;
       for (float l : m.row_loss_host) loss += l;  // row order, as the CPU kernel sums
-      loss = rows ? loss / static_cast<double>(rows) : 0.0;
+      double correct_rows = rows ? accuracy(m.logits_host.data(), rows, m.classes, s.labels_host.data()) * static_cast<double>(rows) : 0.0;
+      double local_rows = static_cast<double>(rows);
+      if (m.cpu_comm) {
+        double t[3] = {loss, correct_rows, local_rows};
+        m.cpu_comm->all_reduce_sum(t, 3);
+        loss = t[0];
+        correct_rows = t[1];
+        local_rows = t[2];
+      }
+      loss = local_rows > 0 ? loss / local_rows : 0.0;
       if (!std::isfinite(loss))
         throw error("training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
                     std::to_string(epoch + 1) + ", batch " + std::to_string(b) + " of " + std::to_string(nb) +
                     ". Try a smaller --lr.");
-      tot.loss_sum += loss * static_cast<double>(rows);
-      tot.correct += accuracy(m.logits_host.data(), rows, m.classes, s.labels_host.data()) * static_cast<double>(rows);
-      tot.seen += rows;
+      tot.loss_sum += loss * local_rows;
+      tot.correct += correct_rows;
+      tot.seen += static_cast<std::int64_t>(local_rows);
       er->sampled_edges += s.host.num_sampled_edges();
       er->input_nodes += s.host.blocks[0].num_src();
       ++er->batches;

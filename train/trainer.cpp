@@ -250,8 +250,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   communicator* comm = cfg.comm && cfg.comm->size() > 1 ? cfg.comm : nullptr;
   const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
   const bool lead = rank == 0;  // evaluates, writes checkpoints, metrics and the saved model
-  if (comm && on_gpu)
-    throw input_error("data-parallel training runs on the CPU backend in this build; --device cuda takes one process");
+  if (on_gpu && (cfg.device_id < 0 || cfg.device_id >= cuda_device_count()))
+    throw input_error("--device cuda: this process should use GPU " + std::to_string(cfg.device_id) + " (LOCAL_RANK) but " +
+                      std::to_string(cuda_device_count()) + " are visible");
   if (cfg.model.num_layers > 0 && cfg.model.num_layers != static_cast<int>(cfg.fanouts.size()))
     throw input_error("--fanouts has " + std::to_string(cfg.fanouts.size()) + " entries but the model has " +
                       std::to_string(cfg.model.num_layers) + " layers: give one fanout per layer");

@@ -45,6 +45,8 @@ struct train_config {
   int stop_after_epochs = -1;        // testing aid: stop (as if interrupted) after this many epochs
   std::string device = "cpu";        // "cpu" or "cuda" (the whole mini-batch on the GPU, pipelined)
   communicator* comm = nullptr;      // data-parallel job (multigpu/communicator.hpp); null: one process
+  double comm_timeout_s = 120;       // data-parallel: how long a rank waits for the others
+  int device_id = 0;                 // --device cuda: the GPU of this process (LOCAL_RANK in a job)
   std::string host_access = "zero-copy";  // cuda: host rows read by the kernel, or "copy" (CPU gather + DMA, a baseline)
 };
 

@@ -79,8 +79,13 @@ __global__ void dropout_kernel(float* x, std::int64_t n, double p, float scale, 
   if (i < n) x[i] = rng.uniform(static_cast<std::uint64_t>(i)) >= p ? x[i] * scale : 0.f;
 }
 
+__global__ void scale_kernel(float* x, std::int64_t n, float a) {
+  const std::int64_t i = tid();
+  if (i < n) x[i] *= a;
+}
+
 __global__ void softmax_nll_kernel(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels,
-                                   float* dlogits, float* probs, float* row_loss) {
+                                   float* dlogits, float* probs, float* row_loss, float inv_rows) {
   const std::int64_t i = tid();
   if (i >= rows) return;
   const float* z = logits + i * classes;
@@ -94,7 +99,6 @@ __global__ void softmax_nll_kernel(const float* logits, std::int64_t rows, std::
   float sum = 0.f;
   for (std::int64_t c = 0; c < classes; ++c) sum += expf(z[c] - mx);
   row_loss[i] = logf(sum) - (z[y] - mx);
-  const float inv_rows = 1.f / static_cast<float>(rows);
   for (std::int64_t c = 0; c < classes; ++c) {
     const float p = expf(z[c] - mx) / sum;
     if (probs) probs[i * classes + c] = p;
@@ -205,9 +209,16 @@ void dropout_backward(float* dx, std::int64_t n, double p, const counter_rng& rn
 }
 
 void softmax_nll(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, float* dlogits,
-                 float* probs, float* row_loss, void* stream) {
+                 float* probs, float* row_loss, void* stream, std::int64_t normalizer) {
   if (rows == 0) return;
-  softmax_nll_kernel<<<grid(rows), kThreads, 0, st(stream)>>>(logits, rows, classes, labels, dlogits, probs, row_loss);
+  const float inv = 1.f / static_cast<float>(normalizer > 0 ? normalizer : rows);
+  softmax_nll_kernel<<<grid(rows), kThreads, 0, st(stream)>>>(logits, rows, classes, labels, dlogits, probs, row_loss, inv);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void scale(float* x, std::int64_t n, float a, void* stream) {
+  if (n == 0) return;
+  scale_kernel<<<grid(n), kThreads, 0, st(stream)>>>(x, n, a);
   TG_CUDA_CHECK_LAUNCH();
 }
 

@@ -18,7 +18,10 @@ void relu_forward(float*, std::int64_t, void*) { no_cuda(); }
 void relu_backward(const float*, float*, std::int64_t, void*) { no_cuda(); }
 void dropout_forward(float*, std::int64_t, double, const counter_rng&, void*) { no_cuda(); }
 void dropout_backward(float*, std::int64_t, double, const counter_rng&, void*) { no_cuda(); }
-void softmax_nll(const float*, std::int64_t, std::int64_t, const std::int64_t*, float*, float*, float*, void*) { no_cuda(); }
+void softmax_nll(const float*, std::int64_t, std::int64_t, const std::int64_t*, float*, float*, float*, void*, std::int64_t) {
+  no_cuda();
+}
+void scale(float*, std::int64_t, float, void*) { no_cuda(); }
 void adam_step(float*, const float*, float*, float*, std::int64_t, const adam_config&, std::int64_t, void*) { no_cuda(); }
 
 }  // namespace tg::gpu
