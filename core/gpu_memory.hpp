@@ -166,6 +166,15 @@ class host_registration {
   std::size_t bytes_ = 0;
 };
 
+// CUDA IPC, for reading another process's device memory (the striped band of a GPU in the same
+// peer-to-peer clique): a 64-byte handle of a cudaMalloc'ed pointer, and the opened peer pointer.
+inline constexpr std::size_t kIpcHandleBytes = 64;
+void ipc_handle(const void* device_ptr, void* handle_out);  // kIpcHandleBytes bytes
+void* ipc_open(const void* handle);                          // device pointer into the peer's allocation
+void ipc_close(void* peer_ptr) noexcept;
+// Whether device a can read device b's memory directly (cudaDeviceCanAccessPeer; a == b: true).
+bool can_access_peer(int a, int b);
+
 // Bandwidth ceilings for bench/gpu_check.sh, in GB/s (1e9 bytes): pinned host -> device
 // cudaMemcpyAsync, and device -> device copy, each of `bytes`, best of `repeats`.
 double measure_h2d_bandwidth(std::size_t bytes, int repeats);

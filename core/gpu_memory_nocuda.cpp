@@ -38,6 +38,10 @@ host_registration::host_registration(const void* p, std::size_t bytes, bool) : u
 }
 host_registration::~host_registration() = default;
 const void* host_registration::device_data() const { return nullptr; }
+void ipc_handle(const void*, void*) { no_cuda(); }
+void* ipc_open(const void*) { no_cuda(); }
+void ipc_close(void*) noexcept {}
+bool can_access_peer(int, int) { no_cuda(); }
 double measure_h2d_bandwidth(std::size_t, int) { no_cuda(); }
 double measure_d2d_bandwidth(std::size_t, int) { no_cuda(); }
 

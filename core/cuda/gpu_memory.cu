@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/cuda/check.cuh"
 #include "core/gpu_memory.hpp"
@@ -122,6 +123,32 @@ const void* host_registration::device_data() const {
   void* d = nullptr;
   TG_CUDA_TRY(cudaHostGetDevicePointer(&d, base_, 0));
   return static_cast<const char*>(d) + (static_cast<const char*>(user_) - static_cast<const char*>(base_));
+}
+
+void ipc_handle(const void* device_ptr, void* handle_out) {
+  static_assert(sizeof(cudaIpcMemHandle_t) == kIpcHandleBytes, "IPC handle size");
+  cudaIpcMemHandle_t h;
+  TG_CUDA_TRY(cudaIpcGetMemHandle(&h, const_cast<void*>(device_ptr)));
+  std::memcpy(handle_out, &h, sizeof h);
+}
+
+void* ipc_open(const void* handle) {
+  cudaIpcMemHandle_t h;
+  std::memcpy(&h, handle, sizeof h);
+  void* p = nullptr;
+  TG_CUDA_TRY(cudaIpcOpenMemHandle(&p, h, cudaIpcMemLazyEnablePeerAccess));
+  return p;
+}
+
+void ipc_close(void* peer_ptr) noexcept {
+  if (peer_ptr) (void)cudaIpcCloseMemHandle(peer_ptr);
+}
+
+bool can_access_peer(int a, int b) {
+  if (a == b) return true;
+  int ok = 0;
+  TG_CUDA_TRY(cudaDeviceCanAccessPeer(&ok, a, b));
+  return ok != 0;
 }
 
 namespace {
