@@ -40,6 +40,16 @@ struct cuda_tiered_store::impl {
   gpu::device_buffer<float> out_scratch;
   std::vector<std::pair<std::int64_t, std::size_t>> disk_rows;
   bool copy_path = false;
+  // Shared hot tier: this GPU's stripe, the peers' (opened over CUDA IPC), and the table of k
+  // stripe pointers the kernel indexes.
+  std::int64_t replicated = -1;
+  int k = 1, me = 0;
+  gpu::device_buffer<std::uint8_t> stripe;
+  std::vector<void*> peer_ptrs;
+  gpu::device_buffer<const void*> stripe_table;
+  ~impl() {
+    for (void* p : peer_ptrs) gpu::ipc_close(p);
+  }
   gpu::device_buffer<std::uint8_t> staging_device;  // the copy path's device copy of the staged rows
   std::unique_ptr<gpu::event> kernel_start, kernel_stop;
   double last_kernel_ms = 0;
@@ -64,23 +74,70 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   m.copy_path = opt.cpu_gather_copy;
   if (cuda_device_count() == 0) throw cuda_error("the CUDA feature store needs a CUDA device, and none is available");
   gpu::set_device(opt.device);
+  const bool striped = opt.shared.replicated >= 0 && opt.shared.k > 1;
+  if (striped) {
+    if (opt.shared.replicated > g || opt.shared.rank < 0 || opt.shared.rank >= opt.shared.k || !opt.shared.all_gather)
+      throw input_error("shared GPU tier: replicated rows " + std::to_string(opt.shared.replicated) + " must lie in [0, g=" +
+                        std::to_string(g) + "] and rank " + std::to_string(opt.shared.rank) + " in [0, " +
+                        std::to_string(opt.shared.k) + "), with a communicator");
+    m.replicated = opt.shared.replicated;
+    m.k = opt.shared.k;
+    m.me = opt.shared.rank;
+  }
+  // This rank's rows of the striped band: ids first, first + k, ... below g with id mod k == me.
+  const std::int64_t first = striped ? m.replicated + ((m.me - m.replicated % m.k) % m.k + m.k) % m.k : 0;
+  const std::int64_t stripe_rows = striped && g > first ? (g - first + m.k - 1) / m.k : 0;
+  const std::int64_t resident_rows = striped ? m.replicated + stripe_rows : g;
   // The promise: check the GPU tier against free device memory before allocating anything.
-  const auto tier_bytes = static_cast<std::uint64_t>(g) * static_cast<std::uint64_t>(m.row_bytes);
+  const auto tier_bytes = static_cast<std::uint64_t>(resident_rows) * static_cast<std::uint64_t>(m.row_bytes);
   check_gpu_fit(tier_bytes, opt.reserve_bytes, gpu::device_memory_info().free, d.dir());
+  const std::int64_t full_rows = striped ? m.replicated : g;  // rows [0, full_rows) live in gpu_tier
 
   m.disk = std::make_unique<disk_row_reader>(d, opt.disk_readers);
   m.stream = gpu::stream();
   // GPU tier: read from the file into pinned memory in slices, copied to the device.
-  m.gpu_tier = gpu::device_buffer<std::uint8_t>(static_cast<std::size_t>(tier_bytes));
+  m.gpu_tier = gpu::device_buffer<std::uint8_t>(static_cast<std::size_t>(full_rows * m.row_bytes));
+  const std::int64_t slice = std::max<std::int64_t>(1, (64 << 20) / std::max<std::int64_t>(1, m.row_bytes));
   {
-    const std::int64_t slice = std::max<std::int64_t>(1, (64 << 20) / std::max<std::int64_t>(1, m.row_bytes));
-    gpu::pinned_buffer<std::uint8_t> bounce(static_cast<std::size_t>(std::min(g, slice) * m.row_bytes));
-    for (std::int64_t r = 0; r < g; r += slice) {
-      const std::int64_t k = std::min(slice, g - r);
+    gpu::pinned_buffer<std::uint8_t> bounce(static_cast<std::size_t>(std::min(std::max<std::int64_t>(full_rows, 1), slice) * m.row_bytes));
+    for (std::int64_t r = 0; r < full_rows; r += slice) {
+      const std::int64_t k = std::min(slice, full_rows - r);
       m.stream.synchronize();  // the bounce buffer is free again
       m.disk->read_range(r, k, bounce.data());
       gpu::copy_async(m.gpu_tier.data() + r * m.row_bytes, bounce.data(), static_cast<std::size_t>(k * m.row_bytes), m.stream);
     }
+    m.stream.synchronize();
+  }
+  if (striped) {
+    // This rank's stripe: rows first + j k, read in slices through a pinned bounce buffer.
+    m.stripe = gpu::device_buffer<std::uint8_t>(static_cast<std::size_t>(std::max<std::int64_t>(stripe_rows, 1) * m.row_bytes));
+    gpu::pinned_buffer<std::uint8_t> bounce(static_cast<std::size_t>(std::min(std::max<std::int64_t>(stripe_rows, 1), slice) * m.row_bytes));
+    std::vector<std::pair<std::int64_t, std::size_t>> rows;
+    for (std::int64_t j0 = 0; j0 < stripe_rows; j0 += slice) {
+      const std::int64_t cnt = std::min(slice, stripe_rows - j0);
+      rows.clear();
+      for (std::int64_t j = 0; j < cnt; ++j) rows.emplace_back(first + (j0 + j) * m.k, static_cast<std::size_t>(j));
+      m.stream.synchronize();
+      m.disk->read(rows, bounce.data());
+      gpu::copy_async(m.stripe.data() + j0 * m.row_bytes, bounce.data(), static_cast<std::size_t>(cnt * m.row_bytes), m.stream);
+    }
+    m.stream.synchronize();
+    // Exchange IPC handles and open the peers' stripes.
+    std::vector<std::uint8_t> mine(gpu::kIpcHandleBytes), all(gpu::kIpcHandleBytes * static_cast<std::size_t>(m.k));
+    gpu::ipc_handle(m.stripe.data(), mine.data());
+    opt.shared.all_gather(mine.data(), mine.size(), all.data());
+    std::vector<const void*> table(static_cast<std::size_t>(m.k));
+    for (int q = 0; q < m.k; ++q) {
+      if (q == m.me) {
+        table[static_cast<std::size_t>(q)] = m.stripe.data();
+      } else {
+        void* p = gpu::ipc_open(all.data() + static_cast<std::size_t>(q) * gpu::kIpcHandleBytes);
+        m.peer_ptrs.push_back(p);
+        table[static_cast<std::size_t>(q)] = p;
+      }
+    }
+    m.stripe_table = gpu::device_buffer<const void*>(table.size());
+    gpu::copy_async(m.stripe_table.data(), table.data(), table.size() * sizeof(const void*), m.stream);
     m.stream.synchronize();
   }
   // Host tier: pinned and mapped, read zero-copy by the kernel.
@@ -95,8 +152,8 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   }
   m.kernel_start = std::make_unique<gpu::event>();
   m.kernel_stop = std::make_unique<gpu::event>();
-  m.counters = gpu::device_buffer<unsigned long long>(3);
-  m.counters_host = gpu::pinned_buffer<unsigned long long>(3);
+  m.counters = gpu::device_buffer<unsigned long long>(4);
+  m.counters_host = gpu::pinned_buffer<unsigned long long>(4);
 }
 
 cuda_tiered_store::~cuda_tiered_store() = default;
@@ -171,7 +228,13 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
     gpu::copy_async(m.slot_device.data(), m.slot_pinned.data(), n * sizeof(std::int32_t), m.stream);
     a.slot = m.slot_device.data();
   }
-  gpu::memset_async(m.counters.data(), 0, 3 * sizeof(unsigned long long), m.stream);
+  gpu::memset_async(m.counters.data(), 0, 4 * sizeof(unsigned long long), m.stream);
+  if (m.replicated >= 0) {
+    a.r = m.replicated;
+    a.k = m.k;
+    a.me = m.me;
+    a.stripes = m.stripe_table.data();
+  }
   a.ids = m.ids_device.data();
   a.n = static_cast<std::int64_t>(n);
   a.g = m.g;
@@ -185,7 +248,7 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
   m.kernel_start->record(m.stream);
   tiered_gather_cuda(a, m.stream.handle());
   m.kernel_stop->record(m.stream);
-  gpu::copy_async(m.counters_host.data(), m.counters.data(), 3 * sizeof(unsigned long long), m.stream);
+  gpu::copy_async(m.counters_host.data(), m.counters.data(), 4 * sizeof(unsigned long long), m.stream);
   m.stream.synchronize();
   m.last_kernel_ms = m.kernel_stop->elapsed_ms_since(*m.kernel_start);
   if (counts) {
@@ -195,6 +258,7 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
     t.gpu_rows = static_cast<std::int64_t>(m.counters_host.data()[0]);
     t.host_rows = static_cast<std::int64_t>(m.counters_host.data()[1]);
     t.disk_rows = static_cast<std::int64_t>(m.counters_host.data()[2]);
+    t.peer_rows = static_cast<std::int64_t>(m.counters_host.data()[3]);
     *counts += t;
   }
 }

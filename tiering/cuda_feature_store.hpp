@@ -14,6 +14,7 @@
 // g++-compiled code may include this header. Without the CUDA backend, or without a device, the
 // constructor throws cuda_error.
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "core/dataset.hpp"
@@ -33,6 +34,15 @@ class cuda_tiered_store {
     // baseline): CPU threads gather the batch's host and disk rows into a pinned buffer, one DMA
     // copy moves it to the device, and the kernel reads it there.
     bool cpu_gather_copy = false;
+    // Multi-GPU shared hot tier (one process per GPU, multigpu/shared_tier.hpp): with replicated >= 0
+    // and k > 1, rows [0, replicated) are copied on every GPU and rows [replicated, g) striped, row
+    // id on GPU id mod k (DESIGN.md §4); each rank loads its own stripe and reads the peers' over
+    // CUDA IPC (NVLink / PCIe P2P). all_gather exchanges the IPC handles (the job's communicator).
+    struct shared_band {
+      std::int64_t replicated = -1;
+      int k = 1, rank = 0;
+      std::function<void(const void* send, std::size_t bytes, void* recv)> all_gather;
+    } shared;
   };
 
   cuda_tiered_store(const dataset& d, std::int64_t g, std::int64_t c, const options& opt);

@@ -12,6 +12,7 @@ traffic& traffic::operator+=(const traffic& o) {
   if (row_bytes == 0) row_bytes = o.row_bytes;
   batches += o.batches;
   gpu_rows += o.gpu_rows;
+  peer_rows += o.peer_rows;
   host_rows += o.host_rows;
   disk_rows += o.disk_rows;
   return *this;
@@ -19,8 +20,8 @@ traffic& traffic::operator+=(const traffic& o) {
 
 nlohmann::json traffic::to_json() const {
   return {{"batches", batches},
-          {"rows", {{"gpu", gpu_rows}, {"host", host_rows}, {"disk", disk_rows}}},
-          {"bytes", {{"gpu", gpu_bytes()}, {"host_to_gpu", host_to_gpu_bytes()}, {"disk_to_host", disk_to_host_bytes()},
+          {"rows", {{"gpu", gpu_rows}, {"peer", peer_rows}, {"host", host_rows}, {"disk", disk_rows}}},
+          {"bytes", {{"gpu", gpu_bytes()}, {"peer", peer_bytes()}, {"host_to_gpu", host_to_gpu_bytes()}, {"disk_to_host", disk_to_host_bytes()},
                      {"no_cache_host_to_gpu", baseline_bytes()}}},
           {"gpu_hit_rate", gpu_hit_rate()},
           {"reduction_vs_no_cache", reduction()}};
@@ -33,7 +34,12 @@ std::string traffic::summary() const {
                 format_bytes(static_cast<double>(host_to_gpu_bytes())).c_str(),
                 format_bytes(static_cast<double>(disk_to_host_bytes())).c_str(), 100.0 * reduction(),
                 format_bytes(static_cast<double>(baseline_bytes())).c_str());
-  return b;
+  std::string out = b;
+  if (peer_rows > 0)
+    out += "; peer GPUs " + std::to_string(rows() ? 100.0 * static_cast<double>(peer_rows) / static_cast<double>(rows()) : 0.0)
+                                .substr(0, 4) +
+           "% of rows (" + format_bytes(static_cast<double>(peer_bytes())) + ")";
+  return out;
 }
 
 }  // namespace tg

@@ -13,9 +13,11 @@ namespace tg {
 struct traffic {
   std::int64_t batches = 0;
   std::int64_t gpu_rows = 0, host_rows = 0, disk_rows = 0;  // rows served by each tier
+  std::int64_t peer_rows = 0;  // multi-GPU shared tier: rows read from a peer GPU's stripe (NVLink/PCIe P2P)
   std::int64_t row_bytes = 0;
 
-  std::int64_t rows() const { return gpu_rows + host_rows + disk_rows; }
+  std::int64_t rows() const { return gpu_rows + peer_rows + host_rows + disk_rows; }
+  std::int64_t peer_bytes() const { return peer_rows * row_bytes; }
   // Bytes that cross into the GPU: host rows (host -> GPU) and disk rows (disk -> host -> GPU).
   std::int64_t host_to_gpu_bytes() const { return (host_rows + disk_rows) * row_bytes; }
   std::int64_t disk_to_host_bytes() const { return disk_rows * row_bytes; }

@@ -30,7 +30,14 @@ struct tiered_gather_args {
   std::int64_t dim = 0;
   dtype type = dtype::float32;          // float32 or float16
   float* out = nullptr;                 // device memory, n x dim
-  unsigned long long* counts = nullptr; // device memory, 3 counters (gpu, host, disk rows) added to; may be null
+  unsigned long long* counts = nullptr; // device memory, 4 counters (gpu, host, disk, peer rows) added to; may be null
+  // Multi-GPU shared hot tier (multigpu/shared_tier.hpp): rows [0, r) replicated in gpu_tier, rows
+  // [r, g) striped over k GPUs, row id on GPU id mod k (DESIGN.md §4) at its position among that
+  // GPU's rows of the band; stripes (device memory, k pointers) holds this GPU's stripe at [me] and the peers'
+  // stripes opened over CUDA IPC elsewhere. r < 0: no striping, [0, g) all in gpu_tier.
+  std::int64_t r = -1;
+  int k = 1, me = 0;
+  const void* const* stripes = nullptr;
 };
 
 // Launches the gather on `stream` (a cudaStream_t). Zero ids launch nothing.

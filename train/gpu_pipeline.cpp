@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "core/device.hpp"
 #include "core/error.hpp"
 #include "core/gpu_memory.hpp"
 #include "kernels/gpu_kernels.hpp"
@@ -18,6 +19,10 @@
 #include "train/metrics.hpp"
 #include "multigpu/communicator.hpp"
 #include "multigpu/partition.hpp"
+#include "multigpu/shared_tier.hpp"
+#include "core/log.hpp"
+#include <unistd.h>
+#include <functional>
 
 namespace tg {
 
@@ -65,6 +70,42 @@ gpu_epoch_runner::gpu_epoch_runner(const dataset& d, const train_config& cfg, co
     m.world = cfg.comm->size();
     m.nccl = make_nccl_communicator(*cfg.comm, cfg.device_id,
                                     std::chrono::milliseconds(static_cast<std::int64_t>(cfg.comm_timeout_s * 1000)));
+  }
+  if (m.world > 1) {
+    // The shared hot tier: the plan's GPU rows are each GPU's budget. In a peer-to-peer clique on
+    // one machine the hottest band is replicated and the next striped across the GPUs (read over
+    // NVLink / PCIe P2P); otherwise every GPU holds the same rows.
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    std::uint64_t h = 1469598103934665603ull;
+    for (const char* p = host; *p; ++p) h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ull;
+    std::vector<std::uint64_t> hosts(static_cast<std::size_t>(m.world));
+    m.cpu_comm->all_gather(&h, sizeof h, hosts.data());
+    bool p2p = true;
+    for (int q = 0; q < m.world; ++q) {
+      p2p = p2p && hosts[static_cast<std::size_t>(q)] == h;
+      if (p2p && q != cfg.device_id && q < cuda_device_count()) p2p = gpu::can_access_peer(cfg.device_id, q);
+    }
+    double votes = p2p ? 1 : 0;
+    m.cpu_comm->all_reduce_sum(&votes, 1);
+    shared_tier_config sc;
+    sc.num_nodes = d.num_nodes();
+    sc.row_bytes = m.dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype));
+    sc.num_gpus = m.world;
+    sc.gpu_budget_bytes = static_cast<std::uint64_t>(g) * static_cast<std::uint64_t>(sc.row_bytes);
+    sc.peer_to_peer = votes == m.world;
+    const shared_tier_plan sp = plan_shared_tier(sc);
+    if (m.rank == 0) log_info("shared GPU tier over ", m.world, " GPUs", sc.peer_to_peer ? " (peer-to-peer clique)" : " (no P2P: replicated)",
+                              ":\n", sp.describe());
+    if (sp.striped_rows() > 0) {
+      o.shared.replicated = sp.replicated_rows();
+      o.shared.k = m.world;
+      o.shared.rank = m.rank;
+      communicator* cc = m.cpu_comm;
+      o.shared.all_gather = [cc](const void* send, std::size_t bytes, void* recv) { cc->all_gather(send, bytes, recv); };
+      g = sp.striped_end();
+      c = std::max(c, g);
+    }
   }
   m.store = std::make_unique<cuda_tiered_store>(d, g, c, o);  // checks the GPU budget first
   m.model = std::make_unique<gpu_gnn_model>(model, &opt);

@@ -32,8 +32,8 @@ __device__ __forceinline__ void emit(const std::uint8_t* chunk, std::uintptr_t c
 // LANES lanes per row; each block serves kBlockThreads / LANES rows.
 template <int LANES, typename src_t>
 __global__ void tiered_gather_kernel(tiered_gather_args a) {
-  __shared__ unsigned long long tier_rows[3];
-  if (threadIdx.x < 3) tier_rows[threadIdx.x] = 0;
+  __shared__ unsigned long long tier_rows[4];
+  if (threadIdx.x < 4) tier_rows[threadIdx.x] = 0;
   __syncthreads();
 
   const std::int64_t rows_per_block = kBlockThreads / LANES;
@@ -44,7 +44,15 @@ __global__ void tiered_gather_kernel(tiered_gather_args a) {
     const std::int64_t id = a.ids[i];
     const std::uint8_t* src;
     int tier;
-    if (id < a.g) {
+    if (id < a.g && a.r >= 0 && id >= a.r) {
+      // The striped band: this GPU's stripe or a peer's, read over NVLink / PCIe P2P.
+      // Row id lives on GPU id mod k (DESIGN.md §4), at its position among that GPU's rows of the band.
+      const std::int64_t q = id % a.k;
+      const std::int64_t first = a.r + ((q - a.r % a.k) % a.k + a.k) % a.k;
+      const std::int64_t at = (id - first) / a.k;
+      src = static_cast<const std::uint8_t*>(a.stripes[q]) + at * row_bytes;
+      tier = q == a.me ? 0 : 3;
+    } else if (id < a.g) {
       src = static_cast<const std::uint8_t*>(a.gpu_tier) + id * row_bytes;
       tier = 0;
     } else if (id < a.c) {
@@ -77,7 +85,7 @@ __global__ void tiered_gather_kernel(tiered_gather_args a) {
     }
   }
   __syncthreads();
-  if (a.counts && threadIdx.x < 3 && tier_rows[threadIdx.x]) atomicAdd(&a.counts[threadIdx.x], tier_rows[threadIdx.x]);
+  if (a.counts && threadIdx.x < 4 && tier_rows[threadIdx.x]) atomicAdd(&a.counts[threadIdx.x], tier_rows[threadIdx.x]);
 }
 
 template <int LANES>

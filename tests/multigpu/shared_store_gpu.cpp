@@ -1,0 +1,127 @@
+// The shared hot tier on GPUs: two processes (ranks) each load the replicated band and their own
+// stripe, open the other's stripe over CUDA IPC and gather rows from every band; rows equal the CPU
+// store's and the local/peer/host counts equal the planner's classification. Both ranks may share
+// one GPU (IPC between processes works on one device), so the lent one-GPU machines run it too.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/dataset.hpp"
+#include "core/device.hpp"
+#include "multigpu/communicator.hpp"
+#include "multigpu/shared_tier.hpp"
+#include "test_util.hpp"
+#include "tiering/cuda_feature_store.hpp"
+#include "tiering/feature_store.hpp"
+
+using namespace tg;
+using namespace std::chrono_literals;
+
+namespace {
+
+int count_devices_in_child() {
+  const pid_t p = ::fork();
+  if (p == 0) ::_exit(std::min(cuda_device_count(), 100));
+  int s = 0;
+  ::waitpid(p, &s, 0);
+  return WIFEXITED(s) ? WEXITSTATUS(s) : 0;
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string write_rows(const test::scratch_dir& d, std::int64_t n, std::int64_t dim) {
+  dataset_writer w(d / "f");
+  w.put("indptr.npy", std::vector<std::int64_t>(static_cast<std::size_t>(n) + 1, 0));
+  w.put("indices.npy", std::vector<std::int32_t>{});
+  std::vector<float> f(static_cast<std::size_t>(n * dim));
+  for (std::size_t i = 0; i < f.size(); ++i) f[i] = static_cast<float>(i % 1009) * 0.5f;
+  w.put("features.npy", dtype::float32, {n, dim}, f.data());
+  auto& m = w.meta();
+  m.name = "rows";
+  m.num_nodes = n;
+  m.feature_dim = dim;
+  return w.commit();
+}
+
+}  // namespace
+
+TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
+  const int devices = count_devices_in_child();
+  if (devices == 0) GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend");
+  test::scratch_dir d;
+  const std::int64_t n = 5000, dim = 24, g = 1500, c = 3500;
+  const std::string path = write_rows(d, n, dim);
+  shared_tier_config sc;
+  sc.num_nodes = n;
+  sc.row_bytes = dim * 4;
+  sc.num_gpus = 2;
+  sc.gpu_budget_bytes = 1000 * static_cast<std::uint64_t>(sc.row_bytes);  // 1000 rows per GPU
+  sc.peer_to_peer = true;
+  const shared_tier_plan plan(sc, 500, 1000);  // [0, 500) replicated, [500, 1500) striped
+  ASSERT_EQ(plan.striped_end(), g);
+  const int port = free_port();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 2; ++r) {
+    const pid_t p = ::fork();
+    if (p == 0) {
+      bool ok = false;
+      try {
+        world_info w;
+        w.rank = r;
+        w.size = 2;
+        w.master_port = port;
+        auto comm = make_cpu_communicator(w, 30s);
+        const dataset ds = dataset::open(path);
+        cuda_tiered_store::options o;
+        o.device = devices > 1 ? r : 0;
+        o.shared.replicated = 500;
+        o.shared.k = 2;
+        o.shared.rank = r;
+        o.shared.all_gather = [&](const void* s, std::size_t b, void* out) { comm->all_gather(s, b, out); };
+        cuda_tiered_store gpu(ds, g, c, o);
+        const tiered_store cpu(ds, g, c, 2);
+        std::mt19937_64 rng(static_cast<std::uint64_t>(r) + 5);
+        std::vector<std::int64_t> ids(3000);
+        for (auto& x : ids) x = static_cast<std::int64_t>(rng() % n);
+        std::vector<float> a(ids.size() * dim), b(a.size());
+        cpu.gather(ids, a.data());
+        traffic t;
+        gpu.gather_to_host(ids, b.data(), &t);
+        const multi_gpu_traffic want = plan.count(ids, r);
+        ok = std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0 && t.gpu_rows == want.local_rows &&
+             t.peer_rows == want.peer_rows && t.host_rows + t.disk_rows == want.host_rows + want.disk_rows;
+        if (!ok)
+          std::fprintf(stderr, "rank %d: rows %s; local %lld/%lld peer %lld/%lld\n", r,
+                       std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0 ? "equal" : "differ",
+                       static_cast<long long>(t.gpu_rows), static_cast<long long>(want.local_rows),
+                       static_cast<long long>(t.peer_rows), static_cast<long long>(want.peer_rows));
+        comm->barrier();  // neither rank frees its stripe while the other still reads it
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "rank %d: %s\n", r, e.what());
+      }
+      ::_exit(ok ? 0 : 1);
+    }
+    pids.push_back(p);
+  }
+  for (int r = 0; r < 2; ++r) {
+    int s = 0;
+    ::waitpid(pids[static_cast<std::size_t>(r)], &s, 0);
+    EXPECT_TRUE(WIFEXITED(s) && WEXITSTATUS(s) == 0) << "rank " << r;
+  }
+}
