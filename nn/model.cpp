@@ -157,7 +157,7 @@ const std::vector<float>& gnn_model::forward(const sampled_batch& batch, const f
   return logits_;
 }
 
-void gnn_model::backward(const float* dlogits) {
+void gnn_model::backward(const float* dlogits, const std::function<void(int)>& layer_done) {
   TG_EXPECTS(have_forward_, "backward() needs a training forward() first");
   const int L = cfg_.num_layers;
   std::vector<float> d(dlogits, dlogits + cache_[L - 1].num_dst * cfg_.num_classes), dx;
@@ -200,6 +200,7 @@ void gnn_model::backward(const float* dlogits) {
         aggregate_backward(c.gt, dagg.data(), din, dx.data());
       }
     }
+    if (layer_done) layer_done(l);
     if (need_dx) d.swap(dx);
   }
   have_forward_ = false;

@@ -9,6 +9,7 @@
 // masks are keyed by (seed, epoch, batch, layer), so training is bitwise reproducible for a seed
 // whatever the thread count.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,7 +63,10 @@ class gnn_model {
   // applied with masks from `key` and activations are kept for backward().
   const std::vector<float>& forward(const sampled_batch& batch, const float* x, bool train, dropout_key key);
   // dlogits: gradient of the loss w.r.t. the logits of the last forward(train = true).
-  void backward(const float* dlogits);
+  // layer_done(l), when given, is called as soon as layer l's parameter gradients are final (layers
+  // L-1 down to 0), before the rest of the backward pass: data-parallel training starts reducing
+  // them while the earlier layers' gradients are still being computed.
+  void backward(const float* dlogits, const std::function<void(int)>& layer_done = {});
 
   // One layer on one block without dropout (evaluation, layer-wise inference): x has the block's
   // num_src rows of the layer's input width; y receives num_dst rows of its output width.

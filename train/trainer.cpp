@@ -6,7 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -186,28 +192,96 @@ std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const s
 
 namespace {
 
-// One data-parallel reduction per step: every gradient scaled by rows / global_rows, then the
-// loss, accuracy and seed counts of the step, summed over ranks in one all-reduce.
-void dp_step(communicator* comm, gnn_model& model, std::int64_t rows, std::int64_t global_rows, double loss_rows,
-             double correct_rows, std::vector<float>* buf, double* loss_sum, double* correct, std::int64_t* seen) {
-  std::size_t n = 0;
-  for (const auto& p : model.params()) n += p.grad.size();
-  buf->resize(n + 3);
-  const float w = global_rows > 0 ? static_cast<float>(static_cast<double>(rows) / static_cast<double>(global_rows)) : 0.0f;
-  std::size_t o = 0;
-  for (const auto& p : model.params())
-    for (float g : p.grad) (*buf)[o++] = g * w;
-  (*buf)[n] = static_cast<float>(loss_rows);
-  (*buf)[n + 1] = static_cast<float>(correct_rows);
-  (*buf)[n + 2] = static_cast<float>(rows);
-  comm->all_reduce_sum(buf->data(), buf->size());
-  o = 0;
-  for (auto& p : model.params())
-    for (float& g : p.grad) g = (*buf)[o++];
-  *loss_sum += (*buf)[n];
-  *correct += (*buf)[n + 1];
-  *seen += static_cast<std::int64_t>((*buf)[n + 2]);
-}
+// Data-parallel gradient reduction, bucketed by layer and overlapped with backward: as backward
+// finishes layer l (L-1 down to 0), that layer's gradients, scaled by rows / global_rows (so the
+// sum over ranks is the gradient of the global batch's mean loss), are all-reduced on a
+// communication thread while backward computes the earlier layers. Every rank submits the same
+// buckets in the same order, so the collectives pair up; each reduction sums in rank order.
+class grad_reducer {
+ public:
+  explicit grad_reducer(communicator* comm) : comm_(comm), worker_([this] { run(); }) {}
+  ~grad_reducer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+  grad_reducer(const grad_reducer&) = delete;
+  grad_reducer& operator=(const grad_reducer&) = delete;
+
+  // Queues the reduction of layer l's gradients, scaled by w.
+  void submit_layer(gnn_model& model, int layer, float w) {
+    submit([&model, layer, w, this](communicator* c) {
+      if (bufs_.size() <= static_cast<std::size_t>(layer)) bufs_.resize(static_cast<std::size_t>(layer) + 1);
+      auto& buf = bufs_[static_cast<std::size_t>(layer)];
+      buf.clear();
+      for (std::size_t i = 0; i < model.params().size(); ++i)
+        if (model.param_layer(i) == layer)
+          for (float g : model.params()[i].grad) buf.push_back(g * w);
+      c->all_reduce_sum(buf.data(), buf.size());
+      std::size_t o = 0;
+      for (std::size_t i = 0; i < model.params().size(); ++i)
+        if (model.param_layer(i) == layer)
+          for (float& g : model.params()[i].grad) g = buf[o++];
+    });
+  }
+  // Queues the step's loss, accuracy and seed counts; waits for every queued reduction.
+  void finish_step(double loss_rows, double correct_rows, std::int64_t rows, double* loss_sum, double* correct,
+                   std::int64_t* seen) {
+    double t[3] = {loss_rows, correct_rows, static_cast<double>(rows)};
+    submit([&t](communicator* c) { c->all_reduce_sum(t, 3); });
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    if (failure_) std::rethrow_exception(failure_);
+    *loss_sum += t[0];
+    *correct += t[1];
+    *seen += static_cast<std::int64_t>(t[2]);
+  }
+
+ private:
+  void submit(std::function<void(communicator*)> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(job));
+    }
+    cv_.notify_all();
+  }
+  void run() {
+    while (true) {
+      std::function<void(communicator*)> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        busy_ = true;
+      }
+      try {
+        if (!failure_) job(comm_);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu_);
+        failure_ = std::current_exception();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        busy_ = false;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  communicator* comm_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::deque<std::function<void(communicator*)>> queue_;
+  bool stop_ = false, busy_ = false;
+  std::exception_ptr failure_;
+  std::vector<std::vector<float>> bufs_;  // per layer, used by the communication thread only
+  std::thread worker_;
+};
 
 // Every rank must hold the same parameters: compares a hash of their bytes across ranks.
 void check_identical_parameters(communicator* comm, const gnn_model& model, int epoch) {
@@ -365,7 +439,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
              tier_c, "), disk [", tier_c, ", ", d.num_nodes(), ")");
   }
   sigint_guard guard;
-  std::vector<float> dp_buffer;
+  std::unique_ptr<grad_reducer> reducer;
+  if (comm && !on_gpu) reducer = std::make_unique<grad_reducer>(comm);
   if (comm)
     log_info("data-parallel: rank ", rank, " of ", world, " (", comm->kind(), " communicator); each global batch of ",
              cfg.batch_size, " seeds is split across the ranks");
@@ -401,7 +476,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       if (comm && my_seeds.empty()) {
         // Fewer seeds than ranks in this batch: contribute nothing but take part in the reduction.
         for (auto& p : model.params()) std::fill(p.grad.begin(), p.grad.end(), 0.0f);
-        dp_step(comm, model, 0, static_cast<std::int64_t>(global_seeds.size()), 0, 0, &dp_buffer, &loss_sum, &correct, &seen);
+        for (int l = model.config().num_layers - 1; l >= 0; --l) reducer->submit_layer(model, l, 0.0f);
+        reducer->finish_step(0, 0, 0, &loss_sum, &correct, &seen);
         ++opt.step;
         for (std::size_t i = 0; i < model.params().size(); ++i) {
           auto& p = model.params()[i];
@@ -442,14 +518,19 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                                        : "; the last good checkpoint (after epoch " + std::to_string(last_ckpt_epoch) +
                                              ") is intact in " + cfg.checkpoint_dir) +
                     ". Try a smaller --lr.");
-      model.backward(dlogits.data());
+      if (comm) {
+        // Each layer's gradients start their all-reduce as soon as backward has them.
+        const float w = static_cast<float>(static_cast<double>(rows) / static_cast<double>(global_seeds.size()));
+        model.backward(dlogits.data(), [&](int l) { reducer->submit_layer(model, l, w); });
+      } else {
+        model.backward(dlogits.data());
+      }
       er.compute_s += seconds_since(t0);
       t0 = std::chrono::steady_clock::now();
       if (comm) {
-        // Gradients of the global batch's mean loss: each rank's mean-loss gradient weighted by its
-        // share of the seeds, summed over ranks (in rank order, identically on every rank).
-        dp_step(comm, model, rows, static_cast<std::int64_t>(global_seeds.size()), static_cast<double>(loss) * rows,
-                accuracy(logits.data(), rows, sp.num_classes, y.data()) * rows, &dp_buffer, &loss_sum, &correct, &seen);
+        // Waits for the rest of the reductions (the part not hidden behind backward).
+        reducer->finish_step(static_cast<double>(loss) * rows, accuracy(logits.data(), rows, sp.num_classes, y.data()) * rows,
+                             rows, &loss_sum, &correct, &seen);
         er.comm_s += seconds_since(t0);
         t0 = std::chrono::steady_clock::now();
       }

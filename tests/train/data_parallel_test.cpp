@@ -176,3 +176,30 @@ TEST(DataParallel, LaunchStopsTheJobWhenARankDies) {
   EXPECT_NE(log.find("was killed by signal 9"), std::string::npos) << log;
   EXPECT_NE(log.find("the job failed"), std::string::npos) << log;
 }
+
+TEST(DataParallel, EveryRankResumesFromRankZerosCheckpoint) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 5000);
+  const std::string common = " --model sage --fanouts 5,5 --hidden 16 --batch-size 200 --lr 0.01 --seed 8 --no-progress --eval none";
+  std::string out;
+  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 4 --metrics " + d / "a.jsonl", &out), 0) << out;
+  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 2 --checkpoint " + d / "ck" + " --metrics " +
+                              d / "b.jsonl",
+                          &out),
+            0)
+      << out;
+  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 4 --checkpoint " + d / "ck" + " --resume --metrics " +
+                              d / "b.jsonl",
+                          &out),
+            0)
+      << out;
+  const auto a = metrics(d / "a.jsonl"), b = metrics(d / "b.jsonl");
+  std::vector<double> la, lb;
+  for (const auto& j : a)
+    if (j.contains("loss")) la.push_back(j["loss"]);
+  for (const auto& j : b)
+    if (j.contains("loss")) lb.push_back(j["loss"]);
+  ASSERT_EQ(la.size(), 4u);
+  ASSERT_EQ(lb.size(), 4u);
+  for (std::size_t e = 0; e < 4; ++e) EXPECT_EQ(la[e], lb[e]) << "epoch " << e + 1 << ": resuming must continue exactly";
+}
