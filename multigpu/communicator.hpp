@@ -55,6 +55,16 @@ class communicator {
   // recv (size() * bytes) = every rank's `bytes` of send, in rank order.
   virtual void all_gather(const void* send, std::size_t bytes, void* recv) = 0;
   virtual void barrier() = 0;
+
+  // Overlap with computation: starts data += sum over ranks once `ready_event` (a cudaEvent_t
+  // recorded on the producing stream; null: now) has completed, and returns at once; wait_all()
+  // blocks until every started reduction is done. The CPU communicator has no streams: it reduces
+  // at once (after the producer's work, which the caller has finished).
+  virtual void all_reduce_sum_async(float* data, std::size_t n, void* ready_event) {
+    (void)ready_event;
+    all_reduce_sum(data, n);
+  }
+  virtual void wait_all() {}
 };
 
 // The TCP communicator. Rank 0 listens on master_addr:master_port; the others connect (retrying

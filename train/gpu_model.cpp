@@ -209,7 +209,7 @@ const float* gpu_gnn_model::forward(const gpu_batch& b, dropout_key key, const g
   return m.logits.data();
 }
 
-void gpu_gnn_model::backward(const float* dlogits, const gpu::stream& s) {
+void gpu_gnn_model::backward(const float* dlogits, const gpu::stream& s, const std::function<void(int)>& layer_done) {
   auto& m = *impl_;
   TG_EXPECTS(m.have_forward, "backward() needs a training forward() first");
   const int L = m.cfg.num_layers;
@@ -256,9 +256,18 @@ void gpu_gnn_model::backward(const float* dlogits, const gpu::stream& s) {
         m.aggregate(*c.gt, m.dtmp.data(), din, dx, s);
       }
     }
+    if (layer_done) layer_done(l);
     if (need_dx) std::swap(m.d, m.dx);
   }
   m.have_forward = false;
+}
+
+std::vector<std::pair<float*, std::size_t>> gpu_gnn_model::layer_grads(int layer) {
+  std::vector<std::pair<float*, std::size_t>> r;
+  for (std::size_t i = 0; i < impl_->params.size(); ++i)
+    if (static_cast<int>(i) / impl_->ppl() == layer)
+      r.emplace_back(impl_->params[i].grad.data(), static_cast<std::size_t>(impl_->params[i].n));
+  return r;
 }
 
 void gpu_gnn_model::adam(const adam_config& first_layer, const adam_config& other_layers, std::int64_t step,
@@ -274,10 +283,6 @@ void gpu_gnn_model::adam(const adam_config& first_layer, const adam_config& othe
 
 void gpu_gnn_model::zero_grads(const gpu::stream& s) {
   for (auto& p : impl_->params) gpu::memset_async(p.grad.data(), 0, p.grad.bytes(), s);
-}
-
-void gpu_gnn_model::all_reduce_grads(communicator& comm) {
-  for (auto& p : impl_->params) comm.all_reduce_sum(p.grad.data(), static_cast<std::size_t>(p.n));
 }
 
 std::map<std::int64_t, std::string> gpu_gnn_model::aggregation_choices() const {

@@ -14,6 +14,8 @@
 // g++-compiled (the CUDA calls go through core/gpu_memory.hpp and kernels/gpu_kernels.hpp): without
 // the CUDA backend, constructing one throws cuda_error.
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <map>
 #include <memory>
 #include <vector>
@@ -64,17 +66,18 @@ class gpu_gnn_model {
 
   // Training forward on stream s; returns the device logits (seeds x classes).
   const float* forward(const gpu_batch& b, dropout_key key, const gpu::stream& s);
-  // Gradients of every parameter from dlogits (device), overwriting them.
-  void backward(const float* dlogits, const gpu::stream& s);
+  // Gradients of every parameter from dlogits (device), overwriting them. layer_done(l), when
+  // given, is called once layer l's gradient kernels are queued on s (layers L-1 down to 0), so a
+  // data-parallel reduction of them can start behind the rest of the backward pass.
+  void backward(const float* dlogits, const gpu::stream& s, const std::function<void(int)>& layer_done = {});
+  // The device gradient buffers of layer l's parameters (pointer, element count).
+  std::vector<std::pair<float*, std::size_t>> layer_grads(int layer);
   // One Adam step; first_layer / other_layers: the configurations of layer 0 and the rest (weight
   // decay may apply to the first layer only).
   void adam(const adam_config& first_layer, const adam_config& other_layers, std::int64_t step, const gpu::stream& s);
 
   // Sets every gradient to zero (a data-parallel rank with no seeds in a batch).
   void zero_grads(const gpu::stream& s);
-  // Sums every gradient over the ranks of `comm` (NCCL, device memory), one collective per
-  // parameter tensor; waits for completion. The caller has synchronized the stream that wrote them.
-  void all_reduce_grads(communicator& comm);
 
   // Which aggregation implementation each width chose ("custom" or "cusparse"), for the report.
   std::map<std::int64_t, std::string> aggregation_choices() const;

@@ -46,6 +46,7 @@ struct gpu_epoch_runner::impl {
   std::int64_t step = 0;
   communicator* cpu_comm = nullptr;     // data-parallel: the TCP communicator (counts)
   std::unique_ptr<communicator> nccl;   // data-parallel: gradients
+  std::vector<gpu::event> layer_events;  // one per layer: backward's progress, for NCCL's stream
   int rank = 0, world = 1;
 };
 
@@ -70,6 +71,7 @@ gpu_epoch_runner::gpu_epoch_runner(const dataset& d, const train_config& cfg, co
     m.world = cfg.comm->size();
     m.nccl = make_nccl_communicator(*cfg.comm, cfg.device_id,
                                     std::chrono::milliseconds(static_cast<std::int64_t>(cfg.comm_timeout_s * 1000)));
+    m.layer_events.resize(static_cast<std::size_t>(std::max(1, cfg.model.num_layers)));
   }
   if (m.world > 1) {
     // The shared hot tier: the plan's GPU rows are each GPU's budget. In a peer-to-peer clique on
@@ -224,14 +226,27 @@ gpu_epoch_totals gpu_epoch_runner::run_epoch(neighbor_sampler& sampler, const ba
                          m.compute.handle(), s.global_rows);
         gpu::copy_async(m.logits_host.data(), logits, m.logits_host.size() * sizeof(float), m.compute);
         gpu::copy_async(m.row_loss_host.data(), m.row_loss.data(), m.row_loss_host.size() * sizeof(float), m.compute);
-        m.model->backward(m.dlogits.data(), m.compute);
+        if (m.nccl) {
+          // Each layer's gradients are reduced on NCCL's stream as soon as backward has queued them,
+          // behind the rest of the backward pass (an event orders the two streams).
+          m.model->backward(m.dlogits.data(), m.compute, [&](int l) {
+            gpu::event& e = m.layer_events[static_cast<std::size_t>(l)];
+            e.record(m.compute);
+            for (auto [p, n] : m.model->layer_grads(l)) m.nccl->all_reduce_sum_async(p, n, e.handle());
+          });
+        } else {
+          m.model->backward(m.dlogits.data(), m.compute);
+        }
       } else {
         m.model->zero_grads(m.compute);  // fewer seeds than ranks: contribute nothing to the sum
+        if (m.nccl) {
+          gpu::event& e = m.layer_events[0];
+          e.record(m.compute);
+          for (int l = m.cfg.model.num_layers - 1; l >= 0; --l)
+            for (auto [p, n] : m.model->layer_grads(l)) m.nccl->all_reduce_sum_async(p, n, e.handle());
+        }
       }
-      if (m.nccl) {
-        m.compute.synchronize();
-        m.model->all_reduce_grads(*m.nccl);
-      }
+      if (m.nccl) m.nccl->wait_all();  // Adam below needs the summed gradients
       ++m.step;
       m.model->adam(first, rest, m.step, m.compute);
       m.compute.synchronize();

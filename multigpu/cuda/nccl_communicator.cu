@@ -61,6 +61,19 @@ class nccl_comm final : public communicator {
   }
   void barrier() override { all_reduce_sum(scratch_.data(), 1); }
 
+  void all_reduce_sum_async(float* data, std::size_t n, void* ready_event) override {
+    if (n == 0) return;
+    if (ready_event) TG_CUDA_TRY(cudaStreamWaitEvent(stream_, static_cast<cudaEvent_t>(ready_event), 0));
+    const ncclResult_t r = ncclAllReduce(data, data, n, ncclFloat32, ncclSum, comm_, stream_);
+    if (r != ncclSuccess && r != ncclInProgress) abort_and_throw(std::string("ncclAllReduce: ") + ncclGetErrorString(r));
+    pending_ = true;
+  }
+  void wait_all() override {
+    if (!pending_) return;
+    pending_ = false;
+    enqueue(ncclSuccess, "ncclAllReduce (overlapped)");
+  }
+
  private:
   void check(ncclResult_t r, const char* what) {
     if (r != ncclSuccess)
@@ -114,6 +127,7 @@ class nccl_comm final : public communicator {
   cudaStream_t stream_ = nullptr;
   ncclComm_t comm_ = nullptr;
   gpu::device_buffer<float> scratch_;
+  bool pending_ = false;
 };
 
 }  // namespace
