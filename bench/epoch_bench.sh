@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Epoch benchmark on one GPU (CUDA part 2), run by bench/gpu_check.sh: a generated community graph
-# (EPOCH_NODES nodes, default 5M, mean degree 40 before de-duplication: about 200M stored arcs;
+# (EPOCH_NODES nodes, default 4M, mean degree 50 before de-duplication: about 200M stored arcs;
 # 128-dim float32 features), GraphSAGE with 3 layers, hidden 256, fanouts 15,10,5, batch 1024, in
 # one run on one card:
 #   tiergnn --device cuda with the paper's baselines as placements of its own
@@ -19,13 +19,13 @@ results=$(realpath -m "$2")
 py=${3:-python3}
 here=$(cd "$(dirname "$0")" && pwd)
 T=$build/cli/tiergnn
-nodes=${EPOCH_NODES:-5000000}
+nodes=${EPOCH_NODES:-4000000}
 device=${EPOCH_DEVICE:-cuda}  # EPOCH_DEVICE=cpu: a dry run of the script on a machine without a GPU
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$results"
 t0=$(date +%s)
-"$T" -q generate community "$work/g" --nodes "$nodes" --avg-degree 40 --feature-dim 128 --seed 1 || exit 1
+"$T" -q generate community "$work/g" --nodes "$nodes" --avg-degree 50 --feature-dim 128 --seed 1 || exit 1
 echo "generated $nodes nodes in $(( $(date +%s) - t0 )) s"
 common=(--fanouts 15,10,5 --batch-size 1024)
 t0=$(date +%s)
