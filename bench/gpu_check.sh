@@ -57,8 +57,22 @@ if [[ $(nvidia-smi -L 2>/dev/null | wc -l) -gt 0 ]]; then
 else
   echo "no GPU: benchmarks skipped"
 fi
+echo "== Python module on the GPU (FeatureStore(device='cuda') -> CUDA tensors)"
+py_rc=0
+if [[ -d .gpu_deps/wheels ]] && python3 -c "import torch" 2>/dev/null; then
+  venv=$(mktemp -d)/venv
+  python3 -m venv --system-site-packages "$venv" \
+    && "$venv/bin/pip" install -q --no-index --find-links .gpu_deps/wheels nanobind scikit-build-core pytest \
+    && CMAKE_ARGS="-DCMAKE_PREFIX_PATH=$deps -DTBB_DIR=$deps/lib/x86_64-linux-gnu/cmake/TBB -DOpenBLAS_DIR=$deps/lib/x86_64-linux-gnu/cmake/openblas -Dnlohmann_json_DIR=$deps/share/cmake/nlohmann_json -DCLI11_DIR=$deps/share/cmake/CLI11" \
+       "$venv/bin/pip" install -q --no-index --no-build-isolation ./python > "$results/python_build.log" 2>&1 \
+    && TIERGNN_CLI=$PWD/$build/cli/tiergnn "$venv/bin/python" -m pytest -q -rs python/tests/test_module.py 2>&1 | tee "$results/python_tests.log" | tail -5
+  py_rc=${PIPESTATUS[0]}
+  [[ -f $results/python_tests.log ]] || { echo "python module build failed:"; tail -20 "$results/python_build.log"; py_rc=1; }
+else
+  echo "skipped: no .gpu_deps/wheels or no torch"
+fi
 device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
-python3 - "$results" "${device:-none}" "$test_rc" "$bench_rc" <<'PY'
+PY_RC=$py_rc python3 - "$results" "${device:-none}" "$test_rc" "$bench_rc" <<'PY'
 import json, os, re, sys, subprocess
 res, device, rc, bench_rc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 log = open(res + "/gpu_tests.log").read()
@@ -70,7 +84,7 @@ except Exception:
     commit = "?"
 summary = {"device": device, "commit": commit, "ctest_rc": rc,
            "tests_total": int(m.group(3)) if m else None, "tests_failed": int(m.group(2)) if m else None,
-           "tests_skipped": skipped, "bench_rc": bench_rc}
+           "tests_skipped": skipped, "bench_rc": bench_rc, "python_tests_rc": int(os.environ.get("PY_RC", "0"))}
 bench = {}
 if os.path.exists(res + "/gpu_bench.json"):
     bench = json.load(open(res + "/gpu_bench.json"))

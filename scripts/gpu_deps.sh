@@ -42,4 +42,9 @@ set(OpenBLAS_VERSION "copied")
 set(OpenBLAS_INCLUDE_DIRS "${_ob_prefix}/include/openblas")
 set(OpenBLAS_LIBRARIES "${_ob_prefix}/lib/x86_64-linux-gnu/openblas/libopenblas.so")
 CFG
+# Pure-Python wheels to build and test the Python module there (its image has PyTorch and PyG but
+# no package registry): nanobind, scikit-build-core and pytest with their dependencies.
+mkdir -p .gpu_deps/wheels
+python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d .gpu_deps/wheels \
+  nanobind scikit-build-core pathspec packaging pytest pluggy iniconfig exceptiongroup tomli typing_extensions
 du -sh .gpu_deps
