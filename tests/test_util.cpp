@@ -1,5 +1,8 @@
 #include "test_util.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -12,6 +15,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "core/device.hpp"
 
 namespace fs = std::filesystem;
 
@@ -73,6 +78,27 @@ std::vector<std::string> list_tree(const std::string& dir) {
                   (e.is_regular_file() ? std::to_string(e.file_size()) : "dir"));
   std::sort(out.begin(), out.end());
   return out;
+}
+
+int free_tcp_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error("free_tcp_port: cannot bind a socket");
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+int cuda_devices_in_child() {
+  const pid_t p = ::fork();
+  if (p == 0) ::_exit(std::min(tg::cuda_device_count(), 100));
+  int s = 0;
+  ::waitpid(p, &s, 0);
+  return WIFEXITED(s) ? WEXITSTATUS(s) : 0;
 }
 
 }  // namespace tg::test

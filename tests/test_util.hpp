@@ -29,6 +29,14 @@ std::string read_text(const std::string& path);
 // Runs `tiergnn ARGS`, capturing stdout+stderr. Returns the exit status.
 int run_cli(const std::string& args, std::string* output = nullptr);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and released), for tests
+// that start a data-parallel job.
+int free_tcp_port();
+
+// The number of CUDA devices, asked in a forked child: a test that forks ranks which use CUDA
+// must not initialise CUDA itself (a child cannot use its parent's context).
+int cuda_devices_in_child();
+
 // Recursive listing "name:size" of a directory (to prove nothing changed).
 std::vector<std::string> list_tree(const std::string& dir);
 

@@ -1,9 +1,7 @@
 // The TCP communicator between real processes (fork): collectives give the same bytes on every
 // rank; a rank that dies or hangs makes the others throw comm_error within the timeout.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,23 +12,12 @@
 #include <vector>
 
 #include "multigpu/communicator.hpp"
+#include "test_util.hpp"
 
 using namespace tg;
 using namespace std::chrono_literals;
 
 namespace {
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 world_info world(int rank, int size, int port) {
   world_info w;
@@ -70,7 +57,7 @@ std::vector<int> run_ranks(int size, const std::function<bool(int)>& body) {
 
 TEST(CpuCommunicator, CollectivesAcrossProcessesGiveIdenticalResults) {
   for (int size : {2, 3}) {
-    const int port = free_port();
+    const int port = test::free_tcp_port();
     const auto status = run_ranks(size, [&](int r) {
       auto c = make_cpu_communicator(world(r, size, port), 10s);
       if (c->rank() != r || c->size() != size) return false;
@@ -104,7 +91,7 @@ TEST(CpuCommunicator, CollectivesAcrossProcessesGiveIdenticalResults) {
 }
 
 TEST(CpuCommunicator, ADeadRankStopsTheOthers) {
-  const int port = free_port();
+  const int port = test::free_tcp_port();
   const auto t0 = std::chrono::steady_clock::now();
   const auto status = run_ranks(3, [&](int r) {
     auto c = make_cpu_communicator(world(r, 3, port), 20s);
@@ -127,7 +114,7 @@ TEST(CpuCommunicator, ADeadRankStopsTheOthers) {
 }
 
 TEST(CpuCommunicator, AHungRankTimesOut) {
-  const int port = free_port();
+  const int port = test::free_tcp_port();
   const auto t0 = std::chrono::steady_clock::now();
   const auto status = run_ranks(2, [&](int r) {
     auto c = make_cpu_communicator(world(r, 2, port), 500ms);
@@ -148,7 +135,7 @@ TEST(CpuCommunicator, AHungRankTimesOut) {
 }
 
 TEST(CpuCommunicator, NobodyListeningIsAClearError) {
-  const int port = free_port();
+  const int port = test::free_tcp_port();
   try {
     make_cpu_communicator(world(1, 2, port), 300ms);
     FAIL() << "connected to nothing";

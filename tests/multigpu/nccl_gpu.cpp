@@ -2,8 +2,6 @@
 // communicator. Labelled gpu; skips without a device. CUDA is never touched in the test process
 // itself (a forked child cannot use a CUDA context of its parent): a probe child counts the devices.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,31 +10,12 @@
 #include "core/device.hpp"
 #include "core/gpu_memory.hpp"
 #include "multigpu/communicator.hpp"
+#include "test_util.hpp"
 
 using namespace tg;
 using namespace std::chrono_literals;
 
 namespace {
-
-int count_devices_in_child() {
-  const pid_t p = ::fork();
-  if (p == 0) ::_exit(std::min(cuda_device_count(), 100));
-  int s = 0;
-  ::waitpid(p, &s, 0);
-  return WIFEXITED(s) ? WEXITSTATUS(s) : 0;
-}
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 bool rank_body(int r, int k, int port) {
   world_info w;
@@ -75,9 +54,9 @@ bool rank_body(int r, int k, int port) {
 }  // namespace
 
 TEST(NcclCommunicator, OneRankPerVisibleGpu) {
-  const int k = count_devices_in_child();
+  const int k = test::cuda_devices_in_child();
   if (k == 0) GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend");
-  const int port = free_port();
+  const int port = test::free_tcp_port();
   std::vector<pid_t> pids;
   for (int r = 0; r < k; ++r) {
     const pid_t p = ::fork();

@@ -3,8 +3,6 @@
 // store's and the local/peer/host counts equal the planner's classification. Both ranks may share
 // one GPU (IPC between processes works on one device), so the lent one-GPU machines run it too.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,26 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int count_devices_in_child() {
-  const pid_t p = ::fork();
-  if (p == 0) ::_exit(std::min(cuda_device_count(), 100));
-  int s = 0;
-  ::waitpid(p, &s, 0);
-  return WIFEXITED(s) ? WEXITSTATUS(s) : 0;
-}
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string write_rows(const test::scratch_dir& d, std::int64_t n, std::int64_t dim) {
   dataset_writer w(d / "f");
   w.put("indptr.npy", std::vector<std::int64_t>(static_cast<std::size_t>(n) + 1, 0));
@@ -62,7 +40,7 @@ std::string write_rows(const test::scratch_dir& d, std::int64_t n, std::int64_t 
 }  // namespace
 
 TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
-  const int devices = count_devices_in_child();
+  const int devices = test::cuda_devices_in_child();
   if (devices == 0) GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend");
   test::scratch_dir d;
   const std::int64_t n = 5000, dim = 24, g = 1500, c = 3500;
@@ -75,7 +53,7 @@ TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
   sc.peer_to_peer = true;
   const shared_tier_plan plan(sc, 500, 1000);  // [0, 500) replicated, [500, 1500) striped
   ASSERT_EQ(plan.striped_end(), g);
-  const int port = free_port();
+  const int port = test::free_tcp_port();
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r) {
     const pid_t p = ::fork();
