@@ -6,6 +6,7 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,30 @@ inline std::vector<std::int64_t> random_ids(std::int64_t n, double fraction, std
   ids.resize(static_cast<std::size_t>(k));
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+// "a,b,,c" -> {"a", "b", "c"} (empty items dropped).
+inline std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, sep))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// {15, 10, 5} -> "15,10,5"
+inline std::string join(const std::vector<std::int64_t>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+
+// The last component of a directory path ("out/cnr/" -> "cnr").
+inline std::string base_name(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const auto p = dir.find_last_of('/');
+  return p == std::string::npos ? dir : dir.substr(p + 1);
 }
 
 }  // namespace tg::bench

@@ -49,30 +49,13 @@
 
 using nlohmann::json;
 
+using tg::bench::base_name;
+using tg::bench::join;
+using tg::bench::split;
+
 namespace {
 
 
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::string join(const std::vector<std::int64_t>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s;
-}
-
-std::string base_name(std::string dir) {
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  const auto p = dir.find_last_of('/');
-  return p == std::string::npos ? dir : dir.substr(p + 1);
-}
 
 std::string safe(std::string s) {
   for (char& c : s)

@@ -51,22 +51,11 @@
 
 using nlohmann::json;
 
+using tg::bench::base_name;
+using tg::bench::join;
+using tg::bench::split;
+
 namespace {
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::string base_name(std::string dir) {
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  const auto p = dir.find_last_of('/');
-  return p == std::string::npos ? dir : dir.substr(p + 1);
-}
 
 // The random training set of `tiergnn bench traffic --random-train-set`
 // (tiering/traffic_bench.cpp).

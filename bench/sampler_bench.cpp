@@ -53,6 +53,10 @@
 
 using nlohmann::json;
 
+using tg::bench::base_name;
+using tg::bench::join;
+using tg::bench::split;
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -91,12 +95,6 @@ std::string fmt(double v, int prec = 1) {
   return b;
 }
 
-std::string join(const std::vector<std::int64_t>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s;
-}
-
 std::vector<int> parse_threads(const std::string& text) {
   std::vector<int> out;
   std::stringstream ss(text);
@@ -113,12 +111,6 @@ std::vector<int> parse_threads(const std::string& text) {
 }
 
 // The last path component, without trailing slashes.
-std::string base_name(std::string dir) {
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  const auto p = dir.find_last_of('/');
-  return p == std::string::npos ? dir : dir.substr(p + 1);
-}
-
 // 10% (train_fraction) of the node ids, drawn without replacement with a fixed seed, sorted.
 
 // CPU time of this process (all threads) and busy time of the whole machine (/proc/stat: user,
