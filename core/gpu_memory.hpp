@@ -65,6 +65,7 @@ class event {
   }
   void* handle() const { return h_; }
   void record(const stream& s);
+  void record(void* stream_handle);  // a cudaStream_t owned elsewhere (a backend's)
   void synchronize() const;
   void wait_on(const stream& s) const;  // s waits for this event
   float elapsed_ms_since(const event& start) const;

@@ -28,6 +28,7 @@ void stream::synchronize() const { no_cuda(); }
 event::event() { no_cuda(); }
 event::~event() = default;
 void event::record(const stream&) { no_cuda(); }
+void event::record(void*) { no_cuda(); }
 void event::synchronize() const { no_cuda(); }
 void event::wait_on(const stream&) const { no_cuda(); }
 float event::elapsed_ms_since(const event&) const { no_cuda(); }

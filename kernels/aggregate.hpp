@@ -44,6 +44,10 @@ agg_graph<T> transpose(const agg_graph<T>& g);
 
 template <typename T>
 void aggregate_forward(const agg_graph<T>& g, const T* x, std::int64_t dim, T* y);
+// The same on a CSR given by pointers (weights null: all ones).
+template <typename T>
+void aggregate_csr(std::int64_t num_dst, const std::int64_t* indptr, const std::int32_t* indices, const T* weights,
+                   const T* x, std::int64_t dim, T* y);
 
 // dx (num_src x dim) = aggregation of dy over the transpose `gt` (from transpose(g)).
 template <typename T>

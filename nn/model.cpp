@@ -5,8 +5,6 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
-#include "kernels/elementwise.hpp"
-#include "kernels/matmul.hpp"
 
 namespace tg {
 
@@ -48,7 +46,7 @@ void model_config::validate() const {
     if (!(p >= 0.0 && p < 1.0)) throw input_error("dropout must lie in [0, 1), got " + std::to_string(p));
 }
 
-gnn_model::gnn_model(model_config cfg, std::uint64_t seed) : cfg_(std::move(cfg)) {
+gnn_model::gnn_model(model_config cfg, std::uint64_t seed, backend& be) : cfg_(std::move(cfg)), be_(&be) {
   cfg_.validate();
   const int ppl = params_per_layer();
   for (int l = 0; l < cfg_.num_layers; ++l) {
@@ -71,7 +69,23 @@ gnn_model::gnn_model(model_config cfg, std::uint64_t seed) : cfg_(std::move(cfg)
       params_.push_back(std::move(p));
     }
   }
+  if (!be_->host_memory()) {
+    device_params_.resize(params_.size());
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      device_params_[i].value.bind(*be_);
+      device_params_[i].grad.bind(*be_);
+      device_params_[i].grad.resize(params_[i].value.size());
+    }
+    push_params();
+    zero_grads();
+  }
   cache_.resize(static_cast<std::size_t>(cfg_.num_layers));
+  for (auto* t : {&buf_a_, &buf_b_, &logits_, &d_, &dx_, &dtmp_, &host_x_, &eval_x_, &eval_y_}) t->bind(*be_);
+  auto bind_cache = [&](layer_cache& c) {
+    for (auto* t : {&c.input, &c.agg, &c.trans, &c.output}) t->bind(*be_);
+  };
+  for (auto& c : cache_) bind_cache(c);
+  bind_cache(eval_cache_);
 }
 
 std::int64_t gnn_model::num_parameters() const {
@@ -80,130 +94,195 @@ std::int64_t gnn_model::num_parameters() const {
   return n;
 }
 
-int gnn_model::param_index(int l, int which) const { return l * params_per_layer() + which; }
-
 std::int64_t gnn_model::layer_in_dim(int l) const { return l == 0 ? cfg_.in_dim : cfg_.hidden; }
 std::int64_t gnn_model::layer_out_dim(int l) const { return l == cfg_.num_layers - 1 ? cfg_.num_classes : cfg_.hidden; }
 
-void gnn_model::run_layer(int l, const block& b, const float* x, bool train, dropout_key key, layer_cache* c,
-                          float* y) const {
+tensor_view<float> gnn_model::value(std::size_t i) {
+  if (be_->host_memory()) return host_view(params_[i].value.data(), params_[i].size());
+  return device_params_[i].value.view();
+}
+
+tensor_view<float> gnn_model::grad(std::size_t i) {
+  if (be_->host_memory()) return host_view(params_[i].grad.data(), params_[i].size());
+  return device_params_[i].grad.view();
+}
+
+tensor_view<const float> gnn_model::w(int l, int which) const {
+  return const_cast<gnn_model*>(this)->w(l, which);
+}
+
+void gnn_model::pull_params(bool grads) {
+  if (be_->host_memory()) return;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    device_params_[i].value.copy_to_host(params_[i].value.data());
+    if (grads) device_params_[i].grad.copy_to_host(params_[i].grad.data());
+  }
+}
+
+void gnn_model::push_params() {
+  if (be_->host_memory()) return;
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    device_params_[i].value.assign_from_host(params_[i].value.data(), params_[i].value.size());
+  be_->synchronize();  // params() may change as soon as this returns
+}
+
+void gnn_model::zero_grads() {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const tensor_view<float> g = grad(i);
+    be_->fill_zero(g.data, static_cast<std::size_t>(g.size) * sizeof(float));
+  }
+}
+
+void gnn_model::run_layer(int l, const agg_csr_view& g, tensor_view<const float> x, std::int64_t ns, std::int64_t nd,
+                          bool train, dropout_key key, layer_cache& c, tensor_view<float> y) const {
   const std::int64_t din = layer_in_dim(l), dout = layer_out_dim(l);
-  const std::int64_t ns = b.num_src(), nd = b.num_dst;
   const bool last = l == cfg_.num_layers - 1;
-  agg_graph<float> local_g;
-  agg_graph<float>& g = c ? c->g : local_g;
-  g = make_agg_graph<float>(cfg_.kind == "sage" ? aggregator::mean : aggregator::gcn, nd, ns, b.indptr.data(),
-                            b.indices.data(), b.src_degree.empty() ? nullptr : b.src_degree.data());
-  std::vector<float> local_agg;
-  std::vector<float>& agg = c ? c->agg : local_agg;
-  const parameter& bias = weight(l, params_per_layer() - 1);
+  backend& be = *be_;
   if (cfg_.kind == "sage") {
-    agg.resize(static_cast<std::size_t>(nd * din));
-    aggregate_forward(g, x, din, agg.data());
-    const parameter& w_root = weight(l, 0);
-    const parameter& w_neigh = weight(l, 1);
-    matmul<float>(false, false, nd, dout, din, 1.0f, x, din, w_root.value.data(), dout, 0.0f, y, dout);
-    matmul<float>(false, false, nd, dout, din, 1.0f, agg.data(), din, w_neigh.value.data(), dout, 1.0f, y, dout);
+    c.agg.resize(static_cast<std::size_t>(nd * din));
+    be.aggregate(g, x, din, c.agg.view());
+    be.matmul(false, false, nd, dout, din, 1.0f, x, din, w(l, 0), dout, 0.0f, y, dout);
+    be.matmul(false, false, nd, dout, din, 1.0f, c.agg.view(), din, w(l, 1), dout, 1.0f, y, dout);
   } else if (gcn_transform_first(l)) {
-    std::vector<float> local_t;
-    std::vector<float>& t = c ? c->trans : local_t;
-    t.resize(static_cast<std::size_t>(ns * dout));
-    matmul<float>(false, false, ns, dout, din, 1.0f, x, din, weight(l, 0).value.data(), dout, 0.0f, t.data(), dout);
-    aggregate_forward(g, t.data(), dout, y);
+    c.trans.resize(static_cast<std::size_t>(ns * dout));
+    be.matmul(false, false, ns, dout, din, 1.0f, x, din, w(l, 0), dout, 0.0f, c.trans.view(), dout);
+    be.aggregate(g, c.trans.view(), dout, y);
   } else {
-    agg.resize(static_cast<std::size_t>(nd * din));
-    aggregate_forward(g, x, din, agg.data());
-    matmul<float>(false, false, nd, dout, din, 1.0f, agg.data(), din, weight(l, 0).value.data(), dout, 0.0f, y, dout);
+    c.agg.resize(static_cast<std::size_t>(nd * din));
+    be.aggregate(g, x, din, c.agg.view());
+    be.matmul(false, false, nd, dout, din, 1.0f, c.agg.view(), din, w(l, 0), dout, 0.0f, y, dout);
   }
-  bias_forward(y, nd, dout, bias.value.data());
+  be.bias_forward(y, nd, dout, w(l, params_per_layer() - 1));
   if (!last) {
-    relu_forward(y, nd * dout);
-    if (c) c->output.assign(y, y + nd * dout);  // ReLU output before dropout, for relu_backward
-    if (train && cfg_.dropout > 0) dropout_forward(y, nd * dout, cfg_.dropout, dropout_rng(key, l));
+    be.relu_forward(y);
+    if (train) {
+      c.output.resize(static_cast<std::size_t>(nd * dout));  // ReLU output before dropout, for relu_backward
+      be.copy(c.output.data(), y.data, static_cast<std::size_t>(nd * dout) * sizeof(float));
+      if (cfg_.dropout > 0) be.dropout_forward(y, cfg_.dropout, dropout_rng(key, l));
+    }
   }
-  if (c) {
-    c->num_src = ns;
-    c->num_dst = nd;
-  }
+  c.num_src = ns;
+  c.num_dst = nd;
 }
 
-void gnn_model::layer_forward(int layer, const block& b, const float* x, float* y) const {
-  run_layer(layer, b, x, false, dropout_key{}, nullptr, y);
-}
-
-const std::vector<float>& gnn_model::forward(const sampled_batch& batch, const float* x, bool train,
-                                             dropout_key key) {
+tensor_view<const float> gnn_model::forward(const sampled_batch& batch, const batch_graphs& g,
+                                            tensor_view<const float> x, bool train, dropout_key key) {
   TG_EXPECTS(static_cast<int>(batch.blocks.size()) == cfg_.num_layers, "the batch has ", batch.blocks.size(),
              " blocks but the model has ", cfg_.num_layers, " layers");
+  TG_EXPECTS(g.num_layers() == batch.blocks.size(), "the batch's graphs were built for ", g.num_layers(), " layers, not ",
+             batch.blocks.size());
   key_ = key;
   have_forward_ = train;
-  const float* cur = x;
-  std::vector<float> a, bbuf;
+  graphs_ = train ? &g : nullptr;
+  tensor_view<const float> cur = x;
   for (int l = 0; l < cfg_.num_layers; ++l) {
     const block& b = batch.blocks[static_cast<std::size_t>(l)];
-    const std::int64_t din = layer_in_dim(l), dout = layer_out_dim(l);
-    layer_cache* c = train ? &cache_[static_cast<std::size_t>(l)] : nullptr;
-    if (c) {
-      c->input.assign(cur, cur + b.num_src() * din);
-      if (l == 0 && cfg_.input_dropout > 0)
-        dropout_forward(c->input.data(), b.num_src() * din, cfg_.input_dropout, dropout_rng(key, -1));
-      cur = c->input.data();
+    const std::int64_t din = layer_in_dim(l), dout = layer_out_dim(l), ns = b.num_src(), nd = b.num_dst;
+    layer_cache& c = train ? cache_[static_cast<std::size_t>(l)] : eval_cache_;
+    if (train) {  // the layer input is kept for backward (with the input dropout on layer 0)
+      c.input.resize(static_cast<std::size_t>(ns * din));
+      be_->copy(c.input.data(), cur.data, static_cast<std::size_t>(ns * din) * sizeof(float));
+      if (l == 0 && cfg_.input_dropout > 0) be_->dropout_forward(c.input.view(), cfg_.input_dropout, dropout_rng(key, -1));
+      cur = c.input.view();
     }
-    std::vector<float>& out = (l == cfg_.num_layers - 1) ? logits_ : (l % 2 ? bbuf : a);
-    out.resize(static_cast<std::size_t>(b.num_dst * dout));
-    run_layer(l, b, cur, train, key, c, out.data());
-    cur = out.data();
+    tensor<float>& out = (l == cfg_.num_layers - 1) ? logits_ : (l % 2 ? buf_b_ : buf_a_);
+    out.resize(static_cast<std::size_t>(nd * dout));
+    run_layer(l, g.forward(l), cur, ns, nd, train, key, c, out.view());
+    cur = out.view();
   }
-  return logits_;
+  return logits_.view();
+}
+
+void gnn_model::backward(tensor_view<const float> dlogits, const std::function<void(int)>& layer_done) {
+  TG_EXPECTS(have_forward_ && graphs_, "backward() needs a training forward() first");
+  const int L = cfg_.num_layers;
+  backend& be = *be_;
+  const std::int64_t nd_last = cache_[static_cast<std::size_t>(L - 1)].num_dst;
+  d_.resize(static_cast<std::size_t>(nd_last * cfg_.num_classes));
+  TG_EXPECTS(dlogits.size >= nd_last * cfg_.num_classes, "backward(): dlogits holds ", dlogits.size, " values, the logits ",
+             nd_last * cfg_.num_classes);
+  be.copy(d_.data(), dlogits.data, d_.size() * sizeof(float));
+  for (int l = L - 1; l >= 0; --l) {
+    layer_cache& c = cache_[static_cast<std::size_t>(l)];
+    const std::int64_t din = layer_in_dim(l), dout = layer_out_dim(l), ns = c.num_src, nd = c.num_dst;
+    const tensor_view<float> d = d_.view().slice(0, nd * dout);
+    if (l != L - 1) {
+      if (cfg_.dropout > 0) be.dropout_backward(d, cfg_.dropout, dropout_rng(key_, l));
+      be.relu_backward(c.output.view(), d);
+    }
+    be.bias_backward(d, nd, dout, dw(l, params_per_layer() - 1));
+    const agg_csr_view& gt = graphs_->backward(l);
+    const bool need_dx = l > 0;
+    if (need_dx) dx_.resize(static_cast<std::size_t>(ns * din));
+    const tensor_view<float> dx = dx_.view();
+    if (cfg_.kind == "sage") {
+      be.matmul(true, false, din, dout, nd, 1.0f, c.input.view(), din, d, dout, 0.0f, dw(l, 0), dout);
+      be.matmul(true, false, din, dout, nd, 1.0f, c.agg.view(), din, d, dout, 0.0f, dw(l, 1), dout);
+      if (need_dx) {
+        dtmp_.resize(static_cast<std::size_t>(nd * din));
+        be.matmul(false, true, nd, din, dout, 1.0f, d, dout, w(l, 1), dout, 0.0f, dtmp_.view(), din);
+        be.aggregate(gt, dtmp_.view(), din, dx);
+        // Root term: only the destinations (the first nd sources) receive it.
+        be.matmul(false, true, nd, din, dout, 1.0f, d, dout, w(l, 0), dout, 1.0f, dx, din);
+      }
+    } else if (gcn_transform_first(l)) {
+      dtmp_.resize(static_cast<std::size_t>(ns * dout));
+      be.aggregate(gt, d, dout, dtmp_.view());
+      be.matmul(true, false, din, dout, ns, 1.0f, c.input.view(), din, dtmp_.view(), dout, 0.0f, dw(l, 0), dout);
+      if (need_dx) be.matmul(false, true, ns, din, dout, 1.0f, dtmp_.view(), dout, w(l, 0), dout, 0.0f, dx, din);
+    } else {
+      be.matmul(true, false, din, dout, nd, 1.0f, c.agg.view(), din, d, dout, 0.0f, dw(l, 0), dout);
+      if (need_dx) {
+        dtmp_.resize(static_cast<std::size_t>(nd * din));
+        be.matmul(false, true, nd, din, dout, 1.0f, d, dout, w(l, 0), dout, 0.0f, dtmp_.view(), din);
+        be.aggregate(gt, dtmp_.view(), din, dx);
+      }
+    }
+    if (layer_done) layer_done(l);
+    if (need_dx) std::swap(d_, dx_);
+  }
+  have_forward_ = false;
+}
+
+const std::vector<float>& gnn_model::forward(const sampled_batch& batch, const float* x, bool train, dropout_key key) {
+  host_graphs_.build(aggregator_of(cfg_), batch.blocks.data(), batch.blocks.size(), *be_, train);
+  const std::int64_t n = batch.blocks.empty() ? 0 : batch.blocks[0].num_src() * cfg_.in_dim;
+  tensor_view<const float> xv = host_view(x, n);
+  if (!be_->host_memory()) {
+    host_x_.assign_from_host(x, static_cast<std::size_t>(n));
+    xv = host_x_.view();
+  }
+  const tensor_view<const float> logits = forward(batch, host_graphs_, xv, train, key);
+  host_logits_.resize(static_cast<std::size_t>(logits.size));
+  be_->copy_to_host(host_logits_.data(), logits.data, host_logits_.size() * sizeof(float));
+  return host_logits_;
 }
 
 void gnn_model::backward(const float* dlogits, const std::function<void(int)>& layer_done) {
   TG_EXPECTS(have_forward_, "backward() needs a training forward() first");
-  const int L = cfg_.num_layers;
-  std::vector<float> d(dlogits, dlogits + cache_[L - 1].num_dst * cfg_.num_classes), dx;
-  for (int l = L - 1; l >= 0; --l) {
-    layer_cache& c = cache_[static_cast<std::size_t>(l)];
-    const std::int64_t din = layer_in_dim(l), dout = layer_out_dim(l), ns = c.num_src, nd = c.num_dst;
-    if (l != L - 1) {
-      if (cfg_.dropout > 0) dropout_backward(d.data(), nd * dout, cfg_.dropout, dropout_rng(key_, l));
-      relu_backward(c.output.data(), d.data(), nd * dout);
-    }
-    parameter& bias = weight(l, params_per_layer() - 1);
-    bias_backward(d.data(), nd, dout, bias.grad.data());
-    c.gt = transpose(c.g);
-    const bool need_dx = l > 0;
-    if (need_dx) dx.assign(static_cast<std::size_t>(ns * din), 0.0f);
-    if (cfg_.kind == "sage") {
-      parameter& w_root = weight(l, 0);
-      parameter& w_neigh = weight(l, 1);
-      matmul<float>(true, false, din, dout, nd, 1.0f, c.input.data(), din, d.data(), dout, 0.0f, w_root.grad.data(), dout);
-      matmul<float>(true, false, din, dout, nd, 1.0f, c.agg.data(), din, d.data(), dout, 0.0f, w_neigh.grad.data(), dout);
-      if (need_dx) {
-        std::vector<float> dagg(static_cast<std::size_t>(nd * din));
-        matmul<float>(false, true, nd, din, dout, 1.0f, d.data(), dout, w_neigh.value.data(), dout, 0.0f, dagg.data(), din);
-        aggregate_backward(c.gt, dagg.data(), din, dx.data());
-        matmul<float>(false, true, nd, din, dout, 1.0f, d.data(), dout, w_root.value.data(), dout, 1.0f, dx.data(), din);
-      }
-    } else if (gcn_transform_first(l)) {
-      parameter& w = weight(l, 0);
-      std::vector<float> dt(static_cast<std::size_t>(ns * dout));
-      aggregate_backward(c.gt, d.data(), dout, dt.data());
-      matmul<float>(true, false, din, dout, ns, 1.0f, c.input.data(), din, dt.data(), dout, 0.0f, w.grad.data(), dout);
-      if (need_dx)
-        matmul<float>(false, true, ns, din, dout, 1.0f, dt.data(), dout, w.value.data(), dout, 0.0f, dx.data(), din);
-    } else {
-      parameter& w = weight(l, 0);
-      matmul<float>(true, false, din, dout, nd, 1.0f, c.agg.data(), din, d.data(), dout, 0.0f, w.grad.data(), dout);
-      if (need_dx) {
-        std::vector<float> dagg(static_cast<std::size_t>(nd * din));
-        matmul<float>(false, true, nd, din, dout, 1.0f, d.data(), dout, w.value.data(), dout, 0.0f, dagg.data(), din);
-        aggregate_backward(c.gt, dagg.data(), din, dx.data());
-      }
-    }
-    if (layer_done) layer_done(l);
-    if (need_dx) d.swap(dx);
+  const std::int64_t n = cache_[static_cast<std::size_t>(cfg_.num_layers - 1)].num_dst * cfg_.num_classes;
+  if (be_->host_memory()) {
+    backward(host_view(dlogits, n), layer_done);
+  } else {
+    host_x_.assign_from_host(dlogits, static_cast<std::size_t>(n));
+    backward(host_x_.view(), layer_done);
+    pull_params(true);
   }
-  have_forward_ = false;
+}
+
+void gnn_model::layer_forward(int layer, const block& b, const float* x, float* y) const {
+  const std::int64_t din = layer_in_dim(layer), dout = layer_out_dim(layer);
+  eval_graphs_.build(aggregator_of(cfg_), &b, 1, *be_, false);
+  tensor_view<const float> xv = host_view(x, b.num_src() * din);
+  tensor_view<float> yv = host_view(y, b.num_dst * dout);
+  if (!be_->host_memory()) {
+    eval_x_.assign_from_host(x, static_cast<std::size_t>(b.num_src() * din));
+    eval_y_.resize(static_cast<std::size_t>(b.num_dst * dout));
+    xv = eval_x_.view();
+    yv = eval_y_.view();
+  }
+  run_layer(layer, eval_graphs_.forward(0), xv, b.num_src(), b.num_dst, false, dropout_key{}, eval_cache_, yv);
+  if (!be_->host_memory()) eval_y_.copy_to_host(y);
 }
 
 }  // namespace tg

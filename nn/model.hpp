@@ -4,10 +4,15 @@
 // layers consumes the L blocks of a sampled batch: layer l maps features of block l's sources to
 // its destinations. Hidden layers apply ReLU then dropout; the last layer yields class logits.
 //
+// Written once over the compute backend (kernels/backend.hpp): the same code runs on the CPU and
+// on a GPU, so the CPU tests (finite differences, determinism) cover the logic the GPU runs.
 // Forward keeps what backward needs; backward fills each parameter's gradient (overwriting it).
-// All arithmetic goes through kernels/ (BLAS in fixed tiles, fixed-order reductions) and dropout
-// masks are keyed by (seed, epoch, batch, layer), so training is bitwise reproducible for a seed
-// whatever the thread count.
+// On the CPU backend all arithmetic is oneTBB / BLAS in fixed tiles with fixed-order reductions and
+// dropout masks are keyed by (seed, epoch, batch, layer), so training is bitwise reproducible for a
+// seed whatever the thread count; the CUDA backend draws the same masks.
+//
+// Parameters live in backend memory. params() is their host copy: on the CPU backend it is the
+// storage itself; on a device backend pull_params() refreshes it and push_params() sends it back.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -15,7 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kernels/aggregate.hpp"
+#include "kernels/backend.hpp"
+#include "nn/batch_graphs.hpp"
 #include "sampler/block.hpp"
 
 namespace tg {
@@ -48,26 +54,43 @@ struct dropout_key {
 
 class gnn_model {
  public:
-  // Glorot-uniform weights and zero biases drawn from `seed`.
-  gnn_model(model_config cfg, std::uint64_t seed);
+  // Glorot-uniform weights and zero biases drawn from `seed`, in `be`'s memory.
+  gnn_model(model_config cfg, std::uint64_t seed, backend& be = cpu_backend());
+  gnn_model(const gnn_model&) = delete;
+  gnn_model& operator=(const gnn_model&) = delete;
 
   const model_config& config() const { return cfg_; }
+  backend& compute() const { return *be_; }
   std::vector<parameter>& params() { return params_; }
   const std::vector<parameter>& params() const { return params_; }
   std::int64_t num_parameters() const;
   // Layer that parameter i belongs to.
   int param_layer(std::size_t i) const { return static_cast<int>(i) / params_per_layer(); }
+  // Parameter i's values and gradient in backend memory.
+  tensor_view<float> value(std::size_t i);
+  tensor_view<float> grad(std::size_t i);
+  // Backend -> params() (values; gradients too when `grads`), and params() -> backend (values).
+  // No-ops on the CPU backend, whose parameters are params().
+  void pull_params(bool grads = false);
+  void push_params();
+  // Sets every gradient to zero (a data-parallel rank with no seeds in a batch).
+  void zero_grads();
 
-  // x: features of blocks[0]'s sources (rows in source order). Returns logits of the seeds
-  // (blocks[L-1]'s destinations), num_dst x num_classes, row-major. With train set, dropout is
-  // applied with masks from `key` and activations are kept for backward().
-  const std::vector<float>& forward(const sampled_batch& batch, const float* x, bool train, dropout_key key);
+  // --- On backend memory (the training loop). x: features of blocks[0]'s sources, in source
+  // order; g: the batch's graphs (built with transposes when training), kept alive by the caller
+  // until backward(). Returns the seeds' logits (blocks[L-1]'s destinations x classes). With train
+  // set, dropout is applied with masks from `key` and activations are kept for backward().
+  tensor_view<const float> forward(const sampled_batch& batch, const batch_graphs& g, tensor_view<const float> x,
+                                   bool train, dropout_key key);
   // dlogits: gradient of the loss w.r.t. the logits of the last forward(train = true).
-  // layer_done(l), when given, is called as soon as layer l's parameter gradients are final (layers
-  // L-1 down to 0), before the rest of the backward pass: data-parallel training starts reducing
-  // them while the earlier layers' gradients are still being computed.
-  void backward(const float* dlogits, const std::function<void(int)>& layer_done = {});
+  // layer_done(l), when given, is called as soon as layer l's parameter gradients are final (on a
+  // device backend: queued), layers L-1 down to 0, before the rest of the backward pass:
+  // data-parallel training starts reducing them while the earlier layers' gradients are computed.
+  void backward(tensor_view<const float> dlogits, const std::function<void(int)>& layer_done = {});
 
+  // --- On host memory (tests, evaluation): the same passes, with the batch's graphs built here.
+  const std::vector<float>& forward(const sampled_batch& batch, const float* x, bool train, dropout_key key);
+  void backward(const float* dlogits, const std::function<void(int)>& layer_done = {});
   // One layer on one block without dropout (evaluation, layer-wise inference): x has the block's
   // num_src rows of the layer's input width; y receives num_dst rows of its output width.
   void layer_forward(int layer, const block& b, const float* x, float* y) const;
@@ -76,28 +99,40 @@ class gnn_model {
 
  private:
   struct layer_cache {
-    agg_graph<float> g, gt;
-    std::vector<float> input;   // layer input (after dropout), num_src x din
-    std::vector<float> agg;     // aggregated input (sage; gcn when aggregating first)
-    std::vector<float> trans;   // transformed input (gcn when transforming first)
-    std::vector<float> output;  // after bias (+ ReLU) (+ dropout)
+    tensor<float> input;   // layer input (after dropout), num_src x din
+    tensor<float> agg;     // aggregated input (sage; gcn when aggregating first)
+    tensor<float> trans;   // transformed input (gcn when transforming first)
+    tensor<float> output;  // after bias + ReLU, before dropout (hidden layers)
     std::int64_t num_src = 0, num_dst = 0;
   };
-  void run_layer(int l, const block& b, const float* x, bool train, dropout_key key, layer_cache* c,
-                 float* y) const;
+  struct device_param {
+    tensor<float> value, grad;
+  };
+  void run_layer(int l, const agg_csr_view& g, tensor_view<const float> x, std::int64_t ns, std::int64_t nd, bool train,
+                 dropout_key key, layer_cache& c, tensor_view<float> y) const;
   bool gcn_transform_first(int l) const { return layer_out_dim(l) < layer_in_dim(l); }
-  parameter& weight(int l, int which) { return params_[static_cast<std::size_t>(param_index(l, which))]; }
-  const parameter& weight(int l, int which) const { return params_[static_cast<std::size_t>(param_index(l, which))]; }
-  int param_index(int l, int which) const;  // which: 0 = W (gcn) / W_self (sage), 1 = W_neigh (sage), last = bias
+  int param_index(int l, int which) const { return l * params_per_layer() + which; }  // which: 0 = W / W_root, 1 = W_neigh, last = bias
   int params_per_layer() const { return cfg_.kind == "sage" ? 3 : 2; }
+  tensor_view<float> w(int l, int which) { return value(static_cast<std::size_t>(param_index(l, which))); }
+  tensor_view<const float> w(int l, int which) const;
+  tensor_view<float> dw(int l, int which) { return grad(static_cast<std::size_t>(param_index(l, which))); }
 
   model_config cfg_;
+  backend* be_;
   std::vector<parameter> params_;
+  std::vector<device_param> device_params_;  // device backends only
   std::vector<layer_cache> cache_;
-  std::vector<float> input_dropped_;
-  std::vector<float> logits_;
+  tensor<float> buf_a_, buf_b_, logits_, d_, dx_, dtmp_;
+  const batch_graphs* graphs_ = nullptr;  // of the last training forward
   dropout_key key_;
   bool have_forward_ = false;
+  // Host-memory API state.
+  batch_graphs host_graphs_;
+  tensor<float> host_x_;
+  std::vector<float> host_logits_;
+  mutable layer_cache eval_cache_;
+  mutable tensor<float> eval_x_, eval_y_;
+  mutable batch_graphs eval_graphs_;
 };
 
 }  // namespace tg

@@ -263,6 +263,13 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
   }
 }
 
+void cuda_tiered_store::gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) {
+  TG_EXPECTS(out.kind == memory_kind::device, "the CUDA feature store writes device memory, not ", to_string(out.kind));
+  TG_EXPECTS(out.size >= static_cast<std::int64_t>(ids.size()) * dim(), "feature store: the output holds ", out.size,
+             " floats, the gather needs ", static_cast<std::int64_t>(ids.size()) * dim());
+  gather(ids, out.data, counts);
+}
+
 void cuda_tiered_store::gather_to_host(span<const std::int64_t> ids, float* out, traffic* counts) {
   auto& m = *impl_;
   const std::size_t elems = ids.size() * static_cast<std::size_t>(m.dim);

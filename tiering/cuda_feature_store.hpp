@@ -20,10 +20,11 @@
 #include "core/dataset.hpp"
 #include "core/span.hpp"
 #include "tiering/ledger.hpp"
+#include "tiering/store.hpp"
 
 namespace tg {
 
-class cuda_tiered_store {
+class cuda_tiered_store final : public feature_store {
  public:
   struct options {
     int device = 0;
@@ -50,16 +51,18 @@ class cuda_tiered_store {
   cuda_tiered_store(const cuda_tiered_store&) = delete;
   cuda_tiered_store& operator=(const cuda_tiered_store&) = delete;
 
-  std::int64_t num_rows() const;
-  std::int64_t dim() const;
-  std::int64_t row_bytes() const;
-  std::int64_t g() const;
-  std::int64_t c() const;
+  std::int64_t num_rows() const override;
+  std::int64_t dim() const override;
+  std::int64_t row_bytes() const override;
+  std::int64_t g() const override;
+  std::int64_t c() const override;
 
   // Gathers the rows of host ids into device memory `out_device` (ids.size() x dim float32) and
   // waits for completion. Adds this call's GPU-counted tier rows to `counts` when given. Throws
   // input_error for an id outside [0, N) before any work.
   void gather(span<const std::int64_t> ids, float* out_device, traffic* counts = nullptr);
+  void gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) override;
+  memory_kind output_memory() const override { return memory_kind::device; }
 
   // Convenience for tests and host consumers: gathers into host memory `out` (ids.size() x dim).
   void gather_to_host(span<const std::int64_t> ids, float* out, traffic* counts = nullptr);

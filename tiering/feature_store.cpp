@@ -17,7 +17,7 @@
 namespace tg {
 
 
-tiered_store::tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers)
+tiered_store::tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers, bool map_host_tier)
     : rows_(d.num_nodes()), g_(g), c_(c), readers_(std::max(1, disk_readers)) {
   if (!d.meta().has_features())
     throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy)"));
@@ -35,9 +35,14 @@ tiered_store::tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int
   data_offset_ = parse_npy_header(head.data(), static_cast<std::size_t>(got), path_).data_offset;
   // Load the two memory tiers: contiguous row ranges of the renumbered file.
   gpu_tier_ = host_buffer<std::uint8_t>(static_cast<std::size_t>(g_ * row_bytes_));
-  host_tier_ = host_buffer<std::uint8_t>(static_cast<std::size_t>((c_ - g_) * row_bytes_));
   pread_all(fd_, gpu_tier_.data(), gpu_tier_.size(), data_offset_, path_);
-  pread_all(fd_, host_tier_.data(), host_tier_.size(), data_offset_ + static_cast<std::uint64_t>(g_ * row_bytes_), path_);
+  if (map_host_tier) {
+    host_rows_ = static_cast<const std::uint8_t*>(f.raw()) + g_ * row_bytes_;
+  } else {
+    host_tier_ = host_buffer<std::uint8_t>(static_cast<std::size_t>((c_ - g_) * row_bytes_));
+    pread_all(fd_, host_tier_.data(), host_tier_.size(), data_offset_ + static_cast<std::uint64_t>(g_ * row_bytes_), path_);
+    host_rows_ = host_tier_.data();
+  }
 }
 
 tiered_store::~tiered_store() {
@@ -106,7 +111,7 @@ void tiered_store::gather(span<const std::int64_t> ids, float* out, traffic* cou
       if (id < g_)
         convert_row(gpu_tier_.data() + id * row_bytes_, out + i * dim_);
       else if (id < c_)
-        convert_row(host_tier_.data() + (id - g_) * row_bytes_, out + i * dim_);
+        convert_row(host_rows_ + (id - g_) * row_bytes_, out + i * dim_);
     }
   });
   std::vector<std::pair<std::int64_t, std::size_t>> disk;
@@ -117,6 +122,20 @@ void tiered_store::gather(span<const std::int64_t> ids, float* out, traffic* cou
     read_disk_rows(disk, out);
   }
   if (counts) *counts += count(ids);
+}
+
+void tiered_store::gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) {
+  TG_EXPECTS(out.kind == memory_kind::host || out.kind == memory_kind::pinned, "the CPU feature store writes host memory, not ",
+             to_string(out.kind));
+  TG_EXPECTS(out.size >= static_cast<std::int64_t>(ids.size()) * dim_, "feature store: the output holds ", out.size,
+             " floats, the gather needs ", static_cast<std::int64_t>(ids.size()) * dim_);
+  gather(ids, out.data, counts);
+}
+
+std::uint8_t* tiered_store::tier_data(int which) {
+  if (which == 0) return gpu_tier_.data();
+  TG_EXPECTS(host_tier_.data() != nullptr || c_ == g_, "the host tier of this store is the read-only mapped file");
+  return host_tier_.data();
 }
 
 }  // namespace tg

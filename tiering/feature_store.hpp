@@ -16,22 +16,27 @@
 #include "core/memory.hpp"
 #include "core/span.hpp"
 #include "tiering/ledger.hpp"
+#include "tiering/store.hpp"
 
 namespace tg {
 
-class tiered_store {
+class tiered_store final : public feature_store {
  public:
   // g and c: tier boundaries (0 <= g <= c <= N). disk_readers: threads reading disk rows.
-  tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers = 4);
+  // map_host_tier: the host tier reads the dataset's memory-mapped features in place instead of a
+  // copy (an unprepared dataset, every row in the host tier); `d` must then outlive the store.
+  tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers = 4, bool map_host_tier = false);
   ~tiered_store();
   tiered_store(const tiered_store&) = delete;
   tiered_store& operator=(const tiered_store&) = delete;
 
-  std::int64_t dim() const { return dim_; }
-  std::int64_t num_rows() const { return rows_; }
-  std::int64_t row_bytes() const { return row_bytes_; }
-  std::int64_t g() const { return g_; }
-  std::int64_t c() const { return c_; }
+  std::int64_t dim() const override { return dim_; }
+  std::int64_t num_rows() const override { return rows_; }
+  std::int64_t row_bytes() const override { return row_bytes_; }
+  std::int64_t g() const override { return g_; }
+  std::int64_t c() const override { return c_; }
+  memory_kind output_memory() const override { return memory_kind::host; }
+  void gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) override;
 
   // out: ids.size() x dim float32 (float16 features are converted). Ids must be unique within a
   // call for the ledger to equal the batch's unique input rows (the sampler's input nodes are).
@@ -43,7 +48,7 @@ class tiered_store {
 
   // The GPU (0) or host (1) tier buffer: rows [0, g) or [g, c) in the stored dtype. Writes change
   // what later gathers return (the embedding API's tier views; the file is never written).
-  std::uint8_t* tier_data(int which) { return which == 0 ? gpu_tier_.data() : host_tier_.data(); }
+  std::uint8_t* tier_data(int which);
 
  private:
   void read_disk_rows(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, float* out) const;
@@ -52,6 +57,7 @@ class tiered_store {
   std::int64_t rows_ = 0, dim_ = 0, row_bytes_ = 0, g_ = 0, c_ = 0;
   dtype type_ = dtype::float32;
   host_buffer<std::uint8_t> gpu_tier_, host_tier_;
+  const std::uint8_t* host_rows_ = nullptr;  // host tier: host_tier_ or the mapped file
   std::string path_;
   std::size_t data_offset_ = 0;
   int fd_ = -1;

@@ -15,13 +15,9 @@
 
 #include "core/dataset.hpp"
 #include "nn/model.hpp"
+#include "nn/optimizer.hpp"
 
 namespace tg {
-
-struct optimizer_state {
-  std::int64_t step = 0;
-  std::vector<std::vector<float>> m, v;  // per parameter
-};
 
 struct checkpoint {
   nlohmann::json header;  // model, training settings, dataset identity, epoch, step

@@ -25,13 +25,17 @@
 #include "sampler/batcher.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "train/checkpoint.hpp"
+#include "train/batch_pipeline.hpp"
 #include "train/feature_source.hpp"
-#include "train/gpu_pipeline.hpp"
+#include "multigpu/gradient_reducer.hpp"
+#include "multigpu/topology.hpp"
+#include "nn/optimizer.hpp"
 #include "multigpu/communicator.hpp"
 #include "multigpu/partition.hpp"
 #include "core/device.hpp"
 #include "train/metrics.hpp"
-#include "tiering/feature_store.hpp"
+#include "tiering/plan.hpp"
+#include "tiering/store.hpp"
 #include "tiering/plan_file.hpp"
 
 namespace tg {
@@ -192,97 +196,6 @@ std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const s
 
 namespace {
 
-// Data-parallel gradient reduction, bucketed by layer and overlapped with backward: as backward
-// finishes layer l (L-1 down to 0), that layer's gradients, scaled by rows / global_rows (so the
-// sum over ranks is the gradient of the global batch's mean loss), are all-reduced on a
-// communication thread while backward computes the earlier layers. Every rank submits the same
-// buckets in the same order, so the collectives pair up; each reduction sums in rank order.
-class grad_reducer {
- public:
-  explicit grad_reducer(communicator* comm) : comm_(comm), worker_([this] { run(); }) {}
-  ~grad_reducer() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    worker_.join();
-  }
-  grad_reducer(const grad_reducer&) = delete;
-  grad_reducer& operator=(const grad_reducer&) = delete;
-
-  // Queues the reduction of layer l's gradients, scaled by w.
-  void submit_layer(gnn_model& model, int layer, float w) {
-    submit([&model, layer, w, this](communicator* c) {
-      if (bufs_.size() <= static_cast<std::size_t>(layer)) bufs_.resize(static_cast<std::size_t>(layer) + 1);
-      auto& buf = bufs_[static_cast<std::size_t>(layer)];
-      buf.clear();
-      for (std::size_t i = 0; i < model.params().size(); ++i)
-        if (model.param_layer(i) == layer)
-          for (float g : model.params()[i].grad) buf.push_back(g * w);
-      c->all_reduce_sum(buf.data(), buf.size());
-      std::size_t o = 0;
-      for (std::size_t i = 0; i < model.params().size(); ++i)
-        if (model.param_layer(i) == layer)
-          for (float& g : model.params()[i].grad) g = buf[o++];
-    });
-  }
-  // Queues the step's loss, accuracy and seed counts; waits for every queued reduction.
-  void finish_step(double loss_rows, double correct_rows, std::int64_t rows, double* loss_sum, double* correct,
-                   std::int64_t* seen) {
-    double t[3] = {loss_rows, correct_rows, static_cast<double>(rows)};
-    submit([&t](communicator* c) { c->all_reduce_sum(t, 3); });
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
-    if (failure_) std::rethrow_exception(failure_);
-    *loss_sum += t[0];
-    *correct += t[1];
-    *seen += static_cast<std::int64_t>(t[2]);
-  }
-
- private:
-  void submit(std::function<void(communicator*)> job) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(job));
-    }
-    cv_.notify_all();
-  }
-  void run() {
-    while (true) {
-      std::function<void(communicator*)> job;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
-        busy_ = true;
-      }
-      try {
-        if (!failure_) job(comm_);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu_);
-        failure_ = std::current_exception();
-      }
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        busy_ = false;
-      }
-      done_cv_.notify_all();
-    }
-  }
-
-  communicator* comm_;
-  std::mutex mu_;
-  std::condition_variable cv_, done_cv_;
-  std::deque<std::function<void(communicator*)>> queue_;
-  bool stop_ = false, busy_ = false;
-  std::exception_ptr failure_;
-  std::vector<std::vector<float>> bufs_;  // per layer, used by the communication thread only
-  std::thread worker_;
-};
-
 // Every rank must hold the same parameters: compares a hash of their bytes across ranks.
 void check_identical_parameters(communicator* comm, const gnn_model& model, int epoch) {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the parameter bytes
@@ -334,20 +247,21 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   const labelled_splits sp = load_splits(d);
   cfg.model.in_dim = d.meta().feature_dim;
   cfg.model.num_classes = sp.num_classes;
-  const feature_source features(d);
+  if (!d.meta().has_features())
+    throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy); a GNN needs them"));
+  const std::int64_t feature_dim = d.meta().feature_dim;
   graph_for_sampling train_graph;
   neighbor_sampler sampler = train_graph.make(d, cfg.fanouts, cfg.seed, cfg.ignore_graph);
   if (cfg.ignore_graph) log_info("--ignore-graph: training without edges (a feature-only MLP baseline)");
   // A prepared (renumbered) dataset is served by the tiered feature store under its plan, and
   // sampled with the original ids as keys, so it trains exactly as the original dataset would.
-  std::unique_ptr<tiered_store> store;
   std::vector<std::int64_t> node_keys;
-  std::int64_t row_bytes = features.dim() * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype));
+  std::int64_t row_bytes = feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype));
   std::int64_t tier_g = 0, tier_c = d.num_nodes();
   if (plan_file::present(d)) {
     const plan_file pf = plan_file::load(d);
     tier_plan tp = pf.plan;
-    const reserve_estimate reserve = estimate_reserve(d.num_nodes(), features.dim(), row_bytes, cfg.fanouts,
+    const reserve_estimate reserve = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts,
                                                       cfg.batch_size, cfg.model.hidden, sp.num_classes);
     if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
       const budget gpu = parse_budget(cfg.gpu_mem.empty() ? "0" : cfg.gpu_mem, "--gpu-mem");
@@ -367,7 +281,6 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     node_keys = d.get("order.npy").to_int64();
     tier_g = tp.g();
     tier_c = tp.c();
-    if (!on_gpu) store = std::make_unique<tiered_store>(d, tier_g, tier_c, cfg.disk_readers);
     log_info("tier plan (estimator ", tp.estimator, "; GPU budget ", tp.gpu_budget, ", host budget ", tp.host_budget,
              ", training reserve ~", format_bytes(static_cast<double>(reserve.total())), "):\n", describe(tp),
              "  predicted GPU hit rate ", fmt(100.0 * pf.predicted_hit_rate(tier_g), 1), "% of feature reads");
@@ -376,12 +289,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                       "tiergnn prepare " + d.dir() + " -o DIR first");
   }
   sampler.set_node_keys(span<const std::int64_t>(node_keys));
-  gnn_model model(cfg.model, cfg.seed);
-  optimizer_state opt;
-  for (const auto& p : model.params()) {
-    opt.m.emplace_back(p.value.size(), 0.0f);
-    opt.v.emplace_back(p.value.size(), 0.0f);
-  }
+  // The backend every batch trains on (the model, its optimizer and the loop below are the same
+  // code for both), and the feature store that writes that backend's memory.
+  const device_kind dev = on_gpu ? device_kind::cuda : device_kind::cpu;
+  std::unique_ptr<backend> compute_owner = on_gpu ? make_backend(dev, cfg.device_id) : nullptr;
+  backend& be = on_gpu ? *compute_owner : cpu_backend();
+  gnn_model model(cfg.model, cfg.seed, be);
+  adam_config rest = cfg.adam;
+  if (cfg.weight_decay_scope != "all") rest.weight_decay = 0;
+  adam_optimizer opt(model, cfg.adam, rest);
   train_report rep;
   rep.metric = sp.num_classes == 2 ? "roc_auc" : "accuracy";
   const nlohmann::json identity = d.identity();
@@ -404,12 +320,17 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                                                 "; resuming needs the same, this run has " + settings_json(cfg).dump()));
     if (!c.header.value("has_optimizer", false) || c.values.size() != model.params().size())
       throw input_error(at_input(ckpt_path, "holds no optimizer state: it is a saved model, not a checkpoint"));
+    optimizer_state st;
+    st.step = c.header.at("step").get<std::int64_t>();
     for (std::size_t i = 0; i < model.params().size(); ++i) {
+      if (c.values[i].size() != model.params()[i].value.size())
+        throw input_error(at_input(ckpt_path, "parameter " + model.params()[i].name + " has the wrong size"));
       model.params()[i].value = std::move(c.values[i]);
-      opt.m[i] = std::move(c.m[i]);
-      opt.v[i] = std::move(c.v[i]);
     }
-    opt.step = c.header.at("step").get<std::int64_t>();
+    st.m = std::move(c.m);
+    st.v = std::move(c.v);
+    model.push_params();
+    opt.load(std::move(st));
     rep.start_epoch = c.header.at("epoch").get<int>();
     log_info("resuming from ", ckpt_path, " after epoch ", rep.start_epoch);
   } else if (!ckpt_path.empty() && lead) {
@@ -426,27 +347,48 @@ train_report train(const dataset& d, const train_config& cfg_in) {
            sp.valid.size(), " valid / ", sp.test.size(), " test nodes, ", sp.num_classes, " classes; batch ",
            cfg.batch_size, ", ", nb, " batches per epoch");
 
-  adam_config no_decay = cfg.adam;
-  no_decay.weight_decay = 0;
-  // --device cuda: the CUDA store (GPU tier checked against free device memory beside what this run
-  // needs), the model on the GPU, and the pipelined epoch loop.
-  std::unique_ptr<gpu_epoch_runner> gpu;
+  // The feature store on the backend's memory. A CUDA store checks its GPU tier against free device
+  // memory beside what this run needs; data-parallel GPUs share one hot tier (multigpu/topology.hpp).
+  store_options so;
+  so.device = dev;
+  so.device_id = cfg.device_id;
+  so.disk_readers = cfg.disk_readers;
+  so.cpu_gather_copy = cfg.host_access == "copy";
   if (on_gpu) {
-    const reserve_estimate reserve = estimate_reserve(d.num_nodes(), features.dim(), row_bytes, cfg.fanouts, cfg.batch_size,
-                                                      cfg.model.hidden, sp.num_classes);
-    gpu = std::make_unique<gpu_epoch_runner>(d, cfg, model, opt, tier_g, tier_c, reserve.total(), sp.labels, sp.num_classes);
-    log_info("device: ", cuda_device_name(0), "; GPU tier rows [0, ", tier_g, "), host tier (pinned, zero-copy) [", tier_g, ", ",
-             tier_c, "), disk [", tier_c, ", ", d.num_nodes(), ")");
+    so.reserve_bytes = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
+                                        cfg.model.hidden, sp.num_classes)
+                           .total();
+    if (comm) plan_shared_gpu_tier(*comm, cfg.device_id, d.num_nodes(), row_bytes, &tier_g, &tier_c, &so);
+  }
+  const std::unique_ptr<feature_store> store = make_feature_store(d, tier_g, tier_c, so);
+  if (on_gpu)
+    log_info("device: ", be.name(), "; GPU tier rows [0, ", tier_g, "), host tier (pinned, ",
+             so.cpu_gather_copy ? "CPU gather + copy" : "zero-copy", ") [", tier_g, ", ", tier_c, "), disk [", tier_c, ", ",
+             d.num_nodes(), ")");
+  // Batches are prepared on a backend of their own (on CUDA: its own stream, so uploads overlap
+  // compute), synchronously on the CPU and two batches ahead on a GPU.
+  std::unique_ptr<backend> upload_owner = on_gpu ? make_backend(dev, cfg.device_id) : nullptr;
+  batch_pipeline::options po;
+  po.kind = aggregator_of(cfg.model);
+  po.rank = rank;
+  po.world = world;
+  po.depth = cfg.pipeline_depth >= 0 ? cfg.pipeline_depth : (on_gpu ? 2 : 0);
+  batch_pipeline pipeline(sampler, *store, on_gpu ? *upload_owner : be, sp.labels, po);
+  std::unique_ptr<gradient_reducer> reducer;
+  if (comm) {
+    reducer = make_gradient_reducer(*comm, be, std::chrono::milliseconds(static_cast<std::int64_t>(cfg.comm_timeout_s * 1000)));
+    log_info("data-parallel: rank ", rank, " of ", world, " (", comm->kind(), " communicator, ", reducer->kind(),
+             " gradient reduction); each global batch of ", cfg.batch_size, " seeds is split across the ranks");
   }
   sigint_guard guard;
-  std::unique_ptr<grad_reducer> reducer;
-  if (comm && !on_gpu) reducer = std::make_unique<grad_reducer>(comm);
-  if (comm)
-    log_info("data-parallel: rank ", rank, " of ", world, " (", comm->kind(), " communicator); each global batch of ",
-             cfg.batch_size, " seeds is split across the ranks");
-  sampled_batch sb;
-  std::vector<float> x, dlogits;
-  std::vector<std::int64_t> y;
+  tensor<float> dlogits(be), row_loss(be);
+  std::vector<float> logits_host, row_loss_host;
+  const auto reduce_layer = [&](int l) {
+    std::vector<tensor_view<float>> bucket;
+    for (std::size_t i = 0; i < model.params().size(); ++i)
+      if (model.param_layer(i) == l) bucket.push_back(model.grad(i));
+    reducer->submit(bucket);
+  };
   int last_ckpt_epoch = rep.start_epoch;
   rep.end_epoch = rep.start_epoch;
   for (int epoch = rep.start_epoch; epoch < cfg.epochs; ++epoch) {
@@ -459,102 +401,78 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     std::int64_t seen = 0;
     progress bar(cfg.show_progress ? "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) : "",
                  plan.num_batches(), "batches");
-    if (gpu) {
-      const gpu_epoch_totals t = gpu->run_epoch(sampler, plan, epoch, &er, cfg.show_progress ? &bar : nullptr, g_interrupted);
-      loss_sum = t.loss_sum;
-      correct = t.correct;
-      seen = t.seen;
-      gpu->download(&model, &opt);  // evaluation and checkpoints read the host model
-    }
-    for (std::int64_t b = 0; !gpu && b < plan.num_batches(); ++b) {
+    pipeline.start_epoch(plan, epoch);
+    for (std::int64_t b = 0; b < plan.num_batches(); ++b) {
       auto t0 = std::chrono::steady_clock::now();
-      // Data-parallel: this rank takes its slice of the global batch; draws stay keyed by the global
-      // batch, so the union over ranks samples exactly what one process would.
-      const span<const std::int64_t> global_seeds = plan.batch(b);
-      const index_range mine = rank_slice(static_cast<std::int64_t>(global_seeds.size()), rank, world);
-      const span<const std::int64_t> my_seeds(global_seeds.data() + mine.begin, static_cast<std::size_t>(mine.size()));
-      if (comm && my_seeds.empty()) {
+      prepared_batch& pb = pipeline.next();
+      if (po.depth > 0) er.wait_s += seconds_since(t0);
+      er.sample_s += pb.sample_s;
+      er.gather_s += pb.gather_s;
+      er.prepare_s += pb.prepare_s;
+      er.feature_traffic += pb.feature_traffic;
+      t0 = std::chrono::steady_clock::now();
+      const std::int64_t rows = pb.rows();
+      double loss_rows = 0, correct_rows = 0;
+      if (rows > 0) {
+        const tensor_view<const float> logits =
+            model.forward(pb.host, pb.graphs, pb.x.view(), true, dropout_key{cfg.seed, epoch, b});
+        dlogits.resize(static_cast<std::size_t>(rows * sp.num_classes));
+        row_loss.resize(static_cast<std::size_t>(rows));
+        // The gradient of the global batch's mean loss: divided by the global batch's seeds, so the
+        // sum over data-parallel ranks needs no rescaling.
+        be.softmax_nll(logits, rows, sp.num_classes, pb.labels.view(), dlogits.view(), row_loss.view(), pb.global_rows);
+        logits_host.resize(static_cast<std::size_t>(logits.size));
+        row_loss_host.resize(static_cast<std::size_t>(rows));
+        be.copy_to_host(logits_host.data(), logits.data, logits_host.size() * sizeof(float));
+        row_loss.copy_to_host(row_loss_host.data());
+        const float loss = mean_row_loss(row_loss_host.data(), rows);
+        if (!std::isfinite(loss))
+          throw error("training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+                      " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(b) + " of " +
+                      std::to_string(plan.num_batches()) +
+                      (ckpt_path.empty() ? std::string(" (no checkpoint directory was given)")
+                                         : "; the last good checkpoint (after epoch " + std::to_string(last_ckpt_epoch) +
+                                               ") is intact in " + cfg.checkpoint_dir) +
+                      ". Try a smaller --lr.");
+        // Data-parallel: each layer's gradients start their all-reduce as soon as backward has them.
+        model.backward(dlogits.view(), reducer ? std::function<void(int)>(reduce_layer) : std::function<void(int)>());
+        loss_rows = static_cast<double>(loss) * static_cast<double>(rows);
+        correct_rows = accuracy(logits_host.data(), rows, sp.num_classes, pb.labels_host.data()) * static_cast<double>(rows);
+      } else {
         // Fewer seeds than ranks in this batch: contribute nothing but take part in the reduction.
-        for (auto& p : model.params()) std::fill(p.grad.begin(), p.grad.end(), 0.0f);
-        for (int l = model.config().num_layers - 1; l >= 0; --l) reducer->submit_layer(model, l, 0.0f);
-        reducer->finish_step(0, 0, 0, &loss_sum, &correct, &seen);
-        ++opt.step;
-        for (std::size_t i = 0; i < model.params().size(); ++i) {
-          auto& p = model.params()[i];
-          adam_step(p.value.data(), p.grad.data(), opt.m[i].data(), opt.v[i].data(), p.size(),
-                    model.param_layer(i) == 0 || cfg.weight_decay_scope == "all" ? cfg.adam : no_decay, opt.step);
-        }
-        ++er.batches;
-        continue;
-      }
-      sampler.sample(my_seeds, epoch, b, &sb);
-      er.sample_s += seconds_since(t0);
-      t0 = std::chrono::steady_clock::now();
-      x.resize(static_cast<std::size_t>(sb.blocks[0].num_src() * features.dim()));
-      if (store) {
-        store->gather(sb.input_nodes(), x.data(), &er.feature_traffic);
-      } else {
-        features.gather(sb.input_nodes(), x.data());
-        traffic t;  // an unprepared dataset: every row comes from host memory
-        t.batches = 1;
-        t.row_bytes = row_bytes;
-        t.host_rows = sb.blocks[0].num_src();
-        er.feature_traffic += t;
-      }
-      er.gather_s += seconds_since(t0);
-      t0 = std::chrono::steady_clock::now();
-      const auto& logits = model.forward(sb, x.data(), true, dropout_key{cfg.seed, epoch, b});
-      const auto seeds = sb.seeds();
-      y.resize(seeds.size());
-      for (std::size_t i = 0; i < seeds.size(); ++i) y[i] = sp.labels[seeds[i]];
-      dlogits.resize(logits.size());
-      const auto rows = static_cast<std::int64_t>(seeds.size());
-      const float loss = softmax_nll<float>(logits.data(), rows, sp.num_classes, y.data(), dlogits.data(), nullptr);
-      if (!std::isfinite(loss))
-        throw error("training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
-                    " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(b) + " of " +
-                    std::to_string(plan.num_batches()) +
-                    (ckpt_path.empty() ? std::string(" (no checkpoint directory was given)")
-                                       : "; the last good checkpoint (after epoch " + std::to_string(last_ckpt_epoch) +
-                                             ") is intact in " + cfg.checkpoint_dir) +
-                    ". Try a smaller --lr.");
-      if (comm) {
-        // Each layer's gradients start their all-reduce as soon as backward has them.
-        const float w = static_cast<float>(static_cast<double>(rows) / static_cast<double>(global_seeds.size()));
-        model.backward(dlogits.data(), [&](int l) { reducer->submit_layer(model, l, w); });
-      } else {
-        model.backward(dlogits.data());
+        model.zero_grads();
+        for (int l = model.config().num_layers - 1; l >= 0; --l) reduce_layer(l);
       }
       er.compute_s += seconds_since(t0);
-      t0 = std::chrono::steady_clock::now();
-      if (comm) {
-        // Waits for the rest of the reductions (the part not hidden behind backward).
-        reducer->finish_step(static_cast<double>(loss) * rows, accuracy(logits.data(), rows, sp.num_classes, y.data()) * rows,
-                             rows, &loss_sum, &correct, &seen);
-        er.comm_s += seconds_since(t0);
+      double local_rows = static_cast<double>(rows);
+      if (reducer) {
         t0 = std::chrono::steady_clock::now();
+        reducer->wait();  // the part of the reduction not hidden behind backward
+        double t[3] = {loss_rows, correct_rows, local_rows};
+        comm->all_reduce_sum(t, 3);
+        loss_rows = t[0];
+        correct_rows = t[1];
+        local_rows = t[2];
+        er.comm_s += seconds_since(t0);
       }
-      ++opt.step;
-      for (std::size_t i = 0; i < model.params().size(); ++i) {
-        auto& p = model.params()[i];
-        adam_step(p.value.data(), p.grad.data(), opt.m[i].data(), opt.v[i].data(), p.size(),
-                  model.param_layer(i) == 0 || cfg.weight_decay_scope == "all" ? cfg.adam : no_decay, opt.step);
-      }
+      t0 = std::chrono::steady_clock::now();
+      opt.step();
+      be.synchronize();  // the batch's buffers may be reused once the backend is done with them
       er.optimizer_s += seconds_since(t0);
-      if (!comm) {
-        loss_sum += static_cast<double>(loss) * rows;
-        correct += accuracy(logits.data(), rows, sp.num_classes, y.data()) * rows;
-        seen += rows;
-      }
-      er.sampled_edges += sb.num_sampled_edges();
-      er.input_nodes += sb.blocks[0].num_src();
+      pipeline.release();
+      loss_sum += loss_rows;
+      correct += correct_rows;
+      seen += static_cast<std::int64_t>(local_rows);
+      er.sampled_edges += pb.host.num_sampled_edges();
+      er.input_nodes += pb.host.blocks.empty() ? 0 : pb.host.blocks[0].num_src();
       ++er.batches;
       if (cfg.show_progress) {
-        bar.set_suffix("loss " + fmt(loss_sum / seen));
+        bar.set_suffix("loss " + fmt(loss_sum / static_cast<double>(std::max<std::int64_t>(seen, 1))));
         bar.add(1);
       }
       if (g_interrupted.load()) break;
     }
+    pipeline.finish_epoch();
     bar.finish();
     if (g_interrupted.load()) {
       rep.interrupted = true;
@@ -564,9 +482,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                                        cfg.checkpoint_dir + "; continue with --resume");
       break;
     }
-    er.loss = loss_sum / std::max<std::int64_t>(seen, 1);
-    er.train_accuracy = correct / std::max<std::int64_t>(seen, 1);
+    er.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(seen, 1));
+    er.train_accuracy = correct / static_cast<double>(std::max<std::int64_t>(seen, 1));
     er.seconds = seconds_since(t_epoch);
+    // Overlap: the share of the producer's work (sampling, gathering, preparing) the loop did not wait for.
+    er.overlap = po.depth > 0 && pipeline.producer_busy_s() > 0
+                     ? std::max(0.0, 1.0 - er.wait_s / pipeline.producer_busy_s())
+                     : 0.0;
+    model.pull_params();  // evaluation, checkpoints and the identity check read the host copy
+    opt.pull();
     if (comm) {
       check_identical_parameters(comm, model, epoch + 1);
       // The job's traffic: every rank's gathers.
@@ -589,11 +513,13 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     }
     log_info("epoch ", epoch + 1, "/", cfg.epochs, "  loss ", fmt(er.loss), "  train acc ", fmt(er.train_accuracy),
              validate ? "  valid " + rep.metric + " " + fmt(er.valid_metric) : std::string(), "  ", fmt(er.seconds, 2),
-             " s (sample ", fmt(er.sample_s, 2), ", gather ", fmt(er.gather_s, 2),
-             gpu ? ", prepare " + fmt(er.prepare_s, 2) + ", GPU compute " + fmt(er.compute_s, 2) + ", waiting " +
-                       fmt(er.wait_s, 2) + "; overlap " + fmt(100.0 * er.overlap, 0) + "% of sample+gather+prepare hidden)"
-                 : ", forward+backward " + fmt(er.compute_s, 2) + ", optimizer " + fmt(er.optimizer_s, 2) + ")",
-             validate ? ", eval " + fmt(eval_s, 2) + " s" : std::string());
+             " s (sample ", fmt(er.sample_s, 2), ", gather ", fmt(er.gather_s, 2), ", prepare ", fmt(er.prepare_s, 2),
+             ", forward+backward ", fmt(er.compute_s, 2), ", optimizer ", fmt(er.optimizer_s, 2),
+             comm ? ", all-reduce " + fmt(er.comm_s, 2) : std::string(),
+             po.depth > 0 ? ", waiting " + fmt(er.wait_s, 2) + "; overlap " + fmt(100.0 * er.overlap, 0) +
+                                "% of sample+gather+prepare hidden"
+                          : std::string(),
+             ")", validate ? ", eval " + fmt(eval_s, 2) + " s" : std::string());
     log_info("  traffic: ", er.feature_traffic.summary());
     if (metrics.is_open()) {
       nlohmann::json j = {{"epoch", er.epoch},         {"loss", er.loss},
@@ -602,13 +528,13 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                           {"compute_s", er.compute_s}, {"optimizer_s", er.optimizer_s},
                           {"batches", er.batches},     {"sampled_edges", er.sampled_edges},
                           {"input_nodes", er.input_nodes},
-                          {"traffic", er.feature_traffic.to_json()}};
-      if (gpu) {
-        j["device"] = "cuda";
-        j["prepare_s"] = er.prepare_s;
+                          {"traffic", er.feature_traffic.to_json()},
+                          {"device", to_string(dev)},  {"prepare_s", er.prepare_s}};
+      if (po.depth > 0) {
         j["wait_s"] = er.wait_s;
         j["overlap"] = er.overlap;
       }
+      if (comm) j["comm_s"] = er.comm_s;
       if (validate) j["valid_" + rep.metric] = er.valid_metric;
       metrics << j.dump() << "\n" << std::flush;
     }
@@ -616,7 +542,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     rep.end_epoch = epoch + 1;
     if (!ckpt_path.empty() && lead) {
       nlohmann::json extra = {{"epoch", epoch + 1}, {"dataset", identity}, {"settings", settings_json(cfg)}};
-      write_checkpoint(ckpt_path, model, &opt, extra);
+      write_checkpoint(ckpt_path, model, &opt.state(), extra);
       last_ckpt_epoch = epoch + 1;
     }
     if (cfg.stop_after_epochs >= 0 && epoch + 1 - rep.start_epoch >= cfg.stop_after_epochs && epoch + 1 < cfg.epochs) {

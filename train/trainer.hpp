@@ -1,6 +1,8 @@
 #pragma once
-// The mini-batch training loop on the CPU backend: seeded shuffled batches of training nodes,
-// neighbour sampling, feature gather, forward/backward through the model, Adam; per-epoch
+// The mini-batch training loop, one for every backend (kernels/backend.hpp): seeded shuffled
+// batches of training nodes, neighbour sampling, feature gather through the tiered store, forward /
+// backward through the model, Adam — prepared by train/batch_pipeline.hpp (synchronously on the
+// CPU, a producer thread two batches ahead on a GPU) and trained on the backend; per-epoch
 // validation, final test metric, JSON-lines metrics, per-epoch atomic checkpoints with bit-exact
 // resume, and a clean stop on Ctrl-C (after the current batch; the last checkpoint stays intact).
 //
@@ -48,13 +50,15 @@ struct train_config {
   double comm_timeout_s = 120;       // data-parallel: how long a rank waits for the others
   int device_id = 0;                 // --device cuda: the GPU of this process (LOCAL_RANK in a job)
   std::string host_access = "zero-copy";  // cuda: host rows read by the kernel, or "copy" (CPU gather + DMA, a baseline)
+  int pipeline_depth = -1;           // batches prepared ahead on a producer thread; -1: 0 on CPU, 2 on CUDA
 };
 
 struct epoch_report {
   int epoch = 0;
   double loss = 0, train_accuracy = 0, valid_metric = -1;
   double seconds = 0, sample_s = 0, gather_s = 0, compute_s = 0, optimizer_s = 0;
-  double prepare_s = 0, wait_s = 0, overlap = 0;  // --device cuda: graphs + uploads, GPU loop waiting, hidden share
+  double prepare_s = 0;                           // aggregation graphs, labels (and uploads on a GPU)
+  double wait_s = 0, overlap = 0;                 // pipelined: time waiting for the producer, share of its work hidden
   double comm_s = 0;                              // data-parallel: gradient all-reduce
   std::int64_t batches = 0, sampled_edges = 0, input_nodes = 0;
   traffic feature_traffic;  // the gather's rows and bytes per tier

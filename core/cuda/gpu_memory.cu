@@ -82,6 +82,9 @@ event::~event() {
   if (h_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(h_));
 }
 void event::record(const stream& s) { TG_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(h_), as_stream(s))); }
+void event::record(void* stream_handle) {
+  TG_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(h_), static_cast<cudaStream_t>(stream_handle)));
+}
 void event::synchronize() const { TG_CUDA_TRY(cudaEventSynchronize(static_cast<cudaEvent_t>(h_))); }
 void event::wait_on(const stream& s) const {
   TG_CUDA_TRY(cudaStreamWaitEvent(as_stream(s), static_cast<cudaEvent_t>(h_), 0));

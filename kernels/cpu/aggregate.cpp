@@ -89,19 +89,24 @@ agg_graph<T> transpose(const agg_graph<T>& g) {
 }
 
 template <typename T>
-void aggregate_forward(const agg_graph<T>& g, const T* x, std::int64_t dim, T* y) {
-  const bool weighted = !g.weights.empty();
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, g.num_dst, 32), [&](const auto& r) {
+void aggregate_csr(std::int64_t num_dst, const std::int64_t* indptr, const std::int32_t* indices, const T* weights,
+                   const T* x, std::int64_t dim, T* y) {
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, num_dst, 32), [&](const auto& r) {
     for (std::int64_t v = r.begin(); v < r.end(); ++v) {
       T* out = y + v * dim;
       std::fill(out, out + dim, T(0));
-      for (std::int64_t e = g.indptr[v]; e < g.indptr[v + 1]; ++e) {
-        const T* in = x + static_cast<std::int64_t>(g.indices[e]) * dim;
-        const T w = weighted ? g.weights[e] : T(1);
+      for (std::int64_t e = indptr[v]; e < indptr[v + 1]; ++e) {
+        const T* in = x + static_cast<std::int64_t>(indices[e]) * dim;
+        const T w = weights ? weights[e] : T(1);
         for (std::int64_t j = 0; j < dim; ++j) out[j] += w * in[j];
       }
     }
   });
+}
+
+template <typename T>
+void aggregate_forward(const agg_graph<T>& g, const T* x, std::int64_t dim, T* y) {
+  aggregate_csr(g.num_dst, g.indptr.data(), g.indices.data(), g.weights.empty() ? nullptr : g.weights.data(), x, dim, y);
 }
 
 template <typename T>
@@ -113,6 +118,8 @@ void aggregate_backward(const agg_graph<T>& gt, const T* dy, std::int64_t dim, T
   template agg_graph<T> make_agg_graph<T>(aggregator, std::int64_t, std::int64_t, const std::int64_t*,    \
                                           const std::int32_t*, const std::int64_t*);                       \
   template agg_graph<T> transpose<T>(const agg_graph<T>&);                                                 \
+  template void aggregate_csr<T>(std::int64_t, const std::int64_t*, const std::int32_t*, const T*, const T*,     \
+                                 std::int64_t, T*);                                                        \
   template void aggregate_forward<T>(const agg_graph<T>&, const T*, std::int64_t, T*);                     \
   template void aggregate_backward<T>(const agg_graph<T>&, const T*, std::int64_t, T*);
 TG_INSTANTIATE(float)

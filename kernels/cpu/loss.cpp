@@ -14,15 +14,14 @@
 namespace tg {
 
 template <typename T>
-T softmax_nll(const T* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, T* dlogits,
-              T* probs) {
+void softmax_nll_rows(const T* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, T* dlogits,
+                      T* probs, T* row_loss, std::int64_t normalizer) {
   for (std::int64_t i = 0; i < rows; ++i)
     if (labels[i] < 0 || labels[i] >= classes)
       throw input_error("label " + std::to_string(labels[i]) + " of row " + std::to_string(i) +
                         " is outside [0, " + std::to_string(classes) + ")");
-  if (rows == 0) return T(0);
-  std::vector<T> row_loss(static_cast<std::size_t>(rows));
-  const T inv_rows = T(1) / static_cast<T>(rows);
+  if (rows == 0) return;
+  const T inv_rows = T(1) / static_cast<T>(normalizer > 0 ? normalizer : rows);
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, 64), [&](const auto& r) {
     for (std::int64_t i = r.begin(); i < r.end(); ++i) {
       const T* z = logits + i * classes;
@@ -40,11 +39,30 @@ T softmax_nll(const T* logits, std::int64_t rows, std::int64_t classes, const st
       }
     }
   });
-  T total = 0;
-  for (T l : row_loss) total += l;
-  return total * inv_rows;
 }
 
+template <typename T>
+T mean_row_loss(const T* row_loss, std::int64_t rows) {
+  if (rows == 0) return T(0);
+  T total = 0;
+  for (std::int64_t i = 0; i < rows; ++i) total += row_loss[i];
+  return total * (T(1) / static_cast<T>(rows));
+}
+
+template <typename T>
+T softmax_nll(const T* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, T* dlogits,
+              T* probs) {
+  std::vector<T> row_loss(static_cast<std::size_t>(rows));
+  softmax_nll_rows(logits, rows, classes, labels, dlogits, probs, row_loss.data(), rows);
+  return mean_row_loss(row_loss.data(), rows);
+}
+
+template void softmax_nll_rows<float>(const float*, std::int64_t, std::int64_t, const std::int64_t*, float*, float*,
+                                      float*, std::int64_t);
+template void softmax_nll_rows<double>(const double*, std::int64_t, std::int64_t, const std::int64_t*, double*,
+                                       double*, double*, std::int64_t);
+template float mean_row_loss<float>(const float*, std::int64_t);
+template double mean_row_loss<double>(const double*, std::int64_t);
 template float softmax_nll<float>(const float*, std::int64_t, std::int64_t, const std::int64_t*, float*, float*);
 template double softmax_nll<double>(const double*, std::int64_t, std::int64_t, const std::int64_t*, double*,
                                     double*);

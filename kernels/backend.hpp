@@ -1,0 +1,209 @@
+#pragma once
+// The compute backend (DESIGN.md §5): one declaration of every operation the models and the
+// training loop need, with two implementations — CPU (kernels/cpu/backend.cpp, over the oneTBB /
+// BLAS kernels of kernels/*.hpp) and CUDA (kernels/cuda/backend.cpp, over kernels/gpu_kernels.hpp:
+// cuBLAS, a CSR kernel or cuSPARSE, fused element-wise kernels) — chosen once by make_backend().
+// The model (nn/model.hpp), the optimizer and the epoch loop (train/) are written once over it;
+// tests/kernels/backend_ops_test.cpp runs every operation of every available backend against the
+// CPU backend with a per-operation tolerance (ggml's test-backend-ops).
+//
+// A backend object is also the resource handle (RAFT's `resources`): the device and, on CUDA, the
+// stream its operations are queued on. Operations read and write memory of the backend's kind
+// (host for CPU, device for CUDA); views carry their memory kind and every operation checks it, so
+// a host pointer handed to the CUDA backend is an error, not a crash.
+//
+// Ordering: on one backend object, operations run in call order. copy_from_host may still be
+// reading its source when it returns (the source must stay valid until synchronize()); copy_to_host
+// returns when the data has arrived. On CPU everything completes before the call returns.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "core/error.hpp"
+#include "core/memory.hpp"
+#include "core/rng.hpp"
+#include "kernels/adam.hpp"
+
+namespace tg {
+
+enum class device_kind { cpu, cuda };
+const char* to_string(device_kind k);
+// "cpu" or "cuda"; throws input_error naming `flag` otherwise.
+device_kind parse_device_kind(const std::string& s, const std::string& flag = "--device");
+
+// Non-owning view of `size` elements of T in memory of one kind.
+template <typename T>
+struct tensor_view {
+  T* data = nullptr;
+  std::int64_t size = 0;
+  memory_kind kind = memory_kind::host;
+
+  operator tensor_view<const T>() const { return {data, size, kind}; }  // NOLINT: views convert like pointers
+  tensor_view slice(std::int64_t offset, std::int64_t n) const { return {data + offset, n, kind}; }
+  bool empty() const { return size == 0; }
+};
+
+// A host view (for the CPU backend and for callers' host data).
+template <typename T>
+tensor_view<T> host_view(T* p, std::int64_t n) {
+  return {p, n, memory_kind::host};
+}
+
+// A block's weighted CSR (kernels/aggregate.hpp's agg_graph) in backend memory; weights empty means
+// every weight is one.
+struct agg_csr_view {
+  std::int64_t num_dst = 0, num_src = 0, nnz = 0;
+  tensor_view<const std::int64_t> indptr;  // num_dst + 1
+  tensor_view<const std::int32_t> indices;
+  tensor_view<const float> weights;
+};
+
+class backend {
+ public:
+  virtual ~backend() = default;
+  virtual device_kind device() const = 0;
+  virtual int device_id() const { return 0; }
+  // The memory every operation reads and writes.
+  virtual memory_kind memory() const = 0;
+  // True when backend memory is ordinary host memory (the CPU backend): callers may then use host
+  // data in place instead of copying it.
+  bool host_memory() const { return memory() == memory_kind::host; }
+  // "cpu (2 threads)" or "cuda:0 NVIDIA H100 ...".
+  virtual std::string name() const = 0;
+  // The CUDA stream operations are queued on (a cudaStream_t), null on CPU.
+  virtual void* stream_handle() const { return nullptr; }
+
+  // --- Buffers (bytes). Zero bytes allocate nothing and return null.
+  virtual void* allocate(std::size_t bytes) = 0;
+  virtual void deallocate(void* p) noexcept = 0;
+  virtual void copy_from_host(void* dst, const void* host_src, std::size_t bytes) = 0;
+  virtual void copy_to_host(void* host_dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;  // within backend memory
+  virtual void fill_zero(void* dst, std::size_t bytes) = 0;
+  // Waits for every queued operation.
+  virtual void synchronize() = 0;
+
+  // --- Operations (float32, row-major). Each checks that its views are backend memory.
+  // C[m x n] = alpha * op(A) * op(B) + beta * C
+  virtual void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                      tensor_view<const float> a, std::int64_t lda, tensor_view<const float> b, std::int64_t ldb,
+                      float beta, tensor_view<float> c, std::int64_t ldc) = 0;
+  // y[v, :] = sum_{e in row v} w_e x[src_e, :] (num_dst x dim). Backward is the same operation on the
+  // transposed graph (kernels/aggregate.hpp's transpose), so each output row sums in a fixed order.
+  virtual void aggregate(const agg_csr_view& g, tensor_view<const float> x, std::int64_t dim, tensor_view<float> y) = 0;
+  // y[i, :] += b
+  virtual void bias_forward(tensor_view<float> y, std::int64_t rows, std::int64_t cols, tensor_view<const float> b) = 0;
+  // db = column sums of dy, rows in order
+  virtual void bias_backward(tensor_view<const float> dy, std::int64_t rows, std::int64_t cols,
+                             tensor_view<float> db) = 0;
+  virtual void relu_forward(tensor_view<float> x) = 0;
+  // dy[i] = 0 where the forward output y[i] <= 0
+  virtual void relu_backward(tensor_view<const float> y, tensor_view<float> dy) = 0;
+  // Counter-based masks (kernels/elementwise.hpp): every backend drops the same elements.
+  virtual void dropout_forward(tensor_view<float> x, double p, const counter_rng& rng) = 0;
+  virtual void dropout_backward(tensor_view<float> dx, double p, const counter_rng& rng) = 0;
+  // Fused log-softmax + NLL over `rows` rows: row_loss[i] = -log softmax(z_i)[y_i] and, when dlogits
+  // is not empty, dlogits = (softmax - onehot) / normalizer. Labels must lie in [0, classes)
+  // (callers check them on the host, where they come from).
+  virtual void softmax_nll(tensor_view<const float> logits, std::int64_t rows, std::int64_t classes,
+                           tensor_view<const std::int64_t> labels, tensor_view<float> dlogits,
+                           tensor_view<float> row_loss, std::int64_t normalizer) = 0;
+  // One Adam step (kernels/adam.hpp) on n parameters; step counts from 1.
+  virtual void adam_step(tensor_view<float> param, tensor_view<const float> grad, tensor_view<float> m,
+                         tensor_view<float> v, const adam_config& cfg, std::int64_t step) = 0;
+
+ protected:
+  // Elements a row-major rows x cols matrix with leading dimension ld spans.
+  static std::int64_t matrix_extent(std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+    return rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0;
+  }
+  // Throws error when `v` is not backend memory or holds fewer than `need` elements.
+  template <typename T>
+  void expect(const tensor_view<T>& v, std::int64_t need, const char* op, const char* arg) const {
+    if (need > 0 && v.kind != memory() && !(memory() == memory_kind::host && v.kind == memory_kind::pinned))
+      throw error(std::string("backend ") + to_string(device()) + ": " + op + " got " + std::string(to_string(v.kind)) +
+                  " memory for '" + arg + "', which needs " + std::string(to_string(memory())) + " memory");
+    if (v.size < need)
+      throw error(std::string("backend ") + to_string(device()) + ": " + op + ": '" + arg + "' holds " +
+                  std::to_string(v.size) + " elements, the operation needs " + std::to_string(need));
+  }
+};
+
+// The process-wide CPU backend.
+backend& cpu_backend();
+// A CPU backend, or a CUDA backend on `device_id` with a stream of its own (throws cuda_error
+// without the CUDA backend or a device).
+std::unique_ptr<backend> make_backend(device_kind kind, int device_id = 0);
+
+// A growable buffer of T in a backend's memory (move-only). reserve() never shrinks and keeps no
+// contents when it grows: buffers are workspaces, filled after they are sized.
+template <typename T>
+class tensor {
+ public:
+  tensor() = default;
+  explicit tensor(backend& be, std::size_t n = 0) : be_(&be) { reserve(n); }
+  tensor(const tensor&) = delete;
+  tensor& operator=(const tensor&) = delete;
+  tensor(tensor&& o) noexcept
+      : be_(o.be_), data_(std::exchange(o.data_, nullptr)), capacity_(std::exchange(o.capacity_, 0)),
+        size_(std::exchange(o.size_, 0)) {}
+  tensor& operator=(tensor&& o) noexcept {
+    if (this != &o) {
+      release();
+      be_ = o.be_;
+      data_ = std::exchange(o.data_, nullptr);
+      capacity_ = std::exchange(o.capacity_, 0);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  ~tensor() { release(); }
+
+  void bind(backend& be) {
+    if (be_ != &be) {
+      release();
+      be_ = &be;
+    }
+  }
+  // Sets the size to n, growing the allocation when needed (contents are then undefined).
+  void resize(std::size_t n) {
+    reserve(n);
+    size_ = n;
+  }
+  void reserve(std::size_t n) {
+    if (n <= capacity_) return;
+    TG_EXPECTS(be_ != nullptr, "tensor::reserve on a tensor bound to no backend");
+    release();
+    data_ = static_cast<T*>(be_->allocate(n * sizeof(T)));
+    capacity_ = n;
+  }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  memory_kind kind() const { return be_ ? be_->memory() : memory_kind::host; }
+  tensor_view<T> view() { return {data_, static_cast<std::int64_t>(size_), kind()}; }
+  tensor_view<const T> view() const { return {data_, static_cast<std::int64_t>(size_), kind()}; }
+  // Resizes to n and copies n elements from host memory (asynchronously on CUDA: see the header).
+  void assign_from_host(const T* src, std::size_t n) {
+    resize(n);
+    if (n) be_->copy_from_host(data_, src, n * sizeof(T));
+  }
+  void copy_to_host(T* dst) const {
+    if (size_) be_->copy_to_host(dst, data_, size_ * sizeof(T));
+  }
+
+ private:
+  void release() {
+    if (data_ && be_) be_->deallocate(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+    size_ = 0;
+  }
+  backend* be_ = nullptr;
+  T* data_ = nullptr;
+  std::size_t capacity_ = 0, size_ = 0;
+};
+
+}  // namespace tg

@@ -1,0 +1,56 @@
+// A batch's aggregation graphs in backend memory (nn/batch_graphs.hpp).
+#include "nn/batch_graphs.hpp"
+
+#include "core/error.hpp"
+#include "nn/model.hpp"
+
+namespace tg {
+
+aggregator aggregator_of(const model_config& cfg) { return cfg.kind == "gcn" ? aggregator::gcn : aggregator::mean; }
+
+void batch_graphs::place(graph* g, backend& be) {
+  const agg_graph<float>& h = g->host;
+  agg_csr_view& v = g->view;
+  v.num_dst = h.num_dst;
+  v.num_src = h.num_src;
+  v.nnz = static_cast<std::int64_t>(h.indices.size());
+  if (be.host_memory()) {  // the host graph is the backend's
+    v.indptr = host_view(h.indptr.data(), static_cast<std::int64_t>(h.indptr.size()));
+    v.indices = host_view(h.indices.data(), v.nnz);
+    v.weights = host_view(h.weights.data(), static_cast<std::int64_t>(h.weights.size()));
+    return;
+  }
+  g->indptr.bind(be);
+  g->indices.bind(be);
+  g->weights.bind(be);
+  g->indptr.assign_from_host(h.indptr.data(), h.indptr.size());
+  g->indices.assign_from_host(h.indices.data(), h.indices.size());
+  g->weights.assign_from_host(h.weights.data(), h.weights.size());
+  v.indptr = g->indptr.view();
+  v.indices = g->indices.view();
+  v.weights = g->weights.view();
+}
+
+void batch_graphs::build(aggregator kind, const block* blocks, std::size_t n, backend& be, bool with_transpose) {
+  with_transpose_ = with_transpose;
+  fwd_.resize(n);
+  bwd_.resize(with_transpose ? n : 0);
+  for (std::size_t l = 0; l < n; ++l) {
+    const block& b = blocks[l];
+    fwd_[l].host = make_agg_graph<float>(kind, b.num_dst, b.num_src(), b.indptr.data(), b.indices.data(),
+                                         b.src_degree.empty() ? nullptr : b.src_degree.data());
+    place(&fwd_[l], be);
+    if (with_transpose) {
+      bwd_[l].host = transpose(fwd_[l].host);
+      place(&bwd_[l], be);
+    }
+  }
+  if (!be.host_memory()) be.synchronize();  // the host graphs are rebuilt by the next call
+}
+
+const agg_csr_view& batch_graphs::backward(int layer) const {
+  TG_EXPECTS(with_transpose_, "batch_graphs: backward() needs graphs built with their transposes");
+  return bwd_[static_cast<std::size_t>(layer)].view;
+}
+
+}  // namespace tg

@@ -1,0 +1,25 @@
+// The feature-store factory (tiering/store.hpp).
+#include "tiering/store.hpp"
+
+#include "tiering/cuda_feature_store.hpp"
+#include "tiering/feature_store.hpp"
+
+namespace tg {
+
+std::unique_ptr<feature_store> make_feature_store(const dataset& d, std::int64_t g, std::int64_t c,
+                                                  const store_options& o) {
+  if (o.device == device_kind::cpu)
+    return std::make_unique<tiered_store>(d, g, c, o.disk_readers, g == 0 && c == d.num_nodes());
+  cuda_tiered_store::options co;
+  co.device = o.device_id;
+  co.disk_readers = o.disk_readers;
+  co.reserve_bytes = o.reserve_bytes;
+  co.cpu_gather_copy = o.cpu_gather_copy;
+  co.shared.replicated = o.shared_replicated;
+  co.shared.k = o.shared_k;
+  co.shared.rank = o.shared_rank;
+  co.shared.all_gather = o.shared_all_gather;
+  return std::make_unique<cuda_tiered_store>(d, g, c, co);
+}
+
+}  // namespace tg

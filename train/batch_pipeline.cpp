@@ -1,0 +1,151 @@
+// The batch producer of the training loop (train/batch_pipeline.hpp).
+#include "train/batch_pipeline.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.hpp"
+#include "core/gpu_memory.hpp"
+#include "multigpu/partition.hpp"
+
+namespace tg {
+
+namespace {
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
+batch_pipeline::batch_pipeline(neighbor_sampler& sampler, feature_store& store, backend& be,
+                               const std::vector<std::int64_t>& labels, const options& o)
+    : sampler_(sampler), store_(store), be_(be), labels_(labels), o_(o) {
+  TG_EXPECTS(store.output_memory() == be.memory() || (be.host_memory() && store.output_memory() == memory_kind::pinned),
+             "the feature store writes ", to_string(store.output_memory()), " memory but the backend computes on ",
+             to_string(be.memory()), " memory");
+  const int n = std::max(1, o.depth);
+  for (int i = 0; i < n; ++i) {
+    auto s = std::make_unique<prepared_batch>();
+    s->x.bind(be);
+    s->labels.bind(be);
+    slots_.push_back(std::move(s));
+  }
+}
+
+batch_pipeline::~batch_pipeline() { finish_epoch(); }
+
+void batch_pipeline::produce(std::int64_t b, prepared_batch& s) {
+  s.epoch = epoch_;
+  s.index = b;
+  s.feature_traffic = traffic{};
+  s.sample_s = s.gather_s = s.prepare_s = 0;
+  // Data-parallel: this rank's slice of the global batch; draws stay keyed by the global batch, so
+  // the union over ranks samples exactly what one process would.
+  const span<const std::int64_t> global = plan_->batch(b);
+  const index_range mine = rank_slice(static_cast<std::int64_t>(global.size()), o_.rank, o_.world);
+  s.global_rows = static_cast<std::int64_t>(global.size());
+  s.labels_host.clear();
+  if (mine.size() == 0) {  // fewer seeds than ranks: this rank contributes nothing to this batch
+    s.host = sampled_batch{};
+    return;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  sampler_.sample(span<const std::int64_t>(global.data() + mine.begin, static_cast<std::size_t>(mine.size())), epoch_, b,
+                  &s.host);
+  s.sample_s = since(t0);
+  t0 = std::chrono::steady_clock::now();
+  const auto in = s.host.input_nodes();
+  s.x.resize(in.size() * static_cast<std::size_t>(store_.dim()));
+  store_.gather(in, s.x.view(), &s.feature_traffic);
+  s.gather_s = since(t0);
+  t0 = std::chrono::steady_clock::now();
+  const auto seeds = s.host.seeds();
+  s.labels_host.resize(seeds.size());
+  for (std::size_t i = 0; i < seeds.size(); ++i) s.labels_host[i] = labels_[static_cast<std::size_t>(seeds[i])];
+  s.labels.assign_from_host(s.labels_host.data(), s.labels_host.size());
+  s.graphs.build(o_.kind, s.host.blocks.data(), s.host.blocks.size(), be_, true);
+  be_.synchronize();  // everything is in place before the batch is handed over
+  s.prepare_s = since(t0);
+}
+
+void batch_pipeline::start_epoch(const batch_plan& plan, int epoch) {
+  finish_epoch();
+  plan_ = &plan;
+  epoch_ = epoch;
+  next_batch_ = 0;
+  current_ = -1;
+  busy_s_ = 0;
+  stop_ = false;
+  failure_ = nullptr;
+  ready_.clear();
+  free_.clear();
+  for (int i = 0; i < static_cast<int>(slots_.size()); ++i) free_.push_back(i);
+  if (o_.depth > 0) producer_ = std::thread([this] { run_producer(); });
+}
+
+void batch_pipeline::run_producer() {
+  try {
+    if (be_.device() == device_kind::cuda) gpu::set_device(be_.device_id());  // the current device is per thread
+    for (std::int64_t b = 0; b < plan_->num_batches(); ++b) {
+      int k;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !free_.empty(); });
+        if (stop_) return;
+        k = free_.front();
+        free_.pop_front();
+      }
+      const auto t = std::chrono::steady_clock::now();
+      produce(b, *slots_[static_cast<std::size_t>(k)]);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        busy_s_ += since(t);
+        ready_.push_back(k);
+      }
+      cv_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failure_ = std::current_exception();
+    cv_.notify_all();
+  }
+}
+
+prepared_batch& batch_pipeline::next() {
+  TG_EXPECTS(plan_ != nullptr && current_ < 0, "batch_pipeline::next() without start_epoch() or before release()");
+  if (o_.depth == 0) {
+    TG_EXPECTS(next_batch_ < plan_->num_batches(), "batch_pipeline::next() past the epoch's last batch");
+    const auto t = std::chrono::steady_clock::now();
+    current_ = 0;
+    produce(next_batch_++, *slots_[0]);
+    busy_s_ += since(t);
+    return *slots_[0];
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return failure_ || !ready_.empty(); });
+  if (ready_.empty()) std::rethrow_exception(failure_);
+  current_ = ready_.front();
+  ready_.pop_front();
+  return *slots_[static_cast<std::size_t>(current_)];
+}
+
+void batch_pipeline::release() {
+  if (current_ < 0) return;
+  if (o_.depth > 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(current_);
+  }
+  current_ = -1;
+  cv_.notify_all();
+}
+
+void batch_pipeline::finish_epoch() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (producer_.joinable()) producer_.join();
+  current_ = -1;
+}
+
+}  // namespace tg
