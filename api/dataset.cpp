@@ -43,6 +43,7 @@ std::string traffic::summary() const {
   t.gpu_rows = gpu_rows;
   t.host_rows = host_rows;
   t.disk_rows = disk_rows;
+  t.peer_rows = peer_rows;
   t.row_bytes = row_bytes;
   return t.summary();
 }
@@ -143,7 +144,7 @@ void dataset::check(bool checksums) const {
 
 profile_result profile(const dataset& d, const profile_options& opt) {
   return translate([&] {
-    const tg::dataset& ds = d.internals()->d;
+    const tg::dataset& ds = detail::internals(d).d;
     tg::profile_config pc;
     if (!opt.train_ids.empty()) {
       pc.train_ids = opt.train_ids;
@@ -181,7 +182,7 @@ dataset prepare(const dataset& src, const std::string& out_dir, const prepare_op
     pc.run_epochs = opt.run_epochs;
     pc.hidden = opt.hidden;
     pc.overwrite = opt.overwrite;
-    const tg::prepare_report r = tg::prepare_dataset(src.internals()->d, pc, out_dir);
+    const tg::prepare_report r = tg::prepare_dataset(detail::internals(src).d, pc, out_dir);
     return dataset::open(r.out_dir);
   });
 }

@@ -1,12 +1,12 @@
-// tiergnn embedding API: the tiered feature store, CPU backend (tg::tiered_store) or CUDA backend
-// (tg::cuda_tiered_store), with a ledger per store.
+// tiergnn embedding API: the tiered feature store (tiering/store.hpp: the CPU or the CUDA
+// implementation, built by its factory), with a ledger per store.
 #include <algorithm>
 #include <mutex>
 
 #include "api/internal.hpp"
 #include "core/gpu_memory.hpp"
-#include "tiering/cuda_feature_store.hpp"
 #include "tiering/feature_store.hpp"
+#include "tiering/store.hpp"
 #include "tiering/plan_file.hpp"
 #include "tiergnn/feature_store.hpp"
 
@@ -18,13 +18,11 @@ struct feature_store::impl {
   dataset d;
   std::string device = "cpu";
   int device_id = -1;
-  std::unique_ptr<tg::tiered_store> cpu;
-  std::unique_ptr<tg::cuda_tiered_store> cuda;
-  std::mutex cuda_mu;  // the CUDA store reuses per-batch scratch: one gather at a time
+  std::unique_ptr<tg::feature_store> store;
+  tg::tiered_store* cpu = nullptr;  // the CPU store, whose tiers are host memory (tier views)
+  std::mutex gather_mu;             // the CUDA store reuses per-batch scratch: one gather at a time
   mutable std::mutex mu;
   tg::traffic ledger;
-
-  std::int64_t row_bytes() const { return cpu ? cpu->row_bytes() : cuda->row_bytes(); }
 };
 
 namespace {
@@ -55,22 +53,20 @@ feature_store::feature_store(const dataset& d, const store_options& opt) : impl_
     if (g < 0 && c < 0) {
       g = 0;
       c = d.num_nodes();
-      if (tg::plan_file::present(d.internals()->d)) {
-        const tg::plan_file pf = tg::plan_file::load(d.internals()->d);
+      if (tg::plan_file::present(detail::internals(d).d)) {
+        const tg::plan_file pf = tg::plan_file::load(detail::internals(d).d);
         g = pf.plan.g();
         c = pf.plan.c();
       }
     }
-    if (impl_->device_id < 0) {
-      impl_->cpu = std::make_unique<tg::tiered_store>(d.internals()->d, g, c, opt.disk_readers);
-    } else {
-      tg::cuda_tiered_store::options o;
-      o.device = impl_->device_id;
-      o.disk_readers = opt.disk_readers;
-      o.reserve_bytes = opt.reserve_bytes;
-      impl_->cuda = std::make_unique<tg::cuda_tiered_store>(d.internals()->d, g, c, o);
-    }
-    impl_->ledger.row_bytes = impl_->row_bytes();
+    tg::store_options o;
+    o.device = impl_->device_id < 0 ? tg::device_kind::cpu : tg::device_kind::cuda;
+    o.device_id = std::max(0, impl_->device_id);
+    o.disk_readers = opt.disk_readers;
+    o.reserve_bytes = opt.reserve_bytes;
+    impl_->store = tg::make_feature_store(detail::internals(d).d, g, c, o);
+    impl_->cpu = dynamic_cast<tg::tiered_store*>(impl_->store.get());
+    impl_->ledger.row_bytes = impl_->store->row_bytes();
   });
 }
 
@@ -86,11 +82,11 @@ feature_store::~feature_store() = default;
 feature_store::feature_store(feature_store&&) noexcept = default;
 feature_store& feature_store::operator=(feature_store&&) noexcept = default;
 
-std::int64_t feature_store::num_rows() const { return impl_->cpu ? impl_->cpu->num_rows() : impl_->cuda->num_rows(); }
-std::int64_t feature_store::dim() const { return impl_->cpu ? impl_->cpu->dim() : impl_->cuda->dim(); }
-std::int64_t feature_store::row_bytes() const { return impl_->row_bytes(); }
-std::int64_t feature_store::g() const { return impl_->cpu ? impl_->cpu->g() : impl_->cuda->g(); }
-std::int64_t feature_store::c() const { return impl_->cpu ? impl_->cpu->c() : impl_->cuda->c(); }
+std::int64_t feature_store::num_rows() const { return impl_->store->num_rows(); }
+std::int64_t feature_store::dim() const { return impl_->store->dim(); }
+std::int64_t feature_store::row_bytes() const { return impl_->store->row_bytes(); }
+std::int64_t feature_store::g() const { return impl_->store->g(); }
+std::int64_t feature_store::c() const { return impl_->store->c(); }
 const std::string& feature_store::device() const { return impl_->device; }
 int feature_store::device_id() const { return impl_->device_id; }
 
@@ -98,11 +94,12 @@ void feature_store::gather(const std::int64_t* ids, std::size_t count, float* ou
   translate([&] {
     tg::traffic t;
     const tg::span<const std::int64_t> s(ids, count);
-    if (impl_->cpu) {
-      impl_->cpu->gather(s, out, &t);
-    } else {
-      std::lock_guard<std::mutex> lock(impl_->cuda_mu);
-      impl_->cuda->gather(s, out, &t);
+    {
+      std::unique_lock<std::mutex> one_at_a_time(impl_->gather_mu, std::defer_lock);
+      if (!impl_->cpu) one_at_a_time.lock();
+      const tg::tensor_view<float> o{out, static_cast<std::int64_t>(count) * impl_->store->dim(),
+                                     impl_->store->output_memory()};
+      impl_->store->gather(s, o, &t);
     }
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->ledger += t;
@@ -138,14 +135,15 @@ traffic feature_store::traffic() const {
   t.gpu_rows = impl_->ledger.gpu_rows;
   t.host_rows = impl_->ledger.host_rows;
   t.disk_rows = impl_->ledger.disk_rows;
-  t.row_bytes = impl_->row_bytes();
+  t.peer_rows = impl_->ledger.peer_rows;
+  t.row_bytes = impl_->store->row_bytes();
   return t;
 }
 
 void feature_store::reset_traffic() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->ledger = tg::traffic{};
-  impl_->ledger.row_bytes = impl_->row_bytes();
+  impl_->ledger.row_bytes = impl_->store->row_bytes();
 }
 
 array_view feature_store::tier(const std::string& which) {
@@ -165,7 +163,7 @@ array_view feature_store::tier(const std::string& which) {
     }
     array_view v;
     v.data = data;
-    v.type = detail::public_dtype(impl_->d.internals()->d.meta().feature_dtype);
+    v.type = detail::public_dtype(detail::internals(impl_->d).d.meta().feature_dtype);
     v.shape = {rows, impl_->cpu->dim()};
     v.writable = true;
     return v;

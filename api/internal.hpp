@@ -17,6 +17,13 @@ struct dataset::impl {
 
 namespace detail {
 
+// The internals behind a public dataset handle (api/ sources only).
+struct access {
+  using dataset_impl = dataset::impl;
+  static const dataset_impl& internals(const dataset& d) { return *d.impl_; }
+};
+inline const access::dataset_impl& internals(const dataset& d) { return access::internals(d); }
+
 // Runs f(); rethrows tg::* exceptions (and allocation failures) as tiergnn::error.
 template <typename F>
 auto translate(F&& f) -> decltype(f()) {
@@ -32,6 +39,8 @@ auto translate(F&& f) -> decltype(f()) {
     throw error(error::kind::io, e.what());
   } catch (const tg::interrupted_error& e) {
     throw error(error::kind::interrupted, e.what());
+  } catch (const tg::cuda_error& e) {
+    throw error(error::kind::device, e.what());
   } catch (const tg::error& e) {
     throw error(error::kind::internal, e.what());
   } catch (const std::bad_alloc&) {

@@ -21,7 +21,7 @@ struct sampler::impl {
   std::vector<std::unique_ptr<tg::neighbor_sampler>> idle;
 
   std::unique_ptr<tg::neighbor_sampler> make() const {
-    const auto& in = *d.internals();
+    const auto& in = detail::internals(d);
     auto s = std::make_unique<tg::neighbor_sampler>(in.d, fanouts, seed);
     if (!in.order.empty()) s->set_node_keys(tg::span<const std::int64_t>(in.order));
     return s;
@@ -95,7 +95,7 @@ batch sampler::sample(const std::int64_t* seeds, std::size_t count, std::int64_t
 std::vector<std::vector<std::int64_t>> sampler::epoch_batches(const std::vector<std::int64_t>& train_ids,
                                                               std::int64_t batch_size, std::int64_t epoch) const {
   return translate([&] {
-    const auto& order = impl_->d.internals()->order;
+    const auto& order = detail::internals(impl_->d).order;
     const tg::batch_plan p = tg::plan_epoch(tg::span<const std::int64_t>(train_ids), batch_size, impl_->seed, epoch, true,
                                             tg::span<const std::int64_t>(order));
     std::vector<std::vector<std::int64_t>> out(static_cast<std::size_t>(p.num_batches()));

@@ -28,7 +28,7 @@ build=build/gpu
 echo "== build"
 t0=$(date +%s)
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIERGNN_WITH_CUDA=ON \
-  -DCMAKE_CUDA_COMPILER="$nvcc_path" -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DCMAKE_CUDA_COMPILER="$nvcc_path" \
   -DCMAKE_PREFIX_PATH="$deps" -DTBB_DIR="$deps/lib/x86_64-linux-gnu/cmake/TBB" \
   -DGTest_DIR="$deps/lib/x86_64-linux-gnu/cmake/GTest" -Dnlohmann_json_DIR="$deps/share/cmake/nlohmann_json" \
   -DCLI11_DIR="$deps/share/cmake/CLI11" -DOpenBLAS_DIR="$deps/lib/x86_64-linux-gnu/cmake/openblas" \

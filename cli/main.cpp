@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "include/tiergnn/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
       "tiered across GPU memory, pinned host memory and disk.\n"};
   app.name("tiergnn");
   app.require_subcommand(1);
-  app.set_version_flag("--version", "tiergnn 0.1.0");
+  app.set_version_flag("--version", "tiergnn " TIERGNN_VERSION);
   int threads = 0;
   bool quiet = false;
   app.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);

@@ -69,6 +69,10 @@ void register_train(CLI::App& app) {
                 "--device cuda: how host-tier rows reach the GPU: zero-copy (the gather kernel reads pinned memory) or "
                 "copy (CPU threads gather into a pinned buffer, then one DMA copy: the classic DGL/PyG path, a baseline)")
       ->check(CLI::IsMember({"zero-copy", "copy"}))->capture_default_str();
+  c->add_option("--prefetch", o->cfg.pipeline_depth,
+                "Batches sampled and gathered ahead on a producer thread while the current one trains (0: none, "
+                "in turn); default: 0 on the CPU, 2 with --device cuda. Results do not depend on it")
+      ->check(CLI::Range(0, 16));
   c->add_option("--comm-timeout", o->comm_timeout,
                 "Data-parallel jobs: seconds a rank waits for the others before it stops with an error")
       ->check(CLI::PositiveNumber)->capture_default_str();

@@ -15,6 +15,7 @@
 // Ordering: on one backend object, operations run in call order. copy_from_host may still be
 // reading its source when it returns (the source must stay valid until synchronize()); copy_to_host
 // returns when the data has arrived. On CPU everything completes before the call returns.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -85,41 +86,37 @@ class backend {
   // Waits for every queued operation.
   virtual void synchronize() = 0;
 
-  // --- Operations (float32, row-major). Each checks that its views are backend memory.
+  // --- Operations (float32, row-major). Each checks here, once for every backend, that its views
+  // are backend memory and large enough, then runs the backend's implementation.
   // C[m x n] = alpha * op(A) * op(B) + beta * C
-  virtual void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-                      tensor_view<const float> a, std::int64_t lda, tensor_view<const float> b, std::int64_t ldb,
-                      float beta, tensor_view<float> c, std::int64_t ldc) = 0;
+  void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+              tensor_view<const float> a, std::int64_t lda, tensor_view<const float> b, std::int64_t ldb, float beta,
+              tensor_view<float> c, std::int64_t ldc);
   // y[v, :] = sum_{e in row v} w_e x[src_e, :] (num_dst x dim). Backward is the same operation on the
   // transposed graph (kernels/aggregate.hpp's transpose), so each output row sums in a fixed order.
-  virtual void aggregate(const agg_csr_view& g, tensor_view<const float> x, std::int64_t dim, tensor_view<float> y) = 0;
+  void aggregate(const agg_csr_view& g, tensor_view<const float> x, std::int64_t dim, tensor_view<float> y);
   // y[i, :] += b
-  virtual void bias_forward(tensor_view<float> y, std::int64_t rows, std::int64_t cols, tensor_view<const float> b) = 0;
+  void bias_forward(tensor_view<float> y, std::int64_t rows, std::int64_t cols, tensor_view<const float> b);
   // db = column sums of dy, rows in order
-  virtual void bias_backward(tensor_view<const float> dy, std::int64_t rows, std::int64_t cols,
-                             tensor_view<float> db) = 0;
-  virtual void relu_forward(tensor_view<float> x) = 0;
+  void bias_backward(tensor_view<const float> dy, std::int64_t rows, std::int64_t cols, tensor_view<float> db);
+  void relu_forward(tensor_view<float> x);
   // dy[i] = 0 where the forward output y[i] <= 0
-  virtual void relu_backward(tensor_view<const float> y, tensor_view<float> dy) = 0;
+  void relu_backward(tensor_view<const float> y, tensor_view<float> dy);
   // Counter-based masks (kernels/elementwise.hpp): every backend drops the same elements.
-  virtual void dropout_forward(tensor_view<float> x, double p, const counter_rng& rng) = 0;
-  virtual void dropout_backward(tensor_view<float> dx, double p, const counter_rng& rng) = 0;
+  void dropout_forward(tensor_view<float> x, double p, const counter_rng& rng);
+  void dropout_backward(tensor_view<float> dx, double p, const counter_rng& rng);
   // Fused log-softmax + NLL over `rows` rows: row_loss[i] = -log softmax(z_i)[y_i] and, when dlogits
-  // is not empty, dlogits = (softmax - onehot) / normalizer. Labels must lie in [0, classes)
-  // (callers check them on the host, where they come from).
-  virtual void softmax_nll(tensor_view<const float> logits, std::int64_t rows, std::int64_t classes,
-                           tensor_view<const std::int64_t> labels, tensor_view<float> dlogits,
-                           tensor_view<float> row_loss, std::int64_t normalizer) = 0;
-  // One Adam step (kernels/adam.hpp) on n parameters; step counts from 1.
-  virtual void adam_step(tensor_view<float> param, tensor_view<const float> grad, tensor_view<float> m,
-                         tensor_view<float> v, const adam_config& cfg, std::int64_t step) = 0;
+  // is not empty, dlogits = (softmax - onehot) / normalizer (rows when 0). Labels must lie in
+  // [0, classes) (callers check them on the host, where they come from).
+  void softmax_nll(tensor_view<const float> logits, std::int64_t rows, std::int64_t classes,
+                   tensor_view<const std::int64_t> labels, tensor_view<float> dlogits, tensor_view<float> row_loss,
+                   std::int64_t normalizer);
+  // One Adam step (kernels/adam.hpp) on param.size parameters; step counts from 1.
+  void adam_step(tensor_view<float> param, tensor_view<const float> grad, tensor_view<float> m, tensor_view<float> v,
+                 const adam_config& cfg, std::int64_t step);
 
- protected:
-  // Elements a row-major rows x cols matrix with leading dimension ld spans.
-  static std::int64_t matrix_extent(std::int64_t rows, std::int64_t cols, std::int64_t ld) {
-    return rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0;
-  }
-  // Throws error when `v` is not backend memory or holds fewer than `need` elements.
+  // Throws error when `v` is not backend memory or holds fewer than `need` elements (every
+  // operation checks its views with it; callers that hand views on do too).
   template <typename T>
   void expect(const tensor_view<T>& v, std::int64_t need, const char* op, const char* arg) const {
     if (need > 0 && v.kind != memory() && !(memory() == memory_kind::host && v.kind == memory_kind::pinned))
@@ -129,6 +126,28 @@ class backend {
       throw error(std::string("backend ") + to_string(device()) + ": " + op + ": '" + arg + "' holds " +
                   std::to_string(v.size) + " elements, the operation needs " + std::to_string(need));
   }
+
+ protected:
+  // Elements a row-major rows x cols matrix with leading dimension ld spans.
+  static std::int64_t matrix_extent(std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+    return rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0;
+  }
+
+  // --- The implementations, called with checked views.
+  virtual void matmul_impl(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+                           std::int64_t ldc) = 0;
+  virtual void aggregate_impl(const agg_csr_view& g, const float* x, std::int64_t dim, float* y) = 0;
+  virtual void bias_forward_impl(float* y, std::int64_t rows, std::int64_t cols, const float* b) = 0;
+  virtual void bias_backward_impl(const float* dy, std::int64_t rows, std::int64_t cols, float* db) = 0;
+  virtual void relu_forward_impl(float* x, std::int64_t n) = 0;
+  virtual void relu_backward_impl(const float* y, float* dy, std::int64_t n) = 0;
+  virtual void dropout_forward_impl(float* x, std::int64_t n, double p, const counter_rng& rng) = 0;
+  virtual void dropout_backward_impl(float* dx, std::int64_t n, double p, const counter_rng& rng) = 0;
+  virtual void softmax_nll_impl(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels,
+                                float* dlogits, float* row_loss, std::int64_t normalizer) = 0;
+  virtual void adam_step_impl(float* param, const float* grad, float* m, float* v, std::int64_t n, const adam_config& cfg,
+                              std::int64_t step) = 0;
 };
 
 // The process-wide CPU backend.
@@ -172,12 +191,15 @@ class tensor {
     reserve(n);
     size_ = n;
   }
+  // Grows by half again when it has to grow twice, so batches of varying size settle quickly (on a
+  // GPU a reallocation synchronizes the device).
   void reserve(std::size_t n) {
     if (n <= capacity_) return;
     TG_EXPECTS(be_ != nullptr, "tensor::reserve on a tensor bound to no backend");
+    const std::size_t want = capacity_ ? std::max(n, capacity_ + capacity_ / 2) : n;
     release();
-    data_ = static_cast<T*>(be_->allocate(n * sizeof(T)));
-    capacity_ = n;
+    data_ = static_cast<T*>(be_->allocate(want * sizeof(T)));
+    capacity_ = want;
   }
   T* data() { return data_; }
   const T* data() const { return data_; }

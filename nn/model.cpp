@@ -171,6 +171,7 @@ tensor_view<const float> gnn_model::forward(const sampled_batch& batch, const ba
              " blocks but the model has ", cfg_.num_layers, " layers");
   TG_EXPECTS(g.num_layers() == batch.blocks.size(), "the batch's graphs were built for ", g.num_layers(), " layers, not ",
              batch.blocks.size());
+  be_->expect(x, batch.blocks[0].num_src() * cfg_.in_dim, "gnn_model::forward", "x");
   key_ = key;
   have_forward_ = train;
   graphs_ = train ? &g : nullptr;
@@ -201,6 +202,7 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
   d_.resize(static_cast<std::size_t>(nd_last * cfg_.num_classes));
   TG_EXPECTS(dlogits.size >= nd_last * cfg_.num_classes, "backward(): dlogits holds ", dlogits.size, " values, the logits ",
              nd_last * cfg_.num_classes);
+  be.expect(dlogits, nd_last * cfg_.num_classes, "gnn_model::backward", "dlogits");
   be.copy(d_.data(), dlogits.data, d_.size() * sizeof(float));
   for (int l = L - 1; l >= 0; --l) {
     layer_cache& c = cache_[static_cast<std::size_t>(l)];

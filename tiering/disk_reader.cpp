@@ -33,24 +33,16 @@ disk_row_reader::disk_row_reader(const dataset& d, int readers) : readers_(std::
   if (!d.meta().has_features()) throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy)"));
   path_ = d.dir() + "/features.npy";
   row_bytes_ = d.meta().feature_dim * static_cast<std::int64_t>(dtype_size(d.get("features.npy").type()));
-  fd_ = ::open(path_.c_str(), O_RDONLY);
-  if (fd_ < 0) throw_errno("open", path_);
+  fd_ = unique_fd::open(path_, O_RDONLY);
   std::vector<std::uint8_t> head(4096);
-  const ssize_t got = ::pread(fd_, head.data(), head.size(), 0);
-  if (got < 16) {
-    ::close(fd_);
-    throw input_error(at_input(path_, "cannot read the .npy header"));
-  }
+  const ssize_t got = ::pread(fd_.get(), head.data(), head.size(), 0);
+  if (got < 16) throw input_error(at_input(path_, "cannot read the .npy header"));
   data_offset_ = parse_npy_header(head.data(), static_cast<std::size_t>(got), path_).data_offset;
-}
-
-disk_row_reader::~disk_row_reader() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 void disk_row_reader::read_range(std::int64_t first, std::int64_t count, std::uint8_t* dst) const {
   if (count <= 0) return;
-  pread_all(fd_, dst, static_cast<std::size_t>(count * row_bytes_),
+  pread_all(fd_.get(), dst, static_cast<std::size_t>(count * row_bytes_),
             data_offset_ + static_cast<std::uint64_t>(first) * static_cast<std::uint64_t>(row_bytes_), path_);
 }
 
@@ -70,7 +62,7 @@ void disk_row_reader::read(const std::vector<std::pair<std::int64_t, std::size_t
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, runs.size(), 1), [&](const auto& r) {
       for (std::size_t k = r.begin(); k < r.end(); ++k) {
         const auto [b, e] = runs[k];
-        pread_all(fd_, dst + rows[b].second * static_cast<std::size_t>(row_bytes_), (e - b) * static_cast<std::size_t>(row_bytes_),
+        pread_all(fd_.get(), dst + rows[b].second * static_cast<std::size_t>(row_bytes_), (e - b) * static_cast<std::size_t>(row_bytes_),
                   data_offset_ + static_cast<std::uint64_t>(rows[b].first) * static_cast<std::uint64_t>(row_bytes_), path_);
       }
     });

@@ -1,13 +1,15 @@
 #pragma once
 // Reads feature rows of the disk tier from features.npy with pread (no mmap: disk rows really come
 // from the file or the page cache), runs of consecutive ids coalesced into one read, served by a
-// pool of reader threads. Used by the CUDA store to fill pinned staging buffers.
+// pool of reader threads. The one reader of the disk tier: the CPU store reads its disk rows with it
+// into staging memory, the CUDA store into pinned staging buffers.
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/dataset.hpp"
+#include "core/file_handle.hpp"
 
 namespace tg {
 
@@ -17,11 +19,12 @@ void pread_all(int fd, void* buf, std::size_t n, std::uint64_t offset, const std
 class disk_row_reader {
  public:
   disk_row_reader(const dataset& d, int readers);
-  ~disk_row_reader();
   disk_row_reader(const disk_row_reader&) = delete;
   disk_row_reader& operator=(const disk_row_reader&) = delete;
 
   std::int64_t row_bytes() const { return row_bytes_; }
+  // The bytes at the start of the row data (for readers of the same file).
+  std::size_t data_offset() const { return data_offset_; }
   // rows: (id, slot) sorted by id; writes row id's bytes to dst + slot * row_bytes.
   void read(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, std::uint8_t* dst) const;
   // Reads rows [first, first + count) into dst (a contiguous range, one read).
@@ -29,7 +32,7 @@ class disk_row_reader {
 
  private:
   std::string path_;
-  int fd_ = -1;
+  unique_fd fd_;
   std::size_t data_offset_ = 0;
   std::int64_t row_bytes_ = 0;
   int readers_ = 4;

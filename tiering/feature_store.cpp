@@ -18,35 +18,22 @@ namespace tg {
 
 
 tiered_store::tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers, bool map_host_tier)
-    : rows_(d.num_nodes()), g_(g), c_(c), readers_(std::max(1, disk_readers)) {
-  if (!d.meta().has_features())
-    throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy)"));
+    : rows_(d.num_nodes()), g_(g), c_(c), disk_(d, disk_readers) {
   TG_EXPECTS(0 <= g && g <= c && c <= rows_, "tier boundaries g=", g, " c=", c, " for ", rows_, " rows");
   const npy_array& f = d.get("features.npy");
   type_ = f.type();
   dim_ = d.meta().feature_dim;
-  row_bytes_ = dim_ * static_cast<std::int64_t>(dtype_size(type_));
-  path_ = d.dir() + "/features.npy";
-  fd_ = ::open(path_.c_str(), O_RDONLY);
-  if (fd_ < 0) throw_errno("open", path_);
-  std::vector<std::uint8_t> head(4096);
-  const ssize_t got = ::pread(fd_, head.data(), head.size(), 0);
-  if (got < 16) throw input_error(at_input(path_, "cannot read the .npy header"));
-  data_offset_ = parse_npy_header(head.data(), static_cast<std::size_t>(got), path_).data_offset;
+  row_bytes_ = disk_.row_bytes();
   // Load the two memory tiers: contiguous row ranges of the renumbered file.
   gpu_tier_ = host_buffer<std::uint8_t>(static_cast<std::size_t>(g_ * row_bytes_));
-  pread_all(fd_, gpu_tier_.data(), gpu_tier_.size(), data_offset_, path_);
+  disk_.read_range(0, g_, gpu_tier_.data());
   if (map_host_tier) {
     host_rows_ = static_cast<const std::uint8_t*>(f.raw()) + g_ * row_bytes_;
   } else {
     host_tier_ = host_buffer<std::uint8_t>(static_cast<std::size_t>((c_ - g_) * row_bytes_));
-    pread_all(fd_, host_tier_.data(), host_tier_.size(), data_offset_ + static_cast<std::uint64_t>(g_ * row_bytes_), path_);
+    disk_.read_range(g_, c_ - g_, host_tier_.data());
     host_rows_ = host_tier_.data();
   }
-}
-
-tiered_store::~tiered_store() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 void tiered_store::convert_row(const std::uint8_t* src, float* dst) const {
@@ -73,33 +60,6 @@ traffic tiered_store::count(span<const std::int64_t> ids) const {
   return t;
 }
 
-void tiered_store::read_disk_rows(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, float* out) const {
-  // Coalesce runs of consecutive ids into one read each; readers_ threads serve the runs.
-  std::vector<std::pair<std::size_t, std::size_t>> runs;  // [begin, end) into rows
-  for (std::size_t i = 0; i < rows.size();) {
-    std::size_t j = i + 1;
-    while (j < rows.size() && rows[j].first == rows[j - 1].first + 1 && j - i < 256) ++j;
-    runs.emplace_back(i, j);
-    i = j;
-  }
-  // oneTBB cannot give an arena more threads than its worker limit (and warns when asked to), so
-  // the pool is capped at the machine's concurrency.
-  tbb::task_arena arena(std::max(1, std::min(readers_, tbb::this_task_arena::max_concurrency())));
-  arena.execute([&] {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, runs.size(), 1), [&](const auto& r) {
-      std::vector<std::uint8_t> staging;
-      for (std::size_t k = r.begin(); k < r.end(); ++k) {
-        const auto [b, e] = runs[k];
-        staging.resize((e - b) * static_cast<std::size_t>(row_bytes_));
-        pread_all(fd_, staging.data(), staging.size(),
-                  data_offset_ + static_cast<std::uint64_t>(rows[b].first) * static_cast<std::uint64_t>(row_bytes_), path_);
-        for (std::size_t q = b; q < e; ++q)
-          convert_row(staging.data() + (q - b) * static_cast<std::size_t>(row_bytes_), out + rows[q].second * dim_);
-      }
-    });
-  });
-}
-
 void tiered_store::gather(span<const std::int64_t> ids, float* out, traffic* counts) const {
   for (std::size_t i = 0; i < ids.size(); ++i)
     if (ids[i] < 0 || ids[i] >= rows_)
@@ -114,12 +74,21 @@ void tiered_store::gather(span<const std::int64_t> ids, float* out, traffic* cou
         convert_row(host_rows_ + (id - g_) * row_bytes_, out + i * dim_);
     }
   });
-  std::vector<std::pair<std::int64_t, std::size_t>> disk;
+  // Disk rows: read in id order (runs of consecutive ids in one read each) into staging, then
+  // widened into place.
+  std::vector<std::pair<std::int64_t, std::size_t>> disk;  // (id, position in ids)
   for (std::size_t i = 0; i < ids.size(); ++i)
     if (ids[i] >= c_) disk.emplace_back(ids[i], i);
   if (!disk.empty()) {
     std::sort(disk.begin(), disk.end());
-    read_disk_rows(disk, out);
+    std::vector<std::pair<std::int64_t, std::size_t>> slots(disk.size());  // (id, staging slot)
+    for (std::size_t k = 0; k < disk.size(); ++k) slots[k] = {disk[k].first, k};
+    host_buffer<std::uint8_t> staging(disk.size() * static_cast<std::size_t>(row_bytes_));
+    disk_.read(slots, staging.data());
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, disk.size(), 256), [&](const auto& r) {
+      for (std::size_t k = r.begin(); k < r.end(); ++k)
+        convert_row(staging.data() + k * static_cast<std::size_t>(row_bytes_), out + disk[k].second * dim_);
+    });
   }
   if (counts) *counts += count(ids);
 }

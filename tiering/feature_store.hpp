@@ -15,6 +15,7 @@
 #include "core/dataset.hpp"
 #include "core/memory.hpp"
 #include "core/span.hpp"
+#include "tiering/disk_reader.hpp"
 #include "tiering/ledger.hpp"
 #include "tiering/store.hpp"
 
@@ -26,7 +27,6 @@ class tiered_store final : public feature_store {
   // map_host_tier: the host tier reads the dataset's memory-mapped features in place instead of a
   // copy (an unprepared dataset, every row in the host tier); `d` must then outlive the store.
   tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers = 4, bool map_host_tier = false);
-  ~tiered_store();
   tiered_store(const tiered_store&) = delete;
   tiered_store& operator=(const tiered_store&) = delete;
 
@@ -51,17 +51,13 @@ class tiered_store final : public feature_store {
   std::uint8_t* tier_data(int which);
 
  private:
-  void read_disk_rows(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, float* out) const;
   void convert_row(const std::uint8_t* src, float* dst) const;
 
   std::int64_t rows_ = 0, dim_ = 0, row_bytes_ = 0, g_ = 0, c_ = 0;
   dtype type_ = dtype::float32;
   host_buffer<std::uint8_t> gpu_tier_, host_tier_;
   const std::uint8_t* host_rows_ = nullptr;  // host tier: host_tier_ or the mapped file
-  std::string path_;
-  std::size_t data_offset_ = 0;
-  int fd_ = -1;
-  int readers_ = 4;
+  disk_row_reader disk_;
 };
 
 }  // namespace tg

@@ -35,6 +35,7 @@ struct store_options {
   device_kind device = device_kind::cpu;
   int device_id = 0;
   int disk_readers = 4;
+  bool map_host_tier = false;       // CPU: the host tier reads the mapped file in place (no copy, no tier view)
   std::uint64_t reserve_bytes = 0;  // CUDA: device memory training needs beside the GPU tier
   bool cpu_gather_copy = false;     // CUDA: host rows gathered by CPU threads and copied (a baseline)
   // CUDA, one process per GPU: rows [0, replicated) on every GPU, rows [replicated, g) striped

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/file_handle.hpp"
 
 namespace tg {
 
@@ -30,9 +31,9 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
   if (opt) h["step"] = opt->step;
   const std::string text = h.dump();
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw_errno("create", tmp);
   try {
+    unique_file file(tmp, "wb");
+    std::FILE* f = file.get();
     write_or_throw(f, kMagic, 8, tmp);
     const std::uint64_t len = text.size();
     write_or_throw(f, &len, 8, tmp);
@@ -45,13 +46,12 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
         write_or_throw(f, opt->v[i].data(), opt->v[i].size() * 4, tmp);
       }
     }
-    if (std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0) throw_errno("flush", tmp);
+    file.sync();
+    file.close();
   } catch (...) {
-    std::fclose(f);
     std::remove(tmp.c_str());
     throw;
   }
-  if (std::fclose(f) != 0) throw_errno("close", tmp);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
     throw_errno("rename", path);
@@ -59,28 +59,48 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
 }
 
 checkpoint read_checkpoint(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw input_error(at_input(path, "cannot open checkpoint: " + std::string(std::strerror(errno))));
+  unique_file file;
+  try {
+    file = unique_file(path, "rb");
+  } catch (const io_error&) {
+    throw input_error(at_input(path, "cannot open checkpoint: " + std::string(std::strerror(errno))));
+  }
+  std::FILE* f = file.get();
+  const auto bad = [&](const std::string& why) { return input_error(at_input(path, "not a valid tiergnn checkpoint: " + why)); };
+  std::error_code ec;
+  const auto file_size = static_cast<std::uint64_t>(std::filesystem::file_size(path, ec));
   checkpoint c;
-  auto bad = [&](const std::string& why) {
-    std::fclose(f);
-    return input_error(at_input(path, "not a valid tiergnn checkpoint: " + why));
-  };
   char magic[8];
   std::uint64_t len = 0;
   if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, kMagic, 8) != 0) throw bad("bad magic bytes");
-  if (std::fread(&len, 8, 1, f) != 1 || len > (64u << 20)) throw bad("bad header length");
+  if (std::fread(&len, 8, 1, f) != 1 || len > (64u << 20) || (!ec && len > file_size)) throw bad("bad header length");
   std::string text(len, '\0');
   if (std::fread(text.data(), 1, len, f) != len) throw bad("truncated header");
+  bool has_opt = false;
+  std::vector<std::int64_t> sizes;
   try {
     c.header = nlohmann::json::parse(text);
+    if (!c.header.is_object() || !c.header.contains("params") || !c.header["params"].is_array())
+      throw bad("the header lists no parameters");
+    has_opt = c.header.value("has_optimizer", false);
+    // Every parameter's element count, checked against what the file can hold before anything is
+    // allocated: a corrupt shape must not ask for terabytes.
+    std::uint64_t total = 0;
+    for (const auto& p : c.header["params"]) {
+      std::uint64_t n = 1;
+      for (const auto& d : p.at("shape")) {
+        const auto v = d.get<std::int64_t>();
+        if (v < 0 || (v > 0 && n > file_size / static_cast<std::uint64_t>(v))) throw bad("a parameter shape is negative or too large");
+        n *= static_cast<std::uint64_t>(v);
+      }
+      total += n * (has_opt ? 3 : 1) * 4;
+      if (total > file_size) throw bad("the parameters need more bytes than the file holds (truncated?)");
+      sizes.push_back(static_cast<std::int64_t>(n));
+    }
   } catch (const nlohmann::json::exception& e) {
-    throw bad(std::string("header is not JSON: ") + e.what());
+    throw bad(std::string("header: ") + e.what());
   }
-  const bool has_opt = c.header.value("has_optimizer", false);
-  for (const auto& p : c.header.at("params")) {
-    std::int64_t n = 1;
-    for (auto d : p.at("shape")) n *= d.get<std::int64_t>();
+  for (const std::int64_t n : sizes) {
     auto read_vec = [&](std::vector<std::vector<float>>* out) {
       out->emplace_back(static_cast<std::size_t>(n));
       if (std::fread(out->back().data(), 4, static_cast<std::size_t>(n), f) != static_cast<std::size_t>(n))
@@ -92,7 +112,6 @@ checkpoint read_checkpoint(const std::string& path) {
       read_vec(&c.v);
     }
   }
-  std::fclose(f);
   return c;
 }
 

@@ -26,7 +26,6 @@
 #include "sampler/neighbor_sampler.hpp"
 #include "train/checkpoint.hpp"
 #include "train/batch_pipeline.hpp"
-#include "train/feature_source.hpp"
 #include "multigpu/gradient_reducer.hpp"
 #include "multigpu/topology.hpp"
 #include "nn/optimizer.hpp"
@@ -34,6 +33,7 @@
 #include "multigpu/partition.hpp"
 #include "core/device.hpp"
 #include "train/metrics.hpp"
+#include "tiering/feature_store.hpp"
 #include "tiering/plan.hpp"
 #include "tiering/store.hpp"
 #include "tiering/plan_file.hpp"
@@ -140,7 +140,8 @@ struct graph_for_sampling {
 
 std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
                                    const train_config& cfg) {
-  const feature_source features(d);
+  // Every row read in place from the mapped features file (the store with every row in its host tier).
+  tiered_store features(d, 0, d.num_nodes(), cfg.disk_readers, true);
   const std::int64_t classes = m.config().num_classes;
   const std::vector<std::int64_t> keys = d.has("order.npy") ? d.get("order.npy").to_int64() : std::vector<std::int64_t>{};
   std::vector<float> out(ids.size() * static_cast<std::size_t>(classes));
@@ -232,6 +233,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                       (cuda_compiled() ? "no CUDA device is available on this machine" : "this tiergnn was built without the CUDA backend") +
                       "; use --device cpu");
   if (on_gpu && cfg.ignore_graph) throw input_error("--ignore-graph runs on the CPU only; drop --device cuda");
+  if (cfg.pipeline_depth > 16)
+    throw input_error("--prefetch " + std::to_string(cfg.pipeline_depth) + ": at most 16 batches ahead");
   if (cfg.host_access != "zero-copy" && cfg.host_access != "copy")
     throw input_error("--host-access '" + cfg.host_access + "': choose zero-copy or copy");
   communicator* comm = cfg.comm && cfg.comm->size() > 1 ? cfg.comm : nullptr;
@@ -353,6 +356,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   so.device = dev;
   so.device_id = cfg.device_id;
   so.disk_readers = cfg.disk_readers;
+  so.map_host_tier = tier_g == 0 && tier_c == d.num_nodes();  // an unprepared dataset: no copy of the features
   so.cpu_gather_copy = cfg.host_access == "copy";
   if (on_gpu) {
     so.reserve_bytes = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
@@ -459,12 +463,12 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       opt.step();
       be.synchronize();  // the batch's buffers may be reused once the backend is done with them
       er.optimizer_s += seconds_since(t0);
-      pipeline.release();
+      er.sampled_edges += pb.host.num_sampled_edges();
+      er.input_nodes += pb.host.blocks.empty() ? 0 : pb.host.blocks[0].num_src();
+      pipeline.release();  // the producer may refill the slot from here on
       loss_sum += loss_rows;
       correct += correct_rows;
       seen += static_cast<std::int64_t>(local_rows);
-      er.sampled_edges += pb.host.num_sampled_edges();
-      er.input_nodes += pb.host.blocks.empty() ? 0 : pb.host.blocks[0].num_src();
       ++er.batches;
       if (cfg.show_progress) {
         bar.set_suffix("loss " + fmt(loss_sum / static_cast<double>(std::max<std::int64_t>(seen, 1))));

@@ -22,9 +22,13 @@ struct plan {
   std::string json;                     // the whole plan.json
 };
 
+namespace detail {
+struct access;  // the library's own sources reach a handle's internals through it
+}  // namespace detail
+
 // An opened dataset directory: arrays are memory-mapped read-only. Copies share the mapping; the
 // mapping lives until the last copy (and every object made from it) is gone.
-class dataset {
+class TIERGNN_API dataset {
  public:
   static dataset open(const std::string& dir);
 
@@ -49,10 +53,9 @@ class dataset {
   // Full validation (CSR structure, ranges, splits, checksums); throws error(kind::input).
   void check(bool checksums = true) const;
 
-  struct impl;
-  const std::shared_ptr<const impl>& internals() const { return impl_; }
-
  private:
+  friend struct detail::access;
+  struct impl;
   std::shared_ptr<const impl> impl_;
 };
 
@@ -73,8 +76,8 @@ struct profile_result {
   std::string details_json;
 };
 
-profile_result profile(const dataset& d, const profile_options& opt);
-std::vector<std::string> estimator_names();
+TIERGNN_API profile_result profile(const dataset& d, const profile_options& opt);
+TIERGNN_API std::vector<std::string> estimator_names();
 
 struct prepare_options {
   std::string estimator = "hybrid";
@@ -89,6 +92,6 @@ struct prepare_options {
 
 // Profiles `src`, ranks its nodes hottest first and writes the renumbered dataset to out_dir
 // (the same work as `tiergnn prepare`); returns the prepared dataset, opened.
-dataset prepare(const dataset& src, const std::string& out_dir, const prepare_options& opt);
+TIERGNN_API dataset prepare(const dataset& src, const std::string& out_dir, const prepare_options& opt);
 
 }  // namespace tiergnn

@@ -35,7 +35,7 @@ struct gathered_rows {
   int device_id = -1;  // -1: host memory; otherwise the CUDA device holding it
 };
 
-class feature_store {
+class TIERGNN_API feature_store {
  public:
   explicit feature_store(const dataset& d, int disk_readers = 4);
   // Explicit tier boundaries 0 <= g <= c <= N (for experiments on unprepared datasets too).

@@ -38,7 +38,7 @@ struct batch {
 // the same call gives the same batch for any thread count, on any thread. On a prepared dataset
 // the draws are keyed by original ids (order), so it samples what the original dataset would
 // have, renamed. sample() may be called from several threads at once.
-class sampler {
+class TIERGNN_API sampler {
  public:
   sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint64_t seed);
   ~sampler();

@@ -7,22 +7,25 @@
 #include <string>
 #include <vector>
 
+#include "tiergnn/export.hpp"
+#include "tiergnn/version.hpp"
+
 namespace tiergnn {
 
-// Version of the library and of these headers.
-inline constexpr int kVersionMajor = 0, kVersionMinor = 1, kVersionPatch = 0;
-std::string version();
+// Version of the library (TIERGNN_VERSION is that of these headers).
+TIERGNN_API std::string version();
 
 // Every failure is a tiergnn::error; kind() says what went wrong, what() says what and where
 // (the file, the value, the limit) in words meant for users.
-class error : public std::runtime_error {
+class TIERGNN_API error : public std::runtime_error {
  public:
   enum class kind {
     input,        // bad argument or input file (ids out of range, unknown estimator, malformed data)
     budget,       // a memory budget cannot be met; the message says by how much
     io,           // an operating-system call failed (open, read, rename, ...)
     interrupted,  // work stopped on request
-    internal      // a bug inside tiergnn
+    internal,     // a bug inside tiergnn
+    device        // the GPU or its runtime failed or is missing (no device, a CUDA call failed)
   };
   error(kind k, const std::string& what) : std::runtime_error(what), kind_(k) {}
   kind code() const { return kind_; }
@@ -33,8 +36,8 @@ class error : public std::runtime_error {
 
 // Element types of the arrays tiergnn hands out.
 enum class dtype { int32, int64, float16, float32, float64, uint8 };
-std::size_t dtype_size(dtype t);
-const char* dtype_name(dtype t);  // "int32", "float16", ...
+TIERGNN_API std::size_t dtype_size(dtype t);
+TIERGNN_API const char* dtype_name(dtype t);  // "int32", "float16", ...
 
 // A non-owning view of a C-contiguous array. `data` stays valid while the object that returned
 // the view (a Dataset, a FeatureStore) is alive.
@@ -57,12 +60,14 @@ struct array_view {
 
 // Rows and bytes one or more feature gathers took from each tier (DESIGN.md §4), next to what a
 // store with no GPU tier would move: every unique input row from host memory.
-struct traffic {
+struct TIERGNN_API traffic {
   std::int64_t batches = 0;
   std::int64_t gpu_rows = 0, host_rows = 0, disk_rows = 0;
+  std::int64_t peer_rows = 0;  // multi-GPU shared tier: rows read from a peer GPU (NVLink / PCIe P2P)
   std::int64_t row_bytes = 0;
 
-  std::int64_t rows() const { return gpu_rows + host_rows + disk_rows; }
+  std::int64_t rows() const { return gpu_rows + peer_rows + host_rows + disk_rows; }
+  std::int64_t peer_bytes() const { return peer_rows * row_bytes; }
   std::int64_t host_to_gpu_bytes() const { return (host_rows + disk_rows) * row_bytes; }
   std::int64_t disk_to_host_bytes() const { return disk_rows * row_bytes; }
   std::int64_t baseline_bytes() const { return rows() * row_bytes; }
@@ -75,6 +80,7 @@ struct traffic {
     gpu_rows += o.gpu_rows;
     host_rows += o.host_rows;
     disk_rows += o.disk_rows;
+    peer_rows += o.peer_rows;
     if (!row_bytes) row_bytes = o.row_bytes;
     return *this;
   }

@@ -14,14 +14,6 @@
 
 namespace tg {
 
-const char* to_string(device_kind k) { return k == device_kind::cuda ? "cuda" : "cpu"; }
-
-device_kind parse_device_kind(const std::string& s, const std::string& flag) {
-  if (s == "cpu") return device_kind::cpu;
-  if (s == "cuda") return device_kind::cuda;
-  throw input_error(flag + " '" + s + "': choose cpu or cuda");
-}
-
 namespace {
 
 class cpu_backend_impl final : public backend {
@@ -53,68 +45,36 @@ class cpu_backend_impl final : public backend {
   }
   void synchronize() override {}
 
-  void matmul(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, tensor_view<const float> a,
-              std::int64_t lda, tensor_view<const float> b, std::int64_t ldb, float beta, tensor_view<float> c,
-              std::int64_t ldc) override {
-    expect(a, matrix_extent(ta ? k : m, ta ? m : k, lda), "matmul", "a");
-    expect(b, matrix_extent(tb ? n : k, tb ? k : n, ldb), "matmul", "b");
-    expect(c, matrix_extent(m, n, ldc), "matmul", "c");
-    tg::matmul<float>(ta, tb, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc);
+
+ protected:
+  void matmul_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+                   std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) override {
+    tg::matmul<float>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
-  void aggregate(const agg_csr_view& g, tensor_view<const float> x, std::int64_t dim, tensor_view<float> y) override {
-    expect(g.indptr, g.num_dst + 1, "aggregate", "indptr");
-    expect(g.indices, g.nnz, "aggregate", "indices");
-    if (!g.weights.empty()) expect(g.weights, g.nnz, "aggregate", "weights");
-    expect(x, g.nnz > 0 ? g.num_src * dim : 0, "aggregate", "x");
-    expect(y, g.num_dst * dim, "aggregate", "y");
-    aggregate_csr<float>(g.num_dst, g.indptr.data, g.indices.data, g.weights.empty() ? nullptr : g.weights.data, x.data,
-                         dim, y.data);
+  void aggregate_impl(const agg_csr_view& g, const float* x, std::int64_t dim, float* y) override {
+    aggregate_csr<float>(g.num_dst, g.indptr.data, g.indices.data, g.weights.empty() ? nullptr : g.weights.data, x, dim, y);
   }
-  void bias_forward(tensor_view<float> y, std::int64_t rows, std::int64_t cols, tensor_view<const float> b) override {
-    expect(y, rows * cols, "bias_forward", "y");
-    expect(b, rows > 0 ? cols : 0, "bias_forward", "b");
-    tg::bias_forward<float>(y.data, rows, cols, b.data);
+  void bias_forward_impl(float* y, std::int64_t rows, std::int64_t cols, const float* b) override {
+    tg::bias_forward<float>(y, rows, cols, b);
   }
-  void bias_backward(tensor_view<const float> dy, std::int64_t rows, std::int64_t cols, tensor_view<float> db) override {
-    expect(dy, rows * cols, "bias_backward", "dy");
-    expect(db, cols, "bias_backward", "db");
-    tg::bias_backward<float>(dy.data, rows, cols, db.data);
+  void bias_backward_impl(const float* dy, std::int64_t rows, std::int64_t cols, float* db) override {
+    tg::bias_backward<float>(dy, rows, cols, db);
   }
-  void relu_forward(tensor_view<float> x) override {
-    expect(x, x.size, "relu_forward", "x");
-    tg::relu_forward<float>(x.data, x.size);
+  void relu_forward_impl(float* x, std::int64_t n) override { tg::relu_forward<float>(x, n); }
+  void relu_backward_impl(const float* y, float* dy, std::int64_t n) override { tg::relu_backward<float>(y, dy, n); }
+  void dropout_forward_impl(float* x, std::int64_t n, double p, const counter_rng& rng) override {
+    tg::dropout_forward<float>(x, n, p, rng);
   }
-  void relu_backward(tensor_view<const float> y, tensor_view<float> dy) override {
-    expect(dy, dy.size, "relu_backward", "dy");
-    expect(y, dy.size, "relu_backward", "y");
-    tg::relu_backward<float>(y.data, dy.data, dy.size);
+  void dropout_backward_impl(float* dx, std::int64_t n, double p, const counter_rng& rng) override {
+    tg::dropout_backward<float>(dx, n, p, rng);
   }
-  void dropout_forward(tensor_view<float> x, double p, const counter_rng& rng) override {
-    expect(x, x.size, "dropout_forward", "x");
-    tg::dropout_forward<float>(x.data, x.size, p, rng);
+  void softmax_nll_impl(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels,
+                        float* dlogits, float* row_loss, std::int64_t normalizer) override {
+    softmax_nll_rows<float>(logits, rows, classes, labels, dlogits, nullptr, row_loss, normalizer);
   }
-  void dropout_backward(tensor_view<float> dx, double p, const counter_rng& rng) override {
-    expect(dx, dx.size, "dropout_backward", "dx");
-    tg::dropout_backward<float>(dx.data, dx.size, p, rng);
-  }
-  void softmax_nll(tensor_view<const float> logits, std::int64_t rows, std::int64_t classes,
-                   tensor_view<const std::int64_t> labels, tensor_view<float> dlogits, tensor_view<float> row_loss,
-                   std::int64_t normalizer) override {
-    expect(logits, rows * classes, "softmax_nll", "logits");
-    expect(labels, rows, "softmax_nll", "labels");
-    expect(row_loss, rows, "softmax_nll", "row_loss");
-    if (!dlogits.empty()) expect(dlogits, rows * classes, "softmax_nll", "dlogits");
-    softmax_nll_rows<float>(logits.data, rows, classes, labels.data, dlogits.empty() ? nullptr : dlogits.data, nullptr,
-                            row_loss.data, normalizer);
-  }
-  void adam_step(tensor_view<float> param, tensor_view<const float> grad, tensor_view<float> m, tensor_view<float> v,
-                 const adam_config& cfg, std::int64_t step) override {
-    const std::int64_t n = param.size;
-    expect(param, n, "adam_step", "param");
-    expect(grad, n, "adam_step", "grad");
-    expect(m, n, "adam_step", "m");
-    expect(v, n, "adam_step", "v");
-    tg::adam_step<float>(param.data, grad.data, m.data, v.data, n, cfg, step);
+  void adam_step_impl(float* param, const float* grad, float* m, float* v, std::int64_t n, const adam_config& cfg,
+                      std::int64_t step) override {
+    tg::adam_step<float>(param, grad, m, v, n, cfg, step);
   }
 };
 

@@ -78,6 +78,7 @@ nb::dict traffic_dict(const tiergnn::traffic& t) {
   d["gpu_rows"] = t.gpu_rows;
   d["host_rows"] = t.host_rows;
   d["disk_rows"] = t.disk_rows;
+  d["peer_rows"] = t.peer_rows;
   d["rows"] = t.rows();
   d["row_bytes"] = t.row_bytes;
   d["host_to_gpu_bytes"] = t.host_to_gpu_bytes();
@@ -101,6 +102,8 @@ NB_MODULE(_tiergnn, m) {
   // Raised for budgets that cannot be met (a MemoryError); never thrown from C++ as such.
   struct budget_exception : std::exception {};
   static nb::object budget_error = nb::exception<budget_exception>(m, "BudgetError", PyExc_MemoryError);
+  struct device_exception : std::exception {};
+  static nb::object device_error = nb::exception<device_exception>(m, "DeviceError", PyExc_RuntimeError);
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);
@@ -110,6 +113,7 @@ NB_MODULE(_tiergnn, m) {
         case tiergnn::error::kind::budget: PyErr_SetString(budget_error.ptr(), e.what()); break;
         case tiergnn::error::kind::io: PyErr_SetString(PyExc_OSError, e.what()); break;
         case tiergnn::error::kind::interrupted: PyErr_SetString(PyExc_KeyboardInterrupt, e.what()); break;
+        case tiergnn::error::kind::device: PyErr_SetString(device_error.ptr(), e.what()); break;
         default: PyErr_SetString(PyExc_RuntimeError, e.what()); break;
       }
     }

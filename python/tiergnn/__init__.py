@@ -18,8 +18,9 @@ from . import _tiergnn as _C
 
 __version__ = _C.__version__
 BudgetError = _C.BudgetError
+DeviceError = _C.DeviceError
 
-__all__ = ["Dataset", "Sampler", "Batch", "FeatureStore", "profile", "prepare", "estimator_names", "BudgetError"]
+__all__ = ["Dataset", "Sampler", "Batch", "FeatureStore", "profile", "prepare", "estimator_names", "BudgetError", "DeviceError"]
 
 
 def _np(a):

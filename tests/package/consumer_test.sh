@@ -7,6 +7,15 @@ build=$1 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
+# The shared library exports the API (namespace tiergnn) and nothing of tiergnn's internals (tg::).
+lib=$(find "$work/prefix" -name 'libtiergnn.so.*' -type f | head -1)
+exported=$(nm -DC --defined-only "$lib")
+grep -q "tiergnn::dataset::open" <<<"$exported"
+if grep -q " tg::" <<<"$exported"; then
+  echo "libtiergnn exports internal symbols:" >&2
+  grep " tg::" <<<"$exported" | head >&2
+  exit 1
+fi
 test -f "$work/prefix/include/tiergnn/tiergnn.hpp"
 test -f "$work/prefix/lib/cmake/tiergnn/tiergnnConfig.cmake" || test -f "$work/prefix/lib64/cmake/tiergnn/tiergnnConfig.cmake"
 gen=()

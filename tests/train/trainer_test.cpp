@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "datasets/generate.hpp"
 #include "test_util.hpp"
+#include "tiering/prepare.hpp"
 #include "train/checkpoint.hpp"
 #include "train/trainer.hpp"
 
@@ -253,4 +254,53 @@ TEST(TrainerBadInput, NanLossStopsWithBatchIndexAndKeepsCheckpoint) {
     EXPECT_NE(m.find("last good checkpoint (after epoch 1)"), std::string::npos) << m;
   }
   EXPECT_EQ(file_bytes(d / "ck/checkpoint.tgck"), before);
+}
+
+// The epoch loop is one for every backend; only the batch producer's depth differs (synchronous on
+// the CPU, a producer thread batches ahead on a GPU). The threaded producer, run here on the CPU,
+// must give the synchronous run's model bit for bit, and the same samples and ledger, on a prepared
+// dataset whose disk tier the producer thread reads.
+TEST(Trainer, PipelinedBatchProducerTrainsTheSameModel) {
+  scratch_dir d;
+  const dataset plain = dataset::open(make_graph(d));
+  prepare_config pc;
+  pc.gpu_mem = "10%";
+  pc.host_mem = "40%";
+  pc.fanouts = {5, 5};
+  pc.batch_size = 128;
+  pc.run_epochs = 2;
+  const prepare_report pr = prepare_dataset(plain, pc, d / "p");
+  const dataset ds = dataset::open(pr.out_dir);
+  for (const char* kind : {"sage", "gcn"}) {
+    std::vector<train_report> reports;
+    for (int depth : {0, 1, 2}) {
+      train_config c = small_config();
+      c.model.kind = kind;
+      c.model.dropout = 0.3;
+      c.epochs = 2;
+      c.pipeline_depth = depth;
+      c.save_model_path = d / (std::string(kind) + std::to_string(depth) + ".tgck");
+      reports.push_back(train(ds, c));
+    }
+    const traffic& t = reports[0].epochs[0].feature_traffic;
+    EXPECT_GT(t.gpu_rows, 0);
+    EXPECT_GT(t.host_rows, 0);
+    EXPECT_GT(t.disk_rows, 0) << "the plan leaves a disk tier";
+    for (int depth : {1, 2}) {
+      EXPECT_EQ(file_bytes(d / (std::string(kind) + "0.tgck")), file_bytes(d / (std::string(kind) + std::to_string(depth) + ".tgck")))
+          << kind << ", depth " << depth;
+      const train_report& r = reports[static_cast<std::size_t>(depth)];
+      ASSERT_EQ(r.epochs.size(), reports[0].epochs.size());
+      for (std::size_t e = 0; e < r.epochs.size(); ++e) {
+        const epoch_report &a = reports[0].epochs[e], &b = r.epochs[e];
+        EXPECT_EQ(a.loss, b.loss);
+        EXPECT_EQ(a.sampled_edges, b.sampled_edges);
+        EXPECT_EQ(a.feature_traffic.gpu_rows, b.feature_traffic.gpu_rows);
+        EXPECT_EQ(a.feature_traffic.host_rows, b.feature_traffic.host_rows);
+        EXPECT_EQ(a.feature_traffic.disk_rows, b.feature_traffic.disk_rows);
+        EXPECT_GE(b.overlap, 0.0);
+        EXPECT_LE(b.overlap, 1.0);
+      }
+    }
+  }
 }

@@ -1,0 +1,90 @@
+// The backend's front end (kernels/backend.hpp): every operation's views are checked here, once for
+// all backends (memory kind and extent), before the backend's implementation runs.
+#include "kernels/backend.hpp"
+
+namespace tg {
+
+const char* to_string(device_kind k) { return k == device_kind::cuda ? "cuda" : "cpu"; }
+
+device_kind parse_device_kind(const std::string& s, const std::string& flag) {
+  if (s == "cpu") return device_kind::cpu;
+  if (s == "cuda") return device_kind::cuda;
+  throw input_error(flag + " '" + s + "': choose cpu or cuda");
+}
+
+void backend::matmul(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                     tensor_view<const float> a, std::int64_t lda, tensor_view<const float> b, std::int64_t ldb, float beta,
+                     tensor_view<float> c, std::int64_t ldc) {
+  expect(a, k > 0 ? matrix_extent(ta ? k : m, ta ? m : k, lda) : 0, "matmul", "a");
+  expect(b, k > 0 ? matrix_extent(tb ? n : k, tb ? k : n, ldb) : 0, "matmul", "b");
+  expect(c, matrix_extent(m, n, ldc), "matmul", "c");
+  if (m > 0 && n > 0) matmul_impl(ta, tb, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc);
+}
+
+void backend::aggregate(const agg_csr_view& g, tensor_view<const float> x, std::int64_t dim, tensor_view<float> y) {
+  expect(g.indptr, g.num_dst + 1, "aggregate", "indptr");
+  expect(g.indices, g.nnz, "aggregate", "indices");
+  if (!g.weights.empty()) expect(g.weights, g.nnz, "aggregate", "weights");
+  expect(x, g.nnz > 0 ? g.num_src * dim : 0, "aggregate", "x");
+  expect(y, g.num_dst * dim, "aggregate", "y");
+  if (g.num_dst > 0 && dim > 0) aggregate_impl(g, x.data, dim, y.data);
+}
+
+void backend::bias_forward(tensor_view<float> y, std::int64_t rows, std::int64_t cols, tensor_view<const float> b) {
+  expect(y, rows * cols, "bias_forward", "y");
+  expect(b, rows > 0 ? cols : 0, "bias_forward", "b");
+  if (rows * cols > 0) bias_forward_impl(y.data, rows, cols, b.data);
+}
+
+void backend::bias_backward(tensor_view<const float> dy, std::int64_t rows, std::int64_t cols, tensor_view<float> db) {
+  expect(dy, rows * cols, "bias_backward", "dy");
+  expect(db, cols, "bias_backward", "db");
+  if (cols > 0) bias_backward_impl(dy.data, rows, cols, db.data);
+}
+
+void backend::relu_forward(tensor_view<float> x) {
+  expect(x, x.size, "relu_forward", "x");
+  if (x.size > 0) relu_forward_impl(x.data, x.size);
+}
+
+void backend::relu_backward(tensor_view<const float> y, tensor_view<float> dy) {
+  expect(dy, dy.size, "relu_backward", "dy");
+  expect(y, dy.size, "relu_backward", "y");
+  if (dy.size > 0) relu_backward_impl(y.data, dy.data, dy.size);
+}
+
+void backend::dropout_forward(tensor_view<float> x, double p, const counter_rng& rng) {
+  expect(x, x.size, "dropout_forward", "x");
+  TG_EXPECTS(p >= 0 && p < 1, "dropout probability ", p, " outside [0, 1)");
+  if (x.size > 0) dropout_forward_impl(x.data, x.size, p, rng);
+}
+
+void backend::dropout_backward(tensor_view<float> dx, double p, const counter_rng& rng) {
+  expect(dx, dx.size, "dropout_backward", "dx");
+  TG_EXPECTS(p >= 0 && p < 1, "dropout probability ", p, " outside [0, 1)");
+  if (dx.size > 0) dropout_backward_impl(dx.data, dx.size, p, rng);
+}
+
+void backend::softmax_nll(tensor_view<const float> logits, std::int64_t rows, std::int64_t classes,
+                          tensor_view<const std::int64_t> labels, tensor_view<float> dlogits, tensor_view<float> row_loss,
+                          std::int64_t normalizer) {
+  expect(logits, rows * classes, "softmax_nll", "logits");
+  expect(labels, rows, "softmax_nll", "labels");
+  expect(row_loss, rows, "softmax_nll", "row_loss");
+  if (!dlogits.empty()) expect(dlogits, rows * classes, "softmax_nll", "dlogits");
+  if (rows > 0)
+    softmax_nll_impl(logits.data, rows, classes, labels.data, dlogits.empty() ? nullptr : dlogits.data, row_loss.data,
+                     normalizer > 0 ? normalizer : rows);
+}
+
+void backend::adam_step(tensor_view<float> param, tensor_view<const float> grad, tensor_view<float> m,
+                        tensor_view<float> v, const adam_config& cfg, std::int64_t step) {
+  const std::int64_t n = param.size;
+  expect(param, n, "adam_step", "param");
+  expect(grad, n, "adam_step", "grad");
+  expect(m, n, "adam_step", "m");
+  expect(v, n, "adam_step", "v");
+  if (n > 0) adam_step_impl(param.data, grad.data, m.data, v.data, n, cfg, step);
+}
+
+}  // namespace tg

@@ -1,0 +1,214 @@
+#pragma once
+// Op-by-op test of a compute backend against the CPU backend (ggml's test-backend-ops): every
+// operation of kernels/backend.hpp runs on random inputs on both, and the results must agree within
+// the operation's tolerance (exact for integer-like and element-wise work, relative error for sums
+// in another order). Used by backend_ops_test.cpp (the shadow-device backend: must be exact) and
+// backend_ops_gpu.cpp (the CUDA backend, on machines with a GPU).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "kernels/aggregate.hpp"
+#include "kernels/backend.hpp"
+
+namespace tg::test {
+
+struct op_tolerance {
+  double matmul = 0, aggregate = 0, elementwise = 0, loss = 0, adam = 0;  // relative, against max(1, |ref|)
+  static op_tolerance exact() { return {}; }
+  static op_tolerance gpu() { return {2e-5, 2e-6, 1e-6, 2e-6, 2e-6}; }
+};
+
+template <typename T>
+tensor<T> to_backend(backend& be, const std::vector<T>& v) {
+  tensor<T> t(be);
+  t.assign_from_host(v.data(), v.size());
+  return t;
+}
+
+template <typename T>
+std::vector<T> to_host(const tensor<T>& t) {
+  std::vector<T> v(t.size());
+  t.copy_to_host(v.data());
+  return v;
+}
+
+inline std::vector<float> random_floats(std::size_t n, std::uint64_t seed, float scale = 1.0f) {
+  counter_rng r(seed, 77);
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = scale * static_cast<float>(r.normal(i));
+  return v;
+}
+
+inline void expect_close(const std::vector<float>& ref, const std::vector<float>& got, double tol, const std::string& what) {
+  ASSERT_EQ(ref.size(), got.size()) << what;
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    const bool ok = tol == 0 ? (ref[i] == got[i] || (std::isnan(ref[i]) && std::isnan(got[i])))
+                             : std::fabs(ref[i] - got[i]) <= tol * std::max(1.0, static_cast<double>(std::fabs(ref[i])));
+    if (!ok && bad++ < 3) ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", the CPU backend gives " << ref[i];
+  }
+  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << ref.size() << " elements differ";
+}
+
+// A random block-like CSR: num_dst rows over num_src >= num_dst columns, destinations first.
+inline agg_graph<float> random_graph(std::int64_t nd, std::int64_t ns, std::uint64_t seed, aggregator kind) {
+  counter_rng r(seed, 91);
+  std::vector<std::int64_t> indptr{0};
+  std::vector<std::int32_t> indices;
+  for (std::int64_t v = 0; v < nd; ++v) {
+    const auto deg = static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(v), 12));  // zero-degree rows too
+    for (std::int64_t k = 0; k < deg; ++k)
+      indices.push_back(static_cast<std::int32_t>(r.below(static_cast<std::uint64_t>(100000 + v * 16 + k), static_cast<std::uint64_t>(ns))));
+    indptr.push_back(static_cast<std::int64_t>(indices.size()));
+  }
+  return make_agg_graph<float>(kind, nd, ns, indptr.data(), indices.data());
+}
+
+inline void check_matmul(backend& be, const op_tolerance& tol) {
+  backend& cpu = cpu_backend();
+  const std::int64_t shapes[][3] = {{1, 1, 1}, {5, 3, 7}, {130, 17, 33}, {64, 129, 200}, {0, 4, 3}, {3, 4, 0}};
+  for (const auto& s : shapes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        const std::int64_t m = s[0], n = s[1], k = s[2];
+        const std::int64_t lda = ta ? m : k, ldb = tb ? k : n;
+        const auto a = random_floats(static_cast<std::size_t>(m * k), 1 + m), b = random_floats(static_cast<std::size_t>(k * n), 2 + n);
+        auto c = random_floats(static_cast<std::size_t>(m * n), 3);
+        std::vector<float> ref = c;
+        cpu.matmul(ta, tb, m, n, k, 0.5f, host_view(a.data(), static_cast<std::int64_t>(a.size())), lda,
+                   host_view(b.data(), static_cast<std::int64_t>(b.size())), ldb, 0.25f,
+                   host_view(ref.data(), static_cast<std::int64_t>(ref.size())), n);
+        auto da = to_backend(be, a), db = to_backend(be, b), dc = to_backend(be, c);
+        be.matmul(ta, tb, m, n, k, 0.5f, da.view(), lda, db.view(), ldb, 0.25f, dc.view(), n);
+        expect_close(ref, to_host(dc), tol.matmul * std::max<std::int64_t>(1, k),
+                     "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " ta=" +
+                         std::to_string(ta) + " tb=" + std::to_string(tb));
+      }
+}
+
+inline void check_aggregate(backend& be, const op_tolerance& tol) {
+  backend& cpu = cpu_backend();
+  for (aggregator kind : {aggregator::mean, aggregator::sum, aggregator::gcn})
+    for (std::int64_t dim : {1, 7, 32, 130}) {
+      const std::int64_t nd = 90, ns = 250;
+      const agg_graph<float> g = random_graph(nd, ns, 5 + dim, kind), gt = transpose(g);
+      for (const agg_graph<float>* gg : {&g, &gt}) {
+        const auto x = random_floats(static_cast<std::size_t>(gg->num_src * dim), 9);
+        std::vector<float> ref(static_cast<std::size_t>(gg->num_dst * dim));
+        const auto nnz = static_cast<std::int64_t>(gg->indices.size());
+        agg_csr_view hv{gg->num_dst, gg->num_src, nnz, host_view(gg->indptr.data(), gg->num_dst + 1),
+                        host_view(gg->indices.data(), nnz),
+                        host_view(gg->weights.data(), static_cast<std::int64_t>(gg->weights.size()))};
+        cpu.aggregate(hv, host_view(x.data(), static_cast<std::int64_t>(x.size())), dim,
+                      host_view(ref.data(), static_cast<std::int64_t>(ref.size())));
+        auto ip = to_backend(be, gg->indptr);
+        auto ix = to_backend(be, gg->indices);
+        auto w = to_backend(be, gg->weights);
+        auto dx = to_backend(be, x);
+        tensor<float> y(be, ref.size());
+        y.resize(ref.size());
+        agg_csr_view dv{gg->num_dst, gg->num_src, nnz, ip.view(), ix.view(), w.view()};
+        be.aggregate(dv, dx.view(), dim, y.view());
+        be.aggregate(dv, dx.view(), dim, y.view());  // a second call (the CUDA backend's tuned choice)
+        expect_close(ref, to_host(y), tol.aggregate * 16,
+                     std::string("aggregate ") + (kind == aggregator::gcn ? "gcn" : kind == aggregator::sum ? "sum" : "mean") +
+                         (gg == &g ? "" : " transposed") + " dim " + std::to_string(dim));
+      }
+    }
+}
+
+inline void check_elementwise(backend& be, const op_tolerance& tol) {
+  backend& cpu = cpu_backend();
+  const std::int64_t rows = 301, cols = 13, n = rows * cols;
+  const auto hv = [](std::vector<float>& v) { return host_view(v.data(), static_cast<std::int64_t>(v.size())); };
+  auto y = random_floats(static_cast<std::size_t>(n), 11), b = random_floats(static_cast<std::size_t>(cols), 12);
+  // bias forward, ReLU forward
+  std::vector<float> ref = y;
+  cpu.bias_forward(hv(ref), rows, cols, hv(b));
+  cpu.relu_forward(hv(ref));
+  auto dy = to_backend(be, y), db = to_backend(be, b);
+  be.bias_forward(dy.view(), rows, cols, db.view());
+  be.relu_forward(dy.view());
+  expect_close(ref, to_host(dy), tol.elementwise, "bias_forward + relu_forward");
+  // ReLU backward, bias backward
+  auto g = random_floats(static_cast<std::size_t>(n), 13);
+  std::vector<float> gref = g, dbias(static_cast<std::size_t>(cols));
+  cpu.relu_backward(hv(ref), hv(gref));
+  cpu.bias_backward(hv(gref), rows, cols, hv(dbias));
+  auto dg = to_backend(be, g);
+  tensor<float> ddb(be, static_cast<std::size_t>(cols));
+  ddb.resize(static_cast<std::size_t>(cols));
+  be.relu_backward(dy.view(), dg.view());
+  be.bias_backward(dg.view(), rows, cols, ddb.view());
+  expect_close(gref, to_host(dg), tol.elementwise, "relu_backward");
+  expect_close(dbias, to_host(ddb), tol.elementwise * rows, "bias_backward");
+  // Dropout: the same mask from the same counter-based stream
+  const counter_rng rng(42, 7);
+  std::vector<float> dref = y;
+  cpu.dropout_forward(hv(dref), 0.3, rng);
+  auto dd = to_backend(be, y);
+  be.dropout_forward(dd.view(), 0.3, rng);
+  expect_close(dref, to_host(dd), tol.elementwise, "dropout_forward");
+  cpu.dropout_backward(hv(dref), 0.3, rng);
+  be.dropout_backward(dd.view(), 0.3, rng);
+  expect_close(dref, to_host(dd), tol.elementwise, "dropout_backward");
+}
+
+inline void check_loss_and_adam(backend& be, const op_tolerance& tol) {
+  backend& cpu = cpu_backend();
+  const auto hv = [](auto& v) { return host_view(v.data(), static_cast<std::int64_t>(v.size())); };
+  const std::int64_t rows = 257, classes = 7;
+  auto logits = random_floats(static_cast<std::size_t>(rows * classes), 21, 3.0f);
+  logits[5] = 80.0f;  // a large logit: the max shift must keep the loss finite
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(rows));
+  for (std::int64_t i = 0; i < rows; ++i) labels[static_cast<std::size_t>(i)] = (i * 5) % classes;
+  std::vector<float> dl(logits.size()), rl(static_cast<std::size_t>(rows));
+  cpu.softmax_nll(hv(logits), rows, classes, hv(labels), hv(dl), hv(rl), 1000);
+  auto dlog = to_backend(be, logits);
+  auto dlab = to_backend(be, labels);
+  tensor<float> gdl(be, dl.size()), grl(be, rl.size());
+  gdl.resize(dl.size());
+  grl.resize(rl.size());
+  be.softmax_nll(dlog.view(), rows, classes, dlab.view(), gdl.view(), grl.view(), 1000);
+  expect_close(dl, to_host(gdl), tol.loss, "softmax_nll dlogits");
+  expect_close(rl, to_host(grl), tol.loss, "softmax_nll row_loss");
+  // Adam: several steps with weight decay
+  const std::size_t n = 1000;
+  auto p = random_floats(n, 31), m = std::vector<float>(n, 0.0f), v = std::vector<float>(n, 0.0f);
+  auto dp = to_backend(be, p), dm = to_backend(be, m), dv = to_backend(be, v);
+  const adam_config cfg{0.01, 0.9, 0.999, 1e-8, 1e-3};
+  for (std::int64_t step = 1; step <= 3; ++step) {
+    const auto grad = random_floats(n, 40 + static_cast<std::uint64_t>(step));
+    auto dgrad = to_backend(be, grad);
+    cpu.adam_step(hv(p), host_view(grad.data(), static_cast<std::int64_t>(n)), hv(m), hv(v), cfg, step);
+    be.adam_step(dp.view(), dgrad.view(), dm.view(), dv.view(), cfg, step);
+  }
+  expect_close(p, to_host(dp), tol.adam, "adam_step parameters");
+  expect_close(m, to_host(dm), tol.adam, "adam_step first moments");
+}
+
+inline void check_buffers(backend& be) {
+  const auto x = random_floats(1000, 51);
+  auto t = to_backend(be, x);
+  tensor<float> u(be, 1000);
+  u.resize(1000);
+  be.copy(u.data(), t.data(), 1000 * sizeof(float));
+  EXPECT_EQ(to_host(u), x) << "copy within backend memory";
+  be.fill_zero(u.data() + 10, 20 * sizeof(float));
+  const auto z = to_host(u);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(z[static_cast<std::size_t>(i)], i >= 10 && i < 30 ? 0.0f : x[static_cast<std::size_t>(i)]);
+  // Host memory where backend memory belongs is refused (device backends), never read.
+  if (!be.host_memory()) {
+    std::vector<float> host(8, 1.0f);
+    EXPECT_THROW(be.relu_forward(host_view(host.data(), 8)), error);
+  }
+  // A view too small for the operation is refused before any work.
+  EXPECT_THROW(be.bias_forward(u.view().slice(0, 10), 5, 5, t.view()), error);
+}
+
+}  // namespace tg::test

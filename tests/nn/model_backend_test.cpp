@@ -1,0 +1,164 @@
+// The model and its optimizer written once over the backend (nn/model.hpp, nn/optimizer.hpp): on
+// the shadow-device backend (tests/shadow_backend.hpp) they take every device-memory path —
+// parameters apart from their host copies, graphs and labels uploaded, moments on the backend —
+// and must train exactly as on the CPU backend, step for step.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "kernels/loss.hpp"
+#include "nn/batch_graphs.hpp"
+#include "nn/model.hpp"
+#include "nn/optimizer.hpp"
+#include "sampler/neighbor_sampler.hpp"
+#include "shadow_backend.hpp"
+
+using namespace tg;
+
+namespace {
+
+struct graph_fixture {
+  std::int64_t n = 400, dim = 12, classes = 4;
+  std::vector<std::int64_t> indptr{0};
+  std::vector<std::int32_t> indices;
+  std::vector<float> x;
+  std::vector<std::int64_t> labels;
+  graph_fixture() {
+    counter_rng r(2, 0);
+    for (std::int64_t v = 0; v < n; ++v) {
+      const auto deg = 1 + static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(v), 10));
+      for (std::int64_t k = 0; k < deg; ++k)
+        indices.push_back(static_cast<std::int32_t>(r.below(static_cast<std::uint64_t>(v * 64 + k + 1000000), n)));
+      std::sort(indices.begin() + indptr.back(), indices.end());
+      indices.erase(std::unique(indices.begin() + indptr.back(), indices.end()), indices.end());
+      indptr.push_back(static_cast<std::int64_t>(indices.size()));
+    }
+    x.resize(static_cast<std::size_t>(n * dim));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = r.normal(5000000 + i);
+    for (std::int64_t v = 0; v < n; ++v) labels.push_back((v * 7) % classes);
+  }
+  sampled_batch batch(std::int64_t index) const {
+    neighbor_sampler s(n, indptr.data(), indices.data(), dtype::int32, {6, 4}, 3);
+    std::vector<std::int64_t> seeds(50);
+    std::iota(seeds.begin(), seeds.end(), 50 * index);
+    sampled_batch b;
+    s.sample(span<const std::int64_t>(seeds), 0, index, &b);
+    return b;
+  }
+  std::vector<float> inputs(const sampled_batch& b) const {
+    std::vector<float> in;
+    for (std::int64_t id : b.input_nodes()) in.insert(in.end(), x.begin() + id * dim, x.begin() + (id + 1) * dim);
+    return in;
+  }
+};
+
+// One training step on `be` the way the training loop takes it; returns the logits (host).
+std::vector<float> train_step(gnn_model& m, adam_optimizer& opt, const graph_fixture& f, std::int64_t index) {
+  backend& be = m.compute();
+  const sampled_batch b = f.batch(index);
+  batch_graphs g;
+  g.build(aggregator_of(m.config()), b.blocks.data(), b.blocks.size(), be, true);
+  const std::vector<float> in = f.inputs(b);
+  tensor<float> x(be);
+  x.assign_from_host(in.data(), in.size());
+  std::vector<std::int64_t> y;
+  for (std::int64_t s : b.seeds()) y.push_back(f.labels[static_cast<std::size_t>(s)]);
+  tensor<std::int64_t> labels(be);
+  labels.assign_from_host(y.data(), y.size());
+  const auto rows = static_cast<std::int64_t>(y.size());
+  const tensor_view<const float> logits = m.forward(b, g, x.view(), true, dropout_key{9, 1, index});
+  tensor<float> dl(be, static_cast<std::size_t>(rows * f.classes)), rl(be, static_cast<std::size_t>(rows));
+  dl.resize(static_cast<std::size_t>(rows * f.classes));
+  rl.resize(static_cast<std::size_t>(rows));
+  be.softmax_nll(logits, rows, f.classes, labels.view(), dl.view(), rl.view(), rows);
+  std::vector<float> out(static_cast<std::size_t>(logits.size));
+  be.copy_to_host(out.data(), logits.data, out.size() * sizeof(float));
+  m.backward(dl.view());
+  opt.step();
+  be.synchronize();
+  return out;
+}
+
+model_config config(const char* kind) {
+  model_config c;
+  c.kind = kind;
+  c.num_layers = 2;
+  c.in_dim = 12;
+  c.hidden = 16;  // gcn: layer 0 aggregates first (16 > 12), layer 1 transforms first (4 < 16)
+  c.num_classes = 4;
+  c.dropout = 0.3;
+  c.input_dropout = 0.1;
+  return c;
+}
+
+}  // namespace
+
+TEST(ModelOnBackends, ShadowDeviceTrainsExactlyAsTheCpuBackend) {
+  const graph_fixture f;
+  test::shadow_device_backend dev;
+  for (const char* kind : {"sage", "gcn"}) {
+    SCOPED_TRACE(kind);
+    {
+      gnn_model a(config(kind), 5), b(config(kind), 5, dev);
+      adam_config first{0.01, 0.9, 0.999, 1e-8, 1e-3}, rest = first;
+      rest.weight_decay = 0;
+      adam_optimizer oa(a, first, rest), ob(b, first, rest);
+      for (std::int64_t step = 0; step < 4; ++step)
+        ASSERT_EQ(train_step(a, oa, f, step), train_step(b, ob, f, step)) << "logits of step " << step;
+      b.pull_params(true);
+      ob.pull();
+      for (std::size_t i = 0; i < a.params().size(); ++i) {
+        EXPECT_EQ(a.params()[i].value, b.params()[i].value) << a.params()[i].name;
+        EXPECT_EQ(a.params()[i].grad, b.params()[i].grad) << a.params()[i].name;
+        EXPECT_EQ(oa.state().m[i], ob.state().m[i]) << a.params()[i].name;
+        EXPECT_EQ(oa.state().v[i], ob.state().v[i]) << a.params()[i].name;
+      }
+      EXPECT_EQ(oa.steps(), ob.steps());
+      // Host-memory passes (evaluation) upload and download on the device backend.
+      const sampled_batch batch = f.batch(7);
+      const std::vector<float> in = f.inputs(batch);
+      EXPECT_EQ(a.forward(batch, in.data(), false, dropout_key{}), b.forward(batch, in.data(), false, dropout_key{}));
+      std::vector<float> ya(static_cast<std::size_t>(batch.blocks[0].num_dst * 16)), yb(ya.size());
+      a.layer_forward(0, batch.blocks[0], in.data(), ya.data());
+      b.layer_forward(0, batch.blocks[0], in.data(), yb.data());
+      EXPECT_EQ(ya, yb);
+      // Host edits reach the backend only through push_params; zero_grads clears the device copy.
+      b.params()[0].value.assign(b.params()[0].value.size(), 0.0f);
+      b.push_params();
+      b.zero_grads();
+      b.pull_params(true);
+      EXPECT_EQ(b.params()[0].value, std::vector<float>(b.params()[0].value.size(), 0.0f));
+      for (const auto& p : b.params()) EXPECT_EQ(p.grad, std::vector<float>(p.grad.size(), 0.0f)) << p.name;
+      // A resumed optimizer state reaches the backend.
+      optimizer_state st = oa.state();
+      ob.load(st);
+      ob.pull();
+      EXPECT_EQ(ob.state().m, oa.state().m);
+      st.m.pop_back();
+      EXPECT_THROW(ob.load(st), input_error);
+    }
+    EXPECT_EQ(dev.live_allocations(), 0) << "the model, optimizer and graphs freed their backend memory";
+  }
+}
+
+TEST(ModelOnBackends, HostMemoryHandedToADeviceBackendIsRefused) {
+  const graph_fixture f;
+  test::shadow_device_backend dev;
+  gnn_model m(config("sage"), 1, dev);
+  const sampled_batch b = f.batch(0);
+  batch_graphs g;
+  g.build(aggregator::mean, b.blocks.data(), b.blocks.size(), dev, true);
+  const std::vector<float> in = f.inputs(b);
+  EXPECT_THROW(m.forward(b, g, host_view(in.data(), static_cast<std::int64_t>(in.size())), true, dropout_key{}), error);
+  batch_graphs no_transpose;
+  no_transpose.build(aggregator::mean, b.blocks.data(), b.blocks.size(), dev, false);
+  tensor<float> x(dev);
+  x.assign_from_host(in.data(), in.size());
+  m.forward(b, no_transpose, x.view(), true, dropout_key{});
+  tensor<float> d(dev, 1000);
+  d.resize(static_cast<std::size_t>(b.blocks.back().num_dst * 4));
+  EXPECT_THROW(m.backward(d.view()), error) << "backward needs the transposed graphs";
+}

@@ -1,0 +1,86 @@
+#pragma once
+// A test backend whose memory is tagged `device` but lives on the host and whose operations are the
+// CPU backend's. Code written over kernels/backend.hpp takes its device-memory paths with it
+// (parameters kept apart from their host copies and pushed / pulled, graphs and labels uploaded,
+// optimizer moments on the backend) on a machine without a GPU, and must give the CPU backend's
+// results bit for bit. Every operation first checks that it was handed "device" memory, as the
+// CUDA backend does, so a host pointer passed where backend memory belongs fails here too.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "kernels/backend.hpp"
+
+namespace tg::test {
+
+class shadow_device_backend final : public backend {
+ public:
+  device_kind device() const override { return device_kind::cpu; }
+  memory_kind memory() const override { return memory_kind::device; }
+  std::string name() const override { return "shadow device (CPU)"; }
+  std::int64_t live_allocations() const { return live_; }
+
+  void* allocate(std::size_t bytes) override {
+    if (!bytes) return nullptr;
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    ++live_;
+    return p;
+  }
+  void deallocate(void* p) noexcept override {
+    if (p) --live_;
+    std::free(p);
+  }
+  void copy_from_host(void* d, const void* s, std::size_t n) override { std::memcpy(d, s, n); }
+  void copy_to_host(void* d, const void* s, std::size_t n) override { std::memcpy(d, s, n); }
+  void copy(void* d, const void* s, std::size_t n) override { std::memmove(d, s, n); }
+  void fill_zero(void* d, std::size_t n) override { std::memset(d, 0, n); }
+  void synchronize() override {}
+
+
+ protected:
+  // The CPU kernels on the (host) memory behind the "device" views.
+  void matmul_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+                   std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) override {
+    cpu().matmul(ta, tb, m, n, k, alpha, h(a, matrix_extent(ta ? k : m, ta ? m : k, lda)), lda,
+                 h(b, matrix_extent(tb ? n : k, tb ? k : n, ldb)), ldb, beta, h(c, matrix_extent(m, n, ldc)), ldc);
+  }
+  void aggregate_impl(const agg_csr_view& g, const float* x, std::int64_t dim, float* y) override {
+    agg_csr_view hg = g;
+    hg.indptr.kind = hg.indices.kind = hg.weights.kind = memory_kind::host;
+    cpu().aggregate(hg, h(x, g.num_src * dim), dim, h(y, g.num_dst * dim));
+  }
+  void bias_forward_impl(float* y, std::int64_t rows, std::int64_t cols, const float* b) override {
+    cpu().bias_forward(h(y, rows * cols), rows, cols, h(b, cols));
+  }
+  void bias_backward_impl(const float* dy, std::int64_t rows, std::int64_t cols, float* db) override {
+    cpu().bias_backward(h(dy, rows * cols), rows, cols, h(db, cols));
+  }
+  void relu_forward_impl(float* x, std::int64_t n) override { cpu().relu_forward(h(x, n)); }
+  void relu_backward_impl(const float* y, float* dy, std::int64_t n) override { cpu().relu_backward(h(y, n), h(dy, n)); }
+  void dropout_forward_impl(float* x, std::int64_t n, double p, const counter_rng& rng) override {
+    cpu().dropout_forward(h(x, n), p, rng);
+  }
+  void dropout_backward_impl(float* dx, std::int64_t n, double p, const counter_rng& rng) override {
+    cpu().dropout_backward(h(dx, n), p, rng);
+  }
+  void softmax_nll_impl(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels,
+                        float* dlogits, float* row_loss, std::int64_t normalizer) override {
+    cpu().softmax_nll(h(logits, rows * classes), rows, classes, h(labels, rows),
+                      dlogits ? h(dlogits, rows * classes) : tensor_view<float>{}, h(row_loss, rows), normalizer);
+  }
+  void adam_step_impl(float* p, const float* g, float* m, float* v, std::int64_t n, const adam_config& cfg,
+                      std::int64_t step) override {
+    cpu().adam_step(h(p, n), h(g, n), h(m, n), h(v, n), cfg, step);
+  }
+
+ private:
+  static backend& cpu() { return cpu_backend(); }
+  template <typename T>
+  static tensor_view<T> h(T* p, std::int64_t n) {
+    return {p, n, memory_kind::host};
+  }
+  std::int64_t live_ = 0;
+};
+
+}  // namespace tg::test
