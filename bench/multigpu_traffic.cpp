@@ -1,5 +1,5 @@
 // multigpu_traffic: host -> GPU feature traffic per GPU when k data-parallel GPUs share the hot
-// tier (multigpu/shared_tier.hpp) by (a) replication only, or (b) replication + striping over a
+// tier (tiering/shared_tier.hpp) by (a) replication only, or (b) replication + striping over a
 // peer-to-peer clique, at the same per-GPU feature budget.
 //
 // For each dataset: a random training set (a fraction of the nodes whose counter-based key falls
@@ -8,7 +8,7 @@
 // (the renumbered copy is not written; the replay maps ids through the ranking, which a test checks
 // against a prepared dataset). Then, for each GPU count k and budget (a share of the feature bytes,
 // per GPU), both plans are counted on one replay of --epochs epochs of data-parallel training
-// (multigpu/shared_traffic.hpp: each global batch split by rank_slice, each rank sampling its slice
+// (tiering/shared_traffic.hpp: each global batch split by rank_slice, each rank sampling its slice
 // with the run's seed). The striped plan's bands are chosen from estimator scores, never from the
 // measured counts: the planner's p_i are one GPU's reads, so for k ranks the estimator is run again
 // with the per-rank batch ceil(batch / k) (ids keep the global ranking, as a prepared dataset
@@ -42,8 +42,8 @@
 #include "core/log.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
-#include "multigpu/shared_tier.hpp"
-#include "multigpu/shared_traffic.hpp"
+#include "tiering/shared_tier.hpp"
+#include "tiering/shared_traffic.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "tiering/plan.hpp"
 #include "tiering/prepare.hpp"

@@ -9,7 +9,7 @@
 #include "core/device.hpp"
 #include "core/gpu_memory.hpp"
 #include "core/log.hpp"
-#include "multigpu/shared_tier.hpp"
+#include "tiering/shared_tier.hpp"
 
 namespace tg {
 

@@ -35,7 +35,7 @@ class cuda_tiered_store final : public feature_store {
     // baseline): CPU threads gather the batch's host and disk rows into a pinned buffer, one DMA
     // copy moves it to the device, and the kernel reads it there.
     bool cpu_gather_copy = false;
-    // Multi-GPU shared hot tier (one process per GPU, multigpu/shared_tier.hpp): with replicated >= 0
+    // Multi-GPU shared hot tier (one process per GPU, tiering/shared_tier.hpp): with replicated >= 0
     // and k > 1, rows [0, replicated) are copied on every GPU and rows [replicated, g) striped, row
     // id on GPU id mod k (DESIGN.md §4); each rank loads its own stripe and reads the peers' over
     // CUDA IPC (NVLink / PCIe P2P). all_gather exchanges the IPC handles (the job's communicator).

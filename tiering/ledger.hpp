@@ -25,6 +25,8 @@ struct traffic {
   // The no-cache baseline: every input row from host memory.
   std::int64_t baseline_bytes() const { return rows() * row_bytes; }
   double gpu_hit_rate() const { return rows() ? static_cast<double>(gpu_rows) / rows() : 0.0; }
+  // Share of rows served by some GPU: this one's tier or a peer's stripe (multi-GPU shared tier).
+  double any_gpu_hit_rate() const { return rows() ? static_cast<double>(gpu_rows + peer_rows) / rows() : 0.0; }
   // Share of the baseline's host -> GPU bytes that the GPU tier saves.
   double reduction() const { return rows() ? 1.0 - static_cast<double>(host_to_gpu_bytes()) / baseline_bytes() : 0.0; }
 

@@ -31,7 +31,7 @@ struct tiered_gather_args {
   dtype type = dtype::float32;          // float32 or float16
   float* out = nullptr;                 // device memory, n x dim
   unsigned long long* counts = nullptr; // device memory, 4 counters (gpu, host, disk, peer rows) added to; may be null
-  // Multi-GPU shared hot tier (multigpu/shared_tier.hpp): rows [0, r) replicated in gpu_tier, rows
+  // Multi-GPU shared hot tier (tiering/shared_tier.hpp): rows [0, r) replicated in gpu_tier, rows
   // [r, g) striped over k GPUs, row id on GPU id mod k (DESIGN.md §4) at its position among that
   // GPU's rows of the band; stripes (device memory, k pointers) holds this GPU's stripe at [me] and the peers'
   // stripes opened over CUDA IPC elsewhere. r < 0: no striping, [0, g) all in gpu_tier.

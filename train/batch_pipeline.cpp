@@ -6,7 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/gpu_memory.hpp"
-#include "multigpu/partition.hpp"
+#include "sampler/rank_slice.hpp"
 
 namespace tg {
 

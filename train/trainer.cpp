@@ -30,7 +30,7 @@
 #include "multigpu/topology.hpp"
 #include "nn/optimizer.hpp"
 #include "multigpu/communicator.hpp"
-#include "multigpu/partition.hpp"
+#include "sampler/rank_slice.hpp"
 #include "core/device.hpp"
 #include "train/metrics.hpp"
 #include "tiering/feature_store.hpp"

@@ -13,7 +13,7 @@
 #include "core/dataset.hpp"
 #include "core/device.hpp"
 #include "multigpu/communicator.hpp"
-#include "multigpu/shared_tier.hpp"
+#include "tiering/shared_tier.hpp"
 #include "test_util.hpp"
 #include "tiering/cuda_feature_store.hpp"
 #include "tiering/feature_store.hpp"
@@ -81,13 +81,13 @@ TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
         cpu.gather(ids, a.data());
         traffic t;
         gpu.gather_to_host(ids, b.data(), &t);
-        const multi_gpu_traffic want = plan.count(ids, r);
-        ok = std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0 && t.gpu_rows == want.local_rows &&
+        const traffic want = plan.count(ids, r);
+        ok = std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0 && t.gpu_rows == want.gpu_rows &&
              t.peer_rows == want.peer_rows && t.host_rows + t.disk_rows == want.host_rows + want.disk_rows;
         if (!ok)
           std::fprintf(stderr, "rank %d: rows %s; local %lld/%lld peer %lld/%lld\n", r,
                        std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0 ? "equal" : "differ",
-                       static_cast<long long>(t.gpu_rows), static_cast<long long>(want.local_rows),
+                       static_cast<long long>(t.gpu_rows), static_cast<long long>(want.gpu_rows),
                        static_cast<long long>(t.peer_rows), static_cast<long long>(want.peer_rows));
         comm->barrier();  // neither rank frees its stripe while the other still reads it
       } catch (const std::exception& e) {

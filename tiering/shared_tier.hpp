@@ -38,6 +38,7 @@
 
 #include "core/span.hpp"
 #include "tiering/budget.hpp"
+#include "tiering/ledger.hpp"
 
 namespace tg {
 
@@ -47,30 +48,6 @@ inline constexpr int kMaxSharedGpus = 1024;
 // Where one GPU's read of a row is served from.
 enum class row_source { local, peer, host, disk };
 const char* to_string(row_source s);
-
-// Rows (and bytes) one GPU reads from each source: its own memory, peers' memory (NVLink/PCIe P2P),
-// pinned host memory, and disk (staged through host memory).
-struct multi_gpu_traffic {
-  std::int64_t batches = 0;
-  std::int64_t local_rows = 0, peer_rows = 0, host_rows = 0, disk_rows = 0;
-  std::int64_t row_bytes = 0;
-
-  std::int64_t rows() const { return local_rows + peer_rows + host_rows + disk_rows; }
-  std::int64_t local_bytes() const { return local_rows * row_bytes; }
-  std::int64_t peer_bytes() const { return peer_rows * row_bytes; }
-  // Bytes that cross from the host into this GPU: host rows and disk rows (disk -> host -> GPU).
-  std::int64_t host_to_gpu_bytes() const { return (host_rows + disk_rows) * row_bytes; }
-  std::int64_t disk_to_host_bytes() const { return disk_rows * row_bytes; }
-  // The no-cache baseline: every input row from host memory.
-  std::int64_t baseline_bytes() const { return rows() * row_bytes; }
-  double local_hit_rate() const { return rows() ? static_cast<double>(local_rows) / rows() : 0.0; }
-  double gpu_hit_rate() const {
-    return rows() ? static_cast<double>(local_rows + peer_rows) / rows() : 0.0;
-  }
-
-  multi_gpu_traffic& operator+=(const multi_gpu_traffic& o);
-  nlohmann::json to_json() const;
-};
 
 // What plan_shared_tier needs. gpu_budget_bytes is the feature budget of each GPU, already net of
 // training memory (see feature_budget_per_gpu).
@@ -119,8 +96,8 @@ class shared_tier_plan {
   // outside [0, k).
   row_source classify(std::int64_t id, int gpu) const;
   // The ledger of GPU `gpu` gathering `ids` (unique within the call, as a batch's input nodes are):
-  // batches = 1 and the rows per source.
-  multi_gpu_traffic count(span<const std::int64_t> ids, int gpu) const;
+  // batches = 1 and the rows per source (gpu_rows: its own memory, peer_rows: a peer's).
+  traffic count(span<const std::int64_t> ids, int gpu) const;
 
   // Per-GPU shares of the reads under an access curve: scores per hot-first id (N entries), or
   // the Zipf(1) prior when empty.

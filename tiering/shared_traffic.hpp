@@ -1,7 +1,7 @@
 #pragma once
 // The traffic ledger of k simulated data-parallel GPUs (DESIGN.md §4): replays E epochs of the
 // training run exactly as train/trainer.cpp samples it with k ranks, and counts, per GPU and per
-// shared-tier plan (multigpu/shared_tier.hpp), the input rows each GPU reads locally, from peers,
+// shared-tier plan (tiering/shared_tier.hpp), the input rows each GPU reads locally, from peers,
 // from host memory and from disk.
 //
 // Replay: batch b of epoch e is plan_epoch(train, batch_size, seed, e, shuffle, keys).batch(b);
@@ -20,7 +20,7 @@
 
 #include "core/dataset.hpp"
 #include "core/span.hpp"
-#include "multigpu/shared_tier.hpp"
+#include "tiering/shared_tier.hpp"
 
 namespace tg {
 
@@ -42,10 +42,10 @@ struct dp_replay_result {
   std::int64_t global_batches = 0;  // over all epochs
   std::int64_t slices = 0;          // non-empty (batch, rank) slices sampled
   double seconds = 0;
-  std::vector<std::vector<multi_gpu_traffic>> per_gpu;  // [plan][gpu], summed over the epochs
+  std::vector<std::vector<traffic>> per_gpu;  // [plan][gpu], summed over the epochs
 
   // Sum over the GPUs of plan p.
-  multi_gpu_traffic total(std::size_t plan) const;
+  traffic total(std::size_t plan) const;
   // Per plan: per-GPU ledgers, and per-epoch bytes per GPU (mean and max over the GPUs).
   nlohmann::json to_json(const std::vector<shared_tier_plan>& plans) const;
 };

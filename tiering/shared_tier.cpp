@@ -1,4 +1,4 @@
-#include "multigpu/shared_tier.hpp"
+#include "tiering/shared_tier.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -22,32 +22,6 @@ const char* to_string(row_source s) {
       return "disk";
   }
   return "?";
-}
-
-multi_gpu_traffic& multi_gpu_traffic::operator+=(const multi_gpu_traffic& o) {
-  TG_EXPECTS(row_bytes == 0 || o.row_bytes == 0 || row_bytes == o.row_bytes,
-             "ledgers of different row sizes");
-  if (row_bytes == 0) row_bytes = o.row_bytes;
-  batches += o.batches;
-  local_rows += o.local_rows;
-  peer_rows += o.peer_rows;
-  host_rows += o.host_rows;
-  disk_rows += o.disk_rows;
-  return *this;
-}
-
-nlohmann::json multi_gpu_traffic::to_json() const {
-  return {{"batches", batches},
-          {"rows",
-           {{"local", local_rows}, {"peer", peer_rows}, {"host", host_rows}, {"disk", disk_rows}}},
-          {"bytes",
-           {{"local", local_bytes()},
-            {"peer", peer_bytes()},
-            {"host_to_gpu", host_to_gpu_bytes()},
-            {"disk_to_host", disk_to_host_bytes()},
-            {"no_cache_host_to_gpu", baseline_bytes()}}},
-          {"local_hit_rate", local_hit_rate()},
-          {"gpu_hit_rate", gpu_hit_rate()}};
 }
 
 namespace {
@@ -192,10 +166,10 @@ row_source shared_tier_plan::classify(std::int64_t id, int gpu) const {
   return id < c_ ? row_source::host : row_source::disk;
 }
 
-multi_gpu_traffic shared_tier_plan::count(span<const std::int64_t> ids, int gpu) const {
+traffic shared_tier_plan::count(span<const std::int64_t> ids, int gpu) const {
   if (gpu < 0 || gpu >= k_)
     throw input_error("GPU " + std::to_string(gpu) + " is outside [0, " + std::to_string(k_) + ")");
-  multi_gpu_traffic t;
+  traffic t;
   t.batches = 1;
   t.row_bytes = row_bytes_;
   const std::int64_t e = r_ + s_;
@@ -204,9 +178,9 @@ multi_gpu_traffic shared_tier_plan::count(span<const std::int64_t> ids, int gpu)
       throw input_error("row " + std::to_string(id) + " is outside [0, " + std::to_string(n_) +
                         ")");
     if (id < r_)
-      ++t.local_rows;
+      ++t.gpu_rows;
     else if (id < e)
-      ++(id % k_ == gpu ? t.local_rows : t.peer_rows);
+      ++(id % k_ == gpu ? t.gpu_rows : t.peer_rows);
     else if (id < c_)
       ++t.host_rows;
     else

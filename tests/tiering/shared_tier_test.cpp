@@ -8,9 +8,9 @@
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "datasets/generate.hpp"
-#include "multigpu/partition.hpp"
-#include "multigpu/shared_tier.hpp"
-#include "multigpu/shared_traffic.hpp"
+#include "sampler/rank_slice.hpp"
+#include "tiering/shared_tier.hpp"
+#include "tiering/shared_traffic.hpp"
 #include "sampler/batcher.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "test_util.hpp"
@@ -224,9 +224,9 @@ TEST(SharedTierPlan, ClassifyAndCountOnHandBuiltIds) {
   EXPECT_STREQ(to_string(row_source::peer), "peer");
 
   const std::vector<std::int64_t> ids{0, 3, 4, 5, 6, 9, 10, 14, 15, 19};
-  const multi_gpu_traffic t1 = plan.count(ids, 1);
+  const traffic t1 = plan.count(ids, 1);
   EXPECT_EQ(t1.batches, 1);
-  EXPECT_EQ(t1.local_rows, 3);  // 0, 3, 4
+  EXPECT_EQ(t1.gpu_rows, 3);  // 0, 3, 4
   EXPECT_EQ(t1.peer_rows, 3);   // 5, 6, 9
   EXPECT_EQ(t1.host_rows, 2);
   EXPECT_EQ(t1.disk_rows, 2);
@@ -234,26 +234,26 @@ TEST(SharedTierPlan, ClassifyAndCountOnHandBuiltIds) {
   EXPECT_EQ(t1.peer_bytes(), 300);
   EXPECT_EQ(t1.disk_to_host_bytes(), 200);
   EXPECT_EQ(t1.baseline_bytes(), 1000);
-  const multi_gpu_traffic t0 = plan.count(ids, 0);
-  EXPECT_EQ(t0.local_rows, 4);  // 0, 3, 6, 9
+  const traffic t0 = plan.count(ids, 0);
+  EXPECT_EQ(t0.gpu_rows, 4);  // 0, 3, 6, 9
   EXPECT_EQ(t0.peer_rows, 2);
   // count agrees with classify id by id, on every GPU.
   for (int g = 0; g < 3; ++g) {
-    multi_gpu_traffic ref;
+    traffic ref;
     for (auto id : ids) {
       const row_source s = plan.classify(id, g);
-      ++(s == row_source::local  ? ref.local_rows
+      ++(s == row_source::local  ? ref.gpu_rows
          : s == row_source::peer ? ref.peer_rows
          : s == row_source::host ? ref.host_rows
                                  : ref.disk_rows);
     }
     const auto t = plan.count(ids, g);
-    EXPECT_EQ(t.local_rows, ref.local_rows);
+    EXPECT_EQ(t.gpu_rows, ref.gpu_rows);
     EXPECT_EQ(t.peer_rows, ref.peer_rows);
     EXPECT_EQ(t.host_rows, ref.host_rows);
     EXPECT_EQ(t.disk_rows, ref.disk_rows);
   }
-  multi_gpu_traffic sum = t0;
+  traffic sum = t0;
   sum += t1;
   EXPECT_EQ(sum.batches, 2);
   EXPECT_EQ(sum.rows(), 20);
@@ -408,9 +408,9 @@ TEST(DataParallelReplay, OneGpuEqualsTheSingleGpuLedger) {
   const shared_tier_plan plan = plan_shared_tier(tier_of(d, 1, g, true, c - g));
   ASSERT_EQ(plan.replicated_rows(), g);
   const dp_replay_result res = replay_data_parallel(d, cfg, {plan});
-  const multi_gpu_traffic& t = res.per_gpu[0][0];
+  const traffic& t = res.per_gpu[0][0];
   EXPECT_EQ(t.batches, ref.batches);
-  EXPECT_EQ(t.local_rows, ref.gpu_rows);
+  EXPECT_EQ(t.gpu_rows, ref.gpu_rows);
   EXPECT_EQ(t.peer_rows, 0);
   EXPECT_EQ(t.host_rows, ref.host_rows);
   EXPECT_EQ(t.disk_rows, ref.disk_rows);
@@ -443,15 +443,15 @@ TEST(DataParallelReplay, PerGpuCountsMatchTheSingleGpuLedgerOfEachRanksSlices) {
         const auto& ra = ref_repl[static_cast<std::size_t>(g)];
         const auto& rb = ref_str[static_cast<std::size_t>(g)];
         EXPECT_EQ(a.batches, ra.batches);
-        EXPECT_EQ(a.local_rows, ra.gpu_rows);
+        EXPECT_EQ(a.gpu_rows, ra.gpu_rows);
         EXPECT_EQ(a.peer_rows, 0);
         EXPECT_EQ(a.host_rows, ra.host_rows);
         EXPECT_EQ(a.disk_rows, ra.disk_rows);
-        EXPECT_EQ(b.local_rows + b.peer_rows, rb.gpu_rows);
+        EXPECT_EQ(b.gpu_rows + b.peer_rows, rb.gpu_rows);
         EXPECT_EQ(b.host_rows, rb.host_rows);
         EXPECT_EQ(b.disk_rows, rb.disk_rows);
         // Striped rows are spread evenly, so each GPU finds about 1/k of its GPU-tier rows locally.
-        EXPECT_NEAR(static_cast<double>(b.local_rows) / static_cast<double>(rb.gpu_rows), 1.0 / k,
+        EXPECT_NEAR(static_cast<double>(b.gpu_rows) / static_cast<double>(rb.gpu_rows), 1.0 / k,
                     0.1);
         all += ra;
       }

@@ -1,4 +1,4 @@
-#include "multigpu/shared_traffic.hpp"
+#include "tiering/shared_traffic.hpp"
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -9,15 +9,15 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "multigpu/partition.hpp"
+#include "sampler/rank_slice.hpp"
 #include "sampler/batcher.hpp"
 #include "sampler/neighbor_sampler.hpp"
 
 namespace tg {
 
-multi_gpu_traffic dp_replay_result::total(std::size_t plan) const {
+traffic dp_replay_result::total(std::size_t plan) const {
   TG_EXPECTS(plan < per_gpu.size(), "plan index ", plan, " out of range");
-  multi_gpu_traffic t;
+  traffic t;
   for (const auto& g : per_gpu[plan]) t += g;
   return t;
 }
@@ -35,10 +35,10 @@ nlohmann::json dp_replay_result::to_json(const std::vector<shared_tier_plan>& pl
                    q = static_cast<double>(g.peer_bytes()) / e;
       h_sum += h, peer_sum += q;
       h_max = std::max(h_max, h), peer_max = std::max(peer_max, q);
-      local_sum += static_cast<double>(g.local_rows), rows_sum += static_cast<double>(g.rows());
+      local_sum += static_cast<double>(g.gpu_rows), rows_sum += static_cast<double>(g.rows());
     }
     const double k = static_cast<double>(std::max<std::size_t>(1, per_gpu[p].size()));
-    const multi_gpu_traffic t = total(p);
+    const traffic t = total(p);
     out.push_back(
         {{"plan", plans[p].to_json()},
          {"per_gpu", gpus},
@@ -50,7 +50,7 @@ nlohmann::json dp_replay_result::to_json(const std::vector<shared_tier_plan>& pl
            {"host_to_gpu_bytes_all_gpus", static_cast<double>(t.host_to_gpu_bytes()) / e},
            {"no_cache_bytes_per_gpu_mean", static_cast<double>(t.baseline_bytes()) / e / k}}},
          {"local_hit_rate", rows_sum > 0 ? local_sum / rows_sum : 0.0},
-         {"gpu_hit_rate", t.gpu_hit_rate()}});
+         {"gpu_hit_rate", t.any_gpu_hit_rate()}});
   }
   return {{"world", world},   {"epochs", epochs},   {"global_batches", global_batches},
           {"slices", slices}, {"seconds", seconds}, {"plans", out}};
@@ -103,7 +103,7 @@ struct replay_worker {
   neighbor_sampler sampler;
   sampled_batch batch;
   std::vector<std::int64_t> ids;
-  std::vector<multi_gpu_traffic> counts;
+  std::vector<traffic> counts;
   std::int64_t slices = 0;
 };
 
@@ -144,7 +144,7 @@ dp_replay_result replay_data_parallel(const dataset& d, const dp_replay_config& 
   const int k = cfg.world;
   const std::size_t cells = plans.size() * static_cast<std::size_t>(k);
   tbb::enumerable_thread_specific<replay_worker> workers([&] {
-    return replay_worker{proto, {}, {}, std::vector<multi_gpu_traffic>(cells), 0};
+    return replay_worker{proto, {}, {}, std::vector<traffic>(cells), 0};
   });
   dp_replay_result res;
   res.world = k;
@@ -180,7 +180,7 @@ dp_replay_result replay_data_parallel(const dataset& d, const dp_replay_config& 
                         }
                       });
   }
-  res.per_gpu.assign(plans.size(), std::vector<multi_gpu_traffic>(static_cast<std::size_t>(k)));
+  res.per_gpu.assign(plans.size(), std::vector<traffic>(static_cast<std::size_t>(k)));
   for (std::size_t p = 0; p < plans.size(); ++p)
     for (int g = 0; g < k; ++g)
       res.per_gpu[p][static_cast<std::size_t>(g)].row_bytes = plans[p].row_bytes();

@@ -1,4 +1,4 @@
-#include "multigpu/partition.hpp"
+#include "sampler/rank_slice.hpp"
 
 #include <algorithm>
 #include <string>

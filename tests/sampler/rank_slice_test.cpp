@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
-#include "multigpu/partition.hpp"
+#include "sampler/rank_slice.hpp"
 
 using namespace tg;
 
