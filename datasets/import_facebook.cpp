@@ -30,7 +30,7 @@
 #include "core/npy.hpp"
 #include "core/rng.hpp"
 #include "datasets/import_labelled.hpp"
-#include "datasets/labelled_common.hpp"
+#include "datasets/labelled_arrays.hpp"
 #include "datasets/text_reader.hpp"
 
 namespace tg {

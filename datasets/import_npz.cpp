@@ -13,7 +13,7 @@
 #include "core/log.hpp"
 #include "core/npz.hpp"
 #include "datasets/import_labelled.hpp"
-#include "datasets/labelled_common.hpp"
+#include "datasets/labelled_arrays.hpp"
 
 namespace tg {
 

@@ -20,7 +20,7 @@
 #include "core/npz.hpp"
 #include "core/progress.hpp"
 #include "datasets/import_labelled.hpp"
-#include "datasets/labelled_common.hpp"
+#include "datasets/labelled_arrays.hpp"
 #include "datasets/text_reader.hpp"
 
 namespace tg {

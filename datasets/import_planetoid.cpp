@@ -23,7 +23,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "datasets/import_labelled.hpp"
-#include "datasets/labelled_common.hpp"
+#include "datasets/labelled_arrays.hpp"
 #include "datasets/planetoid_script.hpp"
 
 extern char** environ;

@@ -7,7 +7,7 @@
 #include "core/error.hpp"
 #include "core/npz.hpp"
 #include "datasets/import_labelled.hpp"
-#include "datasets/labelled_common.hpp"
+#include "datasets/labelled_arrays.hpp"
 
 namespace tg {
 

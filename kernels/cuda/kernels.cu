@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/cuda/check.cuh"
+#include "core/cuda/cusparse_owners.cuh"
 #include "kernels/gpu_handles.hpp"
 #include "kernels/gpu_kernels.hpp"
 
@@ -149,29 +150,25 @@ void aggregate_forward_cusparse(const agg_graph_view& g, const float* x, std::in
   offsets_to_32<<<grid(g.num_dst + 1), kThreads, 0, st(stream)>>>(g.indptr, g.num_dst + 1, offsets32);
   TG_CUDA_CHECK_LAUNCH();
   auto h = static_cast<cusparseHandle_t>(cusparse_handle(stream));
-  cusparseSpMatDescr_t a = nullptr;
-  cusparseDnMatDescr_t bx = nullptr, cy = nullptr;
-  check_cusparse(cusparseCreateCsr(&a, g.num_dst, g.num_src, g.nnz, offsets32, const_cast<std::int32_t*>(g.indices),
+  sparse_matrix a;
+  dense_matrix bx, cy;
+  check_cusparse(cusparseCreateCsr(a.out(), g.num_dst, g.num_src, g.nnz, offsets32, const_cast<std::int32_t*>(g.indices),
                                    const_cast<float*>(g.weights), CUSPARSE_INDEX_32I, CUSPARSE_INDEX_32I,
                                    CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F),
                  "cusparseCreateCsr");
-  check_cusparse(cusparseCreateDnMat(&bx, g.num_src, dim, dim, const_cast<float*>(x), CUDA_R_32F, CUSPARSE_ORDER_ROW),
+  check_cusparse(cusparseCreateDnMat(bx.out(), g.num_src, dim, dim, const_cast<float*>(x), CUDA_R_32F, CUSPARSE_ORDER_ROW),
                  "cusparseCreateDnMat");
-  check_cusparse(cusparseCreateDnMat(&cy, g.num_dst, dim, dim, y, CUDA_R_32F, CUSPARSE_ORDER_ROW), "cusparseCreateDnMat");
+  check_cusparse(cusparseCreateDnMat(cy.out(), g.num_dst, dim, dim, y, CUDA_R_32F, CUSPARSE_ORDER_ROW), "cusparseCreateDnMat");
   const float alpha = 1.f, beta = 0.f;
   std::size_t ws = 0;
-  check_cusparse(cusparseSpMM_bufferSize(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a, bx,
-                                         &beta, cy, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &ws),
+  check_cusparse(cusparseSpMM_bufferSize(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.get(),
+                                         bx.get(), &beta, cy.get(), CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &ws),
                  "cusparseSpMM_bufferSize");
-  void* buf = nullptr;
-  if (ws) TG_CUDA_TRY(cudaMallocAsync(&buf, ws, st(stream)));
-  const cusparseStatus_t rc = cusparseSpMM(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a, bx,
-                                           &beta, cy, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, buf);
-  if (buf) (void)cudaFreeAsync(buf, st(stream));
-  (void)cusparseDestroySpMat(a);
-  (void)cusparseDestroyDnMat(bx);
-  (void)cusparseDestroyDnMat(cy);
-  check_cusparse(rc, "cusparseSpMM");
+  stream_scratch buf(st(stream));
+  if (ws) TG_CUDA_TRY(cudaMallocAsync(buf.out(), ws, st(stream)));
+  check_cusparse(cusparseSpMM(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.get(), bx.get(),
+                              &beta, cy.get(), CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, buf.get()),
+                 "cusparseSpMM");
 }
 
 void bias_forward(float* y, std::int64_t rows, std::int64_t cols, const float* b, void* stream) {

@@ -1,4 +1,4 @@
-#include "datasets/labelled_common.hpp"
+#include "datasets/labelled_arrays.hpp"
 
 #include <algorithm>
 #include <cmath>
