@@ -15,24 +15,36 @@ std::string version() {
 
 std::size_t dtype_size(dtype t) {
   switch (t) {
-    case dtype::int32: return 4;
-    case dtype::int64: return 8;
-    case dtype::float16: return 2;
-    case dtype::float32: return 4;
-    case dtype::float64: return 8;
-    case dtype::uint8: return 1;
+    case dtype::int32:
+      return 4;
+    case dtype::int64:
+      return 8;
+    case dtype::float16:
+      return 2;
+    case dtype::float32:
+      return 4;
+    case dtype::float64:
+      return 8;
+    case dtype::uint8:
+      return 1;
   }
   return 0;
 }
 
 const char* dtype_name(dtype t) {
   switch (t) {
-    case dtype::int32: return "int32";
-    case dtype::int64: return "int64";
-    case dtype::float16: return "float16";
-    case dtype::float32: return "float32";
-    case dtype::float64: return "float64";
-    case dtype::uint8: return "uint8";
+    case dtype::int32:
+      return "int32";
+    case dtype::int64:
+      return "int64";
+    case dtype::float16:
+      return "float16";
+    case dtype::float32:
+      return "float32";
+    case dtype::float64:
+      return "float64";
+    case dtype::uint8:
+      return "uint8";
   }
   return "?";
 }
@@ -52,13 +64,20 @@ namespace detail {
 
 tiergnn::dtype public_dtype(tg::dtype t) {
   switch (t) {
-    case tg::dtype::int32: return dtype::int32;
-    case tg::dtype::int64: return dtype::int64;
-    case tg::dtype::float16: return dtype::float16;
-    case tg::dtype::float32: return dtype::float32;
-    case tg::dtype::float64: return dtype::float64;
-    case tg::dtype::uint8: return dtype::uint8;
-    default: break;
+    case tg::dtype::int32:
+      return dtype::int32;
+    case tg::dtype::int64:
+      return dtype::int64;
+    case tg::dtype::float16:
+      return dtype::float16;
+    case tg::dtype::float32:
+      return dtype::float32;
+    case tg::dtype::float64:
+      return dtype::float64;
+    case tg::dtype::uint8:
+      return dtype::uint8;
+    default:
+      break;
   }
   throw error(error::kind::internal, "array of unsupported dtype " + std::string(tg::dtype_name(t)));
 }
@@ -87,14 +106,30 @@ dataset dataset::open(const std::string& dir) {
   });
 }
 
-const std::string& dataset::path() const { return impl_->d.dir(); }
-const std::string& dataset::name() const { return impl_->d.meta().name; }
-std::int64_t dataset::num_nodes() const { return impl_->d.num_nodes(); }
-std::int64_t dataset::num_edges() const { return impl_->d.num_edges(); }
-bool dataset::directed() const { return impl_->d.meta().directed; }
-std::int64_t dataset::feature_dim() const { return impl_->d.meta().feature_dim; }
-std::int64_t dataset::num_classes() const { return impl_->d.meta().num_classes; }
-bool dataset::prepared() const { return impl_->d.has("order.npy") && tg::plan_file::present(impl_->d); }
+const std::string& dataset::path() const {
+  return impl_->d.dir();
+}
+const std::string& dataset::name() const {
+  return impl_->d.meta().name;
+}
+std::int64_t dataset::num_nodes() const {
+  return impl_->d.num_nodes();
+}
+std::int64_t dataset::num_edges() const {
+  return impl_->d.num_edges();
+}
+bool dataset::directed() const {
+  return impl_->d.meta().directed;
+}
+std::int64_t dataset::feature_dim() const {
+  return impl_->d.meta().feature_dim;
+}
+std::int64_t dataset::num_classes() const {
+  return impl_->d.meta().num_classes;
+}
+bool dataset::prepared() const {
+  return impl_->d.has("order.npy") && tg::plan_file::present(impl_->d);
+}
 
 namespace {
 array_view optional_view(const tg::dataset& d, const char* file) {
@@ -102,11 +137,21 @@ array_view optional_view(const tg::dataset& d, const char* file) {
 }
 }  // namespace
 
-array_view dataset::indptr() const { return detail::view_of(impl_->d.indptr()); }
-array_view dataset::indices() const { return detail::view_of(impl_->d.indices()); }
-array_view dataset::features() const { return optional_view(impl_->d, "features.npy"); }
-array_view dataset::labels() const { return optional_view(impl_->d, "labels.npy"); }
-array_view dataset::order() const { return optional_view(impl_->d, "order.npy"); }
+array_view dataset::indptr() const {
+  return detail::view_of(impl_->d.indptr());
+}
+array_view dataset::indices() const {
+  return detail::view_of(impl_->d.indices());
+}
+array_view dataset::features() const {
+  return optional_view(impl_->d, "features.npy");
+}
+array_view dataset::labels() const {
+  return optional_view(impl_->d, "labels.npy");
+}
+array_view dataset::order() const {
+  return optional_view(impl_->d, "order.npy");
+}
 
 array_view dataset::split(const std::string& which) const {
   if (which == "train") return optional_view(impl_->d, "train_idx.npy");
@@ -150,7 +195,8 @@ profile_result profile(const dataset& d, const profile_options& opt) {
       pc.train_ids = opt.train_ids;
     } else {
       if (!ds.has("train_idx.npy") || ds.get("train_idx.npy").count() == 0)
-        throw tg::input_error(tg::at_input(ds.dir(), "has no training split (train_idx.npy): pass train_ids to profile"));
+        throw tg::input_error(
+            tg::at_input(ds.dir(), "has no training split (train_idx.npy): pass train_ids to profile"));
       pc.train_ids = ds.get("train_idx.npy").to_int64();
     }
     pc.fanouts = opt.fanouts;
@@ -168,7 +214,9 @@ profile_result profile(const dataset& d, const profile_options& opt) {
   });
 }
 
-std::vector<std::string> estimator_names() { return tg::estimator_names(); }
+std::vector<std::string> estimator_names() {
+  return tg::estimator_names();
+}
 
 dataset prepare(const dataset& src, const std::string& out_dir, const prepare_options& opt) {
   return translate([&] {

@@ -82,13 +82,27 @@ feature_store::~feature_store() = default;
 feature_store::feature_store(feature_store&&) noexcept = default;
 feature_store& feature_store::operator=(feature_store&&) noexcept = default;
 
-std::int64_t feature_store::num_rows() const { return impl_->store->num_rows(); }
-std::int64_t feature_store::dim() const { return impl_->store->dim(); }
-std::int64_t feature_store::row_bytes() const { return impl_->store->row_bytes(); }
-std::int64_t feature_store::g() const { return impl_->store->g(); }
-std::int64_t feature_store::c() const { return impl_->store->c(); }
-const std::string& feature_store::device() const { return impl_->device; }
-int feature_store::device_id() const { return impl_->device_id; }
+std::int64_t feature_store::num_rows() const {
+  return impl_->store->num_rows();
+}
+std::int64_t feature_store::dim() const {
+  return impl_->store->dim();
+}
+std::int64_t feature_store::row_bytes() const {
+  return impl_->store->row_bytes();
+}
+std::int64_t feature_store::g() const {
+  return impl_->store->g();
+}
+std::int64_t feature_store::c() const {
+  return impl_->store->c();
+}
+const std::string& feature_store::device() const {
+  return impl_->device;
+}
+int feature_store::device_id() const {
+  return impl_->device_id;
+}
 
 void feature_store::gather(const std::int64_t* ids, std::size_t count, float* out) const {
   translate([&] {
@@ -159,7 +173,8 @@ array_view feature_store::tier(const std::string& which) {
       data = impl_->cpu->tier_data(1);
       rows = impl_->cpu->c() - impl_->cpu->g();
     } else {
-      throw tg::input_error("feature store: unknown tier \"" + which + "\": use gpu or host (disk rows live in the file)");
+      throw tg::input_error("feature store: unknown tier \"" + which +
+                            "\": use gpu or host (disk rows live in the file)");
     }
     array_view v;
     v.data = data;

@@ -22,7 +22,9 @@ struct access {
   using dataset_impl = dataset::impl;
   static const dataset_impl& internals(const dataset& d) { return *d.impl_; }
 };
-inline const access::dataset_impl& internals(const dataset& d) { return access::internals(d); }
+inline const access::dataset_impl& internals(const dataset& d) {
+  return access::internals(d);
+}
 
 // Runs f(); rethrows tg::* exceptions (and allocation failures) as tiergnn::error.
 template <typename F>

@@ -28,7 +28,8 @@ struct sampler::impl {
   }
 };
 
-sampler::sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint64_t seed) : impl_(std::make_unique<impl>()) {
+sampler::sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint64_t seed)
+    : impl_(std::make_unique<impl>()) {
   impl_->d = d;
   impl_->fanouts = std::move(fanouts);
   impl_->seed = seed;
@@ -40,10 +41,15 @@ sampler::~sampler() = default;
 sampler::sampler(sampler&&) noexcept = default;
 sampler& sampler::operator=(sampler&&) noexcept = default;
 
-const std::vector<std::int64_t>& sampler::fanouts() const { return impl_->fanouts; }
-std::uint64_t sampler::seed() const { return impl_->seed; }
+const std::vector<std::int64_t>& sampler::fanouts() const {
+  return impl_->fanouts;
+}
+std::uint64_t sampler::seed() const {
+  return impl_->seed;
+}
 
-batch sampler::sample(const std::int64_t* seeds, std::size_t count, std::int64_t epoch, std::int64_t batch_index) const {
+batch sampler::sample(const std::int64_t* seeds, std::size_t count, std::int64_t epoch,
+                      std::int64_t batch_index) const {
   return translate([&] {
     const std::int64_t n = impl_->d.num_nodes();
     for (std::size_t i = 0; i < count; ++i)
@@ -54,7 +60,8 @@ batch sampler::sample(const std::int64_t* seeds, std::size_t count, std::int64_t
     std::sort(sorted.begin(), sorted.end());
     const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
     if (dup != sorted.end())
-      throw tg::input_error("sampler: seed " + std::to_string(*dup) + " appears more than once; seeds must be distinct");
+      throw tg::input_error("sampler: seed " + std::to_string(*dup) +
+                            " appears more than once; seeds must be distinct");
     if (epoch < 0 || batch_index < 0) throw tg::input_error("sampler: epoch and batch must be >= 0");
 
     std::unique_ptr<tg::neighbor_sampler> s;
@@ -96,8 +103,8 @@ std::vector<std::vector<std::int64_t>> sampler::epoch_batches(const std::vector<
                                                               std::int64_t batch_size, std::int64_t epoch) const {
   return translate([&] {
     const auto& order = detail::internals(impl_->d).order;
-    const tg::batch_plan p = tg::plan_epoch(tg::span<const std::int64_t>(train_ids), batch_size, impl_->seed, epoch, true,
-                                            tg::span<const std::int64_t>(order));
+    const tg::batch_plan p = tg::plan_epoch(tg::span<const std::int64_t>(train_ids), batch_size, impl_->seed, epoch,
+                                            true, tg::span<const std::int64_t>(order));
     std::vector<std::vector<std::int64_t>> out(static_cast<std::size_t>(p.num_batches()));
     for (std::int64_t b = 0; b < p.num_batches(); ++b) {
       const auto s = p.batch(b);

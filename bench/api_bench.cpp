@@ -16,7 +16,8 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: api_bench DATASET [--fanouts 15,10,5] [--batch-size 1024] [--batches N] [--epoch E]\n");
+    std::fprintf(stderr,
+                 "usage: api_bench DATASET [--fanouts 15,10,5] [--batch-size 1024] [--batches N] [--epoch E]\n");
     return 2;
   }
   std::vector<std::int64_t> fanouts{15, 10, 5};

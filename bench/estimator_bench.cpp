@@ -55,8 +55,6 @@ using tg::bench::split;
 
 namespace {
 
-
-
 std::string safe(std::string s) {
   for (char& c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
@@ -180,7 +178,8 @@ int main(int argc, char** argv) {
       const std::string name = d.meta().name.empty() ? base_name(dir) : d.meta().name;
       const std::int64_t n = d.num_nodes();
       std::vector<std::int64_t> ks;
-      for (double r : ratios) ks.push_back(std::min<std::int64_t>(n, static_cast<std::int64_t>(r / 100 * static_cast<double>(n))));
+      for (double r : ratios)
+        ks.push_back(std::min<std::int64_t>(n, static_cast<std::int64_t>(r / 100 * static_cast<double>(n))));
       for (const std::string& train_spec : trains) {
         for (const auto& fanouts : fanout_lists) {
           tg::profile_config cfg;
@@ -192,8 +191,8 @@ int main(int argc, char** argv) {
           std::printf("\n%s (%s nodes, %s arcs%s) fanouts %s, batch %lld, train %s (%zu nodes), oracle %d epochs\n",
                       name.c_str(), tg::format_count(static_cast<double>(n)).c_str(),
                       tg::format_count(static_cast<double>(d.num_edges())).c_str(),
-                      d.meta().directed ? ", directed" : "", join(fanouts).c_str(),
-                      static_cast<long long>(batch_size), train_spec.c_str(), cfg.train_ids.size(), epochs);
+                      d.meta().directed ? ", directed" : "", join(fanouts).c_str(), static_cast<long long>(batch_size),
+                      train_spec.c_str(), cfg.train_ids.size(), epochs);
           std::fflush(stdout);
           const tg::profile_result oracle = tg::profile(d, cfg, "oracle");
           const std::vector<double> best = hit_rates(ranking(oracle.score), oracle.score, ks);
@@ -220,17 +219,30 @@ int main(int argc, char** argv) {
             for (double p : pct) std::printf(" %7.1f", p);
             std::printf("\n");
             std::fflush(stdout);
-            rows.push_back({{"estimator", spec}, {"seconds", r.seconds}, {"edge_passes", r.edge_passes},
-                            {"hit_rate", hits}, {"percent_of_oracle", pct}, {"details", r.details}});
+            rows.push_back({{"estimator", spec},
+                            {"seconds", r.seconds},
+                            {"edge_passes", r.edge_passes},
+                            {"hit_rate", hits},
+                            {"percent_of_oracle", pct},
+                            {"details", r.details}});
             if (!dump_dir.empty())
               tg::write_npy(dump_dir + "/" + prefix + safe(spec) + ".npy", tg::span<const double>(r.score));
           }
-          runs.push_back({{"dataset", name}, {"dir", dir}, {"nodes", n}, {"arcs", d.num_edges()},
-                          {"directed", d.meta().directed}, {"fanouts", fanouts}, {"batch_size", batch_size},
-                          {"train", train_spec}, {"train_nodes", cfg.train_ids.size()}, {"seed", seed},
-                          {"oracle_epochs", epochs}, {"cache_ratios_percent", ratios},
-                          {"oracle", {{"seconds", oracle.seconds}, {"edge_passes", oracle.edge_passes}, {"hit_rate", best}}},
-                          {"estimators", rows}});
+          runs.push_back(
+              {{"dataset", name},
+               {"dir", dir},
+               {"nodes", n},
+               {"arcs", d.num_edges()},
+               {"directed", d.meta().directed},
+               {"fanouts", fanouts},
+               {"batch_size", batch_size},
+               {"train", train_spec},
+               {"train_nodes", cfg.train_ids.size()},
+               {"seed", seed},
+               {"oracle_epochs", epochs},
+               {"cache_ratios_percent", ratios},
+               {"oracle", {{"seconds", oracle.seconds}, {"edge_passes", oracle.edge_passes}, {"hit_rate", best}}},
+               {"estimators", rows}});
         }
       }
     }

@@ -86,8 +86,7 @@ int run_child(const size_spec& s, std::uint64_t seed, const std::string& dir) {
   o.scale = s.scale;
   o.edge_factor = s.edge_factor;
   o.seed = seed;
-  const std::string out =
-      dir + "/rmat-s" + std::to_string(s.scale) + "-ef" + std::to_string(s.edge_factor);
+  const std::string out = dir + "/rmat-s" + std::to_string(s.scale) + "-ef" + std::to_string(s.edge_factor);
   const auto t0 = std::chrono::steady_clock::now();
   tg::generate_rmat(o, out, true);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -114,13 +113,10 @@ int run_child(const size_spec& s, std::uint64_t seed, const std::string& dir) {
   return 0;
 }
 
-
-
 std::string self_exe() {
   std::vector<char> buf(4096);
   const ssize_t n = readlink("/proc/self/exe", buf.data(), buf.size() - 1);
-  return n > 0 ? std::string(buf.data(), static_cast<std::size_t>(n))
-               : std::string("generate_bench");
+  return n > 0 ? std::string(buf.data(), static_cast<std::size_t>(n)) : std::string("generate_bench");
 }
 
 std::vector<size_spec> parse_sizes(const std::string& text) {
@@ -172,10 +168,9 @@ int main(int argc, char** argv) {
     else if (a == "--child")
       child = true;
     else if (a == "-h" || a == "--help") {
-      std::cout
-          << "usage: generate_bench [--sizes SCALE:EF,...] [--dir TMP] [--json FILE] [--seed S]\n"
-             "Generates R-MAT graphs (default 20:10 ~10M edges, 23:12 ~100M edges), each in a\n"
-             "fresh process, and reports edges/s, peak RSS and an extrapolation to 1B edges.\n";
+      std::cout << "usage: generate_bench [--sizes SCALE:EF,...] [--dir TMP] [--json FILE] [--seed S]\n"
+                   "Generates R-MAT graphs (default 20:10 ~10M edges, 23:12 ~100M edges), each in a\n"
+                   "fresh process, and reports edges/s, peak RSS and an extrapolation to 1B edges.\n";
       return 0;
     } else {
       std::cerr << "generate_bench: unknown argument " << a << "\n";
@@ -205,11 +200,10 @@ int main(int argc, char** argv) {
   std::vector<json> runs;
   for (const size_spec& s : sizes) {
     const std::string cmd = self_exe() + " --child --sizes " + std::to_string(s.scale) + ":" +
-                            std::to_string(s.edge_factor) + " --seed " + std::to_string(seed) +
-                            " --dir '" + dir + "'";
+                            std::to_string(s.edge_factor) + " --seed " + std::to_string(seed) + " --dir '" + dir + "'";
     std::cerr << "generate_bench: scale " << s.scale << ", edge factor " << s.edge_factor << " ("
-              << tg::format_count(static_cast<double>(s.edge_factor) * std::ldexp(1.0, s.scale))
-              << " edges) ..." << std::endl;
+              << tg::format_count(static_cast<double>(s.edge_factor) * std::ldexp(1.0, s.scale)) << " edges) ..."
+              << std::endl;
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) {
       std::perror("popen");
@@ -241,8 +235,7 @@ int main(int argc, char** argv) {
   if (runs.size() >= 2) {
     const json& small = runs.front();
     const double n0 = small["nodes"].get<double>(), n1 = big["nodes"].get<double>();
-    const double a0 = small["peak_anon_rss_bytes"].get<double>(),
-                 a1 = big["peak_anon_rss_bytes"].get<double>();
+    const double a0 = small["peak_anon_rss_bytes"].get<double>(), a1 = big["peak_anon_rss_bytes"].get<double>();
     if (n1 > n0) {
       per_node = (a1 - a0) / (n1 - n0);
       fixed = a0 - per_node * n0;
@@ -250,8 +243,7 @@ int main(int argc, char** argv) {
   } else {
     fixed = big["peak_anon_rss_bytes"].get<double>() - per_node * big["nodes"].get<double>();
   }
-  const double stored_fraction =
-      big["stored_arcs"].get<double>() / big["input_edges"].get<double>();
+  const double stored_fraction = big["stored_arcs"].get<double>() / big["input_edges"].get<double>();
   json x = {{"scale", x_scale},
             {"edge_factor", x_ef},
             {"nodes", xn},
@@ -274,16 +266,15 @@ int main(int argc, char** argv) {
       "\nR-MAT generation (Graph500 a=0.57 b=0.19 c=0.19, scrambled ids, duplicates removed), "
       "%u hardware threads\n\n",
       threads);
-  std::printf("%-12s %10s %12s %12s %9s %10s %12s %14s %12s\n", "graph", "nodes", "edges",
-              "stored arcs", "seconds", "Medges/s", "peak RSS", "peak anon RSS", "dataset");
+  std::printf("%-12s %10s %12s %12s %9s %10s %12s %14s %12s\n", "graph", "nodes", "edges", "stored arcs", "seconds",
+              "Medges/s", "peak RSS", "peak anon RSS", "dataset");
   for (const json& r : runs) {
-    const std::string name = "s" + std::to_string(r["scale"].get<int>()) + "-ef" +
-                             std::to_string(r["edge_factor"].get<int>());
+    const std::string name =
+        "s" + std::to_string(r["scale"].get<int>()) + "-ef" + std::to_string(r["edge_factor"].get<int>());
     std::printf("%-12s %10s %12s %12s %9s %10s %12s %14s %12s\n", name.c_str(),
                 tg::format_count(r["nodes"].get<double>()).c_str(),
                 tg::format_count(r["input_edges"].get<double>()).c_str(),
-                tg::format_count(r["stored_arcs"].get<double>()).c_str(),
-                fmt(r["seconds"].get<double>()).c_str(),
+                tg::format_count(r["stored_arcs"].get<double>()).c_str(), fmt(r["seconds"].get<double>()).c_str(),
                 fmt(r["edges_per_second"].get<double>() / 1e6, 2).c_str(),
                 tg::format_bytes(r["peak_rss_bytes"].get<double>()).c_str(),
                 tg::format_bytes(r["peak_anon_rss_bytes"].get<double>()).c_str(),
@@ -291,16 +282,13 @@ int main(int argc, char** argv) {
   }
   std::printf("\nExtrapolated to scale %d, edge factor %d (%s nodes, %s edges):\n", x_scale, x_ef,
               tg::format_count(xn).c_str(), tg::format_count(xe).c_str());
-  std::printf("  time at %.2f Medges/s   %s s (%.1f min)\n", rate / 1e6, fmt(xe / rate, 0).c_str(),
-              xe / rate / 60);
-  std::printf("  disk: spill %s + indices %s + indptr %s = %s peak while building\n",
-              tg::format_bytes(16 * xe).c_str(), tg::format_bytes(ib * xe).c_str(),
-              tg::format_bytes(8 * (xn + 1)).c_str(),
+  std::printf("  time at %.2f Medges/s   %s s (%.1f min)\n", rate / 1e6, fmt(xe / rate, 0).c_str(), xe / rate / 60);
+  std::printf("  disk: spill %s + indices %s + indptr %s = %s peak while building\n", tg::format_bytes(16 * xe).c_str(),
+              tg::format_bytes(ib * xe).c_str(), tg::format_bytes(8 * (xn + 1)).c_str(),
               tg::format_bytes(16 * xe + ib * xe + 8 * (xn + 1)).c_str());
-  std::printf(
-      "  anonymous RAM: %s (fit: %s fixed + %.1f B/node); node arrays alone %s (24 B/node)\n",
-      tg::format_bytes(fixed + per_node * xn).c_str(), tg::format_bytes(fixed).c_str(), per_node,
-      tg::format_bytes(24 * xn).c_str());
+  std::printf("  anonymous RAM: %s (fit: %s fixed + %.1f B/node); node arrays alone %s (24 B/node)\n",
+              tg::format_bytes(fixed + per_node * xn).c_str(), tg::format_bytes(fixed).c_str(), per_node,
+              tg::format_bytes(24 * xn).c_str());
 
   json doc = {{"benchmark", "generate_rmat"},
               {"machine",

@@ -66,10 +66,14 @@ int main(int argc, char** argv) {
   std::int64_t batches = 100;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
-    if (k == "--work") work = argv[i + 1];
-    else if (k == "--sampler-dataset") sampler_dataset = argv[i + 1];
-    else if (k == "--batches") batches = std::stoll(argv[i + 1]);
-    else if (k == "--json") json_path = argv[i + 1];
+    if (k == "--work")
+      work = argv[i + 1];
+    else if (k == "--sampler-dataset")
+      sampler_dataset = argv[i + 1];
+    else if (k == "--batches")
+      batches = std::stoll(argv[i + 1]);
+    else if (k == "--json")
+      json_path = argv[i + 1];
     else {
       std::fprintf(stderr, "gpu_bench: unknown option %s\n", k.c_str());
       return 2;
@@ -91,7 +95,8 @@ int main(int argc, char** argv) {
     const double h2d = gpu::measure_h2d_bandwidth(256 << 20, 10);
     const double d2d = gpu::measure_d2d_bandwidth(256 << 20, 10);
     out["ceilings_gbps"] = {{"pinned_h2d", h2d}, {"d2d_copy", d2d}};
-    std::printf("card: %s\nceilings: pinned H2D %.1f GB/s, device copy %.1f GB/s\n", out["card"].get<std::string>().c_str(), h2d, d2d);
+    std::printf("card: %s\nceilings: pinned H2D %.1f GB/s, device copy %.1f GB/s\n",
+                out["card"].get<std::string>().c_str(), h2d, d2d);
 
     std::printf("\n%-6s %-6s %12s %12s %9s\n", "row", "tiers", "kernel GB/s", "e2e GB/s", "ceiling");
     const std::int64_t batch = 1 << 20;
@@ -121,9 +126,16 @@ int main(int argc, char** argv) {
         }
         const double bytes = static_cast<double>(batch * row_bytes);
         const double kg = bytes / median(kernel) / 1e9, eg = bytes / median(e2e) / 1e9;
-        std::printf("%-6lld %-6s %12.1f %12.1f %8.0f%%\n", static_cast<long long>(row_bytes), md.name, kg, eg, 100 * kg / md.ceiling);
-        out["gather"].push_back({{"row_bytes", row_bytes}, {"tiers", md.name}, {"g", md.g}, {"c", md.c}, {"ids", batch},
-                                 {"kernel_gbps", kg}, {"end_to_end_gbps", eg}, {"fraction_of_ceiling", kg / md.ceiling}});
+        std::printf("%-6lld %-6s %12.1f %12.1f %8.0f%%\n", static_cast<long long>(row_bytes), md.name, kg, eg,
+                    100 * kg / md.ceiling);
+        out["gather"].push_back({{"row_bytes", row_bytes},
+                                 {"tiers", md.name},
+                                 {"g", md.g},
+                                 {"c", md.c},
+                                 {"ids", batch},
+                                 {"kernel_gbps", kg},
+                                 {"end_to_end_gbps", eg},
+                                 {"fraction_of_ceiling", kg / md.ceiling}});
       }
       remove_tree(ds.dir());
     }
@@ -137,8 +149,9 @@ int main(int argc, char** argv) {
         if (rng() % 10 == 0) train.push_back(v);
       const batch_plan plan = plan_epoch(span<const std::int64_t>(train), 1024, 0, 0);
       const std::int64_t nb = std::min<std::int64_t>(batches, plan.num_batches());
-      std::printf("\nsampler: %s, %lld nodes, %lld edges, fanouts 15,10,5, batch 1024, %lld batches\n", ds.meta().name.c_str(),
-                  static_cast<long long>(ds.num_nodes()), static_cast<long long>(ds.num_edges()), static_cast<long long>(nb));
+      std::printf("\nsampler: %s, %lld nodes, %lld edges, fanouts 15,10,5, batch 1024, %lld batches\n",
+                  ds.meta().name.c_str(), static_cast<long long>(ds.num_nodes()),
+                  static_cast<long long>(ds.num_edges()), static_cast<long long>(nb));
       out["sampler"]["dataset"] = ds.meta().name;
       out["sampler"]["num_edges"] = ds.num_edges();
       out["sampler"]["batches"] = nb;
@@ -167,7 +180,8 @@ int main(int argc, char** argv) {
         for (std::int64_t b = 0; b < nb; ++b) edges += g.sample_on_device(plan.batch(b), 0, b);
         const double sec = std::chrono::duration<double>(clk::now() - t0).count();
         std::printf("%-22s %10.1f M edges/s\n", name, edges / sec / 1e6);
-        out["sampler"][where == csr_placement::device ? "gpu_device_edges_per_s" : "gpu_pinned_edges_per_s"] = edges / sec;
+        out["sampler"][where == csr_placement::device ? "gpu_device_edges_per_s" : "gpu_pinned_edges_per_s"] =
+            edges / sec;
       }
     }
     if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";

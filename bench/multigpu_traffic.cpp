@@ -75,8 +75,7 @@ std::string bytes(double b) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> datasets;
-  std::string gpus_text = "1,2,4,8", budgets_text = "5,10", json_path,
-              estimator = tg::kDefaultEstimator;
+  std::string gpus_text = "1,2,4,8", budgets_text = "5,10", json_path, estimator = tg::kDefaultEstimator;
   std::vector<std::int64_t> fanouts{15, 10, 5};
   int epochs = 10;
   std::int64_t batch_size = 1024, row_bytes = 512;
@@ -136,8 +135,7 @@ int main(int argc, char** argv) {
     }
     if (datasets.empty()) throw tg::input_error("give at least one --dataset DIR (see --help)");
     if (epochs < 1) throw tg::input_error("--epochs must be at least 1");
-    if (!(train_fraction > 0 && train_fraction <= 1))
-      throw tg::input_error("--train-fraction must lie in (0, 1]");
+    if (!(train_fraction > 0 && train_fraction <= 1)) throw tg::input_error("--train-fraction must lie in (0, 1]");
   } catch (const tg::error& e) {
     std::cerr << "multigpu_traffic: " << e.what() << "\n";
     return 2;
@@ -152,8 +150,7 @@ int main(int argc, char** argv) {
   json runs = json::array();
   try {
     for (double w : peer_weights)
-      if (!(w >= 0 && w <= 1))
-        throw tg::input_error("--peer-weights: " + std::to_string(w) + " must lie in [0, 1]");
+      if (!(w >= 0 && w <= 1)) throw tg::input_error("--peer-weights: " + std::to_string(w) + " must lie in [0, 1]");
     for (const std::string& dir : datasets) {
       const tg::dataset d = tg::dataset::open(dir);
       const std::string name = d.meta().name.empty() ? base_name(dir) : d.meta().name;
@@ -175,16 +172,13 @@ int main(int argc, char** argv) {
           "(features %s); estimator %s (%.2f s)\n",
           name.c_str(), tg::format_count(static_cast<double>(n)).c_str(),
           tg::format_count(static_cast<double>(d.num_edges())).c_str(), pc.train_ids.size(),
-          json(fanouts).dump().c_str(), static_cast<long long>(batch_size), epochs,
-          static_cast<long long>(row_bytes), bytes(feature_bytes).c_str(), estimator.c_str(),
-          prof.seconds);
-      const char* head =
-          "%-7s %2s %4s %9s %9s | %11s %11s %6s | %11s | %5s %5s %5s | %11s | %5s %5s %6s | %6s\n";
-      std::printf(head, "budget", "k", "w", "repl rows", "striped", "h2d repl", "h2d +stripe",
-                  "saved", "peer", "loc.r", "loc.s", "gpu.s", "no cache", "r/B", "best", "cost",
-                  "replay");
-      std::printf(head, "per GPU", "", "", "", "", "per GPU/ep", "per GPU/ep", "", "per GPU/ep",
-                  "%", "%", "%", "per GPU/ep", "plan", "swept", "vs best", "s");
+          json(fanouts).dump().c_str(), static_cast<long long>(batch_size), epochs, static_cast<long long>(row_bytes),
+          bytes(feature_bytes).c_str(), estimator.c_str(), prof.seconds);
+      const char* head = "%-7s %2s %4s %9s %9s | %11s %11s %6s | %11s | %5s %5s %5s | %11s | %5s %5s %6s | %6s\n";
+      std::printf(head, "budget", "k", "w", "repl rows", "striped", "h2d repl", "h2d +stripe", "saved", "peer", "loc.r",
+                  "loc.s", "gpu.s", "no cache", "r/B", "best", "cost", "replay");
+      std::printf(head, "per GPU", "", "", "", "", "per GPU/ep", "per GPU/ep", "", "per GPU/ep", "%", "%", "%",
+                  "per GPU/ep", "plan", "swept", "vs best", "s");
       // The planner's curve for k ranks: one rank's reads, i.e. the estimator at the per-rank
       // batch.
       std::vector<std::vector<double>> slice_scores(gpus.size());
@@ -196,8 +190,7 @@ int main(int argc, char** argv) {
         const tg::profile_result pr = k == 1 ? prof : tg::profile(d, pk, estimator);
         slice_scores[gi].resize(static_cast<std::size_t>(n));
         for (std::int64_t i = 0; i < n; ++i)
-          slice_scores[gi][static_cast<std::size_t>(i)] =
-              pr.score[static_cast<std::size_t>(order[i])];
+          slice_scores[gi][static_cast<std::size_t>(i)] = pr.score[static_cast<std::size_t>(order[i])];
       }
       json results = json::array();
       for (double pct : budgets)
@@ -222,11 +215,9 @@ int main(int argc, char** argv) {
           const std::int64_t budget_rows = plans[0].budget_rows();
           if (k > 1)
             for (double f : {0.0, 0.25, 0.5, 0.75, 1.0}) {
-              const auto r =
-                  static_cast<std::int64_t>(std::llround(f * static_cast<double>(budget_rows)));
-              plans.emplace_back(
-                  tc, r,
-                  std::min<std::int64_t>(static_cast<std::int64_t>(k) * (budget_rows - r), n - r));
+              const auto r = static_cast<std::int64_t>(std::llround(f * static_cast<double>(budget_rows)));
+              plans.emplace_back(tc, r,
+                                 std::min<std::int64_t>(static_cast<std::int64_t>(k) * (budget_rows - r), n - r));
             }
           tg::dp_replay_config rc;
           rc.train_ids = pc.train_ids;
@@ -238,8 +229,7 @@ int main(int argc, char** argv) {
           rc.hot_rank = rank;
           const tg::dp_replay_result res = tg::replay_data_parallel(d, rc, plans);
           json rj = res.to_json(plans);
-          for (std::size_t p = sweep_begin; p < plans.size(); ++p)
-            rj["plans"][p].erase("per_gpu");  // kept small
+          for (std::size_t p = sweep_begin; p < plans.size(); ++p) rj["plans"][p].erase("per_gpu");  // kept small
           auto h2d = [&](std::size_t p) {
             return rj["plans"][p]["per_epoch"]["host_to_gpu_bytes_per_gpu_mean"].get<double>();
           };
@@ -247,13 +237,11 @@ int main(int argc, char** argv) {
             return rj["plans"][p]["per_epoch"]["peer_bytes_per_gpu_mean"].get<double>();
           };
           auto frac = [&](std::size_t p) {
-            return budget_rows > 0 ? static_cast<double>(plans[p].replicated_rows()) /
-                                         static_cast<double>(budget_rows)
+            return budget_rows > 0 ? static_cast<double>(plans[p].replicated_rows()) / static_cast<double>(budget_rows)
                                    : 1.0;
           };
           const double ha = h2d(0);
-          const double none =
-              rj["plans"][0]["per_epoch"]["no_cache_bytes_per_gpu_mean"].get<double>();
+          const double none = rj["plans"][0]["per_epoch"]["no_cache_bytes_per_gpu_mean"].get<double>();
           json sweep = json::array();
           for (std::size_t p = sweep_begin; p < plans.size(); ++p)
             sweep.push_back({{"replicated_rows", plans[p].replicated_rows()},
@@ -282,23 +270,21 @@ int main(int argc, char** argv) {
                 "%6.1f%% %2d %4.2f %9lld %9lld | %11s %11s %5.1f%% | %11s | %5.1f %5.1f %5.1f | "
                 "%11s | %5.2f %5s %6s | %6.2f\n",
                 pct, k, w, static_cast<long long>(plans[p].replicated_rows()),
-                static_cast<long long>(plans[p].striped_rows()), bytes(ha).c_str(),
-                bytes(hb).c_str(), ha > 0 ? 100.0 * (1.0 - hb / ha) : 0.0, bytes(peer(p)).c_str(),
-                100.0 * rj["plans"][0]["local_hit_rate"].get<double>(),
-                100.0 * b["local_hit_rate"].get<double>(), 100.0 * b["gpu_hit_rate"].get<double>(),
-                bytes(none).c_str(), frac(p), best_txt, vs_txt, res.seconds);
-            striped.push_back(
-                {{"peer_weight", w},
-                 {"plan", plans[p].to_json()},
-                 {"host_to_gpu_bytes_per_gpu_per_epoch", hb},
-                 {"peer_bytes_per_gpu_per_epoch", peer(p)},
-                 {"saved_vs_replication", ha > 0 ? 1.0 - hb / ha : 0.0},
-                 {"local_hit_rate", b["local_hit_rate"]},
-                 {"gpu_hit_rate", b["gpu_hit_rate"]},
-                 {"predicted", {{"local", pred.local}, {"peer", pred.peer}, {"host", pred.host}}},
-                 {"replicated_fraction", frac(p)},
-                 {"sweep_best_replicated_fraction", k > 1 ? json(best_f) : json()},
-                 {"cost_vs_sweep_best", k > 1 ? json(vs_best / 100.0) : json()}});
+                static_cast<long long>(plans[p].striped_rows()), bytes(ha).c_str(), bytes(hb).c_str(),
+                ha > 0 ? 100.0 * (1.0 - hb / ha) : 0.0, bytes(peer(p)).c_str(),
+                100.0 * rj["plans"][0]["local_hit_rate"].get<double>(), 100.0 * b["local_hit_rate"].get<double>(),
+                100.0 * b["gpu_hit_rate"].get<double>(), bytes(none).c_str(), frac(p), best_txt, vs_txt, res.seconds);
+            striped.push_back({{"peer_weight", w},
+                               {"plan", plans[p].to_json()},
+                               {"host_to_gpu_bytes_per_gpu_per_epoch", hb},
+                               {"peer_bytes_per_gpu_per_epoch", peer(p)},
+                               {"saved_vs_replication", ha > 0 ? 1.0 - hb / ha : 0.0},
+                               {"local_hit_rate", b["local_hit_rate"]},
+                               {"gpu_hit_rate", b["gpu_hit_rate"]},
+                               {"predicted", {{"local", pred.local}, {"peer", pred.peer}, {"host", pred.host}}},
+                               {"replicated_fraction", frac(p)},
+                               {"sweep_best_replicated_fraction", k > 1 ? json(best_f) : json()},
+                               {"cost_vs_sweep_best", k > 1 ? json(vs_best / 100.0) : json()}});
           }
           std::fflush(stdout);
           results.push_back({{"gpus", k},
@@ -321,8 +307,7 @@ int main(int argc, char** argv) {
            {"directed", d.meta().directed},
            {"train_nodes", pc.train_ids.size()},
            {"row_bytes", row_bytes},
-           {"estimator",
-            {{"name", estimator}, {"seconds", prof.seconds}, {"edge_passes", prof.edge_passes}}},
+           {"estimator", {{"name", estimator}, {"seconds", prof.seconds}, {"edge_passes", prof.edge_passes}}},
            {"results", results}});
     }
   } catch (const tg::error& e) {
@@ -341,25 +326,23 @@ int main(int argc, char** argv) {
       "h2d + (1 - w) x peer; cost vs best: the planner's measured cost against that sweep "
       "point's.\n");
   if (!json_path.empty()) {
-    json doc = {
-        {"benchmark", "multigpu_traffic"},
-        {"machine",
-         {{"nproc", std::thread::hardware_concurrency()}, {"cpu_model", tg::bench::cpu_model()}}},
-        {"commit", tg::bench::source_commit(TIERGNN_SOURCE_DIR)},
-        {"command", command},
-        {"config",
-         {{"fanouts", fanouts},
-          {"batch_size", batch_size},
-          {"epochs", epochs},
-          {"seed", seed},
-          {"train_fraction", train_fraction},
-          {"split_seed", split_seed},
-          {"row_bytes", row_bytes},
-          {"peer_weights", peer_weights},
-          {"estimator", estimator},
-          {"gpus", gpus},
-          {"budget_percent", budgets}}},
-        {"runs", runs}};
+    json doc = {{"benchmark", "multigpu_traffic"},
+                {"machine", {{"nproc", std::thread::hardware_concurrency()}, {"cpu_model", tg::bench::cpu_model()}}},
+                {"commit", tg::bench::source_commit(TIERGNN_SOURCE_DIR)},
+                {"command", command},
+                {"config",
+                 {{"fanouts", fanouts},
+                  {"batch_size", batch_size},
+                  {"epochs", epochs},
+                  {"seed", seed},
+                  {"train_fraction", train_fraction},
+                  {"split_seed", split_seed},
+                  {"row_bytes", row_bytes},
+                  {"peer_weights", peer_weights},
+                  {"estimator", estimator},
+                  {"gpus", gpus},
+                  {"budget_percent", budgets}}},
+                {"runs", runs}};
     std::ofstream out(json_path);
     out << doc.dump(1) << "\n";
     if (!out) {

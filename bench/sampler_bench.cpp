@@ -139,9 +139,8 @@ struct epoch_result {
   double load_after = 0;
 };
 
-epoch_result run_epoch(tg::neighbor_sampler& s, const std::vector<std::int64_t>& train,
-                       std::int64_t batch_size, std::uint64_t seed, std::int64_t epoch,
-                       tg::sampled_batch* out) {
+epoch_result run_epoch(tg::neighbor_sampler& s, const std::vector<std::int64_t>& train, std::int64_t batch_size,
+                       std::uint64_t seed, std::int64_t epoch, tg::sampled_batch* out) {
   epoch_result r;
   auto t0 = clock_type::now();
   const tg::batch_plan plan = tg::plan_epoch(train, batch_size, seed, epoch);
@@ -161,13 +160,10 @@ epoch_result run_epoch(tg::neighbor_sampler& s, const std::vector<std::int64_t>&
 }
 
 json epoch_json(const epoch_result& e) {
-  return {{"plan_seconds", e.plan_seconds},
-          {"sample_seconds", e.sample_seconds},
-          {"batches", e.batches},
-          {"sampled_edges", e.edges},
-          {"input_nodes", e.input_nodes},
-          {"own_cpu_seconds", e.own_cpu_seconds},
-          {"loadavg_1min_after", e.load_after}};
+  return {
+      {"plan_seconds", e.plan_seconds},    {"sample_seconds", e.sample_seconds}, {"batches", e.batches},
+      {"sampled_edges", e.edges},          {"input_nodes", e.input_nodes},       {"own_cpu_seconds", e.own_cpu_seconds},
+      {"loadavg_1min_after", e.load_after}};
 }
 
 }  // namespace
@@ -209,13 +205,12 @@ int main(int argc, char** argv) {
       else if (a == "--seed")
         seed = std::strtoull(value().c_str(), nullptr, 10);
       else if (a == "-h" || a == "--help") {
-        std::cout
-            << "usage: sampler_bench --dataset DIR [--dataset DIR ...] [--json FILE] [--epochs E]\n"
-               "         [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]\n"
-               "         [--train-fraction 0.1] [--seed S]\n"
-               "Samples whole epochs (after one warm-up epoch) of a random 10% training set and\n"
-               "reports sampled edges/s, batches/s, ns per sampled edge and input nodes per "
-               "batch.\n";
+        std::cout << "usage: sampler_bench --dataset DIR [--dataset DIR ...] [--json FILE] [--epochs E]\n"
+                     "         [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]\n"
+                     "         [--train-fraction 0.1] [--seed S]\n"
+                     "Samples whole epochs (after one warm-up epoch) of a random 10% training set and\n"
+                     "reports sampled edges/s, batches/s, ns per sampled edge and input nodes per "
+                     "batch.\n";
         return 0;
       } else {
         std::cerr << "sampler_bench: unknown argument " << a << "\n";
@@ -231,8 +226,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (epochs < 1 || batch_size < 1 || !(train_fraction > 0 && train_fraction <= 1)) {
-    std::cerr
-        << "sampler_bench: need --epochs >= 1, --batch-size >= 1, 0 < --train-fraction <= 1\n";
+    std::cerr << "sampler_bench: need --epochs >= 1, --batch-size >= 1, 0 < --train-fraction <= 1\n";
     return 2;
   }
   if (fanout_lists.empty()) fanout_lists = {{15, 10, 5}, {10, 10}};
@@ -247,11 +241,9 @@ int main(int argc, char** argv) {
       const std::vector<std::int64_t> train = tg::bench::random_ids(d.num_nodes(), train_fraction, seed);
       const std::string name = d.meta().name.empty() ? base_name(dir) : d.meta().name;
       const double graph_bytes = static_cast<double>(d.indptr().nbytes() + d.indices().nbytes());
-      std::cerr << "sampler_bench: " << name << " ("
-                << tg::format_count(static_cast<double>(d.num_nodes())) << " nodes, "
-                << tg::format_count(static_cast<double>(d.num_edges())) << " arcs, CSR "
-                << tg::format_bytes(graph_bytes) << "), " << train.size() << " training nodes"
-                << std::endl;
+      std::cerr << "sampler_bench: " << name << " (" << tg::format_count(static_cast<double>(d.num_nodes()))
+                << " nodes, " << tg::format_count(static_cast<double>(d.num_edges())) << " arcs, CSR "
+                << tg::format_bytes(graph_bytes) << "), " << train.size() << " training nodes" << std::endl;
       for (const auto& fanouts : fanout_lists) {
         struct config {
           int threads;
@@ -268,8 +260,7 @@ int main(int argc, char** argv) {
           configs.push_back(std::move(c));
         }
         for (config& c : configs) {
-          tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                                    static_cast<std::size_t>(c.threads));
+          tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(c.threads));
           c.warmup = run_epoch(*c.sampler, train, batch_size, seed, 0, &c.out);
         }
         const double busy0 = machine_busy_seconds(), own0 = own_cpu_seconds();
@@ -281,16 +272,14 @@ int main(int argc, char** argv) {
             c.timed.push_back(run_epoch(*c.sampler, train, batch_size, seed, e, &c.out));
           }
         const double phase_seconds = seconds_since(phase0);
-        const double other_cpu =
-            std::max(0.0, machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0));
+        const double other_cpu = std::max(0.0, machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0));
         const double cores = std::max(1u, std::thread::hardware_concurrency());
         double base_rate = 0;
         for (config& c : configs) {
           // Median timed epoch by sample time (the upper median for an even count).
           std::vector<epoch_result> sorted = c.timed;
-          std::sort(sorted.begin(), sorted.end(), [](const epoch_result& x, const epoch_result& y) {
-            return x.sample_seconds < y.sample_seconds;
-          });
+          std::sort(sorted.begin(), sorted.end(),
+                    [](const epoch_result& x, const epoch_result& y) { return x.sample_seconds < y.sample_seconds; });
           const epoch_result& m = sorted[sorted.size() / 2];
           const double eps = static_cast<double>(m.edges) / m.sample_seconds;
           if (base_rate == 0) base_rate = eps;
@@ -317,10 +306,8 @@ int main(int argc, char** argv) {
                {"sampled_edges_per_second", eps},
                {"batches_per_second", static_cast<double>(m.batches) / m.sample_seconds},
                {"ns_per_sampled_edge", 1e9 * m.sample_seconds / static_cast<double>(m.edges)},
-               {"mean_input_nodes_per_batch",
-                static_cast<double>(m.input_nodes) / static_cast<double>(m.batches)},
-               {"mean_sampled_edges_per_batch",
-                static_cast<double>(m.edges) / static_cast<double>(m.batches)},
+               {"mean_input_nodes_per_batch", static_cast<double>(m.input_nodes) / static_cast<double>(m.batches)},
+               {"mean_sampled_edges_per_batch", static_cast<double>(m.edges) / static_cast<double>(m.batches)},
                {"epoch_seconds_median", m.sample_seconds},
                {"plan_seconds_median", m.plan_seconds},
                {"speedup_vs_first_thread_count", eps / base_rate},
@@ -347,21 +334,18 @@ int main(int argc, char** argv) {
       "\nNeighbour sampling, batch %lld, %.0f%% of nodes as seeds, %d timed epoch(s) after 1 "
       "warm-up, "
       "%u hardware threads, load %s -> %s\n\n",
-      static_cast<long long>(batch_size), 100 * train_fraction, epochs, hw, load_at_start.c_str(),
-      load_at_end.c_str());
-  std::printf("%-20s %9s %9s %-9s %3s %8s %10s %10s %8s %10s %12s %8s %8s %7s\n", "dataset",
-              "nodes", "arcs", "fanouts", "thr", "batches", "Medges/s", "batches/s", "ns/edge",
-              "inputs/b", "edges/b", "speedup", "cpu/wall", "others");
+      static_cast<long long>(batch_size), 100 * train_fraction, epochs, hw, load_at_start.c_str(), load_at_end.c_str());
+  std::printf("%-20s %9s %9s %-9s %3s %8s %10s %10s %8s %10s %12s %8s %8s %7s\n", "dataset", "nodes", "arcs", "fanouts",
+              "thr", "batches", "Medges/s", "batches/s", "ns/edge", "inputs/b", "edges/b", "speedup", "cpu/wall",
+              "others");
   for (const json& r : runs) {
     std::printf(
-        "%-20s %9s %9s %-9s %3d %8lld %10s %10s %8s %10s %12s %8s %8s %6s%%\n",
-        r["dataset"].get<std::string>().c_str(), tg::format_count(r["nodes"].get<double>()).c_str(),
-        tg::format_count(r["arcs"].get<double>()).c_str(),
+        "%-20s %9s %9s %-9s %3d %8lld %10s %10s %8s %10s %12s %8s %8s %6s%%\n", r["dataset"].get<std::string>().c_str(),
+        tg::format_count(r["nodes"].get<double>()).c_str(), tg::format_count(r["arcs"].get<double>()).c_str(),
         join(r["fanouts"].get<std::vector<std::int64_t>>()).c_str(), r["threads"].get<int>(),
         static_cast<long long>(r["batches_per_epoch"].get<std::int64_t>()),
         fmt(r["sampled_edges_per_second"].get<double>() / 1e6, 2).c_str(),
-        fmt(r["batches_per_second"].get<double>(), 1).c_str(),
-        fmt(r["ns_per_sampled_edge"].get<double>(), 1).c_str(),
+        fmt(r["batches_per_second"].get<double>(), 1).c_str(), fmt(r["ns_per_sampled_edge"].get<double>(), 1).c_str(),
         fmt(r["mean_input_nodes_per_batch"].get<double>(), 0).c_str(),
         fmt(r["mean_sampled_edges_per_batch"].get<double>(), 0).c_str(),
         fmt(r["speedup_vs_first_thread_count"].get<double>(), 2).c_str(),

@@ -13,8 +13,7 @@ namespace {
 void add_split_options(CLI::App& c, double* train, double* valid, double* test) {
   c.add_option("--train", *train, "Fraction of nodes in train_idx.npy")->capture_default_str();
   c.add_option("--valid", *valid, "Fraction of nodes in valid_idx.npy")->capture_default_str();
-  c.add_option("--test", *test, "Fraction of nodes in test_idx.npy (the three are disjoint)")
-      ->capture_default_str();
+  c.add_option("--test", *test, "Fraction of nodes in test_idx.npy (the three are disjoint)")->capture_default_str();
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -28,8 +27,8 @@ void register_rmat(CLI::App& gen) {
     bool force = false, drop_self_loops = false, keep_duplicates = false, no_scramble = false;
   };
   auto o = std::make_shared<opts_t>();
-  CLI::App* c = gen.add_subcommand(
-      "rmat", "Graph500 R-MAT graph with power-law degrees, for scale tests (random labels)");
+  CLI::App* c =
+      gen.add_subcommand("rmat", "Graph500 R-MAT graph with power-law degrees, for scale tests (random labels)");
   c->footer(
       "Generates a Graph500 R-MAT (Kronecker) graph: 2^scale nodes and edge-factor * 2^scale "
       "directed\n"
@@ -42,25 +41,19 @@ void register_rmat(CLI::App& gen) {
   c->add_option("output", o->output, "Output dataset directory")->required();
   c->add_option("--scale", o->r.scale, "log2 of the node count (1..40)")->capture_default_str();
   c->add_option("--edge-factor", o->r.edge_factor, "Edges per node")->capture_default_str();
-  c->add_option("--a", o->r.a, "Probability of the top-left quadrant (source low, target low)")
-      ->capture_default_str();
+  c->add_option("--a", o->r.a, "Probability of the top-left quadrant (source low, target low)")->capture_default_str();
   c->add_option("--b", o->r.b, "Probability of the top-right quadrant")->capture_default_str();
-  c->add_option("--c", o->r.c, "Probability of the bottom-left quadrant; d = 1 - a - b - c")
-      ->capture_default_str();
-  c->add_option("--seed", o->r.seed,
-                "Random seed: the same seed gives the same bytes on any machine")
+  c->add_option("--c", o->r.c, "Probability of the bottom-left quadrant; d = 1 - a - b - c")->capture_default_str();
+  c->add_option("--seed", o->r.seed, "Random seed: the same seed gives the same bytes on any machine")
       ->capture_default_str();
   c->add_flag("--undirected", o->r.undirected, "Store both directions of every edge");
   c->add_flag("--drop-self-loops", o->drop_self_loops, "Remove edges u -> u");
   c->add_flag("--keep-duplicates", o->keep_duplicates,
               "Keep repeated edges (then exactly edge-factor * 2^scale edges are stored; with "
               "--undirected twice that, less one per self-loop)");
-  c->add_flag("--no-scramble", o->no_scramble,
-              "Do not scramble node ids (hubs then sit at the lowest ids)");
-  c->add_option("--feature-dim", o->r.feature_dim, "Feature dimension (0: no features.npy)")
-      ->capture_default_str();
-  c->add_option("--classes", o->r.num_classes,
-                "Number of classes for random labels and splits (0: no labels)")
+  c->add_flag("--no-scramble", o->no_scramble, "Do not scramble node ids (hubs then sit at the lowest ids)");
+  c->add_option("--feature-dim", o->r.feature_dim, "Feature dimension (0: no features.npy)")->capture_default_str();
+  c->add_option("--classes", o->r.num_classes, "Number of classes for random labels and splits (0: no labels)")
       ->capture_default_str();
   add_split_options(*c, &o->r.train_fraction, &o->r.valid_fraction, &o->r.test_fraction);
   add_force_flag(*c, &o->force);
@@ -82,8 +75,8 @@ void register_community(CLI::App& gen) {
     bool force = false;
   };
   auto o = std::make_shared<opts_t>();
-  CLI::App* c = gen.add_subcommand(
-      "community", "Undirected power-law graph with communities and learnable labels and features");
+  CLI::App* c =
+      gen.add_subcommand("community", "Undirected power-law graph with communities and learnable labels and features");
   c->footer(
       "Generates an undirected graph with communities and learnable labels: power-law degrees\n"
       "(Chung-Lu), one community per class, a chosen fraction of edges inside the community, and\n"
@@ -95,27 +88,20 @@ void register_community(CLI::App& gen) {
       "\nExample: tiergnn generate community comm-1m --nodes 1000000 --avg-degree 15");
   c->add_option("output", o->output, "Output dataset directory")->required();
   c->add_option("--nodes", o->g.num_nodes, "Number of nodes")->capture_default_str();
-  c->add_option(
-       "--avg-degree", o->g.avg_degree,
-       "Mean degree before duplicates are removed (nodes * avg-degree / 2 edges are drawn)")
+  c->add_option("--avg-degree", o->g.avg_degree,
+                "Mean degree before duplicates are removed (nodes * avg-degree / 2 edges are drawn)")
       ->capture_default_str();
-  c->add_option("--classes", o->g.num_classes, "Number of classes (= communities), >= 2")
-      ->capture_default_str();
-  c->add_option("--homophily", o->g.homophily, "Fraction of edges inside a community, 0..1")
-      ->capture_default_str();
+  c->add_option("--classes", o->g.num_classes, "Number of classes (= communities), >= 2")->capture_default_str();
+  c->add_option("--homophily", o->g.homophily, "Fraction of edges inside a community, 0..1")->capture_default_str();
   c->add_option("--power-law", o->g.power_law_exponent,
                 "Degree distribution exponent gamma (P(deg = k) ~ k^-gamma), > 1")
       ->capture_default_str();
-  c->add_option("--feature-dim", o->g.feature_dim, "Feature dimension (0: no features.npy)")
+  c->add_option("--feature-dim", o->g.feature_dim, "Feature dimension (0: no features.npy)")->capture_default_str();
+  c->add_option("--signal", o->g.feature_signal, "Length of the class centroid in the features")->capture_default_str();
+  c->add_option("--noise", o->g.feature_noise,
+                "Standard deviation of the Gaussian noise per feature (higher: harder from features alone)")
       ->capture_default_str();
-  c->add_option("--signal", o->g.feature_signal, "Length of the class centroid in the features")
-      ->capture_default_str();
-  c->add_option(
-       "--noise", o->g.feature_noise,
-       "Standard deviation of the Gaussian noise per feature (higher: harder from features alone)")
-      ->capture_default_str();
-  c->add_option("--seed", o->g.seed,
-                "Random seed: the same seed gives the same bytes on any machine")
+  c->add_option("--seed", o->g.seed, "Random seed: the same seed gives the same bytes on any machine")
       ->capture_default_str();
   add_split_options(*c, &o->g.train_fraction, &o->g.valid_fraction, &o->g.test_fraction);
   add_force_flag(*c, &o->force);
@@ -129,8 +115,8 @@ void register_community(CLI::App& gen) {
 }  // namespace
 
 void register_generate(CLI::App& app) {
-  CLI::App* gen = app.add_subcommand(
-      "generate", "Generate a synthetic dataset (R-MAT for scale, community graphs for learning)");
+  CLI::App* gen =
+      app.add_subcommand("generate", "Generate a synthetic dataset (R-MAT for scale, community graphs for learning)");
   gen->require_subcommand(1);
   register_rmat(*gen);
   register_community(*gen);

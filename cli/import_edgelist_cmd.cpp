@@ -9,8 +9,8 @@ namespace tg::cli {
 
 void register_import_edgelist(CLI::App& import_cmd) {
   struct opts_t {
-    std::string input, output, delimiter = "auto", header = "auto", self_loops = "keep",
-                duplicates = "drop", remap = "auto", name;
+    std::string input, output, delimiter = "auto", header = "auto", self_loops = "keep", duplicates = "drop",
+                               remap = "auto", name;
     bool undirected = false, force = false;
     int src_col = 0, dst_col = 1;
     std::int64_t num_nodes = -1;
@@ -26,18 +26,24 @@ void register_import_edgelist(CLI::App& import_cmd) {
   c->add_option("-o,--output", o->output, "Output dataset directory")->required();
   c->add_flag("--undirected", o->undirected, "Treat edges as undirected: store both directions");
   c->add_option("--self-loops", o->self_loops, "Self-loops (u u): keep or drop")
-      ->check(CLI::IsMember({"keep", "drop"}))->capture_default_str();
+      ->check(CLI::IsMember({"keep", "drop"}))
+      ->capture_default_str();
   c->add_option("--duplicates", o->duplicates, "Repeated edges: keep or drop")
-      ->check(CLI::IsMember({"keep", "drop"}))->capture_default_str();
+      ->check(CLI::IsMember({"keep", "drop"}))
+      ->capture_default_str();
   c->add_option("--remap", o->remap,
                 "Node ids: auto (keep ids that are already 0..N-1, else remap densely in increasing\n"
                 "order and save node_ids.npy), always, never (ids must be >= 0; N = max id + 1)")
-      ->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
-  c->add_option("--num-nodes", o->num_nodes, "Node count (adds isolated nodes after the largest id; with --remap never)");
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  c->add_option("--num-nodes", o->num_nodes,
+                "Node count (adds isolated nodes after the largest id; with --remap never)");
   c->add_option("--delimiter", o->delimiter, "Field separator: auto, tab, comma, space, semicolon")
-      ->check(CLI::IsMember({"auto", "tab", "comma", "space", "semicolon"}))->capture_default_str();
+      ->check(CLI::IsMember({"auto", "tab", "comma", "space", "semicolon"}))
+      ->capture_default_str();
   c->add_option("--header", o->header, "First data line is a header: auto (if not numeric), yes, no")
-      ->check(CLI::IsMember({"auto", "yes", "no"}))->capture_default_str();
+      ->check(CLI::IsMember({"auto", "yes", "no"}))
+      ->capture_default_str();
   c->add_option("--src-col", o->src_col, "Column of the source id (0-based)")->capture_default_str();
   c->add_option("--dst-col", o->dst_col, "Column of the destination id (0-based)")->capture_default_str();
   c->add_option("--name", o->name, "Dataset name (default: the file name)");

@@ -20,8 +20,8 @@ void run_import(const std::string& out, const std::function<labelled_import_repo
   const labelled_import_report r = f();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (r.num_classes > 0)
-    log_info(r.labelled, " of ", r.num_nodes, " nodes labelled; split ", r.train, " train / ",
-             r.valid, " valid / ", r.test, " test");
+    log_info(r.labelled, " of ", r.num_nodes, " nodes labelled; split ", r.train, " train / ", r.valid, " valid / ",
+             r.test, " test");
   print_written(out, secs);
 }
 
@@ -46,8 +46,7 @@ void register_npz(CLI::App& import_cmd) {
       "OGB's raw/data.npz works as is (add --labels raw/node-label.npz).");
   c->add_option("input", s->input, "The .npz archive")->required()->check(CLI::ExistingFile);
   add_output(*c, &s->output, &s->o.overwrite);
-  c->add_option("--labels", s->labels,
-                "A second .npz holding node_label (e.g. OGB raw/node-label.npz)")
+  c->add_option("--labels", s->labels, "A second .npz holding node_label (e.g. OGB raw/node-label.npz)")
       ->check(CLI::ExistingFile);
   c->add_flag("--undirected", s->o.undirected, "Treat edges as undirected: store both directions");
   c->add_flag("--drop-self-loops", s->o.remove_self_loops, "Remove self-loops (u u)");
@@ -78,14 +77,12 @@ void register_ogb(CLI::App& import_cmd) {
       ->required()
       ->check(CLI::ExistingDirectory);
   add_output(*c, &s->output, &s->o.overwrite);
-  c->add_flag("--undirected", s->o.undirected,
-              "Store every edge in both directions (as ogbn models use it)");
+  c->add_flag("--undirected", s->o.undirected, "Store every edge in both directions (as ogbn models use it)");
   c->add_flag("--drop-self-loops", s->o.remove_self_loops, "Remove self-loops (u u)");
   c->add_option("--split-scheme", s->o.split_scheme,
                 "Folder under split/ to use (default: the only one present; none: no splits)");
   c->add_option("--name", s->o.name, "Dataset name (default: the folder name)");
-  c->callback(
-      [s] { run_import(s->output, [&] { return import_ogb(s->input, s->output, s->o); }); });
+  c->callback([s] { run_import(s->output, [&] { return import_ogb(s->input, s->output, s->o); }); });
 }
 
 void register_tolokers(CLI::App& import_cmd) {
@@ -101,12 +98,9 @@ void register_tolokers(CLI::App& import_cmd) {
       "is stored undirected; the split used is recorded in meta.json.");
   c->add_option("input", s->input, "tolokers.npz")->required()->check(CLI::ExistingFile);
   add_output(*c, &s->output, &s->o.overwrite);
-  c->add_option("--split", s->o.split, "Official split to use (0-9)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 9));
+  c->add_option("--split", s->o.split, "Official split to use (0-9)")->capture_default_str()->check(CLI::Range(0, 9));
   c->add_option("--name", s->o.name, "Dataset name")->capture_default_str();
-  c->callback(
-      [s] { run_import(s->output, [&] { return import_tolokers(s->input, s->output, s->o); }); });
+  c->callback([s] { run_import(s->output, [&] { return import_tolokers(s->input, s->output, s->o); }); });
 }
 
 void register_facebook(CLI::App& import_cmd) {
@@ -133,8 +127,7 @@ void register_facebook(CLI::App& import_cmd) {
   c->add_option("--dim", s->o.projection_dim, "Columns of the random projection")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  c->add_flag("--keep-self-loops", s->o.keep_self_loops,
-              "Keep the self-loops listed in the edge file");
+  c->add_flag("--keep-self-loops", s->o.keep_self_loops, "Keep the self-loops listed in the edge file");
   c->add_option("--train-fraction", s->o.train_fraction, "Share of each class in train")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
@@ -144,8 +137,7 @@ void register_facebook(CLI::App& import_cmd) {
   c->add_option("--seed", s->o.seed, "Seed of the split and the projection")->capture_default_str();
   c->add_option("--name", s->o.name, "Dataset name")->capture_default_str();
   c->callback([s] {
-    s->o.encoding =
-        s->encoding == "multihot" ? facebook_encoding::multihot : facebook_encoding::projection;
+    s->o.encoding = s->encoding == "multihot" ? facebook_encoding::multihot : facebook_encoding::projection;
     run_import(s->output, [&] { return import_facebook(s->input, s->output, s->o); });
   });
 }
@@ -164,19 +156,17 @@ void register_planetoid(CLI::App& import_cmd) {
       "1000 for test. The pickles are converted by Python (needs python3 with numpy and scipy);\n"
       "the graph is stored undirected without self-loops. CiteSeer's 15 isolated test-range nodes\n"
       "get zero features and no label, as in GCN.");
-  c->add_option("input", s->input,
-                "Folder holding ind.<name>.{x,y,tx,ty,allx,ally,graph,test.index}")
+  c->add_option("input", s->input, "Folder holding ind.<name>.{x,y,tx,ty,allx,ally,graph,test.index}")
       ->required()
       ->check(CLI::ExistingDirectory);
-  c->add_option(
-      "--dataset", s->name,
-      "Dataset name in the file names: cora, citeseer or pubmed (default: the folder name)");
+  c->add_option("--dataset", s->name,
+                "Dataset name in the file names: cora, citeseer or pubmed (default: the folder name)");
   add_output(*c, &s->output, &s->o.overwrite);
   c->add_flag("--keep-self-loops", s->o.keep_self_loops, "Keep self-loops listed in the adjacency");
-  c->add_flag("--raw-features", [s](std::int64_t) { s->o.row_normalize = false; },
-              "Keep the raw binary features (default: divide each row by its sum, as GCN does)");
-  c->add_option("--python", s->o.python, "Python interpreter to run the converter")
-      ->capture_default_str();
+  c->add_flag(
+      "--raw-features", [s](std::int64_t) { s->o.row_normalize = false; },
+      "Keep the raw binary features (default: divide each row by its sum, as GCN does)");
+  c->add_option("--python", s->o.python, "Python interpreter to run the converter")->capture_default_str();
   c->callback([s] {
     if (s->name.empty()) {
       std::filesystem::path p = std::filesystem::path(s->input).lexically_normal();

@@ -21,11 +21,15 @@ nlohmann::json describe(const dataset& d) {
   j["directed"] = m.directed;
   if (!m.directed) j["num_undirected_edges_stored"] = m.num_edges / 2;
   j["index_dtype"] = dtype_name(m.index_dtype);
-  const degree_stats s = compute_degree_stats(m.num_nodes, d.indptr().as<std::int64_t>(),
-                                              d.indices().raw(), d.indices().type());
-  j["degree"] = {{"max_in", s.max_in}, {"max_out", s.max_out}, {"mean_in", s.mean_in},
-                 {"max_total", s.max_total}, {"isolated_nodes", s.isolated},
-                 {"self_loops", s.self_loops}, {"top1pct_endpoint_share", s.top1_endpoint_share}};
+  const degree_stats s =
+      compute_degree_stats(m.num_nodes, d.indptr().as<std::int64_t>(), d.indices().raw(), d.indices().type());
+  j["degree"] = {{"max_in", s.max_in},
+                 {"max_out", s.max_out},
+                 {"mean_in", s.mean_in},
+                 {"max_total", s.max_total},
+                 {"isolated_nodes", s.isolated},
+                 {"self_loops", s.self_loops},
+                 {"top1pct_endpoint_share", s.top1_endpoint_share}};
   std::uint64_t graph_bytes = 0, feature_bytes = 0, total = 0;
   for (const auto& [f, a] : m.arrays) {
     total += a.bytes;
@@ -33,7 +37,8 @@ nlohmann::json describe(const dataset& d) {
     if (f == "features.npy") feature_bytes += a.bytes;
   }
   if (m.has_features())
-    j["features"] = {{"dim", m.feature_dim}, {"dtype", dtype_name(m.feature_dtype)},
+    j["features"] = {{"dim", m.feature_dim},
+                     {"dtype", dtype_name(m.feature_dtype)},
                      {"row_bytes", m.feature_dim * static_cast<std::int64_t>(dtype_size(m.feature_dtype))},
                      {"bytes", feature_bytes}};
   else
@@ -64,9 +69,8 @@ void print_human(const nlohmann::json& j) {
   if (j["directed"].get<bool>())
     std::printf("arcs         %s (%lld), directed\n", cnt(j["num_arcs"]).c_str(), j["num_arcs"].get<long long>());
   else
-    std::printf("arcs         %s (%lld) = %lld undirected edges, both directions stored\n",
-                cnt(j["num_arcs"]).c_str(), j["num_arcs"].get<long long>(),
-                j["num_undirected_edges_stored"].get<long long>());
+    std::printf("arcs         %s (%lld) = %lld undirected edges, both directions stored\n", cnt(j["num_arcs"]).c_str(),
+                j["num_arcs"].get<long long>(), j["num_undirected_edges_stored"].get<long long>());
   const auto& g = j["degree"];
   std::printf("in-degree    mean %.2f, max %lld; out-degree max %lld\n", g["mean_in"].get<double>(),
               g["max_in"].get<long long>(), g["max_out"].get<long long>());
@@ -89,7 +93,8 @@ void print_human(const nlohmann::json& j) {
                 j["labels"]["labelled_nodes"].get<long long>());
   std::string sp;
   for (const char* k : {"train", "valid", "test"})
-    if (j["splits"].contains(k)) sp += (sp.empty() ? "" : ", ") + std::string(k) + " " + std::to_string(j["splits"][k].get<long long>());
+    if (j["splits"].contains(k))
+      sp += (sp.empty() ? "" : ", ") + std::string(k) + " " + std::to_string(j["splits"][k].get<long long>());
   std::printf("splits       %s\n", sp.empty() ? "none" : sp.c_str());
   std::printf("size         graph %s, features %s, total %s\n", format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
               format_bytes(j["bytes"]["features"].get<double>()).c_str(),

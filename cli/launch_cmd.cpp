@@ -25,7 +25,9 @@ namespace tg::cli {
 namespace {
 
 std::atomic<int> g_forward_signal{0};
-extern "C" void launch_on_signal(int sig) { g_forward_signal.store(sig); }
+extern "C" void launch_on_signal(int sig) {
+  g_forward_signal.store(sig);
+}
 
 // A free TCP port on the loopback interface (bound and released; the job's rank 0 binds it next).
 int free_port() {
@@ -36,7 +38,8 @@ int free_port() {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = 0;
   socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
     ::close(fd);
     throw io_error(std::string("cannot find a free port: ") + std::strerror(errno));
   }
@@ -46,7 +49,9 @@ int free_port() {
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("was killed by signal ") + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+  if (WIFSIGNALED(status))
+    return std::string("was killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")";
   return "stopped";
 }
 
@@ -60,15 +65,16 @@ void register_launch(CLI::App& app) {
     std::vector<std::string> args;
   };
   auto o = std::make_shared<opts>();
-  CLI::App* c = app.add_subcommand("launch",
-                                   "Start a data-parallel job of K local processes: tiergnn launch -n K -- train DATASET ...");
+  CLI::App* c = app.add_subcommand(
+      "launch", "Start a data-parallel job of K local processes: tiergnn launch -n K -- train DATASET ...");
   c->add_option("-n,--nproc", o->n, "Number of processes (ranks)")->check(CLI::Range(1, 1024))->capture_default_str();
   c->add_option("--master-port", o->port, "TCP port of rank 0 on 127.0.0.1 (default: a free port)");
   c->add_option("--grace", o->grace, "Seconds a failed job's other ranks get to stop before they are killed")
       ->capture_default_str();
   c->add_option("command", o->args, "The tiergnn subcommand and its arguments, after --")->required();
-  c->footer("Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Only rank 0 prints progress,\n"
-            "evaluates and writes checkpoints, metrics and the saved model.");
+  c->footer(
+      "Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Only rank 0 prints progress,\n"
+      "evaluates and writes checkpoints, metrics and the saved model.");
   c->callback([o] {
     const int port = o->port > 0 ? o->port : free_port();
     std::vector<std::string> argv_s{"tiergnn"};
@@ -100,7 +106,8 @@ void register_launch(CLI::App& app) {
     // signal first (usually the cause), then ranks that exited with an error, then ranks launch stopped.
     int alive = o->n;
     std::vector<int> status(static_cast<std::size_t>(o->n), 0);
-    std::vector<bool> stopped_by_us(static_cast<std::size_t>(o->n), false), failed(static_cast<std::size_t>(o->n), false);
+    std::vector<bool> stopped_by_us(static_cast<std::size_t>(o->n), false),
+        failed(static_cast<std::size_t>(o->n), false);
     bool stopping = false, killed = false;
     auto stop_at = std::chrono::steady_clock::time_point::max();
     while (alive > 0) {
@@ -119,7 +126,8 @@ void register_launch(CLI::App& app) {
             if (WIFEXITED(st) && WEXITSTATUS(st) == 0) continue;
             failed[static_cast<std::size_t>(r)] = true;
             if (!stopping && !killed) {
-              std::fprintf(stderr, "tiergnn launch: rank %d %s; stopping the other ranks\n", r, describe_status(st).c_str());
+              std::fprintf(stderr, "tiergnn launch: rank %d %s; stopping the other ranks\n", r,
+                           describe_status(st).c_str());
               // A short delay lets ranks that failed at the same moment report first.
               stopping = true;
               stop_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
@@ -135,7 +143,8 @@ void register_launch(CLI::App& app) {
           }
         stopping = false;
         killed = true;
-        stop_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(o->grace * 1000));
+        stop_at =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(o->grace * 1000));
       } else if (killed && std::chrono::steady_clock::now() > stop_at) {
         for (pid_t p : pids)
           if (p > 0) ::kill(p, SIGKILL);

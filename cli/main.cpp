@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   tg::cli::register_generate(app);
-  CLI::App* import_cmd = app.add_subcommand(
-      "import", "Import a graph or a labelled dataset into a tiergnn dataset directory");
+  CLI::App* import_cmd =
+      app.add_subcommand("import", "Import a graph or a labelled dataset into a tiergnn dataset directory");
   import_cmd->require_subcommand(1);
   tg::cli::register_import_edgelist(*import_cmd);
   tg::cli::register_import_labelled(*import_cmd);

@@ -41,13 +41,18 @@ void register_prepare(CLI::App& app) {
                 "GPU budget: bytes (K/M/G/T suffixes; covers training's own memory too, the GPU tier gets the rest)\n"
                 "or a share of the feature bytes for the GPU tier (10% or 0.1)")
       ->capture_default_str();
-  c->add_option("--host-mem", o->cfg.host_mem, "Pinned host tier: bytes or a share of the feature bytes; the rest goes to disk")
+  c->add_option("--host-mem", o->cfg.host_mem,
+                "Pinned host tier: bytes or a share of the feature bytes; the rest goes to disk")
       ->capture_default_str();
-  c->add_option("--fanouts", o->fanouts, "Fanouts of the training that follows (as tiergnn train)")->capture_default_str();
+  c->add_option("--fanouts", o->fanouts, "Fanouts of the training that follows (as tiergnn train)")
+      ->capture_default_str();
   c->add_option("--batch-size", o->cfg.batch_size, "Batch size of the training that follows")->capture_default_str();
-  c->add_option("--seed", o->cfg.seed, "Seed of the training that follows (the oracle replays it)")->capture_default_str();
-  c->add_option("--epochs", o->cfg.run_epochs, "Epochs of the training that follows (oracle only)")->capture_default_str();
-  c->add_option("--hidden", o->cfg.hidden, "Hidden width of the model (for the training reserve)")->capture_default_str();
+  c->add_option("--seed", o->cfg.seed, "Seed of the training that follows (the oracle replays it)")
+      ->capture_default_str();
+  c->add_option("--epochs", o->cfg.run_epochs, "Epochs of the training that follows (oracle only)")
+      ->capture_default_str();
+  c->add_option("--hidden", o->cfg.hidden, "Hidden width of the model (for the training reserve)")
+      ->capture_default_str();
   add_force_flag(*c, &o->cfg.overwrite);
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
@@ -55,8 +60,8 @@ void register_prepare(CLI::App& app) {
     const auto t0 = std::chrono::steady_clock::now();
     const prepare_report r = prepare_dataset(d, o->cfg, o->out);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    log_info("estimator ", o->cfg.estimator, ": ", r.profile_seconds, " s, ", r.edge_passes, " edge passes; renumbering ",
-             r.write_seconds, " s");
+    log_info("estimator ", o->cfg.estimator, ": ", r.profile_seconds, " s, ", r.edge_passes,
+             " edge passes; renumbering ", r.write_seconds, " s");
     log_info("tiers (GPU budget ", r.plan.gpu_budget, ", host ", r.plan.host_budget, ", training reserve ",
              format_bytes(static_cast<double>(r.plan.reserve_bytes)), "):\n", describe(r.plan),
              "  predicted hit rate: GPU tier ", 100.0 * r.predicted_gpu_hit_rate, "%, GPU + host tiers ",
@@ -89,11 +94,13 @@ void register_profile(CLI::App& app) {
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
     const dataset d = dataset::open(o->dir);
-    if (!d.has("train_idx.npy")) throw input_error(at_input(d.dir(), "has no training split (train_idx.npy) to profile"));
+    if (!d.has("train_idx.npy"))
+      throw input_error(at_input(d.dir(), "has no training split (train_idx.npy) to profile"));
     o->cfg.train_ids = d.get("train_idx.npy").to_int64();
     const profile_result r = profile(d, o->cfg, o->estimator);
     const std::vector<std::int64_t> order = rank_nodes(r.score);
-    std::printf("estimator     %s\ncost          %.3f s, %.2f edge passes\n", o->estimator.c_str(), r.seconds, r.edge_passes);
+    std::printf("estimator     %s\ncost          %.3f s, %.2f edge passes\n", o->estimator.c_str(), r.seconds,
+                r.edge_passes);
     for (double share : {0.01, 0.05, 0.10, 0.20, 0.40})
       std::printf("top %2.0f%% nodes hold %5.1f%% of the predicted reads\n", share * 100,
                   100.0 * predicted_hit_rate(r.score, order, static_cast<std::int64_t>(share * d.num_nodes())));

@@ -27,7 +27,8 @@ void register_train(CLI::App& app) {
       "test metric (accuracy; ROC-AUC for binary labels).");
   c->add_option("dataset", o->dir, "Dataset directory (with features, labels and a training split)")->required();
   c->add_option("--model", o->cfg.model.kind, "sage (mean aggregator with root weight) or gcn")
-      ->check(CLI::IsMember({"sage", "gcn"}))->capture_default_str();
+      ->check(CLI::IsMember({"sage", "gcn"}))
+      ->capture_default_str();
   c->add_option("--fanouts", o->fanouts,
                 "Neighbours sampled per hop, from the seeds outwards (PyG order): 15,10,5 samples 15\n"
                 "in-neighbours of each seed, 10 of each of those, 5 of each of those; -1 = all.\n"
@@ -44,13 +45,16 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--weight-decay-scope", o->cfg.weight_decay_scope,
                 "Layers the weight decay applies to: all, or first (as in Kipf & Welling's GCN)")
-      ->check(CLI::IsMember({"all", "first"}))->capture_default_str();
+      ->check(CLI::IsMember({"all", "first"}))
+      ->capture_default_str();
   c->add_option("--seed", o->cfg.seed, "Seed of batches, samples, dropout and initialisation")->capture_default_str();
   c->add_option("--eval", o->cfg.eval_mode,
                 "Evaluation: full (layer-wise inference over all in-neighbours), sampled (training fanouts), or none "
                 "(no validation or test: for benchmarks)")
-      ->check(CLI::IsMember({"full", "sampled", "none"}))->capture_default_str();
-  c->add_option("--eval-every", o->cfg.eval_every, "Validate every N epochs (and after the last)")->capture_default_str();
+      ->check(CLI::IsMember({"full", "sampled", "none"}))
+      ->capture_default_str();
+  c->add_option("--eval-every", o->cfg.eval_every, "Validate every N epochs (and after the last)")
+      ->capture_default_str();
   c->add_option("--eval-batch-size", o->cfg.eval_batch_size, "Nodes per evaluation chunk")->capture_default_str();
   c->add_option("--metrics", o->cfg.metrics_path, "Write one JSON line per epoch (and a final line) to this file");
   c->add_option("--save-model", o->cfg.save_model_path, "Save the trained model to this file");
@@ -59,26 +63,32 @@ void register_train(CLI::App& app) {
   c->add_option("--gpu-mem", o->cfg.gpu_mem,
                 "Prepared datasets: GPU memory for training and the GPU tier (bytes with K/M/G, or a share of the\n"
                 "feature bytes such as 10%); default: the plan's");
-  c->add_option("--host-mem", o->cfg.host_mem, "Prepared datasets: size of the host tier (bytes or share); default: the plan's");
+  c->add_option("--host-mem", o->cfg.host_mem,
+                "Prepared datasets: size of the host tier (bytes or share); default: the plan's");
   c->add_option("--disk-readers", o->cfg.disk_readers, "Threads reading disk-tier rows")->capture_default_str();
   c->add_option("--device", o->cfg.device,
                 "cpu, or cuda: the whole mini-batch on the GPU (GPU tier in device memory, host tier read zero-copy, "
                 "sampling and gathering of the next batches pipelined with training)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  c->add_option("--host-access", o->cfg.host_access,
-                "--device cuda: how host-tier rows reach the GPU: zero-copy (the gather kernel reads pinned memory) or "
-                "copy (CPU threads gather into a pinned buffer, then one DMA copy: the classic DGL/PyG path, a baseline)")
-      ->check(CLI::IsMember({"zero-copy", "copy"}))->capture_default_str();
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  c->add_option(
+       "--host-access", o->cfg.host_access,
+       "--device cuda: how host-tier rows reach the GPU: zero-copy (the gather kernel reads pinned memory) or "
+       "copy (CPU threads gather into a pinned buffer, then one DMA copy: the classic DGL/PyG path, a baseline)")
+      ->check(CLI::IsMember({"zero-copy", "copy"}))
+      ->capture_default_str();
   c->add_option("--prefetch", o->cfg.pipeline_depth,
                 "Batches sampled and gathered ahead on a producer thread while the current one trains (0: none, "
                 "in turn); default: 0 on the CPU, 2 with --device cuda. Results do not depend on it")
       ->check(CLI::Range(0, 16));
   c->add_option("--comm-timeout", o->comm_timeout,
                 "Data-parallel jobs: seconds a rank waits for the others before it stops with an error")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   c->add_flag("--ignore-graph", o->cfg.ignore_graph,
               "Train and evaluate without any edges: the same model reduced to a feature-only MLP (a baseline)");
-  c->add_flag("--no-progress", [o](std::int64_t) { o->cfg.show_progress = false; }, "No progress bar");
+  c->add_flag(
+      "--no-progress", [o](std::int64_t) { o->cfg.show_progress = false; }, "No progress bar");
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
     o->cfg.model.num_layers = o->layers;

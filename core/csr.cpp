@@ -17,8 +17,7 @@ namespace tg {
 
 namespace {
 template <typename index_t>
-void check_indices(const std::string& name, std::int64_t n, span<const std::int64_t> indptr,
-                   const index_t* idx) {
+void check_indices(const std::string& name, std::int64_t n, span<const std::int64_t> indptr, const index_t* idx) {
   // Find the first bad entry deterministically: minimum offending position over all chunks.
   const std::int64_t e = indptr[n];
   std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
@@ -36,24 +35,22 @@ void check_indices(const std::string& name, std::int64_t n, span<const std::int6
   const std::int64_t bad = first.load();
   if (bad != std::numeric_limits<std::int64_t>::max()) {
     const auto row = std::upper_bound(indptr.begin(), indptr.end(), bad) - indptr.begin() - 1;
-    throw input_error(at_input(name, "indices[" + std::to_string(bad) + "] = " +
-                                         std::to_string(static_cast<std::int64_t>(idx[bad])) +
-                                         " (in row " + std::to_string(row) + ") is outside [0, " +
-                                         std::to_string(n) + ")"));
+    throw input_error(at_input(name, "indices[" + std::to_string(bad) +
+                                         "] = " + std::to_string(static_cast<std::int64_t>(idx[bad])) + " (in row " +
+                                         std::to_string(row) + ") is outside [0, " + std::to_string(n) + ")"));
   }
 }
 }  // namespace
 
-void validate_csr(const std::string& name, std::int64_t n, span<const std::int64_t> indptr,
-                  const void* indices, dtype index_dtype, std::int64_t num_edges) {
+void validate_csr(const std::string& name, std::int64_t n, span<const std::int64_t> indptr, const void* indices,
+                  dtype index_dtype, std::int64_t num_edges) {
   TG_CHECK_INPUT(static_cast<std::int64_t>(indptr.size()) == n + 1,
                  at_input(name, "indptr has " + std::to_string(indptr.size()) +
                                     " entries, expected num_nodes + 1 = " + std::to_string(n + 1)));
-  TG_CHECK_INPUT(indptr[0] == 0, at_input(name, "indptr[0] = " + std::to_string(indptr[0]) +
-                                                    ", expected 0"));
+  TG_CHECK_INPUT(indptr[0] == 0, at_input(name, "indptr[0] = " + std::to_string(indptr[0]) + ", expected 0"));
   TG_CHECK_INPUT(indptr[n] == num_edges,
-                 at_input(name, "indptr[N] = " + std::to_string(indptr[n]) +
-                                    " but the graph has " + std::to_string(num_edges) + " edges"));
+                 at_input(name, "indptr[N] = " + std::to_string(indptr[n]) + " but the graph has " +
+                                    std::to_string(num_edges) + " edges"));
   const std::int64_t bad = tbb::parallel_reduce(
       tbb::blocked_range<std::int64_t>(0, n, 1 << 16), std::numeric_limits<std::int64_t>::max(),
       [&](const auto& r, std::int64_t acc) {
@@ -64,15 +61,14 @@ void validate_csr(const std::string& name, std::int64_t n, span<const std::int64
       [](std::int64_t a, std::int64_t b) { return std::min(a, b); });
   if (bad != std::numeric_limits<std::int64_t>::max())
     throw input_error(at_input(name, "indptr decreases at row " + std::to_string(bad) + " (" +
-                                         std::to_string(indptr[bad]) + " > " +
-                                         std::to_string(indptr[bad + 1]) + ")"));
+                                         std::to_string(indptr[bad]) + " > " + std::to_string(indptr[bad + 1]) + ")"));
   if (index_dtype == dtype::int32)
     check_indices(name, n, indptr, static_cast<const std::int32_t*>(indices));
   else if (index_dtype == dtype::int64)
     check_indices(name, n, indptr, static_cast<const std::int64_t*>(indices));
   else
-    throw input_error(at_input(name, "indices dtype must be int32 or int64, not " +
-                                         std::string(dtype_name(index_dtype))));
+    throw input_error(
+        at_input(name, "indices dtype must be int32 or int64, not " + std::string(dtype_name(index_dtype))));
 }
 
 namespace {
@@ -114,10 +110,9 @@ degree_stats stats_impl(std::int64_t n, span<const std::int64_t> indptr, const i
 }
 }  // namespace
 
-degree_stats compute_degree_stats(std::int64_t n, span<const std::int64_t> indptr,
-                                  const void* indices, dtype index_dtype) {
-  if (index_dtype == dtype::int32)
-    return stats_impl(n, indptr, static_cast<const std::int32_t*>(indices));
+degree_stats compute_degree_stats(std::int64_t n, span<const std::int64_t> indptr, const void* indices,
+                                  dtype index_dtype) {
+  if (index_dtype == dtype::int32) return stats_impl(n, indptr, static_cast<const std::int32_t*>(indices));
   return stats_impl(n, indptr, static_cast<const std::int64_t*>(indices));
 }
 

@@ -25,18 +25,18 @@ struct csr_view {
 
 // Full structural validation (parallel): indptr starts at 0, never decreases, ends at E; every
 // index in [0, N). Throws input_error naming `name` and the first offending position.
-void validate_csr(const std::string& name, std::int64_t num_nodes, span<const std::int64_t> indptr,
-                  const void* indices, dtype index_dtype, std::int64_t num_edges);
+void validate_csr(const std::string& name, std::int64_t num_nodes, span<const std::int64_t> indptr, const void* indices,
+                  dtype index_dtype, std::int64_t num_edges);
 
 // Degree summary used by `tiergnn info`.
 struct degree_stats {
   std::int64_t max_in = 0, max_out = 0, max_total = 0;
   double mean_in = 0;
-  std::int64_t isolated = 0;      // no in- or out-edges
+  std::int64_t isolated = 0;  // no in- or out-edges
   std::int64_t self_loops = 0;
   double top1_endpoint_share = 0;  // share of edge endpoints on the 1% of nodes with highest degree
 };
-degree_stats compute_degree_stats(std::int64_t num_nodes, span<const std::int64_t> indptr,
-                                  const void* indices, dtype index_dtype);
+degree_stats compute_degree_stats(std::int64_t num_nodes, span<const std::int64_t> indptr, const void* indices,
+                                  dtype index_dtype);
 
 }  // namespace tg

@@ -48,10 +48,8 @@ json dataset_meta::to_json() const {
   j["num_edges"] = num_edges;
   j["directed"] = directed;
   j["graph"] = {{"index_dtype", dtype_name(index_dtype)}};
-  j["features"] = has_features() ? json{{"dim", feature_dim}, {"dtype", dtype_name(feature_dtype)}}
-                                 : json(nullptr);
-  j["labels"] = has_labels() ? json{{"num_classes", num_classes}, {"dtype", dtype_name(label_dtype)}}
-                             : json(nullptr);
+  j["features"] = has_features() ? json{{"dim", feature_dim}, {"dtype", dtype_name(feature_dtype)}} : json(nullptr);
+  j["labels"] = has_labels() ? json{{"num_classes", num_classes}, {"dtype", dtype_name(label_dtype)}} : json(nullptr);
   json splits = json::object();
   for (const char* s : kSplitFiles) {
     auto it = arrays.find(s);
@@ -60,8 +58,7 @@ json dataset_meta::to_json() const {
   j["splits"] = splits;
   json arr = json::object();
   for (const auto& [file, a] : arrays)
-    arr[file] = {{"dtype", dtype_name(a.type)}, {"shape", a.shape}, {"crc32", hex32(a.crc32)},
-                 {"bytes", a.bytes}};
+    arr[file] = {{"dtype", dtype_name(a.type)}, {"shape", a.shape}, {"crc32", hex32(a.crc32)}, {"bytes", a.bytes}};
   j["arrays"] = arr;
   j["source"] = source;
   return j;
@@ -106,8 +103,7 @@ dataset_meta dataset_meta::from_json(const json& j, const std::string& path) {
     m.arrays[file] = info;
   }
   for (const char* req : {"indptr.npy", "indices.npy"})
-    if (!m.has_array(req))
-      throw input_error(at_input(path, std::string("arrays lists no '") + req + "'"));
+    if (!m.has_array(req)) throw input_error(at_input(path, std::string("arrays lists no '") + req + "'"));
   if (m.has_features() && !m.has_array("features.npy"))
     throw input_error(at_input(path, "features are declared but arrays lists no 'features.npy'"));
   if (m.has_labels() && !m.has_array("labels.npy"))
@@ -148,8 +144,8 @@ dataset dataset::open(const std::string& dir) {
     if (!fs::exists(p)) throw input_error(at_input(p, "listed in meta.json but missing"));
     npy_array a = npy_array::open(p);
     if (a.type() != info.type)
-      throw input_error(at_input(p, "dtype is " + std::string(dtype_name(a.type())) +
-                                        " but meta.json says " + std::string(dtype_name(info.type))));
+      throw input_error(at_input(p, "dtype is " + std::string(dtype_name(a.type())) + " but meta.json says " +
+                                        std::string(dtype_name(info.type))));
     if (a.shape() != info.shape) {
       a.expect_shape(info.shape);
     }
@@ -221,8 +217,8 @@ void dataset::check(const check_options& opt) const {
                                  : first_nonfinite(static_cast<const std::uint16_t*>(f.raw()), f.count());
     if (bad != std::numeric_limits<std::int64_t>::max())
       throw input_error(at_input(p("features.npy"), "non-finite value at row " +
-                                                        std::to_string(bad / meta_.feature_dim) +
-                                                        ", column " + std::to_string(bad % meta_.feature_dim)));
+                                                        std::to_string(bad / meta_.feature_dim) + ", column " +
+                                                        std::to_string(bad % meta_.feature_dim)));
   }
   // Labels.
   std::vector<std::int64_t> labels;
@@ -239,11 +235,11 @@ void dataset::check(const check_options& opt) const {
                                                         std::to_string(meta_.num_classes) + ")"));
   }
   // Splits: in range, no duplicates, disjoint, labelled.
-  std::vector<std::uint8_t> owner(meta_.has_array("train_idx.npy") || meta_.has_array("valid_idx.npy") ||
-                                          meta_.has_array("test_idx.npy")
-                                      ? static_cast<std::size_t>(n)
-                                      : 0,
-                                  0);
+  std::vector<std::uint8_t> owner(
+      meta_.has_array("train_idx.npy") || meta_.has_array("valid_idx.npy") || meta_.has_array("test_idx.npy")
+          ? static_cast<std::size_t>(n)
+          : 0,
+      0);
   for (int s = 0; s < 3; ++s) {
     const std::string f = kSplitFiles[s];
     if (!has(f)) continue;
@@ -253,13 +249,11 @@ void dataset::check(const check_options& opt) const {
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const std::int64_t v = ids[i];
       if (v < 0 || v >= n)
-        throw input_error(at_input(p(f), "entry " + std::to_string(i) + " = " + std::to_string(v) +
-                                             " is outside [0, " + std::to_string(n) + ")"));
-      if (owner[v] == s + 1)
-        throw input_error(at_input(p(f), "node " + std::to_string(v) + " appears twice"));
+        throw input_error(at_input(p(f), "entry " + std::to_string(i) + " = " + std::to_string(v) + " is outside [0, " +
+                                             std::to_string(n) + ")"));
+      if (owner[v] == s + 1) throw input_error(at_input(p(f), "node " + std::to_string(v) + " appears twice"));
       if (owner[v] != 0)
-        throw input_error(at_input(p(f), "node " + std::to_string(v) + " is also in " +
-                                             kSplitFiles[owner[v] - 1]));
+        throw input_error(at_input(p(f), "node " + std::to_string(v) + " is also in " + kSplitFiles[owner[v] - 1]));
       owner[v] = static_cast<std::uint8_t>(s + 1);
       if (!labels.empty() && labels[v] < 0)
         throw input_error(at_input(p(f), "node " + std::to_string(v) + " has no label (-1)"));
@@ -275,8 +269,8 @@ void dataset::check(const check_options& opt) const {
       const std::string path = p(file);
       const auto size = fs::file_size(path);
       if (size != info.bytes)
-        throw input_error(at_input(path, "size is " + std::to_string(size) + " bytes, meta.json says " +
-                                             std::to_string(info.bytes)));
+        throw input_error(
+            at_input(path, "size is " + std::to_string(size) + " bytes, meta.json says " + std::to_string(info.bytes)));
       const std::uint32_t c = file_crc32(path);
       if (c != info.crc32)
         throw input_error(at_input(path, "checksum mismatch (crc32 " + hex32(c) + ", meta.json says " +
@@ -297,8 +291,7 @@ void remove_tree(const std::string& path) {
   fs::remove_all(path, ec);
 }
 
-dataset_writer::dataset_writer(std::string dir, bool overwrite)
-    : dir_(std::move(dir)), overwrite_(overwrite) {
+dataset_writer::dataset_writer(std::string dir, bool overwrite) : dir_(std::move(dir)), overwrite_(overwrite) {
   if (fs::exists(dir_) && !overwrite_)
     throw input_error(at_input(dir_, "already exists; choose another output or pass --force to replace it"));
   const fs::path parent = fs::path(dir_).lexically_normal().parent_path();
@@ -314,8 +307,7 @@ dataset_writer::~dataset_writer() {
   if (!committed_) remove_tree(tmp_);
 }
 
-void dataset_writer::put(const std::string& file, dtype t, const std::vector<std::int64_t>& shape,
-                         const void* data) {
+void dataset_writer::put(const std::string& file, dtype t, const std::vector<std::int64_t>& shape, const void* data) {
   write_npy(path(file), t, shape, data);
 }
 

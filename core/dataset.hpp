@@ -40,7 +40,7 @@ struct dataset_meta {
   dtype feature_dtype = dtype::float32;
   std::int64_t num_classes = 0;  // 0: no labels
   dtype label_dtype = dtype::int64;
-  std::map<std::string, array_info> arrays;  // file name -> what it holds
+  std::map<std::string, array_info> arrays;          // file name -> what it holds
   nlohmann::json source = nlohmann::json::object();  // provenance: importer, inputs, options
 
   bool has_features() const { return feature_dim > 0; }

@@ -8,28 +8,52 @@ namespace tg {
 
 std::size_t dtype_size(dtype t) {
   switch (t) {
-    case dtype::boolean: case dtype::int8: case dtype::uint8: return 1;
-    case dtype::int16: case dtype::uint16: case dtype::float16: return 2;
-    case dtype::int32: case dtype::uint32: case dtype::float32: return 4;
-    case dtype::int64: case dtype::uint64: case dtype::float64: return 8;
+    case dtype::boolean:
+    case dtype::int8:
+    case dtype::uint8:
+      return 1;
+    case dtype::int16:
+    case dtype::uint16:
+    case dtype::float16:
+      return 2;
+    case dtype::int32:
+    case dtype::uint32:
+    case dtype::float32:
+      return 4;
+    case dtype::int64:
+    case dtype::uint64:
+    case dtype::float64:
+      return 8;
   }
   return 0;
 }
 
 std::string_view dtype_name(dtype t) {
   switch (t) {
-    case dtype::boolean: return "bool";
-    case dtype::int8: return "int8";
-    case dtype::uint8: return "uint8";
-    case dtype::int16: return "int16";
-    case dtype::uint16: return "uint16";
-    case dtype::int32: return "int32";
-    case dtype::uint32: return "uint32";
-    case dtype::int64: return "int64";
-    case dtype::uint64: return "uint64";
-    case dtype::float16: return "float16";
-    case dtype::float32: return "float32";
-    case dtype::float64: return "float64";
+    case dtype::boolean:
+      return "bool";
+    case dtype::int8:
+      return "int8";
+    case dtype::uint8:
+      return "uint8";
+    case dtype::int16:
+      return "int16";
+    case dtype::uint16:
+      return "uint16";
+    case dtype::int32:
+      return "int32";
+    case dtype::uint32:
+      return "uint32";
+    case dtype::int64:
+      return "int64";
+    case dtype::uint64:
+      return "uint64";
+    case dtype::float16:
+      return "float16";
+    case dtype::float32:
+      return "float32";
+    case dtype::float64:
+      return "float64";
   }
   return "?";
 }
@@ -45,7 +69,9 @@ dtype dtype_from_name(std::string_view name, std::string_view what) {
 bool is_integer(dtype t) {
   return t != dtype::boolean && t != dtype::float16 && t != dtype::float32 && t != dtype::float64;
 }
-bool is_float(dtype t) { return t == dtype::float16 || t == dtype::float32 || t == dtype::float64; }
+bool is_float(dtype t) {
+  return t == dtype::float16 || t == dtype::float32 || t == dtype::float64;
+}
 
 float half_to_float(std::uint16_t h) {
   const std::uint32_t sign = (h & 0x8000u) << 16;

@@ -26,17 +26,53 @@ std::uint16_t float_to_half(float f);
 
 template <typename T>
 constexpr dtype dtype_of();
-template <> constexpr dtype dtype_of<bool>() { return dtype::boolean; }
-template <> constexpr dtype dtype_of<std::int8_t>() { return dtype::int8; }
-template <> constexpr dtype dtype_of<std::uint8_t>() { return dtype::uint8; }
-template <> constexpr dtype dtype_of<std::int16_t>() { return dtype::int16; }
-template <> constexpr dtype dtype_of<std::uint16_t>() { return dtype::uint16; }
-template <> constexpr dtype dtype_of<std::int32_t>() { return dtype::int32; }
-template <> constexpr dtype dtype_of<std::uint32_t>() { return dtype::uint32; }
-template <> constexpr dtype dtype_of<std::int64_t>() { return dtype::int64; }
-template <> constexpr dtype dtype_of<std::uint64_t>() { return dtype::uint64; }
-template <> constexpr dtype dtype_of<float16_t>() { return dtype::float16; }
-template <> constexpr dtype dtype_of<float>() { return dtype::float32; }
-template <> constexpr dtype dtype_of<double>() { return dtype::float64; }
+template <>
+constexpr dtype dtype_of<bool>() {
+  return dtype::boolean;
+}
+template <>
+constexpr dtype dtype_of<std::int8_t>() {
+  return dtype::int8;
+}
+template <>
+constexpr dtype dtype_of<std::uint8_t>() {
+  return dtype::uint8;
+}
+template <>
+constexpr dtype dtype_of<std::int16_t>() {
+  return dtype::int16;
+}
+template <>
+constexpr dtype dtype_of<std::uint16_t>() {
+  return dtype::uint16;
+}
+template <>
+constexpr dtype dtype_of<std::int32_t>() {
+  return dtype::int32;
+}
+template <>
+constexpr dtype dtype_of<std::uint32_t>() {
+  return dtype::uint32;
+}
+template <>
+constexpr dtype dtype_of<std::int64_t>() {
+  return dtype::int64;
+}
+template <>
+constexpr dtype dtype_of<std::uint64_t>() {
+  return dtype::uint64;
+}
+template <>
+constexpr dtype dtype_of<float16_t>() {
+  return dtype::float16;
+}
+template <>
+constexpr dtype dtype_of<float>() {
+  return dtype::float32;
+}
+template <>
+constexpr dtype dtype_of<double>() {
+  return dtype::float64;
+}
 
 }  // namespace tg

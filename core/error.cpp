@@ -6,8 +6,8 @@
 namespace tg {
 namespace detail {
 void throw_logic(const char* cond, const char* file, int line, const std::string& msg) {
-  throw logic_error(concat("internal error: ", msg.empty() ? "" : msg + " ", "(", cond, " failed at ",
-                           file, ":", line, ")"));
+  throw logic_error(
+      concat("internal error: ", msg.empty() ? "" : msg + " ", "(", cond, " failed at ", file, ":", line, ")"));
 }
 }  // namespace detail
 

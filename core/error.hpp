@@ -71,14 +71,13 @@ std::string at_input(const std::string& path, std::int64_t line, const std::stri
 }  // namespace tg
 
 // Precondition check inside the library; failing it is a bug (logic_error).
-#define TG_EXPECTS(cond, ...)                                                             \
-  do {                                                                                    \
-    if (!(cond))                                                                          \
-      ::tg::detail::throw_logic(#cond, __FILE__, __LINE__, ::tg::detail::concat(__VA_ARGS__)); \
+#define TG_EXPECTS(cond, ...)                                                                             \
+  do {                                                                                                    \
+    if (!(cond)) ::tg::detail::throw_logic(#cond, __FILE__, __LINE__, ::tg::detail::concat(__VA_ARGS__)); \
   } while (0)
 
 // Input check: throws input_error with the concatenated message.
-#define TG_CHECK_INPUT(cond, ...)                                           \
-  do {                                                                      \
+#define TG_CHECK_INPUT(cond, ...)                                            \
+  do {                                                                       \
     if (!(cond)) throw ::tg::input_error(::tg::detail::concat(__VA_ARGS__)); \
   } while (0)

@@ -126,7 +126,9 @@ class pinned_buffer {
   }
   T* data() { return p_; }
   const T* data() const { return p_; }
-  const T* device_data() const { return p_ ? static_cast<const T*>(mapped_device_pointer(const_cast<T*>(p_))) : nullptr; }
+  const T* device_data() const {
+    return p_ ? static_cast<const T*>(mapped_device_pointer(const_cast<T*>(p_))) : nullptr;
+  }
   std::size_t size() const { return n_; }
   std::size_t bytes() const { return n_ * sizeof(T); }
   void reserve(std::size_t n) {
@@ -151,7 +153,9 @@ class host_registration {
   host_registration(const host_registration&) = delete;
   host_registration& operator=(const host_registration&) = delete;
   host_registration(host_registration&& o) noexcept
-      : base_(std::exchange(o.base_, nullptr)), user_(std::exchange(o.user_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+      : base_(std::exchange(o.base_, nullptr)),
+        user_(std::exchange(o.user_, nullptr)),
+        bytes_(std::exchange(o.bytes_, 0)) {}
   host_registration& operator=(host_registration&& o) noexcept {
     std::swap(base_, o.base_);
     std::swap(user_, o.user_);
@@ -171,7 +175,7 @@ class host_registration {
 // peer-to-peer clique): a 64-byte handle of a cudaMalloc'ed pointer, and the opened peer pointer.
 inline constexpr std::size_t kIpcHandleBytes = 64;
 void ipc_handle(const void* device_ptr, void* handle_out);  // kIpcHandleBytes bytes
-void* ipc_open(const void* handle);                          // device pointer into the peer's allocation
+void* ipc_open(const void* handle);                         // device pointer into the peer's allocation
 void ipc_close(void* peer_ptr) noexcept;
 // Whether device a can read device b's memory directly (cudaDeviceCanAccessPeer; a == b: true).
 bool can_access_peer(int a, int b);

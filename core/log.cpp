@@ -28,8 +28,12 @@ std::mutex& log_mutex() {
 }
 }  // namespace
 
-void set_log_level(log_level l) { level().store(l); }
-log_level get_log_level() { return level().load(); }
+void set_log_level(log_level l) {
+  level().store(l);
+}
+log_level get_log_level() {
+  return level().load();
+}
 
 void log_message(log_level l, const std::string& msg) {
   static const char* names[] = {"debug", "info", "warn", "error"};

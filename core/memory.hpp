@@ -18,10 +18,14 @@ enum class memory_kind { host, pinned, device, disk };
 
 inline std::string_view to_string(memory_kind k) {
   switch (k) {
-    case memory_kind::host: return "host";
-    case memory_kind::pinned: return "pinned";
-    case memory_kind::device: return "device";
-    case memory_kind::disk: return "disk";
+    case memory_kind::host:
+      return "host";
+    case memory_kind::pinned:
+      return "pinned";
+    case memory_kind::device:
+      return "device";
+    case memory_kind::disk:
+      return "disk";
   }
   return "?";
 }
@@ -38,8 +42,7 @@ class host_buffer {
   }
   host_buffer(const host_buffer&) = delete;
   host_buffer& operator=(const host_buffer&) = delete;
-  host_buffer(host_buffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  host_buffer(host_buffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   host_buffer& operator=(host_buffer&& o) noexcept {
     if (this != &o) {
       release();

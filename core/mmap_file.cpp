@@ -76,7 +76,9 @@ mmap_file& mmap_file::operator=(mmap_file&& o) noexcept {
   return *this;
 }
 
-mmap_file::~mmap_file() { close(); }
+mmap_file::~mmap_file() {
+  close();
+}
 
 void mmap_file::flush() {
   if (data_ && writable_ && ::msync(data_, size_, MS_SYNC) != 0) throw_errno("msync", path_);

@@ -81,18 +81,16 @@ dtype dtype_from_descr(const std::string& d, const std::string& name) {
   const char order = d[0];
   const std::string code = d.substr(1);
   if (order == '>') {
-    throw input_error(at_input(name, "big-endian dtype '" + d +
-                                         "' is not supported; convert with arr.astype(arr.dtype.newbyteorder('<'))"));
+    throw input_error(at_input(
+        name, "big-endian dtype '" + d + "' is not supported; convert with arr.astype(arr.dtype.newbyteorder('<'))"));
   }
-  if (order != '<' && order != '|' && order != '=')
-    throw input_error(at_input(name, "unsupported dtype '" + d + "'"));
+  if (order != '<' && order != '|' && order != '=') throw input_error(at_input(name, "unsupported dtype '" + d + "'"));
   static const struct {
     const char* code;
     dtype t;
-  } table[] = {{"b1", dtype::boolean}, {"i1", dtype::int8},    {"u1", dtype::uint8},
-               {"i2", dtype::int16},   {"u2", dtype::uint16},  {"i4", dtype::int32},
-               {"u4", dtype::uint32},  {"i8", dtype::int64},   {"u8", dtype::uint64},
-               {"f2", dtype::float16}, {"f4", dtype::float32}, {"f8", dtype::float64}};
+  } table[] = {{"b1", dtype::boolean}, {"i1", dtype::int8},    {"u1", dtype::uint8},   {"i2", dtype::int16},
+               {"u2", dtype::uint16},  {"i4", dtype::int32},   {"u4", dtype::uint32},  {"i8", dtype::int64},
+               {"u8", dtype::uint64},  {"f2", dtype::float16}, {"f4", dtype::float32}, {"f8", dtype::float64}};
   for (const auto& e : table)
     if (code == e.code) return e.t;
   throw input_error(at_input(name, "unsupported dtype '" + d + "'"));
@@ -100,18 +98,30 @@ dtype dtype_from_descr(const std::string& d, const std::string& name) {
 
 const char* descr_of(dtype t) {
   switch (t) {
-    case dtype::boolean: return "|b1";
-    case dtype::int8: return "|i1";
-    case dtype::uint8: return "|u1";
-    case dtype::int16: return "<i2";
-    case dtype::uint16: return "<u2";
-    case dtype::int32: return "<i4";
-    case dtype::uint32: return "<u4";
-    case dtype::int64: return "<i8";
-    case dtype::uint64: return "<u8";
-    case dtype::float16: return "<f2";
-    case dtype::float32: return "<f4";
-    case dtype::float64: return "<f8";
+    case dtype::boolean:
+      return "|b1";
+    case dtype::int8:
+      return "|i1";
+    case dtype::uint8:
+      return "|u1";
+    case dtype::int16:
+      return "<i2";
+    case dtype::uint16:
+      return "<u2";
+    case dtype::int32:
+      return "<i4";
+    case dtype::uint32:
+      return "<u4";
+    case dtype::int64:
+      return "<i8";
+    case dtype::uint64:
+      return "<u8";
+    case dtype::float16:
+      return "<f2";
+    case dtype::float32:
+      return "<f4";
+    case dtype::float64:
+      return "<f8";
   }
   return "?";
 }
@@ -176,8 +186,7 @@ npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const s
     ps.expect('}');
     break;
   }
-  if (!have_descr || !have_order || !have_shape)
-    ps.fail("missing 'descr', 'fortran_order' or 'shape'");
+  if (!have_descr || !have_order || !have_shape) ps.fail("missing 'descr', 'fortran_order' or 'shape'");
   if (fortran && out.shape.size() > 1)
     throw input_error(at_input(name, "Fortran-order arrays are not supported; save with np.ascontiguousarray"));
   out.data_offset = pre + hlen;
@@ -185,8 +194,8 @@ npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const s
 }
 
 std::string make_npy_header(dtype t, const std::vector<std::int64_t>& shape, std::size_t min_total) {
-  std::string dict = std::string("{'descr': '") + descr_of(t) +
-                     "', 'fortran_order': False, 'shape': " + shape_string(shape) + ", }";
+  std::string dict =
+      std::string("{'descr': '") + descr_of(t) + "', 'fortran_order': False, 'shape': " + shape_string(shape) + ", }";
   std::size_t total = 10 + dict.size() + 1;
   std::size_t padded = std::max(min_total, ((total + 63) / 64) * 64);
   dict.append(padded - total, ' ');
@@ -202,18 +211,16 @@ std::string make_npy_header(dtype t, const std::vector<std::int64_t>& shape, std
 }
 
 namespace {
-void check_image(const std::uint8_t* bytes, std::size_t size, const std::string& name,
-                 npy_header* hdr_out, const void** data_out) {
+void check_image(const std::uint8_t* bytes, std::size_t size, const std::string& name, npy_header* hdr_out,
+                 const void** data_out) {
   npy_header h = parse_npy_header(bytes, size, name);
   const std::size_t need = h.data_offset + h.nbytes();
   if (size < need)
-    throw input_error(at_input(name, "truncated .npy data: expected " + std::to_string(h.nbytes()) +
-                                         " bytes of " + std::string(dtype_name(h.type)) + " for shape " +
-                                         shape_string(h.shape) + ", found " +
-                                         std::to_string(size - h.data_offset)));
+    throw input_error(at_input(name, "truncated .npy data: expected " + std::to_string(h.nbytes()) + " bytes of " +
+                                         std::string(dtype_name(h.type)) + " for shape " + shape_string(h.shape) +
+                                         ", found " + std::to_string(size - h.data_offset)));
   if (size > need)
-    throw input_error(at_input(name, std::to_string(size - need) +
-                                         " unexpected bytes after the array data (shape " +
+    throw input_error(at_input(name, std::to_string(size - need) + " unexpected bytes after the array data (shape " +
                                          shape_string(h.shape) + ")"));
   *hdr_out = h;
   *data_out = bytes + h.data_offset;
@@ -238,8 +245,8 @@ npy_array npy_array::from_bytes(std::vector<std::uint8_t> bytes, const std::stri
   return a;
 }
 
-npy_array npy_array::from_view(std::shared_ptr<const void> owner, const std::uint8_t* bytes,
-                               std::size_t size, const std::string& name) {
+npy_array npy_array::from_view(std::shared_ptr<const void> owner, const std::uint8_t* bytes, std::size_t size,
+                               const std::string& name) {
   npy_array a;
   a.name_ = name;
   check_image(bytes, size, name, &a.header_, &a.data_);
@@ -249,18 +256,17 @@ npy_array npy_array::from_view(std::shared_ptr<const void> owner, const std::uin
 
 void npy_array::expect_dtype(dtype t) const {
   if (type() != t)
-    throw input_error(at_input(name_, "dtype is " + std::string(dtype_name(type())) + ", expected " +
-                                          std::string(dtype_name(t))));
+    throw input_error(
+        at_input(name_, "dtype is " + std::string(dtype_name(type())) + ", expected " + std::string(dtype_name(t))));
 }
 void npy_array::expect_ndim(int n) const {
   if (ndim() != n)
-    throw input_error(at_input(name_, "has " + std::to_string(ndim()) + " dimensions " +
-                                          shape_string(shape()) + ", expected " + std::to_string(n)));
+    throw input_error(at_input(name_, "has " + std::to_string(ndim()) + " dimensions " + shape_string(shape()) +
+                                          ", expected " + std::to_string(n)));
 }
 void npy_array::expect_shape(const std::vector<std::int64_t>& s) const {
   if (shape() != s)
-    throw input_error(at_input(name_, "shape is " + shape_string(shape()) + ", expected " +
-                                          shape_string(s)));
+    throw input_error(at_input(name_, "shape is " + shape_string(shape()) + ", expected " + shape_string(s)));
 }
 
 std::vector<std::int64_t> npy_array::to_int64() const {
@@ -270,26 +276,40 @@ std::vector<std::int64_t> npy_array::to_int64() const {
     for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::int64_t>(p[i]);
   };
   switch (type()) {
-    case dtype::boolean: case dtype::uint8: conv(static_cast<const std::uint8_t*>(data_)); break;
-    case dtype::int8: conv(static_cast<const std::int8_t*>(data_)); break;
-    case dtype::int16: conv(static_cast<const std::int16_t*>(data_)); break;
-    case dtype::uint16: conv(static_cast<const std::uint16_t*>(data_)); break;
-    case dtype::int32: conv(static_cast<const std::int32_t*>(data_)); break;
-    case dtype::uint32: conv(static_cast<const std::uint32_t*>(data_)); break;
-    case dtype::int64: conv(static_cast<const std::int64_t*>(data_)); break;
+    case dtype::boolean:
+    case dtype::uint8:
+      conv(static_cast<const std::uint8_t*>(data_));
+      break;
+    case dtype::int8:
+      conv(static_cast<const std::int8_t*>(data_));
+      break;
+    case dtype::int16:
+      conv(static_cast<const std::int16_t*>(data_));
+      break;
+    case dtype::uint16:
+      conv(static_cast<const std::uint16_t*>(data_));
+      break;
+    case dtype::int32:
+      conv(static_cast<const std::int32_t*>(data_));
+      break;
+    case dtype::uint32:
+      conv(static_cast<const std::uint32_t*>(data_));
+      break;
+    case dtype::int64:
+      conv(static_cast<const std::int64_t*>(data_));
+      break;
     case dtype::uint64: {
       const auto* p = static_cast<const std::uint64_t*>(data_);
       for (std::size_t i = 0; i < n; ++i) {
         if (p[i] > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-          throw input_error(at_input(name_, "value " + std::to_string(p[i]) + " at index " +
-                                                std::to_string(i) + " does not fit int64"));
+          throw input_error(at_input(
+              name_, "value " + std::to_string(p[i]) + " at index " + std::to_string(i) + " does not fit int64"));
         out[i] = static_cast<std::int64_t>(p[i]);
       }
       break;
     }
     default:
-      throw input_error(at_input(name_, "dtype is " + std::string(dtype_name(type())) +
-                                            ", expected an integer dtype"));
+      throw input_error(at_input(name_, "dtype is " + std::string(dtype_name(type())) + ", expected an integer dtype"));
   }
   return out;
 }
@@ -301,21 +321,35 @@ std::vector<float> npy_array::to_float32() const {
     for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(p[i]);
   };
   switch (type()) {
-    case dtype::float32: std::memcpy(out.data(), data_, n * 4); break;
-    case dtype::float64: conv(static_cast<const double*>(data_)); break;
+    case dtype::float32:
+      std::memcpy(out.data(), data_, n * 4);
+      break;
+    case dtype::float64:
+      conv(static_cast<const double*>(data_));
+      break;
     case dtype::float16: {
       const auto* p = static_cast<const std::uint16_t*>(data_);
       for (std::size_t i = 0; i < n; ++i) out[i] = half_to_float(p[i]);
       break;
     }
-    case dtype::boolean: case dtype::uint8: conv(static_cast<const std::uint8_t*>(data_)); break;
-    case dtype::int8: conv(static_cast<const std::int8_t*>(data_)); break;
-    case dtype::int16: conv(static_cast<const std::int16_t*>(data_)); break;
-    case dtype::int32: conv(static_cast<const std::int32_t*>(data_)); break;
-    case dtype::int64: conv(static_cast<const std::int64_t*>(data_)); break;
+    case dtype::boolean:
+    case dtype::uint8:
+      conv(static_cast<const std::uint8_t*>(data_));
+      break;
+    case dtype::int8:
+      conv(static_cast<const std::int8_t*>(data_));
+      break;
+    case dtype::int16:
+      conv(static_cast<const std::int16_t*>(data_));
+      break;
+    case dtype::int32:
+      conv(static_cast<const std::int32_t*>(data_));
+      break;
+    case dtype::int64:
+      conv(static_cast<const std::int64_t*>(data_));
+      break;
     default:
-      throw input_error(at_input(name_, "dtype " + std::string(dtype_name(type())) +
-                                            " cannot be used as features"));
+      throw input_error(at_input(name_, "dtype " + std::string(dtype_name(type())) + " cannot be used as features"));
   }
   return out;
 }
@@ -326,8 +360,7 @@ void write_all(std::FILE* f, const void* p, std::size_t n, const std::string& pa
 }
 }  // namespace
 
-void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>& shape,
-               const void* data) {
+void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>& shape, const void* data) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) throw_errno("create", path);
   try {
@@ -381,9 +414,7 @@ void npy_writer::finish() {
   if (std::fclose(f) != 0) throw_errno("close", path_);
 }
 
-npy_mmap_writer::npy_mmap_writer(const std::string& path, dtype t,
-                                 const std::vector<std::int64_t>& shape)
-    : type_(t) {
+npy_mmap_writer::npy_mmap_writer(const std::string& path, dtype t, const std::vector<std::int64_t>& shape) : type_(t) {
   const std::string h = make_npy_header(t, shape, 128);
   std::int64_t n = 1;
   for (auto d : shape) n *= d;

@@ -41,8 +41,8 @@ class npy_array {
   // Wraps bytes that hold a complete .npy file (copied/inflated from an archive).
   static npy_array from_bytes(std::vector<std::uint8_t> bytes, const std::string& name);
   // Views a complete .npy image inside memory kept alive by `owner` (e.g. a stored zip member).
-  static npy_array from_view(std::shared_ptr<const void> owner, const std::uint8_t* bytes,
-                             std::size_t size, const std::string& name);
+  static npy_array from_view(std::shared_ptr<const void> owner, const std::uint8_t* bytes, std::size_t size,
+                             const std::string& name);
 
   const std::string& name() const { return name_; }
   dtype type() const { return header_.type; }
@@ -74,8 +74,7 @@ class npy_array {
 };
 
 // Writes a whole array.
-void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>& shape,
-               const void* data);
+void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>& shape, const void* data);
 template <typename T>
 void write_npy(const std::string& path, span<const T> data) {
   write_npy(path, dtype_of<T>(), {static_cast<std::int64_t>(data.size())}, data.data());

@@ -11,7 +11,9 @@ namespace tg {
 
 namespace {
 
-std::uint16_t rd16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+std::uint16_t rd16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
+}
 std::uint32_t rd32(const std::uint8_t* p) {
   return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
          (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
@@ -20,8 +22,8 @@ std::uint64_t rd64(const std::uint8_t* p) {
   return static_cast<std::uint64_t>(rd32(p)) | (static_cast<std::uint64_t>(rd32(p + 4)) << 32);
 }
 
-constexpr std::uint32_t kEocd = 0x06054b50, kEocd64 = 0x06064b50, kEocd64Loc = 0x07064b50,
-                        kCentral = 0x02014b50, kLocal = 0x04034b50;
+constexpr std::uint32_t kEocd = 0x06054b50, kEocd64 = 0x06064b50, kEocd64Loc = 0x07064b50, kCentral = 0x02014b50,
+                        kLocal = 0x04034b50;
 
 }  // namespace
 
@@ -62,8 +64,7 @@ npz_archive::npz_archive(const std::string& path) : path_(path) {
     e.crc = rd32(d + p + 16);
     e.compressed = rd32(d + p + 20);
     e.uncompressed = rd32(d + p + 24);
-    const std::uint16_t name_len = rd16(d + p + 28), extra_len = rd16(d + p + 30),
-                        comment_len = rd16(d + p + 32);
+    const std::uint16_t name_len = rd16(d + p + 28), extra_len = rd16(d + p + 30), comment_len = rd16(d + p + 32);
     e.local_offset = rd32(d + p + 42);
     if (p + 46 + name_len + extra_len + comment_len > n) throw corrupt("bad central directory entry");
     e.name.assign(reinterpret_cast<const char*>(d + p + 46), name_len);
@@ -103,7 +104,9 @@ const npz_archive::entry* npz_archive::find(const std::string& key) const {
   return nullptr;
 }
 
-bool npz_archive::contains(const std::string& key) const { return find(key) != nullptr; }
+bool npz_archive::contains(const std::string& key) const {
+  return find(key) != nullptr;
+}
 
 npy_array npz_archive::get(const std::string& key) const {
   const entry* e = find(key);
@@ -118,12 +121,9 @@ npy_array npz_archive::get(const std::string& key) const {
   auto corrupt = [&](const std::string& what) -> input_error {
     return input_error(at_input(member, "corrupt zip member: " + what));
   };
-  if (e->local_offset + 30 > n || rd32(d + e->local_offset) != kLocal)
-    throw corrupt("bad local header");
-  const std::uint64_t data_off =
-      e->local_offset + 30 + rd16(d + e->local_offset + 26) + rd16(d + e->local_offset + 28);
-  if (data_off + e->compressed > n)
-    throw corrupt("data runs past the end of the file (truncated archive?)");
+  if (e->local_offset + 30 > n || rd32(d + e->local_offset) != kLocal) throw corrupt("bad local header");
+  const std::uint64_t data_off = e->local_offset + 30 + rd16(d + e->local_offset + 26) + rd16(d + e->local_offset + 28);
+  if (data_off + e->compressed > n) throw corrupt("data runs past the end of the file (truncated archive?)");
   const std::uint8_t* src = d + data_off;
   if (e->method == 0) {
     if (e->compressed != e->uncompressed) throw corrupt("stored member with differing sizes");
@@ -135,8 +135,7 @@ npy_array npz_archive::get(const std::string& key) const {
     return npy_array::from_view(file_, src, static_cast<std::size_t>(e->uncompressed), member);
   }
   if (e->method != 8)
-    throw corrupt("unsupported compression method " + std::to_string(e->method) +
-                  " (only stored and deflate)");
+    throw corrupt("unsupported compression method " + std::to_string(e->method) + " (only stored and deflate)");
   std::vector<std::uint8_t> out(static_cast<std::size_t>(e->uncompressed));
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw corrupt("zlib init failed");
@@ -157,8 +156,7 @@ npy_array npz_archive::get(const std::string& key) const {
     if (rc == Z_STREAM_END) break;
     if (rc != Z_OK || (in_chunk == zs.avail_in && out_chunk == zs.avail_out)) {
       inflateEnd(&zs);
-      throw corrupt(rc == Z_DATA_ERROR ? "invalid deflate data"
-                                       : "deflate stream ends early (truncated?)");
+      throw corrupt(rc == Z_DATA_ERROR ? "invalid deflate data" : "deflate stream ends early (truncated?)");
     }
   }
   inflateEnd(&zs);

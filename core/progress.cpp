@@ -66,14 +66,14 @@ void progress::draw(bool final_line) {
   if (total_ > 0) {
     const double frac = static_cast<double>(d) / total_;
     const double eta = rate > 0 ? (total_ - d) / rate : 0.0;
-    std::snprintf(buf, sizeof buf, "%s: %5.1f%% %s/%s %s, %s %s/s, %s %.0fs%s%s", label_.c_str(),
-                  100.0 * frac, format_count(d).c_str(), format_count(total_).c_str(), unit_.c_str(),
-                  format_count(rate).c_str(), unit_.c_str(), final_line ? "took" : "eta",
-                  final_line ? secs : eta, suffix_.empty() ? "" : ", ", suffix_.c_str());
+    std::snprintf(buf, sizeof buf, "%s: %5.1f%% %s/%s %s, %s %s/s, %s %.0fs%s%s", label_.c_str(), 100.0 * frac,
+                  format_count(d).c_str(), format_count(total_).c_str(), unit_.c_str(), format_count(rate).c_str(),
+                  unit_.c_str(), final_line ? "took" : "eta", final_line ? secs : eta, suffix_.empty() ? "" : ", ",
+                  suffix_.c_str());
   } else {
-    std::snprintf(buf, sizeof buf, "%s: %s %s, %s %s/s, %.0fs%s%s", label_.c_str(),
-                  format_count(d).c_str(), unit_.c_str(), format_count(rate).c_str(), unit_.c_str(),
-                  secs, suffix_.empty() ? "" : ", ", suffix_.c_str());
+    std::snprintf(buf, sizeof buf, "%s: %s %s, %s %s/s, %.0fs%s%s", label_.c_str(), format_count(d).c_str(),
+                  unit_.c_str(), format_count(rate).c_str(), unit_.c_str(), secs, suffix_.empty() ? "" : ", ",
+                  suffix_.c_str());
   }
   if (tty_)
     std::fprintf(stderr, "\r\033[K%s%s", buf, final_line ? "\n" : "");

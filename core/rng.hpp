@@ -38,13 +38,15 @@ TG_HD philox_ctr philox4x32(philox_ctr ctr, std::uint32_t k0, std::uint32_t k1) 
 class counter_rng {
  public:
   TG_HD counter_rng(std::uint64_t seed, std::uint64_t stream)
-      : k0_(static_cast<std::uint32_t>(seed)), k1_(static_cast<std::uint32_t>(seed >> 32)),
-        s0_(static_cast<std::uint32_t>(stream)), s1_(static_cast<std::uint32_t>(stream >> 32)) {}
+      : k0_(static_cast<std::uint32_t>(seed)),
+        k1_(static_cast<std::uint32_t>(seed >> 32)),
+        s0_(static_cast<std::uint32_t>(stream)),
+        s1_(static_cast<std::uint32_t>(stream >> 32)) {}
 
   TG_HD philox_ctr block(std::uint64_t position) const {
-    return philox4x32(philox_ctr{{static_cast<std::uint32_t>(position),
-                                  static_cast<std::uint32_t>(position >> 32), s0_, s1_}},
-                      k0_, k1_);
+    return philox4x32(
+        philox_ctr{{static_cast<std::uint32_t>(position), static_cast<std::uint32_t>(position >> 32), s0_, s1_}}, k0_,
+        k1_);
   }
   // 64 random bits at `position`.
   TG_HD std::uint64_t u64(std::uint64_t position) const {

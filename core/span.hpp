@@ -27,9 +27,7 @@ class span {
   TG_HD T& operator[](std::size_t i) const { return data_[i]; }
   TG_HD T* begin() const { return data_; }
   TG_HD T* end() const { return data_ + size_; }
-  TG_HD span subspan(std::size_t offset, std::size_t count) const {
-    return span(data_ + offset, count);
-  }
+  TG_HD span subspan(std::size_t offset, std::size_t count) const { return span(data_ + offset, count); }
   TG_HD std::size_t size_bytes() const { return size_ * sizeof(T); }
 
  private:

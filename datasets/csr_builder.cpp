@@ -51,7 +51,9 @@ void csr_builder::add(span<const std::int64_t> src, span<const std::int64_t> dst
   for (std::size_t i = 0; i < src.size(); ++i) add(src[i], dst[i]);
 }
 
-void csr_builder::set_id_map(std::vector<std::int64_t> sorted_ids) { id_map_ = std::move(sorted_ids); }
+void csr_builder::set_id_map(std::vector<std::int64_t> sorted_ids) {
+  id_map_ = std::move(sorted_ids);
+}
 
 namespace {
 
@@ -69,9 +71,8 @@ void for_each_chunk(std::FILE* f, const std::string& path, F&& fn) {
 }
 
 template <typename index_t>
-csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path,
-                           const std::vector<std::int64_t>& id_map, const csr_build_options& opt,
-                           dataset_writer& w, std::int64_t n, std::int64_t added) {
+csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, const std::vector<std::int64_t>& id_map,
+                           const csr_build_options& opt, dataset_writer& w, std::int64_t n, std::int64_t added) {
   csr_build_stats st;
   st.input_edges = added;
   auto map_id = [&](std::int64_t x) -> std::int64_t {
@@ -82,7 +83,8 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path,
   };
   // Pass 1: in-degree counts (row = destination).
   std::vector<std::atomic<std::int64_t>> cursor(static_cast<std::size_t>(n) + 1);
-  tbb::parallel_for(std::size_t{0}, cursor.size(), [&](std::size_t i) { cursor[i].store(0, std::memory_order_relaxed); });
+  tbb::parallel_for(std::size_t{0}, cursor.size(),
+                    [&](std::size_t i) { cursor[i].store(0, std::memory_order_relaxed); });
   progress prog("building CSR", 2 * added * (opt.symmetrize ? 2 : 1), "edges");
   auto check_range = [&](std::int64_t x) {
     if (x < 0 || x >= n)

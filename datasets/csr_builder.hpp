@@ -15,16 +15,16 @@
 namespace tg {
 
 struct csr_build_options {
-  bool symmetrize = false;        // add v -> u for every u -> v
+  bool symmetrize = false;  // add v -> u for every u -> v
   bool remove_self_loops = false;
   bool remove_duplicates = true;  // keep one copy of each (u, v)
 };
 
 struct csr_build_stats {
-  std::int64_t input_edges = 0;       // edges added
+  std::int64_t input_edges = 0;  // edges added
   std::int64_t self_loops_removed = 0;
   std::int64_t duplicates_removed = 0;
-  std::int64_t edges = 0;             // stored arcs
+  std::int64_t edges = 0;  // stored arcs
 };
 
 class csr_builder {

@@ -21,8 +21,8 @@
 namespace tg {
 
 struct rmat_options {
-  int scale = 16;        // 2^scale nodes, 1..40
-  int edge_factor = 16;  // edges per node (before duplicates / self-loops are removed)
+  int scale = 16;                       // 2^scale nodes, 1..40
+  int edge_factor = 16;                 // edges per node (before duplicates / self-loops are removed)
   double a = 0.57, b = 0.19, c = 0.19;  // quadrant probabilities; d = 1 - a - b - c
   std::uint64_t seed = 1;
   bool undirected = false;  // store both directions of every edge
@@ -56,7 +56,6 @@ struct community_options {
   double train_fraction = 0.1, valid_fraction = 0.1, test_fraction = 0.2;
 };
 
-std::string generate_community(const community_options& opt, const std::string& out_dir,
-                               bool overwrite);
+std::string generate_community(const community_options& opt, const std::string& out_dir, bool overwrite);
 
 }  // namespace tg

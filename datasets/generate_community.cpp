@@ -36,12 +36,8 @@ namespace {
 class community_sampler {
  public:
   template <typename weight_t>
-  community_sampler(std::vector<std::int64_t> start, std::vector<std::int64_t> order,
-                    const weight_t& weight)
-      : start_(std::move(start)),
-        order_(std::move(order)),
-        alias_(order_),
-        keep_(order_.size(), kAlways) {
+  community_sampler(std::vector<std::int64_t> start, std::vector<std::int64_t> order, const weight_t& weight)
+      : start_(std::move(start)), order_(std::move(order)), alias_(order_), keep_(order_.size(), kAlways) {
     const int k = static_cast<int>(start_.size()) - 1;
     std::vector<double> mass(static_cast<std::size_t>(k), 0.0);
     tbb::parallel_for(0, k, [&](int c) { mass[c] = build_alias(c, weight); });
@@ -49,9 +45,7 @@ class community_sampler {
     for (int c = 0; c < k; ++c) prefix_[c + 1] = prefix_[c] + mass[c];
   }
 
-  int community_by_weight(std::uint64_t bits) const {
-    return nonempty_near(locate(unit(bits) * prefix_.back()));
-  }
+  int community_by_weight(std::uint64_t bits) const { return nonempty_near(locate(unit(bits) * prefix_.back())); }
   // A community other than c, by weight; c itself only when no other community has nodes.
   int other_community_by_weight(int c, std::uint64_t bits) const {
     const double inside = prefix_[c + 1] - prefix_[c];
@@ -66,21 +60,18 @@ class community_sampler {
   std::int64_t node_in(int c, std::uint64_t slot_bits, std::uint64_t coin32) const {
     const auto size = static_cast<std::uint64_t>(start_[c + 1] - start_[c]);
     const std::int64_t i =
-        start_[c] +
-        static_cast<std::int64_t>((static_cast<unsigned __int128>(slot_bits) * size) >> 64);
+        start_[c] + static_cast<std::int64_t>((static_cast<unsigned __int128>(slot_bits) * size) >> 64);
     return coin32 < keep_[i] ? order_[i] : alias_[i];
   }
 
  private:
   static constexpr std::uint32_t kAlways = 0xFFFFFFFFu;
-  static double unit(std::uint64_t bits) {
-    return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0);
-  }
+  static double unit(std::uint64_t bits) { return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0); }
   bool empty(int c) const { return start_[c + 1] == start_[c]; }
   int locate(double x) const {  // c with prefix[c] <= x < prefix[c+1], clamped
     const auto it = std::upper_bound(prefix_.begin() + 1, prefix_.end(), x);
-    return static_cast<int>(std::min<std::ptrdiff_t>(
-        it - (prefix_.begin() + 1), static_cast<std::ptrdiff_t>(prefix_.size()) - 2));
+    return static_cast<int>(
+        std::min<std::ptrdiff_t>(it - (prefix_.begin() + 1), static_cast<std::ptrdiff_t>(prefix_.size()) - 2));
   }
   int nonempty_near(int c) const {
     const int k = static_cast<int>(prefix_.size()) - 1;
@@ -133,21 +124,18 @@ class community_sampler {
 void validate_community(const community_options& o) {
   TG_CHECK_INPUT(o.num_nodes >= 2 && o.num_nodes <= (std::int64_t{1} << 40),
                  "community graph node count must be in 2..2^40; got ", o.num_nodes);
-  TG_CHECK_INPUT(std::isfinite(o.avg_degree) && o.avg_degree > 0 &&
-                     o.avg_degree <= static_cast<double>(o.num_nodes - 1),
-                 "average degree must be > 0 and at most nodes - 1 = ", o.num_nodes - 1, "; got ",
-                 o.avg_degree);
+  TG_CHECK_INPUT(
+      std::isfinite(o.avg_degree) && o.avg_degree > 0 && o.avg_degree <= static_cast<double>(o.num_nodes - 1),
+      "average degree must be > 0 and at most nodes - 1 = ", o.num_nodes - 1, "; got ", o.avg_degree);
   TG_CHECK_INPUT(o.avg_degree * static_cast<double>(o.num_nodes) / 2 <= std::ldexp(1.0, 48),
                  "community graph edge count nodes * avg_degree / 2 exceeds 2^48");
   TG_CHECK_INPUT(o.num_classes >= 2 && o.num_classes <= 65536 && o.num_classes <= o.num_nodes,
-                 "number of classes (communities) must be in 2..min(65536, nodes); got ",
-                 o.num_classes);
+                 "number of classes (communities) must be in 2..min(65536, nodes); got ", o.num_classes);
   check_fraction(o.homophily, "homophily");
-  TG_CHECK_INPUT(std::isfinite(o.power_law_exponent) && o.power_law_exponent > 1 &&
-                     o.power_law_exponent <= 100,
+  TG_CHECK_INPUT(std::isfinite(o.power_law_exponent) && o.power_law_exponent > 1 && o.power_law_exponent <= 100,
                  "power-law exponent must be in (1, 100]; got ", o.power_law_exponent);
-  TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20),
-                 "feature dimension must be in 0..1048576; got ", o.feature_dim);
+  TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20), "feature dimension must be in 0..1048576; got ",
+                 o.feature_dim);
   TG_CHECK_INPUT(std::isfinite(o.feature_signal) && o.feature_signal >= 0,
                  "feature signal must be a finite number >= 0; got ", o.feature_signal);
   TG_CHECK_INPUT(std::isfinite(o.feature_noise) && o.feature_noise >= 0,
@@ -164,9 +152,7 @@ std::vector<double> make_centroids(int k, std::int64_t d, std::uint64_t seed) {
   for (int i = 0; i < k; ++i) {
     double* ci = c.data() + static_cast<std::size_t>(i) * d;
     for (int attempt = 0;; ++attempt) {
-      fill_normals(rng,
-                   (static_cast<std::uint64_t>(i) * 64 + attempt) * static_cast<std::uint64_t>(d),
-                   d, tmp.data());
+      fill_normals(rng, (static_cast<std::uint64_t>(i) * 64 + attempt) * static_cast<std::uint64_t>(d), d, tmp.data());
       for (std::int64_t j = 0; j < d; ++j) ci[j] = tmp[j];
       if (i < d) {
         for (int p = 0; p < i; ++p) {
@@ -190,16 +176,14 @@ std::vector<double> make_centroids(int k, std::int64_t d, std::uint64_t seed) {
 
 }  // namespace
 
-std::string generate_community(const community_options& o, const std::string& out_dir,
-                               bool overwrite) {
+std::string generate_community(const community_options& o, const std::string& out_dir, bool overwrite) {
   validate_community(o);
   const std::int64_t n = o.num_nodes;
   const int k = o.num_classes;
   const auto m = static_cast<std::int64_t>(std::llround(o.avg_degree * static_cast<double>(n) / 2));
   const counter_rng crng = make_rng(o.seed, purpose::communities);
   auto community = [&](std::int64_t v) {
-    return static_cast<int>(
-        crng.below(static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(k)));
+    return static_cast<int>(crng.below(static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(k)));
   };
 
   // Nodes laid out community by community (ascending ids inside each): community c is the interval
@@ -222,8 +206,7 @@ std::string generate_community(const community_options& o, const std::string& ou
   auto weight = [&](std::int64_t v) {  // Pareto(x_m = 1, alpha = gamma - 1), capped
     return std::min(cap, std::pow(1.0 - wrng.uniform(static_cast<std::uint64_t>(v)), -tail));
   };
-  auto sampler =
-      std::make_unique<const community_sampler>(std::move(start), std::move(order), weight);
+  auto sampler = std::make_unique<const community_sampler>(std::move(start), std::move(order), weight);
   const counter_rng erng = make_rng(o.seed, purpose::edges);
   const auto homophily_threshold = static_cast<std::uint64_t>(std::ldexp(o.homophily, 32));
 
@@ -242,9 +225,8 @@ std::string generate_community(const community_options& o, const std::string& ou
           auto draw = [key](std::uint64_t i) { return mix64(key + i * 0x9E3779B97F4A7C15ull); };
           const std::uint64_t coins = draw(2);
           const int cu = sampler->community_by_weight(draw(0));
-          const int cv = (coins & 0xFFFFFFFFu) < homophily_threshold
-                             ? cu
-                             : sampler->other_community_by_weight(cu, draw(3));
+          const int cv =
+              (coins & 0xFFFFFFFFu) < homophily_threshold ? cu : sampler->other_community_by_weight(cu, draw(3));
           src[t] = sampler->node_in(cu, draw(1), coins >> 32);
           dst[t] = sampler->node_in(cv, draw(4), draw(5) >> 32);
         }
@@ -274,18 +256,15 @@ std::string generate_community(const community_options& o, const std::string& ou
     const std::int64_t dim = o.feature_dim;
     const std::vector<double> centroids = make_centroids(k, dim, o.seed);
     const counter_rng frng = make_rng(o.seed, purpose::features);
-    write_feature_rows(
-        w.path("features.npy"), n, dim, [&](std::int64_t row, std::int64_t rows, float* out) {
-          fill_normals(frng, static_cast<std::uint64_t>(row) * static_cast<std::uint64_t>(dim),
-                       rows * dim, out);
-          for (std::int64_t r = 0; r < rows; ++r) {
-            const double* mu =
-                centroids.data() + static_cast<std::size_t>(community(row + r)) * dim;
-            float* x = out + r * dim;
-            for (std::int64_t j = 0; j < dim; ++j)
-              x[j] = static_cast<float>(o.feature_signal * mu[j] + o.feature_noise * x[j]);
-          }
-        });
+    write_feature_rows(w.path("features.npy"), n, dim, [&](std::int64_t row, std::int64_t rows, float* out) {
+      fill_normals(frng, static_cast<std::uint64_t>(row) * static_cast<std::uint64_t>(dim), rows * dim, out);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const double* mu = centroids.data() + static_cast<std::size_t>(community(row + r)) * dim;
+        float* x = out + r * dim;
+        for (std::int64_t j = 0; j < dim; ++j)
+          x[j] = static_cast<float>(o.feature_signal * mu[j] + o.feature_noise * x[j]);
+      }
+    });
     meta.feature_dim = dim;
     meta.feature_dtype = dtype::float32;
   }

@@ -58,21 +58,19 @@ class graph500_scramble {
 };
 
 void validate_rmat(const rmat_options& o) {
-  TG_CHECK_INPUT(o.scale >= 1 && o.scale <= 40,
-                 "R-MAT scale must be in 1..40 (2^scale nodes); got ", o.scale);
+  TG_CHECK_INPUT(o.scale >= 1 && o.scale <= 40, "R-MAT scale must be in 1..40 (2^scale nodes); got ", o.scale);
   TG_CHECK_INPUT(o.edge_factor >= 1 && o.edge_factor <= (1 << 20),
                  "R-MAT edge factor must be in 1..1048576 (edges per node); got ", o.edge_factor);
   TG_CHECK_INPUT(static_cast<std::int64_t>(o.edge_factor) << o.scale <= (std::int64_t{1} << 48),
-                 "R-MAT edge count edge_factor * 2^scale = ", o.edge_factor, " * 2^", o.scale,
-                 " exceeds 2^48 edges");
+                 "R-MAT edge count edge_factor * 2^scale = ", o.edge_factor, " * 2^", o.scale, " exceeds 2^48 edges");
   check_fraction(o.a, "R-MAT probability a");
   check_fraction(o.b, "R-MAT probability b");
   check_fraction(o.c, "R-MAT probability c");
   TG_CHECK_INPUT(o.a + o.b + o.c <= 1 + 1e-12,
-                 "R-MAT probabilities a + b + c must not exceed 1 (d = 1 - a - b - c); got a=", o.a,
-                 " b=", o.b, " c=", o.c);
-  TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20),
-                 "feature dimension must be in 0..1048576; got ", o.feature_dim);
+                 "R-MAT probabilities a + b + c must not exceed 1 (d = 1 - a - b - c); got a=", o.a, " b=", o.b,
+                 " c=", o.c);
+  TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20), "feature dimension must be in 0..1048576; got ",
+                 o.feature_dim);
   TG_CHECK_INPUT(o.num_classes == 0 || (o.num_classes >= 2 && o.num_classes <= (1 << 20)),
                  "number of classes must be 0 (no labels) or in 2..1048576; got ", o.num_classes);
   check_split_fractions(o.train_fraction, o.valid_fraction, o.test_fraction);
@@ -92,9 +90,7 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
   // are done on integers, without branches.
   const double a_norm = ab > 0 ? o.a / ab : 0.0;
   const double c_norm = (o.c + d) > 0 ? o.c / (o.c + d) : 0.0;
-  auto threshold = [](double t) {
-    return static_cast<std::uint64_t>(std::floor(std::ldexp(t, 32)));
-  };
+  auto threshold = [](double t) { return static_cast<std::uint64_t>(std::floor(std::ldexp(t, 32))); };
   const std::uint64_t row_threshold = threshold(ab);
   const std::uint64_t col_threshold[2] = {threshold(a_norm), threshold(c_norm)};
   const counter_rng rng = make_rng(o.seed, purpose::edges);
@@ -118,17 +114,14 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
           // per two levels and still a pure function of (seed, edge index).
           const std::uint64_t key = rng.u64(e);
           for (int level = 0; level < o.scale; ++level) {
-            const std::uint64_t bits =
-                mix64(key + static_cast<std::uint64_t>(level) * 0x9E3779B97F4A7C15ull);
+            const std::uint64_t bits = mix64(key + static_cast<std::uint64_t>(level) * 0x9E3779B97F4A7C15ull);
             const std::uint64_t row = (bits >> 32) > row_threshold;
             const std::uint64_t col = (bits & 0xFFFFFFFFu) > col_threshold[row];
             u = (u << 1) | row;
             v = (v << 1) | col;
           }
-          src[i] = o.scramble_ids ? scramble(static_cast<std::int64_t>(u))
-                                  : static_cast<std::int64_t>(u);
-          dst[i] = o.scramble_ids ? scramble(static_cast<std::int64_t>(v))
-                                  : static_cast<std::int64_t>(v);
+          src[i] = o.scramble_ids ? scramble(static_cast<std::int64_t>(u)) : static_cast<std::int64_t>(u);
+          dst[i] = o.scramble_ids ? scramble(static_cast<std::int64_t>(v)) : static_cast<std::int64_t>(v);
         }
       },
       "generating R-MAT edges");
@@ -155,11 +148,9 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
   if (o.feature_dim > 0) {
     const counter_rng frng = make_rng(o.seed, purpose::features);
     const std::int64_t dim = o.feature_dim;
-    write_feature_rows(
-        w.path("features.npy"), n, dim, [&](std::int64_t row, std::int64_t rows, float* out) {
-          fill_normals(frng, static_cast<std::uint64_t>(row) * static_cast<std::uint64_t>(dim),
-                       rows * dim, out);
-        });
+    write_feature_rows(w.path("features.npy"), n, dim, [&](std::int64_t row, std::int64_t rows, float* out) {
+      fill_normals(frng, static_cast<std::uint64_t>(row) * static_cast<std::uint64_t>(dim), rows * dim, out);
+    });
     meta.feature_dim = dim;
     meta.feature_dtype = dtype::float32;
   }

@@ -34,8 +34,8 @@ void fill_normals(const counter_rng& rng, std::uint64_t g, std::int64_t count, f
 // Random disjoint splits with exact sizes (rounded fractions of n): positions [0, n_train) of a
 // seeded permutation of the nodes are the training set, the next n_valid the validation set, and
 // so on; each split is stored sorted.
-nlohmann::json write_splits(dataset_writer& w, std::int64_t n, std::uint64_t seed, double train,
-                            double valid, double test) {
+nlohmann::json write_splits(dataset_writer& w, std::int64_t n, std::uint64_t seed, double train, double valid,
+                            double test) {
   const random_permutation perm(static_cast<std::uint64_t>(n), seed);
   const double fractions[3] = {train, valid, test};
   const char* files[3] = {"train_idx.npy", "valid_idx.npy", "test_idx.npy"};
@@ -44,8 +44,7 @@ nlohmann::json write_splits(dataset_writer& w, std::int64_t n, std::uint64_t see
   std::int64_t begin = 0;
   for (int s = 0; s < 3; ++s) {
     cumulative += fractions[s];
-    const std::int64_t end =
-        std::min(n, static_cast<std::int64_t>(std::llround(cumulative * static_cast<double>(n))));
+    const std::int64_t end = std::min(n, static_cast<std::int64_t>(std::llround(cumulative * static_cast<double>(n))));
     std::vector<std::int64_t> ids(static_cast<std::size_t>(std::max<std::int64_t>(0, end - begin)));
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, ids.size(), 4096), [&](const auto& r) {
       for (std::size_t i = r.begin(); i < r.end(); ++i)
@@ -67,9 +66,8 @@ void check_split_fractions(double train, double valid, double test) {
   check_fraction(train, "train fraction");
   check_fraction(valid, "valid fraction");
   check_fraction(test, "test fraction");
-  TG_CHECK_INPUT(train + valid + test <= 1 + 1e-9,
-                 "train + valid + test fractions must not exceed 1 (got ", train + valid + test,
-                 ")");
+  TG_CHECK_INPUT(train + valid + test <= 1 + 1e-9, "train + valid + test fractions must not exceed 1 (got ",
+                 train + valid + test, ")");
 }
 
 nlohmann::json build_stats_json(const csr_build_stats& st) {

@@ -25,20 +25,10 @@
 namespace tg::gen {
 
 // Stream tags: one independent Philox stream per purpose.
-enum class purpose : std::uint64_t {
-  edges = 1,
-  scramble,
-  features,
-  labels,
-  splits,
-  weights,
-  communities,
-  centroids
-};
+enum class purpose : std::uint64_t { edges = 1, scramble, features, labels, splits, weights, communities, centroids };
 
 inline counter_rng make_rng(std::uint64_t seed, purpose p) {
-  return counter_rng(seed,
-                     stream_id(0x7469657267656eull /* "tiergen" */, static_cast<std::uint64_t>(p)));
+  return counter_rng(seed, stream_id(0x7469657267656eull /* "tiergen" */, static_cast<std::uint64_t>(p)));
 }
 
 inline constexpr double kInv32 = 1.0 / 4294967296.0;
@@ -96,30 +86,28 @@ void stream_edges(csr_builder& builder, std::int64_t total, const gen_t& gen, co
   using chunk_ptr = std::shared_ptr<chunk>;
   progress prog(label, total, "edges");
   std::int64_t next = 0;
-  const auto source = tbb::make_filter<void, chunk_ptr>(tbb::filter_mode::serial_in_order,
-                                                        [&](tbb::flow_control& fc) -> chunk_ptr {
-                                                          if (next >= total) {
-                                                            fc.stop();
-                                                            return nullptr;
-                                                          }
-                                                          auto c = std::make_shared<chunk>();
-                                                          c->first = next;
-                                                          c->count = std::min(kChunk, total - next);
-                                                          next += c->count;
-                                                          return c;
-                                                        });
-  const auto generate =
-      tbb::make_filter<chunk_ptr, chunk_ptr>(tbb::filter_mode::parallel, [&](chunk_ptr c) {
-        c->src.resize(static_cast<std::size_t>(c->count));
-        c->dst.resize(static_cast<std::size_t>(c->count));
-        gen(c->first, c->count, c->src.data(), c->dst.data());
+  const auto source =
+      tbb::make_filter<void, chunk_ptr>(tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> chunk_ptr {
+        if (next >= total) {
+          fc.stop();
+          return nullptr;
+        }
+        auto c = std::make_shared<chunk>();
+        c->first = next;
+        c->count = std::min(kChunk, total - next);
+        next += c->count;
         return c;
       });
-  const auto sink =
-      tbb::make_filter<chunk_ptr, void>(tbb::filter_mode::serial_in_order, [&](chunk_ptr c) {
-        builder.add(span<const std::int64_t>(c->src), span<const std::int64_t>(c->dst));
-        prog.add(c->count);
-      });
+  const auto generate = tbb::make_filter<chunk_ptr, chunk_ptr>(tbb::filter_mode::parallel, [&](chunk_ptr c) {
+    c->src.resize(static_cast<std::size_t>(c->count));
+    c->dst.resize(static_cast<std::size_t>(c->count));
+    gen(c->first, c->count, c->src.data(), c->dst.data());
+    return c;
+  });
+  const auto sink = tbb::make_filter<chunk_ptr, void>(tbb::filter_mode::serial_in_order, [&](chunk_ptr c) {
+    builder.add(span<const std::int64_t>(c->src), span<const std::int64_t>(c->dst));
+    prog.add(c->count);
+  });
   tbb::parallel_pipeline(kTokens, source & generate & sink);
   prog.finish();
 }
@@ -127,8 +115,7 @@ void stream_edges(csr_builder& builder, std::int64_t total, const gen_t& gen, co
 // Streams an n x d float32 array, `fill(first_row, rows, out)` filling rows in parallel, in
 // chunks of about 16 MiB so memory does not grow with n.
 template <typename fill_t>
-void write_feature_rows(const std::string& path, std::int64_t n, std::int64_t d,
-                        const fill_t& fill) {
+void write_feature_rows(const std::string& path, std::int64_t n, std::int64_t d, const fill_t& fill) {
   npy_writer out(path, dtype::float32, {d});
   const std::int64_t chunk_rows = std::max<std::int64_t>(1, (std::int64_t{1} << 22) / d);
   std::vector<float> buf(static_cast<std::size_t>(std::min(n, chunk_rows) * d));

@@ -34,8 +34,8 @@ void compact_ids(std::vector<std::int64_t>* ids) {
 }
 }  // namespace
 
-edgelist_report import_edgelist(const std::string& path, const std::string& out_dir,
-                                const edgelist_options& opt, bool overwrite) {
+edgelist_report import_edgelist(const std::string& path, const std::string& out_dir, const edgelist_options& opt,
+                                bool overwrite) {
   if (!std::filesystem::is_regular_file(path)) throw input_error(at_input(path, "no such file"));
   TG_CHECK_INPUT(opt.src_column >= 0 && opt.dst_column >= 0 && opt.src_column != opt.dst_column,
                  "source and destination columns must be two different non-negative indices");
@@ -57,7 +57,7 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
   while (in.next(&line)) {
     ++rep.lines;
     std::size_t first = line.find_first_not_of(" \t");
-    if (first == std::string_view::npos) continue;  // blank
+    if (first == std::string_view::npos) continue;           // blank
     if (line[first] == '#' || line[first] == '%') continue;  // SNAP / Matrix Market comments
     if (!delim) delim = detect_delimiter(line);
     const std::size_t nf = split_fields(line, delim, &fields);
@@ -72,25 +72,24 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
       if (header) continue;
     }
     if (nf != ncols)
-      throw input_error(at_input(path, in.line_number(),
-                                 "has " + std::to_string(nf) + " columns, but earlier lines have " +
-                                     std::to_string(ncols)));
+      throw input_error(
+          at_input(path, in.line_number(),
+                   "has " + std::to_string(nf) + " columns, but earlier lines have " + std::to_string(ncols)));
     if (nf < static_cast<std::size_t>(need))
       throw input_error(at_input(path, in.line_number(),
-                                 "has " + std::to_string(nf) + " column(s); need at least " +
-                                     std::to_string(need) + " (source and destination)"));
+                                 "has " + std::to_string(nf) + " column(s); need at least " + std::to_string(need) +
+                                     " (source and destination)"));
     if (!numeric) {
-      const std::string_view bad = parse_int64(fields[opt.src_column], &u) ? fields[opt.dst_column]
-                                                                            : fields[opt.src_column];
-      throw input_error(at_input(path, in.line_number(),
-                                 "'" + std::string(bad) + "' is not an integer node id"));
+      const std::string_view bad =
+          parse_int64(fields[opt.src_column], &u) ? fields[opt.dst_column] : fields[opt.src_column];
+      throw input_error(at_input(path, in.line_number(), "'" + std::string(bad) + "' is not an integer node id"));
     }
     if (opt.remap == edgelist_options::remap_mode::never) {
       for (std::int64_t x : {u, v}) {
         if (x < 0)
-          throw input_error(at_input(path, in.line_number(),
-                                     "negative node id " + std::to_string(x) +
-                                         " (use --remap to map arbitrary ids densely)"));
+          throw input_error(
+              at_input(path, in.line_number(),
+                       "negative node id " + std::to_string(x) + " (use --remap to map arbitrary ids densely)"));
         if (opt.num_nodes >= 0 && x >= opt.num_nodes)
           throw input_error(at_input(path, in.line_number(),
                                      "node id " + std::to_string(x) + " is outside [0, " +
@@ -124,9 +123,8 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
   if (remap) {
     n = static_cast<std::int64_t>(ids.size());
     if (opt.num_nodes >= 0 && opt.num_nodes != n)
-      throw input_error(at_input(path, "--num-nodes " + std::to_string(opt.num_nodes) +
-                                           " conflicts with the " + std::to_string(n) +
-                                           " distinct ids that are remapped densely"));
+      throw input_error(at_input(path, "--num-nodes " + std::to_string(opt.num_nodes) + " conflicts with the " +
+                                           std::to_string(n) + " distinct ids that are remapped densely"));
     w.put("node_ids.npy", ids);
     builder.set_id_map(std::move(ids));
   } else {

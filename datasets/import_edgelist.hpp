@@ -8,15 +8,15 @@
 namespace tg {
 
 struct edgelist_options {
-  char delimiter = 0;               // 0: detect (',' / '\t' / blanks) from the first data line
+  char delimiter = 0;  // 0: detect (',' / '\t' / blanks) from the first data line
   enum class header_mode { detect, yes, no } header = header_mode::detect;
   int src_column = 0, dst_column = 1;
-  bool undirected = false;          // symmetrise: store u -> v and v -> u
-  bool remove_self_loops = false;   // --self-loops drop
-  bool remove_duplicates = true;    // --duplicates drop
+  bool undirected = false;         // symmetrise: store u -> v and v -> u
+  bool remove_self_loops = false;  // --self-loops drop
+  bool remove_duplicates = true;   // --duplicates drop
   enum class remap_mode { detect, always, never } remap = remap_mode::detect;
-  std::int64_t num_nodes = -1;      // -1: from the ids; with remap never, may add isolated nodes
-  std::string name;                 // dataset name (default: the file's stem)
+  std::int64_t num_nodes = -1;  // -1: from the ids; with remap never, may add isolated nodes
+  std::string name;             // dataset name (default: the file's stem)
 };
 
 struct edgelist_report {
@@ -27,7 +27,7 @@ struct edgelist_report {
 
 // Imports `path` into the dataset directory `out_dir` (written to a temporary sibling, validated,
 // then renamed). Throws input_error naming the file and line on bad input; nothing is left behind.
-edgelist_report import_edgelist(const std::string& path, const std::string& out_dir,
-                                const edgelist_options& opt, bool overwrite);
+edgelist_report import_edgelist(const std::string& path, const std::string& out_dir, const edgelist_options& opt,
+                                bool overwrite);
 
 }  // namespace tg

@@ -75,9 +75,9 @@ class csv_records {
           cur.clear();
           quoted = after_quote = false;
         } else if (after_quote) {
-          throw input_error(at_input(reader_.path(), reader_.line_number(),
-                                     "unexpected character after a closing quote in field " +
-                                         std::to_string(fields->size() + 1)));
+          throw input_error(
+              at_input(reader_.path(), reader_.line_number(),
+                       "unexpected character after a closing quote in field " + std::to_string(fields->size() + 1)));
         } else if (c == '"' && cur.empty() && !quoted) {
           quoted = in_quotes = true;
         } else {
@@ -124,9 +124,8 @@ target_table read_target(const std::string& path) {
   while (r.next(&f)) {
     if (f.size() == 1 && f[0].empty()) continue;
     if (f.size() != width)
-      throw input_error(at_input(
-          path, r.first_line(),
-          "expected " + std::to_string(width) + " fields, found " + std::to_string(f.size())));
+      throw input_error(at_input(path, r.first_line(),
+                                 "expected " + std::to_string(width) + " fields, found " + std::to_string(f.size())));
     std::int64_t id;
     if (!parse_int64(f[ic], &id))
       throw input_error(at_input(path, r.first_line(), "id '" + f[ic] + "' is not an integer"));
@@ -142,13 +141,11 @@ target_table read_target(const std::string& path) {
   t.labels.assign(static_cast<std::size_t>(n), -1);
   for (const auto& x : rows) {
     if (x.id < 0 || x.id >= n)
-      throw input_error(at_input(path, x.line,
-                                 "id " + std::to_string(x.id) + " is outside [0, " +
-                                     std::to_string(n) + ") (ids must number the rows)"));
-    if (t.labels[x.id] >= 0)
-      throw input_error(at_input(path, x.line, "id " + std::to_string(x.id) + " appears twice"));
-    t.labels[x.id] =
-        std::lower_bound(t.classes.begin(), t.classes.end(), x.type) - t.classes.begin();
+      throw input_error(at_input(
+          path, x.line,
+          "id " + std::to_string(x.id) + " is outside [0, " + std::to_string(n) + ") (ids must number the rows)"));
+    if (t.labels[x.id] >= 0) throw input_error(at_input(path, x.line, "id " + std::to_string(x.id) + " appears twice"));
+    t.labels[x.id] = std::lower_bound(t.classes.begin(), t.classes.end(), x.type) - t.classes.begin();
   }
   return t;
 }
@@ -166,22 +163,17 @@ feature_lists read_features_json(const std::string& path, std::int64_t n) {
   try {
     j = json::parse(in);
   } catch (const json::parse_error& e) {
-    throw input_error(
-        at_input(path, "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what()));
+    throw input_error(at_input(path, "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what()));
   }
-  if (!j.is_object())
-    throw input_error(at_input(path, "expected an object {\"node id\": [feature ids]}"));
+  if (!j.is_object()) throw input_error(at_input(path, "expected an object {\"node id\": [feature ids]}"));
   std::vector<const json*> by_node(static_cast<std::size_t>(n), nullptr);
   for (const auto& [key, value] : j.items()) {
     std::int64_t v;
-    if (!parse_int64(key, &v))
-      throw input_error(at_input(path, "key \"" + key + "\" is not a node id"));
+    if (!parse_int64(key, &v)) throw input_error(at_input(path, "key \"" + key + "\" is not a node id"));
     if (v < 0 || v >= n)
       throw input_error(at_input(path, "node \"" + key + "\" is outside [0, " + std::to_string(n) +
-                                           ") (the target file lists " + std::to_string(n) +
-                                           " nodes)"));
-    if (!value.is_array())
-      throw input_error(at_input(path, "node \"" + key + "\": expected a list of feature ids"));
+                                           ") (the target file lists " + std::to_string(n) + " nodes)"));
+    if (!value.is_array()) throw input_error(at_input(path, "node \"" + key + "\": expected a list of feature ids"));
     by_node[v] = &value;
   }
   feature_lists f;
@@ -193,13 +185,12 @@ feature_lists read_features_json(const std::string& path, std::int64_t n) {
     } else {
       for (const auto& x : *by_node[v]) {
         if (!x.is_number_integer() || x.get<std::int64_t>() < 0)
-          throw input_error(at_input(path, "node \"" + std::to_string(v) + "\": feature id " +
-                                               x.dump() + " is not a non-negative integer"));
+          throw input_error(at_input(
+              path, "node \"" + std::to_string(v) + "\": feature id " + x.dump() + " is not a non-negative integer"));
         const std::int64_t id = x.get<std::int64_t>();
         f.ids.push_back(id);
         f.max_id = std::max(f.max_id, id);
-        if (static_cast<std::size_t>(id) >= seen.size())
-          seen.resize(static_cast<std::size_t>(id) + 1, false);
+        if (static_cast<std::size_t>(id) >= seen.size()) seen.resize(static_cast<std::size_t>(id) + 1, false);
         if (!seen[id]) seen[id] = true, ++f.distinct;
       }
     }
@@ -232,8 +223,7 @@ void write_facebook_features(dataset_writer& w, const feature_lists& f, std::int
         for (int t = 0; t < kProjectionNonzeros; ++t) {
           const std::uint64_t pos = id * kProjectionNonzeros + static_cast<std::uint64_t>(t);
           const std::uint64_t bits = rng.u64(pos);
-          const std::int64_t col =
-              static_cast<std::int64_t>((bits >> 1) % static_cast<std::uint64_t>(d));
+          const std::int64_t col = static_cast<std::int64_t>((bits >> 1) % static_cast<std::uint64_t>(d));
           row[col] += (bits & 1) ? scale : -scale;
         }
       }
@@ -246,8 +236,7 @@ void write_facebook_features(dataset_writer& w, const feature_lists& f, std::int
 }
 
 // Reads the edge list (header id_1,id_2) into the builder.
-std::int64_t read_edges(csr_builder& b, const std::string& path, std::int64_t n,
-                        std::int64_t* self_loops) {
+std::int64_t read_edges(csr_builder& b, const std::string& path, std::int64_t n, std::int64_t* self_loops) {
   text_reader r(path);
   std::vector<std::string_view> f;
   std::string_view line;
@@ -263,16 +252,14 @@ std::int64_t read_edges(csr_builder& b, const std::string& path, std::int64_t n,
     }
     first = false;
     if (k != 2)
-      throw input_error(at_input(path, r.line_number(),
-                                 "expected 2 columns \"id_1,id_2\", found " + std::to_string(k)));
+      throw input_error(
+          at_input(path, r.line_number(), "expected 2 columns \"id_1,id_2\", found " + std::to_string(k)));
     for (int j = 0; j < 2; ++j) {
       if (!parse_int64(f[j], &id[j]))
-        throw input_error(at_input(path, r.line_number(),
-                                   "'" + std::string(f[j]) + "' is not an integer node id"));
+        throw input_error(at_input(path, r.line_number(), "'" + std::string(f[j]) + "' is not an integer node id"));
       if (id[j] < 0 || id[j] >= n)
-        throw input_error(at_input(
-            path, r.line_number(),
-            "node id " + std::to_string(id[j]) + " is outside [0, " + std::to_string(n) + ")"));
+        throw input_error(at_input(path, r.line_number(),
+                                   "node id " + std::to_string(id[j]) + " is outside [0, " + std::to_string(n) + ")"));
     }
     *self_loops += id[0] == id[1];
     b.add(id[0], id[1]);
@@ -298,8 +285,7 @@ labelled::split_set make_split(const std::vector<std::int64_t>& labels, std::int
     for (std::size_t i = m.size(); i > 1; --i) std::swap(m[i - 1], m[rng.below(i - 1, i)]);
     const auto size = static_cast<double>(m.size());
     const std::size_t nt = static_cast<std::size_t>(std::llround(opt.train_fraction * size));
-    const std::size_t nv =
-        std::min(m.size() - nt, static_cast<std::size_t>(std::llround(opt.valid_fraction * size)));
+    const std::size_t nv = std::min(m.size() - nt, static_cast<std::size_t>(std::llround(opt.valid_fraction * size)));
     s[0].ids.insert(s[0].ids.end(), m.begin(), m.begin() + nt);
     s[1].ids.insert(s[1].ids.end(), m.begin() + nt, m.begin() + nt + nv);
     s[2].ids.insert(s[2].ids.end(), m.begin() + nt + nv, m.end());
@@ -312,20 +298,16 @@ labelled::split_set make_split(const std::vector<std::int64_t>& labels, std::int
 
 labelled_import_report import_facebook(const std::string& dir, const std::string& out_dir,
                                        const facebook_import_options& opt) {
-  if (!(opt.train_fraction >= 0 && opt.valid_fraction >= 0 &&
-        opt.train_fraction + opt.valid_fraction <= 1))
+  if (!(opt.train_fraction >= 0 && opt.valid_fraction >= 0 && opt.train_fraction + opt.valid_fraction <= 1))
     throw input_error("split fractions must be non-negative and sum to at most 1 (train " +
-                      std::to_string(opt.train_fraction) + ", valid " +
-                      std::to_string(opt.valid_fraction) + ")");
+                      std::to_string(opt.train_fraction) + ", valid " + std::to_string(opt.valid_fraction) + ")");
   if (opt.encoding == facebook_encoding::projection && opt.projection_dim <= 0)
-    throw input_error("projection dimension must be positive (got " +
-                      std::to_string(opt.projection_dim) + ")");
+    throw input_error("projection dimension must be positive (got " + std::to_string(opt.projection_dim) + ")");
   const std::string target_path = dir + "/facebook_target.csv";
   const std::string feat_path = dir + "/facebook_features.json";
   const std::string edge_path = dir + "/facebook_edges.csv";
   for (const std::string* p : {&target_path, &feat_path, &edge_path})
-    if (!fs::exists(*p))
-      throw input_error(at_input(*p, "missing (expected the MUSAE facebook files in " + dir + ")"));
+    if (!fs::exists(*p)) throw input_error(at_input(*p, "missing (expected the MUSAE facebook files in " + dir + ")"));
 
   const target_table t = read_target(target_path);
   const std::int64_t n = static_cast<std::int64_t>(t.labels.size());
@@ -341,8 +323,7 @@ labelled_import_report import_facebook(const std::string& dir, const std::string
   const std::int64_t m = read_edges(b, edge_path, n, &loops);
   const csr_build_stats st = b.build(w, n);
   const std::int64_t labelled = labelled::put_labels(w, t.labels, target_path);
-  const labelled::split_set split =
-      make_split(t.labels, static_cast<std::int64_t>(t.classes.size()), opt);
+  const labelled::split_set split = make_split(t.labels, static_cast<std::int64_t>(t.classes.size()), opt);
   labelled::check_splits(split, n, t.labels);
   labelled::put_splits(w, split);
 
@@ -353,26 +334,23 @@ labelled_import_report import_facebook(const std::string& dir, const std::string
       {"importer", "facebook"},
       {"input", labelled::absolute_path(dir)},
       {"files",
-       {labelled::absolute_path(target_path), labelled::absolute_path(feat_path),
-        labelled::absolute_path(edge_path)}},
+       {labelled::absolute_path(target_path), labelled::absolute_path(feat_path), labelled::absolute_path(edge_path)}},
       {"classes", t.classes},
       {"label", "index of page_type in the sorted class names"},
       {"edges_in_file", m},
       {"self_loops_in_file", loops},
       {"self_loops", opt.keep_self_loops ? "kept" : "dropped"},
-      {"features",
-       multihot ? json{{"encoding", "multihot"},
-                       {"distinct_feature_ids", feats.distinct},
-                       {"nodes_without_features", feats.nodes_without}}
-                : json{{"encoding", "sparse random projection"},
-                       {"from_dim", feats.max_id + 1},
-                       {"dim", opt.projection_dim},
-                       {"nonzeros_per_feature", kProjectionNonzeros},
-                       {"values",
-                        "+-1/sqrt(nonzeros), rows and signs from Philox4x32(seed, feature id)"},
-                       {"seed", opt.seed},
-                       {"distinct_feature_ids", feats.distinct},
-                       {"nodes_without_features", feats.nodes_without}}},
+      {"features", multihot ? json{{"encoding", "multihot"},
+                                   {"distinct_feature_ids", feats.distinct},
+                                   {"nodes_without_features", feats.nodes_without}}
+                            : json{{"encoding", "sparse random projection"},
+                                   {"from_dim", feats.max_id + 1},
+                                   {"dim", opt.projection_dim},
+                                   {"nonzeros_per_feature", kProjectionNonzeros},
+                                   {"values", "+-1/sqrt(nonzeros), rows and signs from Philox4x32(seed, feature id)"},
+                                   {"seed", opt.seed},
+                                   {"distinct_feature_ids", feats.distinct},
+                                   {"nodes_without_features", feats.nodes_without}}},
       {"split",
        {{"kind", "random per class (no official split)"},
         {"train_fraction", opt.train_fraction},

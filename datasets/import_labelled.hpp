@@ -60,8 +60,7 @@ struct ogb_import_options {
   bool remove_self_loops = false;
   bool overwrite = false;
 };
-labelled_import_report import_ogb(const std::string& dir, const std::string& out_dir,
-                                  const ogb_import_options& opt);
+labelled_import_report import_ogb(const std::string& dir, const std::string& out_dir, const ogb_import_options& opt);
 
 // --- Tolokers (Platonov et al., "A critical look at the evaluation of GNNs under heterophily") ---
 // node_features (N x D float32), node_labels (N), edges (E x 2, undirected, listed once),
@@ -106,8 +105,7 @@ struct planetoid_import_options {
   bool row_normalize = true;       // features divided by their row sums, as GCN's preprocessing
   bool overwrite = false;
 };
-labelled_import_report import_planetoid(const std::string& dir, const std::string& name,
-                                        const std::string& out_dir,
+labelled_import_report import_planetoid(const std::string& dir, const std::string& name, const std::string& out_dir,
                                         const planetoid_import_options& opt);
 
 }  // namespace tg

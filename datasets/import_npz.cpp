@@ -65,9 +65,8 @@ labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::s
     if (!z.contains(k)) continue;
     count = z.get(k);
     if (count->count() > 1)
-      throw input_error(
-          at_input(count->name(), "holds " + std::to_string(count->count()) +
-                                      " graphs; only single-graph datasets can be imported"));
+      throw input_error(at_input(count->name(), "holds " + std::to_string(count->count()) +
+                                                    " graphs; only single-graph datasets can be imported"));
     s.num_nodes = labelled::scalar_int(*count);
     s.num_nodes_from = count->name();
     keys["num_nodes"] = k;
@@ -103,9 +102,8 @@ labelled_import_report import_npz_arrays(const std::string& npz_path, const std:
                {{"undirected", opt.undirected},
                 {"remove_self_loops", opt.remove_self_loops},
                 {"split", opt.split},
-                {"labels_npz", opt.labels_npz.empty()
-                                   ? nlohmann::json(nullptr)
-                                   : nlohmann::json(labelled::absolute_path(opt.labels_npz))}}}};
+                {"labels_npz", opt.labels_npz.empty() ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(labelled::absolute_path(opt.labels_npz))}}}};
   return labelled::import_npz_into(w, npz_path, opt);
 }
 

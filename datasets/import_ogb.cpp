@@ -47,14 +47,12 @@ std::int64_t read_count(const std::string& path) {
     std::vector<std::string_view> f;
     if (split_fields(line, ',', &f) == 1 && f[0].empty()) continue;
     if (value >= 0)
-      throw input_error(
-          at_input(path, r.line_number(),
-                   "more than one graph listed; only single-graph (node-property) datasets "
-                   "can be imported"));
+      throw input_error(at_input(path, r.line_number(),
+                                 "more than one graph listed; only single-graph (node-property) datasets "
+                                 "can be imported"));
     if (f.size() != 1 || !parse_int64(f[0], &value) || value < 0)
       throw input_error(
-          at_input(path, r.line_number(),
-                   "expected one non-negative count, found '" + std::string(line) + "'"));
+          at_input(path, r.line_number(), "expected one non-negative count, found '" + std::string(line) + "'"));
   }
   if (value < 0) throw input_error(at_input(path, "empty file: expected a count"));
   return value;
@@ -77,23 +75,22 @@ std::int64_t read_features(dataset_writer& w, const std::string& path, std::int6
       d = static_cast<std::int64_t>(k);
       out.emplace(w.path("features.npy"), dtype::float32, std::vector<std::int64_t>{d});
     } else if (static_cast<std::int64_t>(k) != d) {
-      throw input_error(at_input(
-          path, r.line_number(),
-          "expected " + std::to_string(d) + " values (as on line 1), found " + std::to_string(k)));
+      throw input_error(
+          at_input(path, r.line_number(),
+                   "expected " + std::to_string(d) + " values (as on line 1), found " + std::to_string(k)));
     }
     if (n >= 0 && count == n)
-      throw input_error(at_input(path, r.line_number(),
-                                 "more feature rows than the " + std::to_string(n) + " nodes"));
+      throw input_error(at_input(path, r.line_number(), "more feature rows than the " + std::to_string(n) + " nodes"));
     for (std::size_t j = 0; j < k; ++j) {
       double x;
       if (!parse_double(f[j], &x))
-        throw input_error(at_input(
-            path, r.line_number(),
-            "column " + std::to_string(j + 1) + ": '" + std::string(f[j]) + "' is not a number"));
+        throw input_error(
+            at_input(path, r.line_number(),
+                     "column " + std::to_string(j + 1) + ": '" + std::string(f[j]) + "' is not a number"));
       if (!std::isfinite(x) || !std::isfinite(static_cast<float>(x)))
-        throw input_error(at_input(path, r.line_number(),
-                                   "column " + std::to_string(j + 1) + ": '" + std::string(f[j]) +
-                                       "' is not a finite float32"));
+        throw input_error(
+            at_input(path, r.line_number(),
+                     "column " + std::to_string(j + 1) + ": '" + std::string(f[j]) + "' is not a finite float32"));
       rows.push_back(static_cast<float>(x));
     }
     ++count;
@@ -103,12 +100,10 @@ std::int64_t read_features(dataset_writer& w, const std::string& path, std::int6
       rows.clear();
     }
   }
-  if (count == 0)
-    throw input_error(at_input(path, "empty file: expected one feature row per node"));
+  if (count == 0) throw input_error(at_input(path, "empty file: expected one feature row per node"));
   if (n >= 0 && count != n)
-    throw input_error(at_input(path, "has " + std::to_string(count) +
-                                         " feature rows but there are " + std::to_string(n) +
-                                         " nodes"));
+    throw input_error(
+        at_input(path, "has " + std::to_string(count) + " feature rows but there are " + std::to_string(n) + " nodes"));
   if (!rows.empty()) out->append(rows.data(), static_cast<std::int64_t>(rows.size()) / d);
   out->finish();
   prog.finish();
@@ -127,9 +122,9 @@ std::vector<std::int64_t> read_labels(const std::string& path, std::int64_t n) {
   while (r.next(&line)) {
     const std::size_t k = split_fields(line, ',', &f);
     if (k != 1)
-      throw input_error(at_input(path, r.line_number(),
-                                 "expected one label, found " + std::to_string(k) +
-                                     " columns (multi-task labels are not supported)"));
+      throw input_error(at_input(
+          path, r.line_number(),
+          "expected one label, found " + std::to_string(k) + " columns (multi-task labels are not supported)"));
     std::int64_t v;
     double x;
     if (f[0].empty()) {
@@ -140,26 +135,23 @@ std::vector<std::int64_t> read_labels(const std::string& path, std::int64_t n) {
       if (std::isnan(x) || x < 0)
         v = -1;
       else if (x != std::floor(x) || x >= 9007199254740992.0)
-        throw input_error(at_input(path, r.line_number(),
-                                   "label '" + std::string(f[0]) + "' is not a class index"));
+        throw input_error(at_input(path, r.line_number(), "label '" + std::string(f[0]) + "' is not a class index"));
       else
         v = static_cast<std::int64_t>(x);
     } else {
-      throw input_error(
-          at_input(path, r.line_number(), "label '" + std::string(f[0]) + "' is not a number"));
+      throw input_error(at_input(path, r.line_number(), "label '" + std::string(f[0]) + "' is not a number"));
     }
     labels.push_back(v);
   }
   if (labels.empty()) throw input_error(at_input(path, "empty file: expected one label per node"));
   if (n >= 0 && static_cast<std::int64_t>(labels.size()) != n)
-    throw input_error(at_input(path, "has " + std::to_string(labels.size()) +
-                                         " labels but there are " + std::to_string(n) + " nodes"));
+    throw input_error(at_input(
+        path, "has " + std::to_string(labels.size()) + " labels but there are " + std::to_string(n) + " nodes"));
   return labels;
 }
 
 // Streams "src,dst" lines into the builder, checking ids against n. Returns the edge count.
-std::int64_t read_edges(csr_builder& b, const std::string& path, std::int64_t n,
-                        std::int64_t expected) {
+std::int64_t read_edges(csr_builder& b, const std::string& path, std::int64_t n, std::int64_t expected) {
   text_reader r(path);
   progress prog("reading " + fs::path(path).filename().string(), expected, "edges");
   std::vector<std::string_view> f;
@@ -168,17 +160,14 @@ std::int64_t read_edges(csr_builder& b, const std::string& path, std::int64_t n,
   while (r.next(&line)) {
     const std::size_t k = split_fields(line, ',', &f);
     if (k != 2)
-      throw input_error(at_input(path, r.line_number(),
-                                 "expected 2 columns \"src,dst\", found " + std::to_string(k)));
+      throw input_error(at_input(path, r.line_number(), "expected 2 columns \"src,dst\", found " + std::to_string(k)));
     std::int64_t id[2];
     for (int j = 0; j < 2; ++j) {
       if (!parse_int64(f[j], &id[j]))
-        throw input_error(at_input(path, r.line_number(),
-                                   "'" + std::string(f[j]) + "' is not an integer node id"));
+        throw input_error(at_input(path, r.line_number(), "'" + std::string(f[j]) + "' is not an integer node id"));
       if (id[j] < 0 || id[j] >= n)
-        throw input_error(at_input(
-            path, r.line_number(),
-            "node id " + std::to_string(id[j]) + " is outside [0, " + std::to_string(n) + ")"));
+        throw input_error(at_input(path, r.line_number(),
+                                   "node id " + std::to_string(id[j]) + " is outside [0, " + std::to_string(n) + ")"));
     }
     b.add(id[0], id[1]);
     if (++count % (1 << 20) == 0) prog.add(1 << 20);
@@ -202,12 +191,10 @@ labelled::split_ids read_split(const std::string& path, std::int64_t n) {
     std::int64_t v;
     if (k != 1 || !parse_int64(f[0], &v))
       throw input_error(
-          at_input(path, r.line_number(),
-                   "expected one integer node id, found '" + std::string(line) + "'"));
+          at_input(path, r.line_number(), "expected one integer node id, found '" + std::string(line) + "'"));
     if (v < 0 || v >= n)
-      throw input_error(
-          at_input(path, r.line_number(),
-                   "node id " + std::to_string(v) + " is outside [0, " + std::to_string(n) + ")"));
+      throw input_error(at_input(path, r.line_number(),
+                                 "node id " + std::to_string(v) + " is outside [0, " + std::to_string(n) + ")"));
     s.ids.push_back(v);
   }
   return s;
@@ -229,22 +216,20 @@ std::string pick_scheme(const std::string& root, const std::string& wanted) {
   if (found.size() > 1) {
     std::string names;
     for (const auto& s : found) names += (names.empty() ? "" : ", ") + s;
-    throw input_error(at_input(
-        split_dir, "holds several split schemes (" + names + "); choose one with --split-scheme"));
+    throw input_error(
+        at_input(split_dir, "holds several split schemes (" + names + "); choose one with --split-scheme"));
   }
   return found.empty() ? "" : found[0];
 }
 
-labelled::split_set read_splits(const std::string& root, const std::string& scheme,
-                                std::int64_t n) {
+labelled::split_set read_splits(const std::string& root, const std::string& scheme, std::int64_t n) {
   labelled::split_set s;
   if (scheme.empty()) return s;
   const std::string folder = root + "/split/" + scheme;
   for (int k = 0; k < 3; ++k) {
     const std::string p = find_text(folder, labelled::kSplitNames[k]);
     if (p.empty())
-      throw input_error(
-          at_input(folder + "/" + labelled::kSplitNames[k] + ".csv.gz", "missing split file"));
+      throw input_error(at_input(folder + "/" + labelled::kSplitNames[k] + ".csv.gz", "missing split file"));
     s[k] = read_split(p, n);
   }
   return s;
@@ -252,23 +237,20 @@ labelled::split_set read_splits(const std::string& root, const std::string& sche
 
 }  // namespace
 
-labelled_import_report import_ogb(const std::string& dir, const std::string& out_dir,
-                                  const ogb_import_options& opt) {
+labelled_import_report import_ogb(const std::string& dir, const std::string& out_dir, const ogb_import_options& opt) {
   const std::string raw = dir + "/raw";
   if (!fs::is_directory(raw))
-    throw input_error(
-        at_input(dir,
-                 "no raw/ folder: expected an OGB dataset root holding raw/edge.csv.gz "
-                 "or raw/data.npz"));
+    throw input_error(at_input(dir,
+                               "no raw/ folder: expected an OGB dataset root holding raw/edge.csv.gz "
+                               "or raw/data.npz"));
   const std::string scheme = pick_scheme(dir, opt.split_scheme);
   csr_build_options g;
   g.symmetrize = opt.undirected;
   g.remove_self_loops = opt.remove_self_loops;
-  nlohmann::json source = {
-      {"importer", "ogb"},
-      {"input", labelled::absolute_path(dir)},
-      {"split_scheme", scheme.empty() ? nlohmann::json(nullptr) : nlohmann::json(scheme)},
-      {"options", {{"undirected", opt.undirected}, {"remove_self_loops", opt.remove_self_loops}}}};
+  nlohmann::json source = {{"importer", "ogb"},
+                           {"input", labelled::absolute_path(dir)},
+                           {"split_scheme", scheme.empty() ? nlohmann::json(nullptr) : nlohmann::json(scheme)},
+                           {"options", {{"undirected", opt.undirected}, {"remove_self_loops", opt.remove_self_loops}}}};
   const std::string name = opt.name.empty() ? labelled::file_stem(dir) : opt.name;
 
   if (fs::exists(raw + "/data.npz")) {
@@ -290,9 +272,8 @@ labelled_import_report import_ogb(const std::string& dir, const std::string& out
     if (z.contains("num_nodes_list")) {
       count = z.get("num_nodes_list");
       if (count->count() != 1)
-        throw input_error(
-            at_input(count->name(), "holds " + std::to_string(count->count()) +
-                                        " graphs; only single-graph datasets can be imported"));
+        throw input_error(at_input(count->name(), "holds " + std::to_string(count->count()) +
+                                                      " graphs; only single-graph datasets can be imported"));
       s.num_nodes = labelled::scalar_int(*count);
       s.num_nodes_from = count->name();
     }
@@ -300,9 +281,9 @@ labelled_import_report import_ogb(const std::string& dir, const std::string& out
       const npy_array ne = z.get("num_edges_list");
       const std::int64_t stated = labelled::scalar_int(ne);
       if (stated != labelled::edge_count(edges, s.edges_rows))
-        throw input_error(at_input(
-            ne.name(), "says " + std::to_string(stated) + " edges but " + edges.name() + " holds " +
-                           std::to_string(labelled::edge_count(edges, s.edges_rows))));
+        throw input_error(at_input(ne.name(), "says " + std::to_string(stated) + " edges but " + edges.name() +
+                                                  " holds " +
+                                                  std::to_string(labelled::edge_count(edges, s.edges_rows))));
     }
     labelled::resolve_num_nodes(s);
     s.splits = read_splits(dir, scheme, s.num_nodes);
@@ -316,8 +297,7 @@ labelled_import_report import_ogb(const std::string& dir, const std::string& out
   // Text layout.
   const std::string edge_path = find_text(raw, "edge");
   if (edge_path.empty())
-    throw input_error(
-        at_input(raw + "/edge.csv.gz", "missing: expected the edge list (or raw/data.npz)"));
+    throw input_error(at_input(raw + "/edge.csv.gz", "missing: expected the edge list (or raw/data.npz)"));
   const std::string nodes_path = find_text(raw, "num-node-list");
   const std::string nedges_path = find_text(raw, "num-edge-list");
   const std::string feat_path = find_text(raw, "node-feat");
@@ -340,16 +320,15 @@ labelled_import_report import_ogb(const std::string& dir, const std::string& out
   }
   if (n < 0)
     throw input_error(
-        at_input(raw + "/num-node-list.csv.gz",
-                 "missing, and no node-feat or node-label file gives the node count"));
+        at_input(raw + "/num-node-list.csv.gz", "missing, and no node-feat or node-label file gives the node count"));
   const labelled::split_set splits = read_splits(dir, scheme, n);
   labelled::check_splits(splits, n, labels);
 
   csr_builder b(w.path(".edges.spill"), g);
   const std::int64_t m = read_edges(b, edge_path, n, expected_edges);
   if (expected_edges >= 0 && m != expected_edges)
-    throw input_error(at_input(edge_path, "has " + std::to_string(m) + " edges but " + nedges_path +
-                                              " says " + std::to_string(expected_edges)));
+    throw input_error(at_input(edge_path, "has " + std::to_string(m) + " edges but " + nedges_path + " says " +
+                                              std::to_string(expected_edges)));
   const csr_build_stats st = b.build(w, n);
   std::int64_t labelled = 0;
   if (!labels.empty()) labelled = labelled::put_labels(w, labels, label_path);

@@ -56,8 +56,7 @@ std::string last_line(std::string s) {
 }
 
 // Runs the embedded converter; stderr goes to err_path. Returns the wait status.
-int run_converter(const std::string& python, const std::vector<std::string>& args,
-                  const std::string& err_path) {
+int run_converter(const std::string& python, const std::vector<std::string>& args, const std::string& err_path) {
   std::vector<std::string> argv_s = {python, "-c", kPlanetoidScript};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -66,8 +65,7 @@ int run_converter(const std::string& python, const std::vector<std::string>& arg
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = 0;
   const int rc = ::posix_spawnp(&pid, python.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -83,20 +81,16 @@ int run_converter(const std::string& python, const std::vector<std::string>& arg
 
 }  // namespace
 
-labelled_import_report import_planetoid(const std::string& dir, const std::string& name,
-                                        const std::string& out_dir,
+labelled_import_report import_planetoid(const std::string& dir, const std::string& name, const std::string& out_dir,
                                         const planetoid_import_options& opt) {
   if (name.empty() || name.find('/') != std::string::npos)
-    throw input_error("planetoid dataset name '" + name +
-                      "' is not valid (expected cora, citeseer or pubmed)");
+    throw input_error("planetoid dataset name '" + name + "' is not valid (expected cora, citeseer or pubmed)");
   const std::string probe = dir + "/ind." + name + ".graph";
   if (!fs::exists(probe))
-    throw input_error(
-        at_input(probe, "missing: expected the Planetoid files ind." + name + ".* in " + dir));
+    throw input_error(at_input(probe, "missing: expected the Planetoid files ind." + name + ".* in " + dir));
   // Refuse early, before running the converter, with the writer's own messages.
   if (fs::exists(out_dir) && !opt.overwrite)
-    throw input_error(
-        at_input(out_dir, "already exists; choose another output or pass --force to replace it"));
+    throw input_error(at_input(out_dir, "already exists; choose another output or pass --force to replace it"));
   const fs::path parent = fs::path(out_dir).lexically_normal().parent_path();
   if (!parent.empty() && !fs::is_directory(parent))
     throw input_error(at_input(out_dir, "parent directory " + parent.string() + " does not exist"));
@@ -115,13 +109,10 @@ labelled_import_report import_planetoid(const std::string& dir, const std::strin
     if (code == 2 && !msg.empty()) throw input_error(msg);  // "path: problem" from the script
     if (code == 3) throw input_error(msg);                  // numpy / scipy missing
     if (code == 127 || code == 126)
-      throw input_error(
-          opt.python +
-          ": cannot run: importing Planetoid data needs Python 3 with numpy and scipy");
-    throw input_error(
-        "Planetoid converter (" + opt.python + ") failed" +
-        (code >= 0 ? " with exit status " + std::to_string(code) : std::string(" (killed)")) +
-        (msg.empty() ? std::string() : ": " + msg));
+      throw input_error(opt.python + ": cannot run: importing Planetoid data needs Python 3 with numpy and scipy");
+    throw input_error("Planetoid converter (" + opt.python + ") failed" +
+                      (code >= 0 ? " with exit status " + std::to_string(code) : std::string(" (killed)")) +
+                      (msg.empty() ? std::string() : ": " + msg));
   }
 
   dataset_writer w(out_dir, opt.overwrite);
@@ -132,10 +123,11 @@ labelled_import_report import_planetoid(const std::string& dir, const std::strin
       {"dataset", name},
       {"converter", "datasets/planetoid_to_npz.py (GCN load_data logic)"},
       {"num_nodes_from", "allx rows + the test.index range (GCN load_data)"},
-      {"split",
-       "public GCN split: train = first 20 per class (x/y), valid = next 500, test = test.index"},
-      {"options", {{"undirected", true}, {"remove_self_loops", !opt.keep_self_loops},
-                   {"row_normalized_features", opt.row_normalize}}}};
+      {"split", "public GCN split: train = first 20 per class (x/y), valid = next 500, test = test.index"},
+      {"options",
+       {{"undirected", true},
+        {"remove_self_loops", !opt.keep_self_loops},
+        {"row_normalized_features", opt.row_normalize}}}};
   npz_import_options o;
   o.undirected = true;
   o.remove_self_loops = !opt.keep_self_loops;

@@ -30,8 +30,7 @@ labelled_import_report import_tolokers(const std::string& npz_path, const std::s
   for (int k = 0; k < 3; ++k) {
     if (masks[k].ndim() != 2 || masks[k].shape()[1] != s.num_nodes)
       throw input_error(at_input(
-          masks[k].name(),
-          "expected one mask row of " + std::to_string(s.num_nodes) + " nodes per official split"));
+          masks[k].name(), "expected one mask row of " + std::to_string(s.num_nodes) + " nodes per official split"));
     s.splits[k] = labelled::ids_from_mask(masks[k], opt.split, s.num_nodes);
   }
 

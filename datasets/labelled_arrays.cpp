@@ -53,8 +53,8 @@ void with_ints(const npy_array& a, F&& f) {
       f(static_cast<const std::uint64_t*>(a.raw()));
       break;
     default:
-      throw input_error(at_input(a.name(), "dtype is " + std::string(dtype_name(a.type())) +
-                                               ", expected an integer dtype"));
+      throw input_error(
+          at_input(a.name(), "dtype is " + std::string(dtype_name(a.type())) + ", expected an integer dtype"));
   }
 }
 
@@ -62,9 +62,8 @@ void with_ints(const npy_array& a, F&& f) {
 template <typename T>
 std::int64_t as_id(T x) {
   if constexpr (std::is_same_v<T, std::uint64_t>)
-    return x > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-               ? std::int64_t{-1}
-               : static_cast<std::int64_t>(x);
+    return x > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ? std::int64_t{-1}
+                                                                                    : static_cast<std::int64_t>(x);
   else
     return static_cast<std::int64_t>(x);
 }
@@ -83,28 +82,24 @@ std::string file_stem(const std::string& p) {
   std::string s = f.filename().string();
   for (const char* ext : {".gz", ".npz", ".csv", ".json"}) {
     const std::string e = ext;
-    if (s.size() > e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0)
-      s.resize(s.size() - e.size());
+    if (s.size() > e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0) s.resize(s.size() - e.size());
   }
   return s;
 }
 
 std::int64_t scalar_int(const npy_array& a) {
   if (a.count() != 1)
-    throw input_error(
-        at_input(a.name(), "expected a single number, found shape " + shape_text(a.shape())));
+    throw input_error(at_input(a.name(), "expected a single number, found shape " + shape_text(a.shape())));
   std::int64_t v = 0;
   with_ints(a, [&](const auto* p) { v = as_id(p[0]); });
-  if (v < 0)
-    throw input_error(at_input(a.name(), "node count " + std::to_string(v) + " is negative"));
+  if (v < 0) throw input_error(at_input(a.name(), "node count " + std::to_string(v) + " is negative"));
   return v;
 }
 
 bool edges_are_rows(const npy_array& e) {
   if (e.ndim() == 2 && e.shape()[0] == 2) return false;
   if (e.ndim() == 2 && e.shape()[1] == 2) return true;
-  throw input_error(
-      at_input(e.name(), "shape is " + shape_text(e.shape()) + ", expected 2 x E or E x 2"));
+  throw input_error(at_input(e.name(), "shape is " + shape_text(e.shape()) + ", expected 2 x E or E x 2"));
 }
 
 std::int64_t edge_count(const npy_array& e, bool rows) {
@@ -118,9 +113,8 @@ std::int64_t max_endpoint(const npy_array& e) {
     for (std::int64_t i = 0; i < m; ++i) {
       const std::int64_t x = as_id(p[i]);
       if (x < 0)
-        throw input_error(at_input(
-            e.name(),
-            "element " + std::to_string(i) + " is a negative node id (" + std::to_string(x) + ")"));
+        throw input_error(
+            at_input(e.name(), "element " + std::to_string(i) + " is a negative node id (" + std::to_string(x) + ")"));
       mx = std::max(mx, x);
     }
   });
@@ -134,9 +128,8 @@ void add_edges(csr_builder& b, const npy_array& e, bool rows, std::int64_t n) {
       const std::int64_t u = as_id(rows ? p[2 * i] : p[i]);
       const std::int64_t v = as_id(rows ? p[2 * i + 1] : p[m + i]);
       if (u < 0 || u >= n || v < 0 || v >= n)
-        throw input_error(at_input(e.name(), "edge " + std::to_string(i) + " (" +
-                                                 std::to_string(u) + ", " + std::to_string(v) +
-                                                 ") has an endpoint outside " + range_text(n)));
+        throw input_error(at_input(e.name(), "edge " + std::to_string(i) + " (" + std::to_string(u) + ", " +
+                                                 std::to_string(v) + ") has an endpoint outside " + range_text(n)));
       b.add(u, v);
     }
   });
@@ -144,12 +137,11 @@ void add_edges(csr_builder& b, const npy_array& e, bool rows, std::int64_t n) {
 
 std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n) {
   if (!(a.ndim() == 1 || (a.ndim() == 2 && a.shape()[1] == 1)))
-    throw input_error(at_input(a.name(), "shape is " + shape_text(a.shape()) +
-                                             ", expected (N,) or (N, 1) (one label per node)"));
+    throw input_error(
+        at_input(a.name(), "shape is " + shape_text(a.shape()) + ", expected (N,) or (N, 1) (one label per node)"));
   if (a.shape()[0] != n)
-    throw input_error(at_input(a.name(), "has " + std::to_string(a.shape()[0]) +
-                                             " labels but there are " + std::to_string(n) +
-                                             " nodes"));
+    throw input_error(at_input(
+        a.name(), "has " + std::to_string(a.shape()[0]) + " labels but there are " + std::to_string(n) + " nodes"));
   std::vector<std::int64_t> out(static_cast<std::size_t>(n));
   if (is_integer(a.type())) {
     with_ints(a, [&](const auto* p) {
@@ -158,8 +150,8 @@ std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n) 
     return out;
   }
   if (!is_float(a.type()))
-    throw input_error(at_input(a.name(), "dtype is " + std::string(dtype_name(a.type())) +
-                                             ", expected integer or float labels"));
+    throw input_error(
+        at_input(a.name(), "dtype is " + std::string(dtype_name(a.type())) + ", expected integer or float labels"));
   const std::vector<float> f = a.type() == dtype::float64 ? std::vector<float>() : a.to_float32();
   const double* d = a.type() == dtype::float64 ? static_cast<const double*>(a.raw()) : nullptr;
   for (std::int64_t i = 0; i < n; ++i) {
@@ -167,8 +159,8 @@ std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n) 
     if (std::isnan(x) || x < 0) {
       out[i] = -1;
     } else if (x != std::floor(x) || x >= 9007199254740992.0) {
-      throw input_error(at_input(a.name(), "label " + std::to_string(x) + " of node " +
-                                               std::to_string(i) + " is not a class index"));
+      throw input_error(
+          at_input(a.name(), "label " + std::to_string(x) + " of node " + std::to_string(i) + " is not a class index"));
     } else {
       out[i] = static_cast<std::int64_t>(x);
     }
@@ -178,13 +170,11 @@ std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n) 
 
 std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t n) {
   if (a.ndim() != 2)
-    throw input_error(
-        at_input(a.name(), "shape is " + shape_text(a.shape()) + ", expected N x D features"));
+    throw input_error(at_input(a.name(), "shape is " + shape_text(a.shape()) + ", expected N x D features"));
   const std::int64_t rows = a.shape()[0], d = a.shape()[1];
   if (rows != n)
-    throw input_error(at_input(a.name(), "has " + std::to_string(rows) +
-                                             " feature rows but there are " + std::to_string(n) +
-                                             " nodes"));
+    throw input_error(at_input(
+        a.name(), "has " + std::to_string(rows) + " feature rows but there are " + std::to_string(n) + " nodes"));
   if (d <= 0) throw input_error(at_input(a.name(), "feature rows have no columns"));
   const std::int64_t chunk = std::max<std::int64_t>(1, (std::int64_t{1} << 22) / d);
   std::vector<float> buf;
@@ -210,10 +200,9 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
       }
       for (std::size_t i = 0; i < cnt; ++i)
         if (!std::isfinite(rowp[i]))
-          throw input_error(at_input(
-              a.name(), "non-finite feature at row " +
-                            std::to_string(r0 + static_cast<std::int64_t>(i) / d) + ", column " +
-                            std::to_string(static_cast<std::int64_t>(i) % d)));
+          throw input_error(at_input(a.name(), "non-finite feature at row " +
+                                                   std::to_string(r0 + static_cast<std::int64_t>(i) / d) + ", column " +
+                                                   std::to_string(static_cast<std::int64_t>(i) % d)));
       out.append(rowp, r1 - r0);
     }
   };
@@ -232,8 +221,8 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
       break;
     default:
       if (!is_integer(a.type()))
-        throw input_error(at_input(a.name(), "dtype " + std::string(dtype_name(a.type())) +
-                                                 " cannot be used as features"));
+        throw input_error(
+            at_input(a.name(), "dtype " + std::string(dtype_name(a.type())) + " cannot be used as features"));
       with_ints(a, emit);
   }
   out.finish();
@@ -244,8 +233,7 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
 
 split_ids ids_from_array(const npy_array& a) {
   if (!(a.ndim() == 1 || (a.ndim() == 2 && a.shape()[1] == 1)))
-    throw input_error(
-        at_input(a.name(), "shape is " + shape_text(a.shape()) + ", expected a list of node ids"));
+    throw input_error(at_input(a.name(), "shape is " + shape_text(a.shape()) + ", expected a list of node ids"));
   split_ids s;
   s.present = true;
   s.from = a.name();
@@ -255,8 +243,8 @@ split_ids ids_from_array(const npy_array& a) {
 
 split_ids ids_from_mask(const npy_array& m, int split, std::int64_t n) {
   if (m.type() != dtype::boolean && !is_integer(m.type()))
-    throw input_error(at_input(
-        m.name(), "dtype is " + std::string(dtype_name(m.type())) + ", expected a boolean mask"));
+    throw input_error(
+        at_input(m.name(), "dtype is " + std::string(dtype_name(m.type())) + ", expected a boolean mask"));
   const std::vector<std::int64_t> v = m.to_int64();
   split_ids s;
   s.present = true;
@@ -265,30 +253,26 @@ split_ids ids_from_mask(const npy_array& m, int split, std::int64_t n) {
   bool by_row = true;
   if (m.ndim() == 1) {
     if (m.shape()[0] != n)
-      throw input_error(at_input(m.name(), "mask has " + std::to_string(m.shape()[0]) +
-                                               " entries but there are " + std::to_string(n) +
-                                               " nodes"));
+      throw input_error(at_input(m.name(), "mask has " + std::to_string(m.shape()[0]) + " entries but there are " +
+                                               std::to_string(n) + " nodes"));
   } else if (m.ndim() == 2 && m.shape()[1] == n) {
     k = m.shape()[0];
   } else if (m.ndim() == 2 && m.shape()[0] == n) {
     k = m.shape()[1];
     by_row = false;
   } else {
-    throw input_error(at_input(m.name(), "shape is " + shape_text(m.shape()) +
-                                             ", expected a mask over " + std::to_string(n) +
-                                             " nodes (N, k x N or N x k)"));
+    throw input_error(at_input(m.name(), "shape is " + shape_text(m.shape()) + ", expected a mask over " +
+                                             std::to_string(n) + " nodes (N, k x N or N x k)"));
   }
   if (m.ndim() == 2) {
     if (split < 0 || split >= k)
-      throw input_error(at_input(m.name(), "holds " + std::to_string(k) + " splits; split " +
-                                               std::to_string(split) + " is outside " +
-                                               range_text(k)));
+      throw input_error(at_input(m.name(), "holds " + std::to_string(k) + " splits; split " + std::to_string(split) +
+                                               " is outside " + range_text(k)));
     s.from += " split " + std::to_string(split);
   }
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int64_t x = m.ndim() == 1 ? v[i] : by_row ? v[split * n + i] : v[i * k + split];
-    if (x != 0 && x != 1)
-      throw input_error(at_input(m.name(), "mask value " + std::to_string(x) + " is not 0/1"));
+    if (x != 0 && x != 1) throw input_error(at_input(m.name(), "mask value " + std::to_string(x) + " is not 0/1"));
     if (x) s.ids.push_back(i);
   }
   return s;
@@ -302,26 +286,22 @@ void check_splits(const split_set& s, std::int64_t n, const std::vector<std::int
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const std::int64_t v = ids[i];
       if (v < 0 || v >= n)
-        throw input_error(at_input(s[k].from, std::string(kSplitNames[k]) + " entry " +
-                                                  std::to_string(i) + " = " + std::to_string(v) +
-                                                  " is outside " + range_text(n)));
-      if (owner[v] == k + 1)
-        throw input_error(at_input(s[k].from, "node " + std::to_string(v) + " appears twice"));
+        throw input_error(at_input(s[k].from, std::string(kSplitNames[k]) + " entry " + std::to_string(i) + " = " +
+                                                  std::to_string(v) + " is outside " + range_text(n)));
+      if (owner[v] == k + 1) throw input_error(at_input(s[k].from, "node " + std::to_string(v) + " appears twice"));
       if (owner[v] != 0)
         throw input_error(at_input(s[k].from, "node " + std::to_string(v) + " is in both the " +
-                                                  kSplitNames[owner[v] - 1] + " and the " +
-                                                  kSplitNames[k] + " split (" +
-                                                  s[owner[v] - 1].from + ")"));
+                                                  kSplitNames[owner[v] - 1] + " and the " + kSplitNames[k] +
+                                                  " split (" + s[owner[v] - 1].from + ")"));
       owner[v] = static_cast<std::uint8_t>(k + 1);
       if (!labels.empty() && labels[v] < 0)
-        throw input_error(at_input(s[k].from, "node " + std::to_string(v) + " is in the " +
-                                                  kSplitNames[k] + " split but has no label"));
+        throw input_error(at_input(
+            s[k].from, "node " + std::to_string(v) + " is in the " + kSplitNames[k] + " split but has no label"));
     }
   }
 }
 
-std::int64_t put_labels(dataset_writer& w, const std::vector<std::int64_t>& labels,
-                        const std::string& from) {
+std::int64_t put_labels(dataset_writer& w, const std::vector<std::int64_t>& labels, const std::string& from) {
   std::int64_t mx = -1, labelled = 0;
   for (const std::int64_t l : labels) {
     mx = std::max(mx, l);
@@ -345,8 +325,8 @@ labelled_import_report finish(dataset_writer& w, const csr_build_stats& st, std:
                        {"self_loops_removed", st.self_loops_removed},
                        {"duplicates_removed", st.duplicates_removed},
                        {"stored_arcs", st.edges}};
-  log_info("graph: ", st.input_edges, " edges read, ", st.self_loops_removed, " self-loops and ",
-           st.duplicates_removed, " duplicates removed, ", st.edges, " arcs stored");
+  log_info("graph: ", st.input_edges, " edges read, ", st.self_loops_removed, " self-loops and ", st.duplicates_removed,
+           " duplicates removed, ", st.edges, " arcs stored");
   labelled_import_report r;
   r.dir = w.commit();
   r.num_nodes = m.num_nodes;
@@ -368,8 +348,8 @@ void resolve_num_nodes(array_sources& s) {
   if (s.num_nodes >= 0) return;
   if (s.features) {
     if (s.features->ndim() != 2)
-      throw input_error(at_input(s.features->name(), "shape is " + shape_text(s.features->shape()) +
-                                                         ", expected N x D features"));
+      throw input_error(
+          at_input(s.features->name(), "shape is " + shape_text(s.features->shape()) + ", expected N x D features"));
     s.num_nodes = s.features->shape()[0];
     s.num_nodes_from = s.features->name() + " rows";
   } else if (s.labels) {
@@ -381,13 +361,11 @@ void resolve_num_nodes(array_sources& s) {
   }
 }
 
-labelled_import_report import_arrays(dataset_writer& w, const array_sources& in,
-                                     const csr_build_options& graph_opt) {
+labelled_import_report import_arrays(dataset_writer& w, const array_sources& in, const csr_build_options& graph_opt) {
   array_sources s = in;
   resolve_num_nodes(s);
   const std::int64_t n = s.num_nodes;
-  if (!w.meta().source.contains("num_nodes_from"))
-    w.meta().source["num_nodes_from"] = s.num_nodes_from;
+  if (!w.meta().source.contains("num_nodes_from")) w.meta().source["num_nodes_from"] = s.num_nodes_from;
 
   std::vector<std::int64_t> labels;
   if (s.labels) labels = labels_from_array(*s.labels, n);

@@ -60,8 +60,7 @@ void check_splits(const split_set& s, std::int64_t n, const std::vector<std::int
 
 // Writes labels.npy and sets meta num_classes (max label + 1); `from` names them in errors.
 // Returns the number of labelled nodes. Throws when no node is labelled.
-std::int64_t put_labels(dataset_writer& w, const std::vector<std::int64_t>& labels,
-                        const std::string& from);
+std::int64_t put_labels(dataset_writer& w, const std::vector<std::int64_t>& labels, const std::string& from);
 // Writes the present splits (ids kept in input order).
 void put_splits(dataset_writer& w, const split_set& s);
 
@@ -81,12 +80,10 @@ struct array_sources {
 // Sets num_nodes (when not stated) from the features, else the labels, else the largest edge id.
 void resolve_num_nodes(array_sources& s);
 // Validates sizes and splits, writes features, graph, labels and splits, and commits.
-labelled_import_report import_arrays(dataset_writer& w, const array_sources& s,
-                                     const csr_build_options& graph_opt);
+labelled_import_report import_arrays(dataset_writer& w, const array_sources& s, const csr_build_options& graph_opt);
 
 // Imports an archive in import_npz_arrays' layout into `w`, whose caller has set the meta name
 // and source (the keys used are added to source); commits.
-labelled_import_report import_npz_into(dataset_writer& w, const std::string& npz_path,
-                                       const npz_import_options& opt);
+labelled_import_report import_npz_into(dataset_writer& w, const std::string& npz_path, const npz_import_options& opt);
 
 }  // namespace tg::labelled

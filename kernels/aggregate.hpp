@@ -33,9 +33,8 @@ struct agg_graph {
 //    were sampled. With all neighbours (k_v = d_v) this is exactly GCN's D^-1/2 (A + I) D^-1/2, so
 //    sampled training and full-neighbour inference use the same operator.
 template <typename T>
-agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t num_src,
-                            const std::int64_t* indptr, const std::int32_t* indices,
-                            const std::int64_t* src_degree = nullptr);
+agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t num_src, const std::int64_t* indptr,
+                            const std::int32_t* indices, const std::int64_t* src_degree = nullptr);
 
 // The transpose (num_src rows over num_dst columns), with weights carried along; within each row
 // the entries are in increasing destination order.

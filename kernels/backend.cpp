@@ -4,7 +4,9 @@
 
 namespace tg {
 
-const char* to_string(device_kind k) { return k == device_kind::cuda ? "cuda" : "cpu"; }
+const char* to_string(device_kind k) {
+  return k == device_kind::cuda ? "cuda" : "cpu";
+}
 
 device_kind parse_device_kind(const std::string& s, const std::string& flag) {
   if (s == "cpu") return device_kind::cpu;
@@ -13,8 +15,8 @@ device_kind parse_device_kind(const std::string& s, const std::string& flag) {
 }
 
 void backend::matmul(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-                     tensor_view<const float> a, std::int64_t lda, tensor_view<const float> b, std::int64_t ldb, float beta,
-                     tensor_view<float> c, std::int64_t ldc) {
+                     tensor_view<const float> a, std::int64_t lda, tensor_view<const float> b, std::int64_t ldb,
+                     float beta, tensor_view<float> c, std::int64_t ldc) {
   expect(a, k > 0 ? matrix_extent(ta ? k : m, ta ? m : k, lda) : 0, "matmul", "a");
   expect(b, k > 0 ? matrix_extent(tb ? n : k, tb ? k : n, ldb) : 0, "matmul", "b");
   expect(c, matrix_extent(m, n, ldc), "matmul", "c");
@@ -66,8 +68,8 @@ void backend::dropout_backward(tensor_view<float> dx, double p, const counter_rn
 }
 
 void backend::softmax_nll(tensor_view<const float> logits, std::int64_t rows, std::int64_t classes,
-                          tensor_view<const std::int64_t> labels, tensor_view<float> dlogits, tensor_view<float> row_loss,
-                          std::int64_t normalizer) {
+                          tensor_view<const std::int64_t> labels, tensor_view<float> dlogits,
+                          tensor_view<float> row_loss, std::int64_t normalizer) {
   expect(logits, rows * classes, "softmax_nll", "logits");
   expect(labels, rows, "softmax_nll", "labels");
   expect(row_loss, rows, "softmax_nll", "row_loss");

@@ -144,10 +144,11 @@ class backend {
   virtual void relu_backward_impl(const float* y, float* dy, std::int64_t n) = 0;
   virtual void dropout_forward_impl(float* x, std::int64_t n, double p, const counter_rng& rng) = 0;
   virtual void dropout_backward_impl(float* dx, std::int64_t n, double p, const counter_rng& rng) = 0;
-  virtual void softmax_nll_impl(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels,
-                                float* dlogits, float* row_loss, std::int64_t normalizer) = 0;
-  virtual void adam_step_impl(float* param, const float* grad, float* m, float* v, std::int64_t n, const adam_config& cfg,
-                              std::int64_t step) = 0;
+  virtual void softmax_nll_impl(const float* logits, std::int64_t rows, std::int64_t classes,
+                                const std::int64_t* labels, float* dlogits, float* row_loss,
+                                std::int64_t normalizer) = 0;
+  virtual void adam_step_impl(float* param, const float* grad, float* m, float* v, std::int64_t n,
+                              const adam_config& cfg, std::int64_t step) = 0;
 };
 
 // The process-wide CPU backend.
@@ -166,7 +167,9 @@ class tensor {
   tensor(const tensor&) = delete;
   tensor& operator=(const tensor&) = delete;
   tensor(tensor&& o) noexcept
-      : be_(o.be_), data_(std::exchange(o.data_, nullptr)), capacity_(std::exchange(o.capacity_, 0)),
+      : be_(o.be_),
+        data_(std::exchange(o.data_, nullptr)),
+        capacity_(std::exchange(o.capacity_, 0)),
         size_(std::exchange(o.size_, 0)) {}
   tensor& operator=(tensor&& o) noexcept {
     if (this != &o) {

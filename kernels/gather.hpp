@@ -9,7 +9,7 @@ namespace tg {
 
 // Copies rows `ids` of `table` (num_rows rows of row_bytes bytes) into `out` (ids.size() rows).
 // Throws input_error if an id is outside [0, num_rows).
-void gather_rows_cpu(const void* table, std::int64_t num_rows, std::int64_t row_bytes,
-                     span<const std::int64_t> ids, void* out);
+void gather_rows_cpu(const void* table, std::int64_t num_rows, std::int64_t row_bytes, span<const std::int64_t> ids,
+                     void* out);
 
 }  // namespace tg

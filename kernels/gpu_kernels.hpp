@@ -23,7 +23,7 @@ struct agg_graph_view {
   std::int64_t num_dst = 0, num_src = 0, nnz = 0;
   const std::int64_t* indptr = nullptr;  // num_dst + 1
   const std::int32_t* indices = nullptr;
-  const float* weights = nullptr;        // per edge, or null (all ones)
+  const float* weights = nullptr;  // per edge, or null (all ones)
 };
 
 // y[v, :] = sum_e w_e x[src_e, :]. Custom kernel: a warp (or sub-warp) per destination row, each
@@ -47,8 +47,8 @@ void dropout_backward(float* dx, std::int64_t n, double p, const counter_rng& rn
 // where they come from); dlogits = (softmax - onehot) / normalizer, normalizer = rows unless given
 // (data-parallel ranks pass the global batch's rows); dlogits and probs may be null. The caller sums
 // row_loss in row order on the host, as the CPU kernel does.
-void softmax_nll(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, float* dlogits,
-                 float* probs, float* row_loss, void* stream, std::int64_t normalizer = 0);
+void softmax_nll(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels,
+                 float* dlogits, float* probs, float* row_loss, void* stream, std::int64_t normalizer = 0);
 
 // In place: x *= a (n floats).
 void scale(float* x, std::int64_t n, float a, void* stream);

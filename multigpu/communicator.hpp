@@ -73,6 +73,7 @@ std::unique_ptr<communicator> make_cpu_communicator(const world_info& w, std::ch
 
 // The NCCL communicator for `device`, bootstrapped over `bootstrap` (which must span the same ranks).
 // Throws cuda_error without the CUDA backend or a device.
-std::unique_ptr<communicator> make_nccl_communicator(communicator& bootstrap, int device, std::chrono::milliseconds timeout);
+std::unique_ptr<communicator> make_nccl_communicator(communicator& bootstrap, int device,
+                                                     std::chrono::milliseconds timeout);
 
 }  // namespace tg

@@ -127,23 +127,23 @@ class tcp_communicator final : public communicator {
 
   void check_root(int root) const {
     if (root < 0 || root >= w_.size)
-      throw input_error("communicator: root " + std::to_string(root) + " is outside [0, " + std::to_string(w_.size) + ")");
+      throw input_error("communicator: root " + std::to_string(root) + " is outside [0, " + std::to_string(w_.size) +
+                        ")");
   }
 
   int peer(int r) const { return peers_[static_cast<std::size_t>(r)].get(); }
 
   [[noreturn]] void fail(int who, const std::string& what) const {
     throw comm_error("rank " + std::to_string(w_.rank) + ": " + what +
-                     (who >= 0 ? " rank " + std::to_string(who) : std::string(" a connecting process")) + " (world of " +
-                     std::to_string(w_.size) + "); stopping this rank");
+                     (who >= 0 ? " rank " + std::to_string(who) : std::string(" a connecting process")) +
+                     " (world of " + std::to_string(w_.size) + "); stopping this rank");
   }
 
   // Waits until fd is ready for `events` or the deadline passes.
   void wait(int fd, short events, clock_type::time_point deadline, int who, const char* doing) const {
     while (true) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
-      if (left <= 0)
-        fail(who, std::string("timed out after ") + std::to_string(timeout_.count()) + " ms " + doing);
+      if (left <= 0) fail(who, std::string("timed out after ") + std::to_string(timeout_.count()) + " ms " + doing);
       pollfd p{fd, events, 0};
       const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
       if (rc < 0 && errno == EINTR) continue;
@@ -224,10 +224,10 @@ class tcp_communicator final : public communicator {
       if (clock_type::now() >= deadline) {
         std::string missing;
         for (int r = 1; r < w_.size; ++r)
-          if (peers_[static_cast<std::size_t>(r)].get() < 0) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
-        throw comm_error("rank 0: timed out after " + std::to_string(timeout_.count()) +
-                         " ms waiting for ranks " + missing + " to connect to " + w_.master_addr + ":" +
-                         std::to_string(w_.master_port));
+          if (peers_[static_cast<std::size_t>(r)].get() < 0)
+            missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+        throw comm_error("rank 0: timed out after " + std::to_string(timeout_.count()) + " ms waiting for ranks " +
+                         missing + " to connect to " + w_.master_addr + ":" + std::to_string(w_.master_port));
       }
       pollfd p{ls.get(), POLLIN, 0};
       if (::poll(&p, 1, 100) <= 0) continue;
@@ -236,9 +236,11 @@ class tcp_communicator final : public communicator {
       tune(s.get());
       std::int32_t hello[2] = {0, 0};  // rank, world size
       recv_exact(s.get(), hello, sizeof hello, -1);
-      if (hello[0] <= 0 || hello[0] >= w_.size || hello[1] != w_.size || peers_[static_cast<std::size_t>(hello[0])].get() >= 0)
-        throw comm_error("rank 0: a process connected as rank " + std::to_string(hello[0]) + " of " + std::to_string(hello[1]) +
-                         ", but this job has " + std::to_string(w_.size) + " ranks (or that rank already joined)");
+      if (hello[0] <= 0 || hello[0] >= w_.size || hello[1] != w_.size ||
+          peers_[static_cast<std::size_t>(hello[0])].get() >= 0)
+        throw comm_error("rank 0: a process connected as rank " + std::to_string(hello[0]) + " of " +
+                         std::to_string(hello[1]) + ", but this job has " + std::to_string(w_.size) +
+                         " ranks (or that rank already joined)");
       peers_[static_cast<std::size_t>(hello[0])] = std::move(s);
       ++joined;
     }

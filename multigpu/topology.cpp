@@ -30,8 +30,8 @@ bool same_host_p2p_clique(communicator& comm, int device) {
   return votes == comm.size();
 }
 
-void plan_shared_gpu_tier(communicator& comm, int device, std::int64_t num_nodes, std::int64_t row_bytes, std::int64_t* g,
-                          std::int64_t* c, store_options* o) {
+void plan_shared_gpu_tier(communicator& comm, int device, std::int64_t num_nodes, std::int64_t row_bytes,
+                          std::int64_t* g, std::int64_t* c, store_options* o) {
   shared_tier_config sc;
   sc.num_nodes = num_nodes;
   sc.row_bytes = row_bytes;
@@ -40,8 +40,8 @@ void plan_shared_gpu_tier(communicator& comm, int device, std::int64_t num_nodes
   sc.peer_to_peer = same_host_p2p_clique(comm, device);
   const shared_tier_plan sp = plan_shared_tier(sc);
   if (comm.rank() == 0)
-    log_info("shared GPU tier over ", comm.size(), " GPUs", sc.peer_to_peer ? " (peer-to-peer clique)" : " (no P2P: replicated)",
-             ":\n", sp.describe());
+    log_info("shared GPU tier over ", comm.size(), " GPUs",
+             sc.peer_to_peer ? " (peer-to-peer clique)" : " (no P2P: replicated)", ":\n", sp.describe());
   if (sp.striped_rows() > 0) {
     o->shared_replicated = sp.replicated_rows();
     o->shared_k = comm.size();

@@ -18,7 +18,7 @@ bool same_host_p2p_clique(communicator& comm, int device);
 // Plans the shared GPU tier of a job with one GPU per rank: the plan's GPU rows (*g) are each GPU's
 // budget. On a P2P clique, sets the store's shared band and widens *g (and *c) to the striped end.
 // Rank 0 logs the plan. A collective.
-void plan_shared_gpu_tier(communicator& comm, int device, std::int64_t num_nodes, std::int64_t row_bytes, std::int64_t* g,
-                          std::int64_t* c, store_options* o);
+void plan_shared_gpu_tier(communicator& comm, int device, std::int64_t num_nodes, std::int64_t row_bytes,
+                          std::int64_t* g, std::int64_t* c, store_options* o);
 
 }  // namespace tg

@@ -6,7 +6,9 @@
 
 namespace tg {
 
-aggregator aggregator_of(const model_config& cfg) { return cfg.kind == "gcn" ? aggregator::gcn : aggregator::mean; }
+aggregator aggregator_of(const model_config& cfg) {
+  return parse_model_kind(cfg.kind) == model_kind::gcn ? aggregator::gcn : aggregator::mean;
+}
 
 void batch_graphs::place(graph* g, backend& be) {
   const agg_graph<float>& h = g->host;

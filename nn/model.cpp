@@ -18,9 +18,19 @@ counter_rng dropout_rng(const dropout_key& k, int layer) {
 }
 }  // namespace
 
+model_kind parse_model_kind(const std::string& s) {
+  if (s == "sage") return model_kind::sage;
+  if (s == "gcn") return model_kind::gcn;
+  throw input_error("--model '" + s + "': choose sage or gcn");
+}
+
 nlohmann::json model_config::to_json() const {
-  return {{"kind", kind},     {"num_layers", num_layers}, {"in_dim", in_dim},
-          {"hidden", hidden}, {"num_classes", num_classes}, {"dropout", dropout},
+  return {{"kind", kind},
+          {"num_layers", num_layers},
+          {"in_dim", in_dim},
+          {"hidden", hidden},
+          {"num_classes", num_classes},
+          {"dropout", dropout},
           {"input_dropout", input_dropout}};
 }
 
@@ -37,16 +47,18 @@ model_config model_config::from_json(const nlohmann::json& j) {
 }
 
 void model_config::validate() const {
-  if (kind != "sage" && kind != "gcn") throw input_error("--model '" + kind + "': choose sage or gcn");
+  parse_model_kind(kind);
   if (num_layers < 1) throw input_error("a model needs at least one layer");
   if (in_dim <= 0) throw input_error("the dataset has no node features; a GNN needs them");
   if (hidden <= 0) throw input_error("--hidden must be positive, got " + std::to_string(hidden));
-  if (num_classes < 2) throw input_error("a classifier needs at least 2 classes, the dataset has " + std::to_string(num_classes));
+  if (num_classes < 2)
+    throw input_error("a classifier needs at least 2 classes, the dataset has " + std::to_string(num_classes));
   for (double p : {dropout, input_dropout})
     if (!(p >= 0.0 && p < 1.0)) throw input_error("dropout must lie in [0, 1), got " + std::to_string(p));
 }
 
-gnn_model::gnn_model(model_config cfg, std::uint64_t seed, backend& be) : cfg_(std::move(cfg)), be_(&be) {
+gnn_model::gnn_model(model_config cfg, std::uint64_t seed, backend& be)
+    : cfg_(std::move(cfg)), kind_(parse_model_kind(cfg_.kind)), be_(&be) {
   cfg_.validate();
   const int ppl = params_per_layer();
   for (int l = 0; l < cfg_.num_layers; ++l) {
@@ -55,7 +67,9 @@ gnn_model::gnn_model(model_config cfg, std::uint64_t seed, backend& be) : cfg_(s
       parameter p;
       const bool bias = w == ppl - 1;
       p.name = "layer" + std::to_string(l) + "." +
-               (bias ? "bias" : cfg_.kind == "gcn" ? "weight" : (w == 0 ? "weight_root" : "weight_neigh"));
+               (bias                       ? "bias"
+                : kind_ == model_kind::gcn ? "weight"
+                                           : (w == 0 ? "weight_root" : "weight_neigh"));
       p.shape = bias ? std::vector<std::int64_t>{dout} : std::vector<std::int64_t>{din, dout};
       const std::int64_t n = bias ? dout : din * dout;
       p.value.assign(static_cast<std::size_t>(n), 0.0f);
@@ -94,8 +108,12 @@ std::int64_t gnn_model::num_parameters() const {
   return n;
 }
 
-std::int64_t gnn_model::layer_in_dim(int l) const { return l == 0 ? cfg_.in_dim : cfg_.hidden; }
-std::int64_t gnn_model::layer_out_dim(int l) const { return l == cfg_.num_layers - 1 ? cfg_.num_classes : cfg_.hidden; }
+std::int64_t gnn_model::layer_in_dim(int l) const {
+  return l == 0 ? cfg_.in_dim : cfg_.hidden;
+}
+std::int64_t gnn_model::layer_out_dim(int l) const {
+  return l == cfg_.num_layers - 1 ? cfg_.num_classes : cfg_.hidden;
+}
 
 tensor_view<float> gnn_model::value(std::size_t i) {
   if (be_->host_memory()) return host_view(params_[i].value.data(), params_[i].size());
@@ -138,7 +156,7 @@ void gnn_model::run_layer(int l, const agg_csr_view& g, tensor_view<const float>
   const std::int64_t din = layer_in_dim(l), dout = layer_out_dim(l);
   const bool last = l == cfg_.num_layers - 1;
   backend& be = *be_;
-  if (cfg_.kind == "sage") {
+  if (kind_ == model_kind::sage) {
     c.agg.resize(static_cast<std::size_t>(nd * din));
     be.aggregate(g, x, din, c.agg.view());
     be.matmul(false, false, nd, dout, din, 1.0f, x, din, w(l, 0), dout, 0.0f, y, dout);
@@ -169,8 +187,8 @@ tensor_view<const float> gnn_model::forward(const sampled_batch& batch, const ba
                                             tensor_view<const float> x, bool train, dropout_key key) {
   TG_EXPECTS(static_cast<int>(batch.blocks.size()) == cfg_.num_layers, "the batch has ", batch.blocks.size(),
              " blocks but the model has ", cfg_.num_layers, " layers");
-  TG_EXPECTS(g.num_layers() == batch.blocks.size(), "the batch's graphs were built for ", g.num_layers(), " layers, not ",
-             batch.blocks.size());
+  TG_EXPECTS(g.num_layers() == batch.blocks.size(), "the batch's graphs were built for ", g.num_layers(),
+             " layers, not ", batch.blocks.size());
   be_->expect(x, batch.blocks[0].num_src() * cfg_.in_dim, "gnn_model::forward", "x");
   key_ = key;
   have_forward_ = train;
@@ -183,7 +201,8 @@ tensor_view<const float> gnn_model::forward(const sampled_batch& batch, const ba
     if (train) {  // the layer input is kept for backward (with the input dropout on layer 0)
       c.input.resize(static_cast<std::size_t>(ns * din));
       be_->copy(c.input.data(), cur.data, static_cast<std::size_t>(ns * din) * sizeof(float));
-      if (l == 0 && cfg_.input_dropout > 0) be_->dropout_forward(c.input.view(), cfg_.input_dropout, dropout_rng(key, -1));
+      if (l == 0 && cfg_.input_dropout > 0)
+        be_->dropout_forward(c.input.view(), cfg_.input_dropout, dropout_rng(key, -1));
       cur = c.input.view();
     }
     tensor<float>& out = (l == cfg_.num_layers - 1) ? logits_ : (l % 2 ? buf_b_ : buf_a_);
@@ -200,8 +219,8 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
   backend& be = *be_;
   const std::int64_t nd_last = cache_[static_cast<std::size_t>(L - 1)].num_dst;
   d_.resize(static_cast<std::size_t>(nd_last * cfg_.num_classes));
-  TG_EXPECTS(dlogits.size >= nd_last * cfg_.num_classes, "backward(): dlogits holds ", dlogits.size, " values, the logits ",
-             nd_last * cfg_.num_classes);
+  TG_EXPECTS(dlogits.size >= nd_last * cfg_.num_classes, "backward(): dlogits holds ", dlogits.size,
+             " values, the logits ", nd_last * cfg_.num_classes);
   be.expect(dlogits, nd_last * cfg_.num_classes, "gnn_model::backward", "dlogits");
   be.copy(d_.data(), dlogits.data, d_.size() * sizeof(float));
   for (int l = L - 1; l >= 0; --l) {
@@ -217,7 +236,7 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
     const bool need_dx = l > 0;
     if (need_dx) dx_.resize(static_cast<std::size_t>(ns * din));
     const tensor_view<float> dx = dx_.view();
-    if (cfg_.kind == "sage") {
+    if (kind_ == model_kind::sage) {
       be.matmul(true, false, din, dout, nd, 1.0f, c.input.view(), din, d, dout, 0.0f, dw(l, 0), dout);
       be.matmul(true, false, din, dout, nd, 1.0f, c.agg.view(), din, d, dout, 0.0f, dw(l, 1), dout);
       if (need_dx) {

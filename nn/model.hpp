@@ -26,6 +26,11 @@
 
 namespace tg {
 
+// The model families, parsed once from model_config::kind.
+enum class model_kind { sage, gcn };
+// "sage" or "gcn"; throws input_error naming the flag otherwise.
+model_kind parse_model_kind(const std::string& s);
+
 struct model_config {
   std::string kind = "sage";  // "sage" or "gcn"
   int num_layers = 2;
@@ -111,13 +116,16 @@ class gnn_model {
   void run_layer(int l, const agg_csr_view& g, tensor_view<const float> x, std::int64_t ns, std::int64_t nd, bool train,
                  dropout_key key, layer_cache& c, tensor_view<float> y) const;
   bool gcn_transform_first(int l) const { return layer_out_dim(l) < layer_in_dim(l); }
-  int param_index(int l, int which) const { return l * params_per_layer() + which; }  // which: 0 = W / W_root, 1 = W_neigh, last = bias
-  int params_per_layer() const { return cfg_.kind == "sage" ? 3 : 2; }
+  int param_index(int l, int which) const {
+    return l * params_per_layer() + which;
+  }  // which: 0 = W / W_root, 1 = W_neigh, last = bias
+  int params_per_layer() const { return kind_ == model_kind::sage ? 3 : 2; }
   tensor_view<float> w(int l, int which) { return value(static_cast<std::size_t>(param_index(l, which))); }
   tensor_view<const float> w(int l, int which) const;
   tensor_view<float> dw(int l, int which) { return grad(static_cast<std::size_t>(param_index(l, which))); }
 
   model_config cfg_;
+  model_kind kind_;
   backend* be_;
   std::vector<parameter> params_;
   std::vector<device_param> device_params_;  // device backends only

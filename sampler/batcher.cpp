@@ -21,8 +21,7 @@ span<const std::int64_t> batch_plan::batch(std::int64_t b) const {
 
 batch_plan plan_epoch(span<const std::int64_t> train_ids, std::int64_t batch_size, std::uint64_t seed,
                       std::int64_t epoch, bool shuffle, span<const std::int64_t> node_keys) {
-  if (batch_size <= 0)
-    throw input_error("batch size must be positive, got " + std::to_string(batch_size));
+  if (batch_size <= 0) throw input_error("batch size must be positive, got " + std::to_string(batch_size));
   batch_plan p;
   p.batch_size = batch_size;
   const std::size_t n = train_ids.size();

@@ -49,12 +49,13 @@ neighbor_sampler::neighbor_sampler(std::int64_t num_nodes, const std::int64_t* i
 }
 
 neighbor_sampler::neighbor_sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint64_t seed)
-    : neighbor_sampler(d.num_nodes(), d.indptr().as<std::int64_t>().data(), d.indices().raw(),
-                       d.indices().type(), std::move(fanouts), seed) {}
+    : neighbor_sampler(d.num_nodes(), d.indptr().as<std::int64_t>().data(), d.indices().raw(), d.indices().type(),
+                       std::move(fanouts), seed) {}
 
 void neighbor_sampler::set_node_keys(span<const std::int64_t> keys) {
   if (!keys.empty() && static_cast<std::int64_t>(keys.size()) != num_nodes_)
-    throw input_error("node keys: " + std::to_string(keys.size()) + " entries for " + std::to_string(num_nodes_) + " nodes");
+    throw input_error("node keys: " + std::to_string(keys.size()) + " entries for " + std::to_string(num_nodes_) +
+                      " nodes");
   node_keys_ = keys;
 }
 

@@ -24,8 +24,8 @@ class neighbor_sampler {
  public:
   // The graph arrays must outlive the sampler. Throws input_error for empty fanouts, a fanout of 0
   // or below -1, or one above kMaxFanout.
-  neighbor_sampler(std::int64_t num_nodes, const std::int64_t* indptr, const void* indices,
-                   dtype index_dtype, std::vector<std::int64_t> fanouts, std::uint64_t seed);
+  neighbor_sampler(std::int64_t num_nodes, const std::int64_t* indptr, const void* indices, dtype index_dtype,
+                   std::vector<std::int64_t> fanouts, std::uint64_t seed);
   neighbor_sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint64_t seed);
 
   // Draws for node v use keys[v] instead of v (e.g. the original ids of a renumbered dataset whose

@@ -36,8 +36,8 @@ TG_HD void select_positions(const counter_rng& rng, std::int64_t node, std::int6
   const std::uint64_t base = static_cast<std::uint64_t>(node) << 24;
   for (std::int64_t i = 0; i < k; ++i) {
     const std::int64_t j = degree - k + i;
-    const auto t = static_cast<std::int64_t>(rng.below(base | static_cast<std::uint64_t>(i),
-                                                       static_cast<std::uint64_t>(j + 1)));
+    const auto t =
+        static_cast<std::int64_t>(rng.below(base | static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(j + 1)));
     bool taken = false;
     for (std::int64_t q = 0; q < i; ++q) taken |= out[q] == t;
     out[i] = taken ? j : t;

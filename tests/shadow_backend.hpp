@@ -37,11 +37,11 @@ class shadow_device_backend final : public backend {
   void fill_zero(void* d, std::size_t n) override { std::memset(d, 0, n); }
   void synchronize() override {}
 
-
  protected:
   // The CPU kernels on the (host) memory behind the "device" views.
   void matmul_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
-                   std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) override {
+                   std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+                   std::int64_t ldc) override {
     cpu().matmul(ta, tb, m, n, k, alpha, h(a, matrix_extent(ta ? k : m, ta ? m : k, lda)), lda,
                  h(b, matrix_extent(tb ? n : k, tb ? k : n, ldb)), ldb, beta, h(c, matrix_extent(m, n, ldc)), ldc);
   }
@@ -57,7 +57,9 @@ class shadow_device_backend final : public backend {
     cpu().bias_backward(h(dy, rows * cols), rows, cols, h(db, cols));
   }
   void relu_forward_impl(float* x, std::int64_t n) override { cpu().relu_forward(h(x, n)); }
-  void relu_backward_impl(const float* y, float* dy, std::int64_t n) override { cpu().relu_backward(h(y, n), h(dy, n)); }
+  void relu_backward_impl(const float* y, float* dy, std::int64_t n) override {
+    cpu().relu_backward(h(y, n), h(dy, n));
+  }
   void dropout_forward_impl(float* x, std::int64_t n, double p, const counter_rng& rng) override {
     cpu().dropout_forward(h(x, n), p, rng);
   }

@@ -25,8 +25,8 @@ struct cuda_tiered_store::impl {
   dtype type = dtype::float32;
   gpu::stream stream;
   gpu::device_buffer<std::uint8_t> gpu_tier;
-  gpu::pinned_buffer<std::uint8_t> host_tier;      // copied host tier
-  gpu::host_registration host_registered;          // or the file's mapping pinned in place
+  gpu::pinned_buffer<std::uint8_t> host_tier;  // copied host tier
+  gpu::host_registration host_registered;      // or the file's mapping pinned in place
   const void* host_tier_device = nullptr;
   std::unique_ptr<disk_row_reader> disk;
   // Per-batch scratch, grown as needed and reused.
@@ -61,8 +61,8 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   if (!d.meta().has_features()) throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy)"));
   m.rows = d.num_nodes();
   if (g < 0 || g > c || c > m.rows)
-    throw input_error("tier boundaries g=" + std::to_string(g) + ", c=" + std::to_string(c) + " are not within 0 <= g <= c <= " +
-                      std::to_string(m.rows));
+    throw input_error("tier boundaries g=" + std::to_string(g) + ", c=" + std::to_string(c) +
+                      " are not within 0 <= g <= c <= " + std::to_string(m.rows));
   const npy_array& f = d.get("features.npy");
   m.type = f.type();
   if (m.type != dtype::float32 && m.type != dtype::float16)
@@ -77,9 +77,9 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   const bool striped = opt.shared.replicated >= 0 && opt.shared.k > 1;
   if (striped) {
     if (opt.shared.replicated > g || opt.shared.rank < 0 || opt.shared.rank >= opt.shared.k || !opt.shared.all_gather)
-      throw input_error("shared GPU tier: replicated rows " + std::to_string(opt.shared.replicated) + " must lie in [0, g=" +
-                        std::to_string(g) + "] and rank " + std::to_string(opt.shared.rank) + " in [0, " +
-                        std::to_string(opt.shared.k) + "), with a communicator");
+      throw input_error("shared GPU tier: replicated rows " + std::to_string(opt.shared.replicated) +
+                        " must lie in [0, g=" + std::to_string(g) + "] and rank " + std::to_string(opt.shared.rank) +
+                        " in [0, " + std::to_string(opt.shared.k) + "), with a communicator");
     m.replicated = opt.shared.replicated;
     m.k = opt.shared.k;
     m.me = opt.shared.rank;
@@ -99,19 +99,23 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   m.gpu_tier = gpu::device_buffer<std::uint8_t>(static_cast<std::size_t>(full_rows * m.row_bytes));
   const std::int64_t slice = std::max<std::int64_t>(1, (64 << 20) / std::max<std::int64_t>(1, m.row_bytes));
   {
-    gpu::pinned_buffer<std::uint8_t> bounce(static_cast<std::size_t>(std::min(std::max<std::int64_t>(full_rows, 1), slice) * m.row_bytes));
+    gpu::pinned_buffer<std::uint8_t> bounce(
+        static_cast<std::size_t>(std::min(std::max<std::int64_t>(full_rows, 1), slice) * m.row_bytes));
     for (std::int64_t r = 0; r < full_rows; r += slice) {
       const std::int64_t k = std::min(slice, full_rows - r);
       m.stream.synchronize();  // the bounce buffer is free again
       m.disk->read_range(r, k, bounce.data());
-      gpu::copy_async(m.gpu_tier.data() + r * m.row_bytes, bounce.data(), static_cast<std::size_t>(k * m.row_bytes), m.stream);
+      gpu::copy_async(m.gpu_tier.data() + r * m.row_bytes, bounce.data(), static_cast<std::size_t>(k * m.row_bytes),
+                      m.stream);
     }
     m.stream.synchronize();
   }
   if (striped) {
     // This rank's stripe: rows first + j k, read in slices through a pinned bounce buffer.
-    m.stripe = gpu::device_buffer<std::uint8_t>(static_cast<std::size_t>(std::max<std::int64_t>(stripe_rows, 1) * m.row_bytes));
-    gpu::pinned_buffer<std::uint8_t> bounce(static_cast<std::size_t>(std::min(std::max<std::int64_t>(stripe_rows, 1), slice) * m.row_bytes));
+    m.stripe = gpu::device_buffer<std::uint8_t>(
+        static_cast<std::size_t>(std::max<std::int64_t>(stripe_rows, 1) * m.row_bytes));
+    gpu::pinned_buffer<std::uint8_t> bounce(
+        static_cast<std::size_t>(std::min(std::max<std::int64_t>(stripe_rows, 1), slice) * m.row_bytes));
     std::vector<std::pair<std::int64_t, std::size_t>> rows;
     for (std::int64_t j0 = 0; j0 < stripe_rows; j0 += slice) {
       const std::int64_t cnt = std::min(slice, stripe_rows - j0);
@@ -119,7 +123,8 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
       for (std::int64_t j = 0; j < cnt; ++j) rows.emplace_back(first + (j0 + j) * m.k, static_cast<std::size_t>(j));
       m.stream.synchronize();
       m.disk->read(rows, bounce.data());
-      gpu::copy_async(m.stripe.data() + j0 * m.row_bytes, bounce.data(), static_cast<std::size_t>(cnt * m.row_bytes), m.stream);
+      gpu::copy_async(m.stripe.data() + j0 * m.row_bytes, bounce.data(), static_cast<std::size_t>(cnt * m.row_bytes),
+                      m.stream);
     }
     m.stream.synchronize();
     // Exchange IPC handles and open the peers' stripes.
@@ -158,13 +163,27 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
 
 cuda_tiered_store::~cuda_tiered_store() = default;
 
-std::int64_t cuda_tiered_store::num_rows() const { return impl_->rows; }
-std::int64_t cuda_tiered_store::dim() const { return impl_->dim; }
-std::int64_t cuda_tiered_store::row_bytes() const { return impl_->row_bytes; }
-std::int64_t cuda_tiered_store::g() const { return impl_->g; }
-std::int64_t cuda_tiered_store::c() const { return impl_->c; }
-const void* cuda_tiered_store::stream_handle() const { return impl_->stream.handle(); }
-double cuda_tiered_store::last_kernel_ms() const { return impl_->last_kernel_ms; }
+std::int64_t cuda_tiered_store::num_rows() const {
+  return impl_->rows;
+}
+std::int64_t cuda_tiered_store::dim() const {
+  return impl_->dim;
+}
+std::int64_t cuda_tiered_store::row_bytes() const {
+  return impl_->row_bytes;
+}
+std::int64_t cuda_tiered_store::g() const {
+  return impl_->g;
+}
+std::int64_t cuda_tiered_store::c() const {
+  return impl_->c;
+}
+const void* cuda_tiered_store::stream_handle() const {
+  return impl_->stream.handle();
+}
+double cuda_tiered_store::last_kernel_ms() const {
+  return impl_->last_kernel_ms;
+}
 
 void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, traffic* counts) {
   auto& m = *impl_;
@@ -173,8 +192,8 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
   for (std::size_t i = 0; i < n; ++i) {
     const std::int64_t id = ids[i];
     if (id < 0 || id >= m.rows)
-      throw input_error("feature store: id " + std::to_string(id) + " at position " + std::to_string(i) + " is outside [0, " +
-                        std::to_string(m.rows) + ")");
+      throw input_error("feature store: id " + std::to_string(id) + " at position " + std::to_string(i) +
+                        " is outside [0, " + std::to_string(m.rows) + ")");
     if (id >= m.c || (m.copy_path && id >= m.g)) m.disk_rows.emplace_back(id, i);
   }
   if (n == 0) {

@@ -62,8 +62,10 @@ void disk_row_reader::read(const std::vector<std::pair<std::int64_t, std::size_t
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, runs.size(), 1), [&](const auto& r) {
       for (std::size_t k = r.begin(); k < r.end(); ++k) {
         const auto [b, e] = runs[k];
-        pread_all(fd_.get(), dst + rows[b].second * static_cast<std::size_t>(row_bytes_), (e - b) * static_cast<std::size_t>(row_bytes_),
-                  data_offset_ + static_cast<std::uint64_t>(rows[b].first) * static_cast<std::uint64_t>(row_bytes_), path_);
+        pread_all(fd_.get(), dst + rows[b].second * static_cast<std::size_t>(row_bytes_),
+                  (e - b) * static_cast<std::size_t>(row_bytes_),
+                  data_offset_ + static_cast<std::uint64_t>(rows[b].first) * static_cast<std::uint64_t>(row_bytes_),
+                  path_);
       }
     });
   });

@@ -16,7 +16,6 @@
 
 namespace tg {
 
-
 tiered_store::tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers, bool map_host_tier)
     : rows_(d.num_nodes()), g_(g), c_(c), disk_(d, disk_readers) {
   TG_EXPECTS(0 <= g && g <= c && c <= rows_, "tier boundaries g=", g, " c=", c, " for ", rows_, " rows");
@@ -94,8 +93,8 @@ void tiered_store::gather(span<const std::int64_t> ids, float* out, traffic* cou
 }
 
 void tiered_store::gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) {
-  TG_EXPECTS(out.kind == memory_kind::host || out.kind == memory_kind::pinned, "the CPU feature store writes host memory, not ",
-             to_string(out.kind));
+  TG_EXPECTS(out.kind == memory_kind::host || out.kind == memory_kind::pinned,
+             "the CPU feature store writes host memory, not ", to_string(out.kind));
   TG_EXPECTS(out.size >= static_cast<std::int64_t>(ids.size()) * dim_, "feature store: the output holds ", out.size,
              " floats, the gather needs ", static_cast<std::int64_t>(ids.size()) * dim_);
   gather(ids, out.data, counts);

@@ -9,6 +9,7 @@ namespace tg {
 
 // Throws budget_error when tier_bytes + reserve_bytes > free_bytes. The message names `what` and
 // the three numbers and says by how much the plan is over.
-void check_gpu_fit(std::uint64_t tier_bytes, std::uint64_t reserve_bytes, std::uint64_t free_bytes, const std::string& what);
+void check_gpu_fit(std::uint64_t tier_bytes, std::uint64_t reserve_bytes, std::uint64_t free_bytes,
+                   const std::string& what);
 
 }  // namespace tg

@@ -21,23 +21,29 @@ traffic& traffic::operator+=(const traffic& o) {
 nlohmann::json traffic::to_json() const {
   return {{"batches", batches},
           {"rows", {{"gpu", gpu_rows}, {"peer", peer_rows}, {"host", host_rows}, {"disk", disk_rows}}},
-          {"bytes", {{"gpu", gpu_bytes()}, {"peer", peer_bytes()}, {"host_to_gpu", host_to_gpu_bytes()}, {"disk_to_host", disk_to_host_bytes()},
-                     {"no_cache_host_to_gpu", baseline_bytes()}}},
+          {"bytes",
+           {{"gpu", gpu_bytes()},
+            {"peer", peer_bytes()},
+            {"host_to_gpu", host_to_gpu_bytes()},
+            {"disk_to_host", disk_to_host_bytes()},
+            {"no_cache_host_to_gpu", baseline_bytes()}}},
           {"gpu_hit_rate", gpu_hit_rate()},
           {"reduction_vs_no_cache", reduction()}};
 }
 
 std::string traffic::summary() const {
   char b[320];
-  std::snprintf(b, sizeof b, "gpu tier %.1f%% of rows (%s), host->gpu %s, disk->host %s; %.1f%% less than no cache (%s)",
+  std::snprintf(b, sizeof b,
+                "gpu tier %.1f%% of rows (%s), host->gpu %s, disk->host %s; %.1f%% less than no cache (%s)",
                 100.0 * gpu_hit_rate(), format_bytes(static_cast<double>(gpu_bytes())).c_str(),
                 format_bytes(static_cast<double>(host_to_gpu_bytes())).c_str(),
                 format_bytes(static_cast<double>(disk_to_host_bytes())).c_str(), 100.0 * reduction(),
                 format_bytes(static_cast<double>(baseline_bytes())).c_str());
   std::string out = b;
   if (peer_rows > 0)
-    out += "; peer GPUs " + std::to_string(rows() ? 100.0 * static_cast<double>(peer_rows) / static_cast<double>(rows()) : 0.0)
-                                .substr(0, 4) +
+    out += "; peer GPUs " +
+           std::to_string(rows() ? 100.0 * static_cast<double>(peer_rows) / static_cast<double>(rows()) : 0.0)
+               .substr(0, 4) +
            "% of rows (" + format_bytes(static_cast<double>(peer_bytes())) + ")";
   return out;
 }

@@ -58,8 +58,9 @@ tier_plan size_tiers(std::int64_t num_nodes, std::int64_t row_bytes, const budge
     if (gpu.bytes < reserve_bytes)
       throw budget_error("--gpu-mem " + format_bytes(static_cast<double>(gpu.bytes)) +
                          " cannot hold training's own GPU memory (model, optimizer state, a batch's input rows "
-                         "and activations: about " + format_bytes(static_cast<double>(reserve_bytes)) +
-                         "); it is short by " + format_bytes(static_cast<double>(reserve_bytes - gpu.bytes)) +
+                         "and activations: about " +
+                         format_bytes(static_cast<double>(reserve_bytes)) + "); it is short by " +
+                         format_bytes(static_cast<double>(reserve_bytes - gpu.bytes)) +
                          ". Raise --gpu-mem or lower --batch-size / --fanouts");
     gpu_tier_bytes = gpu.bytes - reserve_bytes;
     p.gpu_budget_bytes = gpu.bytes;

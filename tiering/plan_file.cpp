@@ -11,13 +11,16 @@ namespace fs = std::filesystem;
 
 double plan_file::predicted_hit_rate(std::int64_t rows) const {
   if (hit_curve.size() < 2 || plan.num_nodes == 0) return 0.0;
-  const double x = static_cast<double>(rows) / static_cast<double>(plan.num_nodes) * static_cast<double>(hit_curve.size() - 1);
+  const double x =
+      static_cast<double>(rows) / static_cast<double>(plan.num_nodes) * static_cast<double>(hit_curve.size() - 1);
   const auto i = static_cast<std::size_t>(std::min<double>(x, static_cast<double>(hit_curve.size() - 2)));
   const double t = std::min(1.0, x - static_cast<double>(i));
   return hit_curve[i] + t * (hit_curve[i + 1] - hit_curve[i]);
 }
 
-bool plan_file::present(const dataset& d) { return fs::exists(d.dir() + "/plan.json"); }
+bool plan_file::present(const dataset& d) {
+  return fs::exists(d.dir() + "/plan.json");
+}
 
 plan_file plan_file::load(const dataset& d) {
   const std::string path = d.dir() + "/plan.json";
@@ -51,8 +54,10 @@ plan_file plan_file::load(const dataset& d) {
   const auto& prep = p.json.at("prepared");
   if (p.plan.num_nodes != d.num_nodes() || crc_of("order.npy") != prep.at("order_crc32").get<std::int64_t>() ||
       crc_of("features.npy") != prep.at("features_crc32").get<std::int64_t>())
-    throw input_error(at_input(path, "belongs to another dataset: its node count or the checksums of order.npy / "
-                                     "features.npy differ from " + d.dir() + "/meta.json. Re-run tiergnn prepare"));
+    throw input_error(at_input(path,
+                               "belongs to another dataset: its node count or the checksums of order.npy / "
+                               "features.npy differ from " +
+                                   d.dir() + "/meta.json. Re-run tiergnn prepare"));
   if (p.plan.c() > p.plan.num_nodes || p.plan.gpu_rows < 0 || p.plan.host_rows < 0)
     throw input_error(at_input(path, "tier boundaries are outside the dataset"));
   // The source it was prepared from, when still there, must be unchanged.
@@ -62,13 +67,15 @@ plan_file plan_file::load(const dataset& d) {
     try {
       now = dataset::open(src).identity();
     } catch (const error& e) {
-      throw input_error(at_input(path, "the source dataset " + src + " changed since this dataset was prepared and no "
-                                       "longer opens (" + e.what() + "). Re-run tiergnn prepare"));
+      throw input_error(at_input(path, "the source dataset " + src +
+                                           " changed since this dataset was prepared and no "
+                                           "longer opens (" +
+                                           e.what() + "). Re-run tiergnn prepare"));
     }
     if (now != p.json.at("source").at("identity"))
       throw input_error(at_input(path, "the source dataset " + src +
-                                       " changed since this dataset was prepared (its checksums no longer match). "
-                                       "Re-run tiergnn prepare"));
+                                           " changed since this dataset was prepared (its checksums no longer match). "
+                                           "Re-run tiergnn prepare"));
   }
   return p;
 }
@@ -82,10 +89,15 @@ void write_plan_file(const std::string& path, const tier_plan& plan, const std::
   j["num_nodes"] = plan.num_nodes;
   j["row_bytes"] = plan.row_bytes;
   j["feature_bytes"] = plan.feature_bytes();
-  j["tiers"] = {{"gpu_rows", plan.gpu_rows}, {"host_rows", plan.host_rows}, {"disk_rows", plan.disk_rows()},
-                {"g", plan.g()}, {"c", plan.c()}};
-  j["budgets"] = {{"gpu", plan.gpu_budget}, {"host", plan.host_budget},
-                  {"gpu_bytes", plan.gpu_budget_bytes ? nlohmann::json(plan.gpu_budget_bytes) : nlohmann::json(nullptr)}};
+  j["tiers"] = {{"gpu_rows", plan.gpu_rows},
+                {"host_rows", plan.host_rows},
+                {"disk_rows", plan.disk_rows()},
+                {"g", plan.g()},
+                {"c", plan.c()}};
+  j["budgets"] = {
+      {"gpu", plan.gpu_budget},
+      {"host", plan.host_budget},
+      {"gpu_bytes", plan.gpu_budget_bytes ? nlohmann::json(plan.gpu_budget_bytes) : nlohmann::json(nullptr)}};
   j["reserve_bytes"] = plan.reserve_bytes;
   j["estimator"] = profile_info;
   j["training"] = training;

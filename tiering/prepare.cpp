@@ -17,7 +17,8 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   if (!m.has_features())
     throw input_error(at_input(src.dir(), "has no node features to place in tiers (features.npy)"));
   if (!src.has("train_idx.npy") || src.get("train_idx.npy").count() == 0)
-    throw input_error(at_input(src.dir(), "has no training split (train_idx.npy): the profile needs the training nodes"));
+    throw input_error(
+        at_input(src.dir(), "has no training split (train_idx.npy): the profile needs the training nodes"));
   if (plan_file::present(src))
     throw input_error(at_input(src.dir(), "is already a prepared dataset; prepare the original dataset instead"));
   const std::int64_t row_bytes = m.feature_dim * static_cast<std::int64_t>(dtype_size(m.feature_dtype));
@@ -29,7 +30,8 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   tier_plan plan = size_tiers(m.num_nodes, row_bytes, gpu, host, reserve.total());
   const auto names = estimator_names();
   const std::string base = cfg.estimator.substr(0, cfg.estimator.find(':'));
-  if (std::none_of(names.begin(), names.end(), [&](const std::string& n) { return n.substr(0, n.find(':')) == base; })) {
+  if (std::none_of(names.begin(), names.end(),
+                   [&](const std::string& n) { return n.substr(0, n.find(':')) == base; })) {
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
     throw input_error("--estimator '" + cfg.estimator + "' is unknown; choose one of: " + list);
@@ -46,8 +48,8 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   pc.batch_size = cfg.batch_size;
   pc.seed = cfg.seed;
   pc.run_epochs = cfg.run_epochs;
-  log_info("profiling ", m.name, " with estimator ", cfg.estimator, " (", pc.train_ids.size(), " training nodes, fanouts ",
-           nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ")");
+  log_info("profiling ", m.name, " with estimator ", cfg.estimator, " (", pc.train_ids.size(),
+           " training nodes, fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ")");
   const profile_result prof = profile(src, pc, cfg.estimator);
   rep.profile_seconds = prof.seconds;
   rep.edge_passes = prof.edge_passes;
@@ -79,10 +81,12 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   w.meta().source = {{"prepared_from", std::filesystem::absolute(src.dir()).lexically_normal().string()},
                      {"estimator", cfg.estimator},
                      {"source", m.source}};
-  const nlohmann::json training = {{"fanouts", cfg.fanouts}, {"batch_size", cfg.batch_size}, {"seed", cfg.seed},
-                                   {"run_epochs", cfg.run_epochs}, {"hidden", cfg.hidden},
-                                   {"train_nodes", pc.train_ids.size()}};
-  const nlohmann::json est = {{"name", cfg.estimator}, {"seconds", prof.seconds}, {"edge_passes", prof.edge_passes},
+  const nlohmann::json training = {{"fanouts", cfg.fanouts}, {"batch_size", cfg.batch_size},
+                                   {"seed", cfg.seed},       {"run_epochs", cfg.run_epochs},
+                                   {"hidden", cfg.hidden},   {"train_nodes", pc.train_ids.size()}};
+  const nlohmann::json est = {{"name", cfg.estimator},
+                              {"seconds", prof.seconds},
+                              {"edge_passes", prof.edge_passes},
                               {"details", prof.details},
                               {"predicted_gpu_hit_rate", rep.predicted_gpu_hit_rate},
                               {"predicted_memory_hit_rate", rep.predicted_memory_hit_rate}};

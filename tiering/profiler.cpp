@@ -53,8 +53,8 @@ void validate(const dataset& d, const profile_config& cfg) {
   std::vector<std::int64_t> ids = cfg.train_ids;
   std::sort(ids.begin(), ids.end());
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    TG_CHECK_INPUT(ids[i] >= 0 && ids[i] < n, "profile: training node ", ids[i], " is outside [0, ", n,
-                   ") of dataset ", d.dir());
+    TG_CHECK_INPUT(ids[i] >= 0 && ids[i] < n, "profile: training node ", ids[i], " is outside [0, ", n, ") of dataset ",
+                   d.dir());
     TG_CHECK_INPUT(i == 0 || ids[i] != ids[i - 1], "profile: training node ", ids[i], " is listed twice");
   }
 }
@@ -66,8 +66,8 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
   const std::string name = spec.substr(0, colon);
   const bool has_param = colon != std::string::npos;
   const std::string param = has_param ? spec.substr(colon + 1) : "";
-  const bool known = name == "degree" || name == "wrpr" || name == "vip" || name == "oracle" ||
-                     name == "presample" || name == "hybrid";
+  const bool known = name == "degree" || name == "wrpr" || name == "vip" || name == "oracle" || name == "presample" ||
+                     name == "hybrid";
   if (!known) bad_spec(spec, "unknown estimator");
   if (name == "presample" && !has_param) bad_spec(spec, "presample needs a number of epochs, e.g. presample:2");
   if (name != "presample" && name != "hybrid" && has_param) bad_spec(spec, name + " takes no parameter");

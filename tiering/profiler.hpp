@@ -34,11 +34,11 @@ struct profile_config {
 };
 
 struct profile_result {
-  std::string estimator;       // the spec as given
-  std::vector<double> score;   // per node: expected batches per epoch that read its features
-  double seconds = 0;          // wall time of the estimator
-  double edge_passes = 0;      // passes over the graph's edges, or sampled edges / E
-  nlohmann::json details;      // estimator-specific facts (epochs, batches, sampled edges, ...)
+  std::string estimator;      // the spec as given
+  std::vector<double> score;  // per node: expected batches per epoch that read its features
+  double seconds = 0;         // wall time of the estimator
+  double edge_passes = 0;     // passes over the graph's edges, or sampled edges / E
+  nlohmann::json details;     // estimator-specific facts (epochs, batches, sampled edges, ...)
 };
 
 // Runs the estimator named by `spec` ("degree", "wrpr", "vip", "presample:K", "hybrid",

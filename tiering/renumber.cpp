@@ -52,7 +52,8 @@ void write_rows(const npy_array& a, const std::vector<std::int64_t>& order, cons
   for (auto d : row_shape) row_elems *= d;
   const std::size_t row_bytes = static_cast<std::size_t>(row_elems) * dtype_size(a.type());
   npy_writer out(path, a.type(), row_shape);
-  const std::int64_t chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkBytes / std::max<std::size_t>(row_bytes, 1)));
+  const std::int64_t chunk =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkBytes / std::max<std::size_t>(row_bytes, 1)));
   std::vector<std::uint8_t> buf;
   const auto* src = static_cast<const std::uint8_t*>(a.raw());
   for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {
@@ -60,8 +61,8 @@ void write_rows(const npy_array& a, const std::vector<std::int64_t>& order, cons
     buf.resize(static_cast<std::size_t>(r1 - r0) * row_bytes);
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(r0, r1, 64), [&](const auto& r) {
       for (std::int64_t i = r.begin(); i < r.end(); ++i)
-        std::memcpy(buf.data() + static_cast<std::size_t>(i - r0) * row_bytes, src + static_cast<std::size_t>(order[i]) * row_bytes,
-                    row_bytes);
+        std::memcpy(buf.data() + static_cast<std::size_t>(i - r0) * row_bytes,
+                    src + static_cast<std::size_t>(order[i]) * row_bytes, row_bytes);
     });
     out.append(buf.data(), r1 - r0);
     if (prog) prog->add(r1 - r0);

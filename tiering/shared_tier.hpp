@@ -72,8 +72,7 @@ class shared_tier_plan {
   // Explicit bands. Throws input_error for a bad config (see plan_shared_tier), for bands out of
   // range or striping without peer_to_peer; budget_error when r + ceil(s / k) rows exceed a GPU's
   // budget.
-  shared_tier_plan(const shared_tier_config& cfg, std::int64_t replicated_rows,
-                   std::int64_t striped_rows);
+  shared_tier_plan(const shared_tier_config& cfg, std::int64_t replicated_rows, std::int64_t striped_rows);
 
   std::int64_t num_nodes() const { return n_; }
   std::int64_t row_bytes() const { return row_bytes_; }
@@ -119,14 +118,13 @@ class shared_tier_plan {
 // by hot-first id, or empty for the Zipf(1) rule. Throws input_error naming the problem for
 // num_gpus outside [1, kMaxSharedGpus], a non-positive row size, negative node count or host rows,
 // a peer weight outside [0, 1], or scores of the wrong length or with negative / non-finite values.
-shared_tier_plan plan_shared_tier(const shared_tier_config& cfg,
-                                  span<const double> hot_first_scores = {});
+shared_tier_plan plan_shared_tier(const shared_tier_config& cfg, span<const double> hot_first_scores = {});
 
 // Feature bytes each GPU may hold under a --gpu-mem style budget (as size_tiers reads it): a byte
 // budget minus the training reserve, or a share of the feature bytes; rounded down to whole rows
 // and at most the feature bytes. Throws budget_error naming the numbers when a byte budget cannot
 // hold the reserve, input_error for a non-positive row size or negative node count.
-std::uint64_t feature_budget_per_gpu(std::int64_t num_nodes, std::int64_t row_bytes,
-                                     const budget& gpu_mem, std::uint64_t reserve_bytes);
+std::uint64_t feature_budget_per_gpu(std::int64_t num_nodes, std::int64_t row_bytes, const budget& gpu_mem,
+                                     std::uint64_t reserve_bytes);
 
 }  // namespace tg

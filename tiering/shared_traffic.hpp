@@ -63,8 +63,7 @@ struct sharing_comparison {
   shared_tier_plan replicated, striped;
   dp_replay_result replay;
 };
-sharing_comparison compare_sharing(const dataset& d, const dp_replay_config& cfg,
-                                   shared_tier_config tier,
+sharing_comparison compare_sharing(const dataset& d, const dp_replay_config& cfg, shared_tier_config tier,
                                    span<const double> hot_first_scores = {});
 
 }  // namespace tg

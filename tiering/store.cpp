@@ -8,8 +8,7 @@ namespace tg {
 
 std::unique_ptr<feature_store> make_feature_store(const dataset& d, std::int64_t g, std::int64_t c,
                                                   const store_options& o) {
-  if (o.device == device_kind::cpu)
-    return std::make_unique<tiered_store>(d, g, c, o.disk_readers, o.map_host_tier);
+  if (o.device == device_kind::cpu) return std::make_unique<tiered_store>(d, g, c, o.disk_readers, o.map_host_tier);
   cuda_tiered_store::options co;
   co.device = o.device_id;
   co.disk_readers = o.disk_readers;

@@ -30,7 +30,8 @@ std::vector<std::int64_t> training_ids(const dataset& d, const traffic_bench_con
 }
 
 // Hit rate of caching the first k nodes of each ranking, against the oracle counts.
-double hit_rate(const std::vector<double>& oracle, const std::vector<std::int64_t>& order, std::int64_t k, double total) {
+double hit_rate(const std::vector<double>& oracle, const std::vector<std::int64_t>& order, std::int64_t k,
+                double total) {
   double hit = 0;
   for (std::int64_t i = 0; i < k; ++i) hit += oracle[order[i]];
   return total > 0 ? hit / total : 0.0;
@@ -40,12 +41,14 @@ double hit_rate(const std::vector<double>& oracle, const std::vector<std::int64_
 traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_config& cfg_in) {
   traffic_bench_config cfg = cfg_in;
   if (d.has("order.npy"))
-    throw input_error(at_input(d.dir(), "is a prepared (renumbered) dataset: run bench traffic on the dataset it was "
-                                        "prepared from, whose ids the run's samples are keyed by"));
+    throw input_error(at_input(d.dir(),
+                               "is a prepared (renumbered) dataset: run bench traffic on the dataset it was "
+                               "prepared from, whose ids the run's samples are keyed by"));
   if (cfg.estimators.empty()) {
     for (const auto& n : estimator_names()) {
       std::string name = n;
-      if (name.find(':') != std::string::npos && name.find('K') != std::string::npos) name = name.substr(0, name.find(':')) + ":4";
+      if (name.find(':') != std::string::npos && name.find('K') != std::string::npos)
+        name = name.substr(0, name.find(':')) + ":4";
       if (name.find("[:F]") != std::string::npos) name = name.substr(0, name.find('['));
       if (name != "oracle") cfg.estimators.push_back(name);
     }
@@ -57,8 +60,9 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
   res.config = cfg;
   res.num_nodes = d.num_nodes();
   res.row_bytes = cfg.row_bytes > 0 ? cfg.row_bytes
-                  : d.meta().has_features() ? d.meta().feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype))
-                                            : 512;
+                  : d.meta().has_features()
+                      ? d.meta().feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype))
+                      : 512;
   profile_config pc;
   pc.train_ids = training_ids(d, cfg);
   pc.fanouts = cfg.fanouts;
@@ -66,8 +70,9 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
   pc.seed = cfg.seed;
   pc.run_epochs = cfg.epochs;
   res.train_nodes = static_cast<std::int64_t>(pc.train_ids.size());
-  log_info("bench traffic on ", res.dataset, ": ", res.num_nodes, " nodes, ", res.train_nodes, " training nodes, fanouts ",
-           nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ", ", cfg.epochs, " epochs");
+  log_info("bench traffic on ", res.dataset, ": ", res.num_nodes, " nodes, ", res.train_nodes,
+           " training nodes, fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ", ",
+           cfg.epochs, " epochs");
   const profile_result oracle = profile(d, pc, "oracle");
   const double total = std::accumulate(oracle.score.begin(), oracle.score.end(), 0.0);
   res.reads_per_epoch = total;
@@ -98,26 +103,26 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
 nlohmann::json traffic_bench_result::to_json() const {
   nlohmann::json rows_j = nlohmann::json::array();
   for (const auto& r : rows)
-    rows_j.push_back({{"estimator", r.estimator}, {"seconds", r.seconds}, {"edge_passes", r.edge_passes},
-                      {"hit_rate", r.hit_rate}, {"of_oracle", r.of_oracle}, {"host_to_gpu_bytes_per_epoch", r.host_to_gpu_bytes},
+    rows_j.push_back({{"estimator", r.estimator},
+                      {"seconds", r.seconds},
+                      {"edge_passes", r.edge_passes},
+                      {"hit_rate", r.hit_rate},
+                      {"of_oracle", r.of_oracle},
+                      {"host_to_gpu_bytes_per_epoch", r.host_to_gpu_bytes},
                       {"reduction_vs_no_cache", r.hit_rate}});
-  return {{"dataset", dataset},
-          {"num_nodes", num_nodes},
-          {"train_nodes", train_nodes},
-          {"row_bytes", row_bytes},
-          {"fanouts", config.fanouts},
-          {"batch_size", config.batch_size},
-          {"epochs", config.epochs},
-          {"seed", config.seed},
-          {"ratios", config.ratios},
-          {"no_cache_bytes_per_epoch", reads_per_epoch * static_cast<double>(row_bytes)},
+  return {{"dataset", dataset},         {"num_nodes", num_nodes},
+          {"train_nodes", train_nodes}, {"row_bytes", row_bytes},
+          {"fanouts", config.fanouts},  {"batch_size", config.batch_size},
+          {"epochs", config.epochs},    {"seed", config.seed},
+          {"ratios", config.ratios},    {"no_cache_bytes_per_epoch", reads_per_epoch * static_cast<double>(row_bytes)},
           {"estimators", rows_j}};
 }
 
 std::string traffic_bench_result::table() const {
   std::ostringstream os;
   char b[256];
-  std::snprintf(b, sizeof b, "%s: %lld nodes, %lld training nodes, fanouts %s, batch %lld, %d epochs; no cache moves %s per epoch\n",
+  std::snprintf(b, sizeof b,
+                "%s: %lld nodes, %lld training nodes, fanouts %s, batch %lld, %d epochs; no cache moves %s per epoch\n",
                 dataset.c_str(), static_cast<long long>(num_nodes), static_cast<long long>(train_nodes),
                 nlohmann::json(config.fanouts).dump().c_str(), static_cast<long long>(config.batch_size), config.epochs,
                 format_bytes(reads_per_epoch * static_cast<double>(row_bytes)).c_str());
@@ -157,14 +162,17 @@ std::string traffic_bench_result::table() const {
 std::string traffic_bench_result::svg() const {
   const double W = 720, H = 440, L = 70, R = 180, T = 40, B = 60;
   const double pw = W - L - R, ph = H - T - B;
-  static const char* colors[] = {"#000000", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"};
+  static const char* colors[] = {"#000000", "#1f77b4", "#ff7f0e", "#2ca02c",
+                                 "#d62728", "#9467bd", "#8c564b", "#e377c2"};
   std::ostringstream os;
   os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
      << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   os << "<text x=\"" << L << "\" y=\"22\" font-size=\"14\">GPU hit rate vs cache size: " << dataset << ", fanouts "
      << nlohmann::json(config.fanouts).dump() << ", batch " << config.batch_size << "</text>\n";
   const std::size_t n = config.ratios.size();
-  auto x_of = [&](std::size_t i) { return L + (n > 1 ? pw * static_cast<double>(i) / static_cast<double>(n - 1) : pw / 2); };
+  auto x_of = [&](std::size_t i) {
+    return L + (n > 1 ? pw * static_cast<double>(i) / static_cast<double>(n - 1) : pw / 2);
+  };
   auto y_of = [&](double h) { return T + ph * (1.0 - h); };
   for (int t = 0; t <= 10; t += 2) {
     const double y = y_of(t / 10.0);
@@ -174,20 +182,25 @@ std::string traffic_bench_result::svg() const {
   for (std::size_t i = 0; i < n; ++i)
     os << "<text x=\"" << x_of(i) << "\" y=\"" << T + ph + 18 << "\" text-anchor=\"middle\">"
        << std::lround(config.ratios[i] * 100) << "%</text>\n";
-  os << "<text x=\"" << L + pw / 2 << "\" y=\"" << H - 18 << "\" text-anchor=\"middle\">GPU cache (share of feature bytes)</text>\n";
-  os << "<text transform=\"translate(18," << T + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">GPU hit rate</text>\n";
-  os << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << pw << "\" height=\"" << ph << "\" fill=\"none\" stroke=\"#333\"/>\n";
+  os << "<text x=\"" << L + pw / 2 << "\" y=\"" << H - 18
+     << "\" text-anchor=\"middle\">GPU cache (share of feature bytes)</text>\n";
+  os << "<text transform=\"translate(18," << T + ph / 2
+     << ") rotate(-90)\" text-anchor=\"middle\">GPU hit rate</text>\n";
+  os << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << pw << "\" height=\"" << ph
+     << "\" fill=\"none\" stroke=\"#333\"/>\n";
   for (std::size_t k = 0; k < rows.size(); ++k) {
     const char* c = colors[k % 8];
-    os << "<polyline fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\"" << (k == 0 ? " stroke-dasharray=\"6,3\"" : "")
-       << " points=\"";
+    os << "<polyline fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\""
+       << (k == 0 ? " stroke-dasharray=\"6,3\"" : "") << " points=\"";
     for (std::size_t i = 0; i < n; ++i) os << x_of(i) << "," << y_of(rows[k].hit_rate[i]) << " ";
     os << "\"/>\n";
     for (std::size_t i = 0; i < n; ++i)
-      os << "<circle cx=\"" << x_of(i) << "\" cy=\"" << y_of(rows[k].hit_rate[i]) << "\" r=\"3\" fill=\"" << c << "\"/>\n";
+      os << "<circle cx=\"" << x_of(i) << "\" cy=\"" << y_of(rows[k].hit_rate[i]) << "\" r=\"3\" fill=\"" << c
+         << "\"/>\n";
     const double ly = T + 10 + 20.0 * static_cast<double>(k);
-    os << "<line x1=\"" << L + pw + 15 << "\" y1=\"" << ly << "\" x2=\"" << L + pw + 40 << "\" y2=\"" << ly << "\" stroke=\"" << c
-       << "\" stroke-width=\"2\"/>\n<text x=\"" << L + pw + 46 << "\" y=\"" << ly + 4 << "\">" << rows[k].estimator << "</text>\n";
+    os << "<line x1=\"" << L + pw + 15 << "\" y1=\"" << ly << "\" x2=\"" << L + pw + 40 << "\" y2=\"" << ly
+       << "\" stroke=\"" << c << "\" stroke-width=\"2\"/>\n<text x=\"" << L + pw + 46 << "\" y=\"" << ly + 4 << "\">"
+       << rows[k].estimator << "</text>\n";
   }
   os << "</svg>\n";
   return os.str();

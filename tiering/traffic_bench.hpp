@@ -17,31 +17,31 @@
 namespace tg {
 
 struct traffic_bench_config {
-  std::vector<std::string> estimators;  // empty: every estimator
+  std::vector<std::string> estimators;                             // empty: every estimator
   std::vector<double> ratios{0.01, 0.02, 0.05, 0.10, 0.20, 0.40};  // GPU cache as a share of the feature bytes
   std::vector<std::int64_t> fanouts{15, 10, 5};
   std::int64_t batch_size = 1024;
   std::uint64_t seed = 0;
-  int epochs = 10;                 // run length
-  double train_fraction = 0.10;    // when the dataset has no train_idx.npy (or random_train is set)
-  bool random_train = false;       // use a random training set even when the dataset has a split
+  int epochs = 10;               // run length
+  double train_fraction = 0.10;  // when the dataset has no train_idx.npy (or random_train is set)
+  bool random_train = false;     // use a random training set even when the dataset has a split
   std::uint64_t split_seed = 0;
-  std::int64_t row_bytes = 0;      // 0: the dataset's feature row (512 = 128 float32 when it has none)
+  std::int64_t row_bytes = 0;  // 0: the dataset's feature row (512 = 128 float32 when it has none)
 };
 
 struct traffic_bench_row {
   std::string estimator;
   double seconds = 0, edge_passes = 0;
-  std::vector<double> hit_rate;          // per ratio
-  std::vector<double> of_oracle;         // hit_rate / oracle hit rate, per ratio
-  std::vector<double> host_to_gpu_bytes; // per epoch, per ratio
+  std::vector<double> hit_rate;           // per ratio
+  std::vector<double> of_oracle;          // hit_rate / oracle hit rate, per ratio
+  std::vector<double> host_to_gpu_bytes;  // per epoch, per ratio
 };
 
 struct traffic_bench_result {
   std::string dataset;
   traffic_bench_config config;
   std::int64_t num_nodes = 0, train_nodes = 0, row_bytes = 0;
-  double reads_per_epoch = 0;        // rows the no-cache baseline moves per epoch
+  double reads_per_epoch = 0;           // rows the no-cache baseline moves per epoch
   std::vector<traffic_bench_row> rows;  // the oracle first
 
   nlohmann::json to_json() const;

@@ -31,7 +31,9 @@ batch_pipeline::batch_pipeline(neighbor_sampler& sampler, feature_store& store, 
   }
 }
 
-batch_pipeline::~batch_pipeline() { finish_epoch(); }
+batch_pipeline::~batch_pipeline() {
+  finish_epoch();
+}
 
 void batch_pipeline::produce(std::int64_t b, prepared_batch& s) {
   s.epoch = epoch_;
@@ -49,8 +51,8 @@ void batch_pipeline::produce(std::int64_t b, prepared_batch& s) {
     return;
   }
   auto t0 = std::chrono::steady_clock::now();
-  sampler_.sample(span<const std::int64_t>(global.data() + mine.begin, static_cast<std::size_t>(mine.size())), epoch_, b,
-                  &s.host);
+  sampler_.sample(span<const std::int64_t>(global.data() + mine.begin, static_cast<std::size_t>(mine.size())), epoch_,
+                  b, &s.host);
   s.sample_s = since(t0);
   t0 = std::chrono::steady_clock::now();
   const auto in = s.host.input_nodes();

@@ -19,7 +19,6 @@ void write_or_throw(std::FILE* f, const void* p, std::size_t n, const std::strin
 }
 }  // namespace
 
-
 void write_checkpoint(const std::string& path, const gnn_model& model, const optimizer_state* opt,
                       const nlohmann::json& extra) {
   nlohmann::json h = extra;
@@ -66,7 +65,9 @@ checkpoint read_checkpoint(const std::string& path) {
     throw input_error(at_input(path, "cannot open checkpoint: " + std::string(std::strerror(errno))));
   }
   std::FILE* f = file.get();
-  const auto bad = [&](const std::string& why) { return input_error(at_input(path, "not a valid tiergnn checkpoint: " + why)); };
+  const auto bad = [&](const std::string& why) {
+    return input_error(at_input(path, "not a valid tiergnn checkpoint: " + why));
+  };
   std::error_code ec;
   const auto file_size = static_cast<std::uint64_t>(std::filesystem::file_size(path, ec));
   checkpoint c;
@@ -90,7 +91,8 @@ checkpoint read_checkpoint(const std::string& path) {
       std::uint64_t n = 1;
       for (const auto& d : p.at("shape")) {
         const auto v = d.get<std::int64_t>();
-        if (v < 0 || (v > 0 && n > file_size / static_cast<std::uint64_t>(v))) throw bad("a parameter shape is negative or too large");
+        if (v < 0 || (v > 0 && n > file_size / static_cast<std::uint64_t>(v)))
+          throw bad("a parameter shape is negative or too large");
         n *= static_cast<std::uint64_t>(v);
       }
       total += n * (has_opt ? 3 : 1) * 4;

@@ -43,7 +43,9 @@ namespace tg {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+extern "C" void on_sigint(int) {
+  g_interrupted.store(true);
+}
 
 // Installs a SIGINT handler for the duration of training and restores the previous one.
 class sigint_guard {
@@ -88,13 +90,13 @@ labelled_splits load_splits(const dataset& d) {
   for (const auto* split : {&s.train, &s.valid, &s.test})
     for (std::int64_t v : *split) {
       if (v < 0 || v >= d.num_nodes())
-        throw input_error(at_input(d.dir(), "split node " + std::to_string(v) + " is outside [0, " +
-                                                std::to_string(d.num_nodes()) + ")"));
+        throw input_error(at_input(
+            d.dir(), "split node " + std::to_string(v) + " is outside [0, " + std::to_string(d.num_nodes()) + ")"));
       const std::int64_t l = s.labels[v];
       if (l < 0 || l >= s.num_classes)
         throw input_error(at_input(d.dir() + "/labels.npy", "label " + std::to_string(l) + " of split node " +
-                                                                 std::to_string(v) + " is outside [0, " +
-                                                                 std::to_string(s.num_classes) + ")"));
+                                                                std::to_string(v) + " is outside [0, " +
+                                                                std::to_string(s.num_classes) + ")"));
     }
   return s;
 }
@@ -113,10 +115,16 @@ double score(const std::vector<float>& logits, const std::vector<std::int64_t>& 
 }
 
 nlohmann::json settings_json(const train_config& cfg) {
-  return {{"fanouts", cfg.fanouts},       {"batch_size", cfg.batch_size}, {"seed", cfg.seed},
-          {"lr", cfg.adam.lr},            {"weight_decay", cfg.adam.weight_decay},
-          {"weight_decay_scope", cfg.weight_decay_scope}, {"ignore_graph", cfg.ignore_graph},
-          {"beta1", cfg.adam.beta1},      {"beta2", cfg.adam.beta2},      {"eps", cfg.adam.eps}};
+  return {{"fanouts", cfg.fanouts},
+          {"batch_size", cfg.batch_size},
+          {"seed", cfg.seed},
+          {"lr", cfg.adam.lr},
+          {"weight_decay", cfg.adam.weight_decay},
+          {"weight_decay_scope", cfg.weight_decay_scope},
+          {"ignore_graph", cfg.ignore_graph},
+          {"beta1", cfg.adam.beta1},
+          {"beta2", cfg.adam.beta2},
+          {"eps", cfg.adam.eps}};
 }
 
 std::string fmt(double x, int prec = 4) {
@@ -143,7 +151,8 @@ std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const s
   // Every row read in place from the mapped features file (the store with every row in its host tier).
   tiered_store features(d, 0, d.num_nodes(), cfg.disk_readers, true);
   const std::int64_t classes = m.config().num_classes;
-  const std::vector<std::int64_t> keys = d.has("order.npy") ? d.get("order.npy").to_int64() : std::vector<std::int64_t>{};
+  const std::vector<std::int64_t> keys =
+      d.has("order.npy") ? d.get("order.npy").to_int64() : std::vector<std::int64_t>{};
   std::vector<float> out(ids.size() * static_cast<std::size_t>(classes));
   const std::int64_t eb = std::max<std::int64_t>(1, cfg.eval_batch_size);
   if (cfg.eval_mode == "sampled") {
@@ -226,11 +235,13 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (cfg.fanouts.empty()) throw input_error("--fanouts needs at least one layer");
   if (cfg.weight_decay_scope != "all" && cfg.weight_decay_scope != "first")
     throw input_error("--weight-decay-scope '" + cfg.weight_decay_scope + "': choose all or first");
-  if (cfg.device != "cpu" && cfg.device != "cuda") throw input_error("--device '" + cfg.device + "': choose cpu or cuda");
+  if (cfg.device != "cpu" && cfg.device != "cuda")
+    throw input_error("--device '" + cfg.device + "': choose cpu or cuda");
   const bool on_gpu = cfg.device == "cuda";
   if (on_gpu && cuda_device_count() == 0)
     throw input_error(std::string("--device cuda: ") +
-                      (cuda_compiled() ? "no CUDA device is available on this machine" : "this tiergnn was built without the CUDA backend") +
+                      (cuda_compiled() ? "no CUDA device is available on this machine"
+                                       : "this tiergnn was built without the CUDA backend") +
                       "; use --device cpu");
   if (on_gpu && cfg.ignore_graph) throw input_error("--ignore-graph runs on the CPU only; drop --device cuda");
   if (cfg.pipeline_depth > 16)
@@ -241,8 +252,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
   const bool lead = rank == 0;  // evaluates, writes checkpoints, metrics and the saved model
   if (on_gpu && (cfg.device_id < 0 || cfg.device_id >= cuda_device_count()))
-    throw input_error("--device cuda: this process should use GPU " + std::to_string(cfg.device_id) + " (LOCAL_RANK) but " +
-                      std::to_string(cuda_device_count()) + " are visible");
+    throw input_error("--device cuda: this process should use GPU " + std::to_string(cfg.device_id) +
+                      " (LOCAL_RANK) but " + std::to_string(cuda_device_count()) + " are visible");
   if (cfg.model.num_layers > 0 && cfg.model.num_layers != static_cast<int>(cfg.fanouts.size()))
     throw input_error("--fanouts has " + std::to_string(cfg.fanouts.size()) + " entries but the model has " +
                       std::to_string(cfg.model.num_layers) + " layers: give one fanout per layer");
@@ -277,8 +288,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       if (need > budget_bytes)
         throw budget_error("the prepared GPU tier (" + format_bytes(static_cast<double>(tp.g() * row_bytes)) +
                            ") plus this run's training memory (" + format_bytes(static_cast<double>(reserve.total())) +
-                           ") exceed the --gpu-mem budget of " + format_bytes(static_cast<double>(budget_bytes)) + " by " +
-                           format_bytes(static_cast<double>(need - budget_bytes)) +
+                           ") exceed the --gpu-mem budget of " + format_bytes(static_cast<double>(budget_bytes)) +
+                           " by " + format_bytes(static_cast<double>(need - budget_bytes)) +
                            ": pass a smaller --gpu-mem to train, or re-run prepare");
     }
     node_keys = d.get("order.npy").to_int64();
@@ -288,8 +299,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
              ", training reserve ~", format_bytes(static_cast<double>(reserve.total())), "):\n", describe(tp),
              "  predicted GPU hit rate ", fmt(100.0 * pf.predicted_hit_rate(tier_g), 1), "% of feature reads");
   } else if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
-    throw input_error("--gpu-mem / --host-mem place features in tiers, which needs a prepared dataset: run "
-                      "tiergnn prepare " + d.dir() + " -o DIR first");
+    throw input_error(
+        "--gpu-mem / --host-mem place features in tiers, which needs a prepared dataset: run "
+        "tiergnn prepare " +
+        d.dir() + " -o DIR first");
   }
   sampler.set_node_keys(span<const std::int64_t>(node_keys));
   // The backend every batch trains on (the model, its optimizer and the loop below are the same
@@ -312,15 +325,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     checkpoint c = read_checkpoint(ckpt_path);
     if (c.header.value("dataset", nlohmann::json()) != identity)
       throw input_error(at_input(ckpt_path, "was written for dataset '" +
-                                                c.header["dataset"].value("name", std::string("?")) +
-                                                "', not for " + d.dir() + " ('" + d.meta().name +
-                                                "'): counts or checksums differ"));
+                                                c.header["dataset"].value("name", std::string("?")) + "', not for " +
+                                                d.dir() + " ('" + d.meta().name + "'): counts or checksums differ"));
     if (c.header.value("model", nlohmann::json()) != model.config().to_json())
-      throw input_error(at_input(ckpt_path, "was written for model " + c.header["model"].dump() + ", but this run asks for " +
-                                                model.config().to_json().dump()));
+      throw input_error(at_input(ckpt_path, "was written for model " + c.header["model"].dump() +
+                                                ", but this run asks for " + model.config().to_json().dump()));
     if (c.header.value("settings", nlohmann::json()) != settings_json(cfg))
       throw input_error(at_input(ckpt_path, "was written with training settings " + c.header["settings"].dump() +
-                                                "; resuming needs the same, this run has " + settings_json(cfg).dump()));
+                                                "; resuming needs the same, this run has " +
+                                                settings_json(cfg).dump()));
     if (!c.header.value("has_optimizer", false) || c.values.size() != model.params().size())
       throw input_error(at_input(ckpt_path, "holds no optimizer state: it is a saved model, not a checkpoint"));
     optimizer_state st;
@@ -367,8 +380,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   const std::unique_ptr<feature_store> store = make_feature_store(d, tier_g, tier_c, so);
   if (on_gpu)
     log_info("device: ", be.name(), "; GPU tier rows [0, ", tier_g, "), host tier (pinned, ",
-             so.cpu_gather_copy ? "CPU gather + copy" : "zero-copy", ") [", tier_g, ", ", tier_c, "), disk [", tier_c, ", ",
-             d.num_nodes(), ")");
+             so.cpu_gather_copy ? "CPU gather + copy" : "zero-copy", ") [", tier_g, ", ", tier_c, "), disk [", tier_c,
+             ", ", d.num_nodes(), ")");
   // Batches are prepared on a backend of their own (on CUDA: its own stream, so uploads overlap
   // compute), synchronously on the CPU and two batches ahead on a GPU.
   std::unique_ptr<backend> upload_owner = on_gpu ? make_backend(dev, cfg.device_id) : nullptr;
@@ -380,7 +393,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   batch_pipeline pipeline(sampler, *store, on_gpu ? *upload_owner : be, sp.labels, po);
   std::unique_ptr<gradient_reducer> reducer;
   if (comm) {
-    reducer = make_gradient_reducer(*comm, be, std::chrono::milliseconds(static_cast<std::int64_t>(cfg.comm_timeout_s * 1000)));
+    reducer = make_gradient_reducer(*comm, be,
+                                    std::chrono::milliseconds(static_cast<std::int64_t>(cfg.comm_timeout_s * 1000)));
     log_info("data-parallel: rank ", rank, " of ", world, " (", comm->kind(), " communicator, ", reducer->kind(),
              " gradient reduction); each global batch of ", cfg.batch_size, " seeds is split across the ranks");
   }
@@ -431,17 +445,18 @@ train_report train(const dataset& d, const train_config& cfg_in) {
         row_loss.copy_to_host(row_loss_host.data());
         const float loss = mean_row_loss(row_loss_host.data(), rows);
         if (!std::isfinite(loss))
-          throw error("training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
-                      " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(b) + " of " +
-                      std::to_string(plan.num_batches()) +
-                      (ckpt_path.empty() ? std::string(" (no checkpoint directory was given)")
-                                         : "; the last good checkpoint (after epoch " + std::to_string(last_ckpt_epoch) +
-                                               ") is intact in " + cfg.checkpoint_dir) +
-                      ". Try a smaller --lr.");
+          throw error(
+              "training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
+              std::to_string(epoch + 1) + ", batch " + std::to_string(b) + " of " + std::to_string(plan.num_batches()) +
+              (ckpt_path.empty() ? std::string(" (no checkpoint directory was given)")
+                                 : "; the last good checkpoint (after epoch " + std::to_string(last_ckpt_epoch) +
+                                       ") is intact in " + cfg.checkpoint_dir) +
+              ". Try a smaller --lr.");
         // Data-parallel: each layer's gradients start their all-reduce as soon as backward has them.
         model.backward(dlogits.view(), reducer ? std::function<void(int)>(reduce_layer) : std::function<void(int)>());
         loss_rows = static_cast<double>(loss) * static_cast<double>(rows);
-        correct_rows = accuracy(logits_host.data(), rows, sp.num_classes, pb.labels_host.data()) * static_cast<double>(rows);
+        correct_rows =
+            accuracy(logits_host.data(), rows, sp.num_classes, pb.labels_host.data()) * static_cast<double>(rows);
       } else {
         // Fewer seeds than ranks in this batch: contribute nothing but take part in the reduction.
         model.zero_grads();
@@ -498,7 +513,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     if (comm) {
       check_identical_parameters(comm, model, epoch + 1);
       // The job's traffic: every rank's gathers.
-      double t[4] = {static_cast<double>(er.feature_traffic.gpu_rows), static_cast<double>(er.feature_traffic.host_rows),
+      double t[4] = {static_cast<double>(er.feature_traffic.gpu_rows),
+                     static_cast<double>(er.feature_traffic.host_rows),
                      static_cast<double>(er.feature_traffic.disk_rows), static_cast<double>(er.sampled_edges)};
       comm->all_reduce_sum(t, 4);
       er.feature_traffic.gpu_rows = static_cast<std::int64_t>(t[0]);
@@ -526,14 +542,20 @@ train_report train(const dataset& d, const train_config& cfg_in) {
              ")", validate ? ", eval " + fmt(eval_s, 2) + " s" : std::string());
     log_info("  traffic: ", er.feature_traffic.summary());
     if (metrics.is_open()) {
-      nlohmann::json j = {{"epoch", er.epoch},         {"loss", er.loss},
-                          {"train_accuracy", er.train_accuracy}, {"seconds", er.seconds},
-                          {"sample_s", er.sample_s},   {"gather_s", er.gather_s},
-                          {"compute_s", er.compute_s}, {"optimizer_s", er.optimizer_s},
-                          {"batches", er.batches},     {"sampled_edges", er.sampled_edges},
+      nlohmann::json j = {{"epoch", er.epoch},
+                          {"loss", er.loss},
+                          {"train_accuracy", er.train_accuracy},
+                          {"seconds", er.seconds},
+                          {"sample_s", er.sample_s},
+                          {"gather_s", er.gather_s},
+                          {"compute_s", er.compute_s},
+                          {"optimizer_s", er.optimizer_s},
+                          {"batches", er.batches},
+                          {"sampled_edges", er.sampled_edges},
                           {"input_nodes", er.input_nodes},
                           {"traffic", er.feature_traffic.to_json()},
-                          {"device", to_string(dev)},  {"prepare_s", er.prepare_s}};
+                          {"device", to_string(dev)},
+                          {"prepare_s", er.prepare_s}};
       if (po.depth > 0) {
         j["wait_s"] = er.wait_s;
         j["overlap"] = er.overlap;
@@ -566,17 +588,20 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       rep.valid_metric = score(evaluate_logits(d, model, sp.valid, cfg), sp.valid, sp.labels, sp.num_classes);
     traffic total;
     for (const auto& e : rep.epochs) total += e.feature_traffic;
-    if (!rep.epochs.empty())
-      log_info("feature traffic over ", rep.epochs.size(), " epochs: ", total.summary());
+    if (!rep.epochs.empty()) log_info("feature traffic over ", rep.epochs.size(), " epochs: ", total.summary());
     if (!evaluate)
       log_info("no validation or test (--eval none)");
     else
-      log_info("test ", rep.metric, " ", rep.test_metric >= 0 ? fmt(rep.test_metric) : std::string("n/a (no test split)"),
-               "  (valid ", rep.valid_metric >= 0 ? fmt(rep.valid_metric) : std::string("n/a"), ", ", cfg.eval_mode,
+      log_info("test ", rep.metric, " ",
+               rep.test_metric >= 0 ? fmt(rep.test_metric) : std::string("n/a (no test split)"), "  (valid ",
+               rep.valid_metric >= 0 ? fmt(rep.valid_metric) : std::string("n/a"), ", ", cfg.eval_mode,
                "-neighbour evaluation)");
     if (metrics.is_open())
-      metrics << nlohmann::json{{"final", true}, {"metric", rep.metric}, {"valid", rep.valid_metric},
-                                {"test", rep.test_metric}, {"epochs", rep.end_epoch}}
+      metrics << nlohmann::json{{"final", true},
+                                {"metric", rep.metric},
+                                {"valid", rep.valid_metric},
+                                {"test", rep.test_metric},
+                                {"epochs", rep.end_epoch}}
                      .dump()
               << "\n";
   }

@@ -26,40 +26,41 @@ namespace tg {
 class communicator;
 
 struct train_config {
-  model_config model;                // num_layers is taken from fanouts
+  model_config model;  // num_layers is taken from fanouts
   std::vector<std::int64_t> fanouts{15, 10, 5};
   std::int64_t batch_size = 1024;
   int epochs = 10;
   adam_config adam{0.003, 0.9, 0.999, 1e-8, 0.0};
   std::string weight_decay_scope = "all";  // "all" or "first" (first layer only, as Kipf & Welling's GCN)
   std::uint64_t seed = 0;
-  std::string eval_mode = "full";    // "full" or "sampled"
+  std::string eval_mode = "full";  // "full" or "sampled"
   std::int64_t eval_batch_size = 4096;
-  int eval_every = 1;                // validate every N epochs (and after the last)
-  std::string checkpoint_dir;        // empty: no checkpoints
+  int eval_every = 1;          // validate every N epochs (and after the last)
+  std::string checkpoint_dir;  // empty: no checkpoints
   bool resume = false;
-  std::string metrics_path;          // JSON lines; empty: none
-  std::string save_model_path;       // empty: do not save
+  std::string metrics_path;     // JSON lines; empty: none
+  std::string save_model_path;  // empty: do not save
   bool show_progress = true;
-  std::string gpu_mem, host_mem;     // override the prepared plan's budgets (prepared datasets only)
-  int disk_readers = 4;              // reader threads of the disk tier
-  bool ignore_graph = false;         // train and evaluate with no edges: the model becomes an MLP baseline
-  int stop_after_epochs = -1;        // testing aid: stop (as if interrupted) after this many epochs
-  std::string device = "cpu";        // "cpu" or "cuda" (the whole mini-batch on the GPU, pipelined)
-  communicator* comm = nullptr;      // data-parallel job (multigpu/communicator.hpp); null: one process
-  double comm_timeout_s = 120;       // data-parallel: how long a rank waits for the others
-  int device_id = 0;                 // --device cuda: the GPU of this process (LOCAL_RANK in a job)
-  std::string host_access = "zero-copy";  // cuda: host rows read by the kernel, or "copy" (CPU gather + DMA, a baseline)
-  int pipeline_depth = -1;           // batches prepared ahead on a producer thread; -1: 0 on CPU, 2 on CUDA
+  std::string gpu_mem, host_mem;  // override the prepared plan's budgets (prepared datasets only)
+  int disk_readers = 4;           // reader threads of the disk tier
+  bool ignore_graph = false;      // train and evaluate with no edges: the model becomes an MLP baseline
+  int stop_after_epochs = -1;     // testing aid: stop (as if interrupted) after this many epochs
+  std::string device = "cpu";     // "cpu" or "cuda" (the whole mini-batch on the GPU, pipelined)
+  communicator* comm = nullptr;   // data-parallel job (multigpu/communicator.hpp); null: one process
+  double comm_timeout_s = 120;    // data-parallel: how long a rank waits for the others
+  int device_id = 0;              // --device cuda: the GPU of this process (LOCAL_RANK in a job)
+  std::string host_access =
+      "zero-copy";          // cuda: host rows read by the kernel, or "copy" (CPU gather + DMA, a baseline)
+  int pipeline_depth = -1;  // batches prepared ahead on a producer thread; -1: 0 on CPU, 2 on CUDA
 };
 
 struct epoch_report {
   int epoch = 0;
   double loss = 0, train_accuracy = 0, valid_metric = -1;
   double seconds = 0, sample_s = 0, gather_s = 0, compute_s = 0, optimizer_s = 0;
-  double prepare_s = 0;                           // aggregation graphs, labels (and uploads on a GPU)
-  double wait_s = 0, overlap = 0;                 // pipelined: time waiting for the producer, share of its work hidden
-  double comm_s = 0;                              // data-parallel: gradient all-reduce
+  double prepare_s = 0;            // aggregation graphs, labels (and uploads on a GPU)
+  double wait_s = 0, overlap = 0;  // pipelined: time waiting for the producer, share of its work hidden
+  double comm_s = 0;               // data-parallel: gradient all-reduce
   std::int64_t batches = 0, sampled_edges = 0, input_nodes = 0;
   traffic feature_traffic;  // the gather's rows and bytes per tier
 };

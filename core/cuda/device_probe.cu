@@ -31,7 +31,9 @@ struct stream_owner {
 };
 }  // namespace
 
-bool cuda_compiled() { return true; }
+bool cuda_compiled() {
+  return true;
+}
 
 int cuda_device_count() {
   int count = 0;  // left unwritten when there is no driver

@@ -10,10 +10,14 @@
 namespace tg::gpu {
 
 namespace {
-cudaStream_t as_stream(const stream& s) { return static_cast<cudaStream_t>(s.handle()); }
+cudaStream_t as_stream(const stream& s) {
+  return static_cast<cudaStream_t>(s.handle());
+}
 }  // namespace
 
-void set_device(int device) { TG_CUDA_TRY(cudaSetDevice(device)); }
+void set_device(int device) {
+  TG_CUDA_TRY(cudaSetDevice(device));
+}
 
 int current_device() {
   int d = 0;
@@ -71,7 +75,9 @@ stream::stream() {
 stream::~stream() {
   if (h_) (void)cudaStreamDestroy(static_cast<cudaStream_t>(h_));
 }
-void stream::synchronize() const { TG_CUDA_TRY(cudaStreamSynchronize(static_cast<cudaStream_t>(h_))); }
+void stream::synchronize() const {
+  TG_CUDA_TRY(cudaStreamSynchronize(static_cast<cudaStream_t>(h_)));
+}
 
 event::event() {
   cudaEvent_t e = nullptr;
@@ -81,11 +87,15 @@ event::event() {
 event::~event() {
   if (h_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(h_));
 }
-void event::record(const stream& s) { TG_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(h_), as_stream(s))); }
+void event::record(const stream& s) {
+  TG_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(h_), as_stream(s)));
+}
 void event::record(void* stream_handle) {
   TG_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(h_), static_cast<cudaStream_t>(stream_handle)));
 }
-void event::synchronize() const { TG_CUDA_TRY(cudaEventSynchronize(static_cast<cudaEvent_t>(h_))); }
+void event::synchronize() const {
+  TG_CUDA_TRY(cudaEventSynchronize(static_cast<cudaEvent_t>(h_)));
+}
 void event::wait_on(const stream& s) const {
   TG_CUDA_TRY(cudaStreamWaitEvent(as_stream(s), static_cast<cudaEvent_t>(h_), 0));
 }

@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
       for (std::string t; std::getline(ss, t, ',');) fanouts.push_back(std::stoll(t));
     }
     const tiergnn::dataset ds = tiergnn::dataset::open(argv[1]);
-    std::printf("tiergnn %s: %s, %lld nodes, %lld edges, %lld features%s\n", tiergnn::version().c_str(), ds.name().c_str(),
-                static_cast<long long>(ds.num_nodes()), static_cast<long long>(ds.num_edges()),
+    std::printf("tiergnn %s: %s, %lld nodes, %lld edges, %lld features%s\n", tiergnn::version().c_str(),
+                ds.name().c_str(), static_cast<long long>(ds.num_nodes()), static_cast<long long>(ds.num_edges()),
                 static_cast<long long>(ds.feature_dim()), ds.prepared() ? ", prepared" : "");
     const tiergnn::array_view train = ds.split("train");
     if (train.empty()) throw tiergnn::error(tiergnn::error::kind::input, ds.path() + ": no training split");
@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
     tiergnn::sampler sampler(ds, fanouts, /*seed=*/0);
     tiergnn::feature_store store(ds);
     const tiergnn::array_view feats = ds.features();
-    if (feats.type != tiergnn::dtype::float32) throw tiergnn::error(tiergnn::error::kind::input, "expects float32 features");
+    if (feats.type != tiergnn::dtype::float32)
+      throw tiergnn::error(tiergnn::error::kind::input, "expects float32 features");
     const auto batches = sampler.epoch_batches(train_ids, 1024, /*epoch=*/0);
     std::int64_t edges = 0, rows = 0, mismatches = 0;
     std::vector<float> x;
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
       x.resize(ids.size() * static_cast<std::size_t>(store.dim()));
       store.gather(ids.data(), ids.size(), x.data());
       for (std::size_t i = 0; i < ids.size(); ++i)
-        if (std::memcmp(&x[i * store.dim()], feats.as<float>() + ids[i] * store.dim(), store.row_bytes()) != 0) ++mismatches;
+        if (std::memcmp(&x[i * store.dim()], feats.as<float>() + ids[i] * store.dim(), store.row_bytes()) != 0)
+          ++mismatches;
       edges += mb.num_sampled_edges();
       rows += static_cast<std::int64_t>(ids.size());
     }

@@ -47,7 +47,7 @@ class TIERGNN_API dataset {
   array_view labels() const;    // int32 or int64 (N), -1 = unlabelled; empty without labels
   // "train", "valid" or "test": int64 node ids; empty when the dataset has no such split.
   array_view split(const std::string& which) const;
-  array_view order() const;  // prepared: int64 (N), new id -> original id; otherwise empty
+  array_view order() const;                   // prepared: int64 (N), new id -> original id; otherwise empty
   std::optional<tiergnn::plan> plan() const;  // prepared datasets only; checked against the dataset
 
   // Full validation (CSR structure, ranges, splits, checksums); throws error(kind::input).
@@ -65,7 +65,7 @@ struct profile_options {
   std::vector<std::int64_t> fanouts{15, 10, 5};
   std::int64_t batch_size = 1024;
   std::uint64_t seed = 0;
-  int run_epochs = 10;                   // oracle only: length of the run that follows
+  int run_epochs = 10;                  // oracle only: length of the run that follows
   std::vector<std::int64_t> train_ids;  // empty: the dataset's training split
 };
 

@@ -22,7 +22,7 @@ namespace tiergnn {
 struct store_options {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   int disk_readers = 4;
-  std::int64_t g = -1, c = -1;  // tier boundaries; -1: from the plan (prepared) or all rows in host
+  std::int64_t g = -1, c = -1;      // tier boundaries; -1: from the plan (prepared) or all rows in host
   std::uint64_t reserve_bytes = 0;  // cuda: device memory to leave free beside the GPU tier
 };
 
@@ -51,7 +51,7 @@ class TIERGNN_API feature_store {
   std::int64_t g() const;
   std::int64_t c() const;
   const std::string& device() const;  // "cpu" or "cuda:N"
-  int device_id() const;                // -1 for "cpu"
+  int device_id() const;              // -1 for "cpu"
 
   // out: count x dim() float32, C-contiguous, in the store's device memory (host memory for "cpu").
   // Ids must be in [0, N); repeated ids are served but counted as often as they appear. Throws

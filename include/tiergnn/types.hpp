@@ -55,7 +55,9 @@ struct array_view {
   }
   std::size_t bytes() const { return static_cast<std::size_t>(size()) * dtype_size(type); }
   template <typename T>
-  const T* as() const { return static_cast<const T*>(data); }
+  const T* as() const {
+    return static_cast<const T*>(data);
+  }
 };
 
 // Rows and bytes one or more feature gathers took from each tier (DESIGN.md §4), next to what a

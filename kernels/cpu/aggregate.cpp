@@ -106,7 +106,8 @@ void aggregate_csr(std::int64_t num_dst, const std::int64_t* indptr, const std::
 
 template <typename T>
 void aggregate_forward(const agg_graph<T>& g, const T* x, std::int64_t dim, T* y) {
-  aggregate_csr(g.num_dst, g.indptr.data(), g.indices.data(), g.weights.empty() ? nullptr : g.weights.data(), x, dim, y);
+  aggregate_csr(g.num_dst, g.indptr.data(), g.indices.data(), g.weights.empty() ? nullptr : g.weights.data(), x, dim,
+                y);
 }
 
 template <typename T>
@@ -114,13 +115,13 @@ void aggregate_backward(const agg_graph<T>& gt, const T* dy, std::int64_t dim, T
   aggregate_forward(gt, dy, dim, dx);
 }
 
-#define TG_INSTANTIATE(T)                                                                                  \
-  template agg_graph<T> make_agg_graph<T>(aggregator, std::int64_t, std::int64_t, const std::int64_t*,    \
-                                          const std::int32_t*, const std::int64_t*);                       \
-  template agg_graph<T> transpose<T>(const agg_graph<T>&);                                                 \
-  template void aggregate_csr<T>(std::int64_t, const std::int64_t*, const std::int32_t*, const T*, const T*,     \
-                                 std::int64_t, T*);                                                        \
-  template void aggregate_forward<T>(const agg_graph<T>&, const T*, std::int64_t, T*);                     \
+#define TG_INSTANTIATE(T)                                                                                    \
+  template agg_graph<T> make_agg_graph<T>(aggregator, std::int64_t, std::int64_t, const std::int64_t*,       \
+                                          const std::int32_t*, const std::int64_t*);                         \
+  template agg_graph<T> transpose<T>(const agg_graph<T>&);                                                   \
+  template void aggregate_csr<T>(std::int64_t, const std::int64_t*, const std::int32_t*, const T*, const T*, \
+                                 std::int64_t, T*);                                                          \
+  template void aggregate_forward<T>(const agg_graph<T>&, const T*, std::int64_t, T*);                       \
   template void aggregate_backward<T>(const agg_graph<T>&, const T*, std::int64_t, T*);
 TG_INSTANTIATE(float)
 TG_INSTANTIATE(double)

@@ -20,9 +20,7 @@ class cpu_backend_impl final : public backend {
  public:
   device_kind device() const override { return device_kind::cpu; }
   memory_kind memory() const override { return memory_kind::host; }
-  std::string name() const override {
-    return "cpu (" + std::to_string(tbb::info::default_concurrency()) + " threads)";
-  }
+  std::string name() const override { return "cpu (" + std::to_string(tbb::info::default_concurrency()) + " threads)"; }
 
   void* allocate(std::size_t bytes) override {
     if (bytes == 0) return nullptr;
@@ -45,14 +43,15 @@ class cpu_backend_impl final : public backend {
   }
   void synchronize() override {}
 
-
  protected:
   void matmul_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
-                   std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) override {
+                   std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+                   std::int64_t ldc) override {
     tg::matmul<float>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   void aggregate_impl(const agg_csr_view& g, const float* x, std::int64_t dim, float* y) override {
-    aggregate_csr<float>(g.num_dst, g.indptr.data, g.indices.data, g.weights.empty() ? nullptr : g.weights.data, x, dim, y);
+    aggregate_csr<float>(g.num_dst, g.indptr.data, g.indices.data, g.weights.empty() ? nullptr : g.weights.data, x, dim,
+                         y);
   }
   void bias_forward_impl(float* y, std::int64_t rows, std::int64_t cols, const float* b) override {
     tg::bias_forward<float>(y, rows, cols, b);

@@ -67,12 +67,12 @@ void dropout_backward(T* dx, std::int64_t n, double p, const counter_rng& rng) {
   dropout_forward(dx, n, p, rng);
 }
 
-#define TG_INSTANTIATE(T)                                                                 \
-  template void bias_forward<T>(T*, std::int64_t, std::int64_t, const T*);                \
-  template void bias_backward<T>(const T*, std::int64_t, std::int64_t, T*);               \
-  template void relu_forward<T>(T*, std::int64_t);                                         \
-  template void relu_backward<T>(const T*, T*, std::int64_t);                              \
-  template void dropout_forward<T>(T*, std::int64_t, double, const counter_rng&);          \
+#define TG_INSTANTIATE(T)                                                         \
+  template void bias_forward<T>(T*, std::int64_t, std::int64_t, const T*);        \
+  template void bias_backward<T>(const T*, std::int64_t, std::int64_t, T*);       \
+  template void relu_forward<T>(T*, std::int64_t);                                \
+  template void relu_backward<T>(const T*, T*, std::int64_t);                     \
+  template void dropout_forward<T>(T*, std::int64_t, double, const counter_rng&); \
   template void dropout_backward<T>(T*, std::int64_t, double, const counter_rng&);
 TG_INSTANTIATE(float)
 TG_INSTANTIATE(double)

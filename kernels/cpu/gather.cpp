@@ -13,8 +13,8 @@
 
 namespace tg {
 
-void gather_rows_cpu(const void* table, std::int64_t num_rows, std::int64_t row_bytes,
-                     span<const std::int64_t> ids, void* out) {
+void gather_rows_cpu(const void* table, std::int64_t num_rows, std::int64_t row_bytes, span<const std::int64_t> ids,
+                     void* out) {
   const auto* src = static_cast<const std::uint8_t*>(table);
   auto* dst = static_cast<std::uint8_t*>(out);
   std::atomic<std::int64_t> bad{std::numeric_limits<std::int64_t>::max()};

@@ -18,8 +18,8 @@ void softmax_nll_rows(const T* logits, std::int64_t rows, std::int64_t classes, 
                       T* probs, T* row_loss, std::int64_t normalizer) {
   for (std::int64_t i = 0; i < rows; ++i)
     if (labels[i] < 0 || labels[i] >= classes)
-      throw input_error("label " + std::to_string(labels[i]) + " of row " + std::to_string(i) +
-                        " is outside [0, " + std::to_string(classes) + ")");
+      throw input_error("label " + std::to_string(labels[i]) + " of row " + std::to_string(i) + " is outside [0, " +
+                        std::to_string(classes) + ")");
   if (rows == 0) return;
   const T inv_rows = T(1) / static_cast<T>(normalizer > 0 ? normalizer : rows);
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, 64), [&](const auto& r) {
@@ -59,12 +59,11 @@ T softmax_nll(const T* logits, std::int64_t rows, std::int64_t classes, const st
 
 template void softmax_nll_rows<float>(const float*, std::int64_t, std::int64_t, const std::int64_t*, float*, float*,
                                       float*, std::int64_t);
-template void softmax_nll_rows<double>(const double*, std::int64_t, std::int64_t, const std::int64_t*, double*,
-                                       double*, double*, std::int64_t);
+template void softmax_nll_rows<double>(const double*, std::int64_t, std::int64_t, const std::int64_t*, double*, double*,
+                                       double*, std::int64_t);
 template float mean_row_loss<float>(const float*, std::int64_t);
 template double mean_row_loss<double>(const double*, std::int64_t);
 template float softmax_nll<float>(const float*, std::int64_t, std::int64_t, const std::int64_t*, float*, float*);
-template double softmax_nll<double>(const double*, std::int64_t, std::int64_t, const std::int64_t*, double*,
-                                    double*);
+template double softmax_nll<double>(const double*, std::int64_t, std::int64_t, const std::int64_t*, double*, double*);
 
 }  // namespace tg

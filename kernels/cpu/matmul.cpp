@@ -17,15 +17,15 @@ void blas_single_threaded() {
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
-void gemm_call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::int64_t m, std::int64_t n, std::int64_t k,
-               float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
-               float* c, std::int64_t ldc) {
+void gemm_call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+               const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+               std::int64_t ldc) {
   cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
               static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
 }
-void gemm_call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::int64_t m, std::int64_t n, std::int64_t k,
-               double alpha, const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta,
-               double* c, std::int64_t ldc) {
+void gemm_call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+               const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
+               std::int64_t ldc) {
   cblas_dgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
               static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
 }
@@ -54,9 +54,9 @@ void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int
   });
 }
 
-template void matmul<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*,
-                            std::int64_t, const float*, std::int64_t, float, float*, std::int64_t);
-template void matmul<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*,
-                             std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
+template void matmul<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*, std::int64_t,
+                            const float*, std::int64_t, float, float*, std::int64_t);
+template void matmul<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*, std::int64_t,
+                             const double*, std::int64_t, double, double*, std::int64_t);
 
 }  // namespace tg

@@ -49,15 +49,15 @@ class cuda_backend final : public backend {
   }
   void synchronize() override { stream_.synchronize(); }
 
-
  protected:
   void matmul_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
-                   std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) override {
+                   std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+                   std::int64_t ldc) override {
     gpu::matmul(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, stream_.handle());
   }
   void aggregate_impl(const agg_csr_view& g, const float* x, std::int64_t dim, float* y) override {
-    const gpu::agg_graph_view v{g.num_dst, g.num_src, g.nnz, g.indptr.data, g.indices.data,
-                                g.weights.empty() ? nullptr : g.weights.data};
+    const gpu::agg_graph_view v{g.num_dst,     g.num_src,      g.nnz,
+                                g.indptr.data, g.indices.data, g.weights.empty() ? nullptr : g.weights.data};
     // cuSPARSE needs weights and 32-bit offsets; the custom kernel handles everything else.
     const bool can_sparse = v.weights && g.nnz > 0 && g.nnz < (std::int64_t{1} << 31);
     if (!can_sparse) {

@@ -13,7 +13,8 @@ namespace tg::gpu {
 namespace {
 
 void check_cublas(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) throw cuda_error(std::string(what) + " failed: cuBLAS status " + std::to_string(static_cast<int>(s)));
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw cuda_error(std::string(what) + " failed: cuBLAS status " + std::to_string(static_cast<int>(s)));
 }
 void check_cusparse(cusparseStatus_t s, const char* what) {
   if (s != CUSPARSE_STATUS_SUCCESS) throw cuda_error(std::string(what) + " failed: " + cusparseGetErrorString(s));

@@ -4,7 +4,11 @@
 
 namespace tg::gpu {
 
-void* cublas_handle(void*) { throw cuda_error("this tiergnn was built without the CUDA backend (cuBLAS)"); }
-void* cusparse_handle(void*) { throw cuda_error("this tiergnn was built without the CUDA backend (cuSPARSE)"); }
+void* cublas_handle(void*) {
+  throw cuda_error("this tiergnn was built without the CUDA backend (cuBLAS)");
+}
+void* cusparse_handle(void*) {
+  throw cuda_error("this tiergnn was built without the CUDA backend (cuSPARSE)");
+}
 
 }  // namespace tg::gpu

@@ -16,14 +16,19 @@ namespace tg::gpu {
 namespace {
 
 constexpr int kThreads = 256;
-cudaStream_t st(void* s) { return static_cast<cudaStream_t>(s); }
+cudaStream_t st(void* s) {
+  return static_cast<cudaStream_t>(s);
+}
 unsigned grid(std::int64_t n, std::int64_t per_block = kThreads) {
   return static_cast<unsigned>((n + per_block - 1) / per_block);
 }
-__device__ std::int64_t tid() { return static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }
+__device__ std::int64_t tid() {
+  return static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
 
 void check_cublas(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) throw cuda_error(std::string(what) + " failed: cuBLAS status " + std::to_string(static_cast<int>(s)));
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw cuda_error(std::string(what) + " failed: cuBLAS status " + std::to_string(static_cast<int>(s)));
 }
 void check_cusparse(cusparseStatus_t s, const char* what) {
   if (s != CUSPARSE_STATUS_SUCCESS) throw cuda_error(std::string(what) + " failed: " + cusparseGetErrorString(s));
@@ -85,8 +90,9 @@ __global__ void scale_kernel(float* x, std::int64_t n, float a) {
   if (i < n) x[i] *= a;
 }
 
-__global__ void softmax_nll_kernel(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels,
-                                   float* dlogits, float* probs, float* row_loss, float inv_rows) {
+__global__ void softmax_nll_kernel(const float* logits, std::int64_t rows, std::int64_t classes,
+                                   const std::int64_t* labels, float* dlogits, float* probs, float* row_loss,
+                                   float inv_rows) {
   const std::int64_t i = tid();
   if (i >= rows) return;
   const float* z = logits + i * classes;
@@ -107,8 +113,8 @@ __global__ void softmax_nll_kernel(const float* logits, std::int64_t rows, std::
   }
 }
 
-__global__ void adam_kernel(float* param, const float* grad, float* m, float* v, std::int64_t n, float b1, float b2, float wd,
-                            float step_size, float inv_sqrt_bc2, float eps) {
+__global__ void adam_kernel(float* param, const float* grad, float* m, float* v, std::int64_t n, float b1, float b2,
+                            float wd, float step_size, float inv_sqrt_bc2, float eps) {
   const std::int64_t i = tid();
   if (i >= n) return;
   const float g = grad[i] + wd * param[i];
@@ -124,9 +130,9 @@ void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int
   if (m == 0 || n == 0) return;
   auto h = static_cast<cublasHandle_t>(cublas_handle(stream));
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
-  check_cublas(cublasSgemm(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
-                           static_cast<int>(m), static_cast<int>(k), &alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda),
-                           &beta, c, static_cast<int>(ldc)),
+  check_cublas(cublasSgemm(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                           static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
+                           static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c, static_cast<int>(ldc)),
                "cublasSgemm");
 }
 
@@ -152,22 +158,25 @@ void aggregate_forward_cusparse(const agg_graph_view& g, const float* x, std::in
   auto h = static_cast<cusparseHandle_t>(cusparse_handle(stream));
   sparse_matrix a;
   dense_matrix bx, cy;
-  check_cusparse(cusparseCreateCsr(a.out(), g.num_dst, g.num_src, g.nnz, offsets32, const_cast<std::int32_t*>(g.indices),
-                                   const_cast<float*>(g.weights), CUSPARSE_INDEX_32I, CUSPARSE_INDEX_32I,
-                                   CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F),
+  check_cusparse(cusparseCreateCsr(a.out(), g.num_dst, g.num_src, g.nnz, offsets32,
+                                   const_cast<std::int32_t*>(g.indices), const_cast<float*>(g.weights),
+                                   CUSPARSE_INDEX_32I, CUSPARSE_INDEX_32I, CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F),
                  "cusparseCreateCsr");
-  check_cusparse(cusparseCreateDnMat(bx.out(), g.num_src, dim, dim, const_cast<float*>(x), CUDA_R_32F, CUSPARSE_ORDER_ROW),
+  check_cusparse(
+      cusparseCreateDnMat(bx.out(), g.num_src, dim, dim, const_cast<float*>(x), CUDA_R_32F, CUSPARSE_ORDER_ROW),
+      "cusparseCreateDnMat");
+  check_cusparse(cusparseCreateDnMat(cy.out(), g.num_dst, dim, dim, y, CUDA_R_32F, CUSPARSE_ORDER_ROW),
                  "cusparseCreateDnMat");
-  check_cusparse(cusparseCreateDnMat(cy.out(), g.num_dst, dim, dim, y, CUDA_R_32F, CUSPARSE_ORDER_ROW), "cusparseCreateDnMat");
   const float alpha = 1.f, beta = 0.f;
   std::size_t ws = 0;
-  check_cusparse(cusparseSpMM_bufferSize(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.get(),
-                                         bx.get(), &beta, cy.get(), CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &ws),
-                 "cusparseSpMM_bufferSize");
+  check_cusparse(
+      cusparseSpMM_bufferSize(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.get(),
+                              bx.get(), &beta, cy.get(), CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &ws),
+      "cusparseSpMM_bufferSize");
   stream_scratch buf(st(stream));
   if (ws) TG_CUDA_TRY(cudaMallocAsync(buf.out(), ws, st(stream)));
-  check_cusparse(cusparseSpMM(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.get(), bx.get(),
-                              &beta, cy.get(), CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, buf.get()),
+  check_cusparse(cusparseSpMM(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.get(),
+                              bx.get(), &beta, cy.get(), CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, buf.get()),
                  "cusparseSpMM");
 }
 
@@ -205,11 +214,12 @@ void dropout_backward(float* dx, std::int64_t n, double p, const counter_rng& rn
   dropout_forward(dx, n, p, rng, stream);
 }
 
-void softmax_nll(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels, float* dlogits,
-                 float* probs, float* row_loss, void* stream, std::int64_t normalizer) {
+void softmax_nll(const float* logits, std::int64_t rows, std::int64_t classes, const std::int64_t* labels,
+                 float* dlogits, float* probs, float* row_loss, void* stream, std::int64_t normalizer) {
   if (rows == 0) return;
   const float inv = 1.f / static_cast<float>(normalizer > 0 ? normalizer : rows);
-  softmax_nll_kernel<<<grid(rows), kThreads, 0, st(stream)>>>(logits, rows, classes, labels, dlogits, probs, row_loss, inv);
+  softmax_nll_kernel<<<grid(rows), kThreads, 0, st(stream)>>>(logits, rows, classes, labels, dlogits, probs, row_loss,
+                                                              inv);
   TG_CUDA_CHECK_LAUNCH();
 }
 
@@ -224,10 +234,10 @@ void adam_step(float* param, const float* grad, float* m, float* v, std::int64_t
   if (n == 0) return;
   const double bc1 = 1.0 - std::pow(cfg.beta1, static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(cfg.beta2, static_cast<double>(step));
-  adam_kernel<<<grid(n), kThreads, 0, st(stream)>>>(param, grad, m, v, n, static_cast<float>(cfg.beta1),
-                                                     static_cast<float>(cfg.beta2), static_cast<float>(cfg.weight_decay),
-                                                     static_cast<float>(cfg.lr / bc1),
-                                                     static_cast<float>(1.0 / std::sqrt(bc2)), static_cast<float>(cfg.eps));
+  adam_kernel<<<grid(n), kThreads, 0, st(stream)>>>(
+      param, grad, m, v, n, static_cast<float>(cfg.beta1), static_cast<float>(cfg.beta2),
+      static_cast<float>(cfg.weight_decay), static_cast<float>(cfg.lr / bc1), static_cast<float>(1.0 / std::sqrt(bc2)),
+      static_cast<float>(cfg.eps));
   TG_CUDA_CHECK_LAUNCH();
 }
 

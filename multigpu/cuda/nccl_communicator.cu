@@ -65,7 +65,8 @@ class nccl_comm final : public communicator {
     if (n == 0) return;
     if (ready_event) TG_CUDA_TRY(cudaStreamWaitEvent(stream_, static_cast<cudaEvent_t>(ready_event), 0));
     const ncclResult_t r = ncclAllReduce(data, data, n, ncclFloat32, ncclSum, comm_, stream_);
-    if (r != ncclSuccess && r != ncclInProgress) abort_and_throw(std::string("ncclAllReduce: ") + ncclGetErrorString(r));
+    if (r != ncclSuccess && r != ncclInProgress)
+      abort_and_throw(std::string("ncclAllReduce: ") + ncclGetErrorString(r));
     pending_ = true;
   }
   void wait_all() override {
@@ -132,7 +133,8 @@ class nccl_comm final : public communicator {
 
 }  // namespace
 
-std::unique_ptr<communicator> make_nccl_communicator(communicator& bootstrap, int device, std::chrono::milliseconds timeout) {
+std::unique_ptr<communicator> make_nccl_communicator(communicator& bootstrap, int device,
+                                                     std::chrono::milliseconds timeout) {
   return std::make_unique<nccl_comm>(bootstrap, device, timeout);
 }
 

@@ -26,12 +26,18 @@ using out_array = nb::ndarray<float, nb::ndim<2>, nb::c_contig, nb::device::cpu>
 
 nb::dlpack::dtype dl_dtype(tiergnn::dtype t) {
   switch (t) {
-    case tiergnn::dtype::int32: return nb::dtype<std::int32_t>();
-    case tiergnn::dtype::int64: return nb::dtype<std::int64_t>();
-    case tiergnn::dtype::float16: return {static_cast<std::uint8_t>(nb::dlpack::dtype_code::Float), 16, 1};
-    case tiergnn::dtype::float32: return nb::dtype<float>();
-    case tiergnn::dtype::float64: return nb::dtype<double>();
-    case tiergnn::dtype::uint8: return nb::dtype<std::uint8_t>();
+    case tiergnn::dtype::int32:
+      return nb::dtype<std::int32_t>();
+    case tiergnn::dtype::int64:
+      return nb::dtype<std::int64_t>();
+    case tiergnn::dtype::float16:
+      return {static_cast<std::uint8_t>(nb::dlpack::dtype_code::Float), 16, 1};
+    case tiergnn::dtype::float32:
+      return nb::dtype<float>();
+    case tiergnn::dtype::float64:
+      return nb::dtype<double>();
+    case tiergnn::dtype::uint8:
+      return nb::dtype<std::uint8_t>();
   }
   return nb::dtype<std::uint8_t>();
 }
@@ -109,20 +115,35 @@ NB_MODULE(_tiergnn, m) {
       std::rethrow_exception(p);
     } catch (const tiergnn::error& e) {
       switch (e.code()) {
-        case tiergnn::error::kind::input: PyErr_SetString(PyExc_ValueError, e.what()); break;
-        case tiergnn::error::kind::budget: PyErr_SetString(budget_error.ptr(), e.what()); break;
-        case tiergnn::error::kind::io: PyErr_SetString(PyExc_OSError, e.what()); break;
-        case tiergnn::error::kind::interrupted: PyErr_SetString(PyExc_KeyboardInterrupt, e.what()); break;
-        case tiergnn::error::kind::device: PyErr_SetString(device_error.ptr(), e.what()); break;
-        default: PyErr_SetString(PyExc_RuntimeError, e.what()); break;
+        case tiergnn::error::kind::input:
+          PyErr_SetString(PyExc_ValueError, e.what());
+          break;
+        case tiergnn::error::kind::budget:
+          PyErr_SetString(budget_error.ptr(), e.what());
+          break;
+        case tiergnn::error::kind::io:
+          PyErr_SetString(PyExc_OSError, e.what());
+          break;
+        case tiergnn::error::kind::interrupted:
+          PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
+          break;
+        case tiergnn::error::kind::device:
+          PyErr_SetString(device_error.ptr(), e.what());
+          break;
+        default:
+          PyErr_SetString(PyExc_RuntimeError, e.what());
+          break;
       }
     }
   });
 
   nb::class_<tiergnn::dataset>(m, "Dataset")
-      .def("__init__", [](tiergnn::dataset* self, const std::string& path) {
-        new (self) tiergnn::dataset(tiergnn::dataset::open(path));
-      }, nb::arg("path"))
+      .def(
+          "__init__",
+          [](tiergnn::dataset* self, const std::string& path) {
+            new (self) tiergnn::dataset(tiergnn::dataset::open(path));
+          },
+          nb::arg("path"))
       .def_prop_ro("path", &tiergnn::dataset::path)
       .def_prop_ro("name", &tiergnn::dataset::name)
       .def_prop_ro("num_nodes", &tiergnn::dataset::num_nodes)
@@ -131,98 +152,119 @@ NB_MODULE(_tiergnn, m) {
       .def_prop_ro("feature_dim", &tiergnn::dataset::feature_dim)
       .def_prop_ro("num_classes", &tiergnn::dataset::num_classes)
       .def_prop_ro("prepared", &tiergnn::dataset::prepared)
-      .def_prop_ro("indptr", [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).indptr(), self); })
-      .def_prop_ro("indices", [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).indices(), self); })
-      .def_prop_ro("features", [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).features(), self); })
-      .def_prop_ro("labels", [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).labels(), self); })
-      .def_prop_ro("order", [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).order(), self); })
-      .def("split", [](nb::handle self, const std::string& which) {
-        return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).split(which), self);
-      }, nb::arg("which"))
-      .def("plan", [](const tiergnn::dataset& d) -> nb::object {
-        auto p = d.plan();
-        if (!p) return nb::none();
-        nb::dict r;
-        r["g"] = p->g;
-        r["c"] = p->c;
-        r["num_nodes"] = p->num_nodes;
-        r["row_bytes"] = p->row_bytes;
-        r["estimator_name"] = p->estimator;
-        r["gpu_budget"] = p->gpu_budget;
-        r["host_budget"] = p->host_budget;
-        r["reserve_bytes"] = p->reserve_bytes;
-        r["predicted_gpu_hit_rate"] = p->predicted_gpu_hit_rate;
-        r["json"] = p->json;
-        return r;
-      })
+      .def_prop_ro("indptr",
+                   [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).indptr(), self); })
+      .def_prop_ro(
+          "indices",
+          [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).indices(), self); })
+      .def_prop_ro(
+          "features",
+          [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).features(), self); })
+      .def_prop_ro("labels",
+                   [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).labels(), self); })
+      .def_prop_ro("order",
+                   [](nb::handle self) { return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).order(), self); })
+      .def(
+          "split",
+          [](nb::handle self, const std::string& which) {
+            return to_array<ro_array>(nb::cast<tiergnn::dataset&>(self).split(which), self);
+          },
+          nb::arg("which"))
+      .def("plan",
+           [](const tiergnn::dataset& d) -> nb::object {
+             auto p = d.plan();
+             if (!p) return nb::none();
+             nb::dict r;
+             r["g"] = p->g;
+             r["c"] = p->c;
+             r["num_nodes"] = p->num_nodes;
+             r["row_bytes"] = p->row_bytes;
+             r["estimator_name"] = p->estimator;
+             r["gpu_budget"] = p->gpu_budget;
+             r["host_budget"] = p->host_budget;
+             r["reserve_bytes"] = p->reserve_bytes;
+             r["predicted_gpu_hit_rate"] = p->predicted_gpu_hit_rate;
+             r["json"] = p->json;
+             return r;
+           })
       .def("check", &tiergnn::dataset::check, nb::arg("checksums") = true, nb::call_guard<nb::gil_scoped_release>());
 
   m.def("estimator_names", &tiergnn::estimator_names);
 
-  m.def("profile", [](const tiergnn::dataset& d, const std::string& estimator, std::vector<std::int64_t> fanouts,
-                      std::int64_t batch_size, std::uint64_t seed, int run_epochs, std::vector<std::int64_t> train_ids) {
-    tiergnn::profile_options o;
-    o.estimator = estimator;
-    o.fanouts = std::move(fanouts);
-    o.batch_size = batch_size;
-    o.seed = seed;
-    o.run_epochs = run_epochs;
-    o.train_ids = std::move(train_ids);
-    auto r = std::make_unique<tiergnn::profile_result>();
-    {
-      nb::gil_scoped_release g;
-      *r = tiergnn::profile(d, o);
-    }
-    nb::dict out;
-    out["estimator"] = r->estimator;
-    out["seconds"] = r->seconds;
-    out["edge_passes"] = r->edge_passes;
-    out["details_json"] = r->details_json;
-    // The scores stay in the vector the profiler filled; a capsule frees it with the array.
-    auto* scores = new std::vector<double>(std::move(r->scores));
-    nb::capsule owner(scores, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
-    out["scores"] = vector_array(*scores, owner);
-    return out;
-  }, nb::arg("dataset"), nb::arg("estimator"), nb::arg("fanouts"), nb::arg("batch_size"), nb::arg("seed"),
-     nb::arg("run_epochs"), nb::arg("train_ids"));
+  m.def(
+      "profile",
+      [](const tiergnn::dataset& d, const std::string& estimator, std::vector<std::int64_t> fanouts,
+         std::int64_t batch_size, std::uint64_t seed, int run_epochs, std::vector<std::int64_t> train_ids) {
+        tiergnn::profile_options o;
+        o.estimator = estimator;
+        o.fanouts = std::move(fanouts);
+        o.batch_size = batch_size;
+        o.seed = seed;
+        o.run_epochs = run_epochs;
+        o.train_ids = std::move(train_ids);
+        auto r = std::make_unique<tiergnn::profile_result>();
+        {
+          nb::gil_scoped_release g;
+          *r = tiergnn::profile(d, o);
+        }
+        nb::dict out;
+        out["estimator"] = r->estimator;
+        out["seconds"] = r->seconds;
+        out["edge_passes"] = r->edge_passes;
+        out["details_json"] = r->details_json;
+        // The scores stay in the vector the profiler filled; a capsule frees it with the array.
+        auto* scores = new std::vector<double>(std::move(r->scores));
+        nb::capsule owner(scores, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
+        out["scores"] = vector_array(*scores, owner);
+        return out;
+      },
+      nb::arg("dataset"), nb::arg("estimator"), nb::arg("fanouts"), nb::arg("batch_size"), nb::arg("seed"),
+      nb::arg("run_epochs"), nb::arg("train_ids"));
 
-  m.def("prepare", [](const tiergnn::dataset& src, const std::string& out, const std::string& estimator,
-                      const std::string& gpu_mem, const std::string& host_mem, std::vector<std::int64_t> fanouts,
-                      std::int64_t batch_size, std::uint64_t seed, int run_epochs, std::int64_t hidden, bool overwrite) {
-    tiergnn::prepare_options o;
-    o.estimator = estimator;
-    o.gpu_mem = gpu_mem;
-    o.host_mem = host_mem;
-    o.fanouts = std::move(fanouts);
-    o.batch_size = batch_size;
-    o.seed = seed;
-    o.run_epochs = run_epochs;
-    o.hidden = hidden;
-    o.overwrite = overwrite;
-    nb::gil_scoped_release g;
-    return tiergnn::prepare(src, out, o);
-  }, nb::arg("src"), nb::arg("out"), nb::arg("estimator"), nb::arg("gpu_mem"), nb::arg("host_mem"), nb::arg("fanouts"),
-     nb::arg("batch_size"), nb::arg("seed"), nb::arg("run_epochs"), nb::arg("hidden"), nb::arg("overwrite"));
+  m.def(
+      "prepare",
+      [](const tiergnn::dataset& src, const std::string& out, const std::string& estimator, const std::string& gpu_mem,
+         const std::string& host_mem, std::vector<std::int64_t> fanouts, std::int64_t batch_size, std::uint64_t seed,
+         int run_epochs, std::int64_t hidden, bool overwrite) {
+        tiergnn::prepare_options o;
+        o.estimator = estimator;
+        o.gpu_mem = gpu_mem;
+        o.host_mem = host_mem;
+        o.fanouts = std::move(fanouts);
+        o.batch_size = batch_size;
+        o.seed = seed;
+        o.run_epochs = run_epochs;
+        o.hidden = hidden;
+        o.overwrite = overwrite;
+        nb::gil_scoped_release g;
+        return tiergnn::prepare(src, out, o);
+      },
+      nb::arg("src"), nb::arg("out"), nb::arg("estimator"), nb::arg("gpu_mem"), nb::arg("host_mem"), nb::arg("fanouts"),
+      nb::arg("batch_size"), nb::arg("seed"), nb::arg("run_epochs"), nb::arg("hidden"), nb::arg("overwrite"));
 
   nb::class_<py_block>(m, "Block")
       .def_prop_ro("num_dst", [](const py_block& b) { return b.get().num_dst; })
       .def_prop_ro("num_src", [](const py_block& b) { return b.get().num_src(); })
       .def_prop_ro("num_edges", [](const py_block& b) { return b.get().num_edges(); })
-      .def_prop_ro("src_nodes", [](nb::handle self) { return vector_array(nb::cast<py_block&>(self).get().src_nodes, self); })
+      .def_prop_ro("src_nodes",
+                   [](nb::handle self) { return vector_array(nb::cast<py_block&>(self).get().src_nodes, self); })
       .def_prop_ro("indptr", [](nb::handle self) { return vector_array(nb::cast<py_block&>(self).get().indptr, self); })
-      .def_prop_ro("indices", [](nb::handle self) { return vector_array(nb::cast<py_block&>(self).get().indices, self); })
-      .def_prop_ro("src_degree", [](nb::handle self) { return vector_array(nb::cast<py_block&>(self).get().src_degree, self); })
+      .def_prop_ro("indices",
+                   [](nb::handle self) { return vector_array(nb::cast<py_block&>(self).get().indices, self); })
+      .def_prop_ro("src_degree",
+                   [](nb::handle self) { return vector_array(nb::cast<py_block&>(self).get().src_degree, self); })
       .def("__repr__", [](const py_block& b) {
         return "Block(num_src=" + std::to_string(b.get().num_src()) + ", num_dst=" + std::to_string(b.get().num_dst) +
                ", num_edges=" + std::to_string(b.get().num_edges()) + ")";
       });
 
   nb::class_<py_batch>(m, "Batch")
-      .def_prop_ro("blocks", [](const py_batch& b) {
-        nb::list l;
-        for (std::size_t i = 0; i < b.b->blocks.size(); ++i) l.append(nb::cast(py_block{b.b, i}));
-        return l;
-      })
+      .def_prop_ro("blocks",
+                   [](const py_batch& b) {
+                     nb::list l;
+                     for (std::size_t i = 0; i < b.b->blocks.size(); ++i) l.append(nb::cast(py_block{b.b, i}));
+                     return l;
+                   })
       .def_prop_ro("num_sampled_edges", [](const py_batch& b) { return b.b->num_sampled_edges(); })
       .def("__len__", [](const py_batch& b) { return b.b->blocks.size(); });
 
@@ -231,35 +273,44 @@ NB_MODULE(_tiergnn, m) {
            nb::arg("fanouts"), nb::arg("seed"))
       .def_prop_ro("fanouts", &tiergnn::sampler::fanouts)
       .def_prop_ro("seed", &tiergnn::sampler::seed)
-      .def("sample", [](const tiergnn::sampler& s, ids_array seeds, std::int64_t epoch, std::int64_t batch) {
-        auto b = std::make_shared<tiergnn::batch>();
-        {
-          nb::gil_scoped_release g;
-          *b = s.sample(seeds.data(), seeds.shape(0), epoch, batch);
-        }
-        return py_batch{std::move(b)};
-      }, nb::arg("seeds"), nb::arg("epoch"), nb::arg("batch"))
-      .def("epoch_batches", [](const tiergnn::sampler& s, ids_array train_ids, std::int64_t batch_size, std::int64_t epoch) {
-        std::vector<std::int64_t> ids(train_ids.data(), train_ids.data() + train_ids.shape(0));
-        nb::gil_scoped_release g;
-        return s.epoch_batches(ids, batch_size, epoch);
-      }, nb::arg("train_ids"), nb::arg("batch_size"), nb::arg("epoch"));
+      .def(
+          "sample",
+          [](const tiergnn::sampler& s, ids_array seeds, std::int64_t epoch, std::int64_t batch) {
+            auto b = std::make_shared<tiergnn::batch>();
+            {
+              nb::gil_scoped_release g;
+              *b = s.sample(seeds.data(), seeds.shape(0), epoch, batch);
+            }
+            return py_batch{std::move(b)};
+          },
+          nb::arg("seeds"), nb::arg("epoch"), nb::arg("batch"))
+      .def(
+          "epoch_batches",
+          [](const tiergnn::sampler& s, ids_array train_ids, std::int64_t batch_size, std::int64_t epoch) {
+            std::vector<std::int64_t> ids(train_ids.data(), train_ids.data() + train_ids.shape(0));
+            nb::gil_scoped_release g;
+            return s.epoch_batches(ids, batch_size, epoch);
+          },
+          nb::arg("train_ids"), nb::arg("batch_size"), nb::arg("epoch"));
 
   nb::class_<py_store>(m, "FeatureStore")
-      .def("__init__", [](py_store* self, const tiergnn::dataset& d, int disk_readers, std::int64_t g, std::int64_t c,
-                          const std::string& device, std::uint64_t reserve_bytes) {
-        new (self) py_store();
-        self->ds = d;
-        tiergnn::store_options o;
-        o.device = device;
-        o.disk_readers = disk_readers;
-        o.g = g;
-        o.c = c;
-        o.reserve_bytes = reserve_bytes;
-        nb::gil_scoped_release rel;
-        self->fs = std::make_unique<tiergnn::feature_store>(d, o);
-      }, nb::arg("dataset"), nb::arg("disk_readers") = 4, nb::arg("g") = -1, nb::arg("c") = -1, nb::arg("device") = "cpu",
-         nb::arg("reserve_bytes") = 0)
+      .def(
+          "__init__",
+          [](py_store* self, const tiergnn::dataset& d, int disk_readers, std::int64_t g, std::int64_t c,
+             const std::string& device, std::uint64_t reserve_bytes) {
+            new (self) py_store();
+            self->ds = d;
+            tiergnn::store_options o;
+            o.device = device;
+            o.disk_readers = disk_readers;
+            o.g = g;
+            o.c = c;
+            o.reserve_bytes = reserve_bytes;
+            nb::gil_scoped_release rel;
+            self->fs = std::make_unique<tiergnn::feature_store>(d, o);
+          },
+          nb::arg("dataset"), nb::arg("disk_readers") = 4, nb::arg("g") = -1, nb::arg("c") = -1,
+          nb::arg("device") = "cpu", nb::arg("reserve_bytes") = 0)
       .def_prop_ro("num_rows", [](const py_store& s) { return s.get().num_rows(); })
       .def_prop_ro("dim", [](const py_store& s) { return s.get().dim(); })
       .def_prop_ro("row_bytes", [](const py_store& s) { return s.get().row_bytes(); })
@@ -267,54 +318,65 @@ NB_MODULE(_tiergnn, m) {
       .def_prop_ro("c", [](const py_store& s) { return s.get().c(); })
       .def_prop_ro("device", [](const py_store& s) { return s.get().device(); })
       .def_prop_ro("closed", [](const py_store& s) { return !s.fs; })
-      .def("gather", [](const py_store& s, ids_array ids) {
-        const tiergnn::feature_store& fs = s.get();
-        const std::size_t n = ids.shape(0);
-        auto* rows = new tiergnn::gathered_rows();
-        nb::capsule owner(rows, [](void* p) noexcept { delete static_cast<tiergnn::gathered_rows*>(p); });
-        {
-          nb::gil_scoped_release g;
-          *rows = fs.gather(ids.data(), n);
-        }
-        // Host memory for a CPU store; device memory (a CUDA tensor through DLPack) for a CUDA store.
-        const size_t shape[2] = {n, static_cast<size_t>(rows->dim)};
-        const int dev_type = rows->device_id < 0 ? nb::device::cpu::value : nb::device::cuda::value;
-        return rw_array(rows->data, 2, shape, owner, nullptr, nb::dtype<float>(), dev_type, std::max(0, rows->device_id));
-      }, nb::arg("ids"))
-      .def("gather_into", [](const py_store& s, ids_array ids, out_array out) {
-        const tiergnn::feature_store& fs = s.get();
-        if (fs.device_id() >= 0)
-          throw tiergnn::error(tiergnn::error::kind::input, "feature store: out= takes host memory; this store gathers on " +
-                                                                fs.device() + " (call gather(ids) for a CUDA tensor)");
-        const std::size_t n = ids.shape(0);
-        if (out.shape(0) < n || out.shape(1) != static_cast<std::size_t>(fs.dim()))
-          throw tiergnn::error(tiergnn::error::kind::input,
-                               "feature store: out has shape (" + std::to_string(out.shape(0)) + ", " +
-                                   std::to_string(out.shape(1)) + "), needs at least (" + std::to_string(n) + ", " +
-                                   std::to_string(fs.dim()) + ")");
-        nb::gil_scoped_release g;
-        fs.gather(ids.data(), n, out.data());
-      }, nb::arg("ids"), nb::arg("out"))
+      .def(
+          "gather",
+          [](const py_store& s, ids_array ids) {
+            const tiergnn::feature_store& fs = s.get();
+            const std::size_t n = ids.shape(0);
+            auto* rows = new tiergnn::gathered_rows();
+            nb::capsule owner(rows, [](void* p) noexcept { delete static_cast<tiergnn::gathered_rows*>(p); });
+            {
+              nb::gil_scoped_release g;
+              *rows = fs.gather(ids.data(), n);
+            }
+            // Host memory for a CPU store; device memory (a CUDA tensor through DLPack) for a CUDA store.
+            const size_t shape[2] = {n, static_cast<size_t>(rows->dim)};
+            const int dev_type = rows->device_id < 0 ? nb::device::cpu::value : nb::device::cuda::value;
+            return rw_array(rows->data, 2, shape, owner, nullptr, nb::dtype<float>(), dev_type,
+                            std::max(0, rows->device_id));
+          },
+          nb::arg("ids"))
+      .def(
+          "gather_into",
+          [](const py_store& s, ids_array ids, out_array out) {
+            const tiergnn::feature_store& fs = s.get();
+            if (fs.device_id() >= 0)
+              throw tiergnn::error(tiergnn::error::kind::input,
+                                   "feature store: out= takes host memory; this store gathers on " + fs.device() +
+                                       " (call gather(ids) for a CUDA tensor)");
+            const std::size_t n = ids.shape(0);
+            if (out.shape(0) < n || out.shape(1) != static_cast<std::size_t>(fs.dim()))
+              throw tiergnn::error(tiergnn::error::kind::input,
+                                   "feature store: out has shape (" + std::to_string(out.shape(0)) + ", " +
+                                       std::to_string(out.shape(1)) + "), needs at least (" + std::to_string(n) + ", " +
+                                       std::to_string(fs.dim()) + ")");
+            nb::gil_scoped_release g;
+            fs.gather(ids.data(), n, out.data());
+          },
+          nb::arg("ids"), nb::arg("out"))
       .def_prop_ro("traffic", [](const py_store& s) { return traffic_dict(s.get().traffic()); })
       .def("reset_traffic", [](py_store& s) { s.get().reset_traffic(); })
-      .def("tier", [](nb::handle self, const std::string& which) {
-        py_store& s = nb::cast<py_store&>(self);
-        const tiergnn::array_view v = s.get().tier(which);
-        // The owner keeps the store object alive and counts as a live view until freed.
-        struct view_owner {
-          nb::object store;
-          std::shared_ptr<std::atomic<int>> views;
-        };
-        auto* vo = new view_owner{nb::borrow(self), s.views};
-        ++*vo->views;
-        nb::capsule owner(vo, [](void* p) noexcept {
-          auto* o = static_cast<view_owner*>(p);
-          --*o->views;
-          nb::gil_scoped_acquire g;
-          delete o;
-        });
-        return to_array<rw_array>(v, owner);
-      }, nb::arg("which"))
+      .def(
+          "tier",
+          [](nb::handle self, const std::string& which) {
+            py_store& s = nb::cast<py_store&>(self);
+            const tiergnn::array_view v = s.get().tier(which);
+            // The owner keeps the store object alive and counts as a live view until freed.
+            struct view_owner {
+              nb::object store;
+              std::shared_ptr<std::atomic<int>> views;
+            };
+            auto* vo = new view_owner{nb::borrow(self), s.views};
+            ++*vo->views;
+            nb::capsule owner(vo, [](void* p) noexcept {
+              auto* o = static_cast<view_owner*>(p);
+              --*o->views;
+              nb::gil_scoped_acquire g;
+              delete o;
+            });
+            return to_array<rw_array>(v, owner);
+          },
+          nb::arg("which"))
       .def_prop_ro("live_views", [](const py_store& s) { return s.views->load(); })
       .def("close", [](py_store& s) {
         if (!s.fs) return;

@@ -41,7 +41,9 @@ namespace {
 
 constexpr int kThreads = 256;
 
-unsigned int grid_for(std::int64_t n) { return static_cast<unsigned int>((n + kThreads - 1) / kThreads); }
+unsigned int grid_for(std::int64_t n) {
+  return static_cast<unsigned int>((n + kThreads - 1) / kThreads);
+}
 
 __device__ std::int64_t thread_index() {
   return static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -49,8 +51,8 @@ __device__ std::int64_t thread_index() {
 
 // counts[i] = edges drawn for destination i; counts[nd] = 0 so that an exclusive scan over nd + 1
 // entries ends with the total.
-__global__ void count_kernel(const std::int64_t* dst, std::int64_t nd, const std::int64_t* indptr,
-                             std::int64_t fanout, std::int64_t* counts) {
+__global__ void count_kernel(const std::int64_t* dst, std::int64_t nd, const std::int64_t* indptr, std::int64_t fanout,
+                             std::int64_t* counts) {
   const std::int64_t i = thread_index();
   if (i > nd) return;
   if (i == nd) {
@@ -322,8 +324,8 @@ struct cuda_neighbor_sampler::impl {
     grow(b.indices, static_cast<std::size_t>(ne));
     gpu::copy_async(cand_key.data(), dst, und * sizeof(std::int64_t), stream);
     draw_kernel<index_t><<<grid_for(nd), kThreads, 0, s>>>(hop_rng(seed, epoch, batch, hop), dst, nd, indptr,
-                                                          static_cast<const index_t*>(indices), node_keys,
-                                                          block_indptr, cand_key.data() + nd);
+                                                           static_cast<const index_t*>(indices), node_keys,
+                                                           block_indptr, cand_key.data() + nd);
     TG_CUDA_CHECK_LAUNCH();
     iota_kernel<<<grid_for(m), kThreads, 0, s>>>(cand_pos.data(), m);
     TG_CUDA_CHECK_LAUNCH();
@@ -333,8 +335,8 @@ struct cuda_neighbor_sampler::impl {
     const auto* keys_in = reinterpret_cast<const std::uint64_t*>(cand_key.data());
     run_cub([&](void* t, std::size_t& bytes) {
       return cub::DeviceRadixSort::SortPairs(t, bytes, keys_in, sorted_key.data(),
-                                             static_cast<const std::int64_t*>(cand_pos.data()), sorted_pos.data(),
-                                             m, 0, end_bit, s);
+                                             static_cast<const std::int64_t*>(cand_pos.data()), sorted_pos.data(), m, 0,
+                                             end_bit, s);
     });
 
     // Local id of a node = rank of its first position among all first positions.
@@ -351,9 +353,8 @@ struct cuda_neighbor_sampler::impl {
     const std::int64_t num_src = read_scalar(rank_at.data() + m);
     b.num_src = num_src;
     grow(b.src_degree, static_cast<std::size_t>(num_src));
-    rank_runs_kernel<<<grid_for(m), kThreads, 0, s>>>(sorted_key.data(), sorted_pos.data(), head.data(),
-                                                      run_id.data(), rank_at.data(), m, run_rank.data(),
-                                                      b.src_nodes.data());
+    rank_runs_kernel<<<grid_for(m), kThreads, 0, s>>>(sorted_key.data(), sorted_pos.data(), head.data(), run_id.data(),
+                                                      rank_at.data(), m, run_rank.data(), b.src_nodes.data());
     TG_CUDA_CHECK_LAUNCH();
     if (ne > 0) {
       write_indices_kernel<<<grid_for(m), kThreads, 0, s>>>(sorted_pos.data(), run_id.data(), run_rank.data(), m, nd,
@@ -434,15 +435,19 @@ cuda_neighbor_sampler::~cuda_neighbor_sampler() = default;
 
 void cuda_neighbor_sampler::set_node_keys(span<const std::int64_t> keys) {
   if (!keys.empty() && static_cast<std::int64_t>(keys.size()) != impl_->num_nodes)
-    throw input_error("node keys: " + std::to_string(keys.size()) + " entries for " +
-                      std::to_string(impl_->num_nodes) + " nodes");
+    throw input_error("node keys: " + std::to_string(keys.size()) + " entries for " + std::to_string(impl_->num_nodes) +
+                      " nodes");
   device_scope scope(impl_->device);
   impl_->set_keys(keys);
 }
 
-int cuda_neighbor_sampler::num_layers() const { return static_cast<int>(impl_->fanouts.size()); }
+int cuda_neighbor_sampler::num_layers() const {
+  return static_cast<int>(impl_->fanouts.size());
+}
 
-csr_placement cuda_neighbor_sampler::placement() const { return impl_->where; }
+csr_placement cuda_neighbor_sampler::placement() const {
+  return impl_->where;
+}
 
 void cuda_neighbor_sampler::sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch,
                                    sampled_batch* out) {

@@ -56,8 +56,8 @@ struct cli_fixture {
   std::vector<std::string> train_args;
   cli_fixture() {
     EXPECT_EQ(run_cli("-q generate community " + g + " --nodes 60000 --classes 4 --feature-dim 32 --seed 2"), 0);
-    train_args = {"-q", "train", g, "--fanouts", "10,10", "--hidden", "64", "--batch-size", "256", "--epochs", "6",
-                  "--seed", "4", "--eval-every", "100", "--no-progress"};
+    train_args = {"-q",  "train",    g,   "--fanouts", "10,10", "--hidden",     "64",  "--batch-size",
+                  "256", "--epochs", "6", "--seed",    "4",     "--eval-every", "100", "--no-progress"};
   }
   std::string args(const std::string& extra) const {
     std::string s;
@@ -82,7 +82,8 @@ TEST(TrainCli, KilledRunResumesToTheSameModel) {
   EXPECT_GE(saved, 1);
   EXPECT_LT(saved, 6);
   std::string out;
-  ASSERT_EQ(run_cli(f.args("--checkpoint " + (f.d / "ck") + " --resume --save-model " + (f.d / "resumed.tgck")), &out), 0)
+  ASSERT_EQ(run_cli(f.args("--checkpoint " + (f.d / "ck") + " --resume --save-model " + (f.d / "resumed.tgck")), &out),
+            0)
       << out;
   EXPECT_EQ(tg::test::read_text(f.d / "full.tgck"), tg::test::read_text(f.d / "resumed.tgck"));
 }

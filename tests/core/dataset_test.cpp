@@ -168,8 +168,7 @@ TEST(DatasetBadInput, CsrProblemsAreLocated) {
     validate_csr("g", 3, span<const std::int64_t>(ok), ix.data(), dtype::int32, 3);
     FAIL();
   } catch (const input_error& e) {
-    EXPECT_NE(std::string(e.what()).find("indices[2] = 7 (in row 2) is outside [0, 3)"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("indices[2] = 7 (in row 2) is outside [0, 3)"), std::string::npos) << e.what();
   }
 }
 

@@ -5,8 +5,7 @@
 // Label gpu: skips visibly when this machine has no usable CUDA device (or no CUDA backend).
 TEST(CudaDevice, SmokeKernelMatchesHost) {
   if (tg::cuda_device_count() == 0)
-    GTEST_SKIP() << (tg::cuda_compiled() ? "no CUDA device on this machine"
-                                         : "built without the CUDA backend");
+    GTEST_SKIP() << (tg::cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend");
   std::printf("device: %s\n", tg::cuda_device_name(0).c_str());
   EXPECT_EQ(tg::cuda_smoke_test(1 << 20), 0.0);
   EXPECT_EQ(tg::cuda_smoke_test(0), 0.0);  // empty launch is skipped, not an error
@@ -27,8 +26,8 @@ TEST(CudaDevice, ProbeNeverThrows) {
 #include "test_util.hpp"
 
 namespace {
-#define TG_SKIP_WITHOUT_GPU()                                                                    \
-  if (tg::cuda_device_count() == 0)                                                              \
+#define TG_SKIP_WITHOUT_GPU()       \
+  if (tg::cuda_device_count() == 0) \
   GTEST_SKIP() << (tg::cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend")
 }  // namespace
 

@@ -12,8 +12,8 @@ using tg::test::scratch_dir;
 namespace {
 std::string npy_bytes(const std::string& descr, const std::string& shape, std::size_t data_bytes,
                       bool fortran = false) {
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
-                     ", 'shape': " + shape + ", }";
+  std::string dict =
+      "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
   while ((10 + dict.size() + 1) % 64) dict.push_back(' ');
   dict.push_back('\n');
   std::string h("\x93NUMPY\x01\x00", 8);

@@ -134,8 +134,7 @@ TEST(EdgeListBadInput, NegativeAndOutOfRangeIdsWithoutRemap) {
   EXPECT_NE(import_error(d / "g.txt", d / "ds", o).find("g.txt:2: negative node id -3"), std::string::npos);
   test::write_text(d / "h.txt", "0 1\n1 12\n");
   o.num_nodes = 10;
-  EXPECT_NE(import_error(d / "h.txt", d / "ds", o).find("h.txt:2: node id 12 is outside [0, 10)"),
-            std::string::npos);
+  EXPECT_NE(import_error(d / "h.txt", d / "ds", o).find("h.txt:2: node id 12 is outside [0, 10)"), std::string::npos);
   EXPECT_FALSE(fs::exists(d / "ds"));
 }
 

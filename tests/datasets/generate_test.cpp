@@ -51,8 +51,7 @@ std::vector<std::int64_t> in_degrees(const dataset& d) {
 
 // Nearest-centroid accuracy on `test` rows of x (n x d), centroids estimated from `train` rows.
 double nearest_centroid_accuracy(const std::vector<float>& x, std::int64_t d, int k,
-                                 const std::vector<std::int64_t>& labels,
-                                 const std::vector<std::int64_t>& train,
+                                 const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& train,
                                  const std::vector<std::int64_t>& test) {
   std::vector<double> c(static_cast<std::size_t>(k * d), 0.0);
   std::vector<std::int64_t> count(static_cast<std::size_t>(k), 0);
@@ -130,8 +129,8 @@ TEST_F(GenerateRmat, RemovesDuplicatesAndSelfLoops) {
   const auto& e = d.meta().source["edges"];
   EXPECT_GT(e["duplicates_removed"].get<std::int64_t>(), 0);  // R-MAT repeats hub-hub edges
   EXPECT_GT(e["self_loops_removed"].get<std::int64_t>(), 0);
-  EXPECT_EQ(d.num_edges(), 16 * 1024 - e["duplicates_removed"].get<std::int64_t>() -
-                               e["self_loops_removed"].get<std::int64_t>());
+  EXPECT_EQ(d.num_edges(),
+            16 * 1024 - e["duplicates_removed"].get<std::int64_t>() - e["self_loops_removed"].get<std::int64_t>());
   const auto ip = d.indptr().to_int64();
   const auto ix = d.indices().to_int64();
   for (std::int64_t v = 0; v < d.num_nodes(); ++v)
@@ -197,11 +196,9 @@ TEST_F(GenerateRmat, DegreesAreSkewedAndHubsScrambled) {
   const dataset scrambled = dataset::open(generate_rmat(o, tmp / "scrambled", false));
   scrambled.check();
   const auto dp = in_degrees(plain), ds = in_degrees(scrambled);
-  const double mean =
-      static_cast<double>(scrambled.num_edges()) / static_cast<double>(scrambled.num_nodes());
+  const double mean = static_cast<double>(scrambled.num_edges()) / static_cast<double>(scrambled.num_nodes());
   const std::int64_t max_deg = *std::max_element(ds.begin(), ds.end());
-  EXPECT_GT(static_cast<double>(max_deg), 20 * mean)
-      << "max in-degree " << max_deg << ", mean " << mean;
+  EXPECT_GT(static_cast<double>(max_deg), 20 * mean) << "max in-degree " << max_deg << ", mean " << mean;
   // Without scrambling R-MAT's hub is node 0 (a is the largest probability); the scramble is a
   // bijection on ids, so it moves the hubs but leaves the degree multiset unchanged.
   EXPECT_EQ(std::max_element(dp.begin(), dp.end()) - dp.begin(), 0);
@@ -215,9 +212,8 @@ TEST_F(GenerateRmat, DegreesAreSkewedAndHubsScrambled) {
   std::iota(ids.begin(), ids.end(), 0);
   std::partial_sort(ids.begin(), ids.begin() + 16, ids.end(),
                     [&](std::int64_t a, std::int64_t b) { return ds[a] > ds[b]; });
-  const std::int64_t high = std::count_if(ids.begin(), ids.begin() + 16, [&](std::int64_t v) {
-    return v >= scrambled.num_nodes() / 16;
-  });
+  const std::int64_t high =
+      std::count_if(ids.begin(), ids.begin() + 16, [&](std::int64_t v) { return v >= scrambled.num_nodes() / 16; });
   EXPECT_GT(high, 8);
 }
 
@@ -402,8 +398,8 @@ TEST_F(GenerateCommunity, DefaultFeaturesNeedTheGraph) {
   }
   const double own = nearest_centroid_accuracy(x, dim, k, labels, train, test);
   const double neighbours = nearest_centroid_accuracy(mean, dim, k, labels, train, test);
-  std::cout << "[ community defaults ] nearest-centroid accuracy: own features " << own
-            << ", neighbour mean " << neighbours << "\n";
+  std::cout << "[ community defaults ] nearest-centroid accuracy: own features " << own << ", neighbour mean "
+            << neighbours << "\n";
   RecordProperty("own_features_accuracy", std::to_string(own));
   RecordProperty("neighbour_mean_accuracy", std::to_string(neighbours));
   EXPECT_GT(own, 0.30);
@@ -471,17 +467,14 @@ TEST_F(GenerateCommunity, RejectsBadOptions) {
 TEST(GenerateCli, WritesDatasetsAndReportsBadOptions) {
   test::scratch_dir tmp;
   std::string out;
-  ASSERT_EQ(test::run_cli("generate rmat " + tmp / "r" +
-                              " --scale 8 --edge-factor 4 --classes 3 --feature-dim 4",
-                          &out),
-            0)
+  ASSERT_EQ(
+      test::run_cli("generate rmat " + tmp / "r" + " --scale 8 --edge-factor 4 --classes 3 --feature-dim 4", &out), 0)
       << out;
   const dataset r = dataset::open(tmp / "r");
   EXPECT_EQ(r.num_nodes(), 256);
   EXPECT_EQ(r.meta().num_classes, 3);
-  ASSERT_EQ(test::run_cli("generate community " + tmp / "c" +
-                              " --nodes 2000 --avg-degree 6 --classes 4 --feature-dim 8",
-                          &out),
+  ASSERT_EQ(test::run_cli(
+                "generate community " + tmp / "c" + " --nodes 2000 --avg-degree 6 --classes 4 --feature-dim 8", &out),
             0)
       << out;
   EXPECT_EQ(dataset::open(tmp / "c").meta().num_classes, 4);

@@ -144,8 +144,7 @@ void write_ogb_csv(const std::string& root) {
   write_text(root + "/raw/edge.csv.gz", "0,1\n1,2\n2,0\n3,4\n4,4\n", true);
   write_text(root + "/raw/num-node-list.csv.gz", "5\n", true);
   write_text(root + "/raw/num-edge-list.csv.gz", "5\n", true);
-  write_text(root + "/raw/node-feat.csv.gz", "0.5,1,-2\n1e-3,0,0\n-0.25,2.5,3\n4,5,6\n7,8,9\n",
-             true);
+  write_text(root + "/raw/node-feat.csv.gz", "0.5,1,-2\n1e-3,0,0\n-0.25,2.5,3\n4,5,6\n7,8,9\n", true);
   write_text(root + "/raw/node-label.csv.gz", "2\n0\nnan\n1\n\n", true);
   write_text(root + "/split/time/train.csv.gz", "0\n1\n", true);
   write_text(root + "/split/time/valid.csv.gz", "3\n", true);
@@ -163,8 +162,7 @@ std::vector<float> floats(const tg::dataset& d, const std::string& f) {
 std::vector<std::vector<std::int64_t>> in_lists(const tg::dataset& d) {
   const auto ip = ints(d, "indptr.npy"), ix = ints(d, "indices.npy");
   std::vector<std::vector<std::int64_t>> out(static_cast<std::size_t>(d.num_nodes()));
-  for (std::int64_t v = 0; v < d.num_nodes(); ++v)
-    out[v].assign(ix.begin() + ip[v], ix.begin() + ip[v + 1]);
+  for (std::int64_t v = 0; v < d.num_nodes(); ++v) out[v].assign(ix.begin() + ip[v], ix.begin() + ip[v + 1]);
   return out;
 }
 
@@ -272,8 +270,7 @@ TEST(ImportLabelledReal, CiteSeerMatchesManifest) {
     if (labels[v] >= 0) continue;
     ++unlabelled;
     EXPECT_GE(v, 2312) << "unlabelled node outside the test range";
-    EXPECT_TRUE(std::all_of(f.begin() + v * 3703, f.begin() + (v + 1) * 3703,
-                            [](float x) { return x == 0.0f; }));
+    EXPECT_TRUE(std::all_of(f.begin() + v * 3703, f.begin() + (v + 1) * 3703, [](float x) { return x == 0.0f; }));
   }
   EXPECT_EQ(unlabelled, 15);
   // With self-loops kept the graph has the extra diagonal entries.
@@ -307,8 +304,7 @@ TEST(ImportLabelledReal, TolokersMatchesManifest) {
   const tg::npz_archive z(npz);
   const auto train_masks = z.get("train_masks").to_int64();
   for (int k : {0, 3}) {
-    const std::int64_t want =
-        std::count(train_masks.begin() + k * 11758, train_masks.begin() + (k + 1) * 11758, 1);
+    const std::int64_t want = std::count(train_masks.begin() + k * 11758, train_masks.begin() + (k + 1) * 11758, 1);
     tg::tolokers_import_options o;
     o.split = k;
     const auto rk = k == 0 ? r : tg::import_tolokers(npz, s / ("tol" + std::to_string(k)), o);
@@ -331,16 +327,14 @@ TEST(ImportLabelledReal, FacebookPageMatchesManifest) {
   EXPECT_EQ(r.num_classes, 4);
   EXPECT_EQ(r.labelled, 22470);
   const tg::dataset d = tg::dataset::open(s / "fb");
-  EXPECT_EQ(d.meta().source["classes"],
-            nlohmann::json({"company", "government", "politician", "tvshow"}));
+  EXPECT_EQ(d.meta().source["classes"], nlohmann::json({"company", "government", "politician", "tvshow"}));
   EXPECT_EQ(d.meta().source["features"]["distinct_feature_ids"], 4714);
   // Per class: 20% train, 20% valid, the rest test.
   const auto labels = ints(d, "labels.npy");
   std::map<std::int64_t, std::int64_t> size, tr;
   for (auto l : labels) ++size[l];
   for (auto v : ints(d, "train_idx.npy")) ++tr[labels[v]];
-  for (const auto& [c, n] : size)
-    EXPECT_EQ(tr[c], std::llround(0.2 * static_cast<double>(n))) << "class " << c;
+  for (const auto& [c, n] : size) EXPECT_EQ(tr[c], std::llround(0.2 * static_cast<double>(n))) << "class " << c;
   EXPECT_EQ(r.train + r.valid + r.test, 22470);
 
   tg::facebook_import_options keep;
@@ -402,8 +396,7 @@ TEST(ImportOgb, CsvLayoutGivesExactArrays) {
   const tg::dataset du = tg::dataset::open(s / "out_u");
   EXPECT_FALSE(du.meta().directed);
   EXPECT_EQ(du.meta().name, "toy_u");
-  EXPECT_EQ(in_lists(du),
-            (std::vector<std::vector<std::int64_t>>{{1, 2}, {0, 2}, {0, 1}, {4}, {3}}));
+  EXPECT_EQ(in_lists(du), (std::vector<std::vector<std::int64_t>>{{1, 2}, {0, 2}, {0, 1}, {4}, {3}}));
 }
 
 TEST(ImportOgb, SplitSchemeChoice) {
@@ -432,14 +425,12 @@ TEST(ImportOgb, NpzLayout) {
   fs::create_directories(root + "/raw");
   fs::create_directories(root + "/split/time");
   const std::vector<float> feat = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-  write_npz(root + "/raw/data.npz",
-            {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe()), true},
-             {"node_feat", npy<float>({5, 2}, feat), true},
-             {"num_nodes_list", npy<std::int64_t>({1}, {5})},
-             {"num_edges_list", npy<std::int64_t>({1}, {5})}});
+  write_npz(root + "/raw/data.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe()), true},
+                                     {"node_feat", npy<float>({5, 2}, feat), true},
+                                     {"num_nodes_list", npy<std::int64_t>({1}, {5})},
+                                     {"num_edges_list", npy<std::int64_t>({1}, {5})}});
   const double nan = std::nan("");
-  write_npz(root + "/raw/node-label.npz",
-            {{"node_label", npy<double>({5, 1}, {3, nan, 0, 1, nan}), true}});
+  write_npz(root + "/raw/node-label.npz", {{"node_label", npy<double>({5, 1}, {3, nan, 0, 1, nan}), true}});
   write_text(root + "/split/time/train.csv.gz", "0\n2\n", true);
   write_text(root + "/split/time/valid.csv.gz", "3\n", true);
   write_text(root + "/split/time/test.csv.gz", "", true);
@@ -453,8 +444,7 @@ TEST(ImportOgb, NpzLayout) {
   EXPECT_EQ(d.meta().source["layout"], "npz");
   EXPECT_EQ(floats(d, "features.npy"), feat);
   EXPECT_EQ(ints(d, "labels.npy"), (std::vector<std::int64_t>{3, -1, 0, 1, -1}));
-  EXPECT_EQ(in_lists(d),
-            (std::vector<std::vector<std::int64_t>>{{1, 2}, {0, 2}, {0, 1}, {4}, {3, 4}}));
+  EXPECT_EQ(in_lists(d), (std::vector<std::vector<std::int64_t>>{{1, 2}, {0, 2}, {0, 1}, {4}, {3, 4}}));
   EXPECT_EQ(ints(d, "train_idx.npy"), (std::vector<std::int64_t>{0, 2}));
 
   // A split node without a label is refused, naming the split file and the node.
@@ -534,13 +524,12 @@ TEST(ImportTolokers, FixtureAndSplitRange) {
     val[k * 5 + ((k + 1) % 5)] = 1;
     test[k * 5 + ((k + 2) % 5)] = 1;
   }
-  write_npz(s / "t.npz",
-            {{"node_features", npy<float>({5, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}), true},
-             {"node_labels", npy<std::int64_t>({5}, {0, 1, 0, 1, 1})},
-             {"edges", npy<std::int64_t>({3, 2}, pairs)},
-             {"train_masks", npy_bool({10, 5}, train)},
-             {"val_masks", npy_bool({10, 5}, val)},
-             {"test_masks", npy_bool({10, 5}, test)}});
+  write_npz(s / "t.npz", {{"node_features", npy<float>({5, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}), true},
+                          {"node_labels", npy<std::int64_t>({5}, {0, 1, 0, 1, 1})},
+                          {"edges", npy<std::int64_t>({3, 2}, pairs)},
+                          {"train_masks", npy_bool({10, 5}, train)},
+                          {"val_masks", npy_bool({10, 5}, val)},
+                          {"test_masks", npy_bool({10, 5}, test)}});
   tg::tolokers_import_options o;
   o.split = 7;
   const auto r = tg::import_tolokers(s / "t.npz", s / "out", o);
@@ -623,8 +612,7 @@ TEST(ImportLabelledBadInput, TruncatedGzip) {
   scratch_dir s;
   write_ogb_csv(s / "toy");
   std::string edges;
-  for (int i = 0; i < 20000; ++i)
-    edges += std::to_string(i % 5) + "," + std::to_string((i * 7) % 5) + "\n";
+  for (int i = 0; i < 20000; ++i) edges += std::to_string(i % 5) + "," + std::to_string((i * 7) % 5) + "\n";
   write_text(s / "toy/raw/edge.csv.gz", edges, true);
   write_text(s / "toy/raw/num-edge-list.csv.gz", "20000\n", true);
   fs::resize_file(s / "toy/raw/edge.csv.gz", fs::file_size(s / "toy/raw/edge.csv.gz") / 2);
@@ -691,8 +679,8 @@ TEST(ImportLabelledBadInput, NegativeAndOutOfRangeIds) {
   expect_no_output(s, s / "out");
 
   // In an npz: the edge's index and the archive member are named.
-  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 3}, {0, 1, 2, 1, 7, 0})},
-                          {"num_nodes", npy<std::int64_t>({}, {3})}});
+  write_npz(s / "g.npz",
+            {{"edge_index", npy<std::int64_t>({2, 3}, {0, 1, 2, 1, 7, 0})}, {"num_nodes", npy<std::int64_t>({}, {3})}});
   msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
   EXPECT_HAS(msg, "g.npz[edge_index]");
   EXPECT_HAS(msg, "edge 1 (1, 7)");
@@ -811,9 +799,8 @@ TEST(ImportLabelledBadInput, CorruptZipMember) {
   scratch_dir s;
   std::vector<float> feat(5 * 200);
   for (std::size_t i = 0; i < feat.size(); ++i) feat[i] = static_cast<float>(i % 37) * 0.25f;
-  const auto at =
-      write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe()), true},
-                              {"node_feat", npy<float>({5, 200}, feat), true}});
+  const auto at = write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe()), true},
+                                          {"node_feat", npy<float>({5, 200}, feat), true}});
   {
     std::fstream f(s / "g.npz", std::ios::in | std::ios::out | std::ios::binary);
     for (std::size_t k = 0; k < 4; ++k) {
@@ -825,8 +812,7 @@ TEST(ImportLabelledBadInput, CorruptZipMember) {
       f.write(&c, 1);
     }
   }
-  const std::string msg =
-      input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  const std::string msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
   EXPECT_HAS(msg, "g.npz[node_feat]");
   EXPECT_HAS(msg, "corrupt zip member");
   expect_no_output(s, s / "out");
@@ -853,9 +839,8 @@ TEST(ImportLabelledBadInput, MemberWithWrongDtypeOrShape) {
   EXPECT_HAS(msg, "expected N x D");
   expect_no_output(s, s / "out");
 
-  write_npz(s / "g.npz",
-            {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
-             {"node_label", npy<std::int64_t>({5, 2}, {0, 0, 1, 1, 0, 0, 1, 1, 0, 0})}});
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_label", npy<std::int64_t>({5, 2}, {0, 0, 1, 1, 0, 0, 1, 1, 0, 0})}});
   msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
   EXPECT_HAS(msg, "g.npz[node_label]");
   EXPECT_HAS(msg, "expected (N,) or (N, 1)");
@@ -923,8 +908,7 @@ TEST(ImportLabelledBadInput, PlanetoidWithoutPythonOrNumpy) {
   expect_no_output(s, s / "out");
 
   // An interpreter that cannot see site-packages: numpy is missing.
-  if (std::system("python3 -S -c 'import numpy' >/dev/null 2>&1") == 0)
-    GTEST_SKIP() << "numpy importable with -S";
+  if (std::system("python3 -S -c 'import numpy' >/dev/null 2>&1") == 0) GTEST_SKIP() << "numpy importable with -S";
   write_text(s / "bare-python", "#!/bin/sh\nexec python3 -S \"$@\"\n");
   fs::permissions(s / "bare-python", fs::perms::owner_all);
   o.python = s / "bare-python";
@@ -960,15 +944,12 @@ TEST(ImportLabelledCli, SubcommandsRunAndFailWithOneLine) {
   scratch_dir s;
   write_ogb_csv(s / "toy");
   std::string out;
-  EXPECT_EQ(
-      tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "out" + " --undirected", &out), 0)
-      << out;
+  EXPECT_EQ(tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "out" + " --undirected", &out), 0) << out;
   EXPECT_HAS(out, "wrote");
   EXPECT_FALSE(tg::dataset::open(s / "out").meta().directed);
   EXPECT_NE(tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "out", &out), 0);
   EXPECT_HAS(out, "already exists");
-  EXPECT_EQ(tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "out" + " --force", &out), 0)
-      << out;
+  EXPECT_EQ(tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "out" + " --force", &out), 0) << out;
 
   write_text(s / "toy/raw/edge.csv.gz", "0,1\n1;2\n", true);
   EXPECT_EQ(tg::test::run_cli("import ogb " + s / "toy" + " -o " + s / "bad", &out), 1);
@@ -977,9 +958,7 @@ TEST(ImportLabelledCli, SubcommandsRunAndFailWithOneLine) {
   EXPECT_FALSE(fs::exists(s / "bad"));
 
   write_facebook(s / "fb", kTarget);
-  EXPECT_EQ(tg::test::run_cli(
-                "import facebook " + s / "fb" + " -o " + s / "fb_out" + " --dim 8 --seed 3", &out),
-            0)
+  EXPECT_EQ(tg::test::run_cli("import facebook " + s / "fb" + " -o " + s / "fb_out" + " --dim 8 --seed 3", &out), 0)
       << out;
   EXPECT_EQ(tg::dataset::open(s / "fb_out").meta().feature_dim, 8);
   for (const char* sub : {"npz", "ogb", "tolokers", "facebook", "planetoid"}) {

@@ -44,13 +44,16 @@ inline std::vector<float> random_floats(std::size_t n, std::uint64_t seed, float
   return v;
 }
 
-inline void expect_close(const std::vector<float>& ref, const std::vector<float>& got, double tol, const std::string& what) {
+inline void expect_close(const std::vector<float>& ref, const std::vector<float>& got, double tol,
+                         const std::string& what) {
   ASSERT_EQ(ref.size(), got.size()) << what;
   std::size_t bad = 0;
   for (std::size_t i = 0; i < ref.size(); ++i) {
-    const bool ok = tol == 0 ? (ref[i] == got[i] || (std::isnan(ref[i]) && std::isnan(got[i])))
-                             : std::fabs(ref[i] - got[i]) <= tol * std::max(1.0, static_cast<double>(std::fabs(ref[i])));
-    if (!ok && bad++ < 3) ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", the CPU backend gives " << ref[i];
+    const bool ok = tol == 0
+                        ? (ref[i] == got[i] || (std::isnan(ref[i]) && std::isnan(got[i])))
+                        : std::fabs(ref[i] - got[i]) <= tol * std::max(1.0, static_cast<double>(std::fabs(ref[i])));
+    if (!ok && bad++ < 3)
+      ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", the CPU backend gives " << ref[i];
   }
   EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << ref.size() << " elements differ";
 }
@@ -63,7 +66,8 @@ inline agg_graph<float> random_graph(std::int64_t nd, std::int64_t ns, std::uint
   for (std::int64_t v = 0; v < nd; ++v) {
     const auto deg = static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(v), 12));  // zero-degree rows too
     for (std::int64_t k = 0; k < deg; ++k)
-      indices.push_back(static_cast<std::int32_t>(r.below(static_cast<std::uint64_t>(100000 + v * 16 + k), static_cast<std::uint64_t>(ns))));
+      indices.push_back(static_cast<std::int32_t>(
+          r.below(static_cast<std::uint64_t>(100000 + v * 16 + k), static_cast<std::uint64_t>(ns))));
     indptr.push_back(static_cast<std::int64_t>(indices.size()));
   }
   return make_agg_graph<float>(kind, nd, ns, indptr.data(), indices.data());
@@ -77,7 +81,8 @@ inline void check_matmul(backend& be, const op_tolerance& tol) {
       for (int tb = 0; tb < 2; ++tb) {
         const std::int64_t m = s[0], n = s[1], k = s[2];
         const std::int64_t lda = ta ? m : k, ldb = tb ? k : n;
-        const auto a = random_floats(static_cast<std::size_t>(m * k), 1 + m), b = random_floats(static_cast<std::size_t>(k * n), 2 + n);
+        const auto a = random_floats(static_cast<std::size_t>(m * k), 1 + m),
+                   b = random_floats(static_cast<std::size_t>(k * n), 2 + n);
         auto c = random_floats(static_cast<std::size_t>(m * n), 3);
         std::vector<float> ref = c;
         cpu.matmul(ta, tb, m, n, k, 0.5f, host_view(a.data(), static_cast<std::int64_t>(a.size())), lda,
@@ -86,8 +91,8 @@ inline void check_matmul(backend& be, const op_tolerance& tol) {
         auto da = to_backend(be, a), db = to_backend(be, b), dc = to_backend(be, c);
         be.matmul(ta, tb, m, n, k, 0.5f, da.view(), lda, db.view(), ldb, 0.25f, dc.view(), n);
         expect_close(ref, to_host(dc), tol.matmul * std::max<std::int64_t>(1, k),
-                     "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " ta=" +
-                         std::to_string(ta) + " tb=" + std::to_string(tb));
+                     "matmul " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
+                         " ta=" + std::to_string(ta) + " tb=" + std::to_string(tb));
       }
 }
 
@@ -101,7 +106,10 @@ inline void check_aggregate(backend& be, const op_tolerance& tol) {
         const auto x = random_floats(static_cast<std::size_t>(gg->num_src * dim), 9);
         std::vector<float> ref(static_cast<std::size_t>(gg->num_dst * dim));
         const auto nnz = static_cast<std::int64_t>(gg->indices.size());
-        agg_csr_view hv{gg->num_dst, gg->num_src, nnz, host_view(gg->indptr.data(), gg->num_dst + 1),
+        agg_csr_view hv{gg->num_dst,
+                        gg->num_src,
+                        nnz,
+                        host_view(gg->indptr.data(), gg->num_dst + 1),
                         host_view(gg->indices.data(), nnz),
                         host_view(gg->weights.data(), static_cast<std::int64_t>(gg->weights.size()))};
         cpu.aggregate(hv, host_view(x.data(), static_cast<std::int64_t>(x.size())), dim,
@@ -116,7 +124,10 @@ inline void check_aggregate(backend& be, const op_tolerance& tol) {
         be.aggregate(dv, dx.view(), dim, y.view());
         be.aggregate(dv, dx.view(), dim, y.view());  // a second call (the CUDA backend's tuned choice)
         expect_close(ref, to_host(y), tol.aggregate * 16,
-                     std::string("aggregate ") + (kind == aggregator::gcn ? "gcn" : kind == aggregator::sum ? "sum" : "mean") +
+                     std::string("aggregate ") +
+                         (kind == aggregator::gcn   ? "gcn"
+                          : kind == aggregator::sum ? "sum"
+                                                    : "mean") +
                          (gg == &g ? "" : " transposed") + " dim " + std::to_string(dim));
       }
     }
@@ -201,7 +212,8 @@ inline void check_buffers(backend& be) {
   EXPECT_EQ(to_host(u), x) << "copy within backend memory";
   be.fill_zero(u.data() + 10, 20 * sizeof(float));
   const auto z = to_host(u);
-  for (int i = 0; i < 1000; ++i) EXPECT_EQ(z[static_cast<std::size_t>(i)], i >= 10 && i < 30 ? 0.0f : x[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 1000; ++i)
+    EXPECT_EQ(z[static_cast<std::size_t>(i)], i >= 10 && i < 30 ? 0.0f : x[static_cast<std::size_t>(i)]);
   // Host memory where backend memory belongs is refused (device backends), never read.
   if (!be.host_memory()) {
     std::vector<float> host(8, 1.0f);

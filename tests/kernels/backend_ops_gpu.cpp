@@ -12,8 +12,8 @@ std::unique_ptr<backend> cuda_or_skip() {
   if (cuda_device_count() == 0) return nullptr;
   return make_backend(device_kind::cuda, 0);
 }
-#define TG_CUDA_BACKEND_OR_SKIP(be)                                                                         \
-  auto be = cuda_or_skip();                                                                                 \
+#define TG_CUDA_BACKEND_OR_SKIP(be) \
+  auto be = cuda_or_skip();         \
   if (!be) GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend")
 }  // namespace
 

@@ -14,10 +14,11 @@ TEST(CpuBackend, MatmulMatchesANaiveProduct) {
   const std::int64_t m = 37, n = 140, k = 29;
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb) {
-      const auto a = test::random_floats(static_cast<std::size_t>(m * k), 1), b = test::random_floats(static_cast<std::size_t>(k * n), 2);
+      const auto a = test::random_floats(static_cast<std::size_t>(m * k), 1),
+                 b = test::random_floats(static_cast<std::size_t>(k * n), 2);
       std::vector<float> c(static_cast<std::size_t>(m * n), 1.0f);
-      cpu.matmul(ta, tb, m, n, k, 2.0f, host_view(a.data(), m * k), ta ? m : k, host_view(b.data(), k * n), tb ? k : n, 0.5f,
-                 host_view(c.data(), m * n), n);
+      cpu.matmul(ta, tb, m, n, k, 2.0f, host_view(a.data(), m * k), ta ? m : k, host_view(b.data(), k * n), tb ? k : n,
+                 0.5f, host_view(c.data(), m * n), n);
       for (std::int64_t i = 0; i < m; ++i)
         for (std::int64_t j = 0; j < n; ++j) {
           double s = 0;
@@ -47,7 +48,8 @@ TEST(CpuBackend, AggregateAndLossMatchNaiveReferences) {
   // log-softmax + NLL against the definition, in double
   std::vector<float> z{1.0f, 2.0f, 3.0f, -1.0f, 0.0f, 1.0f}, d(6), rl(2);
   std::vector<std::int64_t> lab{2, 0};
-  cpu.softmax_nll(host_view(z.data(), 6), 2, 3, host_view(lab.data(), 2), host_view(d.data(), 6), host_view(rl.data(), 2), 4);
+  cpu.softmax_nll(host_view(z.data(), 6), 2, 3, host_view(lab.data(), 2), host_view(d.data(), 6),
+                  host_view(rl.data(), 2), 4);
   for (int i = 0; i < 2; ++i) {
     double se = 0;
     for (int c = 0; c < 3; ++c) se += std::exp(static_cast<double>(z[i * 3 + c]));

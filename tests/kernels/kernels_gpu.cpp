@@ -21,8 +21,8 @@ using namespace tg;
 
 namespace {
 
-#define TG_SKIP_WITHOUT_GPU()                                                                    \
-  if (cuda_device_count() == 0)                                                                  \
+#define TG_SKIP_WITHOUT_GPU()   \
+  if (cuda_device_count() == 0) \
   GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend")
 
 std::vector<float> randn(std::size_t n, std::uint64_t seed) {
@@ -109,7 +109,8 @@ TEST(CudaKernels, AggregationForwardAndBackwardMatchTheCpu) {
       gpu::device_buffer<float> out(y.size()), dout(dx.size()), out2(y.size());
       gpu::device_buffer<std::int32_t> off32(static_cast<std::size_t>(nd + 1));
       const gpu::agg_graph_view gv{nd, ns, static_cast<std::int64_t>(g.indices.size()), ip.data(), ix.data(), w.data()};
-      const gpu::agg_graph_view tv{ns, nd, static_cast<std::int64_t>(gt.indices.size()), tip.data(), tix.data(), tw.data()};
+      const gpu::agg_graph_view tv{ns,         nd,         static_cast<std::int64_t>(gt.indices.size()),
+                                   tip.data(), tix.data(), tw.data()};
       gpu::aggregate_forward(gv, dxs.data(), dim, out.data(), s.handle());
       gpu::aggregate_forward(tv, ddy.data(), dim, dout.data(), s.handle());
       gpu::aggregate_forward_cusparse(gv, dxs.data(), dim, out2.data(), off32.data(), s.handle());

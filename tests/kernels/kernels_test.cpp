@@ -240,7 +240,8 @@ TEST(MatmulCpu, GradientsMatchFiniteDifferencesAllTransposes) {
                        std::int64_t ld, const char* which) {
         const double scale = rms(g);
         ASSERT_GT(scale, 0.0);
-        std::vector<std::pair<std::int64_t, std::int64_t>> at{{0, 0}, {rows - 1, cols - 1}, {0, cols - 1}, {rows - 1, 0}};
+        std::vector<std::pair<std::int64_t, std::int64_t>> at{
+            {0, 0}, {rows - 1, cols - 1}, {0, cols - 1}, {rows - 1, 0}};
         for (std::uint64_t t = 0; t < 12; ++t)
           at.emplace_back(static_cast<std::int64_t>(pick.below(2 * t, static_cast<std::uint64_t>(rows))),
                           static_cast<std::int64_t>(pick.below(2 * t + 1, static_cast<std::uint64_t>(cols))));
@@ -305,12 +306,11 @@ TEST(AggregateCpu, HandExampleSumMeanGcn) {
   const std::vector<expect_t> cases{
       {aggregator::sum, {1, 0, 0, 0, 7.5, 6}},
       {aggregator::mean, {0.5, 0, 0, 0, 2.5, 2}},
-      {aggregator::gcn,
-       {4 / r6 - 2 / r3, 1 / r6 + 1 / r3, 3 / r2, -1 / r2, 6.5 / r3 + 1 / r6, 4 / r3 + 2 / r6}},
+      {aggregator::gcn, {4 / r6 - 2 / r3, 1 / r6 + 1 / r3, 3 / r2, -1 / r2, 6.5 / r3 + 1 / r6, 4 / r3 + 2 / r6}},
   };
   for (const auto& tc : cases) {
-    const auto g = make_agg_graph<double>(tc.kind, kHand.num_dst, kHand.num_src, kHand.indptr.data(),
-                                          kHand.indices.data());
+    const auto g =
+        make_agg_graph<double>(tc.kind, kHand.num_dst, kHand.num_src, kHand.indptr.data(), kHand.indices.data());
     std::vector<double> y(6, -99.0);
     aggregate_forward(g, kHandX.data(), 2, y.data());
     for (std::size_t i = 0; i < y.size(); ++i)
@@ -392,12 +392,12 @@ TEST(AggregateCpu, WeightsOnRandomBlock) {
 // With the full graph's degrees: self-loop 1 / (d_v + 1), edge (d_v / k_v) / sqrt((d_u+1)(d_v+1)).
 TEST(AggregateCpu, GcnWithFullGraphDegrees) {
   const std::vector<std::int64_t> src_degree{4, 2, 3, 1, 5};  // full-graph in-degrees of the 5 sources
-  const auto g = make_agg_graph<double>(aggregator::gcn, 3, 5, kHand.indptr.data(), kHand.indices.data(),
-                                        src_degree.data());
+  const auto g =
+      make_agg_graph<double>(aggregator::gcn, 3, 5, kHand.indptr.data(), kHand.indices.data(), src_degree.data());
   EXPECT_EQ(g.indices, (std::vector<std::int32_t>{0, 1, 3, 1, 2, 0, 4}));
   auto w = [&](double dv, double kv, double du) { return (dv / kv) / std::sqrt((du + 1) * (dv + 1)); };
-  const std::vector<double> expected{1.0 / 5, w(4, 2, 2), w(4, 2, 1),  // row 0: d=4, k=2 sampled
-                                     1.0 / 3,                          // row 1: nothing sampled
+  const std::vector<double> expected{1.0 / 5, w(4, 2, 2), w(4, 2, 1),   // row 0: d=4, k=2 sampled
+                                     1.0 / 3,                           // row 1: nothing sampled
                                      1.0 / 4, w(3, 2, 4), w(3, 2, 5)};  // row 2: d=3, own loop not counted
   ASSERT_EQ(g.weights.size(), expected.size());
   for (std::size_t e = 0; e < expected.size(); ++e) EXPECT_NEAR(g.weights[e], expected[e], 1e-15) << "edge " << e;
@@ -593,8 +593,7 @@ TEST(SoftmaxNllCpu, HandExample2x3) {
   // Row 0: -log(e^3 / (e + e^2 + e^3)) = log(1 + e^-1 + e^-2); row 1: log 3.
   EXPECT_NEAR(loss, 0.7531091265562451, 1e-14);
   EXPECT_NEAR(loss, (std::log(1 + std::exp(-1.0) + std::exp(-2.0)) + std::log(3.0)) / 2, 1e-14);
-  const std::vector<double> p{0.09003057317038046, 0.24472847105479764, 0.6652409557748218,
-                              1.0 / 3, 1.0 / 3, 1.0 / 3};
+  const std::vector<double> p{0.09003057317038046, 0.24472847105479764, 0.6652409557748218, 1.0 / 3, 1.0 / 3, 1.0 / 3};
   const std::vector<double> d{p[0] / 2, p[1] / 2, (p[2] - 1) / 2, (p[3] - 1) / 2, p[4] / 2, p[5] / 2};
   for (int i = 0; i < 6; ++i) {
     EXPECT_NEAR(probs[i], p[i], 1e-14) << i;

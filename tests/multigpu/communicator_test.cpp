@@ -63,7 +63,8 @@ TEST(CpuCommunicator, CollectivesAcrossProcessesGiveIdenticalResults) {
       if (c->rank() != r || c->size() != size) return false;
       // All-reduce: the sum in rank order, bit-identical everywhere.
       std::vector<float> f(1000);
-      for (int i = 0; i < 1000; ++i) f[static_cast<std::size_t>(i)] = 0.1f * static_cast<float>(i + 1) * static_cast<float>(r + 1);
+      for (int i = 0; i < 1000; ++i)
+        f[static_cast<std::size_t>(i)] = 0.1f * static_cast<float>(i + 1) * static_cast<float>(r + 1);
       c->all_reduce_sum(f.data(), f.size());
       for (int i = 0; i < 1000; ++i) {
         float want = 0;

@@ -41,7 +41,8 @@ std::string write_rows(const test::scratch_dir& d, std::int64_t n, std::int64_t 
 
 TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
   const int devices = test::cuda_devices_in_child();
-  if (devices == 0) GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend");
+  if (devices == 0)
+    GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend");
   test::scratch_dir d;
   const std::int64_t n = 5000, dim = 24, g = 1500, c = 3500;
   const std::string path = write_rows(d, n, dim);

@@ -105,8 +105,12 @@ void directional_gradient_check(const std::string& kind) {
 }
 }  // namespace
 
-TEST(GnnModel, SageGradientsMatchFiniteDifferences) { directional_gradient_check("sage"); }
-TEST(GnnModel, GcnGradientsMatchFiniteDifferences) { directional_gradient_check("gcn"); }
+TEST(GnnModel, SageGradientsMatchFiniteDifferences) {
+  directional_gradient_check("sage");
+}
+TEST(GnnModel, GcnGradientsMatchFiniteDifferences) {
+  directional_gradient_check("gcn");
+}
 
 TEST(GnnModel, LayerForwardMatchesBatchForwardWithoutDropout) {
   fixture f;

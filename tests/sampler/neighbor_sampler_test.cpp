@@ -38,7 +38,8 @@ struct test_graph {
     return neighbor_sampler(n, indptr.data(), indices.data(), dtype::int32, std::move(fanouts), seed);
   }
   bool has_edge(std::int64_t u, std::int64_t v) const {
-    return std::binary_search(indices.begin() + indptr[v], indices.begin() + indptr[v + 1], static_cast<std::int32_t>(u));
+    return std::binary_search(indices.begin() + indptr[v], indices.begin() + indptr[v + 1],
+                              static_cast<std::int32_t>(u));
   }
 };
 

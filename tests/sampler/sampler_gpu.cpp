@@ -22,11 +22,10 @@ using namespace tg;
 
 namespace {
 
-#define TG_SKIP_WITHOUT_DEVICE()                                                              \
-  do {                                                                                        \
-    if (cuda_device_count() == 0)                                                             \
-      GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine"                     \
-                                       : "built without the CUDA backend");                   \
+#define TG_SKIP_WITHOUT_DEVICE()                                                                               \
+  do {                                                                                                         \
+    if (cuda_device_count() == 0)                                                                              \
+      GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend"); \
   } while (0)
 
 struct graph_shape {
@@ -48,7 +47,8 @@ struct test_graph {
     counter_rng rng(seed, 0);
     indptr.push_back(0);
     for (std::int64_t v = 0; v < n; ++v) {
-      auto deg = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(shape.max_degree)));
+      auto deg = static_cast<std::int64_t>(
+          rng.below(static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(shape.max_degree)));
       if (shape.hub_every > 0 && v % shape.hub_every == 1)
         deg = shape.hub_degree + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(v + n), 100));
       else if (shape.zero_every > 0 && v % shape.zero_every == 0)
@@ -57,11 +57,14 @@ struct test_graph {
       std::set<std::int64_t> nb;
       std::uint64_t pos = 0;
       while (static_cast<std::int64_t>(nb.size()) < deg)
-        nb.insert(static_cast<std::int64_t>(rng.below((static_cast<std::uint64_t>(v) << 20) + 7 * static_cast<std::uint64_t>(n) + pos++,
-                                                      static_cast<std::uint64_t>(n))));
+        nb.insert(static_cast<std::int64_t>(
+            rng.below((static_cast<std::uint64_t>(v) << 20) + 7 * static_cast<std::uint64_t>(n) + pos++,
+                      static_cast<std::uint64_t>(n))));
       // Rows are not sorted in real datasets: rotate each so positions and ids do not agree.
       std::vector<std::int64_t> row(nb.begin(), nb.end());
-      if (!row.empty()) std::rotate(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(v % static_cast<std::int64_t>(row.size())), row.end());
+      if (!row.empty())
+        std::rotate(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(v % static_cast<std::int64_t>(row.size())),
+                    row.end());
       for (auto u : row) {
         indices64.push_back(u);
         indices32.push_back(static_cast<std::int32_t>(u));
@@ -94,7 +97,8 @@ std::vector<std::int64_t> random_seeds(std::int64_t n, std::int64_t count, std::
   std::iota(p.begin(), p.end(), 0);
   const counter_rng rng(seed, 11);
   for (std::int64_t i = n - 1; i > 0; --i)
-    std::swap(p[static_cast<std::size_t>(i)], p[rng.below(static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(i + 1))]);
+    std::swap(p[static_cast<std::size_t>(i)],
+              p[rng.below(static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(i + 1))]);
   p.resize(static_cast<std::size_t>(std::min(count, n)));
   return p;
 }
@@ -107,9 +111,12 @@ std::vector<std::int64_t> all_nodes(std::int64_t n) {
 
 template <typename T>
 std::string first_mismatch(const std::vector<T>& a, const std::vector<T>& b) {
-  if (a.size() != b.size()) return "sizes " + std::to_string(a.size()) + " (cpu) vs " + std::to_string(b.size()) + " (gpu)";
+  if (a.size() != b.size())
+    return "sizes " + std::to_string(a.size()) + " (cpu) vs " + std::to_string(b.size()) + " (gpu)";
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i] != b[i]) return "first difference at " + std::to_string(i) + ": " + std::to_string(a[i]) + " (cpu) vs " + std::to_string(b[i]) + " (gpu)";
+    if (a[i] != b[i])
+      return "first difference at " + std::to_string(i) + ": " + std::to_string(a[i]) + " (cpu) vs " +
+             std::to_string(b[i]) + " (gpu)";
   return "";
 }
 
@@ -266,8 +273,12 @@ TEST(CudaNeighborSampler, BuffersAreReusedAcrossBatchesOfChangingSize) {
     auto gpu = g.gpu(dtype::int32, {10, 5}, 3, where);
     // Small, large (scratch grows), empty, small again (scratch is larger than needed), large.
     compare_batches(cpu, gpu,
-                    {random_seeds(g.n, 10, 1), random_seeds(g.n, 3000, 2), {}, strided_seeds(g.n, 7, 3),
-                     random_seeds(g.n, 2500, 4), random_seeds(g.n, 10, 1)});
+                    {random_seeds(g.n, 10, 1),
+                     random_seeds(g.n, 3000, 2),
+                     {},
+                     strided_seeds(g.n, 7, 3),
+                     random_seeds(g.n, 2500, 4),
+                     random_seeds(g.n, 10, 1)});
   }
 }
 
@@ -337,7 +348,8 @@ TEST(CudaNeighborSampler, DatasetConstructorMatchesCpu) {
 TEST(CudaNeighborSampler, BadInputRaisesInputErrorLikeCpu) {
   TG_SKIP_WITHOUT_DEVICE();
   const test_graph g(100, 1);
-  for (const std::vector<std::int64_t>& f : std::vector<std::vector<std::int64_t>>{{}, {10, 0}, {-2}, {kMaxFanout + 1}}) {
+  for (const std::vector<std::int64_t>& f :
+       std::vector<std::vector<std::int64_t>>{{}, {10, 0}, {-2}, {kMaxFanout + 1}}) {
     EXPECT_THROW(g.gpu(dtype::int32, f, 1, csr_placement::device), input_error) << fanouts_text(f);
     EXPECT_THROW(g.gpu(dtype::int32, f, 1, csr_placement::pinned_host), input_error) << fanouts_text(f);
   }

@@ -20,13 +20,13 @@ using namespace tg;
 
 namespace {
 
-#define TG_SKIP_WITHOUT_GPU()                                                                    \
-  if (cuda_device_count() == 0)                                                                  \
+#define TG_SKIP_WITHOUT_GPU()   \
+  if (cuda_device_count() == 0) \
   GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend")
 
 // A dataset with no edges and n random feature rows of `dim` elements of type t.
-std::string write_features(const test::scratch_dir& d, const std::string& name, std::int64_t n, std::int64_t dim, dtype t,
-                           std::uint64_t seed) {
+std::string write_features(const test::scratch_dir& d, const std::string& name, std::int64_t n, std::int64_t dim,
+                           dtype t, std::uint64_t seed) {
   dataset_writer w(d / name);
   w.put("indptr.npy", std::vector<std::int64_t>(static_cast<std::size_t>(n) + 1, 0));
   w.put("indices.npy", std::vector<std::int32_t>{});
@@ -68,9 +68,9 @@ TEST(CudaFeatureStore, GatherAndLedgerMatchTheCpuStore) {
     std::int64_t dim;
   };
   // Row bytes: 12, 20, 148, 256, 512, 1024 (float32); 14, 66, 512 (float16).
-  const shape shapes[] = {{dtype::float32, 3},   {dtype::float32, 5},   {dtype::float32, 37},
-                          {dtype::float32, 64},  {dtype::float32, 128}, {dtype::float32, 256},
-                          {dtype::float16, 7},   {dtype::float16, 33},  {dtype::float16, 256}};
+  const shape shapes[] = {{dtype::float32, 3},  {dtype::float32, 5},   {dtype::float32, 37},
+                          {dtype::float32, 64}, {dtype::float32, 128}, {dtype::float32, 256},
+                          {dtype::float16, 7},  {dtype::float16, 33},  {dtype::float16, 256}};
   std::mt19937_64 rng(11);
   int k = 0;
   for (const shape& sh : shapes) {
@@ -79,7 +79,8 @@ TEST(CudaFeatureStore, GatherAndLedgerMatchTheCpuStore) {
     const std::int64_t g = n / 5, c = n / 2;
     const tiered_store cpu(ds, g, c, 2);
     for (int mode : {0, 1, 2}) {
-      static const char* names[] = {" pinned copy, zero-copy reads", " registered file, zero-copy reads", " CPU gather + DMA copy"};
+      static const char* names[] = {" pinned copy, zero-copy reads", " registered file, zero-copy reads",
+                                    " CPU gather + DMA copy"};
       SCOPED_TRACE(std::string(dtype_name(sh.t)) + " dim " + std::to_string(sh.dim) + names[mode]);
       cuda_tiered_store::options o;
       o.register_host_tier = mode == 1;
@@ -87,11 +88,11 @@ TEST(CudaFeatureStore, GatherAndLedgerMatchTheCpuStore) {
       o.disk_readers = 3;
       cuda_tiered_store gpu(ds, g, c, o);
       std::vector<std::vector<std::int64_t>> batches;
-      batches.push_back({});                               // empty
-      batches.push_back(random_ids(rng, 0, g, 50));        // GPU tier only
-      batches.push_back(random_ids(rng, g, c, 70));        // host tier only
-      batches.push_back(random_ids(rng, c, n, 90));        // disk tier only
-      batches.push_back(random_ids(rng, 0, n, 2000));      // every tier, with repeats
+      batches.push_back({});                                        // empty
+      batches.push_back(random_ids(rng, 0, g, 50));                 // GPU tier only
+      batches.push_back(random_ids(rng, g, c, 70));                 // host tier only
+      batches.push_back(random_ids(rng, c, n, 90));                 // disk tier only
+      batches.push_back(random_ids(rng, 0, n, 2000));               // every tier, with repeats
       batches.push_back({n - 1, 0, g, g - 1, c - 1, c, n - 1, 0});  // boundaries, repeated
       traffic tc, tgpu;
       for (const auto& ids : batches) {

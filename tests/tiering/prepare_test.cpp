@@ -194,7 +194,8 @@ TEST(PrepareBadInput, BudgetsAndEstimatorAreCheckedBeforeAnyWork) {
   c = small_prepare("magic");
   EXPECT_NE(error_of(c).find("--estimator 'magic' is unknown"), std::string::npos);
   EXPECT_FALSE(fs::exists(d / "out"));
-  for (const auto& e2 : fs::directory_iterator(d.path())) EXPECT_EQ(e2.path().filename().string().find(".out"), std::string::npos);
+  for (const auto& e2 : fs::directory_iterator(d.path()))
+    EXPECT_EQ(e2.path().filename().string().find(".out"), std::string::npos);
 }
 
 TEST(PrepareBadInput, PlanFromAnotherDatasetOrChangedSourceIsRefused) {

@@ -249,7 +249,8 @@ TEST(Profiler, VipTracksSampledFrequenciesOnRandomGraphs) {
   for (std::uint64_t seed : {11u, 12u}) {
     const graph g = random_graph(1600, 6, seed);
     const dataset ds = dataset::open(write_dataset(d, "g" + std::to_string(id++), g));
-    for (const std::vector<std::int64_t>& fanouts : {std::vector<std::int64_t>{4, 3}, std::vector<std::int64_t>{3, 2, 2}}) {
+    for (const std::vector<std::int64_t>& fanouts :
+         {std::vector<std::int64_t>{4, 3}, std::vector<std::int64_t>{3, 2, 2}}) {
       profile_config cfg;
       cfg.train_ids = every_kth(g.n, 5, 1);
       cfg.fanouts = fanouts;
@@ -321,7 +322,8 @@ TEST(Profiler, SymmetricDatasetsNeedNoTranspose) {
     const profile_result a = profile(as_directed, cfg, spec);
     const profile_result b = profile(as_undirected, cfg, spec);
     ASSERT_EQ(a.score.size(), b.score.size());
-    for (std::size_t u = 0; u < a.score.size(); ++u) EXPECT_NEAR(a.score[u], b.score[u], 1e-12 * (1 + a.score[u])) << spec << " " << u;
+    for (std::size_t u = 0; u < a.score.size(); ++u)
+      EXPECT_NEAR(a.score[u], b.score[u], 1e-12 * (1 + a.score[u])) << spec << " " << u;
     EXPECT_LT(b.edge_passes, a.edge_passes) << spec;
   }
 }
@@ -362,9 +364,9 @@ TEST(ProfilerBadInput, UnknownOrMalformedSpecsListTheValidNames) {
   profile_config cfg;
   cfg.train_ids = {0, 1};
   cfg.fanouts = {2, 1};
-  for (const char* bad : {"presample:0", "presample:x", "presample", "presample:", "presample:-1", "presample:1e3",
-                          "presample:0.0", "presample:1.2.3", "hybrid:0", "hybrid:abc", "degree:2", "oracle:5",
-                          "pagerank", "", "DEGREE"}) {
+  for (const char* bad :
+       {"presample:0", "presample:x", "presample", "presample:", "presample:-1", "presample:1e3", "presample:0.0",
+        "presample:1.2.3", "hybrid:0", "hybrid:abc", "degree:2", "oracle:5", "pagerank", "", "DEGREE"}) {
     try {
       profile(ds, cfg, bad);
       FAIL() << "accepted '" << bad << "'";

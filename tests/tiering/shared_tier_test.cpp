@@ -22,14 +22,12 @@ using tg::test::scratch_dir;
 
 namespace {
 
-shared_tier_config config(std::int64_t n, int k, std::int64_t budget_rows, bool p2p,
-                          double w = 0.5) {
+shared_tier_config config(std::int64_t n, int k, std::int64_t budget_rows, bool p2p, double w = 0.5) {
   shared_tier_config c;
   c.num_nodes = n;
   c.row_bytes = 100;
   c.num_gpus = k;
-  c.gpu_budget_bytes =
-      static_cast<std::uint64_t>(budget_rows) * 100 + 37;  // a partial row is not a row
+  c.gpu_budget_bytes = static_cast<std::uint64_t>(budget_rows) * 100 + 37;  // a partial row is not a row
   c.peer_to_peer = p2p;
   c.peer_weight = w;
   return c;
@@ -126,8 +124,7 @@ TEST(SharedTierPlan, OptimalAgainstBruteForceForOneToFourGpus) {
   std::vector<std::vector<double>> curves;
   for (double alpha : {0.0, 0.5, 1.0, 2.0}) {
     std::vector<double> p(n);
-    for (std::int64_t i = 0; i < n; ++i)
-      p[i] = std::round(1000.0 / std::pow(static_cast<double>(i + 1), alpha));
+    for (std::int64_t i = 0; i < n; ++i) p[i] = std::round(1000.0 / std::pow(static_cast<double>(i + 1), alpha));
     curves.push_back(p);
   }
   curves.push_back(std::vector<double>(n, 0.0));
@@ -136,19 +133,15 @@ TEST(SharedTierPlan, OptimalAgainstBruteForceForOneToFourGpus) {
       for (double w : {0.0, 0.3, 0.8, 1.0})
         for (const auto& p : curves) {
           const auto plan = plan_shared_tier(config(n, k, b, true, w), p);
-          SCOPED_TRACE("k=" + std::to_string(k) + " B=" + std::to_string(b) +
-                       " w=" + std::to_string(w));
+          SCOPED_TRACE("k=" + std::to_string(k) + " B=" + std::to_string(b) + " w=" + std::to_string(w));
           expect_valid(plan);
           EXPECT_EQ(plan.budget_rows(), std::min(b, n));
           const std::int64_t r = plan.replicated_rows();
-          EXPECT_NEAR(
-              objective(p, k, plan.budget_rows(), w, r),
-              objective(p, k, plan.budget_rows(), w, brute_force_r(p, k, plan.budget_rows(), w)),
-              1e-9);
+          EXPECT_NEAR(objective(p, k, plan.budget_rows(), w, r),
+                      objective(p, k, plan.budget_rows(), w, brute_force_r(p, k, plan.budget_rows(), w)), 1e-9);
           EXPECT_EQ(r, brute_force_r(p, k, plan.budget_rows(), w));
           // The budget is filled: no GPU leaves room while rows remain off the GPUs.
-          const std::int64_t want_s =
-              k > 1 ? std::min<std::int64_t>(k * (plan.budget_rows() - r), n - r) : 0;
+          const std::int64_t want_s = k > 1 ? std::min<std::int64_t>(k * (plan.budget_rows() - r), n - r) : 0;
           EXPECT_EQ(plan.striped_rows(), want_s);
         }
 }
@@ -175,8 +168,7 @@ TEST(SharedTierPlan, ZipfRuleWithoutScoresIsNearTheOptimumOfAZipfCurve) {
   for (int k : {2, 3, 4, 8})
     for (std::int64_t b : {200, 1000, 3000, 9000})
       for (double w : {0.2, 0.5, 0.8}) {
-        SCOPED_TRACE("k=" + std::to_string(k) + " B=" + std::to_string(b) +
-                     " w=" + std::to_string(w));
+        SCOPED_TRACE("k=" + std::to_string(k) + " B=" + std::to_string(b) + " w=" + std::to_string(w));
         const auto rule = plan_shared_tier(config(n, k, b, true, w));
         const auto best = plan_shared_tier(config(n, k, b, true, w), zipf);
         expect_valid(rule);
@@ -226,8 +218,8 @@ TEST(SharedTierPlan, ClassifyAndCountOnHandBuiltIds) {
   const std::vector<std::int64_t> ids{0, 3, 4, 5, 6, 9, 10, 14, 15, 19};
   const traffic t1 = plan.count(ids, 1);
   EXPECT_EQ(t1.batches, 1);
-  EXPECT_EQ(t1.gpu_rows, 3);  // 0, 3, 4
-  EXPECT_EQ(t1.peer_rows, 3);   // 5, 6, 9
+  EXPECT_EQ(t1.gpu_rows, 3);   // 0, 3, 4
+  EXPECT_EQ(t1.peer_rows, 3);  // 5, 6, 9
   EXPECT_EQ(t1.host_rows, 2);
   EXPECT_EQ(t1.disk_rows, 2);
   EXPECT_EQ(t1.host_to_gpu_bytes(), 400);
@@ -265,7 +257,7 @@ TEST(SharedTierPlan, ClassifyAndCountOnHandBuiltIds) {
 TEST(SharedTierPlan, PredictionFollowsTheBands) {
   shared_tier_config c = config(8, 2, 3, true);
   c.host_rows = 2;
-  const shared_tier_plan plan(c, 1, 4);  // [0,1) repl, [1,5) striped, [5,7) host, [7,8) disk
+  const shared_tier_plan plan(c, 1, 4);                 // [0,1) repl, [1,5) striped, [5,7) host, [7,8) disk
   const std::vector<double> p{4, 2, 2, 2, 2, 3, 3, 2};  // total 20
   const auto pr = plan.predict(p);
   EXPECT_DOUBLE_EQ(pr.local, (4 + 8.0 / 2) / 20);
@@ -304,16 +296,13 @@ TEST(SharedTierPlan, RejectsBadInputWithClearErrors) {
     EXPECT_NE(std::string(e.what()).find("4 rows"), std::string::npos) << e.what();
   }
   EXPECT_THROW(shared_tier_plan(config(10, 2, 3, false), 1, 2),
-               input_error);  // striping without P2P
+               input_error);                                                  // striping without P2P
   EXPECT_THROW(shared_tier_plan(config(10, 2, 3, true), 8, 3), input_error);  // past N
   EXPECT_NO_THROW(shared_tier_plan(config(10, 2, 3, true), 2, 2));
   // Per-GPU budgets as users write them: a byte budget pays the training reserve first.
-  EXPECT_THROW(feature_budget_per_gpu(1000, 512, parse_budget("1M", "--gpu-mem"), 2u << 20),
-               budget_error);
-  EXPECT_EQ(feature_budget_per_gpu(1000, 512, parse_budget("10%", "--gpu-mem"), 2u << 20),
-            100u * 512);
-  EXPECT_EQ(feature_budget_per_gpu(1000, 512, parse_budget("3M", "--gpu-mem"), 2u << 20),
-            1000u * 512);
+  EXPECT_THROW(feature_budget_per_gpu(1000, 512, parse_budget("1M", "--gpu-mem"), 2u << 20), budget_error);
+  EXPECT_EQ(feature_budget_per_gpu(1000, 512, parse_budget("10%", "--gpu-mem"), 2u << 20), 100u * 512);
+  EXPECT_EQ(feature_budget_per_gpu(1000, 512, parse_budget("3M", "--gpu-mem"), 2u << 20), 1000u * 512);
   EXPECT_THROW(feature_budget_per_gpu(1000, 0, parse_budget("10%", "--gpu-mem"), 0), input_error);
 }
 
@@ -359,8 +348,7 @@ dp_replay_config replay_cfg(int world, std::int64_t batch = 64) {
 }
 
 // The trainer's loop (train/trainer.cpp), one rank at a time, counted by the single-GPU ledger.
-std::vector<traffic> single_gpu_ledgers(const dataset& d, const dp_replay_config& cfg,
-                                        const tiered_store& store) {
+std::vector<traffic> single_gpu_ledgers(const dataset& d, const dp_replay_config& cfg, const tiered_store& store) {
   const auto keys = d.get("order.npy").to_int64();
   const auto train = d.get("train_idx.npy").to_int64();
   neighbor_sampler s(d, cfg.fanouts, cfg.seed);
@@ -368,23 +356,21 @@ std::vector<traffic> single_gpu_ledgers(const dataset& d, const dp_replay_config
   std::vector<traffic> out(static_cast<std::size_t>(cfg.world));
   sampled_batch sb;
   for (int e = cfg.first_epoch; e < cfg.first_epoch + cfg.epochs; ++e) {
-    const batch_plan plan = plan_epoch(span<const std::int64_t>(train), cfg.batch_size, cfg.seed, e,
-                                       true, span<const std::int64_t>(keys));
+    const batch_plan plan =
+        plan_epoch(span<const std::int64_t>(train), cfg.batch_size, cfg.seed, e, true, span<const std::int64_t>(keys));
     for (std::int64_t b = 0; b < plan.num_batches(); ++b)
       for (int r = 0; r < cfg.world; ++r) {
         const auto g = plan.batch(b);
         const index_range m = rank_slice(static_cast<std::int64_t>(g.size()), r, cfg.world);
         if (m.size() == 0) continue;
-        s.sample(g.subspan(static_cast<std::size_t>(m.begin), static_cast<std::size_t>(m.size())),
-                 e, b, &sb);
+        s.sample(g.subspan(static_cast<std::size_t>(m.begin), static_cast<std::size_t>(m.size())), e, b, &sb);
         out[static_cast<std::size_t>(r)] += store.count(sb.input_nodes());
       }
   }
   return out;
 }
 
-shared_tier_config tier_of(const dataset& d, int k, std::int64_t budget_rows, bool p2p,
-                           std::int64_t host_rows) {
+shared_tier_config tier_of(const dataset& d, int k, std::int64_t budget_rows, bool p2p, std::int64_t host_rows) {
   shared_tier_config c;
   c.num_nodes = d.num_nodes();
   c.row_bytes = d.meta().feature_dim * 4;
@@ -432,10 +418,8 @@ TEST(DataParallelReplay, PerGpuCountsMatchTheSingleGpuLedgerOfEachRanksSlices) {
       ASSERT_EQ(striped.striped_rows(), k * budget);
       const dp_replay_result res = replay_data_parallel(d, cfg, {repl, striped});
       // The same slices counted by the single-GPU ledger, with the GPU tier = the GPU bands.
-      const auto ref_repl =
-          single_gpu_ledgers(d, cfg, tiered_store(d, repl.striped_end(), repl.c(), 1));
-      const auto ref_str =
-          single_gpu_ledgers(d, cfg, tiered_store(d, striped.striped_end(), striped.c(), 1));
+      const auto ref_repl = single_gpu_ledgers(d, cfg, tiered_store(d, repl.striped_end(), repl.c(), 1));
+      const auto ref_str = single_gpu_ledgers(d, cfg, tiered_store(d, striped.striped_end(), striped.c(), 1));
       traffic all;
       for (int g = 0; g < k; ++g) {
         const auto& a = res.per_gpu[0][static_cast<std::size_t>(g)];
@@ -451,8 +435,7 @@ TEST(DataParallelReplay, PerGpuCountsMatchTheSingleGpuLedgerOfEachRanksSlices) {
         EXPECT_EQ(b.host_rows, rb.host_rows);
         EXPECT_EQ(b.disk_rows, rb.disk_rows);
         // Striped rows are spread evenly, so each GPU finds about 1/k of its GPU-tier rows locally.
-        EXPECT_NEAR(static_cast<double>(b.gpu_rows) / static_cast<double>(rb.gpu_rows), 1.0 / k,
-                    0.1);
+        EXPECT_NEAR(static_cast<double>(b.gpu_rows) / static_cast<double>(rb.gpu_rows), 1.0 / k, 0.1);
         all += ra;
       }
       // Summed over the GPUs: the single-GPU totals of the same batches.
@@ -488,17 +471,15 @@ TEST(DataParallelReplay, UnpreparedDatasetWithHotFirstRanksEqualsThePreparedOne)
   for (std::size_t i = 0; i < order.size(); ++i)
     rank[static_cast<std::size_t>(order[i])] = static_cast<std::int64_t>(i);
   const std::int64_t n = prep.num_nodes();
-  const std::vector<shared_tier_plan> plans{
-      plan_shared_tier(tier_of(prep, 2, n / 10, false, n / 3)),
-      plan_shared_tier(tier_of(prep, 2, n / 10, true, n / 3))};
+  const std::vector<shared_tier_plan> plans{plan_shared_tier(tier_of(prep, 2, n / 10, false, n / 3)),
+                                            plan_shared_tier(tier_of(prep, 2, n / 10, true, n / 3))};
   const dp_replay_result a = replay_data_parallel(prep, replay_cfg(2), plans);
   dp_replay_config cfg = replay_cfg(2);
   cfg.hot_rank = rank;
   const dp_replay_result b = replay_data_parallel(src, cfg, plans);
   for (std::size_t p = 0; p < plans.size(); ++p)
     for (std::size_t g = 0; g < 2; ++g) {
-      EXPECT_EQ(a.per_gpu[p][g].to_json(), b.per_gpu[p][g].to_json())
-          << "plan " << p << " GPU " << g;
+      EXPECT_EQ(a.per_gpu[p][g].to_json(), b.per_gpu[p][g].to_json()) << "plan " << p << " GPU " << g;
     }
   // A prepared dataset is hot-first already.
   cfg.hot_rank = rank;
@@ -508,8 +489,7 @@ TEST(DataParallelReplay, UnpreparedDatasetWithHotFirstRanksEqualsThePreparedOne)
 TEST(DataParallelReplay, SameCountsForAnyThreadCount) {
   const dataset d = dataset::open(data().prepared);
   const std::int64_t n = d.num_nodes();
-  const sharing_comparison many =
-      compare_sharing(d, replay_cfg(4), tier_of(d, 4, n / 20, true, -1));
+  const sharing_comparison many = compare_sharing(d, replay_cfg(4), tier_of(d, 4, n / 20, true, -1));
   sharing_comparison one;
   {
     tbb::global_control gc(tbb::global_control::max_allowed_parallelism, 1);

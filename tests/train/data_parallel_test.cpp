@@ -86,17 +86,20 @@ int wait_status(pid_t p, std::chrono::seconds limit, bool* timed_out) {
 TEST(DataParallel, KRanksFollowOneProcessesLossCurve) {
   test::scratch_dir d;
   const std::string g = make_graph(d, 6000);
-  const std::string common = " --model sage --fanouts 5,5 --hidden 16 --dropout 0 --batch-size 200 --epochs 3 --lr 0.01 "
-                             "--seed 4 --no-progress";
+  const std::string common =
+      " --model sage --fanouts 5,5 --hidden 16 --dropout 0 --batch-size 200 --epochs 3 --lr 0.01 "
+      "--seed 4 --no-progress";
   std::string out;
-  ASSERT_EQ(test::run_cli("-q train " + g + common + " --metrics " + d / "m1.jsonl" + " --save-model " + d / "m1.tgck", &out), 0)
+  ASSERT_EQ(
+      test::run_cli("-q train " + g + common + " --metrics " + d / "m1.jsonl" + " --save-model " + d / "m1.tgck", &out),
+      0)
       << out;
   const auto one = metrics(d / "m1.jsonl");
   const checkpoint c1 = read_checkpoint(d / "m1.tgck");
   for (int k : {2, 3}) {
     const std::string m = d / ("m" + std::to_string(k));
-    ASSERT_EQ(test::run_cli("-q launch -n " + std::to_string(k) + " -- train " + g + common + " --metrics " + m + ".jsonl --save-model " +
-                                m + ".tgck",
+    ASSERT_EQ(test::run_cli("-q launch -n " + std::to_string(k) + " -- train " + g + common + " --metrics " + m +
+                                ".jsonl --save-model " + m + ".tgck",
                             &out),
               0)
         << out;
@@ -123,10 +126,11 @@ TEST(DataParallel, AKilledRankStopsTheOthersWithinTheTimeout) {
   const std::string port = std::to_string(20000 + (::getpid() % 20000));
   std::vector<pid_t> pids;
   for (int r = 0; r < 3; ++r)
-    pids.push_back(spawn({"train", g, "--fanouts", "10,10", "--epochs", "1000", "--batch-size", "64", "--no-progress",
-                          "--comm-timeout", "60", "--eval", "none"},
-                         {{"RANK", std::to_string(r)}, {"WORLD_SIZE", "3"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}},
-                         d / ("rank" + std::to_string(r) + ".log")));
+    pids.push_back(
+        spawn({"train", g, "--fanouts", "10,10", "--epochs", "1000", "--batch-size", "64", "--no-progress",
+               "--comm-timeout", "60", "--eval", "none"},
+              {{"RANK", std::to_string(r)}, {"WORLD_SIZE", "3"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}},
+              d / ("rank" + std::to_string(r) + ".log")));
   std::this_thread::sleep_for(1500ms);  // joined and training
   ::kill(pids[2], SIGKILL);
   const auto t0 = std::chrono::steady_clock::now();
@@ -147,8 +151,8 @@ TEST(DataParallel, AKilledRankStopsTheOthersWithinTheTimeout) {
 TEST(DataParallel, LaunchStopsTheJobWhenARankDies) {
   test::scratch_dir d;
   const std::string g = make_graph(d, 20000);
-  const pid_t launch = spawn({"launch", "-n", "3", "--grace", "5", "--", "train", g, "--fanouts", "10,10", "--epochs", "1000",
-                              "--batch-size", "64", "--no-progress", "--eval", "none"},
+  const pid_t launch = spawn({"launch", "-n", "3", "--grace", "5", "--", "train", g, "--fanouts", "10,10", "--epochs",
+                              "1000", "--batch-size", "64", "--no-progress", "--eval", "none"},
                              {}, d / "launch.log");
   std::this_thread::sleep_for(1500ms);
   // Find launch's children and kill one of them.
@@ -180,16 +184,18 @@ TEST(DataParallel, LaunchStopsTheJobWhenARankDies) {
 TEST(DataParallel, EveryRankResumesFromRankZerosCheckpoint) {
   test::scratch_dir d;
   const std::string g = make_graph(d, 5000);
-  const std::string common = " --model sage --fanouts 5,5 --hidden 16 --batch-size 200 --lr 0.01 --seed 8 --no-progress --eval none";
+  const std::string common =
+      " --model sage --fanouts 5,5 --hidden 16 --batch-size 200 --lr 0.01 --seed 8 --no-progress --eval none";
   std::string out;
-  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 4 --metrics " + d / "a.jsonl", &out), 0) << out;
-  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 2 --checkpoint " + d / "ck" + " --metrics " +
-                              d / "b.jsonl",
+  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 4 --metrics " + d / "a.jsonl", &out), 0)
+      << out;
+  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 2 --checkpoint " + d / "ck" +
+                              " --metrics " + d / "b.jsonl",
                           &out),
             0)
       << out;
-  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 4 --checkpoint " + d / "ck" + " --resume --metrics " +
-                              d / "b.jsonl",
+  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 4 --checkpoint " + d / "ck" +
+                              " --resume --metrics " + d / "b.jsonl",
                           &out),
             0)
       << out;
@@ -201,5 +207,6 @@ TEST(DataParallel, EveryRankResumesFromRankZerosCheckpoint) {
     if (j.contains("loss")) lb.push_back(j["loss"]);
   ASSERT_EQ(la.size(), 4u);
   ASSERT_EQ(lb.size(), 4u);
-  for (std::size_t e = 0; e < 4; ++e) EXPECT_EQ(la[e], lb[e]) << "epoch " << e + 1 << ": resuming must continue exactly";
+  for (std::size_t e = 0; e < 4; ++e)
+    EXPECT_EQ(la[e], lb[e]) << "epoch " << e + 1 << ": resuming must continue exactly";
 }

@@ -44,7 +44,9 @@ train_config small_config() {
   return c;
 }
 
-std::string file_bytes(const std::string& p) { return test::read_text(p); }
+std::string file_bytes(const std::string& p) {
+  return test::read_text(p);
+}
 }  // namespace
 
 TEST(Trainer, LearnsAndBeatsTheFeatureOnlyBaseline) {
@@ -198,7 +200,8 @@ TEST(TrainerBadInput, LabelsOutOfRange) {
     train(dataset::open(g), small_config());
     FAIL();
   } catch (const input_error& e) {
-    EXPECT_NE(std::string(e.what()).find("label 9 of split node " + std::to_string(victim)), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("label 9 of split node " + std::to_string(victim)), std::string::npos)
+        << e.what();
   }
 }
 
@@ -287,7 +290,8 @@ TEST(Trainer, PipelinedBatchProducerTrainsTheSameModel) {
     EXPECT_GT(t.host_rows, 0);
     EXPECT_GT(t.disk_rows, 0) << "the plan leaves a disk tier";
     for (int depth : {1, 2}) {
-      EXPECT_EQ(file_bytes(d / (std::string(kind) + "0.tgck")), file_bytes(d / (std::string(kind) + std::to_string(depth) + ".tgck")))
+      EXPECT_EQ(file_bytes(d / (std::string(kind) + "0.tgck")),
+                file_bytes(d / (std::string(kind) + std::to_string(depth) + ".tgck")))
           << kind << ", depth " << depth;
       const train_report& r = reports[static_cast<std::size_t>(depth)];
       ASSERT_EQ(r.epochs.size(), reports[0].epochs.size());

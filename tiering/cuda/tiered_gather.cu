@@ -56,8 +56,9 @@ __global__ void tiered_gather_kernel(tiered_gather_args a) {
       src = static_cast<const std::uint8_t*>(a.gpu_tier) + id * row_bytes;
       tier = 0;
     } else if (id < a.c) {
-      src = a.host_via_staging ? static_cast<const std::uint8_t*>(a.staging) + static_cast<std::int64_t>(a.slot[i]) * row_bytes
-                               : static_cast<const std::uint8_t*>(a.host_tier) + (id - a.g) * row_bytes;
+      src = a.host_via_staging
+                ? static_cast<const std::uint8_t*>(a.staging) + static_cast<std::int64_t>(a.slot[i]) * row_bytes
+                : static_cast<const std::uint8_t*>(a.host_tier) + (id - a.g) * row_bytes;
       tier = 1;
     } else {
       src = static_cast<const std::uint8_t*>(a.staging) + static_cast<std::int64_t>(a.slot[i]) * row_bytes;

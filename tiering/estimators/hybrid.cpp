@@ -59,8 +59,11 @@ estimate estimate_hybrid(const graph_ref& g, const profile_config& cfg, double b
   // Nodes vip can reach, sorted by (theta, id), then each theta bin by (degree, id).
   std::vector<std::int64_t> order;
   for (std::int64_t u = 0; u < n; ++u)
-    if (vip.score[static_cast<std::size_t>(u)] > 0) order.push_back(u);
-    else if (m > 0) out.score[static_cast<std::size_t>(u)] = static_cast<double>(nb) * static_cast<double>(c.count[static_cast<std::size_t>(u)]) / m;
+    if (vip.score[static_cast<std::size_t>(u)] > 0)
+      order.push_back(u);
+    else if (m > 0)
+      out.score[static_cast<std::size_t>(u)] =
+          static_cast<double>(nb) * static_cast<double>(c.count[static_cast<std::size_t>(u)]) / m;
   const auto reach = static_cast<std::int64_t>(order.size());
   auto by = [&](const std::vector<double>& key) {
     return [&key](std::int64_t a, std::int64_t b) {
@@ -86,8 +89,12 @@ estimate estimate_hybrid(const graph_ref& g, const profile_config& cfg, double b
   tbb::parallel_for(std::size_t{0}, bounds.size() - 1, [&](std::size_t b) {
     const std::int64_t lo = bounds[b], hi = bounds[b + 1];
     if (hi <= lo || m <= 0) return;
-    auto theta = [&](std::int64_t i) { return vip.score[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] * inv_nb; };
-    auto rate = [&](std::int64_t i) { return static_cast<double>(c.count[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])]) / m; };
+    auto theta = [&](std::int64_t i) {
+      return vip.score[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] * inv_nb;
+    };
+    auto rate = [&](std::int64_t i) {
+      return static_cast<double>(c.count[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])]) / m;
+    };
     double sum_rate = 0, sum_theta = 0;
     for (std::int64_t i = lo; i < hi; ++i) {
       sum_rate += rate(i);

@@ -70,7 +70,8 @@ std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fa
       const std::int64_t k = sample_count(deg, fanouts[h]);
       w->positions.resize(static_cast<std::size_t>(k));
       select_positions(rng, v, deg, k, w->positions.data());
-      for (std::int64_t q = 0; q < k; ++q) visit(static_cast<std::int64_t>(idx[start + w->positions[static_cast<std::size_t>(q)]]));
+      for (std::int64_t q = 0; q < k; ++q)
+        visit(static_cast<std::int64_t>(idx[start + w->positions[static_cast<std::size_t>(q)]]));
       edges += k;
     }
   }
@@ -138,7 +139,8 @@ namespace {
 estimate from_counts(const graph_ref& g, const profile_config& cfg, const batch_counts& c) {
   estimate out;
   out.score.resize(c.count.size());
-  const double epochs = static_cast<double>(c.batches) / static_cast<double>(std::max<std::int64_t>(1, batches_per_epoch(cfg)));
+  const double epochs =
+      static_cast<double>(c.batches) / static_cast<double>(std::max<std::int64_t>(1, batches_per_epoch(cfg)));
   tbb::parallel_for(std::size_t{0}, c.count.size(), [&](std::size_t u) {
     out.score[u] = c.batches > 0 ? static_cast<double>(c.count[u]) / epochs : 0.0;
   });
