@@ -70,7 +70,7 @@ void register_bench(CLI::App& app) {
       if (e == std::string::npos) break;
       s = e + 1;
     }
-    const dataset d = dataset::open(o->dir);
+    const dataset d = open_dataset(o->dir);
     const traffic_bench_result r = run_traffic_bench(d, o->cfg);
     std::printf("%s", r.table().c_str());
     if (!o->json.empty()) write_file(o->json, r.to_json().dump(1) + "\n");

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "core/dataset.hpp"
+
 namespace tg::cli {
 
 void register_generate(CLI::App& app);                // cli/generate_cmd.cpp
@@ -19,6 +21,9 @@ void register_launch(CLI::App& app);  // cli/launch_cmd.cpp
 
 // Adds --force (replace an existing output directory) to a subcommand writing a dataset.
 void add_force_flag(CLI::App& cmd, bool* force);
+// Opens a dataset directory for a command: the structural check of dataset::open and, on a prepared
+// dataset, the check of its plan (plan.json against itself and the dataset), before any work.
+dataset open_dataset(const std::string& dir);
 // Prints the one-paragraph summary after a dataset was written (counts, sizes, elapsed seconds).
 void print_written(const std::string& dir, double seconds);
 

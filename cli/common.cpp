@@ -4,11 +4,18 @@
 #include "core/dataset.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
+#include "tiering/plan_file.hpp"
 
 namespace tg::cli {
 
 void add_force_flag(CLI::App& cmd, bool* force) {
   cmd.add_flag("--force", *force, "Replace the output directory if it exists (only once the new one is complete)");
+}
+
+dataset open_dataset(const std::string& dir) {
+  dataset d = dataset::open(dir);
+  if (plan_file::present(d)) (void)plan_file::load(d);
+  return d;
 }
 
 void print_written(const std::string& dir, double seconds) {

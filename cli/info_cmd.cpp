@@ -115,7 +115,7 @@ void register_info(CLI::App& app) {
               "labels in range, splits (in range, disjoint, labelled) and file checksums");
   c->add_flag("--json", o->json, "Print one JSON object instead of text");
   c->callback([o] {
-    const dataset d = dataset::open(o->dir);
+    const dataset d = open_dataset(o->dir);
     nlohmann::json j = describe(d);
     if (o->check) {
       const auto t0 = std::chrono::steady_clock::now();

@@ -56,7 +56,7 @@ void register_prepare(CLI::App& app) {
   add_force_flag(*c, &o->cfg.overwrite);
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
-    const dataset d = dataset::open(o->dir);
+    const dataset d = open_dataset(o->dir);
     const auto t0 = std::chrono::steady_clock::now();
     const prepare_report r = prepare_dataset(d, o->cfg, o->out);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -93,7 +93,7 @@ void register_profile(CLI::App& app) {
   c->add_option("-o,--output", o->out, "Write the scores as a float64 .npy file");
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
-    const dataset d = dataset::open(o->dir);
+    const dataset d = open_dataset(o->dir);
     if (!d.has("train_idx.npy"))
       throw input_error(at_input(d.dir(), "has no training split (train_idx.npy) to profile"));
     o->cfg.train_ids = d.get("train_idx.npy").to_int64();

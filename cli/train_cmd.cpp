@@ -102,7 +102,7 @@ void register_train(CLI::App& app) {
       o->cfg.comm_timeout_s = o->comm_timeout;
       o->cfg.device_id = w.local_rank;  // one GPU per process
     }
-    const dataset d = dataset::open(o->dir);
+    const dataset d = open_dataset(o->dir);
     const train_report r = train(d, o->cfg);
     if (r.interrupted) throw interrupted_error("training stopped before the last epoch");
   });

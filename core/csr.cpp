@@ -42,8 +42,9 @@ void check_indices(const std::string& name, std::int64_t n, span<const std::int6
 }
 }  // namespace
 
-void validate_csr(const std::string& name, std::int64_t n, span<const std::int64_t> indptr, const void* indices,
-                  dtype index_dtype, std::int64_t num_edges) {
+void validate_csr(const std::string& indptr_name, const std::string& indices_name, std::int64_t n,
+                  span<const std::int64_t> indptr, const void* indices, dtype index_dtype, std::int64_t num_edges) {
+  const std::string& name = indptr_name;
   TG_CHECK_INPUT(static_cast<std::int64_t>(indptr.size()) == n + 1,
                  at_input(name, "indptr has " + std::to_string(indptr.size()) +
                                     " entries, expected num_nodes + 1 = " + std::to_string(n + 1)));
@@ -63,12 +64,17 @@ void validate_csr(const std::string& name, std::int64_t n, span<const std::int64
     throw input_error(at_input(name, "indptr decreases at row " + std::to_string(bad) + " (" +
                                          std::to_string(indptr[bad]) + " > " + std::to_string(indptr[bad + 1]) + ")"));
   if (index_dtype == dtype::int32)
-    check_indices(name, n, indptr, static_cast<const std::int32_t*>(indices));
+    check_indices(indices_name, n, indptr, static_cast<const std::int32_t*>(indices));
   else if (index_dtype == dtype::int64)
-    check_indices(name, n, indptr, static_cast<const std::int64_t*>(indices));
+    check_indices(indices_name, n, indptr, static_cast<const std::int64_t*>(indices));
   else
     throw input_error(
-        at_input(name, "indices dtype must be int32 or int64, not " + std::string(dtype_name(index_dtype))));
+        at_input(indices_name, "indices dtype must be int32 or int64, not " + std::string(dtype_name(index_dtype))));
+}
+
+void validate_csr(const std::string& name, std::int64_t n, span<const std::int64_t> indptr, const void* indices,
+                  dtype index_dtype, std::int64_t num_edges) {
+  validate_csr(name, name, n, indptr, indices, index_dtype, num_edges);
 }
 
 namespace {

@@ -27,6 +27,9 @@ struct csr_view {
 // index in [0, N). Throws input_error naming `name` and the first offending position.
 void validate_csr(const std::string& name, std::int64_t num_nodes, span<const std::int64_t> indptr, const void* indices,
                   dtype index_dtype, std::int64_t num_edges);
+// The same with the file each array came from, for messages that name the right one.
+void validate_csr(const std::string& indptr_name, const std::string& indices_name, std::int64_t num_nodes,
+                  span<const std::int64_t> indptr, const void* indices, dtype index_dtype, std::int64_t num_edges);
 
 // Degree summary used by `tiergnn info`.
 struct degree_stats {

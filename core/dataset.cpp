@@ -79,17 +79,28 @@ dataset_meta dataset_meta::from_json(const json& j, const std::string& path) {
   m.num_edges = field<std::int64_t>(j, "num_edges", path);
   if (m.num_nodes < 0 || m.num_edges < 0)
     throw input_error(at_input(path, "num_nodes and num_edges must be non-negative"));
+  // Far beyond any graph a machine holds (2^48 nodes of 8-byte indptr is 2 PiB), and small enough
+  // that N + 1 and N x width never overflow.
+  constexpr std::int64_t kMaxCount = std::int64_t{1} << 48;
+  if (m.num_nodes >= kMaxCount || m.num_edges >= kMaxCount)
+    throw input_error(at_input(path, "num_nodes " + std::to_string(m.num_nodes) + " or num_edges " +
+                                         std::to_string(m.num_edges) + " is beyond 2^48: the file is corrupt"));
   m.directed = field<bool>(j, "directed", path);
   const json g = field<json>(j, "graph", path);
   m.index_dtype = dtype_from_name(field<std::string>(g, "index_dtype", path), path + ": graph.index_dtype");
   const json f = field<json>(j, "features", path);
   if (!f.is_null()) {
     m.feature_dim = field<std::int64_t>(f, "dim", path);
+    if (m.feature_dim < 1 || m.feature_dim > (std::int64_t{1} << 24))
+      throw input_error(at_input(path, "features.dim " + std::to_string(m.feature_dim) + " is outside [1, 2^24]"));
     m.feature_dtype = dtype_from_name(field<std::string>(f, "dtype", path), path + ": features.dtype");
   }
   const json l = field<json>(j, "labels", path);
   if (!l.is_null()) {
     m.num_classes = field<std::int64_t>(l, "num_classes", path);
+    if (m.num_classes < 1 || m.num_classes > kMaxClasses)
+      throw input_error(at_input(path, "labels.num_classes " + std::to_string(m.num_classes) + " is outside [1, " +
+                                           std::to_string(kMaxClasses) + "]"));
     m.label_dtype = dtype_from_name(field<std::string>(l, "dtype", path), path + ": labels.dtype");
   }
   const json arr = field<json>(j, "arrays", path);
@@ -125,9 +136,8 @@ std::uint32_t file_crc32(const std::string& path) {
   return static_cast<std::uint32_t>(crc);
 }
 
-dataset dataset::open(const std::string& dir) {
-  dataset d;
-  d.dir_ = dir;
+namespace {
+dataset_meta read_meta(const std::string& dir) {
   if (!fs::is_directory(dir)) throw input_error(at_input(dir, "no such dataset directory"));
   const std::string mp = dir + "/meta.json";
   std::ifstream in(mp);
@@ -138,7 +148,28 @@ dataset dataset::open(const std::string& dir) {
   } catch (const json::parse_error& e) {
     throw input_error(at_input(mp, std::string("invalid JSON: ") + e.what()));
   }
-  d.meta_ = dataset_meta::from_json(j, mp);
+  try {
+    return dataset_meta::from_json(j, mp);
+  } catch (const json::exception& e) {
+    throw input_error(at_input(mp, std::string("malformed: ") + e.what()));
+  }
+}
+
+nlohmann::json identity_json(const dataset_meta& m) {
+  json arrays = json::object();
+  for (const auto& [file, info] : m.arrays) arrays[file] = info.crc32;
+  return {{"name", m.name}, {"num_nodes", m.num_nodes}, {"num_edges", m.num_edges}, {"crc32", arrays}};
+}
+}  // namespace
+
+nlohmann::json dataset::identity_of(const std::string& dir) {
+  return identity_json(read_meta(dir));
+}
+
+dataset dataset::open(const std::string& dir) {
+  dataset d;
+  d.dir_ = dir;
+  d.meta_ = read_meta(dir);
   for (const auto& [file, info] : d.meta_.arrays) {
     const std::string p = dir + "/" + file;
     if (!fs::exists(p)) throw input_error(at_input(p, "listed in meta.json but missing"));
@@ -151,13 +182,16 @@ dataset dataset::open(const std::string& dir) {
     }
     d.arrays_.emplace(file, std::move(a));
   }
+  // Nothing uses the arrays before their structure is known to be sound.
+  check_options structural;
+  structural.checksums = false;
+  structural.values = false;
+  d.check(structural);
   return d;
 }
 
 nlohmann::json dataset::identity() const {
-  json arrays = json::object();
-  for (const auto& [file, info] : meta_.arrays) arrays[file] = info.crc32;
-  return {{"name", meta_.name}, {"num_nodes", num_nodes()}, {"num_edges", num_edges()}, {"crc32", arrays}};
+  return identity_json(meta_);
 }
 
 const npy_array& dataset::get(const std::string& file) const {
@@ -201,7 +235,7 @@ void dataset::check(const check_options& opt) const {
   ix.expect_shape({e});
   if (meta_.index_dtype == dtype::int32 && n > std::numeric_limits<std::int32_t>::max())
     throw input_error(at_input(p("indices.npy"), "int32 indices cannot address " + std::to_string(n) + " nodes"));
-  validate_csr(p("indices.npy"), n, ip.as<std::int64_t>(), ix.raw(), ix.type(), e);
+  validate_csr(p("indptr.npy"), p("indices.npy"), n, ip.as<std::int64_t>(), ix.raw(), ix.type(), e);
   // Features.
   if (meta_.has_features()) {
     const npy_array& f = get("features.npy");
@@ -212,7 +246,8 @@ void dataset::check(const check_options& opt) const {
     if (f.type() != dtype::float32 && f.type() != dtype::float16)
       throw input_error(at_input(p("features.npy"), "features must be float32 or float16"));
     f.expect_shape({n, meta_.feature_dim});
-    const std::int64_t bad = f.type() == dtype::float32
+    const std::int64_t bad = !opt.values ? std::numeric_limits<std::int64_t>::max()
+                             : f.type() == dtype::float32
                                  ? first_nonfinite(static_cast<const float*>(f.raw()), f.count())
                                  : first_nonfinite(static_cast<const std::uint16_t*>(f.raw()), f.count());
     if (bad != std::numeric_limits<std::int64_t>::max())
@@ -264,13 +299,34 @@ void dataset::check(const check_options& opt) const {
     a.expect_dtype(dtype::int64);
     a.expect_shape({n});
   }
+  // A prepared dataset's renumbering: order.npy must be a permutation of [0, N).
+  if (has("order.npy")) {
+    const npy_array& a = get("order.npy");
+    a.expect_dtype(dtype::int64);
+    a.expect_shape({n});
+    const std::int64_t* order = a.as<std::int64_t>().data();
+    std::vector<std::uint8_t> seen(static_cast<std::size_t>(n), 0);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t v = order[i];
+      if (v < 0 || v >= n)
+        throw input_error(at_input(p("order.npy"), "entry " + std::to_string(i) + " = " + std::to_string(v) +
+                                                       " is outside [0, " + std::to_string(n) + ")"));
+      if (seen[static_cast<std::size_t>(v)])
+        throw input_error(
+            at_input(p("order.npy"), "node " + std::to_string(v) + " appears twice: not a permutation of the nodes"));
+      seen[static_cast<std::size_t>(v)] = 1;
+    }
+  }
+  for (const auto& [file, info] : meta_.arrays) {
+    const std::string path = p(file);
+    const auto size = fs::file_size(path);
+    if (size != info.bytes)
+      throw input_error(
+          at_input(path, "size is " + std::to_string(size) + " bytes, meta.json says " + std::to_string(info.bytes)));
+  }
   if (opt.checksums) {
     for (const auto& [file, info] : meta_.arrays) {
       const std::string path = p(file);
-      const auto size = fs::file_size(path);
-      if (size != info.bytes)
-        throw input_error(
-            at_input(path, "size is " + std::to_string(size) + " bytes, meta.json says " + std::to_string(info.bytes)));
       const std::uint32_t c = file_crc32(path);
       if (c != info.crc32)
         throw input_error(at_input(path, "checksum mismatch (crc32 " + hex32(c) + ", meta.json says " +

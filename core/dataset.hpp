@@ -52,11 +52,20 @@ struct dataset_meta {
   static dataset_meta from_json(const nlohmann::json& j, const std::string& path);
 };
 
-// An opened dataset: meta plus mmapped arrays. Opening checks that every array listed in meta
-// exists with the recorded dtype and shape (cheap); check() does the full validation.
+// More classes than any labelled graph has (ogbn-papers100M: 172); a larger count is corruption.
+inline constexpr std::int64_t kMaxClasses = std::int64_t{1} << 20;
+
+// An opened dataset: meta plus mmapped arrays. Opening validates the structure before anything
+// uses it, in O(N + E): every array listed in meta exists with the recorded dtype, shape and byte
+// size; the CSR (indptr from 0, non-decreasing, ending at len(indices); every index in [0, N));
+// labels in [-1, num_classes); splits in range, disjoint and labelled; order.npy a permutation.
+// check() adds what costs more: file checksums and a scan of the features for non-finite values.
 class dataset {
  public:
   static dataset open(const std::string& dir);
+  // The identity of the dataset in `dir` from its meta.json alone (no arrays opened); input_error
+  // when there is no readable meta.json.
+  static nlohmann::json identity_of(const std::string& dir);
 
   const std::string& dir() const { return dir_; }
   const dataset_meta& meta() const { return meta_; }
@@ -77,11 +86,13 @@ class dataset {
   }
 
   struct check_options {
-    bool checksums = true;
+    bool checksums = true;  // CRC-32 of every file against meta.json
+    bool values = true;     // features finite
   };
   // Validates everything: CSR structure, ids and labels in range, splits (in range, no duplicates,
-  // disjoint, labelled), shapes and dtypes against meta, and file checksums. Throws input_error
-  // naming the file and the problem.
+  // disjoint, labelled), order.npy a permutation, shapes, dtypes and sizes against meta, and (by
+  // the options) file checksums and finite features. Throws input_error naming the file and the
+  // problem.
   void check(const check_options& opt) const;
   void check() const { check(check_options{}); }
 

@@ -189,6 +189,17 @@ npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const s
   if (!have_descr || !have_order || !have_shape) ps.fail("missing 'descr', 'fortran_order' or 'shape'");
   if (fortran && out.shape.size() > 1)
     throw input_error(at_input(name, "Fortran-order arrays are not supported; save with np.ascontiguousarray"));
+  // The element count and byte size must be representable: a lying header (shape (2^61 + 50, 2))
+  // must not wrap around to a plausible size and pass the file-size check.
+  std::int64_t count = 1, total_bytes = 0;
+  for (const std::int64_t d : out.shape)
+    if (__builtin_mul_overflow(count, d, &count))
+      throw input_error(
+          at_input(name, "shape " + shape_string(out.shape) + " holds more elements than fit in 64 bits"));
+  if (__builtin_mul_overflow(count, static_cast<std::int64_t>(dtype_size(out.type)), &total_bytes) ||
+      total_bytes > std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(pre + hlen))
+    throw input_error(at_input(name, "shape " + shape_string(out.shape) + " of " + std::string(dtype_name(out.type)) +
+                                         " needs more bytes than fit in 64 bits"));
   out.data_offset = pre + hlen;
   return out;
 }

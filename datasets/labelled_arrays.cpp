@@ -308,6 +308,10 @@ std::int64_t put_labels(dataset_writer& w, const std::vector<std::int64_t>& labe
     labelled += l >= 0;
   }
   if (labelled == 0) throw input_error(at_input(from, "no node has a label"));
+  if (mx >= kMaxClasses)
+    throw input_error(at_input(from, "label " + std::to_string(mx) + " would make " + std::to_string(mx + 1) +
+                                         " classes (at most " + std::to_string(kMaxClasses) +
+                                         "): labels must be class indices 0, 1, 2, ..."));
   w.put("labels.npy", labels);
   w.meta().num_classes = mx + 1;
   w.meta().label_dtype = dtype::int64;

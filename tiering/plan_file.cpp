@@ -1,5 +1,8 @@
 #include "tiering/plan_file.hpp"
 
+#include <zlib.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -8,6 +11,19 @@
 namespace tg {
 
 namespace fs = std::filesystem;
+
+namespace {
+// CRC-32 (hex) of the plan's JSON text without its "checksum" field.
+std::string plan_checksum(nlohmann::json j) {
+  j.erase("checksum");
+  const std::string text = j.dump();
+  char b[16];
+  std::snprintf(
+      b, sizeof b, "%08x",
+      static_cast<unsigned>(crc32(0L, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size()))));
+  return b;
+}
+}  // namespace
 
 double plan_file::predicted_hit_rate(std::int64_t rows) const {
   if (hit_curve.size() < 2 || plan.num_nodes == 0) return 0.0;
@@ -27,9 +43,20 @@ plan_file plan_file::load(const dataset& d) {
   std::ifstream in(path);
   if (!in) throw input_error(at_input(path, "missing: this dataset was not prepared (run tiergnn prepare)"));
   plan_file p;
+  std::int64_t prepared_order_crc = 0, prepared_features_crc = 0;
+  std::string source_path;
+  nlohmann::json source_identity;
   try {
     p.json = nlohmann::json::parse(in);
-    if (p.json.at("format") != "tiergnn-plan") throw input_error(at_input(path, "not a tiergnn plan"));
+    if (!p.json.is_object() || p.json.value("format", "") != "tiergnn-plan")
+      throw input_error(at_input(path, "not a tiergnn plan (no \"format\": \"tiergnn-plan\")"));
+    const int version = p.json.value("format_version", 0);
+    if (version != 1)
+      throw input_error(at_input(
+          path, "plan format_version " + std::to_string(version) + " is not supported (this tiergnn reads version 1)"));
+    // Written by tiergnn with the CRC-32 of its own content: a plan edited or damaged since is refused.
+    if (p.json.contains("checksum") && p.json["checksum"] != plan_checksum(p.json))
+      throw input_error(at_input(path, "checksum mismatch: the plan changed after tiergnn prepare wrote it"));
     const auto& t = p.json.at("tiers");
     p.plan.num_nodes = p.json.at("num_nodes").get<std::int64_t>();
     p.plan.row_bytes = p.json.at("row_bytes").get<std::int64_t>();
@@ -42,8 +69,13 @@ plan_file plan_file::load(const dataset& d) {
     p.plan.gpu_budget_bytes = gb.is_null() ? 0 : gb.get<std::uint64_t>();
     p.plan.estimator = p.json.at("estimator").at("name").get<std::string>();
     p.hit_curve = p.json.at("predicted_gpu_hit_rate_curve").get<std::vector<double>>();
+    prepared_order_crc = p.json.at("prepared").at("order_crc32").get<std::int64_t>();
+    prepared_features_crc = p.json.at("prepared").at("features_crc32").get<std::int64_t>();
+    source_path = p.json.at("source").at("path").get<std::string>();
+    source_identity = p.json.at("source").at("identity");
   } catch (const nlohmann::json::exception& e) {
-    throw input_error(at_input(path, std::string("malformed plan: ") + e.what()));
+    throw input_error(
+        at_input(path, std::string("malformed plan (a key is missing or has the wrong type): ") + e.what()));
   }
   // The plan must belong to the dataset beside it.
   const auto& arrays = d.meta().arrays;
@@ -51,29 +83,32 @@ plan_file plan_file::load(const dataset& d) {
     auto it = arrays.find(f);
     return it == arrays.end() ? -1 : static_cast<std::int64_t>(it->second.crc32);
   };
-  const auto& prep = p.json.at("prepared");
-  if (p.plan.num_nodes != d.num_nodes() || crc_of("order.npy") != prep.at("order_crc32").get<std::int64_t>() ||
-      crc_of("features.npy") != prep.at("features_crc32").get<std::int64_t>())
+  if (p.plan.num_nodes != d.num_nodes() || crc_of("order.npy") != prepared_order_crc ||
+      crc_of("features.npy") != prepared_features_crc)
     throw input_error(at_input(path,
                                "belongs to another dataset: its node count or the checksums of order.npy / "
                                "features.npy differ from " +
                                    d.dir() + "/meta.json. Re-run tiergnn prepare"));
   if (p.plan.c() > p.plan.num_nodes || p.plan.gpu_rows < 0 || p.plan.host_rows < 0)
     throw input_error(at_input(path, "tier boundaries are outside the dataset"));
-  // The source it was prepared from, when still there, must be unchanged.
-  const std::string src = p.json.at("source").at("path").get<std::string>();
-  if (fs::exists(src + "/meta.json")) {
+  if (p.plan.row_bytes <= 0 ||
+      (p.plan.num_nodes > 0 && d.meta().has_features() &&
+       p.plan.row_bytes != d.meta().feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype))))
+    throw input_error(
+        at_input(path, "row_bytes " + std::to_string(p.plan.row_bytes) + " does not match the dataset's feature rows"));
+  // The source it was prepared from, when still there, must be unchanged (its meta.json's
+  // identity: counts and array checksums).
+  if (fs::exists(source_path + "/meta.json")) {
     nlohmann::json now;
     try {
-      now = dataset::open(src).identity();
+      now = dataset::identity_of(source_path);
     } catch (const error& e) {
-      throw input_error(at_input(path, "the source dataset " + src +
-                                           " changed since this dataset was prepared and no "
-                                           "longer opens (" +
-                                           e.what() + "). Re-run tiergnn prepare"));
+      throw input_error(at_input(path, "the source dataset " + source_path +
+                                           " changed since this dataset was prepared and no longer opens (" + e.what() +
+                                           "). Re-run tiergnn prepare"));
     }
-    if (now != p.json.at("source").at("identity"))
-      throw input_error(at_input(path, "the source dataset " + src +
+    if (now != source_identity)
+      throw input_error(at_input(path, "the source dataset " + source_path +
                                            " changed since this dataset was prepared (its checksums no longer match). "
                                            "Re-run tiergnn prepare"));
   }
@@ -104,6 +139,7 @@ void write_plan_file(const std::string& path, const tier_plan& plan, const std::
   j["predicted_gpu_hit_rate_curve"] = hit_curve;
   j["source"] = {{"path", fs::absolute(source.dir()).lexically_normal().string()}, {"identity", source.identity()}};
   j["prepared"] = {{"order_crc32", order_crc}, {"features_crc32", features_crc}};
+  j["checksum"] = plan_checksum(j);
   std::ofstream out(path);
   out << j.dump(1) << "\n";
   if (!out) throw io_error(at_input(path, "write failed"));
