@@ -22,7 +22,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::int64_t> read_i64(const std::string& p) { return tg::npy_array::open(p).to_int64(); }
+std::vector<std::int64_t> read_i64(const std::string& p) {
+  return tg::npy_array::open(p).to_int64();
+}
 
 void write_i64(const std::string& p, const std::vector<std::int64_t>& v) {
   tg::write_npy(p, tg::span<const std::int64_t>(v));
@@ -90,15 +92,23 @@ std::vector<corruption> corruptions() {
          edit_indices(d, [n](auto& v) { v.back() = n; });
        }},
       {"num_nodes smaller", false,
-       [](const std::string& d) { edit_json(d + "/meta.json", [](auto& j) { j["num_nodes"] = j["num_nodes"].template get<std::int64_t>() - 1; }); }},
+       [](const std::string& d) {
+         edit_json(d + "/meta.json", [](auto& j) { j["num_nodes"] = j["num_nodes"].template get<std::int64_t>() - 1; });
+       }},
       {"num_nodes bigger", false,
-       [](const std::string& d) { edit_json(d + "/meta.json", [](auto& j) { j["num_nodes"] = j["num_nodes"].template get<std::int64_t>() + 1; }); }},
+       [](const std::string& d) {
+         edit_json(d + "/meta.json", [](auto& j) { j["num_nodes"] = j["num_nodes"].template get<std::int64_t>() + 1; });
+       }},
       {"num_nodes 2^62", false,
-       [](const std::string& d) { edit_json(d + "/meta.json", [](auto& j) { j["num_nodes"] = std::int64_t{1} << 62; }); }},
+       [](const std::string& d) {
+         edit_json(d + "/meta.json", [](auto& j) { j["num_nodes"] = std::int64_t{1} << 62; });
+       }},
       {"num_classes 0", false,
        [](const std::string& d) { edit_json(d + "/meta.json", [](auto& j) { j["labels"]["num_classes"] = 0; }); }},
-      {"meta.json missing a field", false, [](const std::string& d) { edit_json(d + "/meta.json", [](auto& j) { j.erase("graph"); }); }},
-      {"meta.json not JSON", false, [](const std::string& d) { tg::test::write_text(d + "/meta.json", "{\"format\": \"tiergnn-dataset\", "); }},
+      {"meta.json missing a field", false,
+       [](const std::string& d) { edit_json(d + "/meta.json", [](auto& j) { j.erase("graph"); }); }},
+      {"meta.json not JSON", false,
+       [](const std::string& d) { tg::test::write_text(d + "/meta.json", "{\"format\": \"tiergnn-dataset\", "); }},
       {"label 2^40", false,
        [](const std::string& d) {
          auto v = read_i64(d + "/labels.npy");
@@ -111,7 +121,8 @@ std::vector<corruption> corruptions() {
          v[0] = 1000000;
          write_i64(d + "/train_idx.npy", v);
        }},
-      {"truncated indices.npy", false, [](const std::string& d) { fs::resize_file(d + "/indices.npy", fs::file_size(d + "/indices.npy") - 12); }},
+      {"truncated indices.npy", false,
+       [](const std::string& d) { fs::resize_file(d + "/indices.npy", fs::file_size(d + "/indices.npy") - 12); }},
       {"missing features.npy", false, [](const std::string& d) { fs::remove(d + "/features.npy"); }},
       {"npy header shape wraps around", false,
        [](const std::string& d) {
@@ -138,7 +149,8 @@ std::vector<corruption> corruptions() {
          v[2] = -1;
          write_i64(d + "/order.npy", v);
        }},
-      {"plan.json edited", true, [](const std::string& d) { edit_json(d + "/plan.json", [](auto& j) { j["tiers"]["gpu_rows"] = 7; }); }},
+      {"plan.json edited", true,
+       [](const std::string& d) { edit_json(d + "/plan.json", [](auto& j) { j["tiers"]["gpu_rows"] = 7; }); }},
       {"plan.json missing a key", true,
        [](const std::string& d) {
          edit_json(d + "/plan.json", [](auto& j) {
@@ -154,7 +166,8 @@ std::vector<corruption> corruptions() {
 TEST(CorruptDataset, EveryCommandRefusesWithOneLineAndWritesNothing) {
   scratch_dir d;
   ASSERT_EQ(run_cli("-q generate community " + d / "good" + " --nodes 3000 --feature-dim 8 --classes 4 --seed 2"), 0);
-  ASSERT_EQ(run_cli("-q prepare " + d / "good" + " -o " + d / "goodp" + " --gpu-mem 10% --host-mem 40% --fanouts 5,5"), 0);
+  ASSERT_EQ(run_cli("-q prepare " + d / "good" + " -o " + d / "goodp" + " --gpu-mem 10% --host-mem 40% --fanouts 5,5"),
+            0);
   int cases = 0;
   for (const corruption& c : corruptions()) {
     SCOPED_TRACE(c.name);
