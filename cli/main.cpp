@@ -11,6 +11,56 @@
 #include "core/log.hpp"
 #include "include/tiergnn/version.hpp"
 
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when the byte there does not start one.
+std::size_t utf8_length(const std::string& s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const std::size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+// One line for the terminal: control bytes and bytes that are not UTF-8 escaped as \xNN, and any
+// run of more than 80 characters without a space (an echoed token, a number of 300 digits) cut.
+std::string printable(const std::string& msg) {
+  std::string out;
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < msg.size();) {
+    const auto c = static_cast<unsigned char>(msg[i]);
+    std::string piece;
+    std::size_t used = 1;
+    if (c == '\n' || c == '\t' || c == '\r') {
+      piece = " ";
+    } else if (c >= 0x80 && (used = utf8_length(msg, i)) > 0) {
+      piece = msg.substr(i, used);
+    } else if (c < 0x20 || c >= 0x7f) {
+      used = 1;
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      piece = b;
+    } else {
+      piece = std::string(1, msg[i]);
+    }
+    i += used;
+    run = piece == " " ? 0 : run + 1;
+    if (run > 80) {
+      if (run == 81) out += "...";
+      continue;
+    }
+    out += piece;
+  }
+  return out;
+}
+
+void print_error(const std::string& msg) {
+  std::fprintf(stderr, "tiergnn: error: %s\n", printable(msg).c_str());
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{
       "tiergnn: train graph neural networks on graphs larger than GPU memory, with node features\n"
@@ -20,7 +70,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tiergnn " TIERGNN_VERSION);
   int threads = 0;
   bool quiet = false;
-  app.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 65536));
   app.add_flag("-q,--quiet", quiet, "Only print errors");
   std::unique_ptr<tbb::global_control> limit;
   app.parse_complete_callback([&] {
@@ -47,18 +97,36 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const tg::interrupted_error& e) {
-    std::fprintf(stderr, "tiergnn: %s\n", e.what());
-    return 130;
-  } catch (const tg::error& e) {
-    std::fprintf(stderr, "tiergnn: error: %s\n", e.what());
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // The first word that is not an option (or --threads' value) must name a command.
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (a == "--threads") {
+        ++i;
+        continue;
+      }
+      if (a.empty() || a[0] == '-') continue;
+      bool known = false;
+      for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == a;
+      if (!known) {
+        print_error("unknown command '" + a +
+                    "': choose generate, import, info, profile, prepare, train, bench or launch (see tiergnn --help)");
+        return 1;
+      }
+      break;
+    }
+    print_error(std::string(e.what()) + " (see tiergnn --help, or tiergnn COMMAND --help)");
     return 1;
+  } catch (const tg::interrupted_error& e) {
+    std::fprintf(stderr, "tiergnn: %s\n", printable(e.what()).c_str());
+    return 130;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "tiergnn: error: out of memory\n");
+    print_error(
+        "out of memory: the dataset or the options (--batch-size, --hidden, --fanouts) need more memory "
+        "than this machine has");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tiergnn: error: %s\n", e.what());
+    print_error(e.what());
     return 1;
   }
   return 0;

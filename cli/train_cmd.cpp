@@ -60,6 +60,8 @@ void register_train(CLI::App& app) {
   c->add_option("--save-model", o->cfg.save_model_path, "Save the trained model to this file");
   c->add_option("--checkpoint", o->cfg.checkpoint_dir, "Write a checkpoint to this directory after every epoch");
   c->add_flag("--resume", o->cfg.resume, "Continue from the checkpoint in --checkpoint DIR (same settings)");
+  c->add_flag("--overwrite-checkpoint", o->cfg.overwrite_checkpoint,
+              "Start over even though --checkpoint DIR already holds a checkpoint (it is replaced after epoch 1)");
   c->add_option("--gpu-mem", o->cfg.gpu_mem,
                 "Prepared datasets: GPU memory for training and the GPU tier (bytes with K/M/G, or a share of the\n"
                 "feature bytes such as 10%); default: the plan's");

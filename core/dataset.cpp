@@ -2,8 +2,12 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include <cerrno>
 
 #include <cmath>
 #include <cstdio>
@@ -347,9 +351,45 @@ void remove_tree(const std::string& path) {
   fs::remove_all(path, ec);
 }
 
-dataset_writer::dataset_writer(std::string dir, bool overwrite) : dir_(std::move(dir)), overwrite_(overwrite) {
+namespace {
+// True when `inner` is `outer` or lies inside it (after resolving both).
+bool same_or_inside(const fs::path& inner, const fs::path& outer) {
+  std::error_code ec;
+  const fs::path a = fs::weakly_canonical(inner, ec), b = fs::weakly_canonical(outer, ec);
+  auto i = a.begin(), j = b.begin();
+  for (; j != b.end(); ++i, ++j)
+    if (i == a.end() || *i != *j) return j->empty() && std::next(j) == b.end();  // trailing separator
+  return true;
+}
+}  // namespace
+
+dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vector<std::string>& inputs)
+    : dir_(std::move(dir)), overwrite_(overwrite) {
+  for (const std::string& in : inputs) {
+    if (in.empty()) continue;
+    if (same_or_inside(in, dir_))
+      throw input_error(at_input(dir_, "is the input " + in + " or holds it: write the output somewhere else"));
+    if (same_or_inside(dir_, in))
+      throw input_error(at_input(dir_, "lies inside the input " + in + ": write the output somewhere else"));
+  }
   if (fs::exists(dir_) && !overwrite_)
     throw input_error(at_input(dir_, "already exists; choose another output or pass --force to replace it"));
+  if (fs::exists(dir_)) {
+    // --force replaces tiergnn datasets only: never a user's file or folder that happens to be there.
+    bool ours = false;
+    if (fs::is_directory(dir_) && fs::is_regular_file(dir_ + "/meta.json")) {
+      try {
+        std::ifstream in(dir_ + "/meta.json");
+        ours = json::parse(in).value("format", "") == "tiergnn-dataset";
+      } catch (const std::exception&) {
+        ours = false;
+      }
+    }
+    if (!ours)
+      throw input_error(at_input(dir_,
+                                 "exists and is not a tiergnn dataset directory; --force replaces only those "
+                                 "(move or delete it yourself, or choose another output)"));
+  }
   const fs::path parent = fs::path(dir_).lexically_normal().parent_path();
   if (!parent.empty() && !fs::is_directory(parent))
     throw input_error(at_input(dir_, "parent directory " + parent.string() + " does not exist"));
@@ -392,10 +432,19 @@ std::string dataset_writer::commit() {
   dataset::open(tmp_).check(dataset::check_options{false});
   if (fs::exists(dir_)) {
     TG_EXPECTS(overwrite_, "output appeared while importing");
-    const std::string old = temp_sibling(dir_) + ".old";
-    fs::rename(dir_, old);
-    fs::rename(tmp_, dir_);
-    remove_tree(old);
+    // One atomic exchange: at every instant the output path holds either the old dataset or the
+    // new one (a kill between two renames would leave nothing there). The old one ends up at the
+    // temporary name and is removed.
+    if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
+      if (errno != EINVAL && errno != ENOSYS) throw_errno("replace", dir_);
+      // A file system without RENAME_EXCHANGE: two renames, the old dataset kept until the end.
+      const std::string old = temp_sibling(dir_) + ".old";
+      fs::rename(dir_, old);
+      fs::rename(tmp_, dir_);
+      remove_tree(old);
+    } else {
+      remove_tree(tmp_);
+    }
   } else {
     std::error_code ec;
     fs::rename(tmp_, dir_, ec);

@@ -111,7 +111,10 @@ std::uint32_t file_crc32(const std::string& path);
 // temporary directory.
 class dataset_writer {
  public:
-  explicit dataset_writer(std::string dir, bool overwrite = false);
+  // overwrite: an existing `dir` may be replaced, but only when it is a tiergnn dataset directory,
+  // and never when it is (or holds, or lies inside) one of `inputs`: the files or directories
+  // the new dataset is made from. Both are checked here, before any work.
+  explicit dataset_writer(std::string dir, bool overwrite = false, const std::vector<std::string>& inputs = {});
   dataset_writer(const dataset_writer&) = delete;
   dataset_writer& operator=(const dataset_writer&) = delete;
   ~dataset_writer();

@@ -39,7 +39,7 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
   if (!std::filesystem::is_regular_file(path)) throw input_error(at_input(path, "no such file"));
   TG_CHECK_INPUT(opt.src_column >= 0 && opt.dst_column >= 0 && opt.src_column != opt.dst_column,
                  "source and destination columns must be two different non-negative indices");
-  dataset_writer w(out_dir, overwrite);
+  dataset_writer w(out_dir, overwrite, {path});
   csr_builder builder(w.path(".edges.spill"),
                       csr_build_options{opt.undirected, opt.remove_self_loops, opt.remove_duplicates});
   edgelist_report rep;

@@ -313,7 +313,7 @@ labelled_import_report import_facebook(const std::string& dir, const std::string
   const std::int64_t n = static_cast<std::int64_t>(t.labels.size());
   const feature_lists feats = read_features_json(feat_path, n);
 
-  dataset_writer w(out_dir, opt.overwrite);
+  dataset_writer w(out_dir, opt.overwrite, {dir});
   write_facebook_features(w, feats, n, opt);
   csr_build_options g;
   g.symmetrize = true;

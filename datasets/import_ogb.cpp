@@ -287,7 +287,7 @@ labelled_import_report import_ogb(const std::string& dir, const std::string& out
     }
     labelled::resolve_num_nodes(s);
     s.splits = read_splits(dir, scheme, s.num_nodes);
-    dataset_writer w(out_dir, opt.overwrite);
+    dataset_writer w(out_dir, opt.overwrite, {dir});
     w.meta().name = name;
     source["layout"] = "npz";
     w.meta().source = source;
@@ -307,7 +307,7 @@ labelled_import_report import_ogb(const std::string& dir, const std::string& out
   std::string n_from = nodes_path;
   const std::int64_t expected_edges = nedges_path.empty() ? -1 : read_count(nedges_path);
 
-  dataset_writer w(out_dir, opt.overwrite);
+  dataset_writer w(out_dir, opt.overwrite, {dir});
   w.meta().name = name;
   if (!feat_path.empty()) {
     const std::int64_t rows = read_features(w, feat_path, n);

@@ -115,7 +115,7 @@ labelled_import_report import_planetoid(const std::string& dir, const std::strin
                       (msg.empty() ? std::string() : ": " + msg));
   }
 
-  dataset_writer w(out_dir, opt.overwrite);
+  dataset_writer w(out_dir, opt.overwrite, {dir});
   w.meta().name = name;
   w.meta().source = {
       {"importer", "planetoid"},

@@ -34,7 +34,7 @@ labelled_import_report import_tolokers(const std::string& npz_path, const std::s
     s.splits[k] = labelled::ids_from_mask(masks[k], opt.split, s.num_nodes);
   }
 
-  dataset_writer w(out_dir, opt.overwrite);
+  dataset_writer w(out_dir, opt.overwrite, {npz_path});
   auto& m = w.meta();
   m.name = opt.name;
   m.source = {{"importer", "tolokers"},

@@ -76,7 +76,7 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   rep.predicted_memory_hit_rate = predicted_hit_rate(prof.score, order, plan.c());
 
   const auto t0 = std::chrono::steady_clock::now();
-  dataset_writer w(out_dir, cfg.overwrite);
+  dataset_writer w(out_dir, cfg.overwrite, {src.dir()});
   write_renumbered(src, order, w);
   w.meta().source = {{"prepared_from", std::filesystem::absolute(src.dir()).lexically_normal().string()},
                      {"estimator", cfg.estimator},

@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/file_handle.hpp"
@@ -12,10 +16,33 @@
 namespace tg {
 
 namespace {
-constexpr char kMagic[8] = {'T', 'G', 'C', 'K', 'P', 'T', '0', '1'};
+constexpr char kMagicV1[8] = {'T', 'G', 'C', 'K', 'P', 'T', '0', '1'};  // no checksum (read only)
+constexpr char kMagic[8] = {'T', 'G', 'C', 'K', 'P', 'T', '0', '2'};    // CRC-32 trailer
 
-void write_or_throw(std::FILE* f, const void* p, std::size_t n, const std::string& path) {
-  if (n && std::fwrite(p, 1, n, f) != n) throw_errno("write", path);
+// Writes and folds the bytes into a running CRC-32.
+struct checked_writer {
+  std::FILE* f;
+  const std::string& path;
+  uLong crc = crc32(0L, Z_NULL, 0);
+  void operator()(const void* p, std::size_t n) {
+    if (n && std::fwrite(p, 1, n, f) != n) throw_errno("write", path);
+    crc = crc32_z(crc, static_cast<const Bytef*>(p), n);
+  }
+};
+
+// CRC-32 of the first n bytes of a file.
+std::uint32_t prefix_crc32(std::FILE* f, std::uint64_t n) {
+  std::vector<unsigned char> buf(1 << 20);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::rewind(f);
+  while (n > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n, buf.size()));
+    const std::size_t got = std::fread(buf.data(), 1, want, f);
+    if (got == 0) break;
+    crc = crc32_z(crc, buf.data(), got);
+    n -= got;
+  }
+  return static_cast<std::uint32_t>(crc);
 }
 }  // namespace
 
@@ -32,19 +59,21 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   try {
     unique_file file(tmp, "wb");
-    std::FILE* f = file.get();
-    write_or_throw(f, kMagic, 8, tmp);
+    checked_writer put{file.get(), tmp};
+    put(kMagic, 8);
     const std::uint64_t len = text.size();
-    write_or_throw(f, &len, 8, tmp);
-    write_or_throw(f, text.data(), text.size(), tmp);
+    put(&len, 8);
+    put(text.data(), text.size());
     for (std::size_t i = 0; i < model.params().size(); ++i) {
       const auto& p = model.params()[i];
-      write_or_throw(f, p.value.data(), p.value.size() * 4, tmp);
+      put(p.value.data(), p.value.size() * 4);
       if (opt) {
-        write_or_throw(f, opt->m[i].data(), opt->m[i].size() * 4, tmp);
-        write_or_throw(f, opt->v[i].data(), opt->v[i].size() * 4, tmp);
+        put(opt->m[i].data(), opt->m[i].size() * 4);
+        put(opt->v[i].data(), opt->v[i].size() * 4);
       }
     }
+    const auto crc = static_cast<std::uint32_t>(put.crc);
+    if (std::fwrite(&crc, 4, 1, file.get()) != 1) throw_errno("write", tmp);
     file.sync();
     file.close();
   } catch (...) {
@@ -73,7 +102,19 @@ checkpoint read_checkpoint(const std::string& path) {
   checkpoint c;
   char magic[8];
   std::uint64_t len = 0;
-  if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, kMagic, 8) != 0) throw bad("bad magic bytes");
+  if (std::fread(magic, 1, 8, f) != 8 || (std::memcmp(magic, kMagic, 8) != 0 && std::memcmp(magic, kMagicV1, 8) != 0))
+    throw bad("bad magic bytes");
+  const bool has_crc = std::memcmp(magic, kMagic, 8) == 0;
+  if (has_crc) {
+    // The trailer is the CRC-32 of everything before it: one flipped byte anywhere is refused.
+    std::uint32_t stored = 0;
+    if (ec || file_size < 20 || std::fseek(f, static_cast<long>(file_size - 4), SEEK_SET) != 0 ||
+        std::fread(&stored, 4, 1, f) != 1)
+      throw bad("truncated");
+    if (prefix_crc32(f, file_size - 4) != stored)
+      throw bad("checksum mismatch: the file was damaged or changed after it was written");
+    if (std::fseek(f, 8, SEEK_SET) != 0) throw bad("cannot read");
+  }
   if (std::fread(&len, 8, 1, f) != 1 || len > (64u << 20) || (!ec && len > file_size)) throw bad("bad header length");
   std::string text(len, '\0');
   if (std::fread(text.data(), 1, len, f) != len) throw bad("truncated header");

@@ -5,8 +5,9 @@
 // checksums), the epoch and optimizer step reached, and every parameter with its Adam moments.
 // A saved model (--save-model) is the same file without the optimizer moments.
 //
-// Layout: "TGCKPT01", u64 header length, JSON header, then per parameter (header order) float32
-// values, and when present float32 m and v.
+// Layout: "TGCKPT02", u64 header length, JSON header, then per parameter (header order) float32
+// values, and when present float32 m and v; last, the CRC-32 of every byte before it (u32), checked
+// when the file is read. Files of the first layout ("TGCKPT01", no trailer) are still read.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,6 +1,7 @@
 #include "train/trainer.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -231,7 +232,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (cfg.eval_mode != "full" && cfg.eval_mode != "sampled" && cfg.eval_mode != "none")
     throw input_error("--eval '" + cfg.eval_mode + "': choose full, sampled or none");
   const bool evaluate = cfg.eval_mode != "none";
-  if (!(cfg.adam.lr > 0)) throw input_error("--lr must be positive");
+  if (!(cfg.adam.lr > 0) || !std::isfinite(cfg.adam.lr))
+    throw input_error("--lr must be a positive finite number, got " + std::to_string(cfg.adam.lr));
+  if (!(cfg.adam.weight_decay >= 0) || !std::isfinite(cfg.adam.weight_decay))
+    throw input_error("--weight-decay must be a finite number >= 0, got " + std::to_string(cfg.adam.weight_decay));
+  if (cfg.eval_every < 1) throw input_error("--eval-every must be at least 1, got " + std::to_string(cfg.eval_every));
+  if (cfg.eval_batch_size < 1)
+    throw input_error("the evaluation batch size must be at least 1, got " + std::to_string(cfg.eval_batch_size));
+  if (cfg.disk_readers < 1 || cfg.disk_readers > 1024)
+    throw input_error("--disk-readers must lie in [1, 1024], got " + std::to_string(cfg.disk_readers));
   if (cfg.fanouts.empty()) throw input_error("--fanouts needs at least one layer");
   if (cfg.weight_decay_scope != "all" && cfg.weight_decay_scope != "first")
     throw input_error("--weight-decay-scope '" + cfg.weight_decay_scope + "': choose all or first");
@@ -350,8 +359,22 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     rep.start_epoch = c.header.at("epoch").get<int>();
     log_info("resuming from ", ckpt_path, " after epoch ", rep.start_epoch);
   } else if (!ckpt_path.empty() && lead) {
+    if (std::filesystem::exists(ckpt_path) && !cfg.overwrite_checkpoint)
+      throw input_error(at_input(cfg.checkpoint_dir,
+                                 "already holds a checkpoint: continue it with --resume, or start "
+                                 "over with --overwrite-checkpoint"));
     std::filesystem::create_directories(cfg.checkpoint_dir);
   }
+  // Every output is checked for writability before the first batch, not after hours of training.
+  if (lead && !cfg.save_model_path.empty()) {
+    const std::filesystem::path parent = std::filesystem::absolute(cfg.save_model_path).parent_path();
+    if (!std::filesystem::is_directory(parent) || ::access(parent.c_str(), W_OK) != 0)
+      throw input_error(at_input(cfg.save_model_path,
+                                 "cannot be written: " + parent.string() +
+                                     (std::filesystem::is_directory(parent) ? " is not writable" : " does not exist")));
+  }
+  if (lead && !ckpt_path.empty() && ::access(cfg.checkpoint_dir.c_str(), W_OK) != 0)
+    throw input_error(at_input(cfg.checkpoint_dir, "is not writable"));
   std::ofstream metrics;
   if (!cfg.metrics_path.empty() && lead) {
     metrics.open(cfg.metrics_path, cfg.resume ? std::ios::app : std::ios::trunc);
@@ -563,6 +586,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       if (comm) j["comm_s"] = er.comm_s;
       if (validate) j["valid_" + rep.metric] = er.valid_metric;
       metrics << j.dump() << "\n" << std::flush;
+      if (!metrics) throw io_error(at_input(cfg.metrics_path, "write failed (is the disk full?)"));
     }
     rep.epochs.push_back(er);
     rep.end_epoch = epoch + 1;
@@ -604,6 +628,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                                 {"epochs", rep.end_epoch}}
                      .dump()
               << "\n";
+    if (metrics.is_open() && !(metrics << std::flush))
+      throw io_error(at_input(cfg.metrics_path, "write failed (is the disk full?)"));
   }
   return rep;
 }

@@ -38,8 +38,9 @@ struct train_config {
   int eval_every = 1;          // validate every N epochs (and after the last)
   std::string checkpoint_dir;  // empty: no checkpoints
   bool resume = false;
-  std::string metrics_path;     // JSON lines; empty: none
-  std::string save_model_path;  // empty: do not save
+  bool overwrite_checkpoint = false;  // a checkpoint already in checkpoint_dir may be replaced (without resume)
+  std::string metrics_path;           // JSON lines; empty: none
+  std::string save_model_path;        // empty: do not save
   bool show_progress = true;
   std::string gpu_mem, host_mem;  // override the prepared plan's budgets (prepared datasets only)
   int disk_readers = 4;           // reader threads of the disk tier

@@ -931,11 +931,20 @@ TEST(ImportLabelledBadInput, ExistingOutputKeptWithoutForce) {
   const std::string msg = input_error_of([&] { tg::import_ogb(s / "toy", s / "out", {}); });
   EXPECT_HAS(msg, "already exists");
   EXPECT_EQ(tg::test::read_text(s / "out/keep.txt"), "mine");
+  // --force replaces tiergnn datasets only: a folder holding the user's files is never deleted.
   tg::ogb_import_options o;
   o.overwrite = true;
-  tg::import_ogb(s / "toy", s / "out", o);
-  EXPECT_FALSE(fs::exists(s / "out/keep.txt"));
-  EXPECT_EQ(tg::dataset::open(s / "out").num_nodes(), 5);
+  EXPECT_HAS(input_error_of([&] { tg::import_ogb(s / "toy", s / "out", o); }), "not a tiergnn dataset directory");
+  EXPECT_EQ(tg::test::read_text(s / "out/keep.txt"), "mine");
+  // A dataset there is replaced, in one atomic exchange.
+  tg::import_ogb(s / "toy", s / "ds", {});
+  tg::import_ogb(s / "toy", s / "ds", o);
+  EXPECT_EQ(tg::dataset::open(s / "ds").num_nodes(), 5);
+  for (const auto& e : fs::directory_iterator(s.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "left " << e.path();
+  // The input itself is never the output, with --force or without.
+  EXPECT_HAS(input_error_of([&] { tg::import_ogb(s / "toy", s / "toy", o); }), "is the input");
+  EXPECT_HAS(input_error_of([&] { tg::import_ogb(s / "toy", s / "toy/sub", o); }), "inside the input");
 }
 
 // ---- command line -------------------------------------------------------------------------------

@@ -1,0 +1,102 @@
+// What a careless or hostile user can do to the command line, and what must hold: one line and exit
+// status 1 for every error (parse errors too), nothing the user owns destroyed by --force, a damaged
+// checkpoint refused on --resume, and a checkpoint never silently replaced.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "test_util.hpp"
+
+using tg::test::run_cli;
+using tg::test::scratch_dir;
+namespace fs = std::filesystem;
+
+namespace {
+void expect_one_line_error(const std::string& args, const std::string& needle) {
+  std::string out;
+  const int rc = run_cli(args, &out);
+  EXPECT_EQ(rc, 1) << args << "\n" << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << args << ": one line, got\n" << out;
+  EXPECT_EQ(out.rfind("tiergnn: error: ", 0), 0u) << args << "\n" << out;
+  EXPECT_NE(out.find(needle), std::string::npos) << args << ": expected '" << needle << "' in\n" << out;
+  EXPECT_LE(out.size(), 400u) << args << ": an error line names the problem, it does not echo pages\n" << out;
+}
+}  // namespace
+
+TEST(HostileInput, ParseErrorsAreOneLineWithExitOne) {
+  expect_one_line_error("--threads -1 info x", "--threads");
+  expect_one_line_error(
+      "--threads 99999999999999999999999999999999999999999999999999999999999999999999999999999999999"
+      "999999999999999999999999999999999999999999999 info x",
+      "...");
+  expect_one_line_error("train", "dataset");
+  expect_one_line_error("frobnicate", "frobnicate");
+  expect_one_line_error("train x --fanouts 5,5 --no-such-option", "--no-such-option");
+  expect_one_line_error(std::string("info \"$(printf 'bad\\001name')\""), "\\x01");
+  std::string out;
+  EXPECT_EQ(run_cli("--help", &out), 0);
+  EXPECT_NE(out.find("Subcommands"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("--version", &out), 0);
+  EXPECT_EQ(out.rfind("tiergnn ", 0), 0u) << out;
+}
+
+TEST(HostileInput, NonsenseTrainingValuesAreRefusedBeforeWork) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 2000 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string t = "train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress ";
+  expect_one_line_error(t + "--lr inf", "--lr");
+  expect_one_line_error(t + "--lr nan", "--lr");
+  expect_one_line_error(t + "--weight-decay -1", "--weight-decay");
+  expect_one_line_error(t + "--hidden 0", "hidden");
+  expect_one_line_error(t + "--eval-every 0", "--eval-every");
+  expect_one_line_error(t + "--disk-readers 0", "--disk-readers");
+  expect_one_line_error(t + "--save-model " + d / "no/such/dir/m.tgck", "does not exist");
+}
+
+TEST(HostileInput, ForceNeverDestroysWhatTheUserOwns) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 2000 --feature-dim 8 --classes 4 --seed 1"), 0);
+  // A folder of the user's that is not a dataset.
+  fs::create_directories(d / "mine");
+  tg::test::write_text(d / "mine/thesis.tex", "years of work");
+  expect_one_line_error("-q generate community " + d / "mine" + " --nodes 100 --force", "not a tiergnn dataset");
+  EXPECT_EQ(tg::test::read_text(d / "mine/thesis.tex"), "years of work");
+  // The input as the output.
+  const auto before = tg::test::list_tree(d / "g");
+  expect_one_line_error("-q prepare " + d / "g" + " -o " + d / "g" + " --force --fanouts 5,5", "is the input");
+  EXPECT_EQ(tg::test::list_tree(d / "g"), before);
+  tg::test::write_text(d / "edges.tsv", "0\t1\n1\t2\n");
+  expect_one_line_error("-q import edgelist " + d / "edges.tsv" + " -o " + d / "edges.tsv" + " --force",
+                        "is the input");
+  EXPECT_EQ(tg::test::read_text(d / "edges.tsv"), "0\t1\n1\t2\n");
+  // A dataset is replaced, and nothing temporary is left beside it.
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 2 --force"),
+            0);
+  for (const auto& e : fs::directory_iterator(d.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+TEST(HostileInput, CheckpointsAreVerifiedAndNeverSilentlyReplaced) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 2000 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string t = "-q train " + d / "g" + " --fanouts 5,5 --no-progress --checkpoint " + d / "ck";
+  ASSERT_EQ(run_cli(t + " --epochs 1"), 0);
+  // A second run without --resume must not start over on top of the checkpoint.
+  expect_one_line_error(t + " --epochs 2", "--resume");
+  ASSERT_EQ(run_cli(t + " --epochs 1 --overwrite-checkpoint"), 0);
+  // One flipped byte in the parameters: refused on --resume.
+  const std::string ck = d / "ck/checkpoint.tgck";
+  {
+    std::fstream f(ck, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(-40, std::ios::end);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x10);
+    f.seekp(-40, std::ios::end);
+    f.write(&c, 1);
+  }
+  expect_one_line_error(t + " --epochs 2 --resume", "checksum");
+}
