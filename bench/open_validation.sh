@@ -20,7 +20,7 @@ secs() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N); ec
   echo "| dataset | arcs | info, no validation (s) | info, validated on open (s) | validation cost (s) | info --check (s) |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: |"
   for d in cnr rmat; do
-    arcs=$("$new" info "$work/$d" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['num_edges'])")
+    arcs=$("$new" info "$work/$d" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['num_arcs'])")
     best_old=1e9 best_new=1e9
     for r in 1 2 3; do
       o=$(secs "$old" -q info "$work/$d"); n=$(secs "$new" -q info "$work/$d")

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -87,10 +88,15 @@ void register_launch(CLI::App& app) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     std::vector<pid_t> pids(static_cast<std::size_t>(o->n), -1);
+    const pid_t launcher = ::getpid();
     for (int r = 0; r < o->n; ++r) {
       const pid_t pid = ::fork();
       if (pid < 0) throw io_error(std::string("fork: ") + std::strerror(errno));
       if (pid == 0) {
+        // A rank never outlives its launcher: if launch dies, even by kill -9, the kernel sends the
+        // rank SIGTERM (the check after it covers a launcher that died before the call).
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != launcher) ::_exit(143);
         ::setenv("RANK", std::to_string(r).c_str(), 1);
         ::setenv("WORLD_SIZE", std::to_string(o->n).c_str(), 1);
         ::setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);

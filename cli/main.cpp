@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/temp_files.hpp"
 #include "include/tiergnn/version.hpp"
 
 namespace {
@@ -72,6 +73,8 @@ int main(int argc, char** argv) {
   bool quiet = false;
   app.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 65536));
   app.add_flag("-q,--quiet", quiet, "Only print errors");
+  // Ctrl-C, SIGTERM or SIGHUP remove the temporary output of the command under way.
+  tg::install_temp_cleanup();
   std::unique_ptr<tbb::global_control> limit;
   app.parse_complete_callback([&] {
     if (threads > 0)

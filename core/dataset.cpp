@@ -4,6 +4,7 @@
 #include <tbb/parallel_reduce.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -17,6 +18,8 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/progress.hpp"
+#include "core/temp_files.hpp"
 
 namespace tg {
 
@@ -394,17 +397,30 @@ dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vecto
   if (!parent.empty() && !fs::is_directory(parent))
     throw input_error(at_input(dir_, "parent directory " + parent.string() + " does not exist"));
   tmp_ = temp_sibling(dir_);
+  remove_stale_temps(dir_);  // left by runs that were killed
   remove_tree(tmp_);
   std::error_code ec;
   if (!fs::create_directory(tmp_, ec)) throw io_error(at_input(tmp_, "cannot create: " + ec.message()));
+  register_temp(tmp_);
 }
 
 dataset_writer::~dataset_writer() {
+  unregister_temp(tmp_);
   if (!committed_) remove_tree(tmp_);
 }
 
 void dataset_writer::put(const std::string& file, dtype t, const std::vector<std::int64_t>& shape, const void* data) {
   write_npy(path(file), t, shape, data);
+}
+
+void dataset_writer::expect_space(std::uint64_t bytes, const std::string& what) const {
+  struct statvfs st {};
+  if (::statvfs(tmp_.c_str(), &st) != 0) return;  // cannot tell: the writes will report a full disk
+  const auto avail = static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
+  if (bytes > avail)
+    throw input_error(at_input(dir_, what + " needs " + format_bytes(static_cast<double>(bytes)) +
+                                         " but its file system has " + format_bytes(static_cast<double>(avail)) +
+                                         " free"));
 }
 
 std::string dataset_writer::commit() {

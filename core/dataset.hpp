@@ -129,6 +129,9 @@ class dataset_writer {
   void put(const std::string& file, const std::vector<T>& v) {
     put(file, dtype_of<T>(), {static_cast<std::int64_t>(v.size())}, v.data());
   }
+  // Fails before anything is written when `bytes` (what the caller is about to write) exceed the
+  // free space of the output's file system, naming both numbers and `what`.
+  void expect_space(std::uint64_t bytes, const std::string& what) const;
   // Records the arrays written (by name) with their checksums, writes meta.json, runs the full
   // check and renames into place. Returns the final directory.
   std::string commit();

@@ -211,6 +211,12 @@ std::string generate_community(const community_options& o, const std::string& ou
   const auto homophily_threshold = static_cast<std::uint64_t>(std::ldexp(o.homophily, 32));
 
   dataset_writer w(out_dir, overwrite);
+  {
+    const double nn = static_cast<double>(n), m = nn * o.avg_degree;
+    w.expect_space(
+        static_cast<std::uint64_t>(8 * (nn + 1) + 8 * m + 4 * nn * static_cast<double>(o.feature_dim) + 16 * nn),
+        "the community graph");
+  }
   csr_build_options bopt;
   bopt.symmetrize = true;
   bopt.remove_self_loops = true;

@@ -97,6 +97,13 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
   const graph500_scramble scramble(o.scale, o.seed);
 
   dataset_writer w(out_dir, overwrite);
+  {
+    // At most: indptr, indices (int64), features, labels and splits (int64).
+    const double n = std::ldexp(1.0, o.scale), m = n * o.edge_factor * (o.undirected ? 2 : 1);
+    w.expect_space(
+        static_cast<std::uint64_t>(8 * (n + 1) + 8 * m + 4 * n * static_cast<double>(o.feature_dim) + 16 * n),
+        "the R-MAT graph");
+  }
   csr_build_options bopt;
   bopt.symmetrize = o.undirected;
   bopt.remove_self_loops = o.remove_self_loops;

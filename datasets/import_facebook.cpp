@@ -204,6 +204,12 @@ void write_facebook_features(dataset_writer& w, const feature_lists& f, std::int
                              const facebook_import_options& opt) {
   const bool multihot = opt.encoding == facebook_encoding::multihot;
   const std::int64_t d = multihot ? f.max_id + 1 : opt.projection_dim;
+  if (d > (std::int64_t{1} << 24))
+    throw input_error(
+        "feature dimension " + std::to_string(d) + (multihot ? " (the largest feature id + 1)" : "") +
+        " is beyond 2^24: " + (multihot ? "the feature ids are not a vocabulary" : "choose a smaller --dim"));
+  w.expect_space(static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(d) * 4,
+                 "the " + std::to_string(d) + "-dim features");
   const counter_rng rng(opt.seed, stream_id(kProjectionStream));
   const float scale = 1.0f / std::sqrt(static_cast<float>(kProjectionNonzeros));
   npy_writer out(w.path("features.npy"), dtype::float32, {d});

@@ -46,6 +46,13 @@ bool text_reader::fill() {
 }
 
 bool text_reader::next(std::string_view* line) {
+  if (!next_raw(line)) return false;
+  // A UTF-8 byte-order mark (Windows editors write one) is not part of the first line's data.
+  if (line_no_ == 1 && line->size() >= 3 && line->substr(0, 3) == "\xEF\xBB\xBF") line->remove_prefix(3);
+  return true;
+}
+
+bool text_reader::next_raw(std::string_view* line) {
   carry_.clear();
   bool have_any = false;
   while (true) {

@@ -19,6 +19,7 @@ class text_reader {
 
   // Next line without its '\n' / "\r\n"; false at the end. Throws input_error on a corrupt or
   // truncated gzip stream.
+  // A UTF-8 byte-order mark before the first line is skipped.
   bool next(std::string_view* line);
   std::int64_t line_number() const { return line_no_; }
   const std::string& path() const { return path_; }
@@ -32,6 +33,7 @@ class text_reader {
   std::vector<char> buf_;
   std::size_t begin_ = 0, end_ = 0;
   bool eof_ = false;
+  bool next_raw(std::string_view* line);
   std::int64_t line_no_ = 0, consumed_ = 0;
   std::string carry_;
 };

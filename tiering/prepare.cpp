@@ -77,6 +77,11 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
 
   const auto t0 = std::chrono::steady_clock::now();
   dataset_writer w(out_dir, cfg.overwrite, {src.dir()});
+  {
+    std::uint64_t bytes = 0;
+    for (const auto& [file, info] : src.meta().arrays) bytes += info.bytes;
+    w.expect_space(bytes + 8 * static_cast<std::uint64_t>(src.num_nodes()), "the prepared copy of " + src.dir());
+  }
   write_renumbered(src, order, w);
   w.meta().source = {{"prepared_from", std::filesystem::absolute(src.dir()).lexically_normal().string()},
                      {"estimator", cfg.estimator},

@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/file_handle.hpp"
+#include "core/temp_files.hpp"
 
 namespace tg {
 
@@ -57,6 +58,11 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
   if (opt) h["step"] = opt->step;
   const std::string text = h.dump();
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  register_temp(tmp);
+  struct unregister {
+    const std::string& p;
+    ~unregister() { unregister_temp(p); }
+  } done{tmp};
   try {
     unique_file file(tmp, "wb");
     checked_writer put{file.get(), tmp};

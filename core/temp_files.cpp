@@ -1,0 +1,101 @@
+// Temporary outputs removed on signals and by later runs (core/temp_files.hpp).
+#include "core/temp_files.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+namespace tg {
+
+namespace {
+
+constexpr int kSlots = 64;
+constexpr std::size_t kPathMax = 4096;
+char g_paths[kSlots][kPathMax];
+std::atomic<bool> g_used[kSlots];
+std::mutex g_mu;
+
+// Removes a file, or a directory's entries and then the directory: raw system calls only.
+void remove_signal_safe(const char* path) {
+  if (::unlink(path) == 0 || (errno != EISDIR && errno != EPERM)) return;
+  const int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    alignas(8) char buf[8192];
+    for (;;) {
+      const long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+      if (n <= 0) break;
+      for (long off = 0; off < n;) {
+        const auto* reclen = reinterpret_cast<const unsigned short*>(buf + off + 16);
+        const char* name = buf + off + 19;
+        if (std::strcmp(name, ".") != 0 && std::strcmp(name, "..") != 0) ::unlinkat(fd, name, 0);
+        off += *reclen;
+      }
+    }
+    ::close(fd);
+  }
+  ::rmdir(path);
+}
+
+extern "C" void on_stop_signal(int sig) {
+  for (int i = 0; i < kSlots; ++i)
+    if (g_used[i].load(std::memory_order_acquire)) remove_signal_safe(g_paths[i]);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
+
+void register_temp(const std::string& path) {
+  if (path.size() >= kPathMax) return;
+  std::lock_guard<std::mutex> lock(g_mu);
+  for (int i = 0; i < kSlots; ++i)
+    if (!g_used[i].load(std::memory_order_relaxed)) {
+      std::memcpy(g_paths[i], path.c_str(), path.size() + 1);
+      g_used[i].store(true, std::memory_order_release);
+      return;
+    }
+}
+
+void unregister_temp(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  for (int i = 0; i < kSlots; ++i)
+    if (g_used[i].load(std::memory_order_relaxed) && path == g_paths[i])
+      g_used[i].store(false, std::memory_order_release);
+}
+
+void install_temp_cleanup() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  });
+}
+
+void remove_stale_temps(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  const std::string prefix = "." + p.filename().string() + ".tmp-";
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    std::error_code rm;
+    fs::remove_all(it->path(), rm);
+  }
+}
+
+}  // namespace tg

@@ -1,0 +1,24 @@
+#pragma once
+// Temporary outputs that must not outlive their process: a dataset being written (a hidden sibling
+// directory, renamed into place when complete) or a checkpoint being written. While registered,
+// they are removed if the process is stopped by SIGINT, SIGTERM or SIGHUP (the handler uses only
+// async-signal-safe calls, then lets the signal end the process as before). A later run removes
+// the temporaries of processes that no longer exist (killed by SIGKILL, or a crash) when it writes
+// beside them.
+#include <string>
+
+namespace tg {
+
+// Registers / unregisters a temporary file or flat directory (at most 64 at once; more are simply
+// not cleaned on a signal).
+void register_temp(const std::string& path);
+void unregister_temp(const std::string& path);
+
+// Installs the SIGINT / SIGTERM / SIGHUP handlers (once; the CLI calls it at start). A handler that
+// a command installs later (training's Ctrl-C) takes precedence while it is installed.
+void install_temp_cleanup();
+
+// Removes siblings of `path` named "." + basename + ".tmp-PID[...]" whose process PID is gone.
+void remove_stale_temps(const std::string& path);
+
+}  // namespace tg
