@@ -2,11 +2,16 @@
 // status 1 for every error (parse errors too), nothing the user owns destroyed by --force, a damaged
 // checkpoint refused on --resume, and a checkpoint never silently replaced.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "test_util.hpp"
 
@@ -99,4 +104,53 @@ TEST(HostileInput, CheckpointsAreVerifiedAndNeverSilentlyReplaced) {
     f.write(&c, 1);
   }
   expect_one_line_error(t + " --epochs 2 --resume", "checksum");
+}
+
+TEST(HostileInput, ByteOrderMarkAndImpossibleSizes) {
+  scratch_dir d;
+  tg::test::write_text(d / "bom.tsv",
+                       "\xEF\xBB\xBF"
+                       "0\t1\n1\t2\n");
+  ASSERT_EQ(run_cli("-q import edgelist " + d / "bom.tsv" + " -o " + d / "bom"), 0);
+  std::string out;
+  ASSERT_EQ(run_cli("info " + d / "bom" + " --json", &out), 0);
+  EXPECT_NE(out.find("\"num_arcs\":2"), std::string::npos) << "the first edge is kept:\n" << out;
+  // 2^40 nodes x 16 edges will not fit on this disk: refused before anything is written.
+  expect_one_line_error("-q generate rmat " + d / "huge" + " --scale 40 --feature-dim 64", "free");
+  EXPECT_FALSE(fs::exists(d / "huge"));
+}
+
+TEST(HostileInput, NoLitterFromStoppedOrKilledRuns) {
+  scratch_dir d;
+  // A dead process's temporary output beside the target is removed by the next run there.
+  fs::create_directories(d / ".g.tmp-999999999");
+  tg::test::write_text(d / ".g.tmp-999999999/indices.npy", "half written");
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  EXPECT_FALSE(fs::exists(d / ".g.tmp-999999999"));
+  // SIGTERM while a dataset is being written: its temporary directory goes with the process.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    SCOPED_TRACE(sig);
+    const std::string out = d / ("big" + std::to_string(sig));
+    const pid_t pid = fork();
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      execl(TIERGNN_CLI, TIERGNN_CLI, "-q", "generate", "community", out.c_str(), "--nodes", "3000000", "--feature-dim",
+            "64", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    bool seen = false;
+    for (int i = 0; i < 400 && !seen; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      for (const auto& e : fs::directory_iterator(d.path()))
+        seen = seen || e.path().filename().string().rfind(".big" + std::to_string(sig) + ".tmp-", 0) == 0;
+    }
+    ASSERT_TRUE(seen) << "the temporary output never appeared";
+    ::kill(pid, sig);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "status " << status;
+    for (const auto& e : fs::directory_iterator(d.path()))
+      EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "left " << e.path();
+    EXPECT_FALSE(fs::exists(out));
+  }
 }

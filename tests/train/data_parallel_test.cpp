@@ -210,3 +210,40 @@ TEST(DataParallel, EveryRankResumesFromRankZerosCheckpoint) {
   for (std::size_t e = 0; e < 4; ++e)
     EXPECT_EQ(la[e], lb[e]) << "epoch " << e + 1 << ": resuming must continue exactly";
 }
+
+// kill -9 of the launcher (which cannot clean up) must not leave its ranks running as orphans.
+TEST(DataParallel, KillingTheLauncherStopsItsRanks) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 20000);
+  const pid_t launch = spawn({"launch", "-n", "2", "--", "train", g, "--fanouts", "10,10", "--epochs", "1000",
+                              "--batch-size", "64", "--no-progress", "--eval", "none"},
+                             {}, d / "launch.log");
+  std::vector<pid_t> kids;
+  for (int tries = 0; tries < 100 && kids.size() < 2; ++tries) {
+    std::this_thread::sleep_for(100ms);
+    kids.clear();
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = e.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream st(e.path() / "stat");
+      std::string line;
+      if (!std::getline(st, line)) continue;
+      std::istringstream rest(line.substr(line.rfind(')') + 2));
+      char state;
+      int ppid = 0;
+      rest >> state >> ppid;
+      if (ppid == launch) kids.push_back(std::stoi(name));
+    }
+  }
+  ASSERT_EQ(kids.size(), 2u) << test::read_text(d / "launch.log");
+  ::kill(launch, SIGKILL);
+  bool timed_out = false;
+  wait_status(launch, 10s, &timed_out);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (pid_t k : kids) {
+    while (::kill(k, 0) == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    const bool alive = ::kill(k, 0) == 0;
+    EXPECT_FALSE(alive) << "rank " << k << " outlived its launcher";
+    if (alive) ::kill(k, SIGKILL);
+  }
+}
