@@ -116,7 +116,10 @@ dataset_meta dataset_meta::from_json(const json& j, const std::string& path) {
     array_info info;
     info.type = dtype_from_name(field<std::string>(a, "dtype", path), path + ": arrays." + file);
     info.shape = field<std::vector<std::int64_t>>(a, "shape", path);
-    info.crc32 = static_cast<std::uint32_t>(std::stoul(field<std::string>(a, "crc32", path), nullptr, 16));
+    const std::string crc = field<std::string>(a, "crc32", path);
+    if (crc.empty() || crc.size() > 8 || crc.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      throw input_error(at_input(path, "arrays." + file + ".crc32 \"" + crc.substr(0, 16) + "\" is not 8 hex digits"));
+    info.crc32 = static_cast<std::uint32_t>(std::stoul(crc, nullptr, 16));
     info.bytes = field<std::uint64_t>(a, "bytes", path);
     m.arrays[file] = info;
   }
@@ -356,9 +359,16 @@ void remove_tree(const std::string& path) {
 
 namespace {
 // True when `inner` is `outer` or lies inside it (after resolving both).
-bool same_or_inside(const fs::path& inner, const fs::path& outer) {
+fs::path resolved(const fs::path& p) {
   std::error_code ec;
-  const fs::path a = fs::weakly_canonical(inner, ec), b = fs::weakly_canonical(outer, ec);
+  fs::path r = fs::weakly_canonical(p, ec);
+  if (ec || r.empty()) r = fs::absolute(p, ec).lexically_normal();
+  return r;
+}
+
+bool same_or_inside(const fs::path& inner, const fs::path& outer) {
+  const fs::path a = resolved(inner), b = resolved(outer);
+  if (a.empty() || b.empty()) return false;
   auto i = a.begin(), j = b.begin();
   for (; j != b.end(); ++i, ++j)
     if (i == a.end() || *i != *j) return j->empty() && std::next(j) == b.end();  // trailing separator

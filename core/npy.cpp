@@ -333,7 +333,7 @@ std::vector<float> npy_array::to_float32() const {
   };
   switch (type()) {
     case dtype::float32:
-      std::memcpy(out.data(), data_, n * 4);
+      if (n) std::memcpy(out.data(), data_, n * 4);
       break;
     case dtype::float64:
       conv(static_cast<const double*>(data_));

@@ -50,12 +50,12 @@ npz_archive::npz_archive(const std::string& path) : path_(path) {
   std::uint64_t cd_off = rd32(d + eocd + 16);
   if (eocd >= 20 && rd32(d + eocd - 20) == kEocd64Loc) {
     const std::uint64_t e64 = rd64(d + eocd - 20 + 8);
-    if (e64 + 56 > n || rd32(d + e64) != kEocd64) throw corrupt("bad zip64 end record");
+    if (e64 > n || n - e64 < 56 || rd32(d + e64) != kEocd64) throw corrupt("bad zip64 end record");
     count = rd64(d + e64 + 32);
     cd_size = rd64(d + e64 + 40);
     cd_off = rd64(d + e64 + 48);
   }
-  if (cd_off + cd_size > n) throw corrupt("central directory lies outside the file (truncated?)");
+  if (cd_off > n || cd_size > n - cd_off) throw corrupt("central directory lies outside the file (truncated?)");
   std::uint64_t p = cd_off;
   for (std::uint64_t i = 0; i < count; ++i) {
     if (p + 46 > n || rd32(d + p) != kCentral) throw corrupt("bad central directory entry");
@@ -121,9 +121,11 @@ npy_array npz_archive::get(const std::string& key) const {
   auto corrupt = [&](const std::string& what) -> input_error {
     return input_error(at_input(member, "corrupt zip member: " + what));
   };
-  if (e->local_offset + 30 > n || rd32(d + e->local_offset) != kLocal) throw corrupt("bad local header");
+  if (e->local_offset > n || n - e->local_offset < 30 || rd32(d + e->local_offset) != kLocal)
+    throw corrupt("bad local header");
   const std::uint64_t data_off = e->local_offset + 30 + rd16(d + e->local_offset + 26) + rd16(d + e->local_offset + 28);
-  if (data_off + e->compressed > n) throw corrupt("data runs past the end of the file (truncated archive?)");
+  if (data_off > n || e->compressed > n - data_off)
+    throw corrupt("data runs past the end of the file (truncated archive?)");
   const std::uint8_t* src = d + data_off;
   if (e->method == 0) {
     if (e->compressed != e->uncompressed) throw corrupt("stored member with differing sizes");
@@ -136,6 +138,11 @@ npy_array npz_archive::get(const std::string& key) const {
   }
   if (e->method != 8)
     throw corrupt("unsupported compression method " + std::to_string(e->method) + " (only stored and deflate)");
+  // Deflate expands at most about 1032:1: a larger declared size is a corrupt (or hostile) header,
+  // refused before it is allocated.
+  if (e->uncompressed > e->compressed * 1032 + 1024)
+    throw corrupt("declares " + std::to_string(e->uncompressed) + " uncompressed bytes, more than " +
+                  std::to_string(e->compressed) + " deflated bytes can hold");
   std::vector<std::uint8_t> out(static_cast<std::size_t>(e->uncompressed));
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw corrupt("zlib init failed");

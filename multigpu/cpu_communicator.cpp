@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/log.hpp"
 #include "multigpu/communicator.hpp"
 
 namespace tg {
@@ -24,6 +25,7 @@ namespace tg {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+constexpr std::int32_t kHelloMagic = 0x4e4e4754;  // "TGNN": the first bytes a rank sends rank 0
 
 int env_int(const char* name, int fallback, bool* found = nullptr) {
   const char* v = std::getenv(name);
@@ -185,6 +187,27 @@ class tcp_communicator final : public communicator {
     }
   }
 
+  // The first bytes of a new connection, within a second; false when they do not come.
+  static bool read_hello(int fd, void* data, std::size_t bytes) {
+    const auto deadline = clock_type::now() + std::chrono::seconds(1);
+    auto* p = static_cast<std::uint8_t*>(data);
+    while (bytes > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
+      if (left <= 0) return false;
+      pollfd q{fd, POLLIN, 0};
+      if (::poll(&q, 1, static_cast<int>(left)) <= 0) continue;
+      const ssize_t k = ::recv(fd, p, bytes, 0);
+      if (k == 0) return false;
+      if (k < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        return false;
+      }
+      p += k;
+      bytes -= static_cast<std::size_t>(k);
+    }
+    return true;
+  }
+
   static void tune(int fd) {
     const int one = 1;
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -234,14 +257,20 @@ class tcp_communicator final : public communicator {
       socket_fd s(::accept(ls.get(), nullptr, nullptr));
       if (s.get() < 0) continue;
       tune(s.get());
-      std::int32_t hello[2] = {0, 0};  // rank, world size
-      recv_exact(s.get(), hello, sizeof hello, -1);
-      if (hello[0] <= 0 || hello[0] >= w_.size || hello[1] != w_.size ||
-          peers_[static_cast<std::size_t>(hello[0])].get() >= 0)
-        throw comm_error("rank 0: a process connected as rank " + std::to_string(hello[0]) + " of " +
-                         std::to_string(hello[1]) + ", but this job has " + std::to_string(w_.size) +
+      // A rank introduces itself within a second; anything else on MASTER_PORT (a port scan, a
+      // health check, a stray client) is dropped and the job goes on waiting for its ranks.
+      std::int32_t hello[3] = {0, 0, 0};  // magic, rank, world size
+      if (!read_hello(s.get(), hello, sizeof hello) || hello[0] != kHelloMagic) {
+        log_warn("rank 0: ignored a connection to ", w_.master_addr, ":", w_.master_port,
+                 " that is not a tiergnn rank");
+        continue;
+      }
+      if (hello[1] <= 0 || hello[1] >= w_.size || hello[2] != w_.size ||
+          peers_[static_cast<std::size_t>(hello[1])].get() >= 0)
+        throw comm_error("rank 0: a process connected as rank " + std::to_string(hello[1]) + " of " +
+                         std::to_string(hello[2]) + ", but this job has " + std::to_string(w_.size) +
                          " ranks (or that rank already joined)");
-      peers_[static_cast<std::size_t>(hello[0])] = std::move(s);
+      peers_[static_cast<std::size_t>(hello[1])] = std::move(s);
       ++joined;
     }
   }
@@ -254,7 +283,7 @@ class tcp_communicator final : public communicator {
       if (s.get() < 0) throw io_error(std::string("socket: ") + std::strerror(errno));
       if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) {
         tune(s.get());
-        const std::int32_t hello[2] = {w_.rank, w_.size};
+        const std::int32_t hello[3] = {kHelloMagic, w_.rank, w_.size};
         root_fd_ = std::move(s);
         send_all(root_fd_.get(), hello, sizeof hello, 0);
         return;

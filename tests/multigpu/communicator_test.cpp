@@ -1,12 +1,16 @@
 // The TCP communicator between real processes (fork): collectives give the same bytes on every
 // rank; a rank that dies or hangs makes the others throw comm_error within the timeout.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -181,4 +185,37 @@ TEST(WorldFromEnv, ReadsTheUsualVariablesAndRejectsBadOnes) {
   w = world_from_env();
   EXPECT_EQ(w.size, 1);
   EXPECT_EQ(w.launcher, "single");
+}
+
+// A port scan or a stray client on MASTER_PORT (connect and close, or send junk) must not stop
+// rank 0: the job still forms and works.
+TEST(CpuCommunicator, StrayConnectionsToTheMasterPortAreIgnored) {
+  const int port = test::free_tcp_port();
+  const auto status = run_ranks(3, [&](int r) {
+    if (r == 2) {  // the stray client, before and while the real rank connects
+      for (const char* junk : {"", "GET / HTTP/1.0\r\n\r\n", "\x01\x00\x00\x00\x02\x00\x00\x00"}) {
+        for (int tries = 0; tries < 100; ++tries) {
+          const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+          sockaddr_in a{};
+          a.sin_family = AF_INET;
+          a.sin_port = htons(static_cast<std::uint16_t>(port));
+          a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+          if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+            if (*junk) (void)::send(fd, junk, std::strlen(junk) + 1, 0);
+            ::close(fd);
+            break;
+          }
+          ::close(fd);
+          std::this_thread::sleep_for(20ms);
+        }
+      }
+      return true;
+    }
+    if (r == 1) std::this_thread::sleep_for(300ms);  // let the stray client go first
+    auto c = make_cpu_communicator(world(r, 2, port), 10s);
+    double x = 1;
+    c->all_reduce_sum(&x, 1);
+    return x == 2;
+  });
+  for (int r = 0; r < 3; ++r) EXPECT_EQ(status[static_cast<std::size_t>(r)], 0) << "process " << r;
 }
