@@ -222,16 +222,12 @@ void check_identical_parameters(communicator* comm, const gnn_model& model, int 
                   " holds different parameters than rank 0 (a bug: every rank applies the same reduced update)");
 }
 
-}  // namespace
-
-train_report train(const dataset& d, const train_config& cfg_in) {
-  train_config cfg = cfg_in;
-  // Everything that can be wrong with the input is checked before training starts.
+// Every option checked before any work; fills the model's layer count from the fanouts.
+void validate_config(train_config& cfg) {
   if (cfg.batch_size <= 0) throw input_error("--batch-size must be positive, got " + std::to_string(cfg.batch_size));
   if (cfg.epochs < 0) throw input_error("--epochs must not be negative");
   if (cfg.eval_mode != "full" && cfg.eval_mode != "sampled" && cfg.eval_mode != "none")
     throw input_error("--eval '" + cfg.eval_mode + "': choose full, sampled or none");
-  const bool evaluate = cfg.eval_mode != "none";
   if (!(cfg.adam.lr > 0) || !std::isfinite(cfg.adam.lr))
     throw input_error("--lr must be a positive finite number, got " + std::to_string(cfg.adam.lr));
   if (!(cfg.adam.weight_decay >= 0) || !std::isfinite(cfg.adam.weight_decay))
@@ -257,9 +253,6 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     throw input_error("--prefetch " + std::to_string(cfg.pipeline_depth) + ": at most 16 batches ahead");
   if (cfg.host_access != "zero-copy" && cfg.host_access != "copy")
     throw input_error("--host-access '" + cfg.host_access + "': choose zero-copy or copy");
-  communicator* comm = cfg.comm && cfg.comm->size() > 1 ? cfg.comm : nullptr;
-  const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
-  const bool lead = rank == 0;  // evaluates, writes checkpoints, metrics and the saved model
   if (on_gpu && (cfg.device_id < 0 || cfg.device_id >= cuda_device_count()))
     throw input_error("--device cuda: this process should use GPU " + std::to_string(cfg.device_id) +
                       " (LOCAL_RANK) but " + std::to_string(cuda_device_count()) + " are visible");
@@ -267,25 +260,27 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     throw input_error("--fanouts has " + std::to_string(cfg.fanouts.size()) + " entries but the model has " +
                       std::to_string(cfg.model.num_layers) + " layers: give one fanout per layer");
   cfg.model.num_layers = static_cast<int>(cfg.fanouts.size());
-  const labelled_splits sp = load_splits(d);
-  cfg.model.in_dim = d.meta().feature_dim;
-  cfg.model.num_classes = sp.num_classes;
-  if (!d.meta().has_features())
-    throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy); a GNN needs them"));
-  const std::int64_t feature_dim = d.meta().feature_dim;
-  graph_for_sampling train_graph;
-  neighbor_sampler sampler = train_graph.make(d, cfg.fanouts, cfg.seed, cfg.ignore_graph);
-  if (cfg.ignore_graph) log_info("--ignore-graph: training without edges (a feature-only MLP baseline)");
+}
+
+struct tier_layout {
+  std::vector<std::int64_t> node_keys;  // prepared: new id -> original id (the sampler's keys)
+  std::int64_t g = 0, c = 0;            // rows [0, g) GPU tier, [g, c) host tier, the rest disk
+};
+
+// The tiers a run uses: a prepared dataset's plan (or --gpu-mem / --host-mem over it), checked
+// against the budgets with this run's training memory; an unprepared dataset keeps every row in
+// host memory. Prints the plan.
+tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t row_bytes, std::int64_t num_classes) {
   // A prepared (renumbered) dataset is served by the tiered feature store under its plan, and
   // sampled with the original ids as keys, so it trains exactly as the original dataset would.
-  std::vector<std::int64_t> node_keys;
-  std::int64_t row_bytes = feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype));
-  std::int64_t tier_g = 0, tier_c = d.num_nodes();
+  tier_layout t;
+  t.c = d.num_nodes();
+  const std::int64_t feature_dim = d.meta().feature_dim;
   if (plan_file::present(d)) {
     const plan_file pf = plan_file::load(d);
     tier_plan tp = pf.plan;
     const reserve_estimate reserve = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts,
-                                                      cfg.batch_size, cfg.model.hidden, sp.num_classes);
+                                                      cfg.batch_size, cfg.model.hidden, num_classes);
     if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
       const budget gpu = parse_budget(cfg.gpu_mem.empty() ? "0" : cfg.gpu_mem, "--gpu-mem");
       const budget host = parse_budget(cfg.host_mem.empty() ? "100%" : cfg.host_mem, "--host-mem");
@@ -301,18 +296,90 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                            " by " + format_bytes(static_cast<double>(need - budget_bytes)) +
                            ": pass a smaller --gpu-mem to train, or re-run prepare");
     }
-    node_keys = d.get("order.npy").to_int64();
-    tier_g = tp.g();
-    tier_c = tp.c();
+    t.node_keys = d.get("order.npy").to_int64();
+    t.g = tp.g();
+    t.c = tp.c();
     log_info("tier plan (estimator ", tp.estimator, "; GPU budget ", tp.gpu_budget, ", host budget ", tp.host_budget,
              ", training reserve ~", format_bytes(static_cast<double>(reserve.total())), "):\n", describe(tp),
-             "  predicted GPU hit rate ", fmt(100.0 * pf.predicted_hit_rate(tier_g), 1), "% of feature reads");
+             "  predicted GPU hit rate ", fmt(100.0 * pf.predicted_hit_rate(t.g), 1), "% of feature reads");
   } else if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
     throw input_error(
         "--gpu-mem / --host-mem place features in tiers, which needs a prepared dataset: run "
         "tiergnn prepare " +
         d.dir() + " -o DIR first");
   }
+  return t;
+}
+
+// --resume: the checkpoint's parameters and Adam state, after checking it belongs to this dataset,
+// model and settings; returns the epoch to start from. Otherwise prepares the checkpoint directory
+// (refusing to replace a checkpoint without --overwrite-checkpoint) and returns 0.
+int restore_or_start(const dataset& d, const train_config& cfg, const std::string& ckpt_path,
+                     const nlohmann::json& identity, bool lead, gnn_model* model, adam_optimizer* opt) {
+  if (cfg.resume) {
+    if (ckpt_path.empty()) throw input_error("--resume needs --checkpoint DIR");
+    if (!std::filesystem::exists(ckpt_path))
+      throw input_error(at_input(cfg.checkpoint_dir, "--resume: no checkpoint.tgck in this directory"));
+    checkpoint c = read_checkpoint(ckpt_path);
+    if (c.header.value("dataset", nlohmann::json()) != identity)
+      throw input_error(at_input(ckpt_path, "was written for dataset '" +
+                                                c.header["dataset"].value("name", std::string("?")) + "', not for " +
+                                                d.dir() + " ('" + d.meta().name + "'): counts or checksums differ"));
+    if (c.header.value("model", nlohmann::json()) != model->config().to_json())
+      throw input_error(at_input(ckpt_path, "was written for model " + c.header["model"].dump() +
+                                                ", but this run asks for " + model->config().to_json().dump()));
+    if (c.header.value("settings", nlohmann::json()) != settings_json(cfg))
+      throw input_error(at_input(ckpt_path, "was written with training settings " + c.header["settings"].dump() +
+                                                "; resuming needs the same, this run has " +
+                                                settings_json(cfg).dump()));
+    if (!c.header.value("has_optimizer", false) || c.values.size() != model->params().size())
+      throw input_error(at_input(ckpt_path, "holds no optimizer state: it is a saved model, not a checkpoint"));
+    optimizer_state st;
+    st.step = c.header.at("step").get<std::int64_t>();
+    for (std::size_t i = 0; i < model->params().size(); ++i) {
+      if (c.values[i].size() != model->params()[i].value.size())
+        throw input_error(at_input(ckpt_path, "parameter " + model->params()[i].name + " has the wrong size"));
+      model->params()[i].value = std::move(c.values[i]);
+    }
+    st.m = std::move(c.m);
+    st.v = std::move(c.v);
+    model->push_params();
+    opt->load(std::move(st));
+    const int start = c.header.at("epoch").get<int>();
+    log_info("resuming from ", ckpt_path, " after epoch ", start);
+    return start;
+  } else if (!ckpt_path.empty() && lead) {
+    if (std::filesystem::exists(ckpt_path) && !cfg.overwrite_checkpoint)
+      throw input_error(at_input(cfg.checkpoint_dir,
+                                 "already holds a checkpoint: continue it with --resume, or start "
+                                 "over with --overwrite-checkpoint"));
+    std::filesystem::create_directories(cfg.checkpoint_dir);
+  }
+  return 0;
+}
+}  // namespace
+
+train_report train(const dataset& d, const train_config& cfg_in) {
+  train_config cfg = cfg_in;
+  validate_config(cfg);
+  const bool evaluate = cfg.eval_mode != "none";
+  const bool on_gpu = cfg.device == "cuda";
+  communicator* comm = cfg.comm && cfg.comm->size() > 1 ? cfg.comm : nullptr;
+  const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
+  const bool lead = rank == 0;  // evaluates, writes checkpoints, metrics and the saved model
+  const labelled_splits sp = load_splits(d);
+  cfg.model.in_dim = d.meta().feature_dim;
+  cfg.model.num_classes = sp.num_classes;
+  if (!d.meta().has_features())
+    throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy); a GNN needs them"));
+  const std::int64_t feature_dim = d.meta().feature_dim;
+  const std::int64_t row_bytes = feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype));
+  graph_for_sampling train_graph;
+  neighbor_sampler sampler = train_graph.make(d, cfg.fanouts, cfg.seed, cfg.ignore_graph);
+  if (cfg.ignore_graph) log_info("--ignore-graph: training without edges (a feature-only MLP baseline)");
+  const tier_layout tiers = plan_tiers(d, cfg, row_bytes, sp.num_classes);
+  const std::vector<std::int64_t>& node_keys = tiers.node_keys;
+  std::int64_t tier_g = tiers.g, tier_c = tiers.c;
   sampler.set_node_keys(span<const std::int64_t>(node_keys));
   // The backend every batch trains on (the model, its optimizer and the loop below are the same
   // code for both), and the feature store that writes that backend's memory.
@@ -327,44 +394,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   rep.metric = sp.num_classes == 2 ? "roc_auc" : "accuracy";
   const nlohmann::json identity = d.identity();
   const std::string ckpt_path = cfg.checkpoint_dir.empty() ? "" : cfg.checkpoint_dir + "/checkpoint.tgck";
-  if (cfg.resume) {
-    if (ckpt_path.empty()) throw input_error("--resume needs --checkpoint DIR");
-    if (!std::filesystem::exists(ckpt_path))
-      throw input_error(at_input(cfg.checkpoint_dir, "--resume: no checkpoint.tgck in this directory"));
-    checkpoint c = read_checkpoint(ckpt_path);
-    if (c.header.value("dataset", nlohmann::json()) != identity)
-      throw input_error(at_input(ckpt_path, "was written for dataset '" +
-                                                c.header["dataset"].value("name", std::string("?")) + "', not for " +
-                                                d.dir() + " ('" + d.meta().name + "'): counts or checksums differ"));
-    if (c.header.value("model", nlohmann::json()) != model.config().to_json())
-      throw input_error(at_input(ckpt_path, "was written for model " + c.header["model"].dump() +
-                                                ", but this run asks for " + model.config().to_json().dump()));
-    if (c.header.value("settings", nlohmann::json()) != settings_json(cfg))
-      throw input_error(at_input(ckpt_path, "was written with training settings " + c.header["settings"].dump() +
-                                                "; resuming needs the same, this run has " +
-                                                settings_json(cfg).dump()));
-    if (!c.header.value("has_optimizer", false) || c.values.size() != model.params().size())
-      throw input_error(at_input(ckpt_path, "holds no optimizer state: it is a saved model, not a checkpoint"));
-    optimizer_state st;
-    st.step = c.header.at("step").get<std::int64_t>();
-    for (std::size_t i = 0; i < model.params().size(); ++i) {
-      if (c.values[i].size() != model.params()[i].value.size())
-        throw input_error(at_input(ckpt_path, "parameter " + model.params()[i].name + " has the wrong size"));
-      model.params()[i].value = std::move(c.values[i]);
-    }
-    st.m = std::move(c.m);
-    st.v = std::move(c.v);
-    model.push_params();
-    opt.load(std::move(st));
-    rep.start_epoch = c.header.at("epoch").get<int>();
-    log_info("resuming from ", ckpt_path, " after epoch ", rep.start_epoch);
-  } else if (!ckpt_path.empty() && lead) {
-    if (std::filesystem::exists(ckpt_path) && !cfg.overwrite_checkpoint)
-      throw input_error(at_input(cfg.checkpoint_dir,
-                                 "already holds a checkpoint: continue it with --resume, or start "
-                                 "over with --overwrite-checkpoint"));
-    std::filesystem::create_directories(cfg.checkpoint_dir);
-  }
+  rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, &model, &opt);
   // Every output is checked for writability before the first batch, not after hours of training.
   if (lead && !cfg.save_model_path.empty()) {
     const std::filesystem::path parent = std::filesystem::absolute(cfg.save_model_path).parent_path();
