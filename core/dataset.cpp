@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <type_traits>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -35,9 +36,28 @@ std::string hex32(std::uint32_t x) {
   return b;
 }
 
+// Integers in JSON must be written as integers that fit: nlohmann converts a float such as 3e20 to
+// an integer type without a check (undefined behaviour), so other numbers are refused here.
+template <typename T>
+void check_integers(const json& v, const char* key, const std::string& path) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!v.is_number_integer() && !v.is_number_unsigned())
+      throw input_error(at_input(path, std::string("field '") + key + "' must be an integer"));
+    if (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+                               : (v.get<std::int64_t>() < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
+                                  (std::is_signed_v<T> &&
+                                   v.get<std::int64_t>() > static_cast<std::int64_t>(std::numeric_limits<T>::max()))))
+      throw input_error(at_input(path, std::string("field '") + key + "' is out of range"));
+  } else if constexpr (std::is_same_v<T, std::vector<std::int64_t>>) {
+    if (!v.is_array()) throw input_error(at_input(path, std::string("field '") + key + "' must be a list"));
+    for (const auto& e : v) check_integers<std::int64_t>(e, key, path);
+  }
+}
+
 template <typename T>
 T field(const json& j, const char* key, const std::string& path) {
-  if (!j.contains(key)) throw input_error(at_input(path, std::string("missing field '") + key + "'"));
+  if (!j.is_object() || !j.contains(key)) throw input_error(at_input(path, std::string("missing field '") + key + "'"));
+  check_integers<T>(j.at(key), key, path);
   try {
     return j.at(key).get<T>();
   } catch (const json::exception&) {
@@ -71,7 +91,20 @@ json dataset_meta::to_json() const {
   return j;
 }
 
+namespace {
+dataset_meta meta_from_json(const json& j, const std::string& path);
+}  // namespace
+
 dataset_meta dataset_meta::from_json(const json& j, const std::string& path) {
+  try {
+    return meta_from_json(j, path);
+  } catch (const json::exception& e) {  // a value of the wrong type where nlohmann checks it itself
+    throw input_error(at_input(path, std::string("malformed: ") + e.what()));
+  }
+}
+
+namespace {
+dataset_meta meta_from_json(const json& j, const std::string& path) {
   if (!j.is_object()) throw input_error(at_input(path, "meta.json must hold a JSON object"));
   if (field<std::string>(j, "format", path) != "tiergnn-dataset")
     throw input_error(at_input(path, "field 'format' is not \"tiergnn-dataset\""));
@@ -132,6 +165,7 @@ dataset_meta dataset_meta::from_json(const json& j, const std::string& path) {
   m.source = j.value("source", json::object());
   return m;
 }
+}  // namespace
 
 std::uint32_t file_crc32(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");

@@ -238,12 +238,24 @@ void check_image(const std::uint8_t* bytes, std::size_t size, const std::string&
 }
 }  // namespace
 
+void npy_array::align_data() {
+  // A header of unusual length, or a member stored at an odd offset of a zip, leaves the data
+  // misaligned for its dtype; typed loads from it would be undefined behaviour, so it is copied.
+  const std::size_t align = dtype_size(header_.type);
+  if (align <= 1 || reinterpret_cast<std::uintptr_t>(data_) % align == 0) return;
+  auto copy = std::make_shared<std::vector<std::uint64_t>>((nbytes() + 7) / 8);
+  if (nbytes()) std::memcpy(copy->data(), data_, nbytes());
+  data_ = copy->data();
+  owner_ = copy;
+}
+
 npy_array npy_array::open(const std::string& path) {
   auto f = std::make_shared<mmap_file>(mmap_file::open(path));
   npy_array a;
   a.name_ = path;
   check_image(f->data(), f->size(), path, &a.header_, &a.data_);
   a.owner_ = f;
+  a.align_data();
   return a;
 }
 
@@ -253,6 +265,7 @@ npy_array npy_array::from_bytes(std::vector<std::uint8_t> bytes, const std::stri
   a.name_ = name;
   check_image(owned->data(), owned->size(), name, &a.header_, &a.data_);
   a.owner_ = owned;
+  a.align_data();
   return a;
 }
 
@@ -262,6 +275,7 @@ npy_array npy_array::from_view(std::shared_ptr<const void> owner, const std::uin
   a.name_ = name;
   check_image(bytes, size, name, &a.header_, &a.data_);
   a.owner_ = std::move(owner);
+  a.align_data();
   return a;
 }
 

@@ -67,6 +67,7 @@ class npy_array {
   std::vector<float> to_float32() const;
 
  private:
+  void align_data();
   std::string name_;
   npy_header header_;
   const void* data_ = nullptr;

@@ -57,3 +57,36 @@ TEST(ParserRegressions, NpyShapesThatOverflowAreRefused) {
     EXPECT_NE(std::string(e.what()).find("64 bits"), std::string::npos) << e.what();
   }
 }
+
+TEST(ParserRegressions, MetaIntegersWrittenAsHugeFloatsAreAnInputError) {
+  nlohmann::json j = {{"format", "tiergnn-dataset"},
+                      {"format_version", kDatasetFormatVersion},
+                      {"num_nodes", 3.033e20},
+                      {"num_edges", 0},
+                      {"directed", true},
+                      {"graph", {{"index_dtype", "int32"}}},
+                      {"features", nullptr},
+                      {"labels", nullptr},
+                      {"arrays", nlohmann::json::object()}};
+  EXPECT_THROW(dataset_meta::from_json(j, "meta.json"), input_error);  // was a float-to-integer conversion (UB)
+  j["num_nodes"] = 2;
+  j["name"] = 7;  // nlohmann's own type check: must arrive as an input_error too
+  EXPECT_THROW(dataset_meta::from_json(j, "meta.json"), input_error);
+}
+
+TEST(ParserRegressions, MisalignedArrayDataIsCopiedNotReadInPlace) {
+  // A .npy whose header length leaves the data at an odd offset (numpy pads to 64; others need not).
+  const std::string dict = "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }";
+  std::string h = dict + "    \n";  // 10 + h.size() is odd on purpose
+  if ((10 + h.size()) % 2 == 0) h.insert(h.size() - 1, " ");
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes.push_back(static_cast<char>(h.size() & 0xff));
+  bytes.push_back(static_cast<char>(h.size() >> 8));
+  bytes += h;
+  for (std::int64_t v : {5, -7, 9}) bytes.append(reinterpret_cast<const char*>(&v), 8);
+  test::scratch_dir d;
+  test::write_text(d / "odd.npy", bytes);
+  const npy_array a = npy_array::open(d / "odd.npy");
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a.raw()) % 8, 0u);
+  EXPECT_EQ(a.to_int64(), (std::vector<std::int64_t>{5, -7, 9}));
+}
