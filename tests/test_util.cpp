@@ -70,6 +70,16 @@ int run_cli(const std::string& args, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+std::string npy_header_bytes(const std::string& dict) {
+  std::string h = dict;
+  while ((10 + h.size() + 1) % 64) h += ' ';
+  h += '\n';
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes.push_back(static_cast<char>(h.size() & 0xff));
+  bytes.push_back(static_cast<char>(h.size() >> 8));
+  return bytes + h;
+}
+
 std::vector<std::string> list_tree(const std::string& dir) {
   std::vector<std::string> out;
   if (!fs::exists(dir)) return out;

@@ -37,6 +37,10 @@ int free_tcp_port();
 // must not initialise CUDA itself (a child cannot use its parent's context).
 int cuda_devices_in_child();
 
+// A .npy version-1 header for a hand-written header dict ("{'descr': '<f4', ...}"), padded with
+// spaces and a newline so that the data starts at a multiple of 64 bytes, as numpy writes it.
+std::string npy_header_bytes(const std::string& dict);
+
 // Recursive listing "name:size" of a directory (to prove nothing changed).
 std::vector<std::string> list_tree(const std::string& dir);
 

@@ -127,14 +127,10 @@ std::vector<corruption> corruptions() {
       {"npy header shape wraps around", false,
        [](const std::string& d) {
          // (2^61 + 50) x 2 float32 = 2^64 + 400 bytes: wraps to 400 in 64 bits.
-         const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2305843009213693952050, 2), }";
-         std::string h = dict;
-         while ((10 + h.size() + 1) % 64) h += ' ';
-         h += '\n';
-         std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-         bytes.push_back(static_cast<char>(h.size() & 0xff));
-         bytes.push_back(static_cast<char>(h.size() >> 8));
-         bytes += h + std::string(400, '\0');
+         const std::string bytes =
+             tg::test::npy_header_bytes(
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (2305843009213694002, 2), }") +
+             std::string(400, '\0');
          std::ofstream(d + "/features.npy", std::ios::binary | std::ios::trunc) << bytes;
        }},
       {"order.npy duplicate", true,

@@ -42,14 +42,8 @@ TEST(ParserRegressions, EmptyArraysConvert) {
 }
 
 TEST(ParserRegressions, NpyShapesThatOverflowAreRefused) {
-  const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }";
-  std::string h = dict;
-  while ((10 + h.size() + 1) % 64) h += ' ';
-  h += '\n';
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-  bytes.push_back(static_cast<char>(h.size() & 0xff));
-  bytes.push_back(static_cast<char>(h.size() >> 8));
-  bytes += h;
+  const std::string bytes =
+      test::npy_header_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }");
   try {
     parse_npy_header(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "x.npy");
     FAIL() << "a shape of 2^64 elements was accepted";

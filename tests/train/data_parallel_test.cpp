@@ -81,6 +81,24 @@ int wait_status(pid_t p, std::chrono::seconds limit, bool* timed_out) {
   return s;
 }
 
+// The processes whose parent is `parent` (from /proc/PID/stat).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> kids;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream st(e.path() / "stat");
+    std::string line;
+    if (!std::getline(st, line)) continue;
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    char state;
+    int ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) kids.push_back(std::stoi(name));
+  }
+  return kids;
+}
+
 }  // namespace
 
 TEST(DataParallel, KRanksFollowOneProcessesLossCurve) {
@@ -156,20 +174,7 @@ TEST(DataParallel, LaunchStopsTheJobWhenARankDies) {
                              {}, d / "launch.log");
   std::this_thread::sleep_for(1500ms);
   // Find launch's children and kill one of them.
-  std::vector<pid_t> kids;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = e.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream st(e.path() / "stat");
-    std::string line;
-    if (!std::getline(st, line)) continue;
-    const auto close = line.rfind(')');
-    std::istringstream rest(line.substr(close + 2));
-    char state;
-    int ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == launch) kids.push_back(std::stoi(name));
-  }
+  const std::vector<pid_t> kids = children_of(launch);
   ASSERT_EQ(kids.size(), 3u) << test::read_text(d / "launch.log");
   ::kill(kids[1], SIGKILL);
   bool timed_out = false;
@@ -221,19 +226,7 @@ TEST(DataParallel, KillingTheLauncherStopsItsRanks) {
   std::vector<pid_t> kids;
   for (int tries = 0; tries < 100 && kids.size() < 2; ++tries) {
     std::this_thread::sleep_for(100ms);
-    kids.clear();
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-      const std::string name = e.path().filename();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream st(e.path() / "stat");
-      std::string line;
-      if (!std::getline(st, line)) continue;
-      std::istringstream rest(line.substr(line.rfind(')') + 2));
-      char state;
-      int ppid = 0;
-      rest >> state >> ppid;
-      if (ppid == launch) kids.push_back(std::stoi(name));
-    }
+    kids = children_of(launch);
   }
   ASSERT_EQ(kids.size(), 2u) << test::read_text(d / "launch.log");
   ::kill(launch, SIGKILL);
