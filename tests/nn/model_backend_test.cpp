@@ -14,51 +14,19 @@
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "sampler/neighbor_sampler.hpp"
+#include "graph_fixture.hpp"
 #include "shadow_backend.hpp"
 
 using namespace tg;
 
 namespace {
 
-struct graph_fixture {
-  std::int64_t n = 400, dim = 12, classes = 4;
-  std::vector<std::int64_t> indptr{0};
-  std::vector<std::int32_t> indices;
-  std::vector<float> x;
-  std::vector<std::int64_t> labels;
-  graph_fixture() {
-    counter_rng r(2, 0);
-    for (std::int64_t v = 0; v < n; ++v) {
-      const auto deg = 1 + static_cast<std::int64_t>(r.below(static_cast<std::uint64_t>(v), 10));
-      for (std::int64_t k = 0; k < deg; ++k)
-        indices.push_back(static_cast<std::int32_t>(r.below(static_cast<std::uint64_t>(v * 64 + k + 1000000), n)));
-      std::sort(indices.begin() + indptr.back(), indices.end());
-      indices.erase(std::unique(indices.begin() + indptr.back(), indices.end()), indices.end());
-      indptr.push_back(static_cast<std::int64_t>(indices.size()));
-    }
-    x.resize(static_cast<std::size_t>(n * dim));
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] = r.normal(5000000 + i);
-    for (std::int64_t v = 0; v < n; ++v) labels.push_back((v * 7) % classes);
-  }
-  sampled_batch batch(std::int64_t index) const {
-    neighbor_sampler s(n, indptr.data(), indices.data(), dtype::int32, {6, 4}, 3);
-    std::vector<std::int64_t> seeds(50);
-    std::iota(seeds.begin(), seeds.end(), 50 * index);
-    sampled_batch b;
-    s.sample(span<const std::int64_t>(seeds), 0, index, &b);
-    return b;
-  }
-  std::vector<float> inputs(const sampled_batch& b) const {
-    std::vector<float> in;
-    for (std::int64_t id : b.input_nodes()) in.insert(in.end(), x.begin() + id * dim, x.begin() + (id + 1) * dim);
-    return in;
-  }
-};
+using test::graph_fixture;
 
 // One training step on `be` the way the training loop takes it; returns the logits (host).
 std::vector<float> train_step(gnn_model& m, adam_optimizer& opt, const graph_fixture& f, std::int64_t index) {
   backend& be = m.compute();
-  const sampled_batch b = f.batch(index);
+  const sampled_batch b = f.batch({6, 4}, 40 * index, index);
   batch_graphs g;
   g.build(aggregator_of(m.config()), b.blocks.data(), b.blocks.size(), be, true);
   const std::vector<float> in = f.inputs(b);
@@ -118,7 +86,7 @@ TEST(ModelOnBackends, ShadowDeviceTrainsExactlyAsTheCpuBackend) {
       }
       EXPECT_EQ(oa.steps(), ob.steps());
       // Host-memory passes (evaluation) upload and download on the device backend.
-      const sampled_batch batch = f.batch(7);
+      const sampled_batch batch = f.batch({6, 4}, 200, 7);
       const std::vector<float> in = f.inputs(batch);
       EXPECT_EQ(a.forward(batch, in.data(), false, dropout_key{}), b.forward(batch, in.data(), false, dropout_key{}));
       std::vector<float> ya(static_cast<std::size_t>(batch.blocks[0].num_dst * 16)), yb(ya.size());
@@ -148,7 +116,7 @@ TEST(ModelOnBackends, HostMemoryHandedToADeviceBackendIsRefused) {
   const graph_fixture f;
   test::shadow_device_backend dev;
   gnn_model m(config("sage"), 1, dev);
-  const sampled_batch b = f.batch(0);
+  const sampled_batch b = f.batch({6, 4}, 0, 0);
   batch_graphs g;
   g.build(aggregator::mean, b.blocks.data(), b.blocks.size(), dev, true);
   const std::vector<float> in = f.inputs(b);
