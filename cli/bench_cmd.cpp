@@ -1,5 +1,8 @@
 // `tiergnn bench traffic`: estimators and placements side by side (tiering/traffic_bench.hpp).
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 
@@ -69,6 +72,15 @@ void register_bench(CLI::App& app) {
       o->cfg.ratios.push_back(v / 100.0);
       if (e == std::string::npos) break;
       s = e + 1;
+    }
+    // The outputs must be writable before minutes of simulation, not after.
+    for (const std::string* out : {&o->json, &o->plot}) {
+      if (out->empty()) continue;
+      const std::filesystem::path parent = std::filesystem::absolute(*out).parent_path();
+      if (!std::filesystem::is_directory(parent) || ::access(parent.c_str(), W_OK) != 0)
+        throw input_error(
+            at_input(*out, "cannot be written: " + parent.string() +
+                               (std::filesystem::is_directory(parent) ? " is not writable" : " does not exist")));
     }
     const dataset d = open_dataset(o->dir);
     const traffic_bench_result r = run_traffic_bench(d, o->cfg);

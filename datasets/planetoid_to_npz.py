@@ -110,6 +110,12 @@ def main(argv):
     if len(y) > allx.shape[0] or test_range[0] < allx.shape[0]:
         fail(tpath, "test ids must follow the %d allx rows (smallest is %d)"
              % (allx.shape[0], test_range[0]))
+    if len(np.unique(test_index)) != len(test_index):
+        fail(tpath, "lists a node twice")
+    # The graph names every node (CiteSeer's isolated test nodes included): a test id past it would
+    # make the importer invent nodes (a stray 1000000 would mean a million-node dataset).
+    if not hasattr(graph, "__len__") or test_range[-1] >= len(graph):
+        fail(tpath, "test id %d is beyond the graph's %d nodes" % (test_range[-1], len(graph) if hasattr(graph, "__len__") else 0))
 
     # CiteSeer: widen the test block to the full id range; missing rows stay zero.
     full = np.arange(test_range[0], test_range[-1] + 1)

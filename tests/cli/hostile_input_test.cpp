@@ -59,6 +59,8 @@ TEST(HostileInput, NonsenseTrainingValuesAreRefusedBeforeWork) {
   expect_one_line_error(t + "--eval-every 0", "--eval-every");
   expect_one_line_error(t + "--disk-readers 0", "--disk-readers");
   expect_one_line_error(t + "--save-model " + d / "no/such/dir/m.tgck", "does not exist");
+  expect_one_line_error("bench traffic " + d / "g" + " --fanouts 5,5 --epochs 1 --json " + d / "no/such/dir/t.json",
+                        "does not exist");
 }
 
 TEST(HostileInput, ForceNeverDestroysWhatTheUserOwns) {

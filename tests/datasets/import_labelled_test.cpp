@@ -197,6 +197,27 @@ bool python_with_numpy() {
 
 }  // namespace
 
+TEST(ImportLabelledBadInput, PlanetoidTestIndexBeyondTheGraph) {
+  const std::string src = shared_dataset("cora");
+  if (src.empty()) GTEST_SKIP() << "../shared/datasets/cora not present";
+  if (!python_with_numpy()) GTEST_SKIP() << "python3 with numpy and scipy not available";
+  scratch_dir s;
+  fs::create_directories(s / "cora");
+  for (const auto& e : fs::directory_iterator(src)) {  // ../shared is read-only: copy, then make writable
+    const std::string to = s / ("cora/" + e.path().filename().string());
+    fs::copy_file(e.path(), to);
+    fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add);
+  }
+  // Same number of test ids (tx still matches), the last one pointing far past the 2,708 nodes.
+  const std::string ti = s / "cora/ind.cora.test.index";
+  std::string text = tg::test::read_text(ti);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  text = text.substr(0, text.rfind('\n') + 1) + "1000000\n";
+  tg::test::write_text(ti, text);
+  EXPECT_HAS(input_error_of([&] { tg::import_planetoid(s / "cora", "cora", s / "out", {}); }), "beyond the graph");
+  EXPECT_FALSE(fs::exists(s / "out"));
+}
+
 // ---- real datasets ------------------------------------------------------------------------------
 
 TEST(ImportLabelledReal, CoraMatchesManifest) {
