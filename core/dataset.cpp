@@ -227,10 +227,7 @@ dataset dataset::open(const std::string& dir) {
     d.arrays_.emplace(file, std::move(a));
   }
   // Nothing uses the arrays before their structure is known to be sound.
-  check_options structural;
-  structural.checksums = false;
-  structural.values = false;
-  d.check(structural);
+  d.check_structure();
   return d;
 }
 
@@ -264,7 +261,7 @@ std::int64_t first_nonfinite(const T* p, std::int64_t n) {
 }
 }  // namespace
 
-void dataset::check(const check_options& opt) const {
+void dataset::check_structure() const {
   const std::int64_t n = meta_.num_nodes, e = meta_.num_edges;
   auto p = [&](const std::string& f) { return dir_ + "/" + f; };
   // Graph.
@@ -290,14 +287,6 @@ void dataset::check(const check_options& opt) const {
     if (f.type() != dtype::float32 && f.type() != dtype::float16)
       throw input_error(at_input(p("features.npy"), "features must be float32 or float16"));
     f.expect_shape({n, meta_.feature_dim});
-    const std::int64_t bad = !opt.values ? std::numeric_limits<std::int64_t>::max()
-                             : f.type() == dtype::float32
-                                 ? first_nonfinite(static_cast<const float*>(f.raw()), f.count())
-                                 : first_nonfinite(static_cast<const std::uint16_t*>(f.raw()), f.count());
-    if (bad != std::numeric_limits<std::int64_t>::max())
-      throw input_error(at_input(p("features.npy"), "non-finite value at row " +
-                                                        std::to_string(bad / meta_.feature_dim) + ", column " +
-                                                        std::to_string(bad % meta_.feature_dim)));
   }
   // Labels.
   std::vector<std::int64_t> labels;
@@ -367,6 +356,21 @@ void dataset::check(const check_options& opt) const {
     if (size != info.bytes)
       throw input_error(
           at_input(path, "size is " + std::to_string(size) + " bytes, meta.json says " + std::to_string(info.bytes)));
+  }
+}
+
+void dataset::check(const check_options& opt) const {
+  // The structure was validated when the dataset was opened; this adds what reads every byte.
+  auto p = [&](const std::string& f) { return dir_ + "/" + f; };
+  if (opt.values && meta_.has_features()) {
+    const npy_array& f = get("features.npy");
+    const std::int64_t bad = f.type() == dtype::float32
+                                 ? first_nonfinite(static_cast<const float*>(f.raw()), f.count())
+                                 : first_nonfinite(static_cast<const std::uint16_t*>(f.raw()), f.count());
+    if (bad != std::numeric_limits<std::int64_t>::max())
+      throw input_error(at_input(p("features.npy"), "non-finite value at row " +
+                                                        std::to_string(bad / meta_.feature_dim) + ", column " +
+                                                        std::to_string(bad % meta_.feature_dim)));
   }
   if (opt.checksums) {
     for (const auto& [file, info] : meta_.arrays) {

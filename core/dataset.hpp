@@ -89,14 +89,16 @@ class dataset {
     bool checksums = true;  // CRC-32 of every file against meta.json
     bool values = true;     // features finite
   };
-  // Validates everything: CSR structure, ids and labels in range, splits (in range, no duplicates,
-  // disjoint, labelled), order.npy a permutation, shapes, dtypes and sizes against meta, and (by
-  // the options) file checksums and finite features. Throws input_error naming the file and the
-  // problem.
+  // What open() does not: (by the options) file checksums and finite features. Together with the
+  // structural validation of open() this validates everything. Throws input_error naming the file
+  // and the problem.
   void check(const check_options& opt) const;
   void check() const { check(check_options{}); }
 
  private:
+  // CSR structure, ids and labels in range, splits (in range, no duplicates, disjoint, labelled),
+  // order.npy a permutation, shapes, dtypes and sizes against meta (open() runs it, O(N + E)).
+  void check_structure() const;
   std::string dir_;
   dataset_meta meta_;
   std::map<std::string, npy_array> arrays_;

@@ -7,13 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
-#include <exception>
 #include <functional>
-#include <mutex>
-#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -31,7 +26,6 @@
 #include "multigpu/topology.hpp"
 #include "nn/optimizer.hpp"
 #include "multigpu/communicator.hpp"
-#include "sampler/rank_slice.hpp"
 #include "core/device.hpp"
 #include "train/metrics.hpp"
 #include "tiering/feature_store.hpp"
