@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "api/internal.hpp"
+#include "core/device.hpp"
 #include "core/gpu_memory.hpp"
 #include "tiering/feature_store.hpp"
 #include "tiering/store.hpp"
@@ -28,17 +29,7 @@ struct feature_store::impl {
 namespace {
 
 int parse_device(const std::string& s) {
-  if (s == "cpu") return -1;
-  if (s == "cuda") return 0;
-  if (s.rfind("cuda:", 0) == 0) {
-    try {
-      std::size_t used = 0;
-      const int id = std::stoi(s.substr(5), &used);
-      if (used == s.size() - 5 && id >= 0) return id;
-    } catch (const std::exception&) {
-    }
-  }
-  throw tg::input_error("feature store: unknown device \"" + s + "\": use cpu, cuda or cuda:N");
+  return tg::parse_device_spec(s, "feature store");
 }
 
 }  // namespace
@@ -132,7 +123,7 @@ gathered_rows feature_store::gather(const std::int64_t* ids, std::size_t count) 
       r.data = buf.get();
       r.owner = buf;
     } else {
-      tg::gpu::set_device(impl_->device_id);
+      const tg::gpu::device_scope on(impl_->device_id);  // the caller's current device is left as it was
       auto buf = std::make_shared<tg::gpu::device_buffer<float>>(elems);
       r.data = buf->data();
       r.owner = buf;

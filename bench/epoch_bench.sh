@@ -12,6 +12,9 @@
 #   and the conventional PyTorch + PyG pipeline (bench/pyg_epoch.py) on the same graph.
 # Each tiergnn run trains 2 epochs; the second (warm) epoch's time is reported with its traffic
 # ledger and time split. Writes RESULTS_DIR/epoch_bench.json and prints a table with the targets.
+# Environment for a shorter run (bench/gpu_check.sh uses one): EPOCH_NODES, EPOCH_AVG_DEGREE (50),
+# EPOCH_TRAIN (the generator's training fraction), EPOCH_PREPARE ("hybrid degree": the estimators
+# whose prepared datasets are built), EPOCH_RUNS (the placements to run, by name), PYG_BATCHES (100).
 # Usage: bench/epoch_bench.sh BUILD_DIR RESULTS_DIR [PYTHON]
 set -uo pipefail
 build=$(realpath "$1")
@@ -25,12 +28,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$results"
 t0=$(date +%s)
-"$T" -q generate community "$work/g" --nodes "$nodes" --avg-degree 50 --feature-dim 128 --seed 1 || exit 1
+train_args=()
+[[ -n ${EPOCH_TRAIN:-} ]] && train_args=(--train "$EPOCH_TRAIN")
+"$T" -q generate community "$work/g" --nodes "$nodes" --avg-degree "${EPOCH_AVG_DEGREE:-50}" --feature-dim 128 \
+  "${train_args[@]}" --seed 1 || exit 1
 echo "generated $nodes nodes in $(( $(date +%s) - t0 )) s"
 common=(--fanouts 15,10,5 --batch-size 1024)
 t0=$(date +%s)
-"$T" -q prepare "$work/g" -o "$work/hybrid" --estimator hybrid --gpu-mem 20% --host-mem 100% "${common[@]}" || exit 1
-"$T" -q prepare "$work/g" -o "$work/degree" --estimator degree --gpu-mem 20% --host-mem 100% "${common[@]}" || exit 1
+for est in ${EPOCH_PREPARE:-hybrid degree}; do
+  "$T" -q prepare "$work/g" -o "$work/$est" --estimator "$est" --gpu-mem 20% --host-mem 100% "${common[@]}" || exit 1
+done
 echo "prepared in $(( $(date +%s) - t0 )) s"
 runs=(
   "copy-0|hybrid|--gpu-mem 0% --host-access copy"
@@ -44,6 +51,8 @@ runs=(
 : > "$work/runs.jsonl"
 for r in "${runs[@]}"; do
   IFS='|' read -r name ds args <<< "$r"
+  # EPOCH_RUNS="copy-0 hybrid-20 ...": only those placements (a short run)
+  [[ -n ${EPOCH_RUNS:-} && " $EPOCH_RUNS " != *" $name "* ]] && continue
   # shellcheck disable=SC2086
   "$T" -q train "$work/$ds" --device "$device" --model sage --hidden 256 "${common[@]}" --epochs 2 --eval none \
     --no-progress --metrics "$work/$name.jsonl" $args > "$work/$name.log" 2>&1

@@ -2,7 +2,7 @@
 // throughput, and GPU sampler throughput, measured in one run on one card.
 //
 //   ceilings  pinned host -> device cudaMemcpy and device -> device copy bandwidth (256 MiB, best of 10)
-//   gather    rows of 256 B, 512 B and 1 KiB (float32), 1 GiB of features per row size written to
+//   gather    rows of 256 B, 512 B and 1 KiB (float32), --gather-mib (1024) MiB of features per row size written to
 //             --work; 1M random ids per batch; tiers all-GPU, all-host (zero-copy) and mixed (20% GPU,
 //             80% host); GB/s of rows delivered by the kernel (device events around the launch;
 //             median of 10) and end to end (gather() with its host-side work), and as a fraction of
@@ -12,7 +12,9 @@
 //             batch 1024, --batches batches of a random 10% training set; sampled edges per second;
 //             the CPU sampler (all cores of this machine) on the same batches for reference
 //
-// Usage: gpu_bench --work DIR [--sampler-dataset DIR] [--batches 100] [--json FILE]
+// Usage: gpu_bench --work DIR [--parts ceilings,gather,sampler] [--gather-mib 1024] [--sampler-dataset DIR]
+//                  [--batches 100] [--json FILE]
+// (the gather part needs the ceilings and measures them itself when --parts leaves them out)
 // Prints a table; writes JSON with the card, the machine and the numbers.
 #include <algorithm>
 #include <chrono>
@@ -62,8 +64,8 @@ std::string write_rows(const std::string& dir, std::int64_t n, std::int64_t dim)
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string work, sampler_dataset, json_path;
-  std::int64_t batches = 100;
+  std::string work, sampler_dataset, json_path, parts = "ceilings,gather,sampler";
+  std::int64_t batches = 100, gather_mib = 1024;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     if (k == "--work")
@@ -74,13 +76,19 @@ int main(int argc, char** argv) {
       batches = std::stoll(argv[i + 1]);
     else if (k == "--json")
       json_path = argv[i + 1];
+    else if (k == "--parts")
+      parts = argv[i + 1];
+    else if (k == "--gather-mib")
+      gather_mib = std::stoll(argv[i + 1]);
     else {
       std::fprintf(stderr, "gpu_bench: unknown option %s\n", k.c_str());
       return 2;
     }
   }
   if (work.empty()) {
-    std::fprintf(stderr, "usage: gpu_bench --work DIR [--sampler-dataset DIR] [--batches 100] [--json FILE]\n");
+    std::fprintf(stderr,
+                 "usage: gpu_bench --work DIR [--parts ceilings,gather,sampler] [--gather-mib 1024] "
+                 "[--sampler-dataset DIR] [--batches 100] [--json FILE]\n");
     return 2;
   }
   if (cuda_device_count() == 0) {
@@ -92,55 +100,66 @@ int main(int argc, char** argv) {
     out["card"] = cuda_device_name(0);
     out["cpu"] = bench::cpu_model();
     out["commit"] = bench::source_commit(TIERGNN_SOURCE_DIR);
-    const double h2d = gpu::measure_h2d_bandwidth(256 << 20, 10);
-    const double d2d = gpu::measure_d2d_bandwidth(256 << 20, 10);
-    out["ceilings_gbps"] = {{"pinned_h2d", h2d}, {"d2d_copy", d2d}};
-    std::printf("card: %s\nceilings: pinned H2D %.1f GB/s, device copy %.1f GB/s\n",
-                out["card"].get<std::string>().c_str(), h2d, d2d);
-
-    std::printf("\n%-6s %-6s %12s %12s %9s\n", "row", "tiers", "kernel GB/s", "e2e GB/s", "ceiling");
-    const std::int64_t batch = 1 << 20;
-    for (std::int64_t row_bytes : {256, 512, 1024}) {
-      const std::int64_t n = (std::int64_t{1} << 30) / row_bytes, dim = row_bytes / 4;
-      const dataset ds = dataset::open(write_rows(work + "/rows" + std::to_string(row_bytes), n, dim));
-      std::mt19937_64 rng(7);
-      std::uniform_int_distribution<std::int64_t> u(0, n - 1);
-      std::vector<std::int64_t> ids(static_cast<std::size_t>(batch));
-      for (auto& x : ids) x = u(rng);
-      gpu::device_buffer<float> outbuf(static_cast<std::size_t>(batch * dim));
-      struct mode {
-        const char* name;
-        std::int64_t g, c;
-        double ceiling;
-      };
-      for (const mode& md : {mode{"gpu", n, n, d2d}, mode{"host", 0, n, h2d}, mode{"mixed", n / 5, n, h2d}}) {
-        cuda_tiered_store s(ds, md.g, md.c, {});
-        std::vector<double> kernel, e2e;
-        for (int r = 0; r < 11; ++r) {
-          const auto t0 = clk::now();
-          s.gather(ids, outbuf.data());
-          const double sec = std::chrono::duration<double>(clk::now() - t0).count();
-          if (r == 0) continue;  // warm-up
-          kernel.push_back(s.last_kernel_ms() * 1e-3);
-          e2e.push_back(sec);
-        }
-        const double bytes = static_cast<double>(batch * row_bytes);
-        const double kg = bytes / median(kernel) / 1e9, eg = bytes / median(e2e) / 1e9;
-        std::printf("%-6lld %-6s %12.1f %12.1f %8.0f%%\n", static_cast<long long>(row_bytes), md.name, kg, eg,
-                    100 * kg / md.ceiling);
-        out["gather"].push_back({{"row_bytes", row_bytes},
-                                 {"tiers", md.name},
-                                 {"g", md.g},
-                                 {"c", md.c},
-                                 {"ids", batch},
-                                 {"kernel_gbps", kg},
-                                 {"end_to_end_gbps", eg},
-                                 {"fraction_of_ceiling", kg / md.ceiling}});
-      }
-      remove_tree(ds.dir());
+    const auto wants = [&](const char* part) {
+      return ("," + parts + ",").find(std::string(",") + part + ",") != std::string::npos;
+    };
+    double h2d = 0, d2d = 0;
+    if (wants("ceilings") || wants("gather")) {
+      h2d = gpu::measure_h2d_bandwidth(256 << 20, 10);
+      d2d = gpu::measure_d2d_bandwidth(256 << 20, 10);
+      out["ceilings_gbps"] = {{"pinned_h2d", h2d}, {"d2d_copy", d2d}};
+      std::printf("card: %s\nceilings: pinned H2D %.1f GB/s, device copy %.1f GB/s\n",
+                  out["card"].get<std::string>().c_str(), h2d, d2d);
+      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";  // each part as soon as it ends
     }
 
-    if (!sampler_dataset.empty()) {
+    if (wants("gather")) {
+      std::printf("\n%-6s %-6s %12s %12s %9s\n", "row", "tiers", "kernel GB/s", "e2e GB/s", "ceiling");
+      const std::int64_t batch = 1 << 20;
+      for (std::int64_t row_bytes : {256, 512, 1024}) {
+        const std::int64_t n = (gather_mib << 20) / row_bytes, dim = row_bytes / 4;
+        const dataset ds = dataset::open(write_rows(work + "/rows" + std::to_string(row_bytes), n, dim));
+        std::mt19937_64 rng(7);
+        std::uniform_int_distribution<std::int64_t> u(0, n - 1);
+        std::vector<std::int64_t> ids(static_cast<std::size_t>(batch));
+        for (auto& x : ids) x = u(rng);
+        gpu::device_buffer<float> outbuf(static_cast<std::size_t>(batch * dim));
+        struct mode {
+          const char* name;
+          std::int64_t g, c;
+          double ceiling;
+        };
+        for (const mode& md : {mode{"gpu", n, n, d2d}, mode{"host", 0, n, h2d}, mode{"mixed", n / 5, n, h2d}}) {
+          cuda_tiered_store s(ds, md.g, md.c, {});
+          std::vector<double> kernel, e2e;
+          for (int r = 0; r < 11; ++r) {
+            const auto t0 = clk::now();
+            s.gather(ids, outbuf.data());
+            const double sec = std::chrono::duration<double>(clk::now() - t0).count();
+            if (r == 0) continue;  // warm-up
+            kernel.push_back(s.last_kernel_ms() * 1e-3);
+            e2e.push_back(sec);
+          }
+          const double bytes = static_cast<double>(batch * row_bytes);
+          const double kg = bytes / median(kernel) / 1e9, eg = bytes / median(e2e) / 1e9;
+          std::printf("%-6lld %-6s %12.1f %12.1f %8.0f%%\n", static_cast<long long>(row_bytes), md.name, kg, eg,
+                      100 * kg / md.ceiling);
+          out["gather"].push_back({{"row_bytes", row_bytes},
+                                   {"tiers", md.name},
+                                   {"g", md.g},
+                                   {"c", md.c},
+                                   {"ids", batch},
+                                   {"kernel_gbps", kg},
+                                   {"end_to_end_gbps", eg},
+                                   {"fraction_of_ceiling", kg / md.ceiling},
+                                   {"host_tier", s.host_tier_mode()}});
+        }
+        remove_tree(ds.dir());
+      }
+      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
+    }
+
+    if (wants("sampler") && !sampler_dataset.empty()) {
       const dataset ds = dataset::open(sampler_dataset);
       const std::vector<std::int64_t> fan{15, 10, 5};
       std::mt19937_64 rng(42);

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "multigpu/communicator.hpp"
 #include "core/dataset.hpp"
+#include "core/device.hpp"
 #include "core/error.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "train/trainer.hpp"
@@ -15,7 +16,7 @@ namespace tg::cli {
 
 void register_train(CLI::App& app) {
   struct opts_t {
-    std::string dir, fanouts = "15,10,5";
+    std::string dir, fanouts = "15,10,5", device = "cpu";
     double comm_timeout = 120;
     train_config cfg;
     int layers = 0;
@@ -68,10 +69,18 @@ void register_train(CLI::App& app) {
   c->add_option("--host-mem", o->cfg.host_mem,
                 "Prepared datasets: size of the host tier (bytes or share); default: the plan's");
   c->add_option("--disk-readers", o->cfg.disk_readers, "Threads reading disk-tier rows")->capture_default_str();
-  c->add_option("--device", o->cfg.device,
-                "cpu, or cuda: the whole mini-batch on the GPU (GPU tier in device memory, host tier read zero-copy, "
-                "sampling and gathering of the next batches pipelined with training)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
+  c->add_option("--device", o->device,
+                "cpu, or cuda / cuda:N: the whole mini-batch on the GPU (GPU tier in device memory, host tier read "
+                "zero-copy, sampling and gathering of the next batches pipelined with training). In a data-parallel "
+                "job each rank uses GPU LOCAL_RANK: write cuda")
+      ->check([](const std::string& v) {
+        try {
+          (void)parse_device_spec(v, "--device");
+          return std::string();
+        } catch (const input_error& e) {
+          return std::string(e.what());
+        }
+      })
       ->capture_default_str();
   c->add_option(
        "--host-access", o->cfg.host_access,
@@ -96,6 +105,12 @@ void register_train(CLI::App& app) {
     o->cfg.model.num_layers = o->layers;
     // A data-parallel job when the environment says so (tiergnn launch, mpirun, torchrun-style variables).
     const world_info w = world_from_env();
+    const int device_id = parse_device_spec(o->device, "--device");
+    o->cfg.device = device_id < 0 ? "cpu" : "cuda";
+    if (device_id >= 0) o->cfg.device_id = device_id;
+    if (w.size > 1 && o->device.rfind("cuda:", 0) == 0)
+      throw input_error("--device " + o->device +
+                        ": in a data-parallel job each rank uses GPU LOCAL_RANK; write --device cuda");
     std::unique_ptr<communicator> comm;
     if (w.size > 1) {
       if (w.rank != 0 && get_log_level() < log_level::warn) set_log_level(log_level::warn);

@@ -19,6 +19,27 @@ namespace tg::gpu {
 void set_device(int device);
 int current_device();
 
+// Makes `device` current on the calling thread for the scope's lifetime and restores the caller's
+// device afterwards. The current device is per thread and belongs to the caller (PyTorch keeps its
+// own in it), so every object that owns device resources creates and uses them inside one of these.
+class device_scope {
+ public:
+  explicit device_scope(int device);
+  ~device_scope();
+  device_scope(const device_scope&) = delete;
+  device_scope& operator=(const device_scope&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
+// Bytes to allocate for a buffer that vectorised kernels read in 16-byte chunks: `bytes` rounded
+// up to a multiple of 16, so the last chunk of the last row never leaves the allocation (the
+// tiered gather reads whole chunks of rows whose size is not a multiple of 16).
+constexpr std::size_t padded_bytes(std::size_t bytes) {
+  return (bytes + 15) / 16 * 16;
+}
+
 struct memory_info {
   std::size_t free = 0, total = 0;
 };
@@ -141,13 +162,18 @@ class pinned_buffer {
 };
 
 // Pins and maps an existing host range (cudaHostRegister), e.g. the features of a memory-mapped
-// file, for zero-copy reads by kernels; unregisters on destruction. read_only registers with
-// cudaHostRegisterReadOnly, which a read-only or copy-on-write file mapping needs so that pinning
-// does not copy its pages. The range is widened to whole pages.
+// file, for zero-copy reads by kernels; unregisters on destruction. The range is widened to whole
+// pages. With read_only, the range is registered with cudaHostRegisterReadOnly where the device
+// supports it (cudaDevAttrHostRegisterReadOnlySupported), so pinning a copy-on-write file mapping
+// does not copy its pages; where it does not, or the driver refuses the flag, the range is
+// registered writable, which pins a private copy of each page of a copy-on-write mapping (the same
+// memory as a pinned copy of the rows). mode() says which was used.
 class host_registration {
  public:
   static constexpr memory_kind kind = memory_kind::pinned;
+  enum class mode_kind { none, read_only, writable };
   host_registration() = default;
+  // Registers on the current device's context (use a device_scope).
   host_registration(const void* p, std::size_t bytes, bool read_only = true);
   ~host_registration();
   host_registration(const host_registration&) = delete;
@@ -155,21 +181,28 @@ class host_registration {
   host_registration(host_registration&& o) noexcept
       : base_(std::exchange(o.base_, nullptr)),
         user_(std::exchange(o.user_, nullptr)),
-        bytes_(std::exchange(o.bytes_, 0)) {}
+        bytes_(std::exchange(o.bytes_, 0)),
+        mode_(std::exchange(o.mode_, mode_kind::none)) {}
   host_registration& operator=(host_registration&& o) noexcept {
     std::swap(base_, o.base_);
     std::swap(user_, o.user_);
     std::swap(bytes_, o.bytes_);
+    std::swap(mode_, o.mode_);
     return *this;
   }
   // Device address of the registered pointer passed to the constructor.
   const void* device_data() const;
+  mode_kind mode() const { return mode_; }
 
  private:
   void* base_ = nullptr;        // page-aligned start that was registered
   const void* user_ = nullptr;  // the pointer the caller gave
   std::size_t bytes_ = 0;
+  mode_kind mode_ = mode_kind::none;
 };
+
+// Whether `device` can register host memory read-only (cudaDevAttrHostRegisterReadOnlySupported).
+bool read_only_registration_supported(int device);
 
 // CUDA IPC, for reading another process's device memory (the striped band of a GPU in the same
 // peer-to-peer clique): a 64-byte handle of a cudaMalloc'ed pointer, and the opened peer pointer.

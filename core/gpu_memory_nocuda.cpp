@@ -16,6 +16,10 @@ void set_device(int) {
 int current_device() {
   no_cuda();
 }
+device_scope::device_scope(int) {
+  no_cuda();
+}
+device_scope::~device_scope() = default;
 memory_info device_memory_info() {
   no_cuda();
 }
@@ -70,6 +74,9 @@ host_registration::host_registration(const void* p, std::size_t bytes, bool) : u
 host_registration::~host_registration() = default;
 const void* host_registration::device_data() const {
   return nullptr;
+}
+bool read_only_registration_supported(int) {
+  return false;
 }
 void ipc_handle(const void*, void*) {
   no_cuda();

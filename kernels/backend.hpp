@@ -157,6 +157,12 @@ backend& cpu_backend();
 // without the CUDA backend or a device).
 std::unique_ptr<backend> make_backend(device_kind kind, int device_id = 0);
 
+// How the CUDA backend aggregates a weighted block: whichever of its CSR kernel and cuSPARSE SpMM
+// measured faster on the first real shape of each width (the default), or always one of them
+// (tests compare each path with the CPU backend).
+enum class cuda_aggregation { autotune, csr_kernel, cusparse };
+std::unique_ptr<backend> make_cuda_backend(int device_id, cuda_aggregation aggregation = cuda_aggregation::autotune);
+
 // A growable buffer of T in a backend's memory (move-only). reserve() never shrinks and keeps no
 // contents when it grows: buffers are workspaces, filled after they are sized.
 template <typename T>

@@ -9,4 +9,8 @@ namespace tg::gpu {
 void* cublas_handle(void* stream);
 void* cusparse_handle(void* stream);
 
+// The stream a handle is bound to now (cublasGetStream / cusparseGetStream), for tests.
+void* cublas_stream_of(void* handle);
+void* cusparse_stream_of(void* handle);
+
 }  // namespace tg::gpu

@@ -9,6 +9,7 @@
 // cuda_error (kernels/cuda/kernels_nocuda.cpp).
 #include <cstdint>
 
+#include "core/gpu_memory.hpp"
 #include "core/rng.hpp"
 #include "kernels/adam.hpp"
 
@@ -29,10 +30,16 @@ struct agg_graph_view {
 // y[v, :] = sum_e w_e x[src_e, :]. Custom kernel: a warp (or sub-warp) per destination row, each
 // lane a strided slice of the columns, edges in CSR order (deterministic).
 void aggregate_forward(const agg_graph_view& g, const float* x, std::int64_t dim, float* y, void* stream);
+// Device scratch of the cuSPARSE path, owned by the caller and grown on demand (never shrunk), so
+// that repeated calls on warm shapes allocate nothing: the 32-bit row offsets and SpMM's workspace.
+struct cusparse_scratch {
+  device_buffer<std::int32_t> offsets32;
+  device_buffer<std::uint8_t> workspace;
+};
 // The same through cuSPARSE SpMM (CSR x dense, row-major). Needs weights (pass ones for sum) and
-// 32-bit offsets scratch of num_dst + 1 entries (`offsets32`, device memory) when nnz < 2^31.
+// nnz < 2^31 (32-bit offsets).
 void aggregate_forward_cusparse(const agg_graph_view& g, const float* x, std::int64_t dim, float* y,
-                                std::int32_t* offsets32, void* stream);
+                                cusparse_scratch& scratch, void* stream);
 
 void bias_forward(float* y, std::int64_t rows, std::int64_t cols, const float* b, void* stream);
 // db = column sums of dy (one thread per column, rows in order: deterministic).

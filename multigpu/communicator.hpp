@@ -60,9 +60,18 @@ class communicator {
   // recorded on the producing stream; null: now) has completed, and returns at once; wait_all()
   // blocks until every started reduction is done. The CPU communicator has no streams: it reduces
   // at once (after the producer's work, which the caller has finished).
-  virtual void all_reduce_sum_async(float* data, std::size_t n, void* ready_event) {
+  struct buffer {
+    float* data = nullptr;
+    std::size_t n = 0;
+  };
+  // Several buffers at once (a layer's gradients): NCCL launches them as one group.
+  virtual void all_reduce_sum_async(const buffer* buffers, std::size_t count, void* ready_event) {
     (void)ready_event;
-    all_reduce_sum(data, n);
+    for (std::size_t i = 0; i < count; ++i) all_reduce_sum(buffers[i].data, buffers[i].n);
+  }
+  void all_reduce_sum_async(float* data, std::size_t n, void* ready_event) {
+    const buffer b{data, n};
+    all_reduce_sum_async(&b, 1, ready_event);
   }
   virtual void wait_all() {}
 };
@@ -70,6 +79,9 @@ class communicator {
 // The TCP communicator. Rank 0 listens on master_addr:master_port; the others connect (retrying
 // until `timeout`). Single-process worlds need no sockets.
 std::unique_ptr<communicator> make_cpu_communicator(const world_info& w, std::chrono::milliseconds timeout);
+
+// Whether this build has the NCCL communicator (the CUDA backend with nccl.h and libnccl).
+bool nccl_compiled();
 
 // The NCCL communicator for `device`, bootstrapped over `bootstrap` (which must span the same ranks).
 // Throws cuda_error without the CUDA backend or a device.

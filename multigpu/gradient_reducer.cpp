@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/gpu_memory.hpp"
 
@@ -106,10 +107,13 @@ class nccl_gradient_reducer final : public gradient_reducer {
   const char* kind() const override { return "nccl"; }
 
   void submit(const std::vector<tensor_view<float>>& bucket) override {
+    const gpu::device_scope on(be_.device_id());  // events belong to the backend's device
     if (used_ == events_.size()) events_.emplace_back();
     gpu::event& e = events_[used_++];
     e.record(be_.stream_handle());
-    for (const auto& v : bucket) nccl_->all_reduce_sum_async(v.data, static_cast<std::size_t>(v.size), e.handle());
+    buffers_.clear();
+    for (const auto& v : bucket) buffers_.push_back({v.data, static_cast<std::size_t>(v.size)});
+    nccl_->all_reduce_sum_async(buffers_.data(), buffers_.size(), e.handle());  // one NCCL group per bucket
   }
   void wait() override {
     used_ = 0;
@@ -120,6 +124,7 @@ class nccl_gradient_reducer final : public gradient_reducer {
   backend& be_;
   std::unique_ptr<communicator> nccl_;
   std::deque<gpu::event> events_;
+  std::vector<communicator::buffer> buffers_;
   std::size_t used_ = 0;
 };
 

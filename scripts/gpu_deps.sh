@@ -42,9 +42,16 @@ set(OpenBLAS_VERSION "copied")
 set(OpenBLAS_INCLUDE_DIRS "${_ob_prefix}/include/openblas")
 set(OpenBLAS_LIBRARIES "${_ob_prefix}/lib/x86_64-linux-gnu/openblas/libopenblas.so")
 CFG
-# Pure-Python wheels to build and test the Python module there (its image has PyTorch and PyG but
-# no package registry): nanobind, scikit-build-core and pytest with their dependencies.
-mkdir -p .gpu_deps/wheels
-python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d .gpu_deps/wheels \
-  nanobind scikit-build-core pathspec packaging pytest pluggy iniconfig exceptiongroup tomli typing_extensions
+# Pure-Python packages for the Python module's stage there (its image has PyTorch and PyG but no
+# package registry, and may lack pip/ensurepip): nanobind (to build the module in the same CMake
+# build) and pytest with every dependency it has on Python 3.12, downloaded as wheels and unpacked
+# into .gpu_deps/pylib, which bench/gpu_check.sh puts on PYTHONPATH (no pip, no venv needed).
+mkdir -p .gpu_deps/wheels .gpu_deps/pylib
+for pyver in 3.12 3.11; do
+  python3 -m pip download -q --disable-pip-version-check --only-binary=:all: --python-version "$pyver" \
+    --implementation py --abi none --platform any -d .gpu_deps/wheels nanobind pytest
+done
+for w in .gpu_deps/wheels/*.whl; do python3 -m zipfile -e "$w" .gpu_deps/pylib/; done
+PYTHONPATH=.gpu_deps/pylib python3 -c "import nanobind, pytest, pygments, packaging, pluggy, iniconfig" \
+  || { echo "gpu_deps: the unpacked Python packages do not import"; exit 1; }
 du -sh .gpu_deps

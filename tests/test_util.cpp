@@ -103,6 +103,14 @@ int free_tcp_port() {
   return ntohs(a.sin_port);
 }
 
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> v;
+  std::ifstream in(path);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) v.push_back(nlohmann::json::parse(l));
+  return v;
+}
+
 int cuda_devices_in_child() {
   const pid_t p = ::fork();
   if (p == 0) ::_exit(std::min(tg::cuda_device_count(), 100));

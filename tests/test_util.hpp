@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace tg::test {
 
 // A fresh empty directory under the system temp folder, removed when the object dies.
@@ -25,6 +27,8 @@ std::string shared_dataset(const std::string& name);
 // Writes a text file (or gzip file when gz is set).
 void write_text(const std::string& path, const std::string& text, bool gz = false);
 std::string read_text(const std::string& path);
+// One JSON value per non-empty line (a --metrics file).
+std::vector<nlohmann::json> read_jsonl(const std::string& path);
 
 // Runs `tiergnn ARGS`, capturing stdout+stderr. Returns the exit status.
 int run_cli(const std::string& args, std::string* output = nullptr);

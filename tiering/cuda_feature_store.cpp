@@ -23,6 +23,8 @@ namespace tg {
 struct cuda_tiered_store::impl {
   std::int64_t rows = 0, dim = 0, row_bytes = 0, g = 0, c = 0;
   dtype type = dtype::float32;
+  int device = 0;
+  std::string host_mode;
   gpu::stream stream;
   gpu::device_buffer<std::uint8_t> gpu_tier;
   gpu::pinned_buffer<std::uint8_t> host_tier;  // copied host tier
@@ -73,7 +75,12 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   m.c = c;
   m.copy_path = opt.cpu_gather_copy;
   if (cuda_device_count() == 0) throw cuda_error("the CUDA feature store needs a CUDA device, and none is available");
-  gpu::set_device(opt.device);
+  if (opt.device < 0 || opt.device >= cuda_device_count())
+    throw cuda_error("the CUDA feature store: GPU " + std::to_string(opt.device) + " is not available (" +
+                     std::to_string(cuda_device_count()) + " visible)");
+  m.device = opt.device;
+  // Everything below is created on the store's device; the caller's current device is restored.
+  const gpu::device_scope on(m.device);
   const bool striped = opt.shared.replicated >= 0 && opt.shared.k > 1;
   if (striped) {
     if (opt.shared.replicated > g || opt.shared.rank < 0 || opt.shared.rank >= opt.shared.k || !opt.shared.all_gather)
@@ -96,7 +103,8 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   m.disk = std::make_unique<disk_row_reader>(d, opt.disk_readers);
   m.stream = gpu::stream();
   // GPU tier: read from the file into pinned memory in slices, copied to the device.
-  m.gpu_tier = gpu::device_buffer<std::uint8_t>(static_cast<std::size_t>(full_rows * m.row_bytes));
+  // Tier and staging buffers are padded to 16 bytes: the gather kernel reads rows in 16-byte chunks.
+  m.gpu_tier = gpu::device_buffer<std::uint8_t>(gpu::padded_bytes(static_cast<std::size_t>(full_rows * m.row_bytes)));
   const std::int64_t slice = std::max<std::int64_t>(1, (64 << 20) / std::max<std::int64_t>(1, m.row_bytes));
   {
     gpu::pinned_buffer<std::uint8_t> bounce(
@@ -113,7 +121,7 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   if (striped) {
     // This rank's stripe: rows first + j k, read in slices through a pinned bounce buffer.
     m.stripe = gpu::device_buffer<std::uint8_t>(
-        static_cast<std::size_t>(std::max<std::int64_t>(stripe_rows, 1) * m.row_bytes));
+        gpu::padded_bytes(static_cast<std::size_t>(std::max<std::int64_t>(stripe_rows, 1) * m.row_bytes)));
     gpu::pinned_buffer<std::uint8_t> bounce(
         static_cast<std::size_t>(std::min(std::max<std::int64_t>(stripe_rows, 1), slice) * m.row_bytes));
     std::vector<std::pair<std::int64_t, std::size_t>> rows;
@@ -145,15 +153,23 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
     gpu::copy_async(m.stripe_table.data(), table.data(), table.size() * sizeof(const void*), m.stream);
     m.stream.synchronize();
   }
-  // Host tier: pinned and mapped, read zero-copy by the kernel.
+  // Host tier: pinned and mapped, read zero-copy by the kernel (or staged by CPU threads on the
+  // copy path). Registering the file's mapping in place needs read-only registration to avoid
+  // copying its pages; host_registration falls back to a writable registration and says so.
   if (opt.register_host_tier && !opt.cpu_gather_copy && c > g) {
     const auto* base = static_cast<const std::uint8_t*>(f.raw()) + g * m.row_bytes;
     m.host_registered = gpu::host_registration(base, static_cast<std::size_t>((c - g) * m.row_bytes), true);
     m.host_tier_device = m.host_registered.device_data();
+    m.host_mode = m.host_registered.mode() == gpu::host_registration::mode_kind::read_only
+                      ? "the features file's mapping, registered read-only in place (zero-copy)"
+                      : "the features file's mapping, registered writable (its pages pinned as private copies; the "
+                        "device cannot register read-only)";
   } else {
-    m.host_tier = gpu::pinned_buffer<std::uint8_t>(static_cast<std::size_t>((c - g) * m.row_bytes));
+    m.host_tier = gpu::pinned_buffer<std::uint8_t>(gpu::padded_bytes(static_cast<std::size_t>((c - g) * m.row_bytes)));
     m.disk->read_range(g, c - g, m.host_tier.data());
     m.host_tier_device = m.host_tier.device_data();
+    m.host_mode = opt.cpu_gather_copy ? "a pinned copy, gathered by CPU threads and copied to the device per batch"
+                                      : "a pinned copy, read zero-copy by the gather kernel";
   }
   m.kernel_start = std::make_unique<gpu::event>();
   m.kernel_stop = std::make_unique<gpu::event>();
@@ -177,6 +193,12 @@ std::int64_t cuda_tiered_store::g() const {
 }
 std::int64_t cuda_tiered_store::c() const {
   return impl_->c;
+}
+std::string cuda_tiered_store::host_tier_mode() const {
+  return impl_->host_mode;
+}
+int cuda_tiered_store::device() const {
+  return impl_->device;
 }
 const void* cuda_tiered_store::stream_handle() const {
   return impl_->stream.handle();
@@ -205,6 +227,7 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
     }
     return;
   }
+  const gpu::device_scope on(m.device);
   m.stream.synchronize();  // the previous batch no longer reads the pinned scratch
   m.ids_pinned.reserve(n);
   m.ids_device.reserve(n);
@@ -216,7 +239,7 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
     // Disk rows: staging slot k holds the k-th disk row in output order; readers fill it sorted by id.
     m.slot_pinned.reserve(n);
     m.slot_device.reserve(n);
-    m.staging.reserve(m.disk_rows.size() * static_cast<std::size_t>(m.row_bytes));
+    m.staging.reserve(gpu::padded_bytes(m.disk_rows.size() * static_cast<std::size_t>(m.row_bytes)));
     std::fill(m.slot_pinned.data(), m.slot_pinned.data() + n, -1);
     for (std::size_t k = 0; k < m.disk_rows.size(); ++k) {
       m.slot_pinned.data()[m.disk_rows[k].second] = static_cast<std::int32_t>(k);
@@ -236,7 +259,7 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, float* out_device, 
       });
       if (!from_disk.empty()) m.disk->read(from_disk, m.staging.data());
       const std::size_t bytes = m.disk_rows.size() * rb;
-      m.staging_device.reserve(bytes);
+      m.staging_device.reserve(gpu::padded_bytes(bytes));
       gpu::copy_async(m.staging_device.data(), m.staging.data(), bytes, m.stream);
       a.staging = m.staging_device.data();
       a.host_via_staging = true;
@@ -292,6 +315,7 @@ void cuda_tiered_store::gather(span<const std::int64_t> ids, tensor_view<float> 
 void cuda_tiered_store::gather_to_host(span<const std::int64_t> ids, float* out, traffic* counts) {
   auto& m = *impl_;
   const std::size_t elems = ids.size() * static_cast<std::size_t>(m.dim);
+  const gpu::device_scope on(m.device);
   m.out_scratch.reserve(elems);
   gather(ids, m.out_scratch.data(), counts);
   gpu::copy_async(out, m.out_scratch.data(), elems * sizeof(float), m.stream);

@@ -11,11 +11,15 @@
 // beside it) is checked against the device's free memory; a plan that does not fit throws
 // budget_error with the numbers (tiering/gpu_budget.hpp).
 //
+// Every call makes the store's device current for its duration and restores the caller's
+// (gpu::device_scope), so it works from any thread and never moves the caller's current device.
+//
 // g++-compiled code may include this header. Without the CUDA backend, or without a device, the
 // constructor throws cuda_error.
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "core/dataset.hpp"
 #include "core/span.hpp"
@@ -67,7 +71,13 @@ class cuda_tiered_store final : public feature_store {
   // Convenience for tests and host consumers: gathers into host memory `out` (ids.size() x dim).
   void gather_to_host(span<const std::int64_t> ids, float* out, traffic* counts = nullptr);
 
-  // The stream the store works on (a tg::gpu::stream).
+  // How the host tier reaches the kernel (a sentence for logs and benchmarks): a pinned copy, the
+  // file's mapping registered in place (read-only, or writable where the device cannot), or the
+  // CPU-gather-and-copy path.
+  std::string host_tier_mode() const override;
+  int device() const;
+
+  // The stream the store works on (a tg::gpu::stream), on device().
   const void* stream_handle() const;
 
   // Device time of the last gather's kernel alone (events around the launch), in milliseconds.

@@ -36,6 +36,9 @@ class tiered_store final : public feature_store {
   std::int64_t g() const override { return g_; }
   std::int64_t c() const override { return c_; }
   memory_kind output_memory() const override { return memory_kind::host; }
+  std::string host_tier_mode() const override {
+    return host_tier_.data() || c_ == g_ ? "a copy in host memory" : "the features file's mapping, read in place";
+  }
   void gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) override;
 
   // out: ids.size() x dim float32 (float16 features are converted). Ids must be unique within a

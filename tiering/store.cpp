@@ -14,6 +14,7 @@ std::unique_ptr<feature_store> make_feature_store(const dataset& d, std::int64_t
   co.disk_readers = o.disk_readers;
   co.reserve_bytes = o.reserve_bytes;
   co.cpu_gather_copy = o.cpu_gather_copy;
+  co.register_host_tier = o.map_host_tier;  // an unprepared dataset: pin the file's mapping, do not copy it
   co.shared.replicated = o.shared_replicated;
   co.shared.k = o.shared_k;
   co.shared.rank = o.shared_rank;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "core/dataset.hpp"
 #include "core/span.hpp"
@@ -24,6 +25,8 @@ class feature_store {
   virtual std::int64_t c() const = 0;  // rows [g, c): host tier; [c, N): disk
   // The memory gather() writes (host for the CPU store, device for the CUDA store).
   virtual memory_kind output_memory() const = 0;
+  // How the host tier is held and reaches the output (a sentence for logs and benchmarks).
+  virtual std::string host_tier_mode() const = 0;
   // out: ids.size() x dim float32 in output_memory() (float16 features are widened). Ids must be
   // unique within a call for the ledger to equal the batch's unique input rows. Adds the call's
   // counts to `counts` when given; returns once the rows are in `out`. Throws input_error for an id
@@ -35,7 +38,7 @@ struct store_options {
   device_kind device = device_kind::cpu;
   int device_id = 0;
   int disk_readers = 4;
-  bool map_host_tier = false;       // CPU: the host tier reads the mapped file in place (no copy, no tier view)
+  bool map_host_tier = false;       // the host tier is the mapped file in place (CPU: read; CUDA: registered)
   std::uint64_t reserve_bytes = 0;  // CUDA: device memory training needs beside the GPU tier
   bool cpu_gather_copy = false;     // CUDA: host rows gathered by CPU threads and copied (a baseline)
   // CUDA, one process per GPU: rows [0, replicated) on every GPU, rows [replicated, g) striped

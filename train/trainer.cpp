@@ -426,9 +426,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   }
   const std::unique_ptr<feature_store> store = make_feature_store(d, tier_g, tier_c, so);
   if (on_gpu)
-    log_info("device: ", be.name(), "; GPU tier rows [0, ", tier_g, "), host tier (pinned, ",
-             so.cpu_gather_copy ? "CPU gather + copy" : "zero-copy", ") [", tier_g, ", ", tier_c, "), disk [", tier_c,
-             ", ", d.num_nodes(), ")");
+    log_info("device: ", be.name(), "; GPU tier rows [0, ", tier_g, "), host tier [", tier_g, ", ", tier_c,
+             ") held as ", store->host_tier_mode(), ", disk [", tier_c, ", ", d.num_nodes(), ")");
   // Batches are prepared on a backend of their own (on CUDA: its own stream, so uploads overlap
   // compute), synchronously on the CPU and two batches ahead on a GPU.
   std::unique_ptr<backend> upload_owner = on_gpu ? make_backend(dev, cfg.device_id) : nullptr;

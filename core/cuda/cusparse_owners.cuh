@@ -1,6 +1,6 @@
 #pragma once
-// RAII owners of cuSPARSE generic-API descriptors and of stream-ordered scratch memory: destroyed
-// on every path out of a scope, so a failed cuSPARSE call (which throws) leaks nothing. Header-only
+// RAII owners of cuSPARSE generic-API descriptors: destroyed on every path out of a scope, so a
+// failed cuSPARSE call (which throws) leaks nothing. Header-only
 // (nvcc code that links cuSPARSE includes it); move-only.
 #include <cuda_runtime.h>
 #include <cusparse.h>
@@ -37,23 +37,6 @@ class dense_matrix {
 
  private:
   cusparseDnMatDescr_t h_ = nullptr;
-};
-
-// Scratch from cudaMallocAsync on a stream, freed (stream-ordered) when the owner dies.
-class stream_scratch {
- public:
-  explicit stream_scratch(cudaStream_t s) : s_(s) {}
-  stream_scratch(const stream_scratch&) = delete;
-  stream_scratch& operator=(const stream_scratch&) = delete;
-  ~stream_scratch() {
-    if (p_) (void)cudaFreeAsync(p_, s_);
-  }
-  void** out() { return &p_; }
-  void* get() const { return p_; }
-
- private:
-  cudaStream_t s_;
-  void* p_ = nullptr;
 };
 
 }  // namespace tg::gpu

@@ -25,6 +25,16 @@ int current_device() {
   return d;
 }
 
+device_scope::device_scope(int device) : previous_(current_device()) {
+  if (previous_ != device) set_device(device);
+}
+
+device_scope::~device_scope() {
+  int current = previous_;
+  if (cudaGetDevice(&current) == cudaSuccess && current != previous_ && cudaSetDevice(previous_) != cudaSuccess)
+    (void)cudaGetLastError();  // a destructor cannot throw; leave no error for a later check
+}
+
 memory_info device_memory_info() {
   memory_info m;
   TG_CUDA_TRY(cudaMemGetInfo(&m.free, &m.total));
@@ -120,11 +130,34 @@ host_registration::host_registration(const void* p, std::size_t bytes, bool read
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto start = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
   const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes + page - 1) & ~(page - 1);
-  unsigned flags = cudaHostRegisterMapped | cudaHostRegisterPortable;
-  if (read_only) flags |= cudaHostRegisterReadOnly;
-  TG_CUDA_TRY(cudaHostRegister(reinterpret_cast<void*>(start), end - start, flags));
-  base_ = reinterpret_cast<void*>(start);
+  const unsigned flags = cudaHostRegisterMapped | cudaHostRegisterPortable;
+  void* base = reinterpret_cast<void*>(start);
+  if (read_only && read_only_registration_supported(current_device())) {
+    const cudaError_t st = cudaHostRegister(base, end - start, flags | cudaHostRegisterReadOnly);
+    if (st == cudaSuccess) {
+      base_ = base;
+      bytes_ = end - start;
+      mode_ = mode_kind::read_only;
+      return;
+    }
+    (void)cudaGetLastError();
+    if (st != cudaErrorNotSupported && st != cudaErrorInvalidValue)
+      TG_CUDA_TRY(st);  // a real failure (out of memory, ...): report it, do not paper over it
+  }
+  TG_CUDA_TRY(cudaHostRegister(base, end - start, flags));
+  base_ = base;
   bytes_ = end - start;
+  mode_ = mode_kind::writable;
+}
+
+bool read_only_registration_supported(int device) {
+  int v = 0;
+  const cudaError_t st = cudaDeviceGetAttribute(&v, cudaDevAttrHostRegisterReadOnlySupported, device);
+  if (st != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return v != 0;
 }
 
 host_registration::~host_registration() {

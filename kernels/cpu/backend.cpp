@@ -84,8 +84,6 @@ backend& cpu_backend() {
   return be;
 }
 
-std::unique_ptr<backend> make_cuda_backend(int device_id);  // kernels/cuda/backend.cpp
-
 std::unique_ptr<backend> make_backend(device_kind kind, int device_id) {
   if (kind == device_kind::cuda) return make_cuda_backend(device_id);
   return std::make_unique<cpu_backend_impl>();

@@ -62,4 +62,16 @@ void* cusparse_handle(void* stream) {
   return it->second;
 }
 
+void* cublas_stream_of(void* handle) {
+  cudaStream_t s = nullptr;
+  check_cublas(cublasGetStream(static_cast<cublasHandle_t>(handle), &s), "cublasGetStream");
+  return s;
+}
+
+void* cusparse_stream_of(void* handle) {
+  cudaStream_t s = nullptr;
+  check_cusparse(cusparseGetStream(static_cast<cusparseHandle_t>(handle), &s), "cusparseGetStream");
+  return s;
+}
+
 }  // namespace tg::gpu

@@ -11,4 +11,11 @@ void* cusparse_handle(void*) {
   throw cuda_error("this tiergnn was built without the CUDA backend (cuSPARSE)");
 }
 
+void* cublas_stream_of(void*) {
+  throw cuda_error("this tiergnn was built without the CUDA backend (cuBLAS)");
+}
+void* cusparse_stream_of(void*) {
+  throw cuda_error("this tiergnn was built without the CUDA backend (cuSPARSE)");
+}
+
 }  // namespace tg::gpu

@@ -149,10 +149,12 @@ void aggregate_forward(const agg_graph_view& g, const float* x, std::int64_t dim
 }
 
 void aggregate_forward_cusparse(const agg_graph_view& g, const float* x, std::int64_t dim, float* y,
-                                std::int32_t* offsets32, void* stream) {
+                                cusparse_scratch& scratch, void* stream) {
   if (g.num_dst == 0 || dim == 0) return;
   TG_EXPECTS(g.weights != nullptr, "cuSPARSE aggregation needs edge weights");
   TG_EXPECTS(g.nnz < (std::int64_t{1} << 31), "cuSPARSE aggregation: more than 2^31 edges");
+  scratch.offsets32.reserve(static_cast<std::size_t>(g.num_dst + 1));
+  std::int32_t* offsets32 = scratch.offsets32.data();
   offsets_to_32<<<grid(g.num_dst + 1), kThreads, 0, st(stream)>>>(g.indptr, g.num_dst + 1, offsets32);
   TG_CUDA_CHECK_LAUNCH();
   auto h = static_cast<cusparseHandle_t>(cusparse_handle(stream));
@@ -173,11 +175,14 @@ void aggregate_forward_cusparse(const agg_graph_view& g, const float* x, std::in
       cusparseSpMM_bufferSize(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.get(),
                               bx.get(), &beta, cy.get(), CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &ws),
       "cusparseSpMM_bufferSize");
-  stream_scratch buf(st(stream));
-  if (ws) TG_CUDA_TRY(cudaMallocAsync(buf.out(), ws, st(stream)));
-  check_cusparse(cusparseSpMM(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.get(),
-                              bx.get(), &beta, cy.get(), CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, buf.get()),
-                 "cusparseSpMM");
+  if (ws > scratch.workspace.size()) {
+    TG_CUDA_TRY(cudaStreamSynchronize(st(stream)));  // the old workspace may still be in use
+    scratch.workspace.reserve(ws);
+  }
+  check_cusparse(
+      cusparseSpMM(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.get(), bx.get(),
+                   &beta, cy.get(), CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, ws ? scratch.workspace.data() : nullptr),
+      "cusparseSpMM");
 }
 
 void bias_forward(float* y, std::int64_t rows, std::int64_t cols, const float* b, void* stream) {

@@ -17,7 +17,7 @@ void matmul(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const f
 void aggregate_forward(const agg_graph_view&, const float*, std::int64_t, float*, void*) {
   no_cuda();
 }
-void aggregate_forward_cusparse(const agg_graph_view&, const float*, std::int64_t, float*, std::int32_t*, void*) {
+void aggregate_forward_cusparse(const agg_graph_view&, const float*, std::int64_t, float*, cusparse_scratch&, void*) {
   no_cuda();
 }
 void bias_forward(float*, std::int64_t, std::int64_t, const float*, void*) {

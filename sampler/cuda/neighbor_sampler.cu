@@ -124,24 +124,6 @@ __global__ void degree_kernel(const std::int64_t* nodes, std::int64_t n, const s
   degree[i] = indptr[v + 1] - indptr[v];
 }
 
-// Makes the sampler's device current for the duration of a call and restores the caller's.
-class device_scope {
- public:
-  explicit device_scope(int device) : previous_(gpu::current_device()) {
-    if (previous_ != device) gpu::set_device(device);
-  }
-  ~device_scope() {
-    int current = previous_;
-    if (cudaGetDevice(&current) == cudaSuccess && current != previous_ && cudaSetDevice(previous_) != cudaSuccess)
-      (void)cudaGetLastError();  // a destructor cannot throw; do not leave the error for a later check
-  }
-  device_scope(const device_scope&) = delete;
-  device_scope& operator=(const device_scope&) = delete;
-
- private:
-  int previous_;
-};
-
 void validate_fanouts(const std::vector<std::int64_t>& fanouts) {
   if (fanouts.empty()) throw input_error("fanouts: at least one layer is needed");
   for (auto f : fanouts)
@@ -437,7 +419,7 @@ void cuda_neighbor_sampler::set_node_keys(span<const std::int64_t> keys) {
   if (!keys.empty() && static_cast<std::int64_t>(keys.size()) != impl_->num_nodes)
     throw input_error("node keys: " + std::to_string(keys.size()) + " entries for " + std::to_string(impl_->num_nodes) +
                       " nodes");
-  device_scope scope(impl_->device);
+  const gpu::device_scope scope(impl_->device);
   impl_->set_keys(keys);
 }
 
@@ -451,14 +433,14 @@ csr_placement cuda_neighbor_sampler::placement() const {
 
 void cuda_neighbor_sampler::sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch,
                                    sampled_batch* out) {
-  device_scope scope(impl_->device);
+  const gpu::device_scope scope(impl_->device);
   impl_->run(seeds, epoch, batch);
   impl_->copy_out(out);
 }
 
 std::int64_t cuda_neighbor_sampler::sample_on_device(span<const std::int64_t> seeds, std::int64_t epoch,
                                                      std::int64_t batch) {
-  device_scope scope(impl_->device);
+  const gpu::device_scope scope(impl_->device);
   impl_->run(seeds, epoch, batch);
   std::int64_t edges = 0;
   for (const auto& b : impl_->blocks) edges += b.num_edges;

@@ -16,6 +16,10 @@ TEST(CudaDevice, ProbeNeverThrows) {
   EXPECT_GE(tg::cuda_device_count(), 0);
 }
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <vector>
@@ -84,8 +88,44 @@ TEST(CudaMemory, RegisteredMappedFileIsReadableByTheDevice) {
   EXPECT_EQ(0, std::memcmp(back.data(), bytes.data() + off, len));
 }
 
-TEST(CudaMemory, BandwidthCeilingsArePositive) {
+// The ceilings are measured in bench/gpu_check.sh; here only that the measurement runs and yields
+// a number (no speed is a pass/fail condition in a test).
+TEST(CudaMemory, BandwidthMeasurementsRun) {
   TG_SKIP_WITHOUT_GPU();
-  EXPECT_GT(tg::gpu::measure_h2d_bandwidth(64 << 20, 3), 1.0);
-  EXPECT_GT(tg::gpu::measure_d2d_bandwidth(64 << 20, 3), 1.0);
+  const double h2d = tg::gpu::measure_h2d_bandwidth(16 << 20, 2), d2d = tg::gpu::measure_d2d_bandwidth(16 << 20, 2);
+  EXPECT_TRUE(std::isfinite(h2d) && h2d > 0) << h2d;
+  EXPECT_TRUE(std::isfinite(d2d) && d2d > 0) << d2d;
+}
+
+TEST(CudaMemory, DeviceScopeRestoresTheCallersDevice) {
+  TG_SKIP_WITHOUT_GPU();
+  const int last = tg::cuda_device_count() - 1;
+  tg::gpu::set_device(0);
+  {
+    const tg::gpu::device_scope on(last);
+    EXPECT_EQ(last, tg::gpu::current_device());
+  }
+  EXPECT_EQ(0, tg::gpu::current_device());
+}
+
+TEST(CudaMemory, ReadOnlyRegistrationOrItsFallback) {
+  TG_SKIP_WITHOUT_GPU();
+  // A read-only, copy-on-write page range, as the features file is mapped.
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  void* p = ::mmap(nullptr, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  std::memset(p, 7, 4 * page);
+  {
+    const tg::gpu::host_registration r(static_cast<char*>(p) + 100, 3 * page, true);
+    const bool ro = tg::gpu::read_only_registration_supported(tg::gpu::current_device());
+    EXPECT_EQ(ro ? tg::gpu::host_registration::mode_kind::read_only : tg::gpu::host_registration::mode_kind::writable,
+              r.mode());
+    EXPECT_NE(r.device_data(), nullptr);
+    tg::gpu::stream s;
+    std::vector<char> back(64);
+    tg::gpu::copy_async(back.data(), r.device_data(), back.size(), s);
+    s.synchronize();
+    EXPECT_EQ(back, std::vector<char>(64, 7));
+  }
+  ::munmap(p, 4 * page);
 }

@@ -107,16 +107,23 @@ TEST(CudaKernels, AggregationForwardAndBackwardMatchTheCpu) {
       auto w = upload(wf, s), tw = upload(wb, s);
       auto dxs = upload(x, s), ddy = upload(dy, s);
       gpu::device_buffer<float> out(y.size()), dout(dx.size()), out2(y.size());
-      gpu::device_buffer<std::int32_t> off32(static_cast<std::size_t>(nd + 1));
+      gpu::cusparse_scratch scratch;
       const gpu::agg_graph_view gv{nd, ns, static_cast<std::int64_t>(g.indices.size()), ip.data(), ix.data(), w.data()};
       const gpu::agg_graph_view tv{ns,         nd,         static_cast<std::int64_t>(gt.indices.size()),
                                    tip.data(), tix.data(), tw.data()};
       gpu::aggregate_forward(gv, dxs.data(), dim, out.data(), s.handle());
       gpu::aggregate_forward(tv, ddy.data(), dim, dout.data(), s.handle());
-      gpu::aggregate_forward_cusparse(gv, dxs.data(), dim, out2.data(), off32.data(), s.handle());
+      gpu::aggregate_forward_cusparse(gv, dxs.data(), dim, out2.data(), scratch, s.handle());
       expect_close(y, download(out, s), 1e-5, "forward");
       expect_close(dx, download(dout, s), 1e-5, "backward");
       expect_close(y, download(out2, s), 1e-5, "cusparse forward");
+      // A second call on the same shape reuses the scratch: a warm aggregation allocates nothing.
+      const void* const offsets_before = scratch.offsets32.data();
+      const void* const workspace_before = scratch.workspace.data();
+      gpu::aggregate_forward_cusparse(gv, dxs.data(), dim, out2.data(), scratch, s.handle());
+      EXPECT_EQ(offsets_before, scratch.offsets32.data());
+      EXPECT_EQ(workspace_before, scratch.workspace.data());
+      expect_close(y, download(out2, s), 1e-5, "cusparse forward, warm");
     }
 }
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <vector>
 
 #include "core/device.hpp"
@@ -17,14 +18,24 @@ using namespace std::chrono_literals;
 
 namespace {
 
+#define TG_CHECK(cond)                                               \
+  do {                                                               \
+    if (!(cond)) {                                                   \
+      std::fprintf(stderr, "rank %d: check failed: %s\n", r, #cond); \
+      return false;                                                  \
+    }                                                                \
+  } while (0)
+
 bool rank_body(int r, int k, int port) {
   world_info w;
   w.rank = r;
   w.size = k;
   w.master_port = port;
+  gpu::set_device(r);  // this rank's buffers and streams live on its GPU
   auto boot = make_cpu_communicator(w, 30s);
   auto nccl = make_nccl_communicator(*boot, r, 30s);
-  if (nccl->rank() != r || nccl->size() != k || std::string(nccl->kind()) != "nccl") return false;
+  TG_CHECK(gpu::current_device() == r);
+  TG_CHECK(nccl->rank() == r && nccl->size() == k && std::string(nccl->kind()) == "nccl");
   gpu::stream s;
   std::vector<float> h(4096);
   for (std::size_t i = 0; i < h.size(); ++i) h[i] = static_cast<float>(i % 97) * static_cast<float>(r + 1);
@@ -48,12 +59,37 @@ bool rank_body(int r, int k, int port) {
   for (int q = 0; q < k; ++q)
     if (all[static_cast<std::size_t>(q)] != 100 + q) return false;
   nccl->barrier();
+
+  // Overlapped: two buffers reduced as one group once an event on the producing stream fires,
+  // twice in a row (the second call must not trip over the first's in-progress state).
+  gpu::device_buffer<float> x(1000), y(3);
+  gpu::event ready;
+  for (int round = 1; round <= 2; ++round) {
+    std::vector<float> hx(1000, static_cast<float>(r + round)), hy{1.f, 2.f, static_cast<float>(r)};
+    gpu::copy_async(x.data(), hx.data(), hx.size() * sizeof(float), s);
+    gpu::copy_async(y.data(), hy.data(), hy.size() * sizeof(float), s);
+    ready.record(s);
+    const communicator::buffer bufs[] = {{x.data(), hx.size()}, {y.data(), hy.size()}};
+    nccl->all_reduce_sum_async(bufs, 2, ready.handle());
+    nccl->wait_all();
+    gpu::copy_async(hx.data(), x.data(), hx.size() * sizeof(float), s);
+    gpu::copy_async(hy.data(), y.data(), hy.size() * sizeof(float), s);
+    s.synchronize();
+    const float want_x = static_cast<float>(k * (k - 1) / 2 + k * round);
+    for (float v : hx) TG_CHECK(v == want_x);
+    TG_CHECK(hy[0] == static_cast<float>(k) && hy[1] == static_cast<float>(2 * k) &&
+             hy[2] == static_cast<float>(k * (k - 1) / 2));
+  }
+  nccl.reset();  // finalize + destroy must return (bounded) and leave the device usable
+  TG_CHECK(gpu::current_device() == r);
+  gpu::device_buffer<float> after(1);
   return true;
 }
 
 }  // namespace
 
 TEST(NcclCommunicator, OneRankPerVisibleGpu) {
+  if (!nccl_compiled()) GTEST_SKIP() << "built without NCCL (the CUDA backend and nccl.h are needed)";
   const int k = test::cuda_devices_in_child();
   if (k == 0) GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend");
   const int port = test::free_tcp_port();

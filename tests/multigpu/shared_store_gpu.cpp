@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -37,40 +38,47 @@ std::string write_rows(const test::scratch_dir& d, std::int64_t n, std::int64_t 
   return w.commit();
 }
 
-}  // namespace
+struct band_case {
+  int k;
+  std::int64_t replicated, striped;
+};
 
-TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
+// k ranks (processes) share the GPUs there are (several ranks per GPU when there are fewer), each
+// loading the replicated band and its stripe and reading the others' stripes over CUDA IPC.
+void expect_ranks_read_each_others_stripes(const band_case& bc) {
   const int devices = test::cuda_devices_in_child();
   if (devices == 0)
     GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend");
   test::scratch_dir d;
-  const std::int64_t n = 5000, dim = 24, g = 1500, c = 3500;
+  const std::int64_t n = 5000, dim = 24;
+  const std::int64_t g = bc.replicated + bc.striped, c = std::min<std::int64_t>(n, g + 2000);
   const std::string path = write_rows(d, n, dim);
   shared_tier_config sc;
   sc.num_nodes = n;
   sc.row_bytes = dim * 4;
-  sc.num_gpus = 2;
-  sc.gpu_budget_bytes = 1000 * static_cast<std::uint64_t>(sc.row_bytes);  // 1000 rows per GPU
+  sc.num_gpus = bc.k;
+  sc.gpu_budget_bytes = static_cast<std::uint64_t>(bc.replicated + (bc.striped + bc.k - 1) / bc.k) *
+                        static_cast<std::uint64_t>(sc.row_bytes);
   sc.peer_to_peer = true;
-  const shared_tier_plan plan(sc, 500, 1000);  // [0, 500) replicated, [500, 1500) striped
+  const shared_tier_plan plan(sc, bc.replicated, bc.striped);
   ASSERT_EQ(plan.striped_end(), g);
   const int port = test::free_tcp_port();
   std::vector<pid_t> pids;
-  for (int r = 0; r < 2; ++r) {
+  for (int r = 0; r < bc.k; ++r) {
     const pid_t p = ::fork();
     if (p == 0) {
       bool ok = false;
       try {
         world_info w;
         w.rank = r;
-        w.size = 2;
+        w.size = bc.k;
         w.master_port = port;
         auto comm = make_cpu_communicator(w, 30s);
         const dataset ds = dataset::open(path);
         cuda_tiered_store::options o;
-        o.device = devices > 1 ? r : 0;
-        o.shared.replicated = 500;
-        o.shared.k = 2;
+        o.device = r % devices;
+        o.shared.replicated = bc.replicated;
+        o.shared.k = bc.k;
         o.shared.rank = r;
         o.shared.all_gather = [&](const void* s, std::size_t b, void* out) { comm->all_gather(s, b, out); };
         cuda_tiered_store gpu(ds, g, c, o);
@@ -78,6 +86,7 @@ TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
         std::mt19937_64 rng(static_cast<std::uint64_t>(r) + 5);
         std::vector<std::int64_t> ids(3000);
         for (auto& x : ids) x = static_cast<std::int64_t>(rng() % n);
+        for (std::int64_t v = 0; v < std::min<std::int64_t>(g, 64); ++v) ids.push_back(g - 1 - v);  // the band's end
         std::vector<float> a(ids.size() * dim), b(a.size());
         cpu.gather(ids, a.data());
         traffic t;
@@ -90,7 +99,7 @@ TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
                        std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0 ? "equal" : "differ",
                        static_cast<long long>(t.gpu_rows), static_cast<long long>(want.gpu_rows),
                        static_cast<long long>(t.peer_rows), static_cast<long long>(want.peer_rows));
-        comm->barrier();  // neither rank frees its stripe while the other still reads it
+        comm->barrier();  // no rank frees its stripe while another still reads it
       } catch (const std::exception& e) {
         std::fprintf(stderr, "rank %d: %s\n", r, e.what());
       }
@@ -98,9 +107,27 @@ TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
     }
     pids.push_back(p);
   }
-  for (int r = 0; r < 2; ++r) {
+  for (int r = 0; r < bc.k; ++r) {
     int s = 0;
     ::waitpid(pids[static_cast<std::size_t>(r)], &s, 0);
-    EXPECT_TRUE(WIFEXITED(s) && WEXITSTATUS(s) == 0) << "rank " << r;
+    EXPECT_TRUE(WIFEXITED(s) && WEXITSTATUS(s) == 0) << "rank " << r << " of " << bc.k;
   }
+}
+
+}  // namespace
+
+TEST(SharedGpuTier, TwoRanksReadEachOthersStripes) {
+  expect_ranks_read_each_others_stripes({2, 500, 1000});
+}
+
+TEST(SharedGpuTier, NothingReplicatedThreeRanks) {
+  expect_ranks_read_each_others_stripes({3, 0, 1501});
+}
+
+TEST(SharedGpuTier, NothingStripedThreeRanks) {
+  expect_ranks_read_each_others_stripes({3, 1500, 0});
+}
+
+TEST(SharedGpuTier, UnevenStripesFourRanks) {
+  expect_ranks_read_each_others_stripes({4, 203, 1001});
 }

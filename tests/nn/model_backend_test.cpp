@@ -15,6 +15,7 @@
 #include "nn/optimizer.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "graph_fixture.hpp"
+#include "model_step.hpp"
 #include "shadow_backend.hpp"
 
 using namespace tg;
@@ -23,43 +24,16 @@ namespace {
 
 using test::graph_fixture;
 
-// One training step on `be` the way the training loop takes it; returns the logits (host).
+// One training step on the model's backend the way the training loop takes it; returns the logits.
 std::vector<float> train_step(gnn_model& m, adam_optimizer& opt, const graph_fixture& f, std::int64_t index) {
-  backend& be = m.compute();
-  const sampled_batch b = f.batch({6, 4}, 40 * index, index);
-  batch_graphs g;
-  g.build(aggregator_of(m.config()), b.blocks.data(), b.blocks.size(), be, true);
-  const std::vector<float> in = f.inputs(b);
-  tensor<float> x(be);
-  x.assign_from_host(in.data(), in.size());
-  std::vector<std::int64_t> y;
-  for (std::int64_t s : b.seeds()) y.push_back(f.labels[static_cast<std::size_t>(s)]);
-  tensor<std::int64_t> labels(be);
-  labels.assign_from_host(y.data(), y.size());
-  const auto rows = static_cast<std::int64_t>(y.size());
-  const tensor_view<const float> logits = m.forward(b, g, x.view(), true, dropout_key{9, 1, index});
-  tensor<float> dl(be, static_cast<std::size_t>(rows * f.classes)), rl(be, static_cast<std::size_t>(rows));
-  dl.resize(static_cast<std::size_t>(rows * f.classes));
-  rl.resize(static_cast<std::size_t>(rows));
-  be.softmax_nll(logits, rows, f.classes, labels.view(), dl.view(), rl.view(), rows);
-  std::vector<float> out(static_cast<std::size_t>(logits.size));
-  be.copy_to_host(out.data(), logits.data, out.size() * sizeof(float));
-  m.backward(dl.view());
+  std::vector<float> logits = test::forward_backward(m, f, index);
   opt.step();
-  be.synchronize();
-  return out;
+  m.compute().synchronize();
+  return logits;
 }
 
 model_config config(const char* kind) {
-  model_config c;
-  c.kind = kind;
-  c.num_layers = 2;
-  c.in_dim = 12;
-  c.hidden = 16;  // gcn: layer 0 aggregates first (16 > 12), layer 1 transforms first (4 < 16)
-  c.num_classes = 4;
-  c.dropout = 0.3;
-  c.input_dropout = 0.1;
-  return c;
+  return test::small_model_config(kind);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "core/dataset.hpp"
@@ -15,6 +16,7 @@
 #include "test_util.hpp"
 #include "tiering/cuda_feature_store.hpp"
 #include "tiering/feature_store.hpp"
+#include "tiering/tiered_gather.hpp"
 
 using namespace tg;
 
@@ -59,61 +61,119 @@ std::vector<std::int64_t> random_ids(std::mt19937_64& rng, std::int64_t lo, std:
 
 }  // namespace
 
-TEST(CudaFeatureStore, GatherAndLedgerMatchTheCpuStore) {
+// One case per (dtype, width, host-tier mode), so a CUDA error in one case fails that case alone
+// and every other still runs. Row bytes: 12, 20, 148, 256, 512, 1024 (float32); 14, 66, 512
+// (float16). g = 601 puts the host tier's first row at a start that is not 16-byte aligned for
+// the widths that are not multiples of 16 bytes.
+struct store_case {
+  dtype t;
+  std::int64_t dim;
+  int mode;  // 0 pinned copy, 1 the file's mapping registered in place, 2 CPU gather + DMA copy
+};
+
+std::string case_name(const ::testing::TestParamInfo<store_case>& i) {
+  static const char* modes[] = {"PinnedCopy", "RegisteredFile", "CpuGatherCopy"};
+  return std::string(dtype_name(i.param.t)) + "_dim" + std::to_string(i.param.dim) + "_" + modes[i.param.mode];
+}
+
+std::vector<store_case> store_cases() {
+  std::vector<store_case> v;
+  const std::pair<dtype, std::int64_t> shapes[] = {{dtype::float32, 3},  {dtype::float32, 5},   {dtype::float32, 37},
+                                                   {dtype::float32, 64}, {dtype::float32, 128}, {dtype::float32, 256},
+                                                   {dtype::float16, 7},  {dtype::float16, 33},  {dtype::float16, 256}};
+  for (const auto& [t, dim] : shapes)
+    for (int mode : {0, 1, 2}) v.push_back({t, dim, mode});
+  return v;
+}
+
+class CudaStoreCase : public ::testing::TestWithParam<store_case> {};
+
+TEST_P(CudaStoreCase, GatherAndLedgerMatchTheCpuStore) {
   TG_SKIP_WITHOUT_GPU();
+  const store_case sc = GetParam();
   test::scratch_dir d;
   const std::int64_t n = 3000;
-  struct shape {
-    dtype t;
-    std::int64_t dim;
-  };
-  // Row bytes: 12, 20, 148, 256, 512, 1024 (float32); 14, 66, 512 (float16).
-  const shape shapes[] = {{dtype::float32, 3},  {dtype::float32, 5},   {dtype::float32, 37},
-                          {dtype::float32, 64}, {dtype::float32, 128}, {dtype::float32, 256},
-                          {dtype::float16, 7},  {dtype::float16, 33},  {dtype::float16, 256}};
-  std::mt19937_64 rng(11);
-  int k = 0;
-  for (const shape& sh : shapes) {
-    const std::string path = write_features(d, "f" + std::to_string(k++), n, sh.dim, sh.t, rng());
-    const dataset ds = dataset::open(path);
-    const std::int64_t g = n / 5, c = n / 2;
-    const tiered_store cpu(ds, g, c, 2);
-    for (int mode : {0, 1, 2}) {
-      static const char* names[] = {" pinned copy, zero-copy reads", " registered file, zero-copy reads",
-                                    " CPU gather + DMA copy"};
-      SCOPED_TRACE(std::string(dtype_name(sh.t)) + " dim " + std::to_string(sh.dim) + names[mode]);
-      cuda_tiered_store::options o;
-      o.register_host_tier = mode == 1;
-      o.cpu_gather_copy = mode == 2;
-      o.disk_readers = 3;
-      cuda_tiered_store gpu(ds, g, c, o);
-      std::vector<std::vector<std::int64_t>> batches;
-      batches.push_back({});                                        // empty
-      batches.push_back(random_ids(rng, 0, g, 50));                 // GPU tier only
-      batches.push_back(random_ids(rng, g, c, 70));                 // host tier only
-      batches.push_back(random_ids(rng, c, n, 90));                 // disk tier only
-      batches.push_back(random_ids(rng, 0, n, 2000));               // every tier, with repeats
-      batches.push_back({n - 1, 0, g, g - 1, c - 1, c, n - 1, 0});  // boundaries, repeated
-      traffic tc, tgpu;
-      for (const auto& ids : batches) {
-        std::vector<float> a(ids.size() * static_cast<std::size_t>(sh.dim)), b(a.size());
-        cpu.gather(ids, a.data(), &tc);
-        gpu.gather_to_host(ids, b.data(), &tgpu);
-        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << ids.size() << " ids";
-        const traffic want = cpu.count(ids);
-        traffic one;
-        gpu.gather_to_host(ids, b.data(), &one);
-        EXPECT_EQ(one.gpu_rows, want.gpu_rows);
-        EXPECT_EQ(one.host_rows, want.host_rows);
-        EXPECT_EQ(one.disk_rows, want.disk_rows);
-      }
-      EXPECT_EQ(tgpu.batches, tc.batches);
-      EXPECT_EQ(tgpu.gpu_rows, tc.gpu_rows);
-      EXPECT_EQ(tgpu.host_rows, tc.host_rows);
-      EXPECT_EQ(tgpu.disk_rows, tc.disk_rows);
-      EXPECT_EQ(tgpu.host_to_gpu_bytes(), tc.host_to_gpu_bytes());
-    }
+  std::mt19937_64 rng(11 + static_cast<std::uint64_t>(sc.dim) * 3 + static_cast<std::uint64_t>(sc.mode));
+  const dataset ds = dataset::open(write_features(d, "f", n, sc.dim, sc.t, rng()));
+  const std::int64_t g = 601, c = n / 2;
+  const tiered_store cpu(ds, g, c, 2);
+  cuda_tiered_store::options o;
+  o.register_host_tier = sc.mode == 1;
+  o.cpu_gather_copy = sc.mode == 2;
+  o.disk_readers = 3;
+  const int before = gpu::current_device();
+  cuda_tiered_store gpu(ds, g, c, o);
+  EXPECT_EQ(before, gpu::current_device()) << "the store left the caller's current device changed";
+  if (sc.mode == 1) EXPECT_NE(gpu.host_tier_mode().find("registered"), std::string::npos) << gpu.host_tier_mode();
+  std::vector<std::vector<std::int64_t>> batches;
+  batches.push_back({});                                        // empty
+  batches.push_back(random_ids(rng, 0, g, 50));                 // GPU tier only
+  batches.push_back(random_ids(rng, g, c, 70));                 // host tier only
+  batches.push_back(random_ids(rng, c, n, 90));                 // disk tier only
+  batches.push_back(random_ids(rng, 0, n, 2000));               // every tier, with repeats
+  batches.push_back({n - 1, 0, g, g - 1, c - 1, c, n - 1, 0});  // boundaries, repeated
+  traffic tc, tgpu;
+  for (const auto& ids : batches) {
+    std::vector<float> a(ids.size() * static_cast<std::size_t>(sc.dim)), b(a.size());
+    cpu.gather(ids, a.data(), &tc);
+    gpu.gather_to_host(ids, b.data(), &tgpu);
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << ids.size() << " ids";
+    const traffic want = cpu.count(ids);
+    traffic one;
+    gpu.gather_to_host(ids, b.data(), &one);
+    EXPECT_EQ(one.gpu_rows, want.gpu_rows);
+    EXPECT_EQ(one.host_rows, want.host_rows);
+    EXPECT_EQ(one.disk_rows, want.disk_rows);
   }
+  EXPECT_EQ(tgpu.batches, tc.batches);
+  EXPECT_EQ(tgpu.gpu_rows, tc.gpu_rows);
+  EXPECT_EQ(tgpu.host_rows, tc.host_rows);
+  EXPECT_EQ(tgpu.disk_rows, tc.disk_rows);
+  EXPECT_EQ(tgpu.host_to_gpu_bytes(), tc.host_to_gpu_bytes());
+  EXPECT_EQ(before, gpu::current_device());
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryShapeAndHostMode, CudaStoreCase, ::testing::ValuesIn(store_cases()), case_name);
+
+TEST(CudaFeatureStore, RegisteredHostTierStartingOffA16ByteBoundary) {
+  TG_SKIP_WITHOUT_GPU();
+  test::scratch_dir d;
+  const std::int64_t n = 2000, dim = 5, g = 601, c = 1700;  // 20-byte rows
+  const dataset ds = dataset::open(write_features(d, "f", n, dim, dtype::float32, 9));
+  const auto start = reinterpret_cast<std::uintptr_t>(ds.get("features.npy").raw()) + g * dim * 4;
+  ASSERT_NE(start % 16, 0u) << "the case must start the host tier off a 16-byte boundary";
+  cuda_tiered_store::options o;
+  o.register_host_tier = true;
+  cuda_tiered_store s(ds, g, c, o);
+  const tiered_store cpu(ds, g, c);
+  std::vector<std::int64_t> ids;
+  for (std::int64_t v = g; v < c; ++v) ids.push_back(v);  // every host row, the first and last included
+  std::vector<float> want(ids.size() * dim), got(want.size());
+  cpu.gather(ids, want.data());
+  s.gather_to_host(ids, got.data());
+  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
+}
+
+TEST(CudaFeatureStore, GathersFromAnotherThreadAndLeavesItsDeviceAlone) {
+  TG_SKIP_WITHOUT_GPU();
+  test::scratch_dir d;
+  const dataset ds = dataset::open(write_features(d, "f", 400, 8, dtype::float32, 4));
+  const int last = cuda_device_count() - 1;
+  cuda_tiered_store::options o;
+  o.device = last;
+  cuda_tiered_store s(ds, 100, 300, o);
+  EXPECT_EQ(last, s.device());
+  const tiered_store cpu(ds, 100, 300);
+  std::vector<std::int64_t> ids{0, 150, 399, 7};
+  std::vector<float> want(ids.size() * 8), got(want.size());
+  cpu.gather(ids, want.data());
+  std::thread t([&] {
+    gpu::set_device(0);  // a thread whose current device is (possibly) not the store's
+    s.gather_to_host(ids, got.data());
+    EXPECT_EQ(0, gpu::current_device());
+  });
+  t.join();
+  EXPECT_EQ(want, got);
 }
 
 TEST(CudaFeatureStore, AllTiersEmptyOrFullWork) {
@@ -159,4 +219,60 @@ TEST(CudaFeatureStore, WithoutADeviceConstructionFailsCleanly) {
   test::scratch_dir d;
   const dataset ds = dataset::open(write_features(d, "f", 10, 4, dtype::float32, 1));
   EXPECT_THROW(cuda_tiered_store(ds, 2, 5, {}), cuda_error);
+}
+
+// The kernel's byte offsets (id x row bytes) past 4 GiB: a GPU tier of 4.5 GiB, rows written only
+// where the gather reads, for an aligned float32 width and an unaligned float16 one.
+TEST(CudaTieredGather, ByteOffsetsAbove4GiB) {
+  TG_SKIP_WITHOUT_GPU();
+  const std::size_t tier_bytes = std::size_t{9} << 29;  // 4.5 GiB
+  if (gpu::device_memory_info().free < tier_bytes + (std::size_t{1} << 30))
+    GTEST_SKIP() << "needs 5.5 GiB of free device memory";
+  gpu::stream s;
+  for (const auto& [t, dim] : {std::pair<dtype, std::int64_t>{dtype::float32, 256}, {dtype::float16, 513}}) {
+    SCOPED_TRACE(std::string(dtype_name(t)) + " dim " + std::to_string(dim));
+    const std::int64_t row_bytes = dim * static_cast<std::int64_t>(dtype_size(t));
+    const std::int64_t rows = static_cast<std::int64_t>(tier_bytes) / row_bytes;
+    gpu::device_buffer<std::uint8_t> tier(gpu::padded_bytes(tier_bytes));
+    const std::int64_t past4 = ((std::int64_t{1} << 32) / row_bytes) + 3;
+    const std::vector<std::int64_t> ids{rows - 1, past4, 5, rows - 2, past4, (std::int64_t{1} << 31) / row_bytes};
+    std::vector<float> want(ids.size() * static_cast<std::size_t>(dim));
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(row_bytes));
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      for (std::int64_t j = 0; j < dim; ++j) {
+        const float v = static_cast<float>((ids[i] * 7 + j) % 2048) - 1024.f;  // exact in float16 too
+        want[i * static_cast<std::size_t>(dim) + static_cast<std::size_t>(j)] = v;
+        if (t == dtype::float32)
+          std::memcpy(row.data() + j * 4, &v, 4);
+        else {
+          const std::uint16_t h = float_to_half(v);
+          std::memcpy(row.data() + j * 2, &h, 2);
+        }
+      }
+      gpu::copy_async(tier.data() + ids[i] * row_bytes, row.data(), row.size(), s);
+      s.synchronize();
+    }
+    gpu::device_buffer<std::int64_t> d_ids(ids.size());
+    gpu::copy_async(d_ids.data(), ids.data(), ids.size() * sizeof(std::int64_t), s);
+    gpu::device_buffer<float> out(want.size());
+    gpu::device_buffer<unsigned long long> counts(4);
+    gpu::memset_async(counts.data(), 0, 4 * sizeof(unsigned long long), s);
+    tiered_gather_args a;
+    a.ids = d_ids.data();
+    a.n = static_cast<std::int64_t>(ids.size());
+    a.g = a.c = rows;
+    a.gpu_tier = tier.data();
+    a.dim = dim;
+    a.type = t;
+    a.out = out.data();
+    a.counts = counts.data();
+    tiered_gather_cuda(a, s.handle());
+    std::vector<float> got(want.size());
+    std::vector<unsigned long long> c(4);
+    gpu::copy_async(got.data(), out.data(), got.size() * sizeof(float), s);
+    gpu::copy_async(c.data(), counts.data(), 4 * sizeof(unsigned long long), s);
+    s.synchronize();
+    EXPECT_EQ(want, got);
+    EXPECT_EQ(c[0], ids.size());
+  }
 }

@@ -39,11 +39,7 @@ std::string make_graph(const test::scratch_dir& d, std::int64_t nodes) {
 }
 
 std::vector<nlohmann::json> metrics(const std::string& path) {
-  std::vector<nlohmann::json> v;
-  std::ifstream in(path);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) v.push_back(nlohmann::json::parse(l));
-  return v;
+  return test::read_jsonl(path);
 }
 
 // Starts the CLI with extra environment variables; returns the pid.

@@ -1,6 +1,7 @@
 // `train --device cuda` against the CPU trainer: same batches and samples (so the traffic ledger is
 // identical), losses and accuracy within float rounding of a different summation order, for
-// GraphSAGE and GCN, on plain and prepared (tiered, with a disk tier) datasets.
+// GraphSAGE and GCN, on plain and prepared (tiered, with a disk tier) datasets, zero-copy and copy
+// host access; a producer's failure and Ctrl-C leave the pipelined loop cleanly.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "datasets/generate.hpp"
 #include "test_util.hpp"
 #include "tiering/prepare.hpp"
+#include "train/pipeline_cases.hpp"
 #include "train/trainer.hpp"
 
 using namespace tg;
@@ -65,34 +67,74 @@ void expect_same_training(const train_report& cpu, const train_report& gpu) {
 
 }  // namespace
 
-TEST(CudaTrainer, MatchesTheCpuTrainer) {
-  if (cuda_device_count() == 0)
-    GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend");
-  test::scratch_dir d;
-  const dataset ds = dataset::open(make_graph(d));
-  for (const char* kind : {"sage", "gcn"}) {
-    SCOPED_TRACE(kind);
-    train_config c = config(kind);
-    const train_report cpu = train(ds, c);
-    c.device = "cuda";
-    const train_report gpu = train(ds, c);
-    expect_same_training(cpu, gpu);
-  }
-  // A prepared dataset: GPU, host and disk tiers; the CUDA store's ledger equals the CPU store's.
+#define TG_SKIP_WITHOUT_GPU()   \
+  if (cuda_device_count() == 0) \
+  GTEST_SKIP() << (cuda_compiled() ? "no CUDA device on this machine" : "built without the CUDA backend")
+
+// A prepared dataset with GPU, host and disk tiers.
+std::string prepared(const test::scratch_dir& d, const dataset& ds) {
   prepare_config pc;
   pc.gpu_mem = "10%";
   pc.host_mem = "40%";
   pc.fanouts = {6, 4};
   pc.batch_size = 128;
   pc.seed = 17;
-  const prepare_report pr = prepare_dataset(ds, pc, d / "p");
-  const dataset pds = dataset::open(pr.out_dir);
+  return prepare_dataset(ds, pc, d / "p").out_dir;
+}
+
+TEST(CudaTrainer, SageMatchesTheCpuTrainer) {
+  TG_SKIP_WITHOUT_GPU();
+  test::scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = config("sage");
+  const train_report cpu = train(ds, c);
+  c.device = "cuda";
+  expect_same_training(cpu, train(ds, c));
+}
+
+TEST(CudaTrainer, GcnMatchesTheCpuTrainer) {
+  TG_SKIP_WITHOUT_GPU();
+  test::scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = config("gcn");
+  const train_report cpu = train(ds, c);
+  c.device = "cuda";
+  expect_same_training(cpu, train(ds, c));
+}
+
+// GPU, host and disk tiers: the CUDA store's ledger equals the CPU store's, zero-copy and copy.
+TEST(CudaTrainer, PreparedDatasetMatchesTheCpuTrainerZeroCopyAndCopy) {
+  TG_SKIP_WITHOUT_GPU();
+  test::scratch_dir d;
+  const dataset plain = dataset::open(make_graph(d));
+  const dataset pds = dataset::open(prepared(d, plain));
   train_config c = config("sage");
   const train_report cpu = train(pds, c);
   c.device = "cuda";
-  const train_report gpu = train(pds, c);
-  expect_same_training(cpu, gpu);
-  EXPECT_GT(gpu.epochs.back().feature_traffic.disk_rows, 0);
+  for (const char* access : {"zero-copy", "copy"}) {
+    SCOPED_TRACE(access);
+    c.host_access = access;
+    const train_report gpu = train(pds, c);
+    expect_same_training(cpu, gpu);
+    EXPECT_GT(gpu.epochs.back().feature_traffic.disk_rows, 0);
+  }
+}
+
+TEST(CudaTrainer, ProducerFailureReachesTheLoopAtItsBatch) {
+  TG_SKIP_WITHOUT_GPU();
+  test::scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  const auto be = make_backend(device_kind::cuda, 0);
+  test::expect_producer_failure_propagates(ds, *be, device_kind::cuda);
+}
+
+TEST(CudaTrainer, CtrlCStopsAPipelinedRun) {
+  TG_SKIP_WITHOUT_GPU();
+  test::scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = config("sage");
+  c.device = "cuda";
+  test::expect_sigint_stops_a_pipelined_run(ds, c);
 }
 
 TEST(CudaTrainer, WithoutADeviceTheRunStopsBeforeWork) {

@@ -13,6 +13,7 @@
 #include "test_util.hpp"
 #include "tiering/prepare.hpp"
 #include "train/checkpoint.hpp"
+#include "train/pipeline_cases.hpp"
 #include "train/trainer.hpp"
 
 using namespace tg;
@@ -308,4 +309,16 @@ TEST(Trainer, PipelinedBatchProducerTrainsTheSameModel) {
       }
     }
   }
+}
+
+TEST(Trainer, ProducerFailureReachesTheLoopAtItsBatch) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  tg::test::expect_producer_failure_propagates(ds, cpu_backend(), device_kind::cpu);
+}
+
+TEST(Trainer, CtrlCStopsAPipelinedRun) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  tg::test::expect_sigint_stops_a_pipelined_run(ds, small_config());
 }
