@@ -78,7 +78,7 @@ void register_train(CLI::App& app) {
           (void)parse_device_spec(v, "--device");
           return std::string();
         } catch (const input_error& e) {
-          return std::string(e.what());
+          return std::string(e.what()).substr(std::string("--device: ").size());  // CLI11 names the option
         }
       })
       ->capture_default_str();
