@@ -24,6 +24,7 @@ scipy cannot be imported.
 import os
 import pickle
 import sys
+import tempfile
 import warnings
 
 
@@ -40,16 +41,125 @@ except ImportError as e:  # pragma: no cover - depends on the machine
          "`python3 -m pip install numpy scipy`" % e, 3)
 
 
+# A pickle can name any importable callable and call it while loading (os.system included), so
+# only what the Planetoid files are made of may be loaded: numpy arrays and dtypes, scipy CSR
+# matrices, and the graph's defaultdict of lists (module names as Python 2 and 3, numpy 1 and 2
+# spell them).
+ALLOWED_GLOBALS = {
+    ("collections", "defaultdict"), ("__builtin__", "list"), ("builtins", "list"), ("_codecs", "encode"),
+    ("__builtin__", "dict"), ("builtins", "dict"), ("__builtin__", "set"), ("builtins", "set"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("scipy.sparse.csr", "csr_matrix"), ("scipy.sparse._csr", "csr_matrix"), ("scipy.sparse", "csr_matrix"),
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError("refusing to load %s.%s (not part of a Planetoid file)" % (module, name))
+        return super().find_class(module, name)
+
+
+def _unpickle_plain(path):
+    """Unpickles `path` with the restricted unpickler and returns (kind, arrays) of plain numeric
+    numpy arrays: ("array", a), ("csr", data/indices/indptr/shape) or ("graph", keys/lengths/flat)."""
+    with open(path, "rb") as f, warnings.catch_warnings():
+        # Old pickles name scipy.sparse.csr, which newer scipy flags as deprecated.
+        warnings.simplefilter("ignore")
+        obj = RestrictedUnpickler(f, encoding="latin1").load()
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject or obj.dtype.kind not in "biuf":
+            raise ValueError("an array of dtype %s (numbers expected)" % obj.dtype)
+        if obj.size > 2**31:
+            raise ValueError("an array of %d elements, beyond what a Planetoid dataset can have" % obj.size)
+        return "array", {"a": np.array(obj, copy=True)}
+    if sp.issparse(obj):
+        m = obj.tocsr()
+        for part in (m.data, m.indices, m.indptr):
+            if part.dtype.hasobject or part.dtype.kind not in "biuf":
+                raise ValueError("a sparse matrix of dtype %s (numbers expected)" % part.dtype)
+        return "csr", {"data": np.array(m.data, copy=True), "indices": np.array(m.indices, dtype=np.int64),
+                       "indptr": np.array(m.indptr, dtype=np.int64), "shape": np.array(m.shape, dtype=np.int64)}
+    if isinstance(obj, dict):
+        keys, lengths, flat = [], [], []
+        for k, v in obj.items():
+            if not isinstance(k, int) or not isinstance(v, (list, tuple)) or \
+                    not all(isinstance(t, int) and not isinstance(t, bool) for t in v):
+                raise ValueError("the adjacency must map node ids to lists of node ids")
+            if k < 0 or k >= 2**62 or any(t < 0 or t >= 2**62 for t in v):
+                raise ValueError("a node id outside [0, 2^62)")
+            keys.append(k)
+            lengths.append(len(v))
+            flat.extend(v)
+        return "graph", {"keys": np.array(keys, dtype=np.int64), "lengths": np.array(lengths, dtype=np.int64),
+                         "flat": np.array(flat, dtype=np.int64)}
+    raise ValueError("found a %s (a numpy array, a scipy sparse matrix or an adjacency dict expected)"
+                     % type(obj).__name__)
+
+
+def checked_csr(path, data, indices, indptr, shape):
+    """A CSR matrix from arrays that were read from an untrusted file: scipy does not check them
+    all, and densifying one with an index out of range writes out of bounds."""
+    if shape.shape != (2,) or (shape < 0).any():
+        fail(path, "a sparse matrix with shape %s" % (shape.tolist(),))
+    rows, cols = int(shape[0]), int(shape[1])
+    if rows * cols > 2**31:
+        fail(path, "a %d x %d matrix is beyond the 2^31 elements a Planetoid dataset can have" % (rows, cols))
+    if len(indptr) != rows + 1 or indptr[0] != 0 or (np.diff(indptr) < 0).any() or \
+            indptr[-1] != len(indices) or len(indices) != len(data):
+        fail(path, "a sparse matrix whose row offsets do not describe its %d entries" % len(indices))
+    if len(indices) and (indices.min() < 0 or indices.max() >= cols):
+        fail(path, "a sparse matrix with a column index outside [0, %d)" % cols)
+    return sp.csr_matrix((data, indices, indptr), shape=(rows, cols))
+
+
 def load_pickle(path):
+    """Loads one Planetoid pickle in a child process, which hands back plain arrays (an .npz read
+    without pickle): a corrupt or hostile file that crashes numpy while it is unpickled ends the
+    child, not this process, and becomes a one-line error."""
     if not os.path.exists(path):
         fail(path, "missing")
+    fd, tmp = tempfile.mkstemp(suffix=".npz")
+    os.close(fd)
+    r, w = os.pipe()
     try:
-        with open(path, "rb") as f, warnings.catch_warnings():
-            # Old pickles name scipy.sparse.csr, which newer scipy flags as deprecated.
-            warnings.simplefilter("ignore")
-            return pickle.load(f, encoding="latin1")
-    except Exception as e:  # any unpickling failure is bad input
-        fail(path, "cannot unpickle: %s" % e)
+        pid = os.fork()
+        if pid == 0:  # child: unpickle, save plain arrays, report an error on the pipe
+            os.close(r)
+            try:
+                kind, arrays = _unpickle_plain(path)
+                np.savez(tmp, kind=np.array(kind), **arrays)
+                os._exit(0)
+            except BaseException as e:  # noqa: BLE001 - anything the file provokes is bad input
+                os.write(w, ("%s" % e)[:200].replace("\n", " ").encode("utf-8", "replace"))
+                os._exit(2)
+        os.close(w)
+        msg = b""
+        while True:
+            chunk = os.read(r, 4096)
+            if not chunk:
+                break
+            msg += chunk
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            fail(path, "cannot unpickle: the loader crashed on it (signal %d); the file is corrupt"
+                 % os.WTERMSIG(status))
+        if os.WEXITSTATUS(status) != 0:
+            fail(path, "cannot unpickle: %s" % (msg.decode("utf-8", "replace") or "unknown error"))
+        with np.load(tmp, allow_pickle=False) as z:
+            kind = str(z["kind"])
+            if kind == "array":
+                return z["a"]
+            if kind == "csr":
+                return checked_csr(path, z["data"], z["indices"], z["indptr"], z["shape"])
+            keys, lengths, flat = z["keys"], z["lengths"], z["flat"]
+            ends = np.cumsum(lengths)
+            return {int(k): flat[e - n:e].tolist() for k, n, e in zip(keys, lengths, ends)}
+    finally:
+        os.close(r)
+        os.remove(tmp)
 
 
 def as_dense_float(path, m):
@@ -84,15 +194,15 @@ def main(argv):
     if not os.path.exists(tpath):
         fail(tpath, "missing")
     test_index = []
-    with open(tpath) as f:
-        for lineno, line in enumerate(f, 1):
-            s = line.strip()
+    with open(tpath, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            s = raw.strip()
             if not s:
                 continue
-            try:
-                test_index.append(int(s))
-            except ValueError:
-                fail("%s:%d" % (tpath, lineno), "'%s' is not an integer node id" % s)
+            if not s.isdigit() or len(s) > 18:  # ASCII digits only, below 10^18
+                shown = "".join(chr(b) if 32 <= b < 127 else "\\x%02x" % b for b in s[:80])
+                fail("%s:%d" % (tpath, lineno), "'%s' is not a node id (a non-negative integer)" % shown)
+            test_index.append(int(s))
     if not test_index:
         fail(tpath, "empty file")
     test_index = np.asarray(test_index, dtype=np.int64)
@@ -107,6 +217,11 @@ def main(argv):
         fail(p("allx"), "has %d rows but ally has %d" % (allx.shape[0], ally.shape[0]))
     if allx.shape[1] != tx.shape[1] or ally.shape[1] != ty.shape[1]:
         fail(p("tx"), "column count differs from allx/ally")
+    # y (the training labels) is the first rows of ally: their class counts must agree.
+    if y.shape[1] != ally.shape[1]:
+        fail(p("y"), "has %d classes (one-hot columns) but ally has %d" % (y.shape[1], ally.shape[1]))
+    if len(y) and not np.array_equal(y, ally[:len(y)]):
+        fail(p("y"), "differs from the first %d rows of ally (they are the same training labels)" % len(y))
     if len(y) > allx.shape[0] or test_range[0] < allx.shape[0]:
         fail(tpath, "test ids must follow the %d allx rows (smallest is %d)"
              % (allx.shape[0], test_range[0]))
