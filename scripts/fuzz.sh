@@ -2,6 +2,8 @@
 # Fuzzes the parsers that take untrusted bytes (.npy, .npz, edge lists, meta.json, checkpoints)
 # with libFuzzer under AddressSanitizer + UndefinedBehaviorSanitizer (clang from Debian's package;
 # CUDA off). Seed corpora: files of the real datasets in ../shared/datasets and of generated ones.
+# Target "planetoid" is the Python converter of Planetoid pickles (tests/fuzz/fuzz_planetoid.py:
+# mutations of ../shared/datasets/cora, each run in a child process).
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET ...]
 # Prints each target's executions and coverage; a finding leaves its input in build/fuzz/findings/
 # and makes the script exit 1.
@@ -10,14 +12,19 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(npy npz edgelist meta checkpoint)
+((${#targets[@]})) || targets=(npy npz edgelist meta checkpoint planetoid)
+run_planetoid=0
+if [[ " ${targets[*]} " == *" planetoid "* ]]; then
+  run_planetoid=1
+  mapfile -t targets < <(printf '%s\n' "${targets[@]}" | grep -vx planetoid)
+fi
 scripts/setup.sh >/dev/null
 command -v clang++ >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends clang >/dev/null; }
 build=build/fuzz
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DTIERGNN_WITH_CUDA=OFF -DTIERGNN_BUILD_TESTS=OFF -DTIERGNN_BUILD_BENCH=OFF -DTIERGNN_API_SHARED=OFF \
   -DTIERGNN_BUILD_FUZZ=ON -DTIERGNN_SANITIZE=address,undefined >/dev/null
-cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
+((${#targets[@]})) && cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
 # Seed corpora (kept between runs).
 corpus=$build/corpus
 mkdir -p "$corpus"/{npy,npz,edgelist,meta,checkpoint} "$build/findings"
@@ -56,4 +63,13 @@ for t in "${targets[@]}"; do
   fi
   echo "fuzz_$t: $(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1)"
 done
+if [[ $run_planetoid -eq 1 ]]; then
+  if [[ -d ../shared/datasets/cora ]]; then
+    python3 tests/fuzz/fuzz_planetoid.py ../shared/datasets/cora cora --seconds "$secs" --findings "$build/findings" \
+      > "$build/fuzz_planetoid.log" 2>&1 || { echo "fuzz_planetoid: FINDING (see $build/fuzz_planetoid.log)"; status=1; }
+    echo "$(head -1 "$build/fuzz_planetoid.log")"
+  else
+    echo "fuzz_planetoid: skipped (../shared/datasets/cora not present)"
+  fi
+fi
 exit $status
