@@ -4,7 +4,6 @@
 #include <tbb/parallel_reduce.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -20,6 +19,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
+#include "core/resources.hpp"
 #include "core/temp_files.hpp"
 
 namespace tg {
@@ -462,13 +462,13 @@ void dataset_writer::put(const std::string& file, dtype t, const std::vector<std
 }
 
 void dataset_writer::expect_space(std::uint64_t bytes, const std::string& what) const {
-  struct statvfs st {};
-  if (::statvfs(tmp_.c_str(), &st) != 0) return;  // cannot tell: the writes will report a full disk
-  const auto avail = static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
-  if (bytes > avail)
-    throw input_error(at_input(dir_, what + " needs " + format_bytes(static_cast<double>(bytes)) +
-                                         " but its file system has " + format_bytes(static_cast<double>(avail)) +
-                                         " free"));
+  // The temporary directory is a sibling of the output, on the same file system.
+  const std::uint64_t avail = free_disk_bytes(tmp_);
+  if (avail == kUnknownBytes || bytes <= avail) return;  // unknown: the writes will report a full disk
+  const std::string need =
+      bytes == kUnknownBytes ? std::string("more than 16 EiB") : format_bytes(static_cast<double>(bytes));
+  throw input_error(at_input(dir_, what + " needs " + need + " but its file system has " +
+                                       format_bytes(static_cast<double>(avail)) + " free"));
 }
 
 std::string dataset_writer::commit() {

@@ -13,6 +13,7 @@
 #include "core/mmap_file.hpp"
 #include "core/npy.hpp"
 #include "core/progress.hpp"
+#include "core/resources.hpp"
 
 namespace tg {
 
@@ -179,11 +180,23 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, cons
 
 }  // namespace
 
-csr_build_stats csr_builder::build(dataset_writer& w, std::int64_t num_nodes) {
+void csr_builder::expect_nodes_fit(std::int64_t num_nodes, const std::string& input) {
+  if (num_nodes < 0) throw input_error(at_input(input, "node count " + std::to_string(num_nodes) + " is negative"));
+  expect_memory(saturating_mul(static_cast<std::uint64_t>(num_nodes) + 1, 2 * sizeof(std::int64_t)), input,
+                "building the graph of " + std::to_string(num_nodes) + " nodes");
+}
+
+csr_build_stats csr_builder::build(dataset_writer& w, std::int64_t num_nodes, const std::string& input) {
   flush_buffer();
   if (std::fflush(spill_) != 0) throw_errno("write", spill_path_);
-  TG_CHECK_INPUT(num_nodes >= 0, "negative node count");
+  const std::string& named = input.empty() ? w.final_dir() : input;
+  expect_nodes_fit(num_nodes, named);
   const bool narrow = num_nodes <= std::numeric_limits<std::int32_t>::max();
+  const std::uint64_t arcs = saturating_mul(static_cast<std::uint64_t>(added_), opt_.symmetrize ? 2 : 1);
+  w.expect_space(saturating_add(saturating_mul(static_cast<std::uint64_t>(num_nodes) + 1, sizeof(std::int64_t)),
+                                saturating_mul(arcs, narrow ? sizeof(std::int32_t) : sizeof(std::int64_t))),
+                 "the graph of " + std::to_string(num_nodes) + " nodes and up to " + std::to_string(arcs) +
+                     " arcs (indptr.npy, indices.npy)");
   csr_build_stats st = narrow ? build_impl<std::int32_t>(spill_, spill_path_, id_map_, opt_, w, num_nodes, added_)
                               : build_impl<std::int64_t>(spill_, spill_path_, id_map_, opt_, w, num_nodes, added_);
   std::fclose(spill_);

@@ -45,8 +45,15 @@ class csr_builder {
   void set_id_map(std::vector<std::int64_t> sorted_ids);
 
   // Writes indptr.npy and indices.npy into the writer's directory and fills meta num_nodes,
-  // num_edges, directed, index_dtype. Ids must lie in [0, num_nodes).
-  csr_build_stats build(dataset_writer& w, std::int64_t num_nodes);
+  // num_edges, directed, index_dtype. Ids must lie in [0, num_nodes). Before anything is read or
+  // written it checks the memory the node count needs (expect_nodes_fit) and the free space for
+  // both arrays (at most every added edge is stored), naming `input` (default: the output).
+  csr_build_stats build(dataset_writer& w, std::int64_t num_nodes, const std::string& input = {});
+
+  // Refuses (input_error naming `input`) a node count whose build needs more memory than this
+  // machine has: two offset arrays of num_nodes + 1 entries. Importers that know the node count
+  // before reading any edge call it first.
+  static void expect_nodes_fit(std::int64_t num_nodes, const std::string& input);
 
  private:
   void flush_buffer();

@@ -39,6 +39,7 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
   if (!std::filesystem::is_regular_file(path)) throw input_error(at_input(path, "no such file"));
   TG_CHECK_INPUT(opt.src_column >= 0 && opt.dst_column >= 0 && opt.src_column != opt.dst_column,
                  "source and destination columns must be two different non-negative indices");
+  if (opt.num_nodes >= 0) csr_builder::expect_nodes_fit(opt.num_nodes, "--num-nodes");
   dataset_writer w(out_dir, overwrite, {path});
   csr_builder builder(w.path(".edges.spill"),
                       csr_build_options{opt.undirected, opt.remove_self_loops, opt.remove_duplicates});
@@ -132,7 +133,15 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
     ids.shrink_to_fit();
     n = std::max(max_id + 1, opt.num_nodes);
   }
-  const csr_build_stats st = builder.build(w, n);
+  if (!remap && n > opt.num_nodes) {
+    try {
+      csr_builder::expect_nodes_fit(n, path);
+    } catch (const input_error& e) {
+      throw input_error(std::string(e.what()) + ": its largest node id is " + std::to_string(max_id) +
+                        " (use --remap to number sparse ids densely)");
+    }
+  }
+  const csr_build_stats st = builder.build(w, n, path);
   rep.self_loops_removed = st.self_loops_removed;
   rep.duplicates_removed = st.duplicates_removed;
   rep.num_nodes = n;

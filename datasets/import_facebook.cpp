@@ -26,6 +26,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "core/resources.hpp"
 #include "core/log.hpp"
 #include "core/npy.hpp"
 #include "core/rng.hpp"
@@ -208,7 +209,7 @@ void write_facebook_features(dataset_writer& w, const feature_lists& f, std::int
     throw input_error(
         "feature dimension " + std::to_string(d) + (multihot ? " (the largest feature id + 1)" : "") +
         " is beyond 2^24: " + (multihot ? "the feature ids are not a vocabulary" : "choose a smaller --dim"));
-  w.expect_space(static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(d) * 4,
+  w.expect_space(saturating_mul(saturating_mul(static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(d)), 4),
                  "the " + std::to_string(d) + "-dim features");
   const counter_rng rng(opt.seed, stream_id(kProjectionStream));
   const float scale = 1.0f / std::sqrt(static_cast<float>(kProjectionNonzeros));

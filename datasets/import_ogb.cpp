@@ -19,6 +19,7 @@
 #include "core/log.hpp"
 #include "core/npz.hpp"
 #include "core/progress.hpp"
+#include "core/resources.hpp"
 #include "datasets/import_labelled.hpp"
 #include "datasets/labelled_arrays.hpp"
 #include "datasets/text_reader.hpp"
@@ -73,6 +74,11 @@ std::int64_t read_features(dataset_writer& w, const std::string& path, std::int6
       if (k == 1 && f[0].empty())
         throw input_error(at_input(path, r.line_number(), "empty line: expected feature values"));
       d = static_cast<std::int64_t>(k);
+      if (n >= 0)
+        w.expect_space(
+            saturating_mul(saturating_mul(static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(d)), sizeof(float)),
+            "features.npy (" + std::to_string(n) + " rows of " + std::to_string(d) + " float32 values from " + path +
+                ")");
       out.emplace(w.path("features.npy"), dtype::float32, std::vector<std::int64_t>{d});
     } else if (static_cast<std::int64_t>(k) != d) {
       throw input_error(
@@ -306,6 +312,7 @@ labelled_import_report import_ogb(const std::string& dir, const std::string& out
   std::int64_t n = nodes_path.empty() ? -1 : read_count(nodes_path);
   std::string n_from = nodes_path;
   const std::int64_t expected_edges = nedges_path.empty() ? -1 : read_count(nedges_path);
+  if (n >= 0) csr_builder::expect_nodes_fit(n, nodes_path);
 
   dataset_writer w(out_dir, opt.overwrite, {dir});
   w.meta().name = name;
@@ -324,12 +331,21 @@ labelled_import_report import_ogb(const std::string& dir, const std::string& out
   const labelled::split_set splits = read_splits(dir, scheme, n);
   labelled::check_splits(splits, n, labels);
 
+  csr_builder::expect_nodes_fit(n, n_from);
+  if (expected_edges >= 0) {
+    // The edge spill (16 bytes an edge) and the graph itself.
+    const auto e = static_cast<std::uint64_t>(expected_edges);
+    w.expect_space(saturating_add(saturating_add(saturating_mul(e, 16), saturating_mul(e, g.symmetrize ? 16 : 8)),
+                                  saturating_mul(static_cast<std::uint64_t>(n) + 1, 8)),
+                   "the graph of " + std::to_string(n) + " nodes and " + std::to_string(expected_edges) +
+                       " edges (stated by " + nedges_path + ")");
+  }
   csr_builder b(w.path(".edges.spill"), g);
   const std::int64_t m = read_edges(b, edge_path, n, expected_edges);
   if (expected_edges >= 0 && m != expected_edges)
     throw input_error(at_input(edge_path, "has " + std::to_string(m) + " edges but " + nedges_path + " says " +
                                               std::to_string(expected_edges)));
-  const csr_build_stats st = b.build(w, n);
+  const csr_build_stats st = b.build(w, n, edge_path);
   std::int64_t labelled = 0;
   if (!labels.empty()) labelled = labelled::put_labels(w, labels, label_path);
   labelled::put_splits(w, splits);

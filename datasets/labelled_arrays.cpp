@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/resources.hpp"
 
 namespace tg::labelled {
 
@@ -370,6 +371,22 @@ labelled_import_report import_arrays(dataset_writer& w, const array_sources& in,
   resolve_num_nodes(s);
   const std::int64_t n = s.num_nodes;
   if (!w.meta().source.contains("num_nodes_from")) w.meta().source["num_nodes_from"] = s.num_nodes_from;
+  // Before anything is read into memory or written: the node count must fit this machine, and
+  // everything written (features as float32, graph, labels, splits) the output's file system.
+  csr_builder::expect_nodes_fit(n, s.num_nodes_from.empty() ? w.final_dir() : s.num_nodes_from);
+  {
+    const auto nodes = static_cast<std::uint64_t>(n);
+    std::uint64_t bytes = saturating_mul(nodes + 1, sizeof(std::int64_t));  // indptr
+    const std::uint64_t e = s.edges->ndim() == 2 ? static_cast<std::uint64_t>(s.edges->count() / 2) : 0;
+    bytes = saturating_add(bytes, saturating_mul(e, graph_opt.symmetrize ? 16 : 8));  // indices
+    bytes = saturating_add(bytes, saturating_mul(e, 16));                             // edge spill
+    if (s.features && s.features->ndim() == 2)
+      bytes = saturating_add(
+          bytes,
+          saturating_mul(saturating_mul(nodes, static_cast<std::uint64_t>(s.features->shape()[1])), sizeof(float)));
+    if (s.labels) bytes = saturating_add(bytes, saturating_mul(nodes, sizeof(std::int64_t)));
+    w.expect_space(bytes, "the dataset of " + std::to_string(n) + " nodes and " + std::to_string(e) + " edges");
+  }
 
   std::vector<std::int64_t> labels;
   if (s.labels) labels = labels_from_array(*s.labels, n);
@@ -378,7 +395,7 @@ labelled_import_report import_arrays(dataset_writer& w, const array_sources& in,
 
   csr_builder b(w.path(".edges.spill"), graph_opt);
   add_edges(b, *s.edges, s.edges_rows, n);
-  const csr_build_stats st = b.build(w, n);
+  const csr_build_stats st = b.build(w, n, s.edges->name());
   std::int64_t labelled = 0;
   if (s.labels) labelled = put_labels(w, labels, s.labels->name());
   put_splits(w, s.splits);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the parsers that take untrusted bytes (.npy, .npz, edge lists, meta.json, checkpoints)
+# Fuzzes the parsers that take untrusted bytes (.npy, .npz, edge lists, OGB CSV folders, meta.json,
+# plan.json, checkpoints)
 # with libFuzzer under AddressSanitizer + UndefinedBehaviorSanitizer (clang from Debian's package;
 # CUDA off). Seed corpora: files of the real datasets in ../shared/datasets and of generated ones.
 # Target "planetoid" is the Python converter of Planetoid pickles (tests/fuzz/fuzz_planetoid.py:
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(npy npz edgelist meta checkpoint planetoid)
+((${#targets[@]})) || targets=(npy npz edgelist ogb meta plan checkpoint planetoid)
 run_planetoid=0
 if [[ " ${targets[*]} " == *" planetoid "* ]]; then
   run_planetoid=1
@@ -27,7 +28,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMP
 ((${#targets[@]})) && cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
 # Seed corpora (kept between runs).
 corpus=$build/corpus
-mkdir -p "$corpus"/{npy,npz,edgelist,meta,checkpoint} "$build/findings"
+mkdir -p "$corpus"/{npy,npz,edgelist,ogb,meta,plan,checkpoint} "$build/findings"
 shared=../shared/datasets
 gen=$build/seed-data
 mkdir -p "$gen"
@@ -37,6 +38,11 @@ if [[ ! -d $gen/g ]]; then
   [[ -d $gen/g ]] && build/test/cli/tiergnn -q train "$gen/g" --fanouts 3 --epochs 1 --hidden 4 --no-progress \
     --eval none --save-model "$gen/model.tgck" 2>/dev/null || true
 fi
+if [[ -d $gen/g && ! -d $gen/p ]]; then
+  build/test/cli/tiergnn -q prepare "$gen/g" -o "$gen/p" --fanouts 3,2 --estimator degree --gpu-mem 10% \
+    --host-mem 50% 2>/dev/null || true
+fi
+cp -n "$gen/p/plan.json" "$corpus/plan/" 2>/dev/null || true
 if [[ -d $gen/g ]]; then
   cp -n "$gen"/g/*.npy "$corpus/npy/" 2>/dev/null || true
   cp -n "$gen/g/meta.json" "$corpus/meta/" 2>/dev/null || true
@@ -52,6 +58,11 @@ np.savez(f"{d}/stored.npz", a=np.arange(6, dtype=np.int64), b=np.ones((2, 3), np
 np.savez_compressed(f"{d}/deflated.npz", edge_index=np.array([[0, 1], [1, 2]]), y=np.array([0, 1, 1]))
 PY
 printf '0\t1\n1\t2\n2\t0\n' > "$corpus/edgelist/tiny.tsv"
+# OGB folders, one file after another separated by "@@" lines (tests/fuzz/fuzz_ogb.cpp): edge.csv,
+# num-node-list, num-edge-list, node-feat, node-label, split train / valid / test.
+printf '0,1\n1,2\n2,3\n3,0\n\n@@\n4\n@@\n4\n@@\n0.5,1\n-1,2e3\n0,0\n1,1\n@@\n0\n1\nnan\n1\n@@\n0\n@@\n1\n@@\n3\n' \
+  > "$corpus/ogb/full.txt"
+printf '0,1\n1,2\n@@\n~\n@@\n~\n@@\n1\n2\n3\n' > "$corpus/ogb/no_counts.txt"
 printf 'src,dst\n5,7\n7,9\n' > "$corpus/edgelist/header.csv"
 status=0
 for t in "${targets[@]}"; do

@@ -12,9 +12,7 @@ namespace tg {
 
 namespace fs = std::filesystem;
 
-namespace {
-// CRC-32 (hex) of the plan's JSON text without its "checksum" field.
-std::string plan_checksum(nlohmann::json j) {
+std::string plan_file::checksum_of(nlohmann::json j) {
   j.erase("checksum");
   const std::string text = j.dump();
   char b[16];
@@ -23,7 +21,6 @@ std::string plan_checksum(nlohmann::json j) {
       static_cast<unsigned>(crc32(0L, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size()))));
   return b;
 }
-}  // namespace
 
 double plan_file::predicted_hit_rate(std::int64_t rows) const {
   if (hit_curve.size() < 2 || plan.num_nodes == 0) return 0.0;
@@ -55,7 +52,9 @@ plan_file plan_file::load(const dataset& d) {
       throw input_error(at_input(
           path, "plan format_version " + std::to_string(version) + " is not supported (this tiergnn reads version 1)"));
     // Written by tiergnn with the CRC-32 of its own content: a plan edited or damaged since is refused.
-    if (p.json.contains("checksum") && p.json["checksum"] != plan_checksum(p.json))
+    if (!p.json.contains("checksum"))
+      throw input_error(at_input(path, "has no checksum: it was not written by tiergnn prepare (re-run it)"));
+    if (p.json["checksum"] != checksum_of(p.json))
       throw input_error(at_input(path, "checksum mismatch: the plan changed after tiergnn prepare wrote it"));
     const auto& t = p.json.at("tiers");
     p.plan.num_nodes = p.json.at("num_nodes").get<std::int64_t>();
@@ -139,7 +138,7 @@ void write_plan_file(const std::string& path, const tier_plan& plan, const std::
   j["predicted_gpu_hit_rate_curve"] = hit_curve;
   j["source"] = {{"path", fs::absolute(source.dir()).lexically_normal().string()}, {"identity", source.identity()}};
   j["prepared"] = {{"order_crc32", order_crc}, {"features_crc32", features_crc}};
-  j["checksum"] = plan_checksum(j);
+  j["checksum"] = plan_file::checksum_of(j);
   std::ofstream out(path);
   out << j.dump(1) << "\n";
   if (!out) throw io_error(at_input(path, "write failed"));

@@ -26,6 +26,9 @@ struct plan_file {
   // The prepared dataset's plan.json; throws input_error when it is missing, malformed, belongs to
   // another dataset, or when the source dataset changed since prepare.
   static plan_file load(const dataset& prepared);
+  // The CRC-32 (8 hex digits) of a plan's JSON text without its "checksum" field: what prepare
+  // writes as "checksum" and load() requires.
+  static std::string checksum_of(nlohmann::json plan);
   static bool present(const dataset& d);
 };
 

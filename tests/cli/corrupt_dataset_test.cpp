@@ -15,6 +15,7 @@
 
 #include "core/npy.hpp"
 #include "test_util.hpp"
+#include "tiering/plan_file.hpp"
 
 using tg::test::run_cli;
 using tg::test::scratch_dir;
@@ -151,9 +152,11 @@ std::vector<corruption> corruptions() {
        [](const std::string& d) {
          edit_json(d + "/plan.json", [](auto& j) {
            j.erase("prepared");
-           j.erase("checksum");
+           j["checksum"] = tg::plan_file::checksum_of(j);  // consistent with itself: the missing key is the fault
          });
        }},
+      {"plan.json without its checksum", true,
+       [](const std::string& d) { edit_json(d + "/plan.json", [](auto& j) { j.erase("checksum"); }); }},
   };
 }
 

@@ -122,6 +122,39 @@ TEST(HostileInput, ByteOrderMarkAndImpossibleSizes) {
   EXPECT_FALSE(fs::exists(d / "huge"));
 }
 
+// Point 5 for the importers: a size that cannot fit this machine's memory or the output's file
+// system is refused before the output is created, naming the input that asked for it and both numbers.
+TEST(HostileInput, ImportersRefuseSizesThatCannotFit) {
+  scratch_dir d;
+  tg::test::write_text(d / "e.tsv", "0\t1\n1\t2\n");
+  expect_one_line_error(
+      "-q import edgelist " + d / "e.tsv" + " -o " + d / "o1" + " --remap never --num-nodes 1000000000000",
+      "--num-nodes: building the graph of 1000000000000 nodes needs");
+  tg::test::write_text(d / "far.tsv", "0\t1\n1\t4000000000000000\n");
+  expect_one_line_error("-q import edgelist " + d / "far.tsv" + " -o " + d / "o2" + " --remap never",
+                        "largest node id is 4000000000000000 (use --remap");
+  ASSERT_EQ(run_cli("-q import edgelist " + d / "far.tsv" + " -o " + d / "o3"), 0) << "auto remaps sparse ids";
+  // OGB text layout: counts stated by num-node-list / num-edge-list, and a feature row width.
+  const std::string raw = d / "ogb/raw";
+  fs::create_directories(raw);
+  tg::test::write_text(raw + "/edge.csv", "0,1\n1,2\n");
+  tg::test::write_text(raw + "/num-edge-list.csv", "2\n");
+  tg::test::write_text(raw + "/num-node-list.csv", "1000000000000\n");
+  expect_one_line_error("-q import ogb " + d / "ogb" + " -o " + d / "o4", "num-node-list.csv: building the graph of");
+  tg::test::write_text(raw + "/num-node-list.csv", "100000000\n");
+  std::string wide;
+  for (int j = 0; j < 2000000; ++j) wide += j ? ",0" : "0";
+  tg::test::write_text(raw + "/node-feat.csv", wide + "\n");
+  expect_one_line_error("-q import ogb " + d / "ogb" + " -o " + d / "o5", "features.npy (100000000 rows of 2000000");
+  fs::remove(raw + "/node-feat.csv");
+  tg::test::write_text(raw + "/num-node-list.csv", "3\n");
+  tg::test::write_text(raw + "/num-edge-list.csv", "1000000000000000\n");
+  expect_one_line_error("-q import ogb " + d / "ogb" + " -o " + d / "o6", "free");
+  for (const char* o : {"o1", "o2", "o4", "o5", "o6"}) EXPECT_FALSE(fs::exists(d / o)) << o;
+  for (const auto& e : fs::directory_iterator(d.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "left " << e.path();
+}
+
 TEST(HostileInput, NoLitterFromStoppedOrKilledRuns) {
   scratch_dir d;
   // A dead process's temporary output beside the target is removed by the next run there.

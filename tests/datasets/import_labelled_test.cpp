@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "core/resources.hpp"
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/npy.hpp"
@@ -508,6 +509,36 @@ TEST(ImportNpz, LayoutsDtypesAndMasks) {
   EXPECT_EQ(ints(d, "test_idx.npy"), (std::vector<std::int64_t>{4}));
   EXPECT_EQ(in_lists(d), (std::vector<std::vector<std::int64_t>>{{2}, {0}, {1}, {}, {3}}));
   EXPECT_EQ(d.meta().source["keys"]["train"], "train_mask");
+}
+
+TEST(ImportNpz, ImpossibleNodeCountRefusedBeforeWriting) {
+  scratch_dir s;
+  const std::vector<std::int64_t> e = edge_index_2xe();
+  // num_nodes of 10^12: the two offset arrays alone need 16 TB of memory.
+  write_npz(s / "g.npz",
+            {{"edge_index", npy<std::int64_t>({2, 5}, e)}, {"num_nodes", npy<std::int64_t>({}, {1000000000000})}});
+  try {
+    tg::import_npz_arrays(s / "g.npz", s / "out", tg::npz_import_options{});
+    FAIL() << "a 10^12-node graph was accepted";
+  } catch (const tg::input_error& err) {
+    const std::string m = err.what();
+    EXPECT_NE(m.find("num_nodes"), std::string::npos) << m;
+    EXPECT_NE(m.find("1000000000000 nodes needs"), std::string::npos) << m;
+    EXPECT_NE(m.find("of memory but this machine has"), std::string::npos) << m;
+  }
+  EXPECT_FALSE(std::filesystem::exists(s / "out"));
+}
+
+TEST(Resources, SaturatingSizeArithmetic) {
+  EXPECT_EQ(tg::saturating_mul(3, 5), 15u);
+  EXPECT_EQ(tg::saturating_mul(std::uint64_t{1} << 61, 8), tg::kUnknownBytes);
+  EXPECT_EQ(tg::saturating_add(tg::kUnknownBytes - 1, 2), tg::kUnknownBytes);
+  EXPECT_GT(tg::physical_memory_bytes(), std::uint64_t{1} << 26);
+  EXPECT_GT(tg::free_disk_bytes(std::filesystem::temp_directory_path().string()), 0u);
+  EXPECT_NO_THROW(tg::expect_memory(1 << 20, "x", "a small buffer"));
+  EXPECT_THROW(tg::expect_memory(tg::kUnknownBytes, "x", "a huge buffer"), tg::input_error);
+  EXPECT_THROW(tg::expect_disk_space(std::filesystem::temp_directory_path().string(), tg::kUnknownBytes, "x", "y"),
+               tg::input_error);
 }
 
 TEST(ImportNpz, NodeCountFromNumNodesAndLabelsArchive) {

@@ -1,0 +1,32 @@
+#pragma once
+// What this machine can hold: physical memory and the free space of a file system, and size
+// arithmetic that cannot wrap. Importers and generators check what they are about to allocate or
+// write against these before they start, so that an impossible request (a node count of 10^12, a
+// feature width of 10^8) is refused with both numbers instead of failing half-way or with a bare
+// "out of memory".
+#include <cstdint>
+#include <string>
+
+namespace tg {
+
+inline constexpr std::uint64_t kUnknownBytes = ~std::uint64_t{0};
+
+// a * b and a + b, or kUnknownBytes (2^64 - 1) when the result does not fit: a size that saturates
+// is still compared against (and refused by) every limit below.
+std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b);
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b);
+
+// Bytes an unprivileged writer may still write on the file system holding `path` (statvfs
+// f_bavail); kUnknownBytes when it cannot be told.
+std::uint64_t free_disk_bytes(const std::string& path);
+
+// Physical memory of this machine; kUnknownBytes when it cannot be told.
+std::uint64_t physical_memory_bytes();
+
+// Throws input_error naming `input`: "<what> needs <bytes> of memory but this machine has <physical>".
+void expect_memory(std::uint64_t bytes, const std::string& input, const std::string& what);
+
+// Throws input_error naming `input`: "<what> needs <bytes> but the file system of <path> has <free> free".
+void expect_disk_space(const std::string& path, std::uint64_t bytes, const std::string& input, const std::string& what);
+
+}  // namespace tg
