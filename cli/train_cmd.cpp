@@ -24,11 +24,13 @@ void register_train(CLI::App& app) {
   auto o = std::make_shared<opts_t>();
   CLI::App* c = app.add_subcommand(
       "train",
-      "Train a GNN (GraphSAGE or GCN) with sampled mini-batches, validate every epoch and report the\n"
+      "Train a GNN (GraphSAGE, GCN or GAT) with sampled mini-batches, validate every epoch and report the\n"
       "test metric (accuracy; ROC-AUC for binary labels).");
   c->add_option("dataset", o->dir, "Dataset directory (with features, labels and a training split)")->required();
-  c->add_option("--model", o->cfg.model.kind, "sage (mean aggregator with root weight) or gcn")
-      ->check(CLI::IsMember({"sage", "gcn"}))
+  c->add_option("--model", o->cfg.model.kind,
+                "sage (mean aggregator with root weight), gcn, or gat (graph attention: each destination\n"
+                "attends over its sampled in-neighbours and itself; ELU between layers)")
+      ->check(CLI::IsMember({"sage", "gcn", "gat"}))
       ->capture_default_str();
   c->add_option("--fanouts", o->fanouts,
                 "Neighbours sampled per hop, from the seeds outwards (PyG order): 15,10,5 samples 15\n"
@@ -36,7 +38,15 @@ void register_train(CLI::App& app) {
                 "One entry per layer.")
       ->capture_default_str();
   c->add_option("--layers", o->layers, "Number of layers (must match the number of fanouts; default: that number)");
-  c->add_option("--hidden", o->cfg.model.hidden, "Hidden width")->capture_default_str();
+  c->add_option("--hidden", o->cfg.model.hidden, "Hidden width (gat: per head; a hidden layer is heads x hidden wide)")
+      ->capture_default_str();
+  c->add_option("--heads", o->cfg.model.heads, "gat: attention heads of the hidden layers (concatenated)")
+      ->capture_default_str();
+  c->add_option("--out-heads", o->cfg.model.out_heads, "gat: attention heads of the last layer (averaged)")
+      ->capture_default_str();
+  c->add_option("--attn-dropout", o->cfg.model.attention_dropout,
+                "gat: dropout on the attention coefficients during training")
+      ->capture_default_str();
   c->add_option("--dropout", o->cfg.model.dropout, "Dropout on hidden activations")->capture_default_str();
   c->add_option("--input-dropout", o->cfg.model.input_dropout, "Dropout on input features")->capture_default_str();
   c->add_option("--batch-size", o->cfg.batch_size, "Seed nodes per mini-batch")->capture_default_str();

@@ -6,12 +6,14 @@
 // each output row is a sum in a fixed order and results do not depend on the thread count.
 // Edge weights select the aggregator: mean (1/deg), sum (1), or GCN's symmetric normalisation on
 // the block with self-loops added, w_uv = 1 / sqrt(deg_in(v) * deg_out(u)) (Kipf & Welling, ICLR'17).
+// `attention` is the structure GAT attends over (kernels/attention.hpp): the block with a self-loop
+// per destination and no weights (the weights are the attention coefficients, computed per batch).
 #include <cstdint>
 #include <vector>
 
 namespace tg {
 
-enum class aggregator { mean, sum, gcn };
+enum class aggregator { mean, sum, gcn, attention };
 
 // A block's graph: num_dst rows over num_src columns; weights may be empty (all ones).
 template <typename T>
@@ -20,10 +22,14 @@ struct agg_graph {
   std::vector<std::int64_t> indptr;   // num_dst + 1
   std::vector<std::int32_t> indices;  // local source ids
   std::vector<T> weights;             // per edge, or empty
+  // Filled by transpose(): for each entry, its position in the graph it was transposed from (per-edge
+  // values stored in that graph's order are read through it). Empty otherwise.
+  std::vector<std::int32_t> edge_ids;
 };
 
-// Builds the weighted graph for an aggregator from a block's CSR. For gcn, each destination v
-// (local id v, since destinations come first among sources) gets the self-loop v -> v first.
+// Builds the weighted graph for an aggregator from a block's CSR. For gcn and attention, each
+// destination v (local id v, since destinations come first among sources) gets the self-loop v -> v
+// first, and a sampled self-loop is kept only as that one.
 // gcn normalisation:
 //  - without src_degree, from the block itself: w_uv = 1 / sqrt(deg_in(v) * deg_out(u)), both
 //    counted in the block with self-loops;
@@ -36,8 +42,8 @@ template <typename T>
 agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t num_src, const std::int64_t* indptr,
                             const std::int32_t* indices, const std::int64_t* src_degree = nullptr);
 
-// The transpose (num_src rows over num_dst columns), with weights carried along; within each row
-// the entries are in increasing destination order.
+// The transpose (num_src rows over num_dst columns), with weights carried along and edge_ids set;
+// within each row the entries are in increasing destination order.
 template <typename T>
 agg_graph<T> transpose(const agg_graph<T>& g);
 

@@ -89,4 +89,92 @@ void backend::adam_step(tensor_view<float> param, tensor_view<const float> grad,
   if (n > 0) adam_step_impl(param.data, grad.data, m.data, v.data, n, cfg, step);
 }
 
+namespace {
+// Checks a graph's arrays (indices, and edge_ids when present) for an attention operation.
+void expect_graph(const backend& be, const agg_csr_view& g, const char* op) {
+  be.expect(g.indptr, g.num_dst + 1, op, "indptr");
+  be.expect(g.indices, g.nnz, op, "indices");
+  if (!g.edge_ids.empty()) be.expect(g.edge_ids, g.nnz, op, "edge_ids");
+}
+}  // namespace
+
+void backend::head_dot(std::int64_t rows, std::int64_t heads, std::int64_t width, tensor_view<const float> x,
+                       tensor_view<const float> att, tensor_view<float> y) {
+  expect(x, rows * heads * width, "head_dot", "x");
+  expect(att, rows > 0 ? heads * width : 0, "head_dot", "att");
+  expect(y, rows * heads, "head_dot", "y");
+  if (rows > 0 && heads > 0) head_dot_impl(rows, heads, width, x.data, att.data, y.data);
+}
+
+void backend::head_dot_backward(std::int64_t rows, std::int64_t heads, std::int64_t width, tensor_view<const float> x,
+                                tensor_view<const float> att, tensor_view<const float> dy, tensor_view<float> dx,
+                                tensor_view<float> datt) {
+  expect(x, rows * heads * width, "head_dot_backward", "x");
+  expect(att, heads * width, "head_dot_backward", "att");
+  expect(dy, rows * heads, "head_dot_backward", "dy");
+  if (!dx.empty()) expect(dx, rows * heads * width, "head_dot_backward", "dx");
+  expect(datt, heads * width, "head_dot_backward", "datt");
+  if (heads * width > 0)
+    head_dot_backward_impl(rows, heads, width, x.data, att.data, dy.data, dx.empty() ? nullptr : dx.data, datt.data);
+}
+
+void backend::edge_softmax(const agg_csr_view& g, std::int64_t heads, tensor_view<const float> a_src,
+                           tensor_view<const float> a_dst, float slope, tensor_view<float> alpha) {
+  expect_graph(*this, g, "edge_softmax");
+  expect(a_src, g.nnz > 0 ? g.num_src * heads : 0, "edge_softmax", "a_src");
+  expect(a_dst, g.nnz > 0 ? g.num_dst * heads : 0, "edge_softmax", "a_dst");
+  expect(alpha, g.nnz * heads, "edge_softmax", "alpha");
+  if (g.nnz > 0 && heads > 0) edge_softmax_impl(g, heads, a_src.data, a_dst.data, slope, alpha.data);
+}
+
+void backend::edge_softmax_backward(const agg_csr_view& g, std::int64_t heads, tensor_view<const float> a_src,
+                                    tensor_view<const float> a_dst, float slope, tensor_view<const float> alpha,
+                                    tensor_view<const float> dalpha, tensor_view<float> ds) {
+  expect_graph(*this, g, "edge_softmax_backward");
+  expect(a_src, g.nnz > 0 ? g.num_src * heads : 0, "edge_softmax_backward", "a_src");
+  expect(a_dst, g.nnz > 0 ? g.num_dst * heads : 0, "edge_softmax_backward", "a_dst");
+  expect(alpha, g.nnz * heads, "edge_softmax_backward", "alpha");
+  expect(dalpha, g.nnz * heads, "edge_softmax_backward", "dalpha");
+  expect(ds, g.nnz * heads, "edge_softmax_backward", "ds");
+  if (g.nnz > 0 && heads > 0)
+    edge_softmax_backward_impl(g, heads, a_src.data, a_dst.data, slope, alpha.data, dalpha.data, ds.data);
+}
+
+void backend::aggregate_heads(const agg_csr_view& g, std::int64_t heads, std::int64_t width, tensor_view<const float> w,
+                              tensor_view<const float> x, tensor_view<float> y) {
+  expect_graph(*this, g, "aggregate_heads");
+  expect(w, g.nnz * heads, "aggregate_heads", "w");
+  expect(x, g.nnz > 0 ? g.num_src * heads * width : 0, "aggregate_heads", "x");
+  expect(y, g.num_dst * heads * width, "aggregate_heads", "y");
+  if (g.num_dst > 0 && heads * width > 0) aggregate_heads_impl(g, heads, width, w.data, x.data, y.data);
+}
+
+void backend::edge_dot(const agg_csr_view& g, std::int64_t heads, std::int64_t width, tensor_view<const float> dy,
+                       tensor_view<const float> x, tensor_view<float> out) {
+  expect_graph(*this, g, "edge_dot");
+  expect(dy, g.nnz > 0 ? g.num_dst * heads * width : 0, "edge_dot", "dy");
+  expect(x, g.nnz > 0 ? g.num_src * heads * width : 0, "edge_dot", "x");
+  expect(out, g.nnz * heads, "edge_dot", "out");
+  if (g.nnz > 0 && heads > 0) edge_dot_impl(g, heads, width, dy.data, x.data, out.data);
+}
+
+void backend::edge_sum(const agg_csr_view& g, std::int64_t heads, tensor_view<const float> values,
+                       tensor_view<float> y) {
+  expect_graph(*this, g, "edge_sum");
+  expect(values, g.nnz * heads, "edge_sum", "values");
+  expect(y, g.num_dst * heads, "edge_sum", "y");
+  if (g.num_dst > 0 && heads > 0) edge_sum_impl(g, heads, values.data, y.data);
+}
+
+void backend::elu_forward(tensor_view<float> x) {
+  expect(x, x.size, "elu_forward", "x");
+  if (x.size > 0) elu_forward_impl(x.data, x.size);
+}
+
+void backend::elu_backward(tensor_view<const float> y, tensor_view<float> dy) {
+  expect(dy, dy.size, "elu_backward", "dy");
+  expect(y, dy.size, "elu_backward", "y");
+  if (dy.size > 0) elu_backward_impl(y.data, dy.data, dy.size);
+}
+
 }  // namespace tg

@@ -53,12 +53,15 @@ tensor_view<T> host_view(T* p, std::int64_t n) {
 }
 
 // A block's weighted CSR (kernels/aggregate.hpp's agg_graph) in backend memory; weights empty means
-// every weight is one.
+// every weight is one. edge_ids (a transposed graph's; may be empty) map each entry to the edge's
+// position in the graph it was transposed from (the attention operations read per-edge values
+// through them).
 struct agg_csr_view {
   std::int64_t num_dst = 0, num_src = 0, nnz = 0;
   tensor_view<const std::int64_t> indptr;  // num_dst + 1
   tensor_view<const std::int32_t> indices;
   tensor_view<const float> weights;
+  tensor_view<const std::int32_t> edge_ids;
 };
 
 class backend {
@@ -111,6 +114,34 @@ class backend {
   void softmax_nll(tensor_view<const float> logits, std::int64_t rows, std::int64_t classes,
                    tensor_view<const std::int64_t> labels, tensor_view<float> dlogits, tensor_view<float> row_loss,
                    std::int64_t normalizer);
+  // --- Graph attention (kernels/attention.hpp): `heads` heads of `width` columns; node rows are
+  // heads * width wide, per-node and per-edge attention values heads wide. g.edge_ids, when not
+  // empty, say where each entry's per-edge value is (a transposed block).
+  // y[r, k] = <x[r, head k], att[head k]>  (rows x heads)
+  void head_dot(std::int64_t rows, std::int64_t heads, std::int64_t width, tensor_view<const float> x,
+                tensor_view<const float> att, tensor_view<float> y);
+  // dx[r, head k] += dy[r, k] * att[head k] (dx may be empty: skipped); datt = sum_r dy[r, k] x[r, head k]
+  void head_dot_backward(std::int64_t rows, std::int64_t heads, std::int64_t width, tensor_view<const float> x,
+                         tensor_view<const float> att, tensor_view<const float> dy, tensor_view<float> dx,
+                         tensor_view<float> datt);
+  // alpha (nnz x heads) = per-row softmax of LeakyReLU(a_src[src] + a_dst[dst], slope)
+  void edge_softmax(const agg_csr_view& g, std::int64_t heads, tensor_view<const float> a_src,
+                    tensor_view<const float> a_dst, float slope, tensor_view<float> alpha);
+  // ds = gradient of the scores a_src[src] + a_dst[dst] given dalpha (nnz x heads)
+  void edge_softmax_backward(const agg_csr_view& g, std::int64_t heads, tensor_view<const float> a_src,
+                             tensor_view<const float> a_dst, float slope, tensor_view<const float> alpha,
+                             tensor_view<const float> dalpha, tensor_view<float> ds);
+  // y[v, head k] = sum over v's row of w[edge, k] * x[src, head k]
+  void aggregate_heads(const agg_csr_view& g, std::int64_t heads, std::int64_t width, tensor_view<const float> w,
+                       tensor_view<const float> x, tensor_view<float> y);
+  // out[e, k] = <dy[dst_e, head k], x[src_e, head k]>  (nnz x heads, in g's order)
+  void edge_dot(const agg_csr_view& g, std::int64_t heads, std::int64_t width, tensor_view<const float> dy,
+                tensor_view<const float> x, tensor_view<float> out);
+  // y[v, k] = sum over v's row of values[edge, k]
+  void edge_sum(const agg_csr_view& g, std::int64_t heads, tensor_view<const float> values, tensor_view<float> y);
+  // ELU (alpha 1) in place; backward from the forward output y: dy *= y > 0 ? 1 : y + 1
+  void elu_forward(tensor_view<float> x);
+  void elu_backward(tensor_view<const float> y, tensor_view<float> dy);
   // One Adam step (kernels/adam.hpp) on param.size parameters; step counts from 1.
   void adam_step(tensor_view<float> param, tensor_view<const float> grad, tensor_view<float> m, tensor_view<float> v,
                  const adam_config& cfg, std::int64_t step);
@@ -149,6 +180,22 @@ class backend {
                                 std::int64_t normalizer) = 0;
   virtual void adam_step_impl(float* param, const float* grad, float* m, float* v, std::int64_t n,
                               const adam_config& cfg, std::int64_t step) = 0;
+  virtual void head_dot_impl(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x,
+                             const float* att, float* y) = 0;
+  virtual void head_dot_backward_impl(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x,
+                                      const float* att, const float* dy, float* dx, float* datt) = 0;
+  virtual void edge_softmax_impl(const agg_csr_view& g, std::int64_t heads, const float* a_src, const float* a_dst,
+                                 float slope, float* alpha) = 0;
+  virtual void edge_softmax_backward_impl(const agg_csr_view& g, std::int64_t heads, const float* a_src,
+                                          const float* a_dst, float slope, const float* alpha, const float* dalpha,
+                                          float* ds) = 0;
+  virtual void aggregate_heads_impl(const agg_csr_view& g, std::int64_t heads, std::int64_t width, const float* w,
+                                    const float* x, float* y) = 0;
+  virtual void edge_dot_impl(const agg_csr_view& g, std::int64_t heads, std::int64_t width, const float* dy,
+                             const float* x, float* out) = 0;
+  virtual void edge_sum_impl(const agg_csr_view& g, std::int64_t heads, const float* values, float* y) = 0;
+  virtual void elu_forward_impl(float* x, std::int64_t n) = 0;
+  virtual void elu_backward_impl(const float* y, float* dy, std::int64_t n) = 0;
 };
 
 // The process-wide CPU backend.

@@ -24,7 +24,8 @@ struct agg_graph_view {
   std::int64_t num_dst = 0, num_src = 0, nnz = 0;
   const std::int64_t* indptr = nullptr;  // num_dst + 1
   const std::int32_t* indices = nullptr;
-  const float* weights = nullptr;  // per edge, or null (all ones)
+  const float* weights = nullptr;          // per edge, or null (all ones)
+  const std::int32_t* edge_ids = nullptr;  // a transposed graph's: where each entry's per-edge value is, or null
 };
 
 // y[v, :] = sum_e w_e x[src_e, :]. Custom kernel: a warp (or sub-warp) per destination row, each
@@ -62,5 +63,24 @@ void scale(float* x, std::int64_t n, float a, void* stream);
 
 void adam_step(float* param, const float* grad, float* m, float* v, std::int64_t n, const adam_config& cfg,
                std::int64_t step, void* stream);
+
+// Graph attention (kernels/attention.hpp), the same arithmetic in the same order per output element:
+// a thread per (row, head) for the per-row reductions and the softmax, a thread per output element
+// for aggregate_heads and head_dot_backward's dx, a thread per column for datt (rows in order).
+void head_dot(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x, const float* att, float* y,
+              void* stream);
+void head_dot_backward(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x, const float* att,
+                       const float* dy, float* dx, float* datt, void* stream);
+void edge_softmax(const agg_graph_view& g, std::int64_t heads, const float* a_src, const float* a_dst, float slope,
+                  float* alpha, void* stream);
+void edge_softmax_backward(const agg_graph_view& g, std::int64_t heads, const float* a_src, const float* a_dst,
+                           float slope, const float* alpha, const float* dalpha, float* ds, void* stream);
+void aggregate_heads(const agg_graph_view& g, std::int64_t heads, std::int64_t width, const float* w, const float* x,
+                     float* y, void* stream);
+void edge_dot(const agg_graph_view& g, std::int64_t heads, std::int64_t width, const float* dy, const float* x,
+              float* out, void* stream);
+void edge_sum(const agg_graph_view& g, std::int64_t heads, const float* values, float* y, void* stream);
+void elu_forward(float* x, std::int64_t n, void* stream);
+void elu_backward(const float* y, float* dy, std::int64_t n, void* stream);
 
 }  // namespace tg::gpu

@@ -7,7 +7,14 @@
 namespace tg {
 
 aggregator aggregator_of(const model_config& cfg) {
-  return parse_model_kind(cfg.kind) == model_kind::gcn ? aggregator::gcn : aggregator::mean;
+  switch (parse_model_kind(cfg.kind)) {
+    case model_kind::gcn:
+      return aggregator::gcn;
+    case model_kind::gat:
+      return aggregator::attention;
+    default:
+      return aggregator::mean;
+  }
 }
 
 void batch_graphs::place(graph* g, backend& be) {
@@ -20,17 +27,21 @@ void batch_graphs::place(graph* g, backend& be) {
     v.indptr = host_view(h.indptr.data(), static_cast<std::int64_t>(h.indptr.size()));
     v.indices = host_view(h.indices.data(), v.nnz);
     v.weights = host_view(h.weights.data(), static_cast<std::int64_t>(h.weights.size()));
+    v.edge_ids = host_view(h.edge_ids.data(), static_cast<std::int64_t>(h.edge_ids.size()));
     return;
   }
   g->indptr.bind(be);
   g->indices.bind(be);
   g->weights.bind(be);
+  g->edge_ids.bind(be);
   g->indptr.assign_from_host(h.indptr.data(), h.indptr.size());
   g->indices.assign_from_host(h.indices.data(), h.indices.size());
   g->weights.assign_from_host(h.weights.data(), h.weights.size());
+  g->edge_ids.assign_from_host(h.edge_ids.data(), h.edge_ids.size());
   v.indptr = g->indptr.view();
   v.indices = g->indices.view();
   v.weights = g->weights.view();
+  v.edge_ids = g->edge_ids.view();
 }
 
 void batch_graphs::build(aggregator kind, const block* blocks, std::size_t n, backend& be, bool with_transpose) {

@@ -30,6 +30,7 @@ class batch_graphs {
     tensor<std::int64_t> indptr;
     tensor<std::int32_t> indices;
     tensor<float> weights;
+    tensor<std::int32_t> edge_ids;
     agg_csr_view view;
   };
   static void place(graph* g, backend& be);
@@ -37,7 +38,7 @@ class batch_graphs {
   bool with_transpose_ = false;
 };
 
-// The aggregator of a model kind ("sage": mean, "gcn": GCN normalisation).
+// The aggregator of a model kind ("sage": mean, "gcn": GCN normalisation, "gat": attention).
 aggregator aggregator_of(const model_config& cfg);
 
 }  // namespace tg

@@ -12,8 +12,16 @@ namespace {
 constexpr std::uint64_t kInitStream = 0x696e6974ull;     // "init"
 constexpr std::uint64_t kDropoutStream = 0x64726f70ull;  // "drop"
 
+constexpr std::uint64_t kAttentionStream = 0x61747464ull;  // "attd"
+constexpr float kGatSlope = 0.2f;                          // LeakyReLU's negative slope (GAT paper, PyG default)
+
 counter_rng dropout_rng(const dropout_key& k, int layer) {
   return counter_rng(k.seed, stream_id(kDropoutStream + static_cast<std::uint64_t>(layer + 1),
+                                       static_cast<std::uint64_t>(k.epoch), static_cast<std::uint64_t>(k.batch)));
+}
+
+counter_rng attention_rng(const dropout_key& k, int layer) {
+  return counter_rng(k.seed, stream_id(kAttentionStream + static_cast<std::uint64_t>(layer),
                                        static_cast<std::uint64_t>(k.epoch), static_cast<std::uint64_t>(k.batch)));
 }
 }  // namespace
@@ -21,7 +29,8 @@ counter_rng dropout_rng(const dropout_key& k, int layer) {
 model_kind parse_model_kind(const std::string& s) {
   if (s == "sage") return model_kind::sage;
   if (s == "gcn") return model_kind::gcn;
-  throw input_error("--model '" + s + "': choose sage or gcn");
+  if (s == "gat") return model_kind::gat;
+  throw input_error("--model '" + s + "': choose sage, gcn or gat");
 }
 
 nlohmann::json model_config::to_json() const {
@@ -31,7 +40,10 @@ nlohmann::json model_config::to_json() const {
           {"hidden", hidden},
           {"num_classes", num_classes},
           {"dropout", dropout},
-          {"input_dropout", input_dropout}};
+          {"input_dropout", input_dropout},
+          {"heads", heads},
+          {"out_heads", out_heads},
+          {"attention_dropout", attention_dropout}};
 }
 
 model_config model_config::from_json(const nlohmann::json& j) {
@@ -43,6 +55,9 @@ model_config model_config::from_json(const nlohmann::json& j) {
   c.num_classes = j.at("num_classes").get<std::int64_t>();
   c.dropout = j.at("dropout").get<double>();
   c.input_dropout = j.value("input_dropout", 0.0);
+  c.heads = j.value("heads", 4);
+  c.out_heads = j.value("out_heads", 1);
+  c.attention_dropout = j.value("attention_dropout", 0.0);
   return c;
 }
 
@@ -53,8 +68,11 @@ void model_config::validate() const {
   if (hidden <= 0) throw input_error("--hidden must be positive, got " + std::to_string(hidden));
   if (num_classes < 2)
     throw input_error("a classifier needs at least 2 classes, the dataset has " + std::to_string(num_classes));
-  for (double p : {dropout, input_dropout})
+  for (double p : {dropout, input_dropout, attention_dropout})
     if (!(p >= 0.0 && p < 1.0)) throw input_error("dropout must lie in [0, 1), got " + std::to_string(p));
+  if (heads < 1 || heads > 1024) throw input_error("--heads must lie in [1, 1024], got " + std::to_string(heads));
+  if (out_heads < 1 || out_heads > 1024)
+    throw input_error("--out-heads must lie in [1, 1024], got " + std::to_string(out_heads));
 }
 
 gnn_model::gnn_model(model_config cfg, std::uint64_t seed, backend& be)
@@ -66,16 +84,27 @@ gnn_model::gnn_model(model_config cfg, std::uint64_t seed, backend& be)
     for (int w = 0; w < ppl; ++w) {
       parameter p;
       const bool bias = w == ppl - 1;
+      const std::int64_t heads = layer_heads(l), hw = heads * head_width(l);
+      const bool att = kind_ == model_kind::gat && (w == 1 || w == 2);
       p.name = "layer" + std::to_string(l) + "." +
                (bias                       ? "bias"
                 : kind_ == model_kind::gcn ? "weight"
+                : kind_ == model_kind::gat ? (w == 0   ? "weight"
+                                              : w == 1 ? "att_src"
+                                                       : "att_dst")
                                            : (w == 0 ? "weight_root" : "weight_neigh"));
-      p.shape = bias ? std::vector<std::int64_t>{dout} : std::vector<std::int64_t>{din, dout};
-      const std::int64_t n = bias ? dout : din * dout;
+      // GAT's weight maps to every head's columns (heads * head width, concatenated or averaged later).
+      const std::int64_t cols = kind_ == model_kind::gat ? hw : dout;
+      p.shape = bias  ? std::vector<std::int64_t>{dout}
+                : att ? std::vector<std::int64_t>{heads, head_width(l)}
+                      : std::vector<std::int64_t>{din, cols};
+      std::int64_t n = 1;
+      for (std::int64_t e : p.shape) n *= e;
       p.value.assign(static_cast<std::size_t>(n), 0.0f);
       p.grad.assign(static_cast<std::size_t>(n), 0.0f);
       if (!bias) {
-        const double limit = std::sqrt(6.0 / static_cast<double>(din + dout));
+        // Glorot: fan-in + fan-out of the weight; for an attention vector (heads x F) as PyG, heads + F.
+        const double limit = std::sqrt(6.0 / static_cast<double>(p.shape[0] + p.shape[1]));
         const counter_rng rng(seed, stream_id(kInitStream, static_cast<std::uint64_t>(params_.size())));
         for (std::int64_t i = 0; i < n; ++i)
           p.value[i] = static_cast<float>((2.0 * rng.uniform(static_cast<std::uint64_t>(i)) - 1.0) * limit);
@@ -94,12 +123,25 @@ gnn_model::gnn_model(model_config cfg, std::uint64_t seed, backend& be)
     zero_grads();
   }
   cache_.resize(static_cast<std::size_t>(cfg_.num_layers));
-  for (auto* t : {&buf_a_, &buf_b_, &logits_, &d_, &dx_, &dtmp_, &host_x_, &eval_x_, &eval_y_}) t->bind(*be_);
+  for (auto* t : {&buf_a_, &buf_b_, &logits_, &d_, &dx_, &dtmp_, &host_x_, &eval_x_, &eval_y_, &head_mean_, &gat_dh_,
+                  &gat_dalpha_, &gat_ds_, &gat_da_src_, &gat_da_dst_})
+    t->bind(*be_);
   auto bind_cache = [&](layer_cache& c) {
-    for (auto* t : {&c.input, &c.agg, &c.trans, &c.output}) t->bind(*be_);
+    for (auto* t : {&c.input, &c.agg, &c.trans, &c.output, &c.a_src, &c.a_dst, &c.alpha, &c.alpha_used}) t->bind(*be_);
   };
   for (auto& c : cache_) bind_cache(c);
   bind_cache(eval_cache_);
+  if (kind_ == model_kind::gat && gat_mean_heads(cfg_.num_layers - 1)) {
+    // The head mean as a product: row k * C + c of the (heads * C) x C matrix holds 1/heads in column c.
+    const int L = cfg_.num_layers - 1;
+    const std::int64_t heads = layer_heads(L), classes = head_width(L);
+    std::vector<float> m(static_cast<std::size_t>(heads * classes * classes), 0.0f);
+    for (std::int64_t k = 0; k < heads; ++k)
+      for (std::int64_t c = 0; c < classes; ++c)
+        m[static_cast<std::size_t>((k * classes + c) * classes + c)] = 1.0f / static_cast<float>(heads);
+    head_mean_.assign_from_host(m.data(), m.size());
+    be_->synchronize();
+  }
 }
 
 std::int64_t gnn_model::num_parameters() const {
@@ -109,9 +151,18 @@ std::int64_t gnn_model::num_parameters() const {
 }
 
 std::int64_t gnn_model::layer_in_dim(int l) const {
-  return l == 0 ? cfg_.in_dim : cfg_.hidden;
+  return l == 0 ? cfg_.in_dim : layer_out_dim(l - 1);
 }
 std::int64_t gnn_model::layer_out_dim(int l) const {
+  if (l == cfg_.num_layers - 1) return cfg_.num_classes;
+  return kind_ == model_kind::gat ? cfg_.hidden * cfg_.heads : cfg_.hidden;
+}
+std::int64_t gnn_model::layer_heads(int l) const {
+  if (kind_ != model_kind::gat) return 1;
+  return l == cfg_.num_layers - 1 ? cfg_.out_heads : cfg_.heads;
+}
+std::int64_t gnn_model::head_width(int l) const {
+  if (kind_ != model_kind::gat) return layer_out_dim(l);
   return l == cfg_.num_layers - 1 ? cfg_.num_classes : cfg_.hidden;
 }
 
@@ -161,6 +212,8 @@ void gnn_model::run_layer(int l, const agg_csr_view& g, tensor_view<const float>
     be.aggregate(g, x, din, c.agg.view());
     be.matmul(false, false, nd, dout, din, 1.0f, x, din, w(l, 0), dout, 0.0f, y, dout);
     be.matmul(false, false, nd, dout, din, 1.0f, c.agg.view(), din, w(l, 1), dout, 1.0f, y, dout);
+  } else if (kind_ == model_kind::gat) {
+    gat_forward(l, g, x, ns, nd, train, key, c, y);
   } else if (gcn_transform_first(l)) {
     c.trans.resize(static_cast<std::size_t>(ns * dout));
     be.matmul(false, false, ns, dout, din, 1.0f, x, din, w(l, 0), dout, 0.0f, c.trans.view(), dout);
@@ -172,7 +225,10 @@ void gnn_model::run_layer(int l, const agg_csr_view& g, tensor_view<const float>
   }
   be.bias_forward(y, nd, dout, w(l, params_per_layer() - 1));
   if (!last) {
-    be.relu_forward(y);
+    if (kind_ == model_kind::gat)
+      be.elu_forward(y);
+    else
+      be.relu_forward(y);
     if (train) {
       c.output.resize(static_cast<std::size_t>(nd * dout));  // ReLU output before dropout, for relu_backward
       be.copy(c.output.data(), y.data, static_cast<std::size_t>(nd * dout) * sizeof(float));
@@ -181,6 +237,69 @@ void gnn_model::run_layer(int l, const agg_csr_view& g, tensor_view<const float>
   }
   c.num_src = ns;
   c.num_dst = nd;
+}
+
+void gnn_model::gat_forward(int l, const agg_csr_view& g, tensor_view<const float> x, std::int64_t ns, std::int64_t nd,
+                            bool train, dropout_key key, layer_cache& c, tensor_view<float> y) const {
+  backend& be = *be_;
+  const std::int64_t din = layer_in_dim(l), heads = layer_heads(l), f = head_width(l), hw = heads * f;
+  c.trans.resize(static_cast<std::size_t>(ns * hw));  // h = x W, every source (destinations first)
+  be.matmul(false, false, ns, hw, din, 1.0f, x, din, w(l, 0), hw, 0.0f, c.trans.view(), hw);
+  c.a_src.resize(static_cast<std::size_t>(ns * heads));
+  c.a_dst.resize(static_cast<std::size_t>(nd * heads));
+  be.head_dot(ns, heads, f, c.trans.view(), w(l, 1), c.a_src.view());
+  be.head_dot(nd, heads, f, c.trans.view(), w(l, 2), c.a_dst.view());
+  c.alpha.resize(static_cast<std::size_t>(g.nnz * heads));
+  be.edge_softmax(g, heads, c.a_src.view(), c.a_dst.view(), kGatSlope, c.alpha.view());
+  tensor_view<const float> att = c.alpha.view();
+  if (train && cfg_.attention_dropout > 0) {
+    c.alpha_used.resize(c.alpha.size());
+    be.copy(c.alpha_used.data(), c.alpha.data(), c.alpha.size() * sizeof(float));
+    be.dropout_forward(c.alpha_used.view(), cfg_.attention_dropout, attention_rng(key, l));
+    att = c.alpha_used.view();
+  }
+  if (gat_mean_heads(l)) {
+    c.agg.resize(static_cast<std::size_t>(nd * hw));
+    be.aggregate_heads(g, heads, f, att, c.trans.view(), c.agg.view());
+    be.matmul(false, false, nd, f, hw, 1.0f, c.agg.view(), hw, head_mean_.view(), f, 0.0f, y, f);
+  } else {
+    be.aggregate_heads(g, heads, f, att, c.trans.view(), y);
+  }
+}
+
+void gnn_model::gat_backward(int l, layer_cache& c, tensor_view<const float> d, bool need_dx, tensor_view<float> dx) {
+  backend& be = *be_;
+  const agg_csr_view& g = graphs_->forward(l);
+  const agg_csr_view& gt = graphs_->backward(l);
+  const std::int64_t din = layer_in_dim(l), heads = layer_heads(l), f = head_width(l), hw = heads * f;
+  const std::int64_t ns = c.num_src, nd = c.num_dst, nnz = g.nnz;
+  tensor_view<const float> dagg = d;  // gradient of the per-head aggregation (nd x hw)
+  if (gat_mean_heads(l)) {
+    dtmp_.resize(static_cast<std::size_t>(nd * hw));
+    be.matmul(false, true, nd, hw, f, 1.0f, d, f, head_mean_.view(), f, 0.0f, dtmp_.view(), hw);
+    dagg = dtmp_.view();
+  }
+  const bool dropped = cfg_.attention_dropout > 0;
+  tensor_view<const float> att = dropped ? c.alpha_used.view() : c.alpha.view();
+  // Through the attention coefficients: d alpha, the softmax and LeakyReLU, to the scores.
+  gat_dalpha_.resize(static_cast<std::size_t>(nnz * heads));
+  gat_ds_.resize(static_cast<std::size_t>(nnz * heads));
+  be.edge_dot(g, heads, f, dagg, c.trans.view(), gat_dalpha_.view());
+  if (dropped) be.dropout_backward(gat_dalpha_.view(), cfg_.attention_dropout, attention_rng(key_, l));
+  be.edge_softmax_backward(g, heads, c.a_src.view(), c.a_dst.view(), kGatSlope, c.alpha.view(), gat_dalpha_.view(),
+                           gat_ds_.view());
+  gat_da_src_.resize(static_cast<std::size_t>(ns * heads));
+  gat_da_dst_.resize(static_cast<std::size_t>(nd * heads));
+  be.edge_sum(g, heads, gat_ds_.view(), gat_da_dst_.view());
+  be.edge_sum(gt, heads, gat_ds_.view(), gat_da_src_.view());
+  // dh: the messages' share over the transposed block, then the scores' rank-one terms.
+  gat_dh_.resize(static_cast<std::size_t>(ns * hw));
+  be.aggregate_heads(gt, heads, f, att, dagg, gat_dh_.view());
+  be.head_dot_backward(ns, heads, f, c.trans.view(), w(l, 1), gat_da_src_.view(), gat_dh_.view(), dw(l, 1));
+  be.head_dot_backward(nd, heads, f, c.trans.view(), w(l, 2), gat_da_dst_.view(), gat_dh_.view().slice(0, nd * hw),
+                       dw(l, 2));
+  be.matmul(true, false, din, hw, ns, 1.0f, c.input.view(), din, gat_dh_.view(), hw, 0.0f, dw(l, 0), hw);
+  if (need_dx) be.matmul(false, true, ns, din, hw, 1.0f, gat_dh_.view(), hw, w(l, 0), hw, 0.0f, dx, din);
 }
 
 tensor_view<const float> gnn_model::forward(const sampled_batch& batch, const batch_graphs& g,
@@ -229,14 +348,19 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
     const tensor_view<float> d = d_.view().slice(0, nd * dout);
     if (l != L - 1) {
       if (cfg_.dropout > 0) be.dropout_backward(d, cfg_.dropout, dropout_rng(key_, l));
-      be.relu_backward(c.output.view(), d);
+      if (kind_ == model_kind::gat)
+        be.elu_backward(c.output.view(), d);
+      else
+        be.relu_backward(c.output.view(), d);
     }
     be.bias_backward(d, nd, dout, dw(l, params_per_layer() - 1));
     const agg_csr_view& gt = graphs_->backward(l);
     const bool need_dx = l > 0;
     if (need_dx) dx_.resize(static_cast<std::size_t>(ns * din));
     const tensor_view<float> dx = dx_.view();
-    if (kind_ == model_kind::sage) {
+    if (kind_ == model_kind::gat) {
+      gat_backward(l, c, d, need_dx, dx);
+    } else if (kind_ == model_kind::sage) {
       be.matmul(true, false, din, dout, nd, 1.0f, c.input.view(), din, d, dout, 0.0f, dw(l, 0), dout);
       be.matmul(true, false, din, dout, nd, 1.0f, c.agg.view(), din, d, dout, 0.0f, dw(l, 1), dout);
       if (need_dx) {

@@ -1,8 +1,18 @@
 #pragma once
 // GNN models over sampled blocks: GraphSAGE (mean aggregator with a root weight; Hamilton et al.,
-// NIPS'17) and GCN (symmetric normalisation with self-loops; Kipf & Welling, ICLR'17). A model of L
-// layers consumes the L blocks of a sampled batch: layer l maps features of block l's sources to
-// its destinations. Hidden layers apply ReLU then dropout; the last layer yields class logits.
+// NIPS'17), GCN (symmetric normalisation with self-loops; Kipf & Welling, ICLR'17) and GAT (graph
+// attention; Veličković et al., ICLR'18). A model of L layers consumes the L blocks of a sampled
+// batch: layer l maps features of block l's sources to its destinations. Hidden layers apply ReLU
+// (ELU for GAT, as the paper) then dropout; the last layer yields class logits.
+//
+// GAT, as PyG's GATConv(heads, concat, negative_slope=0.2, dropout, add_self_loops=True,
+// bias=True) with residual=False: a destination v attends over its *sampled* in-neighbours u -> v
+// plus itself (one self-loop; a sampled self-loop is kept only as that one), never over unsampled
+// neighbours. Per head k: h = x W, e_uv = LeakyReLU(<h_u, a_src> + <h_v, a_dst>, 0.2), alpha =
+// softmax of e over v's attended set, attention dropout on alpha (training only), y_v = sum_u
+// alpha_uv h_u. Hidden layers concatenate `heads` heads of `hidden` columns (the next layer's input
+// is heads * hidden wide); the last layer averages `out_heads` heads of num_classes columns. Then
+// bias. With full neighbourhoods (evaluation) this is exactly GATConv on the graph.
 //
 // Written once over the compute backend (kernels/backend.hpp): the same code runs on the CPU and
 // on a GPU, so the CPU tests (finite differences, determinism) cover the logic the GPU runs.
@@ -27,20 +37,24 @@
 namespace tg {
 
 // The model families, parsed once from model_config::kind.
-enum class model_kind { sage, gcn };
-// "sage" or "gcn"; throws input_error naming the flag otherwise.
+enum class model_kind { sage, gcn, gat };
+// "sage", "gcn" or "gat"; throws input_error naming the flag otherwise.
 model_kind parse_model_kind(const std::string& s);
 
 struct model_config {
-  std::string kind = "sage";  // "sage" or "gcn"
+  std::string kind = "sage";  // "sage", "gcn" or "gat"
   int num_layers = 2;
-  std::int64_t in_dim = 0, hidden = 128, num_classes = 0;
-  double dropout = 0.5;        // on hidden activations
-  double input_dropout = 0.0;  // on the input features
+  std::int64_t in_dim = 0, hidden = 128, num_classes = 0;  // gat: hidden is per head
+  double dropout = 0.5;                                    // on hidden activations
+  double input_dropout = 0.0;                              // on the input features
+  // GAT only: heads of the hidden layers (concatenated) and of the last layer (averaged), and the
+  // dropout on attention coefficients.
+  int heads = 4, out_heads = 1;
+  double attention_dropout = 0.0;
 
   nlohmann::json to_json() const;
   static model_config from_json(const nlohmann::json& j);
-  // Throws input_error on an unknown kind, no layers, or non-positive sizes / dropout outside [0, 1).
+  // Throws input_error on an unknown kind, no layers, or non-positive sizes / heads, dropout outside [0, 1).
   void validate() const;
 };
 
@@ -101,6 +115,9 @@ class gnn_model {
   void layer_forward(int layer, const block& b, const float* x, float* y) const;
   std::int64_t layer_in_dim(int layer) const;
   std::int64_t layer_out_dim(int layer) const;
+  // GAT: a layer's heads and the width of one head (1 and layer_out_dim for the other models).
+  std::int64_t layer_heads(int layer) const;
+  std::int64_t head_width(int layer) const;
 
  private:
   struct layer_cache {
@@ -108,6 +125,9 @@ class gnn_model {
     tensor<float> agg;     // aggregated input (sage; gcn when aggregating first)
     tensor<float> trans;   // transformed input (gcn when transforming first)
     tensor<float> output;  // after bias + ReLU, before dropout (hidden layers)
+    // GAT: attention scores of sources / destinations (x heads), coefficients (nnz x heads) before
+    // and after attention dropout, and the per-head aggregation before the head mean (last layer).
+    tensor<float> a_src, a_dst, alpha, alpha_used;
     std::int64_t num_src = 0, num_dst = 0;
   };
   struct device_param {
@@ -116,10 +136,15 @@ class gnn_model {
   void run_layer(int l, const agg_csr_view& g, tensor_view<const float> x, std::int64_t ns, std::int64_t nd, bool train,
                  dropout_key key, layer_cache& c, tensor_view<float> y) const;
   bool gcn_transform_first(int l) const { return layer_out_dim(l) < layer_in_dim(l); }
+  // GAT layer pieces (run_layer / backward).
+  void gat_forward(int l, const agg_csr_view& g, tensor_view<const float> x, std::int64_t ns, std::int64_t nd,
+                   bool train, dropout_key key, layer_cache& c, tensor_view<float> y) const;
+  void gat_backward(int l, layer_cache& c, tensor_view<const float> d, bool need_dx, tensor_view<float> dx);
+  bool gat_mean_heads(int l) const { return l == cfg_.num_layers - 1 && layer_heads(l) > 1; }
   int param_index(int l, int which) const {
     return l * params_per_layer() + which;
   }  // which: 0 = W / W_root, 1 = W_neigh, last = bias
-  int params_per_layer() const { return kind_ == model_kind::sage ? 3 : 2; }
+  int params_per_layer() const { return kind_ == model_kind::sage ? 3 : kind_ == model_kind::gat ? 4 : 2; }
   tensor_view<float> w(int l, int which) { return value(static_cast<std::size_t>(param_index(l, which))); }
   tensor_view<const float> w(int l, int which) const;
   tensor_view<float> dw(int l, int which) { return grad(static_cast<std::size_t>(param_index(l, which))); }
@@ -131,6 +156,8 @@ class gnn_model {
   std::vector<device_param> device_params_;  // device backends only
   std::vector<layer_cache> cache_;
   tensor<float> buf_a_, buf_b_, logits_, d_, dx_, dtmp_;
+  tensor<float> head_mean_;  // GAT with out_heads > 1: (out_heads * classes) x classes, 1/out_heads blocks
+  tensor<float> gat_dh_, gat_dalpha_, gat_ds_, gat_da_src_, gat_da_dst_;
   const batch_graphs* graphs_ = nullptr;  // of the last training forward
   dropout_key key_;
   bool have_forward_ = false;

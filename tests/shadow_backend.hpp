@@ -75,9 +75,47 @@ class shadow_device_backend final : public backend {
                       std::int64_t step) override {
     cpu().adam_step(h(p, n), h(g, n), h(m, n), h(v, n), cfg, step);
   }
+  void head_dot_impl(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x, const float* att,
+                     float* y) override {
+    cpu().head_dot(rows, heads, width, h(x, rows * heads * width), h(att, heads * width), h(y, rows * heads));
+  }
+  void head_dot_backward_impl(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x,
+                              const float* att, const float* dy, float* dx, float* datt) override {
+    cpu().head_dot_backward(rows, heads, width, h(x, rows * heads * width), h(att, heads * width), h(dy, rows * heads),
+                            dx ? h(dx, rows * heads * width) : tensor_view<float>{}, h(datt, heads * width));
+  }
+  void edge_softmax_impl(const agg_csr_view& g, std::int64_t heads, const float* a_src, const float* a_dst, float slope,
+                         float* alpha) override {
+    cpu().edge_softmax(host(g), heads, h(a_src, g.num_src * heads), h(a_dst, g.num_dst * heads), slope,
+                       h(alpha, g.nnz * heads));
+  }
+  void edge_softmax_backward_impl(const agg_csr_view& g, std::int64_t heads, const float* a_src, const float* a_dst,
+                                  float slope, const float* alpha, const float* dalpha, float* ds) override {
+    cpu().edge_softmax_backward(host(g), heads, h(a_src, g.num_src * heads), h(a_dst, g.num_dst * heads), slope,
+                                h(alpha, g.nnz * heads), h(dalpha, g.nnz * heads), h(ds, g.nnz * heads));
+  }
+  void aggregate_heads_impl(const agg_csr_view& g, std::int64_t heads, std::int64_t width, const float* w,
+                            const float* x, float* y) override {
+    cpu().aggregate_heads(host(g), heads, width, h(w, g.nnz * heads), h(x, g.num_src * heads * width),
+                          h(y, g.num_dst * heads * width));
+  }
+  void edge_dot_impl(const agg_csr_view& g, std::int64_t heads, std::int64_t width, const float* dy, const float* x,
+                     float* out) override {
+    cpu().edge_dot(host(g), heads, width, h(dy, g.num_dst * heads * width), h(x, g.num_src * heads * width),
+                   h(out, g.nnz * heads));
+  }
+  void edge_sum_impl(const agg_csr_view& g, std::int64_t heads, const float* values, float* y) override {
+    cpu().edge_sum(host(g), heads, h(values, g.nnz * heads), h(y, g.num_dst * heads));
+  }
+  void elu_forward_impl(float* x, std::int64_t n) override { cpu().elu_forward(h(x, n)); }
+  void elu_backward_impl(const float* y, float* dy, std::int64_t n) override { cpu().elu_backward(h(y, n), h(dy, n)); }
 
  private:
   static backend& cpu() { return cpu_backend(); }
+  static agg_csr_view host(agg_csr_view g) {
+    g.indptr.kind = g.indices.kind = g.weights.kind = g.edge_ids.kind = memory_kind::host;
+    return g;
+  }
   template <typename T>
   static tensor_view<T> h(T* p, std::int64_t n) {
     return {p, n, memory_kind::host};

@@ -14,7 +14,7 @@ namespace tg {
 
 reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_dim, std::int64_t row_bytes,
                                   const std::vector<std::int64_t>& fanouts, std::int64_t batch_size,
-                                  std::int64_t hidden, std::int64_t num_classes) {
+                                  std::int64_t hidden, std::int64_t num_classes, std::int64_t attention_heads) {
   reserve_estimate r;
   // Nodes per hop: seeds, then each hop multiplies by (1 + fanout), capped by the graph.
   std::vector<double> nodes{static_cast<double>(std::min(batch_size, num_nodes))};
@@ -31,6 +31,10 @@ reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_d
     const double din = l == 0 ? static_cast<double>(feature_dim) : static_cast<double>(hidden);
     const double dout = l + 1 == L ? static_cast<double>(num_classes) : static_cast<double>(hidden);
     act += 2.0 * 4.0 * dst * (din + dout);
+    if (attention_heads > 0) {  // GAT: h and dh over the sources, four per-edge arrays per head
+      const double src = nodes[L - l], f = fanouts[l] < 0 ? src : static_cast<double>(fanouts[l]) + 1.0;
+      act += 2.0 * 4.0 * src * dout + 4.0 * 4.0 * dst * f * static_cast<double>(attention_heads);
+    }
   }
   r.activation_bytes = static_cast<std::uint64_t>(act);
   double params = 0;

@@ -27,9 +27,11 @@ struct reserve_estimate {
   std::uint64_t input_bytes = 0, activation_bytes = 0, model_bytes = 0;
   std::uint64_t total() const { return input_bytes + activation_bytes + model_bytes; }
 };
+// hidden: the width of a hidden layer's output (GAT: heads x hidden); attention_heads > 0 adds
+// GAT's per-source transforms and per-edge attention arrays.
 reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_dim, std::int64_t row_bytes,
                                   const std::vector<std::int64_t>& fanouts, std::int64_t batch_size,
-                                  std::int64_t hidden, std::int64_t num_classes);
+                                  std::int64_t hidden, std::int64_t num_classes, std::int64_t attention_heads = 0);
 
 struct tier_plan {
   std::int64_t num_nodes = 0;

@@ -37,6 +37,14 @@ namespace tg {
 
 namespace {
 
+// A hidden layer's output width and GAT's heads, for the memory reserve (tiering/plan.hpp).
+std::int64_t hidden_width(const model_config& m) {
+  return m.kind == "gat" ? m.hidden * m.heads : m.hidden;
+}
+std::int64_t attention_heads(const model_config& m) {
+  return m.kind == "gat" ? std::max(m.heads, m.out_heads) : 0;
+}
+
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) {
   g_interrupted.store(true);
@@ -273,8 +281,9 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
   if (plan_file::present(d)) {
     const plan_file pf = plan_file::load(d);
     tier_plan tp = pf.plan;
-    const reserve_estimate reserve = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts,
-                                                      cfg.batch_size, cfg.model.hidden, num_classes);
+    const reserve_estimate reserve =
+        estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size, hidden_width(cfg.model),
+                         num_classes, attention_heads(cfg.model));
     if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
       const budget gpu = parse_budget(cfg.gpu_mem.empty() ? "0" : cfg.gpu_mem, "--gpu-mem");
       const budget host = parse_budget(cfg.host_mem.empty() ? "100%" : cfg.host_mem, "--host-mem");
@@ -405,7 +414,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     if (!metrics) throw input_error(at_input(cfg.metrics_path, "cannot open the metrics file for writing"));
   }
   const std::int64_t nb = (static_cast<std::int64_t>(sp.train.size()) + cfg.batch_size - 1) / cfg.batch_size;
-  log_info("training ", cfg.model.kind, " (", cfg.model.num_layers, " layers, hidden ", cfg.model.hidden, ", ",
+  log_info("training ", cfg.model.kind, " (", cfg.model.num_layers, " layers, hidden ", cfg.model.hidden,
+           cfg.model.kind == "gat" ? " x " + std::to_string(cfg.model.heads) + " heads" : std::string(), ", ",
            model.num_parameters(), " parameters) on ", d.meta().name, ": ", sp.train.size(), " train / ",
            sp.valid.size(), " valid / ", sp.test.size(), " test nodes, ", sp.num_classes, " classes; batch ",
            cfg.batch_size, ", ", nb, " batches per epoch");
@@ -420,7 +430,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   so.cpu_gather_copy = cfg.host_access == "copy";
   if (on_gpu) {
     so.reserve_bytes = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
-                                        cfg.model.hidden, sp.num_classes)
+                                        hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model))
                            .total();
     if (comm) plan_shared_gpu_tier(*comm, cfg.device_id, d.num_nodes(), row_bytes, &tier_g, &tier_c, &so);
   }

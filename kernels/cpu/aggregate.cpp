@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "core/error.hpp"
 #include "kernels/aggregate.hpp"
@@ -18,7 +19,7 @@ agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t 
   g.num_dst = num_dst;
   g.num_src = num_src;
   const std::int64_t ne = indptr[num_dst];
-  if (kind != aggregator::gcn) {
+  if (kind != aggregator::gcn && kind != aggregator::attention) {
     g.indptr.assign(indptr, indptr + num_dst + 1);
     g.indices.assign(indices, indices + ne);
     if (kind == aggregator::mean) {
@@ -47,6 +48,7 @@ agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t 
     g.indptr[v + 1] = p;
   }
   g.indices.resize(static_cast<std::size_t>(g.indptr[num_dst]));
+  if (kind == aggregator::attention) return g;
   g.weights.resize(g.indices.size());
   if (src_degree) {
     for (std::int64_t v = 0; v < num_dst; ++v) {
@@ -78,11 +80,14 @@ agg_graph<T> transpose(const agg_graph<T>& g) {
   for (std::int64_t u = 0; u < g.num_src; ++u) t.indptr[u + 1] += t.indptr[u];
   t.indices.resize(static_cast<std::size_t>(ne));
   if (!g.weights.empty()) t.weights.resize(static_cast<std::size_t>(ne));
+  TG_EXPECTS(ne <= std::numeric_limits<std::int32_t>::max(), "a block of ", ne, " edges is beyond 2^31");
+  t.edge_ids.resize(static_cast<std::size_t>(ne));
   std::vector<std::int64_t> cur(t.indptr.begin(), t.indptr.end() - 1);
   for (std::int64_t v = 0; v < g.num_dst; ++v)
     for (std::int64_t e = g.indptr[v]; e < g.indptr[v + 1]; ++e) {
       const std::int64_t p = cur[g.indices[e]]++;
       t.indices[p] = static_cast<std::int32_t>(v);
+      t.edge_ids[p] = static_cast<std::int32_t>(e);
       if (!g.weights.empty()) t.weights[p] = g.weights[e];
     }
   return t;

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "kernels/aggregate.hpp"
+#include "kernels/attention.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/loss.hpp"
@@ -75,6 +76,39 @@ class cpu_backend_impl final : public backend {
                       std::int64_t step) override {
     tg::adam_step<float>(param, grad, m, v, n, cfg, step);
   }
+  void head_dot_impl(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x, const float* att,
+                     float* y) override {
+    tg::head_dot<float>(rows, heads, width, x, att, y);
+  }
+  void head_dot_backward_impl(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x,
+                              const float* att, const float* dy, float* dx, float* datt) override {
+    tg::head_dot_backward<float>(rows, heads, width, x, att, dy, dx, datt);
+  }
+  void edge_softmax_impl(const agg_csr_view& g, std::int64_t heads, const float* a_src, const float* a_dst, float slope,
+                         float* alpha) override {
+    tg::edge_softmax<float>(g.num_dst, g.indptr.data, g.indices.data, heads, a_src, a_dst, slope, alpha);
+  }
+  void edge_softmax_backward_impl(const agg_csr_view& g, std::int64_t heads, const float* a_src, const float* a_dst,
+                                  float slope, const float* alpha, const float* dalpha, float* ds) override {
+    tg::edge_softmax_backward<float>(g.num_dst, g.indptr.data, g.indices.data, heads, a_src, a_dst, slope, alpha,
+                                     dalpha, ds);
+  }
+  void aggregate_heads_impl(const agg_csr_view& g, std::int64_t heads, std::int64_t width, const float* w,
+                            const float* x, float* y) override {
+    tg::aggregate_heads<float>(g.num_dst, g.indptr.data, g.indices.data, ids(g), heads, width, w, x, y);
+  }
+  void edge_dot_impl(const agg_csr_view& g, std::int64_t heads, std::int64_t width, const float* dy, const float* x,
+                     float* out) override {
+    tg::edge_dot<float>(g.num_dst, g.indptr.data, g.indices.data, heads, width, dy, x, out);
+  }
+  void edge_sum_impl(const agg_csr_view& g, std::int64_t heads, const float* values, float* y) override {
+    tg::edge_sum<float>(g.num_dst, g.indptr.data, ids(g), heads, values, y);
+  }
+  void elu_forward_impl(float* x, std::int64_t n) override { tg::elu_forward<float>(x, n); }
+  void elu_backward_impl(const float* y, float* dy, std::int64_t n) override { tg::elu_backward<float>(y, dy, n); }
+
+ private:
+  static const std::int32_t* ids(const agg_csr_view& g) { return g.edge_ids.empty() ? nullptr : g.edge_ids.data; }
 };
 
 }  // namespace

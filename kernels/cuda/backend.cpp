@@ -146,9 +146,60 @@ class cuda_backend final : public backend {
     const auto scope = on();
     gpu::adam_step(param, grad, m, v, n, cfg, step, stream_.handle());
   }
+  void head_dot_impl(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x, const float* att,
+                     float* y) override {
+    const auto scope = on();
+    gpu::head_dot(rows, heads, width, x, att, y, stream_.handle());
+  }
+  void head_dot_backward_impl(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x,
+                              const float* att, const float* dy, float* dx, float* datt) override {
+    const auto scope = on();
+    gpu::head_dot_backward(rows, heads, width, x, att, dy, dx, datt, stream_.handle());
+  }
+  void edge_softmax_impl(const agg_csr_view& g, std::int64_t heads, const float* a_src, const float* a_dst, float slope,
+                         float* alpha) override {
+    const auto scope = on();
+    gpu::edge_softmax(view_of(g), heads, a_src, a_dst, slope, alpha, stream_.handle());
+  }
+  void edge_softmax_backward_impl(const agg_csr_view& g, std::int64_t heads, const float* a_src, const float* a_dst,
+                                  float slope, const float* alpha, const float* dalpha, float* ds) override {
+    const auto scope = on();
+    gpu::edge_softmax_backward(view_of(g), heads, a_src, a_dst, slope, alpha, dalpha, ds, stream_.handle());
+  }
+  void aggregate_heads_impl(const agg_csr_view& g, std::int64_t heads, std::int64_t width, const float* w,
+                            const float* x, float* y) override {
+    const auto scope = on();
+    gpu::aggregate_heads(view_of(g), heads, width, w, x, y, stream_.handle());
+  }
+  void edge_dot_impl(const agg_csr_view& g, std::int64_t heads, std::int64_t width, const float* dy, const float* x,
+                     float* out) override {
+    const auto scope = on();
+    gpu::edge_dot(view_of(g), heads, width, dy, x, out, stream_.handle());
+  }
+  void edge_sum_impl(const agg_csr_view& g, std::int64_t heads, const float* values, float* y) override {
+    const auto scope = on();
+    gpu::edge_sum(view_of(g), heads, values, y, stream_.handle());
+  }
+  void elu_forward_impl(float* x, std::int64_t n) override {
+    const auto scope = on();
+    gpu::elu_forward(x, n, stream_.handle());
+  }
+  void elu_backward_impl(const float* y, float* dy, std::int64_t n) override {
+    const auto scope = on();
+    gpu::elu_backward(y, dy, n, stream_.handle());
+  }
 
  private:
   gpu::device_scope on() const { return gpu::device_scope(device_); }
+  static gpu::agg_graph_view view_of(const agg_csr_view& g) {
+    return {g.num_dst,
+            g.num_src,
+            g.nnz,
+            g.indptr.data,
+            g.indices.data,
+            g.weights.empty() ? nullptr : g.weights.data,
+            g.edge_ids.empty() ? nullptr : g.edge_ids.data};
+  }
 
   int device_ = 0;
   cuda_aggregation force_;

@@ -246,4 +246,202 @@ void adam_step(float* param, const float* grad, float* m, float* v, std::int64_t
   TG_CUDA_CHECK_LAUNCH();
 }
 
+// --- Graph attention (kernels/attention.hpp) -----------------------------------------------------
+
+namespace {
+
+__device__ float leaky(float z, float slope) {
+  return z > 0.f ? z : slope * z;
+}
+
+__device__ std::int64_t edge_at(const agg_graph_view& g, std::int64_t p) {
+  return g.edge_ids ? static_cast<std::int64_t>(g.edge_ids[p]) : p;
+}
+
+__global__ void head_dot_kernel(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x,
+                                const float* att, float* y) {
+  const std::int64_t i = tid();
+  if (i >= rows * heads) return;
+  const std::int64_t r = i / heads, k = i % heads;
+  const float* xr = x + r * heads * width + k * width;
+  const float* a = att + k * width;
+  float s = 0.f;
+  for (std::int64_t c = 0; c < width; ++c) s += xr[c] * a[c];
+  y[i] = s;
+}
+
+__global__ void head_dot_dx_kernel(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* att,
+                                   const float* dy, float* dx) {
+  const std::int64_t i = tid(), hw = heads * width;
+  if (i >= rows * hw) return;
+  const std::int64_t r = i / hw, j = i % hw;
+  dx[i] += dy[r * heads + j / width] * att[j];
+}
+
+// Column j of datt: rows summed in the CPU kernel's order (fixed chunks of 256 rows, chunks in order).
+__global__ void head_dot_datt_kernel(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x,
+                                     const float* dy, float* datt) {
+  const std::int64_t j = tid(), hw = heads * width;
+  if (j >= hw) return;
+  const std::int64_t k = j / width;
+  float total = 0.f;
+  for (std::int64_t c0 = 0; c0 < rows; c0 += 256) {
+    float part = 0.f;
+    const std::int64_t c1 = c0 + 256 < rows ? c0 + 256 : rows;
+    for (std::int64_t r = c0; r < c1; ++r) part += dy[r * heads + k] * x[r * hw + j];
+    total += part;
+  }
+  datt[j] = total;
+}
+
+__global__ void edge_softmax_kernel(agg_graph_view g, std::int64_t heads, const float* a_src, const float* a_dst,
+                                    float slope, float* alpha) {
+  const std::int64_t i = tid();
+  if (i >= g.num_dst * heads) return;
+  const std::int64_t v = i / heads, k = i % heads, b = g.indptr[v], e = g.indptr[v + 1];
+  if (b == e) return;
+  const float dv = a_dst[v * heads + k];
+  float mx = -INFINITY;
+  for (std::int64_t p = b; p < e; ++p) {
+    const float z = leaky(a_src[static_cast<std::int64_t>(g.indices[p]) * heads + k] + dv, slope);
+    alpha[p * heads + k] = z;
+    mx = fmaxf(mx, z);
+  }
+  float sum = 0.f;
+  for (std::int64_t p = b; p < e; ++p) {
+    const float ez = expf(alpha[p * heads + k] - mx);
+    alpha[p * heads + k] = ez;
+    sum += ez;
+  }
+  const float inv = 1.f / sum;
+  for (std::int64_t p = b; p < e; ++p) alpha[p * heads + k] *= inv;
+}
+
+__global__ void edge_softmax_backward_kernel(agg_graph_view g, std::int64_t heads, const float* a_src,
+                                             const float* a_dst, float slope, const float* alpha, const float* dalpha,
+                                             float* ds) {
+  const std::int64_t i = tid();
+  if (i >= g.num_dst * heads) return;
+  const std::int64_t v = i / heads, k = i % heads, b = g.indptr[v], e = g.indptr[v + 1];
+  float dot = 0.f;
+  for (std::int64_t p = b; p < e; ++p) dot += alpha[p * heads + k] * dalpha[p * heads + k];
+  const float dv = a_dst[v * heads + k];
+  for (std::int64_t p = b; p < e; ++p) {
+    const float z = a_src[static_cast<std::int64_t>(g.indices[p]) * heads + k] + dv;
+    ds[p * heads + k] = (z > 0.f ? 1.f : slope) * alpha[p * heads + k] * (dalpha[p * heads + k] - dot);
+  }
+}
+
+__global__ void aggregate_heads_kernel(agg_graph_view g, std::int64_t heads, std::int64_t width, const float* w,
+                                       const float* x, float* y) {
+  const std::int64_t i = tid(), hw = heads * width;
+  if (i >= g.num_dst * hw) return;
+  const std::int64_t v = i / hw, j = i % hw, k = j / width;
+  float acc = 0.f;
+  for (std::int64_t p = g.indptr[v]; p < g.indptr[v + 1]; ++p)
+    acc += w[edge_at(g, p) * heads + k] * x[static_cast<std::int64_t>(g.indices[p]) * hw + j];
+  y[i] = acc;
+}
+
+__global__ void edge_dot_kernel(agg_graph_view g, std::int64_t heads, std::int64_t width, const float* dy,
+                                const float* x, float* out) {
+  const std::int64_t i = tid(), hw = heads * width;
+  if (i >= g.num_dst * heads) return;
+  const std::int64_t v = i / heads, k = i % heads;
+  const float* gr = dy + v * hw + k * width;
+  for (std::int64_t p = g.indptr[v]; p < g.indptr[v + 1]; ++p) {
+    const float* in = x + static_cast<std::int64_t>(g.indices[p]) * hw + k * width;
+    float s = 0.f;
+    for (std::int64_t c = 0; c < width; ++c) s += gr[c] * in[c];
+    out[p * heads + k] = s;
+  }
+}
+
+__global__ void edge_sum_kernel(agg_graph_view g, std::int64_t heads, const float* values, float* y) {
+  const std::int64_t i = tid();
+  if (i >= g.num_dst * heads) return;
+  const std::int64_t v = i / heads, k = i % heads;
+  float s = 0.f;
+  for (std::int64_t p = g.indptr[v]; p < g.indptr[v + 1]; ++p) s += values[edge_at(g, p) * heads + k];
+  y[i] = s;
+}
+
+__global__ void elu_forward_kernel(float* x, std::int64_t n) {
+  const std::int64_t i = tid();
+  if (i < n && x[i] <= 0.f) x[i] = expm1f(x[i]);
+}
+
+__global__ void elu_backward_kernel(const float* y, float* dy, std::int64_t n) {
+  const std::int64_t i = tid();
+  if (i < n && !(y[i] > 0.f)) dy[i] *= y[i] + 1.f;
+}
+
+}  // namespace
+
+void head_dot(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x, const float* att, float* y,
+              void* stream) {
+  if (rows * heads == 0) return;
+  head_dot_kernel<<<grid(rows * heads), kThreads, 0, st(stream)>>>(rows, heads, width, x, att, y);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void head_dot_backward(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x, const float* att,
+                       const float* dy, float* dx, float* datt, void* stream) {
+  const std::int64_t hw = heads * width;
+  if (hw == 0) return;
+  if (dx && rows > 0) {
+    head_dot_dx_kernel<<<grid(rows * hw), kThreads, 0, st(stream)>>>(rows, heads, width, att, dy, dx);
+    TG_CUDA_CHECK_LAUNCH();
+  }
+  head_dot_datt_kernel<<<grid(hw), kThreads, 0, st(stream)>>>(rows, heads, width, x, dy, datt);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void edge_softmax(const agg_graph_view& g, std::int64_t heads, const float* a_src, const float* a_dst, float slope,
+                  float* alpha, void* stream) {
+  if (g.num_dst * heads == 0) return;
+  edge_softmax_kernel<<<grid(g.num_dst * heads), kThreads, 0, st(stream)>>>(g, heads, a_src, a_dst, slope, alpha);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void edge_softmax_backward(const agg_graph_view& g, std::int64_t heads, const float* a_src, const float* a_dst,
+                           float slope, const float* alpha, const float* dalpha, float* ds, void* stream) {
+  if (g.num_dst * heads == 0) return;
+  edge_softmax_backward_kernel<<<grid(g.num_dst * heads), kThreads, 0, st(stream)>>>(g, heads, a_src, a_dst, slope,
+                                                                                     alpha, dalpha, ds);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void aggregate_heads(const agg_graph_view& g, std::int64_t heads, std::int64_t width, const float* w, const float* x,
+                     float* y, void* stream) {
+  if (g.num_dst * heads * width == 0) return;
+  aggregate_heads_kernel<<<grid(g.num_dst * heads * width), kThreads, 0, st(stream)>>>(g, heads, width, w, x, y);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void edge_dot(const agg_graph_view& g, std::int64_t heads, std::int64_t width, const float* dy, const float* x,
+              float* out, void* stream) {
+  if (g.num_dst * heads == 0) return;
+  edge_dot_kernel<<<grid(g.num_dst * heads), kThreads, 0, st(stream)>>>(g, heads, width, dy, x, out);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void edge_sum(const agg_graph_view& g, std::int64_t heads, const float* values, float* y, void* stream) {
+  if (g.num_dst * heads == 0) return;
+  edge_sum_kernel<<<grid(g.num_dst * heads), kThreads, 0, st(stream)>>>(g, heads, values, y);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void elu_forward(float* x, std::int64_t n, void* stream) {
+  if (n == 0) return;
+  elu_forward_kernel<<<grid(n), kThreads, 0, st(stream)>>>(x, n);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void elu_backward(const float* y, float* dy, std::int64_t n, void* stream) {
+  if (n == 0) return;
+  elu_backward_kernel<<<grid(n), kThreads, 0, st(stream)>>>(y, dy, n);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace tg::gpu

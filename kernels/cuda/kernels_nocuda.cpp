@@ -49,4 +49,34 @@ void adam_step(float*, const float*, float*, float*, std::int64_t, const adam_co
   no_cuda();
 }
 
+void head_dot(std::int64_t, std::int64_t, std::int64_t, const float*, const float*, float*, void*) {
+  no_cuda();
+}
+void head_dot_backward(std::int64_t, std::int64_t, std::int64_t, const float*, const float*, const float*, float*,
+                       float*, void*) {
+  no_cuda();
+}
+void edge_softmax(const agg_graph_view&, std::int64_t, const float*, const float*, float, float*, void*) {
+  no_cuda();
+}
+void edge_softmax_backward(const agg_graph_view&, std::int64_t, const float*, const float*, float, const float*,
+                           const float*, float*, void*) {
+  no_cuda();
+}
+void aggregate_heads(const agg_graph_view&, std::int64_t, std::int64_t, const float*, const float*, float*, void*) {
+  no_cuda();
+}
+void edge_dot(const agg_graph_view&, std::int64_t, std::int64_t, const float*, const float*, float*, void*) {
+  no_cuda();
+}
+void edge_sum(const agg_graph_view&, std::int64_t, const float*, float*, void*) {
+  no_cuda();
+}
+void elu_forward(float*, std::int64_t, void*) {
+  no_cuda();
+}
+void elu_backward(const float*, float*, std::int64_t, void*) {
+  no_cuda();
+}
+
 }  // namespace tg::gpu

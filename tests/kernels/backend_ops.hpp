@@ -19,8 +19,9 @@ namespace tg::test {
 
 struct op_tolerance {
   double matmul = 0, aggregate = 0, elementwise = 0, loss = 0, adam = 0;  // relative, against max(1, |ref|)
+  double attention = 0;  // the graph-attention operations (expf and float sums, same order)
   static op_tolerance exact() { return {}; }
-  static op_tolerance gpu() { return {2e-5, 2e-6, 1e-6, 2e-6, 2e-6}; }
+  static op_tolerance gpu() { return {2e-5, 2e-6, 1e-6, 2e-6, 2e-6, 1e-5}; }
 };
 
 template <typename T>
@@ -111,7 +112,8 @@ inline void check_aggregate(backend& be, const op_tolerance& tol) {
                         nnz,
                         host_view(gg->indptr.data(), gg->num_dst + 1),
                         host_view(gg->indices.data(), nnz),
-                        host_view(gg->weights.data(), static_cast<std::int64_t>(gg->weights.size()))};
+                        host_view(gg->weights.data(), static_cast<std::int64_t>(gg->weights.size())),
+                        {}};
         cpu.aggregate(hv, host_view(x.data(), static_cast<std::int64_t>(x.size())), dim,
                       host_view(ref.data(), static_cast<std::int64_t>(ref.size())));
         auto ip = to_backend(be, gg->indptr);
@@ -120,7 +122,7 @@ inline void check_aggregate(backend& be, const op_tolerance& tol) {
         auto dx = to_backend(be, x);
         tensor<float> y(be, ref.size());
         y.resize(ref.size());
-        agg_csr_view dv{gg->num_dst, gg->num_src, nnz, ip.view(), ix.view(), w.view()};
+        agg_csr_view dv{gg->num_dst, gg->num_src, nnz, ip.view(), ix.view(), w.view(), {}};
         be.aggregate(dv, dx.view(), dim, y.view());
         be.aggregate(dv, dx.view(), dim, y.view());  // a second call (the CUDA backend's tuned choice)
         expect_close(ref, to_host(y), tol.aggregate * 16,
@@ -221,6 +223,94 @@ inline void check_buffers(backend& be) {
   }
   // A view too small for the operation is refused before any work.
   EXPECT_THROW(be.bias_forward(u.view().slice(0, 10), 5, 5, t.view()), error);
+}
+
+// Every graph-attention operation (kernels/attention.hpp) on the block with self-loops and on its
+// transpose (edge_ids), at 1, 3 and 8 heads and odd widths, against the CPU backend.
+inline void check_attention(backend& be, const op_tolerance& tol) {
+  backend& cpu = cpu_backend();
+  const auto hv = [](auto& v) { return host_view(v.data(), static_cast<std::int64_t>(v.size())); };
+  for (std::int64_t heads : {1, 3, 8})
+    for (std::int64_t width : {1, 5, 33}) {
+      const std::string shape = " heads " + std::to_string(heads) + " width " + std::to_string(width);
+      const std::int64_t nd = 70, ns = 190, hw = heads * width;
+      const agg_graph<float> g = random_graph(nd, ns, 40 + heads * width, aggregator::attention), gt = transpose(g);
+      const auto nnz = static_cast<std::int64_t>(g.indices.size());
+      auto host_graph = [&](const agg_graph<float>& x) {
+        return agg_csr_view{x.num_dst,
+                            x.num_src,
+                            static_cast<std::int64_t>(x.indices.size()),
+                            host_view(x.indptr.data(), x.num_dst + 1),
+                            host_view(x.indices.data(), static_cast<std::int64_t>(x.indices.size())),
+                            {},
+                            host_view(x.edge_ids.data(), static_cast<std::int64_t>(x.edge_ids.size()))};
+      };
+      const agg_csr_view hg = host_graph(g), hgt = host_graph(gt);
+      auto ip = to_backend(be, g.indptr), tp = to_backend(be, gt.indptr);
+      auto ix = to_backend(be, g.indices), tx = to_backend(be, gt.indices), tid = to_backend(be, gt.edge_ids);
+      const agg_csr_view dg{nd, ns, nnz, ip.view(), ix.view(), {}, {}};
+      const agg_csr_view dgt{ns, nd, nnz, tp.view(), tx.view(), {}, tid.view()};
+      auto h = random_floats(static_cast<std::size_t>(ns * hw), 60 + hw);
+      auto att = random_floats(static_cast<std::size_t>(hw), 61);
+      auto dy = random_floats(static_cast<std::size_t>(nd * hw), 62);
+      auto dsc = random_floats(static_cast<std::size_t>(ns * heads), 63);
+      // CPU reference of the whole chain.
+      std::vector<float> s(static_cast<std::size_t>(ns * heads)), d(static_cast<std::size_t>(nd * heads));
+      std::vector<float> alpha(static_cast<std::size_t>(nnz * heads)), y(static_cast<std::size_t>(nd * hw));
+      std::vector<float> da(alpha.size()), ds(alpha.size()), sd(d.size()), ss(s.size()), dh(h.size());
+      std::vector<float> datt(static_cast<std::size_t>(hw)), elu = h, delu = h;
+      cpu.head_dot(ns, heads, width, hv(h), hv(att), hv(s));
+      cpu.head_dot(nd, heads, width, hv(h), hv(att), hv(d));
+      cpu.edge_softmax(hg, heads, hv(s), hv(d), 0.2f, hv(alpha));
+      cpu.aggregate_heads(hg, heads, width, hv(alpha), hv(h), hv(y));
+      cpu.edge_dot(hg, heads, width, hv(dy), hv(h), hv(da));
+      cpu.edge_softmax_backward(hg, heads, hv(s), hv(d), 0.2f, hv(alpha), hv(da), hv(ds));
+      cpu.edge_sum(hg, heads, hv(ds), hv(sd));
+      cpu.edge_sum(hgt, heads, hv(ds), hv(ss));
+      cpu.aggregate_heads(hgt, heads, width, hv(alpha), hv(dy), hv(dh));
+      cpu.head_dot_backward(ns, heads, width, hv(h), hv(att), hv(dsc), hv(dh), hv(datt));
+      cpu.elu_forward(hv(elu));
+      cpu.elu_backward(hv(elu), hv(delu));
+      // The same on the backend, each from the CPU's inputs so that errors do not compound.
+      auto bh = to_backend(be, h), batt = to_backend(be, att), bdy = to_backend(be, dy), bdsc = to_backend(be, dsc);
+      auto bs = to_backend(be, s), bd = to_backend(be, d), balpha = to_backend(be, alpha), bda = to_backend(be, da);
+      auto bds = to_backend(be, ds), belu = to_backend(be, h), bdelu = to_backend(be, h);
+      auto fresh = [&](std::size_t n) {
+        tensor<float> t(be, n);
+        t.resize(n);
+        return t;
+      };
+      tensor<float> os = fresh(s.size()), od = fresh(d.size()), oalpha = fresh(alpha.size()), oy = fresh(y.size());
+      tensor<float> oda = fresh(da.size()), ods = fresh(ds.size()), osd = fresh(sd.size()), oss = fresh(ss.size());
+      tensor<float> odatt = fresh(datt.size());
+      be.head_dot(ns, heads, width, bh.view(), batt.view(), os.view());
+      be.head_dot(nd, heads, width, bh.view(), batt.view(), od.view());
+      be.edge_softmax(dg, heads, bs.view(), bd.view(), 0.2f, oalpha.view());
+      be.aggregate_heads(dg, heads, width, balpha.view(), bh.view(), oy.view());
+      be.edge_dot(dg, heads, width, bdy.view(), bh.view(), oda.view());
+      be.edge_softmax_backward(dg, heads, bs.view(), bd.view(), 0.2f, balpha.view(), bda.view(), ods.view());
+      be.edge_sum(dg, heads, bds.view(), osd.view());
+      be.edge_sum(dgt, heads, bds.view(), oss.view());
+      // dh: aggregate over the transpose, then head_dot_backward's accumulation onto it.
+      tensor<float> odh = fresh(dh.size());
+      be.aggregate_heads(dgt, heads, width, balpha.view(), bdy.view(), odh.view());
+      be.head_dot_backward(ns, heads, width, bh.view(), batt.view(), bdsc.view(), odh.view(), odatt.view());
+      be.elu_forward(belu.view());
+      be.elu_backward(belu.view(), bdelu.view());
+      const double t = tol.attention;
+      expect_close(s, to_host(os), t * width, "head_dot sources" + shape);
+      expect_close(d, to_host(od), t * width, "head_dot destinations" + shape);
+      expect_close(alpha, to_host(oalpha), t * 16, "edge_softmax" + shape);
+      expect_close(y, to_host(oy), t * 16, "aggregate_heads" + shape);
+      expect_close(da, to_host(oda), t * width, "edge_dot" + shape);
+      expect_close(ds, to_host(ods), t * 16, "edge_softmax_backward" + shape);
+      expect_close(sd, to_host(osd), t * 16, "edge_sum" + shape);
+      expect_close(ss, to_host(oss), t * 16, "edge_sum transposed" + shape);
+      expect_close(dh, to_host(odh), t * 16, "aggregate_heads transposed + head_dot_backward dx" + shape);
+      expect_close(datt, to_host(odatt), t * 200, "head_dot_backward datt" + shape);
+      expect_close(elu, to_host(belu), t, "elu_forward" + shape);
+      expect_close(delu, to_host(bdelu), t, "elu_backward" + shape);
+    }
 }
 
 }  // namespace tg::test

@@ -37,6 +37,10 @@ TEST(CudaBackendOps, LossAndAdam) {
   TG_CUDA_BACKEND_OR_SKIP(be);
   test::check_loss_and_adam(*be, test::op_tolerance::gpu());
 }
+TEST(CudaBackendOps, Attention) {
+  TG_CUDA_BACKEND_OR_SKIP(be);
+  test::check_attention(*be, test::op_tolerance::gpu());
+}
 TEST(CudaBackendOps, WithoutADeviceTheBackendIsRefused) {
   if (cuda_device_count() != 0) GTEST_SKIP() << "this machine has a device (the test is for machines without one)";
   EXPECT_THROW(make_backend(device_kind::cuda, 0), cuda_error);

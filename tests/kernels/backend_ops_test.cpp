@@ -35,8 +35,13 @@ TEST(CpuBackend, AggregateAndLossMatchNaiveReferences) {
   const std::int64_t dim = 5, nnz = static_cast<std::int64_t>(g.indices.size());
   const auto x = test::random_floats(static_cast<std::size_t>(100 * dim), 4);
   std::vector<float> y(static_cast<std::size_t>(40 * dim));
-  cpu.aggregate({40, 100, nnz, host_view(g.indptr.data(), 41), host_view(g.indices.data(), nnz),
-                 host_view(g.weights.data(), nnz)},
+  cpu.aggregate({40,
+                 100,
+                 nnz,
+                 host_view(g.indptr.data(), 41),
+                 host_view(g.indices.data(), nnz),
+                 host_view(g.weights.data(), nnz),
+                 {}},
                 host_view(x.data(), 100 * dim), dim, host_view(y.data(), 40 * dim));
   for (std::int64_t v = 0; v < 40; ++v)
     for (std::int64_t j = 0; j < dim; ++j) {
@@ -76,5 +81,6 @@ TEST(BackendOps, ShadowDeviceMatchesTheCpuBackendExactly) {
   test::check_aggregate(be, test::op_tolerance::exact());
   test::check_elementwise(be, test::op_tolerance::exact());
   test::check_loss_and_adam(be, test::op_tolerance::exact());
+  test::check_attention(be, test::op_tolerance::exact());
   EXPECT_EQ(be.live_allocations(), 0) << "every tensor freed its memory";
 }

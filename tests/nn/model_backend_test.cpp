@@ -41,7 +41,7 @@ model_config config(const char* kind) {
 TEST(ModelOnBackends, ShadowDeviceTrainsExactlyAsTheCpuBackend) {
   const graph_fixture f;
   test::shadow_device_backend dev;
-  for (const char* kind : {"sage", "gcn"}) {
+  for (const char* kind : {"sage", "gcn", "gat"}) {
     SCOPED_TRACE(kind);
     {
       gnn_model a(config(kind), 5), b(config(kind), 5, dev);

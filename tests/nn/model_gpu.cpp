@@ -35,7 +35,7 @@ TEST(ModelOnCuda, GradientsOfEveryParameterMatchTheCpuWithEitherAggregation) {
   const test::graph_fixture f;
   for (cuda_aggregation path : {cuda_aggregation::csr_kernel, cuda_aggregation::cusparse}) {
     const auto be = make_cuda_backend(0, path);
-    for (const char* kind : {"sage", "gcn"}) {
+    for (const char* kind : {"sage", "gcn", "gat"}) {
       SCOPED_TRACE(std::string(kind) + (path == cuda_aggregation::cusparse ? ", cuSPARSE" : ", CSR kernel"));
       gnn_model cpu(test::small_model_config(kind), 5), gpu(test::small_model_config(kind), 5, *be);
       for (std::int64_t batch = 0; batch < 3; ++batch) {

@@ -3,6 +3,7 @@
 // backend the model computes on, as the training loop takes it (shared by the shadow-device and
 // the CUDA model tests).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "graph_fixture.hpp"
@@ -21,6 +22,12 @@ inline model_config small_model_config(const char* kind) {
   c.num_classes = 4;
   c.dropout = 0.3;
   c.input_dropout = 0.1;
+  if (std::string(kind) == "gat") {  // 4 heads of 4 (16 wide, as the others), 2 averaged output heads
+    c.hidden = 4;
+    c.heads = 4;
+    c.out_heads = 2;
+    c.attention_dropout = 0.2;
+  }
   return c;
 }
 

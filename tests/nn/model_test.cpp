@@ -19,7 +19,8 @@ using fixture = test::graph_fixture;
 
 double loss_of(gnn_model& m, const sampled_batch& b, const std::vector<float>& in, const std::vector<std::int64_t>& y,
                std::vector<float>* dlogits) {
-  const auto& logits = m.forward(b, in.data(), dlogits != nullptr, dropout_key{});
+  // Always a training pass with one dropout key: the same masks every time (attention dropout).
+  const auto& logits = m.forward(b, in.data(), true, dropout_key{3, 1, 2});
   std::vector<float> d(logits.size());
   const double l = softmax_nll<float>(logits.data(), static_cast<std::int64_t>(y.size()), m.config().num_classes,
                                       y.data(), d.data(), nullptr);
@@ -27,7 +28,7 @@ double loss_of(gnn_model& m, const sampled_batch& b, const std::vector<float>& i
   return l;
 }
 
-void directional_gradient_check(const std::string& kind) {
+void directional_gradient_check(const std::string& kind, int out_heads = 1, double attention_dropout = 0.0) {
   fixture f;
   model_config c;
   c.kind = kind;
@@ -36,6 +37,9 @@ void directional_gradient_check(const std::string& kind) {
   c.hidden = 16;
   c.num_classes = f.classes;
   c.dropout = 0.0;
+  c.heads = 3;
+  c.out_heads = out_heads;
+  c.attention_dropout = attention_dropout;
   gnn_model m(c, 7);
   const sampled_batch b = f.batch({5, 5});
   const auto in = f.inputs(b);
@@ -79,21 +83,55 @@ TEST(GnnModel, GcnGradientsMatchFiniteDifferences) {
   directional_gradient_check("gcn");
 }
 
+TEST(GnnModel, GatGradientsMatchFiniteDifferences) {
+  directional_gradient_check("gat");
+}
+TEST(GnnModel, GatGradientsWithAveragedHeadsAndAttentionDropout) {
+  directional_gradient_check("gat", 2, 0.3);
+}
+
 TEST(GnnModel, LayerForwardMatchesBatchForwardWithoutDropout) {
   fixture f;
+  for (const char* kind : {"sage", "gcn", "gat"}) {
+    SCOPED_TRACE(kind);
+    model_config c;
+    c.kind = kind;
+    c.num_layers = 1;
+    c.in_dim = f.dim;
+    c.hidden = 8;
+    c.num_classes = f.classes;
+    c.out_heads = 2;
+    gnn_model m(c, 1);
+    const sampled_batch b = f.batch({-1});
+    const auto in = f.inputs(b);
+    const auto logits = m.forward(b, in.data(), false, dropout_key{});
+    std::vector<float> y(logits.size());
+    m.layer_forward(0, b.blocks[0], in.data(), y.data());
+    EXPECT_EQ(y, logits);
+  }
+}
+
+TEST(GnnModel, GatShapesAndNames) {
   model_config c;
-  c.kind = "sage";
-  c.num_layers = 1;
-  c.in_dim = f.dim;
+  c.kind = "gat";
+  c.num_layers = 2;
+  c.in_dim = 10;
   c.hidden = 8;
-  c.num_classes = f.classes;
+  c.heads = 4;
+  c.out_heads = 3;
+  c.num_classes = 5;
   gnn_model m(c, 1);
-  const sampled_batch b = f.batch({-1});
-  const auto in = f.inputs(b);
-  const auto logits = m.forward(b, in.data(), false, dropout_key{});
-  std::vector<float> y(logits.size());
-  m.layer_forward(0, b.blocks[0], in.data(), y.data());
-  EXPECT_EQ(y, logits);
+  ASSERT_EQ(m.params().size(), 8u);
+  EXPECT_EQ(m.params()[0].name, "layer0.weight");
+  EXPECT_EQ(m.params()[0].shape, (std::vector<std::int64_t>{10, 32}));
+  EXPECT_EQ(m.params()[1].name, "layer0.att_src");
+  EXPECT_EQ(m.params()[1].shape, (std::vector<std::int64_t>{4, 8}));
+  EXPECT_EQ(m.params()[3].shape, (std::vector<std::int64_t>{32}));      // bias over the concatenated heads
+  EXPECT_EQ(m.params()[4].shape, (std::vector<std::int64_t>{32, 15}));  // 3 averaged heads of 5 classes
+  EXPECT_EQ(m.params()[6].shape, (std::vector<std::int64_t>{3, 5}));
+  EXPECT_EQ(m.params()[7].shape, (std::vector<std::int64_t>{5}));
+  EXPECT_EQ(m.layer_in_dim(1), 32);
+  EXPECT_EQ(model_config::from_json(c.to_json()).to_json(), c.to_json());
 }
 
 TEST(GnnModel, SameSeedSameInitialisation) {
@@ -109,8 +147,15 @@ TEST(GnnModelBadInput, ConfigErrors) {
   model_config c;
   c.in_dim = 10;
   c.num_classes = 3;
-  c.kind = "gat";
+  c.kind = "gin";
   EXPECT_THROW(gnn_model(c, 1), input_error);
+  c.kind = "gat";
+  c.heads = 0;
+  EXPECT_THROW(gnn_model(c, 1), input_error);
+  c.heads = 4;
+  c.attention_dropout = 1.0;
+  EXPECT_THROW(gnn_model(c, 1), input_error);
+  c.attention_dropout = 0.0;
   c.kind = "sage";
   c.dropout = 1.0;
   EXPECT_THROW(gnn_model(c, 1), input_error);
