@@ -113,6 +113,15 @@ TEST(Prepare, TrainingAPreparedDatasetGivesTheSameModel) {
   ASSERT_EQ(a.epochs.size(), b.epochs.size());
   for (std::size_t e = 0; e < a.epochs.size(); ++e) EXPECT_EQ(a.epochs[e].loss, b.epochs[e].loss);
   EXPECT_EQ(a.test_metric, b.test_metric);
+  {  // GAT too: attention over the same sampled neighbourhoods, whatever the node numbering.
+    train_config g = c;
+    g.model.kind = "gat";
+    g.model.hidden = 4;
+    g.model.attention_dropout = 0.2;
+    const train_report ga = train(src, g), gb = train(dataset::open(d / "prep"), g);
+    for (std::size_t e = 0; e < ga.epochs.size(); ++e) EXPECT_EQ(ga.epochs[e].loss, gb.epochs[e].loss) << "gat";
+    EXPECT_EQ(ga.test_metric, gb.test_metric) << "gat";
+  }
   // The ledger: every input row counted once, split over the tiers.
   const traffic& t = b.epochs.back().feature_traffic;
   EXPECT_EQ(t.rows(), b.epochs.back().input_nodes);
