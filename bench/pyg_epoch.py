@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The conventional PyTorch + PyG training pipeline, as the external reference of the epoch
-benchmark (bench/epoch_bench.sh): GraphSAGE (PyG SAGEConv layers, mean aggregation, ReLU, dropout),
+benchmark (bench/epoch_bench.sh): GraphSAGE (PyG SAGEConv layers, mean aggregation, ReLU, dropout)
+or, with --model gat, GAT (PyG GATConv: --heads concatenated heads of --hidden on hidden layers,
+one head on the last, self-loops added, ELU, dropout),
 node-wise neighbour sampling written in vectorised PyTorch (PyG's compiled samplers pyg-lib /
 torch-sparse are not installed on the GPU machines), features in host memory gathered per batch
 with index_select and copied to the GPU, Adam. Reads a tiergnn dataset directory's .npy files.
@@ -12,7 +14,7 @@ mini-batch is the union of the hops' edges over one node list (seeds first), and
 over the whole subgraph, as PyG's GraphSAGE model does with NeighborLoader batches.
 
 Usage: python bench/pyg_epoch.py DATASET [--fanouts 15,10,5] [--batch-size 1024] [--hidden 256]
-         [--max-batches N] [--json OUT] [--device cuda|cpu]
+         [--model sage|gat] [--heads 4] [--max-batches N] [--json OUT] [--device cuda|cpu]
 With --max-batches the epoch time is extrapolated from the timed batches (reported as such).
 """
 import argparse
@@ -24,7 +26,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch_geometric.nn import SAGEConv
+from torch_geometric.nn import GATConv, SAGEConv
 
 
 class Sage(torch.nn.Module):
@@ -39,6 +41,22 @@ class Sage(torch.nn.Module):
             x = conv(x, edge_index)
             if i < len(self.convs) - 1:
                 x = F.dropout(F.relu(x), p=self.dropout, training=self.training)
+        return x
+
+
+class Gat(torch.nn.Module):
+    def __init__(self, din, hidden, heads, classes, layers, dropout):
+        super().__init__()
+        dims = [din] + [hidden * heads] * (layers - 1)
+        self.convs = torch.nn.ModuleList(GATConv(dims[i], hidden, heads=heads) for i in range(layers - 1))
+        self.convs.append(GATConv(dims[-1], classes, heads=1, concat=False))
+        self.dropout = dropout
+
+    def forward(self, x, edge_index):
+        for i, conv in enumerate(self.convs):
+            x = conv(x, edge_index)
+            if i < len(self.convs) - 1:
+                x = F.dropout(F.elu(x), p=self.dropout, training=self.training)
         return x
 
 
@@ -86,7 +104,9 @@ def main():
     ap.add_argument("dataset")
     ap.add_argument("--fanouts", default="15,10,5")
     ap.add_argument("--batch-size", type=int, default=1024)
-    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--hidden", type=int, default=256, help="hidden width (gat: per head)")
+    ap.add_argument("--model", choices=["sage", "gat"], default="sage")
+    ap.add_argument("--heads", type=int, default=4, help="gat: heads of the hidden layers")
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--lr", type=float, default=0.003)
     ap.add_argument("--max-batches", type=int, default=0)
@@ -106,7 +126,10 @@ def main():
     fan = [int(v) for v in a.fanouts.split(",")]
     dev = torch.device(a.device)
     classes = int(y_host.max()) + 1
-    model = Sage(x_host.shape[1], a.hidden, classes, len(fan), a.dropout).to(dev)
+    if a.model == "gat":
+        model = Gat(x_host.shape[1], a.hidden, a.heads, classes, len(fan), a.dropout).to(dev)
+    else:
+        model = Sage(x_host.shape[1], a.hidden, classes, len(fan), a.dropout).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     gen = torch.Generator().manual_seed(a.seed)
     node_map = torch.full((indptr.numel() - 1,), -1, dtype=torch.int64)
@@ -144,7 +167,10 @@ def main():
         inputs += n_id.numel()
     wall = time.perf_counter() - t0
     scale = len(batches) / len(timed)
-    res = {"pipeline": "PyTorch + PyG (vectorised torch sampling, index_select + copy, SAGEConv)",
+    conv = "GATConv" if a.model == "gat" else "SAGEConv"
+    import torch_geometric
+    res = {"pipeline": f"PyTorch + PyG (vectorised torch sampling, index_select + copy, {conv})", "model": a.model,
+           "torch_geometric": torch_geometric.__version__, "threads": torch.get_num_threads(),
            "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu", "torch": torch.__version__,
            "batches_per_epoch": len(batches), "timed_batches": len(timed), "extrapolated": scale != 1.0,
            "epoch_s": wall * scale, "timed_s": wall, "sample_s": t_sample * scale, "gather_copy_s": t_gather * scale,

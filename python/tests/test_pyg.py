@@ -287,6 +287,29 @@ def test_node_loader_batches(cora):
     assert loader.feature_store.store.traffic["rows"] == rows  # every feature row went through the ledger
 
 
+def test_pyg_gat_trains_on_tiergnn_batches(cora):
+    """Attention models take the loader's batches as they take PyG's own: GATConv (self-loops added)
+    attends over each destination's sampled in-neighbours plus itself, which is what
+    `tiergnn train --model gat` computes."""
+    from torch_geometric.nn import GAT
+
+    torch.manual_seed(0)
+    ds = tiergnn.Dataset(cora)
+    loader = pyg.loader(ds, [10, 5], batch_size=140, input_nodes="train", shuffle=True, seed=1)
+    model = GAT(ds.feature_dim, 8, num_layers=2, out_channels=ds.num_classes, heads=4)
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    losses = []
+    for _ in range(40):
+        for data in loader:
+            opt.zero_grad()
+            out = model(data.x, data.edge_index)[: data.batch_size]
+            loss = torch.nn.functional.cross_entropy(out, data.y[: data.batch_size])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
 def test_shuffled_loader_samples_what_tiergnn_train_samples(cli, cora, tmp_path):
     """With shuffle=True the loader's batch b of epoch e has the seeds and the draws of `tiergnn
     train`'s: its per-epoch input_nodes (rows of blocks[0]) and sampled_edges agree."""
