@@ -47,6 +47,9 @@ void register_train(CLI::App& app) {
   c->add_option("--attn-dropout", o->cfg.model.attention_dropout,
                 "gat: dropout on the attention coefficients during training")
       ->capture_default_str();
+  c->add_flag("--residual", o->cfg.model.residual,
+              "gat: add a residual (root) term x_v W_res to each node's output, as PyG's GATConv(residual=True);\n"
+              "heterophilous graphs need it");
   c->add_option("--dropout", o->cfg.model.dropout, "Dropout on hidden activations")->capture_default_str();
   c->add_option("--input-dropout", o->cfg.model.input_dropout, "Dropout on input features")->capture_default_str();
   c->add_option("--batch-size", o->cfg.batch_size, "Seed nodes per mini-batch")->capture_default_str();

@@ -43,7 +43,8 @@ nlohmann::json model_config::to_json() const {
           {"input_dropout", input_dropout},
           {"heads", heads},
           {"out_heads", out_heads},
-          {"attention_dropout", attention_dropout}};
+          {"attention_dropout", attention_dropout},
+          {"residual", residual}};
 }
 
 model_config model_config::from_json(const nlohmann::json& j) {
@@ -58,6 +59,7 @@ model_config model_config::from_json(const nlohmann::json& j) {
   c.heads = j.value("heads", 4);
   c.out_heads = j.value("out_heads", 1);
   c.attention_dropout = j.value("attention_dropout", 0.0);
+  c.residual = j.value("residual", false);
   return c;
 }
 
@@ -91,10 +93,12 @@ gnn_model::gnn_model(model_config cfg, std::uint64_t seed, backend& be)
                 : kind_ == model_kind::gcn ? "weight"
                 : kind_ == model_kind::gat ? (w == 0   ? "weight"
                                               : w == 1 ? "att_src"
-                                                       : "att_dst")
+                                              : w == 2 ? "att_dst"
+                                                       : "weight_res")
                                            : (w == 0 ? "weight_root" : "weight_neigh"));
-      // GAT's weight maps to every head's columns (heads * head width, concatenated or averaged later).
-      const std::int64_t cols = kind_ == model_kind::gat ? hw : dout;
+      // GAT's weight maps to every head's columns (heads * head width, concatenated or averaged
+      // later); its residual weight to the layer's output.
+      const std::int64_t cols = kind_ == model_kind::gat && w == 0 ? hw : dout;
       p.shape = bias  ? std::vector<std::int64_t>{dout}
                 : att ? std::vector<std::int64_t>{heads, head_width(l)}
                       : std::vector<std::int64_t>{din, cols};
@@ -265,6 +269,8 @@ void gnn_model::gat_forward(int l, const agg_csr_view& g, tensor_view<const floa
   } else {
     be.aggregate_heads(g, heads, f, att, c.trans.view(), y);
   }
+  const std::int64_t dout = layer_out_dim(l);
+  if (cfg_.residual) be.matmul(false, false, nd, dout, din, 1.0f, x, din, w(l, 3), dout, 1.0f, y, dout);
 }
 
 void gnn_model::gat_backward(int l, layer_cache& c, tensor_view<const float> d, bool need_dx, tensor_view<float> dx) {
@@ -300,6 +306,11 @@ void gnn_model::gat_backward(int l, layer_cache& c, tensor_view<const float> d, 
                        dw(l, 2));
   be.matmul(true, false, din, hw, ns, 1.0f, c.input.view(), din, gat_dh_.view(), hw, 0.0f, dw(l, 0), hw);
   if (need_dx) be.matmul(false, true, ns, din, hw, 1.0f, gat_dh_.view(), hw, w(l, 0), hw, 0.0f, dx, din);
+  if (cfg_.residual) {  // the root term: only the destinations (the first nd sources) receive it
+    const std::int64_t dout = layer_out_dim(l);
+    be.matmul(true, false, din, dout, nd, 1.0f, c.input.view(), din, d, dout, 0.0f, dw(l, 3), dout);
+    if (need_dx) be.matmul(false, true, nd, din, dout, 1.0f, d, dout, w(l, 3), dout, 1.0f, dx, din);
+  }
 }
 
 tensor_view<const float> gnn_model::forward(const sampled_batch& batch, const batch_graphs& g,

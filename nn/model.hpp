@@ -6,13 +6,14 @@
 // (ELU for GAT, as the paper) then dropout; the last layer yields class logits.
 //
 // GAT, as PyG's GATConv(heads, concat, negative_slope=0.2, dropout, add_self_loops=True,
-// bias=True) with residual=False: a destination v attends over its *sampled* in-neighbours u -> v
+// bias=True, residual as below): a destination v attends over its *sampled* in-neighbours u -> v
 // plus itself (one self-loop; a sampled self-loop is kept only as that one), never over unsampled
 // neighbours. Per head k: h = x W, e_uv = LeakyReLU(<h_u, a_src> + <h_v, a_dst>, 0.2), alpha =
 // softmax of e over v's attended set, attention dropout on alpha (training only), y_v = sum_u
 // alpha_uv h_u. Hidden layers concatenate `heads` heads of `hidden` columns (the next layer's input
-// is heads * hidden wide); the last layer averages `out_heads` heads of num_classes columns. Then
-// bias. With full neighbourhoods (evaluation) this is exactly GATConv on the graph.
+// is heads * hidden wide); the last layer averages `out_heads` heads of num_classes columns. With
+// `residual`, x_v W_res is added (PyG's residual=True: a root term, which heterophilous graphs
+// need). Then bias. With full neighbourhoods (evaluation) this is exactly GATConv on the graph.
 //
 // Written once over the compute backend (kernels/backend.hpp): the same code runs on the CPU and
 // on a GPU, so the CPU tests (finite differences, determinism) cover the logic the GPU runs.
@@ -51,6 +52,7 @@ struct model_config {
   // dropout on attention coefficients.
   int heads = 4, out_heads = 1;
   double attention_dropout = 0.0;
+  bool residual = false;  // GAT: add x_v W_res to each destination's output (PyG's residual=True)
 
   nlohmann::json to_json() const;
   static model_config from_json(const nlohmann::json& j);
@@ -144,7 +146,10 @@ class gnn_model {
   int param_index(int l, int which) const {
     return l * params_per_layer() + which;
   }  // which: 0 = W / W_root, 1 = W_neigh, last = bias
-  int params_per_layer() const { return kind_ == model_kind::sage ? 3 : kind_ == model_kind::gat ? 4 : 2; }
+  // sage: W_root, W_neigh, bias; gcn: W, bias; gat: W, att_src, att_dst, [W_res,] bias.
+  int params_per_layer() const {
+    return kind_ == model_kind::sage ? 3 : kind_ == model_kind::gat ? (cfg_.residual ? 5 : 4) : 2;
+  }
   tensor_view<float> w(int l, int which) { return value(static_cast<std::size_t>(param_index(l, which))); }
   tensor_view<const float> w(int l, int which) const;
   tensor_view<float> dw(int l, int which) { return grad(static_cast<std::size_t>(param_index(l, which))); }

@@ -45,13 +45,22 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
                                "is a prepared (renumbered) dataset: run bench traffic on the dataset it was "
                                "prepared from, whose ids the run's samples are keyed by"));
   if (cfg.estimators.empty()) {
+    // Every estimator once, parameterised ones with a representative parameter: presample:K as
+    // presample:4; hybrid:B is hybrid with another budget, and hybrid is in the list already.
     for (const auto& n : estimator_names()) {
-      std::string name = n;
-      if (name.find(':') != std::string::npos && name.find('K') != std::string::npos)
-        name = name.substr(0, name.find(':')) + ":4";
-      if (name.find("[:F]") != std::string::npos) name = name.substr(0, name.find('['));
-      if (name != "oracle") cfg.estimators.push_back(name);
+      const std::size_t colon = n.find(':');
+      if (n == "oracle") continue;
+      if (colon == std::string::npos)
+        cfg.estimators.push_back(n);
+      else if (n.substr(colon + 1) == "K")
+        cfg.estimators.push_back(n.substr(0, colon) + ":4");
     }
+  }
+  {  // The oracle is always the first row; each estimator is measured and listed once.
+    std::vector<std::string> once;
+    for (const auto& e : cfg.estimators)
+      if (e != "oracle" && std::find(once.begin(), once.end(), e) == once.end()) once.push_back(e);
+    cfg.estimators = once;
   }
   for (double r : cfg.ratios)
     if (!(r > 0 && r <= 1)) throw input_error("cache ratios must lie in (0, 1]; got " + std::to_string(r));

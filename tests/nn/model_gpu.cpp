@@ -1,5 +1,5 @@
 // The model on the CUDA backend against the CPU backend, one batch at a time: logits, and the
-// gradient of every parameter, for GraphSAGE and GCN, with the aggregation forced through the CSR
+// gradient of every parameter, for GraphSAGE, GCN and GAT, with the aggregation forced through the CSR
 // kernel and through cuSPARSE (the autotuned default picks one of the two per width, so both must
 // hold). Tolerances are those of float32 summation in a different order. Skips without a GPU.
 #include <gtest/gtest.h>

@@ -27,6 +27,7 @@ inline model_config small_model_config(const char* kind) {
     c.heads = 4;
     c.out_heads = 2;
     c.attention_dropout = 0.2;
+    c.residual = true;
   }
   return c;
 }

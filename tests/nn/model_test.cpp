@@ -28,7 +28,8 @@ double loss_of(gnn_model& m, const sampled_batch& b, const std::vector<float>& i
   return l;
 }
 
-void directional_gradient_check(const std::string& kind, int out_heads = 1, double attention_dropout = 0.0) {
+void directional_gradient_check(const std::string& kind, int out_heads = 1, double attention_dropout = 0.0,
+                                bool residual = false) {
   fixture f;
   model_config c;
   c.kind = kind;
@@ -40,6 +41,7 @@ void directional_gradient_check(const std::string& kind, int out_heads = 1, doub
   c.heads = 3;
   c.out_heads = out_heads;
   c.attention_dropout = attention_dropout;
+  c.residual = residual;
   gnn_model m(c, 7);
   const sampled_batch b = f.batch({5, 5});
   const auto in = f.inputs(b);
@@ -89,6 +91,9 @@ TEST(GnnModel, GatGradientsMatchFiniteDifferences) {
 TEST(GnnModel, GatGradientsWithAveragedHeadsAndAttentionDropout) {
   directional_gradient_check("gat", 2, 0.3);
 }
+TEST(GnnModel, GatGradientsWithResidual) {
+  directional_gradient_check("gat", 2, 0.0, true);
+}
 
 TEST(GnnModel, LayerForwardMatchesBatchForwardWithoutDropout) {
   fixture f;
@@ -132,6 +137,13 @@ TEST(GnnModel, GatShapesAndNames) {
   EXPECT_EQ(m.params()[7].shape, (std::vector<std::int64_t>{5}));
   EXPECT_EQ(m.layer_in_dim(1), 32);
   EXPECT_EQ(model_config::from_json(c.to_json()).to_json(), c.to_json());
+  c.residual = true;
+  gnn_model r(c, 1);
+  ASSERT_EQ(r.params().size(), 10u);
+  EXPECT_EQ(r.params()[3].name, "layer0.weight_res");
+  EXPECT_EQ(r.params()[3].shape, (std::vector<std::int64_t>{10, 32}));
+  EXPECT_EQ(r.params()[8].shape, (std::vector<std::int64_t>{32, 5}));  // to the averaged output
+  EXPECT_EQ(r.params()[9].name, "layer1.bias");
 }
 
 TEST(GnnModel, SameSeedSameInitialisation) {
