@@ -63,7 +63,9 @@ with open(os.path.join(out, "gat_epoch_cpu.md"), "w") as f:
     f.write(f"Community graph, {nodes:,} nodes, 128-dim features; 3 layers, fanouts 15,10,5, batch 1024; GraphSAGE "
             f"hidden 256, GAT 4 heads x 64 (256 wide, one averaged head of the classes last); {threads} threads; "
             f"tiergnn: the second of two epochs, no evaluation. Machine: {cpu}, {os.cpu_count()} cores. Commit "
-            f"{commit}. Produced by `bench/gat_epoch.sh`.\n\n")
+            f"{commit}. Produced by `bench/gat_epoch.sh`. PyG: `bench/pyg_epoch.py` on the CPU, the conventional "
+            "pipeline (every layer runs over the whole sampled subgraph, as PyG's models do with NodeLoader batches, so "
+            "it computes more than tiergnn's layer-by-layer blocks; the same fanouts, batches and widths).\n\n")
     f.write("| system | model | epoch s | sample s | gather s | forward+backward s | vs its GraphSAGE | note |\n"
             "|---|---|---|---|---|---|---|---|\n")
     for r in runs:
