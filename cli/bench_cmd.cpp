@@ -27,6 +27,7 @@ void write_file(const std::string& path, const std::string& text) {
 void register_bench(CLI::App& app) {
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
+  register_bench_comm(*bench);
   struct opts_t {
     std::string dir, fanouts = "15,10,5", estimators, ratios = "1,2,5,10,20,40", json, plot;
     traffic_bench_config cfg;

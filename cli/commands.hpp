@@ -17,7 +17,8 @@ void register_train(CLI::App& app);                   // cli/train_cmd.cpp
 void register_prepare(CLI::App& app);                 // cli/prepare_cmd.cpp
 void register_profile(CLI::App& app);                 // cli/prepare_cmd.cpp
 void register_bench(CLI::App& app);
-void register_launch(CLI::App& app);  // cli/launch_cmd.cpp
+void register_bench_comm(CLI::App& bench);  // cli/bench_comm_cmd.cpp: `bench comm`, called by register_bench
+void register_launch(CLI::App& app);        // cli/launch_cmd.cpp
 
 // Adds --force (replace an existing output directory) to a subcommand writing a dataset.
 void add_force_flag(CLI::App& cmd, bool* force);

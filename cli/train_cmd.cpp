@@ -18,6 +18,7 @@ void register_train(CLI::App& app) {
   struct opts_t {
     std::string dir, fanouts = "15,10,5", device = "cpu";
     double comm_timeout = 120;
+    std::string comm_engine = "auto";
     train_config cfg;
     int layers = 0;
   };
@@ -105,6 +106,12 @@ void register_train(CLI::App& app) {
                 "Batches sampled and gathered ahead on a producer thread while the current one trains (0: none, "
                 "in turn); default: 0 on the CPU, 2 with --device cuda. Results do not depend on it")
       ->check(CLI::Range(0, 16));
+  c->add_option("--comm", o->comm_engine,
+                "Data-parallel CPU collectives: auto (MPI when started by mpirun and tiergnn was built with MPI,\n"
+                "else the TCP star around rank 0 that tiergnn launch uses), mpi, or tcp. NCCL carries the\n"
+                "gradients on GPUs; this engine is then its bootstrap channel")
+      ->check(CLI::IsMember({"auto", "mpi", "tcp"}))
+      ->capture_default_str();
   c->add_option("--comm-timeout", o->comm_timeout,
                 "Data-parallel jobs: seconds a rank waits for the others before it stops with an error")
       ->check(CLI::PositiveNumber)
@@ -127,7 +134,18 @@ void register_train(CLI::App& app) {
     std::unique_ptr<communicator> comm;
     if (w.size > 1) {
       if (w.rank != 0 && get_log_level() < log_level::warn) set_log_level(log_level::warn);
-      comm = make_cpu_communicator(w, std::chrono::milliseconds(static_cast<std::int64_t>(o->comm_timeout * 1000)));
+      const bool under_mpi = w.launcher == "mpi";
+      if (o->comm_engine == "mpi" && !under_mpi)
+        throw input_error("--comm mpi: this job was not started by mpirun (its ranks come from " + w.launcher +
+                          " variables); start it with mpirun -np K, or use --comm tcp");
+      if (o->comm_engine == "mpi" || (o->comm_engine == "auto" && under_mpi && mpi_compiled()))
+        comm = make_mpi_communicator();
+      else
+        comm = make_cpu_communicator(w, std::chrono::milliseconds(static_cast<std::int64_t>(o->comm_timeout * 1000)));
+      if (comm->rank() != w.rank || comm->size() != w.size)
+        throw comm_error("the " + std::string(comm->kind()) + " communicator sees rank " +
+                         std::to_string(comm->rank()) + " of " + std::to_string(comm->size()) +
+                         ", the environment says " + std::to_string(w.rank) + " of " + std::to_string(w.size));
       o->cfg.comm = comm.get();
       o->cfg.comm_timeout_s = o->comm_timeout;
       o->cfg.device_id = w.local_rank;  // one GPU per process

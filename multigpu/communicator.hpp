@@ -4,7 +4,9 @@
 // by any launcher that sets the usual environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
 // MASTER_PORT).
 //
-// Two implementations of one interface:
+// Three implementations of one interface:
+//   mpi   the MPI library's collectives (multigpu/mpi_communicator.cpp), for CPU processes started by
+//         mpirun (on one machine or several); the default there when tiergnn is built with MPI.
 //   cpu   TCP sockets in a star around rank 0 (multigpu/cpu_communicator.cpp). Reductions sum in rank
 //         order on rank 0 and send the same bytes to everyone, so every rank gets bit-identical
 //         results. It also serves as the bootstrap channel of the NCCL communicator (the NCCL unique
@@ -45,7 +47,7 @@ class communicator {
   virtual ~communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  virtual const char* kind() const = 0;  // "cpu" or "nccl"
+  virtual const char* kind() const = 0;  // "cpu" (TCP), "mpi" or "nccl"
 
   // In place: data = sum over ranks (host memory for cpu, device memory for nccl).
   virtual void all_reduce_sum(float* data, std::size_t n) = 0;
@@ -79,6 +81,11 @@ class communicator {
 // The TCP communicator. Rank 0 listens on master_addr:master_port; the others connect (retrying
 // until `timeout`). Single-process worlds need no sockets.
 std::unique_ptr<communicator> make_cpu_communicator(const world_info& w, std::chrono::milliseconds timeout);
+
+// Whether this build has the MPI communicator (MPI found at configure time), and the communicator
+// over MPI_COMM_WORLD (MPI initialised on first use). Throws comm_error without MPI.
+bool mpi_compiled();
+std::unique_ptr<communicator> make_mpi_communicator();
 
 // Whether this build has the NCCL communicator (the CUDA backend with nccl.h and libnccl).
 bool nccl_compiled();

@@ -104,7 +104,9 @@ TEST_P(CudaStoreCase, GatherAndLedgerMatchTheCpuStore) {
   const int before = gpu::current_device();
   cuda_tiered_store gpu(ds, g, c, o);
   EXPECT_EQ(before, gpu::current_device()) << "the store left the caller's current device changed";
-  if (sc.mode == 1) EXPECT_NE(gpu.host_tier_mode().find("registered"), std::string::npos) << gpu.host_tier_mode();
+  if (sc.mode == 1) {
+    EXPECT_NE(gpu.host_tier_mode().find("registered"), std::string::npos) << gpu.host_tier_mode();
+  }
   std::vector<std::vector<std::int64_t>> batches;
   batches.push_back({});                                        // empty
   batches.push_back(random_ids(rng, 0, g, 50));                 // GPU tier only

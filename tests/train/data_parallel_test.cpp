@@ -21,6 +21,7 @@
 #include "core/dataset.hpp"
 #include "datasets/generate.hpp"
 #include "test_util.hpp"
+#include "multigpu/communicator.hpp"
 #include "train/checkpoint.hpp"
 
 using namespace tg;
@@ -253,4 +254,115 @@ TEST(DataParallel, KillingTheLauncherStopsItsRanks) {
     EXPECT_FALSE(alive) << "rank " << k << " outlived its launcher";
     if (alive) ::kill(k, SIGKILL);
   }
+}
+
+// ---- MPI: `mpirun -np K tiergnn train ...` uses MPI's collectives (skips without mpirun or MPI) ----
+
+namespace {
+std::string mpirun_path() {
+  for (const char* dir : {"/usr/bin", "/usr/local/bin"}) {
+    const std::string p = std::string(dir) + "/mpirun";
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
+// mpirun's own options: oversubscribe (K may exceed the cores) and, as root (containers, CI), allow it.
+std::string mpirun_prefix(int k) {
+  return mpirun_path() + " --oversubscribe " + (::geteuid() == 0 ? "--allow-run-as-root " : "") + "-np " +
+         std::to_string(k) + " " + TIERGNN_CLI;
+}
+int run_shell(const std::string& cmd, std::string* out) {
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  std::size_t n;
+  out->clear();
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
+  const int s = ::pclose(p);
+  return WIFEXITED(s) ? WEXITSTATUS(s) : 128;
+}
+}  // namespace
+
+#define TG_MPI_OR_SKIP()                                                                             \
+  if (!tg::mpi_compiled()) GTEST_SKIP() << "tiergnn was built without MPI (install libopenmpi-dev)"; \
+  if (mpirun_path().empty()) GTEST_SKIP() << "mpirun not found (install openmpi-bin)"
+
+TEST(DataParallelMpi, KRanksUnderMpirunFollowOneProcess) {
+  TG_MPI_OR_SKIP();
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 6000);
+  const std::string common =
+      " -q train " + g +
+      " --model sage --fanouts 5,5 --hidden 16 --dropout 0 --batch-size 200 --epochs 3 --lr 0.01 "
+      "--seed 4 --no-progress";
+  std::string out;
+  ASSERT_EQ(test::run_cli(common + " --metrics " + d / "m1.jsonl" + " --save-model " + d / "m1.tgck", &out), 0) << out;
+  const auto one = metrics(d / "m1.jsonl");
+  const checkpoint c1 = read_checkpoint(d / "m1.tgck");
+  for (int k : {2, 4}) {
+    const std::string m = d / ("mpi" + std::to_string(k));
+    ASSERT_EQ(run_shell(mpirun_prefix(k) + common + " --comm mpi --metrics " + m + ".jsonl --save-model " + m + ".tgck",
+                        &out),
+              0)
+        << out;
+    const auto many = metrics(m + ".jsonl");
+    ASSERT_EQ(many.size(), one.size()) << "rank 0 writes the metrics, once";
+    for (std::size_t e = 0; e + 1 < one.size(); ++e) {
+      const double a = one[e]["loss"], b = many[e]["loss"];
+      EXPECT_NEAR(a, b, 1e-5 * std::fabs(a)) << k << " ranks, epoch " << e + 1;
+      EXPECT_EQ(one[e]["batches"], many[e]["batches"]);
+    }
+    const checkpoint ck = read_checkpoint(m + ".tgck");
+    ASSERT_EQ(ck.values.size(), c1.values.size());
+    for (std::size_t i = 0; i < ck.values.size(); ++i)
+      for (std::size_t j = 0; j < ck.values[i].size(); ++j)
+        ASSERT_NEAR(ck.values[i][j], c1.values[i][j], 1e-4 + 1e-3 * std::fabs(c1.values[i][j])) << "parameter " << i;
+  }
+  // auto picks MPI under mpirun; --comm mpi outside mpirun is refused with the reason.
+  const std::string quick = " train " + g + " --fanouts 5,5 --hidden 16 --batch-size 200 --epochs 1 --no-progress";
+  ASSERT_EQ(run_shell(mpirun_prefix(2) + quick, &out), 0) << out;
+  EXPECT_NE(out.find("mpi communicator"), std::string::npos) << out;
+  EXPECT_NE(test::run_cli("-q launch -n 2 --" + quick + " --comm mpi", &out), 0) << out;
+  EXPECT_NE(out.find("not started by mpirun"), std::string::npos) << out;
+}
+
+TEST(DataParallelMpi, AKilledRankEndsTheJobNamingIt) {
+  TG_MPI_OR_SKIP();
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 20000);
+  const std::string log = d / "mpirun.log";
+  const pid_t job = ::fork();
+  if (job == 0) {
+    std::freopen(log.c_str(), "w", stdout);
+    std::freopen(log.c_str(), "a", stderr);
+    const std::string cmd = mpirun_prefix(2) + " -q train " + g +
+                            " --fanouts 10,10 --hidden 64 --batch-size 64 --epochs 1000 --no-progress --comm mpi";
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until both ranks run, then kill rank 1's process (mpirun's second child).
+  std::vector<pid_t> ranks;
+  for (int i = 0; i < 300 && ranks.size() < 2; ++i) {
+    std::this_thread::sleep_for(100ms);
+    ranks = children_of(job);
+  }
+  ASSERT_EQ(ranks.size(), 2u) << test::read_text(log);
+  std::this_thread::sleep_for(2s);
+  pid_t victim = -1;
+  for (pid_t p : ranks) {  // the rank is in the child's environment
+    std::ifstream env("/proc/" + std::to_string(p) + "/environ");
+    std::string all((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+    if (all.find(std::string("OMPI_COMM_WORLD_RANK=1") + '\0') != std::string::npos) victim = p;
+  }
+  ASSERT_GT(victim, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  ::kill(victim, SIGKILL);
+  bool timed_out = false;
+  const int status = wait_status(job, 60s, &timed_out);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_FALSE(timed_out) << "mpirun did not end the job within 60 s\n" << test::read_text(log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << "status " << status;
+  EXPECT_LT(seconds, 30.0);
+  const std::string text = test::read_text(log);
+  EXPECT_NE(text.find("rank 1"), std::string::npos) << "mpirun's message names the rank:\n" << text;
 }

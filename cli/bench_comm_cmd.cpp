@@ -1,0 +1,84 @@
+// `tiergnn bench comm`: all-reduce time against message size for the data-parallel CPU collective
+// engines, run inside a job: `tiergnn launch -n K -- bench comm --comm tcp` (the TCP star) or
+// `mpirun -np K tiergnn bench comm --comm mpi`. Rank 0 prints one line per size (and --json).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "multigpu/communicator.hpp"
+
+namespace tg::cli {
+
+void register_bench_comm(CLI::App& bench) {
+  struct opts_t {
+    std::string comm = "auto", json;
+    std::int64_t max_mib = 64;
+    int repeats = 10;
+    double timeout = 120;
+  };
+  auto o = std::make_shared<opts_t>();
+  CLI::App* c = bench.add_subcommand(
+      "comm",
+      "All-reduce (sum of float32) time against message size, 4 KiB to --max-mib, for the collective engine\n"
+      "of a data-parallel job: run it under tiergnn launch -n K -- bench comm --comm tcp, or\n"
+      "mpirun -np K tiergnn bench comm --comm mpi. Median of --repeats calls after one warm-up call.");
+  c->add_option("--comm", o->comm, "auto (mpi under mpirun when built with MPI, else tcp), mpi or tcp")
+      ->check(CLI::IsMember({"auto", "mpi", "tcp"}))
+      ->capture_default_str();
+  c->add_option("--max-mib", o->max_mib, "Largest message in MiB")->check(CLI::Range(1, 4096))->capture_default_str();
+  c->add_option("--repeats", o->repeats, "Timed calls per size")->check(CLI::Range(1, 1000))->capture_default_str();
+  c->add_option("--comm-timeout", o->timeout, "Seconds a rank waits for the others (tcp)")->capture_default_str();
+  c->add_option("--json", o->json, "Rank 0 writes the results as JSON to this file");
+  c->callback([o] {
+    const world_info w = world_from_env();
+    if (w.size < 2)
+      throw input_error("bench comm needs a data-parallel job: tiergnn launch -n K -- bench comm, or mpirun -np K");
+    const bool mpi = o->comm == "mpi" || (o->comm == "auto" && w.launcher == "mpi" && mpi_compiled());
+    if (mpi && w.launcher != "mpi")
+      throw input_error("--comm mpi: this job was not started by mpirun; use --comm tcp under tiergnn launch");
+    const std::unique_ptr<communicator> comm =
+        mpi ? make_mpi_communicator()
+            : make_cpu_communicator(w, std::chrono::milliseconds(static_cast<std::int64_t>(o->timeout * 1000)));
+    nlohmann::json rows = nlohmann::json::array();
+    if (comm->rank() == 0)
+      std::printf("%s all-reduce, %d ranks: bytes, median seconds, algorithm bandwidth (bytes / s)\n", comm->kind(),
+                  comm->size());
+    for (std::int64_t bytes = 4096; bytes <= o->max_mib * (std::int64_t{1} << 20); bytes *= 4) {
+      const auto n = static_cast<std::size_t>(bytes / 4);
+      std::vector<float> v(n);
+      std::vector<double> times, per_rank(static_cast<std::size_t>(comm->size()));
+      for (int r = 0; r <= o->repeats; ++r) {
+        std::fill(v.begin(), v.end(), 1.0f);
+        comm->barrier();
+        const auto t0 = std::chrono::steady_clock::now();
+        comm->all_reduce_sum(v.data(), n);
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (v.front() != static_cast<float>(comm->size()) || v.back() != static_cast<float>(comm->size()))
+          throw comm_error("the " + std::string(comm->kind()) + " all-reduce returned a wrong sum");
+        comm->all_gather(&s, sizeof s, per_rank.data());  // a collective takes as long as its slowest rank
+        if (r > 0) times.push_back(*std::max_element(per_rank.begin(), per_rank.end()));
+      }
+      std::sort(times.begin(), times.end());
+      const double median = times[times.size() / 2];
+      if (comm->rank() == 0) {
+        std::printf("%12lld  %.6f  %.3g\n", static_cast<long long>(bytes), median, static_cast<double>(bytes) / median);
+        rows.push_back({{"bytes", bytes}, {"median_s", median}});
+      }
+    }
+    if (comm->rank() == 0 && !o->json.empty()) {
+      std::ofstream out(o->json);
+      out << nlohmann::json{{"engine", comm->kind()}, {"ranks", comm->size()}, {"rows", rows}}.dump(1) << "\n";
+      if (!out) throw io_error(at_input(o->json, "cannot write"));
+    }
+  });
+}
+
+}  // namespace tg::cli

@@ -1,0 +1,15 @@
+// multigpu/communicator.hpp's MPI communicator in a build without MPI.
+#include "multigpu/communicator.hpp"
+
+namespace tg {
+
+bool mpi_compiled() {
+  return false;
+}
+
+std::unique_ptr<communicator> make_mpi_communicator() {
+  throw comm_error(
+      "this tiergnn was built without MPI (install libopenmpi-dev and rebuild), so --comm mpi is not available");
+}
+
+}  // namespace tg
