@@ -55,6 +55,10 @@ void register_train(CLI::App& app) {
   c->add_option("--input-dropout", o->cfg.model.input_dropout, "Dropout on input features")->capture_default_str();
   c->add_option("--batch-size", o->cfg.batch_size, "Seed nodes per mini-batch")->capture_default_str();
   c->add_option("--epochs", o->cfg.epochs, "Epochs")->capture_default_str();
+  c->add_option("--max-batches", o->cfg.max_batches,
+                "Train only the first N batches of every epoch (of the same shuffled order): bounds a run at scale\n"
+                "or a benchmark without a smaller training split. 0: all")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--lr", o->cfg.adam.lr, "Adam learning rate")->capture_default_str();
   c->add_option("--weight-decay", o->cfg.adam.weight_decay, "L2 weight decay (added to gradients, as torch Adam)")
       ->capture_default_str();

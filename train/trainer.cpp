@@ -120,6 +120,7 @@ double score(const std::vector<float>& logits, const std::vector<std::int64_t>& 
 nlohmann::json settings_json(const train_config& cfg) {
   return {{"fanouts", cfg.fanouts},
           {"batch_size", cfg.batch_size},
+          {"max_batches", cfg.max_batches},
           {"seed", cfg.seed},
           {"lr", cfg.adam.lr},
           {"weight_decay", cfg.adam.weight_decay},
@@ -227,6 +228,7 @@ void check_identical_parameters(communicator* comm, const gnn_model& model, int 
 // Every option checked before any work; fills the model's layer count from the fanouts.
 void validate_config(train_config& cfg) {
   if (cfg.batch_size <= 0) throw input_error("--batch-size must be positive, got " + std::to_string(cfg.batch_size));
+  if (cfg.max_batches < 0) throw input_error("--max-batches must be positive, got " + std::to_string(cfg.max_batches));
   if (cfg.epochs < 0) throw input_error("--epochs must not be negative");
   if (cfg.eval_mode != "full" && cfg.eval_mode != "sampled" && cfg.eval_mode != "none")
     throw input_error("--eval '" + cfg.eval_mode + "': choose full, sampled or none");
@@ -418,7 +420,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
            cfg.model.kind == "gat" ? " x " + std::to_string(cfg.model.heads) + " heads" : std::string(), ", ",
            model.num_parameters(), " parameters) on ", d.meta().name, ": ", sp.train.size(), " train / ",
            sp.valid.size(), " valid / ", sp.test.size(), " test nodes, ", sp.num_classes, " classes; batch ",
-           cfg.batch_size, ", ", nb, " batches per epoch");
+           cfg.batch_size, ", ", nb, " batches per epoch",
+           cfg.max_batches > 0 && cfg.max_batches < nb ? " (the first " + std::to_string(cfg.max_batches) + " trained)"
+                                                       : std::string());
 
   // The feature store on the backend's memory. A CUDA store checks its GPU tier against free device
   // memory beside what this run needs; data-parallel GPUs share one hot tier (multigpu/topology.hpp).
@@ -467,8 +471,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   rep.end_epoch = rep.start_epoch;
   for (int epoch = rep.start_epoch; epoch < cfg.epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
-    const batch_plan plan = plan_epoch(span<const std::int64_t>(sp.train), cfg.batch_size, cfg.seed, epoch, true,
-                                       span<const std::int64_t>(node_keys));
+    batch_plan plan = plan_epoch(span<const std::int64_t>(sp.train), cfg.batch_size, cfg.seed, epoch, true,
+                                 span<const std::int64_t>(node_keys));
+    if (cfg.max_batches > 0 && plan.num_batches() > cfg.max_batches)
+      plan.order.resize(static_cast<std::size_t>(cfg.max_batches * cfg.batch_size));  // the epoch's first batches
     epoch_report er;
     er.epoch = epoch + 1;
     double loss_sum = 0, correct = 0;

@@ -30,6 +30,9 @@ struct train_config {
   std::vector<std::int64_t> fanouts{15, 10, 5};
   std::int64_t batch_size = 1024;
   int epochs = 10;
+  // > 0: each epoch trains only its first max_batches batches (of the same shuffled order), to bound
+  // a run at scale or a benchmark without shrinking the training split.
+  std::int64_t max_batches = 0;
   adam_config adam{0.003, 0.9, 0.999, 1e-8, 0.0};
   std::string weight_decay_scope = "all";  // "all" or "first" (first layer only, as Kipf & Welling's GCN)
   std::uint64_t seed = 0;

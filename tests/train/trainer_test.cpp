@@ -140,6 +140,30 @@ TEST(Trainer, GatLearnsResumesBitForBitAndEvaluatesBothWays) {
   EXPECT_NEAR(train(ds, c).test_metric, full.test_metric, 0.08);
 }
 
+TEST(Trainer, MaxBatchesTrainsTheFirstBatchesOfEachEpoch) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = small_config();
+  c.epochs = 2;
+  c.batch_size = 32;
+  c.eval_mode = "none";
+  c.save_model_path = d / "all.tgck";
+  const train_report all = train(ds, c);
+  ASSERT_GT(all.epochs[0].batches, 3);
+  c.max_batches = all.epochs[0].batches;  // a cap at the epoch's length changes nothing
+  c.save_model_path = d / "capped_at_length.tgck";
+  train(ds, c);
+  EXPECT_TRUE(read_checkpoint(d / "all.tgck").values == read_checkpoint(d / "capped_at_length.tgck").values)
+      << "the same parameters (the settings in the header name the cap)";
+  c.max_batches = 3;
+  c.save_model_path = "";
+  const train_report three = train(ds, c);
+  for (const auto& e : three.epochs) EXPECT_EQ(e.batches, 3);
+  EXPECT_LT(three.epochs[0].input_nodes, all.epochs[0].input_nodes);
+  c.max_batches = -1;
+  EXPECT_THROW(train(ds, c), input_error);
+}
+
 TEST(Trainer, MetricsFileHasOneLinePerEpochAndAFinalLine) {
   scratch_dir d;
   const dataset ds = dataset::open(make_graph(d));
