@@ -48,6 +48,9 @@ class counter_rng {
         philox_ctr{{static_cast<std::uint32_t>(position), static_cast<std::uint32_t>(position >> 32), s0_, s1_}}, k0_,
         k1_);
   }
+  // 32 random bits, four to a Philox block: word i is word i % 4 of block i / 4 (bulk draws such as
+  // dropout masks pay one block per four elements).
+  TG_HD std::uint32_t word(std::uint64_t i) const { return block(i >> 2).v[i & 3]; }
   // 64 random bits at `position`.
   TG_HD std::uint64_t u64(std::uint64_t position) const {
     const philox_ctr c = block(position);
@@ -68,6 +71,19 @@ class counter_rng {
   }
   // Standard normal (Box-Muller on the two 32-bit halves pairs of one block).
   TG_HD float normal(std::uint64_t position) const;
+  // The key and stream words (bulk generators that compute many blocks at once need them).
+  TG_HD std::uint32_t key0() const {
+    return k0_;
+  }
+  TG_HD std::uint32_t key1() const {
+    return k1_;
+  }
+  TG_HD std::uint32_t stream0() const {
+    return s0_;
+  }
+  TG_HD std::uint32_t stream1() const {
+    return s1_;
+  }
 
  private:
   std::uint32_t k0_, k1_, s0_, s1_;

@@ -49,10 +49,10 @@ void backend::relu_forward(tensor_view<float> x) {
   if (x.size > 0) relu_forward_impl(x.data, x.size);
 }
 
-void backend::relu_backward(tensor_view<const float> y, tensor_view<float> dy) {
+void backend::relu_backward(tensor_view<const float> y, tensor_view<float> dy, float scale) {
   expect(dy, dy.size, "relu_backward", "dy");
   expect(y, dy.size, "relu_backward", "y");
-  if (dy.size > 0) relu_backward_impl(y.data, dy.data, dy.size);
+  if (dy.size > 0) relu_backward_impl(y.data, dy.data, dy.size, scale);
 }
 
 void backend::dropout_forward(tensor_view<float> x, double p, const counter_rng& rng) {

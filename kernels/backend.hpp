@@ -103,8 +103,9 @@ class backend {
   // db = column sums of dy, rows in order
   void bias_backward(tensor_view<const float> dy, std::int64_t rows, std::int64_t cols, tensor_view<float> db);
   void relu_forward(tensor_view<float> x);
-  // dy[i] = 0 where the forward output y[i] <= 0
-  void relu_backward(tensor_view<const float> y, tensor_view<float> dy);
+  // dy[i] = 0 where the forward output y[i] <= 0, else dy[i] * scale (kernels/elementwise.hpp: with
+  // the output after dropout and scale 1 / (1 - p), ReLU's and dropout's backward in one pass)
+  void relu_backward(tensor_view<const float> y, tensor_view<float> dy, float scale = 1.0f);
   // Counter-based masks (kernels/elementwise.hpp): every backend drops the same elements.
   void dropout_forward(tensor_view<float> x, double p, const counter_rng& rng);
   void dropout_backward(tensor_view<float> dx, double p, const counter_rng& rng);
@@ -172,7 +173,7 @@ class backend {
   virtual void bias_forward_impl(float* y, std::int64_t rows, std::int64_t cols, const float* b) = 0;
   virtual void bias_backward_impl(const float* dy, std::int64_t rows, std::int64_t cols, float* db) = 0;
   virtual void relu_forward_impl(float* x, std::int64_t n) = 0;
-  virtual void relu_backward_impl(const float* y, float* dy, std::int64_t n) = 0;
+  virtual void relu_backward_impl(const float* y, float* dy, std::int64_t n, float scale) = 0;
   virtual void dropout_forward_impl(float* x, std::int64_t n, double p, const counter_rng& rng) = 0;
   virtual void dropout_backward_impl(float* dx, std::int64_t n, double p, const counter_rng& rng) = 0;
   virtual void softmax_nll_impl(const float* logits, std::int64_t rows, std::int64_t classes,

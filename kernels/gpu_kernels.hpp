@@ -46,7 +46,7 @@ void bias_forward(float* y, std::int64_t rows, std::int64_t cols, const float* b
 // db = column sums of dy (one thread per column, rows in order: deterministic).
 void bias_backward(const float* dy, std::int64_t rows, std::int64_t cols, float* db, void* stream);
 void relu_forward(float* x, std::int64_t n, void* stream);
-void relu_backward(const float* y, float* dy, std::int64_t n, void* stream);
+void relu_backward(const float* y, float* dy, std::int64_t n, void* stream, float scale = 1.0f);
 void dropout_forward(float* x, std::int64_t n, double p, const counter_rng& rng, void* stream);
 void dropout_backward(float* dx, std::int64_t n, double p, const counter_rng& rng, void* stream);
 

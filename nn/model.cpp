@@ -127,8 +127,8 @@ gnn_model::gnn_model(model_config cfg, std::uint64_t seed, backend& be)
     zero_grads();
   }
   cache_.resize(static_cast<std::size_t>(cfg_.num_layers));
-  for (auto* t : {&buf_a_, &buf_b_, &logits_, &d_, &dx_, &dtmp_, &host_x_, &eval_x_, &eval_y_, &head_mean_, &gat_dh_,
-                  &gat_dalpha_, &gat_ds_, &gat_da_src_, &gat_da_dst_})
+  for (auto* t : {&buf_a_, &buf_b_, &logits_, &d_, &dx_, &dtmp_, &host_x_, &host_dlogits_, &eval_x_, &eval_y_,
+                  &head_mean_, &gat_dh_, &gat_dalpha_, &gat_ds_, &gat_da_src_, &gat_da_dst_})
     t->bind(*be_);
   auto bind_cache = [&](layer_cache& c) {
     for (auto* t : {&c.input, &c.agg, &c.trans, &c.output, &c.a_src, &c.a_dst, &c.alpha, &c.alpha_used}) t->bind(*be_);
@@ -234,8 +234,13 @@ void gnn_model::run_layer(int l, const agg_csr_view& g, tensor_view<const float>
     else
       be.relu_forward(y);
     if (train) {
-      c.output.resize(static_cast<std::size_t>(nd * dout));  // ReLU output before dropout, for relu_backward
-      be.copy(c.output.data(), y.data, static_cast<std::size_t>(nd * dout) * sizeof(float));
+      // ReLU's backward needs only where the output was positive, which the output after dropout
+      // still shows wherever dropout kept an element (and dropped ones get no gradient): backward
+      // reads the next layer's input. ELU's backward needs the value itself: kept before dropout.
+      if (kind_ == model_kind::gat) {
+        c.output.resize(static_cast<std::size_t>(nd * dout));
+        be.copy(c.output.data(), y.data, static_cast<std::size_t>(nd * dout) * sizeof(float));
+      }
       if (cfg_.dropout > 0) be.dropout_forward(y, cfg_.dropout, dropout_rng(key, l));
     }
   }
@@ -304,11 +309,11 @@ void gnn_model::gat_backward(int l, layer_cache& c, tensor_view<const float> d, 
   be.head_dot_backward(ns, heads, f, c.trans.view(), w(l, 1), gat_da_src_.view(), gat_dh_.view(), dw(l, 1));
   be.head_dot_backward(nd, heads, f, c.trans.view(), w(l, 2), gat_da_dst_.view(), gat_dh_.view().slice(0, nd * hw),
                        dw(l, 2));
-  be.matmul(true, false, din, hw, ns, 1.0f, c.input.view(), din, gat_dh_.view(), hw, 0.0f, dw(l, 0), hw);
+  be.matmul(true, false, din, hw, ns, 1.0f, c.in, din, gat_dh_.view(), hw, 0.0f, dw(l, 0), hw);
   if (need_dx) be.matmul(false, true, ns, din, hw, 1.0f, gat_dh_.view(), hw, w(l, 0), hw, 0.0f, dx, din);
   if (cfg_.residual) {  // the root term: only the destinations (the first nd sources) receive it
     const std::int64_t dout = layer_out_dim(l);
-    be.matmul(true, false, din, dout, nd, 1.0f, c.input.view(), din, d, dout, 0.0f, dw(l, 3), dout);
+    be.matmul(true, false, din, dout, nd, 1.0f, c.in, din, d, dout, 0.0f, dw(l, 3), dout);
     if (need_dx) be.matmul(false, true, nd, din, dout, 1.0f, d, dout, w(l, 3), dout, 1.0f, dx, din);
   }
 }
@@ -328,14 +333,20 @@ tensor_view<const float> gnn_model::forward(const sampled_batch& batch, const ba
     const block& b = batch.blocks[static_cast<std::size_t>(l)];
     const std::int64_t din = layer_in_dim(l), dout = layer_out_dim(l), ns = b.num_src(), nd = b.num_dst;
     layer_cache& c = train ? cache_[static_cast<std::size_t>(l)] : eval_cache_;
-    if (train) {  // the layer input is kept for backward (with the input dropout on layer 0)
+    // Training keeps every layer's input for backward without copying it: layer 0 reads x itself
+    // (copied only to apply input dropout), and every other layer reads its own buffer, which the
+    // layer before wrote its output into.
+    if (train && l == 0 && cfg_.input_dropout > 0) {
       c.input.resize(static_cast<std::size_t>(ns * din));
       be_->copy(c.input.data(), cur.data, static_cast<std::size_t>(ns * din) * sizeof(float));
-      if (l == 0 && cfg_.input_dropout > 0)
-        be_->dropout_forward(c.input.view(), cfg_.input_dropout, dropout_rng(key, -1));
+      be_->dropout_forward(c.input.view(), cfg_.input_dropout, dropout_rng(key, -1));
       cur = c.input.view();
     }
-    tensor<float>& out = (l == cfg_.num_layers - 1) ? logits_ : (l % 2 ? buf_b_ : buf_a_);
+    if (train) c.in = cur;
+    const bool last = l == cfg_.num_layers - 1;
+    tensor<float>& out = last    ? logits_
+                         : train ? cache_[static_cast<std::size_t>(l + 1)].input
+                                 : (l % 2 ? buf_b_ : buf_a_);
     out.resize(static_cast<std::size_t>(nd * dout));
     run_layer(l, g.forward(l), cur, ns, nd, train, key, c, out.view());
     cur = out.view();
@@ -358,11 +369,13 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
     const std::int64_t din = layer_in_dim(l), dout = layer_out_dim(l), ns = c.num_src, nd = c.num_dst;
     const tensor_view<float> d = d_.view().slice(0, nd * dout);
     if (l != L - 1) {
-      if (cfg_.dropout > 0) be.dropout_backward(d, cfg_.dropout, dropout_rng(key_, l));
-      if (kind_ == model_kind::gat)
+      if (kind_ == model_kind::gat) {
+        if (cfg_.dropout > 0) be.dropout_backward(d, cfg_.dropout, dropout_rng(key_, l));
         be.elu_backward(c.output.view(), d);
-      else
-        be.relu_backward(c.output.view(), d);
+      } else {  // ReLU then dropout in one pass, from the output after dropout (no mask to redraw)
+        be.relu_backward(cache_[static_cast<std::size_t>(l + 1)].input.view(), d,
+                         cfg_.dropout > 0 ? static_cast<float>(1.0 / (1.0 - cfg_.dropout)) : 1.0f);
+      }
     }
     be.bias_backward(d, nd, dout, dw(l, params_per_layer() - 1));
     const agg_csr_view& gt = graphs_->backward(l);
@@ -372,7 +385,7 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
     if (kind_ == model_kind::gat) {
       gat_backward(l, c, d, need_dx, dx);
     } else if (kind_ == model_kind::sage) {
-      be.matmul(true, false, din, dout, nd, 1.0f, c.input.view(), din, d, dout, 0.0f, dw(l, 0), dout);
+      be.matmul(true, false, din, dout, nd, 1.0f, c.in, din, d, dout, 0.0f, dw(l, 0), dout);
       be.matmul(true, false, din, dout, nd, 1.0f, c.agg.view(), din, d, dout, 0.0f, dw(l, 1), dout);
       if (need_dx) {
         dtmp_.resize(static_cast<std::size_t>(nd * din));
@@ -384,7 +397,7 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
     } else if (gcn_transform_first(l)) {
       dtmp_.resize(static_cast<std::size_t>(ns * dout));
       be.aggregate(gt, d, dout, dtmp_.view());
-      be.matmul(true, false, din, dout, ns, 1.0f, c.input.view(), din, dtmp_.view(), dout, 0.0f, dw(l, 0), dout);
+      be.matmul(true, false, din, dout, ns, 1.0f, c.in, din, dtmp_.view(), dout, 0.0f, dw(l, 0), dout);
       if (need_dx) be.matmul(false, true, ns, din, dout, 1.0f, dtmp_.view(), dout, w(l, 0), dout, 0.0f, dx, din);
     } else {
       be.matmul(true, false, din, dout, nd, 1.0f, c.agg.view(), din, d, dout, 0.0f, dw(l, 0), dout);
@@ -420,8 +433,8 @@ void gnn_model::backward(const float* dlogits, const std::function<void(int)>& l
   if (be_->host_memory()) {
     backward(host_view(dlogits, n), layer_done);
   } else {
-    host_x_.assign_from_host(dlogits, static_cast<std::size_t>(n));
-    backward(host_x_.view(), layer_done);
+    host_dlogits_.assign_from_host(dlogits, static_cast<std::size_t>(n));  // host_x_ still holds x for backward
+    backward(host_dlogits_.view(), layer_done);
     pull_params(true);
   }
 }

@@ -98,9 +98,10 @@ class gnn_model {
   void zero_grads();
 
   // --- On backend memory (the training loop). x: features of blocks[0]'s sources, in source
-  // order; g: the batch's graphs (built with transposes when training), kept alive by the caller
-  // until backward(). Returns the seeds' logits (blocks[L-1]'s destinations x classes). With train
-  // set, dropout is applied with masks from `key` and activations are kept for backward().
+  // order; g: the batch's graphs (built with transposes when training); a training pass reads both
+  // again in backward(), so the caller keeps them alive and unchanged until then. Returns the seeds' logits
+  // (blocks[L-1]'s destinations x classes). With train set, dropout is applied with masks from `key` and activations
+  // are kept for backward().
   tensor_view<const float> forward(const sampled_batch& batch, const batch_graphs& g, tensor_view<const float> x,
                                    bool train, dropout_key key);
   // dlogits: gradient of the loss w.r.t. the logits of the last forward(train = true).
@@ -109,7 +110,8 @@ class gnn_model {
   // data-parallel training starts reducing them while the earlier layers' gradients are computed.
   void backward(tensor_view<const float> dlogits, const std::function<void(int)>& layer_done = {});
 
-  // --- On host memory (tests, evaluation): the same passes, with the batch's graphs built here.
+  // --- On host memory (tests, evaluation): the same passes, with the batch's graphs built here
+  // (x, read again by backward() on the CPU backend, stays valid until then).
   const std::vector<float>& forward(const sampled_batch& batch, const float* x, bool train, dropout_key key);
   void backward(const float* dlogits, const std::function<void(int)>& layer_done = {});
   // One layer on one block without dropout (evaluation, layer-wise inference): x has the block's
@@ -123,10 +125,11 @@ class gnn_model {
 
  private:
   struct layer_cache {
-    tensor<float> input;   // layer input (after dropout), num_src x din
-    tensor<float> agg;     // aggregated input (sage; gcn when aggregating first)
-    tensor<float> trans;   // transformed input (gcn when transforming first)
-    tensor<float> output;  // after bias + ReLU, before dropout (hidden layers)
+    tensor<float> input;          // layer input (after dropout), num_src x din, written by the layer before
+    tensor_view<const float> in;  // what the layer read (input, or x itself for layer 0 without input dropout)
+    tensor<float> agg;            // aggregated input (sage; gcn when aggregating first)
+    tensor<float> trans;          // transformed input (gcn when transforming first)
+    tensor<float> output;         // after bias + ReLU, before dropout (hidden layers)
     // GAT: attention scores of sources / destinations (x heads), coefficients (nnz x heads) before
     // and after attention dropout, and the per-head aggregation before the head mean (last layer).
     tensor<float> a_src, a_dst, alpha, alpha_used;
@@ -168,7 +171,7 @@ class gnn_model {
   bool have_forward_ = false;
   // Host-memory API state.
   batch_graphs host_graphs_;
-  tensor<float> host_x_;
+  tensor<float> host_x_, host_dlogits_;
   std::vector<float> host_logits_;
   mutable layer_cache eval_cache_;
   mutable tensor<float> eval_x_, eval_y_;

@@ -57,8 +57,8 @@ class shadow_device_backend final : public backend {
     cpu().bias_backward(h(dy, rows * cols), rows, cols, h(db, cols));
   }
   void relu_forward_impl(float* x, std::int64_t n) override { cpu().relu_forward(h(x, n)); }
-  void relu_backward_impl(const float* y, float* dy, std::int64_t n) override {
-    cpu().relu_backward(h(y, n), h(dy, n));
+  void relu_backward_impl(const float* y, float* dy, std::int64_t n, float scale) override {
+    cpu().relu_backward(h(y, n), h(dy, n), scale);
   }
   void dropout_forward_impl(float* x, std::int64_t n, double p, const counter_rng& rng) override {
     cpu().dropout_forward(h(x, n), p, rng);

@@ -61,7 +61,9 @@ class cpu_backend_impl final : public backend {
     tg::bias_backward<float>(dy, rows, cols, db);
   }
   void relu_forward_impl(float* x, std::int64_t n) override { tg::relu_forward<float>(x, n); }
-  void relu_backward_impl(const float* y, float* dy, std::int64_t n) override { tg::relu_backward<float>(y, dy, n); }
+  void relu_backward_impl(const float* y, float* dy, std::int64_t n, float scale) override {
+    tg::relu_backward<float>(y, dy, n, scale);
+  }
   void dropout_forward_impl(float* x, std::int64_t n, double p, const counter_rng& rng) override {
     tg::dropout_forward<float>(x, n, p, rng);
   }

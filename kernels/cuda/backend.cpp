@@ -124,9 +124,9 @@ class cuda_backend final : public backend {
     const auto scope = on();
     gpu::relu_forward(x, n, stream_.handle());
   }
-  void relu_backward_impl(const float* y, float* dy, std::int64_t n) override {
+  void relu_backward_impl(const float* y, float* dy, std::int64_t n, float scale) override {
     const auto scope = on();
-    gpu::relu_backward(y, dy, n, stream_.handle());
+    gpu::relu_backward(y, dy, n, stream_.handle(), scale);
   }
   void dropout_forward_impl(float* x, std::int64_t n, double p, const counter_rng& rng) override {
     const auto scope = on();

@@ -9,6 +9,7 @@
 #include "core/cuda/check.cuh"
 #include "core/cuda/cusparse_owners.cuh"
 #include "kernels/gpu_handles.hpp"
+#include "kernels/elementwise.hpp"
 #include "kernels/gpu_kernels.hpp"
 
 namespace tg::gpu {
@@ -75,14 +76,17 @@ __global__ void relu_forward_kernel(float* x, std::int64_t n) {
   if (i < n && x[i] < 0.f) x[i] = 0.f;  // NaN stays NaN (NaN < 0 is false), as torch.relu
 }
 
-__global__ void relu_backward_kernel(const float* y, float* dy, std::int64_t n) {
+__global__ void relu_backward_kernel(const float* y, float* dy, std::int64_t n, float scale) {
   const std::int64_t i = tid();
-  if (i < n && !(y[i] > 0.f)) dy[i] = 0.f;
+  if (i < n) dy[i] = y[i] > 0.f ? (scale == 1.f ? dy[i] : dy[i] * scale) : 0.f;
 }
 
-__global__ void dropout_kernel(float* x, std::int64_t n, double p, float scale, counter_rng rng) {
-  const std::int64_t i = tid();
-  if (i < n) x[i] = rng.uniform(static_cast<std::uint64_t>(i)) >= p ? x[i] * scale : 0.f;
+// One thread per Philox block of four elements: the CPU kernel's rule (kernels/elementwise.hpp).
+__global__ void dropout_kernel(float* x, std::int64_t n, std::uint32_t threshold, float scale, counter_rng rng) {
+  const std::int64_t b = tid();
+  if (4 * b >= n) return;
+  const philox_ctr c = rng.block(static_cast<std::uint64_t>(b));
+  for (int j = 0; j < 4 && 4 * b + j < n; ++j) x[4 * b + j] = c.v[j] >= threshold ? x[4 * b + j] * scale : 0.f;
 }
 
 __global__ void scale_kernel(float* x, std::int64_t n, float a) {
@@ -203,15 +207,16 @@ void relu_forward(float* x, std::int64_t n, void* stream) {
   TG_CUDA_CHECK_LAUNCH();
 }
 
-void relu_backward(const float* y, float* dy, std::int64_t n, void* stream) {
+void relu_backward(const float* y, float* dy, std::int64_t n, void* stream, float scale) {
   if (n == 0) return;
-  relu_backward_kernel<<<grid(n), kThreads, 0, st(stream)>>>(y, dy, n);
+  relu_backward_kernel<<<grid(n), kThreads, 0, st(stream)>>>(y, dy, n, scale);
   TG_CUDA_CHECK_LAUNCH();
 }
 
 void dropout_forward(float* x, std::int64_t n, double p, const counter_rng& rng, void* stream) {
   if (n == 0 || p <= 0) return;
-  dropout_kernel<<<grid(n), kThreads, 0, st(stream)>>>(x, n, p, static_cast<float>(1.0 / (1.0 - p)), rng);
+  dropout_kernel<<<grid((n + 3) / 4), kThreads, 0, st(stream)>>>(x, n, dropout_threshold(p),
+                                                                 static_cast<float>(1.0 / (1.0 - p)), rng);
   TG_CUDA_CHECK_LAUNCH();
 }
 

@@ -29,7 +29,7 @@ void bias_backward(const float*, std::int64_t, std::int64_t, float*, void*) {
 void relu_forward(float*, std::int64_t, void*) {
   no_cuda();
 }
-void relu_backward(const float*, float*, std::int64_t, void*) {
+void relu_backward(const float*, float*, std::int64_t, void*, float) {
   no_cuda();
 }
 void dropout_forward(float*, std::int64_t, double, const counter_rng&, void*) {

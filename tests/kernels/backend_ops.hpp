@@ -160,6 +160,14 @@ inline void check_elementwise(backend& be, const op_tolerance& tol) {
   be.bias_backward(dg.view(), rows, cols, ddb.view());
   expect_close(gref, to_host(dg), tol.elementwise, "relu_backward");
   expect_close(dbias, to_host(ddb), tol.elementwise * rows, "bias_backward");
+  // ReLU + dropout backward in one pass (the scale of the kept elements)
+  std::vector<float> gs = g;
+  cpu.relu_backward(hv(ref), hv(gs), 1.25f);
+  for (std::size_t i = 0; i < gs.size(); ++i)
+    ASSERT_EQ(gs[i], ref[i] > 0 ? g[i] * 1.25f : 0.0f) << "relu_backward with a scale, element " << i;
+  auto dgs = to_backend(be, g);
+  be.relu_backward(dy.view(), dgs.view(), 1.25f);
+  expect_close(gs, to_host(dgs), tol.elementwise, "relu_backward with a scale");
   // Dropout: the same mask from the same counter-based stream
   const counter_rng rng(42, 7);
   std::vector<float> dref = y;
