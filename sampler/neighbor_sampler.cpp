@@ -113,18 +113,50 @@ void neighbor_sampler::sample_hop(int hop, std::int64_t epoch, std::int64_t batc
     }
   });
   // Relabel in edge order: destinations keep their local ids, new sources are appended.
-  reset_map(static_cast<std::size_t>(nd + ne));
   b->src_nodes.resize(0);
   b->src_nodes.reserve(static_cast<std::size_t>(nd + ne));
-  for (std::int64_t i = 0; i < nd; ++i) {
-    const std::int64_t v = dst_buffer_[static_cast<std::size_t>(i)];
-    if (local_id(v, b) != i) throw input_error("seed node " + std::to_string(v) + " appears twice in a batch");
-  }
   b->indices.resize(static_cast<std::size_t>(ne));
-  for (std::int64_t e = 0; e < ne; ++e) b->indices[e] = local_id(picked_[e], b);
+  if (num_nodes_ <= kDenseMapMaxNodes) {
+    // A node-indexed map (one array read per lookup, no hashing), back to -1 after the hop.
+    if (static_cast<std::int64_t>(dense_map_.size()) != num_nodes_)
+      dense_map_.assign(static_cast<std::size_t>(num_nodes_), -1);
+    std::int32_t* map = dense_map_.data();
+    std::vector<std::int64_t>& src = b->src_nodes;
+    auto id_of = [&](std::int64_t g) {
+      std::int32_t& slot = map[g];
+      if (slot < 0) {
+        slot = static_cast<std::int32_t>(src.size());
+        src.push_back(g);
+      }
+      return slot;
+    };
+    auto clear = [&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, src.size(), 1 << 14), [&](const auto& r) {
+        for (std::size_t i = r.begin(); i < r.end(); ++i) map[src[i]] = -1;
+      });
+    };
+    for (std::int64_t i = 0; i < nd; ++i) {
+      const std::int64_t v = dst_buffer_[static_cast<std::size_t>(i)];
+      if (id_of(v) != i) {
+        clear();
+        throw input_error("seed node " + std::to_string(v) + " appears twice in a batch");
+      }
+    }
+    for (std::int64_t e = 0; e < ne; ++e) b->indices[e] = id_of(picked_[e]);
+    clear();
+  } else {
+    reset_map(static_cast<std::size_t>(nd + ne));
+    for (std::int64_t i = 0; i < nd; ++i) {
+      const std::int64_t v = dst_buffer_[static_cast<std::size_t>(i)];
+      if (local_id(v, b) != i) throw input_error("seed node " + std::to_string(v) + " appears twice in a batch");
+    }
+    for (std::int64_t e = 0; e < ne; ++e) b->indices[e] = local_id(picked_[e], b);
+  }
   b->src_degree.resize(b->src_nodes.size());
-  for (std::size_t i = 0; i < b->src_nodes.size(); ++i)
-    b->src_degree[i] = indptr_[b->src_nodes[i] + 1] - indptr_[b->src_nodes[i]];
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, b->src_nodes.size(), 1 << 12), [&](const auto& r) {
+    for (std::size_t i = r.begin(); i < r.end(); ++i)
+      b->src_degree[i] = indptr_[b->src_nodes[i] + 1] - indptr_[b->src_nodes[i]];
+  });
 }
 
 void neighbor_sampler::sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch,

@@ -57,6 +57,10 @@ class neighbor_sampler {
   // map global id -> local id.
   std::vector<std::int64_t> picked_;
   std::vector<std::int64_t> dst_buffer_;
+  // Relabelling: graphs up to kDenseMapMaxNodes nodes use a node-indexed map (4 bytes a node, kept
+  // at -1 between hops), larger ones the open-addressing hash below.
+  static constexpr std::int64_t kDenseMapMaxNodes = std::int64_t{1} << 25;
+  std::vector<std::int32_t> dense_map_;
   std::vector<std::int64_t> map_keys_;
   std::vector<std::int32_t> map_vals_;
   std::size_t map_mask_ = 0;
