@@ -41,12 +41,8 @@ void register_bench_comm(CLI::App& bench) {
     const world_info w = world_from_env();
     if (w.size < 2)
       throw input_error("bench comm needs a data-parallel job: tiergnn launch -n K -- bench comm, or mpirun -np K");
-    const bool mpi = o->comm == "mpi" || (o->comm == "auto" && w.launcher == "mpi" && mpi_compiled());
-    if (mpi && w.launcher != "mpi")
-      throw input_error("--comm mpi: this job was not started by mpirun; use --comm tcp under tiergnn launch");
     const std::unique_ptr<communicator> comm =
-        mpi ? make_mpi_communicator()
-            : make_cpu_communicator(w, std::chrono::milliseconds(static_cast<std::int64_t>(o->timeout * 1000)));
+        make_job_communicator(w, o->comm, std::chrono::milliseconds(static_cast<std::int64_t>(o->timeout * 1000)));
     nlohmann::json rows = nlohmann::json::array();
     if (comm->rank() == 0)
       std::printf("%s all-reduce, %d ranks: bytes, median seconds, algorithm bandwidth (bytes / s)\n", comm->kind(),

@@ -138,18 +138,8 @@ void register_train(CLI::App& app) {
     std::unique_ptr<communicator> comm;
     if (w.size > 1) {
       if (w.rank != 0 && get_log_level() < log_level::warn) set_log_level(log_level::warn);
-      const bool under_mpi = w.launcher == "mpi";
-      if (o->comm_engine == "mpi" && !under_mpi)
-        throw input_error("--comm mpi: this job was not started by mpirun (its ranks come from " + w.launcher +
-                          " variables); start it with mpirun -np K, or use --comm tcp");
-      if (o->comm_engine == "mpi" || (o->comm_engine == "auto" && under_mpi && mpi_compiled()))
-        comm = make_mpi_communicator();
-      else
-        comm = make_cpu_communicator(w, std::chrono::milliseconds(static_cast<std::int64_t>(o->comm_timeout * 1000)));
-      if (comm->rank() != w.rank || comm->size() != w.size)
-        throw comm_error("the " + std::string(comm->kind()) + " communicator sees rank " +
-                         std::to_string(comm->rank()) + " of " + std::to_string(comm->size()) +
-                         ", the environment says " + std::to_string(w.rank) + " of " + std::to_string(w.size));
+      comm = make_job_communicator(w, o->comm_engine,
+                                   std::chrono::milliseconds(static_cast<std::int64_t>(o->comm_timeout * 1000)));
       o->cfg.comm = comm.get();
       o->cfg.comm_timeout_s = o->comm_timeout;
       o->cfg.device_id = w.local_rank;  // one GPU per process

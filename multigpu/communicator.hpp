@@ -87,6 +87,13 @@ std::unique_ptr<communicator> make_cpu_communicator(const world_info& w, std::ch
 bool mpi_compiled();
 std::unique_ptr<communicator> make_mpi_communicator();
 
+// The CPU communicator of a data-parallel job for a `--comm` choice: "mpi" (the job must have been
+// started by mpirun), "tcp" (the star above), or "auto" (MPI under mpirun when this build has MPI,
+// else TCP). Throws input_error for "mpi" outside mpirun and comm_error when the communicator does
+// not see the rank and size the environment names.
+std::unique_ptr<communicator> make_job_communicator(const world_info& w, const std::string& engine,
+                                                    std::chrono::milliseconds timeout);
+
 // Whether this build has the NCCL communicator (the CUDA backend with nccl.h and libnccl).
 bool nccl_compiled();
 

@@ -334,4 +334,20 @@ std::unique_ptr<communicator> make_cpu_communicator(const world_info& w, std::ch
   return std::make_unique<tcp_communicator>(w, timeout);
 }
 
+std::unique_ptr<communicator> make_job_communicator(const world_info& w, const std::string& engine,
+                                                    std::chrono::milliseconds timeout) {
+  const bool under_mpi = w.launcher == "mpi";
+  if (engine == "mpi" && !under_mpi)
+    throw input_error("--comm mpi: this job was not started by mpirun (its ranks come from " + w.launcher +
+                      " variables); start it with mpirun -np K, or use --comm tcp");
+  std::unique_ptr<communicator> comm = engine == "mpi" || (engine == "auto" && under_mpi && mpi_compiled())
+                                           ? make_mpi_communicator()
+                                           : make_cpu_communicator(w, timeout);
+  if (comm->rank() != w.rank || comm->size() != w.size)
+    throw comm_error("the " + std::string(comm->kind()) + " communicator sees rank " + std::to_string(comm->rank()) +
+                     " of " + std::to_string(comm->size()) + ", the environment says " + std::to_string(w.rank) +
+                     " of " + std::to_string(w.size));
+  return comm;
+}
+
 }  // namespace tg

@@ -14,44 +14,24 @@
 #include "core/rng.hpp"
 #include "kernels/aggregate.hpp"
 #include "kernels/attention.hpp"
+#include "fd_check.hpp"
 
 using namespace tg;
 
 namespace {
 
+// This file's inputs come from its own random stream (23).
 template <typename T>
 std::vector<T> random_vec(std::size_t n, std::uint64_t seed, double lo = -1.0, double hi = 1.0) {
-  counter_rng rng(seed, 23);
-  std::vector<T> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<T>(lo + (hi - lo) * rng.uniform(i));
-  return v;
+  return test::random_vec<T>(n, seed, lo, hi, 23);
 }
 
-double weighted_sum(const std::vector<double>& a, const std::vector<double>& b) {
-  long double s = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) s += static_cast<long double>(a[i]) * b[i];
-  return static_cast<double>(s);
-}
-
-// Checks every entry of `grad` (the analytic dL/dx) against a central difference of f in x[i].
 void check_gradient(const std::function<double()>& f, std::vector<double>& x, const std::vector<double>& grad,
-                    const std::string& what, double rtol = 1e-6) {
-  ASSERT_EQ(x.size(), grad.size()) << what;
-  double scale = 0;
-  for (double g : grad) scale += g * g;
-  scale = std::max(std::sqrt(scale / static_cast<double>(std::max<std::size_t>(1, grad.size()))), 1e-3);
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double saved = x[i], eps = 1e-6;
-    x[i] = saved + eps;
-    const double fp = f();
-    x[i] = saved - eps;
-    const double fm = f();
-    x[i] = saved;
-    const double numeric = (fp - fm) / (2 * eps);
-    EXPECT_LE(std::abs(numeric - grad[i]), rtol * std::max(std::abs(grad[i]), scale))
-        << what << "[" << i << "]: numeric " << numeric << " analytic " << grad[i];
-  }
+                    const std::string& what) {
+  test::check_all_entries(f, x, grad, 1e-6, what);
 }
+
+using test::weighted_sum;
 
 // A block with self-loops (GAT's structure): 7 destinations over 12 sources, rows of 1..5 entries.
 agg_graph<double> attention_block(std::uint64_t seed, std::int64_t nd = 7, std::int64_t ns = 12) {

@@ -78,6 +78,24 @@ int wait_status(pid_t p, std::chrono::seconds limit, bool* timed_out) {
   return s;
 }
 
+// K ranks follow one process's loss curve (rank 0's metrics) within float rounding, batch for batch.
+void expect_same_curve(const std::vector<nlohmann::json>& one, const std::vector<nlohmann::json>& many, int k) {
+  ASSERT_EQ(many.size(), one.size()) << "rank 0 writes the metrics, once";
+  for (std::size_t e = 0; e + 1 < one.size(); ++e) {
+    const double a = one[e]["loss"], b = many[e]["loss"];
+    EXPECT_NEAR(a, b, 1e-5 * std::fabs(a)) << k << " ranks, epoch " << e + 1;
+    EXPECT_EQ(one[e]["batches"], many[e]["batches"]);
+  }
+}
+
+// The same model within float rounding of the reduction order.
+void expect_same_model(const checkpoint& one, const checkpoint& many) {
+  ASSERT_EQ(many.values.size(), one.values.size());
+  for (std::size_t i = 0; i < many.values.size(); ++i)
+    for (std::size_t j = 0; j < many.values[i].size(); ++j)
+      ASSERT_NEAR(many.values[i][j], one.values[i][j], 1e-4 + 1e-3 * std::fabs(one.values[i][j])) << "parameter " << i;
+}
+
 // The processes whose parent is `parent` (from /proc/PID/stat).
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> kids;
@@ -119,19 +137,9 @@ TEST(DataParallel, KRanksFollowOneProcessesLossCurve) {
               0)
         << out;
     const auto many = metrics(m + ".jsonl");
-    ASSERT_EQ(many.size(), one.size()) << "rank 0 writes the metrics, once";
-    for (std::size_t e = 0; e + 1 < one.size(); ++e) {
-      const double a = one[e]["loss"], b = many[e]["loss"];
-      EXPECT_NEAR(a, b, 1e-5 * std::fabs(a)) << k << " ranks, epoch " << e + 1;
-      EXPECT_EQ(one[e]["batches"], many[e]["batches"]);
-    }
+    ASSERT_NO_FATAL_FAILURE(expect_same_curve(one, many, k));
     EXPECT_NEAR(one.back()["test"].get<double>(), many.back()["test"].get<double>(), 0.01);
-    // The same model within float rounding of the reduction order.
-    const checkpoint ck = read_checkpoint(m + ".tgck");
-    ASSERT_EQ(ck.values.size(), c1.values.size());
-    for (std::size_t i = 0; i < ck.values.size(); ++i)
-      for (std::size_t j = 0; j < ck.values[i].size(); ++j)
-        ASSERT_NEAR(ck.values[i][j], c1.values[i][j], 1e-4 + 1e-3 * std::fabs(c1.values[i][j])) << "parameter " << i;
+    ASSERT_NO_FATAL_FAILURE(expect_same_model(c1, read_checkpoint(m + ".tgck")));
   }
 }
 
@@ -146,11 +154,7 @@ TEST(DataParallel, GatRanksFollowOneProcess) {
   std::string out;
   ASSERT_EQ(test::run_cli("-q train " + g + common + " --save-model " + d / "m1.tgck", &out), 0) << out;
   ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --save-model " + d / "m2.tgck", &out), 0) << out;
-  const checkpoint a = read_checkpoint(d / "m1.tgck"), b = read_checkpoint(d / "m2.tgck");
-  ASSERT_EQ(a.values.size(), b.values.size());
-  for (std::size_t i = 0; i < a.values.size(); ++i)
-    for (std::size_t j = 0; j < a.values[i].size(); ++j)
-      ASSERT_NEAR(b.values[i][j], a.values[i][j], 1e-4 + 1e-3 * std::fabs(a.values[i][j])) << "parameter " << i;
+  expect_same_model(read_checkpoint(d / "m1.tgck"), read_checkpoint(d / "m2.tgck"));
 }
 
 TEST(DataParallel, AKilledRankStopsTheOthersWithinTheTimeout) {
@@ -306,17 +310,8 @@ TEST(DataParallelMpi, KRanksUnderMpirunFollowOneProcess) {
               0)
         << out;
     const auto many = metrics(m + ".jsonl");
-    ASSERT_EQ(many.size(), one.size()) << "rank 0 writes the metrics, once";
-    for (std::size_t e = 0; e + 1 < one.size(); ++e) {
-      const double a = one[e]["loss"], b = many[e]["loss"];
-      EXPECT_NEAR(a, b, 1e-5 * std::fabs(a)) << k << " ranks, epoch " << e + 1;
-      EXPECT_EQ(one[e]["batches"], many[e]["batches"]);
-    }
-    const checkpoint ck = read_checkpoint(m + ".tgck");
-    ASSERT_EQ(ck.values.size(), c1.values.size());
-    for (std::size_t i = 0; i < ck.values.size(); ++i)
-      for (std::size_t j = 0; j < ck.values[i].size(); ++j)
-        ASSERT_NEAR(ck.values[i][j], c1.values[i][j], 1e-4 + 1e-3 * std::fabs(c1.values[i][j])) << "parameter " << i;
+    ASSERT_NO_FATAL_FAILURE(expect_same_curve(one, many, k));
+    ASSERT_NO_FATAL_FAILURE(expect_same_model(c1, read_checkpoint(m + ".tgck")));
   }
   // auto picks MPI under mpirun; --comm mpi outside mpirun is refused with the reason.
   const std::string quick = " train " + g + " --fanouts 5,5 --hidden 16 --batch-size 200 --epochs 1 --no-progress";
