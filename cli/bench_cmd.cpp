@@ -29,7 +29,7 @@ void register_bench(CLI::App& app) {
   bench->require_subcommand(1);
   register_bench_comm(*bench);
   struct opts_t {
-    std::string dir, fanouts = "15,10,5", estimators, ratios = "1,2,5,10,20,40", json, plot;
+    std::string dir, fanouts = "15,10,5", estimators, ratios = "1,2,5,10,20,40", json, plot, train_range;
     traffic_bench_config cfg;
   };
   auto o = std::make_shared<opts_t>();
@@ -50,11 +50,30 @@ void register_bench(CLI::App& app) {
   c->add_flag("--random-train-set", o->cfg.random_train,
               "Use a random training set of --train-fraction of the nodes even when the dataset has a split");
   c->add_option("--split-seed", o->cfg.split_seed, "Seed of that random training set")->capture_default_str();
+  c->add_option("--train-range", o->train_range,
+                "Contiguous training set START:END, fractions of the node ids (e.g. 0.4:0.5 = ids in [0.4 N, 0.5 N)); "
+                "web crawls number pages in URL order, so this is a locality-skewed split")
+      ->excludes("--random-train-set");
   c->add_option("--row-bytes", o->cfg.row_bytes, "Feature row size (default: the dataset's, or 512 without features)");
   c->add_option("--json", o->json, "Write the results as JSON to this file");
   c->add_option("--plot", o->plot, "Write hit rate vs cache size as an SVG plot to this file");
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
+    if (!o->train_range.empty()) {
+      const std::size_t colon = o->train_range.find(':');
+      char* end1 = nullptr;
+      char* end2 = nullptr;
+      const std::string a = o->train_range.substr(0, colon);
+      const std::string b = colon == std::string::npos ? "" : o->train_range.substr(colon + 1);
+      const double lo = std::strtod(a.c_str(), &end1), hi = std::strtod(b.c_str(), &end2);
+      if (colon == std::string::npos || a.empty() || b.empty() || *end1 != '\0' || *end2 != '\0' || !(lo >= 0) ||
+          !(lo < hi) || !(hi <= 1))
+        throw input_error("--train-range '" + o->train_range +
+                          "': expected START:END, fractions of the node ids with 0 <= START < END <= 1, e.g. 0.4:0.5");
+      o->cfg.contiguous_train = true;
+      o->cfg.range_begin = lo;
+      o->cfg.range_end = hi;
+    }
     o->cfg.estimators.clear();
     for (std::size_t s = 0; !o->estimators.empty() && s <= o->estimators.size();) {
       const std::size_t e = o->estimators.find(',', s);

@@ -26,12 +26,17 @@ struct traffic_bench_config {
   double train_fraction = 0.10;  // when the dataset has no train_idx.npy (or random_train is set)
   bool random_train = false;     // use a random training set even when the dataset has a split
   std::uint64_t split_seed = 0;
+  // A contiguous training set instead: the nodes with ids in [begin * N, end * N) (0 <= begin < end
+  // <= 1). Ids of web crawls follow URL order, so a contiguous range is a locality-skewed split.
+  bool contiguous_train = false;
+  double range_begin = 0, range_end = 0;
   std::int64_t row_bytes = 0;  // 0: the dataset's feature row (512 = 128 float32 when it has none)
 };
 
 struct traffic_bench_row {
   std::string estimator;
   double seconds = 0, edge_passes = 0;
+  double presample_epochs = 0;            // seconds / presample_epoch_seconds: the cost in presampling epochs
   std::vector<double> hit_rate;           // per ratio
   std::vector<double> of_oracle;          // hit_rate / oracle hit rate, per ratio
   std::vector<double> host_to_gpu_bytes;  // per epoch, per ratio
@@ -41,7 +46,11 @@ struct traffic_bench_result {
   std::string dataset;
   traffic_bench_config config;
   std::int64_t num_nodes = 0, train_nodes = 0, row_bytes = 0;
-  double reads_per_epoch = 0;           // rows the no-cache baseline moves per epoch
+  double reads_per_epoch = 0;  // rows the no-cache baseline moves per epoch
+  std::string train_set;       // how the training set was chosen, in words
+  // The cost unit: the time of one presampling epoch (presample:1) on the same graph and threads.
+  // Every time is the fastest of up to three runs when one run takes under a second.
+  double presample_epoch_seconds = 0;
   std::vector<traffic_bench_row> rows;  // the oracle first
 
   nlohmann::json to_json() const;

@@ -36,3 +36,37 @@ TEST(BenchTrafficCli, DefaultsListEveryEstimatorOnceAfterTheOracle) {
       << out;
   EXPECT_EQ(estimators_in(d / "u.json"), (std::vector<std::string>{"oracle", "degree"}));
 }
+
+TEST(BenchTrafficCli, ContiguousTrainingRangeAndCostsInPresamplingEpochs) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 3000 --feature-dim 8 --classes 4 --seed 2"), 0);
+  std::string out;
+  ASSERT_EQ(run_cli("-q bench traffic " + d / "g" + " --fanouts 5,5 --epochs 2 --train-range 0.2:0.3 " +
+                        "--estimators degree,presample:1 --json " + d / "t.json",
+                    &out),
+            0)
+      << out;
+  const auto j = nlohmann::json::parse(tg::test::read_text(d / "t.json"));
+  EXPECT_EQ(j.at("train_nodes").get<long long>(), 300);  // ids [600, 900)
+  EXPECT_EQ(j.at("train_set").get<std::string>(), "contiguous ids [0.2 N, 0.3 N)");
+  const double unit = j.at("presample_epoch_seconds").get<double>();
+  EXPECT_GT(unit, 0);
+  for (const auto& r : j.at("estimators")) {
+    const double cost = r.at("presample_epochs").get<double>();
+    EXPECT_NEAR(cost, r.at("seconds").get<double>() / unit, 1e-9) << r.at("estimator");
+    if (r.at("estimator") == "presample:1") EXPECT_DOUBLE_EQ(cost, 1.0);
+  }
+  EXPECT_NE(out.find("cost (presampling epochs)"), std::string::npos) << out;
+  // Without presample:1 in the list the unit is still measured.
+  ASSERT_EQ(run_cli("-q bench traffic " + d / "g" + " --fanouts 5,5 --epochs 2 --train-range 0:0.5 " +
+                        "--estimators degree --json " + d / "u.json",
+                    &out),
+            0)
+      << out;
+  EXPECT_GT(nlohmann::json::parse(tg::test::read_text(d / "u.json")).at("presample_epoch_seconds").get<double>(), 0);
+  for (const std::string bad : {"0.5", "0.3:0.2", "0.2:1.5", "a:b", "0.2:", "-0.1:0.2"}) {
+    ASSERT_NE(run_cli("-q bench traffic " + d / "g" + " --train-range " + bad, &out), 0) << bad;
+    EXPECT_NE(out.find("--train-range"), std::string::npos) << bad << ": " << out;
+  }
+  ASSERT_NE(run_cli("-q bench traffic " + d / "g" + " --train-range 0:0.1 --random-train-set", &out), 0);
+}
