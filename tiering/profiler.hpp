@@ -5,12 +5,14 @@
 // One entry point, several estimators chosen by name (tiering/estimators/*.cpp):
 //   degree       out-degree in the in-neighbour CSR (PaGraph, Quiver)           0-1 edge pass
 //   wrpr         weighted reverse PageRank (Min et al., KDD'22)                 L edge passes
-//   vip          per-batch inclusion probability with de-duplication (SALIENT++) L edge passes
+//   vip          per-batch inclusion probability with de-duplication (SALIENT++) <= L edge passes
 //   presample:K  K epochs of the sampler on another seed stream (GNNLab PreSC)  K epochs of sampling
 //   hybrid[:B]   ~B passes of presampled edges (default 1) read through an      L passes + B passes
 //                empirical-Bayes prior calibrated from vip and out-degree        of sampled edges
 //   oracle       exact counts of the run that follows (evaluation only)         run_epochs epochs
-// (L = number of hops; directed graphs add 2 passes to build the transpose for wrpr/vip/hybrid.)
+// (L = number of hops. vip, and so hybrid, push along the rows that the training set can reach
+// within L-1 hops: no transpose, and fewer passes for a training set that reaches little of the
+// graph. wrpr pulls along the out-adjacency: directed graphs add 2 passes to build it.)
 // Every score is in the same unit, the expected number of batches of one epoch whose input nodes
 // (blocks[0] sources, sampler/block.hpp) contain the node — except degree, a ranking only. Every
 // estimator is deterministic and gives bit-identical scores for any thread count.

@@ -324,7 +324,10 @@ TEST(Profiler, SymmetricDatasetsNeedNoTranspose) {
     ASSERT_EQ(a.score.size(), b.score.size());
     for (std::size_t u = 0; u < a.score.size(); ++u)
       EXPECT_NEAR(a.score[u], b.score[u], 1e-12 * (1 + a.score[u])) << spec << " " << u;
-    EXPECT_LT(b.edge_passes, a.edge_passes) << spec;
+    if (std::string(spec) == "vip")
+      EXPECT_EQ(b.edge_passes, a.edge_passes) << "vip pushes along the rows: no transpose either way";
+    else
+      EXPECT_LT(b.edge_passes, a.edge_passes) << spec;
   }
 }
 

@@ -28,8 +28,9 @@
 //     (small tau^2) the prior dominates and a noisy count cannot demote a node; where it is biased
 //     (large tau^2) the counts dominate.
 // Every sum runs over a fixed sorted order and sampling stops at fixed rounds, so the scores are
-// identical for any thread count. Cost: vip's L passes, the out-degree (free on symmetric graphs,
-// else 1 pass), and the sampled edges (~B passes).
+// identical for any thread count. Cost: vip's L pushes over the rows within L-1 hops of the training
+// set (at most L passes), the out-degree (free on symmetric graphs, else 1 pass), and the sampled
+// edges (~B passes).
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_sort.h>
 
