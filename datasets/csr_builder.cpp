@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -58,6 +59,16 @@ void csr_builder::set_id_map(std::vector<std::int64_t> sorted_ids) {
 
 namespace {
 
+// Anonymous memory the scatter of pass 2 may use: a quarter of physical memory, at least 64 MiB;
+// TIERGNN_CSR_BUCKET_BYTES overrides it (tests use it to force many buckets).
+std::uint64_t scatter_budget_bytes() {
+  if (const char* e = std::getenv("TIERGNN_CSR_BUCKET_BYTES")) {
+    const long long v = std::atoll(e);
+    if (v > 0) return static_cast<std::uint64_t>(v);
+  }
+  return std::max<std::uint64_t>(std::uint64_t{64} << 20, physical_memory_bytes() / 4);
+}
+
 // Reads the spill file in chunks and calls f(pairs, count) for each chunk.
 template <typename F>
 void for_each_chunk(std::FILE* f, const std::string& path, F&& fn) {
@@ -105,74 +116,114 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, cons
   });
   std::vector<std::int64_t> indptr(static_cast<std::size_t>(n) + 1, 0);
   for (std::int64_t v = 0; v < n; ++v) indptr[v + 1] = indptr[v] + cursor[v + 1].load();
-  const std::int64_t raw_edges = indptr[n];
   for (std::int64_t v = 0; v <= n; ++v) cursor[v].store(indptr[v], std::memory_order_relaxed);
 
-  // Pass 2: scatter sources into their destination rows of a mapped indices.npy.
+  // Pass 2: scatter sources into their destination rows, one bucket of consecutive rows at a time in
+  // anonymous memory (at most scatter_budget_bytes() of it), sort and de-duplicate the bucket's rows,
+  // and append them to indices.npy sequentially. Random writes into a mapped output larger than the
+  // page cache thrash (a 1-billion-arc build crawled at ~1M arcs/s); a bucket costs one more
+  // sequential read of the spill file instead.
+  const std::uint64_t budget = scatter_budget_bytes();
+  std::vector<std::int64_t> bucket_start{0};
+  for (std::int64_t v = 0; v < n;) {
+    const std::int64_t lo = v;
+    ++v;  // a bucket holds at least one row
+    while (v < n && static_cast<std::uint64_t>(indptr[v + 1] - indptr[lo]) * sizeof(index_t) <= budget) ++v;
+    bucket_start.push_back(v);
+    (void)lo;
+  }
+  const std::size_t buckets = bucket_start.size() - 1;
+  prog.add_total(static_cast<std::int64_t>(buckets - 1) * added * (opt.symmetrize ? 2 : 1));
+  st.scatter_buckets = static_cast<std::int64_t>(buckets);
+
   const std::string ipath = w.path("indices.npy");
   const std::string header_max = make_npy_header(dtype_of<index_t>(), {std::numeric_limits<std::int64_t>::max()}, 128);
   const std::size_t hsize = header_max.size();
-  mmap_file f = mmap_file::create(ipath, hsize + static_cast<std::size_t>(raw_edges) * sizeof(index_t));
-  index_t* idx = reinterpret_cast<index_t*>(f.mutable_data() + hsize);
-  for_each_chunk(spill, spill_path, [&](const std::int64_t* p, std::size_t m) {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, m, 1 << 14), [&](const auto& r) {
-      for (std::size_t i = r.begin(); i < r.end(); ++i) {
-        const std::int64_t u = map_id(p[2 * i]), v = map_id(p[2 * i + 1]);
-        idx[cursor[v].fetch_add(1, std::memory_order_relaxed)] = static_cast<index_t>(u);
-        if (opt.symmetrize && u != v) idx[cursor[u].fetch_add(1, std::memory_order_relaxed)] = static_cast<index_t>(v);
-      }
-    });
-    prog.add(static_cast<std::int64_t>(m) * (opt.symmetrize ? 2 : 1));
-  });
-  cursor.clear();
-  cursor.shrink_to_fit();
+  std::FILE* out = std::fopen(ipath.c_str(), "wb");
+  if (!out) throw_errno("create", ipath);
+  struct closer {
+    std::FILE*& f;
+    ~closer() {
+      if (f) std::fclose(f);
+    }
+  } close_out{out};
+  if (std::fwrite(header_max.data(), 1, hsize, out) != hsize) throw_errno("write", ipath);
 
-  // Sort each row, drop self-loops / duplicates as asked; new row lengths in `keep`.
+  std::vector<index_t> buf;
   std::vector<std::int64_t> keep(static_cast<std::size_t>(n));
   std::atomic<std::int64_t> loops{0}, dups{0};
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1024), [&](const auto& r) {
-    std::int64_t l = 0, d = 0;
-    for (std::int64_t v = r.begin(); v < r.end(); ++v) {
-      index_t* b = idx + indptr[v];
-      index_t* e = idx + indptr[v + 1];
-      std::sort(b, e);
-      index_t* out = b;
-      for (index_t* it = b; it != e; ++it) {
-        if (opt.remove_self_loops && static_cast<std::int64_t>(*it) == v) {
-          ++l;
-          continue;
+  std::int64_t pos = 0;
+  for (std::size_t b = 0; b < buckets; ++b) {
+    const std::int64_t lo = bucket_start[b], hi = bucket_start[b + 1], base = indptr[lo];
+    buf.resize(static_cast<std::size_t>(indptr[hi] - base));
+    index_t* idx = buf.data() - base;  // idx[k] for k in [indptr[lo], indptr[hi])
+    const bool all = buckets == 1;
+    for_each_chunk(spill, spill_path, [&](const std::int64_t* p, std::size_t m) {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, m, 1 << 14), [&](const auto& r) {
+        for (std::size_t i = r.begin(); i < r.end(); ++i) {
+          const std::int64_t u = map_id(p[2 * i]), v = map_id(p[2 * i + 1]);
+          if (all || (v >= lo && v < hi))
+            idx[cursor[v].fetch_add(1, std::memory_order_relaxed)] = static_cast<index_t>(u);
+          if (opt.symmetrize && u != v && (all || (u >= lo && u < hi)))
+            idx[cursor[u].fetch_add(1, std::memory_order_relaxed)] = static_cast<index_t>(v);
         }
-        if (opt.remove_duplicates && out != b && *(out - 1) == *it) {
-          ++d;
-          continue;
+      });
+      prog.add(static_cast<std::int64_t>(m) * (opt.symmetrize ? 2 : 1));
+    });
+    // Sort each row, drop self-loops / duplicates as asked; new row lengths in `keep`.
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(lo, hi, 1024), [&](const auto& r) {
+      std::int64_t l = 0, d = 0;
+      for (std::int64_t v = r.begin(); v < r.end(); ++v) {
+        index_t* rb = idx + indptr[v];
+        index_t* re = idx + indptr[v + 1];
+        std::sort(rb, re);
+        index_t* o = rb;
+        for (index_t* it = rb; it != re; ++it) {
+          if (opt.remove_self_loops && static_cast<std::int64_t>(*it) == v) {
+            ++l;
+            continue;
+          }
+          if (opt.remove_duplicates && o != rb && *(o - 1) == *it) {
+            ++d;
+            continue;
+          }
+          *o++ = *it;
         }
-        *out++ = *it;
+        keep[static_cast<std::size_t>(v)] = o - rb;
       }
-      keep[v] = out - b;
+      loops += l;
+      dups += d;
+    });
+    // Compact the bucket left to right (new offsets never exceed old ones) and append it.
+    index_t* dst = buf.data();
+    std::int64_t kept = 0;
+    for (std::int64_t v = lo; v < hi; ++v) {
+      const std::int64_t k = keep[static_cast<std::size_t>(v)];
+      index_t* src = idx + indptr[v];
+      if (dst + kept != src && k > 0) std::memmove(dst + kept, src, static_cast<std::size_t>(k) * sizeof(index_t));
+      indptr[v] = pos + kept;
+      kept += k;
     }
-    loops += l;
-    dups += d;
-  });
+    if (kept > 0 &&
+        std::fwrite(dst, sizeof(index_t), static_cast<std::size_t>(kept), out) != static_cast<std::size_t>(kept))
+      throw_errno("write", ipath);
+    pos += kept;
+  }
+  cursor.clear();
+  cursor.shrink_to_fit();
+  indptr[n] = pos;
   st.self_loops_removed = loops.load();
   st.duplicates_removed = dups.load();
-  // Compact left to right (new offsets never exceed old ones).
-  std::int64_t pos = 0;
-  for (std::int64_t v = 0; v < n; ++v) {
-    const std::int64_t start = indptr[v];
-    if (pos != start && keep[v] > 0)
-      std::memmove(idx + pos, idx + start, static_cast<std::size_t>(keep[v]) * sizeof(index_t));
-    indptr[v] = pos;
-    pos += keep[v];
-  }
-  indptr[n] = pos;
   st.edges = pos;
   const std::string header = make_npy_header(dtype_of<index_t>(), {pos}, hsize);
   TG_EXPECTS(header.size() == hsize, "header size");
-  std::memcpy(f.mutable_data(), header.data(), hsize);
-  f.flush();
-  f.close();
-  if (::truncate(ipath.c_str(), static_cast<off_t>(hsize + static_cast<std::size_t>(pos) * sizeof(index_t))) != 0)
-    throw_errno("truncate", ipath);
+  if (std::fseek(out, 0, SEEK_SET) != 0 || std::fwrite(header.data(), 1, hsize, out) != hsize || std::fflush(out) != 0)
+    throw_errno("write", ipath);
+  if (std::fclose(out) != 0) {
+    out = nullptr;
+    throw_errno("close", ipath);
+  }
+  out = nullptr;
   write_npy(w.path("indptr.npy"), dtype::int64, {n + 1}, indptr.data());
   prog.finish();
   return st;

@@ -1,8 +1,10 @@
 #pragma once
 // Builds the in-neighbour CSR of a dataset from a stream of edges with memory bounded by the node
-// count, not the edge count: edges are spilled to a file next to the dataset being written, then
-// counted (pass 1) and scattered (pass 2) into a memory-mapped indices.npy, rows are sorted and
-// de-duplicated in parallel, and compacted in place. Because every row is sorted at the end the
+// count and a fixed scatter budget, not by the edge count: edges are spilled to a file next to the
+// dataset being written, then counted (pass 1) and scattered (pass 2) bucket by bucket — a range of
+// rows whose arcs fit in a quarter of physical memory, one sequential read of the spill per bucket —
+// into anonymous memory, where rows are sorted and de-duplicated in parallel, compacted, and
+// appended to indices.npy sequentially. Because every row is sorted at the end the
 // result does not depend on thread count or on the order edges arrive in within a row.
 #include <cstdint>
 #include <cstdio>
@@ -24,7 +26,8 @@ struct csr_build_stats {
   std::int64_t input_edges = 0;  // edges added
   std::int64_t self_loops_removed = 0;
   std::int64_t duplicates_removed = 0;
-  std::int64_t edges = 0;  // stored arcs
+  std::int64_t edges = 0;            // stored arcs
+  std::int64_t scatter_buckets = 0;  // row ranges scattered one at a time (one spill read each)
 };
 
 class csr_builder {

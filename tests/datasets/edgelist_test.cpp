@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <string>
 
 #include "core/dataset.hpp"
 #include "datasets/import_edgelist.hpp"
@@ -51,6 +53,42 @@ TEST(EdgeListImport, CsvWithHeaderGzipUndirectedAndSelfLoops) {
   o.remove_self_loops = false;
   import_edgelist(d / "g.csv.gz", d / "ds2", o, false);
   EXPECT_EQ(dataset::open(d / "ds2").num_edges(), 5);  // a kept self-loop is stored once
+}
+
+// The CSR build scatters one bucket of rows at a time when the arcs exceed its memory budget; the
+// result must not depend on how many buckets it took (here up to one per row).
+TEST(EdgeListImport, BucketedCsrBuildIsIdenticalToOneBucket) {
+  scratch_dir d;
+  std::string text;
+  std::uint64_t x = 12345;
+  auto next = [&x] {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<int>((x >> 33) % 300);
+  };
+  for (int i = 0; i < 5000; ++i) text += std::to_string(next()) + " " + std::to_string(next() / (1 + i % 7)) + "\n";
+  test::write_text(d / "g.txt", text);
+  for (bool undirected : {false, true}) {
+    edgelist_options o;
+    o.undirected = undirected;
+    o.remove_self_loops = undirected;
+    const std::string tag = undirected ? "u" : "d";
+    ::unsetenv("TIERGNN_CSR_BUCKET_BYTES");
+    const auto one = import_edgelist(d / "g.txt", d / ("one" + tag), o, false);
+    for (const char* budget : {"64", "1"}) {
+      ::setenv("TIERGNN_CSR_BUCKET_BYTES", budget, 1);
+      const std::string out = d / ("many" + tag + budget);
+      const auto many = import_edgelist(d / "g.txt", out, o, false);
+      ::unsetenv("TIERGNN_CSR_BUCKET_BYTES");
+      EXPECT_EQ(many.num_arcs, one.num_arcs) << tag << budget;
+      EXPECT_EQ(many.duplicates_removed, one.duplicates_removed) << tag << budget;
+      EXPECT_EQ(many.self_loops_removed, one.self_loops_removed) << tag << budget;
+      const dataset a = dataset::open(d / ("one" + tag)), b = dataset::open(out);
+      EXPECT_EQ(a.indptr().to_int64(), b.indptr().to_int64()) << tag << budget;
+      EXPECT_EQ(a.indices().to_int64(), b.indices().to_int64()) << tag << budget;
+      EXPECT_EQ(test::read_text(d / ("one" + tag + "/indices.npy")),
+                test::read_text(out + std::string("/indices.npy")));
+    }
+  }
 }
 
 TEST(EdgeListImport, SparseIdsAreRemappedAndMappingSaved) {
