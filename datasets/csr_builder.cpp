@@ -34,10 +34,27 @@ csr_builder::~csr_builder() {
   ::unlink(spill_path_.c_str());
 }
 
+namespace {
+bool compact_spill(const csr_build_options& o) {
+  return o.id_bound > 0 && o.id_bound <= (std::int64_t{1} << 32);
+}
+}  // namespace
+
 void csr_builder::flush_buffer() {
   if (buf_.empty()) return;
-  if (std::fwrite(buf_.data(), sizeof(std::int64_t), buf_.size(), spill_) != buf_.size())
+  if (compact_spill(opt_)) {
+    std::vector<std::uint32_t> narrow(buf_.size());
+    for (std::size_t i = 0; i < buf_.size(); ++i) {
+      if (buf_[i] < 0 || buf_[i] >= opt_.id_bound)
+        throw input_error("edge endpoint " + std::to_string(buf_[i]) + " is outside [0, " +
+                          std::to_string(opt_.id_bound) + ")");
+      narrow[i] = static_cast<std::uint32_t>(buf_[i]);
+    }
+    if (std::fwrite(narrow.data(), sizeof(std::uint32_t), narrow.size(), spill_) != narrow.size())
+      throw_errno("write", spill_path_);
+  } else if (std::fwrite(buf_.data(), sizeof(std::int64_t), buf_.size(), spill_) != buf_.size()) {
     throw_errno("write", spill_path_);
+  }
   buf_.clear();
 }
 
@@ -70,12 +87,22 @@ std::uint64_t scatter_budget_bytes() {
 }
 
 // Reads the spill file in chunks and calls f(pairs, count) for each chunk.
+// A compact spill (4-byte ids) is widened chunk by chunk.
 template <typename F>
-void for_each_chunk(std::FILE* f, const std::string& path, F&& fn) {
+void for_each_chunk(std::FILE* f, const std::string& path, bool compact, F&& fn) {
   if (std::fseek(f, 0, SEEK_SET) != 0) throw_errno("seek", path);
   std::vector<std::int64_t> chunk(2 * kBufferPairs);
+  std::vector<std::uint32_t> narrow(compact ? 2 * kBufferPairs : 0);
   while (true) {
-    const std::size_t got = std::fread(chunk.data(), sizeof(std::int64_t), chunk.size(), f);
+    std::size_t got = 0;
+    if (compact) {
+      got = std::fread(narrow.data(), sizeof(std::uint32_t), narrow.size(), f);
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, got, 1 << 16), [&](const auto& r) {
+        for (std::size_t i = r.begin(); i < r.end(); ++i) chunk[i] = static_cast<std::int64_t>(narrow[i]);
+      });
+    } else {
+      got = std::fread(chunk.data(), sizeof(std::int64_t), chunk.size(), f);
+    }
     if (got == 0) break;
     fn(chunk.data(), got / 2);
   }
@@ -102,7 +129,7 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, cons
     if (x < 0 || x >= n)
       throw input_error("edge endpoint " + std::to_string(x) + " is outside [0, " + std::to_string(n) + ")");
   };
-  for_each_chunk(spill, spill_path, [&](const std::int64_t* p, std::size_t m) {
+  for_each_chunk(spill, spill_path, compact_spill(opt), [&](const std::int64_t* p, std::size_t m) {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, m, 1 << 14), [&](const auto& r) {
       for (std::size_t i = r.begin(); i < r.end(); ++i) {
         const std::int64_t u = map_id(p[2 * i]), v = map_id(p[2 * i + 1]);
@@ -158,7 +185,7 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, cons
     buf.resize(static_cast<std::size_t>(indptr[hi] - base));
     index_t* idx = buf.data() - base;  // idx[k] for k in [indptr[lo], indptr[hi])
     const bool all = buckets == 1;
-    for_each_chunk(spill, spill_path, [&](const std::int64_t* p, std::size_t m) {
+    for_each_chunk(spill, spill_path, compact_spill(opt), [&](const std::int64_t* p, std::size_t m) {
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, m, 1 << 14), [&](const auto& r) {
         for (std::size_t i = r.begin(); i < r.end(); ++i) {
           const std::int64_t u = map_id(p[2 * i]), v = map_id(p[2 * i + 1]);

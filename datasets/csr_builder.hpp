@@ -20,6 +20,9 @@ struct csr_build_options {
   bool symmetrize = false;  // add v -> u for every u -> v
   bool remove_self_loops = false;
   bool remove_duplicates = true;  // keep one copy of each (u, v)
+  // > 0: every id added is below this bound (generators know their node count). Up to 2^32 the
+  // spill file then stores 4-byte ids: half the bytes written and read back twice.
+  std::int64_t id_bound = 0;
 };
 
 struct csr_build_stats {

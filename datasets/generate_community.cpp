@@ -214,13 +214,16 @@ std::string generate_community(const community_options& o, const std::string& ou
   {
     const double nn = static_cast<double>(n), m = nn * o.avg_degree;
     w.expect_space(
-        static_cast<std::uint64_t>(8 * (nn + 1) + 8 * m + 4 * nn * static_cast<double>(o.feature_dim) + 16 * nn),
+        // indptr, the spill file (4- or 8-byte id pairs) beside indices.npy, features, O(n) extras
+        static_cast<std::uint64_t>(8 * (nn + 1) + (nn <= 4294967296.0 ? 8 : 16) * m / 2 + 8 * m +
+                                   4 * nn * static_cast<double>(o.feature_dim) + 16 * nn),
         "the community graph");
   }
   csr_build_options bopt;
   bopt.symmetrize = true;
   bopt.remove_self_loops = true;
   bopt.remove_duplicates = true;
+  bopt.id_bound = n;
   csr_builder builder(w.path(".edges.spill"), bopt);
   stream_edges(
       builder, m,

@@ -101,13 +101,16 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
     // At most: indptr, indices (int64), features, labels and splits (int64).
     const double n = std::ldexp(1.0, o.scale), m = n * o.edge_factor * (o.undirected ? 2 : 1);
     w.expect_space(
-        static_cast<std::uint64_t>(8 * (n + 1) + 8 * m + 4 * n * static_cast<double>(o.feature_dim) + 16 * n),
+        // indptr, the spill file (4- or 8-byte id pairs) beside indices.npy, features, O(n) extras
+        static_cast<std::uint64_t>(8 * (n + 1) + (o.scale <= 32 ? 8 : 16) * n * o.edge_factor + 8 * m +
+                                   4 * n * static_cast<double>(o.feature_dim) + 16 * n),
         "the R-MAT graph");
   }
   csr_build_options bopt;
   bopt.symmetrize = o.undirected;
   bopt.remove_self_loops = o.remove_self_loops;
   bopt.remove_duplicates = o.remove_duplicates;
+  bopt.id_bound = std::int64_t{1} << o.scale;
   csr_builder builder(w.path(".edges.spill"), bopt);
 
   stream_edges(
