@@ -46,6 +46,11 @@ void progress::set_suffix(std::string s) {
   suffix_ = std::move(s);
 }
 
+void progress::set_total(std::int64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  total_ = n;
+}
+
 void progress::add_total(std::int64_t n) {
   std::lock_guard<std::mutex> lock(mu_);
   if (total_ > 0) total_ += n;

@@ -16,6 +16,7 @@ class progress {
   ~progress();
   void add(std::int64_t n);
   void add_total(std::int64_t n);  // more work found (call between add()s from one thread)
+  void set_total(std::int64_t n);  // a better estimate of the total (same)
   void set_suffix(std::string s);  // e.g. "loss 0.53"
   void finish();
   double seconds() const;

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <memory>
 
 #include "core/progress.hpp"
@@ -92,7 +93,9 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
   batch_counts out;
   const std::int64_t per_epoch = batches_per_epoch(cfg);
   const bool by_edges = budget.edge_budget > 0;
-  progress prog(label, by_edges ? 0 : budget.max_batches, "batches");
+  // With an edge budget the batch count is known after the first round (edges per batch so far);
+  // until then the total is the cap.
+  progress prog(label, budget.max_batches, "batches");
   auto done = [&] {
     if (budget.max_batches > 0 && out.batches >= budget.max_batches) return true;
     return by_edges && out.batches >= budget.min_batches && static_cast<double>(edges.load()) >= budget.edge_budget;
@@ -117,6 +120,15 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
       });
       out.batches += b1 - b0;
       b0 = b1;
+      if (by_edges && edges.load() > 0) {
+        const double per_batch = static_cast<double>(edges.load()) / static_cast<double>(out.batches);
+        std::int64_t need = std::max<std::int64_t>(
+            budget.min_batches, static_cast<std::int64_t>(std::ceil(budget.edge_budget / per_batch)));
+        const std::int64_t r = std::max<std::int64_t>(1, budget.round);
+        need = (need + r - 1) / r * r;  // sampling stops at the end of a round
+        if (budget.max_batches > 0) need = std::min(need, budget.max_batches);
+        prog.set_total(std::max(need, out.batches));
+      }
     }
   }
   prog.finish();
