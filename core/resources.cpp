@@ -3,6 +3,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
 #include "core/error.hpp"
 #include "core/progress.hpp"
 
@@ -31,16 +36,58 @@ std::uint64_t physical_memory_bytes() {
 }
 
 namespace {
+// The number in a cgroup limit file ("max" or unreadable: unknown).
+std::uint64_t read_limit(const std::string& path) {
+  std::ifstream f(path);
+  std::string text;
+  if (!(f >> text) || text == "max") return kUnknownBytes;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0') return kUnknownBytes;
+  // cgroup v1 reports "no limit" as a huge page-rounded number.
+  return v >= (std::uint64_t{1} << 62) ? kUnknownBytes : static_cast<std::uint64_t>(v);
+}
+}  // namespace
+
+std::uint64_t cgroup_memory_limit_bytes() {
+  std::ifstream f("/proc/self/cgroup");
+  std::string line;
+  std::uint64_t limit = kUnknownBytes;
+  while (std::getline(f, line)) {
+    // "0::/path" (v2) or "N:memory:/path" (v1; the controller list may name several).
+    const std::size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    std::uint64_t v = kUnknownBytes;
+    if (controllers.empty()) {
+      v = read_limit("/sys/fs/cgroup" + path + "/memory.max");
+      if (v == kUnknownBytes) v = read_limit("/sys/fs/cgroup/unified" + path + "/memory.max");
+    } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
+      v = read_limit("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes");
+    }
+    limit = std::min(limit, v);
+  }
+  return limit;
+}
+
+std::uint64_t usable_memory_bytes() {
+  return std::min(physical_memory_bytes(), cgroup_memory_limit_bytes());
+}
+
+namespace {
 std::string bytes_text(std::uint64_t b) {
   return b == kUnknownBytes ? std::string("more than 16 EiB") : format_bytes(static_cast<double>(b));
 }
 }  // namespace
 
 void expect_memory(std::uint64_t bytes, const std::string& input, const std::string& what) {
-  const std::uint64_t have = physical_memory_bytes();
+  const std::uint64_t physical = physical_memory_bytes(), limit = cgroup_memory_limit_bytes();
+  const std::uint64_t have = std::min(physical, limit);
   if (have != kUnknownBytes && bytes > have)
-    throw input_error(
-        at_input(input, what + " needs " + bytes_text(bytes) + " of memory but this machine has " + bytes_text(have)));
+    throw input_error(at_input(input, what + " needs " + bytes_text(bytes) +
+                                          (limit < physical ? " of memory but this process's memory limit (cgroup) is "
+                                                            : " of memory but this machine has ") +
+                                          bytes_text(have)));
 }
 
 void expect_disk_space(const std::string& path, std::uint64_t bytes, const std::string& input,

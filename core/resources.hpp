@@ -23,7 +23,15 @@ std::uint64_t free_disk_bytes(const std::string& path);
 // Physical memory of this machine; kUnknownBytes when it cannot be told.
 std::uint64_t physical_memory_bytes();
 
-// Throws input_error naming `input`: "<what> needs <bytes> of memory but this machine has <physical>".
+// The memory limit of this process's cgroup (v2 memory.max, or v1 memory.limit_in_bytes, of the
+// cgroup named in /proc/self/cgroup); kUnknownBytes when there is none or it cannot be told.
+std::uint64_t cgroup_memory_limit_bytes();
+
+// What this process may use: the smaller of physical memory and its cgroup's limit.
+std::uint64_t usable_memory_bytes();
+
+// Throws input_error naming `input`: "<what> needs <bytes> of memory but this machine has <usable>"
+// (or "... but this process's memory limit (cgroup) is <limit>").
 void expect_memory(std::uint64_t bytes, const std::string& input, const std::string& what);
 
 // Throws input_error naming `input`: "<what> needs <bytes> but the file system of <path> has <free> free".

@@ -3,6 +3,9 @@
 // every layout give exactly the expected arrays, and every kind of bad input fails with one
 // input_error naming the file (and line or array) while leaving no output behind.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <string>
 
 #include "core/resources.hpp"
 #include "core/dataset.hpp"
@@ -527,6 +531,46 @@ TEST(ImportNpz, ImpossibleNodeCountRefusedBeforeWriting) {
     EXPECT_NE(m.find("of memory but this machine has"), std::string::npos) << m;
   }
   EXPECT_FALSE(std::filesystem::exists(s / "out"));
+}
+
+// A process in a memory cgroup may use its limit, not the machine: budgets (the CSR build's scatter
+// buffer) and refusals (expect_memory) follow it. Needs a writable memory cgroup (root, v1 or v2).
+TEST(Resources, CgroupMemoryLimitIsTheUsableMemory) {
+  std::ifstream self("/proc/self/cgroup");
+  std::string line, dir, limit_file;
+  while (std::getline(self, line)) {
+    const std::size_t a = line.find(':'), b = line.find(':', a + 1);
+    const std::string ctl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (("," + ctl + ",").find(",memory,") != std::string::npos) {
+      dir = "/sys/fs/cgroup/memory" + path;
+      limit_file = "memory.limit_in_bytes";
+    } else if (ctl.empty() && dir.empty() && std::filesystem::exists("/sys/fs/cgroup" + path + "/memory.max")) {
+      dir = "/sys/fs/cgroup" + path;
+      limit_file = "memory.max";
+    }
+  }
+  const std::string child = dir + "/tiergnn-test-" + std::to_string(::getpid());
+  if (dir.empty() || ::mkdir(child.c_str(), 0755) != 0) GTEST_SKIP() << "no writable memory cgroup here";
+  const std::uint64_t limit = std::uint64_t{300} << 20;
+  { std::ofstream(child + "/" + limit_file) << limit; }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    { std::ofstream(child + "/cgroup.procs") << ::getpid(); }
+    int rc = tg::usable_memory_bytes() == limit ? 0 : 1;
+    try {
+      tg::expect_memory(limit + 1, "x", "a buffer");
+      rc |= 2;
+    } catch (const tg::input_error& e) {
+      if (std::string(e.what()).find("memory limit (cgroup)") == std::string::npos) rc |= 4;
+    }
+    ::_exit(rc);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::rmdir(child.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: usable memory is not the limit; 2: not refused; 4: message";
+  EXPECT_LE(tg::usable_memory_bytes(), tg::physical_memory_bytes());
 }
 
 TEST(Resources, SaturatingSizeArithmetic) {

@@ -90,10 +90,7 @@ inline std::int64_t batches_per_epoch(const profile_config& cfg) {
 
 estimate estimate_degree(const graph_ref& g);
 estimate estimate_wrpr(const graph_ref& g, const profile_config& cfg);
-// reached_rows (optional): per node u, the number of rows within L-1 hops of the training set
-// (those vip's last hop pushes) that list u: the out-degree over the part of the graph the training
-// set can reach, counted at no extra pass.
-estimate estimate_vip(const graph_ref& g, const profile_config& cfg, std::vector<double>* reached_rows = nullptr);
+estimate estimate_vip(const graph_ref& g, const profile_config& cfg);
 
 // How many batches count_batches samples: batches of epochs 0, 1, ... in order, stopping after
 // max_batches (when positive), or, with a positive edge_budget, at the end of the first round of

@@ -12,8 +12,7 @@
 // group, and for a node.
 //
 // How (empirical Bayes, Robbins 1956 / Efron-Morris 1975; Beta-binomial shrinkage):
-//  1. theta(u) = vip(u) / nb, vip's per-batch inclusion probability; d(u) = out-degree (on a
-//     directed graph counted over the rows within L-1 hops of the training set).
+//  1. theta(u) = vip(u) / nb, vip's per-batch inclusion probability; d(u) = out-degree.
 //  2. Sample m batches with the real sampler's draws on the presample seed stream (presample.cpp),
 //     in rounds of 8 batches until B * E sampled edges and at least 8 batches are done, or 4 epochs
 //     (where the training set reaches little of the graph, vip alone is already close to the
@@ -30,7 +29,8 @@
 //     (large tau^2) the counts dominate.
 // Every sum runs over a fixed sorted order and sampling stops at fixed rounds, so the scores are
 // identical for any thread count. Cost: vip's L pushes over the rows within L-1 hops of the training
-// set (at most L passes; the out-degree comes free with them), and the sampled edges (~B passes).
+// set (at most L passes), the out-degree (free on symmetric graphs, else 1 pass), and the sampled
+// edges (~B passes).
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_sort.h>
 
@@ -44,20 +44,14 @@ namespace tg::estimators {
 estimate estimate_hybrid(const graph_ref& g, const profile_config& cfg, double budget_passes) {
   const std::int64_t n = g.num_nodes;
   const std::int64_t nb = batches_per_epoch(cfg);
-  // Out-degree: the row lengths of a symmetric graph; on a directed one, counted over the rows vip's
-  // last hop pushes anyway (free, where a count over all of indices is one more pass; the same hit
-  // rates within 0.1 point on directed cnr-2000 and uk-2007-05). On a symmetric graph the reached
-  // count ranked worse than the row length (tests/tiering/profiler_test.cpp, hybrid test).
-  estimate deg;
-  std::vector<double> reached_rows;
-  estimate vip = estimate_vip(g, cfg, g.symmetric ? nullptr : &reached_rows);
-  if (g.symmetric)
-    deg = estimate_degree(g);
-  else
-    deg.score = std::move(reached_rows);
+  estimate vip = estimate_vip(g, cfg);
+  const estimate deg = estimate_degree(g);
 
-  // (A budget relative to the edges vip's last hop reads instead of E cut the cost of contiguous
-  // splits 2-3x but lost up to 0.6 points of hit rate on directed cnr-2000 with a random split.)
+  // Tried and dropped (bench/traffic_all.sh, bench/profile_scale.sh): a presampling budget relative
+  // to the edges vip's last hop reads instead of E cut the cost of contiguous splits 2-3x but lost up
+  // to 0.6 points of hit rate on directed cnr-2000 with a random split; counting the out-degree of a
+  // directed graph inside vip's last hop (one more atomic per pushed edge) was slower on the
+  // billion-arc R-MAT (66 s vs 57 s) than the separate pass over indices.
   sampling_budget budget;
   budget.edge_budget = budget_passes * static_cast<double>(g.num_edges());
   budget.min_batches = kHybridMinBatches;

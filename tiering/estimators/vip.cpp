@@ -67,13 +67,12 @@ std::int64_t to_fixed(double log_value) {
 }
 
 template <typename index_t>
-estimate run(const graph_ref& g, const profile_config& cfg, std::vector<double>* reached_rows) {
+estimate run(const graph_ref& g, const profile_config& cfg) {
   estimate out;
   const std::int64_t n = g.num_nodes;
   const auto nn = static_cast<std::size_t>(n);
   const std::int64_t nb = batches_per_epoch(cfg);
   out.score.assign(nn, 0.0);
-  if (reached_rows) reached_rows->assign(nn, 0.0);
   if (nb == 0) return out;
   const auto* idx = static_cast<const index_t*>(g.indices);
   const double pi = 1.0 / static_cast<double>(nb);
@@ -83,8 +82,6 @@ estimate run(const graph_ref& g, const profile_config& cfg, std::vector<double>*
   std::vector<std::int64_t> term(nn, 0);
   std::unique_ptr<std::atomic<std::int64_t>[]> acc(new std::atomic<std::int64_t>[nn]());
   std::unique_ptr<std::atomic<std::uint8_t>[]> reach(new std::atomic<std::uint8_t>[nn]());
-  std::unique_ptr<std::atomic<std::int64_t>[]> rows;  // reached rows listing u, counted at the last hop
-  if (reached_rows) rows.reset(new std::atomic<std::int64_t>[nn]());
   for (std::int64_t t : cfg.train_ids) {
     const auto i = static_cast<std::size_t>(t);
     absent[i] = 1 - pi;
@@ -123,7 +120,6 @@ estimate run(const graph_ref& g, const profile_config& cfg, std::vector<double>*
           const auto u = static_cast<std::size_t>(idx[e]);
           if (acc[u].load(std::memory_order_relaxed) > kSaturated) acc[u].fetch_add(t, std::memory_order_relaxed);
           if (!reach[u].load(std::memory_order_relaxed)) reach[u].store(2, std::memory_order_relaxed);
-          if (last && rows) rows[u].fetch_add(1, std::memory_order_relaxed);
         }
         edges += g.indptr[v + 1] - g.indptr[v];
         if (edges >= (1 << 16)) {
@@ -144,7 +140,6 @@ estimate run(const graph_ref& g, const profile_config& cfg, std::vector<double>*
       const double l = seed_l[i] + static_cast<double>(s) / kFixedScale;
       if (last) {
         out.score[i] = static_cast<double>(nb) * -std::expm1(l);  // accurate for small p
-        if (rows) (*reached_rows)[i] = static_cast<double>(rows[i].load(std::memory_order_relaxed));
       } else {
         const double next = std::exp(l);  // 1 - p only feeds N_v, where absolute error is what counts
         enter[i] = std::max(0.0, absent[i] - next);
@@ -161,9 +156,8 @@ estimate run(const graph_ref& g, const profile_config& cfg, std::vector<double>*
 }
 }  // namespace
 
-estimate estimate_vip(const graph_ref& g, const profile_config& cfg, std::vector<double>* reached_rows) {
-  return g.index_type == dtype::int32 ? run<std::int32_t>(g, cfg, reached_rows)
-                                      : run<std::int64_t>(g, cfg, reached_rows);
+estimate estimate_vip(const graph_ref& g, const profile_config& cfg) {
+  return g.index_type == dtype::int32 ? run<std::int32_t>(g, cfg) : run<std::int64_t>(g, cfg);
 }
 
 }  // namespace tg::estimators
