@@ -9,6 +9,8 @@
 #   5. bench traffic of the estimators against the 10-epoch oracle.
 # Writes OUT/billion_cpu.md and OUT/billion_cpu.json with the machine and commit.
 # Usage: bench/billion.sh TIERGNN_BINARY WORK_DIR OUT_DIR [SCALE] [EDGE_FACTOR] [MAX_BATCHES]
+# With CGROUP_MEM=12G (say) every stage runs in a memory cgroup of that size (bench/in_cgroup.sh;
+# root), page cache included, and the record is OUT_DIR/billion_cgroup_cpu.{md,json}.
 # WORK_DIR needs about 3x the dataset's size free (the dataset, its prepared copy and the build's
 # spill file: ~45 GB at the default scale). Drops the page cache between stages when run as root.
 set -euo pipefail
@@ -30,7 +32,11 @@ stage() {  # label command...
   shift
   drop
   echo "== $label: $*" >&2
-  python3 "$here/measure.py" --label "$label" -- "$@" | tail -1 >> "$log"
+  if [ -n "${CGROUP_MEM:-}" ]; then
+    "$here/in_cgroup.sh" "$CGROUP_MEM" python3 "$here/measure.py" --label "$label" -- "$@" | tail -1 >> "$log"
+  else
+    python3 "$here/measure.py" --label "$label" -- "$@" | tail -1 >> "$log"
+  fi
   tail -1 "$log" >&2
 }
 rm -rf "$g" "$p"
@@ -42,9 +48,11 @@ stage train "$T" train "$p" --epochs 1 --max-batches "$maxb" --eval none --fanou
 stage "bench traffic" "$T" bench traffic "$g" --fanouts 15,10,5 --estimators degree,presample:1,presample:4,hybrid \
   --ratios 1,5,10,20 --json "$work/traffic.json"
 "$T" -q info "$g" --json > "$work/info.json"
-REPO="$here/.." python3 - "$log" "$work/info.json" "$out" "$scale" "$ef" "$maxb" <<'PY'
+REPO="$here/.." CGROUP_MEM="${CGROUP_MEM:-}" python3 - "$log" "$work/info.json" "$out" "$scale" "$ef" "$maxb" <<'PY'
 import json, os, subprocess, sys
 log, info, out, scale, ef, maxb = sys.argv[1:]
+cg = os.environ.get("CGROUP_MEM", "")
+name = "billion_cgroup_cpu" if cg else "billion_cpu"
 runs = [json.loads(l) for l in open(log) if l.strip()]
 meta = json.load(open(info))
 n, e = meta["num_nodes"], meta["num_arcs"]
@@ -55,8 +63,8 @@ try:
 except Exception:
     commit = "?"
 gib = 2.0 ** 30
-with open(os.path.join(out, "billion_cpu.md"), "w") as f:
-    f.write("# The billion-edge path on one machine\n\n")
+with open(os.path.join(out, name + ".md"), "w") as f:
+    f.write("# The billion-edge path on one machine" + (f", every stage in a {cg} memory cgroup" if cg else "") + "\n\n")
     f.write(f"Machine: {cpu}, {os.cpu_count()} cores, {mem / gib:.1f} GiB RAM. Commit {commit}. Produced by "
             f"`bench/billion.sh` (scale {scale}, edge factor {ef}): {n:,} nodes, {e:,} arcs, 64 float32 features "
             f"({n * 256 / gib:.1f} GiB). Page cache dropped before each stage. Arcs/s = arcs of the graph / wall "
@@ -67,7 +75,7 @@ with open(os.path.join(out, "billion_cpu.md"), "w") as f:
         f.write(f"| {r['label']} | {r['wall_s']:.1f} | {e / r['wall_s'] / 1e6:.1f}M | {r['peak_rss_bytes'] / gib:.2f} | "
                 f"{r['peak_anon_bytes'] / gib:.2f} | {r['peak_file_bytes'] / gib:.2f} | "
                 f"{(r['disk_read_bytes'] or 0) / gib:.2f} | {(r['disk_write_bytes'] or 0) / gib:.2f} |\n")
-json.dump({"num_nodes": n, "num_arcs": e, "commit": commit, "stages": runs},
-          open(os.path.join(out, "billion_cpu.json"), "w"), indent=1)
-print(open(os.path.join(out, "billion_cpu.md")).read())
+json.dump({"num_nodes": n, "num_arcs": e, "commit": commit, "cgroup_memory": cg, "stages": runs},
+          open(os.path.join(out, name + ".json"), "w"), indent=1)
+print(open(os.path.join(out, name + ".md")).read())
 PY
