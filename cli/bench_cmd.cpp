@@ -44,6 +44,10 @@ void register_bench(CLI::App& app) {
   c->add_option("--fanouts", o->fanouts, "Fanouts of the simulated training")->capture_default_str();
   c->add_option("--batch-size", o->cfg.batch_size, "Batch size")->capture_default_str();
   c->add_option("--epochs", o->cfg.epochs, "Run length in epochs")->capture_default_str();
+  c->add_option("--max-batches", o->cfg.max_batches,
+                "The run trains only the first N batches of every epoch (as train --max-batches; 0: all): bounds "
+                "the simulation at scale")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--seed", o->cfg.seed, "Training seed")->capture_default_str();
   c->add_option("--train-fraction", o->cfg.train_fraction, "Random training share when the dataset has no split")
       ->capture_default_str();

@@ -51,6 +51,9 @@ void register_prepare(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--epochs", o->cfg.run_epochs, "Epochs of the training that follows (oracle only)")
       ->capture_default_str();
+  c->add_option("--max-batches", o->cfg.max_batches,
+                "The training that follows runs only the first N batches of every epoch (train --max-batches; 0: all)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--hidden", o->cfg.hidden, "Hidden width of the model (for the training reserve)")
       ->capture_default_str();
   add_force_flag(*c, &o->cfg.overwrite);
@@ -90,6 +93,9 @@ void register_profile(CLI::App& app) {
   c->add_option("--batch-size", o->cfg.batch_size, "Batch size of the training")->capture_default_str();
   c->add_option("--seed", o->cfg.seed, "Seed of the training")->capture_default_str();
   c->add_option("--epochs", o->cfg.run_epochs, "Epochs of the training (oracle)")->capture_default_str();
+  c->add_option("--max-batches", o->cfg.max_batches,
+                "The training runs only the first N batches of every epoch (train --max-batches; 0: all)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("-o,--output", o->out, "Write the scores as a float64 .npy file");
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);

@@ -23,7 +23,8 @@ struct prepare_config {
   std::int64_t batch_size = 1024;
   std::uint64_t seed = 0;
   int run_epochs = 10;
-  std::int64_t hidden = 256;  // model width assumed for the training reserve
+  std::int64_t max_batches = 0;  // > 0: the training that follows runs the first N batches of each epoch
+  std::int64_t hidden = 256;     // model width assumed for the training reserve
   bool overwrite = false;
 };
 

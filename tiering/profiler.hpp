@@ -33,6 +33,9 @@ struct profile_config {
   std::int64_t batch_size = 1024;
   std::uint64_t seed = 0;  // the training run's seed (batcher and sampler)
   int run_epochs = 10;     // length of the run that follows (oracle only)
+  // > 0: the run trains only the first max_batches batches of every epoch (train --max-batches);
+  // scores are then reads per epoch of that run.
+  std::int64_t max_batches = 0;
 };
 
 struct profile_result {

@@ -115,6 +115,7 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
   pc.batch_size = cfg.batch_size;
   pc.seed = cfg.seed;
   pc.run_epochs = cfg.epochs;
+  pc.max_batches = cfg.max_batches;
   res.train_nodes = static_cast<std::int64_t>(pc.train_ids.size());
   log_info("bench traffic on ", res.dataset, ": ", res.num_nodes, " nodes, ", res.train_nodes,
            " training nodes, fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ", ",
@@ -162,12 +163,19 @@ nlohmann::json traffic_bench_result::to_json() const {
                       {"of_oracle", r.of_oracle},
                       {"host_to_gpu_bytes_per_epoch", r.host_to_gpu_bytes},
                       {"reduction_vs_no_cache", r.hit_rate}});
-  return {{"dataset", dataset},         {"num_nodes", num_nodes},
-          {"train_nodes", train_nodes}, {"row_bytes", row_bytes},
-          {"train_set", train_set},     {"presample_epoch_seconds", presample_epoch_seconds},
-          {"fanouts", config.fanouts},  {"batch_size", config.batch_size},
-          {"epochs", config.epochs},    {"seed", config.seed},
-          {"ratios", config.ratios},    {"no_cache_bytes_per_epoch", reads_per_epoch * static_cast<double>(row_bytes)},
+  return {{"dataset", dataset},
+          {"num_nodes", num_nodes},
+          {"train_nodes", train_nodes},
+          {"row_bytes", row_bytes},
+          {"train_set", train_set},
+          {"presample_epoch_seconds", presample_epoch_seconds},
+          {"fanouts", config.fanouts},
+          {"batch_size", config.batch_size},
+          {"epochs", config.epochs},
+          {"seed", config.seed},
+          {"max_batches", config.max_batches},
+          {"ratios", config.ratios},
+          {"no_cache_bytes_per_epoch", reads_per_epoch * static_cast<double>(row_bytes)},
           {"estimators", rows_j}};
 }
 

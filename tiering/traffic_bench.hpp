@@ -23,6 +23,7 @@ struct traffic_bench_config {
   std::int64_t batch_size = 1024;
   std::uint64_t seed = 0;
   int epochs = 10;               // run length
+  std::int64_t max_batches = 0;  // > 0: the run trains only the first max_batches batches of each epoch
   double train_fraction = 0.10;  // when the dataset has no train_idx.npy (or random_train is set)
   bool random_train = false;     // use a random training set even when the dataset has a split
   std::uint64_t split_seed = 0;

@@ -54,7 +54,9 @@ TEST(BenchTrafficCli, ContiguousTrainingRangeAndCostsInPresamplingEpochs) {
   for (const auto& r : j.at("estimators")) {
     const double cost = r.at("presample_epochs").get<double>();
     EXPECT_NEAR(cost, r.at("seconds").get<double>() / unit, 1e-9) << r.at("estimator");
-    if (r.at("estimator") == "presample:1") EXPECT_DOUBLE_EQ(cost, 1.0);
+    if (r.at("estimator") == "presample:1") {
+      EXPECT_DOUBLE_EQ(cost, 1.0);
+    }
   }
   EXPECT_NE(out.find("cost (presampling epochs)"), std::string::npos) << out;
   // Without presample:1 in the list the unit is still measured.
@@ -69,4 +71,14 @@ TEST(BenchTrafficCli, ContiguousTrainingRangeAndCostsInPresamplingEpochs) {
     EXPECT_NE(out.find("--train-range"), std::string::npos) << bad << ": " << out;
   }
   ASSERT_NE(run_cli("-q bench traffic " + d / "g" + " --train-range 0:0.1 --random-train-set", &out), 0);
+  // --max-batches: the run trains the first batch of each epoch (300 training nodes: 3 batches).
+  ASSERT_EQ(
+      run_cli("-q bench traffic " + d / "g" + " --fanouts 5,5 --epochs 2 --train-range 0.2:0.3 --batch-size 100 " +
+                  "--max-batches 1 --estimators vip --json " + d / "m.json",
+              &out),
+      0)
+      << out;
+  const auto m = nlohmann::json::parse(tg::test::read_text(d / "m.json"));
+  EXPECT_EQ(m.at("max_batches").get<long long>(), 1);
+  ASSERT_NE(run_cli("-q bench traffic " + d / "g" + " --max-batches -2", &out), 0);
 }

@@ -208,6 +208,49 @@ TEST(Profiler, OracleEqualsTheTrainersOwnBatches) {
   }
 }
 
+// train --max-batches N trains the first N batches of every epoch: the oracle counts exactly those,
+// analytic scores scale by N / batches per epoch, presampling samples only those batches.
+TEST(Profiler, MaxBatchesProfilesTheFirstBatchesOfEachEpoch) {
+  scratch_dir d;
+  const graph g = random_graph(1500, 12, 7, false, 97);
+  const dataset ds = dataset::open(write_dataset(d, "g", g, true));
+  profile_config cfg;
+  cfg.train_ids = every_kth(g.n, 5, 2);
+  cfg.fanouts = {6, 4, 3};
+  cfg.batch_size = 64;  // 5 batches an epoch
+  cfg.seed = 99;
+  cfg.run_epochs = 3;
+  const profile_result vip_all = profile(ds, cfg, "vip");
+  const profile_result wrpr_all = profile(ds, cfg, "wrpr");
+  cfg.max_batches = 2;
+  const profile_result r = profile(ds, cfg, "oracle");
+  neighbor_sampler s(ds, cfg.fanouts, cfg.seed);
+  sampled_batch sb;
+  std::vector<double> expect(static_cast<std::size_t>(g.n), 0.0);
+  for (std::int64_t e = 0; e < cfg.run_epochs; ++e) {
+    const batch_plan plan = plan_epoch(span<const std::int64_t>(cfg.train_ids), cfg.batch_size, cfg.seed, e);
+    for (std::int64_t b = 0; b < 2; ++b) {
+      s.sample(plan.batch(b), e, b, &sb);
+      for (std::int64_t u : sb.input_nodes()) expect[static_cast<std::size_t>(u)] += 1.0 / cfg.run_epochs;
+    }
+  }
+  ASSERT_EQ(r.score.size(), expect.size());
+  for (std::size_t u = 0; u < expect.size(); ++u) EXPECT_NEAR(r.score[u], expect[u], 1e-12) << u;
+  EXPECT_EQ(r.details["batches"], 6);
+  const profile_result v = profile(ds, cfg, "vip");
+  const profile_result w = profile(ds, cfg, "wrpr");
+  for (std::size_t u = 0; u < expect.size(); ++u) {
+    EXPECT_NEAR(v.score[u], vip_all.score[u] * 2 / 5, 1e-12) << u;
+    EXPECT_NEAR(w.score[u], wrpr_all.score[u] * 2 / 5, 1e-12) << u;
+  }
+  EXPECT_EQ(profile(ds, cfg, "presample:1").details["batches"], 2);
+  EXPECT_EQ(profile(ds, cfg, "presample:2.5").details["batches"], 5);
+  cfg.max_batches = 50;  // more than an epoch has: all of them
+  EXPECT_EQ(profile(ds, cfg, "oracle").details["batches"], 15);
+  cfg.max_batches = -1;
+  EXPECT_THROW(profile(ds, cfg, "vip"), input_error);
+}
+
 TEST(Profiler, PresampleApproximatesTheOracleWithoutReplayingIt) {
   scratch_dir d;
   const graph g = random_graph(800, 10, 3, true, 50);

@@ -88,6 +88,13 @@ inline std::int64_t batches_per_epoch(const profile_config& cfg) {
   return (t + cfg.batch_size - 1) / cfg.batch_size;
 }
 
+// Batches an epoch of the run trains: all of them, or the first cfg.max_batches. A seed is in a
+// given batch with probability 1 / batches_per_epoch either way; per-epoch scores count these.
+inline std::int64_t trained_batches_per_epoch(const profile_config& cfg) {
+  const std::int64_t nb = batches_per_epoch(cfg);
+  return cfg.max_batches > 0 && cfg.max_batches < nb ? cfg.max_batches : nb;
+}
+
 estimate estimate_degree(const graph_ref& g);
 estimate estimate_wrpr(const graph_ref& g, const profile_config& cfg);
 estimate estimate_vip(const graph_ref& g, const profile_config& cfg);

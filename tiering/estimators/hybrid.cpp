@@ -43,7 +43,7 @@ namespace tg::estimators {
 
 estimate estimate_hybrid(const graph_ref& g, const profile_config& cfg, double budget_passes) {
   const std::int64_t n = g.num_nodes;
-  const std::int64_t nb = batches_per_epoch(cfg);
+  const std::int64_t nb = trained_batches_per_epoch(cfg);  // batches an epoch of the run trains
   estimate vip = estimate_vip(g, cfg);
   const estimate deg = estimate_degree(g);
 

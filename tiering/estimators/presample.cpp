@@ -91,7 +91,7 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
   std::unique_ptr<std::atomic<std::int64_t>[]> cnt(new std::atomic<std::int64_t>[n]());
   std::atomic<std::int64_t> edges{0};
   batch_counts out;
-  const std::int64_t per_epoch = batches_per_epoch(cfg);
+  const std::int64_t per_epoch = trained_batches_per_epoch(cfg);
   const bool by_edges = budget.edge_budget > 0;
   // With an edge budget the batch count is known after the first round (edges per batch so far);
   // until then the total is the cap.
@@ -102,8 +102,9 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
   };
   for (std::int64_t e = 0; per_epoch > 0 && !done(); ++e) {
     const batch_plan plan = plan_epoch(span<const std::int64_t>(cfg.train_ids), cfg.batch_size, seed, e);
-    for (std::int64_t b0 = 0; b0 < plan.num_batches() && !done();) {
-      std::int64_t b1 = plan.num_batches();
+    const std::int64_t epoch_batches = std::min(plan.num_batches(), per_epoch);
+    for (std::int64_t b0 = 0; b0 < epoch_batches && !done();) {
+      std::int64_t b1 = epoch_batches;
       if (by_edges) b1 = std::min(b1, b0 + std::max<std::int64_t>(1, budget.round));
       if (budget.max_batches > 0) b1 = std::min(b1, b0 + budget.max_batches - out.batches);
       tbb::parallel_for(tbb::blocked_range<std::int64_t>(b0, b1, 1), [&](const auto& r) {
@@ -152,7 +153,7 @@ estimate from_counts(const graph_ref& g, const profile_config& cfg, const batch_
   estimate out;
   out.score.resize(c.count.size());
   const double epochs =
-      static_cast<double>(c.batches) / static_cast<double>(std::max<std::int64_t>(1, batches_per_epoch(cfg)));
+      static_cast<double>(c.batches) / static_cast<double>(std::max<std::int64_t>(1, trained_batches_per_epoch(cfg)));
   tbb::parallel_for(std::size_t{0}, c.count.size(), [&](std::size_t u) {
     out.score[u] = c.batches > 0 ? static_cast<double>(c.count[u]) / epochs : 0.0;
   });
@@ -166,7 +167,7 @@ estimate from_counts(const graph_ref& g, const profile_config& cfg, const batch_
 }  // namespace
 
 std::int64_t presample_batches(const profile_config& cfg, double epochs) {
-  const auto nb = static_cast<double>(batches_per_epoch(cfg));
+  const auto nb = static_cast<double>(trained_batches_per_epoch(cfg));
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(epochs * nb)));
 }
 
@@ -181,7 +182,7 @@ estimate estimate_presample(const graph_ref& g, const profile_config& cfg, doubl
 
 estimate estimate_oracle(const graph_ref& g, const profile_config& cfg) {
   sampling_budget budget;
-  budget.max_batches = batches_per_epoch(cfg) * cfg.run_epochs;
+  budget.max_batches = trained_batches_per_epoch(cfg) * cfg.run_epochs;
   estimate out = from_counts(g, cfg, count_batches(g, cfg, cfg.seed, budget, "oracle sampling"));
   out.details["seed"] = cfg.seed;
   return out;

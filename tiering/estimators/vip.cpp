@@ -71,7 +71,7 @@ estimate run(const graph_ref& g, const profile_config& cfg) {
   estimate out;
   const std::int64_t n = g.num_nodes;
   const auto nn = static_cast<std::size_t>(n);
-  const std::int64_t nb = batches_per_epoch(cfg);
+  const std::int64_t nb = batches_per_epoch(cfg), trained = trained_batches_per_epoch(cfg);
   out.score.assign(nn, 0.0);
   if (nb == 0) return out;
   const auto* idx = static_cast<const index_t*>(g.indices);
@@ -139,7 +139,7 @@ estimate run(const graph_ref& g, const profile_config& cfg) {
       acc[i].store(0, std::memory_order_relaxed);
       const double l = seed_l[i] + static_cast<double>(s) / kFixedScale;
       if (last) {
-        out.score[i] = static_cast<double>(nb) * -std::expm1(l);  // accurate for small p
+        out.score[i] = static_cast<double>(trained) * -std::expm1(l);  // accurate for small p
       } else {
         const double next = std::exp(l);  // 1 - p only feeds N_v, where absolute error is what counts
         enter[i] = std::max(0.0, absent[i] - next);

@@ -37,6 +37,12 @@ estimate run(const graph_ref& g, const profile_config& cfg) {
       out.score[static_cast<std::size_t>(u)] += s;
     });
   }
+  // A run that trains only the first batches of each epoch reads each expected draw with that share.
+  const std::int64_t nb = batches_per_epoch(cfg), trained = trained_batches_per_epoch(cfg);
+  if (trained < nb) {
+    const double share = static_cast<double>(trained) / static_cast<double>(nb);
+    for (double& x_u : out.score) x_u *= share;
+  }
   out.edge_passes = adj.build_edge_passes() + static_cast<double>(cfg.fanouts.size());
   out.details["hops"] = cfg.fanouts.size();
   out.details["transpose_built"] = !g.symmetric;
