@@ -125,8 +125,9 @@ int main(int argc, char** argv) {
     return 130;
   } catch (const std::bad_alloc&) {
     print_error(
-        "out of memory: the dataset or the options (--batch-size, --hidden, --fanouts) need more memory "
-        "than this machine has");
+        "out of memory: this command needs more memory than this machine has (or this process's memory "
+        "limit allows) for this dataset and these options (sizes such as --nodes, --scale, --batch-size, "
+        "--hidden, --fanouts)");
     return 1;
   } catch (const std::exception& e) {
     print_error(e.what());

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/resources.hpp"
 #include "datasets/generate.hpp"
 #include "datasets/generator_streams.hpp"
 
@@ -188,6 +189,10 @@ std::string generate_community(const community_options& o, const std::string& ou
 
   // Nodes laid out community by community (ascending ids inside each): community c is the interval
   // [start[c], start[c+1]) of `order`.
+  // Per node: its community (4 B, while laying out), the layout and the alias tables (24 B), and the
+  // CSR build's offsets and row lengths (24 B). Refused before any work when it cannot fit.
+  expect_memory(saturating_mul(static_cast<std::uint64_t>(n), 56), "--nodes " + std::to_string(n),
+                "generating a community graph of " + std::to_string(n) + " nodes (56 bytes per node)");
   std::vector<std::int64_t> start(static_cast<std::size_t>(k) + 1, 0);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   {

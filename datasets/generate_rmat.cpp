@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/resources.hpp"
 #include "datasets/generate.hpp"
 #include "datasets/generator_streams.hpp"
 
@@ -96,6 +97,10 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
   const counter_rng rng = make_rng(o.seed, purpose::edges);
   const graph500_scramble scramble(o.scale, o.seed);
 
+  // Per node: the CSR build's offsets and row lengths (24 B), labels and split ids (up to 16 B).
+  // Refused before any work when it cannot fit.
+  expect_memory(saturating_mul(std::uint64_t{1} << o.scale, 40), "--scale " + std::to_string(o.scale),
+                "generating an R-MAT graph of 2^" + std::to_string(o.scale) + " nodes (40 bytes per node)");
   dataset_writer w(out_dir, overwrite);
   {
     // At most: indptr, indices (int64), features, labels and splits (int64).

@@ -289,6 +289,11 @@ TEST_F(GenerateRmat, RejectsBadOptions) {
   o.train_fraction = 0.7;
   o.test_fraction = 0.5;
   expect_bad(o, "fractions");
+  // Per-node arrays that cannot fit in memory are refused before any work, naming the option.
+  o = rmat_options{};
+  o.scale = 40;
+  o.edge_factor = 1;
+  expect_bad(o, "--scale 40");
 }
 
 TEST_F(GenerateCommunity, StructureLabelsAndSplits) {
@@ -462,6 +467,12 @@ TEST_F(GenerateCommunity, RejectsBadOptions) {
   o = community_options{};
   o.valid_fraction = 0.95;
   expect_bad(o, "fractions");
+  // Node tables that cannot fit in memory are refused before any work, naming the option.
+  o = community_options{};
+  o.num_nodes = std::int64_t{1} << 40;
+  o.avg_degree = 1;
+  o.feature_dim = 0;
+  expect_bad(o, "--nodes 1099511627776");
 }
 
 TEST(GenerateCli, WritesDatasetsAndReportsBadOptions) {
