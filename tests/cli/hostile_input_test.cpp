@@ -117,8 +117,11 @@ TEST(HostileInput, ByteOrderMarkAndImpossibleSizes) {
   std::string out;
   ASSERT_EQ(run_cli("info " + d / "bom" + " --json", &out), 0);
   EXPECT_NE(out.find("\"num_arcs\":2"), std::string::npos) << "the first edge is kept:\n" << out;
-  // 2^40 nodes x 16 edges will not fit on this disk: refused before anything is written.
-  expect_one_line_error("-q generate rmat " + d / "huge" + " --scale 40 --feature-dim 64", "free");
+  // 2^40 nodes will not fit in memory (nor 2^40 x 16 edges on this disk): refused before anything is
+  // written, naming the option.
+  expect_one_line_error("-q generate rmat " + d / "huge" + " --scale 40 --feature-dim 64", "--scale 40");
+  // 2^20 nodes fit in memory, but 2^20 x 10^6 float32 features (4 TiB) will not fit on this disk.
+  expect_one_line_error("-q generate rmat " + d / "huge" + " --scale 20 --feature-dim 1000000", "free");
   EXPECT_FALSE(fs::exists(d / "huge"));
 }
 
