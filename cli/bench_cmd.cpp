@@ -37,7 +37,8 @@ void register_bench(CLI::App& app) {
       "traffic",
       "CPU -> GPU feature traffic of each estimator's placement at several GPU cache sizes, against the\n"
       "hindsight-optimal placement (oracle) of the same run: hit rate, % of oracle, host->GPU bytes per\n"
-      "epoch, reduction vs no cache, estimator time. Prints a table; --json and --plot (SVG) save it.");
+      "epoch, reduction vs no cache, estimator time and cost in presampling epochs (its time / the time of\n"
+      "presample:1). Prints a table; --json and --plot (SVG) save it.");
   c->add_option("dataset", o->dir, "Dataset directory")->required();
   c->add_option("--estimators", o->estimators, "Comma-separated estimators (default: all)");
   c->add_option("--ratios", o->ratios, "GPU cache sizes in % of the feature bytes")->capture_default_str();

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 
+#include "core/progress.hpp"
 #include "tiering/estimators/estimators.hpp"
 
 namespace tg::estimators {
@@ -22,10 +23,13 @@ void count_out_degree(const graph_ref& g, std::vector<double>* score) {
   const auto* idx = static_cast<const index_t*>(g.indices);
   const std::int64_t n = g.num_nodes;
   std::unique_ptr<std::atomic<std::int64_t>[]> c(new std::atomic<std::int64_t>[static_cast<std::size_t>(n)]());
+  progress prog("out-degree", g.num_edges(), "edges");
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, g.num_edges(), 1 << 16), [&](const auto& r) {
     for (std::int64_t e = r.begin(); e < r.end(); ++e)
       c[static_cast<std::size_t>(idx[e])].fetch_add(1, std::memory_order_relaxed);
+    prog.add(static_cast<std::int64_t>(r.size()));
   });
+  prog.finish();
   tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t u) {
     (*score)[static_cast<std::size_t>(u)] = static_cast<double>(c[static_cast<std::size_t>(u)].load());
   });
