@@ -51,11 +51,6 @@ void progress::set_total(std::int64_t n) {
   total_ = n;
 }
 
-void progress::add_total(std::int64_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (total_ > 0) total_ += n;
-}
-
 void progress::add(std::int64_t n) {
   done_.fetch_add(n, std::memory_order_relaxed);
   if (!enabled_) return;

@@ -15,8 +15,7 @@ class progress {
   progress(std::string label, std::int64_t total, std::string unit = "items");
   ~progress();
   void add(std::int64_t n);
-  void add_total(std::int64_t n);  // more work found (call between add()s from one thread)
-  void set_total(std::int64_t n);  // a better estimate of the total (same)
+  void set_total(std::int64_t n);  // a better estimate of the total (call between add()s from one thread)
   void set_suffix(std::string s);  // e.g. "loss 0.53"
   void finish();
   double seconds() const;

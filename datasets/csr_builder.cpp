@@ -11,7 +11,6 @@
 #include <limits>
 
 #include "core/error.hpp"
-#include "core/mmap_file.hpp"
 #include "core/npy.hpp"
 #include "core/progress.hpp"
 #include "core/resources.hpp"
@@ -154,28 +153,16 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, cons
   const std::uint64_t budget = scatter_budget_bytes();
   std::vector<std::int64_t> bucket_start{0};
   for (std::int64_t v = 0; v < n;) {
-    const std::int64_t lo = v;
-    ++v;  // a bucket holds at least one row
+    const std::int64_t lo = v++;  // a bucket holds at least one row
     while (v < n && static_cast<std::uint64_t>(indptr[v + 1] - indptr[lo]) * sizeof(index_t) <= budget) ++v;
     bucket_start.push_back(v);
-    (void)lo;
   }
   const std::size_t buckets = bucket_start.size() - 1;
-  prog.add_total(static_cast<std::int64_t>(buckets - 1) * added * (opt.symmetrize ? 2 : 1));
+  prog.set_total(static_cast<std::int64_t>(buckets + 1) * added *
+                 (opt.symmetrize ? 2 : 1));  // pass 1 + a pass a bucket
   st.scatter_buckets = static_cast<std::int64_t>(buckets);
 
-  const std::string ipath = w.path("indices.npy");
-  const std::string header_max = make_npy_header(dtype_of<index_t>(), {std::numeric_limits<std::int64_t>::max()}, 128);
-  const std::size_t hsize = header_max.size();
-  std::FILE* out = std::fopen(ipath.c_str(), "wb");
-  if (!out) throw_errno("create", ipath);
-  struct closer {
-    std::FILE*& f;
-    ~closer() {
-      if (f) std::fclose(f);
-    }
-  } close_out{out};
-  if (std::fwrite(header_max.data(), 1, hsize, out) != hsize) throw_errno("write", ipath);
+  npy_writer out(w.path("indices.npy"), dtype_of<index_t>(), {});
 
   std::vector<index_t> buf;
   std::vector<std::int64_t> keep(static_cast<std::size_t>(n));
@@ -232,9 +219,7 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, cons
       indptr[v] = pos + kept;
       kept += k;
     }
-    if (kept > 0 &&
-        std::fwrite(dst, sizeof(index_t), static_cast<std::size_t>(kept), out) != static_cast<std::size_t>(kept))
-      throw_errno("write", ipath);
+    out.append(dst, kept);
     pos += kept;
   }
   cursor.clear();
@@ -243,15 +228,7 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, cons
   st.self_loops_removed = loops.load();
   st.duplicates_removed = dups.load();
   st.edges = pos;
-  const std::string header = make_npy_header(dtype_of<index_t>(), {pos}, hsize);
-  TG_EXPECTS(header.size() == hsize, "header size");
-  if (std::fseek(out, 0, SEEK_SET) != 0 || std::fwrite(header.data(), 1, hsize, out) != hsize || std::fflush(out) != 0)
-    throw_errno("write", ipath);
-  if (std::fclose(out) != 0) {
-    out = nullptr;
-    throw_errno("close", ipath);
-  }
-  out = nullptr;
+  out.finish();
   write_npy(w.path("indptr.npy"), dtype::int64, {n + 1}, indptr.data());
   prog.finish();
   return st;

@@ -16,18 +16,6 @@
 namespace tg {
 
 namespace {
-std::string train_set_words(const dataset& d, const traffic_bench_config& cfg) {
-  char b[160];
-  if (cfg.contiguous_train) {
-    std::snprintf(b, sizeof b, "contiguous ids [%.4g N, %.4g N)", cfg.range_begin, cfg.range_end);
-    return b;
-  }
-  if (!cfg.random_train && d.has("train_idx.npy") && d.get("train_idx.npy").count() > 0) return "the dataset's split";
-  std::snprintf(b, sizeof b, "random %.4g%% (split seed %llu)", 100 * cfg.train_fraction,
-                static_cast<unsigned long long>(cfg.split_seed));
-  return b;
-}
-
 // Runs an estimator; a run under a second is repeated twice more and the fastest time kept
 // (profiles are deterministic, so the scores do not change), which steadies the cost column.
 profile_result timed_profile(const dataset& d, const profile_config& pc, const std::string& name) {
@@ -39,7 +27,9 @@ profile_result timed_profile(const dataset& d, const profile_config& pc, const s
   return best;
 }
 
-std::vector<std::int64_t> training_ids(const dataset& d, const traffic_bench_config& cfg) {
+// The training set of the bench, and in *words how it was chosen.
+std::vector<std::int64_t> training_ids(const dataset& d, const traffic_bench_config& cfg, std::string* words) {
+  char b[160];
   if (cfg.contiguous_train) {
     if (!(cfg.range_begin >= 0 && cfg.range_begin < cfg.range_end && cfg.range_end <= 1))
       throw input_error("--train-range must be START:END with 0 <= START < END <= 1, got " +
@@ -52,13 +42,20 @@ std::vector<std::int64_t> training_ids(const dataset& d, const traffic_bench_con
                         " holds no node of " + d.dir() + " (" + std::to_string(d.num_nodes()) + " nodes)");
     std::vector<std::int64_t> ids(static_cast<std::size_t>(hi - lo));
     std::iota(ids.begin(), ids.end(), lo);
+    std::snprintf(b, sizeof b, "contiguous ids [%.4g N, %.4g N)", cfg.range_begin, cfg.range_end);
+    *words = b;
     return ids;
   }
-  if (!cfg.random_train && d.has("train_idx.npy") && d.get("train_idx.npy").count() > 0)
+  if (!cfg.random_train && d.has("train_idx.npy") && d.get("train_idx.npy").count() > 0) {
+    *words = "the dataset's split";
     return d.get("train_idx.npy").to_int64();
+  }
   if (!(cfg.train_fraction > 0 && cfg.train_fraction <= 1))
     throw input_error("--train-fraction must lie in (0, 1], got " + std::to_string(cfg.train_fraction));
   // A seeded random subset: every node whose key falls below the fraction.
+  std::snprintf(b, sizeof b, "random %.4g%% (split seed %llu)", 100 * cfg.train_fraction,
+                static_cast<unsigned long long>(cfg.split_seed));
+  *words = b;
   const counter_rng rng(cfg.split_seed, stream_id(0x7472616eull /* "tran" */));
   std::vector<std::int64_t> ids;
   for (std::int64_t v = 0; v < d.num_nodes(); ++v)
@@ -110,7 +107,7 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
                       ? d.meta().feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype))
                       : 512;
   profile_config pc;
-  pc.train_ids = training_ids(d, cfg);
+  pc.train_ids = training_ids(d, cfg, &res.train_set);
   pc.fanouts = cfg.fanouts;
   pc.batch_size = cfg.batch_size;
   pc.seed = cfg.seed;
@@ -120,7 +117,6 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
   log_info("bench traffic on ", res.dataset, ": ", res.num_nodes, " nodes, ", res.train_nodes,
            " training nodes, fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ", ",
            cfg.epochs, " epochs");
-  res.train_set = train_set_words(d, cfg);
   const profile_result oracle = timed_profile(d, pc, "oracle");
   const double total = std::accumulate(oracle.score.begin(), oracle.score.end(), 0.0);
   res.reads_per_epoch = total;

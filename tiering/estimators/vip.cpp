@@ -119,7 +119,7 @@ estimate run(const graph_ref& g, const profile_config& cfg) {
         for (std::int64_t e = g.indptr[v]; e < g.indptr[v + 1]; ++e) {
           const auto u = static_cast<std::size_t>(idx[e]);
           if (acc[u].load(std::memory_order_relaxed) > kSaturated) acc[u].fetch_add(t, std::memory_order_relaxed);
-          if (!reach[u].load(std::memory_order_relaxed)) reach[u].store(2, std::memory_order_relaxed);
+          if (!reach[u].load(std::memory_order_relaxed)) reach[u].store(1, std::memory_order_relaxed);
         }
         edges += g.indptr[v + 1] - g.indptr[v];
         if (edges >= (1 << 16)) {
@@ -134,7 +134,6 @@ estimate run(const graph_ref& g, const profile_config& cfg) {
     tbb::parallel_for(std::int64_t{0}, n, [&](std::int64_t u) {
       const auto i = static_cast<std::size_t>(u);
       if (!reach[i].load(std::memory_order_relaxed)) return;  // untouched and no seed: p stays 0
-      reach[i].store(1, std::memory_order_relaxed);
       const std::int64_t s = acc[i].load(std::memory_order_relaxed);
       acc[i].store(0, std::memory_order_relaxed);
       const double l = seed_l[i] + static_cast<double>(s) / kFixedScale;
