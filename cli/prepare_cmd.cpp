@@ -56,6 +56,14 @@ void register_prepare(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   c->add_option("--hidden", o->cfg.hidden, "Hidden width of the model (for the training reserve)")
       ->capture_default_str();
+  c->add_option("--shards", o->cfg.shards,
+                "Split the features across K machines (2..4096): shards/features-M-of-K.npy, one per machine,\n"
+                "hot rows dealt round-robin; train with K ranks (launch -n K / mpirun -np K), rank m holding\n"
+                "shard m. The budgets above are then each machine's.");
+  c->add_option("--replicate", o->cfg.replicate,
+                "With --shards: bytes each machine may spend on copies of the other machines' hottest rows\n"
+                "(held as float32; or a share of all feature rows as float32, e.g. 5%)")
+      ->capture_default_str();
   add_force_flag(*c, &o->cfg.overwrite);
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
@@ -69,6 +77,10 @@ void register_prepare(CLI::App& app) {
              format_bytes(static_cast<double>(r.plan.reserve_bytes)), "):\n", describe(r.plan),
              "  predicted hit rate: GPU tier ", 100.0 * r.predicted_gpu_hit_rate, "%, GPU + host tiers ",
              100.0 * r.predicted_memory_hit_rate, "%");
+    for (std::size_t m = 0; m < r.shard_plans.size(); ++m)
+      log_info("  shard ", m, " of ", r.shard_plans.size(), ": ", r.shard_plans[m].num_nodes, " rows, GPU tier ",
+               r.shard_plans[m].gpu_rows, ", host tier ", r.shard_plans[m].host_rows, ", disk ",
+               r.shard_plans[m].disk_rows());
     print_written(o->out, secs);
   });
 }

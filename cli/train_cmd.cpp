@@ -86,6 +86,9 @@ void register_train(CLI::App& app) {
                 "feature bytes such as 10%); default: the plan's");
   c->add_option("--host-mem", o->cfg.host_mem,
                 "Prepared datasets: size of the host tier (bytes or share); default: the plan's");
+  c->add_option("--replicate", o->cfg.replicate,
+                "Features sharded across machines (prepare --shards K): bytes each rank may hold of the other\n"
+                "shards' hottest rows (as float32), or a share of all rows such as 5%; default: the plan's");
   c->add_option("--disk-readers", o->cfg.disk_readers, "Threads reading disk-tier rows")->capture_default_str();
   c->add_option("--device", o->device,
                 "cpu, or cuda / cuda:N: the whole mini-batch on the GPU (GPU tier in device memory, host tier read "

@@ -76,6 +76,7 @@ json dataset_meta::to_json() const {
   j["directed"] = directed;
   j["graph"] = {{"index_dtype", dtype_name(index_dtype)}};
   j["features"] = has_features() ? json{{"dim", feature_dim}, {"dtype", dtype_name(feature_dtype)}} : json(nullptr);
+  if (has_features() && feature_shards > 0) j["features"]["shards"] = feature_shards;
   j["labels"] = has_labels() ? json{{"num_classes", num_classes}, {"dtype", dtype_name(label_dtype)}} : json(nullptr);
   json splits = json::object();
   for (const char* s : kSplitFiles) {
@@ -134,6 +135,12 @@ dataset_meta meta_from_json(const json& j, const std::string& path) {
     if (m.feature_dim < 1 || m.feature_dim > (std::int64_t{1} << 24))
       throw input_error(at_input(path, "features.dim " + std::to_string(m.feature_dim) + " is outside [1, 2^24]"));
     m.feature_dtype = dtype_from_name(field<std::string>(f, "dtype", path), path + ": features.dtype");
+    if (f.contains("shards")) {
+      const std::int64_t k = field<std::int64_t>(f, "shards", path);
+      if (k < 2 || k > 4096)
+        throw input_error(at_input(path, "features.shards " + std::to_string(k) + " is outside [2, 4096]"));
+      m.feature_shards = static_cast<int>(k);
+    }
   }
   const json l = field<json>(j, "labels", path);
   if (!l.is_null()) {
@@ -158,8 +165,10 @@ dataset_meta meta_from_json(const json& j, const std::string& path) {
   }
   for (const char* req : {"indptr.npy", "indices.npy"})
     if (!m.has_array(req)) throw input_error(at_input(path, std::string("arrays lists no '") + req + "'"));
-  if (m.has_features() && !m.has_array("features.npy"))
+  if (m.has_features() && m.feature_shards == 0 && !m.has_array("features.npy"))
     throw input_error(at_input(path, "features are declared but arrays lists no 'features.npy'"));
+  if (m.feature_shards > 0 && m.has_array("features.npy"))
+    throw input_error(at_input(path, "features are sharded (features.shards) but arrays also lists 'features.npy'"));
   if (m.has_labels() && !m.has_array("labels.npy"))
     throw input_error(at_input(path, "labels are declared but arrays lists no 'labels.npy'"));
   m.source = j.value("source", json::object());
@@ -277,8 +286,8 @@ void dataset::check_structure() const {
   if (meta_.index_dtype == dtype::int32 && n > std::numeric_limits<std::int32_t>::max())
     throw input_error(at_input(p("indices.npy"), "int32 indices cannot address " + std::to_string(n) + " nodes"));
   validate_csr(p("indptr.npy"), p("indices.npy"), n, ip.as<std::int64_t>(), ix.raw(), ix.type(), e);
-  // Features.
-  if (meta_.has_features()) {
+  // Features (a sharded dataset's shard files are opened and checked by the sharded store).
+  if (meta_.has_features() && meta_.feature_shards == 0) {
     const npy_array& f = get("features.npy");
     if (f.type() != meta_.feature_dtype)
       throw input_error(at_input(p("features.npy"), "dtype is " + std::string(dtype_name(f.type())) +
@@ -362,7 +371,7 @@ void dataset::check_structure() const {
 void dataset::check(const check_options& opt) const {
   // The structure was validated when the dataset was opened; this adds what reads every byte.
   auto p = [&](const std::string& f) { return dir_ + "/" + f; };
-  if (opt.values && meta_.has_features()) {
+  if (opt.values && meta_.has_features() && meta_.feature_shards == 0) {
     const npy_array& f = get("features.npy");
     const std::int64_t bad = f.type() == dtype::float32
                                  ? first_nonfinite(static_cast<const float*>(f.raw()), f.count())

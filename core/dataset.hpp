@@ -38,6 +38,10 @@ struct dataset_meta {
   dtype index_dtype = dtype::int32;
   std::int64_t feature_dim = 0;  // 0: no features
   dtype feature_dtype = dtype::float32;
+  // > 0: the features are not in features.npy but split across this many machines' shard files,
+  // features.shard-M-of-K.npy, described by plan.json (`prepare --shards K`;
+  // multigpu/sharded_store.hpp). A machine holds the common files and its own shard.
+  int feature_shards = 0;
   std::int64_t num_classes = 0;  // 0: no labels
   dtype label_dtype = dtype::int64;
   std::map<std::string, array_info> arrays;          // file name -> what it holds

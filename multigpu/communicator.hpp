@@ -58,6 +58,20 @@ class communicator {
   virtual void all_gather(const void* send, std::size_t bytes, void* recv) = 0;
   virtual void barrier() = 0;
 
+  // Personalised exchange (host memory): this rank sends send_bytes[r] bytes to rank r, taken
+  // back to back from `send` in rank order, and receives recv_bytes[r] bytes from rank r into
+  // `recv`, back to back in rank order (its own part included: copied). recv_bytes[r] must equal
+  // what rank r sends here; callers exchange the counts first (all_gather). The sharded feature
+  // store's one exchange per batch (multigpu/sharded_store.hpp). Not on the NCCL communicator.
+  virtual void all_to_all_v(const void* send, const std::size_t* send_bytes, void* recv, const std::size_t* recv_bytes);
+
+  // A second communicator over the same ranks, with a channel of its own, so that two threads can
+  // each drive one (the sharded store's exchange on the batch producer thread beside the gradient
+  // all-reduce on the training thread). Collective: every rank calls it. concurrent_ok() says
+  // whether the two may really run at the same time (MPI needs MPI_THREAD_MULTIPLE for that).
+  virtual std::unique_ptr<communicator> duplicate();
+  virtual bool concurrent_ok() const { return true; }
+
   // Overlap with computation: starts data += sum over ranks once `ready_event` (a cudaEvent_t
   // recorded on the producing stream; null: now) has completed, and returns at once; wait_all()
   // blocks until every started reduction is done. The CPU communicator has no streams: it reduces

@@ -59,10 +59,12 @@ class socket_fd {
 
 class tcp_communicator final : public communicator {
  public:
-  tcp_communicator(const world_info& w, std::chrono::milliseconds timeout) : w_(w), timeout_(timeout) {
+  // listener: rank 0's socket, already bound and listening (duplicate()); none: bind master_port.
+  tcp_communicator(const world_info& w, std::chrono::milliseconds timeout, socket_fd listener = socket_fd())
+      : w_(w), timeout_(timeout) {
     if (w_.size <= 1) return;
     if (w_.rank == 0)
-      accept_all();
+      accept_all(std::move(listener));
     else
       connect_root();
   }
@@ -106,6 +108,89 @@ class tcp_communicator final : public communicator {
   void barrier() override {
     double one = 1;
     all_reduce_sum(&one, 1);
+  }
+
+  // Through rank 0: each rank sends rank 0 its counts and its whole send buffer; rank 0 forwards to
+  // every rank the parts addressed to it, in source-rank order.
+  void all_to_all_v(const void* send, const std::size_t* send_bytes, void* recv,
+                    const std::size_t* recv_bytes) override {
+    const auto k = static_cast<std::size_t>(w_.size);
+    std::size_t send_total = 0;
+    for (std::size_t r = 0; r < k; ++r) send_total += send_bytes[r];
+    const auto* in = static_cast<const std::uint8_t*>(send);
+    auto* out = static_cast<std::uint8_t*>(recv);
+    {
+      if (recv_bytes[w_.rank] != send_bytes[w_.rank])
+        throw comm_error("all_to_all_v: rank " + std::to_string(w_.rank) + " sends itself " +
+                         std::to_string(send_bytes[w_.rank]) + " bytes but expects " +
+                         std::to_string(recv_bytes[w_.rank]));
+    }
+    if (w_.size <= 1) {
+      if (send_total) std::memcpy(out, in, send_total);
+      return;
+    }
+    std::size_t recv_total = 0;
+    for (std::size_t r = 0; r < k; ++r) recv_total += recv_bytes[r];
+    if (w_.rank != 0) {
+      std::vector<std::uint64_t> counts(send_bytes, send_bytes + k);
+      send_all(root_fd_.get(), counts.data(), k * sizeof(std::uint64_t), 0);
+      if (send_total) send_all(root_fd_.get(), in, send_total, 0);
+      if (recv_total) recv_exact(root_fd_.get(), out, recv_total, 0);
+      return;
+    }
+    // Rank 0: every rank's counts and data, then each destination's parts in source order.
+    std::vector<std::vector<std::uint64_t>> counts(k, std::vector<std::uint64_t>(k));
+    std::vector<std::vector<std::uint8_t>> data(k);
+    for (std::size_t r = 0; r < k; ++r) counts[0][r] = send_bytes[r];
+    for (int r = 1; r < w_.size; ++r) {
+      recv_exact(peer(r), counts[r].data(), k * sizeof(std::uint64_t), r);
+      std::size_t total = 0;
+      for (std::uint64_t c : counts[r]) total += c;
+      data[r].resize(total);
+      if (total) recv_exact(peer(r), data[r].data(), total, r);
+    }
+    const auto part = [&](std::size_t src, std::size_t dst) -> std::pair<const std::uint8_t*, std::size_t> {
+      std::size_t off = 0;
+      for (std::size_t j = 0; j < dst; ++j) off += counts[src][j];
+      return {(src == 0 ? in : data[src].data()) + off, counts[src][dst]};
+    };
+    for (std::size_t src = 0; src < k; ++src)
+      if (counts[src][0] != recv_bytes[src])
+        throw comm_error("all_to_all_v: rank " + std::to_string(src) + " sends rank 0 " +
+                         std::to_string(counts[src][0]) + " bytes, rank 0 expects " + std::to_string(recv_bytes[src]));
+    std::size_t at = 0;
+    for (std::size_t src = 0; src < k; ++src) {
+      const auto [p, n] = part(src, 0);
+      if (n) std::memcpy(out + at, p, n);
+      at += n;
+    }
+    std::vector<std::uint8_t> buf;
+    for (int dst = 1; dst < w_.size; ++dst) {
+      buf.clear();
+      for (std::size_t src = 0; src < k; ++src) {
+        const auto [p, n] = part(src, static_cast<std::size_t>(dst));
+        buf.insert(buf.end(), p, p + n);
+      }
+      if (!buf.empty()) send_all(peer(dst), buf.data(), buf.size(), dst);
+    }
+  }
+
+  // Rank 0 listens on a free port of MASTER_ADDR and tells the others over this communicator.
+  std::unique_ptr<communicator> duplicate() override {
+    socket_fd ls;
+    std::int32_t port = 0;
+    if (w_.rank == 0 && w_.size > 1) {
+      ls = listen_on(0);
+      sockaddr_in a{};
+      socklen_t len = sizeof a;
+      if (::getsockname(ls.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        throw io_error(std::string("getsockname: ") + std::strerror(errno));
+      port = ntohs(a.sin_port);
+    }
+    broadcast(&port, sizeof port, 0);
+    world_info w = w_;
+    w.master_port = port;
+    return std::make_unique<tcp_communicator>(w, timeout_, std::move(ls));
   }
 
  private:
@@ -230,17 +315,24 @@ class tcp_communicator final : public communicator {
     return a;
   }
 
-  void accept_all() {
+  // A listening socket on MASTER_ADDR:port (0: a free port).
+  socket_fd listen_on(int port) const {
     socket_fd ls(::socket(AF_INET, SOCK_STREAM, 0));
     if (ls.get() < 0) throw io_error(std::string("socket: ") + std::strerror(errno));
     const int one = 1;
     (void)::setsockopt(ls.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a = address();
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
     if (::bind(ls.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-      throw io_error("rank 0 cannot listen on " + w_.master_addr + ":" + std::to_string(w_.master_port) + " (" +
+      throw io_error("rank 0 cannot listen on " + w_.master_addr + ":" + std::to_string(port) + " (" +
                      std::strerror(errno) + "): is another job using MASTER_PORT? pick another one");
     if (::listen(ls.get(), w_.size) != 0) throw io_error(std::string("listen: ") + std::strerror(errno));
     tune(ls.get());
+    return ls;
+  }
+
+  void accept_all(socket_fd listener) {
+    socket_fd ls = listener.get() >= 0 ? std::move(listener) : listen_on(w_.master_port);
     peers_.resize(static_cast<std::size_t>(w_.size));
     const auto deadline = clock_type::now() + timeout_;
     for (int joined = 1; joined < w_.size;) {
@@ -302,6 +394,21 @@ class tcp_communicator final : public communicator {
 };
 
 }  // namespace
+
+void communicator::all_to_all_v(const void* send, const std::size_t* send_bytes, void* recv,
+                                const std::size_t* recv_bytes) {
+  if (size() == 1) {
+    if (send_bytes[0] != recv_bytes[0])
+      throw comm_error("all_to_all_v: a single rank sends and receives different sizes");
+    if (send_bytes[0]) std::memcpy(recv, send, send_bytes[0]);
+    return;
+  }
+  throw comm_error(std::string("the ") + kind() + " communicator has no all_to_all_v");
+}
+
+std::unique_ptr<communicator> communicator::duplicate() {
+  throw comm_error(std::string("the ") + kind() + " communicator cannot be duplicated");
+}
 
 world_info world_from_env() {
   world_info w;

@@ -8,8 +8,8 @@
 // the guard that every rank holds the same bits. A rank that dies ends the job through mpirun, which
 // names the rank; MPI errors raised on this side become comm_error.
 //
-// MPI is initialised on first use (MPI_THREAD_SERIALIZED: one thread calls at a time) unless the
-// embedding program did so, and finalised at process exit when tiergnn initialised it.
+// MPI is initialised on first use (MPI_THREAD_MULTIPLE when available, else SERIALIZED: one thread
+// calls at a time) unless the embedding program did so, and finalised at process exit when tiergnn initialised it.
 // The C API only: no C++ bindings (deprecated, and a separate library to link).
 #define OMPI_SKIP_MPICXX 1
 #define MPICH_SKIP_MPICXX 1
@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "multigpu/communicator.hpp"
 
@@ -41,14 +42,19 @@ struct mpi_runtime {
   mpi_runtime() {
     int ready = 0;
     MPI_Initialized(&ready);
-    if (ready) return;
-    int provided = 0;
-    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided), "initialisation");
+    if (ready) {
+      MPI_Query_thread(&provided);
+      return;
+    }
+    // MULTIPLE when the library has it (two threads, each on its own communicator: the sharded
+    // store's exchange beside the gradient all-reduce); SERIALIZED is the least tiergnn needs.
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "initialisation");
     if (provided < MPI_THREAD_SERIALIZED)
       throw comm_error("the MPI library provides thread level " + std::to_string(provided) +
                        "; tiergnn needs MPI_THREAD_SERIALIZED");
     owned = true;
   }
+  int provided = MPI_THREAD_SINGLE;
   ~mpi_runtime() {
     int done = 0;
     MPI_Finalized(&done);
@@ -65,9 +71,9 @@ constexpr std::size_t kChunk = std::size_t{1} << 30;  // elements per MPI call (
 
 class mpi_communicator final : public communicator {
  public:
-  mpi_communicator() {
+  explicit mpi_communicator(MPI_Comm from = MPI_COMM_WORLD) {
     runtime();
-    check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+    check(MPI_Comm_dup(from, &comm_), "MPI_Comm_dup");
     check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
@@ -95,6 +101,30 @@ class mpi_communicator final : public communicator {
           "MPI_Allgather");
   }
   void barrier() override { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+  void all_to_all_v(const void* send, const std::size_t* send_bytes, void* recv,
+                    const std::size_t* recv_bytes) override {
+    const auto k = static_cast<std::size_t>(size_);
+    std::vector<int> sc(k), sd(k), rc(k), rd(k);
+    std::size_t so = 0, ro = 0;
+    for (std::size_t r = 0; r < k; ++r) {
+      if (send_bytes[r] > static_cast<std::size_t>(INT_MAX) || recv_bytes[r] > static_cast<std::size_t>(INT_MAX) ||
+          so > static_cast<std::size_t>(INT_MAX) || ro > static_cast<std::size_t>(INT_MAX))
+        throw comm_error("all_to_all_v: more than 2 GiB per exchange is beyond MPI's int counts");
+      sc[r] = static_cast<int>(send_bytes[r]);
+      sd[r] = static_cast<int>(so);
+      rc[r] = static_cast<int>(recv_bytes[r]);
+      rd[r] = static_cast<int>(ro);
+      so += send_bytes[r];
+      ro += recv_bytes[r];
+    }
+    check(MPI_Alltoallv(send, sc.data(), sd.data(), MPI_BYTE, recv, rc.data(), rd.data(), MPI_BYTE, comm_),
+          "MPI_Alltoallv");
+  }
+
+  // MPI_Comm_dup: a communication context of its own over the same ranks.
+  std::unique_ptr<communicator> duplicate() override { return std::make_unique<mpi_communicator>(comm_); }
+  bool concurrent_ok() const override { return runtime().provided >= MPI_THREAD_MULTIPLE; }
 
  private:
   template <typename T>

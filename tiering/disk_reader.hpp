@@ -16,9 +16,21 @@ namespace tg {
 // Reads exactly n bytes at offset, retrying short reads; io_error on failure or end of file.
 void pread_all(int fd, void* buf, std::size_t n, std::uint64_t offset, const std::string& path);
 
+// A feature matrix in a .npy file: a dataset's features.npy, or one shard of sharded features.
+struct feature_file {
+  std::string path;
+  std::int64_t rows = 0, dim = 0;
+  dtype type = dtype::float32;
+  std::int64_t row_bytes() const { return dim * static_cast<std::int64_t>(dtype_size(type)); }
+  // The dataset's features.npy (input_error when it has none).
+  static feature_file of(const dataset& d);
+};
+
 class disk_row_reader {
  public:
   disk_row_reader(const dataset& d, int readers);
+  // The header is read and checked against f (dtype, shape, file size): input_error naming the file.
+  disk_row_reader(const feature_file& f, int readers);
   disk_row_reader(const disk_row_reader&) = delete;
   disk_row_reader& operator=(const disk_row_reader&) = delete;
 

@@ -17,18 +17,23 @@
 namespace tg {
 
 tiered_store::tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers, bool map_host_tier)
-    : rows_(d.num_nodes()), g_(g), c_(c), disk_(d, disk_readers) {
+    : tiered_store(feature_file::of(d), g, map_host_tier ? g : c, disk_readers) {
+  if (map_host_tier) {
+    c_ = c;
+    host_rows_ = static_cast<const std::uint8_t*>(d.get("features.npy").raw()) + g_ * row_bytes_;
+  }
+}
+
+tiered_store::tiered_store(const feature_file& f, std::int64_t g, std::int64_t c, int disk_readers)
+    : rows_(f.rows), g_(g), c_(c), disk_(f, disk_readers) {
   TG_EXPECTS(0 <= g && g <= c && c <= rows_, "tier boundaries g=", g, " c=", c, " for ", rows_, " rows");
-  const npy_array& f = d.get("features.npy");
-  type_ = f.type();
-  dim_ = d.meta().feature_dim;
+  type_ = f.type;
+  dim_ = f.dim;
   row_bytes_ = disk_.row_bytes();
   // Load the two memory tiers: contiguous row ranges of the renumbered file.
   gpu_tier_ = host_buffer<std::uint8_t>(static_cast<std::size_t>(g_ * row_bytes_));
   disk_.read_range(0, g_, gpu_tier_.data());
-  if (map_host_tier) {
-    host_rows_ = static_cast<const std::uint8_t*>(f.raw()) + g_ * row_bytes_;
-  } else {
+  {
     host_tier_ = host_buffer<std::uint8_t>(static_cast<std::size_t>((c_ - g_) * row_bytes_));
     disk_.read_range(g_, c_ - g_, host_tier_.data());
     host_rows_ = host_tier_.data();

@@ -27,6 +27,8 @@ class tiered_store final : public feature_store {
   // map_host_tier: the host tier reads the dataset's memory-mapped features in place instead of a
   // copy (an unprepared dataset, every row in the host tier); `d` must then outlive the store.
   tiered_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers = 4, bool map_host_tier = false);
+  // The same over a feature file of its own (a machine's shard; its memory tiers are copies).
+  tiered_store(const feature_file& f, std::int64_t g, std::int64_t c, int disk_readers = 4);
   tiered_store(const tiered_store&) = delete;
   tiered_store& operator=(const tiered_store&) = delete;
 

@@ -15,20 +15,29 @@ traffic& traffic::operator+=(const traffic& o) {
   peer_rows += o.peer_rows;
   host_rows += o.host_rows;
   disk_rows += o.disk_rows;
+  replica_rows += o.replica_rows;
+  remote_rows += o.remote_rows;
+  network_bytes += o.network_bytes;
   return *this;
 }
 
 nlohmann::json traffic::to_json() const {
-  return {{"batches", batches},
-          {"rows", {{"gpu", gpu_rows}, {"peer", peer_rows}, {"host", host_rows}, {"disk", disk_rows}}},
-          {"bytes",
-           {{"gpu", gpu_bytes()},
-            {"peer", peer_bytes()},
-            {"host_to_gpu", host_to_gpu_bytes()},
-            {"disk_to_host", disk_to_host_bytes()},
-            {"no_cache_host_to_gpu", baseline_bytes()}}},
-          {"gpu_hit_rate", gpu_hit_rate()},
-          {"reduction_vs_no_cache", reduction()}};
+  nlohmann::json j = {{"batches", batches},
+                      {"rows", {{"gpu", gpu_rows}, {"peer", peer_rows}, {"host", host_rows}, {"disk", disk_rows}}},
+                      {"bytes",
+                       {{"gpu", gpu_bytes()},
+                        {"peer", peer_bytes()},
+                        {"host_to_gpu", host_to_gpu_bytes()},
+                        {"disk_to_host", disk_to_host_bytes()},
+                        {"no_cache_host_to_gpu", baseline_bytes()}}},
+                      {"gpu_hit_rate", gpu_hit_rate()},
+                      {"reduction_vs_no_cache", reduction()}};
+  if (replica_rows > 0 || remote_rows > 0 || network_bytes > 0) {
+    j["rows"]["replica"] = replica_rows;
+    j["rows"]["remote"] = remote_rows;
+    j["bytes"]["network"] = network_bytes;
+  }
+  return j;
 }
 
 std::string traffic::summary() const {
@@ -45,6 +54,14 @@ std::string traffic::summary() const {
            std::to_string(rows() ? 100.0 * static_cast<double>(peer_rows) / static_cast<double>(rows()) : 0.0)
                .substr(0, 4) +
            "% of rows (" + format_bytes(static_cast<double>(peer_bytes())) + ")";
+  if (replica_rows > 0 || remote_rows > 0 || network_bytes > 0) {
+    char r[200];
+    std::snprintf(r, sizeof r, "; other machines' rows: %.1f%% from local replicas, %.1f%% fetched (network %s)",
+                  rows() ? 100.0 * static_cast<double>(replica_rows) / static_cast<double>(rows()) : 0.0,
+                  rows() ? 100.0 * static_cast<double>(remote_rows) / static_cast<double>(rows()) : 0.0,
+                  format_bytes(static_cast<double>(network_bytes)).c_str());
+    out += r;
+  }
   return out;
 }
 

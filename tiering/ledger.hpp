@@ -14,12 +14,18 @@ struct traffic {
   std::int64_t batches = 0;
   std::int64_t gpu_rows = 0, host_rows = 0, disk_rows = 0;  // rows served by each tier
   std::int64_t peer_rows = 0;  // multi-GPU shared tier: rows read from a peer GPU's stripe (NVLink/PCIe P2P)
+  // Features sharded across machines (multigpu/sharded_store.hpp): rows owned by another machine,
+  // served from this machine's replica of them (replica_rows, host memory) or fetched over the
+  // network in the batch's exchange (remote_rows); network_bytes: what this rank's gathers moved
+  // over the network (the ids it asked for plus the rows it received).
+  std::int64_t replica_rows = 0, remote_rows = 0, network_bytes = 0;
   std::int64_t row_bytes = 0;
 
-  std::int64_t rows() const { return gpu_rows + peer_rows + host_rows + disk_rows; }
+  std::int64_t rows() const { return gpu_rows + peer_rows + host_rows + disk_rows + replica_rows + remote_rows; }
   std::int64_t peer_bytes() const { return peer_rows * row_bytes; }
-  // Bytes that cross into the GPU: host rows (host -> GPU) and disk rows (disk -> host -> GPU).
-  std::int64_t host_to_gpu_bytes() const { return (host_rows + disk_rows) * row_bytes; }
+  // Bytes that cross into the GPU: host rows (host -> GPU), disk rows (disk -> host -> GPU), and
+  // replicated or remote rows of a sharded store (host memory -> GPU).
+  std::int64_t host_to_gpu_bytes() const { return (host_rows + disk_rows + replica_rows + remote_rows) * row_bytes; }
   std::int64_t disk_to_host_bytes() const { return disk_rows * row_bytes; }
   std::int64_t gpu_bytes() const { return gpu_rows * row_bytes; }
   // The no-cache baseline: every input row from host memory.

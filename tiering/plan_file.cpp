@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <vector>
+#include <algorithm>
 
 #include "core/error.hpp"
 
@@ -70,6 +72,24 @@ plan_file plan_file::load(const dataset& d) {
     p.hit_curve = p.json.at("predicted_gpu_hit_rate_curve").get<std::vector<double>>();
     prepared_order_crc = p.json.at("prepared").at("order_crc32").get<std::int64_t>();
     prepared_features_crc = p.json.at("prepared").at("features_crc32").get<std::int64_t>();
+    if (p.json.contains("sharding") && !p.json["sharding"].is_null()) {
+      const auto& sh = p.json["sharding"];
+      p.replicate_budget = sh.at("replicate").at("budget").get<std::string>();
+      p.replicate_bytes = sh.at("replicate").at("bytes").get<std::uint64_t>();
+      for (const auto& e : sh.at("shards")) {
+        shard_info si;
+        si.file = e.at("file").get<std::string>();
+        si.begin = e.at("rows").at(0).get<std::int64_t>();
+        si.end = e.at("rows").at(1).get<std::int64_t>();
+        si.gpu_rows = e.at("gpu_rows").get<std::int64_t>();
+        si.host_rows = e.at("host_rows").get<std::int64_t>();
+        si.bytes = e.at("bytes").get<std::uint64_t>();
+        si.crc32 = e.at("crc32").get<std::uint32_t>();
+        si.head_crc32 = e.at("head_crc32").get<std::uint32_t>();
+        si.tail_crc32 = e.at("tail_crc32").get<std::uint32_t>();
+        p.shards.push_back(si);
+      }
+    }
     source_path = p.json.at("source").at("path").get<std::string>();
     source_identity = p.json.at("source").at("identity");
   } catch (const nlohmann::json::exception& e) {
@@ -90,6 +110,21 @@ plan_file plan_file::load(const dataset& d) {
                                    d.dir() + "/meta.json. Re-run tiergnn prepare"));
   if (p.plan.c() > p.plan.num_nodes || p.plan.gpu_rows < 0 || p.plan.host_rows < 0)
     throw input_error(at_input(path, "tier boundaries are outside the dataset"));
+  // Sharded features: the shards of the dataset's meta.json, contiguous, in order, covering every row.
+  if (static_cast<int>(p.shards.size()) != d.meta().feature_shards &&
+      !(p.shards.empty() && d.meta().feature_shards == 0))
+    throw input_error(at_input(path, "describes " + std::to_string(p.shards.size()) + " feature shards but " + d.dir() +
+                                         "/meta.json says " + std::to_string(d.meta().feature_shards)));
+  for (std::size_t m = 0; m < p.shards.size(); ++m) {
+    const shard_info& si = p.shards[m];
+    const std::int64_t want_begin = m == 0 ? 0 : p.shards[m - 1].end;
+    if (si.begin != want_begin || si.end < si.begin || si.end > p.plan.num_nodes || si.gpu_rows < 0 ||
+        si.host_rows < 0 || si.gpu_rows + si.host_rows > si.rows() ||
+        si.file != "shards/features-" + std::to_string(m) + "-of-" + std::to_string(p.shards.size()) + ".npy")
+      throw input_error(at_input(path, "shard " + std::to_string(m) + " is malformed (rows, tiers or file name)"));
+    if (m + 1 == p.shards.size() && si.end != p.plan.num_nodes)
+      throw input_error(at_input(path, "the shards do not cover every row"));
+  }
   if (p.plan.row_bytes <= 0 ||
       (p.plan.num_nodes > 0 && d.meta().has_features() &&
        p.plan.row_bytes != d.meta().feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype))))
@@ -114,9 +149,32 @@ plan_file plan_file::load(const dataset& d) {
   return p;
 }
 
+nlohmann::json to_json(const shard_info& s) {
+  return {{"file", s.file},   {"rows", {s.begin, s.end}}, {"gpu_rows", s.gpu_rows},     {"host_rows", s.host_rows},
+          {"bytes", s.bytes}, {"crc32", s.crc32},         {"head_crc32", s.head_crc32}, {"tail_crc32", s.tail_crc32}};
+}
+
+std::pair<std::uint32_t, std::uint32_t> shard_fingerprint(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw_errno("open", path);
+  std::vector<unsigned char> buf(64 << 10);
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  const auto crc_at = [&](long off) {
+    const std::size_t n = static_cast<std::size_t>(std::min<long>(size, static_cast<long>(buf.size())));
+    std::fseek(f, off, SEEK_SET);
+    const std::size_t got = std::fread(buf.data(), 1, n, f);
+    return static_cast<std::uint32_t>(crc32(crc32(0L, Z_NULL, 0), buf.data(), static_cast<uInt>(got)));
+  };
+  const std::uint32_t head = crc_at(0);
+  const std::uint32_t tail = crc_at(std::max<long>(0, size - static_cast<long>(buf.size())));
+  std::fclose(f);
+  return {head, tail};
+}
+
 void write_plan_file(const std::string& path, const tier_plan& plan, const std::vector<double>& hit_curve,
                      const nlohmann::json& profile_info, const nlohmann::json& training, const dataset& source,
-                     std::uint32_t order_crc, std::uint32_t features_crc) {
+                     std::uint32_t order_crc, std::int64_t features_crc, const nlohmann::json& sharding) {
   nlohmann::json j;
   j["format"] = "tiergnn-plan";
   j["format_version"] = 1;
@@ -138,6 +196,7 @@ void write_plan_file(const std::string& path, const tier_plan& plan, const std::
   j["predicted_gpu_hit_rate_curve"] = hit_curve;
   j["source"] = {{"path", fs::absolute(source.dir()).lexically_normal().string()}, {"identity", source.identity()}};
   j["prepared"] = {{"order_crc32", order_crc}, {"features_crc32", features_crc}};
+  if (!sharding.is_null()) j["sharding"] = sharding;
   j["checksum"] = plan_file::checksum_of(j);
   std::ofstream out(path);
   out << j.dump(1) << "\n";

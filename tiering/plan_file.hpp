@@ -15,8 +15,28 @@
 
 namespace tg {
 
+// One machine's shard of sharded features (prepare --shards K): renumbered rows [begin, end) in
+// shards/features-M-of-K.npy, tiered by the shard's own plan (rows [begin, begin + gpu_rows) in its
+// GPU tier, the next host_rows in its host tier, the rest on its disk).
+struct shard_info {
+  std::string file;  // relative to the dataset directory
+  std::int64_t begin = 0, end = 0, gpu_rows = 0, host_rows = 0;
+  std::uint64_t bytes = 0;
+  std::uint32_t crc32 = 0;                       // the whole file (info --check)
+  std::uint32_t head_crc32 = 0, tail_crc32 = 0;  // its first and last 64 KiB (checked at every open)
+  std::int64_t rows() const { return end - begin; }
+};
+
+// The head / tail fingerprints of a shard file (CRC-32 of its first and last min(64 KiB, size) bytes).
+std::pair<std::uint32_t, std::uint32_t> shard_fingerprint(const std::string& path);
+
 struct plan_file {
   tier_plan plan;
+  // Sharded features: one entry per machine (empty: features.npy holds every row), and the byte
+  // budget each machine may spend on replicas of other machines' hottest rows.
+  std::vector<shard_info> shards;
+  std::string replicate_budget = "0";
+  std::uint64_t replicate_bytes = 0;
   nlohmann::json json;
   std::vector<double> hit_curve;  // predicted GPU hit rate when the first i*N/(size-1) rows are cached
 
@@ -33,8 +53,12 @@ struct plan_file {
 };
 
 // Writes plan.json into `dir` (the writer's temporary directory) before the dataset is committed.
+// features_crc: -1 for sharded features, whose shards (and replication budget) `sharding` describes
+// as {"replicate": {"budget", "bytes"}, "shards": [...]} (null: not sharded).
 void write_plan_file(const std::string& path, const tier_plan& plan, const std::vector<double>& hit_curve,
                      const nlohmann::json& profile_info, const nlohmann::json& training, const dataset& source,
-                     std::uint32_t order_crc, std::uint32_t features_crc);
+                     std::uint32_t order_crc, std::int64_t features_crc,
+                     const nlohmann::json& sharding = nlohmann::json());
+nlohmann::json to_json(const shard_info& s);
 
 }  // namespace tg

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "tiering/budget.hpp"
 #include "tiering/plan_file.hpp"
 #include "tiering/renumber.hpp"
+#include "tiering/shard_layout.hpp"
 
 namespace tg {
 
@@ -27,7 +29,28 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   const budget host = parse_budget(cfg.host_mem, "--host-mem");
   const reserve_estimate reserve = estimate_reserve(m.num_nodes, m.feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
                                                     cfg.hidden, std::max<std::int64_t>(m.num_classes, 2));
+  if (cfg.shards < 0 || cfg.shards == 1 || cfg.shards > 4096)
+    throw input_error("--shards " + std::to_string(cfg.shards) + ": give 2 to 4096 machines (or leave it out)");
+  if (cfg.shards > m.num_nodes)
+    throw input_error("--shards " + std::to_string(cfg.shards) + ": the dataset has only " +
+                      std::to_string(m.num_nodes) + " nodes");
+  const budget replicate = parse_budget(cfg.replicate, "--replicate");
+  if (cfg.shards == 0 && cfg.replicate != "0")
+    throw input_error("--replicate " + cfg.replicate +
+                      " needs --shards: it is what each machine holds of the others' rows");
+  const shard_layout layout{m.num_nodes, std::max(cfg.shards, 1)};
+  // Sharded: every machine's tiers are sized for its own shard under the same budgets.
+  std::vector<tier_plan> shard_plans;
+  for (int s = 0; s < cfg.shards; ++s)
+    shard_plans.push_back(size_tiers(layout.size(s), row_bytes, gpu, host, reserve.total()));
   tier_plan plan = size_tiers(m.num_nodes, row_bytes, gpu, host, reserve.total());
+  if (cfg.shards > 0) {
+    plan.gpu_rows = plan.host_rows = 0;
+    for (const auto& sp : shard_plans) {
+      plan.gpu_rows += sp.gpu_rows;
+      plan.host_rows += sp.host_rows;
+    }
+  }
   const auto names = estimator_names();
   const std::string base = cfg.estimator.substr(0, cfg.estimator.find(':'));
   if (std::none_of(names.begin(), names.end(),
@@ -54,7 +77,9 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   const profile_result prof = profile(src, pc, cfg.estimator);
   rep.profile_seconds = prof.seconds;
   rep.edge_passes = prof.edge_passes;
-  const std::vector<std::int64_t> order = rank_nodes(prof.score);
+  const std::vector<std::int64_t> hot_order = rank_nodes(prof.score);
+  // Sharded: the hot order dealt round-robin, so every shard is hot-first and as hot as the others.
+  const std::vector<std::int64_t> order = cfg.shards > 0 ? layout.deal(hot_order) : hot_order;
   // Predicted GPU hit rate when the first k rows are cached, at 1001 points.
   std::vector<double> curve(1001, 0.0);
   {
@@ -62,9 +87,9 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
     for (double x : prof.score) total += x;
     double acc = 0;
     std::size_t next = 1;
-    const auto n = static_cast<double>(order.size());
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      acc += prof.score[order[i]];
+    const auto n = static_cast<double>(hot_order.size());
+    for (std::size_t i = 0; i < hot_order.size(); ++i) {
+      acc += prof.score[hot_order[i]];
       while (next < curve.size() && static_cast<double>(i + 1) >= n * static_cast<double>(next) / 1000.0) {
         curve[next] = total > 0 ? acc / total : 0.0;
         ++next;
@@ -73,8 +98,9 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
     for (; next < curve.size(); ++next) curve[next] = 1.0;
   }
   plan.estimator = cfg.estimator;
-  rep.predicted_gpu_hit_rate = predicted_hit_rate(prof.score, order, plan.g());
-  rep.predicted_memory_hit_rate = predicted_hit_rate(prof.score, order, plan.c());
+  // (Sharded: the GPU tiers of all machines together hold the hottest plan.g() rows, near enough.)
+  rep.predicted_gpu_hit_rate = predicted_hit_rate(prof.score, hot_order, plan.g());
+  rep.predicted_memory_hit_rate = predicted_hit_rate(prof.score, hot_order, plan.c());
 
   const auto t0 = std::chrono::steady_clock::now();
   dataset_writer w(out_dir, cfg.overwrite, {src.dir()});
@@ -83,7 +109,10 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
     for (const auto& [file, info] : src.meta().arrays) bytes += info.bytes;
     w.expect_space(bytes + 8 * static_cast<std::uint64_t>(src.num_nodes()), "the prepared copy of " + src.dir());
   }
-  write_renumbered(src, order, w);
+  std::vector<std::int64_t> bounds;
+  for (int s = 0; s <= cfg.shards && cfg.shards > 0; ++s)
+    bounds.push_back(s < cfg.shards ? layout.begin(s) : m.num_nodes);
+  write_renumbered(src, order, w, bounds);
   w.meta().source = {{"prepared_from", std::filesystem::absolute(src.dir()).lexically_normal().string()},
                      {"estimator", cfg.estimator},
                      {"source", m.source}};
@@ -96,11 +125,30 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
                               {"details", prof.details},
                               {"predicted_gpu_hit_rate", rep.predicted_gpu_hit_rate},
                               {"predicted_memory_hit_rate", rep.predicted_memory_hit_rate}};
+  nlohmann::json sharding;
+  if (cfg.shards > 0) {
+    const std::uint64_t rep_bytes = replicate.resolve(plan.feature_bytes() / static_cast<std::uint64_t>(row_bytes) *
+                                                      static_cast<std::uint64_t>(m.feature_dim) * sizeof(float));
+    sharding = {{"replicate", {{"budget", cfg.replicate}, {"bytes", rep_bytes}}}, {"shards", nlohmann::json::array()}};
+    for (int s = 0; s < cfg.shards; ++s) {
+      shard_info si;
+      si.file = shard_file_name(s, cfg.shards);
+      si.begin = layout.begin(s);
+      si.end = layout.end(s);
+      si.gpu_rows = shard_plans[static_cast<std::size_t>(s)].gpu_rows;
+      si.host_rows = shard_plans[static_cast<std::size_t>(s)].host_rows;
+      si.bytes = std::filesystem::file_size(w.path(si.file));
+      si.crc32 = file_crc32(w.path(si.file));
+      std::tie(si.head_crc32, si.tail_crc32) = shard_fingerprint(w.path(si.file));
+      sharding["shards"].push_back(to_json(si));
+    }
+  }
   write_plan_file(w.path("plan.json"), plan, curve, est, training, src, file_crc32(w.path("order.npy")),
-                  file_crc32(w.path("features.npy")));
+                  cfg.shards > 0 ? -1 : static_cast<std::int64_t>(file_crc32(w.path("features.npy"))), sharding);
   rep.out_dir = w.commit();
   rep.write_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   rep.plan = plan;
+  rep.shard_plans = shard_plans;
   return rep;
 }
 

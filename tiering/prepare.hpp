@@ -26,6 +26,11 @@ struct prepare_config {
   std::int64_t max_batches = 0;  // > 0: the training that follows runs the first N batches of each epoch
   std::int64_t hidden = 256;     // model width assumed for the training reserve
   bool overwrite = false;
+  // >= 2: the features are split across this many machines (multigpu/sharded_store.hpp); the GPU
+  // and host budgets are then each machine's, and `replicate` (bytes or a share of all feature
+  // bytes) is what each machine may hold of other machines' hottest rows.
+  int shards = 0;
+  std::string replicate = "0";
 };
 
 struct prepare_report {
@@ -33,6 +38,7 @@ struct prepare_report {
   double profile_seconds = 0, edge_passes = 0, write_seconds = 0;
   double predicted_gpu_hit_rate = 0, predicted_memory_hit_rate = 0;  // GPU tier; GPU + host tiers
   std::string out_dir;
+  std::vector<tier_plan> shard_plans;  // sharded: each machine's tiers
 };
 
 prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, const std::string& out_dir);

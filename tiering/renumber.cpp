@@ -5,11 +5,16 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
 
 namespace tg {
+
+std::string shard_file_name(int shard, int shards) {
+  return "shards/features-" + std::to_string(shard) + "-of-" + std::to_string(shards) + ".npy";
+}
 
 namespace {
 constexpr std::size_t kChunkBytes = 64u << 20;
@@ -45,8 +50,10 @@ void write_indices(const dataset& src, const std::vector<std::int64_t>& order, c
   out.finish();
 }
 
-void write_rows(const npy_array& a, const std::vector<std::int64_t>& order, const std::string& path, progress* prog) {
-  const std::int64_t n = static_cast<std::int64_t>(order.size());
+// Rows order[first, last) of `a`, in that order, into a new .npy file (all of them by default).
+void write_rows(const npy_array& a, const std::vector<std::int64_t>& order, const std::string& path, progress* prog,
+                std::int64_t first = 0, std::int64_t last = -1) {
+  const std::int64_t n = last < 0 ? static_cast<std::int64_t>(order.size()) : last;
   std::vector<std::int64_t> row_shape(a.shape().begin() + 1, a.shape().end());
   std::int64_t row_elems = 1;
   for (auto d : row_shape) row_elems *= d;
@@ -56,7 +63,7 @@ void write_rows(const npy_array& a, const std::vector<std::int64_t>& order, cons
       std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkBytes / std::max<std::size_t>(row_bytes, 1)));
   std::vector<std::uint8_t> buf;
   const auto* src = static_cast<const std::uint8_t*>(a.raw());
-  for (std::int64_t r0 = 0; r0 < n; r0 += chunk) {
+  for (std::int64_t r0 = first; r0 < n; r0 += chunk) {
     const std::int64_t r1 = std::min(n, r0 + chunk);
     buf.resize(static_cast<std::size_t>(r1 - r0) * row_bytes);
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(r0, r1, 64), [&](const auto& r) {
@@ -71,7 +78,8 @@ void write_rows(const npy_array& a, const std::vector<std::int64_t>& order, cons
 }
 }  // namespace
 
-void write_renumbered(const dataset& src, const std::vector<std::int64_t>& order, dataset_writer& w) {
+void write_renumbered(const dataset& src, const std::vector<std::int64_t>& order, dataset_writer& w,
+                      const std::vector<std::int64_t>& shard_bounds) {
   const std::int64_t n = src.num_nodes();
   TG_EXPECTS(static_cast<std::int64_t>(order.size()) == n, "order has ", order.size(), " entries for ", n, " nodes");
   std::vector<std::int64_t> inv(static_cast<std::size_t>(n), -1);
@@ -102,7 +110,17 @@ void write_renumbered(const dataset& src, const std::vector<std::int64_t>& order
   m.feature_dtype = sm.feature_dtype;
   m.num_classes = sm.num_classes;
   m.label_dtype = sm.label_dtype;
-  if (sm.has_features()) {
+  if (sm.has_features() && shard_bounds.size() > 2) {
+    // Sharded: rows [bounds[m], bounds[m+1]) into shards/features-M-of-K.npy, outside the arrays
+    // that every machine maps (meta.json lists none of them; plan.json does).
+    const int k = static_cast<int>(shard_bounds.size()) - 1;
+    m.feature_shards = k;
+    std::filesystem::create_directories(w.path("shards"));
+    progress prog("permuting features into " + std::to_string(k) + " shards", n, "rows");
+    for (int s = 0; s < k; ++s)
+      write_rows(src.get("features.npy"), order, w.path(shard_file_name(s, k)), &prog, shard_bounds[s],
+                 shard_bounds[s + 1]);
+  } else if (sm.has_features()) {
     progress prog("permuting features", n, "rows");
     write_rows(src.get("features.npy"), order, w.path("features.npy"), &prog);
   }

@@ -16,6 +16,12 @@ namespace tg {
 
 // Writes into an open dataset_writer (the caller adds plan files and commits). `order` must be a
 // permutation of [0, N).
-void write_renumbered(const dataset& src, const std::vector<std::int64_t>& order, dataset_writer& w);
+// shard_bounds (K + 1 increasing new ids from 0 to N, K >= 2): the features go to K shard files,
+// rows [bounds[m], bounds[m+1]) into shard_file_name(m, K), and meta.json records K shards.
+void write_renumbered(const dataset& src, const std::vector<std::int64_t>& order, dataset_writer& w,
+                      const std::vector<std::int64_t>& shard_bounds = {});
+
+// "shards/features-M-of-K.npy": shard M's file, relative to the dataset directory.
+std::string shard_file_name(int shard, int shards);
 
 }  // namespace tg

@@ -32,6 +32,9 @@ class feature_store {
   // counts to `counts` when given; returns once the rows are in `out`. Throws input_error for an id
   // outside [0, N) before any work.
   virtual void gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) = 0;
+  // Whether gather() is a collective of a data-parallel job (the sharded store: every rank serves
+  // the others' rows in each call), which every rank must then call equally often, even with no ids.
+  virtual bool collective() const { return false; }
 };
 
 struct store_options {

@@ -48,6 +48,8 @@ void batch_pipeline::produce(std::int64_t b, prepared_batch& s) {
   s.labels_host.clear();
   if (mine.size() == 0) {  // fewer seeds than ranks: this rank contributes nothing to this batch
     s.host = sampled_batch{};
+    s.x.resize(0);
+    if (store_.collective()) store_.gather(span<const std::int64_t>(), s.x.view(), nullptr);  // serve the others
     return;
   }
   auto t0 = std::chrono::steady_clock::now();

@@ -20,12 +20,15 @@
 #include "kernels/loss.hpp"
 #include "sampler/batcher.hpp"
 #include "sampler/neighbor_sampler.hpp"
+#include "sampler/rank_slice.hpp"
 #include "train/checkpoint.hpp"
 #include "train/batch_pipeline.hpp"
 #include "multigpu/gradient_reducer.hpp"
 #include "multigpu/topology.hpp"
 #include "nn/optimizer.hpp"
 #include "multigpu/communicator.hpp"
+#include "multigpu/sharded_store.hpp"
+#include "tiering/budget.hpp"
 #include "core/device.hpp"
 #include "train/metrics.hpp"
 #include "tiering/feature_store.hpp"
@@ -150,29 +153,65 @@ struct graph_for_sampling {
 
 }  // namespace
 
-std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
-                                   const train_config& cfg) {
-  // Every row read in place from the mapped features file (the store with every row in its host tier).
-  tiered_store features(d, 0, d.num_nodes(), cfg.disk_readers, true);
+namespace {
+
+// Rows [slice] of a batch computed on every rank, gathered in rank order into out (n x width floats).
+void all_gather_rows(communicator& comm, std::int64_t n, std::int64_t width, const float* mine, float* out) {
+  const int world = comm.size();
+  const index_range own = rank_slice(n, comm.rank(), world);
+  const std::int64_t most = (n + world - 1) / world;
+  std::vector<float> send(static_cast<std::size_t>(most * width), 0.0f),
+      all(static_cast<std::size_t>(most * width * world));
+  std::copy_n(mine, own.size() * width, send.data());
+  comm.all_gather(send.data(), send.size() * sizeof(float), all.data());
+  for (int r = 0; r < world; ++r) {
+    const index_range their = rank_slice(n, r, world);
+    std::copy_n(all.data() + static_cast<std::size_t>(r) * send.size(), their.size() * width,
+                out + their.begin * width);
+  }
+}
+
+// Evaluation through `features`. With a communicator (a sharded store's job), every rank computes
+// its slice of each evaluation batch (the store's gathers are collective) and the slices are
+// gathered, so every rank returns all the logits; the samples are keyed by the batch as on one
+// process, so the result is the same.
+std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
+                                 const train_config& cfg, feature_store& features, communicator* comm) {
   const std::int64_t classes = m.config().num_classes;
+  const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
   const std::vector<std::int64_t> keys =
       d.has("order.npy") ? d.get("order.npy").to_int64() : std::vector<std::int64_t>{};
   std::vector<float> out(ids.size() * static_cast<std::size_t>(classes));
   const std::int64_t eb = std::max<std::int64_t>(1, cfg.eval_batch_size);
+  const auto gather = [&](span<const std::int64_t> rows, std::vector<float>* x) {
+    x->resize(rows.size() * static_cast<std::size_t>(features.dim()));
+    features.gather(rows, host_view(x->data(), static_cast<std::int64_t>(x->size())), nullptr);
+  };
   if (cfg.eval_mode == "sampled") {
     graph_for_sampling gs;
     neighbor_sampler s = gs.make(d, cfg.fanouts, cfg.seed ^ 0x6576616cull /* "eval" */, cfg.ignore_graph);
     s.set_node_keys(span<const std::int64_t>(keys));
     sampled_batch sb;
-    std::vector<float> x;
+    std::vector<float> x, mine;
     gnn_model& mm = const_cast<gnn_model&>(m);  // forward(train=false) keeps no state
     for (std::size_t b0 = 0; b0 < ids.size(); b0 += static_cast<std::size_t>(eb)) {
       const std::size_t n = std::min(ids.size() - b0, static_cast<std::size_t>(eb));
-      s.sample(span<const std::int64_t>(ids.data() + b0, n), 0, static_cast<std::int64_t>(b0 / eb), &sb);
-      x.resize(static_cast<std::size_t>(sb.blocks[0].num_src() * features.dim()));
-      features.gather(sb.input_nodes(), x.data());
-      const auto& logits = mm.forward(sb, x.data(), false, dropout_key{});
-      std::copy(logits.begin(), logits.end(), out.begin() + static_cast<std::ptrdiff_t>(b0 * classes));
+      const index_range own = rank_slice(static_cast<std::int64_t>(n), rank, world);
+      mine.clear();
+      if (own.size() > 0) {
+        s.sample(span<const std::int64_t>(ids.data() + b0 + own.begin, static_cast<std::size_t>(own.size())), 0,
+                 static_cast<std::int64_t>(b0 / eb), &sb);
+        gather(sb.input_nodes(), &x);
+        const auto& logits = mm.forward(sb, x.data(), false, dropout_key{});
+        mine.assign(logits.begin(), logits.end());
+      } else if (features.collective()) {
+        gather(span<const std::int64_t>(), &x);  // serve the other ranks' rows
+      }
+      float* dst = out.data() + static_cast<std::ptrdiff_t>(b0 * classes);
+      if (comm)
+        all_gather_rows(*comm, static_cast<std::int64_t>(n), classes, mine.data(), dst);
+      else
+        std::copy(mine.begin(), mine.end(), dst);
     }
     return out;
   }
@@ -181,31 +220,50 @@ std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const s
   graph_for_sampling gs;
   neighbor_sampler full = gs.make(d, {-1}, 0, cfg.ignore_graph);
   sampled_batch sb;
-  std::vector<float> prev, cur, x;
+  std::vector<float> prev, cur, x, mine;
   std::vector<std::int64_t> seeds;
   for (int l = 0; l < m.config().num_layers; ++l) {
     const std::int64_t din = m.layer_in_dim(l), dout = m.layer_out_dim(l);
     cur.assign(static_cast<std::size_t>(n * dout), 0.0f);
     for (std::int64_t s0 = 0; s0 < n; s0 += eb) {
       const std::int64_t cnt = std::min(eb, n - s0);
-      seeds.resize(static_cast<std::size_t>(cnt));
-      std::iota(seeds.begin(), seeds.end(), s0);
-      full.sample(span<const std::int64_t>(seeds), 0, 0, &sb);
-      const block& b = sb.blocks[0];
-      x.resize(static_cast<std::size_t>(b.num_src() * din));
-      if (l == 0) {
-        features.gather(span<const std::int64_t>(b.src_nodes), x.data());
-      } else {
-        for (std::int64_t i = 0; i < b.num_src(); ++i)
-          std::copy_n(prev.data() + b.src_nodes[i] * din, din, x.data() + i * din);
+      const index_range own = rank_slice(cnt, rank, world);
+      mine.assign(static_cast<std::size_t>(own.size() * dout), 0.0f);
+      if (own.size() > 0) {
+        seeds.resize(static_cast<std::size_t>(own.size()));
+        std::iota(seeds.begin(), seeds.end(), s0 + own.begin);
+        full.sample(span<const std::int64_t>(seeds), 0, 0, &sb);
+        const block& b = sb.blocks[0];
+        if (l == 0) {
+          gather(span<const std::int64_t>(b.src_nodes), &x);
+        } else {
+          x.resize(static_cast<std::size_t>(b.num_src() * din));
+          for (std::int64_t i = 0; i < b.num_src(); ++i)
+            std::copy_n(prev.data() + b.src_nodes[i] * din, din, x.data() + i * din);
+        }
+        m.layer_forward(l, b, x.data(), mine.data());
+      } else if (l == 0 && features.collective()) {
+        gather(span<const std::int64_t>(), &x);
       }
-      m.layer_forward(l, b, x.data(), cur.data() + s0 * dout);
+      if (comm)
+        all_gather_rows(*comm, cnt, dout, mine.data(), cur.data() + s0 * dout);
+      else
+        std::copy(mine.begin(), mine.end(), cur.begin() + s0 * dout);
     }
     prev.swap(cur);
   }
   for (std::size_t i = 0; i < ids.size(); ++i)
     std::copy_n(prev.data() + ids[i] * classes, classes, out.data() + i * classes);
   return out;
+}
+
+}  // namespace
+
+std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
+                                   const train_config& cfg) {
+  // Every row read in place from the mapped features file (the store with every row in its host tier).
+  tiered_store features(d, 0, d.num_nodes(), cfg.disk_readers, true);
+  return evaluate_with(d, m, ids, cfg, features, nullptr);
 }
 
 namespace {
@@ -274,7 +332,9 @@ struct tier_layout {
 // The tiers a run uses: a prepared dataset's plan (or --gpu-mem / --host-mem over it), checked
 // against the budgets with this run's training memory; an unprepared dataset keeps every row in
 // host memory. Prints the plan.
-tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t row_bytes, std::int64_t num_classes) {
+// Sharded features: the tiers are this rank's shard's (`rank`), in rows of the shard.
+tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t row_bytes, std::int64_t num_classes,
+                       int rank) {
   // A prepared (renumbered) dataset is served by the tiered feature store under its plan, and
   // sampled with the original ids as keys, so it trains exactly as the original dataset would.
   tier_layout t;
@@ -283,13 +343,20 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
   if (plan_file::present(d)) {
     const plan_file pf = plan_file::load(d);
     tier_plan tp = pf.plan;
+    if (!pf.shards.empty()) {
+      const shard_info& si =
+          pf.shards[static_cast<std::size_t>(std::min<int>(rank, static_cast<int>(pf.shards.size()) - 1))];
+      tp.num_nodes = si.rows();
+      tp.gpu_rows = si.gpu_rows;
+      tp.host_rows = si.host_rows;
+    }
     const reserve_estimate reserve =
         estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size, hidden_width(cfg.model),
                          num_classes, attention_heads(cfg.model));
     if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
       const budget gpu = parse_budget(cfg.gpu_mem.empty() ? "0" : cfg.gpu_mem, "--gpu-mem");
       const budget host = parse_budget(cfg.host_mem.empty() ? "100%" : cfg.host_mem, "--host-mem");
-      tp = size_tiers(d.num_nodes(), row_bytes, gpu, host, reserve.total());
+      tp = size_tiers(tp.num_nodes, row_bytes, gpu, host, reserve.total());
       tp.estimator = pf.plan.estimator;
     } else if (pf.plan.gpu_budget_bytes > 0) {
       const std::uint64_t budget_bytes = pf.plan.gpu_budget_bytes;
@@ -382,7 +449,14 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   graph_for_sampling train_graph;
   neighbor_sampler sampler = train_graph.make(d, cfg.fanouts, cfg.seed, cfg.ignore_graph);
   if (cfg.ignore_graph) log_info("--ignore-graph: training without edges (a feature-only MLP baseline)");
-  const tier_layout tiers = plan_tiers(d, cfg, row_bytes, sp.num_classes);
+  const bool sharded = d.meta().feature_shards > 0;
+  if (sharded && on_gpu)
+    throw input_error(at_input(d.dir(),
+                               "holds features sharded across machines, which train on the CPU backend "
+                               "(--device cpu) in this version"));
+  if (!sharded && !cfg.replicate.empty())
+    throw input_error("--replicate applies to datasets whose features are sharded across machines (prepare --shards)");
+  const tier_layout tiers = plan_tiers(d, cfg, row_bytes, sp.num_classes, rank);
   const std::vector<std::int64_t>& node_keys = tiers.node_keys;
   std::int64_t tier_g = tiers.g, tier_c = tiers.c;
   sampler.set_node_keys(span<const std::int64_t>(node_keys));
@@ -438,7 +512,28 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                            .total();
     if (comm) plan_shared_gpu_tier(*comm, cfg.device_id, d.num_nodes(), row_bytes, &tier_g, &tier_c, &so);
   }
-  const std::unique_ptr<feature_store> store = make_feature_store(d, tier_g, tier_c, so);
+  std::unique_ptr<feature_store> store;
+  sharded_store* shards = nullptr;
+  if (sharded) {
+    // Features sharded across machines: this rank's shard, tiered by the plan (or --gpu-mem /
+    // --host-mem), the replicas under --replicate or the plan's budget, the rest fetched.
+    sharded_store::options sho;
+    sho.disk_readers = cfg.disk_readers;
+    sho.gpu_rows = tier_g;
+    sho.host_rows = tier_c - tier_g;
+    if (!cfg.replicate.empty()) {
+      const std::uint64_t float_row = static_cast<std::uint64_t>(feature_dim) * sizeof(float);
+      sho.replica_rows = static_cast<std::int64_t>(
+          parse_budget(cfg.replicate, "--replicate").resolve(static_cast<std::uint64_t>(d.num_nodes()) * float_row) /
+          float_row);
+    }
+    auto ss = open_sharded_store(d, comm, sho);
+    shards = ss.get();
+    store = std::move(ss);
+    log_info("features: ", store->host_tier_mode());
+  } else {
+    store = make_feature_store(d, tier_g, tier_c, so);
+  }
   if (on_gpu)
     log_info("device: ", be.name(), "; GPU tier rows [0, ", tier_g, "), host tier [", tier_g, ", ", tier_c,
              ") held as ", store->host_tier_mode(), ", disk [", tier_c, ", ", d.num_nodes(), ")");
@@ -450,6 +545,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   po.rank = rank;
   po.world = world;
   po.depth = cfg.pipeline_depth >= 0 ? cfg.pipeline_depth : (on_gpu ? 2 : 0);
+  // Sharded: the next batch's exchange runs on the producer thread while this one trains, when the
+  // communicator allows two threads at once.
+  if (shards && cfg.pipeline_depth < 0 && shards->concurrent_ok()) po.depth = 1;
+  if (shards && po.depth > 0 && !shards->concurrent_ok()) {
+    log_warn(
+        "the MPI library does not provide MPI_THREAD_MULTIPLE: the feature exchange cannot overlap training "
+        "(--prefetch 0)");
+    po.depth = 0;
+  }
   batch_pipeline pipeline(sampler, *store, on_gpu ? *upload_owner : be, sp.labels, po);
   std::unique_ptr<gradient_reducer> reducer;
   if (comm) {
@@ -458,6 +562,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     log_info("data-parallel: rank ", rank, " of ", world, " (", comm->kind(), " communicator, ", reducer->kind(),
              " gradient reduction); each global batch of ", cfg.batch_size, " seeds is split across the ranks");
   }
+  // Evaluation: on the lead alone, or (sharded features) by every rank together through the store.
+  const auto eval_logits = [&](const std::vector<std::int64_t>& ids) {
+    return shards ? evaluate_with(d, model, ids, cfg, *store, comm) : evaluate_logits(d, model, ids, cfg);
+  };
   sigint_guard guard;
   tensor<float> dlogits(be), row_loss(be);
   std::vector<float> logits_host, row_loss_host;
@@ -575,22 +683,27 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     if (comm) {
       check_identical_parameters(comm, model, epoch + 1);
       // The job's traffic: every rank's gathers.
-      double t[4] = {static_cast<double>(er.feature_traffic.gpu_rows),
-                     static_cast<double>(er.feature_traffic.host_rows),
-                     static_cast<double>(er.feature_traffic.disk_rows), static_cast<double>(er.sampled_edges)};
-      comm->all_reduce_sum(t, 4);
+      double t[7] = {
+          static_cast<double>(er.feature_traffic.gpu_rows),     static_cast<double>(er.feature_traffic.host_rows),
+          static_cast<double>(er.feature_traffic.disk_rows),    static_cast<double>(er.sampled_edges),
+          static_cast<double>(er.feature_traffic.replica_rows), static_cast<double>(er.feature_traffic.remote_rows),
+          static_cast<double>(er.feature_traffic.network_bytes)};
+      comm->all_reduce_sum(t, 7);
       er.feature_traffic.gpu_rows = static_cast<std::int64_t>(t[0]);
       er.feature_traffic.host_rows = static_cast<std::int64_t>(t[1]);
       er.feature_traffic.disk_rows = static_cast<std::int64_t>(t[2]);
+      er.feature_traffic.replica_rows = static_cast<std::int64_t>(t[4]);
+      er.feature_traffic.remote_rows = static_cast<std::int64_t>(t[5]);
+      er.feature_traffic.network_bytes = static_cast<std::int64_t>(t[6]);
       er.sampled_edges = static_cast<std::int64_t>(t[3]);
       er.feature_traffic.batches *= world;
     }
-    const bool validate = lead && evaluate && !sp.valid.empty() &&
+    const bool validate = (lead || sharded) && evaluate && !sp.valid.empty() &&
                           (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
     double eval_s = 0;
     if (validate) {
       const auto t0 = std::chrono::steady_clock::now();
-      er.valid_metric = score(evaluate_logits(d, model, sp.valid, cfg), sp.valid, sp.labels, sp.num_classes);
+      er.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
       eval_s = seconds_since(t0);
     }
     log_info("epoch ", epoch + 1, "/", cfg.epochs, "  loss ", fmt(er.loss), "  train acc ", fmt(er.train_accuracy),
@@ -645,10 +758,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (!rep.interrupted) {
     const auto& last = rep.epochs;
     rep.valid_metric = !last.empty() ? last.back().valid_metric : -1;
-    if (lead && evaluate && !sp.test.empty())
-      rep.test_metric = score(evaluate_logits(d, model, sp.test, cfg), sp.test, sp.labels, sp.num_classes);
-    if (lead && evaluate && rep.valid_metric < 0 && !sp.valid.empty())
-      rep.valid_metric = score(evaluate_logits(d, model, sp.valid, cfg), sp.valid, sp.labels, sp.num_classes);
+    if ((lead || sharded) && evaluate && !sp.test.empty())
+      rep.test_metric = score(eval_logits(sp.test), sp.test, sp.labels, sp.num_classes);
+    if ((lead || sharded) && evaluate && rep.valid_metric < 0 && !sp.valid.empty())
+      rep.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
     traffic total;
     for (const auto& e : rep.epochs) total += e.feature_traffic;
     if (!rep.epochs.empty()) log_info("feature traffic over ", rep.epochs.size(), " epochs: ", total.summary());

@@ -46,6 +46,7 @@ struct train_config {
   std::string save_model_path;        // empty: do not save
   bool show_progress = true;
   std::string gpu_mem, host_mem;  // override the prepared plan's budgets (prepared datasets only)
+  std::string replicate;          // sharded features: override the plan's replica budget per machine
   int disk_readers = 4;           // reader threads of the disk tier
   bool ignore_graph = false;      // train and evaluate with no edges: the model becomes an MLP baseline
   int stop_after_epochs = -1;     // testing aid: stop (as if interrupted) after this many epochs

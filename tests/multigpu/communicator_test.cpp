@@ -95,6 +95,50 @@ TEST(CpuCommunicator, CollectivesAcrossProcessesGiveIdenticalResults) {
   }
 }
 
+// all_to_all_v: every rank's part for every other arrives intact and in source-rank order (empty
+// parts included); a duplicate is a second channel over the same ranks that a second thread can drive
+// while the first communicator is busy.
+TEST(CpuCommunicator, AllToAllVAndADuplicateOnAnotherThread) {
+  for (int size : {2, 3}) {
+    const int port = test::free_tcp_port();
+    const auto status = run_ranks(size, [&](int r) {
+      auto c = make_cpu_communicator(world(r, size, port), 10s);
+      // Rank r sends (r + 2 * d) % 3 ints to rank d, with values 1000 r + 10 d + i.
+      const auto count = [](int from, int to) { return static_cast<std::size_t>((from + 2 * to) % 3); };
+      std::vector<int> send;
+      std::vector<std::size_t> sb(static_cast<std::size_t>(size)), rb(static_cast<std::size_t>(size));
+      for (int d = 0; d < size; ++d) {
+        for (std::size_t i = 0; i < count(r, d); ++i) send.push_back(1000 * r + 10 * d + static_cast<int>(i));
+        sb[static_cast<std::size_t>(d)] = count(r, d) * sizeof(int);
+        rb[static_cast<std::size_t>(d)] = count(d, r) * sizeof(int);
+      }
+      std::size_t total = 0;
+      for (std::size_t b : rb) total += b / sizeof(int);
+      std::vector<int> recv(total, -1);
+      c->all_to_all_v(send.data(), sb.data(), recv.data(), rb.data());
+      std::size_t at = 0;
+      for (int q = 0; q < size; ++q)
+        for (std::size_t i = 0; i < count(q, r); ++i)
+          if (recv[at++] != 1000 * q + 10 * r + static_cast<int>(i)) return false;
+      // The duplicate reduces on another thread while this one all-gathers on the original.
+      auto dup = c->duplicate();
+      if (dup->rank() != r || dup->size() != size) return false;
+      double x = r + 1.0;
+      std::thread t([&] {
+        for (int k = 0; k < 50; ++k) dup->all_reduce_sum(&x, 1);
+      });
+      std::vector<int> all(static_cast<std::size_t>(size));
+      for (int k = 0; k < 50; ++k) c->all_gather(&r, sizeof r, all.data());
+      t.join();
+      // After round 1 every rank holds the same value, so x = (sum of r + 1) * size^49.
+      double expect = size * (size + 1) / 2.0;
+      for (int k = 1; k < 50; ++k) expect *= size;
+      return x == expect && all[static_cast<std::size_t>(size - 1)] == size - 1;
+    });
+    for (int r = 0; r < size; ++r) EXPECT_EQ(status[static_cast<std::size_t>(r)], 0) << "rank " << r << " of " << size;
+  }
+}
+
 TEST(CpuCommunicator, ADeadRankStopsTheOthers) {
   const int port = test::free_tcp_port();
   const auto t0 = std::chrono::steady_clock::now();

@@ -361,3 +361,171 @@ TEST(DataParallelMpi, AKilledRankEndsTheJobNamingIt) {
   const std::string text = test::read_text(log);
   EXPECT_NE(text.find("rank 1"), std::string::npos) << "mpirun's message names the rank:\n" << text;
 }
+
+// ---- Features sharded across machines: `prepare --shards K`, one rank per shard ----
+
+namespace {
+// A copy of a sharded dataset as machine m would hold it: the common files and shard m only (hard
+// links), so the rank cannot open any other shard.
+std::string machine_copy(const std::string& sharded, const std::string& dst, int m, int k) {
+  namespace fs = std::filesystem;
+  fs::copy(sharded, dst, fs::copy_options::recursive | fs::copy_options::create_hard_links);
+  for (int s = 0; s < k; ++s)
+    if (s != m) fs::remove(dst + "/shards/features-" + std::to_string(s) + "-of-" + std::to_string(k) + ".npy");
+  return dst;
+}
+
+// Runs `train DIR_r ARGS` as rank r of k (RANK / WORLD_SIZE / MASTER_PORT), each rank on its own
+// directory; returns every rank's exit status and appends their logs to *out.
+std::vector<int> run_ranks_by_hand(const std::vector<std::string>& dirs, const std::vector<std::string>& args,
+                                   const std::string& logdir, std::string* out) {
+  const int k = static_cast<int>(dirs.size());
+  const std::string port = std::to_string(test::free_tcp_port());
+  std::vector<pid_t> pids;
+  for (int r = 0; r < k; ++r) {
+    std::vector<std::string> a = {"-q", "train", dirs[static_cast<std::size_t>(r)]};
+    a.insert(a.end(), args.begin(), args.end());
+    pids.push_back(spawn(a, {{"RANK", std::to_string(r)}, {"WORLD_SIZE", std::to_string(k)}, {"MASTER_PORT", port}},
+                         logdir + "/rank" + std::to_string(r) + ".log"));
+  }
+  std::vector<int> status;
+  for (int r = 0; r < k; ++r) {
+    bool timed_out = false;
+    const int s = wait_status(pids[static_cast<std::size_t>(r)], 120s, &timed_out);
+    status.push_back(timed_out ? -1 : (WIFEXITED(s) ? WEXITSTATUS(s) : 128));
+    *out += test::read_text(logdir + "/rank" + std::to_string(r) + ".log");
+  }
+  return status;
+}
+
+std::vector<std::string> split_args(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) v.push_back(w);
+  return v;
+}
+}  // namespace
+
+// K ranks, each holding only its own shard of the features, train bit for bit the model that K
+// ranks train on the unsharded prepared dataset (same seeds, same global batches); the ledger shows
+// rows fetched over the network and rows served from replicas.
+TEST(DataParallelSharded, EachRankHoldsOneShardAndTheModelIsTheUnshardedOne) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 4000);
+  const std::string train_args =
+      "--model sage --fanouts 5,5 --hidden 16 --dropout 0 --batch-size 200 --epochs 2 --lr 0.01 --seed 4 "
+      "--no-progress";
+  const std::string prep = " --gpu-mem 10% --host-mem 30% --fanouts 5,5 --batch-size 200 --seed 4";
+  std::string out;
+  ASSERT_EQ(test::run_cli("-q prepare " + g + " -o " + d / "p" + prep, &out), 0) << out;
+  for (int k : {2, 3}) {
+    const std::string sk = d / ("s" + std::to_string(k));
+    ASSERT_EQ(test::run_cli(
+                  "-q prepare " + g + " -o " + sk + prep + " --shards " + std::to_string(k) + " --replicate 5%", &out),
+              0)
+        << out;
+    const std::string mp = d / ("p" + std::to_string(k));
+    ASSERT_EQ(test::run_cli("-q launch -n " + std::to_string(k) + " -- train " + d / "p " + train_args + " --metrics " +
+                                mp + ".jsonl --save-model " + mp + ".tgck",
+                            &out),
+              0)
+        << out;
+    std::vector<std::string> dirs;
+    for (int m = 0; m < k; ++m)
+      dirs.push_back(machine_copy(sk, d / ("machine" + std::to_string(k) + "_" + std::to_string(m)), m, k));
+    const std::string ms = d / ("s" + std::to_string(k) + "m");
+    std::vector<std::string> args = split_args(train_args);
+    for (const std::string& a : {std::string("--metrics"), ms + ".jsonl", std::string("--save-model"), ms + ".tgck"})
+      args.push_back(a);
+    out.clear();
+    const auto status = run_ranks_by_hand(dirs, args, d.path(), &out);
+    for (int r = 0; r < k; ++r) ASSERT_EQ(status[static_cast<std::size_t>(r)], 0) << "rank " << r << "\n" << out;
+    const auto a = metrics(mp + ".jsonl"), b = metrics(ms + ".jsonl");
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t e = 0; e + 1 < a.size(); ++e) {
+      EXPECT_EQ(a[e]["loss"].get<double>(), b[e]["loss"].get<double>()) << k << " shards, epoch " << e + 1;
+      EXPECT_EQ(a[e]["valid_accuracy"].get<double>(), b[e]["valid_accuracy"].get<double>());
+      // Every input row is counted once: local tiers + replicas + fetched = the unsharded rows.
+      const auto& ra = a[e]["traffic"]["rows"];
+      const auto& rb = b[e]["traffic"]["rows"];
+      const auto sum = [](const nlohmann::json& r) {
+        std::int64_t s = 0;
+        for (const auto& [key, v] : r.items()) s += v.get<std::int64_t>();
+        return s;
+      };
+      EXPECT_EQ(sum(ra), sum(rb));
+      EXPECT_GT(rb["remote"].get<std::int64_t>(), 0);
+      EXPECT_GT(rb["replica"].get<std::int64_t>(), 0);
+      EXPECT_GT(b[e]["traffic"]["bytes"]["network"].get<std::int64_t>(), 0);
+    }
+    EXPECT_EQ(a.back()["test"].get<double>(), b.back()["test"].get<double>());
+    const checkpoint ca = read_checkpoint(mp + ".tgck"), cb = read_checkpoint(ms + ".tgck");
+    ASSERT_EQ(ca.values.size(), cb.values.size());
+    for (std::size_t i = 0; i < ca.values.size(); ++i) EXPECT_EQ(ca.values[i], cb.values[i]) << "parameter " << i;
+  }
+}
+
+// A shard that is missing, or comes from another prepare run, is refused before any work, naming
+// the file; so are a job whose rank count is not the shard count and --replicate without shards.
+TEST(DataParallelSharded, AMissingOrForeignShardIsRefusedBeforeWork) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 2000);
+  const std::string prep = " --gpu-mem 10% --host-mem 30% --fanouts 5,5 --batch-size 200";
+  std::string out;
+  ASSERT_EQ(test::run_cli("-q prepare " + g + " -o " + d / "s" + prep + " --shards 2", &out), 0) << out;
+  ASSERT_EQ(test::run_cli("-q prepare " + g + " -o " + d / "other" + prep + " --shards 2 --estimator degree", &out), 0)
+      << out;
+  const std::string quick = " --fanouts 5,5 --hidden 8 --batch-size 200 --epochs 1 --no-progress";
+  // Missing: rank 1's directory lacks its shard.
+  const std::vector<std::string> dirs = {machine_copy(d / "s", d / "m0", 0, 2), machine_copy(d / "s", d / "m1", 0, 2)};
+  out.clear();
+  auto status = run_ranks_by_hand(dirs, split_args(quick), d.path(), &out);
+  EXPECT_NE(status[1], 0) << out;
+  EXPECT_NE(out.find("features-1-of-2.npy"), std::string::npos) << out;
+  EXPECT_NE(out.find("missing"), std::string::npos) << out;
+  EXPECT_EQ(out.find("epoch 1/1"), std::string::npos) << "no rank may start training\n" << out;
+  // Foreign: shard 1 replaced by another plan's shard 1 (same shape and size).
+  namespace fs = std::filesystem;
+  const std::string m2 = machine_copy(d / "s", d / "m2", 1, 2);
+  fs::remove(m2 + "/shards/features-1-of-2.npy");
+  fs::copy_file(d / "other/shards/features-1-of-2.npy", m2 + "/shards/features-1-of-2.npy");
+  out.clear();
+  status = run_ranks_by_hand({machine_copy(d / "s", d / "m3", 0, 2), m2}, split_args(quick), d.path(), &out);
+  EXPECT_NE(status[1], 0) << out;
+  EXPECT_NE(out.find("comes from another plan"), std::string::npos) << out;
+  // One process for two shards; --replicate on an unsharded dataset.
+  EXPECT_NE(test::run_cli("-q train " + d / "s" + quick, &out), 0);
+  EXPECT_NE(out.find("sharded 2 ways"), std::string::npos) << out;
+  EXPECT_NE(out.find("launch -n 2"), std::string::npos) << out;
+  EXPECT_NE(test::run_cli("-q train " + g + quick + " --replicate 1M", &out), 0);
+  EXPECT_NE(out.find("--replicate applies"), std::string::npos) << out;
+  EXPECT_NE(test::run_cli("-q prepare " + g + " -o " + d / "x" + prep + " --shards 1", &out), 0);
+  EXPECT_NE(out.find("--shards 1"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(d / "x"));
+}
+
+// Under mpirun the exchange runs over MPI (MPI_Alltoallv on a duplicate communicator) and the model
+// is the one MPI trains on the unsharded dataset.
+TEST(DataParallelMpi, ShardedFeaturesUnderMpirun) {
+  TG_MPI_OR_SKIP();
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 3000);
+  const std::string prep = " --gpu-mem 10% --host-mem 30% --fanouts 5,5 --batch-size 200 --seed 4";
+  std::string out;
+  ASSERT_EQ(test::run_cli("-q prepare " + g + " -o " + d / "p" + prep, &out), 0) << out;
+  ASSERT_EQ(test::run_cli("-q prepare " + g + " -o " + d / "s" + prep + " --shards 2 --replicate 5%", &out), 0) << out;
+  const std::string args =
+      " --model sage --fanouts 5,5 --hidden 16 --dropout 0 --batch-size 200 --epochs 2 --lr 0.01 --seed 4 "
+      "--no-progress --comm mpi";
+  for (const char* which : {"p", "s"})
+    ASSERT_EQ(run_shell(mpirun_prefix(2) + " -q train " + d / which + args + " --metrics " + d / which +
+                            ".jsonl --save-model " + d / which + ".tgck",
+                        &out),
+              0)
+        << out;
+  const checkpoint ca = read_checkpoint(d / "p.tgck"), cb = read_checkpoint(d / "s.tgck");
+  ASSERT_EQ(ca.values.size(), cb.values.size());
+  for (std::size_t i = 0; i < ca.values.size(); ++i) EXPECT_EQ(ca.values[i], cb.values[i]) << "parameter " << i;
+  const auto m = metrics(d / "s.jsonl");
+  EXPECT_GT(m.front()["traffic"]["rows"]["remote"].get<std::int64_t>(), 0);
+}

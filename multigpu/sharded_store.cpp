@@ -1,0 +1,230 @@
+#include "multigpu/sharded_store.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/progress.hpp"
+
+namespace tg {
+
+namespace {
+// The shard file's bytes must be the plan's: shape and size (the disk reader checks them) and the
+// head / tail fingerprints, so a shard copied from another prepare run is refused before any work.
+feature_file check_shard_file(const dataset& d, const plan_file& pf, int m) {
+  const shard_info& si = pf.shards[static_cast<std::size_t>(m)];
+  const std::string path = d.dir() + "/" + si.file;
+  const int k = static_cast<int>(pf.shards.size());
+  if (!std::filesystem::exists(path))
+    throw input_error(at_input(path, "missing: rank " + std::to_string(m) + " of this job trains with feature shard " +
+                                         std::to_string(m) + " of " + std::to_string(k) +
+                                         "; copy it from the directory `tiergnn prepare --shards` wrote"));
+  if (std::filesystem::file_size(path) != si.bytes)
+    throw input_error(at_input(path, "is " + std::to_string(std::filesystem::file_size(path)) +
+                                         " bytes, plan.json says " + std::to_string(si.bytes) +
+                                         ": it belongs to another plan, or is damaged"));
+  const auto [head, tail] = shard_fingerprint(path);
+  if (head != si.head_crc32 || tail != si.tail_crc32)
+    throw input_error(at_input(path, "does not belong to " + d.dir() +
+                                         "/plan.json (its first or last bytes differ from the shard prepare wrote): "
+                                         "it comes from another plan, or is damaged"));
+  feature_file f;
+  f.path = path;
+  f.rows = si.rows();
+  f.dim = d.meta().feature_dim;
+  f.type = d.meta().feature_dtype;
+  return f;
+}
+
+}  // namespace
+
+sharded_store::sharded_store(const dataset& d, const plan_file& pf, std::unique_ptr<communicator> comm,
+                             const options& o)
+    : comm_(std::move(comm)) {
+  const int k = static_cast<int>(pf.shards.size());
+  TG_EXPECTS(k >= 2 && comm_ && comm_->size() == k, "a sharded store needs one rank per shard");
+  rank_ = comm_->rank();
+  layout_.n = d.num_nodes();
+  layout_.k = k;
+  const shard_info& si = pf.shards[static_cast<std::size_t>(rank_)];
+  TG_EXPECTS(si.begin == layout_.begin(rank_) && si.end == layout_.end(rank_), "shard ", rank_,
+             " of plan.json is not the round-robin layout");
+  const feature_file f = check_shard_file(d, pf, rank_);
+  // Every rank checks its own file first; none loads anything until all are known to be good.
+  {
+    std::int32_t ok = 1;
+    std::vector<std::int32_t> all(static_cast<std::size_t>(k));
+    comm_->all_gather(&ok, sizeof ok, all.data());
+  }
+  const std::int64_t g = o.gpu_rows >= 0 ? o.gpu_rows : si.gpu_rows;
+  const std::int64_t h = o.host_rows >= 0 ? o.host_rows : si.host_rows;
+  local_ = std::make_unique<tiered_store>(f, std::min(g, f.rows), std::min(g + h, f.rows), o.disk_readers);
+  // Replica rows are held as float32 (the rows the exchange delivers): the byte budget counts them so.
+  const std::int64_t float_row = dim() * static_cast<std::int64_t>(sizeof(float));
+  const std::int64_t budget_rows =
+      o.replica_rows >= 0 ? o.replica_rows
+                          : static_cast<std::int64_t>(pf.replicate_bytes / static_cast<std::uint64_t>(float_row));
+  replica_rows_ = std::clamp<std::int64_t>(budget_rows, 0, layout_.n - layout_.size(rank_));
+  replica_bound_ = layout_.replica_rank_bound(rank_, replica_rows_);
+  // Fetch the replicas: the remote hot ranks [0, bound), in rank order (= replica slot order).
+  replicas_ = host_buffer<float>(static_cast<std::size_t>(replica_rows_ * dim()));
+  std::vector<std::vector<std::int64_t>> req(static_cast<std::size_t>(k));
+  std::vector<std::int64_t> slot_of;  // per request, in (owner, request) order
+  for (std::int64_t r = 0; r < replica_bound_; ++r) {
+    const int m = static_cast<int>(r % k);
+    if (m == rank_) continue;
+    req[static_cast<std::size_t>(m)].push_back(r / k);
+  }
+  std::vector<float> rows;
+  exchange(req, &rows);
+  // Rows arrive grouped by owner; each owner's requests are in rank order: place them by slot.
+  std::size_t at = 0;
+  for (int m = 0; m < k; ++m)
+    for (std::int64_t local : req[static_cast<std::size_t>(m)]) {
+      const std::int64_t slot = layout_.remote_index(rank_, local * k + m);
+      std::memcpy(replicas_.data() + slot * dim(), rows.data() + at * static_cast<std::size_t>(dim()),
+                  static_cast<std::size_t>(float_row));
+      ++at;
+    }
+}
+
+std::string sharded_store::host_tier_mode() const {
+  return "shard " + std::to_string(rank_) + " of " + std::to_string(layout_.k) + " (rows [" +
+         std::to_string(layout_.begin(rank_)) + ", " + std::to_string(layout_.end(rank_)) + ")), " +
+         local_->host_tier_mode() + "; " + std::to_string(replica_rows_) + " replicated rows of other shards (" +
+         format_bytes(static_cast<double>(replica_rows_ * dim() * 4)) + ")";
+}
+
+std::int64_t sharded_store::exchange(const std::vector<std::vector<std::int64_t>>& requests, std::vector<float>* rows) {
+  const int k = layout_.k;
+  const auto ks = static_cast<std::size_t>(k);
+  // Request counts: row r of the matrix is what rank r asks of each rank.
+  std::vector<std::uint64_t> mine(ks), all(ks * ks);
+  for (std::size_t m = 0; m < ks; ++m) mine[m] = requests[m].size();
+  comm_->all_gather(mine.data(), ks * sizeof(std::uint64_t), all.data());
+  std::vector<std::size_t> send_ids(ks), recv_ids(ks), send_rows(ks), recv_rows(ks);
+  std::vector<std::int64_t> ids_out;
+  std::size_t asked_of_me = 0;
+  for (std::size_t r = 0; r < ks; ++r) {
+    send_ids[r] = mine[r] * sizeof(std::int64_t);
+    recv_ids[r] = all[r * ks + static_cast<std::size_t>(rank_)] * sizeof(std::int64_t);
+    asked_of_me += all[r * ks + static_cast<std::size_t>(rank_)];
+    ids_out.insert(ids_out.end(), requests[r].begin(), requests[r].end());
+  }
+  std::vector<std::int64_t> ids_in(asked_of_me);
+  comm_->all_to_all_v(ids_out.data(), send_ids.data(), ids_in.data(), recv_ids.data());
+  // Serve: the requested rows of this shard, in request order (the local store checks the range).
+  for (std::int64_t id : ids_in)
+    if (id < 0 || id >= local_->num_rows())
+      throw comm_error("sharded store: rank " + std::to_string(rank_) + " was asked for row " + std::to_string(id) +
+                       " of its shard, which has " + std::to_string(local_->num_rows()));
+  const std::size_t row_floats = static_cast<std::size_t>(dim());
+  std::vector<float> served(asked_of_me * row_floats);
+  local_->gather(span<const std::int64_t>(ids_in), served.data(), nullptr);
+  for (std::size_t r = 0; r < ks; ++r) {
+    send_rows[r] = all[r * ks + static_cast<std::size_t>(rank_)] * row_floats * sizeof(float);
+    recv_rows[r] = mine[r] * row_floats * sizeof(float);
+  }
+  rows->resize(ids_out.size() * row_floats);
+  comm_->all_to_all_v(served.data(), send_rows.data(), rows->data(), recv_rows.data());
+  // Bytes over the network for this rank's rows: the ids it asked for and the rows it received
+  // (summed over the ranks, every byte on the wire counts once).
+  std::int64_t net = 0;
+  for (std::size_t r = 0; r < ks; ++r)
+    if (r != static_cast<std::size_t>(rank_)) net += static_cast<std::int64_t>(send_ids[r] + recv_rows[r]);
+  return net;
+}
+
+void sharded_store::gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) {
+  TG_EXPECTS(out.kind == memory_kind::host || out.kind == memory_kind::pinned,
+             "the sharded feature store writes host memory, not ", to_string(out.kind));
+  const std::int64_t d = dim();
+  TG_EXPECTS(out.size >= static_cast<std::int64_t>(ids.size()) * d, "sharded store: the output holds ", out.size,
+             " floats, the gather needs ", static_cast<std::int64_t>(ids.size()) * d);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= layout_.n)
+      throw input_error("feature store: id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
+                        " is outside [0, " + std::to_string(layout_.n) + ")");
+  const int k = layout_.k;
+  const std::int64_t base = layout_.begin(rank_), end = layout_.end(rank_);
+  std::vector<std::int64_t> local_ids;
+  std::vector<std::size_t> local_pos, replica_pos;
+  std::vector<std::vector<std::int64_t>> req(static_cast<std::size_t>(k));
+  std::vector<std::vector<std::size_t>> req_pos(static_cast<std::size_t>(k));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::int64_t id = ids[i];
+    if (id >= base && id < end) {
+      local_ids.push_back(id - base);
+      local_pos.push_back(i);
+      continue;
+    }
+    const int m = layout_.owner(id);
+    const std::int64_t local = id - layout_.begin(m);
+    if (local * k + m < replica_bound_) {
+      replica_pos.push_back(i);
+    } else {
+      req[static_cast<std::size_t>(m)].push_back(local);
+      req_pos[static_cast<std::size_t>(m)].push_back(i);
+    }
+  }
+  // Remote rows first (the exchange waits for the other ranks), then local and replicated rows.
+  std::vector<float> rows;
+  const std::int64_t net = exchange(req, &rows);
+  float* o = out.data;
+  const auto row = static_cast<std::size_t>(d);
+  std::size_t at = 0;
+  std::int64_t remote = 0;
+  for (int m = 0; m < k; ++m)
+    for (std::size_t p : req_pos[static_cast<std::size_t>(m)]) {
+      std::memcpy(o + p * row, rows.data() + at * row, row * sizeof(float));
+      ++at;
+      ++remote;
+    }
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, replica_pos.size(), 256), [&](const auto& r) {
+    for (std::size_t j = r.begin(); j < r.end(); ++j) {
+      const std::size_t p = replica_pos[j];
+      const int m = layout_.owner(ids[p]);
+      const std::int64_t hot = (ids[p] - layout_.begin(m)) * k + m;
+      std::memcpy(o + p * row, replicas_.data() + layout_.remote_index(rank_, hot) * d, row * sizeof(float));
+    }
+  });
+  traffic local_counts;
+  if (!local_ids.empty()) {
+    std::vector<float> buf(local_ids.size() * row);
+    local_->gather(span<const std::int64_t>(local_ids), buf.data(), &local_counts);
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, local_ids.size(), 256), [&](const auto& r) {
+      for (std::size_t j = r.begin(); j < r.end(); ++j)
+        std::memcpy(o + local_pos[j] * row, buf.data() + j * row, row * sizeof(float));
+    });
+  }
+  if (counts) {
+    traffic t = local_counts;
+    t.batches = 1;
+    t.row_bytes = row_bytes();
+    t.replica_rows = static_cast<std::int64_t>(replica_pos.size());
+    t.remote_rows = remote;
+    t.network_bytes = net;
+    *counts += t;
+  }
+}
+
+std::unique_ptr<sharded_store> open_sharded_store(const dataset& d, communicator* job,
+                                                  const sharded_store::options& o) {
+  const int k = d.meta().feature_shards;
+  const int world = job ? job->size() : 1;
+  if (world != k)
+    throw input_error(at_input(
+        d.dir(), "holds features sharded " + std::to_string(k) + " ways (prepare --shards " + std::to_string(k) +
+                     "): train it with one rank per shard, e.g. tiergnn launch -n " + std::to_string(k) +
+                     " -- train ... or mpirun -np " + std::to_string(k) + " tiergnn train ...; this job has " +
+                     std::to_string(world) + (world == 1 ? " process" : " ranks")));
+  const plan_file pf = plan_file::load(d);
+  return std::make_unique<sharded_store>(d, pf, job->duplicate(), o);
+}
+
+}  // namespace tg

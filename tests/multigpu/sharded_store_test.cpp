@@ -1,0 +1,197 @@
+// Features sharded across machines (multigpu/sharded_store.hpp): the round-robin layout, the shard
+// files `prepare --shards` writes, and the store's collective gather across real processes (TCP
+// communicator): every row equals the source dataset's, and the ledger splits the rows exactly into
+// local tiers, replicas and fetched rows.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <vector>
+
+#include "core/dataset.hpp"
+#include "datasets/generate.hpp"
+#include "multigpu/communicator.hpp"
+#include "multigpu/sharded_store.hpp"
+#include "test_util.hpp"
+#include "tiering/plan_file.hpp"
+#include "tiering/prepare.hpp"
+
+using namespace tg;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<int> run_ranks(int size, const std::function<bool(int)>& body) {
+  std::vector<pid_t> pids;
+  for (int r = 0; r < size; ++r) {
+    const pid_t p = ::fork();
+    if (p == 0) {
+      bool ok = false;
+      try {
+        ok = body(r);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "rank %d: %s\n", r, e.what());
+        ::_exit(3);
+      }
+      ::_exit(ok ? 0 : 1);
+    }
+    pids.push_back(p);
+  }
+  std::vector<int> status;
+  for (pid_t p : pids) {
+    int s = 0;
+    ::waitpid(p, &s, 0);
+    status.push_back(WIFEXITED(s) ? WEXITSTATUS(s) : 100 + WTERMSIG(s));
+  }
+  return status;
+}
+
+std::string make_graph(const test::scratch_dir& d, std::int64_t nodes) {
+  community_options o;
+  o.num_nodes = nodes;
+  o.avg_degree = 8;
+  o.num_classes = 4;
+  o.feature_dim = 6;
+  o.seed = 5;
+  return generate_community(o, d / "g", false);
+}
+
+}  // namespace
+
+TEST(ShardLayout, RoundRobinRanksContiguousShardsAndReplicaSlots) {
+  for (std::int64_t n : {10, 11, 13, 64}) {
+    for (int k : {2, 3, 4}) {
+      const shard_layout L{n, k};
+      std::int64_t covered = 0;
+      for (int m = 0; m < k; ++m) {
+        EXPECT_EQ(L.begin(m), covered);
+        covered += L.size(m);
+        EXPECT_LE(L.size(0) - L.size(m), 1);
+      }
+      EXPECT_EQ(covered, n);
+      std::vector<std::int64_t> hot(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) hot[static_cast<std::size_t>(i)] = 100 + i;
+      const auto dealt = L.deal(hot);
+      for (std::int64_t r = 0; r < n; ++r) {
+        const std::int64_t id = L.id_of_rank(r);
+        EXPECT_EQ(L.owner(id), r % k) << n << " " << k << " " << r;
+        EXPECT_EQ(L.hot_rank(id), r);
+        EXPECT_EQ(dealt[static_cast<std::size_t>(id)], 100 + r);
+      }
+      // Shard m's replicas: the first `rows` remote ranks, in distinct slots [0, rows).
+      for (int m = 0; m < k; ++m)
+        for (std::int64_t rows : {std::int64_t{0}, std::int64_t{1}, std::int64_t{3}, n}) {
+          const std::int64_t bound = L.replica_rank_bound(m, rows);
+          const std::int64_t want = std::min(rows, n - L.size(m));
+          std::set<std::int64_t> slots;
+          for (std::int64_t r = 0; r < bound; ++r)
+            if (r % k != m) slots.insert(L.remote_index(m, r));
+          EXPECT_EQ(static_cast<std::int64_t>(slots.size()), want) << n << " " << k << " " << m << " " << rows;
+          if (!slots.empty()) {
+            EXPECT_EQ(*slots.rbegin(), want - 1);
+          }
+          if (want > 0) {
+            EXPECT_NE(static_cast<int>((bound - 1) % k), m) << "the bound ends on a remote rank";
+          }
+        }
+    }
+  }
+}
+
+// prepare --shards: shard m holds the renumbered rows [begin(m), end(m)) of the source's features in
+// the dealt hot order, hot-first within the shard; meta.json lists no feature file and plan.json
+// describes every shard. Then K processes each open their shard and gather.
+TEST(ShardedStore, ShardsHoldTheSourceRowsAndGathersMatchAcrossProcesses) {
+  test::scratch_dir dir;
+  const std::string g = make_graph(dir, 900);
+  const dataset src = dataset::open(g);
+  for (int k : {2, 3}) {
+    prepare_config pc;
+    pc.fanouts = {4, 4};
+    pc.batch_size = 100;
+    pc.gpu_mem = "10%";
+    pc.host_mem = "20%";
+    pc.shards = k;
+    pc.replicate = "10%";
+    const std::string out = dir / ("s" + std::to_string(k));
+    const prepare_report rep = prepare_dataset(src, pc, out);
+    ASSERT_EQ(static_cast<int>(rep.shard_plans.size()), k);
+    const dataset s = dataset::open(out);
+    EXPECT_EQ(s.meta().feature_shards, k);
+    EXPECT_FALSE(s.has("features.npy"));
+    const plan_file pf = plan_file::load(s);
+    ASSERT_EQ(static_cast<int>(pf.shards.size()), k);
+    const auto order = s.get("order.npy").to_int64();
+    const auto* f = static_cast<const float*>(src.get("features.npy").raw());
+    const std::int64_t dim = src.meta().feature_dim;
+    const shard_layout L{s.num_nodes(), k};
+    for (int m = 0; m < k; ++m) {
+      const npy_array a = npy_array::open(out + "/" + pf.shards[static_cast<std::size_t>(m)].file);
+      ASSERT_EQ(a.shape(), (std::vector<std::int64_t>{L.size(m), dim}));
+      const auto* rows = static_cast<const float*>(a.raw());
+      for (std::int64_t j = 0; j < L.size(m); ++j)
+        ASSERT_EQ(std::memcmp(rows + j * dim, f + order[static_cast<std::size_t>(L.begin(m) + j)] * dim,
+                              static_cast<std::size_t>(dim) * sizeof(float)),
+                  0)
+            << "shard " << m << " row " << j;
+      EXPECT_EQ(pf.shards[static_cast<std::size_t>(m)].gpu_rows, L.size(m) / 10);
+    }
+    // K ranks gather overlapping id sets (each sees local, replicated and remote rows); rank 1's
+    // second gather is empty and it still serves the others.
+    const int port = test::free_tcp_port();
+    const auto status = run_ranks(k, [&](int r) {
+      world_info w;
+      w.rank = r;
+      w.size = k;
+      w.master_port = port;
+      auto comm = make_cpu_communicator(w, 20s);
+      const dataset sd = dataset::open(out);
+      auto store = open_sharded_store(sd, comm.get(), sharded_store::options{});
+      const dataset source = dataset::open(g);
+      const auto* want = static_cast<const float*>(source.get("features.npy").raw());
+      const auto ord = sd.get("order.npy").to_int64();
+      for (int round = 0; round < 2; ++round) {
+        std::vector<std::int64_t> ids;
+        if (!(round == 1 && r == 1))
+          for (std::int64_t id = 0; id < sd.num_nodes(); ++id)
+            if ((id * 7 + r + round) % 5 == 0) ids.push_back(id);
+        std::vector<float> x(ids.size() * static_cast<std::size_t>(dim), -1.0f);
+        traffic t;
+        store->gather(span<const std::int64_t>(ids), host_view(x.data(), static_cast<std::int64_t>(x.size())), &t);
+        std::int64_t local = 0, replica = 0, remote = 0;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+          if (std::memcmp(x.data() + i * static_cast<std::size_t>(dim),
+                          want + ord[static_cast<std::size_t>(ids[i])] * dim,
+                          static_cast<std::size_t>(dim) * sizeof(float)) != 0) {
+            std::fprintf(stderr, "rank %d: row of id %lld differs\n", r, static_cast<long long>(ids[i]));
+            return false;
+          }
+          const shard_layout& lay = store->layout();
+          if (lay.owner(ids[i]) == r)
+            ++local;
+          else if (lay.hot_rank(ids[i]) < lay.replica_rank_bound(r, store->replica_rows()))
+            ++replica;
+          else
+            ++remote;
+        }
+        if (t.gpu_rows + t.host_rows + t.disk_rows != local || t.replica_rows != replica || t.remote_rows != remote ||
+            (remote > 0) != (t.network_bytes > 0)) {
+          std::fprintf(stderr, "rank %d: ledger %lld/%lld/%lld vs %lld/%lld/%lld\n", r,
+                       static_cast<long long>(t.gpu_rows + t.host_rows + t.disk_rows),
+                       static_cast<long long>(t.replica_rows), static_cast<long long>(t.remote_rows),
+                       static_cast<long long>(local), static_cast<long long>(replica), static_cast<long long>(remote));
+          return false;
+        }
+        if (round == 0 && (replica == 0 || remote == 0)) return false;  // the test must exercise both paths
+      }
+      // The replicas stay within the plan's budget (float32 rows).
+      return store->replica_rows() * dim * 4 <= static_cast<std::int64_t>(plan_file::load(sd).replicate_bytes);
+    });
+    for (int r = 0; r < k; ++r) EXPECT_EQ(status[static_cast<std::size_t>(r)], 0) << "rank " << r << " of " << k;
+  }
+}

@@ -1,0 +1,35 @@
+#include "tiering/shard_layout.hpp"
+
+#include "core/error.hpp"
+
+namespace tg {
+
+int shard_layout::owner(std::int64_t id) const {
+  const std::int64_t q = n / k, rem = n % k;
+  const std::int64_t big = rem * (q + 1);  // the first `rem` shards hold q + 1 rows
+  if (id < big) return static_cast<int>(id / (q + 1));
+  return static_cast<int>(rem + (id - big) / q);
+}
+
+std::vector<std::int64_t> shard_layout::deal(const std::vector<std::int64_t>& hot_order) const {
+  TG_EXPECTS(static_cast<std::int64_t>(hot_order.size()) == n, "order of ", hot_order.size(), " for ", n, " rows");
+  std::vector<std::int64_t> out(hot_order.size());
+  for (std::int64_t r = 0; r < n; ++r)
+    out[static_cast<std::size_t>(id_of_rank(r))] = hot_order[static_cast<std::size_t>(r)];
+  return out;
+}
+
+std::int64_t shard_layout::replica_rank_bound(int m, std::int64_t rows) const {
+  rows = std::clamp<std::int64_t>(rows, 0, n - size(m));
+  std::int64_t lo = 0, hi = n;  // the smallest bound whose remote ranks number `rows`
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (remote_index(m, mid) >= rows)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+}  // namespace tg
