@@ -2,11 +2,13 @@
 // with --check the full validation (CSR structure, ids, labels, splits, checksums).
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "core/dataset.hpp"
 #include "core/progress.hpp"
+#include "tiering/plan_file.hpp"
 
 namespace tg::cli {
 
@@ -36,11 +38,24 @@ nlohmann::json describe(const dataset& d) {
     if (f == "indptr.npy" || f == "indices.npy") graph_bytes += a.bytes;
     if (f == "features.npy") feature_bytes += a.bytes;
   }
+  // Sharded features (prepare --shards): the shards plan.json lists, and which of them are here.
+  nlohmann::json shards;
+  if (m.feature_shards > 0) {
+    const plan_file pf = plan_file::load(d);
+    shards = nlohmann::json::array();
+    for (const shard_info& si : pf.shards) {
+      const bool here = std::filesystem::exists(d.dir() + "/" + si.file);
+      shards.push_back({{"file", si.file}, {"rows", {si.begin, si.end}}, {"bytes", si.bytes}, {"present", here}});
+      feature_bytes += si.bytes;
+      if (here) total += si.bytes;
+    }
+  }
   if (m.has_features())
     j["features"] = {{"dim", m.feature_dim},
                      {"dtype", dtype_name(m.feature_dtype)},
                      {"row_bytes", m.feature_dim * static_cast<std::int64_t>(dtype_size(m.feature_dtype))},
-                     {"bytes", feature_bytes}};
+                     {"bytes", feature_bytes},
+                     {"shards", shards}};
   else
     j["features"] = nullptr;
   if (m.has_labels()) {
@@ -85,6 +100,13 @@ void print_human(const nlohmann::json& j) {
     std::printf("features     %lld x %s, %lld B per row, %s\n", j["num_nodes"].get<long long>(),
                 (std::to_string(f["dim"].get<long long>()) + " " + f["dtype"].get<std::string>()).c_str(),
                 f["row_bytes"].get<long long>(), format_bytes(f["bytes"].get<double>()).c_str());
+    if (!f["shards"].is_null()) {
+      std::string here;
+      for (std::size_t m = 0; m < f["shards"].size(); ++m)
+        if (f["shards"][m]["present"].get<bool>()) here += (here.empty() ? "" : ", ") + std::to_string(m);
+      std::printf("shards       %zu machines (rows dealt round-robin by heat); here: %s\n", f["shards"].size(),
+                  here.empty() ? "none" : here.c_str());
+    }
   }
   if (j["labels"].is_null())
     std::printf("labels       none\n");
@@ -120,6 +142,17 @@ void register_info(CLI::App& app) {
     if (o->check) {
       const auto t0 = std::chrono::steady_clock::now();
       d.check();
+      // Sharded: every shard present here against its checksum in plan.json.
+      if (d.meta().feature_shards > 0)
+        for (const shard_info& si : plan_file::load(d).shards) {
+          const std::string path = d.dir() + "/" + si.file;
+          if (!std::filesystem::exists(path)) continue;
+          const std::uint32_t crc = file_crc32(path);
+          if (crc != si.crc32)
+            throw input_error(at_input(path,
+                                       "checksum mismatch with plan.json: the shard changed after prepare, or "
+                                       "belongs to another plan"));
+        }
       j["check"] = {{"ok", true},
                     {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
     }
@@ -127,7 +160,9 @@ void register_info(CLI::App& app) {
       std::cout << j.dump() << std::endl;
     } else {
       print_human(j);
-      if (o->check) std::printf("check        ok (structure, ids, labels, splits, checksums)\n");
+      if (o->check)
+        std::printf("check        ok (structure, ids, labels, splits, checksums%s)\n",
+                    d.meta().feature_shards > 0 ? ", the feature shards here" : "");
     }
   });
 }

@@ -493,6 +493,11 @@ TEST(DataParallelSharded, AMissingOrForeignShardIsRefusedBeforeWork) {
   status = run_ranks_by_hand({machine_copy(d / "s", d / "m3", 0, 2), m2}, split_args(quick), d.path(), &out);
   EXPECT_NE(status[1], 0) << out;
   EXPECT_NE(out.find("comes from another plan"), std::string::npos) << out;
+  // info --check verifies the shards a machine holds against plan.json.
+  EXPECT_NE(test::run_cli("info --check " + m2, &out), 0);
+  EXPECT_NE(out.find("features-1-of-2.npy: checksum mismatch"), std::string::npos) << out;
+  EXPECT_EQ(test::run_cli("info --check " + d / "m3", &out), 0) << out;
+  EXPECT_NE(out.find("here: 0\n"), std::string::npos) << out;
   // One process for two shards; --replicate on an unsharded dataset.
   EXPECT_NE(test::run_cli("-q train " + d / "s" + quick, &out), 0);
   EXPECT_NE(out.find("sharded 2 ways"), std::string::npos) << out;
