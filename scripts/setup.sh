@@ -5,7 +5,7 @@ set -euo pipefail
 
 debs=(cmake ninja-build g++ pkg-config zlib1g-dev libtbb-dev libgtest-dev libgmock-dev googletest
       libbenchmark-dev libcli11-dev nlohmann-json3-dev libopenblas-dev python3 python3-dev python3-venv
-      clang-format libopenmpi-dev openmpi-bin)
+      clang-format libopenmpi-dev openmpi-bin liburing-dev)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,10 +5,20 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 #include <sys/stat.h>
+#ifdef TIERGNN_HAVE_IO_URING
+#include <liburing.h>
+#endif
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <numeric>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <cstdlib>
 
 #include "core/error.hpp"
 #include "core/npy.hpp"
@@ -52,12 +62,48 @@ feature_file feature_file::of(const dataset& d) {
   return f;
 }
 
+bool io_uring_compiled() {
+#ifdef TIERGNN_HAVE_IO_URING
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool io_uring_usable() {
+#ifdef TIERGNN_HAVE_IO_URING
+  static const bool ok = [] {
+    io_uring ring;
+    if (io_uring_queue_init(4, &ring, 0) != 0) return false;  // ENOSYS, or EPERM under a seccomp policy
+    io_uring_queue_exit(&ring);
+    return true;
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
 disk_row_reader::disk_row_reader(const dataset& d, int readers) : disk_row_reader(feature_file::of(d), readers) {}
 
-disk_row_reader::disk_row_reader(const feature_file& f, int readers) : readers_(std::max(1, readers)) {
+disk_row_reader::disk_row_reader(const feature_file& f, int readers, disk_io engine, int queue_depth)
+    : readers_(std::max(1, readers)), depth_(std::clamp(queue_depth, 1, 4096)) {
+  if (engine == disk_io::automatic) {
+    const char* env = std::getenv("TIERGNN_DISK_IO");
+    const std::string e = env ? env : "";
+    if (!e.empty() && e != "pread" && e != "io_uring")
+      throw input_error("TIERGNN_DISK_IO='" + e + "': choose pread or io_uring");
+    engine = e == "pread" ? disk_io::pread : e == "io_uring" ? disk_io::io_uring : disk_io::automatic;
+    if (engine == disk_io::automatic) engine = io_uring_usable() ? disk_io::io_uring : disk_io::pread;
+  }
+  if (engine == disk_io::io_uring && !io_uring_usable())
+    throw input_error(io_uring_compiled() ? "io_uring was asked for, but this kernel (or its sandbox) does not allow it"
+                                          : "io_uring was asked for, but tiergnn was built without liburing");
+  uring_ = engine == disk_io::io_uring;
   path_ = f.path;
   row_bytes_ = f.row_bytes();
   fd_ = unique_fd::open(path_, O_RDONLY);
+  (void)::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_RANDOM);  // rows are read at random: no readahead
   std::vector<std::uint8_t> head(4096);
   const ssize_t got = ::pread(fd_.get(), head.data(), head.size(), 0);
   if (got < 16) throw input_error(at_input(path_, "cannot read the .npy header"));
@@ -81,29 +127,179 @@ void disk_row_reader::read_range(std::int64_t first, std::int64_t count, std::ui
             data_offset_ + static_cast<std::uint64_t>(first) * static_cast<std::uint64_t>(row_bytes_), path_);
 }
 
+double read_pages_direct(const std::string& path, const std::vector<std::uint64_t>& page_offsets, int queue_depth) {
+  constexpr std::size_t kPage = 4096;
+  const unique_fd fd = unique_fd::open(path, O_RDONLY | O_DIRECT);
+  const std::size_t depth = static_cast<std::size_t>(std::clamp(queue_depth, 1, 4096));
+  auto* buf = static_cast<std::uint8_t*>(std::aligned_alloc(kPage, depth * kPage));
+  struct freer {
+    void* p;
+    ~freer() { std::free(p); }
+  } guard{buf};
+  const auto t0 = std::chrono::steady_clock::now();
+#ifdef TIERGNN_HAVE_IO_URING
+  if (io_uring_usable()) {
+    io_uring ring;
+    if (io_uring_queue_init(static_cast<unsigned>(depth), &ring, 0) != 0) throw io_error("io_uring_queue_init failed");
+    std::vector<std::size_t> free_slots(depth);
+    std::iota(free_slots.begin(), free_slots.end(), 0);
+    std::size_t next = 0, done = 0;
+    while (done < page_offsets.size()) {
+      while (!free_slots.empty() && next < page_offsets.size()) {
+        const std::size_t slot = free_slots.back();
+        free_slots.pop_back();
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+        io_uring_prep_read(sqe, fd.get(), buf + slot * kPage, kPage, page_offsets[next++]);
+        io_uring_sqe_set_data64(sqe, slot);
+      }
+      io_uring_submit_and_wait(&ring, 1);
+      io_uring_cqe* cqe = nullptr;
+      unsigned head = 0, seen = 0;
+      io_uring_for_each_cqe(&ring, head, cqe) {
+        ++seen;
+        if (cqe->res < 0) {
+          io_uring_queue_exit(&ring);
+          errno = -cqe->res;
+          throw_errno("O_DIRECT read", path);
+        }
+        free_slots.push_back(static_cast<std::size_t>(io_uring_cqe_get_data64(cqe)));
+        ++done;
+      }
+      io_uring_cq_advance(&ring, seen);
+    }
+    io_uring_queue_exit(&ring);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+#endif
+  std::vector<std::thread> pool;
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failed;
+  std::mutex failed_mutex;
+  for (std::size_t t = 0; t < depth; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        for (std::size_t k; (k = next.fetch_add(1)) < page_offsets.size();)
+          pread_all(fd.get(), buf + t * kPage, kPage, page_offsets[k], path);
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(failed_mutex);
+        if (!failed) failed = std::current_exception();
+        next.store(page_offsets.size());
+      }
+    });
+  for (auto& th : pool) th.join();
+  if (failed) std::rethrow_exception(failed);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string disk_row_reader::engine() const {
+  return uring_ ? "io_uring (queue depth " + std::to_string(depth_) + ")"
+                : "pread (" + std::to_string(readers_) + " threads)";
+}
+
 void disk_row_reader::read(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, std::uint8_t* dst) const {
   // Runs of consecutive ids whose slots are consecutive too are read in one call.
-  std::vector<std::pair<std::size_t, std::size_t>> runs;
+  std::vector<run> runs;
+  const auto rb = static_cast<std::size_t>(row_bytes_);
   for (std::size_t i = 0; i < rows.size();) {
     std::size_t j = i + 1;
     while (j < rows.size() && rows[j].first == rows[j - 1].first + 1 && rows[j].second == rows[j - 1].second + 1 &&
            j - i < 256)
       ++j;
-    runs.emplace_back(i, j);
+    runs.push_back(
+        {data_offset_ + static_cast<std::uint64_t>(rows[i].first) * rb, (j - i) * rb, dst + rows[i].second * rb});
     i = j;
   }
-  tbb::task_arena arena(std::max(1, std::min(readers_, tbb::this_task_arena::max_concurrency())));
-  arena.execute([&] {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, runs.size(), 1), [&](const auto& r) {
-      for (std::size_t k = r.begin(); k < r.end(); ++k) {
-        const auto [b, e] = runs[k];
-        pread_all(fd_.get(), dst + rows[b].second * static_cast<std::size_t>(row_bytes_),
-                  (e - b) * static_cast<std::size_t>(row_bytes_),
-                  data_offset_ + static_cast<std::uint64_t>(rows[b].first) * static_cast<std::uint64_t>(row_bytes_),
-                  path_);
+  if (uring_)
+    read_runs_uring(runs);
+  else
+    read_runs_pread(runs);
+}
+
+void disk_row_reader::read_runs_pread(const std::vector<run>& runs) const {
+  // Threads of their own, not the compute pool's: a blocked read holds no core, so more readers than
+  // cores keep more reads in flight.
+  const std::size_t n = std::min(runs.size(), static_cast<std::size_t>(readers_));
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failed;
+  std::mutex failed_mutex;
+  const auto work = [&] {
+    try {
+      for (std::size_t k; (k = next.fetch_add(1)) < runs.size();)
+        pread_all(fd_.get(), runs[k].dst, runs[k].bytes, runs[k].offset, path_);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(failed_mutex);
+      if (!failed) failed = std::current_exception();
+      next.store(runs.size());
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < n; ++t) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+  if (failed) std::rethrow_exception(failed);
+}
+
+void disk_row_reader::read_runs_uring(const std::vector<run>& runs) const {
+#ifdef TIERGNN_HAVE_IO_URING
+  if (runs.empty()) return;
+  // One ring per call (the reader is shared by threads); up to depth_ reads in flight. A short read
+  // is resubmitted for its remainder; EINTR / EAGAIN are retried.
+  io_uring ring;
+  const unsigned entries = static_cast<unsigned>(std::min<std::size_t>(runs.size(), static_cast<std::size_t>(depth_)));
+  if (const int rc = io_uring_queue_init(entries, &ring, 0); rc != 0) {
+    errno = -rc;
+    throw_errno("io_uring_queue_init for", path_);
+  }
+  struct ring_guard {
+    io_uring* r;
+    ~ring_guard() { io_uring_queue_exit(r); }
+  } guard{&ring};
+  std::vector<std::size_t> done(runs.size(), 0);  // bytes read so far per run
+  std::size_t next = 0, in_flight = 0, finished = 0;
+  const auto submit = [&](std::size_t k) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_read(sqe, fd_.get(), runs[k].dst + done[k], static_cast<unsigned>(runs[k].bytes - done[k]),
+                       runs[k].offset + done[k]);
+    io_uring_sqe_set_data64(sqe, k);
+    ++in_flight;
+  };
+  while (finished < runs.size()) {
+    while (in_flight < entries && next < runs.size()) submit(next++);
+    if (const int rc = io_uring_submit_and_wait(&ring, 1); rc < 0 && rc != -EINTR) {
+      errno = -rc;
+      throw_errno("io_uring_submit for", path_);
+    }
+    io_uring_cqe* cqe = nullptr;
+    unsigned head = 0, seen = 0;
+    std::vector<std::size_t> again;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      ++seen;
+      --in_flight;
+      const auto k = static_cast<std::size_t>(io_uring_cqe_get_data64(cqe));
+      const int res = cqe->res;
+      if (res == -EINTR || res == -EAGAIN) {
+        again.push_back(k);
+      } else if (res < 0) {
+        io_uring_cq_advance(&ring, seen);
+        errno = -res;
+        throw_errno("read", path_);
+      } else if (res == 0) {
+        io_uring_cq_advance(&ring, seen);
+        throw io_error(path_ + ": unexpected end of file while reading feature rows");
+      } else {
+        done[k] += static_cast<std::size_t>(res);
+        if (done[k] < runs[k].bytes)
+          again.push_back(k);
+        else
+          ++finished;
       }
-    });
-  });
+    }
+    io_uring_cq_advance(&ring, seen);
+    for (std::size_t k : again) submit(k);
+  }
+#else
+  read_runs_pread(runs);
+#endif
 }
 
 }  // namespace tg

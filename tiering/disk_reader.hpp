@@ -1,8 +1,17 @@
 #pragma once
-// Reads feature rows of the disk tier from features.npy with pread (no mmap: disk rows really come
-// from the file or the page cache), runs of consecutive ids coalesced into one read, served by a
-// pool of reader threads. The one reader of the disk tier: the CPU store reads its disk rows with it
-// into staging memory, the CUDA store into pinned staging buffers.
+// Reads feature rows of the disk tier from features.npy (no mmap: disk rows really come from the
+// file or the page cache), runs of consecutive ids coalesced into one read. The one reader of the
+// disk tier: the CPU store reads its disk rows with it into staging memory, the CUDA store into
+// pinned staging buffers.
+//
+// Two engines, same bytes:
+//   io_uring  (when tiergnn is built with liburing and the kernel allows it) one thread keeps up to
+//             `queue_depth` reads in flight, so a disk that needs many outstanding requests to
+//             reach its IOPS (NVMe, virtio, network block devices) is kept busy;
+//   pread     a pool of `readers` threads, each with one read in flight (the fallback).
+// The file is opened with POSIX_FADV_RANDOM (no readahead: a random row costs one page, not 128 KiB).
+// TIERGNN_DISK_IO=pread|io_uring picks one (default: io_uring when available);
+// bench/disk_bench.cpp measures both against the disk's ceiling.
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -26,11 +35,26 @@ struct feature_file {
   static feature_file of(const dataset& d);
 };
 
+enum class disk_io { automatic, pread, io_uring };
+
+// Whether this build has the io_uring engine, and whether this kernel / sandbox lets it run.
+bool io_uring_compiled();
+bool io_uring_usable();
+
+// For benchmarks: reads the 4 KiB pages at `page_offsets` of `path` with O_DIRECT (past the page
+// cache: what the disk itself sustains), `queue_depth` reads in flight (io_uring when usable, else
+// that many pread threads). Returns the seconds taken.
+double read_pages_direct(const std::string& path, const std::vector<std::uint64_t>& page_offsets, int queue_depth);
+
 class disk_row_reader {
  public:
   disk_row_reader(const dataset& d, int readers);
   // The header is read and checked against f (dtype, shape, file size): input_error naming the file.
-  disk_row_reader(const feature_file& f, int readers);
+  // engine automatic: TIERGNN_DISK_IO, else io_uring when usable, else pread.
+  disk_row_reader(const feature_file& f, int readers, disk_io engine = disk_io::automatic, int queue_depth = 128);
+
+  // "io_uring (queue depth 128)" or "pread (4 threads)".
+  std::string engine() const;
   disk_row_reader(const disk_row_reader&) = delete;
   disk_row_reader& operator=(const disk_row_reader&) = delete;
 
@@ -48,6 +72,16 @@ class disk_row_reader {
   std::size_t data_offset_ = 0;
   std::int64_t row_bytes_ = 0;
   int readers_ = 4;
+  bool uring_ = false;
+  int depth_ = 128;
+  // The reads of runs [b, e) of (offset, bytes, destination).
+  struct run {
+    std::uint64_t offset;
+    std::size_t bytes;
+    std::uint8_t* dst;
+  };
+  void read_runs_pread(const std::vector<run>& runs) const;
+  void read_runs_uring(const std::vector<run>& runs) const;
 };
 
 }  // namespace tg

@@ -1,0 +1,113 @@
+// The disk tier's reader: both engines (io_uring and pread threads) return the file's bytes for
+// any set of rows, with runs of consecutive rows, shallow and deep queues; a file whose size or
+// header disagrees with what the reader expects is refused before any read.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/npy.hpp"
+#include "test_util.hpp"
+#include "tiering/disk_reader.hpp"
+
+using namespace tg;
+
+namespace {
+
+feature_file write_features(const std::string& path, std::int64_t rows, std::int64_t dim) {
+  std::vector<float> v(static_cast<std::size_t>(rows * dim));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i) * 0.5f + 1.0f;
+  write_npy(path, dtype::float32, {rows, dim}, v.data());
+  feature_file f;
+  f.path = path;
+  f.rows = rows;
+  f.dim = dim;
+  f.type = dtype::float32;
+  return f;
+}
+
+// Rows (sorted by id, each with its output slot): a random subset plus a long consecutive run.
+std::vector<std::pair<std::int64_t, std::size_t>> pick(std::int64_t rows, unsigned seed) {
+  std::mt19937 g(seed);
+  std::vector<std::int64_t> ids;
+  for (std::int64_t i = 0; i < rows; ++i)
+    if (g() % 7 == 0 || (i >= 1000 && i < 1700)) ids.push_back(i);
+  std::vector<std::size_t> slots(ids.size());
+  std::iota(slots.begin(), slots.end(), 0);
+  std::vector<std::pair<std::int64_t, std::size_t>> out;
+  for (std::size_t k = 0; k < ids.size(); ++k) out.emplace_back(ids[k], slots[k]);
+  return out;
+}
+
+void expect_rows(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, const std::vector<float>& got,
+                 std::int64_t dim, const std::string& what) {
+  for (const auto& [id, slot] : rows)
+    for (std::int64_t j = 0; j < dim; ++j)
+      ASSERT_EQ(got[slot * static_cast<std::size_t>(dim) + static_cast<std::size_t>(j)],
+                static_cast<float>(id * dim + j) * 0.5f + 1.0f)
+          << what << ": row " << id << " column " << j;
+}
+
+}  // namespace
+
+TEST(DiskReader, BothEnginesReturnTheFilesRows) {
+  test::scratch_dir d;
+  const std::int64_t rows = 5000, dim = 24;
+  const feature_file f = write_features(d / "f.npy", rows, dim);
+  const auto want = pick(rows, 3);
+  std::vector<disk_io> engines = {disk_io::pread};
+  if (io_uring_usable()) engines.push_back(disk_io::io_uring);
+  for (disk_io e : engines)
+    for (int depth : {1, 3, 128}) {
+      disk_row_reader r(f, 3, e, depth);
+      std::vector<float> got(want.size() * static_cast<std::size_t>(dim), -1.0f);
+      r.read(want, reinterpret_cast<std::uint8_t*>(got.data()));
+      ASSERT_NO_FATAL_FAILURE(expect_rows(want, got, dim, r.engine()));
+      // An empty request and a contiguous range.
+      r.read({}, nullptr);
+      std::vector<float> range(10 * static_cast<std::size_t>(dim));
+      r.read_range(rows - 10, 10, reinterpret_cast<std::uint8_t*>(range.data()));
+      EXPECT_EQ(range.back(), static_cast<float>(rows * dim - 1) * 0.5f + 1.0f);
+    }
+  if (!io_uring_usable())
+    GTEST_SKIP() << "io_uring is not available here ("
+                 << (io_uring_compiled() ? "the kernel refuses it" : "no liburing")
+                 << "): only the pread engine was checked";
+}
+
+TEST(DiskReader, EngineChoiceAndBadFilesAreCheckedUpFront) {
+  test::scratch_dir d;
+  const feature_file f = write_features(d / "f.npy", 100, 8);
+  ::setenv("TIERGNN_DISK_IO", "pread", 1);
+  EXPECT_EQ(disk_row_reader(f, 2).engine(), "pread (2 threads)");
+  ::setenv("TIERGNN_DISK_IO", "mmap", 1);
+  EXPECT_THROW(disk_row_reader(f, 2), input_error);
+  ::unsetenv("TIERGNN_DISK_IO");
+  if (io_uring_usable()) {
+    EXPECT_EQ(disk_row_reader(f, 2).engine(), "io_uring (queue depth 128)");
+  }
+  // The file must hold exactly what the reader is told.
+  feature_file wrong = f;
+  wrong.rows = 101;
+  EXPECT_THROW(disk_row_reader(wrong, 2), input_error);
+  wrong = f;
+  wrong.type = dtype::float16;
+  wrong.dim = 16;
+  EXPECT_THROW(disk_row_reader(wrong, 2), input_error);
+  {
+    std::FILE* fp = std::fopen(f.path.c_str(), "ab");
+    std::fputc(0, fp);
+    std::fclose(fp);
+  }
+  try {
+    disk_row_reader r(f, 2);
+    FAIL() << "a padded file was accepted";
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated or padded"), std::string::npos) << e.what();
+  }
+}
