@@ -23,6 +23,7 @@
 //          [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]
 //          [--train-fraction 0.1] [--seed S]
 #include "bench/bench_util.hpp"
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -172,6 +173,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> datasets;
   std::vector<std::vector<std::int64_t>> fanout_lists;
   std::string json_path, threads_text = "1,2";
+  std::vector<std::string> memories = {"mapped"};
+  std::string advice;
   int epochs = 1;
   std::int64_t batch_size = 1024;
   double train_fraction = 0.1;
@@ -204,10 +207,14 @@ int main(int argc, char** argv) {
         train_fraction = std::atof(value().c_str());
       else if (a == "--seed")
         seed = std::strtoull(value().c_str(), nullptr, 10);
+      else if (a == "--memory")
+        memories = tg::bench::split(value(), ',');
+      else if (a == "--advice")
+        advice = value();
       else if (a == "-h" || a == "--help") {
         std::cout << "usage: sampler_bench --dataset DIR [--dataset DIR ...] [--json FILE] [--epochs E]\n"
                      "         [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]\n"
-                     "         [--train-fraction 0.1] [--seed S]\n"
+                     "         [--train-fraction 0.1] [--seed S] [--memory mapped,anonymous]\n"
                      "Samples whole epochs (after one warm-up epoch) of a random 10% training set and\n"
                      "reports sampled edges/s, batches/s, ns per sampled edge and input nodes per "
                      "batch.\n";
@@ -238,6 +245,16 @@ int main(int argc, char** argv) {
   try {
     for (const std::string& dir : datasets) {
       const tg::dataset d = tg::dataset::open(dir);
+      if (!advice.empty()) {
+        // How the kernel pages the mapped CSR in (matters only when it does not fit in memory):
+        // "random" = MADV_RANDOM, one page per fault instead of a read-around window.
+        if (advice != "random" && advice != "normal") throw tg::input_error("--advice: random or normal");
+        for (const tg::npy_array* a : {&d.indptr(), &d.indices()}) {
+          const auto p = reinterpret_cast<std::uintptr_t>(a->raw()) & ~std::uintptr_t{4095};
+          const auto end = reinterpret_cast<std::uintptr_t>(a->raw()) + a->nbytes();
+          ::madvise(reinterpret_cast<void*>(p), end - p, advice == "random" ? MADV_RANDOM : MADV_NORMAL);
+        }
+      }
       const std::vector<std::int64_t> train = tg::bench::random_ids(d.num_nodes(), train_fraction, seed);
       const std::string name = d.meta().name.empty() ? base_name(dir) : d.meta().name;
       const double graph_bytes = static_cast<double>(d.indptr().nbytes() + d.indices().nbytes());
@@ -247,18 +264,35 @@ int main(int argc, char** argv) {
       for (const auto& fanouts : fanout_lists) {
         struct config {
           int threads;
+          std::string memory;  // "mapped": the dataset's mmapped CSR; "anonymous": a copy in process memory
           std::unique_ptr<tg::neighbor_sampler> sampler;
           tg::sampled_batch out;
           epoch_result warmup;
           std::vector<epoch_result> timed;
         };
         std::vector<config> configs;
-        for (int t : thread_counts) {
-          config c;
-          c.threads = t;
-          c.sampler = std::make_unique<tg::neighbor_sampler>(d, fanouts, seed);
-          configs.push_back(std::move(c));
+        // The anonymous copy: the same CSR in process memory, for the mapped-vs-in-memory comparison.
+        std::vector<std::int64_t> ip_copy;
+        std::vector<std::uint8_t> ix_copy;
+        if (std::find(memories.begin(), memories.end(), "anonymous") != memories.end()) {
+          const auto ip = d.indptr().as<std::int64_t>();
+          ip_copy.assign(ip.begin(), ip.end());
+          const auto* ix = static_cast<const std::uint8_t*>(d.indices().raw());
+          ix_copy.assign(ix, ix + d.indices().nbytes());
         }
+        for (int t : thread_counts)
+          for (const std::string& mem : memories) {
+            if (mem != "mapped" && mem != "anonymous")
+              throw tg::input_error("--memory: mapped or anonymous, not " + mem);
+            config c;
+            c.threads = t;
+            c.memory = mem;
+            c.sampler = mem == "mapped"
+                            ? std::make_unique<tg::neighbor_sampler>(d, fanouts, seed)
+                            : std::make_unique<tg::neighbor_sampler>(d.num_nodes(), ip_copy.data(), ix_copy.data(),
+                                                                     d.indices().type(), fanouts, seed);
+            configs.push_back(std::move(c));
+          }
         for (config& c : configs) {
           tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(c.threads));
           c.warmup = run_epoch(*c.sampler, train, batch_size, seed, 0, &c.out);
@@ -302,6 +336,7 @@ int main(int argc, char** argv) {
                {"batch_size", batch_size},
                {"fanouts", fanouts},
                {"threads", c.threads},
+               {"memory", c.memory},
                {"batches_per_epoch", m.batches},
                {"sampled_edges_per_second", eps},
                {"batches_per_second", static_cast<double>(m.batches) / m.sample_seconds},
@@ -335,14 +370,15 @@ int main(int argc, char** argv) {
       "warm-up, "
       "%u hardware threads, load %s -> %s\n\n",
       static_cast<long long>(batch_size), 100 * train_fraction, epochs, hw, load_at_start.c_str(), load_at_end.c_str());
-  std::printf("%-20s %9s %9s %-9s %3s %8s %10s %10s %8s %10s %12s %8s %8s %7s\n", "dataset", "nodes", "arcs", "fanouts",
-              "thr", "batches", "Medges/s", "batches/s", "ns/edge", "inputs/b", "edges/b", "speedup", "cpu/wall",
-              "others");
+  std::printf("%-20s %9s %9s %-9s %3s %-9s %8s %10s %10s %8s %10s %12s %8s %8s %7s\n", "dataset", "nodes", "arcs",
+              "fanouts", "thr", "memory", "batches", "Medges/s", "batches/s", "ns/edge", "inputs/b", "edges/b",
+              "speedup", "cpu/wall", "others");
   for (const json& r : runs) {
     std::printf(
-        "%-20s %9s %9s %-9s %3d %8lld %10s %10s %8s %10s %12s %8s %8s %6s%%\n", r["dataset"].get<std::string>().c_str(),
-        tg::format_count(r["nodes"].get<double>()).c_str(), tg::format_count(r["arcs"].get<double>()).c_str(),
-        join(r["fanouts"].get<std::vector<std::int64_t>>()).c_str(), r["threads"].get<int>(),
+        "%-20s %9s %9s %-9s %3d %-9s %8lld %10s %10s %8s %10s %12s %8s %8s %6s%%\n",
+        r["dataset"].get<std::string>().c_str(), tg::format_count(r["nodes"].get<double>()).c_str(),
+        tg::format_count(r["arcs"].get<double>()).c_str(), join(r["fanouts"].get<std::vector<std::int64_t>>()).c_str(),
+        r["threads"].get<int>(), r["memory"].get<std::string>().c_str(),
         static_cast<long long>(r["batches_per_epoch"].get<std::int64_t>()),
         fmt(r["sampled_edges_per_second"].get<double>() / 1e6, 2).c_str(),
         fmt(r["batches_per_second"].get<double>(), 1).c_str(), fmt(r["ns_per_sampled_edge"].get<double>(), 1).c_str(),
