@@ -90,6 +90,31 @@ std::vector<std::string> list_tree(const std::string& dir) {
   return out;
 }
 
+std::vector<int> run_in_processes(int size, const std::function<bool(int)>& body) {
+  std::vector<pid_t> pids;
+  for (int r = 0; r < size; ++r) {
+    const pid_t p = ::fork();
+    if (p == 0) {
+      bool ok = false;
+      try {
+        ok = body(r);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "rank %d: %s\n", r, e.what());
+        ::_exit(3);
+      }
+      ::_exit(ok ? 0 : 1);
+    }
+    pids.push_back(p);
+  }
+  std::vector<int> status;
+  for (pid_t p : pids) {
+    int s = 0;
+    ::waitpid(p, &s, 0);
+    status.push_back(WIFEXITED(s) ? WEXITSTATUS(s) : 100 + WTERMSIG(s));
+  }
+  return status;
+}
+
 int free_tcp_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

@@ -2,6 +2,7 @@
 // Helpers shared by the test executables: scratch directories, the real-dataset folder, running
 // the tiergnn executable.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ int run_cli(const std::string& args, std::string* output = nullptr);
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and released), for tests
 // that start a data-parallel job.
 int free_tcp_port();
+
+// Runs body(rank) in `size` forked processes (the ranks of a job in tests of collectives); returns
+// each one's exit status: 0 when body returned true, 1 when false, 3 when it threw (the message goes
+// to stderr), 100 + the signal when one killed it.
+std::vector<int> run_in_processes(int size, const std::function<bool(int)>& body);
 
 // The number of CUDA devices, asked in a forked child: a test that forks ranks which use CUDA
 // must not initialise CUDA itself (a child cannot use its parent's context).

@@ -31,38 +31,12 @@ world_info world(int rank, int size, int port) {
   return w;
 }
 
-// Runs body(rank) in `size` forked processes; returns each one's exit status (0 = body returned true).
-std::vector<int> run_ranks(int size, const std::function<bool(int)>& body) {
-  std::vector<pid_t> pids;
-  for (int r = 0; r < size; ++r) {
-    const pid_t p = ::fork();
-    if (p == 0) {
-      bool ok = false;
-      try {
-        ok = body(r);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "rank %d: %s\n", r, e.what());
-        ::_exit(3);
-      }
-      ::_exit(ok ? 0 : 1);
-    }
-    pids.push_back(p);
-  }
-  std::vector<int> status;
-  for (pid_t p : pids) {
-    int s = 0;
-    ::waitpid(p, &s, 0);
-    status.push_back(WIFEXITED(s) ? WEXITSTATUS(s) : 100 + WTERMSIG(s));
-  }
-  return status;
-}
-
 }  // namespace
 
 TEST(CpuCommunicator, CollectivesAcrossProcessesGiveIdenticalResults) {
   for (int size : {2, 3}) {
     const int port = test::free_tcp_port();
-    const auto status = run_ranks(size, [&](int r) {
+    const auto status = test::run_in_processes(size, [&](int r) {
       auto c = make_cpu_communicator(world(r, size, port), 10s);
       if (c->rank() != r || c->size() != size) return false;
       // All-reduce: the sum in rank order, bit-identical everywhere.
@@ -101,7 +75,7 @@ TEST(CpuCommunicator, CollectivesAcrossProcessesGiveIdenticalResults) {
 TEST(CpuCommunicator, AllToAllVAndADuplicateOnAnotherThread) {
   for (int size : {2, 3}) {
     const int port = test::free_tcp_port();
-    const auto status = run_ranks(size, [&](int r) {
+    const auto status = test::run_in_processes(size, [&](int r) {
       auto c = make_cpu_communicator(world(r, size, port), 10s);
       // Rank r sends (r + 2 * d) % 3 ints to rank d, with values 1000 r + 10 d + i.
       const auto count = [](int from, int to) { return static_cast<std::size_t>((from + 2 * to) % 3); };
@@ -142,7 +116,7 @@ TEST(CpuCommunicator, AllToAllVAndADuplicateOnAnotherThread) {
 TEST(CpuCommunicator, ADeadRankStopsTheOthers) {
   const int port = test::free_tcp_port();
   const auto t0 = std::chrono::steady_clock::now();
-  const auto status = run_ranks(3, [&](int r) {
+  const auto status = test::run_in_processes(3, [&](int r) {
     auto c = make_cpu_communicator(world(r, 3, port), 20s);
     if (r == 2) ::_exit(9);  // dies after joining, before the first collective
     float x = 1;
@@ -165,7 +139,7 @@ TEST(CpuCommunicator, ADeadRankStopsTheOthers) {
 TEST(CpuCommunicator, AHungRankTimesOut) {
   const int port = test::free_tcp_port();
   const auto t0 = std::chrono::steady_clock::now();
-  const auto status = run_ranks(2, [&](int r) {
+  const auto status = test::run_in_processes(2, [&](int r) {
     auto c = make_cpu_communicator(world(r, 2, port), 500ms);
     if (r == 1) {
       std::this_thread::sleep_for(2s);  // hangs: never joins the collective
@@ -235,7 +209,7 @@ TEST(WorldFromEnv, ReadsTheUsualVariablesAndRejectsBadOnes) {
 // rank 0: the job still forms and works.
 TEST(CpuCommunicator, StrayConnectionsToTheMasterPortAreIgnored) {
   const int port = test::free_tcp_port();
-  const auto status = run_ranks(3, [&](int r) {
+  const auto status = test::run_in_processes(3, [&](int r) {
     if (r == 2) {  // the stray client, before and while the real rank connects
       for (const char* junk : {"", "GET / HTTP/1.0\r\n\r\n", "\x01\x00\x00\x00\x02\x00\x00\x00"}) {
         for (int tries = 0; tries < 100; ++tries) {

@@ -26,31 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<int> run_ranks(int size, const std::function<bool(int)>& body) {
-  std::vector<pid_t> pids;
-  for (int r = 0; r < size; ++r) {
-    const pid_t p = ::fork();
-    if (p == 0) {
-      bool ok = false;
-      try {
-        ok = body(r);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "rank %d: %s\n", r, e.what());
-        ::_exit(3);
-      }
-      ::_exit(ok ? 0 : 1);
-    }
-    pids.push_back(p);
-  }
-  std::vector<int> status;
-  for (pid_t p : pids) {
-    int s = 0;
-    ::waitpid(p, &s, 0);
-    status.push_back(WIFEXITED(s) ? WEXITSTATUS(s) : 100 + WTERMSIG(s));
-  }
-  return status;
-}
-
 std::string make_graph(const test::scratch_dir& d, std::int64_t nodes) {
   community_options o;
   o.num_nodes = nodes;
@@ -144,7 +119,7 @@ TEST(ShardedStore, ShardsHoldTheSourceRowsAndGathersMatchAcrossProcesses) {
     // K ranks gather overlapping id sets (each sees local, replicated and remote rows); rank 1's
     // second gather is empty and it still serves the others.
     const int port = test::free_tcp_port();
-    const auto status = run_ranks(k, [&](int r) {
+    const auto status = test::run_in_processes(k, [&](int r) {
       world_info w;
       w.rank = r;
       w.size = k;

@@ -88,6 +88,12 @@ void expect_same_curve(const std::vector<nlohmann::json>& one, const std::vector
   }
 }
 
+// The same model to the bit.
+void expect_identical_model(const checkpoint& a, const checkpoint& b) {
+  ASSERT_EQ(a.values.size(), b.values.size());
+  for (std::size_t i = 0; i < a.values.size(); ++i) EXPECT_EQ(a.values[i], b.values[i]) << "parameter " << i;
+}
+
 // The same model within float rounding of the reduction order.
 void expect_same_model(const checkpoint& one, const checkpoint& many) {
   ASSERT_EQ(many.values.size(), one.values.size());
@@ -459,9 +465,7 @@ TEST(DataParallelSharded, EachRankHoldsOneShardAndTheModelIsTheUnshardedOne) {
       EXPECT_GT(b[e]["traffic"]["bytes"]["network"].get<std::int64_t>(), 0);
     }
     EXPECT_EQ(a.back()["test"].get<double>(), b.back()["test"].get<double>());
-    const checkpoint ca = read_checkpoint(mp + ".tgck"), cb = read_checkpoint(ms + ".tgck");
-    ASSERT_EQ(ca.values.size(), cb.values.size());
-    for (std::size_t i = 0; i < ca.values.size(); ++i) EXPECT_EQ(ca.values[i], cb.values[i]) << "parameter " << i;
+    ASSERT_NO_FATAL_FAILURE(expect_identical_model(read_checkpoint(mp + ".tgck"), read_checkpoint(ms + ".tgck")));
   }
 }
 
@@ -528,9 +532,7 @@ TEST(DataParallelMpi, ShardedFeaturesUnderMpirun) {
                         &out),
               0)
         << out;
-  const checkpoint ca = read_checkpoint(d / "p.tgck"), cb = read_checkpoint(d / "s.tgck");
-  ASSERT_EQ(ca.values.size(), cb.values.size());
-  for (std::size_t i = 0; i < ca.values.size(); ++i) EXPECT_EQ(ca.values[i], cb.values[i]) << "parameter " << i;
+  ASSERT_NO_FATAL_FAILURE(expect_identical_model(read_checkpoint(d / "p.tgck"), read_checkpoint(d / "s.tgck")));
   const auto m = metrics(d / "s.jsonl");
   EXPECT_GT(m.front()["traffic"]["rows"]["remote"].get<std::int64_t>(), 0);
 }
