@@ -19,7 +19,9 @@ double since(std::chrono::steady_clock::time_point t) {
 batch_pipeline::batch_pipeline(neighbor_sampler& sampler, feature_store& store, backend& be,
                                const std::vector<std::int64_t>& labels, const options& o)
     : sampler_(sampler), store_(store), be_(be), labels_(labels), o_(o) {
-  TG_EXPECTS(store.output_memory() == be.memory() || (be.host_memory() && store.output_memory() == memory_kind::pinned),
+  // Device rows for a device backend; host (or pinned) rows for either: a device backend gets them
+  // through staging.
+  TG_EXPECTS(store.output_memory() == be.memory() || store.output_memory() != memory_kind::device,
              "the feature store writes ", to_string(store.output_memory()), " memory but the backend computes on ",
              to_string(be.memory()), " memory");
   const int n = std::max(1, o.depth);
@@ -49,7 +51,8 @@ void batch_pipeline::produce(std::int64_t b, prepared_batch& s) {
   if (mine.size() == 0) {  // fewer seeds than ranks: this rank contributes nothing to this batch
     s.host = sampled_batch{};
     s.x.resize(0);
-    if (store_.collective()) store_.gather(span<const std::int64_t>(), s.x.view(), nullptr);  // serve the others
+    if (store_.collective())  // serve the others' rows
+      store_.gather(span<const std::int64_t>(), tensor_view<float>{nullptr, 0, store_.output_memory()}, nullptr);
     return;
   }
   auto t0 = std::chrono::steady_clock::now();
@@ -59,7 +62,13 @@ void batch_pipeline::produce(std::int64_t b, prepared_batch& s) {
   t0 = std::chrono::steady_clock::now();
   const auto in = s.host.input_nodes();
   s.x.resize(in.size() * static_cast<std::size_t>(store_.dim()));
-  store_.gather(in, s.x.view(), &s.feature_traffic);
+  if (store_.output_memory() == be_.memory() || be_.host_memory()) {
+    store_.gather(in, s.x.view(), &s.feature_traffic);
+  } else {
+    s.x_staging.resize(s.x.size());
+    store_.gather(in, host_view(s.x_staging.data(), static_cast<std::int64_t>(s.x_staging.size())), &s.feature_traffic);
+    be_.copy_from_host(s.x.data(), s.x_staging.data(), s.x_staging.size() * sizeof(float));
+  }
   s.gather_s = since(t0);
   t0 = std::chrono::steady_clock::now();
   const auto seeds = s.host.seeds();

@@ -8,7 +8,8 @@
 //             while the caller trains (the CUDA default, 2: sampling, gathering and uploads of the
 //             next batches overlap the GPU's compute).
 // Results do not depend on the depth: every batch's sample is keyed by (seed, epoch, batch) and the
-// caller consumes batches in order.
+// caller consumes batches in order. A store whose rows land in host memory (the sharded store) feeding
+// a device backend gathers into host staging, then one copy moves the rows to the device.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -34,6 +35,7 @@ struct prepared_batch {
   sampled_batch host;            // the sampled blocks (empty when this rank's slice is)
   batch_graphs graphs;           // per layer, with transposes
   tensor<float> x;               // input features, blocks[0].num_src x dim
+  std::vector<float> x_staging;  // a host-memory store feeding device memory: its rows, then one copy
   std::vector<std::int64_t> labels_host;
   tensor<std::int64_t> labels;
   traffic feature_traffic;

@@ -450,10 +450,6 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   neighbor_sampler sampler = train_graph.make(d, cfg.fanouts, cfg.seed, cfg.ignore_graph);
   if (cfg.ignore_graph) log_info("--ignore-graph: training without edges (a feature-only MLP baseline)");
   const bool sharded = d.meta().feature_shards > 0;
-  if (sharded && on_gpu)
-    throw input_error(at_input(d.dir(),
-                               "holds features sharded across machines, which train on the CPU backend "
-                               "(--device cpu) in this version"));
   if (!sharded && !cfg.replicate.empty())
     throw input_error("--replicate applies to datasets whose features are sharded across machines (prepare --shards)");
   const tier_layout tiers = plan_tiers(d, cfg, row_bytes, sp.num_classes, rank);
@@ -510,7 +506,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     so.reserve_bytes = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
                                         hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model))
                            .total();
-    if (comm) plan_shared_gpu_tier(*comm, cfg.device_id, d.num_nodes(), row_bytes, &tier_g, &tier_c, &so);
+    if (comm && !sharded) plan_shared_gpu_tier(*comm, cfg.device_id, d.num_nodes(), row_bytes, &tier_g, &tier_c, &so);
   }
   std::unique_ptr<feature_store> store;
   sharded_store* shards = nullptr;
@@ -521,6 +517,16 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     sho.disk_readers = cfg.disk_readers;
     sho.gpu_rows = tier_g;
     sho.host_rows = tier_c - tier_g;
+    if (on_gpu) {
+      // The sharded store serves host memory (its exchange runs over MPI / TCP); each batch's rows
+      // are then copied to the GPU. The shard's GPU tier is not used (its rows stay on disk rather
+      // than overrun the host budget); a GPU tier per shard and an NCCL exchange are not built yet.
+      log_warn(
+          "sharded features on a GPU: the shard is served from host memory and disk and each batch is copied "
+          "to the GPU; the plan's GPU tier of ",
+          tier_g, " rows is not used");
+      sho.gpu_rows = 0;
+    }
     if (!cfg.replicate.empty()) {
       const std::uint64_t float_row = static_cast<std::uint64_t>(feature_dim) * sizeof(float);
       sho.replica_rows = static_cast<std::int64_t>(

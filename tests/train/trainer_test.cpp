@@ -10,7 +10,9 @@
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "datasets/generate.hpp"
+#include "shadow_backend.hpp"
 #include "test_util.hpp"
+#include "tiering/feature_store.hpp"
 #include "tiering/prepare.hpp"
 #include "train/checkpoint.hpp"
 #include "train/pipeline_cases.hpp"
@@ -380,4 +382,42 @@ TEST(Trainer, CtrlCStopsAPipelinedRun) {
   scratch_dir d;
   const dataset ds = dataset::open(make_graph(d));
   tg::test::expect_sigint_stops_a_pipelined_run(ds, small_config());
+}
+
+// A store that writes host memory (the sharded store) feeding a backend with device memory: the
+// pipeline gathers into host staging and copies, so each batch's rows reach backend memory exactly
+// as a device-memory store would put them there (here the shadow device backend of the tests).
+TEST(Trainer, AHostMemoryStoreFeedsADeviceBackendThroughStaging) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  const std::int64_t n = ds.num_nodes();
+  std::vector<std::int64_t> train;
+  for (std::int64_t v = 0; v < n; v += 3) train.push_back(v);
+  const std::vector<std::int64_t> labels(static_cast<std::size_t>(n), 0);
+  const batch_plan plan = plan_epoch(span<const std::int64_t>(train), 64, 5, 0);
+  neighbor_sampler sampler(ds, {4, 3}, 9), sampler2(ds, {4, 3}, 9);  // one per pipeline (producer threads)
+  tiered_store store(ds, n / 10, n / 2);
+  ASSERT_EQ(store.output_memory(), memory_kind::host);
+  tg::test::shadow_device_backend shadow;
+  for (int depth : {0, 1}) {
+    batch_pipeline::options o;
+    o.depth = depth;
+    batch_pipeline on_host(sampler, store, cpu_backend(), labels, o), on_device(sampler2, store, shadow, labels, o);
+    on_host.start_epoch(plan, 0);
+    on_device.start_epoch(plan, 0);
+    for (std::int64_t b = 0; b < plan.num_batches(); ++b) {
+      prepared_batch& h = on_host.next();
+      prepared_batch& g = on_device.next();
+      ASSERT_EQ(g.x.view().kind, memory_kind::device);
+      std::vector<float> back(g.x.size());
+      shadow.copy_to_host(back.data(), g.x.data(), back.size() * sizeof(float));
+      ASSERT_EQ(g.x.size(), h.x.size()) << "batch " << b;
+      for (std::size_t i = 0; i < back.size(); ++i) ASSERT_EQ(back[i], h.x.data()[i]) << "batch " << b << " at " << i;
+      EXPECT_EQ(g.feature_traffic.to_json(), h.feature_traffic.to_json());
+      on_host.release();
+      on_device.release();
+    }
+    on_host.finish_epoch();
+    on_device.finish_epoch();
+  }
 }
