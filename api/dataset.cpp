@@ -144,6 +144,11 @@ array_view dataset::indices() const {
   return detail::view_of(impl_->d.indices());
 }
 array_view dataset::features() const {
+  if (impl_->d.meta().feature_shards > 0)
+    throw error(error::kind::input, impl_->d.dir() + ": the features are sharded across " +
+                                        std::to_string(impl_->d.meta().feature_shards) +
+                                        " machines (prepare --shards): no single array holds them; train it with one "
+                                        "rank per shard (tiergnn launch / mpirun)");
   return optional_view(impl_->d, "features.npy");
 }
 array_view dataset::labels() const {

@@ -73,14 +73,20 @@ void register_prepare(CLI::App& app) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     log_info("estimator ", o->cfg.estimator, ": ", r.profile_seconds, " s, ", r.edge_passes,
              " edge passes; renumbering ", r.write_seconds, " s");
-    log_info("tiers (GPU budget ", r.plan.gpu_budget, ", host ", r.plan.host_budget, ", training reserve ",
-             format_bytes(static_cast<double>(r.plan.reserve_bytes)), "):\n", describe(r.plan),
-             "  predicted hit rate: GPU tier ", 100.0 * r.predicted_gpu_hit_rate, "%, GPU + host tiers ",
-             100.0 * r.predicted_memory_hit_rate, "%");
+    if (r.shard_plans.empty())
+      log_info("tiers (GPU budget ", r.plan.gpu_budget, ", host ", r.plan.host_budget, ", training reserve ",
+               format_bytes(static_cast<double>(r.plan.reserve_bytes)), "):\n", describe(r.plan),
+               "  predicted hit rate: GPU tier ", 100.0 * r.predicted_gpu_hit_rate, "%, GPU + host tiers ",
+               100.0 * r.predicted_memory_hit_rate, "%");
+    else
+      log_info("features sharded across ", r.shard_plans.size(), " machines, each tiered under GPU budget ",
+               r.plan.gpu_budget, ", host ", r.plan.host_budget, " (training reserve ",
+               format_bytes(static_cast<double>(r.plan.reserve_bytes)),
+               "); replicas of other shards' rows: ", o->cfg.replicate, " per machine");
     for (std::size_t m = 0; m < r.shard_plans.size(); ++m)
       log_info("  shard ", m, " of ", r.shard_plans.size(), ": ", r.shard_plans[m].num_nodes, " rows, GPU tier ",
                r.shard_plans[m].gpu_rows, ", host tier ", r.shard_plans[m].host_rows, ", disk ",
-               r.shard_plans[m].disk_rows());
+               r.shard_plans[m].disk_rows(), "  (shards/features-", m, "-of-", r.shard_plans.size(), ".npy)");
     print_written(o->out, secs);
   });
 }
