@@ -373,7 +373,13 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
     t.c = tp.c();
     log_info("tier plan (estimator ", tp.estimator, "; GPU budget ", tp.gpu_budget, ", host budget ", tp.host_budget,
              ", training reserve ~", format_bytes(static_cast<double>(reserve.total())), "):\n", describe(tp),
-             "  predicted GPU hit rate ", fmt(100.0 * pf.predicted_hit_rate(t.g), 1), "% of feature reads");
+             "  predicted GPU hit rate ",
+             // Sharded: this rank's GPU tier holds every K-th of the hottest K * g rows.
+             fmt(100.0 * (pf.shards.empty() ? pf.predicted_hit_rate(t.g)
+                                            : pf.predicted_hit_rate(t.g * static_cast<std::int64_t>(pf.shards.size())) /
+                                                  static_cast<double>(pf.shards.size())),
+                 1),
+             "% of feature reads");
   } else if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
     throw input_error(
         "--gpu-mem / --host-mem place features in tiers, which needs a prepared dataset: run "
