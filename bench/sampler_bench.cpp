@@ -23,7 +23,6 @@
 //          [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]
 //          [--train-fraction 0.1] [--seed S]
 #include "bench/bench_util.hpp"
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -249,11 +248,8 @@ int main(int argc, char** argv) {
         // How the kernel pages the mapped CSR in (matters only when it does not fit in memory):
         // "random" = MADV_RANDOM, one page per fault instead of a read-around window.
         if (advice != "random" && advice != "normal") throw tg::input_error("--advice: random or normal");
-        for (const tg::npy_array* a : {&d.indptr(), &d.indices()}) {
-          const auto p = reinterpret_cast<std::uintptr_t>(a->raw()) & ~std::uintptr_t{4095};
-          const auto end = reinterpret_cast<std::uintptr_t>(a->raw()) + a->nbytes();
-          ::madvise(reinterpret_cast<void*>(p), end - p, advice == "random" ? MADV_RANDOM : MADV_NORMAL);
-        }
+        tg::advise_access(d.indptr(), advice == "random");
+        tg::advise_access(d.indices(), advice == "random");
       }
       const std::vector<std::int64_t> train = tg::bench::random_ids(d.num_nodes(), train_fraction, seed);
       const std::string name = d.meta().name.empty() ? base_name(dir) : d.meta().name;

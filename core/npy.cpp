@@ -1,5 +1,8 @@
 #include "core/npy.hpp"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -447,6 +450,13 @@ npy_mmap_writer::npy_mmap_writer(const std::string& path, dtype t, const std::ve
   offset_ = h.size();
   file_ = mmap_file::create(path, offset_ + count_ * dtype_size(t));
   std::memcpy(file_.mutable_data(), h.data(), h.size());
+}
+
+void advise_access(const npy_array& a, bool random) {
+  if (a.nbytes() == 0) return;
+  const auto first = reinterpret_cast<std::uintptr_t>(a.raw()) & ~std::uintptr_t{4095};
+  const auto end = reinterpret_cast<std::uintptr_t>(a.raw()) + a.nbytes();
+  (void)::madvise(reinterpret_cast<void*>(first), end - first, random ? MADV_RANDOM : MADV_NORMAL);
 }
 
 }  // namespace tg

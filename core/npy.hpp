@@ -75,6 +75,10 @@ class npy_array {
 };
 
 // Writes a whole array.
+// How the kernel pages a mapped array in: random (MADV_RANDOM: one page per fault, for a file larger
+// than memory read at random places) or normal (read-around). Nothing for an array held in memory.
+void advise_access(const npy_array& a, bool random);
+
 void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>& shape, const void* data);
 template <typename T>
 void write_npy(const std::string& path, span<const T> data) {

@@ -56,11 +56,7 @@ sharded_store::sharded_store(const dataset& d, const plan_file& pf, std::unique_
              " of plan.json is not the round-robin layout");
   const feature_file f = check_shard_file(d, pf, rank_);
   // Every rank checks its own file first; none loads anything until all are known to be good.
-  {
-    std::int32_t ok = 1;
-    std::vector<std::int32_t> all(static_cast<std::size_t>(k));
-    comm_->all_gather(&ok, sizeof ok, all.data());
-  }
+  comm_->barrier();
   const std::int64_t g = o.gpu_rows >= 0 ? o.gpu_rows : si.gpu_rows;
   const std::int64_t h = o.host_rows >= 0 ? o.host_rows : si.host_rows;
   local_ = std::make_unique<tiered_store>(f, std::min(g, f.rows), std::min(g + h, f.rows), o.disk_readers);

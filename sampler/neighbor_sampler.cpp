@@ -1,7 +1,5 @@
 #include "sampler/neighbor_sampler.hpp"
 
-#include <sys/mman.h>
-
 #include <cstdint>
 
 #include "core/resources.hpp"
@@ -61,12 +59,10 @@ neighbor_sampler::neighbor_sampler(const dataset& d, std::vector<std::int64_t> f
   // places: one page per fault, not the kernel's read-around window, which would read ~32x more
   // from disk than sampling touches (measured: > 10x slower; bench/results/sampler_paged_cpu.md).
   const std::uint64_t csr = d.indptr().nbytes() + d.indices().nbytes();
-  if (csr > usable_memory_bytes() / 10 * 8)
-    for (const npy_array* a : {&d.indptr(), &d.indices()}) {
-      const auto first = reinterpret_cast<std::uintptr_t>(a->raw()) & ~std::uintptr_t{4095};
-      const auto end = reinterpret_cast<std::uintptr_t>(a->raw()) + a->nbytes();
-      (void)::madvise(reinterpret_cast<void*>(first), end - first, MADV_RANDOM);
-    }
+  if (csr > usable_memory_bytes() / 10 * 8) {
+    advise_access(d.indptr(), true);
+    advise_access(d.indices(), true);
+  }
 }
 
 void neighbor_sampler::set_node_keys(span<const std::int64_t> keys) {

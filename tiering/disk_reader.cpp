@@ -127,105 +127,18 @@ void disk_row_reader::read_range(std::int64_t first, std::int64_t count, std::ui
             data_offset_ + static_cast<std::uint64_t>(first) * static_cast<std::uint64_t>(row_bytes_), path_);
 }
 
-double read_pages_direct(const std::string& path, const std::vector<std::uint64_t>& page_offsets, int queue_depth) {
-  constexpr std::size_t kPage = 4096;
-  const unique_fd fd = unique_fd::open(path, O_RDONLY | O_DIRECT);
-  const std::size_t depth = static_cast<std::size_t>(std::clamp(queue_depth, 1, 4096));
-  auto* buf = static_cast<std::uint8_t*>(std::aligned_alloc(kPage, depth * kPage));
-  struct freer {
-    void* p;
-    ~freer() { std::free(p); }
-  } guard{buf};
-  const auto t0 = std::chrono::steady_clock::now();
-#ifdef TIERGNN_HAVE_IO_URING
-  if (io_uring_usable()) {
-    io_uring ring;
-    if (io_uring_queue_init(static_cast<unsigned>(depth), &ring, 0) != 0) throw io_error("io_uring_queue_init failed");
-    std::vector<std::size_t> free_slots(depth);
-    std::iota(free_slots.begin(), free_slots.end(), 0);
-    std::size_t next = 0, done = 0;
-    while (done < page_offsets.size()) {
-      while (!free_slots.empty() && next < page_offsets.size()) {
-        const std::size_t slot = free_slots.back();
-        free_slots.pop_back();
-        io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-        io_uring_prep_read(sqe, fd.get(), buf + slot * kPage, kPage, page_offsets[next++]);
-        io_uring_sqe_set_data64(sqe, slot);
-      }
-      io_uring_submit_and_wait(&ring, 1);
-      io_uring_cqe* cqe = nullptr;
-      unsigned head = 0, seen = 0;
-      io_uring_for_each_cqe(&ring, head, cqe) {
-        ++seen;
-        if (cqe->res < 0) {
-          io_uring_queue_exit(&ring);
-          errno = -cqe->res;
-          throw_errno("O_DIRECT read", path);
-        }
-        free_slots.push_back(static_cast<std::size_t>(io_uring_cqe_get_data64(cqe)));
-        ++done;
-      }
-      io_uring_cq_advance(&ring, seen);
-    }
-    io_uring_queue_exit(&ring);
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-#endif
-  std::vector<std::thread> pool;
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr failed;
-  std::mutex failed_mutex;
-  for (std::size_t t = 0; t < depth; ++t)
-    pool.emplace_back([&, t] {
-      try {
-        for (std::size_t k; (k = next.fetch_add(1)) < page_offsets.size();)
-          pread_all(fd.get(), buf + t * kPage, kPage, page_offsets[k], path);
-      } catch (...) {
-        const std::lock_guard<std::mutex> lock(failed_mutex);
-        if (!failed) failed = std::current_exception();
-        next.store(page_offsets.size());
-      }
-    });
-  for (auto& th : pool) th.join();
-  if (failed) std::rethrow_exception(failed);
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::string disk_row_reader::engine() const {
-  return uring_ ? "io_uring (queue depth " + std::to_string(depth_) + ")"
-                : "pread (" + std::to_string(readers_) + " threads)";
-}
-
-void disk_row_reader::read(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, std::uint8_t* dst) const {
-  // Runs of consecutive ids whose slots are consecutive too are read in one call.
-  std::vector<run> runs;
-  const auto rb = static_cast<std::size_t>(row_bytes_);
-  for (std::size_t i = 0; i < rows.size();) {
-    std::size_t j = i + 1;
-    while (j < rows.size() && rows[j].first == rows[j - 1].first + 1 && rows[j].second == rows[j - 1].second + 1 &&
-           j - i < 256)
-      ++j;
-    runs.push_back(
-        {data_offset_ + static_cast<std::uint64_t>(rows[i].first) * rb, (j - i) * rb, dst + rows[i].second * rb});
-    i = j;
-  }
-  if (uring_)
-    read_runs_uring(runs);
-  else
-    read_runs_pread(runs);
-}
-
-void disk_row_reader::read_runs_pread(const std::vector<run>& runs) const {
-  // Threads of their own, not the compute pool's: a blocked read holds no core, so more readers than
-  // cores keep more reads in flight.
-  const std::size_t n = std::min(runs.size(), static_cast<std::size_t>(readers_));
+namespace {
+// One read per run: `threads` pread threads of their own (a blocked read holds no core), or one
+// io_uring with up to `depth` reads in flight (short reads resubmitted, EINTR / EAGAIN retried).
+void read_runs_pread(int fd, const std::string& path, const std::vector<read_run>& runs, int threads) {
+  const std::size_t n = std::min(runs.size(), static_cast<std::size_t>(std::max(1, threads)));
   std::atomic<std::size_t> next{0};
   std::exception_ptr failed;
   std::mutex failed_mutex;
   const auto work = [&] {
     try {
       for (std::size_t k; (k = next.fetch_add(1)) < runs.size();)
-        pread_all(fd_.get(), runs[k].dst, runs[k].bytes, runs[k].offset, path_);
+        pread_all(fd, runs[k].dst, runs[k].bytes, runs[k].offset, path);
     } catch (...) {
       const std::lock_guard<std::mutex> lock(failed_mutex);
       if (!failed) failed = std::current_exception();
@@ -239,16 +152,16 @@ void disk_row_reader::read_runs_pread(const std::vector<run>& runs) const {
   if (failed) std::rethrow_exception(failed);
 }
 
-void disk_row_reader::read_runs_uring(const std::vector<run>& runs) const {
+void read_runs_uring(int fd, const std::string& path, const std::vector<read_run>& runs, int depth) {
 #ifdef TIERGNN_HAVE_IO_URING
   if (runs.empty()) return;
-  // One ring per call (the reader is shared by threads); up to depth_ reads in flight. A short read
+  // One ring per call (the reader is shared by threads); up to depth reads in flight. A short read
   // is resubmitted for its remainder; EINTR / EAGAIN are retried.
   io_uring ring;
-  const unsigned entries = static_cast<unsigned>(std::min<std::size_t>(runs.size(), static_cast<std::size_t>(depth_)));
+  const unsigned entries = static_cast<unsigned>(std::min<std::size_t>(runs.size(), static_cast<std::size_t>(depth)));
   if (const int rc = io_uring_queue_init(entries, &ring, 0); rc != 0) {
     errno = -rc;
-    throw_errno("io_uring_queue_init for", path_);
+    throw_errno("io_uring_queue_init for", path);
   }
   struct ring_guard {
     io_uring* r;
@@ -258,7 +171,7 @@ void disk_row_reader::read_runs_uring(const std::vector<run>& runs) const {
   std::size_t next = 0, in_flight = 0, finished = 0;
   const auto submit = [&](std::size_t k) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-    io_uring_prep_read(sqe, fd_.get(), runs[k].dst + done[k], static_cast<unsigned>(runs[k].bytes - done[k]),
+    io_uring_prep_read(sqe, fd, runs[k].dst + done[k], static_cast<unsigned>(runs[k].bytes - done[k]),
                        runs[k].offset + done[k]);
     io_uring_sqe_set_data64(sqe, k);
     ++in_flight;
@@ -267,7 +180,7 @@ void disk_row_reader::read_runs_uring(const std::vector<run>& runs) const {
     while (in_flight < entries && next < runs.size()) submit(next++);
     if (const int rc = io_uring_submit_and_wait(&ring, 1); rc < 0 && rc != -EINTR) {
       errno = -rc;
-      throw_errno("io_uring_submit for", path_);
+      throw_errno("io_uring_submit for", path);
     }
     io_uring_cqe* cqe = nullptr;
     unsigned head = 0, seen = 0;
@@ -282,10 +195,10 @@ void disk_row_reader::read_runs_uring(const std::vector<run>& runs) const {
       } else if (res < 0) {
         io_uring_cq_advance(&ring, seen);
         errno = -res;
-        throw_errno("read", path_);
+        throw_errno("read", path);
       } else if (res == 0) {
         io_uring_cq_advance(&ring, seen);
-        throw io_error(path_ + ": unexpected end of file while reading feature rows");
+        throw io_error(path + ": unexpected end of file while reading feature rows");
       } else {
         done[k] += static_cast<std::size_t>(res);
         if (done[k] < runs[k].bytes)
@@ -298,8 +211,54 @@ void disk_row_reader::read_runs_uring(const std::vector<run>& runs) const {
     for (std::size_t k : again) submit(k);
   }
 #else
-  read_runs_pread(runs);
+  read_runs_pread(fd, path, runs, depth);
 #endif
+}
+
+}  // namespace
+
+double read_pages_direct(const std::string& path, const std::vector<std::uint64_t>& page_offsets, int queue_depth) {
+  constexpr std::size_t kPage = 4096;
+  const unique_fd fd = unique_fd::open(path, O_RDONLY | O_DIRECT);
+  const std::size_t depth = static_cast<std::size_t>(std::clamp(queue_depth, 1, 4096));
+  auto* buf = static_cast<std::uint8_t*>(std::aligned_alloc(kPage, depth * kPage));
+  struct freer {
+    void* p;
+    ~freer() { std::free(p); }
+  } guard{buf};
+  // The reader's own engines; the pages' contents are not kept, so reads in flight may share buffers.
+  std::vector<read_run> runs(page_offsets.size());
+  for (std::size_t k = 0; k < runs.size(); ++k) runs[k] = {page_offsets[k], kPage, buf + (k % depth) * kPage};
+  const auto t0 = std::chrono::steady_clock::now();
+  if (io_uring_usable())
+    read_runs_uring(fd.get(), path, runs, static_cast<int>(depth));
+  else
+    read_runs_pread(fd.get(), path, runs, static_cast<int>(depth));
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string disk_row_reader::engine() const {
+  return uring_ ? "io_uring (queue depth " + std::to_string(depth_) + ")"
+                : "pread (" + std::to_string(readers_) + " threads)";
+}
+
+void disk_row_reader::read(const std::vector<std::pair<std::int64_t, std::size_t>>& rows, std::uint8_t* dst) const {
+  // Runs of consecutive ids whose slots are consecutive too are read in one call.
+  std::vector<read_run> runs;
+  const auto rb = static_cast<std::size_t>(row_bytes_);
+  for (std::size_t i = 0; i < rows.size();) {
+    std::size_t j = i + 1;
+    while (j < rows.size() && rows[j].first == rows[j - 1].first + 1 && rows[j].second == rows[j - 1].second + 1 &&
+           j - i < 256)
+      ++j;
+    runs.push_back(
+        {data_offset_ + static_cast<std::uint64_t>(rows[i].first) * rb, (j - i) * rb, dst + rows[i].second * rb});
+    i = j;
+  }
+  if (uring_)
+    read_runs_uring(fd_.get(), path_, runs, depth_);
+  else
+    read_runs_pread(fd_.get(), path_, runs, readers_);
 }
 
 }  // namespace tg

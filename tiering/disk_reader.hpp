@@ -41,6 +41,13 @@ enum class disk_io { automatic, pread, io_uring };
 bool io_uring_compiled();
 bool io_uring_usable();
 
+// One read of the disk tier: `bytes` at file offset `offset` into `dst`.
+struct read_run {
+  std::uint64_t offset;
+  std::size_t bytes;
+  std::uint8_t* dst;
+};
+
 // For benchmarks: reads the 4 KiB pages at `page_offsets` of `path` with O_DIRECT (past the page
 // cache: what the disk itself sustains), `queue_depth` reads in flight (io_uring when usable, else
 // that many pread threads). Returns the seconds taken.
@@ -74,14 +81,6 @@ class disk_row_reader {
   int readers_ = 4;
   bool uring_ = false;
   int depth_ = 128;
-  // The reads of runs [b, e) of (offset, bytes, destination).
-  struct run {
-    std::uint64_t offset;
-    std::size_t bytes;
-    std::uint8_t* dst;
-  };
-  void read_runs_pread(const std::vector<run>& runs) const;
-  void read_runs_uring(const std::vector<run>& runs) const;
 };
 
 }  // namespace tg

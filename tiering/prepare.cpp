@@ -34,7 +34,7 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   if (cfg.shards > m.num_nodes)
     throw input_error("--shards " + std::to_string(cfg.shards) + ": the dataset has only " +
                       std::to_string(m.num_nodes) + " nodes");
-  const budget replicate = parse_budget(cfg.replicate, "--replicate");
+  const std::uint64_t replicate_bytes = replica_budget_bytes(cfg.replicate, m.num_nodes, m.feature_dim);
   if (cfg.shards == 0 && cfg.replicate != "0")
     throw input_error("--replicate " + cfg.replicate +
                       " needs --shards: it is what each machine holds of the others' rows");
@@ -127,9 +127,8 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
                               {"predicted_memory_hit_rate", rep.predicted_memory_hit_rate}};
   nlohmann::json sharding;
   if (cfg.shards > 0) {
-    const std::uint64_t rep_bytes = replicate.resolve(plan.feature_bytes() / static_cast<std::uint64_t>(row_bytes) *
-                                                      static_cast<std::uint64_t>(m.feature_dim) * sizeof(float));
-    sharding = {{"replicate", {{"budget", cfg.replicate}, {"bytes", rep_bytes}}}, {"shards", nlohmann::json::array()}};
+    sharding = {{"replicate", {{"budget", cfg.replicate}, {"bytes", replicate_bytes}}},
+                {"shards", nlohmann::json::array()}};
     for (int s = 0; s < cfg.shards; ++s) {
       shard_info si;
       si.file = shard_file_name(s, cfg.shards);

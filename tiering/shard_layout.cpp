@@ -1,6 +1,7 @@
 #include "tiering/shard_layout.hpp"
 
 #include "core/error.hpp"
+#include "tiering/budget.hpp"
 
 namespace tg {
 
@@ -30,6 +31,11 @@ std::int64_t shard_layout::replica_rank_bound(int m, std::int64_t rows) const {
       lo = mid + 1;
   }
   return lo;
+}
+
+std::uint64_t replica_budget_bytes(const std::string& text, std::int64_t num_nodes, std::int64_t feature_dim) {
+  return parse_budget(text, "--replicate")
+      .resolve(static_cast<std::uint64_t>(num_nodes) * static_cast<std::uint64_t>(feature_dim) * sizeof(float));
 }
 
 }  // namespace tg

@@ -4,6 +4,7 @@
 // contiguous renumbered ids [begin(m), end(m)) (sizes differ by at most one, larger shards first).
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace tg {
@@ -31,5 +32,8 @@ struct shard_layout {
   // The position of remote hot rank r among shard m's remote ranks (its replica slot).
   std::int64_t remote_index(int m, std::int64_t r) const { return r - (r > m ? (r - m - 1) / k + 1 : 0); }
 };
+
+// A machine's replica budget (--replicate: bytes, or a share of all rows held as float32) in bytes.
+std::uint64_t replica_budget_bytes(const std::string& text, std::int64_t num_nodes, std::int64_t feature_dim);
 
 }  // namespace tg

@@ -228,7 +228,9 @@ std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std
     for (std::int64_t s0 = 0; s0 < n; s0 += eb) {
       const std::int64_t cnt = std::min(eb, n - s0);
       const index_range own = rank_slice(cnt, rank, world);
-      mine.assign(static_cast<std::size_t>(own.size() * dout), 0.0f);
+      // One process writes its rows in place; a rank computes its slice, then the slices are gathered.
+      if (comm) mine.assign(static_cast<std::size_t>(own.size() * dout), 0.0f);
+      float* rows = comm ? mine.data() : cur.data() + s0 * dout;
       if (own.size() > 0) {
         seeds.resize(static_cast<std::size_t>(own.size()));
         std::iota(seeds.begin(), seeds.end(), s0 + own.begin);
@@ -241,14 +243,11 @@ std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std
           for (std::int64_t i = 0; i < b.num_src(); ++i)
             std::copy_n(prev.data() + b.src_nodes[i] * din, din, x.data() + i * din);
         }
-        m.layer_forward(l, b, x.data(), mine.data());
+        m.layer_forward(l, b, x.data(), rows);
       } else if (l == 0 && features.collective()) {
         gather(span<const std::int64_t>(), &x);
       }
-      if (comm)
-        all_gather_rows(*comm, cnt, dout, mine.data(), cur.data() + s0 * dout);
-      else
-        std::copy(mine.begin(), mine.end(), cur.begin() + s0 * dout);
+      if (comm) all_gather_rows(*comm, cnt, dout, mine.data(), cur.data() + s0 * dout);
     }
     prev.swap(cur);
   }
@@ -533,12 +532,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
           tier_g, " rows is not used");
       sho.gpu_rows = 0;
     }
-    if (!cfg.replicate.empty()) {
-      const std::uint64_t float_row = static_cast<std::uint64_t>(feature_dim) * sizeof(float);
-      sho.replica_rows = static_cast<std::int64_t>(
-          parse_budget(cfg.replicate, "--replicate").resolve(static_cast<std::uint64_t>(d.num_nodes()) * float_row) /
-          float_row);
-    }
+    if (!cfg.replicate.empty())
+      sho.replica_rows = static_cast<std::int64_t>(replica_budget_bytes(cfg.replicate, d.num_nodes(), feature_dim) /
+                                                   (static_cast<std::uint64_t>(feature_dim) * sizeof(float)));
     auto ss = open_sharded_store(d, comm, sho);
     shards = ss.get();
     store = std::move(ss);
