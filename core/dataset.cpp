@@ -16,6 +16,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/stream_io.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
@@ -177,15 +178,12 @@ dataset_meta meta_from_json(const json& j, const std::string& path) {
 }  // namespace
 
 std::uint32_t file_crc32(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw_errno("open", path);
+  // Streamed around the page cache (core/stream_io.hpp), read ahead while the checksum runs.
+  stream_reader f(path);
   std::vector<unsigned char> buf(8 << 20);
   uLong crc = crc32(0L, Z_NULL, 0);
   std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) crc = crc32_z(crc, buf.data(), n);
-  const bool err = std::ferror(f);
-  std::fclose(f);
-  if (err) throw_errno("read", path);
+  while ((n = f.read(buf.data(), buf.size())) > 0) crc = crc32_z(crc, buf.data(), n);
   return static_cast<std::uint32_t>(crc);
 }
 

@@ -1,7 +1,10 @@
 #include "core/npy.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -389,45 +392,49 @@ void write_all(std::FILE* f, const void* p, std::size_t n, const std::string& pa
 }  // namespace
 
 void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>& shape, const void* data) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) throw_errno("create", path);
-  try {
-    const std::string h = make_npy_header(t, shape, 64);
-    write_all(f, h.data(), h.size(), path);
-    std::int64_t n = 1;
-    for (auto d : shape) n *= d;
-    write_all(f, data, static_cast<std::size_t>(n) * dtype_size(t), path);
-  } catch (...) {
-    std::fclose(f);
-    throw;
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  const std::size_t bytes = static_cast<std::size_t>(n) * dtype_size(t);
+  const std::string h = make_npy_header(t, shape, 64);
+  if (bytes < (std::size_t{1} << 20)) {  // small: one buffered write
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) throw_errno("create", path);
+    try {
+      write_all(f, h.data(), h.size(), path);
+      write_all(f, data, bytes, path);
+    } catch (...) {
+      std::fclose(f);
+      throw;
+    }
+    if (std::fclose(f) != 0) throw_errno("close", path);
+    return;
   }
-  if (std::fclose(f) != 0) throw_errno("close", path);
+  stream_writer out(path);  // large: around the page cache (core/stream_io.hpp)
+  out.write(h.data(), h.size());
+  out.write(data, bytes);
+  out.finish();
 }
 
 npy_writer::npy_writer(const std::string& path, dtype t, std::vector<std::int64_t> row_shape)
     : path_(path), type_(t), row_shape_(std::move(row_shape)) {
   for (auto d : row_shape_) row_elems_ *= d;
-  f_ = std::fopen(path.c_str(), "wb");
-  if (!f_) throw_errno("create", path);
-  std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
+  out_ = std::make_unique<stream_writer>(path);
   std::vector<std::int64_t> shape{std::numeric_limits<std::int64_t>::max()};
   shape.insert(shape.end(), row_shape_.begin(), row_shape_.end());
   const std::string h = make_npy_header(type_, shape, 128);  // largest header this shape can need
-  write_all(f_, h.data(), h.size(), path_);
+  out_->write(h.data(), h.size());
 }
 
-npy_writer::~npy_writer() {
-  if (f_) std::fclose(f_);
-}
+npy_writer::~npy_writer() = default;
 
 void npy_writer::append(const void* data, std::int64_t rows) {
-  TG_EXPECTS(f_, "npy_writer used after finish");
-  write_all(f_, data, static_cast<std::size_t>(rows * row_elems_) * dtype_size(type_), path_);
+  TG_EXPECTS(out_, "npy_writer used after finish");
+  out_->write(data, static_cast<std::size_t>(rows * row_elems_) * dtype_size(type_));
   rows_ += rows;
 }
 
 void npy_writer::finish() {
-  TG_EXPECTS(f_, "npy_writer finished twice");
+  TG_EXPECTS(out_, "npy_writer finished twice");
   std::vector<std::int64_t> shape{rows_};
   shape.insert(shape.end(), row_shape_.begin(), row_shape_.end());
   std::vector<std::int64_t> max_shape{std::numeric_limits<std::int64_t>::max()};
@@ -435,11 +442,18 @@ void npy_writer::finish() {
   const std::size_t reserved = make_npy_header(type_, max_shape, 128).size();
   const std::string h = make_npy_header(type_, shape, reserved);
   TG_EXPECTS(h.size() == reserved, "npy header size changed");
-  if (std::fseek(f_, 0, SEEK_SET) != 0) throw_errno("seek", path_);
-  write_all(f_, h.data(), h.size(), path_);
-  std::FILE* f = f_;
-  f_ = nullptr;
-  if (std::fclose(f) != 0) throw_errno("close", path_);
+  out_->finish();
+  out_.reset();
+  // The header, now that the row count is known: one small write through the page cache.
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno("open", path_);
+  if (::pwrite(fd, h.data(), h.size(), 0) != static_cast<ssize_t>(h.size())) {
+    const int err = errno ? errno : EIO;
+    ::close(fd);
+    errno = err;
+    throw_errno("write", path_);
+  }
+  if (::close(fd) != 0) throw_errno("close", path_);
 }
 
 npy_mmap_writer::npy_mmap_writer(const std::string& path, dtype t, const std::vector<std::int64_t>& shape) : type_(t) {

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/mmap_file.hpp"
 #include "core/span.hpp"
+#include "core/stream_io.hpp"
 
 namespace tg {
 
@@ -110,7 +111,7 @@ class npy_writer {
   std::vector<std::int64_t> row_shape_;
   std::int64_t row_elems_ = 1;
   std::int64_t rows_ = 0;
-  std::FILE* f_ = nullptr;
+  std::unique_ptr<stream_writer> out_;  // around the page cache where possible (core/stream_io.hpp)
 };
 
 // Creates a .npy of known shape mapped read-write, to be filled in place (random writes, larger

@@ -14,6 +14,7 @@
 #include "core/npy.hpp"
 #include "core/progress.hpp"
 #include "core/resources.hpp"
+#include "core/stream_io.hpp"
 
 namespace tg {
 
@@ -23,13 +24,12 @@ constexpr std::size_t kBufferPairs = 1 << 20;  // 16 MiB of pairs per spill writ
 
 csr_builder::csr_builder(std::string spill_path, csr_build_options opt)
     : spill_path_(std::move(spill_path)), opt_(opt) {
-  spill_ = std::fopen(spill_path_.c_str(), "w+b");
-  if (!spill_) throw_errno("create", spill_path_);
+  spill_ = std::make_unique<stream_writer>(spill_path_);
   buf_.reserve(2 * kBufferPairs);
 }
 
 csr_builder::~csr_builder() {
-  if (spill_) std::fclose(spill_);
+  spill_.reset();
   ::unlink(spill_path_.c_str());
 }
 
@@ -49,10 +49,9 @@ void csr_builder::flush_buffer() {
                           std::to_string(opt_.id_bound) + ")");
       narrow[i] = static_cast<std::uint32_t>(buf_[i]);
     }
-    if (std::fwrite(narrow.data(), sizeof(std::uint32_t), narrow.size(), spill_) != narrow.size())
-      throw_errno("write", spill_path_);
-  } else if (std::fwrite(buf_.data(), sizeof(std::int64_t), buf_.size(), spill_) != buf_.size()) {
-    throw_errno("write", spill_path_);
+    spill_->write(narrow.data(), narrow.size() * sizeof(std::uint32_t));
+  } else {
+    spill_->write(buf_.data(), buf_.size() * sizeof(std::int64_t));
   }
   buf_.clear();
 }
@@ -89,28 +88,27 @@ std::uint64_t scatter_budget_bytes() {
 // Reads the spill file in chunks and calls f(pairs, count) for each chunk.
 // A compact spill (4-byte ids) is widened chunk by chunk.
 template <typename F>
-void for_each_chunk(std::FILE* f, const std::string& path, bool compact, F&& fn) {
-  if (std::fseek(f, 0, SEEK_SET) != 0) throw_errno("seek", path);
+void for_each_chunk(const std::string& path, bool compact, F&& fn) {
+  stream_reader f(path);
   std::vector<std::int64_t> chunk(2 * kBufferPairs);
   std::vector<std::uint32_t> narrow(compact ? 2 * kBufferPairs : 0);
   while (true) {
     std::size_t got = 0;
     if (compact) {
-      got = std::fread(narrow.data(), sizeof(std::uint32_t), narrow.size(), f);
+      got = f.read(narrow.data(), narrow.size() * sizeof(std::uint32_t)) / sizeof(std::uint32_t);
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, got, 1 << 16), [&](const auto& r) {
         for (std::size_t i = r.begin(); i < r.end(); ++i) chunk[i] = static_cast<std::int64_t>(narrow[i]);
       });
     } else {
-      got = std::fread(chunk.data(), sizeof(std::int64_t), chunk.size(), f);
+      got = f.read(chunk.data(), chunk.size() * sizeof(std::int64_t)) / sizeof(std::int64_t);
     }
     if (got == 0) break;
     fn(chunk.data(), got / 2);
   }
-  if (std::ferror(f)) throw_errno("read", path);
 }
 
 template <typename index_t>
-csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, const std::vector<std::int64_t>& id_map,
+csr_build_stats build_impl(const std::string& spill_path, const std::vector<std::int64_t>& id_map,
                            const csr_build_options& opt, dataset_writer& w, std::int64_t n, std::int64_t added) {
   csr_build_stats st;
   st.input_edges = added;
@@ -129,7 +127,7 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, cons
     if (x < 0 || x >= n)
       throw input_error("edge endpoint " + std::to_string(x) + " is outside [0, " + std::to_string(n) + ")");
   };
-  for_each_chunk(spill, spill_path, compact_spill(opt), [&](const std::int64_t* p, std::size_t m) {
+  for_each_chunk(spill_path, compact_spill(opt), [&](const std::int64_t* p, std::size_t m) {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, m, 1 << 14), [&](const auto& r) {
       for (std::size_t i = r.begin(); i < r.end(); ++i) {
         const std::int64_t u = map_id(p[2 * i]), v = map_id(p[2 * i + 1]);
@@ -173,7 +171,7 @@ csr_build_stats build_impl(std::FILE* spill, const std::string& spill_path, cons
     buf.resize(static_cast<std::size_t>(indptr[hi] - base));
     index_t* idx = buf.data() - base;  // idx[k] for k in [indptr[lo], indptr[hi])
     const bool all = buckets == 1;
-    for_each_chunk(spill, spill_path, compact_spill(opt), [&](const std::int64_t* p, std::size_t m) {
+    for_each_chunk(spill_path, compact_spill(opt), [&](const std::int64_t* p, std::size_t m) {
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, m, 1 << 14), [&](const auto& r) {
         for (std::size_t i = r.begin(); i < r.end(); ++i) {
           const std::int64_t u = map_id(p[2 * i]), v = map_id(p[2 * i + 1]);
@@ -244,7 +242,7 @@ void csr_builder::expect_nodes_fit(std::int64_t num_nodes, const std::string& in
 
 csr_build_stats csr_builder::build(dataset_writer& w, std::int64_t num_nodes, const std::string& input) {
   flush_buffer();
-  if (std::fflush(spill_) != 0) throw_errno("write", spill_path_);
+  spill_->finish();
   const std::string& named = input.empty() ? w.final_dir() : input;
   expect_nodes_fit(num_nodes, named);
   const bool narrow = num_nodes <= std::numeric_limits<std::int32_t>::max();
@@ -253,10 +251,9 @@ csr_build_stats csr_builder::build(dataset_writer& w, std::int64_t num_nodes, co
                                 saturating_mul(arcs, narrow ? sizeof(std::int32_t) : sizeof(std::int64_t))),
                  "the graph of " + std::to_string(num_nodes) + " nodes and up to " + std::to_string(arcs) +
                      " arcs (indptr.npy, indices.npy)");
-  csr_build_stats st = narrow ? build_impl<std::int32_t>(spill_, spill_path_, id_map_, opt_, w, num_nodes, added_)
-                              : build_impl<std::int64_t>(spill_, spill_path_, id_map_, opt_, w, num_nodes, added_);
-  std::fclose(spill_);
-  spill_ = nullptr;
+  csr_build_stats st = narrow ? build_impl<std::int32_t>(spill_path_, id_map_, opt_, w, num_nodes, added_)
+                              : build_impl<std::int64_t>(spill_path_, id_map_, opt_, w, num_nodes, added_);
+  spill_.reset();
   ::unlink(spill_path_.c_str());
   auto& m = w.meta();
   m.num_nodes = num_nodes;

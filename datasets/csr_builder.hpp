@@ -8,11 +8,13 @@
 // result does not depend on thread count or on the order edges arrive in within a row.
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/dataset.hpp"
 #include "core/span.hpp"
+#include "core/stream_io.hpp"
 
 namespace tg {
 
@@ -65,7 +67,7 @@ class csr_builder {
   void flush_buffer();
   std::string spill_path_;
   csr_build_options opt_;
-  std::FILE* spill_ = nullptr;
+  std::unique_ptr<stream_writer> spill_;  // around the page cache (core/stream_io.hpp)
   std::vector<std::int64_t> buf_;
   std::vector<std::int64_t> id_map_;
   std::int64_t added_ = 0;

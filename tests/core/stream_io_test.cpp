@@ -1,0 +1,136 @@
+// Sequential streams around the page cache (core/stream_io.hpp): exact bytes for every length and
+// buffer size, with O_DIRECT and without, reading from any offset, and errors that name the file.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/stream_io.hpp"
+#include "test_util.hpp"
+
+using namespace tg;
+using tg::test::scratch_dir;
+
+namespace {
+
+std::vector<unsigned char> pattern(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<unsigned char> v(n);
+  for (auto& b : v) b = static_cast<unsigned char>(rng());
+  return v;
+}
+
+std::vector<unsigned char> slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Sets TIERGNN_DIRECT_IO for a scope.
+struct direct_io_env {
+  explicit direct_io_env(const char* v) { ::setenv("TIERGNN_DIRECT_IO", v, 1); }
+  ~direct_io_env() { ::unsetenv("TIERGNN_DIRECT_IO"); }
+};
+
+// Writes `data` in pieces of varying size (1 byte up to 3 buffers) through a writer with a
+// 4 KiB..12 KiB buffer, so whole buffers go through the writer thread and tails do not.
+void write_in_pieces(stream_writer& w, const std::vector<unsigned char>& data, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::size_t at = 0;
+  while (at < data.size()) {
+    const std::size_t n = std::min<std::size_t>(data.size() - at, 1 + rng() % 30000);
+    w.write(data.data() + at, n);
+    at += n;
+  }
+}
+
+}  // namespace
+
+TEST(StreamIo, WriterAndReaderKeepEveryByteForAnyLengthAndBuffer) {
+  scratch_dir d;
+  for (const char* mode : {"1", "0"}) {
+    direct_io_env env(mode);
+    for (std::size_t len : {std::size_t{0}, std::size_t{1}, std::size_t{4095}, std::size_t{4096}, std::size_t{4097},
+                            std::size_t{12288}, std::size_t{100003}, std::size_t{1} << 20}) {
+      for (std::size_t buf : {std::size_t{4096}, std::size_t{12288}, std::size_t{8} << 20}) {
+        SCOPED_TRACE(std::string("direct=") + mode + " len=" + std::to_string(len) + " buffer=" + std::to_string(buf));
+        const auto data = pattern(len, static_cast<unsigned>(len + buf));
+        const std::string path = d / "f.bin";
+        {
+          stream_writer w(path, buf);
+          write_in_pieces(w, data, 7);
+          EXPECT_EQ(w.size(), len);
+          w.finish();
+        }
+        ASSERT_EQ(slurp(path), data);
+        // Read back from several offsets, in odd-sized pieces.
+        for (std::size_t off : {std::size_t{0}, std::size_t{1}, std::size_t{4096}, len / 2, len}) {
+          if (off > len) continue;
+          stream_reader r(path, off, buf);
+          std::vector<unsigned char> got;
+          std::vector<unsigned char> piece(777);
+          std::size_t n;
+          while ((n = r.read(piece.data(), piece.size())) > 0) got.insert(got.end(), piece.begin(), piece.begin() + n);
+          ASSERT_EQ(got, std::vector<unsigned char>(data.begin() + off, data.end())) << "offset " << off;
+        }
+      }
+    }
+  }
+}
+
+TEST(StreamIo, ReadExactNamesAFileThatEndsEarly) {
+  scratch_dir d;
+  const auto data = pattern(5000, 1);
+  {
+    stream_writer w(d / "short.bin");
+    w.write(data.data(), data.size());
+    w.finish();
+  }
+  stream_reader r(d / "short.bin");
+  std::vector<unsigned char> out(6000);
+  try {
+    r.read_exact(out.data(), out.size());
+    FAIL() << "no error";
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("short.bin"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("ends early"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StreamIo, FileSystemsWithoutDirectIoFallBackToThePageCache) {
+  // tmpfs refuses O_DIRECT at open: the writer must fall back, not fail.
+  struct stat st {};
+  if (::stat("/dev/shm", &st) != 0 || !S_ISDIR(st.st_mode)) GTEST_SKIP() << "no /dev/shm on this machine";
+  const std::string path = "/dev/shm/tiergnn_stream_io_test_" + std::to_string(::getpid());
+  const auto data = pattern(3 * 4096 + 17, 3);
+  {
+    stream_writer w(path, 4096);
+    w.write(data.data(), data.size());
+    w.finish();
+  }
+  EXPECT_EQ(slurp(path), data);
+  stream_reader r(path, 5);
+  std::vector<unsigned char> got(data.size() - 5);
+  r.read_exact(got.data(), got.size());
+  EXPECT_EQ(got, std::vector<unsigned char>(data.begin() + 5, data.end()));
+  ::unlink(path.c_str());
+}
+
+TEST(StreamIo, AFullDiskIsAnErrorNamingTheFile) {
+  // /dev/full fails every write with ENOSPC, on the writer thread or in finish().
+  struct stat st {};
+  if (::stat("/dev/full", &st) != 0) GTEST_SKIP() << "no /dev/full on this machine";
+  const auto data = pattern(64 << 10, 4);
+  try {
+    stream_writer w("/dev/full", 4096);
+    w.write(data.data(), data.size());
+    w.finish();
+    FAIL() << "no error";
+  } catch (const io_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/dev/full"), std::string::npos) << e.what();
+  }
+}
