@@ -178,6 +178,9 @@ dataset_meta meta_from_json(const json& j, const std::string& path) {
 }  // namespace
 
 std::uint32_t file_crc32(const std::string& path) {
+  // A file this process just wrote has its checksum already (computed while writing).
+  std::uint32_t known = 0;
+  if (recall_file_crc32(path, known)) return known;
   // Streamed around the page cache (core/stream_io.hpp), read ahead while the checksum runs.
   stream_reader f(path);
   std::vector<unsigned char> buf(8 << 20);

@@ -108,7 +108,9 @@ class dataset {
   std::map<std::string, npy_array> arrays_;
 };
 
-// CRC-32 of a whole file (zlib), read in large blocks.
+// CRC-32 of a whole file (zlib), streamed from disk. For a file this process wrote through a
+// stream_writer or npy_writer and that has not changed since (same size, modification time and
+// inode), the checksum computed while writing it (core/stream_io.hpp, remember_file_crc32).
 std::uint32_t file_crc32(const std::string& path);
 
 // Builds a dataset directory under "<parent>/.<name>.tmp-<pid>" and renames it to `dir` on commit().

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -259,9 +260,11 @@ npy_array npy_array::open(const std::string& path) {
   auto f = std::make_shared<mmap_file>(mmap_file::open(path));
   npy_array a;
   a.name_ = path;
+  a.file_ = path;
   check_image(f->data(), f->size(), path, &a.header_, &a.data_);
   a.owner_ = f;
   a.align_data();
+  a.mapped_ = a.owner_ == f;  // not copied by align_data
   return a;
 }
 
@@ -418,10 +421,10 @@ void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>
 npy_writer::npy_writer(const std::string& path, dtype t, std::vector<std::int64_t> row_shape)
     : path_(path), type_(t), row_shape_(std::move(row_shape)) {
   for (auto d : row_shape_) row_elems_ *= d;
-  out_ = std::make_unique<stream_writer>(path);
   std::vector<std::int64_t> shape{std::numeric_limits<std::int64_t>::max()};
   shape.insert(shape.end(), row_shape_.begin(), row_shape_.end());
-  const std::string h = make_npy_header(type_, shape, 128);  // largest header this shape can need
+  const std::string h = make_npy_header(type_, shape, 128);                      // largest header this shape can need
+  out_ = std::make_unique<stream_writer>(path, std::size_t{8} << 20, h.size());  // CRC of the data only
   out_->write(h.data(), h.size());
 }
 
@@ -443,6 +446,8 @@ void npy_writer::finish() {
   const std::string h = make_npy_header(type_, shape, reserved);
   TG_EXPECTS(h.size() == reserved, "npy header size changed");
   out_->finish();
+  const std::uint64_t data_bytes = out_->size() - h.size();
+  const std::uint32_t data_crc = out_->crc32();
   out_.reset();
   // The header, now that the row count is known: one small write through the page cache.
   const int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
@@ -454,6 +459,11 @@ void npy_writer::finish() {
     throw_errno("write", path_);
   }
   if (::close(fd) != 0) throw_errno("close", path_);
+  // The file's checksum from the header's and the data's (computed while writing).
+  const uLong head =
+      ::crc32(::crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(h.data()), static_cast<uInt>(h.size()));
+  remember_file_crc32(
+      path_, static_cast<std::uint32_t>(::crc32_combine64(head, data_crc, static_cast<z_off64_t>(data_bytes))));
 }
 
 npy_mmap_writer::npy_mmap_writer(const std::string& path, dtype t, const std::vector<std::int64_t>& shape) : type_(t) {
@@ -464,6 +474,17 @@ npy_mmap_writer::npy_mmap_writer(const std::string& path, dtype t, const std::ve
   offset_ = h.size();
   file_ = mmap_file::create(path, offset_ + count_ * dtype_size(t));
   std::memcpy(file_.mutable_data(), h.data(), h.size());
+}
+
+void release_pages(const npy_array& a) {
+  if (!a.mapped() || a.nbytes() == 0) return;
+  const auto first = reinterpret_cast<std::uintptr_t>(a.raw()) & ~std::uintptr_t{4095};
+  const auto end = reinterpret_cast<std::uintptr_t>(a.raw()) + a.nbytes();
+  (void)::madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);
+  const int fd = ::open(a.file().c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
 }
 
 void advise_access(const npy_array& a, bool random) {

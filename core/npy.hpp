@@ -52,6 +52,12 @@ class npy_array {
   std::int64_t count() const { return header_.count(); }
   std::size_t nbytes() const { return header_.nbytes(); }
   const void* raw() const { return data_; }
+  // The file the array was mapped from (empty for arrays from bytes or an archive), and the byte
+  // offset of its first element there: for streaming it from disk instead of through the mapping.
+  const std::string& file() const { return file_; }
+  std::size_t data_offset() const { return header_.data_offset; }
+  // True when the elements are read through a mapping of file() (not copied into memory).
+  bool mapped() const { return mapped_; }
 
   // Typed view; throws input_error naming the array if the dtype differs.
   template <typename T>
@@ -70,6 +76,8 @@ class npy_array {
  private:
   void align_data();
   std::string name_;
+  std::string file_;
+  bool mapped_ = false;
   npy_header header_;
   const void* data_ = nullptr;
   std::shared_ptr<const void> owner_;
@@ -79,6 +87,11 @@ class npy_array {
 // How the kernel pages a mapped array in: random (MADV_RANDOM: one page per fault, for a file larger
 // than memory read at random places) or normal (read-around). Nothing for an array held in memory.
 void advise_access(const npy_array& a, bool random);
+// Gives a mapped array's pages back (drops them from this mapping and, where no one else maps them,
+// from the page cache): for a large input read for the last time, so that the memory is free for
+// what comes next instead of being reclaimed under pressure. Later reads fault the pages in again
+// from the file. Nothing for an array held in memory.
+void release_pages(const npy_array& a);
 
 void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>& shape, const void* data);
 template <typename T>

@@ -2,12 +2,15 @@
 #include "core/stream_io.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "core/error.hpp"
 
@@ -64,8 +67,9 @@ void stream_writer::aligned_free::operator()(unsigned char* p) const {
   std::free(p);
 }
 
-stream_writer::stream_writer(const std::string& path, std::size_t buffer_bytes)
-    : path_(path), cap_(round_up(buffer_bytes)) {
+stream_writer::stream_writer(const std::string& path, std::size_t buffer_bytes, std::uint64_t crc_from)
+    : path_(path), cap_(round_up(buffer_bytes)), crc_from_(crc_from) {
+  crc_ = static_cast<std::uint32_t>(::crc32(0L, Z_NULL, 0));
   fd_ = open_stream(path, O_WRONLY | O_CREAT | O_TRUNC, direct_);
   cur_ = make_buffer<buffer>(cap_);
 }
@@ -80,6 +84,12 @@ stream_writer::~stream_writer() {
     thread_.join();
   }
   if (fd_ >= 0) ::close(fd_);
+}
+
+void stream_writer::update_crc(const unsigned char* p, std::size_t bytes, std::uint64_t at) {
+  if (at + bytes <= crc_from_) return;
+  const std::size_t skip = at >= crc_from_ ? 0 : static_cast<std::size_t>(crc_from_ - at);
+  crc_ = static_cast<std::uint32_t>(::crc32_z(crc_, p + skip, bytes - skip));
 }
 
 void stream_writer::clear_direct() {
@@ -135,6 +145,7 @@ void stream_writer::submit() {
         cv_.wait(l, [&] { return busy_ || stop_; });
         if (!busy_) return;  // stopped with nothing in flight
         l.unlock();
+        update_crc(job_.get(), job_bytes_, job_at_);
         const int err = write_block(job_.get(), job_bytes_, job_at_);
         l.lock();
         error_ = err;
@@ -173,6 +184,7 @@ void stream_writer::write(const void* data, std::size_t bytes) {
 void stream_writer::finish() {
   TG_EXPECTS(fd_ >= 0, "stream_writer finished twice: ", path_);
   wait_idle();
+  update_crc(cur_.get(), fill_, offset_);
   const std::size_t whole = direct_ ? fill_ & ~(kAlign - 1) : fill_;
   if (whole) write_or_throw(cur_.get(), whole, offset_);
   if (fill_ > whole) {
@@ -185,6 +197,48 @@ void stream_writer::finish() {
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) throw_errno("close", path_);
+  if (crc_from_ == 0) remember_file_crc32(path_, crc_);
+}
+
+namespace {
+struct file_stamp {
+  std::uint64_t size = 0, inode = 0, device = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const file_stamp& o) const {
+    return size == o.size && inode == o.inode && device == o.device && mtime_ns == o.mtime_ns;
+  }
+};
+bool stamp_of(const std::string& path, file_stamp& out) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  out.size = static_cast<std::uint64_t>(st.st_size);
+  out.inode = static_cast<std::uint64_t>(st.st_ino);
+  out.device = static_cast<std::uint64_t>(st.st_dev);
+  out.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return true;
+}
+std::mutex crc_mu;
+std::map<std::string, std::pair<file_stamp, std::uint32_t>>& crc_memo() {
+  static std::map<std::string, std::pair<file_stamp, std::uint32_t>> m;
+  return m;
+}
+}  // namespace
+
+void remember_file_crc32(const std::string& path, std::uint32_t crc) {
+  file_stamp st;
+  if (!stamp_of(path, st)) return;
+  std::lock_guard<std::mutex> l(crc_mu);
+  crc_memo()[path] = {st, crc};
+}
+
+bool recall_file_crc32(const std::string& path, std::uint32_t& crc) {
+  file_stamp st;
+  if (!stamp_of(path, st)) return false;
+  std::lock_guard<std::mutex> l(crc_mu);
+  const auto it = crc_memo().find(path);
+  if (it == crc_memo().end() || !(it->second.first == st)) return false;
+  crc = it->second.second;
+  return true;
 }
 
 // --- stream_reader -------------------------------------------------------------------------------

@@ -36,8 +36,11 @@ bool direct_io_enabled();
 class stream_writer {
  public:
   static constexpr std::size_t kAlign = 4096;
-  // Creates (truncates) `path`. `buffer_bytes` is rounded up to a multiple of kAlign.
-  explicit stream_writer(const std::string& path, std::size_t buffer_bytes = std::size_t{8} << 20);
+  // Creates (truncates) `path`. `buffer_bytes` is rounded up to a multiple of kAlign. The writer
+  // keeps the CRC-32 of the bytes from offset `crc_from` on (computed on the writer thread); with
+  // crc_from = 0 finish() records it for file_crc32 (remember_file_crc32).
+  explicit stream_writer(const std::string& path, std::size_t buffer_bytes = std::size_t{8} << 20,
+                         std::uint64_t crc_from = 0);
   stream_writer(const stream_writer&) = delete;
   stream_writer& operator=(const stream_writer&) = delete;
   // Stops the writer thread and closes the file without reporting errors (an error path is under
@@ -51,6 +54,8 @@ class stream_writer {
   bool direct() const { return direct_; }
   // Writes what is buffered and closes; throws io_error on any failure, earlier ones included.
   void finish();
+  // CRC-32 (zlib's) of the bytes from crc_from on; valid after finish().
+  std::uint32_t crc32() const { return crc_; }
 
  private:
   struct aligned_free {
@@ -70,6 +75,9 @@ class stream_writer {
   buffer cur_;
   std::size_t fill_ = 0;      // bytes in cur_
   std::uint64_t offset_ = 0;  // file offset of cur_[0]
+  std::uint64_t crc_from_ = 0;
+  std::uint32_t crc_ = 0;
+  void update_crc(const unsigned char* p, std::size_t bytes, std::uint64_t at);
 
   std::thread thread_;
   std::mutex mu_;
@@ -80,6 +88,12 @@ class stream_writer {
   std::uint64_t job_at_ = 0;
   int error_ = 0;  // errno of a failed background write
 };
+
+// Checksums of files this process wrote (stream_writer, npy_writer), so that a dataset's commit
+// need not read back what it just wrote. An entry holds only while the file keeps the size,
+// modification time and inode it had when recorded; file_crc32 (core/dataset.hpp) consults it.
+void remember_file_crc32(const std::string& path, std::uint32_t crc);
+bool recall_file_crc32(const std::string& path, std::uint32_t& crc);
 
 class stream_reader {
  public:

@@ -2,6 +2,7 @@
 // buffer size, with O_DIRECT and without, reading from any offset, and errors that name the file.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -9,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/npy.hpp"
 #include "core/stream_io.hpp"
 #include "test_util.hpp"
 
@@ -132,5 +135,38 @@ TEST(StreamIo, AFullDiskIsAnErrorNamingTheFile) {
     FAIL() << "no error";
   } catch (const io_error& e) {
     EXPECT_NE(std::string(e.what()).find("/dev/full"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StreamIo, ChecksumsComputedWhileWritingMatchTheFilesAndLapseWhenTheyChange) {
+  scratch_dir d;
+  auto crc_of_file = [](const std::string& path) {
+    const auto bytes = slurp(path);
+    return static_cast<std::uint32_t>(::crc32_z(::crc32(0L, Z_NULL, 0), bytes.data(), bytes.size()));
+  };
+  for (const char* mode : {"1", "0"}) {
+    direct_io_env env(mode);
+    for (std::int64_t rows : {std::int64_t{0}, std::int64_t{3}, std::int64_t{100000}}) {
+      SCOPED_TRACE(std::string("direct=") + mode + " rows=" + std::to_string(rows));
+      const std::string path = d / "a.npy";
+      std::vector<float> v(static_cast<std::size_t>(rows) * 7);
+      for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i) * 0.25f;
+      npy_writer w(path, dtype::float32, {7});
+      w.append(v.data(), rows / 2);
+      w.append(v.data() + (rows / 2) * 7, rows - rows / 2);
+      w.finish();
+      std::uint32_t known = 0;
+      ASSERT_TRUE(recall_file_crc32(path, known));
+      EXPECT_EQ(known, crc_of_file(path));
+      EXPECT_EQ(file_crc32(path), crc_of_file(path));
+      EXPECT_EQ(npy_array::open(path).shape(), (std::vector<std::int64_t>{rows, 7}));
+      // Any change to the file (here one byte appended) and the remembered value no longer applies.
+      {
+        std::ofstream out(path, std::ios::binary | std::ios::app);
+        out.put('x');
+      }
+      EXPECT_FALSE(recall_file_crc32(path, known));
+      EXPECT_EQ(file_crc32(path), crc_of_file(path));
+    }
   }
 }

@@ -15,6 +15,7 @@
 #include "tiering/feature_store.hpp"
 #include "tiering/plan_file.hpp"
 #include "tiering/prepare.hpp"
+#include "tiering/renumber.hpp"
 #include "train/trainer.hpp"
 
 using namespace tg;
@@ -95,6 +96,33 @@ TEST(Prepare, RenumberedDatasetIsTheSameGraphUnderOrder) {
   const plan_file pf = plan_file::load(p);
   EXPECT_EQ(pf.plan.g(), r.plan.g());
   EXPECT_NEAR(pf.predicted_hit_rate(r.plan.g()), r.predicted_gpu_hit_rate, 0.01);
+}
+
+// Large arrays are permuted by streaming the input once per bucket of output rows instead of
+// gathering rows through the mapping; any number of passes gives the same bytes as the gather.
+TEST(Prepare, StreamedPermutationIsIdenticalToTheGatherForAnyBucketSize) {
+  scratch_dir d;
+  const dataset src = dataset::open(make_graph(d));
+  ::unsetenv("TIERGNN_PERMUTE_BUCKET_BYTES");
+  prepare_dataset(src, small_prepare(), d / "gathered");
+  prepare_config sharded = small_prepare();
+  sharded.shards = 3;
+  prepare_dataset(src, sharded, d / "gathered3");
+  for (const char* budget : {"1", "1000", "100000000"}) {
+    ::setenv("TIERGNN_PERMUTE_BUCKET_BYTES", budget, 1);
+    const std::string out = d / (std::string("streamed") + budget);
+    prepare_dataset(src, small_prepare(), out);
+    prepare_dataset(src, sharded, out + "_3");
+    ::unsetenv("TIERGNN_PERMUTE_BUCKET_BYTES");
+    for (const char* f : {"features.npy", "labels.npy", "indices.npy", "order.npy"})
+      EXPECT_EQ(test::read_text(d / (std::string("gathered/") + f)), test::read_text(out + "/" + f))
+          << f << " with a budget of " << budget << " bytes";
+    for (int m = 0; m < 3; ++m) {
+      const std::string f = shard_file_name(m, 3);
+      EXPECT_EQ(test::read_text(d / ("gathered3/" + f)), test::read_text(out + "_3/" + f))
+          << f << " with a budget of " << budget << " bytes";
+    }
+  }
 }
 
 TEST(Prepare, TrainingAPreparedDatasetGivesTheSameModel) {
