@@ -12,16 +12,19 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/stream_io.hpp"
 
 namespace tg {
 
 namespace {
+constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
+
+// First position i in [0, count) with idx[i] outside [0, n), or kNone; the same for any thread
+// count (minimum offending position over all chunks).
 template <typename index_t>
-void check_indices(const std::string& name, std::int64_t n, span<const std::int64_t> indptr, const index_t* idx) {
-  // Find the first bad entry deterministically: minimum offending position over all chunks.
-  const std::int64_t e = indptr[n];
-  std::atomic<std::int64_t> first{std::numeric_limits<std::int64_t>::max()};
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, e, 1 << 16), [&](const auto& r) {
+std::int64_t first_out_of_range(const index_t* idx, std::int64_t count, std::int64_t n) {
+  std::atomic<std::int64_t> first{kNone};
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, count, 1 << 16), [&](const auto& r) {
     for (std::int64_t i = r.begin(); i < r.end(); ++i) {
       const auto x = static_cast<std::int64_t>(idx[i]);
       if (x < 0 || x >= n) {
@@ -32,19 +35,39 @@ void check_indices(const std::string& name, std::int64_t n, span<const std::int6
       }
     }
   });
-  const std::int64_t bad = first.load();
-  if (bad != std::numeric_limits<std::int64_t>::max()) {
-    const auto row = std::upper_bound(indptr.begin(), indptr.end(), bad) - indptr.begin() - 1;
-    throw input_error(at_input(name, "indices[" + std::to_string(bad) +
-                                         "] = " + std::to_string(static_cast<std::int64_t>(idx[bad])) + " (in row " +
-                                         std::to_string(row) + ") is outside [0, " + std::to_string(n) + ")"));
+  return first.load();
+}
+
+[[noreturn]] void throw_bad_index(const std::string& name, std::int64_t n, span<const std::int64_t> indptr,
+                                  std::int64_t bad, std::int64_t value) {
+  const auto row = std::upper_bound(indptr.begin(), indptr.end(), bad) - indptr.begin() - 1;
+  throw input_error(at_input(name, "indices[" + std::to_string(bad) + "] = " + std::to_string(value) + " (in row " +
+                                       std::to_string(row) + ") is outside [0, " + std::to_string(n) + ")"));
+}
+
+template <typename index_t>
+void check_indices(const std::string& name, std::int64_t n, span<const std::int64_t> indptr, const index_t* idx) {
+  const std::int64_t bad = first_out_of_range(idx, indptr[n], n);
+  if (bad != kNone) throw_bad_index(name, n, indptr, bad, static_cast<std::int64_t>(idx[bad]));
+}
+
+// The same over the file, read sequentially in 8 MiB pieces around the page cache.
+template <typename index_t>
+void check_indices_streamed(const std::string& name, std::int64_t n, span<const std::int64_t> indptr,
+                            const std::string& file, std::uint64_t offset) {
+  const std::int64_t e = indptr[n];
+  constexpr std::int64_t kPiece = (std::int64_t{8} << 20) / static_cast<std::int64_t>(sizeof(index_t));
+  std::vector<index_t> buf(static_cast<std::size_t>(std::min(e, kPiece)));
+  stream_reader in(file, offset);
+  for (std::int64_t first = 0; first < e; first += kPiece) {
+    const std::int64_t count = std::min(kPiece, e - first);
+    in.read_exact(buf.data(), static_cast<std::size_t>(count) * sizeof(index_t));
+    const std::int64_t bad = first_out_of_range(buf.data(), count, n);
+    if (bad != kNone) throw_bad_index(name, n, indptr, first + bad, static_cast<std::int64_t>(buf[bad]));
   }
 }
-}  // namespace
 
-void validate_csr(const std::string& indptr_name, const std::string& indices_name, std::int64_t n,
-                  span<const std::int64_t> indptr, const void* indices, dtype index_dtype, std::int64_t num_edges) {
-  const std::string& name = indptr_name;
+void check_indptr(const std::string& name, std::int64_t n, span<const std::int64_t> indptr, std::int64_t num_edges) {
   TG_CHECK_INPUT(static_cast<std::int64_t>(indptr.size()) == n + 1,
                  at_input(name, "indptr has " + std::to_string(indptr.size()) +
                                     " entries, expected num_nodes + 1 = " + std::to_string(n + 1)));
@@ -53,23 +76,44 @@ void validate_csr(const std::string& indptr_name, const std::string& indices_nam
                  at_input(name, "indptr[N] = " + std::to_string(indptr[n]) + " but the graph has " +
                                     std::to_string(num_edges) + " edges"));
   const std::int64_t bad = tbb::parallel_reduce(
-      tbb::blocked_range<std::int64_t>(0, n, 1 << 16), std::numeric_limits<std::int64_t>::max(),
+      tbb::blocked_range<std::int64_t>(0, n, 1 << 16), kNone,
       [&](const auto& r, std::int64_t acc) {
         for (std::int64_t v = r.begin(); v < r.end(); ++v)
           if (indptr[v + 1] < indptr[v]) return std::min(acc, v);
         return acc;
       },
       [](std::int64_t a, std::int64_t b) { return std::min(a, b); });
-  if (bad != std::numeric_limits<std::int64_t>::max())
+  if (bad != kNone)
     throw input_error(at_input(name, "indptr decreases at row " + std::to_string(bad) + " (" +
                                          std::to_string(indptr[bad]) + " > " + std::to_string(indptr[bad + 1]) + ")"));
+}
+
+[[noreturn]] void throw_index_dtype(const std::string& indices_name, dtype index_dtype) {
+  throw input_error(
+      at_input(indices_name, "indices dtype must be int32 or int64, not " + std::string(dtype_name(index_dtype))));
+}
+}  // namespace
+
+void validate_csr_streamed(const std::string& indptr_name, const std::string& indices_file, std::uint64_t offset,
+                           std::int64_t n, span<const std::int64_t> indptr, dtype index_dtype, std::int64_t num_edges) {
+  check_indptr(indptr_name, n, indptr, num_edges);
+  if (index_dtype == dtype::int32)
+    check_indices_streamed<std::int32_t>(indices_file, n, indptr, indices_file, offset);
+  else if (index_dtype == dtype::int64)
+    check_indices_streamed<std::int64_t>(indices_file, n, indptr, indices_file, offset);
+  else
+    throw_index_dtype(indices_file, index_dtype);
+}
+
+void validate_csr(const std::string& indptr_name, const std::string& indices_name, std::int64_t n,
+                  span<const std::int64_t> indptr, const void* indices, dtype index_dtype, std::int64_t num_edges) {
+  check_indptr(indptr_name, n, indptr, num_edges);
   if (index_dtype == dtype::int32)
     check_indices(indices_name, n, indptr, static_cast<const std::int32_t*>(indices));
   else if (index_dtype == dtype::int64)
     check_indices(indices_name, n, indptr, static_cast<const std::int64_t*>(indices));
   else
-    throw input_error(
-        at_input(indices_name, "indices dtype must be int32 or int64, not " + std::string(dtype_name(index_dtype))));
+    throw_index_dtype(indices_name, index_dtype);
 }
 
 void validate_csr(const std::string& name, std::int64_t n, span<const std::int64_t> indptr, const void* indices,

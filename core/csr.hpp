@@ -31,6 +31,13 @@ void validate_csr(const std::string& name, std::int64_t num_nodes, span<const st
 void validate_csr(const std::string& indptr_name, const std::string& indices_name, std::int64_t num_nodes,
                   span<const std::int64_t> indptr, const void* indices, dtype index_dtype, std::int64_t num_edges);
 
+// The same with the indices read from `indices_file` at byte `offset` in large sequential reads
+// around the page cache (core/stream_io.hpp), for index arrays too large to be worth paging in
+// just to check them.
+void validate_csr_streamed(const std::string& indptr_name, const std::string& indices_file, std::uint64_t offset,
+                           std::int64_t num_nodes, span<const std::int64_t> indptr, dtype index_dtype,
+                           std::int64_t num_edges);
+
 // Degree summary used by `tiergnn info`.
 struct degree_stats {
   std::int64_t max_in = 0, max_out = 0, max_total = 0;

@@ -67,6 +67,13 @@ inline constexpr std::int64_t kMaxClasses = std::int64_t{1} << 20;
 class dataset {
  public:
   static dataset open(const std::string& dir);
+  struct open_options {
+    // Validate an index array of 1 GiB or more by streaming its file instead of paging it in: for a
+    // dataset just written (dataset_writer::commit), whose pages nothing reads next. A dataset about
+    // to be trained or profiled is better paged in, since those read the pages again.
+    bool stream_large_indices = false;
+  };
+  static dataset open(const std::string& dir, const open_options& opt);
   // The identity of the dataset in `dir` from its meta.json alone (no arrays opened); input_error
   // when there is no readable meta.json.
   static nlohmann::json identity_of(const std::string& dir);
@@ -102,7 +109,7 @@ class dataset {
  private:
   // CSR structure, ids and labels in range, splits (in range, no duplicates, disjoint, labelled),
   // order.npy a permutation, shapes, dtypes and sizes against meta (open() runs it, O(N + E)).
-  void check_structure() const;
+  void check_structure(bool stream_large_indices) const;
   std::string dir_;
   dataset_meta meta_;
   std::map<std::string, npy_array> arrays_;

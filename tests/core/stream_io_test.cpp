@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/csr.hpp"
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/npy.hpp"
@@ -168,5 +169,39 @@ TEST(StreamIo, ChecksumsComputedWhileWritingMatchTheFilesAndLapseWhenTheyChange)
       EXPECT_FALSE(recall_file_crc32(path, known));
       EXPECT_EQ(file_crc32(path), crc_of_file(path));
     }
+  }
+}
+
+// Large index arrays are validated by streaming their file; the first bad entry and the message are
+// the same as when validating through memory, also when it lies pieces (8 MiB) into the file.
+TEST(StreamIo, StreamedCsrValidationReportsTheSameFirstBadIndex) {
+  scratch_dir d;
+  const std::int64_t n = 1000, e = 5000000;  // 20 MB of int32: three 8 MiB pieces
+  std::vector<std::int64_t> indptr(n + 1);
+  for (std::int64_t v = 0; v <= n; ++v) indptr[v] = v * (e / n);
+  std::vector<std::int32_t> idx(e);
+  for (std::int64_t i = 0; i < e; ++i) idx[i] = static_cast<std::int32_t>((i * 7) % n);
+  auto message = [&](bool streamed) {
+    write_npy(d / "indices.npy", span<const std::int32_t>(idx));
+    const npy_array a = npy_array::open(d / "indices.npy");
+    try {
+      if (streamed)
+        validate_csr_streamed("indptr.npy", a.file(), a.data_offset(), n, span<const std::int64_t>(indptr),
+                              dtype::int32, e);
+      else
+        validate_csr("indptr.npy", a.file(), n, span<const std::int64_t>(indptr), a.raw(), dtype::int32, e);
+    } catch (const input_error& err) {
+      return std::string(err.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(message(true), "");
+  for (std::int64_t at : {std::int64_t{0}, std::int64_t{2097151}, std::int64_t{2097152}, e - 1}) {
+    idx[at] = static_cast<std::int32_t>(n);  // one past the last node
+    idx[e - 1 - at / 2] = -1;                // and a later one (the earlier must be reported)
+    const std::string m = message(true);
+    EXPECT_NE(m.find("indices[" + std::to_string(std::min(at, e - 1 - at / 2)) + "]"), std::string::npos) << m;
+    EXPECT_EQ(m, message(false));
+    for (std::int64_t i = 0; i < e; ++i) idx[i] = static_cast<std::int32_t>((i * 7) % n);
   }
 }
