@@ -388,31 +388,12 @@ std::vector<float> npy_array::to_float32() const {
   return out;
 }
 
-namespace {
-void write_all(std::FILE* f, const void* p, std::size_t n, const std::string& path) {
-  if (n && std::fwrite(p, 1, n, f) != n) throw_errno("write", path);
-}
-}  // namespace
-
 void write_npy(const std::string& path, dtype t, const std::vector<std::int64_t>& shape, const void* data) {
   std::int64_t n = 1;
   for (auto d : shape) n *= d;
   const std::size_t bytes = static_cast<std::size_t>(n) * dtype_size(t);
   const std::string h = make_npy_header(t, shape, 64);
-  if (bytes < (std::size_t{1} << 20)) {  // small: one buffered write
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) throw_errno("create", path);
-    try {
-      write_all(f, h.data(), h.size(), path);
-      write_all(f, data, bytes, path);
-    } catch (...) {
-      std::fclose(f);
-      throw;
-    }
-    if (std::fclose(f) != 0) throw_errno("close", path);
-    return;
-  }
-  stream_writer out(path);  // large: around the page cache (core/stream_io.hpp)
+  stream_writer out(path);  // around the page cache where possible (core/stream_io.hpp)
   out.write(h.data(), h.size());
   out.write(data, bytes);
   out.finish();

@@ -74,6 +74,14 @@ std::uint64_t usable_memory_bytes() {
   return std::min(physical_memory_bytes(), cgroup_memory_limit_bytes());
 }
 
+std::uint64_t bucket_budget_bytes(const char* env_override) {
+  if (const char* e = std::getenv(env_override)) {
+    const long long v = std::atoll(e);
+    if (v > 0) return static_cast<std::uint64_t>(v);
+  }
+  return std::max<std::uint64_t>(std::uint64_t{64} << 20, usable_memory_bytes() / 4);
+}
+
 namespace {
 std::string bytes_text(std::uint64_t b) {
   return b == kUnknownBytes ? std::string("more than 16 EiB") : format_bytes(static_cast<double>(b));

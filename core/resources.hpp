@@ -30,6 +30,12 @@ std::uint64_t cgroup_memory_limit_bytes();
 // What this process may use: the smaller of physical memory and its cgroup's limit.
 std::uint64_t usable_memory_bytes();
 
+// Anonymous memory one bucketed pass over data larger than memory may fill (the CSR build's
+// scatter, prepare's feature permutation): a quarter of usable_memory_bytes(), at least 64 MiB.
+// The environment variable `env_override`, when set to a positive byte count, replaces it (tests
+// force many buckets with it).
+std::uint64_t bucket_budget_bytes(const char* env_override);
+
 // Throws input_error naming `input`: "<what> needs <bytes> of memory but this machine has <usable>"
 // (or "... but this process's memory limit (cgroup) is <limit>").
 void expect_memory(std::uint64_t bytes, const std::string& input, const std::string& what);

@@ -74,15 +74,10 @@ void csr_builder::set_id_map(std::vector<std::int64_t> sorted_ids) {
 
 namespace {
 
-// Anonymous memory the scatter of pass 2 may use: a quarter of the memory this process may use
-// (physical memory, or its cgroup's limit when smaller), at least 64 MiB;
-// TIERGNN_CSR_BUCKET_BYTES overrides it (tests use it to force many buckets).
+// Anonymous memory the scatter of pass 2 may use (bucket_budget_bytes; TIERGNN_CSR_BUCKET_BYTES
+// overrides it, tests use it to force many buckets).
 std::uint64_t scatter_budget_bytes() {
-  if (const char* e = std::getenv("TIERGNN_CSR_BUCKET_BYTES")) {
-    const long long v = std::atoll(e);
-    if (v > 0) return static_cast<std::uint64_t>(v);
-  }
-  return std::max<std::uint64_t>(std::uint64_t{64} << 20, usable_memory_bytes() / 4);
+  return bucket_budget_bytes("TIERGNN_CSR_BUCKET_BYTES");
 }
 
 // Reads the spill file in chunks and calls f(pairs, count) for each chunk.

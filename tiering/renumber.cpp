@@ -55,15 +55,10 @@ void write_indices(const dataset& src, const std::vector<std::int64_t>& order, c
   out.finish();
 }
 
-// Anonymous memory one pass of stream_rows may fill: a quarter of the memory this process may use
-// (physical, or its cgroup's limit), at least 64 MiB; TIERGNN_PERMUTE_BUCKET_BYTES overrides it
-// and streams arrays of any size (tests force many passes with it).
+// Anonymous memory one pass of the permutation may fill (bucket_budget_bytes);
+// TIERGNN_PERMUTE_BUCKET_BYTES overrides it and streams arrays of any size (tests force many passes).
 std::uint64_t permute_budget_bytes() {
-  if (const char* e = std::getenv("TIERGNN_PERMUTE_BUCKET_BYTES")) {
-    const long long v = std::atoll(e);
-    if (v > 0) return static_cast<std::uint64_t>(v);
-  }
-  return std::max<std::uint64_t>(std::uint64_t{64} << 20, usable_memory_bytes() / 4);
+  return bucket_budget_bytes("TIERGNN_PERMUTE_BUCKET_BYTES");
 }
 
 // Rows order[first, last) of `a`, in that order, into a new .npy file (all of them by default).
