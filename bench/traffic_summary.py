@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-DEFAULT = "hybrid"
+DEFAULT = "cvip"
 out = sys.argv[1]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 try:

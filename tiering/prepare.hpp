@@ -14,7 +14,7 @@
 namespace tg {
 
 // The estimator `prepare` uses unless told otherwise (chosen from bench/results/estimators_cpu.md).
-inline constexpr const char* kDefaultEstimator = "hybrid";
+inline constexpr const char* kDefaultEstimator = "cvip";
 
 struct prepare_config {
   std::string estimator = kDefaultEstimator;

@@ -15,7 +15,7 @@
 namespace tg {
 
 std::vector<std::string> estimator_names() {
-  return {"degree", "wrpr", "vip", "presample:K", "hybrid", "hybrid:B", "oracle"};
+  return {"degree", "wrpr", "vip", "presample:K", "cvip", "cvip:K", "hybrid", "hybrid:B", "oracle"};
 }
 
 namespace {
@@ -27,9 +27,10 @@ std::string valid_names() {
 }
 
 [[noreturn]] void bad_spec(const std::string& spec, const std::string& why) {
-  throw input_error("estimator '" + spec + "': " + why + " (valid: " + valid_names() +
-                    "; K = epochs, a positive number, e.g. 2 or 0.25; B = sampled edges in passes over the graph, "
-                    "default 1)");
+  throw input_error(
+      "estimator '" + spec + "': " + why + " (valid: " + valid_names() +
+      "; K = epochs, a positive number, e.g. 2 or 0.25 (cvip: default 1); B = sampled edges in passes over "
+      "the graph, default 1)");
 }
 
 // A positive number in plain decimal ("2", "0.25").
@@ -69,11 +70,14 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
   const bool has_param = colon != std::string::npos;
   const std::string param = has_param ? spec.substr(colon + 1) : "";
   const bool known = name == "degree" || name == "wrpr" || name == "vip" || name == "oracle" || name == "presample" ||
-                     name == "hybrid";
+                     name == "cvip" || name == "hybrid";
   if (!known) bad_spec(spec, "unknown estimator");
   if (name == "presample" && !has_param) bad_spec(spec, "presample needs a number of epochs, e.g. presample:2");
-  if (name != "presample" && name != "hybrid" && has_param) bad_spec(spec, name + " takes no parameter");
-  const double param_value = has_param ? parse_positive(spec, param) : estimators::kHybridDefaultPasses;
+  if (name != "presample" && name != "cvip" && name != "hybrid" && has_param)
+    bad_spec(spec, name + " takes no parameter");
+  const double param_value = has_param        ? parse_positive(spec, param)
+                             : name == "cvip" ? 1.0
+                                              : estimators::kHybridDefaultPasses;
   validate(d, cfg);
   if (name == "oracle")
     TG_CHECK_INPUT(cfg.run_epochs >= 1, "profile: oracle needs run_epochs >= 1, got ", cfg.run_epochs);
@@ -97,6 +101,8 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
     e = estimators::estimate_vip(g, cfg);
   else if (name == "presample")
     e = estimators::estimate_presample(g, cfg, param_value);
+  else if (name == "cvip")
+    e = estimators::estimate_cvip(g, cfg, param_value);
   else if (name == "hybrid")
     e = estimators::estimate_hybrid(g, cfg, param_value);
   else

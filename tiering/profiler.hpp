@@ -7,6 +7,8 @@
 //   wrpr         weighted reverse PageRank (Min et al., KDD'22)                 L edge passes
 //   vip          per-batch inclusion probability with de-duplication (SALIENT++) <= L edge passes
 //   presample:K  K epochs of the sampler on another seed stream (GNNLab PreSC)  K epochs of sampling
+//   cvip[:K]     default: K presampled epochs (default 1, >= 8 batches), every  ~1 presampling epoch
+//                hop in expectation given the batch's seeds (vip per batch)     per epoch (0.6-1.7)
 //   hybrid[:B]   ~B passes of presampled edges (default 1) read through an      L passes + B passes
 //                empirical-Bayes prior calibrated from vip and out-degree        of sampled edges
 //   oracle       exact counts of the run that follows (evaluation only)         run_epochs epochs
@@ -46,8 +48,8 @@ struct profile_result {
   nlohmann::json details;     // estimator-specific facts (epochs, batches, sampled edges, ...)
 };
 
-// Runs the estimator named by `spec` ("degree", "wrpr", "vip", "presample:K", "hybrid",
-// "hybrid:B", "oracle"; K and B positive decimals such as 2 or 0.5). Throws input_error for an
+// Runs the estimator named by `spec` ("degree", "wrpr", "vip", "presample:K", "cvip", "cvip:K",
+// "hybrid", "hybrid:B", "oracle"; K and B positive decimals such as 2 or 0.5). Throws input_error for an
 // unknown name or bad parameter (the message lists the valid names), for training ids out of range
 // or repeated, for bad fanouts or batch size.
 profile_result profile(const dataset& d, const profile_config& cfg, const std::string& spec);

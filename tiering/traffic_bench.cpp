@@ -80,13 +80,14 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
                                "prepared from, whose ids the run's samples are keyed by"));
   if (cfg.estimators.empty()) {
     // Every estimator once, parameterised ones with a representative parameter: presample:K as
-    // presample:4; hybrid:B is hybrid with another budget, and hybrid is in the list already.
+    // presample:4; cvip:K and hybrid:B are cvip and hybrid with another budget, and those are in the
+    // list already.
     for (const auto& n : estimator_names()) {
       const std::size_t colon = n.find(':');
       if (n == "oracle") continue;
       if (colon == std::string::npos)
         cfg.estimators.push_back(n);
-      else if (n.substr(colon + 1) == "K")
+      else if (n == "presample:K")
         cfg.estimators.push_back(n.substr(0, colon) + ":4");
     }
   }

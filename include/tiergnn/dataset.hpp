@@ -61,7 +61,7 @@ class TIERGNN_API dataset {
 
 // Settings of the training whose feature reads the profiler predicts.
 struct profile_options {
-  std::string estimator = "hybrid";  // degree, wrpr, vip, presample:K, hybrid[:B], oracle
+  std::string estimator = "cvip";  // degree, wrpr, vip, presample:K, cvip[:K], hybrid[:B], oracle
   std::vector<std::int64_t> fanouts{15, 10, 5};
   std::int64_t batch_size = 1024;
   std::uint64_t seed = 0;
@@ -80,7 +80,7 @@ TIERGNN_API profile_result profile(const dataset& d, const profile_options& opt)
 TIERGNN_API std::vector<std::string> estimator_names();
 
 struct prepare_options {
-  std::string estimator = "hybrid";
+  std::string estimator = "cvip";
   std::string gpu_mem = "10%", host_mem = "100%";  // bytes (K/M/G suffixes) or % of the feature bytes
   std::vector<std::int64_t> fanouts{15, 10, 5};
   std::int64_t batch_size = 1024;

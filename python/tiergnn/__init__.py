@@ -240,7 +240,7 @@ def estimator_names() -> list:
     return list(_C.estimator_names())
 
 
-def profile(dataset, estimator: str = "hybrid", fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024,
+def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024,
             seed: int = 0, run_epochs: int = 10, train_ids=None) -> dict:
     """Per-node hotness scores for the configured training (``tiergnn profile``).
 
@@ -252,7 +252,7 @@ def profile(dataset, estimator: str = "hybrid", fanouts: Sequence[int] = (15, 10
             "edge_passes": r["edge_passes"], "details": json.loads(r["details_json"])}
 
 
-def prepare(src, out, estimator: str = "hybrid", gpu_mem: str = "10%", host_mem: str = "100%",
+def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: str = "100%",
             fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024, seed: int = 0, run_epochs: int = 10,
             hidden: int = 256, overwrite: bool = False) -> Dataset:
     """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``

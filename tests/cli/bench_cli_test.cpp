@@ -28,7 +28,7 @@ TEST(BenchTrafficCli, DefaultsListEveryEstimatorOnceAfterTheOracle) {
   ASSERT_EQ(run_cli("-q bench traffic " + d / "g" + " --fanouts 5,5 --epochs 2 --json " + d / "t.json", &out), 0)
       << out;
   EXPECT_EQ(estimators_in(d / "t.json"),
-            (std::vector<std::string>{"oracle", "degree", "wrpr", "vip", "presample:4", "hybrid"}));
+            (std::vector<std::string>{"oracle", "degree", "wrpr", "vip", "presample:4", "cvip", "hybrid"}));
   ASSERT_EQ(run_cli("-q bench traffic " + d / "g" + " --fanouts 5,5 --epochs 2 --estimators oracle,degree,degree " +
                         "--json " + d / "u.json",
                     &out),

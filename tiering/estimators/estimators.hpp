@@ -108,6 +108,10 @@ struct sampling_budget {
   double edge_budget = 0;
   std::int64_t min_batches = 1;
   std::int64_t round = 8;
+  // Expected counts instead of sampled ones for the last soft_hops hops (cvip.cpp), reading up to
+  // soft_rows x fanout entries of a row.
+  std::int64_t soft_hops = 0;
+  std::int64_t soft_rows = 4;
 };
 
 // Counts per node the batches whose input nodes contain it, for the batches of plan_epoch(train,
@@ -117,9 +121,14 @@ struct batch_counts {
   std::vector<std::int64_t> count;
   std::int64_t batches = 0;
   std::int64_t sampled_edges = 0;
+  std::int64_t unit = 1;  // count units per batch (expected counts are fixed-point)
 };
+inline constexpr std::int64_t kSoftCountScale = std::int64_t{1} << 20;
 batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
                            const sampling_budget& budget, const std::string& label);
+
+// Scores in batches per epoch: count / unit / (batches sampled / batches per epoch).
+estimate scores_from_counts(const graph_ref& g, const profile_config& cfg, const batch_counts& c);
 
 // Batches in `epochs` epochs (a fraction samples the first batches of an epoch), at least one.
 std::int64_t presample_batches(const profile_config& cfg, double epochs);
@@ -129,6 +138,12 @@ inline constexpr std::uint64_t kPresampleTag = 0x70726573616d706cull;  // "presa
 
 estimate estimate_presample(const graph_ref& g, const profile_config& cfg, double epochs);
 estimate estimate_oracle(const graph_ref& g, const profile_config& cfg);
+
+// cvip.cpp: `epochs` epochs (at least kCvipMinBatches batches) of presampled batches whose hops are
+// all expanded in expectation, reading up to kCvipSoftRows x fanout entries of a row.
+inline constexpr std::int64_t kCvipMinBatches = 8;
+inline constexpr std::int64_t kCvipSoftRows = 3;
+estimate estimate_cvip(const graph_ref& g, const profile_config& cfg, double epochs);
 
 // hybrid.cpp: presampling of about `budget_passes` x E sampled edges (at least kHybridMinBatches
 // batches, at most kHybridMaxEpochs epochs), read through an empirical-Bayes prior calibrated from

@@ -10,6 +10,9 @@
 // plan_epoch(train, B, seed, e).batch(b), e, b)); score = count / run_epochs, the hindsight optimum
 // of a static placement. Evaluation only.
 //
+// count_batches also runs cvip (cvip.cpp): the same batches and the same draws for the first hops,
+// the last hops in expectation (soft_hop), counts in fixed point.
+//
 // Counting needs only the set of input nodes, not the blocks, so a batch is expanded here by a lean
 // frontier walk (reach_batch) that makes exactly the draws neighbor_sampler makes — the same
 // select_positions and hop_rng of sampler/sampling_math.hpp, keyed by (seed, epoch, batch, hop,
@@ -41,7 +44,79 @@ struct reach_worker {
   std::vector<std::uint64_t> seen;
   std::vector<std::int64_t> members;
   std::vector<std::int64_t> positions;
+  // Expected mode (cvip.cpp): nodes that a batch reads with a probability below 1 ("soft"), a
+  // bitmap of them, their probability so far and the product of the current hop's miss factors.
+  std::vector<std::uint64_t> soft_seen;
+  std::vector<std::int64_t> soft;
+  std::vector<float> prob;
+  std::vector<float> miss;
 };
+
+// How a batch is expanded: `soft_hops` last hops in expectation (0: every hop sampled), each row
+// read at up to `soft_rows` x fanout positions.
+struct expansion {
+  std::int64_t soft_hops = 0;
+  std::int64_t soft_rows = 0;
+};
+
+// One hop in expectation (derivation in cvip.cpp). Expanders: the certain members S_h (weight 1)
+// and the soft nodes found so far (weight = their probability). Each expander v with k of deg
+// entries to draw reads m = min(deg, soft_rows * k) positions of its row (all of them, or a
+// systematic sample: floor(u0 + j deg / m), u0 uniform, so each entry is read with probability
+// m / deg) and multiplies every listed node's miss factor by 1 - weight * k / m. A certain expander
+// that takes its whole row makes its entries certain. Afterwards each soft node's probability is
+// 1 - (1 - p) * miss. Returns the row entries read.
+template <typename index_t, typename Visit>
+std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng& rng, std::size_t frontier,
+                      std::int64_t soft_rows, reach_worker* w, Visit& visit) {
+  const auto* idx = static_cast<const index_t*>(g.indices);
+  auto soft_add = [&](std::int64_t u, float factor) {
+    std::uint64_t& word = w->soft_seen[static_cast<std::size_t>(u) >> 6];
+    const std::uint64_t bit = std::uint64_t{1} << (u & 63);
+    if (!(word & bit)) {
+      word |= bit;
+      w->soft.push_back(u);
+    }
+    w->miss[static_cast<std::size_t>(u)] *= factor;
+  };
+  std::int64_t edges = 0;
+  auto expand = [&](std::int64_t v, float weight) {
+    const std::int64_t start = g.indptr[v], deg = g.indptr[v + 1] - start;
+    const std::int64_t k = sample_count(deg, fanout);
+    if (k == deg && weight >= 1.0f) {
+      for (std::int64_t q = 0; q < deg; ++q) visit(static_cast<std::int64_t>(idx[start + q]));
+      edges += deg;
+      return;
+    }
+    const std::int64_t m = std::min(deg, soft_rows * k);
+    if (m == 0) return;
+    const float factor = 1.0f - weight * static_cast<float>(static_cast<double>(k) / static_cast<double>(m));
+    if (m == deg) {
+      for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor);
+    } else {
+      const double step = static_cast<double>(deg) / static_cast<double>(m);
+      const double u0 = rng.uniform(static_cast<std::uint64_t>(v) << 24) * step;
+      for (std::int64_t j = 0; j < m; ++j) {
+        const auto pos = std::min(static_cast<std::int64_t>(u0 + static_cast<double>(j) * step), deg - 1);
+        soft_add(static_cast<std::int64_t>(idx[start + pos]), factor);
+      }
+    }
+    edges += m;
+  };
+  const std::size_t soft_before = w->soft.size();
+  for (std::size_t i = 0; i < frontier; ++i) expand(w->members[i], 1.0f);
+  for (std::size_t i = 0; i < soft_before; ++i) {
+    const float p = w->prob[static_cast<std::size_t>(w->soft[i])];
+    if (p < 1.0f) expand(w->soft[i], p);
+  }
+  for (std::int64_t u : w->soft) {
+    const auto su = static_cast<std::size_t>(u);
+    const bool certain = (w->seen[su >> 6] >> (u & 63)) & 1;
+    w->prob[su] = certain ? 1.0f : 1.0f - (1.0f - w->prob[su]) * w->miss[su];
+    w->miss[su] = 1.0f;
+  }
+  return edges;
+}
 
 // Input nodes of one batch, exactly as neighbor_sampler::sample finds them: every node of S_h is a
 // destination of hop h+1 and draws select_positions(hop_rng(seed, epoch, batch, h), v, deg, k) of
@@ -50,7 +125,8 @@ struct reach_worker {
 // sources. Returns the number of sampled edges.
 template <typename index_t>
 std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fanouts, std::uint64_t seed,
-                         std::int64_t epoch, std::int64_t batch, span<const std::int64_t> seeds, reach_worker* w) {
+                         std::int64_t epoch, std::int64_t batch, span<const std::int64_t> seeds, reach_worker* w,
+                         const expansion& x) {
   const auto* idx = static_cast<const index_t*>(g.indices);
   auto visit = [&](std::int64_t u) {
     std::uint64_t& word = w->seen[static_cast<std::size_t>(u) >> 6];
@@ -60,11 +136,17 @@ std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fa
     w->members.push_back(u);
   };
   w->members.clear();
+  w->soft.clear();
   for (std::int64_t s : seeds) visit(s);
   std::int64_t edges = 0;
+  const std::size_t first_soft = fanouts.size() - std::min(fanouts.size(), static_cast<std::size_t>(x.soft_hops));
   for (std::size_t h = 0; h < fanouts.size(); ++h) {
     const counter_rng rng = hop_rng(seed, epoch, batch, static_cast<int>(h));
     const std::size_t frontier = w->members.size();
+    if (h >= first_soft) {
+      edges += soft_hop<index_t>(g, fanouts[h], rng, frontier, x.soft_rows, w, visit);
+      continue;
+    }
     for (std::size_t i = 0; i < frontier; ++i) {
       const std::int64_t v = w->members[i];
       const std::int64_t start = g.indptr[v], deg = g.indptr[v + 1] - start;
@@ -83,11 +165,21 @@ template <typename index_t>
 batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
                                  const sampling_budget& budget, const std::string& label) {
   const auto n = static_cast<std::size_t>(g.num_nodes);
-  tbb::enumerable_thread_specific<reach_worker> workers([n] {
+  expansion x;
+  x.soft_hops = budget.soft_hops;
+  x.soft_rows = std::max<std::int64_t>(1, budget.soft_rows);
+  tbb::enumerable_thread_specific<reach_worker> workers([n, &x] {
     reach_worker w;
     w.seen.assign((n + 63) / 64, 0);
+    if (x.soft_hops > 0) {
+      w.soft_seen.assign((n + 63) / 64, 0);
+      w.prob.assign(n, 0.0f);
+      w.miss.assign(n, 1.0f);
+    }
     return w;
   });
+  // Expected counts are fixed-point: kSoftCountScale units per batch.
+  const std::int64_t unit = x.soft_hops > 0 ? kSoftCountScale : 1;
   std::unique_ptr<std::atomic<std::int64_t>[]> cnt(new std::atomic<std::int64_t>[n]());
   std::atomic<std::int64_t> edges{0};
   batch_counts out;
@@ -110,9 +202,17 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
       tbb::parallel_for(tbb::blocked_range<std::int64_t>(b0, b1, 1), [&](const auto& r) {
         reach_worker& w = workers.local();
         for (std::int64_t b = r.begin(); b < r.end(); ++b) {
-          const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w);
+          const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, x);
+          for (std::int64_t u : w.soft) {  // before the members: a certain node is counted once, below
+            const auto su = static_cast<std::size_t>(u);
+            if (!((w.seen[su >> 6] >> (u & 63)) & 1))
+              cnt[su].fetch_add(std::llround(static_cast<double>(w.prob[su]) * static_cast<double>(unit)),
+                                std::memory_order_relaxed);
+            w.prob[su] = 0.0f;
+            w.soft_seen[su >> 6] = 0;
+          }
           for (std::int64_t u : w.members) {
-            cnt[static_cast<std::size_t>(u)].fetch_add(1, std::memory_order_relaxed);
+            cnt[static_cast<std::size_t>(u)].fetch_add(unit, std::memory_order_relaxed);
             w.seen[static_cast<std::size_t>(u) >> 6] = 0;
           }
           edges.fetch_add(k, std::memory_order_relaxed);
@@ -136,6 +236,7 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
   out.count.resize(n);
   tbb::parallel_for(std::size_t{0}, n, [&](std::size_t u) { out.count[u] = cnt[u].load(std::memory_order_relaxed); });
   out.sampled_edges = edges.load();
+  out.unit = unit;
   return out;
 }
 
@@ -147,15 +248,13 @@ batch_counts count_batches(const graph_ref& g, const profile_config& cfg, std::u
                                       : count_batches_typed<std::int64_t>(g, cfg, seed, budget, label);
 }
 
-namespace {
-// Scores in batches per epoch: count / (batches sampled / batches per epoch).
-estimate from_counts(const graph_ref& g, const profile_config& cfg, const batch_counts& c) {
+estimate scores_from_counts(const graph_ref& g, const profile_config& cfg, const batch_counts& c) {
   estimate out;
   out.score.resize(c.count.size());
   const double epochs =
       static_cast<double>(c.batches) / static_cast<double>(std::max<std::int64_t>(1, trained_batches_per_epoch(cfg)));
   tbb::parallel_for(std::size_t{0}, c.count.size(), [&](std::size_t u) {
-    out.score[u] = c.batches > 0 ? static_cast<double>(c.count[u]) / epochs : 0.0;
+    out.score[u] = c.batches > 0 ? static_cast<double>(c.count[u]) / static_cast<double>(c.unit) / epochs : 0.0;
   });
   const std::int64_t e = g.num_edges();
   out.edge_passes = e > 0 ? static_cast<double>(c.sampled_edges) / static_cast<double>(e) : 0.0;
@@ -164,7 +263,6 @@ estimate from_counts(const graph_ref& g, const profile_config& cfg, const batch_
   out.details["sampled_edges"] = c.sampled_edges;
   return out;
 }
-}  // namespace
 
 std::int64_t presample_batches(const profile_config& cfg, double epochs) {
   const auto nb = static_cast<double>(trained_batches_per_epoch(cfg));
@@ -175,7 +273,7 @@ estimate estimate_presample(const graph_ref& g, const profile_config& cfg, doubl
   const std::uint64_t seed = cfg.seed ^ kPresampleTag;
   sampling_budget budget;
   budget.max_batches = presample_batches(cfg, epochs);
-  estimate out = from_counts(g, cfg, count_batches(g, cfg, seed, budget, "presampling"));
+  estimate out = scores_from_counts(g, cfg, count_batches(g, cfg, seed, budget, "presampling"));
   out.details["seed"] = seed;
   return out;
 }
@@ -183,7 +281,7 @@ estimate estimate_presample(const graph_ref& g, const profile_config& cfg, doubl
 estimate estimate_oracle(const graph_ref& g, const profile_config& cfg) {
   sampling_budget budget;
   budget.max_batches = trained_batches_per_epoch(cfg) * cfg.run_epochs;
-  estimate out = from_counts(g, cfg, count_batches(g, cfg, cfg.seed, budget, "oracle sampling"));
+  estimate out = scores_from_counts(g, cfg, count_batches(g, cfg, cfg.seed, budget, "oracle sampling"));
   out.details["seed"] = cfg.seed;
   return out;
 }
