@@ -91,6 +91,7 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
     const std::int64_t m = std::min(deg, soft_rows * k);
     if (m == 0) return;
     const float factor = 1.0f - weight * static_cast<float>(static_cast<double>(k) / static_cast<double>(m));
+    if (factor >= 1.0f) return;  // a chance below float resolution
     if (m == deg) {
       for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor);
     } else {
