@@ -45,7 +45,7 @@ stage generate "$T" generate rmat "$g" --scale "$scale" --edge-factor "$ef" --fe
 stage "info --check" "$T" info "$g" --check
 stage prepare "$T" prepare "$g" -o "$p" --gpu-mem 5% --host-mem 25% --fanouts 15,10,5 --batch-size 1024
 stage train "$T" train "$p" --epochs 1 --max-batches "$maxb" --eval none --fanouts 15,10,5 --batch-size 1024
-stage "bench traffic" "$T" bench traffic "$g" --fanouts 15,10,5 --estimators degree,presample:1,presample:4,hybrid \
+stage "bench traffic" "$T" bench traffic "$g" --fanouts 15,10,5 --estimators degree,presample:1,presample:4,cvip,hybrid \
   --ratios 1,5,10,20 --json "$work/traffic.json"
 "$T" -q info "$g" --json > "$work/info.json"
 REPO="$here/.." CGROUP_MEM="${CGROUP_MEM:-}" python3 - "$log" "$work/info.json" "$out" "$scale" "$ef" "$maxb" <<'PY'
