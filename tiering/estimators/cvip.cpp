@@ -44,12 +44,21 @@
 // of a sampled draw (Floyd's selection, a counter-based random number, a bitmap test), so an epoch of
 // cvip takes 0.6-1.7 presampling epochs (bench/results/traffic/summary.md).
 //
+// Ties. Nodes that no sampled batch reached score 0, and saturated nodes tie at the batch count;
+// both are ordered by row length (in-degree; the degree on undirected graphs), which costs nothing
+// (indptr). On the billion-arc R-MAT with 17 batches an epoch this took the 20% cache from 92.4% to
+// 96.0% of the oracle; on the five recorded graphs it changed nothing measurable.
+//
 // Determinism. A batch runs on one thread in a fixed order (seeds, then rows in member order); its
 // contribution to each node is rounded to a 2^-20 fixed-point integer and added with integer
 // atomics, so the scores are identical for any thread count and schedule.
 //
 // Memory: per thread two bitmaps and two float arrays over the nodes (8.25 bytes per node), plus the
 // counts (8 bytes per node); nothing proportional to E.
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
+
 #include <algorithm>
 
 #include "tiering/estimators/estimators.hpp"
@@ -68,6 +77,22 @@ estimate estimate_cvip(const graph_ref& g, const profile_config& cfg, double epo
   budget.soft_rows = kCvipSoftRows;
   const batch_counts c = count_batches(g, cfg, seed, budget, "presampling (cvip)");
   estimate out = scores_from_counts(g, cfg, c);
+  // Ties, and nodes no sampled batch reached, go by row length (free from indptr): a relative
+  // nudge below 1e-9 on positive scores, and 1e-15 x relative row length below every positive
+  // score (the smallest is 2^-20 per batch) for the unreached.
+  const std::int64_t max_deg = tbb::parallel_reduce(
+      tbb::blocked_range<std::int64_t>(0, g.num_nodes), std::int64_t{1},
+      [&](const tbb::blocked_range<std::int64_t>& r, std::int64_t m) {
+        for (std::int64_t u = r.begin(); u < r.end(); ++u) m = std::max(m, g.in_degree(u));
+        return m;
+      },
+      [](std::int64_t x, std::int64_t y) { return std::max(x, y); });
+  if (c.batches > 0)  // no training node, no reads: every score stays 0
+    tbb::parallel_for(std::int64_t{0}, g.num_nodes, [&](std::int64_t u) {
+      const double q = static_cast<double>(g.in_degree(u)) / static_cast<double>(max_deg);
+      double& sc = out.score[static_cast<std::size_t>(u)];
+      sc = sc > 0 ? sc * (1.0 + 1e-10 * q) : 1e-15 * q;
+    });
   out.details["seed"] = seed;
   out.details["soft_rows"] = budget.soft_rows;
   out.details["read_entries"] = c.sampled_edges;
