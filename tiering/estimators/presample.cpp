@@ -40,6 +40,11 @@ namespace {
 
 // One thread's buffers: a bitmap of the nodes reached by the current batch (cleared through the
 // member list afterwards, so a batch costs what it samples, not N) and the member list itself.
+struct soft_state {
+  float prob = 0.0f;
+  float miss = 1.0f;
+};
+
 struct reach_worker {
   std::vector<std::uint64_t> seen;
   std::vector<std::int64_t> members;
@@ -48,8 +53,7 @@ struct reach_worker {
   // bitmap of them, their probability so far and the product of the current hop's miss factors.
   std::vector<std::uint64_t> soft_seen;
   std::vector<std::int64_t> soft;
-  std::vector<float> prob;
-  std::vector<float> miss;
+  std::vector<soft_state> state;
 };
 
 // How a batch is expanded: `soft_hops` last hops in expectation (0: every hop sampled), each row
@@ -77,7 +81,7 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
       word |= bit;
       w->soft.push_back(u);
     }
-    w->miss[static_cast<std::size_t>(u)] *= factor;
+    w->state[static_cast<std::size_t>(u)].miss *= factor;
   };
   std::int64_t edges = 0;
   auto expand = [&](std::int64_t v, float weight) {
@@ -107,14 +111,15 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
   const std::size_t soft_before = w->soft.size();
   for (std::size_t i = 0; i < frontier; ++i) expand(w->members[i], 1.0f);
   for (std::size_t i = 0; i < soft_before; ++i) {
-    const float p = w->prob[static_cast<std::size_t>(w->soft[i])];
+    const float p = w->state[static_cast<std::size_t>(w->soft[i])].prob;
     if (p < 1.0f) expand(w->soft[i], p);
   }
   for (std::int64_t u : w->soft) {
     const auto su = static_cast<std::size_t>(u);
     const bool certain = (w->seen[su >> 6] >> (u & 63)) & 1;
-    w->prob[su] = certain ? 1.0f : 1.0f - (1.0f - w->prob[su]) * w->miss[su];
-    w->miss[su] = 1.0f;
+    soft_state& st = w->state[su];
+    st.prob = certain ? 1.0f : 1.0f - (1.0f - st.prob) * st.miss;
+    st.miss = 1.0f;
   }
   return edges;
 }
@@ -174,8 +179,7 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
     w.seen.assign((n + 63) / 64, 0);
     if (x.soft_hops > 0) {
       w.soft_seen.assign((n + 63) / 64, 0);
-      w.prob.assign(n, 0.0f);
-      w.miss.assign(n, 1.0f);
+      w.state.assign(n, soft_state{});
     }
     return w;
   });
@@ -207,9 +211,9 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
           for (std::int64_t u : w.soft) {  // before the members: a certain node is counted once, below
             const auto su = static_cast<std::size_t>(u);
             if (!((w.seen[su >> 6] >> (u & 63)) & 1))
-              cnt[su].fetch_add(std::llround(static_cast<double>(w.prob[su]) * static_cast<double>(unit)),
+              cnt[su].fetch_add(std::llround(static_cast<double>(w.state[su].prob) * static_cast<double>(unit)),
                                 std::memory_order_relaxed);
-            w.prob[su] = 0.0f;
+            w.state[su].prob = 0.0f;
             w.soft_seen[su >> 6] = 0;
           }
           for (std::int64_t u : w.members) {
