@@ -47,7 +47,6 @@ struct soft_state {
 
 // One thread's buffers: a bitmap of the nodes reached by the current batch (cleared through the
 // member list afterwards, so a batch costs what it samples, not N) and the member list itself.
-
 struct reach_worker {
   std::vector<std::uint64_t> seen;
   std::vector<std::int64_t> members;
