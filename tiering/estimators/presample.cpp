@@ -23,6 +23,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,6 +31,7 @@
 #include <memory>
 
 #include "core/progress.hpp"
+#include "core/resources.hpp"
 #include "sampler/batcher.hpp"
 #include "sampler/sampling_math.hpp"
 #include "tiering/estimators/estimators.hpp"
@@ -199,46 +201,57 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
     if (budget.max_batches > 0 && out.batches >= budget.max_batches) return true;
     return by_edges && out.batches >= budget.min_batches && static_cast<double>(edges.load()) >= budget.edge_budget;
   };
-  for (std::int64_t e = 0; per_epoch > 0 && !done(); ++e) {
-    const batch_plan plan = plan_epoch(span<const std::int64_t>(cfg.train_ids), cfg.batch_size, seed, e);
-    const std::int64_t epoch_batches = std::min(plan.num_batches(), per_epoch);
-    for (std::int64_t b0 = 0; b0 < epoch_batches && !done();) {
-      std::int64_t b1 = epoch_batches;
-      if (by_edges) b1 = std::min(b1, b0 + std::max<std::int64_t>(1, budget.round));
-      if (budget.max_batches > 0) b1 = std::min(b1, b0 + budget.max_batches - out.batches);
-      tbb::parallel_for(tbb::blocked_range<std::int64_t>(b0, b1, 1), [&](const auto& r) {
-        reach_worker& w = workers.local();
-        for (std::int64_t b = r.begin(); b < r.end(); ++b) {
-          const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, x);
-          for (std::int64_t u : w.soft) {  // before the members: a certain node is counted once, below
-            const auto su = static_cast<std::size_t>(u);
-            if (!((w.seen[su >> 6] >> (u & 63)) & 1))
-              cnt[su].fetch_add(std::llround(static_cast<double>(w.state[su].prob) * static_cast<double>(unit)),
-                                std::memory_order_relaxed);
-            w.state[su].prob = 0.0f;
-            w.soft_seen[su >> 6] = 0;
+  // Expected mode keeps ~8.25 bytes per node per worker: at most an eighth of usable memory for
+  // them (fewer workers, never a different result; batches are independent).
+  int max_workers = tbb::this_task_arena::max_concurrency();
+  if (x.soft_hops > 0) {
+    const double per_worker = static_cast<double>(n) * (sizeof(soft_state) + 0.25) + 1.0;
+    const double allowed = static_cast<double>(usable_memory_bytes()) / 8.0 / per_worker;
+    max_workers = static_cast<int>(std::clamp(allowed, 1.0, static_cast<double>(max_workers)));
+  }
+  tbb::task_arena arena(max_workers);
+  arena.execute([&] {
+    for (std::int64_t e = 0; per_epoch > 0 && !done(); ++e) {
+      const batch_plan plan = plan_epoch(span<const std::int64_t>(cfg.train_ids), cfg.batch_size, seed, e);
+      const std::int64_t epoch_batches = std::min(plan.num_batches(), per_epoch);
+      for (std::int64_t b0 = 0; b0 < epoch_batches && !done();) {
+        std::int64_t b1 = epoch_batches;
+        if (by_edges) b1 = std::min(b1, b0 + std::max<std::int64_t>(1, budget.round));
+        if (budget.max_batches > 0) b1 = std::min(b1, b0 + budget.max_batches - out.batches);
+        tbb::parallel_for(tbb::blocked_range<std::int64_t>(b0, b1, 1), [&](const auto& r) {
+          reach_worker& w = workers.local();
+          for (std::int64_t b = r.begin(); b < r.end(); ++b) {
+            const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, x);
+            for (std::int64_t u : w.soft) {  // before the members: a certain node is counted once, below
+              const auto su = static_cast<std::size_t>(u);
+              if (!((w.seen[su >> 6] >> (u & 63)) & 1))
+                cnt[su].fetch_add(std::llround(static_cast<double>(w.state[su].prob) * static_cast<double>(unit)),
+                                  std::memory_order_relaxed);
+              w.state[su].prob = 0.0f;
+              w.soft_seen[su >> 6] = 0;
+            }
+            for (std::int64_t u : w.members) {
+              cnt[static_cast<std::size_t>(u)].fetch_add(unit, std::memory_order_relaxed);
+              w.seen[static_cast<std::size_t>(u) >> 6] = 0;
+            }
+            edges.fetch_add(k, std::memory_order_relaxed);
+            prog.add(1);
           }
-          for (std::int64_t u : w.members) {
-            cnt[static_cast<std::size_t>(u)].fetch_add(unit, std::memory_order_relaxed);
-            w.seen[static_cast<std::size_t>(u) >> 6] = 0;
-          }
-          edges.fetch_add(k, std::memory_order_relaxed);
-          prog.add(1);
+        });
+        out.batches += b1 - b0;
+        b0 = b1;
+        if (by_edges && edges.load() > 0) {
+          const double per_batch = static_cast<double>(edges.load()) / static_cast<double>(out.batches);
+          std::int64_t need = std::max<std::int64_t>(
+              budget.min_batches, static_cast<std::int64_t>(std::ceil(budget.edge_budget / per_batch)));
+          const std::int64_t r = std::max<std::int64_t>(1, budget.round);
+          need = (need + r - 1) / r * r;  // sampling stops at the end of a round
+          if (budget.max_batches > 0) need = std::min(need, budget.max_batches);
+          prog.set_total(std::max(need, out.batches));
         }
-      });
-      out.batches += b1 - b0;
-      b0 = b1;
-      if (by_edges && edges.load() > 0) {
-        const double per_batch = static_cast<double>(edges.load()) / static_cast<double>(out.batches);
-        std::int64_t need = std::max<std::int64_t>(
-            budget.min_batches, static_cast<std::int64_t>(std::ceil(budget.edge_budget / per_batch)));
-        const std::int64_t r = std::max<std::int64_t>(1, budget.round);
-        need = (need + r - 1) / r * r;  // sampling stops at the end of a round
-        if (budget.max_batches > 0) need = std::min(need, budget.max_batches);
-        prog.set_total(std::max(need, out.batches));
       }
     }
-  }
+  });
   prog.finish();
   out.count.resize(n);
   tbb::parallel_for(std::size_t{0}, n, [&](std::size_t u) { out.count[u] = cnt[u].load(std::memory_order_relaxed); });
