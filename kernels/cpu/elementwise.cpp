@@ -114,17 +114,27 @@ void dropout_forward(T* x, std::int64_t n, double p, const counter_rng& rng) {
   if (p <= 0) return;
   const T scale = static_cast<T>(1.0 / (1.0 - p));
   const std::uint32_t threshold = dropout_threshold(p);
-  // One Philox block per four elements (rng.word), kLanes blocks at a time, in fixed chunks.
-  const std::int64_t groups = (n + 4 * kLanes - 1) / (4 * kLanes);
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, groups, kGrain / (4 * kLanes)), [&](const auto& r) {
+  // One Philox block per eight elements (two 16-bit draws per word, dropout_draw), kLanes blocks at
+  // a time, in fixed chunks.
+  constexpr std::int64_t kPerGroup = 8 * kLanes;
+  const std::int64_t groups = (n + kPerGroup - 1) / kPerGroup;
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, groups, kGrain / kPerGroup), [&](const auto& r) {
     std::uint32_t w[4 * kLanes];
     for (std::int64_t gi = r.begin(); gi < r.end(); ++gi) {
       philox_lanes(rng, static_cast<std::uint64_t>(gi * kLanes), w);
-      const std::int64_t i0 = gi * 4 * kLanes, m = std::min<std::int64_t>(4 * kLanes, n - i0);
+      const std::int64_t i0 = gi * kPerGroup, m = std::min<std::int64_t>(kPerGroup, n - i0);
       T* xs = x + i0;
       const T sc = scale;
       const std::uint32_t th = threshold;
-      for (std::int64_t k = 0; k < m; ++k) xs[k] = masked(xs[k] * sc, w[k] >= th);
+      if (m == kPerGroup) {
+        for (std::int64_t q = 0; q < 4 * kLanes; ++q) {
+          xs[2 * q] = masked(xs[2 * q] * sc, (w[q] & 0xFFFFu) >= th);
+          xs[2 * q + 1] = masked(xs[2 * q + 1] * sc, (w[q] >> 16) >= th);
+        }
+      } else {
+        for (std::int64_t k = 0; k < m; ++k)
+          xs[k] = masked(xs[k] * sc, ((w[k >> 1] >> (16 * (k & 1))) & 0xFFFFu) >= th);
+      }
     }
   });
 }

@@ -81,12 +81,16 @@ __global__ void relu_backward_kernel(const float* y, float* dy, std::int64_t n, 
   if (i < n) dy[i] = y[i] > 0.f ? (scale == 1.f ? dy[i] : dy[i] * scale) : 0.f;
 }
 
-// One thread per Philox block of four elements: the CPU kernel's rule (kernels/elementwise.hpp).
+// One thread per Philox block of eight elements (two 16-bit draws per word, low half first): the CPU
+// kernel's rule (kernels/elementwise.hpp, dropout_draw).
 __global__ void dropout_kernel(float* x, std::int64_t n, std::uint32_t threshold, float scale, counter_rng rng) {
   const std::int64_t b = tid();
-  if (4 * b >= n) return;
+  if (8 * b >= n) return;
   const philox_ctr c = rng.block(static_cast<std::uint64_t>(b));
-  for (int j = 0; j < 4 && 4 * b + j < n; ++j) x[4 * b + j] = c.v[j] >= threshold ? x[4 * b + j] * scale : 0.f;
+  for (int j = 0; j < 8 && 8 * b + j < n; ++j) {
+    const std::uint32_t h = (c.v[j >> 1] >> (16 * (j & 1))) & 0xFFFFu;
+    x[8 * b + j] = h >= threshold ? x[8 * b + j] * scale : 0.f;
+  }
 }
 
 __global__ void scale_kernel(float* x, std::int64_t n, float a) {
@@ -215,7 +219,7 @@ void relu_backward(const float* y, float* dy, std::int64_t n, void* stream, floa
 
 void dropout_forward(float* x, std::int64_t n, double p, const counter_rng& rng, void* stream) {
   if (n == 0 || p <= 0) return;
-  dropout_kernel<<<grid((n + 3) / 4), kThreads, 0, st(stream)>>>(x, n, dropout_threshold(p),
+  dropout_kernel<<<grid((n + 7) / 8), kThreads, 0, st(stream)>>>(x, n, dropout_threshold(p),
                                                                  static_cast<float>(1.0 / (1.0 - p)), rng);
   TG_CUDA_CHECK_LAUNCH();
 }

@@ -483,7 +483,7 @@ TEST(ElementwiseCpu, DropoutGradientIsTheMaskScaling) {
   dropout_backward(dx.data(), static_cast<std::int64_t>(n), p, rng);
   int kept = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const bool keep = rng.word(i) >= dropout_threshold(p);
+    const bool keep = dropout_draw(rng, i) >= dropout_threshold(p);
     kept += keep;
     EXPECT_EQ(dx[i], keep ? r[i] * (1.0 / (1.0 - p)) : 0.0) << "element " << i;
   }
@@ -504,7 +504,7 @@ TEST(ElementwiseCpu, DropoutMaskStatisticsAndReproducibility) {
   for (std::int64_t i = 0; i < n; ++i) {
     const bool keep = y[i] != 0.0f;
     kept += keep;
-    ASSERT_EQ(keep, rng.word(static_cast<std::uint64_t>(i)) >= dropout_threshold(p)) << "element " << i;
+    ASSERT_EQ(keep, dropout_draw(rng, static_cast<std::uint64_t>(i)) >= dropout_threshold(p)) << "element " << i;
     if (keep) {
       ASSERT_FLOAT_EQ(y[i], static_cast<float>(x[i] / (1.0 - p))) << "element " << i;
     }
