@@ -48,8 +48,8 @@ class counter_rng {
         philox_ctr{{static_cast<std::uint32_t>(position), static_cast<std::uint32_t>(position >> 32), s0_, s1_}}, k0_,
         k1_);
   }
-  // 32 random bits, four to a Philox block: word i is word i % 4 of block i / 4 (bulk draws such as
-  // dropout masks pay one block per four elements).
+  // 32 random bits, four to a Philox block: word i is word i % 4 of block i / 4 (bulk draws pay one
+  // block per four words; dropout masks split each word into two 16-bit draws, kernels/elementwise.hpp).
   TG_HD std::uint32_t word(std::uint64_t i) const { return block(i >> 2).v[i & 3]; }
   // 64 random bits at `position`.
   TG_HD std::uint64_t u64(std::uint64_t position) const {
