@@ -7,13 +7,13 @@
 #     copy-0        no GPU tier, CPU gather + DMA copy (the classic DGL/PyG data path)
 #     zerocopy-0    no GPU tier, zero-copy reads of pinned host memory (PyTorch-Direct)
 #     degree-10/20  a degree-ranked GPU tier of 10% / 20% of the feature bytes (PaGraph)
-#     hybrid-10/20  the default estimator's GPU tier, 10% / 20%
+#     cvip-10/20  the default estimator's GPU tier, 10% / 20%
 #     all-gpu       every feature row in device memory
 #   and the conventional PyTorch + PyG pipeline (bench/pyg_epoch.py) on the same graph.
 # Each tiergnn run trains 2 epochs; the second (warm) epoch's time is reported with its traffic
 # ledger and time split. Writes RESULTS_DIR/epoch_bench.json and prints a table with the targets.
 # Environment for a shorter run (bench/gpu_check.sh uses one): EPOCH_NODES, EPOCH_AVG_DEGREE (50),
-# EPOCH_TRAIN (the generator's training fraction), EPOCH_PREPARE ("hybrid degree": the estimators
+# EPOCH_TRAIN (the generator's training fraction), EPOCH_PREPARE ("cvip degree": the estimators
 # whose prepared datasets are built), EPOCH_RUNS (the placements to run, by name), PYG_BATCHES (100).
 # Usage: bench/epoch_bench.sh BUILD_DIR RESULTS_DIR [PYTHON]
 set -uo pipefail
@@ -35,23 +35,23 @@ train_args=()
 echo "generated $nodes nodes in $(( $(date +%s) - t0 )) s"
 common=(--fanouts 15,10,5 --batch-size 1024)
 t0=$(date +%s)
-for est in ${EPOCH_PREPARE:-hybrid degree}; do
+for est in ${EPOCH_PREPARE:-cvip degree}; do
   "$T" -q prepare "$work/g" -o "$work/$est" --estimator "$est" --gpu-mem 20% --host-mem 100% "${common[@]}" || exit 1
 done
 echo "prepared in $(( $(date +%s) - t0 )) s"
 runs=(
-  "copy-0|hybrid|--gpu-mem 0% --host-access copy"
-  "zerocopy-0|hybrid|--gpu-mem 0%"
+  "copy-0|cvip|--gpu-mem 0% --host-access copy"
+  "zerocopy-0|cvip|--gpu-mem 0%"
   "degree-10|degree|--gpu-mem 10%"
   "degree-20|degree|--gpu-mem 20%"
-  "hybrid-10|hybrid|--gpu-mem 10%"
-  "hybrid-20|hybrid|--gpu-mem 20%"
-  "all-gpu|hybrid|--gpu-mem 100%"
+  "cvip-10|cvip|--gpu-mem 10%"
+  "cvip-20|cvip|--gpu-mem 20%"
+  "all-gpu|cvip|--gpu-mem 100%"
 )
 : > "$work/runs.jsonl"
 for r in "${runs[@]}"; do
   IFS='|' read -r name ds args <<< "$r"
-  # EPOCH_RUNS="copy-0 hybrid-20 ...": only those placements (a short run)
+  # EPOCH_RUNS="copy-0 cvip-20 ...": only those placements (a short run)
   [[ -n ${EPOCH_RUNS:-} && " $EPOCH_RUNS " != *" $name "* ]] && continue
   # shellcheck disable=SC2086
   "$T" -q train "$work/$ds" --device "$device" --model sage --hidden 256 "${common[@]}" --epochs 2 --eval none \
@@ -84,7 +84,7 @@ if pyg:
     print(f"{'PyTorch+PyG':12s} {pyg['epoch_s']:8.2f} {pyg['sample_s']:7.2f} {pyg['gather_copy_s']:7.2f} {'':6s} {pyg['compute_s']:6.2f}"
           f"   ({'extrapolated from ' + str(pyg['timed_batches']) + ' batches' if pyg['extrapolated'] else 'full epoch'})")
 targets = {}
-h = by.get("hybrid-20")
+h = by.get("cvip-20")
 if h:
     if pyg:
         targets["vs_pyg (>= 2.0)"] = pyg["epoch_s"] / h["seconds"]
@@ -92,7 +92,7 @@ if h:
         targets["vs_zerocopy_0 (>= 1.6)"] = by["zerocopy-0"]["seconds"] / h["seconds"]
     if by.get("all-gpu"):
         targets["vs_all_gpu (<= 1.3)"] = h["seconds"] / by["all-gpu"]["seconds"]
-print("\ntargets at a 20% GPU tier (hybrid-20):")
+print("\ntargets at a 20% GPU tier (cvip-20):")
 for k, v in targets.items():
     print(f"  {k:24s} {v:6.2f}x")
 json.dump({"runs": runs, "pyg": pyg, "targets": targets}, open(os.path.join(res, "epoch_bench.json"), "w"), indent=1)

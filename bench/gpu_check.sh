@@ -150,8 +150,8 @@ stage_epoch() {
   if [[ ${GPU_CHECK_LONG:-0} == 1 ]]; then
     bench/epoch_bench.sh "$build" "$results" python3
   else
-    EPOCH_NODES=${EPOCH_NODES:-400000} EPOCH_AVG_DEGREE=20 EPOCH_TRAIN=0.1 EPOCH_PREPARE=hybrid \
-      EPOCH_RUNS="copy-0 zerocopy-0 hybrid-20 all-gpu" PYG_BATCHES=30 bench/epoch_bench.sh "$build" "$results" python3
+    EPOCH_NODES=${EPOCH_NODES:-400000} EPOCH_AVG_DEGREE=20 EPOCH_TRAIN=0.1 EPOCH_PREPARE=cvip \
+      EPOCH_RUNS="copy-0 zerocopy-0 cvip-20 all-gpu" PYG_BATCHES=30 bench/epoch_bench.sh "$build" "$results" python3
   fi
 }
 
