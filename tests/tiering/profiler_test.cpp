@@ -380,6 +380,12 @@ TEST(Profiler, CvipIsExactGivenTheSeeds) {
   const profile_result two = profile(ds, cfg, "cvip");
   const std::vector<double> expect2{1, 1, 1, 1, 7.0 / 9};
   for (std::size_t u = 0; u < expect2.size(); ++u) EXPECT_NEAR(two.score[u], expect2[u], 1e-6) << u;
+  // int64 indices give the same scores; fanout -1 (all neighbours) makes every reached node certain.
+  const dataset ds64 = dataset::open(write_dataset(d, "tiny64", tiny_graph(), true, true));
+  EXPECT_EQ(profile(ds64, cfg, "cvip").score, two.score);
+  cfg.fanouts = {-1};
+  const profile_result all = profile(ds64, cfg, "cvip");
+  for (std::size_t u = 0; u < 5; ++u) EXPECT_NEAR(all.score[u], 1.0, 1e-9) << u;
 }
 
 // A row longer than 3 x fanout is read at a systematic sample of 3 x fanout positions, each with
