@@ -33,7 +33,7 @@ for g in cnr-2000 uk-2007-05-100000 soc-Slashdot0902 email-Enron facebook_page; 
       for f in 15,10,5 10,10; do
         name="$g-$dir-$split-${f//,/-}"
         "$T" -q bench traffic "$work/$g-$dir" --fanouts "$f" --batch-size 1024 --epochs 10 "${sp[@]}" --row-bytes 512 \
-          --estimators degree,wrpr,vip,presample:1,presample:4,cvip,hybrid \
+          --estimators degree,wrpr,vip,presample:1,presample:4,cvip,cvip:2,cvip:4,hybrid \
           --json "$out/$name.json" --plot "$out/$name.svg" > "$out/$name.txt"
         echo "$name done"
       done

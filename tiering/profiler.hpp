@@ -11,7 +11,7 @@
 //                hop in expectation given the batch's seeds (vip per batch)     per epoch (0.6-1.7)
 //   hybrid[:B]   ~B passes of presampled edges (default 1) read through an      L passes + B passes
 //                empirical-Bayes prior calibrated from vip and out-degree        of sampled edges
-//                (cvip:2 reaches the same hit rates at about a third of the cost)
+//                (cvip:2 reaches the same mean hit rate at less than half the cost)
 //   oracle       exact counts of the run that follows (evaluation only)         run_epochs epochs
 // (L = number of hops. vip, and so hybrid, push along the rows that the training set can reach
 // within L-1 hops: no transpose, and fewer passes for a training set that reaches little of the

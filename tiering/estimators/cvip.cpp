@@ -58,8 +58,9 @@
 // the scores (16 bytes per node); nothing proportional to E. Measured on the billion-arc R-MAT with
 // 2 threads: 35 bytes per node of anonymous memory (bench/results/scale/profile_rmat25.md).
 //
-// Against hybrid: cvip:2 matches hybrid's hit rates on the recorded graphs (mean of the worst
-// 5-40% cell 98.6% for both) at 2 presampling epochs against hybrid's 5.6; cvip:4 reaches 98.9%.
+// Against hybrid (bench/results/traffic/summary.md, 40 settings): cvip:2 matches hybrid's mean of
+// the worst 5-40% cell (98.6%) at a median 2.3 presampling epochs against hybrid's 5.2; cvip:4
+// reaches 98.9% at 3.7.
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
