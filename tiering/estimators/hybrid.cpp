@@ -1,5 +1,7 @@
 // `hybrid[:B]` estimator: a short presample (about B passes' worth of sampled edges, default 1)
-// read through an empirical-Bayes prior built from vip and out-degree.
+// read through an empirical-Bayes prior built from vip and out-degree. It was the default until
+// cvip (cvip.cpp) replaced it: on the recorded graphs cvip:2 reaches hybrid's mean hit rate at less
+// than half its cost (bench/results/traffic/summary.md).
 //
 // Why. vip (vip.cpp) treats the nodes a hop reaches as independent, but they are not: everything one
 // seed's tree reaches is present exactly in the batches that hold that seed. In dense clusters (web
