@@ -60,13 +60,6 @@ struct reach_worker {
   std::vector<soft_state> state;
 };
 
-// How a batch is expanded: `soft_hops` last hops in expectation (0: every hop sampled), each row
-// read at up to `soft_rows` x fanout positions.
-struct expansion {
-  std::int64_t soft_hops = 0;
-  std::int64_t soft_rows = 0;
-};
-
 // One hop in expectation (derivation in cvip.cpp). Expanders: the certain members S_h (weight 1)
 // and the soft nodes found so far (weight = their probability). Each expander v with k of deg
 // entries to draw reads m = min(deg, soft_rows * k) positions of its row (all of them, or a
@@ -136,7 +129,7 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
 template <typename index_t>
 std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fanouts, std::uint64_t seed,
                          std::int64_t epoch, std::int64_t batch, span<const std::int64_t> seeds, reach_worker* w,
-                         const expansion& x) {
+                         const sampling_budget& budget) {
   const auto* idx = static_cast<const index_t*>(g.indices);
   auto visit = [&](std::int64_t u) {
     std::uint64_t& word = w->seen[static_cast<std::size_t>(u) >> 6];
@@ -149,12 +142,12 @@ std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fa
   w->soft.clear();
   for (std::int64_t s : seeds) visit(s);
   std::int64_t edges = 0;
-  const std::size_t first_soft = fanouts.size() - std::min(fanouts.size(), static_cast<std::size_t>(x.soft_hops));
+  const std::size_t first_soft = fanouts.size() - std::min(fanouts.size(), static_cast<std::size_t>(budget.soft_hops));
   for (std::size_t h = 0; h < fanouts.size(); ++h) {
     const counter_rng rng = hop_rng(seed, epoch, batch, static_cast<int>(h));
     const std::size_t frontier = w->members.size();
     if (h >= first_soft) {
-      edges += soft_hop<index_t>(g, fanouts[h], rng, frontier, x.soft_rows, w, visit);
+      edges += soft_hop<index_t>(g, fanouts[h], rng, frontier, std::max<std::int64_t>(1, budget.soft_rows), w, visit);
       continue;
     }
     for (std::size_t i = 0; i < frontier; ++i) {
@@ -175,20 +168,18 @@ template <typename index_t>
 batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, std::uint64_t seed,
                                  const sampling_budget& budget, const std::string& label) {
   const auto n = static_cast<std::size_t>(g.num_nodes);
-  expansion x;
-  x.soft_hops = budget.soft_hops;
-  x.soft_rows = std::max<std::int64_t>(1, budget.soft_rows);
-  tbb::enumerable_thread_specific<reach_worker> workers([n, &x] {
+  const bool soft = budget.soft_hops > 0;
+  tbb::enumerable_thread_specific<reach_worker> workers([n, soft] {
     reach_worker w;
     w.seen.assign((n + 63) / 64, 0);
-    if (x.soft_hops > 0) {
+    if (soft) {
       w.soft_seen.assign((n + 63) / 64, 0);
       w.state.assign(n, soft_state{});
     }
     return w;
   });
   // Expected counts are fixed-point: kSoftCountScale units per batch.
-  const std::int64_t unit = x.soft_hops > 0 ? kSoftCountScale : 1;
+  const std::int64_t unit = soft ? kSoftCountScale : 1;
   std::unique_ptr<std::atomic<std::int64_t>[]> cnt(new std::atomic<std::int64_t>[n]());
   std::atomic<std::int64_t> edges{0};
   batch_counts out;
@@ -204,7 +195,7 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
   // Expected mode keeps ~8.25 bytes per node per worker: at most an eighth of usable memory for
   // them (fewer workers, never a different result; batches are independent).
   int max_workers = tbb::this_task_arena::max_concurrency();
-  if (x.soft_hops > 0) {
+  if (soft) {
     const double per_worker = static_cast<double>(n) * (sizeof(soft_state) + 0.25) + 1.0;
     const double allowed = static_cast<double>(usable_memory_bytes()) / 8.0 / per_worker;
     max_workers = static_cast<int>(std::clamp(allowed, 1.0, static_cast<double>(max_workers)));
@@ -221,7 +212,7 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
         tbb::parallel_for(tbb::blocked_range<std::int64_t>(b0, b1, 1), [&](const auto& r) {
           reach_worker& w = workers.local();
           for (std::int64_t b = r.begin(); b < r.end(); ++b) {
-            const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, x);
+            const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, budget);
             for (std::int64_t u : w.soft) {  // before the members: a certain node is counted once, below
               const auto su = static_cast<std::size_t>(u);
               if (!((w.seen[su >> 6] >> (u & 63)) & 1))
