@@ -74,15 +74,22 @@ def main():
     model = Sage(feats.shape[1], a.hidden, classes, len(fan))
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     model.train()
-    t = dict(sample_s=0.0, replay_s=0.0, prepare_s=0.0, gather_s=0.0, compute_s=0.0, optimizer_s=0.0)
-    edges = inputs = 0
-    timed = [e for e in range(a.epochs) if a.epochs == 1 or e > 0]
-    for b, seeds, epoch in ((b, s, e) for e in range(a.epochs) for b, s in enumerate(
-            (lambda p: p[: a.max_batches] if a.max_batches > 0 else p)(tg_sampler.epoch_batches(train, a.batch_size, e)))):
-        if b == 0 and epoch == timed[0]:  # the timed epochs start here
-            t = {k: 0.0 for k in t}
-            edges = inputs = 0
-        batches_in_epoch = b + 1
+    # Epochs 2..E are timed when E > 1 (the first one warms up), else the only one.
+    first_timed = 1 if a.epochs > 1 else 0
+    n_timed = a.epochs - first_timed
+
+    def plan(epoch):
+        p = tg_sampler.epoch_batches(train, a.batch_size, epoch)
+        return p[: a.max_batches] if a.max_batches > 0 else p
+
+    def zero():
+        return dict(sample_s=0.0, replay_s=0.0, prepare_s=0.0, gather_s=0.0, compute_s=0.0, optimizer_s=0.0), 0, 0
+
+    batches = [(epoch, b, seeds) for epoch in range(a.epochs) for b, seeds in enumerate(plan(epoch))]
+    t, edges, inputs = zero()
+    for epoch, b, seeds in batches:
+        if epoch == first_timed and b == 0:  # the warm-up epoch is not counted
+            t, edges, inputs = zero()
         s0 = time.perf_counter()
         dgl_sampler.sample_blocks(g, torch.from_numpy(np.asarray(seeds, dtype=np.int64)))
         s1 = time.perf_counter()
@@ -112,9 +119,8 @@ def main():
         t["optimizer_s"] += s5 - s4
         edges += sum(blk.num_edges for blk in batch.blocks)
         inputs += len(batch.input_nodes)
-    n_timed = len(timed)
     t = {k: v / n_timed for k, v in t.items()}  # per epoch
-    res = dict(system="dgl", batches=batches_in_epoch, sampled_edges=int(edges) // n_timed,
+    res = dict(system="dgl", batches=len(batches) // a.epochs, sampled_edges=int(edges) // n_timed,
                input_nodes=int(inputs) // n_timed, epochs_timed=n_timed,
                loss=float(loss.item()), versions=f"dgl {dgl.__version__}, torch {torch.__version__}",
                threads=torch.get_num_threads(), **t)
