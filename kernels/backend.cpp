@@ -177,4 +177,13 @@ void backend::elu_backward(tensor_view<const float> y, tensor_view<float> dy) {
   if (dy.size > 0) elu_backward_impl(y.data, dy.data, dy.size);
 }
 
+void backend::scatter_rows(tensor_view<const float> src, std::int64_t rows, std::int64_t dim,
+                           tensor_view<const std::int64_t> pos, tensor_view<float> dst) {
+  TG_EXPECTS(rows >= 0 && dim >= 0, "scatter_rows: negative shape ", rows, " x ", dim);
+  expect(src, rows * dim, "scatter_rows", "src");
+  expect(pos, rows, "scatter_rows", "pos");
+  expect(dst, rows * dim, "scatter_rows", "dst");
+  if (rows > 0 && dim > 0) scatter_rows_impl(src.data, rows, dim, pos.data, dst.data);
+}
+
 }  // namespace tg

@@ -143,6 +143,12 @@ class backend {
   // ELU (alpha 1) in place; backward from the forward output y: dy *= y > 0 ? 1 : y + 1
   void elu_forward(tensor_view<float> x);
   void elu_backward(tensor_view<const float> y, tensor_view<float> dy);
+  // --- Rows. dst[pos[i], :] = src[i, :] for i < rows (rows x dim float32; positions distinct and
+  // within dst's rows, which the caller guarantees: callers build them from their own ids). How a
+  // gather assembled from several sources (the sharded feature store's local, replicated and
+  // fetched rows) puts each row where the batch wants it.
+  void scatter_rows(tensor_view<const float> src, std::int64_t rows, std::int64_t dim,
+                    tensor_view<const std::int64_t> pos, tensor_view<float> dst);
   // One Adam step (kernels/adam.hpp) on param.size parameters; step counts from 1.
   void adam_step(tensor_view<float> param, tensor_view<const float> grad, tensor_view<float> m, tensor_view<float> v,
                  const adam_config& cfg, std::int64_t step);
@@ -197,6 +203,8 @@ class backend {
   virtual void edge_sum_impl(const agg_csr_view& g, std::int64_t heads, const float* values, float* y) = 0;
   virtual void elu_forward_impl(float* x, std::int64_t n) = 0;
   virtual void elu_backward_impl(const float* y, float* dy, std::int64_t n) = 0;
+  virtual void scatter_rows_impl(const float* src, std::int64_t rows, std::int64_t dim, const std::int64_t* pos,
+                                 float* dst) = 0;
 };
 
 // The process-wide CPU backend.

@@ -82,5 +82,8 @@ void edge_dot(const agg_graph_view& g, std::int64_t heads, std::int64_t width, c
 void edge_sum(const agg_graph_view& g, std::int64_t heads, const float* values, float* y, void* stream);
 void elu_forward(float* x, std::int64_t n, void* stream);
 void elu_backward(const float* y, float* dy, std::int64_t n, void* stream);
+// dst[pos[i], :] = src[i, :] (backend::scatter_rows)
+void scatter_rows(const float* src, std::int64_t rows, std::int64_t dim, const std::int64_t* pos, float* dst,
+                  void* stream);
 
 }  // namespace tg::gpu

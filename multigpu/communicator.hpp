@@ -58,11 +58,12 @@ class communicator {
   virtual void all_gather(const void* send, std::size_t bytes, void* recv) = 0;
   virtual void barrier() = 0;
 
-  // Personalised exchange (host memory): this rank sends send_bytes[r] bytes to rank r, taken
-  // back to back from `send` in rank order, and receives recv_bytes[r] bytes from rank r into
-  // `recv`, back to back in rank order (its own part included: copied). recv_bytes[r] must equal
-  // what rank r sends here; callers exchange the counts first (all_gather). The sharded feature
-  // store's one exchange per batch (multigpu/sharded_store.hpp). Not on the NCCL communicator.
+  // Personalised exchange (host memory for cpu and mpi, device memory for nccl): this rank sends
+  // send_bytes[r] bytes to rank r, taken back to back from `send` in rank order, and receives
+  // recv_bytes[r] bytes from rank r into `recv`, back to back in rank order (its own part included:
+  // copied). recv_bytes[r] must equal what rank r sends here; callers exchange the counts first
+  // (all_gather). The sharded feature store's one exchange per batch (multigpu/sharded_store.hpp);
+  // NCCL runs it as one group of point-to-point sends and receives.
   virtual void all_to_all_v(const void* send, const std::size_t* send_bytes, void* recv, const std::size_t* recv_bytes);
 
   // A second communicator over the same ranks, with a channel of its own, so that two threads can

@@ -48,6 +48,7 @@ sharded_store::sharded_store(const dataset& d, const plan_file& pf, std::unique_
     : comm_(std::move(comm)) {
   const int k = static_cast<int>(pf.shards.size());
   TG_EXPECTS(k >= 2 && comm_ && comm_->size() == k, "a sharded store needs one rank per shard");
+  TG_EXPECTS(!o.nccl_exchange || o.device == device_kind::cuda, "the NCCL exchange needs the CUDA backend");
   rank_ = comm_->rank();
   layout_.n = d.num_nodes();
   layout_.k = k;
@@ -57,9 +58,30 @@ sharded_store::sharded_store(const dataset& d, const plan_file& pf, std::unique_
   const feature_file f = check_shard_file(d, pf, rank_);
   // Every rank checks its own file first; none loads anything until all are known to be good.
   comm_->barrier();
+  if (o.backend_override) {
+    be_ = o.backend_override;
+  } else if (o.device == device_kind::cpu) {
+    be_ = &cpu_backend();
+  } else {
+    be_owner_ = make_backend(o.device, o.device_id);
+    be_ = be_owner_.get();
+  }
   const std::int64_t g = o.gpu_rows >= 0 ? o.gpu_rows : si.gpu_rows;
   const std::int64_t h = o.host_rows >= 0 ? o.host_rows : si.host_rows;
-  local_ = std::make_unique<tiered_store>(f, std::min(g, f.rows), std::min(g + h, f.rows), o.disk_readers);
+  store_options so;
+  so.device = o.device;
+  so.device_id = o.device_id;
+  so.disk_readers = o.disk_readers;
+  so.reserve_bytes = o.reserve_bytes;
+  so.cpu_gather_copy = o.cpu_gather_copy;
+  local_ = o.store_override ? o.store_override(f, std::min(g, f.rows), std::min(g + h, f.rows))
+                            : make_feature_store(f, std::min(g, f.rows), std::min(g + h, f.rows), so);
+  TG_EXPECTS(local_->output_memory() == be_->memory(), "the shard's store and the backend disagree on memory");
+  if (o.nccl_exchange) rows_comm_ = make_nccl_communicator(*comm_, o.device_id, o.timeout);
+  stage_.bind(*be_);
+  served_.bind(*be_);
+  out_copy_.bind(*be_);
+  pos_.bind(*be_);
   // Replica rows are held as float32 (the rows the exchange delivers): the byte budget counts them so.
   const std::int64_t float_row = dim() * static_cast<std::int64_t>(sizeof(float));
   const std::int64_t budget_rows =
@@ -70,33 +92,41 @@ sharded_store::sharded_store(const dataset& d, const plan_file& pf, std::unique_
   // Fetch the replicas: the remote hot ranks [0, bound), in rank order (= replica slot order).
   replicas_ = host_buffer<float>(static_cast<std::size_t>(replica_rows_ * dim()));
   std::vector<std::vector<std::int64_t>> req(static_cast<std::size_t>(k));
-  std::vector<std::int64_t> slot_of;  // per request, in (owner, request) order
+  std::size_t asked = 0;
   for (std::int64_t r = 0; r < replica_bound_; ++r) {
     const int m = static_cast<int>(r % k);
     if (m == rank_) continue;
     req[static_cast<std::size_t>(m)].push_back(r / k);
+    ++asked;
   }
-  std::vector<float> rows;
-  exchange(req, &rows);
+  const auto row = static_cast<std::size_t>(dim());
+  stage_.resize(asked * row);
+  exchange(req, stage_.view());
+  std::vector<float> rows(asked * row);
+  stage_.copy_to_host(rows.data());
   // Rows arrive grouped by owner; each owner's requests are in rank order: place them by slot.
   std::size_t at = 0;
   for (int m = 0; m < k; ++m)
     for (std::int64_t local : req[static_cast<std::size_t>(m)]) {
       const std::int64_t slot = layout_.remote_index(rank_, local * k + m);
-      std::memcpy(replicas_.data() + slot * dim(), rows.data() + at * static_cast<std::size_t>(dim()),
-                  static_cast<std::size_t>(float_row));
+      std::memcpy(replicas_.data() + slot * dim(), rows.data() + at * row, static_cast<std::size_t>(float_row));
       ++at;
     }
 }
 
+sharded_store::~sharded_store() = default;
+
 std::string sharded_store::host_tier_mode() const {
   return "shard " + std::to_string(rank_) + " of " + std::to_string(layout_.k) + " (rows [" +
          std::to_string(layout_.begin(rank_)) + ", " + std::to_string(layout_.end(rank_)) + ")), " +
+         (be_->host_memory() ? ""
+                             : "GPU tier of " + std::to_string(local_->g()) + " rows in device memory, host tier ") +
          local_->host_tier_mode() + "; " + std::to_string(replica_rows_) + " replicated rows of other shards (" +
-         format_bytes(static_cast<double>(replica_rows_ * dim() * 4)) + ")";
+         format_bytes(static_cast<double>(replica_rows_ * dim() * 4)) + ", host memory); rows fetched over " +
+         (rows_comm_ ? "NCCL, GPU to GPU" : std::string("the ") + comm_->kind() + " communicator");
 }
 
-std::int64_t sharded_store::exchange(const std::vector<std::vector<std::int64_t>>& requests, std::vector<float>* rows) {
+std::int64_t sharded_store::exchange(const std::vector<std::vector<std::int64_t>>& requests, tensor_view<float> rows) {
   const int k = layout_.k;
   const auto ks = static_cast<std::size_t>(k);
   // Request counts: row r of the matrix is what rank r asks of each rank.
@@ -120,14 +150,29 @@ std::int64_t sharded_store::exchange(const std::vector<std::vector<std::int64_t>
       throw comm_error("sharded store: rank " + std::to_string(rank_) + " was asked for row " + std::to_string(id) +
                        " of its shard, which has " + std::to_string(local_->num_rows()));
   const std::size_t row_floats = static_cast<std::size_t>(dim());
-  std::vector<float> served(asked_of_me * row_floats);
-  local_->gather(span<const std::int64_t>(ids_in), served.data(), nullptr);
   for (std::size_t r = 0; r < ks; ++r) {
     send_rows[r] = all[r * ks + static_cast<std::size_t>(rank_)] * row_floats * sizeof(float);
     recv_rows[r] = mine[r] * row_floats * sizeof(float);
   }
-  rows->resize(ids_out.size() * row_floats);
-  comm_->all_to_all_v(served.data(), send_rows.data(), rows->data(), recv_rows.data());
+  TG_EXPECTS(rows.size >= static_cast<std::int64_t>(ids_out.size() * row_floats), "sharded store: the exchange's ",
+             ids_out.size(), " rows do not fit its buffer");
+  served_.resize(asked_of_me * row_floats);
+  if (asked_of_me > 0) local_->gather(span<const std::int64_t>(ids_in), served_.view(), nullptr);
+  if (rows_comm_) {
+    // GPU to GPU: the served rows (device memory, complete: the store's gather waits) to the ranks
+    // that asked, the fetched rows straight into the staging buffer.
+    rows_comm_->all_to_all_v(served_.data(), send_rows.data(), rows.data, recv_rows.data());
+  } else if (be_->host_memory()) {
+    comm_->all_to_all_v(served_.data(), send_rows.data(), rows.data, recv_rows.data());
+  } else {
+    // A device backend over the host communicator: through host memory both ways.
+    served_host_.resize(served_.size());
+    served_.copy_to_host(served_host_.data());
+    fetched_host_.resize(ids_out.size() * row_floats);
+    comm_->all_to_all_v(served_host_.data(), send_rows.data(), fetched_host_.data(), recv_rows.data());
+    if (!fetched_host_.empty())
+      be_->copy_from_host(rows.data, fetched_host_.data(), fetched_host_.size() * sizeof(float));
+  }
   // Bytes over the network for this rank's rows: the ids it asked for and the rows it received
   // (summed over the ranks, every byte on the wire counts once).
   std::int64_t net = 0;
@@ -137,8 +182,9 @@ std::int64_t sharded_store::exchange(const std::vector<std::vector<std::int64_t>
 }
 
 void sharded_store::gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) {
-  TG_EXPECTS(out.kind == memory_kind::host || out.kind == memory_kind::pinned,
-             "the sharded feature store writes host memory, not ", to_string(out.kind));
+  const bool to_host = out.kind == memory_kind::host || out.kind == memory_kind::pinned;
+  TG_EXPECTS(to_host || out.kind == be_->memory(), "the sharded feature store writes host or ",
+             to_string(be_->memory()), " memory, not ", to_string(out.kind));
   const std::int64_t d = dim();
   TG_EXPECTS(out.size >= static_cast<std::int64_t>(ids.size()) * d, "sharded store: the output holds ", out.size,
              " floats, the gather needs ", static_cast<std::int64_t>(ids.size()) * d);
@@ -148,62 +194,82 @@ void sharded_store::gather(span<const std::int64_t> ids, tensor_view<float> out,
                         " is outside [0, " + std::to_string(layout_.n) + ")");
   const int k = layout_.k;
   const std::int64_t base = layout_.begin(rank_), end = layout_.end(rank_);
+  // Staging order: local rows, then fetched rows owner by owner, then replicated rows; pos_host_
+  // holds each staged row's output position.
   std::vector<std::int64_t> local_ids;
-  std::vector<std::size_t> local_pos, replica_pos;
-  std::vector<std::vector<std::int64_t>> req(static_cast<std::size_t>(k));
-  std::vector<std::vector<std::size_t>> req_pos(static_cast<std::size_t>(k));
+  std::vector<std::int64_t> replica_pos;
+  std::vector<std::vector<std::int64_t>> req(static_cast<std::size_t>(k)), req_pos(static_cast<std::size_t>(k));
+  pos_host_.clear();
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const std::int64_t id = ids[i];
     if (id >= base && id < end) {
       local_ids.push_back(id - base);
-      local_pos.push_back(i);
+      pos_host_.push_back(static_cast<std::int64_t>(i));
       continue;
     }
     const int m = layout_.owner(id);
     const std::int64_t local = id - layout_.begin(m);
     if (local * k + m < replica_bound_) {
-      replica_pos.push_back(i);
+      replica_pos.push_back(static_cast<std::int64_t>(i));
     } else {
       req[static_cast<std::size_t>(m)].push_back(local);
-      req_pos[static_cast<std::size_t>(m)].push_back(i);
+      req_pos[static_cast<std::size_t>(m)].push_back(static_cast<std::int64_t>(i));
     }
   }
-  // Remote rows first (the exchange waits for the other ranks), then local and replicated rows.
-  std::vector<float> rows;
-  const std::int64_t net = exchange(req, &rows);
-  float* o = out.data;
+  const auto n_local = local_ids.size();
+  std::size_t n_remote = 0;
+  for (int m = 0; m < k; ++m) {
+    const auto& p = req_pos[static_cast<std::size_t>(m)];
+    pos_host_.insert(pos_host_.end(), p.begin(), p.end());
+    n_remote += p.size();
+  }
+  pos_host_.insert(pos_host_.end(), replica_pos.begin(), replica_pos.end());
   const auto row = static_cast<std::size_t>(d);
-  std::size_t at = 0;
-  std::int64_t remote = 0;
-  for (int m = 0; m < k; ++m)
-    for (std::size_t p : req_pos[static_cast<std::size_t>(m)]) {
-      std::memcpy(o + p * row, rows.data() + at * row, row * sizeof(float));
-      ++at;
-      ++remote;
-    }
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, replica_pos.size(), 256), [&](const auto& r) {
-    for (std::size_t j = r.begin(); j < r.end(); ++j) {
-      const std::size_t p = replica_pos[j];
-      const int m = layout_.owner(ids[p]);
-      const std::int64_t hot = (ids[p] - layout_.begin(m)) * k + m;
-      std::memcpy(o + p * row, replicas_.data() + layout_.remote_index(rank_, hot) * d, row * sizeof(float));
-    }
-  });
+  const std::size_t n = ids.size();
+  stage_.resize(n * row);
+  const auto region = [&](std::size_t first, std::size_t count) {
+    return stage_.view().slice(static_cast<std::int64_t>(first * row), static_cast<std::int64_t>(count * row));
+  };
+  // Remote rows first (the exchange waits for the other ranks), then local and replicated rows.
+  const std::int64_t net = exchange(req, region(n_local, n_remote));
   traffic local_counts;
-  if (!local_ids.empty()) {
-    std::vector<float> buf(local_ids.size() * row);
-    local_->gather(span<const std::int64_t>(local_ids), buf.data(), &local_counts);
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, local_ids.size(), 256), [&](const auto& r) {
-      for (std::size_t j = r.begin(); j < r.end(); ++j)
-        std::memcpy(o + local_pos[j] * row, buf.data() + j * row, row * sizeof(float));
+  if (n_local > 0) local_->gather(span<const std::int64_t>(local_ids), region(0, n_local), &local_counts);
+  if (!replica_pos.empty()) {
+    // Replicas live in host memory: copied straight into a host stage, or through a bounce buffer.
+    float* dst = stage_.data() + (n_local + n_remote) * row;
+    if (!be_->host_memory()) {
+      replica_host_.resize(replica_pos.size() * row);
+      dst = replica_host_.data();
+    }
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, replica_pos.size(), 256), [&](const auto& r) {
+      for (std::size_t j = r.begin(); j < r.end(); ++j) {
+        const std::int64_t id = ids[static_cast<std::size_t>(replica_pos[j])];
+        const int m = layout_.owner(id);
+        const std::int64_t hot = (id - layout_.begin(m)) * k + m;
+        std::memcpy(dst + j * row, replicas_.data() + layout_.remote_index(rank_, hot) * d, row * sizeof(float));
+      }
     });
+    if (!be_->host_memory())
+      be_->copy_from_host(stage_.data() + (n_local + n_remote) * row, replica_host_.data(),
+                          replica_host_.size() * sizeof(float));
   }
+  // Every staged row to its place: one backend operation.
+  pos_.assign_from_host(pos_host_.data(), n);
+  const auto rows = static_cast<std::int64_t>(n);
+  if (to_host && !be_->host_memory()) {
+    out_copy_.resize(n * row);
+    be_->scatter_rows(stage_.view(), rows, d, pos_.view(), out_copy_.view());
+    if (n > 0) be_->copy_to_host(out.data, out_copy_.data(), n * row * sizeof(float));
+  } else {
+    be_->scatter_rows(stage_.view(), rows, d, pos_.view(), tensor_view<float>{out.data, out.size, be_->memory()});
+  }
+  be_->synchronize();
   if (counts) {
     traffic t = local_counts;
     t.batches = 1;
     t.row_bytes = row_bytes();
     t.replica_rows = static_cast<std::int64_t>(replica_pos.size());
-    t.remote_rows = remote;
+    t.remote_rows = static_cast<std::int64_t>(n_remote);
     t.network_bytes = net;
     *counts += t;
   }

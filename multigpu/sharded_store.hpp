@@ -22,9 +22,22 @@
 // the ranks). The exchange runs on a communicator of its own (communicator::duplicate), so the
 // batch producer thread can fetch the next batch while the training thread reduces gradients.
 //
+// One store for both backends. The shard's tiers are the feature store of the job's backend
+// (tiering/store.hpp): on CPU the tiered store, on a GPU the CUDA store (the shard's GPU tier in
+// device memory, its host tier pinned and read zero-copy, its disk tier staged). The three kinds of
+// rows land back to back in a staging buffer of the backend's memory — local rows written there by
+// the shard's store, fetched rows by the exchange, replicas copied from host memory — and one
+// backend operation (backend::scatter_rows) puts each where the batch wants it. The rows travel
+// between ranks over the host communicator (MPI or TCP; on a GPU through host memory), or with
+// nccl_exchange over NCCL from GPU to GPU (the served rows never leave device memory). The ids and
+// counts always travel over the host communicator. So everything but the NCCL transfer and the
+// scatter kernel is the code the CPU tests run.
+//
 // Results are identical to the unsharded store: the same float32 rows at the same positions, so a
 // job trains the same model on K shards as on the unsharded dataset with K ranks.
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -44,6 +57,23 @@ class sharded_store final : public feature_store {
     int disk_readers = 4;
     // This shard's tiers (rows of the shard) and the replica budget in rows; -1: the plan's.
     std::int64_t gpu_rows = -1, host_rows = -1, replica_rows = -1;
+    // The backend whose memory gather() writes: cpu (host memory), or cuda on device_id with the
+    // shard's GPU tier in device memory. CUDA: reserve_bytes is the device memory training needs
+    // beside the tier (the exchange's buffers included: sharded_exchange_bytes), checked before
+    // anything is loaded; cpu_gather_copy as in store_options.
+    device_kind device = device_kind::cpu;
+    int device_id = 0;
+    std::uint64_t reserve_bytes = 0;
+    bool cpu_gather_copy = false;
+    // CUDA: rows travel between the GPUs over NCCL (a communicator of the store's own, bootstrapped
+    // over the host one) instead of through host memory over the host communicator.
+    bool nccl_exchange = false;
+    std::chrono::milliseconds timeout{600000};  // the NCCL communicator's
+    // Tests: a backend (not owned) and a maker of the shard's store to use instead of the ones
+    // `device` names; with the shadow-device backend (tests/shadow_backend.hpp) the device-memory
+    // code path runs on a machine without a GPU.
+    backend* backend_override = nullptr;
+    std::function<std::unique_ptr<feature_store>(const feature_file&, std::int64_t g, std::int64_t c)> store_override;
   };
   // Opens shard `comm->rank()` (comm: the job's duplicate, communicator::duplicate) of the prepared dataset `d` (plan
   // `pf`), checking before any work that the job has one rank per shard, that the shard file is there, has the plan's
@@ -51,13 +81,15 @@ class sharded_store final : public feature_store {
   // shard's memory tiers and fetches the replicas (collective).
   sharded_store(const dataset& d, const plan_file& pf, std::unique_ptr<communicator> comm, const options& o);
 
+  ~sharded_store() override;
   std::int64_t num_rows() const override { return layout_.n; }
   std::int64_t dim() const override { return local_->dim(); }
   std::int64_t row_bytes() const override { return local_->row_bytes(); }
   // This shard's tier boundaries, as renumbered ids.
   std::int64_t g() const override { return layout_.begin(rank_) + local_->g(); }
   std::int64_t c() const override { return layout_.begin(rank_) + local_->c(); }
-  memory_kind output_memory() const override { return memory_kind::host; }
+  // The backend's memory; gather() also writes host memory (evaluation), through a copy.
+  memory_kind output_memory() const override { return be_->memory(); }
   std::string host_tier_mode() const override;
   // Collective (see above).
   void gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) override;
@@ -69,18 +101,31 @@ class sharded_store final : public feature_store {
   std::int64_t replica_rows() const { return replica_rows_; }
   int shard() const { return rank_; }
 
+  // The engine the rows travel over: "nccl", or the host communicator's kind ("mpi", "cpu").
+  const char* exchange_kind() const { return rows_comm_ ? rows_comm_->kind() : comm_->kind(); }
+
  private:
   // Serves the other ranks' requests and fetches this rank's: requests[r] holds the local ids (in
-  // shard r) wanted from rank r; rows come back into `rows` in request order. Returns the network
-  // bytes of this rank's requests (ids sent to other ranks, rows received from them).
-  std::int64_t exchange(const std::vector<std::vector<std::int64_t>>& requests, std::vector<float>* rows);
+  // shard r) wanted from rank r; rows come back into `rows` (backend memory, at least the requests'
+  // rows) in request order, owner by owner. Returns the network bytes of this rank's requests (ids
+  // sent to other ranks, rows received from them).
+  std::int64_t exchange(const std::vector<std::vector<std::int64_t>>& requests, tensor_view<float> rows);
 
   shard_layout layout_;
   int rank_ = 0;
-  std::unique_ptr<communicator> comm_;
-  std::unique_ptr<tiered_store> local_;
+  std::unique_ptr<communicator> comm_;       // host: counts and ids (and rows without NCCL)
+  std::unique_ptr<communicator> rows_comm_;  // NCCL between the GPUs, or null
+  std::unique_ptr<backend> be_owner_;
+  backend* be_ = nullptr;
+  std::unique_ptr<feature_store> local_;
   std::int64_t replica_rows_ = 0, replica_bound_ = 0;
   host_buffer<float> replicas_;  // replica_rows_ x dim, in replica-slot order
+  // Per-batch workspaces, grown as needed: staged rows and their output positions (backend memory),
+  // the rows this rank serves, and host bounce buffers for a device backend without NCCL.
+  tensor<float> stage_, served_, out_copy_;
+  tensor<std::int64_t> pos_;
+  std::vector<float> served_host_, fetched_host_, replica_host_;
+  std::vector<std::int64_t> pos_host_;
 };
 
 // Opens a sharded dataset's store for this job (trainer, API): validates the world against the

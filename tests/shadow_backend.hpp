@@ -5,6 +5,7 @@
 // optimizer moments on the backend) on a machine without a GPU, and must give the CPU backend's
 // results bit for bit. Every operation first checks that it was handed "device" memory, as the
 // CUDA backend does, so a host pointer passed where backend memory belongs fails here too.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -109,6 +110,11 @@ class shadow_device_backend final : public backend {
   }
   void elu_forward_impl(float* x, std::int64_t n) override { cpu().elu_forward(h(x, n)); }
   void elu_backward_impl(const float* y, float* dy, std::int64_t n) override { cpu().elu_backward(h(y, n), h(dy, n)); }
+  void scatter_rows_impl(const float* src, std::int64_t rows, std::int64_t dim, const std::int64_t* pos,
+                         float* dst) override {
+    const std::int64_t span_rows = rows > 0 ? *std::max_element(pos, pos + rows) + 1 : 0;
+    cpu().scatter_rows(h(src, rows * dim), rows, dim, {pos, rows, memory_kind::host}, h(dst, span_rows * dim));
+  }
 
  private:
   static backend& cpu() { return cpu_backend(); }

@@ -2,6 +2,7 @@
 // Helpers shared by the test executables: scratch directories, the real-dataset folder, running
 // the tiergnn executable.
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -42,6 +43,15 @@ int free_tcp_port();
 // each one's exit status: 0 when body returned true, 1 when false, 3 when it threw (the message goes
 // to stderr), 100 + the signal when one killed it.
 std::vector<int> run_in_processes(int size, const std::function<bool(int)>& body);
+
+// In a rank body of run_in_processes (rank `r` in scope): prints the failed condition and returns false.
+#define TG_RANK_CHECK(cond)                                          \
+  do {                                                               \
+    if (!(cond)) {                                                   \
+      std::fprintf(stderr, "rank %d: check failed: %s\n", r, #cond); \
+      return false;                                                  \
+    }                                                                \
+  } while (0)
 
 // The number of CUDA devices, asked in a forked child: a test that forks ranks which use CUDA
 // must not initialise CUDA itself (a child cannot use its parent's context).

@@ -59,17 +59,28 @@ struct cuda_tiered_store::impl {
 
 cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int64_t c, const options& opt)
     : impl_(std::make_unique<impl>()) {
+  const feature_file f = feature_file::of(d);
+  init(f, g, c, opt, d.get("features.npy").raw(), d.dir());
+}
+
+cuda_tiered_store::cuda_tiered_store(const feature_file& f, std::int64_t g, std::int64_t c, const options& opt)
+    : impl_(std::make_unique<impl>()) {
+  options o = opt;
+  o.register_host_tier = false;  // no mapping of the file to register: the host tier is a pinned copy
+  init(f, g, c, o, nullptr, f.path);
+}
+
+void cuda_tiered_store::init(const feature_file& f, std::int64_t g, std::int64_t c, const options& opt,
+                             const void* mapped, const std::string& where) {
   auto& m = *impl_;
-  if (!d.meta().has_features()) throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy)"));
-  m.rows = d.num_nodes();
+  m.rows = f.rows;
   if (g < 0 || g > c || c > m.rows)
     throw input_error("tier boundaries g=" + std::to_string(g) + ", c=" + std::to_string(c) +
                       " are not within 0 <= g <= c <= " + std::to_string(m.rows));
-  const npy_array& f = d.get("features.npy");
-  m.type = f.type();
+  m.type = f.type;
   if (m.type != dtype::float32 && m.type != dtype::float16)
-    throw input_error(at_input(d.dir() + "/features.npy", "features must be float32 or float16 for the CUDA store"));
-  m.dim = d.meta().feature_dim;
+    throw input_error(at_input(f.path, "features must be float32 or float16 for the CUDA store"));
+  m.dim = f.dim;
   m.row_bytes = m.dim * static_cast<std::int64_t>(dtype_size(m.type));
   m.g = g;
   m.c = c;
@@ -97,10 +108,10 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   const std::int64_t resident_rows = striped ? m.replicated + stripe_rows : g;
   // The promise: check the GPU tier against free device memory before allocating anything.
   const auto tier_bytes = static_cast<std::uint64_t>(resident_rows) * static_cast<std::uint64_t>(m.row_bytes);
-  check_gpu_fit(tier_bytes, opt.reserve_bytes, gpu::device_memory_info().free, d.dir());
+  check_gpu_fit(tier_bytes, opt.reserve_bytes, gpu::device_memory_info().free, where);
   const std::int64_t full_rows = striped ? m.replicated : g;  // rows [0, full_rows) live in gpu_tier
 
-  m.disk = std::make_unique<disk_row_reader>(d, opt.disk_readers);
+  m.disk = std::make_unique<disk_row_reader>(f, opt.disk_readers);
   m.stream = gpu::stream();
   // GPU tier: read from the file into pinned memory in slices, copied to the device.
   // Tier and staging buffers are padded to 16 bytes: the gather kernel reads rows in 16-byte chunks.
@@ -156,8 +167,8 @@ cuda_tiered_store::cuda_tiered_store(const dataset& d, std::int64_t g, std::int6
   // Host tier: pinned and mapped, read zero-copy by the kernel (or staged by CPU threads on the
   // copy path). Registering the file's mapping in place needs read-only registration to avoid
   // copying its pages; host_registration falls back to a writable registration and says so.
-  if (opt.register_host_tier && !opt.cpu_gather_copy && c > g) {
-    const auto* base = static_cast<const std::uint8_t*>(f.raw()) + g * m.row_bytes;
+  if (opt.register_host_tier && mapped && !opt.cpu_gather_copy && c > g) {
+    const auto* base = static_cast<const std::uint8_t*>(mapped) + g * m.row_bytes;
     m.host_registered = gpu::host_registration(base, static_cast<std::size_t>((c - g) * m.row_bytes), true);
     m.host_tier_device = m.host_registered.device_data();
     m.host_mode = m.host_registered.mode() == gpu::host_registration::mode_kind::read_only

@@ -23,6 +23,7 @@
 
 #include "core/dataset.hpp"
 #include "core/span.hpp"
+#include "tiering/disk_reader.hpp"
 #include "tiering/ledger.hpp"
 #include "tiering/store.hpp"
 
@@ -51,6 +52,9 @@ class cuda_tiered_store final : public feature_store {
   };
 
   cuda_tiered_store(const dataset& d, std::int64_t g, std::int64_t c, const options& opt);
+  // The same over a feature file of its own (a machine's shard, multigpu/sharded_store.hpp): its
+  // host tier is always a pinned copy (register_host_tier does not apply).
+  cuda_tiered_store(const feature_file& f, std::int64_t g, std::int64_t c, const options& opt);
   ~cuda_tiered_store();
   cuda_tiered_store(const cuda_tiered_store&) = delete;
   cuda_tiered_store& operator=(const cuda_tiered_store&) = delete;
@@ -84,6 +88,8 @@ class cuda_tiered_store final : public feature_store {
   double last_kernel_ms() const;
 
  private:
+  void init(const feature_file& f, std::int64_t g, std::int64_t c, const options& opt, const void* mapped,
+            const std::string& where);
   struct impl;
   std::unique_ptr<impl> impl_;
 };

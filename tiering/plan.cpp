@@ -23,6 +23,7 @@ reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_d
     nodes.push_back(std::min(static_cast<double>(num_nodes), nodes.back() * grow));
   }
   const double inputs = nodes.back();
+  r.input_rows = static_cast<std::int64_t>(inputs);
   r.input_bytes = static_cast<std::uint64_t>(2.0 * inputs * static_cast<double>(row_bytes));
   double act = 0;  // per layer: aggregated input + output + their gradients, float32
   const std::size_t L = fanouts.size();

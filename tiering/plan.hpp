@@ -25,6 +25,7 @@ namespace tg {
 // is capped by the graph size).
 struct reserve_estimate {
   std::uint64_t input_bytes = 0, activation_bytes = 0, model_bytes = 0;
+  std::int64_t input_rows = 0;  // the bound on a batch's input rows behind input_bytes
   std::uint64_t total() const { return input_bytes + activation_bytes + model_bytes; }
 };
 // hidden: the width of a hidden layer's output (GAT: heads x hidden); attention_heads > 0 adds

@@ -41,8 +41,10 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   const shard_layout layout{m.num_nodes, std::max(cfg.shards, 1)};
   // Sharded: every machine's tiers are sized for its own shard under the same budgets.
   std::vector<tier_plan> shard_plans;
+  // A GPU rank also holds its feature exchange's buffers beside the tier.
+  const std::uint64_t exchange = sharded_exchange_bytes(reserve.input_rows, m.feature_dim, cfg.shards);
   for (int s = 0; s < cfg.shards; ++s)
-    shard_plans.push_back(size_tiers(layout.size(s), row_bytes, gpu, host, reserve.total()));
+    shard_plans.push_back(size_tiers(layout.size(s), row_bytes, gpu, host, reserve.total() + exchange));
   tier_plan plan = size_tiers(m.num_nodes, row_bytes, gpu, host, reserve.total());
   if (cfg.shards > 0) {
     plan.gpu_rows = plan.host_rows = 0;

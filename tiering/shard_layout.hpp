@@ -33,6 +33,12 @@ struct shard_layout {
   std::int64_t remote_index(int m, std::int64_t r) const { return r - (r > m ? (r - m - 1) / k + 1 : 0); }
 };
 
+// Device memory a GPU rank's feature exchange may hold beside its shard's tier
+// (multigpu/sharded_store.hpp), for batches of at most `input_rows` input rows of `dim` float32
+// columns in a job of k shards: the staging buffer and its positions (one batch) and the rows it
+// serves the other k - 1 ranks (one batch each, at most).
+std::uint64_t sharded_exchange_bytes(std::int64_t input_rows, std::int64_t dim, int k);
+
 // A machine's replica budget (--replicate: bytes, or a share of all rows held as float32) in bytes.
 std::uint64_t replica_budget_bytes(const std::string& text, std::int64_t num_nodes, std::int64_t feature_dim);
 

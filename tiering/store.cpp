@@ -22,4 +22,16 @@ std::unique_ptr<feature_store> make_feature_store(const dataset& d, std::int64_t
   return std::make_unique<cuda_tiered_store>(d, g, c, co);
 }
 
+std::unique_ptr<feature_store> make_feature_store(const feature_file& f, std::int64_t g, std::int64_t c,
+                                                  const store_options& o) {
+  TG_EXPECTS(!o.map_host_tier && o.shared_replicated < 0, "a feature file's store copies its tiers and is not striped");
+  if (o.device == device_kind::cpu) return std::make_unique<tiered_store>(f, g, c, o.disk_readers);
+  cuda_tiered_store::options co;
+  co.device = o.device_id;
+  co.disk_readers = o.disk_readers;
+  co.reserve_bytes = o.reserve_bytes;
+  co.cpu_gather_copy = o.cpu_gather_copy;
+  return std::make_unique<cuda_tiered_store>(f, g, c, co);
+}
+
 }  // namespace tg

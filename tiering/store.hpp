@@ -56,5 +56,10 @@ struct store_options {
 // the device's free memory first (budget_error with the numbers).
 std::unique_ptr<feature_store> make_feature_store(const dataset& d, std::int64_t g, std::int64_t c,
                                                   const store_options& o);
+// The same over a feature file of its own (a machine's shard): the memory tiers are copies
+// (map_host_tier and the shared GPU tier do not apply).
+struct feature_file;
+std::unique_ptr<feature_store> make_feature_store(const feature_file& f, std::int64_t g, std::int64_t c,
+                                                  const store_options& o);
 
 }  // namespace tg

@@ -523,14 +523,17 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     sho.gpu_rows = tier_g;
     sho.host_rows = tier_c - tier_g;
     if (on_gpu) {
-      // The sharded store serves host memory (its exchange runs over MPI / TCP); each batch's rows
-      // are then copied to the GPU. The shard's GPU tier is not used (its rows stay on disk rather
-      // than overrun the host budget); a GPU tier per shard and an NCCL exchange are not built yet.
-      log_warn(
-          "sharded features on a GPU: the shard is served from host memory and disk and each batch is copied "
-          "to the GPU; the plan's GPU tier of ",
-          tier_g, " rows is not used");
-      sho.gpu_rows = 0;
+      // The shard's GPU tier in device memory; rows fetched from the other ranks over NCCL, GPU to
+      // GPU, when this build has NCCL (else through host memory over the job's communicator). The
+      // free-memory check counts the exchange's buffers beside the training reserve.
+      const reserve_estimate re = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
+                                                   hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model));
+      sho.device = dev;
+      sho.device_id = cfg.device_id;
+      sho.cpu_gather_copy = so.cpu_gather_copy;
+      sho.reserve_bytes = so.reserve_bytes + sharded_exchange_bytes(re.input_rows, feature_dim, world);
+      sho.nccl_exchange = nccl_compiled();
+      sho.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(cfg.comm_timeout_s * 1000));
     }
     if (!cfg.replicate.empty())
       sho.replica_rows = static_cast<std::int64_t>(replica_budget_bytes(cfg.replicate, d.num_nodes(), feature_dim) /

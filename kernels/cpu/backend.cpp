@@ -1,6 +1,8 @@
 // The CPU backend (kernels/backend.hpp): every operation is the oneTBB / BLAS kernel of
 // kernels/*.hpp on host memory, so results are bitwise reproducible whatever the thread count.
+#include <tbb/blocked_range.h>
 #include <tbb/info.h>
+#include <tbb/parallel_for.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -108,6 +110,13 @@ class cpu_backend_impl final : public backend {
   }
   void elu_forward_impl(float* x, std::int64_t n) override { tg::elu_forward<float>(x, n); }
   void elu_backward_impl(const float* y, float* dy, std::int64_t n) override { tg::elu_backward<float>(y, dy, n); }
+  void scatter_rows_impl(const float* src, std::int64_t rows, std::int64_t dim, const std::int64_t* pos,
+                         float* dst) override {
+    const auto row = static_cast<std::size_t>(dim) * sizeof(float);
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, 256), [&](const auto& r) {
+      for (std::int64_t i = r.begin(); i < r.end(); ++i) std::memcpy(dst + pos[i] * dim, src + i * dim, row);
+    });
+  }
 
  private:
   static const std::int32_t* ids(const agg_csr_view& g) { return g.edge_ids.empty() ? nullptr : g.edge_ids.data; }

@@ -188,6 +188,11 @@ class cuda_backend final : public backend {
     const auto scope = on();
     gpu::elu_backward(y, dy, n, stream_.handle());
   }
+  void scatter_rows_impl(const float* src, std::int64_t rows, std::int64_t dim, const std::int64_t* pos,
+                         float* dst) override {
+    const auto scope = on();
+    gpu::scatter_rows(src, rows, dim, pos, dst, stream_.handle());
+  }
 
  private:
   gpu::device_scope on() const { return gpu::device_scope(device_); }

@@ -385,6 +385,15 @@ __global__ void elu_backward_kernel(const float* y, float* dy, std::int64_t n) {
   if (i < n && !(y[i] > 0.f)) dy[i] *= y[i] + 1.f;
 }
 
+// One thread per element: consecutive threads copy consecutive columns of a row (coalesced).
+__global__ void scatter_rows_kernel(const float* src, std::int64_t rows, std::int64_t dim, const std::int64_t* pos,
+                                    float* dst) {
+  const std::int64_t i = tid();
+  if (i >= rows * dim) return;
+  const std::int64_t r = i / dim, j = i % dim;
+  dst[pos[r] * dim + j] = src[i];
+}
+
 }  // namespace
 
 void head_dot(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x, const float* att, float* y,
@@ -450,6 +459,13 @@ void elu_forward(float* x, std::int64_t n, void* stream) {
 void elu_backward(const float* y, float* dy, std::int64_t n, void* stream) {
   if (n == 0) return;
   elu_backward_kernel<<<grid(n), kThreads, 0, st(stream)>>>(y, dy, n);
+  TG_CUDA_CHECK_LAUNCH();
+}
+
+void scatter_rows(const float* src, std::int64_t rows, std::int64_t dim, const std::int64_t* pos, float* dst,
+                  void* stream) {
+  if (rows * dim == 0) return;
+  scatter_rows_kernel<<<grid(rows * dim), kThreads, 0, st(stream)>>>(src, rows, dim, pos, dst);
   TG_CUDA_CHECK_LAUNCH();
 }
 

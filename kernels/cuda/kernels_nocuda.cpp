@@ -78,5 +78,8 @@ void elu_forward(float*, std::int64_t, void*) {
 void elu_backward(const float*, float*, std::int64_t, void*) {
   no_cuda();
 }
+void scatter_rows(const float*, std::int64_t, std::int64_t, const std::int64_t*, float*, void*) {
+  no_cuda();
+}
 
 }  // namespace tg::gpu

@@ -101,6 +101,49 @@ class nccl_comm final : public communicator {
   }
   void barrier() override { all_reduce_sum(scratch_.data(), 1); }
 
+  void all_to_all_v(const void* send, const std::size_t* send_bytes, void* recv,
+                    const std::size_t* recv_bytes) override {
+    const gpu::device_scope on(device_);
+    const auto* s = static_cast<const std::uint8_t*>(send);
+    auto* d = static_cast<std::uint8_t*>(recv);
+    std::size_t so = 0, ro = 0, own_s = 0, own_r = 0, total = 0;
+    for (int r = 0; r < size_; ++r) {
+      if (r == rank_) {
+        own_s = so;
+        own_r = ro;
+        if (send_bytes[r] != recv_bytes[r])
+          throw comm_error("all_to_all_v: rank " + std::to_string(rank_) + " sends itself " +
+                           std::to_string(send_bytes[r]) + " bytes but expects " + std::to_string(recv_bytes[r]));
+      }
+      so += send_bytes[r];
+      ro += recv_bytes[r];
+      total += r == rank_ ? 0 : send_bytes[r] + recv_bytes[r];
+    }
+    // Its own part: a copy on the communicator's stream, before the group.
+    if (send_bytes[rank_] > 0)
+      TG_CUDA_TRY(cudaMemcpyAsync(d + own_r, s + own_s, send_bytes[rank_], cudaMemcpyDeviceToDevice, stream()));
+    if (total > 0) {
+      post(ncclGroupStart(), "ncclGroupStart");
+      so = ro = 0;
+      for (int r = 0; r < size_; ++r) {
+        if (r != rank_) {
+          ncclResult_t e = ncclSuccess;
+          if (send_bytes[r] > 0) e = ncclSend(s + so, send_bytes[r], ncclUint8, r, comm(), stream());
+          if ((e == ncclSuccess || e == ncclInProgress) && recv_bytes[r] > 0)
+            e = ncclRecv(d + ro, recv_bytes[r], ncclUint8, r, comm(), stream());
+          if (e != ncclSuccess && e != ncclInProgress) {
+            (void)ncclGroupEnd();
+            abort_and_throw(std::string("all_to_all_v (ncclSend / ncclRecv): ") + ncclGetErrorString(e));
+          }
+        }
+        so += send_bytes[r];
+        ro += recv_bytes[r];
+      }
+      post(ncclGroupEnd(), "ncclGroupEnd (all_to_all_v)");
+    }
+    complete("all_to_all_v");
+  }
+
   using communicator::all_reduce_sum_async;
   void all_reduce_sum_async(const buffer* buffers, std::size_t count, void* ready_event) override {
     std::size_t work = 0;

@@ -231,6 +231,25 @@ inline void check_buffers(backend& be) {
   }
   // A view too small for the operation is refused before any work.
   EXPECT_THROW(be.bias_forward(u.view().slice(0, 10), 5, 5, t.view()), error);
+  // scatter_rows: 37 rows of 13 columns (odd, not a multiple of any vector width) to a permutation
+  // of 50 positions; the rows no position names keep their contents.
+  const std::int64_t rows = 37, dim = 13, out_rows = 50;
+  const auto src = random_floats(static_cast<std::size_t>(rows * dim), 52);
+  std::vector<std::int64_t> pos(static_cast<std::size_t>(out_rows));
+  for (std::int64_t i = 0; i < out_rows; ++i) pos[static_cast<std::size_t>(i)] = (i * 17 + 5) % out_rows;
+  pos.resize(static_cast<std::size_t>(rows));
+  std::vector<float> want(static_cast<std::size_t>(out_rows * dim), -7.0f);
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < dim; ++j)
+      want[static_cast<std::size_t>(pos[static_cast<std::size_t>(i)] * dim + j)] =
+          src[static_cast<std::size_t>(i * dim + j)];
+  auto bsrc = to_backend(be, src);
+  auto bpos = to_backend(be, pos);
+  auto bdst = to_backend(be, std::vector<float>(static_cast<std::size_t>(out_rows * dim), -7.0f));
+  be.scatter_rows(bsrc.view(), rows, dim, bpos.view(), bdst.view());
+  EXPECT_EQ(to_host(bdst), want) << "scatter_rows";
+  EXPECT_THROW(be.scatter_rows(bsrc.view(), rows, dim, bpos.view().slice(0, 5), bdst.view()), error)
+      << "fewer positions than rows is refused";
 }
 
 // Every graph-attention operation (kernels/attention.hpp) on the block with self-loops and on its

@@ -18,14 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-#define TG_CHECK(cond)                                               \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      std::fprintf(stderr, "rank %d: check failed: %s\n", r, #cond); \
-      return false;                                                  \
-    }                                                                \
-  } while (0)
-
 bool rank_body(int r, int k, int port) {
   world_info w;
   w.rank = r;
@@ -34,8 +26,8 @@ bool rank_body(int r, int k, int port) {
   gpu::set_device(r);  // this rank's buffers and streams live on its GPU
   auto boot = make_cpu_communicator(w, 30s);
   auto nccl = make_nccl_communicator(*boot, r, 30s);
-  TG_CHECK(gpu::current_device() == r);
-  TG_CHECK(nccl->rank() == r && nccl->size() == k && std::string(nccl->kind()) == "nccl");
+  TG_RANK_CHECK(gpu::current_device() == r);
+  TG_RANK_CHECK(nccl->rank() == r && nccl->size() == k && std::string(nccl->kind()) == "nccl");
   gpu::stream s;
   std::vector<float> h(4096);
   for (std::size_t i = 0; i < h.size(); ++i) h[i] = static_cast<float>(i % 97) * static_cast<float>(r + 1);
@@ -76,12 +68,33 @@ bool rank_body(int r, int k, int port) {
     gpu::copy_async(hy.data(), y.data(), hy.size() * sizeof(float), s);
     s.synchronize();
     const float want_x = static_cast<float>(k * (k - 1) / 2 + k * round);
-    for (float v : hx) TG_CHECK(v == want_x);
-    TG_CHECK(hy[0] == static_cast<float>(k) && hy[1] == static_cast<float>(2 * k) &&
-             hy[2] == static_cast<float>(k * (k - 1) / 2));
+    for (float v : hx) TG_RANK_CHECK(v == want_x);
+    TG_RANK_CHECK(hy[0] == static_cast<float>(k) && hy[1] == static_cast<float>(2 * k) &&
+                  hy[2] == static_cast<float>(k * (k - 1) / 2));
+  }
+  // all_to_all_v on device buffers (the sharded feature store's row exchange): rank r sends
+  // (r + 1) * (q + 1) + q ints to rank q, value 1000 r + q + i at position i; its own part too.
+  {
+    const auto cnt = [](int from, int to) { return static_cast<std::size_t>((from + 1) * (to + 1) + to); };
+    std::vector<std::size_t> sb(static_cast<std::size_t>(k)), rb(static_cast<std::size_t>(k));
+    std::vector<int> hs, want;
+    for (int q = 0; q < k; ++q) {
+      sb[static_cast<std::size_t>(q)] = cnt(r, q) * sizeof(int);
+      rb[static_cast<std::size_t>(q)] = cnt(q, r) * sizeof(int);
+      for (std::size_t i = 0; i < cnt(r, q); ++i) hs.push_back(1000 * r + q + static_cast<int>(i));
+      for (std::size_t i = 0; i < cnt(q, r); ++i) want.push_back(1000 * q + r + static_cast<int>(i));
+    }
+    gpu::device_buffer<int> ds(hs.size()), dr(want.size());
+    gpu::copy_async(ds.data(), hs.data(), hs.size() * sizeof(int), s);
+    s.synchronize();
+    nccl->all_to_all_v(ds.data(), sb.data(), dr.data(), rb.data());
+    std::vector<int> got(want.size());
+    gpu::copy_async(got.data(), dr.data(), got.size() * sizeof(int), s);
+    s.synchronize();
+    TG_RANK_CHECK(got == want);
   }
   nccl.reset();  // finalize + destroy must return (bounded) and leave the device usable
-  TG_CHECK(gpu::current_device() == r);
+  TG_RANK_CHECK(gpu::current_device() == r);
   gpu::device_buffer<float> after(1);
   return true;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -17,6 +18,7 @@
 #include "datasets/generate.hpp"
 #include "multigpu/communicator.hpp"
 #include "multigpu/sharded_store.hpp"
+#include "shadow_backend.hpp"
 #include "test_util.hpp"
 #include "tiering/plan_file.hpp"
 #include "tiering/prepare.hpp"
@@ -34,6 +36,38 @@ std::string make_graph(const test::scratch_dir& d, std::int64_t nodes) {
   o.feature_dim = 6;
   o.seed = 5;
   return generate_community(o, d / "g", false);
+}
+
+// Whether x (ids.size() rows) holds the source row of every id (ord: renumbered -> source id) and the
+// ledger t splits the ids exactly into this rank's local rows, replicated rows and fetched rows
+// (counted into split[0..2]).
+bool rows_and_ledger_match(int r, const sharded_store& store, const std::vector<std::int64_t>& ids,
+                           const std::vector<float>& x, const float* want, const std::vector<std::int64_t>& ord,
+                           std::int64_t dim, const traffic& t, std::int64_t split[3]) {
+  const auto row = static_cast<std::size_t>(dim);
+  const shard_layout& lay = store.layout();
+  split[0] = split[1] = split[2] = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (std::memcmp(x.data() + i * row, want + ord[static_cast<std::size_t>(ids[i])] * dim, row * sizeof(float)) != 0) {
+      std::fprintf(stderr, "rank %d: the row of id %lld differs\n", r, static_cast<long long>(ids[i]));
+      return false;
+    }
+    if (lay.owner(ids[i]) == r)
+      ++split[0];
+    else if (lay.hot_rank(ids[i]) < lay.replica_rank_bound(r, store.replica_rows()))
+      ++split[1];
+    else
+      ++split[2];
+  }
+  if (t.gpu_rows + t.host_rows + t.disk_rows != split[0] || t.replica_rows != split[1] || t.remote_rows != split[2] ||
+      (split[2] > 0) != (t.network_bytes > 0)) {
+    std::fprintf(stderr, "rank %d: ledger %lld/%lld/%lld vs %lld/%lld/%lld\n", r,
+                 static_cast<long long>(t.gpu_rows + t.host_rows + t.disk_rows), static_cast<long long>(t.replica_rows),
+                 static_cast<long long>(t.remote_rows), static_cast<long long>(split[0]),
+                 static_cast<long long>(split[1]), static_cast<long long>(split[2]));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -138,35 +172,102 @@ TEST(ShardedStore, ShardsHoldTheSourceRowsAndGathersMatchAcrossProcesses) {
         std::vector<float> x(ids.size() * static_cast<std::size_t>(dim), -1.0f);
         traffic t;
         store->gather(span<const std::int64_t>(ids), host_view(x.data(), static_cast<std::int64_t>(x.size())), &t);
-        std::int64_t local = 0, replica = 0, remote = 0;
-        for (std::size_t i = 0; i < ids.size(); ++i) {
-          if (std::memcmp(x.data() + i * static_cast<std::size_t>(dim),
-                          want + ord[static_cast<std::size_t>(ids[i])] * dim,
-                          static_cast<std::size_t>(dim) * sizeof(float)) != 0) {
-            std::fprintf(stderr, "rank %d: row of id %lld differs\n", r, static_cast<long long>(ids[i]));
-            return false;
-          }
-          const shard_layout& lay = store->layout();
-          if (lay.owner(ids[i]) == r)
-            ++local;
-          else if (lay.hot_rank(ids[i]) < lay.replica_rank_bound(r, store->replica_rows()))
-            ++replica;
-          else
-            ++remote;
-        }
-        if (t.gpu_rows + t.host_rows + t.disk_rows != local || t.replica_rows != replica || t.remote_rows != remote ||
-            (remote > 0) != (t.network_bytes > 0)) {
-          std::fprintf(stderr, "rank %d: ledger %lld/%lld/%lld vs %lld/%lld/%lld\n", r,
-                       static_cast<long long>(t.gpu_rows + t.host_rows + t.disk_rows),
-                       static_cast<long long>(t.replica_rows), static_cast<long long>(t.remote_rows),
-                       static_cast<long long>(local), static_cast<long long>(replica), static_cast<long long>(remote));
-          return false;
-        }
-        if (round == 0 && (replica == 0 || remote == 0)) return false;  // the test must exercise both paths
+        std::int64_t split[3];
+        if (!rows_and_ledger_match(r, *store, ids, x, want, ord, dim, t, split)) return false;
+        if (round == 0 && (split[1] == 0 || split[2] == 0)) return false;  // the test must exercise both paths
       }
       // The replicas stay within the plan's budget (float32 rows).
       return store->replica_rows() * dim * 4 <= static_cast<std::int64_t>(plan_file::load(sd).replicate_bytes);
     });
     for (int r = 0; r < k; ++r) EXPECT_EQ(status[static_cast<std::size_t>(r)], 0) << "rank " << r << " of " << k;
   }
+}
+
+// The device-memory code path (a GPU rank without NCCL: served rows pulled to host memory, fetched
+// rows and replicas pushed to the backend, every row placed by backend::scatter_rows) run on the
+// CPU through the shadow-device backend, whose memory is tagged `device`: rows into "device"
+// memory and into host memory (evaluation's path) equal the source rows, and the ledger is exact.
+TEST(ShardedStore, DeviceMemoryPathOnTheShadowBackend) {
+  test::scratch_dir dir;
+  const std::string g = make_graph(dir, 700);
+  prepare_config pc;
+  pc.fanouts = {4, 4};
+  pc.batch_size = 100;
+  pc.gpu_mem = "10%";
+  pc.host_mem = "20%";
+  pc.shards = 2;
+  pc.replicate = "15%";
+  const std::string out = dir / "s2";
+  prepare_dataset(dataset::open(g), pc, out);
+  // The shard's store: the CPU tiered store, its output tagged as the shadow backend's memory.
+  class shadow_store final : public feature_store {
+   public:
+    explicit shadow_store(std::unique_ptr<tiered_store> s) : s_(std::move(s)) {}
+    std::int64_t num_rows() const override { return s_->num_rows(); }
+    std::int64_t dim() const override { return s_->dim(); }
+    std::int64_t row_bytes() const override { return s_->row_bytes(); }
+    std::int64_t g() const override { return s_->g(); }
+    std::int64_t c() const override { return s_->c(); }
+    memory_kind output_memory() const override { return memory_kind::device; }
+    std::string host_tier_mode() const override { return s_->host_tier_mode(); }
+    void gather(span<const std::int64_t> ids, tensor_view<float> o, traffic* counts) override {
+      if (o.kind != memory_kind::device) throw error("the shadow store writes shadow-device memory only");
+      s_->gather(ids, o.data, counts);
+    }
+
+   private:
+    std::unique_ptr<tiered_store> s_;
+  };
+  const int port = test::free_tcp_port();
+  const auto status = test::run_in_processes(2, [&](int r) {
+    world_info w;
+    w.rank = r;
+    w.size = 2;
+    w.master_port = port;
+    auto comm = make_cpu_communicator(w, 20s);
+    test::shadow_device_backend be;
+    sharded_store::options so;
+    so.backend_override = &be;
+    so.store_override = [](const feature_file& f, std::int64_t tg_, std::int64_t tc) -> std::unique_ptr<feature_store> {
+      return std::make_unique<shadow_store>(std::make_unique<tiered_store>(f, tg_, tc));
+    };
+    const dataset sd = dataset::open(out);
+    auto store = open_sharded_store(sd, comm.get(), so);
+    if (store->output_memory() != memory_kind::device) return false;
+    const dataset source = dataset::open(g);
+    const auto* want = static_cast<const float*>(source.get("features.npy").raw());
+    const auto ord = sd.get("order.npy").to_int64();
+    const std::int64_t dim = sd.meta().feature_dim;
+    for (int round = 0; round < 2; ++round) {
+      std::vector<std::int64_t> ids;
+      for (std::int64_t id = sd.num_nodes() - 1; id >= 0; --id)  // descending: positions differ from ids
+        if ((id * 3 + r + round) % 4 == 0) ids.push_back(id);
+      const auto n = ids.size() * static_cast<std::size_t>(dim);
+      std::vector<float> x(n, -1.0f);
+      traffic t;
+      if (round == 0) {
+        tensor<float> dx(be, n);
+        dx.resize(n);
+        store->gather(span<const std::int64_t>(ids), dx.view(), &t);
+        dx.copy_to_host(x.data());
+      } else {
+        store->gather(span<const std::int64_t>(ids), host_view(x.data(), static_cast<std::int64_t>(n)), &t);
+      }
+      std::int64_t split[3];
+      if (!rows_and_ledger_match(r, *store, ids, x, want, ord, dim, t, split) || split[0] == 0 || split[1] == 0 ||
+          split[2] == 0)
+        return false;
+    }
+    // A view of the wrong memory kind is refused before any work (and both ranks refuse it alike,
+    // so neither waits in an exchange).
+    std::vector<float> y(static_cast<std::size_t>(dim));
+    const std::int64_t one = 0;
+    try {
+      store->gather(span<const std::int64_t>(&one, 1), tensor_view<float>{y.data(), dim, memory_kind::disk}, nullptr);
+      return false;
+    } catch (const error&) {
+    }
+    return true;
+  });
+  for (int r = 0; r < 2; ++r) EXPECT_EQ(status[static_cast<std::size_t>(r)], 0) << "rank " << r;
 }
