@@ -116,6 +116,13 @@ sharded_store::sharded_store(const dataset& d, const plan_file& pf, std::unique_
 
 sharded_store::~sharded_store() = default;
 
+std::string sharded_store::overlap_blocker() const {
+  if (rows_comm_)
+    return "the feature exchange runs over NCCL, whose operations must not overlap the gradient reduction's";
+  if (!comm_->concurrent_ok()) return "the MPI library does not provide MPI_THREAD_MULTIPLE";
+  return "";
+}
+
 std::string sharded_store::host_tier_mode() const {
   return "shard " + std::to_string(rank_) + " of " + std::to_string(layout_.k) + " (rows [" +
          std::to_string(layout_.begin(rank_)) + ", " + std::to_string(layout_.end(rank_)) + ")), " +

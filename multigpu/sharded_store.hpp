@@ -94,8 +94,11 @@ class sharded_store final : public feature_store {
   // Collective (see above).
   void gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) override;
   bool collective() const override { return true; }
-  // Whether the exchange may run on another thread while the job's communicator is in use.
-  bool concurrent_ok() const { return comm_->concurrent_ok(); }
+  // Why the exchange may not run on another thread while the job's communicator is in use (empty:
+  // it may): MPI without MPI_THREAD_MULTIPLE, or rows over NCCL, whose operations on two
+  // communicators (this exchange's and the gradient reduction's) must not overlap and must be
+  // issued in the same order on every rank (NCCL's rule; otherwise they can deadlock).
+  std::string overlap_blocker() const;
 
   const shard_layout& layout() const { return layout_; }
   std::int64_t replica_rows() const { return replica_rows_; }

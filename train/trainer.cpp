@@ -558,11 +558,14 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   po.depth = cfg.pipeline_depth >= 0 ? cfg.pipeline_depth : (on_gpu ? 2 : 0);
   // Sharded: the next batch's exchange runs on the producer thread while this one trains, when the
   // communicator allows two threads at once.
-  if (shards && cfg.pipeline_depth < 0 && shards->concurrent_ok()) po.depth = 1;
-  if (shards && po.depth > 0 && !shards->concurrent_ok()) {
-    log_warn(
-        "the MPI library does not provide MPI_THREAD_MULTIPLE: the feature exchange cannot overlap training "
-        "(--prefetch 0)");
+  const std::string no_overlap = shards ? shards->overlap_blocker() : std::string();
+  if (shards && cfg.pipeline_depth < 0 && no_overlap.empty()) po.depth = 1;
+  if (shards && po.depth > 0 && !no_overlap.empty()) {
+    const std::string msg = no_overlap + ": the feature exchange cannot overlap training (--prefetch 0)";
+    if (cfg.pipeline_depth > 0)
+      log_warn(msg);
+    else
+      log_info(msg);
     po.depth = 0;
   }
   batch_pipeline pipeline(sampler, *store, on_gpu ? *upload_owner : be, sp.labels, po);
