@@ -415,6 +415,32 @@ TEST(Profiler, CvipSubsamplesLongRowsWithoutBias) {
   EXPECT_NEAR(total, 5.0, 1e-4);
 }
 
+// A node that many rows list reaches probability 1 in float without being a certain member (60
+// seeds each keep it with probability 1/3: it is missed with probability (2/3)^60 = 3e-11); it must
+// still draw at the next hop. Its row holds only z, which it then takes: z is read in every batch.
+TEST(Profiler, CvipExpandsNodesWhoseProbabilityRoundsToOne) {
+  scratch_dir d;
+  graph g;
+  const std::int64_t seeds = 60, fill = 44, hub = seeds, z = seeds + 1;
+  g.n = seeds + 2 + seeds * fill;
+  for (std::int64_t s = 0; s < seeds; ++s) {
+    g.indices.push_back(hub);
+    for (std::int64_t j = 0; j < fill; ++j) g.indices.push_back(seeds + 2 + s * fill + j);
+    g.indptr.push_back(static_cast<std::int64_t>(g.indices.size()));
+  }
+  g.indices.push_back(z);
+  g.indptr.push_back(static_cast<std::int64_t>(g.indices.size()));
+  for (std::int64_t v = hub + 1; v < g.n; ++v) g.indptr.push_back(static_cast<std::int64_t>(g.indices.size()));
+  const dataset ds = dataset::open(write_dataset(d, "hub", g));
+  profile_config cfg;
+  for (std::int64_t s = 0; s < seeds; ++s) cfg.train_ids.push_back(s);
+  cfg.batch_size = seeds;
+  cfg.fanouts = {15, 15};
+  const profile_result c = profile(ds, cfg, "cvip");
+  EXPECT_NEAR(c.score[static_cast<std::size_t>(hub)], 1.0, 1e-6);
+  EXPECT_NEAR(c.score[static_cast<std::size_t>(z)], 1.0, 1e-6) << "the hub drew its row at the second hop";
+}
+
 // Against long-run frequencies: cvip's expected reads track presample:2000 on a random graph (the
 // independence approximation, as for vip; measured: total 1.4% over, from soft nodes redrawing as
 // if fresh at each later hop, mean |difference| 0.057 batches per epoch of 8, with 160 batches of

@@ -107,9 +107,12 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
   };
   const std::size_t soft_before = w->soft.size();
   for (std::size_t i = 0; i < frontier; ++i) expand(w->members[i], 1.0f);
+  // Soft nodes expand with their probability, certain members only once (above) — including a soft
+  // node whose probability has rounded to 1 in float (a hub many rows list), which still expands.
   for (std::size_t i = 0; i < soft_before; ++i) {
-    const float p = w->state[static_cast<std::size_t>(w->soft[i])].prob;
-    if (p < 1.0f) expand(w->soft[i], p);
+    const std::int64_t v = w->soft[i];
+    const bool certain = (w->seen[static_cast<std::size_t>(v) >> 6] >> (v & 63)) & 1;
+    if (!certain) expand(v, w->state[static_cast<std::size_t>(v)].prob);
   }
   for (std::int64_t u : w->soft) {
     const auto su = static_cast<std::size_t>(u);
