@@ -38,6 +38,22 @@ void backend::bias_forward(tensor_view<float> y, std::int64_t rows, std::int64_t
   if (rows * cols > 0) bias_forward_impl(y.data, rows, cols, b.data);
 }
 
+void backend::bias_relu_dropout(tensor_view<float> y, std::int64_t rows, std::int64_t cols, tensor_view<const float> b,
+                                double p, const counter_rng& rng) {
+  TG_EXPECTS(p >= 0 && p < 1, "bias_relu_dropout: p = ", p, " is not in [0, 1)");
+  expect(y, rows * cols, "bias_relu_dropout", "y");
+  expect(b, rows > 0 ? cols : 0, "bias_relu_dropout", "b");
+  if (rows * cols > 0) bias_relu_dropout_impl(y.data, rows, cols, b.data, p, rng);
+}
+
+void backend::relu_bias_backward(tensor_view<const float> y, tensor_view<float> dy, std::int64_t rows,
+                                 std::int64_t cols, float scale, tensor_view<float> db) {
+  expect(dy, rows * cols, "relu_bias_backward", "dy");
+  expect(y, rows * cols, "relu_bias_backward", "y");
+  expect(db, cols, "relu_bias_backward", "db");
+  if (cols > 0) relu_bias_backward_impl(y.data, dy.data, rows, cols, scale, db.data);
+}
+
 void backend::bias_backward(tensor_view<const float> dy, std::int64_t rows, std::int64_t cols, tensor_view<float> db) {
   expect(dy, rows * cols, "bias_backward", "dy");
   expect(db, cols, "bias_backward", "db");

@@ -106,6 +106,13 @@ class backend {
   // dy[i] = 0 where the forward output y[i] <= 0, else dy[i] * scale (kernels/elementwise.hpp: with
   // the output after dropout and scale 1 / (1 - p), ReLU's and dropout's backward in one pass)
   void relu_backward(tensor_view<const float> y, tensor_view<float> dy, float scale = 1.0f);
+  // A hidden layer's epilogue, fused: y = dropout(relu(y + b)) with p (0: no dropout), and its
+  // backward dy = relu_backward(y, dy, scale), db = column sums of dy. Bit for bit the separate
+  // operations in sequence (what a backend without a fused kernel runs).
+  void bias_relu_dropout(tensor_view<float> y, std::int64_t rows, std::int64_t cols, tensor_view<const float> b,
+                         double p, const counter_rng& rng);
+  void relu_bias_backward(tensor_view<const float> y, tensor_view<float> dy, std::int64_t rows, std::int64_t cols,
+                          float scale, tensor_view<float> db);
   // Counter-based masks (kernels/elementwise.hpp): every backend drops the same elements.
   void dropout_forward(tensor_view<float> x, double p, const counter_rng& rng);
   void dropout_backward(tensor_view<float> dx, double p, const counter_rng& rng);
@@ -205,6 +212,18 @@ class backend {
   virtual void elu_backward_impl(const float* y, float* dy, std::int64_t n) = 0;
   virtual void scatter_rows_impl(const float* src, std::int64_t rows, std::int64_t dim, const std::int64_t* pos,
                                  float* dst) = 0;
+  // The fused epilogues; by default the separate operations in sequence.
+  virtual void bias_relu_dropout_impl(float* y, std::int64_t rows, std::int64_t cols, const float* b, double p,
+                                      const counter_rng& rng) {
+    bias_forward_impl(y, rows, cols, b);
+    relu_forward_impl(y, rows * cols);
+    if (p > 0) dropout_forward_impl(y, rows * cols, p, rng);
+  }
+  virtual void relu_bias_backward_impl(const float* y, float* dy, std::int64_t rows, std::int64_t cols, float scale,
+                                       float* db) {
+    relu_backward_impl(y, dy, rows * cols, scale);
+    bias_backward_impl(dy, rows, cols, db);
+  }
 };
 
 // The process-wide CPU backend.

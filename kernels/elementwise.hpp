@@ -47,4 +47,13 @@ void dropout_forward(T* x, std::int64_t n, double p, const counter_rng& rng);
 template <typename T>
 void dropout_backward(T* dx, std::int64_t n, double p, const counter_rng& rng);
 
+// A hidden layer's epilogue in one pass over y: bias_forward, relu_forward and (p > 0)
+// dropout_forward, bit for bit the three in sequence (the same float operations per element).
+template <typename T>
+void bias_relu_dropout(T* y, std::int64_t rows, std::int64_t cols, const T* b, double p, const counter_rng& rng);
+// Its backward in one pass over dy: relu_backward(y, dy, scale), then db = bias_backward(dy), bit
+// for bit the two in sequence (the same per-element results, the same fixed-order sums).
+template <typename T>
+void relu_bias_backward(const T* y, T* dy, std::int64_t rows, std::int64_t cols, T scale, T* db);
+
 }  // namespace tg

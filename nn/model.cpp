@@ -227,20 +227,21 @@ void gnn_model::run_layer(int l, const agg_csr_view& g, tensor_view<const float>
     be.aggregate(g, x, din, c.agg.view());
     be.matmul(false, false, nd, dout, din, 1.0f, c.agg.view(), din, w(l, 0), dout, 0.0f, y, dout);
   }
-  be.bias_forward(y, nd, dout, w(l, params_per_layer() - 1));
-  if (!last) {
-    if (kind_ == model_kind::gat)
-      be.elu_forward(y);
-    else
-      be.relu_forward(y);
-    if (train) {
-      // ReLU's backward needs only where the output was positive, which the output after dropout
-      // still shows wherever dropout kept an element (and dropped ones get no gradient): backward
-      // reads the next layer's input. ELU's backward needs the value itself: kept before dropout.
-      if (kind_ == model_kind::gat) {
-        c.output.resize(static_cast<std::size_t>(nd * dout));
-        be.copy(c.output.data(), y.data, static_cast<std::size_t>(nd * dout) * sizeof(float));
-      }
+  const tensor_view<const float> bias = w(l, params_per_layer() - 1);
+  if (last) {
+    be.bias_forward(y, nd, dout, bias);
+  } else if (kind_ != model_kind::gat) {
+    // Bias, ReLU and (training) dropout in one pass. ReLU's backward needs only where the output was
+    // positive, which the output after dropout still shows wherever dropout kept an element (and
+    // dropped ones get no gradient): backward reads the next layer's input.
+    const bool drop = train && cfg_.dropout > 0;
+    be.bias_relu_dropout(y, nd, dout, bias, drop ? cfg_.dropout : 0.0, drop ? dropout_rng(key, l) : counter_rng(0, 0));
+  } else {
+    be.bias_forward(y, nd, dout, bias);
+    be.elu_forward(y);
+    if (train) {  // ELU's backward needs the value itself: kept before dropout
+      c.output.resize(static_cast<std::size_t>(nd * dout));
+      be.copy(c.output.data(), y.data, static_cast<std::size_t>(nd * dout) * sizeof(float));
       if (cfg_.dropout > 0) be.dropout_forward(y, cfg_.dropout, dropout_rng(key, l));
     }
   }
@@ -368,16 +369,19 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
     layer_cache& c = cache_[static_cast<std::size_t>(l)];
     const std::int64_t din = layer_in_dim(l), dout = layer_out_dim(l), ns = c.num_src, nd = c.num_dst;
     const tensor_view<float> d = d_.view().slice(0, nd * dout);
-    if (l != L - 1) {
-      if (kind_ == model_kind::gat) {
+    if (l != L - 1 && kind_ != model_kind::gat) {
+      // ReLU then dropout, from the output after dropout (no mask to redraw), and the bias gradient,
+      // in one pass.
+      be.relu_bias_backward(cache_[static_cast<std::size_t>(l + 1)].input.view(), d, nd, dout,
+                            cfg_.dropout > 0 ? static_cast<float>(1.0 / (1.0 - cfg_.dropout)) : 1.0f,
+                            dw(l, params_per_layer() - 1));
+    } else {
+      if (l != L - 1) {  // GAT
         if (cfg_.dropout > 0) be.dropout_backward(d, cfg_.dropout, dropout_rng(key_, l));
         be.elu_backward(c.output.view(), d);
-      } else {  // ReLU then dropout in one pass, from the output after dropout (no mask to redraw)
-        be.relu_backward(cache_[static_cast<std::size_t>(l + 1)].input.view(), d,
-                         cfg_.dropout > 0 ? static_cast<float>(1.0 / (1.0 - cfg_.dropout)) : 1.0f);
       }
+      be.bias_backward(d, nd, dout, dw(l, params_per_layer() - 1));
     }
-    be.bias_backward(d, nd, dout, dw(l, params_per_layer() - 1));
     const agg_csr_view& gt = graphs_->backward(l);
     const bool need_dx = l > 0;
     if (need_dx) dx_.resize(static_cast<std::size_t>(ns * din));

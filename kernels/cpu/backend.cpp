@@ -110,6 +110,14 @@ class cpu_backend_impl final : public backend {
   }
   void elu_forward_impl(float* x, std::int64_t n) override { tg::elu_forward<float>(x, n); }
   void elu_backward_impl(const float* y, float* dy, std::int64_t n) override { tg::elu_backward<float>(y, dy, n); }
+  void bias_relu_dropout_impl(float* y, std::int64_t rows, std::int64_t cols, const float* b, double p,
+                              const counter_rng& rng) override {
+    tg::bias_relu_dropout<float>(y, rows, cols, b, p, rng);
+  }
+  void relu_bias_backward_impl(const float* y, float* dy, std::int64_t rows, std::int64_t cols, float scale,
+                               float* db) override {
+    tg::relu_bias_backward<float>(y, dy, rows, cols, scale, db);
+  }
   void scatter_rows_impl(const float* src, std::int64_t rows, std::int64_t dim, const std::int64_t* pos,
                          float* dst) override {
     const auto row = static_cast<std::size_t>(dim) * sizeof(float);

@@ -144,13 +144,92 @@ void dropout_backward(T* dx, std::int64_t n, double p, const counter_rng& rng) {
   dropout_forward(dx, n, p, rng);
 }
 
-#define TG_INSTANTIATE(T)                                                         \
-  template void bias_forward<T>(T*, std::int64_t, std::int64_t, const T*);        \
-  template void bias_backward<T>(const T*, std::int64_t, std::int64_t, T*);       \
-  template void relu_forward<T>(T*, std::int64_t);                                \
-  template void relu_backward<T>(const T*, T*, std::int64_t, T);                  \
-  template void dropout_forward<T>(T*, std::int64_t, double, const counter_rng&); \
-  template void dropout_backward<T>(T*, std::int64_t, double, const counter_rng&);
+template <typename T>
+void bias_relu_dropout(T* y, std::int64_t rows, std::int64_t cols, const T* b, double p, const counter_rng& rng) {
+  const std::int64_t n = rows * cols;
+  if (n <= 0) return;
+  const bool drop = p > 0;
+  const T scale = drop ? static_cast<T>(1.0 / (1.0 - p)) : T(1);
+  const std::uint32_t threshold = drop ? dropout_threshold(p) : 0;
+  // The groups of dropout_forward (kLanes Philox blocks, eight elements each), so the draws match.
+  constexpr std::int64_t kPerGroup = 8 * kLanes;
+  const std::int64_t groups = (n + kPerGroup - 1) / kPerGroup;
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, groups, kGrain / kPerGroup), [&](const auto& r) {
+    std::uint32_t w[4 * kLanes];
+    for (std::int64_t gi = r.begin(); gi < r.end(); ++gi) {
+      const std::int64_t i0 = gi * kPerGroup, m = std::min<std::int64_t>(kPerGroup, n - i0);
+      T* xs = y + i0;
+      const std::int64_t j0 = i0 % cols;
+      if (j0 + m <= cols) {  // one row's stretch of columns (every group when cols is a multiple of 128)
+        const T* bj = b + j0;
+        for (std::int64_t k = 0; k < m; ++k) {
+          const T v = xs[k] + bj[k];
+          xs[k] = masked(v, !(v < T(0)));
+        }
+      } else {
+        std::int64_t j = j0;
+        for (std::int64_t k = 0; k < m; ++k) {
+          const T v = xs[k] + b[j];
+          xs[k] = masked(v, !(v < T(0)));
+          if (++j == cols) j = 0;
+        }
+      }
+      if (!drop) continue;
+      philox_lanes(rng, static_cast<std::uint64_t>(gi * kLanes), w);
+      const T sc = scale;
+      const std::uint32_t th = threshold;
+      if (m == kPerGroup) {
+        for (std::int64_t q = 0; q < 4 * kLanes; ++q) {
+          xs[2 * q] = masked(xs[2 * q] * sc, (w[q] & 0xFFFFu) >= th);
+          xs[2 * q + 1] = masked(xs[2 * q + 1] * sc, (w[q] >> 16) >= th);
+        }
+      } else {
+        for (std::int64_t k = 0; k < m; ++k)
+          xs[k] = masked(xs[k] * sc, ((w[k >> 1] >> (16 * (k & 1))) & 0xFFFFu) >= th);
+      }
+    }
+  });
+}
+
+template <typename T>
+void relu_bias_backward(const T* y, T* dy, std::int64_t rows, std::int64_t cols, T scale, T* db) {
+  // bias_backward's chunks and order of sums, with relu_backward's per-element result in the same pass.
+  const std::int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
+  std::vector<T> partial(static_cast<std::size_t>(chunks * cols), T(0));
+  tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t c) {
+    T* p = partial.data() + c * cols;
+    const std::int64_t end = std::min(rows, (c + 1) * kRowChunk);
+    const T sc = scale;
+    for (std::int64_t i = c * kRowChunk; i < end; ++i) {
+      T* d = dy + i * cols;
+      const T* yi = y + i * cols;
+      if (sc == T(1)) {
+        for (std::int64_t j = 0; j < cols; ++j) {
+          d[j] = masked(d[j], yi[j] > T(0));
+          p[j] += d[j];
+        }
+      } else {
+        for (std::int64_t j = 0; j < cols; ++j) {
+          d[j] = masked(d[j] * sc, yi[j] > T(0));
+          p[j] += d[j];
+        }
+      }
+    }
+  });
+  std::fill(db, db + cols, T(0));
+  for (std::int64_t c = 0; c < chunks; ++c)
+    for (std::int64_t j = 0; j < cols; ++j) db[j] += partial[c * cols + j];
+}
+
+#define TG_INSTANTIATE(T)                                                                                   \
+  template void bias_forward<T>(T*, std::int64_t, std::int64_t, const T*);                                  \
+  template void bias_backward<T>(const T*, std::int64_t, std::int64_t, T*);                                 \
+  template void relu_forward<T>(T*, std::int64_t);                                                          \
+  template void relu_backward<T>(const T*, T*, std::int64_t, T);                                            \
+  template void dropout_forward<T>(T*, std::int64_t, double, const counter_rng&);                           \
+  template void dropout_backward<T>(T*, std::int64_t, double, const counter_rng&);                          \
+  template void bias_relu_dropout<T>(T*, std::int64_t, std::int64_t, const T*, double, const counter_rng&); \
+  template void relu_bias_backward<T>(const T*, T*, std::int64_t, std::int64_t, T, T*);
 TG_INSTANTIATE(float)
 TG_INSTANTIATE(double)
 #undef TG_INSTANTIATE

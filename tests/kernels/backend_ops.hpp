@@ -135,6 +135,42 @@ inline void check_aggregate(backend& be, const op_tolerance& tol) {
     }
 }
 
+// The fused hidden-layer epilogues (bias_relu_dropout, relu_bias_backward) against the CPU backend's
+// separate operations in sequence: widths that are a multiple of the 128-element dropout groups and
+// widths whose groups straddle rows, with and without dropout, scales 1 and 1.25.
+inline void check_fused_epilogues(backend& be, const op_tolerance& tol) {
+  backend& cpu = cpu_backend();
+  const auto hv = [](std::vector<float>& v) { return host_view(v.data(), static_cast<std::int64_t>(v.size())); };
+  for (const std::int64_t cols : {13, 256, 300}) {
+    for (const double p : {0.0, 0.3}) {
+      const std::int64_t rows = 97, n = rows * cols;
+      const std::string shape =
+          " (" + std::to_string(rows) + " x " + std::to_string(cols) + ", p " + std::to_string(p) + ")";
+      const auto y = random_floats(static_cast<std::size_t>(n), 21 + static_cast<std::uint64_t>(cols));
+      auto b = random_floats(static_cast<std::size_t>(cols), 22);
+      const counter_rng rng(5, static_cast<std::uint64_t>(cols));
+      std::vector<float> ref = y;
+      cpu.bias_forward(hv(ref), rows, cols, hv(b));
+      cpu.relu_forward(hv(ref));
+      if (p > 0) cpu.dropout_forward(hv(ref), p, rng);
+      auto dy = to_backend(be, y), db = to_backend(be, b);
+      be.bias_relu_dropout(dy.view(), rows, cols, db.view(), p, rng);
+      expect_close(ref, to_host(dy), tol.elementwise, "bias_relu_dropout" + shape);
+      const float scale = p > 0 ? 1.25f : 1.0f;
+      const auto g = random_floats(static_cast<std::size_t>(n), 23);
+      std::vector<float> gref = g, dbias(static_cast<std::size_t>(cols));
+      cpu.relu_backward(hv(ref), hv(gref), scale);
+      cpu.bias_backward(hv(gref), rows, cols, hv(dbias));
+      auto dg = to_backend(be, g);
+      tensor<float> ddb(be, static_cast<std::size_t>(cols));
+      ddb.resize(static_cast<std::size_t>(cols));
+      be.relu_bias_backward(dy.view(), dg.view(), rows, cols, scale, ddb.view());
+      expect_close(gref, to_host(dg), tol.elementwise, "relu_bias_backward (dy)" + shape);
+      expect_close(dbias, to_host(ddb), tol.elementwise * rows, "relu_bias_backward (db)" + shape);
+    }
+  }
+}
+
 inline void check_elementwise(backend& be, const op_tolerance& tol) {
   backend& cpu = cpu_backend();
   const std::int64_t rows = 301, cols = 13, n = rows * cols;
@@ -178,6 +214,7 @@ inline void check_elementwise(backend& be, const op_tolerance& tol) {
   cpu.dropout_backward(hv(dref), 0.3, rng);
   be.dropout_backward(dd.view(), 0.3, rng);
   expect_close(dref, to_host(dd), tol.elementwise, "dropout_backward");
+  check_fused_epilogues(be, tol);
 }
 
 inline void check_loss_and_adam(backend& be, const op_tolerance& tol) {

@@ -65,6 +65,11 @@ TEST(CpuBackend, AggregateAndLossMatchNaiveReferences) {
   }
 }
 
+// The CPU backend's fused kernels (one pass) give bit for bit its separate operations.
+TEST(CpuBackend, FusedEpiloguesEqualTheSeparateOperations) {
+  test::check_fused_epilogues(cpu_backend(), test::op_tolerance::exact());
+}
+
 TEST(CpuBackend, DeviceMemoryIsRefusedAndBadDevicesNamed) {
   backend& cpu = cpu_backend();
   std::vector<float> x(4, -1.0f);
