@@ -65,6 +65,21 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void philox_lanes(c
     out[4 * j + 3] = v3[j];
   }
 }
+
+// Dropout of one group of kPerGroup = 8 kLanes elements (m of them; fewer at the end) from its
+// kLanes Philox blocks w: element k keeps its value times sc when its 16-bit draw is >= th.
+constexpr std::int64_t kPerGroup = 8 * kLanes;
+template <typename T>
+inline void drop_group(T* xs, std::int64_t m, const std::uint32_t* w, T sc, std::uint32_t th) {
+  if (m == kPerGroup) {
+    for (std::int64_t q = 0; q < 4 * kLanes; ++q) {
+      xs[2 * q] = masked(xs[2 * q] * sc, (w[q] & 0xFFFFu) >= th);
+      xs[2 * q + 1] = masked(xs[2 * q + 1] * sc, (w[q] >> 16) >= th);
+    }
+  } else {
+    for (std::int64_t k = 0; k < m; ++k) xs[k] = masked(xs[k] * sc, ((w[k >> 1] >> (16 * (k & 1))) & 0xFFFFu) >= th);
+  }
+}
 }  // namespace
 
 template <typename T>
@@ -116,7 +131,6 @@ void dropout_forward(T* x, std::int64_t n, double p, const counter_rng& rng) {
   const std::uint32_t threshold = dropout_threshold(p);
   // One Philox block per eight elements (two 16-bit draws per word, dropout_draw), kLanes blocks at
   // a time, in fixed chunks.
-  constexpr std::int64_t kPerGroup = 8 * kLanes;
   const std::int64_t groups = (n + kPerGroup - 1) / kPerGroup;
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, groups, kGrain / kPerGroup), [&](const auto& r) {
     std::uint32_t w[4 * kLanes];
@@ -124,17 +138,7 @@ void dropout_forward(T* x, std::int64_t n, double p, const counter_rng& rng) {
       philox_lanes(rng, static_cast<std::uint64_t>(gi * kLanes), w);
       const std::int64_t i0 = gi * kPerGroup, m = std::min<std::int64_t>(kPerGroup, n - i0);
       T* xs = x + i0;
-      const T sc = scale;
-      const std::uint32_t th = threshold;
-      if (m == kPerGroup) {
-        for (std::int64_t q = 0; q < 4 * kLanes; ++q) {
-          xs[2 * q] = masked(xs[2 * q] * sc, (w[q] & 0xFFFFu) >= th);
-          xs[2 * q + 1] = masked(xs[2 * q + 1] * sc, (w[q] >> 16) >= th);
-        }
-      } else {
-        for (std::int64_t k = 0; k < m; ++k)
-          xs[k] = masked(xs[k] * sc, ((w[k >> 1] >> (16 * (k & 1))) & 0xFFFFu) >= th);
-      }
+      drop_group(xs, m, w, scale, threshold);
     }
   });
 }
@@ -152,7 +156,6 @@ void bias_relu_dropout(T* y, std::int64_t rows, std::int64_t cols, const T* b, d
   const T scale = drop ? static_cast<T>(1.0 / (1.0 - p)) : T(1);
   const std::uint32_t threshold = drop ? dropout_threshold(p) : 0;
   // The groups of dropout_forward (kLanes Philox blocks, eight elements each), so the draws match.
-  constexpr std::int64_t kPerGroup = 8 * kLanes;
   const std::int64_t groups = (n + kPerGroup - 1) / kPerGroup;
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, groups, kGrain / kPerGroup), [&](const auto& r) {
     std::uint32_t w[4 * kLanes];
@@ -176,17 +179,7 @@ void bias_relu_dropout(T* y, std::int64_t rows, std::int64_t cols, const T* b, d
       }
       if (!drop) continue;
       philox_lanes(rng, static_cast<std::uint64_t>(gi * kLanes), w);
-      const T sc = scale;
-      const std::uint32_t th = threshold;
-      if (m == kPerGroup) {
-        for (std::int64_t q = 0; q < 4 * kLanes; ++q) {
-          xs[2 * q] = masked(xs[2 * q] * sc, (w[q] & 0xFFFFu) >= th);
-          xs[2 * q + 1] = masked(xs[2 * q + 1] * sc, (w[q] >> 16) >= th);
-        }
-      } else {
-        for (std::int64_t k = 0; k < m; ++k)
-          xs[k] = masked(xs[k] * sc, ((w[k >> 1] >> (16 * (k & 1))) & 0xFFFFu) >= th);
-      }
+      drop_group(xs, m, w, scale, threshold);
     }
   });
 }
