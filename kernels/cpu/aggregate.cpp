@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "core/error.hpp"
 #include "kernels/aggregate.hpp"
@@ -93,19 +94,42 @@ agg_graph<T> transpose(const agg_graph<T>& g) {
   return t;
 }
 
+namespace {
+
+// Destination rows [v0, v1): out = sum over the row's entries, in order, of w * x[src].
+template <typename T>
+inline void aggregate_rows(std::int64_t v0, std::int64_t v1, const std::int64_t* indptr, const std::int32_t* indices,
+                           const T* weights, const T* x, std::int64_t dim, T* y) {
+  for (std::int64_t v = v0; v < v1; ++v) {
+    T* out = y + v * dim;
+    std::fill(out, out + dim, T(0));
+    for (std::int64_t e = indptr[v]; e < indptr[v + 1]; ++e) {
+      const T* in = x + static_cast<std::int64_t>(indices[e]) * dim;
+      const T w = weights ? weights[e] : T(1);
+      for (std::int64_t j = 0; j < dim; ++j) out[j] += w * in[j];
+    }
+  }
+}
+
+// The float32 rows (every model's aggregation) compiled for AVX-512, AVX2 and the baseline, chosen
+// at run time. The file is built with -ffp-contract=off, so the product and the sum stay two
+// roundings in every clone (no FMA): the same bits on any machine, as the baseline computes them.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void aggregate_rows_f32(
+    std::int64_t v0, std::int64_t v1, const std::int64_t* indptr, const std::int32_t* indices, const float* weights,
+    const float* x, std::int64_t dim, float* y) {
+  aggregate_rows<float>(v0, v1, indptr, indices, weights, x, dim, y);
+}
+
+}  // namespace
+
 template <typename T>
 void aggregate_csr(std::int64_t num_dst, const std::int64_t* indptr, const std::int32_t* indices, const T* weights,
                    const T* x, std::int64_t dim, T* y) {
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, num_dst, 32), [&](const auto& r) {
-    for (std::int64_t v = r.begin(); v < r.end(); ++v) {
-      T* out = y + v * dim;
-      std::fill(out, out + dim, T(0));
-      for (std::int64_t e = indptr[v]; e < indptr[v + 1]; ++e) {
-        const T* in = x + static_cast<std::int64_t>(indices[e]) * dim;
-        const T w = weights ? weights[e] : T(1);
-        for (std::int64_t j = 0; j < dim; ++j) out[j] += w * in[j];
-      }
-    }
+    if constexpr (std::is_same_v<T, float>)
+      aggregate_rows_f32(r.begin(), r.end(), indptr, indices, weights, x, dim, y);
+    else
+      aggregate_rows<T>(r.begin(), r.end(), indptr, indices, weights, x, dim, y);
   });
 }
 
