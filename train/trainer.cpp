@@ -349,9 +349,12 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
       tp.gpu_rows = si.gpu_rows;
       tp.host_rows = si.host_rows;
     }
-    const reserve_estimate reserve =
-        estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size, hidden_width(cfg.model),
-                         num_classes, attention_heads(cfg.model));
+    reserve_estimate reserve = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
+                                                hidden_width(cfg.model), num_classes, attention_heads(cfg.model));
+    // Sharded: a GPU rank also holds its feature exchange's buffers (as prepare --shards sized them).
+    if (!pf.shards.empty())
+      reserve.input_bytes +=
+          sharded_exchange_bytes(reserve.input_rows, feature_dim, static_cast<int>(pf.shards.size()));
     if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
       const budget gpu = parse_budget(cfg.gpu_mem.empty() ? "0" : cfg.gpu_mem, "--gpu-mem");
       const budget host = parse_budget(cfg.host_mem.empty() ? "100%" : cfg.host_mem, "--host-mem");
