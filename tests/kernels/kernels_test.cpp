@@ -492,6 +492,28 @@ TEST(ElementwiseCpu, DropoutGradientIsTheMaskScaling) {
   check_all_entries(loss, x, dx, 1e-6, "dropout dx");
 }
 
+// The dropout kernels' bulk Philox, every form this CPU runs, equals rng.block() at counters whose high word is
+// not zero and across the 2^32 boundary of the low word.
+TEST(ElementwiseCpu, BulkPhiloxEqualsTheScalarBlocks) {
+  const counter_rng rng(0x0123456789ABCDEFull, stream_id(7, 8, 9));
+  for (const std::uint64_t first : {std::uint64_t{0}, std::uint64_t{5}, (std::uint64_t{1} << 32) - 9,
+                                    (std::uint64_t{3} << 40) + 77, ~std::uint64_t{0} - 15}) {
+    std::uint32_t generic[64], avx[64];
+    detail::philox_lanes_generic(rng, first, generic);
+    for (int j = 0; j < 16; ++j)
+      for (int w = 0; w < 4; ++w)
+        ASSERT_EQ(generic[4 * j + w], rng.block(first + static_cast<std::uint64_t>(j)).v[w]) << first << " + " << j;
+    if (detail::philox_avx2_usable()) {  // else this CPU cannot run the AVX2 form
+      detail::philox_lanes_avx2(rng, first, avx);
+      for (int i = 0; i < 64; ++i) ASSERT_EQ(avx[i], generic[i]) << "AVX2 form, counter " << first << ", word " << i;
+    }
+    if (detail::philox_avx512_usable()) {
+      detail::philox_lanes_avx512(rng, first, avx);
+      for (int i = 0; i < 64; ++i) ASSERT_EQ(avx[i], generic[i]) << "AVX-512 form, counter " << first << ", word " << i;
+    }
+  }
+}
+
 TEST(ElementwiseCpu, DropoutMaskStatisticsAndReproducibility) {
   const std::int64_t n = 100000;
   const double p = 0.3;
