@@ -39,18 +39,6 @@ inline std::uint32_t dropout_draw(const counter_rng& rng, std::uint64_t i) {
   return (rng.word(i >> 1) >> (16 * (i & 1))) & 0xFFFFu;
 }
 
-namespace detail {
-// The bulk Philox of the CPU dropout kernels (exposed for tests): blocks first .. first + 15 of
-// `rng`, out[4 j + w] = rng.block(first + j).v[w]. The generic form and the AVX2 and AVX-512
-// intrinsics forms give the same bits; philox_lanes picks the widest the CPU runs.
-void philox_lanes(const counter_rng& rng, std::uint64_t first, std::uint32_t* out);
-void philox_lanes_generic(const counter_rng& rng, std::uint64_t first, std::uint32_t* out);
-void philox_lanes_avx2(const counter_rng& rng, std::uint64_t first, std::uint32_t* out);
-void philox_lanes_avx512(const counter_rng& rng, std::uint64_t first, std::uint32_t* out);
-bool philox_avx2_usable();
-bool philox_avx512_usable();
-}  // namespace detail
-
 // In place: x[i] = keep_i ? x[i] / (1 - p) : 0, keep_i = dropout_draw(rng, i) >= dropout_threshold(p).
 // p in [0, 1).
 template <typename T>

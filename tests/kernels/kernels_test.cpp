@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/rng_bulk.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "kernels/adam.hpp"
@@ -499,16 +500,16 @@ TEST(ElementwiseCpu, BulkPhiloxEqualsTheScalarBlocks) {
   for (const std::uint64_t first : {std::uint64_t{0}, std::uint64_t{5}, (std::uint64_t{1} << 32) - 9,
                                     (std::uint64_t{3} << 40) + 77, ~std::uint64_t{0} - 15}) {
     std::uint32_t generic[64], avx[64];
-    detail::philox_lanes_generic(rng, first, generic);
+    philox16_generic(rng, first, generic);
     for (int j = 0; j < 16; ++j)
       for (int w = 0; w < 4; ++w)
         ASSERT_EQ(generic[4 * j + w], rng.block(first + static_cast<std::uint64_t>(j)).v[w]) << first << " + " << j;
-    if (detail::philox_avx2_usable()) {  // else this CPU cannot run the AVX2 form
-      detail::philox_lanes_avx2(rng, first, avx);
+    if (philox16_avx2_usable()) {  // else this CPU cannot run the AVX2 form
+      philox16_avx2(rng, first, avx);
       for (int i = 0; i < 64; ++i) ASSERT_EQ(avx[i], generic[i]) << "AVX2 form, counter " << first << ", word " << i;
     }
-    if (detail::philox_avx512_usable()) {
-      detail::philox_lanes_avx512(rng, first, avx);
+    if (philox16_avx512_usable()) {
+      philox16_avx512(rng, first, avx);
       for (int i = 0; i < 64; ++i) ASSERT_EQ(avx[i], generic[i]) << "AVX-512 form, counter " << first << ", word " << i;
     }
   }
