@@ -63,7 +63,7 @@ tier_plan size_tiers(std::int64_t num_nodes, std::int64_t row_bytes, const budge
     if (gpu.bytes < reserve_bytes)
       throw budget_error("--gpu-mem " + format_bytes(static_cast<double>(gpu.bytes)) +
                          " cannot hold training's own GPU memory (model, optimizer state, a batch's input rows "
-                         "and activations: about " +
+                         "and activations, and with sharded features the row exchange's buffers: about " +
                          format_bytes(static_cast<double>(reserve_bytes)) + "); it is short by " +
                          format_bytes(static_cast<double>(reserve_bytes - gpu.bytes)) +
                          ". Raise --gpu-mem or lower --batch-size / --fanouts");
