@@ -441,6 +441,25 @@ TEST(Profiler, CvipExpandsNodesWhoseProbabilityRoundsToOne) {
   EXPECT_NEAR(c.score[static_cast<std::size_t>(z)], 1.0, 1e-6) << "the hub drew its row at the second hop";
 }
 
+// A soft node that a certain member's whole row makes certain during a hop still draws at that hop
+// with its probability: the seed 0 keeps one of its two neighbours at hop 0 (each 1/2), takes both
+// at hop 1, and the one it kept at hop 0 takes its own single neighbour (3 or 4) at hop 1.
+TEST(Profiler, CvipSoftNodesDrawAtTheHopTheyBecomeCertain) {
+  scratch_dir d;
+  graph g;
+  g.n = 5;
+  g.indices = {1, 2, 3, 4};
+  g.indptr = {0, 2, 3, 4, 4, 4};
+  const dataset ds = dataset::open(write_dataset(d, "chain", g));
+  profile_config cfg;
+  cfg.train_ids = {0};
+  cfg.batch_size = 1;
+  cfg.fanouts = {1, 2};
+  const profile_result c = profile(ds, cfg, "cvip");
+  const std::vector<double> expect{1, 1, 1, 0.5, 0.5};
+  for (std::size_t u = 0; u < expect.size(); ++u) EXPECT_NEAR(c.score[u], expect[u], 1e-6) << u;
+}
+
 // Against long-run frequencies: cvip's expected reads track presample:2000 on a random graph (the
 // independence approximation, as for vip; measured: total 1.4% over, from soft nodes redrawing as
 // if fresh at each later hop, mean |difference| 0.057 batches per epoch of 8, with 160 batches of

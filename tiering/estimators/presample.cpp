@@ -58,6 +58,7 @@ struct reach_worker {
   std::vector<std::uint64_t> soft_seen;
   std::vector<std::int64_t> soft;
   std::vector<soft_state> state;
+  std::vector<std::int64_t> soft_expanders;  // a hop's soft nodes that were not certain when it began
 };
 
 // One hop in expectation (derivation in cvip.cpp). Expanders: the certain members S_h (weight 1)
@@ -105,15 +106,16 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
     }
     edges += m;
   };
-  const std::size_t soft_before = w->soft.size();
+  // Soft nodes expand with their probability unless they were certain members when the hop began
+  // (those expand once, below, with weight 1). Taken before the members expand: a soft node that a
+  // member's whole row makes certain now joins S_{h+1}, but is in S_h only with its probability and
+  // draws at this hop with it; and a soft node whose probability has rounded to 1 in float (a hub
+  // many rows list) is not certain and still draws.
+  w->soft_expanders.clear();
+  for (std::int64_t v : w->soft)
+    if (!((w->seen[static_cast<std::size_t>(v) >> 6] >> (v & 63)) & 1)) w->soft_expanders.push_back(v);
   for (std::size_t i = 0; i < frontier; ++i) expand(w->members[i], 1.0f);
-  // Soft nodes expand with their probability, certain members only once (above) — including a soft
-  // node whose probability has rounded to 1 in float (a hub many rows list), which still expands.
-  for (std::size_t i = 0; i < soft_before; ++i) {
-    const std::int64_t v = w->soft[i];
-    const bool certain = (w->seen[static_cast<std::size_t>(v) >> 6] >> (v & 63)) & 1;
-    if (!certain) expand(v, w->state[static_cast<std::size_t>(v)].prob);
-  }
+  for (std::int64_t v : w->soft_expanders) expand(v, w->state[static_cast<std::size_t>(v)].prob);
   for (std::int64_t u : w->soft) {
     const auto su = static_cast<std::size_t>(u);
     const bool certain = (w->seen[su >> 6] >> (u & 63)) & 1;
