@@ -58,30 +58,55 @@ sharded_store::sharded_store(const dataset& d, const plan_file& pf, std::unique_
   const feature_file f = check_shard_file(d, pf, rank_);
   // Every rank checks its own file first; none loads anything until all are known to be good.
   comm_->barrier();
-  if (o.backend_override) {
-    be_ = o.backend_override;
-  } else if (o.device == device_kind::cpu) {
-    be_ = &cpu_backend();
-  } else {
-    be_owner_ = make_backend(o.device, o.device_id);
-    be_ = be_owner_.get();
+  // Loading the shard can fail on one rank alone (its GPU's free memory, its disk): every rank learns
+  // of it before the next collective, so none waits for a peer that has given up.
+  std::exception_ptr failure;
+  try {
+    if (o.backend_override) {
+      be_ = o.backend_override;
+    } else if (o.device == device_kind::cpu) {
+      be_ = &cpu_backend();
+    } else {
+      be_owner_ = make_backend(o.device, o.device_id);
+      be_ = be_owner_.get();
+    }
+    const std::int64_t g = o.gpu_rows >= 0 ? o.gpu_rows : si.gpu_rows;
+    const std::int64_t h = o.host_rows >= 0 ? o.host_rows : si.host_rows;
+    store_options so;
+    so.device = o.device;
+    so.device_id = o.device_id;
+    so.disk_readers = o.disk_readers;
+    so.reserve_bytes = o.reserve_bytes;
+    so.cpu_gather_copy = o.cpu_gather_copy;
+    local_ = o.store_override ? o.store_override(f, std::min(g, f.rows), std::min(g + h, f.rows))
+                              : make_feature_store(f, std::min(g, f.rows), std::min(g + h, f.rows), so);
+    TG_EXPECTS(local_->output_memory() == be_->memory(), "the shard's store and the backend disagree on memory");
+  } catch (...) {
+    failure = std::current_exception();
   }
-  const std::int64_t g = o.gpu_rows >= 0 ? o.gpu_rows : si.gpu_rows;
-  const std::int64_t h = o.host_rows >= 0 ? o.host_rows : si.host_rows;
-  store_options so;
-  so.device = o.device;
-  so.device_id = o.device_id;
-  so.disk_readers = o.disk_readers;
-  so.reserve_bytes = o.reserve_bytes;
-  so.cpu_gather_copy = o.cpu_gather_copy;
-  local_ = o.store_override ? o.store_override(f, std::min(g, f.rows), std::min(g + h, f.rows))
-                            : make_feature_store(f, std::min(g, f.rows), std::min(g + h, f.rows), so);
-  TG_EXPECTS(local_->output_memory() == be_->memory(), "the shard's store and the backend disagree on memory");
+  const std::uint8_t loaded = failure ? 0 : 1;
+  std::vector<std::uint8_t> all_loaded(static_cast<std::size_t>(k));
+  comm_->all_gather(&loaded, 1, all_loaded.data());
+  if (failure) std::rethrow_exception(failure);
+  for (int r = 0; r < k; ++r)
+    if (!all_loaded[static_cast<std::size_t>(r)])
+      throw comm_error("sharded store: rank " + std::to_string(r) +
+                       " could not load its feature shard (its own message says why); stopping");
   if (o.nccl_exchange) rows_comm_ = make_nccl_communicator(*comm_, o.device_id, o.timeout);
+  const std::int64_t row_bytes32 = dim() * static_cast<std::int64_t>(sizeof(float));
+  stage_rows_ = o.max_stage_rows > 0 ? o.max_stage_rows : std::max<std::int64_t>(1, (32 << 20) / row_bytes32);
   stage_.bind(*be_);
   served_.bind(*be_);
   out_copy_.bind(*be_);
   pos_.bind(*be_);
+  const auto stage_floats = static_cast<std::size_t>(stage_rows_ * dim());
+  if (!be_->host_memory() && o.max_stage_rows > 0) {
+    // The whole budget of the exchange up front (the reserve counted it): no growth later.
+    stage_.reserve(stage_floats);
+    out_copy_.reserve(stage_floats);
+    pos_.reserve(static_cast<std::size_t>(stage_rows_));
+    served_.reserve(stage_floats * static_cast<std::size_t>(k - 1));
+  }
   // Replica rows are held as float32 (the rows the exchange delivers): the byte budget counts them so.
   const std::int64_t float_row = dim() * static_cast<std::int64_t>(sizeof(float));
   const std::int64_t budget_rows =
@@ -89,29 +114,40 @@ sharded_store::sharded_store(const dataset& d, const plan_file& pf, std::unique_
                           : static_cast<std::int64_t>(pf.replicate_bytes / static_cast<std::uint64_t>(float_row));
   replica_rows_ = std::clamp<std::int64_t>(budget_rows, 0, layout_.n - layout_.size(rank_));
   replica_bound_ = layout_.replica_rank_bound(rank_, replica_rows_);
-  // Fetch the replicas: the remote hot ranks [0, bound), in rank order (= replica slot order).
+  // Fetch the replicas: the remote hot ranks [0, bound), in rank order (= replica slot order), in
+  // rounds of at most stage_rows_ rows per rank.
   replicas_ = host_buffer<float>(static_cast<std::size_t>(replica_rows_ * dim()));
-  std::vector<std::vector<std::int64_t>> req(static_cast<std::size_t>(k));
-  std::size_t asked = 0;
-  for (std::int64_t r = 0; r < replica_bound_; ++r) {
-    const int m = static_cast<int>(r % k);
-    if (m == rank_) continue;
-    req[static_cast<std::size_t>(m)].push_back(r / k);
-    ++asked;
-  }
+  std::vector<std::int64_t> wanted;  // remote hot ranks, in slot order
+  for (std::int64_t r = 0; r < replica_bound_; ++r)
+    if (static_cast<int>(r % k) != rank_) wanted.push_back(r);
   const auto row = static_cast<std::size_t>(dim());
-  stage_.resize(asked * row);
-  exchange(req, stage_.view());
-  std::vector<float> rows(asked * row);
-  stage_.copy_to_host(rows.data());
-  // Rows arrive grouped by owner; each owner's requests are in rank order: place them by slot.
-  std::size_t at = 0;
-  for (int m = 0; m < k; ++m)
-    for (std::int64_t local : req[static_cast<std::size_t>(m)]) {
-      const std::int64_t slot = layout_.remote_index(rank_, local * k + m);
-      std::memcpy(replicas_.data() + slot * dim(), rows.data() + at * row, static_cast<std::size_t>(float_row));
-      ++at;
-    }
+  const std::int64_t rounds = rounds_for(static_cast<std::int64_t>(wanted.size()));
+  std::vector<float> rows;
+  for (std::int64_t round = 0; round < rounds; ++round) {
+    const std::size_t first = std::min(wanted.size(), static_cast<std::size_t>(round * stage_rows_));
+    const std::size_t last = std::min(wanted.size(), first + static_cast<std::size_t>(stage_rows_));
+    std::vector<std::vector<std::int64_t>> req(static_cast<std::size_t>(k));
+    for (std::size_t i = first; i < last; ++i) req[static_cast<std::size_t>(wanted[i] % k)].push_back(wanted[i] / k);
+    stage_.resize((last - first) * row);
+    exchange(req, stage_.view());
+    rows.resize((last - first) * row);
+    stage_.copy_to_host(rows.data());
+    // Rows arrive grouped by owner, each owner's in rank order: place them by slot.
+    std::size_t at = 0;
+    for (int m = 0; m < k; ++m)
+      for (std::int64_t local : req[static_cast<std::size_t>(m)]) {
+        const std::int64_t slot = layout_.remote_index(rank_, local * k + m);
+        std::memcpy(replicas_.data() + slot * dim(), rows.data() + at * row, static_cast<std::size_t>(float_row));
+        ++at;
+      }
+  }
+}
+
+std::int64_t sharded_store::rounds_for(std::int64_t mine) {
+  std::vector<std::int64_t> all(static_cast<std::size_t>(layout_.k));
+  comm_->all_gather(&mine, sizeof mine, all.data());
+  const std::int64_t most = *std::max_element(all.begin(), all.end());
+  return (most + stage_rows_ - 1) / stage_rows_;
 }
 
 sharded_store::~sharded_store() = default;
@@ -199,6 +235,30 @@ void sharded_store::gather(span<const std::int64_t> ids, tensor_view<float> out,
     if (ids[i] < 0 || ids[i] >= layout_.n)
       throw input_error("feature store: id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
                         " is outside [0, " + std::to_string(layout_.n) + ")");
+  traffic t;
+  if (to_host && !be_->host_memory()) {
+    // Into host memory from a device backend (evaluation, whose batches may be far larger than a
+    // training batch): rounds of at most stage_rows_ rows, so the device workspaces stay in budget.
+    const auto n = static_cast<std::int64_t>(ids.size());
+    const std::int64_t rounds = rounds_for(n);
+    for (std::int64_t round = 0; round < rounds; ++round) {
+      const std::int64_t first = std::min(n, round * stage_rows_), last = std::min(n, first + stage_rows_);
+      gather_once(ids.subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(last - first)),
+                  out.slice(first * d, (last - first) * d), &t);
+    }
+  } else {
+    gather_once(ids, out, &t);
+  }
+  if (counts) {
+    t.batches = 1;
+    t.row_bytes = row_bytes();
+    *counts += t;
+  }
+}
+
+void sharded_store::gather_once(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) {
+  const bool to_host = out.kind == memory_kind::host || out.kind == memory_kind::pinned;
+  const std::int64_t d = dim();
   const int k = layout_.k;
   const std::int64_t base = layout_.begin(rank_), end = layout_.end(rank_);
   // Staging order: local rows, then fetched rows owner by owner, then replicated rows; pos_host_
@@ -271,15 +331,11 @@ void sharded_store::gather(span<const std::int64_t> ids, tensor_view<float> out,
     be_->scatter_rows(stage_.view(), rows, d, pos_.view(), tensor_view<float>{out.data, out.size, be_->memory()});
   }
   be_->synchronize();
-  if (counts) {
-    traffic t = local_counts;
-    t.batches = 1;
-    t.row_bytes = row_bytes();
-    t.replica_rows = static_cast<std::int64_t>(replica_pos.size());
-    t.remote_rows = static_cast<std::int64_t>(n_remote);
-    t.network_bytes = net;
-    *counts += t;
-  }
+  traffic t = local_counts;
+  t.replica_rows = static_cast<std::int64_t>(replica_pos.size());
+  t.remote_rows = static_cast<std::int64_t>(n_remote);
+  t.network_bytes = net;
+  *counts += t;
 }
 
 std::unique_ptr<sharded_store> open_sharded_store(const dataset& d, communicator* job,

@@ -69,6 +69,12 @@ class sharded_store final : public feature_store {
     // over the host one) instead of through host memory over the host communicator.
     bool nccl_exchange = false;
     std::chrono::milliseconds timeout{600000};  // the NCCL communicator's
+    // The most rows one exchange stages (a training batch's input rows at most: the trainer passes
+    // the bound its GPU reserve was sized for; 0: 32 MiB of rows). The replica fetch and gathers into
+    // host memory on a device backend (evaluation) run in rounds of at most this many rows per rank,
+    // and a device backend reserves its workspaces for it up front, so the exchange never holds more
+    // device memory than sharded_exchange_bytes(max_stage_rows, dim, K) says.
+    std::int64_t max_stage_rows = 0;
     // Tests: a backend (not owned) and a maker of the shard's store to use instead of the ones
     // `device` names; with the shadow-device backend (tests/shadow_backend.hpp) the device-memory
     // code path runs on a machine without a GPU.
@@ -113,6 +119,11 @@ class sharded_store final : public feature_store {
   // rows) in request order, owner by owner. Returns the network bytes of this rank's requests (ids
   // sent to other ranks, rows received from them).
   std::int64_t exchange(const std::vector<std::vector<std::int64_t>>& requests, tensor_view<float> rows);
+  // One collective gather of ids (at most stage_rows_ of them when out is host memory on a device
+  // backend) into out; this call's counts into *t.
+  void gather_once(span<const std::int64_t> ids, tensor_view<float> out, traffic* t);
+  // How many rounds of at most stage_rows_ rows cover `mine` rows on every rank (collective).
+  std::int64_t rounds_for(std::int64_t mine);
 
   shard_layout layout_;
   int rank_ = 0;
@@ -121,7 +132,7 @@ class sharded_store final : public feature_store {
   std::unique_ptr<backend> be_owner_;
   backend* be_ = nullptr;
   std::unique_ptr<feature_store> local_;
-  std::int64_t replica_rows_ = 0, replica_bound_ = 0;
+  std::int64_t replica_rows_ = 0, replica_bound_ = 0, stage_rows_ = 0;
   host_buffer<float> replicas_;  // replica_rows_ x dim, in replica-slot order
   // Per-batch workspaces, grown as needed: staged rows and their output positions (backend memory),
   // the rows this rank serves, and host bounce buffers for a device backend without NCCL.

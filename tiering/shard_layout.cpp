@@ -41,7 +41,7 @@ std::uint64_t replica_budget_bytes(const std::string& text, std::int64_t num_nod
 std::uint64_t sharded_exchange_bytes(std::int64_t input_rows, std::int64_t dim, int k) {
   const auto rows = static_cast<std::uint64_t>(std::max<std::int64_t>(input_rows, 0));
   const auto row = static_cast<std::uint64_t>(std::max<std::int64_t>(dim, 0)) * sizeof(float);
-  return rows * (row + sizeof(std::int64_t)) + static_cast<std::uint64_t>(std::max(k - 1, 0)) * rows * row;
+  return rows * (2 * row + sizeof(std::int64_t)) + static_cast<std::uint64_t>(std::max(k - 1, 0)) * rows * row;
 }
 
 }  // namespace tg

@@ -35,8 +35,9 @@ struct shard_layout {
 
 // Device memory a GPU rank's feature exchange may hold beside its shard's tier
 // (multigpu/sharded_store.hpp), for batches of at most `input_rows` input rows of `dim` float32
-// columns in a job of k shards: the staging buffer and its positions (one batch) and the rows it
-// serves the other k - 1 ranks (one batch each, at most).
+// columns in a job of k shards: the staging buffer and its positions (one batch), the copy a gather
+// into host memory goes through (one batch), and the rows it serves the other k - 1 ranks (one batch
+// each, at most).
 std::uint64_t sharded_exchange_bytes(std::int64_t input_rows, std::int64_t dim, int k);
 
 // A machine's replica budget (--replicate: bytes, or a share of all rows held as float32) in bytes.

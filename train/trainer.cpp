@@ -535,6 +535,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       sho.device_id = cfg.device_id;
       sho.cpu_gather_copy = so.cpu_gather_copy;
       sho.reserve_bytes = so.reserve_bytes + sharded_exchange_bytes(re.input_rows, feature_dim, world);
+      sho.max_stage_rows = std::max<std::int64_t>(1, re.input_rows);
       sho.nccl_exchange = nccl_compiled();
       sho.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(cfg.comm_timeout_s * 1000));
     }

@@ -70,6 +70,15 @@ bool rows_and_ledger_match(int r, const sharded_store& store, const std::vector<
   return true;
 }
 
+// Rank r of a 2-rank job over TCP on `port`.
+std::unique_ptr<communicator> rank_of_two(int r, int port, std::chrono::milliseconds timeout) {
+  world_info w;
+  w.rank = r;
+  w.size = 2;
+  w.master_port = port;
+  return make_cpu_communicator(w, timeout);
+}
+
 }  // namespace
 
 TEST(ShardLayout, RoundRobinRanksContiguousShardsAndReplicaSlots) {
@@ -220,14 +229,13 @@ TEST(ShardedStore, DeviceMemoryPathOnTheShadowBackend) {
   };
   const int port = test::free_tcp_port();
   const auto status = test::run_in_processes(2, [&](int r) {
-    world_info w;
-    w.rank = r;
-    w.size = 2;
-    w.master_port = port;
-    auto comm = make_cpu_communicator(w, 20s);
+    auto comm = rank_of_two(r, port, 20s);
     test::shadow_device_backend be;
     sharded_store::options so;
     so.backend_override = &be;
+    // Exchanges of at most 7 rows: the replica fetch and the gather into host memory run in rounds
+    // (as many on every rank, though the ranks ask for different numbers of rows).
+    so.max_stage_rows = 7;
     so.store_override = [](const feature_file& f, std::int64_t tg_, std::int64_t tc) -> std::unique_ptr<feature_store> {
       return std::make_unique<shadow_store>(std::make_unique<tiered_store>(f, tg_, tc));
     };
@@ -242,6 +250,11 @@ TEST(ShardedStore, DeviceMemoryPathOnTheShadowBackend) {
       std::vector<std::int64_t> ids;
       for (std::int64_t id = sd.num_nodes() - 1; id >= 0; --id)  // descending: positions differ from ids
         if ((id * 3 + r + round) % 4 == 0) ids.push_back(id);
+      if (round == 1 && r == 1) {  // a third of them: fewer rounds of its own than rank 0's
+        std::vector<std::int64_t> few;
+        for (std::size_t i = 0; i < ids.size(); i += 3) few.push_back(ids[i]);
+        ids.swap(few);
+      }
       const auto n = ids.size() * static_cast<std::size_t>(dim);
       std::vector<float> x(n, -1.0f);
       traffic t;
@@ -268,6 +281,46 @@ TEST(ShardedStore, DeviceMemoryPathOnTheShadowBackend) {
     } catch (const error&) {
     }
     return true;
+  });
+  for (int r = 0; r < 2; ++r) EXPECT_EQ(status[static_cast<std::size_t>(r)], 0) << "rank " << r;
+}
+
+// A shard that fails to load on one rank (its GPU's free memory, its disk) stops every rank at once,
+// each with a message: the failing rank its own error, the others one naming it, long before the
+// communicator's timeout.
+TEST(ShardedStore, AShardThatFailsToLoadStopsEveryRank) {
+  test::scratch_dir dir;
+  const std::string g = make_graph(dir, 300);
+  prepare_config pc;
+  pc.fanouts = {4, 4};
+  pc.batch_size = 100;
+  pc.shards = 2;
+  pc.replicate = "10%";
+  const std::string out = dir / "s2";
+  prepare_dataset(dataset::open(g), pc, out);
+  const int port = test::free_tcp_port();
+  const auto status = test::run_in_processes(2, [&](int r) {
+    auto comm = rank_of_two(r, port, 60s);
+    sharded_store::options so;
+    so.store_override = [r](const feature_file& f, std::int64_t tg_,
+                            std::int64_t tc) -> std::unique_ptr<feature_store> {
+      if (r == 1) throw budget_error("the shard does not fit here");
+      return std::make_unique<tiered_store>(f, tg_, tc);
+    };
+    const dataset sd = dataset::open(out);
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      open_sharded_store(sd, comm.get(), so);
+      return false;
+    } catch (const budget_error& e) {
+      if (r != 1) return false;
+    } catch (const comm_error& e) {
+      if (r != 0 || std::string(e.what()).find("rank 1 could not load its feature shard") == std::string::npos) {
+        std::fprintf(stderr, "rank %d: %s\n", r, e.what());
+        return false;
+      }
+    }
+    return std::chrono::steady_clock::now() - t0 < 20s;
   });
   for (int r = 0; r < 2; ++r) EXPECT_EQ(status[static_cast<std::size_t>(r)], 0) << "rank " << r;
 }
