@@ -510,10 +510,13 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   so.disk_readers = cfg.disk_readers;
   so.map_host_tier = tier_g == 0 && tier_c == d.num_nodes();  // an unprepared dataset: no copy of the features
   so.cpu_gather_copy = cfg.host_access == "copy";
+  // What a GPU run holds beside the feature tier (and, sharded, beside the exchange's buffers).
+  const reserve_estimate gpu_reserve =
+      on_gpu ? estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
+                                hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model))
+             : reserve_estimate{};
   if (on_gpu) {
-    so.reserve_bytes = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
-                                        hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model))
-                           .total();
+    so.reserve_bytes = gpu_reserve.total();
     if (comm && !sharded) plan_shared_gpu_tier(*comm, cfg.device_id, d.num_nodes(), row_bytes, &tier_g, &tier_c, &so);
   }
   std::unique_ptr<feature_store> store;
@@ -529,13 +532,11 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       // The shard's GPU tier in device memory; rows fetched from the other ranks over NCCL, GPU to
       // GPU, when this build has NCCL (else through host memory over the job's communicator). The
       // free-memory check counts the exchange's buffers beside the training reserve.
-      const reserve_estimate re = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
-                                                   hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model));
       sho.device = dev;
       sho.device_id = cfg.device_id;
       sho.cpu_gather_copy = so.cpu_gather_copy;
-      sho.reserve_bytes = so.reserve_bytes + sharded_exchange_bytes(re.input_rows, feature_dim, world);
-      sho.max_stage_rows = std::max<std::int64_t>(1, re.input_rows);
+      sho.reserve_bytes = so.reserve_bytes + sharded_exchange_bytes(gpu_reserve.input_rows, feature_dim, world);
+      sho.max_stage_rows = std::max<std::int64_t>(1, gpu_reserve.input_rows);
       sho.nccl_exchange = nccl_compiled();
       sho.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(cfg.comm_timeout_s * 1000));
     }

@@ -57,19 +57,30 @@ void bias_forward(T* y, std::int64_t rows, std::int64_t cols, const T* b) {
   });
 }
 
-template <typename T>
-void bias_backward(const T* dy, std::int64_t rows, std::int64_t cols, T* db) {
+namespace {
+// db = column sums in a fixed order, independent of the thread count: fixed chunks of kRowChunk
+// rows summed in parallel (add_row(i, p) adds row i into the chunk's partial sums p), then the
+// partials added in chunk order.
+template <typename T, typename AddRow>
+void chunked_column_sums(std::int64_t rows, std::int64_t cols, T* db, const AddRow& add_row) {
   const std::int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
   std::vector<T> partial(static_cast<std::size_t>(chunks * cols), T(0));
   tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t c) {
     T* p = partial.data() + c * cols;
     const std::int64_t end = std::min(rows, (c + 1) * kRowChunk);
-    for (std::int64_t i = c * kRowChunk; i < end; ++i)
-      for (std::int64_t j = 0; j < cols; ++j) p[j] += dy[i * cols + j];
+    for (std::int64_t i = c * kRowChunk; i < end; ++i) add_row(i, p);
   });
   std::fill(db, db + cols, T(0));
   for (std::int64_t c = 0; c < chunks; ++c)
     for (std::int64_t j = 0; j < cols; ++j) db[j] += partial[c * cols + j];
+}
+}  // namespace
+
+template <typename T>
+void bias_backward(const T* dy, std::int64_t rows, std::int64_t cols, T* db) {
+  chunked_column_sums(rows, cols, db, [&](std::int64_t i, T* p) {
+    for (std::int64_t j = 0; j < cols; ++j) p[j] += dy[i * cols + j];
+  });
 }
 
 template <typename T>
@@ -154,31 +165,22 @@ void bias_relu_dropout(T* y, std::int64_t rows, std::int64_t cols, const T* b, d
 template <typename T>
 void relu_bias_backward(const T* y, T* dy, std::int64_t rows, std::int64_t cols, T scale, T* db) {
   // bias_backward's chunks and order of sums, with relu_backward's per-element result in the same pass.
-  const std::int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
-  std::vector<T> partial(static_cast<std::size_t>(chunks * cols), T(0));
-  tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t c) {
-    T* p = partial.data() + c * cols;
-    const std::int64_t end = std::min(rows, (c + 1) * kRowChunk);
-    const T sc = scale;
-    for (std::int64_t i = c * kRowChunk; i < end; ++i) {
-      T* d = dy + i * cols;
-      const T* yi = y + i * cols;
-      if (sc == T(1)) {
-        for (std::int64_t j = 0; j < cols; ++j) {
-          d[j] = masked(d[j], yi[j] > T(0));
-          p[j] += d[j];
-        }
-      } else {
-        for (std::int64_t j = 0; j < cols; ++j) {
-          d[j] = masked(d[j] * sc, yi[j] > T(0));
-          p[j] += d[j];
-        }
+  const T sc = scale;
+  chunked_column_sums(rows, cols, db, [&](std::int64_t i, T* p) {
+    T* d = dy + i * cols;
+    const T* yi = y + i * cols;
+    if (sc == T(1)) {
+      for (std::int64_t j = 0; j < cols; ++j) {
+        d[j] = masked(d[j], yi[j] > T(0));
+        p[j] += d[j];
+      }
+    } else {
+      for (std::int64_t j = 0; j < cols; ++j) {
+        d[j] = masked(d[j] * sc, yi[j] > T(0));
+        p[j] += d[j];
       }
     }
   });
-  std::fill(db, db + cols, T(0));
-  for (std::int64_t c = 0; c < chunks; ++c)
-    for (std::int64_t j = 0; j < cols; ++j) db[j] += partial[c * cols + j];
 }
 
 #define TG_INSTANTIATE(T)                                                                                   \
