@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 DEFAULT = "cvip"
+CEILING = "presample:160"  # ranks by expected reads: the best any estimator of the distribution can do
 out = sys.argv[1]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 try:
@@ -24,6 +25,18 @@ def mid(j, e):  # worst % of oracle at 5-40%
     return min(o for r, o in zip(j["ratios"], e["of_oracle"]) if 0.05 - 1e-9 <= r <= 0.40 + 1e-9)
 
 
+def of_ceiling(j, e):  # worst hit rate as a share of the ceiling's at 5-40% (None without the ceiling)
+    c = next((x for x in j["estimators"] if x["estimator"] == CEILING), None)
+    if c is None:
+        return None
+    return min(h / hc if hc > 0 else 1.0 for r, h, hc in zip(j["ratios"], e["hit_rate"], c["hit_rate"])
+               if 0.05 - 1e-9 <= r <= 0.40 + 1e-9)
+
+
+def pct(x):
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
 with open(os.path.join(out, "summary.md"), "w") as f:
     f.write("# bench traffic: estimators against the oracle on five real graphs, both directions\n\n")
     f.write(f"Machine: {cpu}, {os.cpu_count()} cores. Commit {commit}. Produced by `bench/traffic_all.sh`: each graph "
@@ -34,40 +47,59 @@ with open(os.path.join(out, "summary.md"), "w") as f:
             "estimator's time in presampling epochs (its seconds / the seconds of presample:1 on the same graph, "
             "fastest of three runs when under a second). Per-run tables with absolute hit rates and bytes per epoch, "
             "JSON and SVG plots sit beside this file.\n\n")
+    f.write(f"**The ceiling.** The oracle places by the reads of the very run it is scored on, so it also wins the "
+            f"run's luck: which seeds shared a batch, which neighbours the sampler drew. An estimator that does not "
+            f"replay the run's own draws can at best rank by the *expected* reads per epoch; `{CEILING}` does that "
+            f"(160 epochs on the presample seed stream; 64 epochs were at most 0.24 points lower in any worst cell), and "
+            f"the **ceiling** columns give its worst 5-40% cell as % of the oracle. Where the ceiling is below 99% "
+            f"(few batches an epoch, flat degree distributions: facebook_page), 99% of the oracle is out of reach of "
+            f"every estimator of the distribution, so the default is also given as % of the ceiling.\n\n")
     f.write(f"## Target check: the default ({DEFAULT})\n\n"
             "Goal (profiler issue): at least 99% of the oracle at every cache from 5% to 40%, at a cost of at most one "
-            "presampling epoch. Worst % of oracle at 5-40% and cost, with the best estimator that costs at most one "
-            "presampling epoch beside it.\n\n"
-            "| graph | dir | training set | fanouts | default worst % | default cost | best at cost <= 1 | its worst % |\n"
-            "|---|---|---|---|---|---|---|---|\n")
+            "presampling epoch. Worst % of oracle at 5-40% and cost, the ceiling's worst % of the oracle, the default's "
+            "worst % of the ceiling, and the best estimator that costs at most one presampling epoch.\n\n"
+            "| graph | dir | training set | fanouts | default worst % | default cost | ceiling worst % | default % of "
+            "ceiling | best at cost <= 1 | its worst % |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n")
     for j in runs:
         es = {e["estimator"]: e for e in j["estimators"]}
         d = es[DEFAULT]
-        cheap = [e for e in j["estimators"] if e["estimator"] != "oracle" and e["presample_epochs"] <= 1.0 + 1e-9]
+        cheap = [e for e in j["estimators"]
+                 if e["estimator"] not in ("oracle", CEILING) and e["presample_epochs"] <= 1.0 + 1e-9]
+        ceil = es.get(CEILING)
         best = max(cheap, key=lambda e: mid(j, e)) if cheap else None
         name = j["_name"]
         dirn = "d" if "-d-" in name else "u"
         split = "contiguous" if "-contiguous-" in name else "random"
         best_cells = f"{best['estimator']} | {100 * mid(j, best):.1f}" if best else "- | -"
         f.write(f"| {j['dataset']} | {dirn} | {split} | {j['fanouts']} | {100 * mid(j, d):.1f} | "
-                f"{d['presample_epochs']:.2f} | {best_cells} |\n")
+                f"{d['presample_epochs']:.2f} | {pct(mid(j, ceil) if ceil else None)} | {pct(of_ceiling(j, d))} | "
+                f"{best_cells} |\n")
     f.write("\n")
     # Quality against cost over all settings, each estimator once: what a reader weighs first.
     names = [e["estimator"] for e in runs[0]["estimators"] if e["estimator"] != "oracle"]
     f.write(f"## Every estimator over the {len(runs)} settings\n\n"
             "Worst % of the oracle at 5-40% per setting, summarised over the settings; cost in presampling "
             "epochs.\n\n"
-            "| estimator | worst setting | mean | settings >= 99% | settings >= 97% | cost median | cost max |\n"
-            "|---|---|---|---|---|---|---|\n")
+            "Beside them, the same as % of the ceiling (worst 5-40% cell per setting).\n\n"
+            "| estimator | worst setting | mean | settings >= 99% | settings >= 97% | % of ceiling: worst | mean | "
+            "settings >= 99% | cost median | cost max |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n")
     for n in names:
-        q, c = [], []
+        q, qc, c = [], [], []
         for j in runs:
             e = next(x for x in j["estimators"] if x["estimator"] == n)
             q.append(100 * mid(j, e))
+            oc = of_ceiling(j, e)
+            if oc is not None:
+                qc.append(100 * oc)
             c.append(e["presample_epochs"])
         c.sort()
-        f.write(f"| {n}{' (default)' if n == DEFAULT else ''} | {min(q):.1f} | {sum(q) / len(q):.1f} | "
-                f"{sum(x >= 99 for x in q)} | {sum(x >= 97 for x in q)} | {c[len(c) // 2]:.2f} | {c[-1]:.2f} |\n")
+        ceil_cells = (f"{min(qc):.1f} | {sum(qc) / len(qc):.2f} | {sum(x >= 99 for x in qc)}" if qc else "- | - | -")
+        label = " (default)" if n == DEFAULT else " (ceiling)" if n == CEILING else ""
+        f.write(f"| {n}{label} | {min(q):.1f} | {sum(q) / len(q):.2f} | "
+                f"{sum(x >= 99 for x in q)} | {sum(x >= 97 for x in q)} | {ceil_cells} | {c[len(c) // 2]:.2f} | "
+                f"{c[-1]:.2f} |\n")
     f.write("\n")
     for j in runs:
         name = j["_name"]
