@@ -38,6 +38,22 @@
 // (facebook_page, email-Enron with a 10% split), the seeds' split into so few batches is the
 // remaining noise (facebook_page: 86-96% with 3 batches, 95-98% with 8).
 //
+// Shrinkage across epochs (empirical Bayes; Robbins 1956, Efron-Morris 1975). Where the sample
+// holds K >= 2 whole epochs (the few-batch graphs, whose epochs of 3-4 batches are repeated to reach
+// 8 batches, and cvip:K), the seed split into batches is the noise left: a node's epoch counts x_1..x_K
+// differ from epoch to epoch, and their mean r = score is off by a sampling variance
+// s^2(u) = (mean x^2 - r^2) / (K - 1). Nodes of similar row length read at similar rates, so bins of
+// them (whole row lengths, at least kCvipMinBinNodes reached nodes a bin) give a prior: mean mu and
+// spread tau^2 = var(r) - mean s^2 of the bin. The posterior mean of the rate is
+// mu + w (r - mu), w = tau^2 / (tau^2 + mean s^2): each bin keeps its total, and a node moves towards
+// its bin's mean as far as the epochs disagree about it. Nodes whose epochs agree exactly (seeds,
+// nodes only certain members reach) keep r and stay out of the bins. On the recorded graphs
+// (bench/results/traffic/summary.md): facebook_page 95.7-98.4% -> 96.5-98.7% of the oracle,
+// email-Enron +0-0.1, no cell more than 0.11 points worse; cvip:2 and cvip:4 likewise. With one epoch
+// (every seed once) the epoch-to-epoch noise cannot be measured, and the batch-to-batch spread is
+// not noise (a node near one seed is read in exactly one batch an epoch): shrinking by it lost up to
+// 7 points on cnr-2000 (tried).
+//
 // Cost. Each expander reads up to R k entries of its row sequentially and multiplies a float; no
 // random draws except one per long row. The soft sets are wider than the sampled frontiers (3-8x
 // the entries a presampling epoch draws on the recorded graphs), but an entry costs about a third
@@ -55,7 +71,8 @@
 //
 // Memory: per worker two bitmaps and two floats per node (8.25 bytes per node; count_batches runs
 // fewer workers when they would need more than an eighth of usable memory), plus the counts and
-// the scores (16 bytes per node); nothing proportional to E. Measured on the billion-arc R-MAT with
+// the scores (16 bytes per node) and, with two or more whole epochs, the epoch moments (16 bytes
+// per node); nothing proportional to E. Measured on the billion-arc R-MAT with
 // 2 threads: 35 bytes per node of anonymous memory (bench/results/scale/profile_rmat25.md).
 //
 // Against hybrid (bench/results/traffic/summary.md, 40 settings): cvip:2 matches hybrid's mean of
@@ -66,10 +83,115 @@
 #include <tbb/parallel_reduce.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "tiering/estimators/estimators.hpp"
 
 namespace tg::estimators {
+
+namespace {
+
+// Row-length bin keys: exact below 4096, then 64 keys per octave.
+std::int64_t length_key(std::int64_t d) {
+  if (d < 4096) return d;
+  const int bits = 64 - __builtin_clzll(static_cast<unsigned long long>(d));  // >= 13
+  return 4096 + 64 * (bits - 13) + ((d >> (bits - 7)) & 63);
+}
+
+// Empirical-Bayes shrinkage across whole epochs (derivation at the top of this file). Replaces the
+// score of every reached node by mu_b + w_b (r - mu_b) in its row-length bin b; returns what it did.
+nlohmann::json shrink_across_epochs(const graph_ref& g, const batch_counts& c, estimate* out) {
+  const std::int64_t n = g.num_nodes;
+  const double k = static_cast<double>(c.whole_epochs), unit = static_cast<double>(c.unit);
+  // The nodes to shrink in id order (a parallel compaction by fixed chunks): every later pass costs
+  // what the batches reached, not N.
+  constexpr std::int64_t kChunk = std::int64_t{1} << 16;
+  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<std::int64_t> offset(static_cast<std::size_t>(chunks) + 1, 0);
+  auto rate = [&](std::int64_t u) { return static_cast<double>(c.count[static_cast<std::size_t>(u)]) / unit / k; };
+  // A node's sampling variance of its epoch-mean rate r: (mean of x^2 - r^2) / (K - 1).
+  auto noise = [&](std::int64_t u) {
+    const double r = rate(u);
+    return std::max(0.0, c.epoch_sq[static_cast<std::size_t>(u)] / k - r * r) / (k - 1);
+  };
+  // Reached, and its epochs disagree (where every epoch read it equally often — seeds, nodes only
+  // certain members reach — its rate is taken as measured and kept out of the bins).
+  auto reached = [&](std::int64_t u) {
+    if (c.count[static_cast<std::size_t>(u)] <= 0) return false;
+    const double r = rate(u);
+    return noise(u) > 1e-12 * r * r;
+  };
+  tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t ch) {
+    std::int64_t cnt = 0;
+    for (std::int64_t u = ch * kChunk; u < std::min(n, (ch + 1) * kChunk); ++u) cnt += reached(u) ? 1 : 0;
+    offset[static_cast<std::size_t>(ch) + 1] = cnt;
+  });
+  for (std::size_t ch = 0; ch < static_cast<std::size_t>(chunks); ++ch) offset[ch + 1] += offset[ch];
+  std::vector<std::int64_t> nodes(static_cast<std::size_t>(offset.back()));
+  tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t ch) {
+    std::size_t at = static_cast<std::size_t>(offset[static_cast<std::size_t>(ch)]);
+    for (std::int64_t u = ch * kChunk; u < std::min(n, (ch + 1) * kChunk); ++u)
+      if (reached(u)) nodes[at++] = u;
+  });
+  // Bins: whole keys in ascending order, closed once they hold kCvipMinBinNodes reached nodes (a
+  // short last bin joins the one before).
+  const std::int64_t num_keys = length_key(std::numeric_limits<std::int64_t>::max()) + 1;
+  std::vector<std::int64_t> per_key(static_cast<std::size_t>(num_keys), 0);
+  for (std::int64_t u : nodes) ++per_key[static_cast<std::size_t>(length_key(g.in_degree(u)))];
+  std::vector<std::int32_t> bin_of_key(static_cast<std::size_t>(num_keys), 0);
+  std::int32_t bins = 0;
+  std::int64_t filled = 0, last_closed_key = -1;
+  for (std::int64_t key = 0; key < num_keys; ++key) {
+    bin_of_key[static_cast<std::size_t>(key)] = bins;
+    filled += per_key[static_cast<std::size_t>(key)];
+    if (filled >= kCvipMinBinNodes) {
+      ++bins;
+      filled = 0;
+      last_closed_key = key;
+    }
+  }
+  if (bins == 0) return {{"bins", 0}};  // too few reached nodes to estimate anything
+  if (filled > 0)                       // the short tail joins the last full bin
+    for (std::int64_t key = last_closed_key + 1; key < num_keys; ++key)
+      bin_of_key[static_cast<std::size_t>(key)] = bins - 1;
+  // Per bin, in node order (fixed, so the sums do not depend on threads): the epoch-mean rates r,
+  // their squares and their sampling variances.
+  struct moments {
+    double n = 0, r = 0, r2 = 0, noise = 0;
+  };
+  std::vector<moments> m(static_cast<std::size_t>(bins));
+  auto bin = [&](std::int64_t u) {
+    return static_cast<std::size_t>(bin_of_key[static_cast<std::size_t>(length_key(g.in_degree(u)))]);
+  };
+  for (std::int64_t u : nodes) {
+    moments& b = m[bin(u)];
+    const double r = rate(u);
+    b.n += 1;
+    b.r += r;
+    b.r2 += r * r;
+    b.noise += noise(u);
+  }
+  // mu = the bin's mean rate; tau^2 = its spread of true rates (observed variance minus the mean
+  // sampling variance); w = tau^2 / (tau^2 + sampling variance): 1 where the epochs agree.
+  std::vector<double> mu(static_cast<std::size_t>(bins)), w(static_cast<std::size_t>(bins));
+  double mean_w = 0;
+  for (std::size_t b = 0; b < m.size(); ++b) {
+    mu[b] = m[b].r / m[b].n;
+    const double var = std::max(0.0, m[b].r2 / m[b].n - mu[b] * mu[b]);
+    const double s2 = m[b].noise / m[b].n;
+    const double tau2 = std::max(0.0, var - s2);
+    w[b] = s2 > 0 ? tau2 / (tau2 + s2) : 1.0;
+    mean_w += w[b] / static_cast<double>(m.size());
+  }
+  tbb::parallel_for(std::size_t{0}, nodes.size(), [&](std::size_t i) {
+    const std::int64_t u = nodes[i];
+    const std::size_t b = bin(u);
+    out->score[static_cast<std::size_t>(u)] = mu[b] + w[b] * (rate(u) - mu[b]);
+  });
+  return {{"bins", bins}, {"epochs", c.whole_epochs}, {"mean_weight", mean_w}};
+}
+
+}  // namespace
 
 estimate estimate_cvip(const graph_ref& g, const profile_config& cfg, double epochs) {
   const std::uint64_t seed = cfg.seed ^ kPresampleTag;
@@ -81,8 +203,11 @@ estimate estimate_cvip(const graph_ref& g, const profile_config& cfg, double epo
     budget.max_batches = std::max(budget.max_batches, (kCvipMinBatches + nb - 1) / nb * nb);
   budget.soft_hops = static_cast<std::int64_t>(cfg.fanouts.size());
   budget.soft_rows = kCvipSoftRows;
+  budget.epoch_moments = nb > 0 && budget.max_batches >= 2 * nb;
   const batch_counts c = count_batches(g, cfg, seed, budget, "presampling (cvip)");
   estimate out = scores_from_counts(g, cfg, c);
+  if (c.whole_epochs >= 2 && c.batches == c.whole_epochs * nb)
+    out.details["shrinkage"] = shrink_across_epochs(g, c, &out);
   // Ties, and nodes no sampled batch reached, go by row length (free from indptr): a relative
   // nudge below 1e-9 on positive scores, and 1e-15 x relative row length below every positive
   // score (the smallest is 2^-20 per batch) for the unreached.

@@ -112,6 +112,9 @@ struct sampling_budget {
   // soft_rows x fanout entries of a row.
   std::int64_t soft_hops = 0;
   std::int64_t soft_rows = 4;
+  // Also record each node's count per whole epoch, as a sum of squares (batch_counts::epoch_sq),
+  // for cvip's shrinkage across epochs.
+  bool epoch_moments = false;
 };
 
 // Counts per node the batches whose input nodes contain it, for the batches of plan_epoch(train,
@@ -119,6 +122,10 @@ struct sampling_budget {
 // presample.cpp). `label` names the progress line.
 struct batch_counts {
   std::vector<std::int64_t> count;
+  // With epoch_moments: per node, the sum over whole epochs of (that epoch's count / unit)^2, added
+  // in epoch order; whole_epochs of them.
+  std::vector<double> epoch_sq;
+  std::int64_t whole_epochs = 0;
   std::int64_t batches = 0;
   std::int64_t sampled_edges = 0;
   std::int64_t unit = 1;  // count units per batch (expected counts are fixed-point)
@@ -143,6 +150,9 @@ estimate estimate_oracle(const graph_ref& g, const profile_config& cfg);
 // all expanded in expectation, reading up to kCvipSoftRows x fanout entries of a row.
 inline constexpr std::int64_t kCvipMinBatches = 8;
 inline constexpr std::int64_t kCvipSoftRows = 3;
+// With two or more whole epochs, nodes are shrunk towards their row-length bin's mean (cvip.cpp);
+// a bin holds at least this many reached nodes.
+inline constexpr std::int64_t kCvipMinBinNodes = 64;
 estimate estimate_cvip(const graph_ref& g, const profile_config& cfg, double epochs);
 
 // hybrid.cpp: presampling of about `budget_passes` x E sampled edges (at least kHybridMinBatches

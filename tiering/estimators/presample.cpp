@@ -189,6 +189,12 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
   std::atomic<std::int64_t> edges{0};
   batch_counts out;
   const std::int64_t per_epoch = trained_batches_per_epoch(cfg);
+  // Epoch moments: the counts at the last epoch boundary, to take each whole epoch's count.
+  std::vector<std::int64_t> at_boundary;
+  if (budget.epoch_moments) {
+    at_boundary.assign(n, 0);
+    out.epoch_sq.assign(n, 0.0);
+  }
   const bool by_edges = budget.edge_budget > 0;
   // With an edge budget the batch count is known after the first round (edges per batch so far);
   // until then the total is the cap.
@@ -236,6 +242,15 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
         });
         out.batches += b1 - b0;
         b0 = b1;
+        if (budget.epoch_moments && b0 == epoch_batches) {  // a whole epoch: fold its counts in
+          tbb::parallel_for(std::size_t{0}, n, [&](std::size_t u) {
+            const std::int64_t now = cnt[u].load(std::memory_order_relaxed);
+            const double x = static_cast<double>(now - at_boundary[u]) / static_cast<double>(unit);
+            out.epoch_sq[u] += x * x;
+            at_boundary[u] = now;
+          });
+          ++out.whole_epochs;
+        }
         if (by_edges && edges.load() > 0) {
           const double per_batch = static_cast<double>(edges.load()) / static_cast<double>(out.batches);
           std::int64_t need = std::max<std::int64_t>(
