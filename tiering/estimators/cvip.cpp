@@ -102,36 +102,40 @@ std::int64_t length_key(std::int64_t d) {
 // score of every reached node by mu_b + w_b (r - mu_b) in its row-length bin b; returns what it did.
 nlohmann::json shrink_across_epochs(const graph_ref& g, const batch_counts& c, estimate* out) {
   const std::int64_t n = g.num_nodes;
-  const double k = static_cast<double>(c.whole_epochs), unit = static_cast<double>(c.unit);
-  // The nodes to shrink in id order (a parallel compaction by fixed chunks): every later pass costs
-  // what the batches reached, not N.
-  constexpr std::int64_t kChunk = std::int64_t{1} << 16;
+  const double k = static_cast<double>(c.whole_epochs);
+  const double to_rate = 1.0 / (static_cast<double>(c.unit) * k), inv_k = 1.0 / k, inv_k1 = 1.0 / (k - 1);
+  // The nodes to shrink, in id order (a parallel compaction by fixed chunks), with their epoch-mean
+  // rate r and its sampling variance (mean of x^2 - r^2) / (K - 1): reached nodes whose epochs
+  // disagree. Where every epoch read a node equally often (seeds, nodes only certain members reach)
+  // its rate is taken as measured and kept out of the bins. Later passes cost what was reached.
+  constexpr std::int64_t kChunk = std::int64_t{1} << 14;
   const std::int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<std::int64_t> offset(static_cast<std::size_t>(chunks) + 1, 0);
-  auto rate = [&](std::int64_t u) { return static_cast<double>(c.count[static_cast<std::size_t>(u)]) / unit / k; };
-  // A node's sampling variance of its epoch-mean rate r: (mean of x^2 - r^2) / (K - 1).
-  auto noise = [&](std::int64_t u) {
-    const double r = rate(u);
-    return std::max(0.0, c.epoch_sq[static_cast<std::size_t>(u)] / k - r * r) / (k - 1);
-  };
-  // Reached, and its epochs disagree (where every epoch read it equally often — seeds, nodes only
-  // certain members reach — its rate is taken as measured and kept out of the bins).
-  auto reached = [&](std::int64_t u) {
-    if (c.count[static_cast<std::size_t>(u)] <= 0) return false;
-    const double r = rate(u);
-    return noise(u) > 1e-12 * r * r;
+  auto rate_noise = [&](std::int64_t u, double* r, double* s2) {
+    const std::int64_t cu = c.count[static_cast<std::size_t>(u)];
+    if (cu <= 0) return false;
+    *r = static_cast<double>(cu) * to_rate;
+    *s2 = std::max(0.0, c.epoch_sq[static_cast<std::size_t>(u)] * inv_k - *r * *r) * inv_k1;
+    return *s2 > 1e-12 * *r * *r;
   };
   tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t ch) {
     std::int64_t cnt = 0;
-    for (std::int64_t u = ch * kChunk; u < std::min(n, (ch + 1) * kChunk); ++u) cnt += reached(u) ? 1 : 0;
+    double r = 0, s2 = 0;
+    for (std::int64_t u = ch * kChunk; u < std::min(n, (ch + 1) * kChunk); ++u) cnt += rate_noise(u, &r, &s2) ? 1 : 0;
     offset[static_cast<std::size_t>(ch) + 1] = cnt;
   });
   for (std::size_t ch = 0; ch < static_cast<std::size_t>(chunks); ++ch) offset[ch + 1] += offset[ch];
-  std::vector<std::int64_t> nodes(static_cast<std::size_t>(offset.back()));
+  const auto m_nodes = static_cast<std::size_t>(offset.back());
+  std::vector<std::int64_t> nodes(m_nodes);
+  std::vector<double> rates(m_nodes), noises(m_nodes);
   tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t ch) {
     std::size_t at = static_cast<std::size_t>(offset[static_cast<std::size_t>(ch)]);
     for (std::int64_t u = ch * kChunk; u < std::min(n, (ch + 1) * kChunk); ++u)
-      if (reached(u)) nodes[at++] = u;
+      if (double r = 0, s2 = 0; rate_noise(u, &r, &s2)) {
+        nodes[at] = u;
+        rates[at] = r;
+        noises[at++] = s2;
+      }
   });
   // Bins: whole keys in ascending order, closed once they hold kCvipMinBinNodes reached nodes (a
   // short last bin joins the one before).
@@ -154,22 +158,20 @@ nlohmann::json shrink_across_epochs(const graph_ref& g, const batch_counts& c, e
   if (filled > 0)                       // the short tail joins the last full bin
     for (std::int64_t key = last_closed_key + 1; key < num_keys; ++key)
       bin_of_key[static_cast<std::size_t>(key)] = bins - 1;
-  // Per bin, in node order (fixed, so the sums do not depend on threads): the epoch-mean rates r,
-  // their squares and their sampling variances.
+  // Per bin, in node order (fixed, so the sums do not depend on threads): the rates, their squares
+  // and their sampling variances.
   struct moments {
     double n = 0, r = 0, r2 = 0, noise = 0;
   };
   std::vector<moments> m(static_cast<std::size_t>(bins));
-  auto bin = [&](std::int64_t u) {
-    return static_cast<std::size_t>(bin_of_key[static_cast<std::size_t>(length_key(g.in_degree(u)))]);
-  };
-  for (std::int64_t u : nodes) {
-    moments& b = m[bin(u)];
-    const double r = rate(u);
+  std::vector<std::int32_t> bin_of(m_nodes);
+  for (std::size_t i = 0; i < m_nodes; ++i) {
+    bin_of[i] = bin_of_key[static_cast<std::size_t>(length_key(g.in_degree(nodes[i])))];
+    moments& b = m[static_cast<std::size_t>(bin_of[i])];
     b.n += 1;
-    b.r += r;
-    b.r2 += r * r;
-    b.noise += noise(u);
+    b.r += rates[i];
+    b.r2 += rates[i] * rates[i];
+    b.noise += noises[i];
   }
   // mu = the bin's mean rate; tau^2 = its spread of true rates (observed variance minus the mean
   // sampling variance); w = tau^2 / (tau^2 + sampling variance): 1 where the epochs agree.
@@ -183,10 +185,9 @@ nlohmann::json shrink_across_epochs(const graph_ref& g, const batch_counts& c, e
     w[b] = s2 > 0 ? tau2 / (tau2 + s2) : 1.0;
     mean_w += w[b] / static_cast<double>(m.size());
   }
-  tbb::parallel_for(std::size_t{0}, nodes.size(), [&](std::size_t i) {
-    const std::int64_t u = nodes[i];
-    const std::size_t b = bin(u);
-    out->score[static_cast<std::size_t>(u)] = mu[b] + w[b] * (rate(u) - mu[b]);
+  tbb::parallel_for(std::size_t{0}, m_nodes, [&](std::size_t i) {
+    const auto b = static_cast<std::size_t>(bin_of[i]);
+    out->score[static_cast<std::size_t>(nodes[i])] = mu[b] + w[b] * (rates[i] - mu[b]);
   });
   return {{"bins", bins}, {"epochs", c.whole_epochs}, {"mean_weight", mean_w}};
 }
