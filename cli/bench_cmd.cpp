@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/output_file.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "tiering/traffic_bench.hpp"
 
@@ -16,11 +17,12 @@ namespace tg::cli {
 
 namespace {
 void write_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  std::ofstream out(tmp);
-  out << text;
-  out.close();
-  if (!out || std::rename(tmp.c_str(), path.c_str()) != 0) throw io_error(at_input(path, "cannot write"));
+  write_output_file(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp);
+    out << text;
+    out.close();
+    if (!out) throw io_error(at_input(tmp, "write failed (is the disk full?)"));
+  });
 }
 }  // namespace
 
@@ -59,7 +61,8 @@ void register_bench(CLI::App& app) {
                 "Contiguous training set START:END, fractions of the node ids (e.g. 0.4:0.5 = ids in [0.4 N, 0.5 N)); "
                 "web crawls number pages in URL order, so this is a locality-skewed split")
       ->excludes("--random-train-set");
-  c->add_option("--row-bytes", o->cfg.row_bytes, "Feature row size (default: the dataset's, or 512 without features)");
+  c->add_option("--row-bytes", o->cfg.row_bytes, "Feature row size (default: the dataset's, or 512 without features)")
+      ->check(CLI::PositiveNumber);
   c->add_option("--json", o->json, "Write the results as JSON to this file");
   c->add_option("--plot", o->plot, "Write hit rate vs cache size as an SVG plot to this file");
   c->callback([o] {
@@ -99,14 +102,9 @@ void register_bench(CLI::App& app) {
       s = e + 1;
     }
     // The outputs must be writable before minutes of simulation, not after.
-    for (const std::string* out : {&o->json, &o->plot}) {
-      if (out->empty()) continue;
-      const std::filesystem::path parent = std::filesystem::absolute(*out).parent_path();
-      if (!std::filesystem::is_directory(parent) || ::access(parent.c_str(), W_OK) != 0)
-        throw input_error(
-            at_input(*out, "cannot be written: " + parent.string() +
-                               (std::filesystem::is_directory(parent) ? " is not writable" : " does not exist")));
-    }
+    check_output_file(o->json, "--json", {o->dir});
+    check_output_file(o->plot, "--plot", {o->dir});
+    check_distinct_outputs({{"--json", o->json}, {"--plot", o->plot}});
     const dataset d = open_dataset(o->dir);
     const traffic_bench_result r = run_traffic_bench(d, o->cfg);
     std::printf("%s", r.table().c_str());

@@ -3,6 +3,7 @@
 // users without MPI (`mpirun -np K tiergnn ...` works too). If a rank fails (non-zero exit or a
 // signal), the others are stopped (SIGTERM, then SIGKILL after a grace period) and launch exits
 // non-zero naming the rank; Ctrl-C is passed on to every rank.
+#include <cstdlib>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -71,7 +72,15 @@ void register_launch(CLI::App& app) {
   c->add_option("-n,--nproc", o->n, "Number of processes (ranks)")->check(CLI::Range(1, 1024))->capture_default_str();
   c->add_option("--master-port", o->port, "TCP port of rank 0 on 127.0.0.1 (default: a free port)");
   c->add_option("--grace", o->grace, "Seconds a failed job's other ranks get to stop before they are killed")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            char* end = nullptr;
+            const double x = std::strtod(v.c_str(), &end);
+            return (end != v.c_str() && *end == '\0' && x >= 0 && x <= 86400) ? std::string()
+                                                                              : "must be 0 to 86400 seconds";
+          },
+          "SECONDS"));
   c->add_option("command", o->args, "The tiergnn subcommand and its arguments, after --")->required();
   c->footer(
       "Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Only rank 0 prints progress,\n"

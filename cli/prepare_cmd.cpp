@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/output_file.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
 #include "sampler/neighbor_sampler.hpp"
@@ -55,7 +56,8 @@ void register_prepare(CLI::App& app) {
                 "The training that follows runs only the first N batches of every epoch (train --max-batches; 0: all)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--hidden", o->cfg.hidden, "Hidden width of the model (for the training reserve)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c->add_option("--shards", o->cfg.shards,
                 "Split the features across K machines (2..4096): shards/features-M-of-K.npy, one per machine,\n"
                 "hot rows dealt round-robin; train with K ranks (launch -n K / mpirun -np K), rank m holding\n"
@@ -117,6 +119,7 @@ void register_profile(CLI::App& app) {
   c->add_option("-o,--output", o->out, "Write the scores as a float64 .npy file");
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
+    if (!o->out.empty()) check_output_file(o->out, "-o", {o->dir});
     const dataset d = open_dataset(o->dir);
     if (!d.has("train_idx.npy"))
       throw input_error(at_input(d.dir(), "has no training split (train_idx.npy) to profile"));
@@ -129,9 +132,9 @@ void register_profile(CLI::App& app) {
       std::printf("top %2.0f%% nodes hold %5.1f%% of the predicted reads\n", share * 100,
                   100.0 * predicted_hit_rate(r.score, order, static_cast<std::int64_t>(share * d.num_nodes())));
     if (!o->out.empty()) {
-      const std::string tmp = o->out + ".tmp";
-      write_npy(tmp, dtype::float64, {static_cast<std::int64_t>(r.score.size())}, r.score.data());
-      std::filesystem::rename(tmp, o->out);
+      write_output_file(o->out, [&](const std::string& tmp) {
+        write_npy(tmp, dtype::float64, {static_cast<std::int64_t>(r.score.size())}, r.score.data());
+      });
     }
   });
 }

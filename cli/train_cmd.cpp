@@ -38,7 +38,8 @@ void register_train(CLI::App& app) {
                 "in-neighbours of each seed, 10 of each of those, 5 of each of those; -1 = all.\n"
                 "One entry per layer.")
       ->capture_default_str();
-  c->add_option("--layers", o->layers, "Number of layers (must match the number of fanouts; default: that number)");
+  c->add_option("--layers", o->layers, "Number of layers (must match the number of fanouts; default: that number)")
+      ->check(CLI::PositiveNumber);
   c->add_option("--hidden", o->cfg.model.hidden, "Hidden width (gat: per head; a hidden layer is heads x hidden wide)")
       ->capture_default_str();
   c->add_option("--heads", o->cfg.model.heads, "gat: attention heads of the hidden layers (concatenated)")

@@ -1,4 +1,5 @@
 #include "core/dataset.hpp"
+#include "core/output_file.hpp"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
@@ -8,6 +9,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <cmath>
 #include <cstdio>
@@ -192,8 +194,12 @@ std::uint32_t file_crc32(const std::string& path) {
 
 namespace {
 dataset_meta read_meta(const std::string& dir) {
-  if (!fs::is_directory(dir)) throw input_error(at_input(dir, "no such dataset directory"));
+  if (!fs::is_directory(dir))
+    throw input_error(
+        at_input(dir, fs::exists(dir) ? "is not a directory (a dataset is a directory)" : "no such dataset directory"));
   const std::string mp = dir + "/meta.json";
+  // A FIFO or device would block or stream forever: only regular files are read.
+  if (fs::exists(mp) && !fs::is_regular_file(mp)) throw input_error(at_input(mp, "is not a regular file"));
   std::ifstream in(mp);
   if (!in) throw input_error(at_input(mp, "missing: not a tiergnn dataset directory"));
   json j;
@@ -229,8 +235,13 @@ dataset dataset::open(const std::string& dir, const open_options& opt) {
   d.dir_ = dir;
   d.meta_ = read_meta(dir);
   for (const auto& [file, info] : d.meta_.arrays) {
+    if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos)
+      throw input_error(at_input(dir + "/meta.json", "lists the array '" + file +
+                                                         "': array names must be plain file names in the dataset "
+                                                         "directory"));
     const std::string p = dir + "/" + file;
     if (!fs::exists(p)) throw input_error(at_input(p, "listed in meta.json but missing"));
+    if (!fs::is_regular_file(p)) throw input_error(at_input(p, "is not a regular file"));
     npy_array a = npy_array::open(p);
     if (a.type() != info.type)
       throw input_error(at_input(p, "dtype is " + std::string(dtype_name(a.type())) + " but meta.json says " +
@@ -415,32 +426,13 @@ void remove_tree(const std::string& path) {
   fs::remove_all(path, ec);
 }
 
-namespace {
-// True when `inner` is `outer` or lies inside it (after resolving both).
-fs::path resolved(const fs::path& p) {
-  std::error_code ec;
-  fs::path r = fs::weakly_canonical(p, ec);
-  if (ec || r.empty()) r = fs::absolute(p, ec).lexically_normal();
-  return r;
-}
-
-bool same_or_inside(const fs::path& inner, const fs::path& outer) {
-  const fs::path a = resolved(inner), b = resolved(outer);
-  if (a.empty() || b.empty()) return false;
-  auto i = a.begin(), j = b.begin();
-  for (; j != b.end(); ++i, ++j)
-    if (i == a.end() || *i != *j) return j->empty() && std::next(j) == b.end();  // trailing separator
-  return true;
-}
-}  // namespace
-
 dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vector<std::string>& inputs)
     : dir_(std::move(dir)), overwrite_(overwrite) {
   for (const std::string& in : inputs) {
     if (in.empty()) continue;
-    if (same_or_inside(in, dir_))
+    if (path_same_or_inside(in, dir_))
       throw input_error(at_input(dir_, "is the input " + in + " or holds it: write the output somewhere else"));
-    if (same_or_inside(dir_, in))
+    if (path_same_or_inside(dir_, in))
       throw input_error(at_input(dir_, "lies inside the input " + in + ": write the output somewhere else"));
   }
   if (fs::exists(dir_) && !overwrite_)
@@ -514,8 +506,11 @@ std::string dataset_writer::commit() {
   }
   // The same validation as `tiergnn info --check`; checksums were just computed.
   dataset::open(tmp_, dataset::open_options{true}).check(dataset::check_options{false});
+  if (fs::exists(dir_) && !overwrite_)
+    throw input_error(at_input(dir_,
+                               "was created by another process while this run was writing it (two runs with "
+                               "the same output?); it was left as it is and this run's result discarded"));
   if (fs::exists(dir_)) {
-    TG_EXPECTS(overwrite_, "output appeared while importing");
     // One atomic exchange: at every instant the output path holds either the old dataset or the
     // new one (a kill between two renames would leave nothing there). The old one ends up at the
     // temporary name and is removed.
@@ -530,9 +525,21 @@ std::string dataset_writer::commit() {
       remove_tree(tmp_);
     }
   } else {
-    std::error_code ec;
-    fs::rename(tmp_, dir_, ec);
-    if (ec) throw io_error(at_input(dir_, "cannot rename the finished dataset into place: " + ec.message()));
+    // Never over something that appeared meanwhile (another run's output, even an empty directory).
+    if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, dir_.c_str(), RENAME_NOREPLACE) != 0) {
+      const int err = errno;
+      if (err == EEXIST || err == ENOTEMPTY)
+        throw input_error(at_input(dir_,
+                                   "was created by another process while this run was writing it (two runs "
+                                   "with the same output?); it was left as it is and this run's result "
+                                   "discarded"));
+      if (err != EINVAL && err != ENOSYS)
+        throw io_error(
+            at_input(dir_, std::string("cannot rename the finished dataset into place: ") + std::strerror(err)));
+      std::error_code ec;  // a file system without RENAME_NOREPLACE
+      fs::rename(tmp_, dir_, ec);
+      if (ec) throw io_error(at_input(dir_, "cannot rename the finished dataset into place: " + ec.message()));
+    }
   }
   committed_ = true;
   return dir_;

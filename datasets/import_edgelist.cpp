@@ -6,6 +6,7 @@
 // new -> original is saved as node_ids.npy.
 #include "datasets/import_edgelist.hpp"
 
+#include <cctype>
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -14,6 +15,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/progress.hpp"
 #include "datasets/csr_builder.hpp"
 #include "datasets/text_reader.hpp"
@@ -68,9 +70,21 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
     if (first_data) {
       first_data = false;
       ncols = nf;
+      // Detected header: a first line whose id columns hold words ("src dst", "FromNodeId"), not one
+      // whose ids merely fail to parse (1.5, 1e3, 0x1, an overflow): that is an error below.
+      auto looks_numeric = [](std::string_view f) {
+        std::size_t i = f.find_first_not_of(" \t\"'");
+        if (i != std::string_view::npos && (f[i] == '-' || f[i] == '+')) ++i;
+        return i < f.size() && (std::isdigit(static_cast<unsigned char>(f[i])) || f[i] == '.');
+      };
+      const bool words = nf < static_cast<std::size_t>(need) || !looks_numeric(fields[opt.src_column]) ||
+                         !looks_numeric(fields[opt.dst_column]);
       const bool header = opt.header == edgelist_options::header_mode::yes ||
-                          (opt.header == edgelist_options::header_mode::detect && !numeric);
-      if (header) continue;
+                          (opt.header == edgelist_options::header_mode::detect && !numeric && words);
+      if (header) {
+        log_info(path, ":", in.line_number(), ": skipped as a header line: ", std::string(line.substr(0, 120)));
+        continue;
+      }
     }
     if (nf != ncols)
       throw input_error(

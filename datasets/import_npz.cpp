@@ -93,7 +93,7 @@ labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::s
 
 labelled_import_report import_npz_arrays(const std::string& npz_path, const std::string& out_dir,
                                          const npz_import_options& opt) {
-  dataset_writer w(out_dir, opt.overwrite, {npz_path});
+  dataset_writer w(out_dir, opt.overwrite, {npz_path, opt.labels_npz});
   auto& m = w.meta();
   m.name = opt.name.empty() ? labelled::file_stem(npz_path) : opt.name;
   m.source = {{"importer", "npz"},

@@ -43,8 +43,9 @@ budget parse_budget(const std::string& text, const std::string& what) {
     b.fraction = v / 100.0;
     return b;
   }
-  if (suffix.empty() && s.find('.') != std::string::npos) {
-    if (v > 1.0) throw bad("a fraction must lie in [0, 1]");
+  // A plain number below 1 (0.5, 5e-1) is a share; one with a point above 1 is neither.
+  if (suffix.empty() && (v < 1.0 || s.find('.') != std::string::npos)) {
+    if (v > 1.0) throw bad("a share written as a number must lie in [0, 1], and bytes as an integer");
     b.type = budget::kind::fraction;
     b.fraction = v;
     return b;

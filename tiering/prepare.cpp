@@ -25,6 +25,8 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
     throw input_error(at_input(src.dir(), "is already a prepared dataset; prepare the original dataset instead"));
   const std::int64_t row_bytes = m.feature_dim * static_cast<std::int64_t>(dtype_size(m.feature_dtype));
   // Everything the user can get wrong is checked before the profile runs.
+  if (cfg.hidden <= 0)
+    throw input_error("--hidden " + std::to_string(cfg.hidden) + ": the model's hidden width must be positive");
   const budget gpu = parse_budget(cfg.gpu_mem, "--gpu-mem");
   const budget host = parse_budget(cfg.host_mem, "--host-mem");
   const reserve_estimate reserve = estimate_reserve(m.num_nodes, m.feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,

@@ -31,6 +31,7 @@
 #include "tiering/budget.hpp"
 #include "core/device.hpp"
 #include "train/metrics.hpp"
+#include "core/output_file.hpp"
 #include "tiering/feature_store.hpp"
 #include "tiering/plan.hpp"
 #include "tiering/store.hpp"
@@ -356,8 +357,19 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
       reserve.input_bytes +=
           sharded_exchange_bytes(reserve.input_rows, feature_dim, static_cast<int>(pf.shards.size()));
     if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
-      const budget gpu = parse_budget(cfg.gpu_mem.empty() ? "0" : cfg.gpu_mem, "--gpu-mem");
-      const budget host = parse_budget(cfg.host_mem.empty() ? "100%" : cfg.host_mem, "--host-mem");
+      // The budget not given keeps the plan's (plan.json records "N% of the feature bytes" or bytes
+      // as "1.50 GiB"; a GPU byte budget also exactly).
+      auto given_or_plan = [](const std::string& given, std::string planned, const char* fallback) {
+        if (!given.empty()) return given;
+        const std::string share = " of the feature bytes";
+        if (planned.size() > share.size() && planned.compare(planned.size() - share.size(), share.size(), share) == 0)
+          planned.resize(planned.size() - share.size());
+        return !planned.empty() ? planned : std::string(fallback);
+      };
+      const std::string planned_gpu =
+          pf.plan.gpu_budget_bytes > 0 ? std::to_string(pf.plan.gpu_budget_bytes) : pf.plan.gpu_budget;
+      const budget gpu = parse_budget(given_or_plan(cfg.gpu_mem, planned_gpu, "0"), "--gpu-mem");
+      const budget host = parse_budget(given_or_plan(cfg.host_mem, pf.plan.host_budget, "100%"), "--host-mem");
       tp = size_tiers(tp.num_nodes, row_bytes, gpu, host, reserve.total());
       tp.estimator = pf.plan.estimator;
     } else if (pf.plan.gpu_budget_bytes > 0) {
@@ -392,6 +404,23 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
 }
 
 // --resume: the checkpoint's parameters and Adam state, after checking it belongs to this dataset,
+// "key: checkpoint V, this run W" for every top-level key whose values differ.
+std::string json_differences(const nlohmann::json& saved, const nlohmann::json& now) {
+  if (!saved.is_object() || !now.is_object()) return "checkpoint " + saved.dump() + ", this run " + now.dump();
+  std::string out;
+  auto add = [&](const std::string& key, const nlohmann::json& a, const nlohmann::json& b) {
+    out += (out.empty() ? "" : "; ") + key + ": checkpoint " + (a.is_null() ? "(none)" : a.dump()) + ", this run " +
+           (b.is_null() ? "(none)" : b.dump());
+  };
+  for (const auto& [key, a] : saved.items()) {
+    const nlohmann::json b = now.value(key, nlohmann::json());
+    if (a != b) add(key, a, b);
+  }
+  for (const auto& [key, b] : now.items())
+    if (!saved.contains(key)) add(key, nlohmann::json(), b);
+  return out;
+}
+
 // model and settings; returns the epoch to start from. Otherwise prepares the checkpoint directory
 // (refusing to replace a checkpoint without --overwrite-checkpoint) and returns 0.
 int restore_or_start(const dataset& d, const train_config& cfg, const std::string& ckpt_path,
@@ -406,12 +435,15 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
                                                 c.header["dataset"].value("name", std::string("?")) + "', not for " +
                                                 d.dir() + " ('" + d.meta().name + "'): counts or checksums differ"));
     if (c.header.value("model", nlohmann::json()) != model->config().to_json())
-      throw input_error(at_input(ckpt_path, "was written for model " + c.header["model"].dump() +
-                                                ", but this run asks for " + model->config().to_json().dump()));
+      throw input_error(at_input(
+          ckpt_path, "was written for another model: " +
+                         json_differences(c.header.value("model", nlohmann::json()), model->config().to_json()) +
+                         "; resuming needs the same"));
     if (c.header.value("settings", nlohmann::json()) != settings_json(cfg))
-      throw input_error(at_input(ckpt_path, "was written with training settings " + c.header["settings"].dump() +
-                                                "; resuming needs the same, this run has " +
-                                                settings_json(cfg).dump()));
+      throw input_error(
+          at_input(ckpt_path, "was written with other training settings: " +
+                                  json_differences(c.header.value("settings", nlohmann::json()), settings_json(cfg)) +
+                                  "; resuming needs the same"));
     if (!c.header.value("has_optimizer", false) || c.values.size() != model->params().size())
       throw input_error(at_input(ckpt_path, "holds no optimizer state: it is a saved model, not a checkpoint"));
     optimizer_state st;
@@ -477,15 +509,17 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   rep.metric = sp.num_classes == 2 ? "roc_auc" : "accuracy";
   const nlohmann::json identity = d.identity();
   const std::string ckpt_path = cfg.checkpoint_dir.empty() ? "" : cfg.checkpoint_dir + "/checkpoint.tgck";
-  rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, &model, &opt);
-  // Every output is checked for writability before the first batch, not after hours of training.
-  if (lead && !cfg.save_model_path.empty()) {
-    const std::filesystem::path parent = std::filesystem::absolute(cfg.save_model_path).parent_path();
-    if (!std::filesystem::is_directory(parent) || ::access(parent.c_str(), W_OK) != 0)
-      throw input_error(at_input(cfg.save_model_path,
-                                 "cannot be written: " + parent.string() +
-                                     (std::filesystem::is_directory(parent) ? " is not writable" : " does not exist")));
+  // Every output is checked before the first batch, not after hours of training: writable, none
+  // in the dataset it would overwrite, no two the same file.
+  if (lead) {
+    check_output_file(cfg.metrics_path, "--metrics", {d.dir()}, cfg.checkpoint_dir);
+    check_output_file(cfg.save_model_path, "--save-model", {d.dir()}, cfg.checkpoint_dir);
+    check_output_dir(cfg.checkpoint_dir, "--checkpoint", {d.dir()});
+    check_distinct_outputs({{"--metrics", cfg.metrics_path},
+                            {"--save-model", cfg.save_model_path},
+                            {"--checkpoint's checkpoint.tgck", ckpt_path}});
   }
+  rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, &model, &opt);
   if (lead && !ckpt_path.empty() && ::access(cfg.checkpoint_dir.c_str(), W_OK) != 0)
     throw input_error(at_input(cfg.checkpoint_dir, "is not writable"));
   std::ofstream metrics;

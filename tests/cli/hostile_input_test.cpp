@@ -3,6 +3,7 @@
 // checkpoint refused on --resume, and a checkpoint never silently replaced.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -191,4 +192,78 @@ TEST(HostileInput, NoLitterFromStoppedOrKilledRuns) {
       EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "left " << e.path();
     EXPECT_FALSE(fs::exists(out));
   }
+}
+
+// Output options never write into the dataset a command reads, two outputs never name one file, and
+// a refused or failed output leaves no temporary behind; all checked before any work.
+TEST(HostileInput, OutputsNeverOverwriteTheInputOrEachOther) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 2000 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string g = d / "g";
+  const std::string t = "train " + g + " --fanouts 5,5 --epochs 1 --no-progress ";
+  expect_one_line_error("profile " + g + " --fanouts 5,5 -o " + g + "/labels.npy", "lies in the input");
+  expect_one_line_error(t + "--metrics " + g + "/meta.json", "lies in the input");
+  expect_one_line_error(t + "--save-model " + g + "/features.npy", "lies in the input");
+  expect_one_line_error(t + "--checkpoint " + g + "/ck", "lies in the input");
+  expect_one_line_error("bench traffic " + g + " --fanouts 5,5 --epochs 1 --json " + g + "/meta.json",
+                        "lies in the input");
+  expect_one_line_error("bench traffic " + g + " --fanouts 5,5 --epochs 1 --plot " + g + "/indptr.npy",
+                        "lies in the input");
+  expect_one_line_error(t + "--metrics " + d / "x" + " --save-model " + d / "x", "name the same file");
+  expect_one_line_error(t + "--checkpoint " + d / "ck" + " --save-model " + d / "ck/checkpoint.tgck",
+                        "name the same file");
+  expect_one_line_error("bench traffic " + g + " --fanouts 5,5 --epochs 1 --json " + d / "j" + " --plot " + d / "j",
+                        "name the same file");
+  fs::create_directories(d / "adir");
+  expect_one_line_error("profile " + g + " --fanouts 5,5 -o " + d / "adir", "is a directory");
+  std::string out;
+  EXPECT_EQ(run_cli("-q info --check " + g, &out), 0) << "the dataset is intact\n" << out;
+  // Nothing but what the test made: no temporaries of the refused outputs.
+  for (const auto& e : fs::directory_iterator(d.path()))
+    EXPECT_TRUE(e.path().filename() == "g" || e.path().filename() == "adir") << e.path();
+  // A --save-model inside the --checkpoint directory is fine: that directory is created first.
+  EXPECT_EQ(run_cli("-q " + t + "--checkpoint " + d / "ck2" + " --save-model " + d / "ck2/model.tgck", &out), 0) << out;
+  EXPECT_TRUE(fs::exists(d / "ck2/model.tgck"));
+}
+
+// A FIFO (or anything but a regular file) where a dataset file belongs is refused, not read forever.
+TEST(HostileInput, SpecialFilesInADatasetAreRefused) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  fs::remove(d / "g/labels.npy");
+  ASSERT_EQ(::mkfifo((d / "g/labels.npy").c_str(), 0600), 0);
+  expect_one_line_error("info " + d / "g", "is not a regular file");
+  fs::remove(d / "g/meta.json");
+  ASSERT_EQ(::mkfifo((d / "g/meta.json").c_str(), 0600), 0);
+  expect_one_line_error("info " + d / "g", "is not a regular file");
+}
+
+// Only a first line of words is a header; ids that fail to parse are an error, not a skipped line.
+TEST(HostileInput, EdgeListHeaderDetectionNeverDropsAnEdge) {
+  scratch_dir d;
+  for (const char* first : {"0 99999999999999999999999", "1.5 2", "0 1e3", "0x1 2"}) {
+    std::ofstream(d / "e.txt") << first << "\n1 2\n";
+    expect_one_line_error("import edgelist " + d / "e.txt" + " -o " + d / "e", "is not an integer node id");
+  }
+  std::ofstream(d / "h.txt") << "FromNodeId\tToNodeId\n1\t2\n";
+  std::string out;
+  ASSERT_EQ(run_cli("import edgelist " + d / "h.txt" + " -o " + d / "h", &out), 0) << out;
+  EXPECT_NE(out.find("skipped as a header line"), std::string::npos) << out;
+}
+
+// Giving train one of the two budgets of a prepared dataset keeps the plan's other one.
+TEST(HostileInput, OneBudgetGivenKeepsThePlansOther) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 2000 --feature-dim 8 --classes 4 --seed 1"), 0);
+  ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "p" + " --gpu-mem 5% --host-mem 20% --fanouts 5,5"), 0);
+  for (const char* given : {"--host-mem 20%", "--gpu-mem 5%"}) {
+    std::string out;
+    ASSERT_EQ(run_cli("train " + d / "p" + " --fanouts 5,5 --epochs 1 --no-progress " + given, &out), 0) << out;
+    EXPECT_NE(out.find("GPU budget 5% of the feature bytes, host budget 20% of the feature bytes"), std::string::npos)
+        << given << "\n"
+        << out;
+  }
+  expect_one_line_error("prepare " + d / "g" + " -o " + d / "q" + " --gpu-mem 5% --hidden -5", "--hidden");
+  expect_one_line_error("launch -n 2 --grace -1 -- info " + d / "g", "--grace");
+  expect_one_line_error("launch -n 2 --grace nan -- info " + d / "g", "--grace");
 }

@@ -82,6 +82,27 @@ TEST(Dataset, FailedWriteLeavesNothing) {
   EXPECT_TRUE(fs::is_empty(d.path()));
 }
 
+// Another process creating the output while this one writes it (two runs with one output): the
+// other's output stays, this run says so and leaves no temporary.
+TEST(Dataset, OutputCreatedMeanwhileIsNeitherReplacedNorAnInternalError) {
+  scratch_dir d;
+  const std::string out = d / "ds";
+  {
+    dataset_writer w(out);
+    write_small(w);
+    fs::create_directory(out);  // empty, as another run's rename of its own would make it
+    try {
+      w.commit();
+      ADD_FAILURE() << "commit replaced a directory that appeared meanwhile";
+    } catch (const input_error& e) {
+      EXPECT_NE(std::string(e.what()).find("created by another process"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(fs::is_directory(out));
+  EXPECT_TRUE(fs::is_empty(out));
+  for (const auto& e : fs::directory_iterator(d.path())) EXPECT_EQ(e.path().filename(), "ds") << e.path();
+}
+
 TEST(Dataset, ExistingOutputIsRefusedOrReplacedWhole) {
   scratch_dir d;
   const std::string out = d / "ds";

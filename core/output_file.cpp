@@ -1,0 +1,114 @@
+#include "core/output_file.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "core/dataset.hpp"
+#include "core/error.hpp"
+#include "core/temp_files.hpp"
+
+namespace tg {
+
+namespace fs = std::filesystem;
+
+namespace {
+fs::path resolved(const fs::path& p) {
+  std::error_code ec;
+  fs::path r = fs::weakly_canonical(p, ec);
+  if (ec || r.empty()) r = fs::absolute(p, ec).lexically_normal();
+  return r;
+}
+
+std::string parent_of(const std::string& path) {
+  const fs::path p = fs::path(path).lexically_normal();
+  return p.has_parent_path() ? p.parent_path().string() : std::string(".");
+}
+}  // namespace
+
+bool path_same_or_inside(const std::string& inner, const std::string& outer) {
+  const fs::path a = resolved(inner), b = resolved(outer);
+  if (a.empty() || b.empty()) return false;
+  auto i = a.begin(), j = b.begin();
+  for (; j != b.end(); ++i, ++j)
+    if (i == a.end() || *i != *j) return j->empty() && std::next(j) == b.end();  // trailing separator
+  return true;
+}
+
+void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs,
+                       const std::string& will_create) {
+  if (path.empty()) return;
+  const std::string what = option + " " + path;
+  for (const std::string& in : inputs)
+    if (!in.empty() && path_same_or_inside(path, in))
+      throw input_error(what + ": lies in the input " + in + ", which it would overwrite; write it somewhere else");
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::exists(st)) {
+    if (fs::is_directory(st))
+      throw input_error(what + ": is a directory; name a file (e.g. " +
+                        (fs::path(path) / "out").lexically_normal().string() + ")");
+    if (!fs::is_regular_file(st)) throw input_error(what + ": exists and is not a regular file");
+  }
+  const std::string parent = parent_of(path);
+  if (!will_create.empty() && resolved(parent) == resolved(will_create)) return;
+  if (!fs::is_directory(parent)) throw input_error(what + ": the directory " + parent + " does not exist");
+  if (::access(parent.c_str(), W_OK) != 0) throw input_error(what + ": the directory " + parent + " is not writable");
+}
+
+void check_output_dir(const std::string& dir, const std::string& option, const std::vector<std::string>& inputs) {
+  if (dir.empty()) return;
+  const std::string what = option + " " + dir;
+  for (const std::string& in : inputs) {
+    if (in.empty()) continue;
+    if (path_same_or_inside(dir, in))
+      throw input_error(what + ": lies in the input " + in + "; write it somewhere else");
+    if (path_same_or_inside(in, dir)) throw input_error(what + ": holds the input " + in + "; write it somewhere else");
+  }
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw input_error(what + ": exists and is not a directory");
+}
+
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    for (std::size_t j = i + 1; j < outputs.size(); ++j) {
+      if (outputs[i].second.empty() || outputs[j].second.empty()) continue;
+      if (resolved(outputs[i].second) == resolved(outputs[j].second))
+        throw input_error(outputs[i].first + " and " + outputs[j].first + " name the same file " +
+                          outputs[i].second + ": one would overwrite the other");
+    }
+}
+
+void write_output_file(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
+  const std::string tmp = temp_sibling(path);
+  register_temp(tmp);
+  try {
+    write(tmp);
+  } catch (const error& e) {
+    std::remove(tmp.c_str());
+    unregister_temp(tmp);
+    // The temporary's name means nothing to the user: report the output's.
+    std::string msg = e.what();
+    for (std::size_t at = msg.find(tmp); at != std::string::npos; at = msg.find(tmp, at + path.size()))
+      msg.replace(at, tmp.size(), path);
+    if (dynamic_cast<const input_error*>(&e)) throw input_error(msg);
+    throw io_error(msg);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    unregister_temp(tmp);
+    throw;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    unregister_temp(tmp);
+    throw io_error(path + ": cannot rename the finished file into place: " + std::strerror(err));
+  }
+  unregister_temp(tmp);
+}
+
+}  // namespace tg

@@ -1,0 +1,35 @@
+#pragma once
+// Output files named on the command line (train --metrics / --save-model / --checkpoint, profile -o,
+// bench traffic --json / --plot): checked before any work, and written through a hidden temporary
+// sibling that is renamed into place, so a failed or interrupted run leaves the old file (or
+// nothing) and no temporary behind.
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tg {
+
+// True when `inner` is `outer` or lies inside it, after resolving both (symbolic links, "..").
+bool path_same_or_inside(const std::string& inner, const std::string& outer);
+
+// Refuses (input_error naming `option` and the path; an empty path is no output) an output file that is, or lies inside, one of
+// `inputs` (the dataset directories or files the command reads), that exists but is not a regular
+// file (a directory, a FIFO, a device), or whose parent directory is missing or not writable.
+// A parent that is `will_create` (a directory output of the same run, created before it writes)
+// need not exist yet.
+void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs,
+                       const std::string& will_create = "");
+
+// Refuses an output directory (`option` DIR, e.g. --checkpoint) that is, holds or lies inside one
+// of `inputs`, or that exists and is not a directory.
+void check_output_dir(const std::string& dir, const std::string& option, const std::vector<std::string>& inputs);
+
+// Refuses two outputs (option, path) that name the same file.
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
+
+// Writes `path` by calling write(tmp) on its hidden temporary sibling (".<name>.tmp-<pid>", removed
+// on failure and on SIGINT/SIGTERM/SIGHUP), then renames it into place. Errors name `path`.
+void write_output_file(const std::string& path, const std::function<void(const std::string& tmp)>& write);
+
+}  // namespace tg
