@@ -50,7 +50,7 @@ void register_bench(CLI::App& app) {
   c->add_option("--max-batches", o->cfg.max_batches,
                 "The run trains only the first N batches of every epoch (as train --max-batches; 0: all): bounds "
                 "the simulation at scale")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   c->add_option("--seed", o->cfg.seed, "Training seed")->capture_default_str();
   c->add_option("--train-fraction", o->cfg.train_fraction, "Random training share when the dataset has no split")
       ->capture_default_str();
@@ -62,7 +62,7 @@ void register_bench(CLI::App& app) {
                 "web crawls number pages in URL order, so this is a locality-skewed split")
       ->excludes("--random-train-set");
   c->add_option("--row-bytes", o->cfg.row_bytes, "Feature row size (default: the dataset's, or 512 without features)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   c->add_option("--json", o->json, "Write the results as JSON to this file");
   c->add_option("--plot", o->plot, "Write hit rate vs cache size as an SVG plot to this file");
   c->callback([o] {

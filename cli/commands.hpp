@@ -1,6 +1,7 @@
 #pragma once
 // Subcommands of the `tiergnn` executable. Each register_* function adds its subcommand(s) with
 // their options and a callback; callbacks throw tg::error on failure and main() prints one line.
+#include <cstdlib>
 #include <CLI/CLI.hpp>
 
 #include <string>
@@ -8,6 +9,26 @@
 #include "core/dataset.hpp"
 
 namespace tg::cli {
+
+// Number validators with short messages (CLI11's own print the range up to the largest double).
+inline CLI::Validator non_negative() {
+  return CLI::Validator(
+      [](std::string& v) {
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        return end != v.c_str() && *end == '\0' && x >= 0 ? std::string() : "'" + v + "' must be a number >= 0";
+      },
+      "NUMBER>=0");
+}
+inline CLI::Validator positive() {
+  return CLI::Validator(
+      [](std::string& v) {
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        return end != v.c_str() && *end == '\0' && x > 0 ? std::string() : "'" + v + "' must be a number > 0";
+      },
+      "NUMBER>0");
+}
 
 void register_generate(CLI::App& app);                // cli/generate_cmd.cpp
 void register_import_edgelist(CLI::App& import_cmd);  // cli/import_edgelist_cmd.cpp

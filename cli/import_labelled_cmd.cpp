@@ -52,7 +52,7 @@ void register_npz(CLI::App& import_cmd) {
   c->add_flag("--drop-self-loops", s->o.remove_self_loops, "Remove self-loops (u u)");
   c->add_option("--split", s->o.split, "Which row of k x N split masks to use")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   c->add_option("--name", s->o.name, "Dataset name (default: the archive's file name)");
   c->callback([s] {
     s->o.labels_npz = s->labels;
@@ -126,7 +126,7 @@ void register_facebook(CLI::App& import_cmd) {
       ->capture_default_str();
   c->add_option("--dim", s->o.projection_dim, "Columns of the random projection")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   c->add_flag("--keep-self-loops", s->o.keep_self_loops, "Keep the self-loops listed in the edge file");
   c->add_option("--train-fraction", s->o.train_fraction, "Share of each class in train")
       ->capture_default_str()

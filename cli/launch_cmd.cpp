@@ -70,7 +70,8 @@ void register_launch(CLI::App& app) {
   CLI::App* c = app.add_subcommand(
       "launch", "Start a data-parallel job of K local processes: tiergnn launch -n K -- train DATASET ...");
   c->add_option("-n,--nproc", o->n, "Number of processes (ranks)")->check(CLI::Range(1, 1024))->capture_default_str();
-  c->add_option("--master-port", o->port, "TCP port of rank 0 on 127.0.0.1 (default: a free port)");
+  c->add_option("--master-port", o->port, "TCP port of rank 0 on 127.0.0.1 (default: a free port)")
+      ->check(CLI::Range(1, 65535));
   c->add_option("--grace", o->grace, "Seconds a failed job's other ranks get to stop before they are killed")
       ->capture_default_str()
       ->check(CLI::Validator(

@@ -54,10 +54,10 @@ void register_prepare(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--max-batches", o->cfg.max_batches,
                 "The training that follows runs only the first N batches of every epoch (train --max-batches; 0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   c->add_option("--hidden", o->cfg.hidden, "Hidden width of the model (for the training reserve)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   c->add_option("--shards", o->cfg.shards,
                 "Split the features across K machines (2..4096): shards/features-M-of-K.npy, one per machine,\n"
                 "hot rows dealt round-robin; train with K ranks (launch -n K / mpirun -np K), rank m holding\n"
@@ -115,7 +115,7 @@ void register_profile(CLI::App& app) {
   c->add_option("--epochs", o->cfg.run_epochs, "Epochs of the training (oracle)")->capture_default_str();
   c->add_option("--max-batches", o->cfg.max_batches,
                 "The training runs only the first N batches of every epoch (train --max-batches; 0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   c->add_option("-o,--output", o->out, "Write the scores as a float64 .npy file");
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
@@ -124,6 +124,8 @@ void register_profile(CLI::App& app) {
     if (!d.has("train_idx.npy"))
       throw input_error(at_input(d.dir(), "has no training split (train_idx.npy) to profile"));
     o->cfg.train_ids = d.get("train_idx.npy").to_int64();
+    if (o->cfg.train_ids.empty())
+      throw input_error(at_input(d.dir(), "has an empty training split: there are no reads to profile"));
     const profile_result r = profile(d, o->cfg, o->estimator);
     const std::vector<std::int64_t> order = rank_nodes(r.score);
     std::printf("estimator     %s\ncost          %.3f s, %.2f edge passes\n", o->estimator.c_str(), r.seconds,

@@ -39,7 +39,7 @@ void register_train(CLI::App& app) {
                 "One entry per layer.")
       ->capture_default_str();
   c->add_option("--layers", o->layers, "Number of layers (must match the number of fanouts; default: that number)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   c->add_option("--hidden", o->cfg.model.hidden, "Hidden width (gat: per head; a hidden layer is heads x hidden wide)")
       ->capture_default_str();
   c->add_option("--heads", o->cfg.model.heads, "gat: attention heads of the hidden layers (concatenated)")
@@ -59,7 +59,7 @@ void register_train(CLI::App& app) {
   c->add_option("--max-batches", o->cfg.max_batches,
                 "Train only the first N batches of every epoch (of the same shuffled order): bounds a run at scale\n"
                 "or a benchmark without a smaller training split. 0: all")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   c->add_option("--lr", o->cfg.adam.lr, "Adam learning rate")->capture_default_str();
   c->add_option("--weight-decay", o->cfg.adam.weight_decay, "L2 weight decay (added to gradients, as torch Adam)")
       ->capture_default_str();
@@ -122,7 +122,7 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--comm-timeout", o->comm_timeout,
                 "Data-parallel jobs: seconds a rank waits for the others before it stops with an error")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   c->add_flag("--ignore-graph", o->cfg.ignore_graph,
               "Train and evaluate without any edges: the same model reduced to a feature-only MLP (a baseline)");

@@ -435,6 +435,8 @@ dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vecto
     if (path_same_or_inside(dir_, in))
       throw input_error(at_input(dir_, "lies inside the input " + in + ": write the output somewhere else"));
   }
+  if (fs::is_symlink(fs::symlink_status(dir_)))
+    throw input_error(at_input(dir_, "is a symbolic link; give the directory it should be (a link is never replaced)"));
   if (fs::exists(dir_) && !overwrite_)
     throw input_error(at_input(dir_, "already exists; choose another output or pass --force to replace it"));
   if (fs::exists(dir_)) {

@@ -69,8 +69,7 @@ void check_output_dir(const std::string& dir, const std::string& option, const s
     if (path_same_or_inside(in, dir)) throw input_error(what + ": holds the input " + in + "; write it somewhere else");
   }
   std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw input_error(what + ": exists and is not a directory");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw input_error(what + ": exists and is not a directory");
 }
 
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
@@ -78,8 +77,8 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
     for (std::size_t j = i + 1; j < outputs.size(); ++j) {
       if (outputs[i].second.empty() || outputs[j].second.empty()) continue;
       if (resolved(outputs[i].second) == resolved(outputs[j].second))
-        throw input_error(outputs[i].first + " and " + outputs[j].first + " name the same file " +
-                          outputs[i].second + ": one would overwrite the other");
+        throw input_error(outputs[i].first + " and " + outputs[j].first + " name the same file " + outputs[i].second +
+                          ": one would overwrite the other");
     }
 }
 

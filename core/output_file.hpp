@@ -13,11 +13,10 @@ namespace tg {
 // True when `inner` is `outer` or lies inside it, after resolving both (symbolic links, "..").
 bool path_same_or_inside(const std::string& inner, const std::string& outer);
 
-// Refuses (input_error naming `option` and the path; an empty path is no output) an output file that is, or lies inside, one of
-// `inputs` (the dataset directories or files the command reads), that exists but is not a regular
-// file (a directory, a FIFO, a device), or whose parent directory is missing or not writable.
-// A parent that is `will_create` (a directory output of the same run, created before it writes)
-// need not exist yet.
+// Refuses (input_error naming `option` and the path; an empty path is no output) an output file that is, or lies
+// inside, one of `inputs` (the dataset directories or files the command reads), that exists but is not a regular file
+// (a directory, a FIFO, a device), or whose parent directory is missing or not writable. A parent that is `will_create`
+// (a directory output of the same run, created before it writes) need not exist yet.
 void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs,
                        const std::string& will_create = "");
 

@@ -266,4 +266,10 @@ TEST(HostileInput, OneBudgetGivenKeepsThePlansOther) {
   expect_one_line_error("prepare " + d / "g" + " -o " + d / "q" + " --gpu-mem 5% --hidden -5", "--hidden");
   expect_one_line_error("launch -n 2 --grace -1 -- info " + d / "g", "--grace");
   expect_one_line_error("launch -n 2 --grace nan -- info " + d / "g", "--grace");
+  expect_one_line_error("launch -n 2 --master-port 70000 -- info " + d / "g", "--master-port");
+  // Short messages for negative counts (no range up to the largest double).
+  expect_one_line_error("train " + d / "g" + " --max-batches -1", "must be a number >= 0");
+  // An output that is a symbolic link is refused before any work, never replaced.
+  fs::create_directory_symlink(d / "nowhere", d / "link");
+  expect_one_line_error("prepare " + d / "g" + " -o " + d / "link" + " --gpu-mem 5%", "symbolic link");
 }
