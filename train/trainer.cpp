@@ -667,7 +667,20 @@ train_report train(const dataset& d, const train_config& cfg_in) {
         be.copy_to_host(logits_host.data(), logits.data, logits_host.size() * sizeof(float));
         row_loss.copy_to_host(row_loss_host.data());
         const float loss = mean_row_loss(row_loss_host.data(), rows);
-        if (!std::isfinite(loss))
+        if (!std::isfinite(loss)) {
+          // Bad input features are a data problem, not a learning rate: name the node.
+          std::vector<float> xs(static_cast<std::size_t>(pb.x.size()));
+          pb.x.copy_to_host(xs.data());
+          const auto bad = std::find_if(xs.begin(), xs.end(), [](float v) { return !std::isfinite(v); });
+          if (bad != xs.end()) {
+            const auto row = static_cast<std::size_t>((bad - xs.begin()) / std::max<std::int64_t>(1, feature_dim));
+            const auto inputs = pb.host.input_nodes();
+            throw input_error("the features of node " +
+                              (row < inputs.size() ? std::to_string(inputs[row]) : std::string("?")) + " hold " +
+                              (std::isnan(*bad) ? "NaN" : "an infinite value") + " (epoch " +
+                              std::to_string(epoch + 1) + ", batch " + std::to_string(b) + "): the dataset " + d.dir() +
+                              " has non-finite features; `tiergnn info --check " + d.dir() + "` lists them");
+          }
           throw error(
               "training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
               std::to_string(epoch + 1) + ", batch " + std::to_string(b) + " of " + std::to_string(plan.num_batches()) +
@@ -675,6 +688,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                                  : "; the last good checkpoint (after epoch " + std::to_string(last_ckpt_epoch) +
                                        ") is intact in " + cfg.checkpoint_dir) +
               ". Try a smaller --lr.");
+        }
         // Data-parallel: each layer's gradients start their all-reduce as soon as backward has them.
         model.backward(dlogits.view(), reducer ? std::function<void(int)>(reduce_layer) : std::function<void(int)>());
         loss_rows = static_cast<double>(loss) * static_cast<double>(rows);

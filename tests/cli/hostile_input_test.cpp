@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <chrono>
@@ -272,4 +273,23 @@ TEST(HostileInput, OneBudgetGivenKeepsThePlansOther) {
   // An output that is a symbolic link is refused before any work, never replaced.
   fs::create_directory_symlink(d / "nowhere", d / "link");
   expect_one_line_error("prepare " + d / "g" + " -o " + d / "link" + " --gpu-mem 5%", "symbolic link");
+}
+
+// Non-finite input features stop training with the node named, not advice about the learning rate.
+TEST(HostileInput, NonFiniteFeaturesAreNamedNotBlamedOnTheLearningRate) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  {
+    std::fstream f(d / "g/features.npy", std::ios::in | std::ios::out | std::ios::binary);
+    unsigned char head[10];
+    f.read(reinterpret_cast<char*>(head), 10);
+    ASSERT_EQ(head[6], 1) << ".npy version 1 expected";
+    const std::streamoff data = 10 + (head[8] | (head[9] << 8));
+    const float nan = std::nanf("");
+    for (int row = 0; row < 500; row += 7) {  // every seventh node: some batch reads one
+      f.seekp(data + static_cast<std::streamoff>((row * 8 + 3) * sizeof(float)));
+      f.write(reinterpret_cast<const char*>(&nan), sizeof nan);
+    }
+  }
+  expect_one_line_error("-q train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress", "hold NaN");
 }

@@ -312,17 +312,30 @@ TEST(TrainerBadInput, NanLossStopsWithBatchIndexAndKeepsCheckpoint) {
   write_npy(g + "/features.npy", dtype::float32, f.shape(), x.data());
   c.resume = true;
   c.epochs = 3;
+  // Non-finite inputs are the data's fault: an input error naming a node, the checkpoint intact.
   try {
     train(dataset::open(g), c);
     FAIL();
-  } catch (const input_error&) {
-    FAIL() << "a NaN loss is not an input error";
-  } catch (const error& e) {
+  } catch (const input_error& e) {
     const std::string m = e.what();
-    EXPECT_NE(m.find("loss is NaN at epoch 2, batch 0"), std::string::npos) << m;
-    EXPECT_NE(m.find("last good checkpoint (after epoch 1)"), std::string::npos) << m;
+    EXPECT_NE(m.find("hold NaN (epoch 2, batch 0)"), std::string::npos) << m;
   }
   EXPECT_EQ(file_bytes(d / "ck/checkpoint.tgck"), before);
+  // A loss that diverges on finite inputs (an absurd learning rate) stops with the batch and the advice.
+  const std::string g2 = make_graph(d, "g2");
+  train_config wild = small_config();
+  wild.epochs = 5;
+  wild.adam.lr = 1e30f;
+  try {
+    train(dataset::open(g2), wild);
+    FAIL() << "lr 1e30 should diverge";
+  } catch (const input_error& e) {
+    FAIL() << "a diverging loss is not an input error: " << e.what();
+  } catch (const error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("training diverged: the loss is"), std::string::npos) << m;
+    EXPECT_NE(m.find("Try a smaller --lr"), std::string::npos) << m;
+  }
 }
 
 // The epoch loop is one for every backend; only the batch producer's depth differs (synchronous on
