@@ -41,6 +41,16 @@ feature_store::feature_store(const dataset& d, const store_options& opt) : impl_
     impl_->device_id = parse_device(opt.device);
     impl_->device = impl_->device_id < 0 ? "cpu" : "cuda:" + std::to_string(impl_->device_id);
     std::int64_t g = opt.g, c = opt.c;
+    const std::int64_t n = d.num_nodes();
+    // -1, -1: the plan's tiers (or everything in host memory); otherwise 0 <= g <= c <= N.
+    if (!(g == -1 && c == -1) && !(0 <= g && g <= c && c <= n))
+      throw tg::input_error("feature store: tier boundaries g=" + std::to_string(g) + ", c=" + std::to_string(c) +
+                            " must satisfy 0 <= g <= c <= " + std::to_string(n) +
+                            " (the rows; g GPU rows, c - g host rows, the rest on disk), or both be -1 for the "
+                            "plan's");
+    if (opt.disk_readers <= 0)
+      throw tg::input_error("feature store: disk_readers must be positive (got " + std::to_string(opt.disk_readers) +
+                            ")");
     if (g < 0 && c < 0) {
       g = 0;
       c = d.num_nodes();
@@ -65,9 +75,7 @@ feature_store::feature_store(const dataset& d, int disk_readers)
     : feature_store(d, store_options{"cpu", disk_readers, -1, -1, 0}) {}
 
 feature_store::feature_store(const dataset& d, std::int64_t g, std::int64_t c, int disk_readers)
-    : feature_store(d, store_options{"cpu", disk_readers, g, c, 0}) {
-  if (g < 0 || c < 0) throw error(error::kind::input, "feature store: tier boundaries must be >= 0");
-}
+    : feature_store(d, store_options{"cpu", disk_readers, g, c, 0}) {}
 
 feature_store::~feature_store() = default;
 feature_store::feature_store(feature_store&&) noexcept = default;

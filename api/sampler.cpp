@@ -102,6 +102,20 @@ batch sampler::sample(const std::int64_t* seeds, std::size_t count, std::int64_t
 std::vector<std::vector<std::int64_t>> sampler::epoch_batches(const std::vector<std::int64_t>& train_ids,
                                                               std::int64_t batch_size, std::int64_t epoch) const {
   return translate([&] {
+    // The same rules as sample() and the profiler: ids in range and distinct, epoch and batch size valid.
+    const std::int64_t n = impl_->d.num_nodes();
+    for (std::size_t i = 0; i < train_ids.size(); ++i)
+      if (train_ids[i] < 0 || train_ids[i] >= n)
+        throw tg::input_error("sampler: training node " + std::to_string(train_ids[i]) + " at position " +
+                              std::to_string(i) + " is outside [0, " + std::to_string(n) + ")");
+    std::vector<std::int64_t> sorted(train_ids);
+    std::sort(sorted.begin(), sorted.end());
+    const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+    if (dup != sorted.end())
+      throw tg::input_error("sampler: training node " + std::to_string(*dup) +
+                            " appears more than once; training nodes must be distinct");
+    if (epoch < 0) throw tg::input_error("sampler: epoch must be >= 0");
+    if (batch_size <= 0) throw tg::input_error("sampler: batch_size must be positive");
     const auto& order = detail::internals(impl_->d).order;
     const tg::batch_plan p = tg::plan_epoch(tg::span<const std::int64_t>(train_ids), batch_size, impl_->seed, epoch,
                                             true, tg::span<const std::int64_t>(order));

@@ -428,6 +428,7 @@ void remove_tree(const std::string& path) {
 
 dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vector<std::string>& inputs)
     : dir_(std::move(dir)), overwrite_(overwrite) {
+  if (dir_.empty()) throw input_error("the output directory is empty: name one");
   for (const std::string& in : inputs) {
     if (in.empty()) continue;
     if (path_same_or_inside(in, dir_))

@@ -25,6 +25,9 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
     throw input_error(at_input(src.dir(), "is already a prepared dataset; prepare the original dataset instead"));
   const std::int64_t row_bytes = m.feature_dim * static_cast<std::int64_t>(dtype_size(m.feature_dtype));
   // Everything the user can get wrong is checked before the profile runs.
+  if (cfg.run_epochs < 1)
+    throw input_error("--epochs " + std::to_string(cfg.run_epochs) +
+                      ": the training that follows runs at least one epoch");
   if (cfg.hidden <= 0)
     throw input_error("--hidden " + std::to_string(cfg.hidden) + ": the model's hidden width must be positive");
   const budget gpu = parse_budget(cfg.gpu_mem, "--gpu-mem");

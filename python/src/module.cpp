@@ -66,15 +66,22 @@ struct py_block {
   const tiergnn::block& get() const { return b->blocks[i]; }
 };
 
-// The store, plus the number of live tier views (close() refuses while there are any).
+// The store, plus the number of live tier views (close() refuses while there are any). Gathers
+// run without the GIL on a pinned reference (pin(), taken with the GIL held): close() drops the
+// store's own reference, and a gather still running in another thread finishes on the store, which
+// is freed when the last one returns.
 struct py_store {
-  std::unique_ptr<tiergnn::feature_store> fs;
+  std::shared_ptr<tiergnn::feature_store> fs;
   std::shared_ptr<std::atomic<int>> views = std::make_shared<std::atomic<int>>(0);
   tiergnn::dataset ds;
 
   tiergnn::feature_store& get() const {
     if (!fs) throw tiergnn::error(tiergnn::error::kind::input, "feature store: the store is closed");
     return *fs;
+  }
+  std::shared_ptr<const tiergnn::feature_store> pin() const {
+    get();
+    return fs;
   }
 };
 
@@ -307,7 +314,7 @@ NB_MODULE(_tiergnn, m) {
             o.c = c;
             o.reserve_bytes = reserve_bytes;
             nb::gil_scoped_release rel;
-            self->fs = std::make_unique<tiergnn::feature_store>(d, o);
+            self->fs = std::make_shared<tiergnn::feature_store>(d, o);
           },
           nb::arg("dataset"), nb::arg("disk_readers") = 4, nb::arg("g") = -1, nb::arg("c") = -1,
           nb::arg("device") = "cpu", nb::arg("reserve_bytes") = 0)
@@ -321,7 +328,8 @@ NB_MODULE(_tiergnn, m) {
       .def(
           "gather",
           [](const py_store& s, ids_array ids) {
-            const tiergnn::feature_store& fs = s.get();
+            const std::shared_ptr<const tiergnn::feature_store> pinned = s.pin();
+            const tiergnn::feature_store& fs = *pinned;
             const std::size_t n = ids.shape(0);
             auto* rows = new tiergnn::gathered_rows();
             nb::capsule owner(rows, [](void* p) noexcept { delete static_cast<tiergnn::gathered_rows*>(p); });
@@ -339,7 +347,8 @@ NB_MODULE(_tiergnn, m) {
       .def(
           "gather_into",
           [](const py_store& s, ids_array ids, out_array out) {
-            const tiergnn::feature_store& fs = s.get();
+            const std::shared_ptr<const tiergnn::feature_store> pinned = s.pin();
+            const tiergnn::feature_store& fs = *pinned;
             if (fs.device_id() >= 0)
               throw tiergnn::error(tiergnn::error::kind::input,
                                    "feature store: out= takes host memory; this store gathers on " + fs.device() +

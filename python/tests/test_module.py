@@ -3,6 +3,7 @@ Python exceptions, arrays outlive their owners safely, and concurrent calls are 
 import gc
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -217,6 +218,51 @@ def test_bad_input_raises_clear_errors(community, tmp_path):
     fs.close()
     with pytest.raises(ValueError, match="closed"):
         fs.gather([1])
+    # epoch_batches follows sample()'s rules (it read out of bounds on a prepared dataset before).
+    with pytest.raises(ValueError, match="outside"):
+        s.epoch_batches([10**12], 2, 0)
+    with pytest.raises(ValueError, match="outside"):
+        s.epoch_batches([5000, -3], 2, 0)
+    with pytest.raises(ValueError, match="more than once"):
+        s.epoch_batches([1, 1, 2], 2, 0)
+    with pytest.raises(ValueError, match="epoch"):
+        s.epoch_batches([1, 2], 2, -1)
+    for g, c in ((100, 50), (0, 6001)):
+        with pytest.raises(ValueError, match="tier boundaries"):
+            tiergnn.FeatureStore(ds, g=g, c=c)
+    with pytest.raises(ValueError, match="disk_readers"):
+        tiergnn.FeatureStore(ds, disk_readers=0)
+    with pytest.raises(ValueError, match="empty"):
+        tiergnn.prepare(ds, "")
+    with pytest.raises(ValueError, match="at least one epoch"):
+        tiergnn.prepare(ds, tmp_path / "q", run_epochs=0)
+
+
+def test_close_while_another_thread_gathers(community):
+    # close() drops the store; a gather already running in another thread finishes on it, correctly.
+    ds = tiergnn.Dataset(community)
+    features = np.asarray(ds.features)
+    ids = np.random.default_rng(0).integers(0, 6000, 2_000_000)
+    for g, c in ((500, 6000), (0, 0)):
+        for pause in (0.001, 0.02, 0.1):
+            fs = tiergnn.FeatureStore(ds, g=g, c=c)
+            got = {}
+
+            def run():
+                try:
+                    got["rows"] = fs.gather(ids)
+                except ValueError as e:  # close() came first
+                    got["error"] = e
+
+            th = threading.Thread(target=run)
+            th.start()
+            time.sleep(pause)
+            fs.close()
+            th.join()
+            if "rows" in got:
+                np.testing.assert_array_equal(got["rows"], features[ids])
+            else:
+                assert "closed" in str(got["error"])
 
 
 # ---- lifetime ------------------------------------------------------------------------------------

@@ -190,8 +190,9 @@ class FeatureStore:
         """float32 rows of ``ids`` (len(ids) x dim): a new array, or written into ``out`` (returned)."""
         i = _ids(ids)
         if out is None:
+            on_cpu = self.device == "cpu"  # asked first: another thread may close() the store meanwhile
             rows = self._s.gather(i)
-            if self.device != "cpu":
+            if not on_cpu:
                 import torch
                 return torch.from_dlpack(rows)
             return np.from_dlpack(rows)
@@ -221,7 +222,8 @@ class FeatureStore:
         return np.from_dlpack(self._s.tier(which))
 
     def close(self) -> None:
-        """Frees the tiers. Refuses (RuntimeError) while views from tier() are alive."""
+        """Frees the tiers (a gather running in another thread finishes first, on them). Refuses
+        (RuntimeError) while views from tier() are alive."""
         self._s.close()
 
     def __enter__(self):
