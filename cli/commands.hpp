@@ -10,24 +10,22 @@
 
 namespace tg::cli {
 
-// Number validators with short messages (CLI11's own print the range up to the largest double).
-inline CLI::Validator non_negative() {
+// Number validators with short messages (CLI11's own print the range up to the largest double):
+// the value must parse whole as a number and satisfy `ok`; otherwise "'V' must be <what>".
+inline CLI::Validator number_check(bool (*ok)(double), const std::string& what, const std::string& name) {
   return CLI::Validator(
-      [](std::string& v) {
+      [ok, what](std::string& v) {
         char* end = nullptr;
         const double x = std::strtod(v.c_str(), &end);
-        return end != v.c_str() && *end == '\0' && x >= 0 ? std::string() : "'" + v + "' must be a number >= 0";
+        return end != v.c_str() && *end == '\0' && ok(x) ? std::string() : "'" + v + "' must be " + what;
       },
-      "NUMBER>=0");
+      name);
+}
+inline CLI::Validator non_negative() {
+  return number_check([](double x) { return x >= 0; }, "a number >= 0", "NUMBER>=0");
 }
 inline CLI::Validator positive() {
-  return CLI::Validator(
-      [](std::string& v) {
-        char* end = nullptr;
-        const double x = std::strtod(v.c_str(), &end);
-        return end != v.c_str() && *end == '\0' && x > 0 ? std::string() : "'" + v + "' must be a number > 0";
-      },
-      "NUMBER>0");
+  return number_check([](double x) { return x > 0; }, "a number > 0", "NUMBER>0");
 }
 
 void register_generate(CLI::App& app);                // cli/generate_cmd.cpp

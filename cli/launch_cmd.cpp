@@ -3,7 +3,6 @@
 // users without MPI (`mpirun -np K tiergnn ...` works too). If a rank fails (non-zero exit or a
 // signal), the others are stopped (SIGTERM, then SIGKILL after a grace period) and launch exits
 // non-zero naming the rank; Ctrl-C is passed on to every rank.
-#include <cstdlib>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -74,14 +73,7 @@ void register_launch(CLI::App& app) {
       ->check(CLI::Range(1, 65535));
   c->add_option("--grace", o->grace, "Seconds a failed job's other ranks get to stop before they are killed")
       ->capture_default_str()
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            char* end = nullptr;
-            const double x = std::strtod(v.c_str(), &end);
-            return (end != v.c_str() && *end == '\0' && x >= 0 && x <= 86400) ? std::string()
-                                                                              : "must be 0 to 86400 seconds";
-          },
-          "SECONDS"));
+      ->check(number_check([](double x) { return x >= 0 && x <= 86400; }, "0 to 86400 seconds", "SECONDS"));
   c->add_option("command", o->args, "The tiergnn subcommand and its arguments, after --")->required();
   c->footer(
       "Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Only rank 0 prints progress,\n"

@@ -509,10 +509,12 @@ std::string dataset_writer::commit() {
   }
   // The same validation as `tiergnn info --check`; checksums were just computed.
   dataset::open(tmp_, dataset::open_options{true}).check(dataset::check_options{false});
-  if (fs::exists(dir_) && !overwrite_)
-    throw input_error(at_input(dir_,
-                               "was created by another process while this run was writing it (two runs with "
-                               "the same output?); it was left as it is and this run's result discarded"));
+  auto appeared_meanwhile = [&] {
+    return input_error(at_input(dir_,
+                                "was created by another process while this run was writing it (two runs with "
+                                "the same output?); it was left as it is and this run's result discarded"));
+  };
+  if (fs::exists(dir_) && !overwrite_) throw appeared_meanwhile();
   if (fs::exists(dir_)) {
     // One atomic exchange: at every instant the output path holds either the old dataset or the
     // new one (a kill between two renames would leave nothing there). The old one ends up at the
@@ -531,11 +533,7 @@ std::string dataset_writer::commit() {
     // Never over something that appeared meanwhile (another run's output, even an empty directory).
     if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, dir_.c_str(), RENAME_NOREPLACE) != 0) {
       const int err = errno;
-      if (err == EEXIST || err == ENOTEMPTY)
-        throw input_error(at_input(dir_,
-                                   "was created by another process while this run was writing it (two runs "
-                                   "with the same output?); it was left as it is and this run's result "
-                                   "discarded"));
+      if (err == EEXIST || err == ENOTEMPTY) throw appeared_meanwhile();
       if (err != EINVAL && err != ENOSYS)
         throw io_error(
             at_input(dir_, std::string("cannot rename the finished dataset into place: ") + std::strerror(err)));
