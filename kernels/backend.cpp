@@ -23,6 +23,21 @@ void backend::matmul(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int6
   if (m > 0 && n > 0) matmul_impl(ta, tb, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc);
 }
 
+void backend::matmul_sum2(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k1,
+                          tensor_view<const float> a1, std::int64_t lda1, tensor_view<const float> b1,
+                          std::int64_t ldb1, std::int64_t k2, tensor_view<const float> a2, std::int64_t lda2,
+                          tensor_view<const float> b2, std::int64_t ldb2, float beta, tensor_view<float> c,
+                          std::int64_t ldc) {
+  expect(a1, k1 > 0 ? matrix_extent(ta ? k1 : m, ta ? m : k1, lda1) : 0, "matmul_sum2", "a1");
+  expect(b1, k1 > 0 ? matrix_extent(tb ? n : k1, tb ? k1 : n, ldb1) : 0, "matmul_sum2", "b1");
+  expect(a2, k2 > 0 ? matrix_extent(ta ? k2 : m, ta ? m : k2, lda2) : 0, "matmul_sum2", "a2");
+  expect(b2, k2 > 0 ? matrix_extent(tb ? n : k2, tb ? k2 : n, ldb2) : 0, "matmul_sum2", "b2");
+  expect(c, matrix_extent(m, n, ldc), "matmul_sum2", "c");
+  if (m > 0 && n > 0)
+    matmul_sum2_impl(ta, tb, m, n, k1, a1.data, lda1, b1.data, ldb1, k2, a2.data, lda2, b2.data, ldb2, beta, c.data,
+                     ldc);
+}
+
 void backend::aggregate(const agg_csr_view& g, tensor_view<const float> x, std::int64_t dim, tensor_view<float> y) {
   expect(g.indptr, g.num_dst + 1, "aggregate", "indptr");
   expect(g.indices, g.nnz, "aggregate", "indices");

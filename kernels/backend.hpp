@@ -95,6 +95,12 @@ class backend {
   void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
               tensor_view<const float> a, std::int64_t lda, tensor_view<const float> b, std::int64_t ldb, float beta,
               tensor_view<float> c, std::int64_t ldc);
+  // C[m x n] = op(A1) * op(B1) + op(A2) * op(B2) + beta * C: the same as matmul(A1, B1, beta) then
+  // matmul(A2, B2, 1), bit for bit; a backend may do it in one pass over C (the CPU does).
+  void matmul_sum2(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k1,
+                   tensor_view<const float> a1, std::int64_t lda1, tensor_view<const float> b1, std::int64_t ldb1,
+                   std::int64_t k2, tensor_view<const float> a2, std::int64_t lda2, tensor_view<const float> b2,
+                   std::int64_t ldb2, float beta, tensor_view<float> c, std::int64_t ldc);
   // y[v, :] = sum_{e in row v} w_e x[src_e, :] (num_dst x dim). Backward is the same operation on the
   // transposed graph (kernels/aggregate.hpp's transpose), so each output row sums in a fixed order.
   void aggregate(const agg_csr_view& g, tensor_view<const float> x, std::int64_t dim, tensor_view<float> y);
@@ -182,6 +188,14 @@ class backend {
   virtual void matmul_impl(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
                            const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
                            std::int64_t ldc) = 0;
+  // Two matmul_impl calls unless a backend has better.
+  virtual void matmul_sum2_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k1, const float* a1,
+                                std::int64_t lda1, const float* b1, std::int64_t ldb1, std::int64_t k2, const float* a2,
+                                std::int64_t lda2, const float* b2, std::int64_t ldb2, float beta, float* c,
+                                std::int64_t ldc) {
+    matmul_impl(ta, tb, m, n, k1, 1.0f, a1, lda1, b1, ldb1, beta, c, ldc);
+    matmul_impl(ta, tb, m, n, k2, 1.0f, a2, lda2, b2, ldb2, 1.0f, c, ldc);
+  }
   virtual void aggregate_impl(const agg_csr_view& g, const float* x, std::int64_t dim, float* y) = 0;
   virtual void bias_forward_impl(float* y, std::int64_t rows, std::int64_t cols, const float* b) = 0;
   virtual void bias_backward_impl(const float* dy, std::int64_t rows, std::int64_t cols, float* db) = 0;

@@ -214,8 +214,9 @@ void gnn_model::run_layer(int l, const agg_csr_view& g, tensor_view<const float>
   if (kind_ == model_kind::sage) {
     c.agg.resize(static_cast<std::size_t>(nd * din));
     be.aggregate(g, x, din, c.agg.view());
-    be.matmul(false, false, nd, dout, din, 1.0f, x, din, w(l, 0), dout, 0.0f, y, dout);
-    be.matmul(false, false, nd, dout, din, 1.0f, c.agg.view(), din, w(l, 1), dout, 1.0f, y, dout);
+    // y = x_dst W_self + agg W_neigh (one pass over y on the CPU)
+    be.matmul_sum2(false, false, nd, dout, din, x, din, w(l, 0), dout, din, c.agg.view(), din, w(l, 1), dout, 0.0f, y,
+                   dout);
   } else if (kind_ == model_kind::gat) {
     gat_forward(l, g, x, ns, nd, train, key, c, y);
   } else if (gcn_transform_first(l)) {

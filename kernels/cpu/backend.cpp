@@ -52,6 +52,12 @@ class cpu_backend_impl final : public backend {
                    std::int64_t ldc) override {
     tg::matmul<float>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
+  void matmul_sum2_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k1, const float* a1,
+                        std::int64_t lda1, const float* b1, std::int64_t ldb1, std::int64_t k2, const float* a2,
+                        std::int64_t lda2, const float* b2, std::int64_t ldb2, float beta, float* c,
+                        std::int64_t ldc) override {
+    tg::matmul_sum2<float>(ta, tb, m, n, k1, a1, lda1, b1, ldb1, k2, a2, lda2, b2, ldb2, beta, c, ldc);
+  }
   void aggregate_impl(const agg_csr_view& g, const float* x, std::int64_t dim, float* y) override {
     aggregate_csr<float>(g.num_dst, g.indptr.data, g.indices.data, g.weights.empty() ? nullptr : g.weights.data, x, dim,
                          y);

@@ -97,6 +97,39 @@ inline void check_matmul(backend& be, const op_tolerance& tol) {
       }
 }
 
+// matmul_sum2 against the CPU's two matmul calls it stands for (exact on the CPU backend).
+inline void check_matmul_sum2(backend& be, const op_tolerance& tol) {
+  backend& cpu = cpu_backend();
+  const std::int64_t shapes[][4] = {{1, 1, 1, 1}, {5, 3, 7, 2}, {130, 17, 33, 40}, {200, 70, 128, 128}, {3, 4, 0, 5}};
+  for (const auto& s : shapes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb)
+        for (const float beta : {0.0f, 1.0f}) {
+          const std::int64_t m = s[0], n = s[1], k1 = s[2], k2 = s[3];
+          const std::int64_t lda1 = ta ? m : k1, ldb1 = tb ? k1 : n, lda2 = ta ? m : k2, ldb2 = tb ? k2 : n;
+          const auto a1 = random_floats(static_cast<std::size_t>(m * k1), 11 + m),
+                     b1 = random_floats(static_cast<std::size_t>(k1 * n), 12 + n),
+                     a2 = random_floats(static_cast<std::size_t>(m * k2), 13 + m),
+                     b2 = random_floats(static_cast<std::size_t>(k2 * n), 14 + n);
+          auto c = random_floats(static_cast<std::size_t>(m * n), 15);
+          std::vector<float> ref = c;
+          auto hv = [](const std::vector<float>& v) {
+            return host_view(v.data(), static_cast<std::int64_t>(v.size()));
+          };
+          const tensor_view<float> rv = host_view(ref.data(), static_cast<std::int64_t>(ref.size()));
+          cpu.matmul(ta, tb, m, n, k1, 1.0f, hv(a1), lda1, hv(b1), ldb1, beta, rv, n);
+          cpu.matmul(ta, tb, m, n, k2, 1.0f, hv(a2), lda2, hv(b2), ldb2, 1.0f, rv, n);
+          auto da1 = to_backend(be, a1), db1 = to_backend(be, b1), da2 = to_backend(be, a2), db2 = to_backend(be, b2),
+               dc = to_backend(be, c);
+          be.matmul_sum2(ta, tb, m, n, k1, da1.view(), lda1, db1.view(), ldb1, k2, da2.view(), lda2, db2.view(), ldb2,
+                         beta, dc.view(), n);
+          expect_close(ref, to_host(dc), tol.matmul * std::max<std::int64_t>(1, k1 + k2),
+                       "matmul_sum2 " + std::to_string(m) + "x" + std::to_string(n) + "x(" + std::to_string(k1) + "+" +
+                           std::to_string(k2) + ") ta=" + std::to_string(ta) + " tb=" + std::to_string(tb) +
+                           " beta=" + std::to_string(beta));
+        }
+}
+
 inline void check_aggregate(backend& be, const op_tolerance& tol) {
   backend& cpu = cpu_backend();
   for (aggregator kind : {aggregator::mean, aggregator::sum, aggregator::gcn})

@@ -24,6 +24,7 @@ TEST(CudaBackendOps, Buffers) {
 TEST(CudaBackendOps, Matmul) {
   TG_CUDA_BACKEND_OR_SKIP(be);
   test::check_matmul(*be, test::op_tolerance::gpu());
+  test::check_matmul_sum2(*be, test::op_tolerance::gpu());
 }
 TEST(CudaBackendOps, Aggregate) {
   TG_CUDA_BACKEND_OR_SKIP(be);

@@ -83,6 +83,7 @@ TEST(BackendOps, ShadowDeviceMatchesTheCpuBackendExactly) {
   test::shadow_device_backend be;
   test::check_buffers(be);
   test::check_matmul(be, test::op_tolerance::exact());
+  test::check_matmul_sum2(be, test::op_tolerance::exact());
   test::check_aggregate(be, test::op_tolerance::exact());
   test::check_elementwise(be, test::op_tolerance::exact());
   test::check_loss_and_adam(be, test::op_tolerance::exact());

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <set>
@@ -94,6 +96,21 @@ void run_matmul_vs_naive(const mm_shape& s, T alpha, T beta, double rtol) {
   }
 }
 
+// Forces a matmul<float> kernel for a scope; ok is false (and nothing changes) when the CPU lacks it.
+struct kernel_guard {
+  bool ok;
+  explicit kernel_guard(matmul_kernel kind) : ok(set_matmul_kernel(kind)) {}
+  ~kernel_guard() { set_matmul_kernel(matmul_kernel::automatic); }
+  kernel_guard(const kernel_guard&) = delete;
+  kernel_guard& operator=(const kernel_guard&) = delete;
+};
+
+std::uint32_t bits_of(float x) {
+  std::uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Aggregation fixtures.
 
@@ -146,8 +163,115 @@ TEST(MatmulCpu, MatchesNaiveLoopFloatAndDouble) {
   for (const auto& s : shapes) {
     run_matmul_vs_naive<double>(s, 1.0, 0.0, 1e-13);
     run_matmul_vs_naive<double>(s, 0.5, -1.5, 1e-13);
-    run_matmul_vs_naive<float>(s, 1.0f, 0.0f, 1e-5);
-    run_matmul_vs_naive<float>(s, -2.0f, 0.25f, 1e-5);
+  }
+  // float: every kernel this CPU has (the BLAS path always).
+  for (const auto kind : {matmul_kernel::avx512, matmul_kernel::avx2, matmul_kernel::blas}) {
+    const kernel_guard guard(kind);
+    if (!guard.ok) {
+      std::printf("[   NOTE   ] matmul kernel %d not on this CPU: not tested\n", static_cast<int>(kind));
+      continue;
+    }
+    for (const auto& s : shapes) {
+      SCOPED_TRACE("kernel " + std::to_string(static_cast<int>(kind)));
+      run_matmul_vs_naive<float>(s, 1.0f, 0.0f, 1e-5);
+      run_matmul_vs_naive<float>(s, 1.0f, 1.0f, 1e-5);
+      run_matmul_vs_naive<float>(s, -2.0f, 0.25f, 1e-5);
+    }
+  }
+}
+
+// tiergnn's float kernels compute every element as one fused multiply-add chain over k in order
+// (from 0, or from C when beta = 1), with long products of small outputs split into fixed chunks of
+// 4096 of k summed in order: checked bit for bit against that rule written as a scalar loop, for
+// both kernels (so they agree with each other: the same bits on any machine), on shapes that cover
+// register-tile edges (m not a multiple of 12 or 6, n not of 32 or 16, n < 16), k longer than one
+// pass of the tile (256) and than one packing of B (4096), and the split path.
+TEST(MatmulCpu, OwnFloatKernelsAreOneFmaChainPerElementBitForBit) {
+  const std::vector<mm_shape> shapes{
+      {false, false, 37, 45, 300},  {false, true, 25, 7, 129},     {true, false, 13, 70, 513},
+      {true, true, 50, 33, 17},     {false, false, 200, 64, 4100}, {true, false, 40, 24, 9000},
+      {false, false, 31, 19, 8192}, {false, true, 1, 1, 1},        {true, false, 600, 20, 9000},
+  };
+  auto reference = [](const mm_shape& s, const std::vector<float>& a, const std::vector<float>& b, bool from_c,
+                      std::vector<float> c) {
+    const bool split = s.k >= 8192 && s.m * s.n <= 512 * 512;
+    for (std::int64_t i = 0; i < s.m; ++i)
+      for (std::int64_t j = 0; j < s.n; ++j) {
+        auto chain = [&](std::int64_t p0, std::int64_t p1, float acc) {
+          for (std::int64_t p = p0; p < p1; ++p) {
+            const float av = s.ta ? a[p * s.lda() + i] : a[i * s.lda() + p];
+            const float bv = s.tb ? b[j * s.ldb() + p] : b[p * s.ldb() + j];
+            acc = std::fma(av, bv, acc);
+          }
+          return acc;
+        };
+        float& out = c[i * s.ldc() + j];
+        if (!split) {
+          out = chain(0, s.k, from_c ? out : 0.0f);
+        } else {
+          float acc = from_c ? out : 0.0f;
+          for (std::int64_t p0 = 0; p0 < s.k; p0 += 4096) acc += chain(p0, std::min(s.k, p0 + 4096), 0.0f);
+          out = acc;
+        }
+      }
+    return c;
+  };
+  int tested = 0;
+  for (const auto kind : {matmul_kernel::avx512, matmul_kernel::avx2}) {
+    const kernel_guard guard(kind);
+    if (!guard.ok) {
+      std::printf("[   NOTE   ] matmul kernel %d not on this CPU: not tested\n", static_cast<int>(kind));
+      continue;
+    }
+    ++tested;
+    for (const auto& s : shapes)
+      for (const bool from_c : {false, true}) {
+        const auto a = random_vec<float>(static_cast<std::size_t>(s.a_rows() * s.lda()), 21);
+        const auto b = random_vec<float>(static_cast<std::size_t>(s.b_rows() * s.ldb()), 22);
+        auto c = random_vec<float>(static_cast<std::size_t>(s.m * s.ldc()), 23);
+        const auto want = reference(s, a, b, from_c, c);
+        matmul<float>(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), s.lda(), b.data(), s.ldb(), from_c ? 1.0f : 0.0f,
+                      c.data(), s.ldc());
+        for (std::size_t e = 0; e < c.size(); ++e)
+          ASSERT_EQ(bits_of(c[e]), bits_of(want[e]))
+              << "kernel " << static_cast<int>(kind) << " " << s.name() << " beta " << from_c << " at " << e;
+      }
+  }
+  if (tested == 0) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2+FMA: matmul<float> runs OpenBLAS";
+}
+
+// matmul_sum2 (GraphSAGE's y = x W_self + agg W_neigh in one pass) is bit for bit the two matmul
+// calls it replaces, with every kernel, beta 0 and 1, across rounds of packing (k over 4096) and with
+// a split-k term (which falls back to the two calls).
+TEST(MatmulCpu, SumOfTwoProductsIsBitForBitTwoCalls) {
+  struct sh {
+    bool ta, tb;
+    std::int64_t m, n, k1, k2;
+  };
+  const std::vector<sh> shapes{{false, false, 61, 45, 128, 128}, {true, false, 30, 70, 33, 300},
+                               {false, true, 25, 7, 9, 5000},    {true, true, 13, 20, 4097, 100},
+                               {false, false, 20, 30, 9000, 64}, {false, false, 600, 500, 2100, 2100}};
+  for (const auto kind : {matmul_kernel::avx512, matmul_kernel::avx2, matmul_kernel::blas}) {
+    const kernel_guard guard(kind);
+    if (!guard.ok) continue;
+    for (const auto& s : shapes)
+      for (const float beta : {0.0f, 1.0f}) {
+        const std::int64_t lda1 = s.ta ? s.m : s.k1, ldb1 = s.tb ? s.k1 : s.n;
+        const std::int64_t lda2 = s.ta ? s.m : s.k2, ldb2 = s.tb ? s.k2 : s.n;
+        const auto a1 = random_vec<float>(static_cast<std::size_t>(s.m * s.k1), 31);
+        const auto b1 = random_vec<float>(static_cast<std::size_t>(s.k1 * s.n), 32);
+        const auto a2 = random_vec<float>(static_cast<std::size_t>(s.m * s.k2), 33);
+        const auto b2 = random_vec<float>(static_cast<std::size_t>(s.k2 * s.n), 34);
+        auto c = random_vec<float>(static_cast<std::size_t>(s.m * s.n), 35);
+        auto want = c;
+        matmul<float>(s.ta, s.tb, s.m, s.n, s.k1, 1.0f, a1.data(), lda1, b1.data(), ldb1, beta, want.data(), s.n);
+        matmul<float>(s.ta, s.tb, s.m, s.n, s.k2, 1.0f, a2.data(), lda2, b2.data(), ldb2, 1.0f, want.data(), s.n);
+        matmul_sum2<float>(s.ta, s.tb, s.m, s.n, s.k1, a1.data(), lda1, b1.data(), ldb1, s.k2, a2.data(), lda2,
+                           b2.data(), ldb2, beta, c.data(), s.n);
+        for (std::size_t e = 0; e < c.size(); ++e)
+          ASSERT_EQ(bits_of(c[e]), bits_of(want[e])) << "kernel " << static_cast<int>(kind) << " m=" << s.m
+                                                     << " n=" << s.n << " k=" << s.k1 << "+" << s.k2 << " at " << e;
+      }
   }
 }
 
