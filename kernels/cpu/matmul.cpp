@@ -126,9 +126,9 @@ __attribute__((target("avx512f"))) inline __mmask16 mask16(int cols) {
 }
 
 template <int MR>
-__attribute__((target("avx512f,fma"))) void tile_avx512(const float* a, std::int64_t rs, std::int64_t cs,
-                                                        const float* bp, std::int64_t ldbp, std::int64_t kc, float* c,
-                                                        std::int64_t ldc, int ncols, bool from_c) {
+__attribute__((target("avx512f,fma,prfchw"))) void tile_avx512(const float* a, std::int64_t rs, std::int64_t cs,
+                                                               const float* bp, std::int64_t ldbp, std::int64_t kc,
+                                                               float* c, std::int64_t ldc, int ncols, bool from_c) {
   const __mmask16 m0 = mask16(ncols), m1 = mask16(ncols - 16);
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 16
@@ -279,6 +279,9 @@ void run_tiles(const float_kernel& fk, const float* a, std::int64_t rs, std::int
       const int ncols = static_cast<int>(std::min<std::int64_t>(fk.nr, n - j0));
       for (std::int64_t i = i0; i < i1; i += fk.mr) {
         const int mr = static_cast<int>(std::min<std::int64_t>(fk.mr, i1 - i));
+        // The next tile's lines of C are fetched while this one computes (it reads or writes them).
+        for (std::int64_t r = i + fk.mr; r < std::min(i1, i + 2 * fk.mr); ++r)
+          for (std::int64_t j = 0; j < ncols; j += 16) __builtin_prefetch(c + r * ldc + j0 + j, 1, 3);
         fk.micro(mr, a + i * rs + (p0 + kb) * cs, rs, cs, panel, ldbp, kc, c + i * ldc + j0, ldc, ncols,
                  from_c || kb > 0);
       }
