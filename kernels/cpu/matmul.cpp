@@ -289,8 +289,14 @@ void run_tiles(const float_kernel& fk, const float* a, std::int64_t rs, std::int
   }
 }
 
-// A buffer of at least n floats, reused by later calls on the same thread (contents undefined).
-float* scratch(std::vector<float>& buf, std::size_t n) {
+// A buffer of at least n floats (contents undefined): `buf`, kept for later calls on the same thread,
+// up to kScratchKeep floats; larger needs get `once`, the caller's, freed when it returns.
+constexpr std::size_t kScratchKeep = std::size_t{16} << 20;  // 64 MiB
+float* scratch(std::vector<float>& buf, std::size_t n, std::vector<float>& once) {
+  if (n > kScratchKeep) {
+    once.resize(n);
+    return once.data();
+  }
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
@@ -321,6 +327,7 @@ void matmul_tiled(const float_kernel& fk, bool ta, bool tb, std::int64_t m, std:
     for (std::int64_t p0 = 0; p0 < terms[t].k; p0 += kPackRows)
       passes.push_back({t, p0, std::min(kPackRows, terms[t].k - p0), 0});
   static thread_local std::vector<float> pack_buf;
+  std::vector<float> pack_once;
   tbb::this_task_arena::isolate([&] {
     for (std::size_t first = 0; first < passes.size();) {
       // A round: consecutive passes whose packed rows add up to at most 2 kPackRows.
@@ -330,7 +337,7 @@ void matmul_tiled(const float_kernel& fk, bool ta, bool tb, std::int64_t m, std:
         passes[last].offset = rows * panels * nr;
         rows += passes[last++].kk;
       }
-      float* packed = scratch(pack_buf, static_cast<std::size_t>(rows * panels * nr));
+      float* packed = scratch(pack_buf, static_cast<std::size_t>(rows * panels * nr), pack_once);
       tbb::parallel_for(std::size_t{0}, (last - first) * static_cast<std::size_t>(panels), [&](std::size_t u) {
         const pass& ps = passes[first + u / static_cast<std::size_t>(panels)];
         const std::int64_t q = static_cast<std::int64_t>(u % static_cast<std::size_t>(panels));
@@ -365,14 +372,16 @@ void matmul_own(const float_kernel& fk, bool ta, bool tb, std::int64_t m, std::i
     const std::int64_t chunks = (k + kSplitK - 1) / kSplitK, mn = m * n;
     const std::int64_t direct = tb ? 0 : n / nr;
     static thread_local std::vector<float> part_buf;
-    float* part = scratch(part_buf, static_cast<std::size_t>(chunks * mn));
+    std::vector<float> part_once;
+    float* part = scratch(part_buf, static_cast<std::size_t>(chunks * mn), part_once);
     // isolate: while it waits, this thread runs only these tasks, never another matmul that would
     // reuse its scratch buffers.
     tbb::this_task_arena::isolate([&] {
       tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t ch) {
         const std::int64_t k0 = ch * kSplitK, kk = std::min(kSplitK, k - k0);
         static thread_local std::vector<float> pack_buf;
-        float* packed = scratch(pack_buf, static_cast<std::size_t>((panels - direct) * kKc * nr));
+        std::vector<float> pack_once;
+        float* packed = scratch(pack_buf, static_cast<std::size_t>((panels - direct) * kKc * nr), pack_once);
         float* out = part + ch * mn;
         for (std::int64_t kb = 0; kb < kk; kb += kKc) {
           const std::int64_t kc = std::min(kKc, kk - kb);
