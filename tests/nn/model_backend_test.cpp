@@ -10,6 +10,7 @@
 
 #include "core/rng.hpp"
 #include "kernels/loss.hpp"
+#include "kernels/matmul.hpp"
 #include "nn/batch_graphs.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
@@ -83,6 +84,33 @@ TEST(ModelOnBackends, ShadowDeviceTrainsExactlyAsTheCpuBackend) {
       EXPECT_THROW(ob.load(st), input_error);
     }
     EXPECT_EQ(dev.live_allocations(), 0) << "the model, optimizer and graphs freed their backend memory";
+  }
+}
+
+// The CPU's float matmul kernels compute each element as the same FMA chain, so a model trains to the
+// same bits with the AVX-512 kernel as with the AVX2 one (on machines with either: the same model).
+TEST(ModelOnBackends, EveryCpuMatmulKernelTrainsTheSameModelBitForBit) {
+  const graph_fixture f;
+  std::vector<matmul_kernel> kinds;
+  for (const auto kind : {matmul_kernel::avx512, matmul_kernel::avx2})
+    if (set_matmul_kernel(kind)) kinds.push_back(kind);
+  set_matmul_kernel(matmul_kernel::automatic);
+  if (kinds.size() < 2) GTEST_SKIP() << "this CPU has fewer than two of tiergnn's matmul kernels";
+  for (const char* kind : {"sage", "gcn", "gat"}) {
+    SCOPED_TRACE(kind);
+    std::vector<std::vector<std::vector<float>>> trained;
+    for (const auto k : kinds) {
+      ASSERT_TRUE(set_matmul_kernel(k));
+      gnn_model m(config(kind), 5);
+      adam_config first{0.01, 0.9, 0.999, 1e-8, 1e-3}, rest = first;
+      adam_optimizer opt(m, first, rest);
+      for (std::int64_t step = 0; step < 4; ++step) train_step(m, opt, f, step);
+      trained.emplace_back();
+      for (const auto& p : m.params()) trained.back().push_back(p.value);
+    }
+    set_matmul_kernel(matmul_kernel::automatic);
+    ASSERT_EQ(trained[0].size(), trained[1].size());
+    for (std::size_t i = 0; i < trained[0].size(); ++i) EXPECT_EQ(trained[0][i], trained[1][i]) << "parameter " << i;
   }
 }
 
