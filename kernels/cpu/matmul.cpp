@@ -116,8 +116,9 @@ constexpr std::int64_t kPackRows = 4096;  // k per packing of op(B) in the tiled
 constexpr std::int64_t kTaskRows = 192;   // rows of C per task (a multiple of both MRs)
 constexpr std::int64_t kTaskPanels = 4;   // panels of C per task
 
-// One register tile: C[0..mr) x [0..ncols) (+)= A[0..mr) x [0..kc) * Bp, with A(i, p) = a[i*rs + p*cs],
-// Bp packed (kc rows of nr floats). `from_c`: the chains start from C (else from 0).
+// One register tile: C[0..mr) x [0..ncols) (+)= A[0..mr) x [0..kc) * Bp, with A(i, p) = a[i*rs + p*cs]
+// and Bp kc rows of nr floats, ldbp apart (nr when packed; B's own row stride when read in place,
+// only for whole panels). `from_c`: the chains start from C (else from 0).
 using micro_fn = void (*)(int mr, const float* a, std::int64_t rs, std::int64_t cs, const float* bp, std::int64_t ldbp,
                           std::int64_t kc, float* c, std::int64_t ldc, int ncols, bool from_c);
 
