@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.hpp"
 #include "kernels/matmul.hpp"
 
 namespace tg {
@@ -435,11 +436,16 @@ matmul_kernel active_matmul_kernel() {
   // TIERGNN_MATMUL_KERNEL=avx512|avx2|blas (benchmarks): honoured when the CPU has it.
   static const matmul_kernel from_env = [] {
     const char* v = std::getenv("TIERGNN_MATMUL_KERNEL");
-    const std::string s = v ? v : "";
+    if (v == nullptr || *v == '\0') return matmul_kernel::automatic;
+    const std::string s = v;
     const matmul_kernel k = s == "avx512" ? matmul_kernel::avx512
                             : s == "avx2" ? matmul_kernel::avx2
                             : s == "blas" ? matmul_kernel::blas
                                           : matmul_kernel::automatic;
+    if (k == matmul_kernel::automatic)
+      log_warn("TIERGNN_MATMUL_KERNEL=", s, " is not one of avx512, avx2, blas: ignored");
+    else if (!cpu_has(k))
+      log_warn("TIERGNN_MATMUL_KERNEL=", s, ": this CPU lacks it: ignored");
     return cpu_has(k) ? k : matmul_kernel::automatic;
   }();
   if (from_env != matmul_kernel::automatic) return from_env;
