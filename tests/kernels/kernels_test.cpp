@@ -185,12 +185,23 @@ TEST(MatmulCpu, MatchesNaiveLoopFloatAndDouble) {
 // 4096 of k summed in order: checked bit for bit against that rule written as a scalar loop, for
 // both kernels (so they agree with each other: the same bits on any machine), on shapes that cover
 // register-tile edges (m not a multiple of 12 or 6, n not of 32 or 16, n < 16), k longer than one
-// pass of the tile (256) and than one packing of B (4096), and the split path.
+// pass of the tile (256) and than one packing of B (4096), and the split path (B's whole panels read in
+// place, a ragged one packed).
 TEST(MatmulCpu, OwnFloatKernelsAreOneFmaChainPerElementBitForBit) {
   const std::vector<mm_shape> shapes{
-      {false, false, 37, 45, 300},  {false, true, 25, 7, 129},     {true, false, 13, 70, 513},
-      {true, true, 50, 33, 17},     {false, false, 200, 64, 4100}, {true, false, 40, 24, 9000},
-      {false, false, 31, 19, 8192}, {false, true, 1, 1, 1},        {true, false, 600, 20, 9000},
+      {false, false, 37, 45, 300},
+      {false, true, 25, 7, 129},
+      {true, false, 13, 70, 513},
+      {true, true, 50, 33, 17},
+      {false, false, 200, 64, 4100},
+      {true, false, 40, 24, 9000},
+      {false, false, 31, 19, 8192},
+      {false, true, 1, 1, 1},
+      {true, false, 600, 20, 9000},
+      // split-k with whole panels of B read in place (3 of 32 / 6 of 16 columns), and with a ragged
+      // last panel beside them
+      {true, false, 70, 96, 9000},
+      {false, false, 33, 70, 8200},
   };
   auto reference = [](const mm_shape& s, const std::vector<float>& a, const std::vector<float>& b, bool from_c,
                       std::vector<float> c) {
