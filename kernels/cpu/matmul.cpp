@@ -20,10 +20,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <mutex>
 #include <cstdlib>
-#include <stdexcept>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,6 +35,24 @@ constexpr std::int64_t kMaxTile = 256, kMinTile = 64, kMinTiles = 16;
 // Split-K for small outputs of long products (weight gradients: din x dout over every row of a
 // batch): fixed chunks of k, one partial product each on the whole output, added in chunk order.
 constexpr std::int64_t kSplitK = 4096, kSplitMaxOutput = 512 * 512;
+bool split_k(std::int64_t m, std::int64_t n, std::int64_t k) {
+  return k >= 2 * kSplitK && m * n <= kSplitMaxOutput;
+}
+
+// C = (beta C +) the chunks' partial products (chunks x m x n, dense), added in chunk order.
+template <typename T>
+void add_chunk_partials(const T* part, std::int64_t chunks, std::int64_t m, std::int64_t n, T beta, T* c,
+                        std::int64_t ldc) {
+  const std::int64_t mn = m * n;
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 16), [&](const auto& r) {
+    for (std::int64_t i = r.begin(); i < r.end(); ++i)
+      for (std::int64_t j = 0; j < n; ++j) {
+        T acc = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+        for (std::int64_t ch = 0; ch < chunks; ++ch) acc += part[ch * mn + i * n + j];
+        c[i * ldc + j] = acc;
+      }
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // OpenBLAS path.
@@ -64,7 +80,7 @@ void matmul_blas(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std
                  std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
   blas_single_threaded();
   const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
-  if (k >= 2 * kSplitK && m * n <= kSplitMaxOutput) {
+  if (split_k(m, n, k)) {
     // Each chunk's panels are packed once (tiles of the output would each repack their panels of the
     // whole k). Chunks depend on k only, and the sum runs in chunk order: the same bits for any thread
     // count.
@@ -76,14 +92,7 @@ void matmul_blas(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std
       const T* bp = trans_b ? b + k0 : b + k0 * ldb;  // rows k0.. of op(B)
       gemm_call(ta, tb, m, n, kk, alpha, ap, lda, bp, ldb, T(0), part.data() + ch * mn, n);
     });
-    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 16), [&](const auto& r) {
-      for (std::int64_t i = r.begin(); i < r.end(); ++i)
-        for (std::int64_t j = 0; j < n; ++j) {
-          T acc = beta == T(0) ? T(0) : beta * c[i * ldc + j];
-          for (std::int64_t ch = 0; ch < chunks; ++ch) acc += part[static_cast<std::size_t>(ch * mn + i * n + j)];
-          c[i * ldc + j] = acc;
-        }
-    });
+    add_chunk_partials(part.data(), chunks, m, n, beta, c, ldc);
     return;
   }
   // Tiles as large as possible (each OpenBLAS call repacks its panels, so small tiles of a tall
@@ -230,6 +239,9 @@ struct float_kernel {
   int mr, nr;
   micro_fn micro;
 };
+float_kernel kernel_of(matmul_kernel kind) {
+  return kind == matmul_kernel::avx512 ? float_kernel{12, 32, &micro_avx512} : float_kernel{6, 16, &micro_avx2};
+}
 
 // Packs rows [p0, p0 + kc) of op(B) (k x n) for panels [q0, q1): panel q holds columns
 // [q*nr, q*nr + nr) as kc rows of nr floats, columns past n zero. dst points at panel q0.
@@ -368,7 +380,7 @@ void matmul_own(const float_kernel& fk, bool ta, bool tb, std::int64_t m, std::i
                 std::int64_t ldc) {
   const std::int64_t rs = ta ? 1 : lda, cs = ta ? lda : 1;
   const std::int64_t nr = fk.nr, panels = (n + nr - 1) / nr;
-  if (k >= 2 * kSplitK && m * n <= kSplitMaxOutput) {
+  if (split_k(m, n, k)) {
     // Weight gradients: op(B) is the upstream gradient, read once per row block of the output: whole
     // panels straight from B, only a ragged last one (or a transposed B) packed, per pass of kKc rows.
     const std::int64_t chunks = (k + kSplitK - 1) / kSplitK, mn = m * n;
@@ -392,14 +404,7 @@ void matmul_own(const float_kernel& fk, bool ta, bool tb, std::int64_t m, std::i
           run_tiles(fk, a, rs, cs, 0, m, k0 + kb, kc, bp, 0, panels, n, out, n, kb > 0);
         }
       });
-      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 16), [&](const auto& r) {
-        for (std::int64_t i = r.begin(); i < r.end(); ++i)
-          for (std::int64_t j = 0; j < n; ++j) {
-            float acc = from_c ? c[i * ldc + j] : 0.0f;
-            for (std::int64_t ch = 0; ch < chunks; ++ch) acc += part[ch * mn + i * n + j];
-            c[i * ldc + j] = acc;
-          }
-      });
+      add_chunk_partials(part, chunks, m, n, from_c ? 1.0f : 0.0f, c, ldc);
     });
     return;
   }
@@ -466,8 +471,7 @@ void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int
   if constexpr (std::is_same_v<T, float>) {
     const matmul_kernel kind = active_matmul_kernel();
     if (kind != matmul_kernel::blas) {
-      const float_kernel fk =
-          kind == matmul_kernel::avx512 ? float_kernel{12, 32, &micro_avx512} : float_kernel{6, 16, &micro_avx2};
+      const float_kernel fk = kernel_of(kind);
       if (alpha == 1.0f && (beta == 0.0f || beta == 1.0f)) {
         matmul_own(fk, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta == 1.0f, c, ldc);
         return;
@@ -492,11 +496,9 @@ void matmul_sum2(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std
                  const T* b2, std::int64_t ldb2, T beta, T* c, std::int64_t ldc) {
   if constexpr (std::is_same_v<T, float>) {
     const matmul_kernel kind = active_matmul_kernel();
-    auto split = [&](std::int64_t k) { return k >= 2 * kSplitK && m * n <= kSplitMaxOutput; };
-    if (kind != matmul_kernel::blas && m > 0 && n > 0 && k1 > 0 && k2 > 0 && !split(k1) && !split(k2) &&
+    if (kind != matmul_kernel::blas && m > 0 && n > 0 && k1 > 0 && k2 > 0 && !split_k(m, n, k1) && !split_k(m, n, k2) &&
         (beta == 0.0f || beta == 1.0f)) {
-      const float_kernel fk =
-          kind == matmul_kernel::avx512 ? float_kernel{12, 32, &micro_avx512} : float_kernel{6, 16, &micro_avx2};
+      const float_kernel fk = kernel_of(kind);
       const term terms[2] = {{a1, lda1, b1, ldb1, k1}, {a2, lda2, b2, ldb2, k2}};
       matmul_tiled(fk, trans_a, trans_b, m, n, terms, 2, beta == 1.0f, c, ldc);
       return;
