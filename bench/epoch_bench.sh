@@ -14,7 +14,9 @@
 # ledger and time split. Writes RESULTS_DIR/epoch_bench.json and prints a table with the targets.
 # Environment for a shorter run (bench/gpu_check.sh uses one): EPOCH_NODES, EPOCH_AVG_DEGREE (50),
 # EPOCH_TRAIN (the generator's training fraction), EPOCH_PREPARE ("cvip degree": the estimators
-# whose prepared datasets are built), EPOCH_RUNS (the placements to run, by name), PYG_BATCHES (100).
+# whose prepared datasets are built), EPOCH_RUNS (the placements to run, by name), PYG_BATCHES (100),
+# EPOCH_RUN_TIMEOUT (seconds for each tiergnn run), EPOCH_VERBOSE=1 (each run's log lines and progress
+# every 10 s, its last EPOCH_LOG_LINES lines printed: for a run that stalls).
 # Usage: bench/epoch_bench.sh BUILD_DIR RESULTS_DIR [PYTHON]
 set -uo pipefail
 build=$(realpath "$1")
@@ -53,10 +55,14 @@ for r in "${runs[@]}"; do
   IFS='|' read -r name ds args <<< "$r"
   # EPOCH_RUNS="copy-0 cvip-20 ...": only those placements (a short run)
   [[ -n ${EPOCH_RUNS:-} && " $EPOCH_RUNS " != *" $name "* ]] && continue
+  quiet=(-q --no-progress)
+  [[ ${EPOCH_VERBOSE:-0} == 1 ]] && quiet=()  # the log lines and progress every 10 s, for a run that stalls
+  t1=$(date +%s)
   # shellcheck disable=SC2086
-  "$T" -q train "$work/$ds" --device "$device" --model sage --hidden 256 "${common[@]}" --epochs 2 --eval none \
-    --no-progress --metrics "$work/$name.jsonl" $args > "$work/$name.log" 2>&1
+  timeout -k 5 "${EPOCH_RUN_TIMEOUT:-100000}" "$T" "${quiet[@]}" train "$work/$ds" --device "$device" --model sage \
+    --hidden 256 "${common[@]}" --epochs 2 --eval none --metrics "$work/$name.jsonl" $args > "$work/$name.log" 2>&1
   rc=$?
+  secs=$(( $(date +%s) - t1 ))
   "$py" - "$work/$name.jsonl" "$name" "$rc" >> "$work/runs.jsonl" <<'PY'
 import json, os, sys
 path, name, rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -64,7 +70,9 @@ lines = [json.loads(x) for x in open(path) if x.strip()] if os.path.exists(path)
 epochs = [x for x in lines if "epoch" in x and not x.get("final")]
 print(json.dumps({"name": name, "rc": rc, "epoch": epochs[-1] if epochs else None}))
 PY
-  echo "$name: rc $rc"; [[ $rc -ne 0 ]] && tail -3 "$work/$name.log"
+  echo "$name: rc $rc in $secs s"
+  [[ $rc -eq 124 || $rc -eq 137 ]] && echo "$name: stopped at EPOCH_RUN_TIMEOUT=${EPOCH_RUN_TIMEOUT:-} s"
+  [[ $rc -ne 0 || ${EPOCH_VERBOSE:-0} == 1 ]] && tail -"${EPOCH_LOG_LINES:-3}" "$work/$name.log"
 done
 "$py" "$here/pyg_epoch.py" "$work/g" --max-batches "${PYG_BATCHES:-100}" --json "$work/pyg.json" > "$work/pyg.log" 2>&1 \
   || { echo "pyg baseline failed:"; tail -5 "$work/pyg.log"; }

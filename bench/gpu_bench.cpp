@@ -13,7 +13,8 @@
 //             the CPU sampler (all cores of this machine) on the same batches for reference
 //
 // Usage: gpu_bench --work DIR [--parts ceilings,gather,sampler] [--gather-mib 1024] [--sampler-dataset DIR]
-//                  [--batches 100] [--json FILE]
+//                  [--sampler-batch-sizes 1024,...] [--batches 100] [--json FILE]
+// (--batches counts batches of 1024 seeds: a larger batch size runs proportionally fewer)
 // (the gather part needs the ceilings and measures them itself when --parts leaves them out)
 // Prints a table; writes JSON with the card, the machine and the numbers.
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,7 @@ std::string write_rows(const std::string& dir, std::int64_t n, std::int64_t dim)
 int main(int argc, char** argv) {
   std::string work, sampler_dataset, json_path, parts = "ceilings,gather,sampler";
   std::int64_t batches = 100, gather_mib = 1024;
+  std::vector<std::int64_t> batch_sizes{1024};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     if (k == "--work")
@@ -80,7 +83,11 @@ int main(int argc, char** argv) {
       parts = argv[i + 1];
     else if (k == "--gather-mib")
       gather_mib = std::stoll(argv[i + 1]);
-    else {
+    else if (k == "--sampler-batch-sizes") {
+      batch_sizes.clear();
+      std::stringstream list(argv[i + 1]);
+      for (std::string x; std::getline(list, x, ',');) batch_sizes.push_back(std::stoll(x));
+    } else {
       std::fprintf(stderr, "gpu_bench: unknown option %s\n", k.c_str());
       return 2;
     }
@@ -88,7 +95,7 @@ int main(int argc, char** argv) {
   if (work.empty()) {
     std::fprintf(stderr,
                  "usage: gpu_bench --work DIR [--parts ceilings,gather,sampler] [--gather-mib 1024] "
-                 "[--sampler-dataset DIR] [--batches 100] [--json FILE]\n");
+                 "[--sampler-dataset DIR] [--sampler-batch-sizes 1024,...] [--batches 100] [--json FILE]\n");
     return 2;
   }
   if (cuda_device_count() == 0) {
@@ -166,41 +173,55 @@ int main(int argc, char** argv) {
       std::vector<std::int64_t> train;
       for (std::int64_t v = 0; v < ds.num_nodes(); ++v)
         if (rng() % 10 == 0) train.push_back(v);
-      const batch_plan plan = plan_epoch(span<const std::int64_t>(train), 1024, 0, 0);
-      const std::int64_t nb = std::min<std::int64_t>(batches, plan.num_batches());
-      std::printf("\nsampler: %s, %lld nodes, %lld edges, fanouts 15,10,5, batch 1024, %lld batches\n",
-                  ds.meta().name.c_str(), static_cast<long long>(ds.num_nodes()),
-                  static_cast<long long>(ds.num_edges()), static_cast<long long>(nb));
       out["sampler"]["dataset"] = ds.meta().name;
       out["sampler"]["num_edges"] = ds.num_edges();
-      out["sampler"]["batches"] = nb;
-      {
-        neighbor_sampler cpu(ds, fan, 0);
-        sampled_batch sb;
-        cpu.sample(plan.batch(0), 0, 0, &sb);  // warm-up
-        std::int64_t edges = 0;
-        const auto t0 = clk::now();
-        const std::int64_t ncpu = std::min<std::int64_t>(nb, 30);
-        for (std::int64_t b = 0; b < ncpu; ++b) {
-          cpu.sample(plan.batch(b), 0, b, &sb);
-          edges += sb.num_sampled_edges();
+      // One row per batch size: the GPU's fixed cost per batch (launches, the waits for each hop's
+      // sizes) shows as throughput rising with the batch; the first size is the headline figure.
+      for (std::size_t si = 0; si < batch_sizes.size(); ++si) {
+        const std::int64_t bs = batch_sizes[si];
+        const batch_plan plan = plan_epoch(span<const std::int64_t>(train), bs, 0, 0);
+        const std::int64_t nb =
+            std::min<std::int64_t>(std::max<std::int64_t>(1, batches * 1024 / bs), plan.num_batches());
+        std::printf("\nsampler: %s, %lld nodes, %lld edges, fanouts 15,10,5, batch %lld, %lld batches\n",
+                    ds.meta().name.c_str(), static_cast<long long>(ds.num_nodes()),
+                    static_cast<long long>(ds.num_edges()), static_cast<long long>(bs), static_cast<long long>(nb));
+        nlohmann::json row;
+        row["batch_size"] = bs;
+        row["batches"] = nb;
+        {
+          neighbor_sampler cpu(ds, fan, 0);
+          sampled_batch sb;
+          cpu.sample(plan.batch(0), 0, 0, &sb);  // warm-up
+          std::int64_t edges = 0;
+          const auto t0 = clk::now();
+          const std::int64_t ncpu = std::min<std::int64_t>(nb, std::max<std::int64_t>(1, 30 * 1024 / bs));
+          for (std::int64_t b = 0; b < ncpu; ++b) {
+            cpu.sample(plan.batch(b), 0, b, &sb);
+            edges += sb.num_sampled_edges();
+          }
+          const double sec = std::chrono::duration<double>(clk::now() - t0).count();
+          std::printf("%-26s %10.1f M edges/s  (%.0f sampled edges a batch, %.2f ms a batch)\n", "CPU (all cores)",
+                      edges / sec / 1e6, static_cast<double>(edges) / ncpu, 1e3 * sec / ncpu);
+          row["cpu_edges_per_s"] = edges / sec;
+          row["cpu_batches"] = ncpu;
+          row["edges_per_batch"] = static_cast<double>(edges) / ncpu;
         }
-        const double sec = std::chrono::duration<double>(clk::now() - t0).count();
-        std::printf("%-22s %10.1f M edges/s\n", "CPU (all cores)", edges / sec / 1e6);
-        out["sampler"]["cpu_edges_per_s"] = edges / sec;
-        out["sampler"]["cpu_batches"] = ncpu;
-      }
-      for (csr_placement where : {csr_placement::device, csr_placement::pinned_host}) {
-        const char* name = where == csr_placement::device ? "GPU, CSR in device" : "GPU, CSR in pinned host";
-        cuda_neighbor_sampler g(ds, fan, 0, where);
-        for (std::int64_t b = 0; b < std::min<std::int64_t>(3, nb); ++b) g.sample_on_device(plan.batch(b), 0, b);
-        std::int64_t edges = 0;
-        const auto t0 = clk::now();
-        for (std::int64_t b = 0; b < nb; ++b) edges += g.sample_on_device(plan.batch(b), 0, b);
-        const double sec = std::chrono::duration<double>(clk::now() - t0).count();
-        std::printf("%-22s %10.1f M edges/s\n", name, edges / sec / 1e6);
-        out["sampler"][where == csr_placement::device ? "gpu_device_edges_per_s" : "gpu_pinned_edges_per_s"] =
-            edges / sec;
+        for (csr_placement where : {csr_placement::device, csr_placement::pinned_host}) {
+          const char* name = where == csr_placement::device ? "GPU, CSR in device" : "GPU, CSR in pinned host";
+          cuda_neighbor_sampler g(ds, fan, 0, where);
+          for (std::int64_t b = 0; b < std::min<std::int64_t>(3, nb); ++b) g.sample_on_device(plan.batch(b), 0, b);
+          std::int64_t edges = 0;
+          const auto t0 = clk::now();
+          for (std::int64_t b = 0; b < nb; ++b) edges += g.sample_on_device(plan.batch(b), 0, b);
+          const double sec = std::chrono::duration<double>(clk::now() - t0).count();
+          std::printf("%-26s %10.1f M edges/s  (%.2f ms a batch)\n", name, edges / sec / 1e6, 1e3 * sec / nb);
+          const bool dev = where == csr_placement::device;
+          row[dev ? "gpu_device_edges_per_s" : "gpu_pinned_edges_per_s"] = edges / sec;
+          row[dev ? "gpu_device_ms_per_batch" : "gpu_pinned_ms_per_batch"] = 1e3 * sec / nb;
+        }
+        if (si == 0)
+          for (const auto& [key, value] : row.items()) out["sampler"][key] = value;
+        out["sampler"]["by_batch_size"].push_back(row);
       }
     }
     if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";

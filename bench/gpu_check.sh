@@ -7,10 +7,11 @@
 #              compute-sanitizer memcheck over the GPU kernel/store/sampler tests
 #   2 gather   bandwidth ceilings (pinned H2D, device copy) and tiered-gather throughput
 #   3 sampler  GPU sampler against the CPU sampler on a generated R-MAT graph
-#   4 epoch    a short epoch benchmark: tiergnn placements and PyTorch + PyG on a small community graph
+#   4 epoch    a short epoch benchmark: the 7 tiergnn placements and PyTorch + PyG on a 1M-node community graph
 #              (GPU_CHECK_LONG=1: the long one of bench/epoch_bench.sh, 4M nodes and 7 placements)
 #   5 python   the Python module's tests (FeatureStore(device="cuda") -> CUDA tensors)
-# Each stage runs under its own time limit (GPU_CHECK_LIMITS="build=170 tests=70 ..." overrides);
+# GPU_CHECK_STAGES="env build epoch" runs only the stages named (build always), GPU_CHECK_TARGETS="tiergnn" builds
+# only those targets. Each stage runs under its own time limit (GPU_CHECK_LIMITS="build=170 tests=70 ..." overrides);
 # RESULTS_DIR/stages.tsv gets "stage rc seconds" per stage, RESULTS_DIR/<stage>.log its output, and
 # RESULTS_DIR/gpu_check.json the summary. The exit status is the first failing stage's.
 # Usage: bench/gpu_check.sh [RESULTS_DIR]   (on a machine without a GPU the GPU parts skip: a dry run)
@@ -30,7 +31,7 @@ build=$root/build/gpu
 T=$build/cli/tiergnn
 has_gpu=0
 [[ $(nvidia-smi -L 2>/dev/null | grep -c GPU) -gt 0 ]] && has_gpu=1
-declare -A limit=([env]=20 [build]=170 [tests]=70 [sanitizer]=60 [gather]=35 [sampler]=45 [epoch]=85 [python]=40)
+declare -A limit=([env]=60 [build]=170 [tests]=70 [sanitizer]=60 [gather]=35 [sampler]=60 [epoch]=150 [python]=40)
 for kv in ${GPU_CHECK_LIMITS:-}; do limit[${kv%%=*}]=${kv#*=}; done
 first_rc=0
 script_start=$(date +%s)
@@ -94,7 +95,8 @@ stage_build() {
     -DCLI11_DIR="$deps/share/cmake/CLI11" -DOpenBLAS_DIR="$deps/lib/x86_64-linux-gnu/cmake/openblas" \
     -DZLIB_ROOT="$deps" -DTIERGNN_BUILD_TESTS=ON -DTIERGNN_BUILD_BENCH=ON "${py_args[@]}" > "$results/configure.log" 2>&1 \
     || { tail -30 "$results/configure.log"; return 1; }
-  cmake --build "$build" -j"$(nproc)" > "$results/build_output.log" 2>&1 \
+  # shellcheck disable=SC2086
+  cmake --build "$build" -j"$(nproc)" ${GPU_CHECK_TARGETS:+--target $GPU_CHECK_TARGETS} > "$results/build_output.log" 2>&1 \
     || { grep -E "error|Error" "$results/build_output.log" | head -40; return 1; }
   echo "built"
 }
@@ -139,7 +141,7 @@ stage_sampler() {
   "$T" -q generate rmat "$work/rmat21" --scale 21 --edge-factor 16 --undirected --drop-self-loops --seed 1 || return 1
   echo "generated the sampler graph in $(( $(date +%s) - t1 )) s"
   "$build/bench/gpu_bench" --work "$work" --parts sampler --sampler-dataset "$work/rmat21" --batches 60 \
-    --json "$results/sampler.json"
+    --sampler-batch-sizes "${SAMPLER_BATCH_SIZES:-1024,4096,16384}" --json "$results/sampler.json"
   local rc=$?
   rm -rf "$work"
   return "$rc"
@@ -150,8 +152,8 @@ stage_epoch() {
   if [[ ${GPU_CHECK_LONG:-0} == 1 ]]; then
     bench/epoch_bench.sh "$build" "$results" python3
   else
-    EPOCH_NODES=${EPOCH_NODES:-400000} EPOCH_AVG_DEGREE=20 EPOCH_TRAIN=0.1 EPOCH_PREPARE=cvip \
-      EPOCH_RUNS="copy-0 zerocopy-0 cvip-20 all-gpu" PYG_BATCHES=30 bench/epoch_bench.sh "$build" "$results" python3
+    EPOCH_NODES=${EPOCH_NODES:-1000000} EPOCH_AVG_DEGREE=20 EPOCH_TRAIN=0.1 EPOCH_PREPARE="cvip degree" \
+      PYG_BATCHES=30 bench/epoch_bench.sh "$build" "$results" python3
   fi
 }
 
@@ -167,14 +169,13 @@ export -f stage_env sanitizer_path stage_build stage_tests stage_sanitizer stage
   stage_python
 export root results deps nvcc_path cuda_root build T has_gpu
 
-run_stage env bash -c stage_env
+# GPU_CHECK_STAGES="env build epoch": only those stages (a follow-up run); GPU_CHECK_TARGETS: the build's targets.
+wanted() { [[ -z ${GPU_CHECK_STAGES:-} || " $GPU_CHECK_STAGES " == *" $1 "* ]]; }
+wanted env && run_stage env bash -c stage_env
 if run_stage build bash -c stage_build; then
-  run_stage tests bash -c stage_tests
-  run_stage sanitizer bash -c stage_sanitizer
-  run_stage gather bash -c stage_gather
-  run_stage sampler bash -c stage_sampler
-  run_stage epoch bash -c stage_epoch
-  run_stage python bash -c stage_python
+  for s in tests sanitizer gather sampler epoch python; do
+    wanted "$s" && run_stage "$s" bash -c "stage_$s"
+  done
 fi
 
 device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
@@ -218,8 +219,11 @@ if g:
               f"({100 * x['fraction_of_ceiling']:.0f}% of ceiling)")
 s = (summary.get("sampler") or {}).get("sampler")
 if s:
-    print(f"  sampler CPU {s['cpu_edges_per_s'] / 1e6:.1f} M/s; GPU device {s['gpu_device_edges_per_s'] / 1e6:.1f} M/s, "
-          f"pinned {s['gpu_pinned_edges_per_s'] / 1e6:.1f} M/s (sampled edges)")
+    for r in s.get("by_batch_size", [s]):
+        print(f"  sampler batch {r.get('batch_size', 1024)}: CPU {r['cpu_edges_per_s'] / 1e6:.1f} M/s; "
+              f"GPU device {r['gpu_device_edges_per_s'] / 1e6:.1f} M/s "
+              f"({r['gpu_device_edges_per_s'] / r['cpu_edges_per_s']:.1f}x), "
+              f"pinned {r['gpu_pinned_edges_per_s'] / 1e6:.1f} M/s (sampled edges)")
 for k, v in (summary.get("epoch_bench") or {}).get("targets", {}).items():
     print(f"  epoch {k:24s} {v:.2f}x")
 PY

@@ -3,6 +3,7 @@
 #include <cublas_v2.h>
 #include <cusparse.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -137,11 +138,14 @@ void matmul(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int
             std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc, void* stream) {
   if (m == 0 || n == 0) return;
   auto h = static_cast<cublasHandle_t>(cublas_handle(stream));
+  // cuBLAS refuses a leading dimension below 1 (status 7, "parameter 10 had an illegal value"), which
+  // a product with k = 0 has (ld = k for a transposed operand): there C = beta C, and any ld >= 1 does.
+  const auto ld = [](std::int64_t x) { return static_cast<int>(std::max<std::int64_t>(x, 1)); };
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
-  check_cublas(cublasSgemm(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                           static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
-                           static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c, static_cast<int>(ldc)),
-               "cublasSgemm");
+  check_cublas(
+      cublasSgemm(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
+                  static_cast<int>(m), static_cast<int>(k), &alpha, b, ld(ldb), a, ld(lda), &beta, c, ld(ldc)),
+      "cublasSgemm");
 }
 
 void aggregate_forward(const agg_graph_view& g, const float* x, std::int64_t dim, float* y, void* stream) {
