@@ -35,7 +35,9 @@ class cuda_tiered_store final : public feature_store {
     int device = 0;
     int disk_readers = 4;
     std::uint64_t reserve_bytes = 0;  // GPU memory training needs beside the tier
-    bool register_host_tier = false;  // pin the file's mapping in place instead of copying the host tier
+    // Pin the file's mapping in place instead of copying the host tier. Off in training (tiering/
+    // store.cpp): registering a large file mapping hung on an H200 VM; see bench/results/gpu_check_h200.md.
+    bool register_host_tier = false;
     // false: the kernel reads host rows zero-copy. true: the classic data path of DGL/PyG (a
     // baseline): CPU threads gather the batch's host and disk rows into a pinned buffer, one DMA
     // copy moves it to the device, and the kernel reads it there.

@@ -41,7 +41,8 @@ struct store_options {
   device_kind device = device_kind::cpu;
   int device_id = 0;
   int disk_readers = 4;
-  bool map_host_tier = false;       // the host tier is the mapped file in place (CPU: read; CUDA: registered)
+  bool map_host_tier = false;       // the host tier is the mapped file in place (CPU: read; CUDA: a pinned copy, or the
+                                    // mapping registered in place with TIERGNN_CUDA_REGISTER_FILE=1)
   std::uint64_t reserve_bytes = 0;  // CUDA: device memory training needs beside the GPU tier
   bool cpu_gather_copy = false;     // CUDA: host rows gathered by CPU threads and copied (a baseline)
   // CUDA, one process per GPU: rows [0, replicated) on every GPU, rows [replicated, g) striped
