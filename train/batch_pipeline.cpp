@@ -31,35 +31,46 @@ batch_pipeline::batch_pipeline(neighbor_sampler& sampler, feature_store& store, 
     s->labels.bind(be);
     slots_.push_back(std::move(s));
   }
+  if (o.depth > 0)
+    for (int i = 0; i < o.depth; ++i) samples_.push_back(std::make_unique<sampled_batch>());
+  sample_secs_.assign(samples_.size(), 0.0);
 }
 
 batch_pipeline::~batch_pipeline() {
   finish_epoch();
 }
 
-void batch_pipeline::produce(std::int64_t b, prepared_batch& s) {
+double batch_pipeline::sample_into(std::int64_t b, sampled_batch* out) {
+  // Data-parallel: this rank's slice of the global batch; draws stay keyed by the global batch, so
+  // the union over ranks samples exactly what one process would.
+  const span<const std::int64_t> global = plan_->batch(b);
+  const index_range mine = rank_slice(static_cast<std::int64_t>(global.size()), o_.rank, o_.world);
+  if (mine.size() == 0) {
+    *out = sampled_batch{};
+    return 0;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  sampler_.sample(span<const std::int64_t>(global.data() + mine.begin, static_cast<std::size_t>(mine.size())), epoch_,
+                  b, out);
+  return since(t0);
+}
+
+void batch_pipeline::complete(std::int64_t b, prepared_batch& s) {
   s.epoch = epoch_;
   s.index = b;
   s.feature_traffic = traffic{};
-  s.sample_s = s.gather_s = s.prepare_s = 0;
-  // Data-parallel: this rank's slice of the global batch; draws stay keyed by the global batch, so
-  // the union over ranks samples exactly what one process would.
+  s.gather_s = s.prepare_s = 0;
   const span<const std::int64_t> global = plan_->batch(b);
   const index_range mine = rank_slice(static_cast<std::int64_t>(global.size()), o_.rank, o_.world);
   s.global_rows = static_cast<std::int64_t>(global.size());
   s.labels_host.clear();
   if (mine.size() == 0) {  // fewer seeds than ranks: this rank contributes nothing to this batch
-    s.host = sampled_batch{};
     s.x.resize(0);
     if (store_.collective())  // serve the others' rows
       store_.gather(span<const std::int64_t>(), tensor_view<float>{nullptr, 0, store_.output_memory()}, nullptr);
     return;
   }
   auto t0 = std::chrono::steady_clock::now();
-  sampler_.sample(span<const std::int64_t>(global.data() + mine.begin, static_cast<std::size_t>(mine.size())), epoch_,
-                  b, &s.host);
-  s.sample_s = since(t0);
-  t0 = std::chrono::steady_clock::now();
   const auto in = s.host.input_nodes();
   s.x.resize(in.size() * static_cast<std::size_t>(store_.dim()));
   if (store_.output_memory() == be_.memory() || be_.host_memory()) {
@@ -80,6 +91,11 @@ void batch_pipeline::produce(std::int64_t b, prepared_batch& s) {
   s.prepare_s = since(t0);
 }
 
+void batch_pipeline::produce(std::int64_t b, prepared_batch& s) {
+  s.sample_s = sample_into(b, &s.host);
+  complete(b, s);
+}
+
 void batch_pipeline::start_epoch(const batch_plan& plan, int epoch) {
   finish_epoch();
   plan_ = &plan;
@@ -92,33 +108,78 @@ void batch_pipeline::start_epoch(const batch_plan& plan, int epoch) {
   ready_.clear();
   free_.clear();
   for (int i = 0; i < static_cast<int>(slots_.size()); ++i) free_.push_back(i);
-  if (o_.depth > 0) producer_ = std::thread([this] { run_producer(); });
+  samples_free_.clear();
+  samples_ready_.clear();
+  for (int i = 0; i < static_cast<int>(samples_.size()); ++i) samples_free_.push_back(i);
+  if (o_.depth > 0) {
+    sampler_thread_ = std::thread([this] { run_sampler(); });
+    producer_ = std::thread([this] { run_producer(); });
+  }
+}
+
+void batch_pipeline::run_sampler() {
+  try {
+    for (std::int64_t b = 0; b < plan_->num_batches(); ++b) {
+      int k;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !samples_free_.empty(); });
+        if (stop_) return;
+        k = samples_free_.front();
+        samples_free_.pop_front();
+      }
+      const double secs = sample_into(b, samples_[static_cast<std::size_t>(k)].get());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        sample_secs_[static_cast<std::size_t>(k)] = secs;
+        samples_ready_.push_back(k);  // one sampling thread: in batch order
+      }
+      cv_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_) failure_ = std::current_exception();
+    cv_.notify_all();
+  }
 }
 
 void batch_pipeline::run_producer() {
   try {
     if (be_.device() == device_kind::cuda) gpu::set_device(be_.device_id());  // the current device is per thread
     for (std::int64_t b = 0; b < plan_->num_batches(); ++b) {
-      int k;
+      int k, j;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return stop_ || !free_.empty(); });
         if (stop_) return;
         k = free_.front();
         free_.pop_front();
+        // Batch b's sample (a failed sampler leaves none: the consumer rethrows its failure).
+        cv_.wait(lock, [&] { return stop_ || failure_ || !samples_ready_.empty(); });
+        if (stop_ || samples_ready_.empty()) return;
+        j = samples_ready_.front();
+        samples_ready_.pop_front();
       }
-      const auto t = std::chrono::steady_clock::now();
-      produce(b, *slots_[static_cast<std::size_t>(k)]);
+      prepared_batch& s = *slots_[static_cast<std::size_t>(k)];
+      std::swap(s.host, *samples_[static_cast<std::size_t>(j)]);  // the old sample's buffers go back to be reused
+      s.sample_s = sample_secs_[static_cast<std::size_t>(j)];
       {
         std::lock_guard<std::mutex> lock(mu_);
-        busy_s_ += since(t);
+        samples_free_.push_back(j);
+      }
+      cv_.notify_all();
+      const auto t = std::chrono::steady_clock::now();
+      complete(b, s);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        busy_s_ += s.sample_s + since(t);
         ready_.push_back(k);
       }
       cv_.notify_all();
     }
   } catch (...) {
     std::lock_guard<std::mutex> lock(mu_);
-    failure_ = std::current_exception();
+    if (!failure_) failure_ = std::current_exception();
     cv_.notify_all();
   }
 }
@@ -157,6 +218,7 @@ void batch_pipeline::finish_epoch() {
     stop_ = true;
   }
   cv_.notify_all();
+  if (sampler_thread_.joinable()) sampler_thread_.join();
   if (producer_.joinable()) producer_.join();
   current_ = -1;
 }

@@ -4,9 +4,13 @@
 // backend memory, its aggregation graphs built (and uploaded) and its labels placed beside them.
 // The epoch loop (train/trainer.cpp) is the same for every backend; only the depth differs:
 //   depth 0   synchronous: next() prepares the batch on the calling thread (the CPU default);
-//   depth k   a producer thread prepares up to k batches ahead into k slots reused across batches,
-//             while the caller trains (the CUDA default, 2: sampling, gathering and uploads of the
-//             next batches overlap the GPU's compute).
+//   depth k   two threads prepare up to k batches ahead into k slots reused across batches while
+//             the caller trains (the CUDA default, 2): a sampling thread samples up to k batches
+//             ahead into host buffers of its own, and the producer thread takes them in order,
+//             gathers their features and builds and uploads their graphs. So sampling overlaps
+//             gathering and preparing as well as the GPU's compute: on an H200 with 16 cores the
+//             producer's sampling and preparing, done one after the other, left the GPU waiting
+//             2.0-2.4 s of a 2.9-3.3 s epoch (bench/results/gpu_check_h200.md).
 // Results do not depend on the depth: every batch's sample is keyed by (seed, epoch, batch) and the
 // caller consumes batches in order. A store whose rows land in host memory (the sharded store) feeding
 // a device backend gathers into host staging, then one copy moves the rows to the device.
@@ -70,7 +74,13 @@ class batch_pipeline {
   double producer_busy_s() const { return busy_s_; }
 
  private:
+  // Samples batch b's slice of the seeds into `out` (empty when this rank's slice is); seconds taken.
+  double sample_into(std::int64_t b, sampled_batch* out);
+  // Gathers, prepares and labels batch b, whose sample is in s.host.
+  void complete(std::int64_t b, prepared_batch& s);
+  // Both, on the calling thread (depth 0).
   void produce(std::int64_t b, prepared_batch& s);
+  void run_sampler();
   void run_producer();
 
   neighbor_sampler& sampler_;
@@ -86,10 +96,14 @@ class batch_pipeline {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<int> ready_, free_;
+  // The sampling thread's buffers: free ones, and sampled ones in batch order with their seconds.
+  std::vector<std::unique_ptr<sampled_batch>> samples_;
+  std::vector<double> sample_secs_;
+  std::deque<int> samples_free_, samples_ready_;
   bool stop_ = false;
   std::exception_ptr failure_;
   double busy_s_ = 0;
-  std::thread producer_;
+  std::thread sampler_thread_, producer_;
 };
 
 }  // namespace tg
