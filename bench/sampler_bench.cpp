@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
   std::vector<std::vector<std::int64_t>> fanout_lists;
   std::string json_path, threads_text = "1,2";
   std::vector<std::string> memories = {"mapped"};
+  std::vector<std::string> relabels = {"auto"};
   std::string advice;
   int epochs = 1;
   std::int64_t batch_size = 1024;
@@ -208,12 +209,15 @@ int main(int argc, char** argv) {
         seed = std::strtoull(value().c_str(), nullptr, 10);
       else if (a == "--memory")
         memories = tg::bench::split(value(), ',');
+      else if (a == "--relabel")
+        relabels = tg::bench::split(value(), ',');
       else if (a == "--advice")
         advice = value();
       else if (a == "-h" || a == "--help") {
         std::cout << "usage: sampler_bench --dataset DIR [--dataset DIR ...] [--json FILE] [--epochs E]\n"
                      "         [--threads 1,2] [--fanouts 15,10,5 --fanouts 10,10] [--batch-size 1024]\n"
                      "         [--train-fraction 0.1] [--seed S] [--memory mapped,anonymous]\n"
+                     "         [--relabel auto,serial,parallel]\n"
                      "Samples whole epochs (after one warm-up epoch) of a random 10% training set and\n"
                      "reports sampled edges/s, batches/s, ns per sampled edge and input nodes per "
                      "batch.\n";
@@ -260,7 +264,8 @@ int main(int argc, char** argv) {
       for (const auto& fanouts : fanout_lists) {
         struct config {
           int threads;
-          std::string memory;  // "mapped": the dataset's mmapped CSR; "anonymous": a copy in process memory
+          std::string memory;   // "mapped": the dataset's mmapped CSR; "anonymous": a copy in process memory
+          std::string relabel;  // "auto", or "serial" / "parallel" forced (the same ids either way)
           std::unique_ptr<tg::neighbor_sampler> sampler;
           tg::sampled_batch out;
           epoch_result warmup;
@@ -277,18 +282,23 @@ int main(int argc, char** argv) {
           ix_copy.assign(ix, ix + d.indices().nbytes());
         }
         for (int t : thread_counts)
-          for (const std::string& mem : memories) {
-            if (mem != "mapped" && mem != "anonymous")
-              throw tg::input_error("--memory: mapped or anonymous, not " + mem);
-            config c;
-            c.threads = t;
-            c.memory = mem;
-            c.sampler = mem == "mapped"
-                            ? std::make_unique<tg::neighbor_sampler>(d, fanouts, seed)
-                            : std::make_unique<tg::neighbor_sampler>(d.num_nodes(), ip_copy.data(), ix_copy.data(),
-                                                                     d.indices().type(), fanouts, seed);
-            configs.push_back(std::move(c));
-          }
+          for (const std::string& mem : memories)
+            for (const std::string& rl : relabels) {
+              if (mem != "mapped" && mem != "anonymous")
+                throw tg::input_error("--memory: mapped or anonymous, not " + mem);
+              if (rl != "auto" && rl != "serial" && rl != "parallel")
+                throw tg::input_error("--relabel: auto, serial or parallel, not " + rl);
+              config c;
+              c.threads = t;
+              c.memory = mem;
+              c.relabel = rl;
+              c.sampler = mem == "mapped"
+                              ? std::make_unique<tg::neighbor_sampler>(d, fanouts, seed)
+                              : std::make_unique<tg::neighbor_sampler>(d.num_nodes(), ip_copy.data(), ix_copy.data(),
+                                                                       d.indices().type(), fanouts, seed);
+              if (rl != "auto") c.sampler->set_parallel_relabel_min_threads(rl == "serial" ? 1 << 30 : 1);
+              configs.push_back(std::move(c));
+            }
         for (config& c : configs) {
           tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(c.threads));
           c.warmup = run_epoch(*c.sampler, train, batch_size, seed, 0, &c.out);
@@ -333,6 +343,7 @@ int main(int argc, char** argv) {
                {"fanouts", fanouts},
                {"threads", c.threads},
                {"memory", c.memory},
+               {"relabel", c.relabel},
                {"batches_per_epoch", m.batches},
                {"sampled_edges_per_second", eps},
                {"batches_per_second", static_cast<double>(m.batches) / m.sample_seconds},
@@ -366,23 +377,26 @@ int main(int argc, char** argv) {
       "warm-up, "
       "%u hardware threads, load %s -> %s\n\n",
       static_cast<long long>(batch_size), 100 * train_fraction, epochs, hw, load_at_start.c_str(), load_at_end.c_str());
-  std::printf("%-20s %9s %9s %-9s %3s %-9s %8s %10s %10s %8s %10s %12s %8s %8s %7s\n", "dataset", "nodes", "arcs",
+  std::printf("%-20s %9s %9s %-9s %3s %-16s %8s %10s %10s %8s %10s %12s %8s %8s %7s\n", "dataset", "nodes", "arcs",
               "fanouts", "thr", "memory", "batches", "Medges/s", "batches/s", "ns/edge", "inputs/b", "edges/b",
               "speedup", "cpu/wall", "others");
   for (const json& r : runs) {
-    std::printf(
-        "%-20s %9s %9s %-9s %3d %-9s %8lld %10s %10s %8s %10s %12s %8s %8s %6s%%\n",
-        r["dataset"].get<std::string>().c_str(), tg::format_count(r["nodes"].get<double>()).c_str(),
-        tg::format_count(r["arcs"].get<double>()).c_str(), join(r["fanouts"].get<std::vector<std::int64_t>>()).c_str(),
-        r["threads"].get<int>(), r["memory"].get<std::string>().c_str(),
-        static_cast<long long>(r["batches_per_epoch"].get<std::int64_t>()),
-        fmt(r["sampled_edges_per_second"].get<double>() / 1e6, 2).c_str(),
-        fmt(r["batches_per_second"].get<double>(), 1).c_str(), fmt(r["ns_per_sampled_edge"].get<double>(), 1).c_str(),
-        fmt(r["mean_input_nodes_per_batch"].get<double>(), 0).c_str(),
-        fmt(r["mean_sampled_edges_per_batch"].get<double>(), 0).c_str(),
-        fmt(r["speedup_vs_first_thread_count"].get<double>(), 2).c_str(),
-        fmt(r["own_cpu_per_wall_second"].get<double>(), 2).c_str(),
-        fmt(100 * r["other_processes_cpu_share"].get<double>(), 0).c_str());
+    std::printf("%-20s %9s %9s %-9s %3d %-16s %8lld %10s %10s %8s %10s %12s %8s %8s %6s%%\n",
+                r["dataset"].get<std::string>().c_str(), tg::format_count(r["nodes"].get<double>()).c_str(),
+                tg::format_count(r["arcs"].get<double>()).c_str(),
+                join(r["fanouts"].get<std::vector<std::int64_t>>()).c_str(), r["threads"].get<int>(),
+                (r["memory"].get<std::string>() +
+                 (r["relabel"].get<std::string>() == "auto" ? std::string() : "/" + r["relabel"].get<std::string>()))
+                    .c_str(),
+                static_cast<long long>(r["batches_per_epoch"].get<std::int64_t>()),
+                fmt(r["sampled_edges_per_second"].get<double>() / 1e6, 2).c_str(),
+                fmt(r["batches_per_second"].get<double>(), 1).c_str(),
+                fmt(r["ns_per_sampled_edge"].get<double>(), 1).c_str(),
+                fmt(r["mean_input_nodes_per_batch"].get<double>(), 0).c_str(),
+                fmt(r["mean_sampled_edges_per_batch"].get<double>(), 0).c_str(),
+                fmt(r["speedup_vs_first_thread_count"].get<double>(), 2).c_str(),
+                fmt(r["own_cpu_per_wall_second"].get<double>(), 2).c_str(),
+                fmt(100 * r["other_processes_cpu_share"].get<double>(), 0).c_str());
   }
 
   json doc = {{"benchmark", "neighbor_sampler"},

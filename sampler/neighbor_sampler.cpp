@@ -6,9 +6,11 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "core/error.hpp"
@@ -100,6 +102,50 @@ std::int32_t neighbor_sampler::local_id(std::int64_t global, block* b) {
   }
 }
 
+// The serial relabelling's result (new sources numbered from nd in the order of their first edge),
+// computed in parallel passes over the edges. map: the destinations' ids set, every other entry -1;
+// during the passes an entry <= -2 means "claimed by edge -(entry) - 2".
+void neighbor_sampler::relabel_parallel(std::int64_t ne, std::int64_t nd, std::int32_t* map, block* b) {
+  const std::int64_t* picked = picked_.data();
+  auto load = [](const std::int32_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); };
+  constexpr std::int64_t chunk = 1 << 14;
+  // 1. Each unmapped node is claimed by its smallest edge index.
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, ne, chunk), [&](const auto& r) {
+    for (std::int64_t e = r.begin(); e < r.end(); ++e) {
+      std::int32_t* slot = map + picked[e];
+      const auto mine = static_cast<std::int32_t>(-e - 2);
+      std::int32_t cur = load(slot);
+      while (cur == -1 || cur < mine)  // free, or claimed by a later edge
+        if (__atomic_compare_exchange_n(slot, &cur, mine, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) break;
+    }
+  });
+  // 2. First edges per fixed chunk, then their new ids in edge order.
+  const std::int64_t nchunks = (ne + chunk - 1) / chunk;
+  std::vector<std::int64_t> first(static_cast<std::size_t>(nchunks) + 1, 0);
+  tbb::parallel_for(std::int64_t{0}, nchunks, [&](std::int64_t c) {
+    std::int64_t n = 0;
+    for (std::int64_t e = c * chunk, end = std::min(ne, e + chunk); e < end; ++e)
+      n += load(map + picked[e]) == static_cast<std::int32_t>(-e - 2);
+    first[static_cast<std::size_t>(c) + 1] = n;
+  });
+  for (std::int64_t c = 0; c < nchunks; ++c) first[c + 1] += first[c];
+  std::vector<std::int64_t>& src = b->src_nodes;
+  src.resize(static_cast<std::size_t>(nd + first[nchunks]));
+  tbb::parallel_for(std::int64_t{0}, nchunks, [&](std::int64_t c) {
+    std::int64_t id = nd + first[c];
+    for (std::int64_t e = c * chunk, end = std::min(ne, e + chunk); e < end; ++e) {
+      std::int32_t* slot = map + picked[e];
+      if (load(slot) != static_cast<std::int32_t>(-e - 2)) continue;
+      __atomic_store_n(slot, static_cast<std::int32_t>(id), __ATOMIC_RELAXED);
+      src[static_cast<std::size_t>(id++)] = picked[e];
+    }
+  });
+  // 3. Every edge's source id.
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, ne, chunk), [&](const auto& r) {
+    for (std::int64_t e = r.begin(); e < r.end(); ++e) b->indices[e] = map[picked[e]];
+  });
+}
+
 template <typename index_t>
 void neighbor_sampler::sample_hop(int hop, std::int64_t epoch, std::int64_t batch, block* b) {
   const auto* idx = static_cast<const index_t*>(indices_);
@@ -155,7 +201,11 @@ void neighbor_sampler::sample_hop(int hop, std::int64_t epoch, std::int64_t batc
         throw input_error("seed node " + std::to_string(v) + " appears twice in a batch");
       }
     }
-    for (std::int64_t e = 0; e < ne; ++e) b->indices[e] = id_of(picked_[e]);
+    if (ne >= kParallelRelabelMinEdges && ne < std::numeric_limits<std::int32_t>::max() - 2 &&
+        tbb::this_task_arena::max_concurrency() >= parallel_relabel_min_threads_)
+      relabel_parallel(ne, nd, map, b);
+    else
+      for (std::int64_t e = 0; e < ne; ++e) b->indices[e] = id_of(picked_[e]);
     clear();
   } else {
     reset_map(static_cast<std::size_t>(nd + ne));

@@ -106,6 +106,32 @@ TEST(NeighborSampler, SameOutputForAnyThreadCount) {
   EXPECT_NE(a.blocks[0].src_nodes, c.blocks[0].src_nodes);
 }
 
+// Hops of 2^15 edges or more relabel in parallel passes: the same blocks as the serial loop, with
+// one thread or two, batch after batch (the map is back to empty between batches).
+TEST(NeighborSampler, ParallelRelabelGivesTheSerialIds) {
+  const test_graph g(20000);
+  for (int threads : {1, 2}) {
+    tbb::global_control c(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+    auto serial = g.sampler({15, 10, 5});
+    auto parallel = g.sampler({15, 10, 5});
+    serial.set_parallel_relabel_min_threads(1 << 30);
+    parallel.set_parallel_relabel_min_threads(1);
+    for (std::int64_t batch = 0; batch < 4; ++batch) {
+      const auto seeds = seeds_of(g.n, 2048, 3 + 2 * batch);  // other seeds each batch
+      sampled_batch a, b;
+      serial.sample(span<const std::int64_t>(seeds), 1, batch, &a);
+      parallel.sample(span<const std::int64_t>(seeds), 1, batch, &b);
+      ASSERT_GE(a.blocks[0].indices.size(), std::size_t{1} << 15) << "the largest hop takes the parallel path";
+      for (int l = 0; l < 3; ++l) {
+        EXPECT_EQ(a.blocks[l].src_nodes, b.blocks[l].src_nodes) << "threads " << threads << ", layer " << l;
+        EXPECT_EQ(a.blocks[l].indptr, b.blocks[l].indptr);
+        EXPECT_EQ(a.blocks[l].indices, b.blocks[l].indices);
+        EXPECT_EQ(a.blocks[l].src_degree, b.blocks[l].src_degree);
+      }
+    }
+  }
+}
+
 TEST(NeighborSampler, BuffersAreReusedAcrossBatches) {
   const test_graph g(2000);
   auto s = g.sampler({5, 5});
