@@ -9,6 +9,7 @@
 #     degree-10/20  a degree-ranked GPU tier of 10% / 20% of the feature bytes (PaGraph)
 #     cvip-10/20  the default estimator's GPU tier, 10% / 20%
 #     all-gpu       every feature row in device memory
+#     *-gs          zerocopy-0, cvip-20 and all-gpu with the batches sampled on the GPU (--sampler gpu)
 #   and the conventional PyTorch + PyG pipeline (bench/pyg_epoch.py) on the same graph.
 # Each tiergnn run trains 2 epochs; the second (warm) epoch's time is reported with its traffic
 # ledger and time split. Writes RESULTS_DIR/epoch_bench.json and prints a table with the targets.
@@ -49,18 +50,21 @@ runs=(
   "cvip-10|cvip|--gpu-mem 10%"
   "cvip-20|cvip|--gpu-mem 20%"
   "all-gpu|cvip|--gpu-mem 100%"
+  "zerocopy-0-gs|cvip|--gpu-mem 0% --sampler gpu"
+  "cvip-20-gs|cvip|--gpu-mem 20% --sampler gpu"
+  "all-gpu-gs|cvip|--gpu-mem 100% --sampler gpu"
 )
 : > "$work/runs.jsonl"
 for r in "${runs[@]}"; do
   IFS='|' read -r name ds args <<< "$r"
   # EPOCH_RUNS="copy-0 cvip-20 ...": only those placements (a short run)
   [[ -n ${EPOCH_RUNS:-} && " $EPOCH_RUNS " != *" $name "* ]] && continue
-  quiet=(-q --no-progress)
-  [[ ${EPOCH_VERBOSE:-0} == 1 ]] && quiet=()  # the log lines and progress every 10 s, for a run that stalls
+  quiet=(-q) progress=(--no-progress)
+  [[ ${EPOCH_VERBOSE:-0} == 1 ]] && quiet=() progress=()  # the log lines and progress every 10 s: a run that stalls
   t1=$(date +%s)
   # shellcheck disable=SC2086
   timeout -k 5 "${EPOCH_RUN_TIMEOUT:-100000}" "$T" "${quiet[@]}" train "$work/$ds" --device "$device" --model sage \
-    --hidden 256 "${common[@]}" --epochs 2 --eval none --metrics "$work/$name.jsonl" $args > "$work/$name.log" 2>&1
+    --hidden 256 "${common[@]}" --epochs 2 --eval none "${progress[@]}" --metrics "$work/$name.jsonl" $args > "$work/$name.log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - t1 ))
   "$py" - "$work/$name.jsonl" "$name" "$rc" >> "$work/runs.jsonl" <<'PY'
@@ -82,14 +86,14 @@ work, res = sys.argv[1], sys.argv[2]
 runs = [json.loads(l) for l in open(os.path.join(work, "runs.jsonl"))]
 pyg = json.load(open(os.path.join(work, "pyg.json"))) if os.path.exists(os.path.join(work, "pyg.json")) else None
 by = {r["name"]: r["epoch"] for r in runs if r.get("epoch")}
-print(f"\n{'run':12s} {'epoch s':>8s} {'sample':>7s} {'gather':>7s} {'prep':>6s} {'GPU':>6s} {'wait':>6s} {'overlap':>7s} {'GPU hit':>8s} {'H2D GiB':>8s}")
+print(f"\n{'run':14s} {'epoch s':>8s} {'sample':>7s} {'gather':>7s} {'prep':>6s} {'GPU':>6s} {'wait':>6s} {'overlap':>7s} {'GPU hit':>8s} {'H2D GiB':>8s}")
 for name, e in by.items():
     t = e["traffic"]
-    print(f"{name:12s} {e['seconds']:8.2f} {e['sample_s']:7.2f} {e['gather_s']:7.2f} {e.get('prepare_s', 0):6.2f} {e['compute_s']:6.2f} "
+    print(f"{name:14s} {e['seconds']:8.2f} {e['sample_s']:7.2f} {e['gather_s']:7.2f} {e.get('prepare_s', 0):6.2f} {e['compute_s']:6.2f} "
           f"{e.get('wait_s', 0):6.2f} {100 * e.get('overlap', 0):6.0f}% {100 * t['gpu_hit_rate']:7.1f}% "
           f"{t['bytes']['host_to_gpu'] / 2**30:8.2f}")
 if pyg:
-    print(f"{'PyTorch+PyG':12s} {pyg['epoch_s']:8.2f} {pyg['sample_s']:7.2f} {pyg['gather_copy_s']:7.2f} {'':6s} {pyg['compute_s']:6.2f}"
+    print(f"{'PyTorch+PyG':14s} {pyg['epoch_s']:8.2f} {pyg['sample_s']:7.2f} {pyg['gather_copy_s']:7.2f} {'':6s} {pyg['compute_s']:6.2f}"
           f"   ({'extrapolated from ' + str(pyg['timed_batches']) + ' batches' if pyg['extrapolated'] else 'full epoch'})")
 targets = {}
 h = by.get("cvip-20")
@@ -100,8 +104,16 @@ if h:
         targets["vs_zerocopy_0 (>= 1.6)"] = by["zerocopy-0"]["seconds"] / h["seconds"]
     if by.get("all-gpu"):
         targets["vs_all_gpu (<= 1.3)"] = h["seconds"] / by["all-gpu"]["seconds"]
-print("\ntargets at a 20% GPU tier (cvip-20):")
+hg = by.get("cvip-20-gs")  # the same targets with the batches sampled on the GPU
+if hg:
+    if pyg:
+        targets["gpu sampling: vs_pyg (>= 2.0)"] = pyg["epoch_s"] / hg["seconds"]
+    if by.get("zerocopy-0-gs"):
+        targets["gpu sampling: vs_zerocopy_0 (>= 1.6)"] = by["zerocopy-0-gs"]["seconds"] / hg["seconds"]
+    if by.get("all-gpu-gs"):
+        targets["gpu sampling: vs_all_gpu (<= 1.3)"] = hg["seconds"] / by["all-gpu-gs"]["seconds"]
+print("\ntargets at a 20% GPU tier (cvip-20, and cvip-20-gs):")
 for k, v in targets.items():
-    print(f"  {k:24s} {v:6.2f}x")
+    print(f"  {k:38s} {v:6.2f}x")
 json.dump({"runs": runs, "pyg": pyg, "targets": targets}, open(os.path.join(res, "epoch_bench.json"), "w"), indent=1)
 PY

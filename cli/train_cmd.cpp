@@ -110,6 +110,12 @@ void register_train(CLI::App& app) {
        "copy (CPU threads gather into a pinned buffer, then one DMA copy: the classic DGL/PyG path, a baseline)")
       ->check(CLI::IsMember({"zero-copy", "copy"}))
       ->capture_default_str();
+  c->add_option("--sampler", o->cfg.sampler,
+                "Where training batches are sampled: cpu, or with --device cuda gpu (the graph copied to device "
+                "memory, counted in the device-memory check) or gpu-pinned (the graph in pinned host memory, read "
+                "over the bus: graphs larger than the GPU). The same samples either way")
+      ->check(CLI::IsMember({"cpu", "gpu", "gpu-pinned"}))
+      ->capture_default_str();
   c->add_option("--prefetch", o->cfg.pipeline_depth,
                 "Batches sampled and gathered ahead on a producer thread while the current one trains (0: none, "
                 "in turn); default: 0 on the CPU, 2 with --device cuda. Results do not depend on it")

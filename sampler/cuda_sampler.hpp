@@ -18,12 +18,13 @@
 #include "core/dtype.hpp"
 #include "core/span.hpp"
 #include "sampler/block.hpp"
+#include "sampler/block_sampler.hpp"
 
 namespace tg {
 
 enum class csr_placement { device, pinned_host };
 
-class cuda_neighbor_sampler {
+class cuda_neighbor_sampler : public block_sampler {
  public:
   // Copies the CSR into device memory or mapped pinned host memory. Throws input_error for bad
   // fanouts (as neighbor_sampler), budget_error when the device cannot hold the CSR, cuda_error
@@ -43,7 +44,7 @@ class cuda_neighbor_sampler {
 
   // Samples on the GPU and copies the blocks back into `out` (host), for comparison with the CPU
   // sampler and for host-side consumers. Seeds: distinct ids in [0, N) (checked; input_error).
-  void sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch, sampled_batch* out);
+  void sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch, sampled_batch* out) override;
 
   // Samples on the GPU and leaves the blocks on the device; returns the number of sampled edges.
   // Waits for the GPU to finish. (For throughput benchmarks and the GPU training loop.)

@@ -17,10 +17,11 @@
 #include "core/dtype.hpp"
 #include "core/span.hpp"
 #include "sampler/block.hpp"
+#include "sampler/block_sampler.hpp"
 
 namespace tg {
 
-class neighbor_sampler {
+class neighbor_sampler : public block_sampler {
  public:
   // The graph arrays must outlive the sampler. Throws input_error for empty fanouts, a fanout of 0
   // or below -1, or one above kMaxFanout.
@@ -46,7 +47,7 @@ class neighbor_sampler {
 
   // Samples the blocks of one batch into `out` (its buffers are reused across calls). Seeds must be
   // distinct node ids.
-  void sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch, sampled_batch* out);
+  void sample(span<const std::int64_t> seeds, std::int64_t epoch, std::int64_t batch, sampled_batch* out) override;
 
  private:
   template <typename index_t>

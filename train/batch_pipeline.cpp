@@ -16,7 +16,7 @@ double since(std::chrono::steady_clock::time_point t) {
 }
 }  // namespace
 
-batch_pipeline::batch_pipeline(neighbor_sampler& sampler, feature_store& store, backend& be,
+batch_pipeline::batch_pipeline(block_sampler& sampler, feature_store& store, backend& be,
                                const std::vector<std::int64_t>& labels, const options& o)
     : sampler_(sampler), store_(store), be_(be), labels_(labels), o_(o) {
   // Device rows for a device backend; host (or pinned) rows for either: a device backend gets them

@@ -27,7 +27,7 @@
 #include "kernels/backend.hpp"
 #include "nn/batch_graphs.hpp"
 #include "sampler/batcher.hpp"
-#include "sampler/neighbor_sampler.hpp"
+#include "sampler/block_sampler.hpp"
 #include "tiering/ledger.hpp"
 #include "tiering/store.hpp"
 
@@ -56,7 +56,7 @@ class batch_pipeline {
   };
   // `be` is the backend batches are prepared on (a CUDA one has its own upload stream); the store
   // must write `be`'s memory. Every reference must outlive the pipeline.
-  batch_pipeline(neighbor_sampler& sampler, feature_store& store, backend& be, const std::vector<std::int64_t>& labels,
+  batch_pipeline(block_sampler& sampler, feature_store& store, backend& be, const std::vector<std::int64_t>& labels,
                  const options& o);
   ~batch_pipeline();
   batch_pipeline(const batch_pipeline&) = delete;
@@ -83,7 +83,7 @@ class batch_pipeline {
   void run_sampler();
   void run_producer();
 
-  neighbor_sampler& sampler_;
+  block_sampler& sampler_;
   feature_store& store_;
   backend& be_;
   const std::vector<std::int64_t>& labels_;

@@ -19,6 +19,8 @@
 #include "core/progress.hpp"
 #include "kernels/loss.hpp"
 #include "sampler/batcher.hpp"
+#include "sampler/cuda_sampler.hpp"
+#include "core/gpu_memory.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "sampler/rank_slice.hpp"
 #include "train/checkpoint.hpp"
@@ -315,6 +317,10 @@ void validate_config(train_config& cfg) {
     throw input_error("--prefetch " + std::to_string(cfg.pipeline_depth) + ": at most 16 batches ahead");
   if (cfg.host_access != "zero-copy" && cfg.host_access != "copy")
     throw input_error("--host-access '" + cfg.host_access + "': choose zero-copy or copy");
+  if (cfg.sampler != "cpu" && cfg.sampler != "gpu" && cfg.sampler != "gpu-pinned")
+    throw input_error("--sampler '" + cfg.sampler + "': choose cpu, gpu or gpu-pinned");
+  if (cfg.sampler != "cpu" && !on_gpu)
+    throw input_error("--sampler " + cfg.sampler + " samples on the GPU: it needs --device cuda");
   if (on_gpu && (cfg.device_id < 0 || cfg.device_id >= cuda_device_count()))
     throw input_error("--device cuda: this process should use GPU " + std::to_string(cfg.device_id) +
                       " (LOCAL_RANK) but " + std::to_string(cuda_device_count()) + " are visible");
@@ -549,8 +555,19 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       on_gpu ? estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
                                 hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model))
              : reserve_estimate{};
+  // --sampler gpu / gpu-pinned: training batches sampled on the GPU, the same blocks as the CPU's.
+  // Its device memory (the CSR with --sampler gpu, and per-batch scratch of ~128 bytes per input
+  // row of the largest batch) joins training's own in the free-memory check.
+  const bool gpu_sampling = cfg.sampler != "cpu";
+  const csr_placement csr_where = cfg.sampler == "gpu" ? csr_placement::device : csr_placement::pinned_host;
+  const std::uint64_t csr_bytes =
+      (static_cast<std::uint64_t>(d.num_nodes()) + 1) * sizeof(std::int64_t) + d.indices().nbytes();
+  const std::uint64_t sampler_bytes =
+      gpu_sampling ? (csr_where == csr_placement::device ? csr_bytes : 0) +
+                         128 * static_cast<std::uint64_t>(std::max<std::int64_t>(gpu_reserve.input_rows, 1))
+                   : 0;
   if (on_gpu) {
-    so.reserve_bytes = gpu_reserve.total();
+    so.reserve_bytes = gpu_reserve.total() + sampler_bytes;
     if (comm && !sharded) plan_shared_gpu_tier(*comm, cfg.device_id, d.num_nodes(), row_bytes, &tier_g, &tier_c, &so);
   }
   std::unique_ptr<feature_store> store;
@@ -587,6 +604,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (on_gpu)
     log_info("device: ", be.name(), "; GPU tier rows [0, ", tier_g, "), host tier [", tier_g, ", ", tier_c,
              ") held as ", store->host_tier_mode(), ", disk [", tier_c, ", ", d.num_nodes(), ")");
+  std::unique_ptr<cuda_neighbor_sampler> gpu_sampler;
+  if (gpu_sampling) {
+    const gpu::device_scope on(cfg.device_id);  // the sampler works on the GPU current at construction
+    gpu_sampler = std::make_unique<cuda_neighbor_sampler>(d, cfg.fanouts, cfg.seed, csr_where);
+    gpu_sampler->set_node_keys(span<const std::int64_t>(node_keys));
+    log_info("sampling on the GPU; the graph (", format_bytes(static_cast<double>(csr_bytes)), ") in ",
+             csr_where == csr_placement::device ? "device memory" : "pinned host memory, read over the bus");
+  }
+  block_sampler& batch_sampler = gpu_sampler ? static_cast<block_sampler&>(*gpu_sampler) : sampler;
   // Batches are prepared on a backend of their own (on CUDA: its own stream, so uploads overlap
   // compute), synchronously on the CPU and two batches ahead on a GPU.
   std::unique_ptr<backend> upload_owner = on_gpu ? make_backend(dev, cfg.device_id) : nullptr;
@@ -607,7 +633,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       log_info(msg);
     po.depth = 0;
   }
-  batch_pipeline pipeline(sampler, *store, on_gpu ? *upload_owner : be, sp.labels, po);
+  batch_pipeline pipeline(batch_sampler, *store, on_gpu ? *upload_owner : be, sp.labels, po);
   std::unique_ptr<gradient_reducer> reducer;
   if (comm) {
     reducer = make_gradient_reducer(*comm, be,

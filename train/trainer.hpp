@@ -57,6 +57,10 @@ struct train_config {
   std::string host_access =
       "zero-copy";          // cuda: host rows read by the kernel, or "copy" (CPU gather + DMA, a baseline)
   int pipeline_depth = -1;  // batches prepared ahead on a producer thread; -1: 0 on CPU, 2 on CUDA
+  // Training batches sampled by the CPU sampler ("cpu"), or with --device cuda on the GPU: "gpu" (the
+  // CSR in device memory, counted in the device-memory check) or "gpu-pinned" (the CSR in pinned host
+  // memory read over PCIe, for graphs larger than the GPU). The same blocks either way.
+  std::string sampler = "cpu";
 };
 
 struct epoch_report {

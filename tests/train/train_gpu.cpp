@@ -120,6 +120,27 @@ TEST(CudaTrainer, PreparedDatasetMatchesTheCpuTrainerZeroCopyAndCopy) {
   }
 }
 
+// --sampler gpu and gpu-pinned: the batches sampled on the GPU are the CPU sampler's (a prepared
+// dataset: node keys in play), so the ledger and sampled edges equal the CPU-sampled run's.
+TEST(CudaTrainer, GpuSamplerTrainsOnTheSameBatches) {
+  TG_SKIP_WITHOUT_GPU();
+  test::scratch_dir d;
+  const dataset plain = dataset::open(make_graph(d));
+  const dataset pds = dataset::open(prepared(d, plain));
+  train_config c = config("sage");
+  c.device = "cuda";
+  const train_report cpu_sampled = train(pds, c);
+  for (const char* where : {"gpu", "gpu-pinned"}) {
+    SCOPED_TRACE(where);
+    c.sampler = where;
+    const train_report gpu_sampled = train(pds, c);
+    expect_same_training(cpu_sampled, gpu_sampled);
+    for (std::size_t e = 0; e < cpu_sampled.epochs.size(); ++e)
+      EXPECT_EQ(cpu_sampled.epochs[e].feature_traffic.host_to_gpu_bytes(),
+                gpu_sampled.epochs[e].feature_traffic.host_to_gpu_bytes());
+  }
+}
+
 TEST(CudaTrainer, ProducerFailureReachesTheLoopAtItsBatch) {
   TG_SKIP_WITHOUT_GPU();
   test::scratch_dir d;

@@ -166,6 +166,21 @@ TEST(Trainer, MaxBatchesTrainsTheFirstBatchesOfEachEpoch) {
   EXPECT_THROW(train(ds, c), input_error);
 }
 
+TEST(Trainer, GpuSamplingNeedsTheCudaDevice) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = small_config();
+  c.sampler = "gpu";  // with --device cpu
+  try {
+    train(ds, c);
+    FAIL() << "--sampler gpu ran without --device cuda";
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--device cuda"), std::string::npos) << e.what();
+  }
+  c.sampler = "tpu";
+  EXPECT_THROW(train(ds, c), input_error);
+}
+
 TEST(Trainer, MetricsFileHasOneLinePerEpochAndAFinalLine) {
   scratch_dir d;
   const dataset ds = dataset::open(make_graph(d));
