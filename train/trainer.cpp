@@ -599,7 +599,16 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     store = std::move(ss);
     log_info("features: ", store->host_tier_mode());
   } else {
-    store = make_feature_store(d, tier_g, tier_c, so);
+    try {
+      store = make_feature_store(d, tier_g, tier_c, so);
+    } catch (const budget_error& e) {
+      if (sampler_bytes == 0) throw;
+      throw budget_error(std::string(e.what()) + " Training's own memory includes --sampler " + cfg.sampler + "'s " +
+                         format_bytes(static_cast<double>(sampler_bytes)) +
+                         (csr_where == csr_placement::device ? " (the graph in device memory; --sampler gpu-pinned "
+                                                               "leaves it in host memory)"
+                                                             : ""));
+    }
   }
   if (on_gpu)
     log_info("device: ", be.name(), "; GPU tier rows [0, ", tier_g, "), host tier [", tier_g, ", ", tier_c,
