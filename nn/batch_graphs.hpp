@@ -18,7 +18,10 @@ struct model_config;
 class batch_graphs {
  public:
   // Builds the graphs of blocks[0, n) for `kind` on `be` (waits for the uploads on a device backend).
+  // The layers' host graphs (and transposes) are built in parallel, then placed in layer order.
   void build(aggregator kind, const block* blocks, std::size_t n, backend& be, bool with_transpose);
+  // Seconds the last build() spent building host graphs (the rest: uploads and the wait for them).
+  double last_host_seconds() const { return host_seconds_; }
   std::size_t num_layers() const { return fwd_.size(); }
   const agg_csr_view& forward(int layer) const { return fwd_[static_cast<std::size_t>(layer)].view; }
   // Throws if the graphs were built without transposes.
@@ -36,6 +39,7 @@ class batch_graphs {
   static void place(graph* g, backend& be);
   std::vector<graph> fwd_, bwd_;
   bool with_transpose_ = false;
+  double host_seconds_ = 0;
 };
 
 // The aggregator of a model kind ("sage": mean, "gcn": GCN normalisation, "gat": attention).

@@ -59,7 +59,7 @@ void batch_pipeline::complete(std::int64_t b, prepared_batch& s) {
   s.epoch = epoch_;
   s.index = b;
   s.feature_traffic = traffic{};
-  s.gather_s = s.prepare_s = 0;
+  s.gather_s = s.prepare_s = s.prepare_host_s = 0;
   const span<const std::int64_t> global = plan_->batch(b);
   const index_range mine = rank_slice(static_cast<std::int64_t>(global.size()), o_.rank, o_.world);
   s.global_rows = static_cast<std::int64_t>(global.size());
@@ -87,6 +87,7 @@ void batch_pipeline::complete(std::int64_t b, prepared_batch& s) {
   for (std::size_t i = 0; i < seeds.size(); ++i) s.labels_host[i] = labels_[static_cast<std::size_t>(seeds[i])];
   s.labels.assign_from_host(s.labels_host.data(), s.labels_host.size());
   s.graphs.build(o_.kind, s.host.blocks.data(), s.host.blocks.size(), be_, true);
+  s.prepare_host_s = s.graphs.last_host_seconds();
   be_.synchronize();  // everything is in place before the batch is handed over
   s.prepare_s = since(t0);
 }

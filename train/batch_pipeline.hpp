@@ -44,6 +44,7 @@ struct prepared_batch {
   tensor<std::int64_t> labels;
   traffic feature_traffic;
   double sample_s = 0, gather_s = 0, prepare_s = 0;
+  double prepare_host_s = 0;  // of prepare_s: building the graphs on the host (the rest: labels, uploads, wait)
   std::int64_t rows() const { return static_cast<std::int64_t>(labels_host.size()); }
 };
 

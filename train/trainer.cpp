@@ -685,6 +685,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       er.sample_s += pb.sample_s;
       er.gather_s += pb.gather_s;
       er.prepare_s += pb.prepare_s;
+      er.prepare_host_s += pb.prepare_host_s;
       er.feature_traffic += pb.feature_traffic;
       t0 = std::chrono::steady_clock::now();
       const std::int64_t rows = pb.rows();
@@ -832,7 +833,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                           {"input_nodes", er.input_nodes},
                           {"traffic", er.feature_traffic.to_json()},
                           {"device", to_string(dev)},
-                          {"prepare_s", er.prepare_s}};
+                          {"prepare_s", er.prepare_s},
+                          {"prepare_host_s", er.prepare_host_s}};
       if (po.depth > 0) {
         j["wait_s"] = er.wait_s;
         j["overlap"] = er.overlap;

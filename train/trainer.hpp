@@ -68,6 +68,7 @@ struct epoch_report {
   double loss = 0, train_accuracy = 0, valid_metric = -1;
   double seconds = 0, sample_s = 0, gather_s = 0, compute_s = 0, optimizer_s = 0;
   double prepare_s = 0;            // aggregation graphs, labels (and uploads on a GPU)
+  double prepare_host_s = 0;       // of prepare_s: the graphs built on the host
   double wait_s = 0, overlap = 0;  // pipelined: time waiting for the producer, share of its work hidden
   double comm_s = 0;               // data-parallel: gradient all-reduce
   std::int64_t batches = 0, sampled_edges = 0, input_nodes = 0;
