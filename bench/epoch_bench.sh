@@ -17,7 +17,7 @@
 # EPOCH_TRAIN (the generator's training fraction), EPOCH_PREPARE ("cvip degree": the estimators
 # whose prepared datasets are built), EPOCH_RUNS (the placements to run, by name), PYG_BATCHES (100),
 # EPOCH_RUN_TIMEOUT (seconds for each tiergnn run), EPOCH_VERBOSE=1 (each run's log lines and progress
-# every 10 s, its last EPOCH_LOG_LINES lines printed: for a run that stalls).
+# every 10 s, its last EPOCH_LOG_LINES lines printed: for a run that stalls), EPOCH_PROFILE (below).
 # Usage: bench/epoch_bench.sh BUILD_DIR RESULTS_DIR [PYTHON]
 set -uo pipefail
 build=$(realpath "$1")
@@ -78,6 +78,17 @@ PY
   [[ $rc -eq 124 || $rc -eq 137 ]] && echo "$name: stopped at EPOCH_RUN_TIMEOUT=${EPOCH_RUN_TIMEOUT:-} s"
   [[ $rc -ne 0 || ${EPOCH_VERBOSE:-0} == 1 ]] && tail -"${EPOCH_LOG_LINES:-3}" "$work/$name.log"
 done
+# EPOCH_PROFILE="ARGS" (e.g. "--gpu-mem 20% --sampler gpu"): one more run of 30 batches on the cvip dataset with
+# every backend operation timed (TIERGNN_PROFILE_OPS=1); its table goes to RESULTS_DIR/op_profile.txt.
+if [[ -n ${EPOCH_PROFILE:-} ]]; then
+  # shellcheck disable=SC2086
+  TIERGNN_PROFILE_OPS=1 timeout -k 5 "${EPOCH_RUN_TIMEOUT:-100000}" "$T" train "$work/cvip" --device "$device" \
+    --model sage --hidden 256 "${common[@]}" --epochs 1 --max-batches 30 --eval none --no-progress $EPOCH_PROFILE \
+    > "$work/profile.log" 2>&1
+  echo "op profile ($EPOCH_PROFILE, 30 batches): rc $?"
+  sed -n '/^epoch 1/p; /^operations on/,$p' "$work/profile.log" | grep -v "^feature traffic\|^no validation" \
+    | tee "$results/op_profile.txt"
+fi
 "$py" "$here/pyg_epoch.py" "$work/g" --max-batches "${PYG_BATCHES:-100}" --json "$work/pyg.json" > "$work/pyg.log" 2>&1 \
   || { echo "pyg baseline failed:"; tail -5 "$work/pyg.log"; }
 "$py" - "$work" "$results" <<'PY'

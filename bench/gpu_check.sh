@@ -153,7 +153,7 @@ stage_epoch() {
     bench/epoch_bench.sh "$build" "$results" python3
   else
     EPOCH_NODES=${EPOCH_NODES:-1000000} EPOCH_AVG_DEGREE=20 EPOCH_TRAIN=0.1 EPOCH_PREPARE="cvip degree" \
-      PYG_BATCHES=20 bench/epoch_bench.sh "$build" "$results" python3
+      EPOCH_PROFILE="${EPOCH_PROFILE---gpu-mem 20% --sampler gpu}" EPOCH_RUN_TIMEOUT=60 PYG_BATCHES=20 bench/epoch_bench.sh "$build" "$results" python3
   fi
 }
 

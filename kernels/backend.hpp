@@ -18,7 +18,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -166,6 +168,24 @@ class backend {
   void adam_step(tensor_view<float> param, tensor_view<const float> grad, tensor_view<float> m, tensor_view<float> v,
                  const adam_config& cfg, std::int64_t step);
 
+  // Per-operation profile (TIERGNN_PROFILE_OPS=1 for `tiergnn train`): while on, every operation
+  // first waits for the work queued before it, then for itself, and adds its wall time to its entry
+  // ("matmul NT", "aggregate 256", ...). A profiled GPU run loses all overlap between operations: it
+  // shows where the time goes, not how long an unprofiled run takes.
+  struct op_stat {
+    std::int64_t calls = 0;
+    double seconds = 0;
+  };
+  void set_profiling(bool on) { profiling_ = on; }
+  std::map<std::string, op_stat> op_profile() const {
+    const std::lock_guard<std::mutex> lock(profile_mu_);
+    return profile_;
+  }
+  void reset_op_profile() {
+    const std::lock_guard<std::mutex> lock(profile_mu_);
+    profile_.clear();
+  }
+
   // Throws error when `v` is not backend memory or holds fewer than `need` elements (every
   // operation checks its views with it; callers that hand views on do too).
   template <typename T>
@@ -179,6 +199,22 @@ class backend {
   }
 
  protected:
+  // Times one operation into the profile when profiling is on (a no-op otherwise): `tag` and `num`,
+  // when given, name the variant ("NT", a width).
+  class op_scope {
+   public:
+    op_scope(backend& be, const char* op, const char* tag = nullptr, std::int64_t num = -1);
+    ~op_scope();
+    op_scope(const op_scope&) = delete;
+    op_scope& operator=(const op_scope&) = delete;
+
+   private:
+    backend* be_;
+    const char *op_, *tag_;
+    std::int64_t num_;
+    double t0_ = 0;
+  };
+
   // Elements a row-major rows x cols matrix with leading dimension ld spans.
   static std::int64_t matrix_extent(std::int64_t rows, std::int64_t cols, std::int64_t ld) {
     return rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0;
@@ -238,6 +274,11 @@ class backend {
     relu_backward_impl(y, dy, rows * cols, scale);
     bias_backward_impl(dy, rows, cols, db);
   }
+
+ private:
+  bool profiling_ = false;
+  mutable std::mutex profile_mu_;
+  std::map<std::string, op_stat> profile_;
 };
 
 // The process-wide CPU backend.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <filesystem>
 #include <fstream>
@@ -144,6 +145,46 @@ std::string fmt(double x, int prec = 4) {
 }
 
 // The sampler's view of the graph: the dataset's CSR, or (ignore_graph) the same nodes without edges.
+// TIERGNN_PROFILE_OPS=1: the training loop's backend operations timed one by one (backend::op_scope),
+// logged when the loop ends, largest first.
+struct op_profiling {
+  backend& be;
+  bool on;
+  op_profiling(backend& b, bool enable) : be(b), on(enable) {
+    if (!on) return;
+    be.reset_op_profile();
+    be.set_profiling(true);
+    log_info(
+        "TIERGNN_PROFILE_OPS=1: every backend operation waits for the work queued before it and for itself, so "
+        "this run is slower than an unprofiled one");
+  }
+  ~op_profiling() {
+    if (on) be.set_profiling(false);
+  }
+  op_profiling(const op_profiling&) = delete;
+  op_profiling& operator=(const op_profiling&) = delete;
+  void report() {
+    if (!on) return;
+    be.set_profiling(false);
+    std::vector<std::pair<std::string, backend::op_stat>> rows;
+    double total = 0;
+    for (const auto& [name, s] : be.op_profile()) {
+      rows.emplace_back(name, s);
+      total += s.seconds;
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
+    log_info("operations on ", be.name(), " (TIERGNN_PROFILE_OPS=1): ", fmt(total, 3), " s in all");
+    for (const auto& [name, s] : rows) {
+      char line[200];
+      std::snprintf(line, sizeof line, "  %-26s %9lld calls %10.3f s %9.3f ms a call %6.1f%%", name.c_str(),
+                    static_cast<long long>(s.calls), s.seconds, 1e3 * s.seconds / static_cast<double>(s.calls),
+                    total > 0 ? 100 * s.seconds / total : 0.0);
+      log_info(line);
+    }
+  }
+};
+
 struct graph_for_sampling {
   std::vector<std::int64_t> empty_indptr;
   std::int32_t dummy = 0;
@@ -655,6 +696,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     return shards ? evaluate_with(d, model, ids, cfg, *store, comm) : evaluate_logits(d, model, ids, cfg);
   };
   sigint_guard guard;
+  const char* profile_env = std::getenv("TIERGNN_PROFILE_OPS");
+  op_profiling profiling(be, profile_env && std::string(profile_env) == "1");
   tensor<float> dlogits(be), row_loss(be);
   std::vector<float> logits_host, row_loss_host;
   const auto reduce_layer = [&](int l) {
@@ -856,6 +899,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       break;
     }
   }
+  profiling.report();
   if (!cfg.save_model_path.empty() && lead)
     write_checkpoint(cfg.save_model_path, model, nullptr,
                      {{"epoch", rep.end_epoch}, {"dataset", identity}, {"settings", settings_json(cfg)}});
