@@ -13,7 +13,8 @@
 # GPU_CHECK_STAGES="env build epoch" runs only the stages named (build always), GPU_CHECK_TARGETS="tiergnn" builds
 # only those targets. Each stage runs under its own time limit (GPU_CHECK_LIMITS="build=170 tests=70 ..." overrides);
 # RESULTS_DIR/stages.tsv gets "stage rc seconds" per stage, RESULTS_DIR/<stage>.log its output, and
-# RESULTS_DIR/gpu_check.json the summary. The exit status is the first failing stage's.
+# RESULTS_DIR/gpu_check.json the summary, and RESULTS_DIR.tgz all of it in one file. The exit status is the
+# first failing stage's.
 # Usage: bench/gpu_check.sh [RESULTS_DIR]   (on a machine without a GPU the GPU parts skip: a dry run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -228,4 +229,6 @@ for k, v in (summary.get("epoch_bench") or {}).get("targets", {}).items():
     print(f"  epoch {k:38s} {v:.2f}x")
 PY
 echo "gpu_check: $(( $(date +%s) - script_start )) s in all"
+# Every result file in one archive beside the folder (the device tool returns at most 8 files).
+tar czf "$results.tgz" -C "$(dirname "$results")" "$(basename "$results")" && echo "gpu_check: wrote $results.tgz"
 exit "$first_rc"
