@@ -17,7 +17,7 @@ double now_seconds() {
 }  // namespace
 
 backend::op_scope::op_scope(backend& be, const char* op, const char* tag, std::int64_t num)
-    : be_(be.profiling_ ? &be : nullptr), op_(op), tag_(tag), num_(num) {
+    : be_(be.profiling_.load(std::memory_order_relaxed) ? &be : nullptr), op_(op), tag_(tag), num_(num) {
   if (!be_) return;
   be_->synchronize();  // what was queued before is not this operation's
   t0_ = now_seconds();

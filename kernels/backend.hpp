@@ -16,6 +16,7 @@
 // reading its source when it returns (the source must stay valid until synchronize()); copy_to_host
 // returns when the data has arrived. On CPU everything completes before the call returns.
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -176,7 +177,7 @@ class backend {
     std::int64_t calls = 0;
     double seconds = 0;
   };
-  void set_profiling(bool on) { profiling_ = on; }
+  void set_profiling(bool on) { profiling_.store(on, std::memory_order_relaxed); }
   std::map<std::string, op_stat> op_profile() const {
     const std::lock_guard<std::mutex> lock(profile_mu_);
     return profile_;
@@ -276,7 +277,7 @@ class backend {
   }
 
  private:
-  bool profiling_ = false;
+  std::atomic<bool> profiling_{false};  // set by the training thread, read by the pipeline's too
   mutable std::mutex profile_mu_;
   std::map<std::string, op_stat> profile_;
 };

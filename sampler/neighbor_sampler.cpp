@@ -109,6 +109,10 @@ void neighbor_sampler::relabel_parallel(std::int64_t ne, std::int64_t nd, std::i
   const std::int64_t* picked = picked_.data();
   auto load = [](const std::int32_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); };
   constexpr std::int64_t chunk = 1 << 14;
+  // Allocated before any claim is written: nothing below can throw and leave claims in the map (src
+  // was reserved for nd + ne entries by the caller).
+  const std::int64_t nchunks = (ne + chunk - 1) / chunk;
+  std::vector<std::int64_t> first(static_cast<std::size_t>(nchunks) + 1, 0);
   // 1. Each unmapped node is claimed by its smallest edge index.
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, ne, chunk), [&](const auto& r) {
     for (std::int64_t e = r.begin(); e < r.end(); ++e) {
@@ -120,8 +124,6 @@ void neighbor_sampler::relabel_parallel(std::int64_t ne, std::int64_t nd, std::i
     }
   });
   // 2. First edges per fixed chunk, then their new ids in edge order.
-  const std::int64_t nchunks = (ne + chunk - 1) / chunk;
-  std::vector<std::int64_t> first(static_cast<std::size_t>(nchunks) + 1, 0);
   tbb::parallel_for(std::int64_t{0}, nchunks, [&](std::int64_t c) {
     std::int64_t n = 0;
     for (std::int64_t e = c * chunk, end = std::min(ne, e + chunk); e < end; ++e)

@@ -144,7 +144,6 @@ std::string fmt(double x, int prec = 4) {
   return b;
 }
 
-// The sampler's view of the graph: the dataset's CSR, or (ignore_graph) the same nodes without edges.
 // TIERGNN_PROFILE_OPS=1: the training loop's backend operations timed one by one (backend::op_scope),
 // logged when the loop ends, largest first.
 struct op_profiling {
@@ -185,6 +184,28 @@ struct op_profiling {
   }
 };
 
+// Device memory --sampler gpu / gpu-pinned holds: with gpu, the CSR and the node keys (keys: a prepared
+// dataset's); either way the sampler's per-batch scratch, ~100 bytes per candidate of its largest hop
+// (frontier + sampled edges: not capped by the graph's nodes, so -1 fanouts count every edge) and ~12
+// per candidate kept in the device blocks.
+std::uint64_t gpu_sampler_bytes(const dataset& d, const train_config& cfg, bool keys) {
+  if (cfg.sampler == "cpu") return 0;
+  const auto nodes = static_cast<double>(d.num_nodes()), edges = static_cast<double>(d.num_edges());
+  double n = std::min(static_cast<double>(cfg.batch_size), nodes), most = 0, kept = 0;
+  for (std::int64_t f : cfg.fanouts) {
+    const double ne = f < 0 ? edges : std::min(edges, n * static_cast<double>(f));
+    most = std::max(most, n + ne);
+    kept += n + ne;
+    n = std::min(nodes, n + ne);
+  }
+  double bytes = 100 * most + 12 * kept;
+  if (cfg.sampler == "gpu")
+    bytes += (nodes + 1) * sizeof(std::int64_t) + static_cast<double>(d.indices().nbytes()) +
+             (keys ? nodes * sizeof(std::int64_t) : 0.0);
+  return static_cast<std::uint64_t>(bytes);
+}
+
+// The sampler's view of the graph: the dataset's CSR, or (ignore_graph) the same nodes without edges.
 struct graph_for_sampling {
   std::vector<std::int64_t> empty_indptr;
   std::int32_t dummy = 0;
@@ -399,6 +420,7 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
     }
     reserve_estimate reserve = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
                                                 hidden_width(cfg.model), num_classes, attention_heads(cfg.model));
+    reserve.other_bytes = gpu_sampler_bytes(d, cfg, true);
     // Sharded: a GPU rank also holds its feature exchange's buffers (as prepare --shards sized them).
     if (!pf.shards.empty())
       reserve.input_bytes +=
@@ -589,7 +611,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   so.device = dev;
   so.device_id = cfg.device_id;
   so.disk_readers = cfg.disk_readers;
-  so.map_host_tier = tier_g == 0 && tier_c == d.num_nodes();  // an unprepared dataset: no copy of the features
+  // An unprepared dataset: the CPU reads the mapped features in place (CUDA copies them to pinned memory).
+  so.map_host_tier = tier_g == 0 && tier_c == d.num_nodes();
   so.cpu_gather_copy = cfg.host_access == "copy";
   // What a GPU run holds beside the feature tier (and, sharded, beside the exchange's buffers).
   const reserve_estimate gpu_reserve =
@@ -597,16 +620,13 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                                 hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model))
              : reserve_estimate{};
   // --sampler gpu / gpu-pinned: training batches sampled on the GPU, the same blocks as the CPU's.
-  // Its device memory (the CSR with --sampler gpu, and per-batch scratch of ~128 bytes per input
-  // row of the largest batch) joins training's own in the free-memory check.
+  // Its device memory (gpu_sampler_bytes) joins training's own in the free-memory check (and, for a
+  // prepared dataset, in the --gpu-mem budget: plan_tiers).
   const bool gpu_sampling = cfg.sampler != "cpu";
   const csr_placement csr_where = cfg.sampler == "gpu" ? csr_placement::device : csr_placement::pinned_host;
   const std::uint64_t csr_bytes =
       (static_cast<std::uint64_t>(d.num_nodes()) + 1) * sizeof(std::int64_t) + d.indices().nbytes();
-  const std::uint64_t sampler_bytes =
-      gpu_sampling ? (csr_where == csr_placement::device ? csr_bytes : 0) +
-                         128 * static_cast<std::uint64_t>(std::max<std::int64_t>(gpu_reserve.input_rows, 1))
-                   : 0;
+  const std::uint64_t sampler_bytes = on_gpu ? gpu_sampler_bytes(d, cfg, !node_keys.empty()) : 0;
   if (on_gpu) {
     so.reserve_bytes = gpu_reserve.total() + sampler_bytes;
     if (comm && !sharded) plan_shared_gpu_tier(*comm, cfg.device_id, d.num_nodes(), row_bytes, &tier_g, &tier_c, &so);
