@@ -43,7 +43,8 @@ void aggregate_forward_cusparse(const agg_graph_view& g, const float* x, std::in
                                 cusparse_scratch& scratch, void* stream);
 
 void bias_forward(float* y, std::int64_t rows, std::int64_t cols, const float* b, void* stream);
-// db = column sums of dy (one thread per column, rows in order: deterministic).
+// db = column sums of dy: per column, 32 lanes each sum every 32nd row in order, then the lane sums in
+// lane order (deterministic; the CPU sums rows in order, so the two differ by rounding only).
 void bias_backward(const float* dy, std::int64_t rows, std::int64_t cols, float* db, void* stream);
 void relu_forward(float* x, std::int64_t n, void* stream);
 void relu_backward(const float* y, float* dy, std::int64_t n, void* stream, float scale = 1.0f);

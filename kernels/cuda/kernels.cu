@@ -64,12 +64,28 @@ __global__ void bias_forward_kernel(float* y, std::int64_t rows, std::int64_t co
   if (i < rows * cols) y[i] += b[i % cols];
 }
 
+// db[j] = sum over rows of dy[i, j]. A block per 32 columns: its 32 x 32 threads each sum every 32nd row
+// of one column in row order (lane r: rows r, r + 32, ...), then one thread per column adds the 32
+// lane sums in lane order — a fixed order, so the same bits on every run and card. (One thread per
+// column summing every row, as before, ran a layer's 61k x 256 gradient on a single multiprocessor
+// with a few loads in flight.)
+constexpr int kBiasLanes = 32;
 __global__ void bias_backward_kernel(const float* dy, std::int64_t rows, std::int64_t cols, float* db) {
-  const std::int64_t j = tid();
-  if (j >= cols) return;
+  __shared__ float part[kBiasLanes][33];
+  const int c = static_cast<int>(threadIdx.x), lane = static_cast<int>(threadIdx.y);
+  const std::int64_t j = static_cast<std::int64_t>(blockIdx.x) * 32 + c;
   float s = 0.f;
-  for (std::int64_t i = 0; i < rows; ++i) s += dy[i * cols + j];
-  db[j] = s;
+  if (j < cols) {
+#pragma unroll 4
+    for (std::int64_t i = lane; i < rows; i += kBiasLanes) s += dy[i * cols + j];
+  }
+  part[lane][c] = s;
+  __syncthreads();
+  if (lane == 0 && j < cols) {
+    float t = 0.f;
+    for (int r = 0; r < kBiasLanes; ++r) t += part[r][c];
+    db[j] = t;
+  }
 }
 
 __global__ void relu_forward_kernel(float* x, std::int64_t n) {
@@ -205,7 +221,7 @@ void bias_forward(float* y, std::int64_t rows, std::int64_t cols, const float* b
 
 void bias_backward(const float* dy, std::int64_t rows, std::int64_t cols, float* db, void* stream) {
   if (cols == 0) return;
-  bias_backward_kernel<<<grid(cols), kThreads, 0, st(stream)>>>(dy, rows, cols, db);
+  bias_backward_kernel<<<grid(cols, 32), dim3(32, kBiasLanes), 0, st(stream)>>>(dy, rows, cols, db);
   TG_CUDA_CHECK_LAUNCH();
 }
 
