@@ -307,20 +307,33 @@ __global__ void head_dot_dx_kernel(std::int64_t rows, std::int64_t heads, std::i
   dx[i] += dy[r * heads + j / width] * att[j];
 }
 
-// Column j of datt: rows summed in the CPU kernel's order (fixed chunks of 256 rows, chunks in order).
+// Column j of datt: rows summed in the CPU kernel's order (fixed chunks of 256 rows, each in row order,
+// chunk sums added in chunk order). A block per 32 columns: in each round its 32 lanes sum 32
+// consecutive chunks at once, then lane 0 adds their sums in chunk order — the same order as one
+// thread walking every row, without leaving the whole reduction to one multiprocessor.
 __global__ void head_dot_datt_kernel(std::int64_t rows, std::int64_t heads, std::int64_t width, const float* x,
                                      const float* dy, float* datt) {
-  const std::int64_t j = tid(), hw = heads * width;
-  if (j >= hw) return;
-  const std::int64_t k = j / width;
+  __shared__ float part[32][33];
+  const int c = static_cast<int>(threadIdx.x), lane = static_cast<int>(threadIdx.y);
+  const std::int64_t hw = heads * width, j = static_cast<std::int64_t>(blockIdx.x) * 32 + c;
+  const std::int64_t k = j / width, nchunks = (rows + 255) / 256;
   float total = 0.f;
-  for (std::int64_t c0 = 0; c0 < rows; c0 += 256) {
-    float part = 0.f;
-    const std::int64_t c1 = c0 + 256 < rows ? c0 + 256 : rows;
-    for (std::int64_t r = c0; r < c1; ++r) part += dy[r * heads + k] * x[r * hw + j];
-    total += part;
+  for (std::int64_t first = 0; first < nchunks; first += 32) {  // the same trip count for the whole block
+    const std::int64_t chunk = first + lane;
+    float p = 0.f;
+    if (j < hw && chunk < nchunks) {
+      const std::int64_t c0 = chunk * 256, c1 = c0 + 256 < rows ? c0 + 256 : rows;
+      for (std::int64_t r = c0; r < c1; ++r) p += dy[r * heads + k] * x[r * hw + j];
+    }
+    part[lane][c] = p;
+    __syncthreads();
+    if (lane == 0 && j < hw) {
+      const std::int64_t n = nchunks - first < 32 ? nchunks - first : 32;
+      for (std::int64_t l = 0; l < n; ++l) total += part[l][c];
+    }
+    __syncthreads();
   }
-  datt[j] = total;
+  if (lane == 0 && j < hw) datt[j] = total;
 }
 
 __global__ void edge_softmax_kernel(agg_graph_view g, std::int64_t heads, const float* a_src, const float* a_dst,
@@ -431,7 +444,7 @@ void head_dot_backward(std::int64_t rows, std::int64_t heads, std::int64_t width
     head_dot_dx_kernel<<<grid(rows * hw), kThreads, 0, st(stream)>>>(rows, heads, width, att, dy, dx);
     TG_CUDA_CHECK_LAUNCH();
   }
-  head_dot_datt_kernel<<<grid(hw), kThreads, 0, st(stream)>>>(rows, heads, width, x, dy, datt);
+  head_dot_datt_kernel<<<grid(hw, 32), dim3(32, 32), 0, st(stream)>>>(rows, heads, width, x, dy, datt);
   TG_CUDA_CHECK_LAUNCH();
 }
 

@@ -408,6 +408,22 @@ inline void check_attention(backend& be, const op_tolerance& tol) {
       expect_close(elu, to_host(belu), t, "elu_forward" + shape);
       expect_close(delu, to_host(bdelu), t, "elu_backward" + shape);
     }
+  // head_dot_backward's datt over many rows: 41 chunks of 256 rows (a ragged last one), more than one
+  // round of the CUDA kernel's 32 chunk lanes; dx empty (skipped).
+  for (const std::int64_t heads : {1, 4}) {
+    const std::int64_t rows = 256 * 40 + 17, width = 24, hw = heads * width;
+    const auto x = random_floats(static_cast<std::size_t>(rows * hw), 61 + heads);
+    const auto dy = random_floats(static_cast<std::size_t>(rows * heads), 62 + heads);
+    const auto att = random_floats(static_cast<std::size_t>(hw), 63);
+    std::vector<float> datt(static_cast<std::size_t>(hw));
+    cpu.head_dot_backward(rows, heads, width, hv(x), hv(att), hv(dy), tensor_view<float>{}, hv(datt));
+    auto bx = to_backend(be, x), bdy = to_backend(be, dy), batt = to_backend(be, att),
+         bdatt = to_backend(be, std::vector<float>(static_cast<std::size_t>(hw)));
+    be.head_dot_backward(rows, heads, width, bx.view(), batt.view(), bdy.view(),
+                         tensor_view<float>{nullptr, 0, be.memory()}, bdatt.view());
+    expect_close(datt, to_host(bdatt), tol.attention * 200,
+                 "head_dot_backward datt, " + std::to_string(rows) + " rows, heads " + std::to_string(heads));
+  }
 }
 
 }  // namespace tg::test
