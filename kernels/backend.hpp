@@ -289,7 +289,7 @@ backend& cpu_backend();
 std::unique_ptr<backend> make_backend(device_kind kind, int device_id = 0);
 
 // How the CUDA backend aggregates a weighted block: whichever of its CSR kernel and cuSPARSE SpMM
-// measured faster on the first real shape of each width (the default), or always one of them
+// measured faster on the first real shape of each width and mean row length (the default), or always one of them
 // (tests compare each path with the CPU backend).
 enum class cuda_aggregation { autotune, csr_kernel, cusparse };
 std::unique_ptr<backend> make_cuda_backend(int device_id, cuda_aggregation aggregation = cuda_aggregation::autotune);

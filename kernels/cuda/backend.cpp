@@ -96,8 +96,15 @@ class cuda_backend final : public backend {
         gpu::aggregate_forward(v, x, dim, y, stream_.handle());
       return;
     }
-    auto it = use_cusparse_.find(dim);
-    if (it == use_cusparse_.end()) {  // measure both on this (real) shape once per width, keep the faster
+    // Decided per width and per mean row length (in powers of two): a forward block (few rows, many
+    // edges each) and its transpose in backward (many rows, few edges) may favour different paths.
+    int row_len_class = 0;
+    for (std::int64_t per_row = g.nnz / std::max<std::int64_t>(1, g.num_dst); per_row > 0 && row_len_class < 31;
+         per_row >>= 1)
+      ++row_len_class;
+    const std::int64_t key = dim * 32 + row_len_class;
+    auto it = use_cusparse_.find(key);
+    if (it == use_cusparse_.end()) {  // measure both on this (real) shape once per class, keep the faster
       gpu::event t0, t1, t2;
       t0.record(stream_);
       gpu::aggregate_forward(v, x, dim, y, stream_.handle());
@@ -105,7 +112,7 @@ class cuda_backend final : public backend {
       gpu::aggregate_forward_cusparse(v, x, dim, y, sparse_scratch_, stream_.handle());
       t2.record(stream_);
       t2.synchronize();
-      it = use_cusparse_.emplace(dim, t2.elapsed_ms_since(t1) < t1.elapsed_ms_since(t0)).first;
+      it = use_cusparse_.emplace(key, t2.elapsed_ms_since(t1) < t1.elapsed_ms_since(t0)).first;
     }
     if (it->second)
       gpu::aggregate_forward_cusparse(v, x, dim, y, sparse_scratch_, stream_.handle());
@@ -210,7 +217,7 @@ class cuda_backend final : public backend {
   cuda_aggregation force_;
   gpu::stream stream_;
   gpu::cusparse_scratch sparse_scratch_;       // grown on first use, then reused: a warm model allocates nothing
-  std::map<std::int64_t, bool> use_cusparse_;  // per width, decided by measuring both once
+  std::map<std::int64_t, bool> use_cusparse_;  // per width and row-length class, decided by measuring both once
 };
 
 }  // namespace
