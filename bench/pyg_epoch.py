@@ -83,9 +83,12 @@ def sample(indptr, indices, seeds, fanouts, node_map, gen):
         pos = (b_start.unsqueeze(1) + r).reshape(-1)
         src_b = indices[pos]
         dst_b = b_nodes.repeat_interleave(k)
-        pair = torch.unique(torch.stack([dst_b, src_b]), dim=1)
-        src = torch.cat([src_a, pair[1]])
-        dst = torch.cat([dst_a, pair[0]])
+        # Distinct (dst, src) pairs in (dst, src) order, as torch.unique(stack, dim=1) gives them, through
+        # one int64 key per edge (a 1-D unique is a plain sort; the dim=1 form was ~most of the time).
+        n_all = indptr.numel() - 1
+        key = torch.unique(dst_b * n_all + src_b)
+        src = torch.cat([src_a, key % n_all])
+        dst = torch.cat([dst_a, key // n_all])
         new = torch.unique(src[node_map[src] < 0])
         node_map[new] = torch.arange(count, count + new.numel())
         count += new.numel()
