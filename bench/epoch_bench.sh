@@ -107,22 +107,16 @@ if pyg:
     print(f"{'PyTorch+PyG':14s} {pyg['epoch_s']:8.2f} {pyg['sample_s']:7.2f} {pyg['gather_copy_s']:7.2f} {'':6s} {pyg['compute_s']:6.2f}"
           f"   ({'extrapolated from ' + str(pyg['timed_batches']) + ' batches' if pyg['extrapolated'] else 'full epoch'})")
 targets = {}
-h = by.get("cvip-20")
-if h:
+for suffix, label in (("", ""), ("-gs", "gpu sampling: ")):  # -gs: the batches sampled on the GPU
+    h = by.get("cvip-20" + suffix)
+    if not h:
+        continue
     if pyg:
-        targets["vs_pyg (>= 2.0)"] = pyg["epoch_s"] / h["seconds"]
-    if by.get("zerocopy-0"):
-        targets["vs_zerocopy_0 (>= 1.6)"] = by["zerocopy-0"]["seconds"] / h["seconds"]
-    if by.get("all-gpu"):
-        targets["vs_all_gpu (<= 1.3)"] = h["seconds"] / by["all-gpu"]["seconds"]
-hg = by.get("cvip-20-gs")  # the same targets with the batches sampled on the GPU
-if hg:
-    if pyg:
-        targets["gpu sampling: vs_pyg (>= 2.0)"] = pyg["epoch_s"] / hg["seconds"]
-    if by.get("zerocopy-0-gs"):
-        targets["gpu sampling: vs_zerocopy_0 (>= 1.6)"] = by["zerocopy-0-gs"]["seconds"] / hg["seconds"]
-    if by.get("all-gpu-gs"):
-        targets["gpu sampling: vs_all_gpu (<= 1.3)"] = hg["seconds"] / by["all-gpu-gs"]["seconds"]
+        targets[label + "vs_pyg (>= 2.0)"] = pyg["epoch_s"] / h["seconds"]
+    if by.get("zerocopy-0" + suffix):
+        targets[label + "vs_zerocopy_0 (>= 1.6)"] = by["zerocopy-0" + suffix]["seconds"] / h["seconds"]
+    if by.get("all-gpu" + suffix):
+        targets[label + "vs_all_gpu (<= 1.3)"] = h["seconds"] / by["all-gpu" + suffix]["seconds"]
 print("\ntargets at a 20% GPU tier (cvip-20, and cvip-20-gs):")
 for k, v in targets.items():
     print(f"  {k:38s} {v:6.2f}x")
