@@ -31,8 +31,7 @@ batch_pipeline::batch_pipeline(block_sampler& sampler, feature_store& store, bac
     s->labels.bind(be);
     slots_.push_back(std::move(s));
   }
-  if (o.depth > 0)
-    for (int i = 0; i < o.depth; ++i) samples_.push_back(std::make_unique<sampled_batch>());
+  for (int i = 0; i < o.depth; ++i) samples_.push_back(std::make_unique<sampled_batch>());  // the sampling thread's
   sample_secs_.assign(samples_.size(), 0.0);
 }
 
