@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
 #include <tbb/task_arena.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "core/error.hpp"
@@ -65,25 +67,62 @@ traffic tiered_store::count(span<const std::int64_t> ids) const {
 }
 
 void tiered_store::gather(span<const std::int64_t> ids, float* out, traffic* counts) const {
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (ids[i] < 0 || ids[i] >= rows_)
-      throw input_error("feature store: id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
-                        " is outside [0, " + std::to_string(rows_) + ")");
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, ids.size(), 256), [&](const auto& r) {
-    for (std::size_t i = r.begin(); i < r.end(); ++i) {
-      const std::int64_t id = ids[i];
-      if (id < g_)
-        convert_row(gpu_tier_.data() + id * row_bytes_, out + i * dim_);
-      else if (id < c_)
-        convert_row(host_rows_ + (id - g_) * row_bytes_, out + i * dim_);
-    }
-  });
+  // One parallel pass checks each id, copies the memory tiers' rows and counts the rows per tier
+  // (integer sums: the same for any schedule). Each row's lines are prefetched kAhead rows early (8: 0.086 -> 0.079 s
+  // for 10 batches of a 1M-node graph here, `api_bench --repeat`): the ids are random, so no hardware prefetcher can
+  // guess the next row, and a DRAM-bound gather otherwise waits for every row in turn.
+  struct tally {
+    std::int64_t gpu = 0, host = 0, disk = 0;
+    std::size_t first_bad = std::numeric_limits<std::size_t>::max();
+  };
+  constexpr std::size_t kAhead = 8;
+  const std::int64_t line_bytes = 64;
+  auto row_address = [&](std::int64_t id) -> const std::uint8_t* {
+    if (id < 0 || id >= c_) return nullptr;
+    return id < g_ ? gpu_tier_.data() + id * row_bytes_ : host_rows_ + (id - g_) * row_bytes_;
+  };
+  const tally t = tbb::parallel_reduce(
+      tbb::blocked_range<std::size_t>(0, ids.size(), 256), tally{},
+      [&](const tbb::blocked_range<std::size_t>& r, tally a) {
+        for (std::size_t i = r.begin(); i < std::min(r.end(), r.begin() + kAhead); ++i)
+          if (const std::uint8_t* p = row_address(ids[i]))
+            for (std::int64_t b = 0; b < row_bytes_; b += line_bytes) __builtin_prefetch(p + b);
+        for (std::size_t i = r.begin(); i < r.end(); ++i) {
+          if (i + kAhead < r.end())
+            if (const std::uint8_t* p = row_address(ids[i + kAhead]))
+              for (std::int64_t b = 0; b < row_bytes_; b += line_bytes) __builtin_prefetch(p + b);
+          const std::int64_t id = ids[i];
+          if (id < 0 || id >= rows_) {
+            a.first_bad = std::min(a.first_bad, i);
+          } else if (id < g_) {
+            ++a.gpu;
+            convert_row(gpu_tier_.data() + id * row_bytes_, out + i * dim_);
+          } else if (id < c_) {
+            ++a.host;
+            convert_row(host_rows_ + (id - g_) * row_bytes_, out + i * dim_);
+          } else {
+            ++a.disk;
+          }
+        }
+        return a;
+      },
+      [](tally a, const tally& b) {
+        a.gpu += b.gpu;
+        a.host += b.host;
+        a.disk += b.disk;
+        a.first_bad = std::min(a.first_bad, b.first_bad);
+        return a;
+      });
+  if (t.first_bad != std::numeric_limits<std::size_t>::max())
+    throw input_error("feature store: id " + std::to_string(ids[t.first_bad]) + " at position " +
+                      std::to_string(t.first_bad) + " is outside [0, " + std::to_string(rows_) + ")");
   // Disk rows: read in id order (runs of consecutive ids in one read each) into staging, then
   // widened into place.
-  std::vector<std::pair<std::int64_t, std::size_t>> disk;  // (id, position in ids)
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (ids[i] >= c_) disk.emplace_back(ids[i], i);
-  if (!disk.empty()) {
+  if (t.disk > 0) {
+    std::vector<std::pair<std::int64_t, std::size_t>> disk;  // (id, position in ids)
+    disk.reserve(static_cast<std::size_t>(t.disk));
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (ids[i] >= c_) disk.emplace_back(ids[i], i);
     std::sort(disk.begin(), disk.end());
     std::vector<std::pair<std::int64_t, std::size_t>> slots(disk.size());  // (id, staging slot)
     for (std::size_t k = 0; k < disk.size(); ++k) slots[k] = {disk[k].first, k};
@@ -94,7 +133,15 @@ void tiered_store::gather(span<const std::int64_t> ids, float* out, traffic* cou
         convert_row(staging.data() + k * static_cast<std::size_t>(row_bytes_), out + disk[k].second * dim_);
     });
   }
-  if (counts) *counts += count(ids);
+  if (counts) {
+    traffic c;
+    c.batches = 1;
+    c.row_bytes = row_bytes_;
+    c.gpu_rows = t.gpu;
+    c.host_rows = t.host;
+    c.disk_rows = t.disk;
+    *counts += c;
+  }
 }
 
 void tiered_store::gather(span<const std::int64_t> ids, tensor_view<float> out, traffic* counts) {

@@ -181,6 +181,33 @@ TEST(FeatureStore, GatherFromEveryTierMatchesTheFileAndCountsAreExact) {
   EXPECT_EQ(t.rows(), 10);
   const std::vector<std::int64_t> bad{n};
   EXPECT_THROW(s.gather(span<const std::int64_t>(bad), out.data()), input_error);
+  // A long batch, checked and copied in parallel chunks: every row lands, the counts add up over the
+  // chunks, and an error names the first bad id whichever chunk finds it.
+  std::vector<std::int64_t> many(5000);
+  for (std::size_t i = 0; i < many.size(); ++i)
+    many[i] = static_cast<std::int64_t>((i * 7919) % static_cast<std::size_t>(n));
+  std::vector<float> big(many.size() * dim);
+  traffic tm;
+  s.gather(span<const std::int64_t>(many), big.data(), &tm);
+  std::int64_t want_gpu = 0, want_host = 0;
+  for (std::size_t i = 0; i < many.size(); ++i) {
+    want_gpu += many[i] < n / 5 ? 1 : 0;
+    want_host += many[i] >= n / 5 && many[i] < n / 2 ? 1 : 0;
+    for (std::int64_t j = 0; j < dim; ++j) ASSERT_EQ(big[i * dim + j], f[many[i] * dim + j]) << "position " << i;
+  }
+  EXPECT_EQ(tm.gpu_rows, want_gpu);
+  EXPECT_EQ(tm.host_rows, want_host);
+  EXPECT_EQ(tm.disk_rows, static_cast<std::int64_t>(many.size()) - want_gpu - want_host);
+  many[4321] = -3;
+  many[1234] = n + 7;
+  try {
+    s.gather(span<const std::int64_t>(many), big.data());
+    ADD_FAILURE() << "no error for bad ids";
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("id " + std::to_string(n + 7) + " at position 1234 is outside"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(FeatureStore, LedgerIsTheSameForAnyThreadCount) {
