@@ -7,7 +7,8 @@
 // Then the shapes (default: one batch of GraphSAGE 3 x 256, 128-dim input, fanouts 15,10,5, batch
 // 1024 on the 1M-node community graph of bench/peer_cpu.sh: the forward, weight-gradient and
 // input-gradient products of each layer), timed R times with each kernel the CPU has; the table
-// gives seconds, GFLOP/s and the share of the reference rate.
+// gives seconds, GFLOP/s and the share of the reference rate. Last, `openblas`: each product as one
+// multithreaded OpenBLAS call (what the BLAS calls alone cost on these shapes).
 #include <cblas.h>
 #include <tbb/global_control.h>
 
@@ -156,12 +157,38 @@ int main(int argc, char** argv) {
          << ", \"gflops\": " << g << "}";
   }
   tg::set_matmul_kernel(tg::matmul_kernel::automatic);
+  // What the BLAS calls alone cost: each product as one multithreaded OpenBLAS call, the way a
+  // framework on OpenBLAS runs it (no determinism across thread counts; the floor, not a kernel).
+  {
+    openblas_set_num_threads(threads);
+    double pass = 1e30;
+    for (int r = 0; r < reps; ++r) {
+      const double t0 = now();
+      for (const auto& s : shapes) {
+        const std::int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+        cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans,
+                    static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data(),
+                    static_cast<int>(lda), b.data(), static_cast<int>(ldb), s.beta, c.data(), static_cast<int>(s.n));
+      }
+      pass = std::min(pass, now() - t0);
+    }
+    openblas_set_num_threads(1);
+    const double g = flops / pass / 1e9;
+    std::printf("%-8s %10.4f %10.1f %11.1f%%   (each product one OpenBLAS call)\n", "openblas", pass, g,
+                100.0 * g / ref_gflops);
+    rows << (rows.tellp() > 0 ? ", " : "") << "{\"kernel\": \"openblas-calls\", \"pass_s\": " << pass
+         << ", \"gflops\": " << g << "}";
+  }
   if (!json.empty()) {
     std::ofstream out(json);
     out << "{\"cpu\": \"" << tg::bench::cpu_model() << "\", \"commit\": \""
         << tg::bench::source_commit(TIERGNN_SOURCE_DIR) << "\", \"threads\": " << threads
         << ", \"reference_gflops\": " << ref_gflops << ", \"pass_gflop\": " << flops / 1e9 << ", \"kernels\": ["
-        << rows.str() << "]}\n";
+        << rows.str() << "], \"shapes\": \"";
+    for (std::size_t i = 0; i < shapes.size(); ++i)
+      out << (i ? ";" : "") << shapes[i].ta << "," << shapes[i].tb << "," << shapes[i].m << "," << shapes[i].n << ","
+          << shapes[i].k << "," << shapes[i].beta;
+    out << "\"}\n";
   }
   return 0;
 }

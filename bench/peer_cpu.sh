@@ -3,7 +3,7 @@
 # generated 1M-node community graph (128-dim features), fanouts 15,10,5, batch 1024, the first 40
 # batches of an epoch, 2 threads each. tiergnn (`train --max-batches`) and DGL (bench/peer_cpu.py,
 # replaying tiergnn's exact batches) run alternately, RUNS pairs; writes OUT_DIR/peer_cpu.{json,md}.
-# DGL is installed from PyPI into its own virtual environment (PEER_VENV, default
+# DGL is installed from PyPI into its own virtual environment by bench/peer_venv.sh (PEER_VENV, default
 # ~/.cache/tiergnn-peer-venv): dgl 2.1.0 with torch 2.2.1, the newest pair with Linux wheels on PyPI.
 # PyG's own loader (NeighborLoader) needs pyg-lib or torch-sparse, which have no wheels on PyPI: not run.
 # Usage: bench/peer_cpu.sh TIERGNN_BINARY OUT_DIR   Env: NODES (1000000), BATCHES (40), THREADS (2),
@@ -19,13 +19,8 @@ nodes=${NODES:-1000000}
 batches=${BATCHES:-40}
 threads=${THREADS:-2}
 epochs=${EPOCHS:-1}
-venv=${PEER_VENV:-$HOME/.cache/tiergnn-peer-venv}
 mkdir -p "$out" "$work"
-if ! "$venv/bin/python" -c "import dgl, torch" 2>/dev/null; then
-  echo "peer_cpu: installing dgl 2.1.0 + torch 2.2.1 into $venv (several GB: torch's CUDA runtime wheels)"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "torch==2.2.1" "dgl==2.1.0" "torchdata==0.7.1" "numpy<2" "pandas<2.3" pyyaml pydantic
-fi
+peer_python=$("$here/peer_venv.sh")
 # tiergnn's Python module (for the replayed batches), alone on the path: not the .venv's torch.
 tgpy=$("$here/../scripts/python_env.sh")
 pkg=$("$tgpy" -c "import os, tiergnn; print(os.path.dirname(tiergnn.__file__))")
@@ -48,7 +43,7 @@ for k in ("sampled_edges", "input_nodes"):
 e.update(system="tiergnn", run=int(sys.argv[2]), epochs_timed=len(timed))
 print(json.dumps(e))
 PY
-  OMP_NUM_THREADS=$threads PYTHONPATH="$work/pypath" "$venv/bin/python" "$here/peer_cpu.py" "$work/graph" \
+  OMP_NUM_THREADS=$threads PYTHONPATH="$work/pypath" "$peer_python" "$here/peer_cpu.py" "$work/graph" \
     --max-batches "$batches" --threads "$threads" --epochs "$epochs" --json "$work/dgl.json" > /dev/null
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); r['run']=int(sys.argv[2]); print(json.dumps(r))" \
     "$work/dgl.json" "$run" >> "$work/peer_runs.jsonl"
@@ -76,7 +71,9 @@ with open(os.path.join(out, "peer_cpu.md"), "w") as f:
     f.write("| run | system | epoch s | sample s | gather s | prepare s | forward+backward s | optimizer s |\n")
     f.write("|---|---|---|---|---|---|---|---|\n")
     for r in runs:
-        f.write(f"| {r['run']} | {r['system']} | " + " | ".join(f"{r.get(k, 0):.2f}" for k in stages) + " |\n")
+        # Seconds to 2 decimals, or 4 below 0.1 s (the small graphs' stages last milliseconds).
+        f.write(f"| {r['run']} | {r['system']} | " +
+                " | ".join(f"{r.get(k, 0):.2f}" if r.get(k, 0) >= 0.1 else f"{r.get(k, 0):.4f}" for k in stages) + " |\n")
     f.write("\n| run | tiergnn / DGL epoch | forward+backward | sample | gather |\n|---|---|---|---|---|\n")
     for run in sorted({r["run"] for r in runs}):
         t = next(r for r in runs if r["run"] == run and r["system"] == "tiergnn")
