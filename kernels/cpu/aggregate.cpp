@@ -97,13 +97,26 @@ agg_graph<T> transpose(const agg_graph<T>& g) {
 namespace {
 
 // Destination rows [v0, v1): out = sum over the row's entries, in order, of w * x[src].
+// The source rows are random, so no hardware prefetcher can guess them: each edge's row is
+// prefetched kAhead edges early (the edges of [v0, v1) are contiguous). On the 1M-node peer_cpu
+// workload (20 batches x 2 epochs, TIERGNN_PROFILE_OPS=1) the 128-wide aggregation took 0.37-0.41 s
+// without, 0.28-0.29 with 4 ahead (2: 0.30-0.34, 8: 0.27-0.30, 16: 0.30-0.32); the 256-wide 0.34 -> 0.30.
+// A prefetch changes no value.
 template <typename T>
 inline void aggregate_rows(std::int64_t v0, std::int64_t v1, const std::int64_t* indptr, const std::int32_t* indices,
                            const T* weights, const T* x, std::int64_t dim, T* y) {
+  constexpr std::int64_t kAhead = 4;
+  const std::int64_t e_end = indptr[v1], row_bytes = dim * static_cast<std::int64_t>(sizeof(T));
+  auto fetch = [&](std::int64_t e) {
+    const char* p = reinterpret_cast<const char*>(x + static_cast<std::int64_t>(indices[e]) * dim);
+    for (std::int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(p + b);
+  };
+  for (std::int64_t e = indptr[v0]; e < std::min(e_end, indptr[v0] + kAhead); ++e) fetch(e);
   for (std::int64_t v = v0; v < v1; ++v) {
     T* out = y + v * dim;
     std::fill(out, out + dim, T(0));
     for (std::int64_t e = indptr[v]; e < indptr[v + 1]; ++e) {
+      if (e + kAhead < e_end) fetch(e + kAhead);
       const T* in = x + static_cast<std::int64_t>(indices[e]) * dim;
       const T w = weights ? weights[e] : T(1);
       for (std::int64_t j = 0; j < dim; ++j) out[j] += w * in[j];
