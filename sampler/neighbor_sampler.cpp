@@ -153,9 +153,9 @@ void neighbor_sampler::sample_hop(int hop, std::int64_t epoch, std::int64_t batc
   // Prefetch distances, in destinations (kFar: their indptr entries, kNear: the first lines of their
   // rows) and in sampled edges (kMapAhead: their relabelling map slots). The nodes of a hop are random,
   // so hardware prefetchers cannot follow them. On the 1M-node community graph (sampler_bench, 2
-  // threads, 15,10,5) 22-25M -> 29-34M sampled edges/s (8/4: 32-34; 16/8: 30-32; 32/16: 33-35; 64/32:
-  // 28-31; the map prefetch +1-3%); on cnr-2000, uk-2007-05 and Slashdot, whose CSR sits in cache,
-  // -1 to +9%. No value changes.
+  // threads, 15,10,5) 22-25M -> 36-37M sampled edges/s (distances without the map prefetch: 8/4
+  // 32-34M, 16/8 30-32M, 32/16 33-35M, 64/32 28-31M; the map prefetch +1-3%); on cnr-2000, uk-2007-05
+  // and Slashdot, whose CSR sits in cache, -1 to +9%. No value changes.
   constexpr std::int64_t kFar = 8, kNear = 4, kMapAhead = 32;
   const auto* idx = static_cast<const index_t*>(indices_);
   const std::int64_t fanout = fanouts_[hop];
