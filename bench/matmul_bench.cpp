@@ -138,47 +138,40 @@ int main(int argc, char** argv) {
   std::printf("%zu products, %.2f GFLOP a pass; best of %d passes\n\n", shapes.size(), flops / 1e9, reps);
   std::printf("%-8s %10s %10s %12s\n", "kernel", "pass s", "GFLOP/s", "of reference");
   std::ostringstream rows;
-  const char* names[] = {"automatic", "avx512", "avx2", "blas"};
-  for (const auto kind : {tg::matmul_kernel::blas, tg::matmul_kernel::avx2, tg::matmul_kernel::avx512}) {
-    if (!tg::set_matmul_kernel(kind)) continue;
+  // The best of `reps` passes over the products, each run by product(shape, lda, ldb); one table row
+  // and one JSON entry.
+  auto measure = [&](const char* name, const char* json_name, const char* remark, const auto& product) {
     double pass = 1e30;
     for (int r = 0; r < reps; ++r) {
       const double t0 = now();
-      for (const auto& s : shapes) {
-        const std::int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
-        tg::matmul<float>(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, s.beta, c.data(), s.n);
-      }
+      for (const auto& s : shapes) product(s, s.ta ? s.m : s.k, s.tb ? s.k : s.n);
       pass = std::min(pass, now() - t0);
     }
     const double g = flops / pass / 1e9;
-    const char* name = names[static_cast<int>(kind)];
-    std::printf("%-8s %10.4f %10.1f %11.1f%%\n", name, pass, g, 100.0 * g / ref_gflops);
-    rows << (rows.tellp() > 0 ? ", " : "") << "{\"kernel\": \"" << name << "\", \"pass_s\": " << pass
+    std::printf("%-8s %10.4f %10.1f %11.1f%%%s\n", name, pass, g, 100.0 * g / ref_gflops, remark);
+    rows << (rows.tellp() > 0 ? ", " : "") << "{\"kernel\": \"" << json_name << "\", \"pass_s\": " << pass
          << ", \"gflops\": " << g << "}";
+  };
+  const char* names[] = {"automatic", "avx512", "avx2", "blas"};
+  for (const auto kind : {tg::matmul_kernel::blas, tg::matmul_kernel::avx2, tg::matmul_kernel::avx512}) {
+    if (!tg::set_matmul_kernel(kind)) continue;
+    const char* name = names[static_cast<int>(kind)];
+    measure(name, name, "", [&](const shape& s, std::int64_t lda, std::int64_t ldb) {
+      tg::matmul<float>(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, s.beta, c.data(), s.n);
+    });
   }
   tg::set_matmul_kernel(tg::matmul_kernel::automatic);
   // What the BLAS calls alone cost: each product as one multithreaded OpenBLAS call, the way a
   // framework on OpenBLAS runs it (no determinism across thread counts; the floor, not a kernel).
-  {
-    openblas_set_num_threads(threads);
-    double pass = 1e30;
-    for (int r = 0; r < reps; ++r) {
-      const double t0 = now();
-      for (const auto& s : shapes) {
-        const std::int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
-        cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans,
-                    static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data(),
-                    static_cast<int>(lda), b.data(), static_cast<int>(ldb), s.beta, c.data(), static_cast<int>(s.n));
-      }
-      pass = std::min(pass, now() - t0);
-    }
-    openblas_set_num_threads(1);
-    const double g = flops / pass / 1e9;
-    std::printf("%-8s %10.4f %10.1f %11.1f%%   (each product one OpenBLAS call)\n", "openblas", pass, g,
-                100.0 * g / ref_gflops);
-    rows << (rows.tellp() > 0 ? ", " : "") << "{\"kernel\": \"openblas-calls\", \"pass_s\": " << pass
-         << ", \"gflops\": " << g << "}";
-  }
+  openblas_set_num_threads(threads);
+  measure("openblas", "openblas-calls", "   (each product one OpenBLAS call)",
+          [&](const shape& s, std::int64_t lda, std::int64_t ldb) {
+            cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans,
+                        static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data(),
+                        static_cast<int>(lda), b.data(), static_cast<int>(ldb), s.beta, c.data(),
+                        static_cast<int>(s.n));
+          });
+  openblas_set_num_threads(1);
   if (!json.empty()) {
     std::ofstream out(json);
     out << "{\"cpu\": \"" << tg::bench::cpu_model() << "\", \"commit\": \""

@@ -77,20 +77,17 @@ void tiered_store::gather(span<const std::int64_t> ids, float* out, traffic* cou
   };
   constexpr std::size_t kAhead = 8;
   const std::int64_t line_bytes = 64;
-  auto row_address = [&](std::int64_t id) -> const std::uint8_t* {
-    if (id < 0 || id >= c_) return nullptr;
-    return id < g_ ? gpu_tier_.data() + id * row_bytes_ : host_rows_ + (id - g_) * row_bytes_;
+  auto prefetch_row = [&](std::int64_t id) {  // memory tiers only: disk rows come later, bad ids are caught below
+    if (id < 0 || id >= c_) return;
+    const std::uint8_t* p = id < g_ ? gpu_tier_.data() + id * row_bytes_ : host_rows_ + (id - g_) * row_bytes_;
+    for (std::int64_t b = 0; b < row_bytes_; b += line_bytes) __builtin_prefetch(p + b);
   };
   const tally t = tbb::parallel_reduce(
       tbb::blocked_range<std::size_t>(0, ids.size(), 256), tally{},
       [&](const tbb::blocked_range<std::size_t>& r, tally a) {
-        for (std::size_t i = r.begin(); i < std::min(r.end(), r.begin() + kAhead); ++i)
-          if (const std::uint8_t* p = row_address(ids[i]))
-            for (std::int64_t b = 0; b < row_bytes_; b += line_bytes) __builtin_prefetch(p + b);
+        for (std::size_t i = r.begin(); i < std::min(r.end(), r.begin() + kAhead); ++i) prefetch_row(ids[i]);
         for (std::size_t i = r.begin(); i < r.end(); ++i) {
-          if (i + kAhead < r.end())
-            if (const std::uint8_t* p = row_address(ids[i + kAhead]))
-              for (std::int64_t b = 0; b < row_bytes_; b += line_bytes) __builtin_prefetch(p + b);
+          if (i + kAhead < r.end()) prefetch_row(ids[i + kAhead]);
           const std::int64_t id = ids[i];
           if (id < 0 || id >= rows_) {
             a.first_bad = std::min(a.first_bad, i);
