@@ -85,7 +85,10 @@ void register_bench(CLI::App& app) {
     o->cfg.estimators.clear();
     for (std::size_t s = 0; !o->estimators.empty() && s <= o->estimators.size();) {
       const std::size_t e = o->estimators.find(',', s);
-      o->cfg.estimators.push_back(o->estimators.substr(s, e == std::string::npos ? std::string::npos : e - s));
+      std::string tok = o->estimators.substr(s, e == std::string::npos ? std::string::npos : e - s);
+      tok.erase(0, tok.find_first_not_of(" \t"));  // "degree, wrpr" as --fanouts takes "5, 5"
+      tok.erase(tok.find_last_not_of(" \t") + 1);
+      o->cfg.estimators.push_back(tok);
       if (e == std::string::npos) break;
       s = e + 1;
     }

@@ -21,10 +21,11 @@ nlohmann::json describe(const dataset& d) {
   j["num_nodes"] = m.num_nodes;
   j["num_arcs"] = m.num_edges;
   j["directed"] = m.directed;
-  if (!m.directed) j["num_undirected_edges_stored"] = m.num_edges / 2;
   j["index_dtype"] = dtype_name(m.index_dtype);
   const degree_stats s =
       compute_degree_stats(m.num_nodes, d.indptr().as<std::int64_t>(), d.indices().raw(), d.indices().type());
+  // Each undirected edge is stored as two arcs, a self-loop as one.
+  if (!m.directed) j["num_undirected_edges_stored"] = (m.num_edges - s.self_loops) / 2 + s.self_loops;
   j["degree"] = {{"max_in", s.max_in},
                  {"max_out", s.max_out},
                  {"mean_in", s.mean_in},

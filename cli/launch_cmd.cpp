@@ -78,9 +78,24 @@ void register_launch(CLI::App& app) {
   c->footer(
       "Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Only rank 0 prints progress,\n"
       "evaluates and writes checkpoints, metrics and the saved model.");
-  c->callback([o] {
+  c->callback([o, c] {
     const int port = o->port > 0 ? o->port : free_port();
     std::vector<std::string> argv_s{"tiergnn"};
+    // `tiergnn --threads T -q launch -- train ...`: the options given before launch reach every rank
+    // too, unless the rank's own command line (before its subcommand) sets them again.
+    bool own_threads = false, own_quiet = false;
+    for (const std::string& a : o->args) {
+      if (a.empty() || a[0] != '-') break;
+      own_threads = own_threads || a == "--threads" || a.rfind("--threads=", 0) == 0;
+      own_quiet = own_quiet || a == "-q" || a == "--quiet";
+    }
+    const CLI::App* root = c->get_parent();
+    if (const CLI::Option* t = root->get_option_no_throw("--threads"); t && t->count() > 0 && !own_threads) {
+      argv_s.push_back("--threads");
+      argv_s.push_back(t->as<std::string>());
+    }
+    if (const CLI::Option* q = root->get_option_no_throw("--quiet"); q && q->count() > 0 && !own_quiet)
+      argv_s.push_back("-q");
     argv_s.insert(argv_s.end(), o->args.begin(), o->args.end());
     std::vector<char*> argv;
     for (auto& s : argv_s) argv.push_back(s.data());

@@ -2,8 +2,12 @@
 // bench come with later modules). Errors print one line naming the input and exit with status 1.
 #include <tbb/global_control.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "cli/commands.hpp"
@@ -60,6 +64,40 @@ void print_error(const std::string& msg) {
   std::fprintf(stderr, "tiergnn: error: %s\n", printable(msg).c_str());
 }
 
+// CLI11 converts integers with strtoll/strtoull, which saturate (99999999999999999999 becomes 2^63 - 1)
+// and wrap signs (-1 becomes 2^64 - 1 for an unsigned option) without a word. Every integer option of
+// every command refuses such values instead, naming what was typed.
+void guard_integer_ranges(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options()) {
+    const std::string type = opt->get_type_name();
+    const bool is_signed = type.rfind("INT", 0) == 0, is_unsigned = type.rfind("UINT", 0) == 0;
+    if (!is_signed && !is_unsigned) continue;
+    opt->check(CLI::Validator(
+        [is_unsigned](std::string& v) -> std::string {
+          std::size_t i = 0;
+          const bool negative = !v.empty() && v[0] == '-';
+          if (!v.empty() && (v[0] == '-' || v[0] == '+')) i = 1;
+          if (i == v.size() || v.find_first_not_of("0123456789", i) != std::string::npos)
+            return std::string();  // not a decimal literal: CLI11's own conversion judges it
+          if (negative && is_unsigned) return "'" + v + "' must be a number >= 0";
+          errno = 0;
+          char* end = nullptr;
+          if (is_unsigned)
+            (void)std::strtoull(v.c_str(), &end, 10);
+          else
+            (void)std::strtoll(v.c_str(), &end, 10);
+          if (errno == ERANGE)
+            return "'" + v + "' is out of range (at most " +
+                   (is_unsigned ? std::to_string(std::numeric_limits<std::uint64_t>::max())
+                                : std::to_string(std::numeric_limits<std::int64_t>::max())) +
+                   ")";
+          return std::string();
+        },
+        "", ""));
+  }
+  for (CLI::App* sub : app.get_subcommands({})) guard_integer_ranges(*sub);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -96,6 +134,7 @@ int main(int argc, char** argv) {
   tg::cli::register_train(app);
   tg::cli::register_bench(app);
   tg::cli::register_launch(app);
+  guard_integer_ranges(app);
 
   try {
     app.parse(argc, argv);

@@ -135,7 +135,12 @@ void register_train(CLI::App& app) {
               "Train and evaluate without any edges: the same model reduced to a feature-only MLP (a baseline)");
   c->add_flag(
       "--no-progress", [o](std::int64_t) { o->cfg.show_progress = false; }, "No progress bar");
-  c->callback([o] {
+  c->callback([o, c] {
+    if (o->cfg.model.kind != "gat")  // given for another model, they would change nothing: say so
+      for (const char* gat_only : {"--heads", "--out-heads", "--attn-dropout", "--residual"})
+        if (c->count(gat_only) > 0)
+          throw input_error(std::string(gat_only) + " applies to --model gat only (this run trains " +
+                            o->cfg.model.kind + ")");
     o->cfg.fanouts = parse_fanouts(o->fanouts);
     o->cfg.model.num_layers = o->layers;
     // A data-parallel job when the environment says so (tiergnn launch, mpirun, torchrun-style variables).

@@ -38,7 +38,12 @@ void compact_ids(std::vector<std::int64_t>* ids) {
 
 edgelist_report import_edgelist(const std::string& path, const std::string& out_dir, const edgelist_options& opt,
                                 bool overwrite) {
-  if (!std::filesystem::is_regular_file(path)) throw input_error(at_input(path, "no such file"));
+  std::error_code ec;
+  const auto fst = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(fst)) throw input_error(at_input(path, "no such file"));
+  if (std::filesystem::is_directory(fst)) throw input_error(at_input(path, "is a directory, not an edge-list file"));
+  if (!std::filesystem::is_regular_file(fst))
+    throw input_error(at_input(path, "is not a regular file (a device, pipe or socket): give an edge-list file"));
   TG_CHECK_INPUT(opt.src_column >= 0 && opt.dst_column >= 0 && opt.src_column != opt.dst_column,
                  "source and destination columns must be two different non-negative indices");
   if (opt.num_nodes >= 0) csr_builder::expect_nodes_fit(opt.num_nodes, "--num-nodes");

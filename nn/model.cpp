@@ -70,8 +70,11 @@ void model_config::validate() const {
   if (hidden <= 0) throw input_error("--hidden must be positive, got " + std::to_string(hidden));
   if (num_classes < 2)
     throw input_error("a classifier needs at least 2 classes, the dataset has " + std::to_string(num_classes));
-  for (double p : {dropout, input_dropout, attention_dropout})
-    if (!(p >= 0.0 && p < 1.0)) throw input_error("dropout must lie in [0, 1), got " + std::to_string(p));
+  for (const auto& [p, option] : {std::pair<double, const char*>{dropout, "--dropout"},
+                                  std::pair<double, const char*>{input_dropout, "--input-dropout"},
+                                  std::pair<double, const char*>{attention_dropout, "--attn-dropout"}})
+    if (!(p >= 0.0 && p < 1.0))
+      throw input_error(std::string(option) + " must lie in [0, 1), got " + std::to_string(p));
   if (heads < 1 || heads > 1024) throw input_error("--heads must lie in [1, 1024], got " + std::to_string(heads));
   if (out_heads < 1 || out_heads > 1024)
     throw input_error("--out-heads must lie in [1, 1024], got " + std::to_string(out_heads));

@@ -15,7 +15,7 @@ namespace tg {
 span<const std::int64_t> batch_plan::batch(std::int64_t b) const {
   TG_EXPECTS(b >= 0 && b < num_batches(), "batch index ", b, " out of range");
   const std::int64_t begin = b * batch_size;
-  const std::int64_t end = std::min<std::int64_t>(begin + batch_size, static_cast<std::int64_t>(order.size()));
+  const std::int64_t end = begin + std::min<std::int64_t>(batch_size, static_cast<std::int64_t>(order.size()) - begin);
   return {order.data() + begin, static_cast<std::size_t>(end - begin)};
 }
 

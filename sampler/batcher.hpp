@@ -14,7 +14,8 @@ struct batch_plan {
   std::int64_t batch_size = 0;
 
   std::int64_t num_batches() const {
-    return batch_size > 0 ? (static_cast<std::int64_t>(order.size()) + batch_size - 1) / batch_size : 0;
+    const auto n = static_cast<std::int64_t>(order.size());  // ceil(n / batch_size), without overflow
+    return batch_size > 0 ? n / batch_size + (n % batch_size != 0 ? 1 : 0) : 0;
   }
   span<const std::int64_t> batch(std::int64_t b) const;
 };

@@ -9,8 +9,21 @@
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "core/resources.hpp"
 
 namespace tg {
+
+namespace {
+// A byte count computed in double, as uint64: kUnknownBytes where it does not fit (a --hidden of 10^9
+// must be refused as too large, not wrap to a small number).
+std::uint64_t bytes_of(double x) {
+  return !(x < 18446744073709549568.0) ? kUnknownBytes : static_cast<std::uint64_t>(std::max(0.0, x));
+}
+}  // namespace
+
+std::uint64_t reserve_estimate::total() const {
+  return saturating_add(saturating_add(input_bytes, activation_bytes), saturating_add(model_bytes, other_bytes));
+}
 
 reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_dim, std::int64_t row_bytes,
                                   const std::vector<std::int64_t>& fanouts, std::int64_t batch_size,
@@ -24,7 +37,7 @@ reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_d
   }
   const double inputs = nodes.back();
   r.input_rows = static_cast<std::int64_t>(inputs);
-  r.input_bytes = static_cast<std::uint64_t>(2.0 * inputs * static_cast<double>(row_bytes));
+  r.input_bytes = bytes_of(2.0 * inputs * static_cast<double>(row_bytes));
   double act = 0;  // per layer: aggregated input + output + their gradients, float32
   const std::size_t L = fanouts.size();
   for (std::size_t l = 0; l < L; ++l) {
@@ -37,14 +50,14 @@ reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_d
       act += 2.0 * 4.0 * src * dout + 4.0 * 4.0 * dst * f * static_cast<double>(attention_heads);
     }
   }
-  r.activation_bytes = static_cast<std::uint64_t>(act);
+  r.activation_bytes = bytes_of(act);
   double params = 0;
   for (std::size_t l = 0; l < L; ++l) {
     const double din = l == 0 ? static_cast<double>(feature_dim) : static_cast<double>(hidden);
     const double dout = l + 1 == L ? static_cast<double>(num_classes) : static_cast<double>(hidden);
     params += 2.0 * din * dout + dout;
   }
-  r.model_bytes = static_cast<std::uint64_t>(4.0 * 4.0 * params);  // value, grad, Adam m and v
+  r.model_bytes = bytes_of(4.0 * 4.0 * params);  // value, grad, Adam m and v
   return r;
 }
 
@@ -60,12 +73,15 @@ tier_plan size_tiers(std::int64_t num_nodes, std::int64_t row_bytes, const budge
   const std::uint64_t feature_bytes = static_cast<std::uint64_t>(num_nodes) * static_cast<std::uint64_t>(row_bytes);
   std::uint64_t gpu_tier_bytes;
   if (gpu.type == budget::kind::bytes) {
+    const auto text = [](std::uint64_t b) {
+      return b == kUnknownBytes ? std::string("more than 16 EiB") : format_bytes(static_cast<double>(b));
+    };
     if (gpu.bytes < reserve_bytes)
       throw budget_error("--gpu-mem " + format_bytes(static_cast<double>(gpu.bytes)) +
                          " cannot hold training's own GPU memory (model, optimizer state, a batch's input rows "
                          "and activations, and with sharded features the row exchange's buffers: about " +
-                         format_bytes(static_cast<double>(reserve_bytes)) + "); it is short by " +
-                         format_bytes(static_cast<double>(reserve_bytes - gpu.bytes)) +
+                         text(reserve_bytes) + "); it is short by " +
+                         (reserve_bytes == kUnknownBytes ? text(reserve_bytes) : text(reserve_bytes - gpu.bytes)) +
                          ". Raise --gpu-mem or lower --batch-size / --fanouts");
     gpu_tier_bytes = gpu.bytes - reserve_bytes;
     p.gpu_budget_bytes = gpu.bytes;

@@ -27,7 +27,7 @@ struct reserve_estimate {
   std::uint64_t input_bytes = 0, activation_bytes = 0, model_bytes = 0;
   std::uint64_t other_bytes = 0;  // what else the run keeps on the GPU (train --sampler gpu: its graph, scratch)
   std::int64_t input_rows = 0;    // the bound on a batch's input rows behind input_bytes
-  std::uint64_t total() const { return input_bytes + activation_bytes + model_bytes + other_bytes; }
+  std::uint64_t total() const;    // saturates at kUnknownBytes (core/resources.hpp)
 };
 // hidden: the width of a hidden layer's output (GAT: heads x hidden); attention_heads > 0 adds
 // GAT's per-source transforms and per-edge attention arrays.

@@ -34,7 +34,14 @@ double plan_file::predicted_hit_rate(std::int64_t rows) const {
 }
 
 bool plan_file::present(const dataset& d) {
-  return fs::exists(d.dir() + "/plan.json");
+  if (fs::exists(d.dir() + "/plan.json")) return true;
+  // Only prepare writes order.npy, always beside plan.json: without the plan a renumbered dataset would
+  // train and sample by its hot-first ids, not as the original, without a word.
+  if (d.has("order.npy"))
+    throw input_error(at_input(d.dir() + "/plan.json",
+                               "missing: this is a prepared dataset (meta.json lists order.npy), and its plan is "
+                               "needed to use it; prepare the original dataset again"));
+  return false;
 }
 
 plan_file plan_file::load(const dataset& d) {

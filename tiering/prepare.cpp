@@ -67,8 +67,8 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
     throw input_error("--estimator '" + cfg.estimator + "' is unknown; choose one of: " + list);
   }
   {
-    // Fail before profiling when the output cannot be written.
-    dataset_writer probe(out_dir, cfg.overwrite);
+    // Fail before profiling when the output cannot be written (or would replace the input).
+    dataset_writer probe(out_dir, cfg.overwrite, {src.dir()});
   }
 
   prepare_report rep;

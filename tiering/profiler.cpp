@@ -62,9 +62,13 @@ void validate(const dataset& d, const profile_config& cfg) {
   }
 }
 
-}  // namespace
+struct estimator_spec {
+  std::string name;
+  bool has_param = false;
+  double param_value = 0;
+};
 
-profile_result profile(const dataset& d, const profile_config& cfg, const std::string& spec) {
+estimator_spec parse_spec(const std::string& spec) {
   const auto colon = spec.find(':');
   const std::string name = spec.substr(0, colon);
   const bool has_param = colon != std::string::npos;
@@ -78,9 +82,21 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
   const double param_value = has_param        ? parse_positive(spec, param)
                              : name == "cvip" ? 1.0
                                               : estimators::kHybridDefaultPasses;
+  return {name, has_param, param_value};
+}
+
+}  // namespace
+
+void check_estimator_spec(const std::string& spec) {
+  (void)parse_spec(spec);
+}
+
+profile_result profile(const dataset& d, const profile_config& cfg, const std::string& spec) {
+  const auto [name, has_param, param_value] = parse_spec(spec);
   validate(d, cfg);
   if (name == "oracle")
-    TG_CHECK_INPUT(cfg.run_epochs >= 1, "profile: oracle needs run_epochs >= 1, got ", cfg.run_epochs);
+    TG_CHECK_INPUT(cfg.run_epochs >= 1, "--epochs must be at least 1 (the oracle replays the run's epochs), got ",
+                   cfg.run_epochs);
 
   estimators::graph_ref g;
   g.num_nodes = d.num_nodes();

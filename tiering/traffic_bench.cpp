@@ -97,6 +97,10 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
       if (e != "oracle" && std::find(once.begin(), once.end(), e) == once.end()) once.push_back(e);
     cfg.estimators = once;
   }
+  for (const auto& e : cfg.estimators) check_estimator_spec(e);  // a typo is named before the oracle's replay
+  if (cfg.epochs < 1)
+    throw input_error("--epochs must be at least 1 (the oracle replays the run's epochs), got " +
+                      std::to_string(cfg.epochs));
   for (double r : cfg.ratios)
     if (!(r > 0 && r <= 1)) throw input_error("cache ratios must lie in (0, 1]; got " + std::to_string(r));
   traffic_bench_result res;
@@ -115,6 +119,9 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
   pc.run_epochs = cfg.epochs;
   pc.max_batches = cfg.max_batches;
   res.train_nodes = static_cast<std::int64_t>(pc.train_ids.size());
+  if (res.train_nodes == 0)
+    throw input_error(
+        at_input(d.dir(), "the training set (" + res.train_set + ") holds no node: there are no reads to measure"));
   log_info("bench traffic on ", res.dataset, ": ", res.num_nodes, " nodes, ", res.train_nodes,
            " training nodes, fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ", ",
            cfg.epochs, " epochs");

@@ -164,4 +164,25 @@ checkpoint read_checkpoint(const std::string& path) {
   return c;
 }
 
+bool holds_training_state(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  unique_file file;
+  try {
+    file = unique_file(path, "rb");
+  } catch (const error&) {
+    return false;  // unreadable: the output check that follows names it
+  }
+  std::FILE* f = file.get();
+  char magic[8];
+  std::uint64_t len = 0;
+  if (std::fread(magic, 1, 8, f) != 8 || (std::memcmp(magic, kMagic, 8) != 0 && std::memcmp(magic, kMagicV1, 8) != 0))
+    return false;
+  if (std::fread(&len, 8, 1, f) != 1 || len > (64u << 20)) return true;  // a damaged checkpoint is still one
+  std::string text(len, '\0');
+  if (std::fread(text.data(), 1, len, f) != len) return true;
+  const nlohmann::json h = nlohmann::json::parse(text, nullptr, false);
+  return !h.is_object() || h.value("has_optimizer", true);
+}
+
 }  // namespace tg

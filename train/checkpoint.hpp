@@ -29,4 +29,8 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
                       const nlohmann::json& extra);
 checkpoint read_checkpoint(const std::string& path);
 
+// Whether `path` is a checkpoint with optimizer state (a run's training state, for --resume), judged by
+// its magic bytes and header alone; false for anything else, a saved model included.
+bool holds_training_state(const std::string& path);
+
 }  // namespace tg

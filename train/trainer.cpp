@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
+#include "core/resources.hpp"
 #include "kernels/loss.hpp"
 #include "sampler/batcher.hpp"
 #include "sampler/cuda_sampler.hpp"
@@ -117,6 +119,10 @@ double score(const std::vector<float>& logits, const std::vector<std::int64_t>& 
   std::vector<std::int64_t> y(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) y[i] = labels[ids[i]];
   if (classes == 2) {
+    // ROC-AUC ranks positives against negatives: over one class it is undefined (NaN, printed "n/a",
+    // null in the metrics file), not the 0.5 of a coin.
+    if (std::all_of(y.begin(), y.end(), [&](std::int64_t l) { return l == y[0]; }))
+      return std::numeric_limits<double>::quiet_NaN();
     std::vector<float> s(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) s[i] = logits[2 * i + 1] - logits[2 * i];
     return roc_auc(s, y);
@@ -142,6 +148,12 @@ std::string fmt(double x, int prec = 4) {
   char b[32];
   std::snprintf(b, sizeof b, "%.*f", prec, x);
   return b;
+}
+
+// A validation or test metric as printed: NaN is ROC-AUC over a split holding one class.
+std::string metric_text(double x, const labelled_splits& sp, const std::vector<std::int64_t>& split) {
+  if (!std::isnan(x)) return x >= 0 ? fmt(x) : std::string("n/a");
+  return "n/a (every node of this split has label " + std::to_string(sp.labels[split.front()]) + ")";
 }
 
 // TIERGNN_PROFILE_OPS=1: the training loop's backend operations timed one by one (backend::op_scope),
@@ -360,7 +372,7 @@ void validate_config(train_config& cfg) {
     throw input_error("--weight-decay must be a finite number >= 0, got " + std::to_string(cfg.adam.weight_decay));
   if (cfg.eval_every < 1) throw input_error("--eval-every must be at least 1, got " + std::to_string(cfg.eval_every));
   if (cfg.eval_batch_size < 1)
-    throw input_error("the evaluation batch size must be at least 1, got " + std::to_string(cfg.eval_batch_size));
+    throw input_error("--eval-batch-size must be at least 1, got " + std::to_string(cfg.eval_batch_size));
   if (cfg.disk_readers < 1 || cfg.disk_readers > 1024)
     throw input_error("--disk-readers must lie in [1, 1024], got " + std::to_string(cfg.disk_readers));
   if (cfg.fanouts.empty()) throw input_error("--fanouts needs at least one layer");
@@ -493,7 +505,12 @@ std::string json_differences(const nlohmann::json& saved, const nlohmann::json& 
 // model and settings; returns the epoch to start from. Otherwise prepares the checkpoint directory
 // (refusing to replace a checkpoint without --overwrite-checkpoint) and returns 0.
 int restore_or_start(const dataset& d, const train_config& cfg, const std::string& ckpt_path,
-                     const nlohmann::json& identity, bool lead, gnn_model* model, adam_optimizer* opt) {
+                     const nlohmann::json& identity, bool lead, int world, gnn_model* model, adam_optimizer* opt) {
+  std::error_code ec;
+  if (!ckpt_path.empty() && std::filesystem::exists(ckpt_path, ec) && !std::filesystem::is_regular_file(ckpt_path, ec))
+    throw input_error(at_input(ckpt_path,
+                               "is not a regular file (a checkpoint is one file); remove it or name another "
+                               "--checkpoint directory"));
   if (cfg.resume) {
     if (ckpt_path.empty()) throw input_error("--resume needs --checkpoint DIR");
     if (!std::filesystem::exists(ckpt_path))
@@ -513,6 +530,13 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
           at_input(ckpt_path, "was written with other training settings: " +
                                   json_differences(c.header.value("settings", nlohmann::json()), settings_json(cfg)) +
                                   "; resuming needs the same"));
+    // Each of K data-parallel processes trains its own slice of every batch: a checkpoint continues only
+    // with as many (checkpoints from before this was recorded are not checked).
+    if (const int ranks = c.header.value("ranks", 0); ranks > 0 && ranks != world)
+      throw input_error(at_input(ckpt_path, "was written by a run of " + std::to_string(ranks) +
+                                                " data-parallel process(es); this run has " + std::to_string(world) +
+                                                ": resuming needs the same number (tiergnn launch -n " +
+                                                std::to_string(ranks) + ")"));
     if (!c.header.value("has_optimizer", false) || c.values.size() != model->params().size())
       throw input_error(at_input(ckpt_path, "holds no optimizer state: it is a saved model, not a checkpoint"));
     optimizer_state st;
@@ -527,6 +551,11 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
     model->push_params();
     opt->load(std::move(st));
     const int start = c.header.at("epoch").get<int>();
+    if (start > cfg.epochs)
+      throw input_error(at_input(ckpt_path, "is already after epoch " + std::to_string(start) + ", beyond --epochs " +
+                                                std::to_string(cfg.epochs) +
+                                                ": give --epochs at least that to continue it (--epochs counts from "
+                                                "the start of the run, not from the checkpoint)"));
     log_info("resuming from ", ckpt_path, " after epoch ", start);
     return start;
   } else if (!ckpt_path.empty() && lead) {
@@ -549,12 +578,30 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
   const bool lead = rank == 0;  // evaluates, writes checkpoints, metrics and the saved model
   const labelled_splits sp = load_splits(d);
+  if (!sp.train.empty() && std::all_of(sp.train.begin(), sp.train.end(), [&](std::int64_t v) {
+        return sp.labels[static_cast<std::size_t>(v)] == sp.labels[static_cast<std::size_t>(sp.train.front())];
+      }))
+    log_warn(d.dir(), ": every training node has label ", sp.labels[static_cast<std::size_t>(sp.train.front())],
+             ": the model can only learn to predict that class");
   cfg.model.in_dim = d.meta().feature_dim;
   cfg.model.num_classes = sp.num_classes;
   if (!d.meta().has_features())
     throw input_error(at_input(d.dir(), "the dataset has no node features (features.npy); a GNN needs them"));
   const std::int64_t feature_dim = d.meta().feature_dim;
   const std::int64_t row_bytes = feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype));
+  if (!on_gpu) {
+    // Refused before anything is allocated, not by the kernel's OOM killer half-way: the model with its
+    // gradients and Adam state, and one batch's activations over its seeds alone (a lower bound: the
+    // sampled hops only add to it).
+    const reserve_estimate least =
+        estimate_reserve(d.num_nodes(), feature_dim, row_bytes, std::vector<std::int64_t>(cfg.fanouts.size(), 0),
+                         cfg.batch_size, hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model));
+    expect_memory(least.total(),
+                  "--hidden " + std::to_string(cfg.model.hidden) +
+                      (cfg.model.kind == "gat" ? " x --heads " + std::to_string(cfg.model.heads) : std::string()) +
+                      ", --batch-size " + std::to_string(cfg.batch_size),
+                  "training (at the least: the model with its gradients and Adam state, and a batch's activations)");
+  }
   graph_for_sampling train_graph;
   neighbor_sampler sampler = train_graph.make(d, cfg.fanouts, cfg.seed, cfg.ignore_graph);
   if (cfg.ignore_graph) log_info("--ignore-graph: training without edges (a feature-only MLP baseline)");
@@ -584,11 +631,19 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     check_output_file(cfg.metrics_path, "--metrics", {d.dir()}, cfg.checkpoint_dir);
     check_output_file(cfg.save_model_path, "--save-model", {d.dir()}, cfg.checkpoint_dir);
     check_output_dir(cfg.checkpoint_dir, "--checkpoint", {d.dir()});
+    // A run's training state is not replaced through another output's name (--checkpoint's own file is
+    // guarded by restore_or_start): only --overwrite-checkpoint may.
+    for (const auto& [option, path] : {std::pair<std::string, std::string>{"--metrics", cfg.metrics_path},
+                                       std::pair<std::string, std::string>{"--save-model", cfg.save_model_path}})
+      if (!path.empty() && !cfg.overwrite_checkpoint && holds_training_state(path))
+        throw input_error(option + " " + path +
+                          ": holds a training checkpoint (a run's model and optimizer state, for --resume), which this "
+                          "run would overwrite; name another file, or pass --overwrite-checkpoint to replace it");
     check_distinct_outputs({{"--metrics", cfg.metrics_path},
                             {"--save-model", cfg.save_model_path},
                             {"--checkpoint's checkpoint.tgck", ckpt_path}});
   }
-  rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, &model, &opt);
+  rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt);
   if (lead && !ckpt_path.empty() && ::access(cfg.checkpoint_dir.c_str(), W_OK) != 0)
     throw input_error(at_input(cfg.checkpoint_dir, "is not writable"));
   std::ofstream metrics;
@@ -596,7 +651,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     metrics.open(cfg.metrics_path, cfg.resume ? std::ios::app : std::ios::trunc);
     if (!metrics) throw input_error(at_input(cfg.metrics_path, "cannot open the metrics file for writing"));
   }
-  const std::int64_t nb = (static_cast<std::int64_t>(sp.train.size()) + cfg.batch_size - 1) / cfg.batch_size;
+  const auto num_train = static_cast<std::int64_t>(sp.train.size());
+  const std::int64_t nb = num_train / cfg.batch_size + (num_train % cfg.batch_size != 0 ? 1 : 0);
   log_info("training ", cfg.model.kind, " (", cfg.model.num_layers, " layers, hidden ", cfg.model.hidden,
            cfg.model.kind == "gat" ? " x " + std::to_string(cfg.model.heads) + " heads" : std::string(), ", ",
            model.num_parameters(), " parameters) on ", d.meta().name, ": ", sp.train.size(), " train / ",
@@ -873,10 +929,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       eval_s = seconds_since(t0);
     }
     log_info("epoch ", epoch + 1, "/", cfg.epochs, "  loss ", fmt(er.loss), "  train acc ", fmt(er.train_accuracy),
-             validate ? "  valid " + rep.metric + " " + fmt(er.valid_metric) : std::string(), "  ", fmt(er.seconds, 2),
-             " s (sample ", fmt(er.sample_s, 2), ", gather ", fmt(er.gather_s, 2), ", prepare ", fmt(er.prepare_s, 2),
-             ", forward+backward ", fmt(er.compute_s, 2), ", optimizer ", fmt(er.optimizer_s, 2),
-             comm ? ", all-reduce " + fmt(er.comm_s, 2) : std::string(),
+             validate ? "  valid " + rep.metric + " " + metric_text(er.valid_metric, sp, sp.valid) : std::string(),
+             "  ", fmt(er.seconds, 2), " s (sample ", fmt(er.sample_s, 2), ", gather ", fmt(er.gather_s, 2),
+             ", prepare ", fmt(er.prepare_s, 2), ", forward+backward ", fmt(er.compute_s, 2), ", optimizer ",
+             fmt(er.optimizer_s, 2), comm ? ", all-reduce " + fmt(er.comm_s, 2) : std::string(),
              po.depth > 0 ? ", waiting " + fmt(er.wait_s, 2) + "; overlap " + fmt(100.0 * er.overlap, 0) +
                                 "% of sample+gather+prepare hidden"
                           : std::string(),
@@ -910,7 +966,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     rep.epochs.push_back(er);
     rep.end_epoch = epoch + 1;
     if (!ckpt_path.empty() && lead) {
-      nlohmann::json extra = {{"epoch", epoch + 1}, {"dataset", identity}, {"settings", settings_json(cfg)}};
+      nlohmann::json extra = {
+          {"epoch", epoch + 1}, {"dataset", identity}, {"settings", settings_json(cfg)}, {"ranks", world}};
       write_checkpoint(ckpt_path, model, &opt.state(), extra);
       last_ckpt_epoch = epoch + 1;
     }
@@ -937,9 +994,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       log_info("no validation or test (--eval none)");
     else
       log_info("test ", rep.metric, " ",
-               rep.test_metric >= 0 ? fmt(rep.test_metric) : std::string("n/a (no test split)"), "  (valid ",
-               rep.valid_metric >= 0 ? fmt(rep.valid_metric) : std::string("n/a"), ", ", cfg.eval_mode,
-               "-neighbour evaluation)");
+               sp.test.empty() ? std::string("n/a (no test split)") : metric_text(rep.test_metric, sp, sp.test),
+               "  (valid ", sp.valid.empty() ? std::string("n/a") : metric_text(rep.valid_metric, sp, sp.valid), ", ",
+               cfg.eval_mode, "-neighbour evaluation)");
     if (metrics.is_open())
       metrics << nlohmann::json{{"final", true},
                                 {"metric", rep.metric},

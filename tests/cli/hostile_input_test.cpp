@@ -293,3 +293,95 @@ TEST(HostileInput, NonFiniteFeaturesAreNamedNotBlamedOnTheLearningRate) {
   }
   expect_one_line_error("-q train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress", "hold NaN");
 }
+
+TEST(HostileInput, IntegersOutOfRangeAreRefusedNotSaturated) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string t = "train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress ";
+  // strtoll would make these 2^63 - 1 and 2^64 - 1: a run of zero batches, a seed nobody typed.
+  expect_one_line_error(t + "--batch-size 99999999999999999999", "out of range");
+  expect_one_line_error(t + "--seed -1", "--seed");
+  expect_one_line_error(t + "--seed 18446744073709551616", "out of range");
+  expect_one_line_error("-q generate community " + d / "h" + " --nodes 99999999999999999999", "out of range");
+  // The largest batch size that parses trains the whole training set as one batch (no overflow to 0).
+  std::string out;
+  ASSERT_EQ(run_cli(t + "--batch-size 9223372036854775000", &out), 0) << out;
+  EXPECT_NE(out.find(", 1 batches per epoch"), std::string::npos) << out;
+}
+
+TEST(HostileInput, ImpossibleModelsAreRefusedBeforeAnythingIsAllocated) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  // 10^8 hidden units: 10^16 weights in the second layer. Refused with the estimate, not OOM-killed.
+  expect_one_line_error("train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress --hidden 100000000",
+                        "--hidden 100000000");
+  // The training reserve of prepare saturates instead of wrapping to a size that fits.
+  expect_one_line_error("-q prepare " + d / "g" + " -o " + d / "p" + " --hidden 1000000000 --gpu-mem 1GiB",
+                        "more than 16 EiB");
+  EXPECT_FALSE(fs::exists(d / "p"));
+  // GAT's options on another model would change nothing: refused, named.
+  expect_one_line_error("train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress --model gcn --residual",
+                        "--residual applies to --model gat only");
+  expect_one_line_error("train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress --input-dropout 1",
+                        "--input-dropout");
+}
+
+TEST(HostileInput, TrainingStateIsNotReplacedThroughAnotherOutput) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string t = "-q train " + d / "g" + " --fanouts 5,5 --no-progress --batch-size 64 ";
+  ASSERT_EQ(run_cli(t + "--epochs 2 --checkpoint " + d / "ck"), 0);
+  const std::string ck = d / "ck/checkpoint.tgck", before = tg::test::read_text(ck);
+  expect_one_line_error(t + "--epochs 1 --metrics " + ck, "holds a training checkpoint");
+  expect_one_line_error(t + "--epochs 1 --save-model " + ck, "holds a training checkpoint");
+  EXPECT_EQ(tg::test::read_text(ck), before);
+  // A saved model (no optimizer state) may be saved over, as before.
+  ASSERT_EQ(run_cli(t + "--epochs 1 --save-model " + d / "m.tgck"), 0);
+  ASSERT_EQ(run_cli(t + "--epochs 1 --save-model " + d / "m.tgck"), 0);
+  // A checkpoint already past --epochs: refused, not reported as the shorter run.
+  expect_one_line_error(t + "--epochs 1 --resume --checkpoint " + d / "ck", "beyond --epochs 1");
+  // A directory where the checkpoint file goes: refused before training, also with --overwrite-checkpoint.
+  fs::create_directories(d / "ck2/checkpoint.tgck");
+  expect_one_line_error(t + "--epochs 1 --overwrite-checkpoint --checkpoint " + d / "ck2", "not a regular file");
+  // A checkpoint of a 2-process job continues only with 2 processes.
+  ASSERT_EQ(run_cli("-q launch -n 2 -- -q train " + d / "g" +
+                    " --fanouts 5,5 --no-progress --batch-size 64 "
+                    "--epochs 1 --checkpoint " +
+                    d / "ck3"),
+            0);
+  expect_one_line_error(t + "--epochs 2 --resume --checkpoint " + d / "ck3", "2 data-parallel process(es)");
+}
+
+TEST(HostileInput, ChecksThatDependOnlyOnTheCommandLineComeFirst) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string b = "bench traffic " + d / "g" + " --fanouts 5,5 --batch-size 64 --epochs 2 ";
+  // Named before the oracle replays the run (its "oracle done" line is never printed).
+  expect_one_line_error(b + "--estimators degree,bogus", "bogus");
+  expect_one_line_error("bench traffic " + d / "g" + " --fanouts 5,5 --epochs 0", "--epochs");
+  expect_one_line_error(b + "--random-train-set --train-fraction 0.0001", "holds no node");
+  std::string out;
+  EXPECT_EQ(run_cli("-q " + b + "--estimators 'degree, wrpr'", &out), 0) << out;
+  // An edge list that is a directory is not "no such file".
+  fs::create_directories(d / "adir");
+  expect_one_line_error("-q import edgelist " + d / "adir" + " -o " + d / "o", "is a directory");
+}
+
+TEST(HostileInput, APreparedDatasetWithoutItsPlanIsRefused) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "p" + " --fanouts 5,5 --gpu-mem 10%"), 0);
+  fs::remove(d / "p/plan.json");
+  // It would train on the hot-first ids, not as the original: refused by every command that opens it.
+  expect_one_line_error("info " + d / "p", "plan.json");
+  expect_one_line_error("train " + d / "p" + " --fanouts 5,5 --epochs 1 --no-progress", "plan.json");
+}
+
+TEST(HostileInput, UndirectedEdgeCountsSelfLoopsOnce) {
+  scratch_dir d;
+  tg::test::write_text(d / "tri.txt", "0 1\n1 2\n2 0\n0 0\n1 1\n");  // a triangle and two loops: 5 edges
+  ASSERT_EQ(run_cli("-q import edgelist " + d / "tri.txt" + " -o " + d / "t --undirected"), 0);
+  std::string out;
+  ASSERT_EQ(run_cli("info " + d / "t" + " --json", &out), 0) << out;
+  EXPECT_NE(out.find("\"num_undirected_edges_stored\":5"), std::string::npos) << out;
+}

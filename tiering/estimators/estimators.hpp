@@ -85,7 +85,7 @@ inline double keep_probability(std::int64_t fanout, std::int64_t degree) {
 // Number of batches of one epoch: ceil(|train| / batch_size).
 inline std::int64_t batches_per_epoch(const profile_config& cfg) {
   const auto t = static_cast<std::int64_t>(cfg.train_ids.size());
-  return (t + cfg.batch_size - 1) / cfg.batch_size;
+  return t / cfg.batch_size + (t % cfg.batch_size != 0 ? 1 : 0);  // no t + batch_size - 1: it can overflow
 }
 
 // Batches an epoch of the run trains: all of them, or the first cfg.max_batches. A seed is in a
