@@ -355,3 +355,40 @@ def test_cuda_store_returns_cuda_tensors(prepared):
         assert gpu.traffic[k] == cpu.traffic[k]
     with pytest.raises(ValueError, match="tier views"):
         gpu.tier("gpu")
+
+
+def test_objects_pickle_as_how_they_were_opened(community):
+    import pickle
+
+    ds = tiergnn.Dataset(community)
+    ds2 = pickle.loads(pickle.dumps(ds))
+    assert ds2.path == ds.path and ds2.num_nodes == ds.num_nodes
+    s = tiergnn.Sampler(ds, fanouts=[4, 3], seed=7)
+    s2 = pickle.loads(pickle.dumps(s))
+    seeds = np.arange(0, 600, 7)
+    a, b = s.sample(seeds, epoch=2, batch=5), s2.sample(seeds, epoch=2, batch=5)
+    assert np.array_equal(a.input_nodes, b.input_nodes)
+    fs = tiergnn.FeatureStore(ds, g=100, c=3000)
+    fs2 = pickle.loads(pickle.dumps(fs))
+    assert (fs2.g, fs2.c) == (100, 3000)
+    ids = np.array([0, 150, 2999, 5999])
+    assert np.array_equal(fs.gather(ids), fs2.gather(ids))
+    assert fs2.traffic["batches"] == 1  # its own ledger
+    fs.close()
+    with pytest.raises(TypeError, match="closed"):
+        pickle.dumps(fs)
+
+
+def test_integer_arguments_are_refused_not_truncated(community):
+    ds = tiergnn.Dataset(community)
+    with pytest.raises(TypeError, match="fanout"):
+        tiergnn.Sampler(ds, fanouts=[1.5])
+    with pytest.raises(TypeError, match="fanout"):
+        tiergnn.Sampler(ds, fanouts=[True])
+    with pytest.raises(ValueError, match="empty entry"):
+        tiergnn.Sampler(ds, fanouts="5,,3")
+    s = tiergnn.Sampler(ds, fanouts="5, 3")
+    assert s.fanouts == [5, 3]
+    with pytest.raises(TypeError, match="epoch"):
+        s.sample(np.arange(4), epoch=1.5)
+    assert tiergnn.Sampler(ds, fanouts=np.array([3, 2])).fanouts == [3, 2]

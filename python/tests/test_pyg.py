@@ -381,3 +381,35 @@ def test_roc_auc_matches_definition():
     expect = np.mean([1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs])
     assert example.roc_auc(score, labels) == pytest.approx(expect)
     assert example.roc_auc(score, np.ones(5, dtype=int)) == 0.5
+
+
+def test_loader_workers_under_spawn_draw_like_the_main_process(community):
+    """tiergnn's objects pickle, so workers started by "spawn" (PyTorch's advice with CUDA, the only
+    method on macOS) sample and gather the same batches as the main process."""
+    ds = tiergnn.Dataset(community)
+    kw = dict(batch_size=256, input_nodes="valid", seed=3)
+    one = list(pyg.loader(ds, [5, 3], **kw))
+    two = list(pyg.loader(ds, [5, 3], num_workers=2, multiprocessing_context="spawn", **kw))
+    assert len(one) == len(two) > 1
+    for a, b in zip(one, two):
+        assert torch.equal(a.n_id, b.n_id) and torch.equal(a.edge_index, b.edge_index)
+        assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
+
+
+def test_loader_refuses_what_would_silently_differ(community):
+    ds = tiergnn.Dataset(community)
+    with pytest.raises(ValueError, match="persistent_workers"):
+        pyg.loader(ds, [5, 3], batch_size=64, num_workers=2, persistent_workers=True)
+    with pytest.raises(ValueError, match="more than once"):
+        pyg.loader(ds, [5, 3], batch_size=64, input_nodes=[1, 1, 2])
+    with pytest.raises(ValueError, match="one entry per node"):
+        pyg.loader(ds, [5, 3], batch_size=64, input_nodes=torch.ones(10, dtype=torch.bool))
+    with pytest.raises(ValueError, match="batch_size"):
+        pyg.loader(ds, [5, 3], batch_size=0, shuffle=True)
+    # A sampler that draws seeds with replacement: refused with the reason, not a bare "distinct".
+    train = torch.from_numpy(np.array(ds.split("train")))  # a copy: the split is read-only
+    torch.manual_seed(0)
+    rs = torch.utils.data.WeightedRandomSampler(torch.ones(len(train)), len(train), replacement=True)
+    with pytest.raises(ValueError, match="replacement"):
+        for _ in pyg.loader(ds, [5, 3], batch_size=512, sampler=rs):
+            pass

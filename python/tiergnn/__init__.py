@@ -10,6 +10,7 @@ See python/README.md for the API and ``tiergnn.pyg`` for PyTorch Geometric's sto
 from __future__ import annotations
 
 import json
+import operator
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -52,10 +53,26 @@ def _ids(x, what: str = "ids") -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
+def _int(v, what: str) -> int:
+    """An integer argument as int; floats (1.5 is not 1), bools and strings are refused."""
+    if isinstance(v, bool) or isinstance(v, (str, bytes)):
+        raise TypeError(f"{what} must be an integer, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, got {v!r} ({type(v).__name__})") from None
+
+
 def _fanouts(f: Iterable[int]) -> list:
     if isinstance(f, str):
-        f = [int(t) for t in f.split(",") if t.strip()]
-    return [int(v) for v in f]
+        toks = [t.strip() for t in f.split(",")]
+        if not all(toks):
+            raise ValueError(f"fanouts {f!r}: an empty entry; write e.g. \"15,10,5\"")
+        try:
+            return [int(t) for t in toks]
+        except ValueError:
+            raise ValueError(f"fanouts {f!r}: every entry must be an integer (-1 = all neighbours)") from None
+    return [_int(v, "a fanout") for v in f]
 
 
 class Dataset:
@@ -96,6 +113,9 @@ class Dataset:
         p = json.loads(r.pop("json"))
         p.update(r)  # g, c, gpu_budget, host_budget, predicted_gpu_hit_rate, ... at the top level
         return p
+
+    def __reduce__(self):  # pickled as its path: reopened (and validated again) where it is unpickled
+        return (Dataset, (self.path,))
 
     def check(self, checksums: bool = True) -> None:
         """Full validation: CSR, ranges, splits and (by default) file checksums. Raises ValueError."""
@@ -144,18 +164,21 @@ class Sampler:
 
     def __init__(self, dataset, fanouts: Sequence[int] = (15, 10, 5), seed: int = 0):
         self.dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
-        self._s = _C.Sampler(self.dataset._d, _fanouts(fanouts), int(seed))
+        self._s = _C.Sampler(self.dataset._d, _fanouts(fanouts), _int(seed, "seed"))
 
     fanouts = property(lambda self: list(self._s.fanouts))
     seed = property(lambda self: self._s.seed)
 
+    def __reduce__(self):  # the same draws wherever it is unpickled: they depend on (seed, epoch, batch) only
+        return (Sampler, (self.dataset, self.fanouts, self.seed))
+
     def sample(self, seeds, epoch: int = 0, batch: int = 0) -> Batch:
         """Samples the blocks of one batch; seeds must be distinct ids in [0, N)."""
-        return Batch(self._s.sample(_ids(seeds, "seeds"), int(epoch), int(batch)))
+        return Batch(self._s.sample(_ids(seeds, "seeds"), _int(epoch, "epoch"), _int(batch, "batch")))
 
     def epoch_batches(self, train_ids, batch_size: int, epoch: int) -> list:
         """Seeds of each batch of one epoch, shuffled as ``tiergnn train`` shuffles them."""
-        return [np.asarray(b, dtype=np.int64) for b in self._s.epoch_batches(_ids(train_ids, "train_ids"), int(batch_size), int(epoch))]
+        return [np.asarray(b, dtype=np.int64) for b in self._s.epoch_batches(_ids(train_ids, "train_ids"), _int(batch_size, "batch_size"), _int(epoch, "epoch"))]
 
 
 class FeatureStore:
@@ -175,8 +198,16 @@ class FeatureStore:
             raise ValueError("give both g and c, or neither")
         if g is not None and (int(g) < 0 or int(c) < 0):
             raise ValueError(f"tier boundaries must be >= 0, got g={g}, c={c}")
+        self._args = (disk_readers, g, c, device, reserve_bytes)
         self._s = _C.FeatureStore(self.dataset._d, int(disk_readers), -1 if g is None else int(g),
                                   -1 if c is None else int(c), str(device), int(reserve_bytes))
+
+    def __reduce__(self):
+        """Pickled as how it was opened: unpickling opens a new store over the same dataset and tiers
+        (for DataLoader workers under "spawn"/"forkserver"), with its own traffic ledger."""
+        if self.closed:
+            raise TypeError("cannot pickle a closed tiergnn.FeatureStore")
+        return (FeatureStore, (self.dataset,) + self._args)
 
     num_rows = property(lambda self: self._s.num_rows)
     dim = property(lambda self: self._s.dim)
@@ -249,7 +280,8 @@ def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 
     Returns dict(estimator, scores=float64 (N,), seconds, edge_passes, details)."""
     d = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
     t = [] if train_ids is None else _ids(train_ids, "train_ids").tolist()
-    r = _C.profile(d._d, str(estimator), _fanouts(fanouts), int(batch_size), int(seed), int(run_epochs), t)
+    r = _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed"),
+                   _int(run_epochs, "run_epochs"), t)
     return {"estimator": r["estimator"], "scores": np.from_dlpack(r["scores"]), "seconds": r["seconds"],
             "edge_passes": r["edge_passes"], "details": json.loads(r["details_json"])}
 
@@ -260,8 +292,8 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
     """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``
     (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes."""
     d = src if isinstance(src, Dataset) else Dataset(src)
-    p = _C.prepare(d._d, str(out), str(estimator), str(gpu_mem), str(host_mem), _fanouts(fanouts), int(batch_size),
-                   int(seed), int(run_epochs), int(hidden), bool(overwrite))
+    p = _C.prepare(d._d, str(out), str(estimator), str(gpu_mem), str(host_mem), _fanouts(fanouts), _int(batch_size, "batch_size"),
+                   _int(seed, "seed"), _int(run_epochs, "run_epochs"), _int(hidden, "hidden"), bool(overwrite))
     r = Dataset.__new__(Dataset)
     r._d = p
     return r

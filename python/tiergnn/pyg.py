@@ -111,6 +111,11 @@ class TierFeatureStore(FeatureStore):
         self._has_labels = self.dataset.labels is not None
         self._labels: Optional[Tensor] = None
 
+    def __getstate__(self):  # pickled without the labels' tensor (a view of the mapping): reopened lazily
+        state = dict(self.__dict__)
+        state["_labels"] = None
+        return state
+
     # Helpers ----------------------------------------------------------------------------------
 
     def _ids(self, index: Any) -> np.ndarray:
@@ -354,8 +359,8 @@ class TierSampler(BaseSampler):
 
     def __init__(self, dataset: Any, fanouts: Sequence[int], seed: int = 0):
         self.dataset = _open_dataset(dataset)
-        self.fanouts = [int(f) for f in fanouts]
-        self.seed = int(seed)
+        self.fanouts = tiergnn._fanouts(fanouts)
+        self.seed = tiergnn._int(seed, "seed")
         self.sampler = tiergnn.Sampler(self.dataset, fanouts=self.fanouts, seed=self.seed)
         self.epoch = 0
         self._calls = 0
@@ -389,7 +394,13 @@ class TierSampler(BaseSampler):
             raise ValueError(f"input_type {index.input_type!r}: tiergnn datasets are homogeneous")
         if index.time is not None:
             raise NotImplementedError("TierSampler does not do temporal sampling (seed times were given)")
-        b = self.sample_blocks(index.node)
+        seeds = _long(index.node)
+        if torch.unique(seeds).numel() != seeds.numel():
+            raise ValueError("TierSampler: a batch holds the same seed node more than once; tiergnn samples "
+                             "distinct seeds (as `tiergnn train` does). A sampler that draws with replacement "
+                             "(WeightedRandomSampler(replacement=True)) or repeated input_nodes can do that: "
+                             "oversample by weighting the loss instead, or deduplicate the seeds")
+        b = self.sample_blocks(seeds)
         return blocks_to_sampler_output(b.blocks, metadata=(index.input_id, index.time))
 
     def sample_from_edges(self, index: Any, neg_sampling: Any = None) -> SamplerOutput:
@@ -410,7 +421,9 @@ class TierEpochBatches(torch.utils.data.Sampler):
     def __init__(self, sampler: TierSampler, input_nodes: Tensor, batch_size: int, drop_last: bool = False):
         self.sampler = sampler
         self.ids = np.ascontiguousarray(_long(input_nodes).numpy())
-        self.batch_size = int(batch_size)
+        self.batch_size = tiergnn._int(batch_size, "batch_size")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         self.drop_last = bool(drop_last)
         self.epoch = 0
         self._sorted = np.argsort(self.ids, kind="stable")
@@ -437,6 +450,11 @@ class TierNodeLoader(NodeLoader):
     `feature_store` and `graph_store` are kept for callers (e.g. feature_store.store.traffic)."""
 
     def __init__(self, data, node_sampler: TierSampler, **kwargs):
+        if kwargs.get("persistent_workers") and kwargs.get("num_workers", 0) > 0:
+            # A persistent worker keeps its copy of the sampler across epochs, so set_epoch below would
+            # never reach it: its draws would be keyed by epoch 0 forever, silently unlike `tiergnn train`.
+            raise ValueError("TierNodeLoader: persistent_workers=True is not supported (the workers would not "
+                             "see the epoch that keys the neighbour draws); leave it False")
         super().__init__(data, node_sampler, **kwargs)
         self.feature_store, self.graph_store = data
         self.tier_dataset = node_sampler.dataset
@@ -487,7 +505,13 @@ def loader(dataset: Any, fanouts: Sequence[int] = (15, 10, 5), batch_size: int =
     elif not isinstance(input_nodes, Tensor):
         input_nodes = torch.as_tensor(np.asarray(input_nodes))
     if input_nodes.dtype == torch.bool:
+        if input_nodes.numel() != int(ds.num_nodes):
+            raise ValueError(f"input_nodes: a boolean mask must have one entry per node ({ds.num_nodes}), "
+                             f"got {input_nodes.numel()}")
         input_nodes = input_nodes.nonzero().view(-1)
+    if torch.unique(input_nodes).numel() != input_nodes.numel():
+        raise ValueError("input_nodes holds a node id more than once; tiergnn samples distinct seeds in a "
+                         "batch (as `tiergnn train` does): deduplicate them (torch.unique)")
     fs = feature_store if feature_store is not None else TierFeatureStore(ds, disk_readers=disk_readers)
     gs = TierGraphStore(ds)
     sampler = TierSampler(ds, fanouts, seed=seed)
