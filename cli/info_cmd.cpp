@@ -173,7 +173,8 @@ void register_info(CLI::App& app) {
     } else {
       print_human(j);
       if (o->check)
-        std::printf("check        ok (structure, ids, labels, splits, checksums%s)\n",
+        std::printf("check        ok (structure, ids, labels, splits, checksums%s%s)\n",
+                    d.meta().directed ? "" : ", symmetric arcs",
                     d.meta().feature_shards > 0 ? ", the feature shards here" : "");
     }
   });

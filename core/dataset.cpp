@@ -390,9 +390,61 @@ void dataset::check_structure(bool stream_large_indices) const {
   }
 }
 
+namespace {
+// A 64-bit mix of an arc (Stafford's variant 13 of the SplitMix64 finaliser over both ends).
+inline std::uint64_t arc_hash(std::uint64_t u, std::uint64_t v) {
+  std::uint64_t z = u * 0x9E3779B97F4A7C15ull ^ (v + 0x632BE59BD9B4E019ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Sums, over every arc u -> v, of hash(u, v) and of hash(v, u): equal (up to a 2^-64 collision) when
+// the arcs are symmetric, as an undirected dataset's must be; integer sums, so any thread count agrees.
+template <typename Index>
+std::pair<std::uint64_t, std::uint64_t> arc_hash_sums(const std::int64_t* indptr, const Index* indices,
+                                                      std::int64_t n) {
+  using sums = std::pair<std::uint64_t, std::uint64_t>;
+  return tbb::parallel_reduce(
+      tbb::blocked_range<std::int64_t>(0, n), sums{0, 0},
+      [&](const tbb::blocked_range<std::int64_t>& r, sums s) {
+        for (std::int64_t v = r.begin(); v < r.end(); ++v)
+          for (std::int64_t e = indptr[v]; e < indptr[v + 1]; ++e) {
+            const auto u = static_cast<std::uint64_t>(indices[e]);
+            s.first += arc_hash(u, static_cast<std::uint64_t>(v));
+            s.second += arc_hash(static_cast<std::uint64_t>(v), u);
+          }
+        return s;
+      },
+      [](sums a, sums b) {
+        return sums{a.first + b.first, a.second + b.second};
+      });
+}
+}  // namespace
+
 void dataset::check(const check_options& opt) const {
   // The structure was validated when the dataset was opened; this adds what reads every byte.
   auto p = [&](const std::string& f) { return dir_ + "/" + f; };
+  if (opt.values && !meta_.directed) {
+    // meta.json says undirected: every arc's reverse must be stored too (samplers and estimators
+    // treat in-neighbours as out-neighbours on such graphs).
+    const std::int64_t* ip = indptr().as<std::int64_t>().data();
+    const auto s = indices().type() == dtype::int32
+                       ? arc_hash_sums(ip, static_cast<const std::int32_t*>(indices().raw()), meta_.num_nodes)
+                       : arc_hash_sums(ip, static_cast<const std::int64_t*>(indices().raw()), meta_.num_nodes);
+    if (s.first != s.second)
+      throw input_error(at_input(p("meta.json"),
+                                 "says the graph is undirected, but indices.npy holds arcs "
+                                 "whose reverse is missing: the CSR is not symmetric"));
+  }
+  if (opt.values && meta_.has_labels() && meta_.num_classes > 0) {
+    const std::vector<std::int64_t> labels = get("labels.npy").to_int64();
+    std::int64_t top = -1;
+    for (std::int64_t l : labels) top = std::max(top, l);
+    if (top + 1 < meta_.num_classes)
+      log_warn(p("meta.json"), ": declares ", meta_.num_classes, " classes, but no node has a label above ", top,
+               ": training builds a ", meta_.num_classes, "-way classifier");
+  }
   if (opt.values && meta_.has_features() && meta_.feature_shards == 0) {
     const npy_array& f = get("features.npy");
     const std::int64_t bad = f.type() == dtype::float32

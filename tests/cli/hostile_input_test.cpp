@@ -385,3 +385,19 @@ TEST(HostileInput, UndirectedEdgeCountsSelfLoopsOnce) {
   ASSERT_EQ(run_cli("info " + d / "t" + " --json", &out), 0) << out;
   EXPECT_NE(out.find("\"num_undirected_edges_stored\":5"), std::string::npos) << out;
 }
+
+TEST(HostileInput, CheckVerifiesWhatMetaJsonClaims) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate rmat " + d / "r" + " --scale 8 --classes 3 --feature-dim 8 --train 0.3 --seed 2"), 0);
+  // A directed graph relabelled undirected in meta.json: its arcs' reverses are missing.
+  std::string meta = tg::test::read_text(d / "r/meta.json");
+  const std::size_t at = meta.find("\"directed\": true");
+  ASSERT_NE(at, std::string::npos) << meta;
+  meta.replace(at, std::string("\"directed\": true").size(), "\"directed\": false");
+  tg::test::write_text(d / "r/meta.json", meta);
+  expect_one_line_error("info " + d / "r" + " --check", "not symmetric");
+  std::string out;
+  ASSERT_EQ(run_cli("-q generate community " + d / "u" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  ASSERT_EQ(run_cli("info " + d / "u" + " --check", &out), 0) << out;
+  EXPECT_NE(out.find("symmetric arcs"), std::string::npos) << out;
+}
