@@ -37,7 +37,8 @@ void register_import_edgelist(CLI::App& import_cmd) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   c->add_option("--num-nodes", o->num_nodes,
-                "Node count (adds isolated nodes after the largest id; with --remap never)");
+                "Node count (adds isolated nodes after the largest id; with --remap never)")
+      ->check(positive());
   c->add_option("--delimiter", o->delimiter, "Field separator: auto, tab, comma, space, semicolon")
       ->check(CLI::IsMember({"auto", "tab", "comma", "space", "semicolon"}))
       ->capture_default_str();

@@ -23,6 +23,25 @@
 namespace tg {
 
 namespace {
+// A node id field: an integer, also quoted as CSV writers quote every field ("12" or '12').
+bool parse_id(std::string_view f, std::int64_t* out) {
+  if (f.size() >= 2 && (f.front() == '"' || f.front() == '\'') && f.back() == f.front()) f = f.substr(1, f.size() - 2);
+  return parse_int64(f, out);
+}
+
+// Why a field is not a node id, in the user's terms.
+std::string not_an_id(std::string_view f) {
+  if (f.find('\r') != std::string_view::npos)
+    return "holds a carriage return: the file has old Mac (CR-only) line endings; convert them to LF "
+           "(e.g. tr '\\r' '\\n')";
+  std::size_t i = !f.empty() && (f[0] == '-' || f[0] == '+') ? 1 : 0;
+  if (i < f.size() && f.find_first_not_of("0123456789", i) == std::string_view::npos)
+    return "'" + std::string(f) + "' is outside the range of node ids (64-bit signed integers)";
+  return "'" + std::string(f) + "' is not an integer node id";
+}
+}  // namespace
+
+namespace {
 char detect_delimiter(std::string_view line) {
   if (line.find('\t') != std::string_view::npos) return '\t';
   if (line.find(',') != std::string_view::npos) return ',';
@@ -70,8 +89,8 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
     if (!delim) delim = detect_delimiter(line);
     const std::size_t nf = split_fields(line, delim, &fields);
     std::int64_t u, v;
-    const bool numeric = nf >= static_cast<std::size_t>(need) && parse_int64(fields[opt.src_column], &u) &&
-                         parse_int64(fields[opt.dst_column], &v);
+    const bool numeric = nf >= static_cast<std::size_t>(need) && parse_id(fields[opt.src_column], &u) &&
+                         parse_id(fields[opt.dst_column], &v);
     if (first_data) {
       first_data = false;
       ncols = nf;
@@ -101,8 +120,8 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
                                      " (source and destination)"));
     if (!numeric) {
       const std::string_view bad =
-          parse_int64(fields[opt.src_column], &u) ? fields[opt.dst_column] : fields[opt.src_column];
-      throw input_error(at_input(path, in.line_number(), "'" + std::string(bad) + "' is not an integer node id"));
+          parse_id(fields[opt.src_column], &u) ? fields[opt.dst_column] : fields[opt.src_column];
+      throw input_error(at_input(path, in.line_number(), not_an_id(bad)));
     }
     if (opt.remap == edgelist_options::remap_mode::never) {
       for (std::int64_t x : {u, v}) {

@@ -50,6 +50,8 @@ budget parse_budget(const std::string& text, const std::string& what) {
     b.fraction = v;
     return b;
   }
+  if (suffix.empty() && v == 1.0)  // one byte, or all of it? neither is guessed
+    throw bad("ambiguous: write 100% (or 1.0) for all of it, or 1B for one byte");
   double mult = 1;
   if (suffix.empty() || suffix == "B")
     mult = 1;

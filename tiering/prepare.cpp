@@ -19,8 +19,9 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   if (!m.has_features())
     throw input_error(at_input(src.dir(), "has no node features to place in tiers (features.npy)"));
   if (!src.has("train_idx.npy") || src.get("train_idx.npy").count() == 0)
-    throw input_error(
-        at_input(src.dir(), "has no training split (train_idx.npy): the profile needs the training nodes"));
+    throw input_error(at_input(
+        src.dir(), std::string(src.has("train_idx.npy") ? "has an empty training split" : "has no training split") +
+                       " (train_idx.npy): the profile needs the training nodes"));
   if (plan_file::present(src))
     throw input_error(at_input(src.dir(), "is already a prepared dataset; prepare the original dataset instead"));
   const std::int64_t row_bytes = m.feature_dim * static_cast<std::int64_t>(dtype_size(m.feature_dtype));

@@ -92,8 +92,11 @@ labelled_splits load_splits(const dataset& d) {
   labelled_splits s;
   if (!d.meta().has_labels())
     throw input_error(at_input(d.dir(), "the dataset has no labels (labels.npy): training needs a labelled dataset"));
-  if (!d.has("train_idx.npy") || d.get("train_idx.npy").count() == 0)
+  if (!d.has("train_idx.npy"))
     throw input_error(at_input(d.dir(), "the dataset has no training split (train_idx.npy)"));
+  if (d.get("train_idx.npy").count() == 0)
+    throw input_error(
+        at_input(d.dir() + "/train_idx.npy", "the training split is empty: there is nothing to train on"));
   s.num_classes = d.meta().num_classes;
   s.labels = d.get("labels.npy").to_int64();
   s.train = load_split(d, "train_idx.npy");

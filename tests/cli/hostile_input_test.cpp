@@ -244,8 +244,16 @@ TEST(HostileInput, EdgeListHeaderDetectionNeverDropsAnEdge) {
   scratch_dir d;
   for (const char* first : {"0 99999999999999999999999", "1.5 2", "0 1e3", "0x1 2"}) {
     std::ofstream(d / "e.txt") << first << "\n1 2\n";
-    expect_one_line_error("import edgelist " + d / "e.txt" + " -o " + d / "e", "is not an integer node id");
+    expect_one_line_error("import edgelist " + d / "e.txt" + " -o " + d / "e", "node id");
   }
+  // Said in the user's terms: an overflow is a range, a carriage return is a line-ending problem.
+  std::ofstream(d / "big.txt") << "0 9223372036854775808\n";
+  expect_one_line_error("import edgelist " + d / "big.txt" + " -o " + d / "big", "outside the range");
+  std::ofstream(d / "cr.txt") << "0 1\r1 2\r";
+  expect_one_line_error("import edgelist " + d / "cr.txt" + " -o " + d / "cr", "CR-only");
+  // Quoted CSV fields (pandas' QUOTE_ALL) are ids.
+  std::ofstream(d / "q.csv") << "\"0\",\"1\"\n\"1\",\"2\"\n";
+  ASSERT_EQ(run_cli("-q import edgelist " + d / "q.csv" + " -o " + d / "q"), 0);
   std::ofstream(d / "h.txt") << "FromNodeId\tToNodeId\n1\t2\n";
   std::string out;
   ASSERT_EQ(run_cli("import edgelist " + d / "h.txt" + " -o " + d / "h", &out), 0) << out;

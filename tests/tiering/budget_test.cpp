@@ -14,10 +14,12 @@ TEST(Budget, ParsesBytesAndShares) {
   EXPECT_EQ(parse_budget("10%", "--gpu-mem").resolve(1000), 100u);
   EXPECT_EQ(parse_budget("0.25", "--host-mem").resolve(1000), 250u);
   EXPECT_EQ(parse_budget("0", "--gpu-mem").resolve(1000), 0u);
+  EXPECT_EQ(parse_budget("1.0", "--gpu-mem").resolve(1000), 1000u);
+  EXPECT_EQ(parse_budget("1B", "--gpu-mem").bytes, 1u);
 }
 
 TEST(BudgetBadInput, ErrorsNameTheOptionAndText) {
-  for (const char* bad : {"-1G", "", "abc", "12X", "150%", "1.5"}) {
+  for (const char* bad : {"-1G", "", "abc", "12X", "150%", "1.5", "1"}) {  // "1": one byte or all? refused
     try {
       parse_budget(bad, "--gpu-mem");
       FAIL() << bad;
