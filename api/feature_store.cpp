@@ -40,6 +40,17 @@ feature_store::feature_store(const dataset& d, const store_options& opt) : impl_
     impl_->d = d;
     impl_->device_id = parse_device(opt.device);
     impl_->device = impl_->device_id < 0 ? "cpu" : "cuda:" + std::to_string(impl_->device_id);
+    if (impl_->device_id >= 0) {  // before any CUDA call: the request and the cause, not a raw CUDA failure
+      const int gpus = tg::cuda_device_count();
+      if (!tg::cuda_compiled())
+        throw tg::cuda_error("feature store: device " + opt.device + ": this build has no CUDA backend");
+      if (gpus == 0)
+        throw tg::cuda_error("feature store: device " + opt.device +
+                             ": no usable GPU (no CUDA device is visible, or the driver is missing or too old)");
+      if (impl_->device_id >= gpus)
+        throw tg::cuda_error("feature store: device " + opt.device + ": this machine has only " + std::to_string(gpus) +
+                             " GPU(s), cuda:0 to cuda:" + std::to_string(gpus - 1));
+    }
     std::int64_t g = opt.g, c = opt.c;
     const std::int64_t n = d.num_nodes();
     // -1, -1: the plan's tiers (or everything in host memory); otherwise 0 <= g <= c <= N.

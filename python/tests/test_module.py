@@ -2,6 +2,7 @@
 Python exceptions, arrays outlive their owners safely, and concurrent calls are safe."""
 import gc
 import json
+import os
 import threading
 import time
 
@@ -193,6 +194,11 @@ def test_bad_input_raises_clear_errors(community, tmp_path):
         fs.gather([1, 2], out=np.empty((2, 32), np.float64))
     with pytest.raises(ValueError, match="needs at least"):
         fs.gather([1, 2], out=np.empty((1, 32), np.float32))
+    big = np.full((5, 32), -7, np.float32)
+    r = fs.gather([1, 2], out=big)
+    assert r.shape == (2, 32) and np.shares_memory(r, big)  # the rows written, not the stale ones
+    with pytest.raises(ValueError, match="requires grad"):
+        fs.gather([1, 2], out=torch.zeros(2, 32, requires_grad=True))
     with pytest.raises(ValueError, match="seed 6000"):
         s.sample([6000])
     with pytest.raises(ValueError, match="appears more than once"):
@@ -212,9 +218,13 @@ def test_bad_input_raises_clear_errors(community, tmp_path):
     with pytest.raises(ValueError, match="budget|gpu"):
         tiergnn.prepare(ds, tmp_path / "p", gpu_mem="-5M")
     assert not (tmp_path / "p").exists()
-    with pytest.raises(tiergnn.BudgetError):
+    with pytest.raises(tiergnn.BudgetError, match="gpu_mem") as e:  # the keyword, not the CLI's --gpu-mem
         tiergnn.prepare(ds, tmp_path / "p", gpu_mem="1K")
+    assert "--" not in str(e.value)
     assert not (tmp_path / "p").exists()
+    with pytest.raises(ValueError, match="NUL"):
+        tiergnn.Dataset(str(tmp_path) + "\x00/x")
+    assert tiergnn.Dataset(os.fsencode(ds.path)).num_nodes == ds.num_nodes  # a bytes path
     fs.close()
     with pytest.raises(ValueError, match="closed"):
         fs.gather([1])
@@ -337,6 +347,8 @@ def test_cuda_store_without_a_gpu_fails_cleanly(community):
         pytest.skip("this machine has a GPU (see test_cuda_store_returns_cuda_tensors)")
     with pytest.raises(tiergnn.DeviceError, match="CUDA"):
         tiergnn.FeatureStore(community, device="cuda")
+    with pytest.raises(tiergnn.DeviceError, match="cuda:7"):  # the request named, not a raw CUDA call
+        tiergnn.FeatureStore(community, device="cuda:7")
     with pytest.raises(ValueError, match="unknown device"):
         tiergnn.FeatureStore(community, device="tpu")
 

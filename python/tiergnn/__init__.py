@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import operator
+import os
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -79,7 +80,13 @@ class Dataset:
     """A tiergnn dataset directory (imported, generated or prepared), memory-mapped read-only."""
 
     def __init__(self, path):
-        self._d = path._d if isinstance(path, Dataset) else _C.Dataset(str(path))
+        if isinstance(path, Dataset):
+            self._d = path._d
+            return
+        p = os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path)
+        if "\x00" in p:
+            raise ValueError(f"dataset path {p!r} contains a NUL byte")
+        self._d = _C.Dataset(p)
 
     path = property(lambda self: self._d.path)
     name = property(lambda self: self._d.name)
@@ -218,7 +225,8 @@ class FeatureStore:
     closed = property(lambda self: self._s.closed)
 
     def gather(self, ids, out=None):
-        """float32 rows of ``ids`` (len(ids) x dim): a new array, or written into ``out`` (returned)."""
+        """float32 rows of ``ids`` (len(ids) x dim): a new array, or written into ``out``'s first rows
+        (returned: ``out`` itself, or a view of its first len(ids) rows when it has more)."""
         i = _ids(ids)
         if out is None:
             on_cpu = self.device == "cpu"  # asked first: another thread may close() the store meanwhile
@@ -237,8 +245,11 @@ class FeatureStore:
                 raise TypeError(f"out must be a writable C-contiguous 2-d float32 array, got {out.dtype} {out.shape}")
         else:
             raise TypeError(f"out must be a numpy array or torch tensor, got {type(out).__name__}")
+        if getattr(out, "requires_grad", False):
+            raise ValueError("out requires grad: gather writes into it in place; pass a tensor without grad "
+                             "(e.g. out.detach())")
         self._s.gather_into(i, out)
-        return out
+        return out if len(out) == len(i) else out[: len(i)]  # the rows written, never stale rows beyond
 
     @property
     def traffic(self) -> dict:
@@ -269,6 +280,26 @@ class FeatureStore:
         return f"tiergnn.FeatureStore({self.num_rows} rows x {self.dim}, g={self.g}, c={self.c}, device={self.device})"
 
 
+# The C++ errors name the CLI's options; from Python they name the keyword arguments instead.
+_CLI_TO_PYTHON = (("pass --force to replace it", "pass overwrite=True to replace it"), ("--force", "overwrite=True"),
+                  ("--gpu-mem", "gpu_mem"), ("--host-mem", "host_mem"), ("--batch-size", "batch_size"),
+                  ("--fanouts", "fanouts"), ("--estimator", "estimator"), ("--hidden", "hidden"),
+                  ("--epochs", "run_epochs"), ("--seed", "seed"))
+
+
+def _python_names(call):
+    try:
+        return call()
+    except (ValueError, MemoryError) as e:
+        msg = str(e)
+        new = msg
+        for cli, py in _CLI_TO_PYTHON:
+            new = new.replace(cli, py)
+        if new == msg:
+            raise
+        raise type(e)(new) from None
+
+
 def estimator_names() -> list:
     return list(_C.estimator_names())
 
@@ -280,8 +311,8 @@ def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 
     Returns dict(estimator, scores=float64 (N,), seconds, edge_passes, details)."""
     d = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
     t = [] if train_ids is None else _ids(train_ids, "train_ids").tolist()
-    r = _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed"),
-                   _int(run_epochs, "run_epochs"), t)
+    r = _python_names(lambda: _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"),
+                                         _int(seed, "seed"), _int(run_epochs, "run_epochs"), t))
     return {"estimator": r["estimator"], "scores": np.from_dlpack(r["scores"]), "seconds": r["seconds"],
             "edge_passes": r["edge_passes"], "details": json.loads(r["details_json"])}
 
@@ -292,8 +323,10 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
     """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``
     (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes."""
     d = src if isinstance(src, Dataset) else Dataset(src)
-    p = _C.prepare(d._d, str(out), str(estimator), str(gpu_mem), str(host_mem), _fanouts(fanouts), _int(batch_size, "batch_size"),
-                   _int(seed, "seed"), _int(run_epochs, "run_epochs"), _int(hidden, "hidden"), bool(overwrite))
+    p = _python_names(lambda: _C.prepare(d._d, os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out),
+                                         str(estimator), str(gpu_mem), str(host_mem), _fanouts(fanouts),
+                                         _int(batch_size, "batch_size"), _int(seed, "seed"),
+                                         _int(run_epochs, "run_epochs"), _int(hidden, "hidden"), bool(overwrite)))
     r = Dataset.__new__(Dataset)
     r._d = p
     return r
