@@ -447,7 +447,9 @@ class TierEpochBatches(torch.utils.data.Sampler):
 class TierNodeLoader(NodeLoader):
     """NodeLoader that starts a new sampler epoch on every pass (and a new tiergnn shuffle when
     the batches come from TierEpochBatches). `tier_dataset` (the tiergnn.Dataset),
-    `feature_store` and `graph_store` are kept for callers (e.g. feature_store.store.traffic)."""
+    `feature_store` and `graph_store` are kept for callers (e.g. feature_store.store.traffic: with
+    num_workers > 0 the workers gather through their own copies of the store, so this ledger counts
+    only what the main process gathered)."""
 
     def __init__(self, data, node_sampler: TierSampler, **kwargs):
         if kwargs.get("persistent_workers") and kwargs.get("num_workers", 0) > 0:
