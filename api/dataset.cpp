@@ -107,28 +107,29 @@ dataset dataset::open(const std::string& dir) {
 }
 
 const std::string& dataset::path() const {
-  return impl_->d.dir();
+  return detail::live(impl_, "tiergnn::dataset")->d.dir();
 }
 const std::string& dataset::name() const {
-  return impl_->d.meta().name;
+  return detail::live(impl_, "tiergnn::dataset")->d.meta().name;
 }
 std::int64_t dataset::num_nodes() const {
-  return impl_->d.num_nodes();
+  return detail::live(impl_, "tiergnn::dataset")->d.num_nodes();
 }
 std::int64_t dataset::num_edges() const {
-  return impl_->d.num_edges();
+  return detail::live(impl_, "tiergnn::dataset")->d.num_edges();
 }
 bool dataset::directed() const {
-  return impl_->d.meta().directed;
+  return detail::live(impl_, "tiergnn::dataset")->d.meta().directed;
 }
 std::int64_t dataset::feature_dim() const {
-  return impl_->d.meta().feature_dim;
+  return detail::live(impl_, "tiergnn::dataset")->d.meta().feature_dim;
 }
 std::int64_t dataset::num_classes() const {
-  return impl_->d.meta().num_classes;
+  return detail::live(impl_, "tiergnn::dataset")->d.meta().num_classes;
 }
 bool dataset::prepared() const {
-  return impl_->d.has("order.npy") && tg::plan_file::present(impl_->d);
+  const tg::dataset& d = detail::live(impl_, "tiergnn::dataset")->d;
+  return translate([&] { return d.has("order.npy") && tg::plan_file::present(d); });
 }
 
 namespace {
@@ -138,37 +139,40 @@ array_view optional_view(const tg::dataset& d, const char* file) {
 }  // namespace
 
 array_view dataset::indptr() const {
-  return detail::view_of(impl_->d.indptr());
+  return detail::view_of(detail::live(impl_, "tiergnn::dataset")->d.indptr());
 }
 array_view dataset::indices() const {
-  return detail::view_of(impl_->d.indices());
+  return detail::view_of(detail::live(impl_, "tiergnn::dataset")->d.indices());
 }
 array_view dataset::features() const {
-  if (impl_->d.meta().feature_shards > 0)
-    throw error(error::kind::input, impl_->d.dir() + ": the features are sharded across " +
-                                        std::to_string(impl_->d.meta().feature_shards) +
-                                        " machines (prepare --shards): no single array holds them; train it with one "
-                                        "rank per shard (tiergnn launch / mpirun)");
-  return optional_view(impl_->d, "features.npy");
+  if (detail::live(impl_, "tiergnn::dataset")->d.meta().feature_shards > 0)
+    throw error(error::kind::input,
+                detail::live(impl_, "tiergnn::dataset")->d.dir() + ": the features are sharded across " +
+                    std::to_string(detail::live(impl_, "tiergnn::dataset")->d.meta().feature_shards) +
+                    " machines (prepare --shards): no single array holds them; train it with one "
+                    "rank per shard (tiergnn launch / mpirun)");
+  return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "features.npy");
 }
 array_view dataset::labels() const {
-  return optional_view(impl_->d, "labels.npy");
+  return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "labels.npy");
 }
 array_view dataset::order() const {
-  return optional_view(impl_->d, "order.npy");
+  return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "order.npy");
 }
 
 array_view dataset::split(const std::string& which) const {
-  if (which == "train") return optional_view(impl_->d, "train_idx.npy");
-  if (which == "valid" || which == "val") return optional_view(impl_->d, "valid_idx.npy");
-  if (which == "test") return optional_view(impl_->d, "test_idx.npy");
+  if (which == "train") return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "train_idx.npy");
+  if (which == "valid" || which == "val")
+    return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "valid_idx.npy");
+  if (which == "test") return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "test_idx.npy");
   throw error(error::kind::input, "unknown split \"" + which + "\": use train, valid or test");
 }
 
 std::optional<tiergnn::plan> dataset::plan() const {
-  if (!tg::plan_file::present(impl_->d)) return std::nullopt;
+  if (!translate([&] { return tg::plan_file::present(detail::live(impl_, "tiergnn::dataset")->d); }))
+    return std::nullopt;
   return translate([&] {
-    const tg::plan_file pf = tg::plan_file::load(impl_->d);
+    const tg::plan_file pf = tg::plan_file::load(detail::live(impl_, "tiergnn::dataset")->d);
     tiergnn::plan p;
     p.num_nodes = pf.plan.num_nodes;
     p.row_bytes = pf.plan.row_bytes;
@@ -188,7 +192,7 @@ void dataset::check(bool checksums) const {
   translate([&] {
     tg::dataset::check_options o;
     o.checksums = checksums;
-    impl_->d.check(o);
+    detail::live(impl_, "tiergnn::dataset")->d.check(o);
   });
 }
 

@@ -37,17 +37,21 @@ int parse_device(const std::string& s) {
 feature_store::feature_store(const dataset& d, const store_options& opt) : impl_(std::make_unique<impl>()) {
   translate([&] {
     if (d.feature_dim() <= 0) throw tg::input_error(tg::at_input(d.path(), "has no features (features.npy) to serve"));
-    impl_->d = d;
-    impl_->device_id = parse_device(opt.device);
-    impl_->device = impl_->device_id < 0 ? "cpu" : "cuda:" + std::to_string(impl_->device_id);
-    if (impl_->device_id >= 0) {  // before any CUDA call: the request and the cause, not a raw CUDA failure
+    detail::live(impl_, "tiergnn::feature_store")->d = d;
+    detail::live(impl_, "tiergnn::feature_store")->device_id = parse_device(opt.device);
+    detail::live(impl_, "tiergnn::feature_store")->device =
+        detail::live(impl_, "tiergnn::feature_store")->device_id < 0
+            ? "cpu"
+            : "cuda:" + std::to_string(detail::live(impl_, "tiergnn::feature_store")->device_id);
+    if (detail::live(impl_, "tiergnn::feature_store")->device_id >=
+        0) {  // before any CUDA call: the request and the cause, not a raw CUDA failure
       const int gpus = tg::cuda_device_count();
       if (!tg::cuda_compiled())
         throw tg::cuda_error("feature store: device " + opt.device + ": this build has no CUDA backend");
       if (gpus == 0)
         throw tg::cuda_error("feature store: device " + opt.device +
                              ": no usable GPU (no CUDA device is visible, or the driver is missing or too old)");
-      if (impl_->device_id >= gpus)
+      if (detail::live(impl_, "tiergnn::feature_store")->device_id >= gpus)
         throw tg::cuda_error("feature store: device " + opt.device + ": this machine has only " + std::to_string(gpus) +
                              " GPU(s), cuda:0 to cuda:" + std::to_string(gpus - 1));
     }
@@ -72,13 +76,16 @@ feature_store::feature_store(const dataset& d, const store_options& opt) : impl_
       }
     }
     tg::store_options o;
-    o.device = impl_->device_id < 0 ? tg::device_kind::cpu : tg::device_kind::cuda;
-    o.device_id = std::max(0, impl_->device_id);
+    o.device =
+        detail::live(impl_, "tiergnn::feature_store")->device_id < 0 ? tg::device_kind::cpu : tg::device_kind::cuda;
+    o.device_id = std::max(0, detail::live(impl_, "tiergnn::feature_store")->device_id);
     o.disk_readers = opt.disk_readers;
     o.reserve_bytes = opt.reserve_bytes;
-    impl_->store = tg::make_feature_store(detail::internals(d).d, g, c, o);
-    impl_->cpu = dynamic_cast<tg::tiered_store*>(impl_->store.get());
-    impl_->ledger.row_bytes = impl_->store->row_bytes();
+    detail::live(impl_, "tiergnn::feature_store")->store = tg::make_feature_store(detail::internals(d).d, g, c, o);
+    detail::live(impl_, "tiergnn::feature_store")->cpu =
+        dynamic_cast<tg::tiered_store*>(detail::live(impl_, "tiergnn::feature_store")->store.get());
+    detail::live(impl_, "tiergnn::feature_store")->ledger.row_bytes =
+        detail::live(impl_, "tiergnn::feature_store")->store->row_bytes();
   });
 }
 
@@ -93,25 +100,25 @@ feature_store::feature_store(feature_store&&) noexcept = default;
 feature_store& feature_store::operator=(feature_store&&) noexcept = default;
 
 std::int64_t feature_store::num_rows() const {
-  return impl_->store->num_rows();
+  return detail::live(impl_, "tiergnn::feature_store")->store->num_rows();
 }
 std::int64_t feature_store::dim() const {
-  return impl_->store->dim();
+  return detail::live(impl_, "tiergnn::feature_store")->store->dim();
 }
 std::int64_t feature_store::row_bytes() const {
-  return impl_->store->row_bytes();
+  return detail::live(impl_, "tiergnn::feature_store")->store->row_bytes();
 }
 std::int64_t feature_store::g() const {
-  return impl_->store->g();
+  return detail::live(impl_, "tiergnn::feature_store")->store->g();
 }
 std::int64_t feature_store::c() const {
-  return impl_->store->c();
+  return detail::live(impl_, "tiergnn::feature_store")->store->c();
 }
 const std::string& feature_store::device() const {
-  return impl_->device;
+  return detail::live(impl_, "tiergnn::feature_store")->device;
 }
 int feature_store::device_id() const {
-  return impl_->device_id;
+  return detail::live(impl_, "tiergnn::feature_store")->device_id;
 }
 
 void feature_store::gather(const std::int64_t* ids, std::size_t count, float* out) const {
@@ -119,14 +126,16 @@ void feature_store::gather(const std::int64_t* ids, std::size_t count, float* ou
     tg::traffic t;
     const tg::span<const std::int64_t> s(ids, count);
     {
-      std::unique_lock<std::mutex> one_at_a_time(impl_->gather_mu, std::defer_lock);
-      if (!impl_->cpu) one_at_a_time.lock();
-      const tg::tensor_view<float> o{out, static_cast<std::int64_t>(count) * impl_->store->dim(),
-                                     impl_->store->output_memory()};
-      impl_->store->gather(s, o, &t);
+      std::unique_lock<std::mutex> one_at_a_time(detail::live(impl_, "tiergnn::feature_store")->gather_mu,
+                                                 std::defer_lock);
+      if (!detail::live(impl_, "tiergnn::feature_store")->cpu) one_at_a_time.lock();
+      const tg::tensor_view<float> o{
+          out, static_cast<std::int64_t>(count) * detail::live(impl_, "tiergnn::feature_store")->store->dim(),
+          detail::live(impl_, "tiergnn::feature_store")->store->output_memory()};
+      detail::live(impl_, "tiergnn::feature_store")->store->gather(s, o, &t);
     }
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->ledger += t;
+    std::lock_guard<std::mutex> lock(detail::live(impl_, "tiergnn::feature_store")->mu);
+    detail::live(impl_, "tiergnn::feature_store")->ledger += t;
   });
 }
 
@@ -135,14 +144,15 @@ gathered_rows feature_store::gather(const std::int64_t* ids, std::size_t count) 
     gathered_rows r;
     r.rows = static_cast<std::int64_t>(count);
     r.dim = dim();
-    r.device_id = impl_->device_id;
+    r.device_id = detail::live(impl_, "tiergnn::feature_store")->device_id;
     const std::size_t elems = std::max<std::size_t>(1, count * static_cast<std::size_t>(r.dim));
-    if (impl_->cpu) {
+    if (detail::live(impl_, "tiergnn::feature_store")->cpu) {
       auto buf = std::shared_ptr<float>(new float[elems], std::default_delete<float[]>());
       r.data = buf.get();
       r.owner = buf;
     } else {
-      const tg::gpu::device_scope on(impl_->device_id);  // the caller's current device is left as it was
+      const tg::gpu::device_scope on(
+          detail::live(impl_, "tiergnn::feature_store")->device_id);  // the caller's current device is left as it was
       auto buf = std::make_shared<tg::gpu::device_buffer<float>>(elems);
       r.data = buf->data();
       r.owner = buf;
@@ -153,43 +163,47 @@ gathered_rows feature_store::gather(const std::int64_t* ids, std::size_t count) 
 }
 
 traffic feature_store::traffic() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::lock_guard<std::mutex> lock(detail::live(impl_, "tiergnn::feature_store")->mu);
   tiergnn::traffic t;
-  t.batches = impl_->ledger.batches;
-  t.gpu_rows = impl_->ledger.gpu_rows;
-  t.host_rows = impl_->ledger.host_rows;
-  t.disk_rows = impl_->ledger.disk_rows;
-  t.peer_rows = impl_->ledger.peer_rows;
-  t.row_bytes = impl_->store->row_bytes();
+  t.batches = detail::live(impl_, "tiergnn::feature_store")->ledger.batches;
+  t.gpu_rows = detail::live(impl_, "tiergnn::feature_store")->ledger.gpu_rows;
+  t.host_rows = detail::live(impl_, "tiergnn::feature_store")->ledger.host_rows;
+  t.disk_rows = detail::live(impl_, "tiergnn::feature_store")->ledger.disk_rows;
+  t.peer_rows = detail::live(impl_, "tiergnn::feature_store")->ledger.peer_rows;
+  t.row_bytes = detail::live(impl_, "tiergnn::feature_store")->store->row_bytes();
   return t;
 }
 
 void feature_store::reset_traffic() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->ledger = tg::traffic{};
-  impl_->ledger.row_bytes = impl_->store->row_bytes();
+  std::lock_guard<std::mutex> lock(detail::live(impl_, "tiergnn::feature_store")->mu);
+  detail::live(impl_, "tiergnn::feature_store")->ledger = tg::traffic{};
+  detail::live(impl_, "tiergnn::feature_store")->ledger.row_bytes =
+      detail::live(impl_, "tiergnn::feature_store")->store->row_bytes();
 }
 
 array_view feature_store::tier(const std::string& which) {
   return translate([&] {
-    if (!impl_->cpu)
-      throw tg::input_error("feature store: tier views are host memory; this store's tiers live on " + impl_->device);
+    if (!detail::live(impl_, "tiergnn::feature_store")->cpu)
+      throw tg::input_error("feature store: tier views are host memory; this store's tiers live on " +
+                            detail::live(impl_, "tiergnn::feature_store")->device);
     std::uint8_t* data = nullptr;
     std::int64_t rows = 0;
     if (which == "gpu") {
-      data = impl_->cpu->tier_data(0);
-      rows = impl_->cpu->g();
+      data = detail::live(impl_, "tiergnn::feature_store")->cpu->tier_data(0);
+      rows = detail::live(impl_, "tiergnn::feature_store")->cpu->g();
     } else if (which == "host") {
-      data = impl_->cpu->tier_data(1);
-      rows = impl_->cpu->c() - impl_->cpu->g();
+      data = detail::live(impl_, "tiergnn::feature_store")->cpu->tier_data(1);
+      rows = detail::live(impl_, "tiergnn::feature_store")->cpu->c() -
+             detail::live(impl_, "tiergnn::feature_store")->cpu->g();
     } else {
       throw tg::input_error("feature store: unknown tier \"" + which +
                             "\": use gpu or host (disk rows live in the file)");
     }
     array_view v;
     v.data = data;
-    v.type = detail::public_dtype(detail::internals(impl_->d).d.meta().feature_dtype);
-    v.shape = {rows, impl_->cpu->dim()};
+    v.type = detail::public_dtype(
+        detail::internals(detail::live(impl_, "tiergnn::feature_store")->d).d.meta().feature_dtype);
+    v.shape = {rows, detail::live(impl_, "tiergnn::feature_store")->cpu->dim()};
     v.writable = true;
     return v;
   });

@@ -2,6 +2,7 @@
 // Shared by the api/ sources: the dataset handle's internals and the translation of tiergnn's
 // internal exceptions (core/error.hpp) into the public tiergnn::error.
 #include <exception>
+#include <string>
 #include <vector>
 
 #include "core/dataset.hpp"
@@ -17,10 +18,18 @@ struct dataset::impl {
 
 namespace detail {
 
+// A handle's implementation, or error(kind::input) for a handle that was moved from (it holds
+// nothing; using it must not dereference a null pointer).
+template <typename P>
+const P& live(const P& p, const char* what) {
+  if (!p) throw error(error::kind::input, std::string(what) + ": used after being moved from (it holds nothing)");
+  return p;
+}
+
 // The internals behind a public dataset handle (api/ sources only).
 struct access {
   using dataset_impl = dataset::impl;
-  static const dataset_impl& internals(const dataset& d) { return *d.impl_; }
+  static const dataset_impl& internals(const dataset& d) { return *live(d.impl_, "tiergnn::dataset"); }
 };
 inline const access::dataset_impl& internals(const dataset& d) {
   return access::internals(d);

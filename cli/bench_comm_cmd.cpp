@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/output_file.hpp"
 #include "multigpu/communicator.hpp"
 
 namespace tg::cli {
@@ -35,9 +36,18 @@ void register_bench_comm(CLI::App& bench) {
       ->capture_default_str();
   c->add_option("--max-mib", o->max_mib, "Largest message in MiB")->check(CLI::Range(1, 4096))->capture_default_str();
   c->add_option("--repeats", o->repeats, "Timed calls per size")->check(CLI::Range(1, 1000))->capture_default_str();
-  c->add_option("--comm-timeout", o->timeout, "Seconds a rank waits for the others (tcp)")->capture_default_str();
-  c->add_option("--json", o->json, "Rank 0 writes the results as JSON to this file");
+  c->add_option("--comm-timeout", o->timeout, "Seconds a rank waits for the others (tcp)")
+      ->capture_default_str()
+      ->check(number_check([](double x) { return x > 0 && x <= 1e9; }, "a number of seconds > 0", "SECONDS"));
+  c->add_option("--json", o->json, "Rank 0 writes the results as JSON to this file")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.empty() ? std::string("an empty path: name a file or leave the option out") : "";
+          },
+          "", ""));
   c->callback([o] {
+    // The output is checked before the job starts, not after the benchmark (a FIFO would block rank 0).
+    check_output_file(o->json, "--json", {});
     const world_info w = world_from_env();
     if (w.size < 2)
       throw input_error("bench comm needs a data-parallel job: tiergnn launch -n K -- bench comm, or mpirun -np K");
@@ -69,11 +79,13 @@ void register_bench_comm(CLI::App& bench) {
         rows.push_back({{"bytes", bytes}, {"median_s", median}});
       }
     }
-    if (comm->rank() == 0 && !o->json.empty()) {
-      std::ofstream out(o->json);
-      out << nlohmann::json{{"engine", comm->kind()}, {"ranks", comm->size()}, {"rows", rows}}.dump(1) << "\n";
-      if (!out) throw io_error(at_input(o->json, "cannot write"));
-    }
+    if (comm->rank() == 0 && !o->json.empty())
+      write_output_file(o->json, [&](const std::string& tmp) {
+        std::ofstream out(tmp);
+        out << nlohmann::json{{"engine", comm->kind()}, {"ranks", comm->size()}, {"rows", rows}}.dump(1) << "\n";
+        out.close();
+        if (!out) throw io_error(at_input(o->json, "write failed (is the disk full?)"));
+      });
   });
 }
 

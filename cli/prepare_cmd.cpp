@@ -67,7 +67,9 @@ void register_prepare(CLI::App& app) {
                 "(held as float32; or a share of all feature rows as float32, e.g. 5%)")
       ->capture_default_str();
   add_force_flag(*c, &o->cfg.overwrite);
-  c->callback([o] {
+  c->callback([o, c] {
+    if (c->count("--shards") > 0 && o->cfg.shards == 0)  // 0 means "not sharded" inside, not on the command line
+      throw input_error("--shards 0: give 2 to 4096 machines (or leave it out)");
     o->cfg.fanouts = parse_fanouts(o->fanouts);
     const dataset d = open_dataset(o->dir);
     const auto t0 = std::chrono::steady_clock::now();

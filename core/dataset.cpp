@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -470,7 +471,12 @@ std::string temp_sibling(const std::string& path) {
   fs::path p = fs::path(path).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();
   const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  return (parent / ("." + p.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
+  // The pid (stale temporaries of killed runs are found by it: remove_stale_temps) and a number of
+  // this process, so that two writers in one process (threads of an embedding program) never share one.
+  static std::atomic<std::uint64_t> serial{0};
+  return (parent / ("." + p.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(serial.fetch_add(1))))
+      .string();
 }
 
 void remove_tree(const std::string& path) {
@@ -515,7 +521,8 @@ dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vecto
   remove_stale_temps(dir_);  // left by runs that were killed
   remove_tree(tmp_);
   std::error_code ec;
-  if (!fs::create_directory(tmp_, ec)) throw io_error(at_input(tmp_, "cannot create: " + ec.message()));
+  if (!fs::create_directory(tmp_, ec))
+    throw io_error(at_input(tmp_, "cannot create: " + (ec ? ec.message() : std::string("it exists already"))));
   register_temp(tmp_);
 }
 

@@ -120,7 +120,7 @@ class dataset {
 // inode), the checksum computed while writing it (core/stream_io.hpp, remember_file_crc32).
 std::uint32_t file_crc32(const std::string& path);
 
-// Builds a dataset directory under "<parent>/.<name>.tmp-<pid>" and renames it to `dir` on commit().
+// Builds a dataset directory under "<parent>/.<name>.tmp-<pid>-<n>" and renames it to `dir` on commit().
 // If `dir` exists, the constructor refuses unless overwrite is set; with overwrite the old
 // directory is replaced only after the new one is complete. The destructor removes an uncommitted
 // temporary directory.
@@ -158,7 +158,8 @@ class dataset_writer {
   dataset_meta meta_;
 };
 
-// Creates `dir`'s temporary sibling name (used for single files too): "<parent>/.<base>.tmp-<pid>".
+// Creates `dir`'s temporary sibling name (used for single files too): "<parent>/.<base>.tmp-<pid>-<n>" (n: a number of
+// this process).
 std::string temp_sibling(const std::string& path);
 // Removes a directory tree; ignores a missing path.
 void remove_tree(const std::string& path);

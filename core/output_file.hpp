@@ -27,7 +27,7 @@ void check_output_dir(const std::string& dir, const std::string& option, const s
 // Refuses two outputs (option, path) that name the same file.
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
-// Writes `path` by calling write(tmp) on its hidden temporary sibling (".<name>.tmp-<pid>", removed
+// Writes `path` by calling write(tmp) on its hidden temporary sibling (".<name>.tmp-<pid>-<n>", removed
 // on failure and on SIGINT/SIGTERM/SIGHUP), then renames it into place. Errors name `path`.
 void write_output_file(const std::string& path, const std::function<void(const std::string& tmp)>& write);
 

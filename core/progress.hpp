@@ -18,6 +18,7 @@ class progress {
   void set_total(std::int64_t n);  // a better estimate of the total (call between add()s from one thread)
   void set_suffix(std::string s);  // e.g. "loss 0.53"
   void finish();
+  void silence() { enabled_ = false; }  // counts and times, never draws (e.g. train --no-progress)
   double seconds() const;
 
  private:

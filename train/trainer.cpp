@@ -797,8 +797,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     er.epoch = epoch + 1;
     double loss_sum = 0, correct = 0;
     std::int64_t seen = 0;
-    progress bar(cfg.show_progress ? "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) : "",
-                 plan.num_batches(), "batches");
+    progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs), plan.num_batches(),
+                 "batches");
+    if (!cfg.show_progress) bar.silence();
     pipeline.start_epoch(plan, epoch);
     for (std::int64_t b = 0; b < plan.num_batches(); ++b) {
       auto t0 = std::chrono::steady_clock::now();

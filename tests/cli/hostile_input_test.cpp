@@ -409,3 +409,17 @@ TEST(HostileInput, CheckVerifiesWhatMetaJsonClaims) {
   ASSERT_EQ(run_cli("info " + d / "u" + " --check", &out), 0) << out;
   EXPECT_NE(out.find("symmetric arcs"), std::string::npos) << out;
 }
+
+TEST(HostileInput, BenchCommChecksItsOutputBeforeTheJob) {
+  scratch_dir d;
+  ASSERT_EQ(::mkfifo((d / "fifo").c_str(), 0600), 0);
+  std::string out;
+  // A FIFO blocked rank 0 forever after the benchmark; a missing folder failed only after it.
+  EXPECT_NE(run_cli("--threads 1 launch -n 2 -- -q bench comm --max-mib 1 --repeats 1 --json " + d / "fifo", &out), 0);
+  EXPECT_NE(out.find("not a regular file"), std::string::npos) << out;
+  EXPECT_NE(run_cli("--threads 1 launch -n 2 -- -q bench comm --max-mib 1 --json " + d / "no/dir/x.json", &out), 0);
+  EXPECT_NE(out.find("does not exist"), std::string::npos) << out;
+  expect_one_line_error("bench comm --comm-timeout nan", "--comm-timeout");
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  expect_one_line_error("-q prepare " + d / "g" + " -o " + d / "p" + " --shards 0", "--shards 0");
+}
