@@ -197,7 +197,7 @@ void dataset::check(bool checksums) const {
 }
 
 profile_result profile(const dataset& d, const profile_options& opt) {
-  return translate([&] {
+  return detail::translate_options([&] {
     const tg::dataset& ds = detail::internals(d).d;
     tg::profile_config pc;
     if (!opt.train_ids.empty()) {
@@ -228,7 +228,7 @@ std::vector<std::string> estimator_names() {
 }
 
 dataset prepare(const dataset& src, const std::string& out_dir, const prepare_options& opt) {
-  return translate([&] {
+  return detail::translate_options([&] {
     tg::prepare_config pc;
     pc.estimator = opt.estimator;
     pc.gpu_mem = opt.gpu_mem;

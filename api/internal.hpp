@@ -1,8 +1,10 @@
 #pragma once
 // Shared by the api/ sources: the dataset handle's internals and the translation of tiergnn's
 // internal exceptions (core/error.hpp) into the public tiergnn::error.
+#include <cstring>
 #include <exception>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/dataset.hpp"
@@ -56,6 +58,36 @@ auto translate(F&& f) -> decltype(f()) {
     throw error(error::kind::internal, e.what());
   } catch (const std::bad_alloc&) {
     throw error(error::kind::budget, "out of host memory");
+  }
+}
+
+// The messages of tiergnn's core name the command line's options (--gpu-mem, --force); through the
+// API they name the fields of prepare_options / profile_options (and the Python keywords) instead.
+inline std::string with_api_option_names(std::string m) {
+  static const std::pair<const char*, const char*> names[] = {
+      {"pass --force to replace it", "set overwrite to replace it"},
+      {"--force", "overwrite"},
+      {"--gpu-mem", "gpu_mem"},
+      {"--host-mem", "host_mem"},
+      {"--batch-size", "batch_size"},
+      {"--fanouts", "fanouts"},
+      {"--estimator", "estimator"},
+      {"--hidden", "hidden"},
+      {"--epochs", "run_epochs"},
+      {"--seed", "seed"}};
+  for (const auto& [cli, api] : names)
+    for (std::size_t at = m.find(cli); at != std::string::npos; at = m.find(cli, at + std::strlen(api)))
+      m.replace(at, std::strlen(cli), api);
+  return m;
+}
+
+// translate(), for the calls that take an options struct: the error names its fields.
+template <typename F>
+auto translate_options(F&& f) -> decltype(f()) {
+  try {
+    return translate(std::forward<F>(f));
+  } catch (const error& e) {
+    throw error(e.code(), with_api_option_names(e.what()));
   }
 }
 

@@ -45,7 +45,7 @@ nlohmann::json describe(const dataset& d) {
     const plan_file pf = plan_file::load(d);
     shards = nlohmann::json::array();
     for (const shard_info& si : pf.shards) {
-      const bool here = std::filesystem::exists(d.dir() + "/" + si.file);
+      const bool here = std::filesystem::is_regular_file(d.dir() + "/" + si.file);  // a folder or a FIFO is not a shard
       shards.push_back({{"file", si.file}, {"rows", {si.begin, si.end}}, {"bytes", si.bytes}, {"present", here}});
       feature_bytes += si.bytes;
       if (here) total += si.bytes;

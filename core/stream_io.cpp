@@ -37,19 +37,34 @@ std::size_t round_up(std::size_t n) {
 }
 
 // open(2) with O_DIRECT when allowed and accepted, else without; `direct` says which.
+// A file opened for reading must be a regular file: a FIFO would block the open (hence O_NONBLOCK,
+// harmless on regular files), a directory fails its first read, a device such as /dev/zero never ends.
+int regular_or_throw(int fd, const std::string& path, int flags) {
+  if ((flags & (O_WRONLY | O_RDWR)) != 0) return fd;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw input_error(at_input(path,
+                               "is not a regular file (a directory, a device or a pipe): a dataset file must be "
+                               "a regular file"));
+  }
+  return fd;
+}
+
 int open_stream(const std::string& path, int flags, bool& direct) {
   direct = false;
+  const int nonblock = (flags & (O_WRONLY | O_RDWR)) != 0 ? 0 : O_NONBLOCK;
   if (direct_io_enabled()) {
-    const int fd = ::open(path.c_str(), flags | O_DIRECT | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), flags | nonblock | O_DIRECT | O_CLOEXEC, 0644);
     if (fd >= 0) {
       direct = true;
-      return fd;
+      return regular_or_throw(fd, path, flags);
     }
     if (errno != EINVAL) throw_errno(flags & O_WRONLY ? "create" : "open", path);
   }
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), flags | nonblock | O_CLOEXEC, 0644);
   if (fd < 0) throw_errno(flags & O_WRONLY ? "create" : "open", path);
-  return fd;
+  return regular_or_throw(fd, path, flags);
 }
 
 constexpr std::uint64_t kMask = stream_writer::kAlign - 1;
@@ -272,8 +287,22 @@ stream_reader::stream_reader(const std::string& path, std::uint64_t offset, std:
       cv_.notify_all();
     }
   });
-  start_fetch();
-  take_fetch();
+  try {
+    start_fetch();
+    take_fetch();
+  } catch (...) {
+    // The destructor does not run for a constructor that throws: stop and join the reader thread
+    // here (a waiting thread left behind deadlocked the process), and close the file.
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    ::close(fd_);
+    fd_ = -1;
+    throw;
+  }
   pos_ = std::min(skip, len_);
 }
 

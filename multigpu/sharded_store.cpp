@@ -24,6 +24,10 @@ feature_file check_shard_file(const dataset& d, const plan_file& pf, int m) {
     throw input_error(at_input(path, "missing: rank " + std::to_string(m) + " of this job trains with feature shard " +
                                          std::to_string(m) + " of " + std::to_string(k) +
                                          "; copy it from the directory `tiergnn prepare --shards` wrote"));
+  if (!std::filesystem::is_regular_file(path))
+    throw input_error(at_input(path,
+                               "is not a regular file (a directory, a device or a pipe): a feature shard must be "
+                               "the regular file `tiergnn prepare --shards` wrote"));
   if (std::filesystem::file_size(path) != si.bytes)
     throw input_error(at_input(path, "is " + std::to_string(std::filesystem::file_size(path)) +
                                          " bytes, plan.json says " + std::to_string(si.bytes) +

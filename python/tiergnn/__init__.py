@@ -280,26 +280,6 @@ class FeatureStore:
         return f"tiergnn.FeatureStore({self.num_rows} rows x {self.dim}, g={self.g}, c={self.c}, device={self.device})"
 
 
-# The C++ errors name the CLI's options; from Python they name the keyword arguments instead.
-_CLI_TO_PYTHON = (("pass --force to replace it", "pass overwrite=True to replace it"), ("--force", "overwrite=True"),
-                  ("--gpu-mem", "gpu_mem"), ("--host-mem", "host_mem"), ("--batch-size", "batch_size"),
-                  ("--fanouts", "fanouts"), ("--estimator", "estimator"), ("--hidden", "hidden"),
-                  ("--epochs", "run_epochs"), ("--seed", "seed"))
-
-
-def _python_names(call):
-    try:
-        return call()
-    except (ValueError, MemoryError) as e:
-        msg = str(e)
-        new = msg
-        for cli, py in _CLI_TO_PYTHON:
-            new = new.replace(cli, py)
-        if new == msg:
-            raise
-        raise type(e)(new) from None
-
-
 def estimator_names() -> list:
     return list(_C.estimator_names())
 
@@ -311,8 +291,8 @@ def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 
     Returns dict(estimator, scores=float64 (N,), seconds, edge_passes, details)."""
     d = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
     t = [] if train_ids is None else _ids(train_ids, "train_ids").tolist()
-    r = _python_names(lambda: _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"),
-                                         _int(seed, "seed"), _int(run_epochs, "run_epochs"), t))
+    r = _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed"),
+                   _int(run_epochs, "run_epochs"), t)
     return {"estimator": r["estimator"], "scores": np.from_dlpack(r["scores"]), "seconds": r["seconds"],
             "edge_passes": r["edge_passes"], "details": json.loads(r["details_json"])}
 
@@ -323,10 +303,9 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
     """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``
     (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes."""
     d = src if isinstance(src, Dataset) else Dataset(src)
-    p = _python_names(lambda: _C.prepare(d._d, os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out),
-                                         str(estimator), str(gpu_mem), str(host_mem), _fanouts(fanouts),
-                                         _int(batch_size, "batch_size"), _int(seed, "seed"),
-                                         _int(run_epochs, "run_epochs"), _int(hidden, "hidden"), bool(overwrite)))
+    p = _C.prepare(d._d, os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out), str(estimator),
+                   str(gpu_mem), str(host_mem), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed"),
+                   _int(run_epochs, "run_epochs"), _int(hidden, "hidden"), bool(overwrite))
     r = Dataset.__new__(Dataset)
     r._d = p
     return r

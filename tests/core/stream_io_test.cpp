@@ -105,6 +105,25 @@ TEST(StreamIo, ReadExactNamesAFileThatEndsEarly) {
   }
 }
 
+// A directory, a FIFO or a device where a dataset file should be: refused when opened. (A directory
+// used to fail its first read inside the constructor, which left the reader thread waiting and hung
+// the process, as any error of the first read still would without the constructor's cleanup; a
+// FIFO blocked the open; /dev/zero never ended.)
+TEST(StreamIo, OnlyRegularFilesAreRead) {
+  scratch_dir d;
+  ASSERT_EQ(::mkdir((d / "dir.npy").c_str(), 0700), 0);
+  ASSERT_EQ(::mkfifo((d / "fifo.npy").c_str(), 0600), 0);
+  for (const std::string& p : {d / "dir.npy", d / "fifo.npy", std::string("/dev/zero")}) {
+    try {
+      stream_reader r(p);
+      FAIL() << p << ": no error";
+    } catch (const input_error& e) {
+      EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW((void)file_crc32(p), input_error) << p;
+  }
+}
+
 TEST(StreamIo, FileSystemsWithoutDirectIoFallBackToThePageCache) {
   // tmpfs refuses O_DIRECT at open: the writer must fall back, not fail.
   struct stat st {};
