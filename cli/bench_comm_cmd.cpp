@@ -39,12 +39,7 @@ void register_bench_comm(CLI::App& bench) {
   c->add_option("--comm-timeout", o->timeout, "Seconds a rank waits for the others (tcp)")
       ->capture_default_str()
       ->check(number_check([](double x) { return x > 0 && x <= 1e9; }, "a number of seconds > 0", "SECONDS"));
-  c->add_option("--json", o->json, "Rank 0 writes the results as JSON to this file")
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            return v.empty() ? std::string("an empty path: name a file or leave the option out") : "";
-          },
-          "", ""));
+  c->add_option("--json", o->json, "Rank 0 writes the results as JSON to this file")->check(named_path());
   c->callback([o] {
     // The output is checked before the job starts, not after the benchmark (a FIFO would block rank 0).
     check_output_file(o->json, "--json", {});

@@ -24,6 +24,12 @@ inline CLI::Validator number_check(bool (*ok)(double), const std::string& what, 
 inline CLI::Validator non_negative() {
   return number_check([](double x) { return x >= 0; }, "a number >= 0", "NUMBER>=0");
 }
+// An output path given as an empty string would silently write nothing: refused.
+inline CLI::Validator named_path() {
+  return CLI::Validator(
+      [](std::string& v) { return v.empty() ? std::string("an empty path: name a file or leave the option out") : ""; },
+      "", "");
+}
 inline CLI::Validator positive() {
   return number_check([](double x) { return x > 0; }, "a number > 0", "NUMBER>0");
 }

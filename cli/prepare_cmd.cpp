@@ -118,7 +118,7 @@ void register_profile(CLI::App& app) {
   c->add_option("--max-batches", o->cfg.max_batches,
                 "The training runs only the first N batches of every epoch (train --max-batches; 0: all)")
       ->check(non_negative());
-  c->add_option("-o,--output", o->out, "Write the scores as a float64 .npy file");
+  c->add_option("-o,--output", o->out, "Write the scores as a float64 .npy file")->check(named_path());
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
     if (!o->out.empty()) check_output_file(o->out, "-o", {o->dir});

@@ -76,10 +76,7 @@ void register_train(CLI::App& app) {
   c->add_option("--eval-every", o->cfg.eval_every, "Validate every N epochs (and after the last)")
       ->capture_default_str();
   c->add_option("--eval-batch-size", o->cfg.eval_batch_size, "Nodes per evaluation chunk")->capture_default_str();
-  // An output named by an empty string would be silently not written.
-  const CLI::Validator named(
-      [](std::string& v) { return v.empty() ? std::string("an empty path: name a file or leave the option out") : ""; },
-      "", "");
+  const CLI::Validator named = named_path();
   c->add_option("--metrics", o->cfg.metrics_path, "Write one JSON line per epoch (and a final line) to this file")
       ->check(named);
   c->add_option("--save-model", o->cfg.save_model_path, "Save the trained model to this file")->check(named);

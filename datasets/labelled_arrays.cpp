@@ -113,9 +113,13 @@ std::int64_t max_endpoint(const npy_array& e) {
     const std::int64_t m = e.count();
     for (std::int64_t i = 0; i < m; ++i) {
       const std::int64_t x = as_id(p[i]);
-      if (x < 0)
+      if (x < 0) {
+        if constexpr (std::is_unsigned_v<std::decay_t<decltype(p[i])>>)  // only a value above 2^63 - 1 gets here
+          throw input_error(at_input(e.name(), "element " + std::to_string(i) + " (" + std::to_string(p[i]) +
+                                                   ") is outside the range of node ids (at most 2^63 - 1)"));
         throw input_error(
             at_input(e.name(), "element " + std::to_string(i) + " is a negative node id (" + std::to_string(x) + ")"));
+      }
       mx = std::max(mx, x);
     }
   });

@@ -38,7 +38,7 @@ double parse_positive(const std::string& spec, const std::string& text) {
   const bool plain = !text.empty() && text.size() <= 12 && std::count(text.begin(), text.end(), '.') <= 1 &&
                      std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
                      text != ".";
-  if (!plain) bad_spec(spec, "'" + text + "' is not a positive number");
+  if (!plain) bad_spec(spec, "'" + text + "' is not a positive number written in plain decimal (such as 2 or 0.25)");
   const double k = std::stod(text);
   if (!(k > 0)) bad_spec(spec, "the parameter must be positive");
   return k;

@@ -394,6 +394,8 @@ void validate_config(train_config& cfg) {
     throw input_error("--prefetch " + std::to_string(cfg.pipeline_depth) + ": at most 16 batches ahead");
   if (cfg.host_access != "zero-copy" && cfg.host_access != "copy")
     throw input_error("--host-access '" + cfg.host_access + "': choose zero-copy or copy");
+  if (cfg.host_access == "copy" && !on_gpu)
+    throw input_error("--host-access copy chooses how host-tier rows reach the GPU: it needs --device cuda");
   if (cfg.sampler != "cpu" && cfg.sampler != "gpu" && cfg.sampler != "gpu-pinned")
     throw input_error("--sampler '" + cfg.sampler + "': choose cpu, gpu or gpu-pinned");
   if (cfg.sampler != "cpu" && !on_gpu)

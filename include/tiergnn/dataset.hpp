@@ -77,6 +77,8 @@ struct profile_result {
 };
 
 TIERGNN_API profile_result profile(const dataset& d, const profile_options& opt);
+// The estimators profile_options::estimator accepts, as forms: "presample:K", "cvip:K" and "hybrid:B"
+// take a number in place of K or B ("presample:2", "cvip:0.5"); the others are used as they are.
 TIERGNN_API std::vector<std::string> estimator_names();
 
 struct prepare_options {

@@ -281,6 +281,8 @@ class FeatureStore:
 
 
 def estimator_names() -> list:
+    """The estimators profile() and prepare() accept, as forms: "presample:K", "cvip:K" and "hybrid:B"
+    take a number in place of K or B ("presample:2"); the others are used as they are."""
     return list(_C.estimator_names())
 
 

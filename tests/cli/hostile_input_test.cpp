@@ -423,3 +423,12 @@ TEST(HostileInput, BenchCommChecksItsOutputBeforeTheJob) {
   ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
   expect_one_line_error("-q prepare " + d / "g" + " -o " + d / "p" + " --shards 0", "--shards 0");
 }
+
+TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --host-access copy", "--device cuda");
+  expect_one_line_error("profile " + d / "g" + " -o ''", "empty path");
+  expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --metrics ''", "empty path");
+  expect_one_line_error("profile " + d / "g" + " --estimator presample:1e9", "plain decimal");
+}
