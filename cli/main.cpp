@@ -72,7 +72,7 @@ void guard_integer_ranges(CLI::App& app) {
     const std::string type = opt->get_type_name();
     const bool is_signed = type.rfind("INT", 0) == 0, is_unsigned = type.rfind("UINT", 0) == 0;
     if (!is_signed && !is_unsigned) continue;
-    opt->check(CLI::Validator(
+    opt->transform(CLI::Validator(  // a transform: it may rewrite the value (leading zeros), a check may not
         [is_unsigned](std::string& v) -> std::string {
           std::size_t i = 0;
           const bool negative = !v.empty() && v[0] == '-';
@@ -91,6 +91,9 @@ void guard_integer_ranges(CLI::App& app) {
                    (is_unsigned ? std::to_string(std::numeric_limits<std::uint64_t>::max())
                                 : std::to_string(std::numeric_limits<std::int64_t>::max())) +
                    ")";
+          // CLI11 reads a leading 0 as octal (010 would be 8): a decimal literal is decimal.
+          const std::size_t first = v.find_first_not_of('0', i);
+          v.erase(i, (first == std::string::npos ? v.size() - 1 : first) - i);
           return std::string();
         },
         "", ""));
