@@ -1,6 +1,8 @@
 // The `tiergnn` command line: generate, import and inspect datasets (profile, prepare, train and
 // bench come with later modules). Errors print one line naming the input and exit with status 1.
+#include <signal.h>
 #include <tbb/global_control.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -116,6 +118,17 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Only print errors");
   // Ctrl-C, SIGTERM or SIGHUP remove the temporary output of the command under way.
   tg::install_temp_cleanup();
+  // A mapped dataset file cut short by someone else while it is read faults with SIGBUS: one line
+  // saying so, exit status 1, instead of "Bus error".
+  struct sigaction bus {};
+  bus.sa_handler = [](int) {
+    static const char msg[] =
+        "tiergnn: error: a memory-mapped dataset file became shorter while this command was reading it "
+        "(truncated or replaced by another program?); stopped\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    ::_exit(1);
+  };
+  sigaction(SIGBUS, &bus, nullptr);
   std::unique_ptr<tbb::global_control> limit;
   app.parse_complete_callback([&] {
     if (threads > 0)

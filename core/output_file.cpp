@@ -19,8 +19,8 @@ namespace {
 fs::path resolved(const fs::path& p) {
   std::error_code ec;
   fs::path r = fs::weakly_canonical(p, ec);
-  if (ec || r.empty()) r = fs::absolute(p, ec).lexically_normal();
-  return r;
+  if (ec || r.empty()) r = fs::absolute(p, ec);
+  return r.lexically_normal();  // "./F" and "F" name one file (weakly_canonical keeps a "." it cannot resolve)
 }
 
 std::string parent_of(const std::string& path) {
@@ -46,6 +46,8 @@ void check_output_file(const std::string& path, const std::string& option, const
     if (!in.empty() && path_same_or_inside(path, in))
       throw input_error(what + ": lies in the input " + in + ", which it would overwrite; write it somewhere else");
   std::error_code ec;
+  if (fs::is_symlink(fs::symlink_status(path, ec)))  // the rename into place would replace the link itself
+    throw input_error(what + ": is a symbolic link; name the file itself (an output never goes through a link)");
   const fs::file_status st = fs::status(path, ec);
   if (fs::exists(st)) {
     if (fs::is_directory(st))

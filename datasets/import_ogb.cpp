@@ -206,9 +206,11 @@ labelled::split_ids read_split(const std::string& path, std::int64_t n) {
   return s;
 }
 
-// The split folder to use: the one named, or the only one present; "" when there is none.
+// The split folder to use: the one named, or the only one present; "" when there is none or
+// "none" was asked for.
 std::string pick_scheme(const std::string& root, const std::string& wanted) {
   const std::string split_dir = root + "/split";
+  if (wanted == "none") return "";  // --split-scheme none: import without splits
   if (!wanted.empty()) {
     if (!fs::is_directory(split_dir + "/" + wanted))
       throw input_error(at_input(split_dir + "/" + wanted, "split scheme folder not found"));

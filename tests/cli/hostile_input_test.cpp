@@ -427,6 +427,15 @@ TEST(HostileInput, BenchCommChecksItsOutputBeforeTheJob) {
   expect_one_line_error("-q prepare " + d / "g" + " -o " + d / "p" + " --shards 0", "--shards 0");
 }
 
+TEST(HostileInput, TwoSpellingsOfOneOutputOrALinkAreRefused) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string b = "bench traffic " + d / "g" + " --fanouts 5,5 --batch-size 64 --epochs 1 --estimators degree ";
+  expect_one_line_error(b + "--plot " + d / "f.out" + " --json " + d / "./f.out", "name the same file");
+  fs::create_symlink(d / "target.json", d / "link.json");
+  expect_one_line_error(b + "--json " + d / "link.json", "symbolic link");
+}
+
 TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   scratch_dir d;
   ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);

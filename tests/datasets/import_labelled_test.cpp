@@ -443,6 +443,11 @@ TEST(ImportOgb, SplitSchemeChoice) {
   EXPECT_EQ(r.train, 1);
   EXPECT_EQ(r.test, 1);
   EXPECT_EQ(ints(tg::dataset::open(s / "out"), "valid_idx.npy"), (std::vector<std::int64_t>{0}));
+  // "none", as --help says: no splits, whatever split/ holds.
+  o.split_scheme = "none";
+  const auto r0 = tg::import_ogb(s / "toy", s / "out0", o);
+  EXPECT_EQ(r0.train, 0);
+  EXPECT_FALSE(tg::dataset::open(s / "out0").has("train_idx.npy"));
 }
 
 TEST(ImportOgb, NpzLayout) {
