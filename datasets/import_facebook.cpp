@@ -179,7 +179,6 @@ feature_lists read_features_json(const std::string& path, std::int64_t n) {
   }
   feature_lists f;
   f.offsets.assign(1, 0);
-  std::vector<bool> seen;
   for (std::int64_t v = 0; v < n; ++v) {
     if (!by_node[v]) {
       ++f.nodes_without;
@@ -191,13 +190,15 @@ feature_lists read_features_json(const std::string& path, std::int64_t n) {
         const std::int64_t id = x.get<std::int64_t>();
         f.ids.push_back(id);
         f.max_id = std::max(f.max_id, id);
-        if (static_cast<std::size_t>(id) >= seen.size()) seen.resize(static_cast<std::size_t>(id) + 1, false);
-        if (!seen[id]) seen[id] = true, ++f.distinct;
       }
     }
     f.offsets.push_back(static_cast<std::int64_t>(f.ids.size()));
   }
   if (f.max_id < 0) throw input_error(at_input(path, "no node has any feature"));
+  // Distinct ids by sorting a copy, not a table indexed by id: one id of 10^12 must not ask for 125 GB.
+  std::vector<std::int64_t> ids = f.ids;
+  std::sort(ids.begin(), ids.end());
+  f.distinct = std::unique(ids.begin(), ids.end()) - ids.begin();
   return f;
 }
 

@@ -664,6 +664,18 @@ const char* kTarget =
     "4,15,\"Senator, \"\"Jr.\"\"\",politician\n";
 }  // namespace
 
+// One absurd feature id: the projection does not care, the distinct-id count must not size a table
+// by it (a 10^12 id asked for 125 GB and failed as "out of memory").
+TEST(ImportFacebook, AHugeFeatureIdIsJustAnId) {
+  scratch_dir s;
+  write_facebook(s / "fb", kTarget);
+  write_text(s / "fb/facebook_features.json", R"({"0": [1], "1": [1000000000000], "2": [1, 2], "4": [0, 3]})");
+  tg::facebook_import_options pj;
+  pj.projection_dim = 16;
+  tg::import_facebook(s / "fb", s / "pj", pj);
+  EXPECT_EQ(tg::dataset::open(s / "pj").meta().source["features"]["distinct_feature_ids"], 5);
+}
+
 TEST(ImportFacebook, FixtureQuotingEncodingsAndSplit) {
   scratch_dir s;
   write_facebook(s / "fb", kTarget);
