@@ -107,29 +107,36 @@ dataset dataset::open(const std::string& dir) {
 }
 
 const std::string& dataset::path() const {
-  return detail::live(impl_, "tiergnn::dataset")->d.dir();
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return self.d.dir();
 }
 const std::string& dataset::name() const {
-  return detail::live(impl_, "tiergnn::dataset")->d.meta().name;
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return self.d.meta().name;
 }
 std::int64_t dataset::num_nodes() const {
-  return detail::live(impl_, "tiergnn::dataset")->d.num_nodes();
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return self.d.num_nodes();
 }
 std::int64_t dataset::num_edges() const {
-  return detail::live(impl_, "tiergnn::dataset")->d.num_edges();
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return self.d.num_edges();
 }
 bool dataset::directed() const {
-  return detail::live(impl_, "tiergnn::dataset")->d.meta().directed;
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return self.d.meta().directed;
 }
 std::int64_t dataset::feature_dim() const {
-  return detail::live(impl_, "tiergnn::dataset")->d.meta().feature_dim;
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return self.d.meta().feature_dim;
 }
 std::int64_t dataset::num_classes() const {
-  return detail::live(impl_, "tiergnn::dataset")->d.meta().num_classes;
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return self.d.meta().num_classes;
 }
 bool dataset::prepared() const {
-  const tg::dataset& d = detail::live(impl_, "tiergnn::dataset")->d;
-  return translate([&] { return d.has("order.npy") && tg::plan_file::present(d); });
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return translate([&] { return self.d.has("order.npy") && tg::plan_file::present(self.d); });
 }
 
 namespace {
@@ -139,40 +146,44 @@ array_view optional_view(const tg::dataset& d, const char* file) {
 }  // namespace
 
 array_view dataset::indptr() const {
-  return detail::view_of(detail::live(impl_, "tiergnn::dataset")->d.indptr());
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return detail::view_of(self.d.indptr());
 }
 array_view dataset::indices() const {
-  return detail::view_of(detail::live(impl_, "tiergnn::dataset")->d.indices());
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return detail::view_of(self.d.indices());
 }
 array_view dataset::features() const {
-  if (detail::live(impl_, "tiergnn::dataset")->d.meta().feature_shards > 0)
-    throw error(error::kind::input,
-                detail::live(impl_, "tiergnn::dataset")->d.dir() + ": the features are sharded across " +
-                    std::to_string(detail::live(impl_, "tiergnn::dataset")->d.meta().feature_shards) +
-                    " machines (prepare --shards): no single array holds them; train it with one "
-                    "rank per shard (tiergnn launch / mpirun)");
-  return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "features.npy");
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  if (self.d.meta().feature_shards > 0)
+    throw error(error::kind::input, self.d.dir() + ": the features are sharded across " +
+                                        std::to_string(self.d.meta().feature_shards) +
+                                        " machines (prepare --shards): no single array holds them; train it with one "
+                                        "rank per shard (tiergnn launch / mpirun)");
+  return optional_view(self.d, "features.npy");
 }
 array_view dataset::labels() const {
-  return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "labels.npy");
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return optional_view(self.d, "labels.npy");
 }
 array_view dataset::order() const {
-  return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "order.npy");
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  return optional_view(self.d, "order.npy");
 }
 
 array_view dataset::split(const std::string& which) const {
-  if (which == "train") return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "train_idx.npy");
-  if (which == "valid" || which == "val")
-    return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "valid_idx.npy");
-  if (which == "test") return optional_view(detail::live(impl_, "tiergnn::dataset")->d, "test_idx.npy");
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  if (which == "train") return optional_view(self.d, "train_idx.npy");
+  if (which == "valid" || which == "val") return optional_view(self.d, "valid_idx.npy");
+  if (which == "test") return optional_view(self.d, "test_idx.npy");
   throw error(error::kind::input, "unknown split \"" + which + "\": use train, valid or test");
 }
 
 std::optional<tiergnn::plan> dataset::plan() const {
-  if (!translate([&] { return tg::plan_file::present(detail::live(impl_, "tiergnn::dataset")->d); }))
-    return std::nullopt;
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
+  if (!translate([&] { return tg::plan_file::present(self.d); })) return std::nullopt;
   return translate([&] {
-    const tg::plan_file pf = tg::plan_file::load(detail::live(impl_, "tiergnn::dataset")->d);
+    const tg::plan_file pf = tg::plan_file::load(self.d);
     tiergnn::plan p;
     p.num_nodes = pf.plan.num_nodes;
     p.row_bytes = pf.plan.row_bytes;
@@ -189,10 +200,11 @@ std::optional<tiergnn::plan> dataset::plan() const {
 }
 
 void dataset::check(bool checksums) const {
+  auto& self = *detail::live(impl_, "tiergnn::dataset");
   translate([&] {
     tg::dataset::check_options o;
     o.checksums = checksums;
-    detail::live(impl_, "tiergnn::dataset")->d.check(o);
+    self.d.check(o);
   });
 }
 

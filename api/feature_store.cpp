@@ -35,23 +35,20 @@ int parse_device(const std::string& s) {
 }  // namespace
 
 feature_store::feature_store(const dataset& d, const store_options& opt) : impl_(std::make_unique<impl>()) {
+  impl& self = *impl_;
   translate([&] {
     if (d.feature_dim() <= 0) throw tg::input_error(tg::at_input(d.path(), "has no features (features.npy) to serve"));
-    detail::live(impl_, "tiergnn::feature_store")->d = d;
-    detail::live(impl_, "tiergnn::feature_store")->device_id = parse_device(opt.device);
-    detail::live(impl_, "tiergnn::feature_store")->device =
-        detail::live(impl_, "tiergnn::feature_store")->device_id < 0
-            ? "cpu"
-            : "cuda:" + std::to_string(detail::live(impl_, "tiergnn::feature_store")->device_id);
-    if (detail::live(impl_, "tiergnn::feature_store")->device_id >=
-        0) {  // before any CUDA call: the request and the cause, not a raw CUDA failure
+    self.d = d;
+    self.device_id = parse_device(opt.device);
+    self.device = self.device_id < 0 ? "cpu" : "cuda:" + std::to_string(self.device_id);
+    if (self.device_id >= 0) {  // before any CUDA call: the request and the cause, not a raw CUDA failure
       const int gpus = tg::cuda_device_count();
       if (!tg::cuda_compiled())
         throw tg::cuda_error("feature store: device " + opt.device + ": this build has no CUDA backend");
       if (gpus == 0)
         throw tg::cuda_error("feature store: device " + opt.device +
                              ": no usable GPU (no CUDA device is visible, or the driver is missing or too old)");
-      if (detail::live(impl_, "tiergnn::feature_store")->device_id >= gpus)
+      if (self.device_id >= gpus)
         throw tg::cuda_error("feature store: device " + opt.device + ": this machine has only " + std::to_string(gpus) +
                              " GPU(s), cuda:0 to cuda:" + std::to_string(gpus - 1));
     }
@@ -76,16 +73,13 @@ feature_store::feature_store(const dataset& d, const store_options& opt) : impl_
       }
     }
     tg::store_options o;
-    o.device =
-        detail::live(impl_, "tiergnn::feature_store")->device_id < 0 ? tg::device_kind::cpu : tg::device_kind::cuda;
-    o.device_id = std::max(0, detail::live(impl_, "tiergnn::feature_store")->device_id);
+    o.device = self.device_id < 0 ? tg::device_kind::cpu : tg::device_kind::cuda;
+    o.device_id = std::max(0, self.device_id);
     o.disk_readers = opt.disk_readers;
     o.reserve_bytes = opt.reserve_bytes;
-    detail::live(impl_, "tiergnn::feature_store")->store = tg::make_feature_store(detail::internals(d).d, g, c, o);
-    detail::live(impl_, "tiergnn::feature_store")->cpu =
-        dynamic_cast<tg::tiered_store*>(detail::live(impl_, "tiergnn::feature_store")->store.get());
-    detail::live(impl_, "tiergnn::feature_store")->ledger.row_bytes =
-        detail::live(impl_, "tiergnn::feature_store")->store->row_bytes();
+    self.store = tg::make_feature_store(detail::internals(d).d, g, c, o);
+    self.cpu = dynamic_cast<tg::tiered_store*>(self.store.get());
+    self.ledger.row_bytes = self.store->row_bytes();
   });
 }
 
@@ -100,59 +94,65 @@ feature_store::feature_store(feature_store&&) noexcept = default;
 feature_store& feature_store::operator=(feature_store&&) noexcept = default;
 
 std::int64_t feature_store::num_rows() const {
-  return detail::live(impl_, "tiergnn::feature_store")->store->num_rows();
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
+  return self.store->num_rows();
 }
 std::int64_t feature_store::dim() const {
-  return detail::live(impl_, "tiergnn::feature_store")->store->dim();
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
+  return self.store->dim();
 }
 std::int64_t feature_store::row_bytes() const {
-  return detail::live(impl_, "tiergnn::feature_store")->store->row_bytes();
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
+  return self.store->row_bytes();
 }
 std::int64_t feature_store::g() const {
-  return detail::live(impl_, "tiergnn::feature_store")->store->g();
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
+  return self.store->g();
 }
 std::int64_t feature_store::c() const {
-  return detail::live(impl_, "tiergnn::feature_store")->store->c();
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
+  return self.store->c();
 }
 const std::string& feature_store::device() const {
-  return detail::live(impl_, "tiergnn::feature_store")->device;
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
+  return self.device;
 }
 int feature_store::device_id() const {
-  return detail::live(impl_, "tiergnn::feature_store")->device_id;
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
+  return self.device_id;
 }
 
 void feature_store::gather(const std::int64_t* ids, std::size_t count, float* out) const {
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
   translate([&] {
     tg::traffic t;
     const tg::span<const std::int64_t> s(ids, count);
     {
-      std::unique_lock<std::mutex> one_at_a_time(detail::live(impl_, "tiergnn::feature_store")->gather_mu,
-                                                 std::defer_lock);
-      if (!detail::live(impl_, "tiergnn::feature_store")->cpu) one_at_a_time.lock();
-      const tg::tensor_view<float> o{
-          out, static_cast<std::int64_t>(count) * detail::live(impl_, "tiergnn::feature_store")->store->dim(),
-          detail::live(impl_, "tiergnn::feature_store")->store->output_memory()};
-      detail::live(impl_, "tiergnn::feature_store")->store->gather(s, o, &t);
+      std::unique_lock<std::mutex> one_at_a_time(self.gather_mu, std::defer_lock);
+      if (!self.cpu) one_at_a_time.lock();
+      const tg::tensor_view<float> o{out, static_cast<std::int64_t>(count) * self.store->dim(),
+                                     self.store->output_memory()};
+      self.store->gather(s, o, &t);
     }
-    std::lock_guard<std::mutex> lock(detail::live(impl_, "tiergnn::feature_store")->mu);
-    detail::live(impl_, "tiergnn::feature_store")->ledger += t;
+    std::lock_guard<std::mutex> lock(self.mu);
+    self.ledger += t;
   });
 }
 
 gathered_rows feature_store::gather(const std::int64_t* ids, std::size_t count) const {
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
   return translate([&] {
     gathered_rows r;
     r.rows = static_cast<std::int64_t>(count);
     r.dim = dim();
-    r.device_id = detail::live(impl_, "tiergnn::feature_store")->device_id;
+    r.device_id = self.device_id;
     const std::size_t elems = std::max<std::size_t>(1, count * static_cast<std::size_t>(r.dim));
-    if (detail::live(impl_, "tiergnn::feature_store")->cpu) {
+    if (self.cpu) {
       auto buf = std::shared_ptr<float>(new float[elems], std::default_delete<float[]>());
       r.data = buf.get();
       r.owner = buf;
     } else {
-      const tg::gpu::device_scope on(
-          detail::live(impl_, "tiergnn::feature_store")->device_id);  // the caller's current device is left as it was
+      const tg::gpu::device_scope on(self.device_id);  // the caller's current device is left as it was
       auto buf = std::make_shared<tg::gpu::device_buffer<float>>(elems);
       r.data = buf->data();
       r.owner = buf;
@@ -163,47 +163,46 @@ gathered_rows feature_store::gather(const std::int64_t* ids, std::size_t count) 
 }
 
 traffic feature_store::traffic() const {
-  std::lock_guard<std::mutex> lock(detail::live(impl_, "tiergnn::feature_store")->mu);
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
+  std::lock_guard<std::mutex> lock(self.mu);
   tiergnn::traffic t;
-  t.batches = detail::live(impl_, "tiergnn::feature_store")->ledger.batches;
-  t.gpu_rows = detail::live(impl_, "tiergnn::feature_store")->ledger.gpu_rows;
-  t.host_rows = detail::live(impl_, "tiergnn::feature_store")->ledger.host_rows;
-  t.disk_rows = detail::live(impl_, "tiergnn::feature_store")->ledger.disk_rows;
-  t.peer_rows = detail::live(impl_, "tiergnn::feature_store")->ledger.peer_rows;
-  t.row_bytes = detail::live(impl_, "tiergnn::feature_store")->store->row_bytes();
+  t.batches = self.ledger.batches;
+  t.gpu_rows = self.ledger.gpu_rows;
+  t.host_rows = self.ledger.host_rows;
+  t.disk_rows = self.ledger.disk_rows;
+  t.peer_rows = self.ledger.peer_rows;
+  t.row_bytes = self.store->row_bytes();
   return t;
 }
 
 void feature_store::reset_traffic() {
-  std::lock_guard<std::mutex> lock(detail::live(impl_, "tiergnn::feature_store")->mu);
-  detail::live(impl_, "tiergnn::feature_store")->ledger = tg::traffic{};
-  detail::live(impl_, "tiergnn::feature_store")->ledger.row_bytes =
-      detail::live(impl_, "tiergnn::feature_store")->store->row_bytes();
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
+  std::lock_guard<std::mutex> lock(self.mu);
+  self.ledger = tg::traffic{};
+  self.ledger.row_bytes = self.store->row_bytes();
 }
 
 array_view feature_store::tier(const std::string& which) {
+  auto& self = *detail::live(impl_, "tiergnn::feature_store");
   return translate([&] {
-    if (!detail::live(impl_, "tiergnn::feature_store")->cpu)
-      throw tg::input_error("feature store: tier views are host memory; this store's tiers live on " +
-                            detail::live(impl_, "tiergnn::feature_store")->device);
+    if (!self.cpu)
+      throw tg::input_error("feature store: tier views are host memory; this store's tiers live on " + self.device);
     std::uint8_t* data = nullptr;
     std::int64_t rows = 0;
     if (which == "gpu") {
-      data = detail::live(impl_, "tiergnn::feature_store")->cpu->tier_data(0);
-      rows = detail::live(impl_, "tiergnn::feature_store")->cpu->g();
+      data = self.cpu->tier_data(0);
+      rows = self.cpu->g();
     } else if (which == "host") {
-      data = detail::live(impl_, "tiergnn::feature_store")->cpu->tier_data(1);
-      rows = detail::live(impl_, "tiergnn::feature_store")->cpu->c() -
-             detail::live(impl_, "tiergnn::feature_store")->cpu->g();
+      data = self.cpu->tier_data(1);
+      rows = self.cpu->c() - self.cpu->g();
     } else {
       throw tg::input_error("feature store: unknown tier \"" + which +
                             "\": use gpu or host (disk rows live in the file)");
     }
     array_view v;
     v.data = data;
-    v.type = detail::public_dtype(
-        detail::internals(detail::live(impl_, "tiergnn::feature_store")->d).d.meta().feature_dtype);
-    v.shape = {rows, detail::live(impl_, "tiergnn::feature_store")->cpu->dim()};
+    v.type = detail::public_dtype(detail::internals(self.d).d.meta().feature_dtype);
+    v.shape = {rows, self.cpu->dim()};
     v.writable = true;
     return v;
   });

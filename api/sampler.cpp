@@ -30,13 +30,12 @@ struct sampler::impl {
 
 sampler::sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint64_t seed)
     : impl_(std::make_unique<impl>()) {
-  detail::live(impl_, "tiergnn::sampler")->d = d;
-  detail::live(impl_, "tiergnn::sampler")->fanouts = std::move(fanouts);
-  detail::live(impl_, "tiergnn::sampler")->seed = seed;
+  impl& self = *impl_;
+  self.d = d;
+  self.fanouts = std::move(fanouts);
+  self.seed = seed;
   // Builds one instance now, so that bad fanouts fail here rather than at the first batch.
-  detail::live(impl_, "tiergnn::sampler")->idle.push_back(translate([&] {
-    return detail::live(impl_, "tiergnn::sampler")->make();
-  }));
+  self.idle.push_back(translate([&] { return self.make(); }));
 }
 
 sampler::~sampler() = default;
@@ -44,16 +43,19 @@ sampler::sampler(sampler&&) noexcept = default;
 sampler& sampler::operator=(sampler&&) noexcept = default;
 
 const std::vector<std::int64_t>& sampler::fanouts() const {
-  return detail::live(impl_, "tiergnn::sampler")->fanouts;
+  auto& self = *detail::live(impl_, "tiergnn::sampler");
+  return self.fanouts;
 }
 std::uint64_t sampler::seed() const {
-  return detail::live(impl_, "tiergnn::sampler")->seed;
+  auto& self = *detail::live(impl_, "tiergnn::sampler");
+  return self.seed;
 }
 
 batch sampler::sample(const std::int64_t* seeds, std::size_t count, std::int64_t epoch,
                       std::int64_t batch_index) const {
+  auto& self = *detail::live(impl_, "tiergnn::sampler");
   return translate([&] {
-    const std::int64_t n = detail::live(impl_, "tiergnn::sampler")->d.num_nodes();
+    const std::int64_t n = self.d.num_nodes();
     for (std::size_t i = 0; i < count; ++i)
       if (seeds[i] < 0 || seeds[i] >= n)
         throw tg::input_error("sampler: seed " + std::to_string(seeds[i]) + " at position " + std::to_string(i) +
@@ -68,24 +70,24 @@ batch sampler::sample(const std::int64_t* seeds, std::size_t count, std::int64_t
 
     std::unique_ptr<tg::neighbor_sampler> s;
     {
-      std::lock_guard<std::mutex> lock(detail::live(impl_, "tiergnn::sampler")->mu);
-      if (!detail::live(impl_, "tiergnn::sampler")->idle.empty()) {
-        s = std::move(detail::live(impl_, "tiergnn::sampler")->idle.back());
-        detail::live(impl_, "tiergnn::sampler")->idle.pop_back();
+      std::lock_guard<std::mutex> lock(self.mu);
+      if (!self.idle.empty()) {
+        s = std::move(self.idle.back());
+        self.idle.pop_back();
       }
     }
-    if (!s) s = detail::live(impl_, "tiergnn::sampler")->make();
+    if (!s) s = self.make();
     tg::sampled_batch sb;
     try {
       s->sample(tg::span<const std::int64_t>(seeds, count), epoch, batch_index, &sb);
     } catch (...) {
-      std::lock_guard<std::mutex> lock(detail::live(impl_, "tiergnn::sampler")->mu);
-      detail::live(impl_, "tiergnn::sampler")->idle.push_back(std::move(s));
+      std::lock_guard<std::mutex> lock(self.mu);
+      self.idle.push_back(std::move(s));
       throw;
     }
     {
-      std::lock_guard<std::mutex> lock(detail::live(impl_, "tiergnn::sampler")->mu);
-      detail::live(impl_, "tiergnn::sampler")->idle.push_back(std::move(s));
+      std::lock_guard<std::mutex> lock(self.mu);
+      self.idle.push_back(std::move(s));
     }
     batch out;
     out.blocks.resize(sb.blocks.size());
@@ -103,9 +105,10 @@ batch sampler::sample(const std::int64_t* seeds, std::size_t count, std::int64_t
 
 std::vector<std::vector<std::int64_t>> sampler::epoch_batches(const std::vector<std::int64_t>& train_ids,
                                                               std::int64_t batch_size, std::int64_t epoch) const {
+  auto& self = *detail::live(impl_, "tiergnn::sampler");
   return translate([&] {
     // The same rules as sample() and the profiler: ids in range and distinct, epoch and batch size valid.
-    const std::int64_t n = detail::live(impl_, "tiergnn::sampler")->d.num_nodes();
+    const std::int64_t n = self.d.num_nodes();
     for (std::size_t i = 0; i < train_ids.size(); ++i)
       if (train_ids[i] < 0 || train_ids[i] >= n)
         throw tg::input_error("sampler: training node " + std::to_string(train_ids[i]) + " at position " +
@@ -118,10 +121,9 @@ std::vector<std::vector<std::int64_t>> sampler::epoch_batches(const std::vector<
                             " appears more than once; training nodes must be distinct");
     if (epoch < 0) throw tg::input_error("sampler: epoch must be >= 0");
     if (batch_size <= 0) throw tg::input_error("sampler: batch_size must be positive");
-    const auto& order = detail::internals(detail::live(impl_, "tiergnn::sampler")->d).order;
-    const tg::batch_plan p =
-        tg::plan_epoch(tg::span<const std::int64_t>(train_ids), batch_size,
-                       detail::live(impl_, "tiergnn::sampler")->seed, epoch, true, tg::span<const std::int64_t>(order));
+    const auto& order = detail::internals(self.d).order;
+    const tg::batch_plan p = tg::plan_epoch(tg::span<const std::int64_t>(train_ids), batch_size, self.seed, epoch, true,
+                                            tg::span<const std::int64_t>(order));
     std::vector<std::vector<std::int64_t>> out(static_cast<std::size_t>(p.num_batches()));
     for (std::int64_t b = 0; b < p.num_batches(); ++b) {
       const auto s = p.batch(b);

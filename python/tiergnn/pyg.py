@@ -394,13 +394,15 @@ class TierSampler(BaseSampler):
             raise ValueError(f"input_type {index.input_type!r}: tiergnn datasets are homogeneous")
         if index.time is not None:
             raise NotImplementedError("TierSampler does not do temporal sampling (seed times were given)")
-        seeds = _long(index.node)
-        if torch.unique(seeds).numel() != seeds.numel():
+        try:
+            b = self.sample_blocks(index.node)
+        except ValueError as e:  # tiergnn's sampler checks the seeds; say what in a loader causes repeats
+            if "more than once" not in str(e):
+                raise
             raise ValueError("TierSampler: a batch holds the same seed node more than once; tiergnn samples "
                              "distinct seeds (as `tiergnn train` does). A sampler that draws with replacement "
                              "(WeightedRandomSampler(replacement=True)) or repeated input_nodes can do that: "
-                             "oversample by weighting the loss instead, or deduplicate the seeds")
-        b = self.sample_blocks(seeds)
+                             "oversample by weighting the loss instead, or deduplicate the seeds") from e
         return blocks_to_sampler_output(b.blocks, metadata=(index.input_id, index.time))
 
     def sample_from_edges(self, index: Any, neg_sampling: Any = None) -> SamplerOutput:
