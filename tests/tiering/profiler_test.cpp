@@ -388,9 +388,9 @@ TEST(Profiler, CvipIsExactGivenTheSeeds) {
   for (std::size_t u = 0; u < 5; ++u) EXPECT_NEAR(all.score[u], 1.0, 1e-9) << u;
 }
 
-// A row longer than 3 x fanout is read at a systematic sample of 3 x fanout positions, each with
-// factor 1 - fanout / 15 here: every entry's expected score is still fanout / degree = 0.05, and a
-// batch's total is exactly the fanout.
+// A row longer than 3 x fanout is read at 3 x fanout positions (a window of consecutive ones at
+// the last hop, a systematic sample before it), each with factor 1 - fanout / 15 here: every
+// entry's expected score is still fanout / degree = 0.05, and a batch's total is exactly the fanout.
 TEST(Profiler, CvipSubsamplesLongRowsWithoutBias) {
   scratch_dir d;
   graph g;
@@ -413,6 +413,18 @@ TEST(Profiler, CvipSubsamplesLongRowsWithoutBias) {
     total += c.score[static_cast<std::size_t>(u)];
   }
   EXPECT_NEAR(total, 5.0, 1e-4);
+  // The same row read before the last hop too (a systematic sample of 15 at hop 1, then the seed
+  // draws again at hop 2: a window of 9, factor 1 - 3 / 9): a leaf is read with probability
+  // 1 - (1 - 0.05)(1 - 0.03) = 0.0785 (per batch 0, 1/3 or 5/9: sd < 0.17 / sqrt(4000) = 0.0027; 5 sd).
+  cfg.fanouts = {5, 3};
+  const profile_result two = profile(ds, cfg, "cvip:4000");
+  total = 0;
+  for (std::int64_t u = 1; u <= 100; ++u) {
+    EXPECT_NEAR(two.score[static_cast<std::size_t>(u)], 0.0785, 0.0135) << u;
+    total += two.score[static_cast<std::size_t>(u)];
+  }
+  EXPECT_NEAR(total, 7.85, 0.1);
+  EXPECT_NE(two.score, c.score) << "a systematic sample and a window read different entries";
 }
 
 // A node that many rows list reaches probability 1 in float without being a certain member (60

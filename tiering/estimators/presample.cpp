@@ -63,14 +63,28 @@ struct reach_worker {
 
 // One hop in expectation (derivation in cvip.cpp). Expanders: the certain members S_h (weight 1)
 // and the soft nodes found so far (weight = their probability). Each expander v with k of deg
-// entries to draw reads m = min(deg, soft_rows * k) positions of its row (all of them, or a
-// systematic sample: floor(u0 + j deg / m), u0 uniform, so each entry is read with probability
-// m / deg) and multiplies every listed node's miss factor by 1 - weight * k / m. A certain expander
-// that takes its whole row makes its entries certain. Afterwards each soft node's probability is
-// 1 - (1 - p) * miss. Returns the row entries read.
+// entries to draw reads m = min(deg, soft_rows * k) entries of its row, each with probability m /
+// deg (all of them; or, before the last hop, a systematic sample floor(u0 + j deg / m) with u0
+// uniform; at the last hop a window of m consecutive entries from a uniform start, wrapping round)
+// and multiplies every listed node's miss factor by 1 - weight * k / m. A certain expander that
+// takes its whole row makes its entries certain. Afterwards each soft node's probability is
+// 1 - (1 - p) * miss; after the last hop the caller computes it (count_batches_typed), saving a
+// pass. Returns the row entries read.
+//
+// Memory access (the cost here: rows, soft states and counts are at random places in arrays far
+// larger than the caches on big graphs). Rows and states are prefetched 8 and 16 expanders ahead.
+// At the last hop, which reads most of the entries (90% on an R-MAT of 8.4M nodes, fanouts
+// 15,10,5), a window touches one or two cache lines of the row where a systematic sample of a long
+// row touches m: each entry is still read with probability m / deg, so every node's expected factor,
+// and with it the estimator's expectation, is unchanged, and at the last hop the nodes read together
+// are only counted, so their dependence does not propagate. Before the last hop it would: neighbours
+// listed side by side (web crawls list a site's pages together) then expand together, and a window
+// there cost up to 0.6 points of the oracle on cnr-2000 where the last hop alone cost none.
+// Single-thread estimator time on that R-MAT (268M arcs, 17 batches): 3.17 s -> 2.05 s with the
+// prefetches -> 1.71 s with the last-hop window (presample:1: 0.44 s).
 template <typename index_t, typename Visit>
 std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng& rng, std::size_t frontier,
-                      std::int64_t soft_rows, reach_worker* w, Visit& visit) {
+                      std::int64_t soft_rows, bool last, reach_worker* w, Visit& visit) {
   const auto* idx = static_cast<const index_t*>(g.indices);
   auto soft_add = [&](std::int64_t u, float factor) {
     std::uint64_t& word = w->soft_seen[static_cast<std::size_t>(u) >> 6];
@@ -96,6 +110,12 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
     if (factor >= 1.0f) return;  // a chance below float resolution
     if (m == deg) {
       for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor);
+    } else if (last) {
+      const auto s0 =
+          static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(v) << 24, static_cast<std::uint64_t>(deg)));
+      const std::int64_t first = std::min(m, deg - s0);
+      for (std::int64_t j = 0; j < first; ++j) soft_add(static_cast<std::int64_t>(idx[start + s0 + j]), factor);
+      for (std::int64_t j = 0; j < m - first; ++j) soft_add(static_cast<std::int64_t>(idx[start + j]), factor);
     } else {
       const double step = static_cast<double>(deg) / static_cast<double>(m);
       const double u0 = rng.uniform(static_cast<std::uint64_t>(v) << 24) * step;
@@ -114,9 +134,28 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
   w->soft_expanders.clear();
   for (std::int64_t v : w->soft)
     if (!((w->seen[static_cast<std::size_t>(v) >> 6] >> (v & 63)) & 1)) w->soft_expanders.push_back(v);
-  for (std::size_t i = 0; i < frontier; ++i) expand(w->members[i], 1.0f);
-  for (std::int64_t v : w->soft_expanders) expand(v, w->state[static_cast<std::size_t>(v)].prob);
-  for (std::int64_t u : w->soft) {
+  // Members may grow (visit) while they expand: indexed, never through a saved pointer.
+  for (std::size_t i = 0; i < frontier; ++i) {
+    if (i + 16 < frontier) __builtin_prefetch(&g.indptr[w->members[i + 16]]);
+    if (i + 8 < frontier) __builtin_prefetch(&idx[g.indptr[w->members[i + 8]]]);
+    expand(w->members[i], 1.0f);
+  }
+  const std::int64_t* se = w->soft_expanders.data();
+  const std::size_t num_se = w->soft_expanders.size();
+  for (std::size_t i = 0; i < num_se; ++i) {
+    if (i + 16 < num_se) {
+      __builtin_prefetch(&g.indptr[se[i + 16]]);
+      __builtin_prefetch(&w->state[static_cast<std::size_t>(se[i + 16])]);
+    }
+    if (i + 8 < num_se) __builtin_prefetch(&idx[g.indptr[se[i + 8]]]);
+    expand(se[i], w->state[static_cast<std::size_t>(se[i])].prob);
+  }
+  if (last) return edges;
+  const std::int64_t* soft = w->soft.data();
+  const std::size_t num_soft = w->soft.size();
+  for (std::size_t i = 0; i < num_soft; ++i) {
+    if (i + 16 < num_soft) __builtin_prefetch(&w->state[static_cast<std::size_t>(soft[i + 16])], 1);
+    const std::int64_t u = soft[i];
     const auto su = static_cast<std::size_t>(u);
     const bool certain = (w->seen[su >> 6] >> (u & 63)) & 1;
     soft_state& st = w->state[su];
@@ -152,7 +191,8 @@ std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fa
     const counter_rng rng = hop_rng(seed, epoch, batch, static_cast<int>(h));
     const std::size_t frontier = w->members.size();
     if (h >= first_soft) {
-      edges += soft_hop<index_t>(g, fanouts[h], rng, frontier, std::max<std::int64_t>(1, budget.soft_rows), w, visit);
+      edges += soft_hop<index_t>(g, fanouts[h], rng, frontier, std::max<std::int64_t>(1, budget.soft_rows),
+                                 h + 1 == fanouts.size(), w, visit);
       continue;
     }
     for (std::size_t i = 0; i < frontier; ++i) {
@@ -224,12 +264,25 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
           reach_worker& w = workers.local();
           for (std::int64_t b = r.begin(); b < r.end(); ++b) {
             const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, budget);
-            for (std::int64_t u : w.soft) {  // before the members: a certain node is counted once, below
+            // Soft nodes before the members (a certain node is counted once, below), with the last
+            // hop's probabilities 1 - (1 - p) miss (soft_hop leaves them to this pass). Fixed point:
+            // p 2^20 is exact in a double, so floor(x + 0.5) is llround(x) without a libm call.
+            const std::int64_t* soft = w.soft.data();
+            const std::size_t num_soft = w.soft.size();
+            for (std::size_t i = 0; i < num_soft; ++i) {
+              if (i + 16 < num_soft) {
+                __builtin_prefetch(&w.state[static_cast<std::size_t>(soft[i + 16])], 1);
+                __builtin_prefetch(&cnt[static_cast<std::size_t>(soft[i + 16])], 1);
+              }
+              const std::int64_t u = soft[i];
               const auto su = static_cast<std::size_t>(u);
-              if (!((w.seen[su >> 6] >> (u & 63)) & 1))
-                cnt[su].fetch_add(std::llround(static_cast<double>(w.state[su].prob) * static_cast<double>(unit)),
+              soft_state& st = w.state[su];
+              if (!((w.seen[su >> 6] >> (u & 63)) & 1)) {
+                const float p = 1.0f - (1.0f - st.prob) * st.miss;
+                cnt[su].fetch_add(static_cast<std::int64_t>(static_cast<double>(p) * static_cast<double>(unit) + 0.5),
                                   std::memory_order_relaxed);
-              w.state[su].prob = 0.0f;
+              }
+              st = soft_state{};
               w.soft_seen[su >> 6] = 0;
             }
             for (std::int64_t u : w.members) {
