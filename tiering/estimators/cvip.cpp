@@ -28,8 +28,10 @@
 //    certain member, as in presample; the rest are "soft" and expand with their probability.
 //  - Long rows: an expander reads m = min(deg, R k) entries of its row (R = kCvipSoftRows = 3), all
 //    of them when deg <= R k, else a systematic sample floor(u0 + j deg/m), j < m, u0 uniform in
-//    [0, deg/m): each entry is read with probability m/deg and gets the factor 1 - p k/m, so its
-//    expected factor is 1 - p k/deg, and products over independent expanders keep their expectation.
+//    [0, deg/m) (at the last hop: m consecutive entries from a uniform start, wrapping round, which
+//    touches one or two cache lines instead of m; presample.cpp, soft_hop): each entry is read with
+//    probability m/deg and gets the factor 1 - p k/m, so its expected factor is 1 - p k/deg, and
+//    products over independent expanders keep their expectation.
 // score(u) = sum over the sampled batches of P(u in S_L | S_0), divided by the epochs sampled.
 //
 // Epochs and batches. Whole epochs (K = 1 by default): a fraction of an epoch leaves some seeds out
@@ -55,11 +57,17 @@
 // not noise (a node near one seed is read in exactly one batch an epoch): shrinking by it lost up to
 // 7 points on cnr-2000 (tried).
 //
-// Cost. Each expander reads up to R k entries of its row sequentially and multiplies a float; no
-// random draws except one per long row. The soft sets are wider than the sampled frontiers (3-8x
-// the entries a presampling epoch draws on the recorded graphs), but an entry costs about a third
-// of a sampled draw (Floyd's selection, a counter-based random number, a bitmap test), so an epoch of
-// cvip takes 0.6-1.7 presampling epochs (bench/results/traffic/summary.md).
+// Cost. Each expander reads up to R k entries of its row and multiplies a float; no random draws
+// except one per long row. The soft sets are wider than the sampled frontiers (3-8x the entries a
+// presampling epoch draws on the recorded graphs, 13x on an R-MAT), but an entry costs less than a
+// sampled draw (Floyd's selection, a counter-based random number, a bitmap test). On graphs larger
+// than the caches the cost is memory latency: a row's bounds, its entries and each listed node's
+// soft state are at random places, so soft_hop prefetches rows and states ahead of the expanders
+// and reads the last hop's long rows as windows (the last hop reads ~90% of the entries). An epoch
+// of cvip costs 0.9-1.9 presampling epochs on the recorded graphs where it samples one epoch (two to
+// three on the few-batch graphs that need 8 batches; bench/results/traffic/summary.md) and ~3 on an
+// R-MAT of 268M arcs (1.36 s against presample:1's 0.44 s on one thread, 3.17 s before the
+// prefetches and windows).
 //
 // Ties. Nodes that no sampled batch reached score 0, and saturated nodes tie at the batch count;
 // both are ordered by row length (in-degree; the degree on undirected graphs), which costs nothing
