@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "core/error.hpp"
@@ -95,12 +96,28 @@ tier_plan size_tiers(std::int64_t num_nodes, std::int64_t row_bytes, const budge
 }
 
 std::vector<std::int64_t> rank_nodes(const std::vector<double>& score) {
+  // Sorts (key, id) pairs, where key orders the scores descending as unsigned integers (the IEEE
+  // bits, sign-flipped so that negative values order below positive ones, inverted; -0 taken as
+  // +0), so comparisons never chase score[] through memory: on 33.5M nodes that was ~2 s of
+  // cache misses. Keys tie exactly where the scores compare equal, ties go by id: the same order as
+  // sorting ids by (score descending, id).
   const std::size_t n = score.size();
-  std::vector<std::int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  tbb::parallel_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
-    return score[a] != score[b] ? score[a] > score[b] : a < b;
+  struct keyed {
+    std::uint64_t key;
+    std::int64_t id;
+  };
+  std::vector<keyed> pairs(n);
+  tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) {
+    const double x = score[i] == 0 ? 0.0 : score[i];
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &x, sizeof bits);
+    const std::uint64_t ascending = (bits >> 63) ? ~bits : bits | (std::uint64_t{1} << 63);
+    pairs[i] = {~ascending, static_cast<std::int64_t>(i)};
   });
+  tbb::parallel_sort(pairs.begin(), pairs.end(),
+                     [](const keyed& a, const keyed& b) { return a.key != b.key ? a.key < b.key : a.id < b.id; });
+  std::vector<std::int64_t> order(n);
+  tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) { order[i] = pairs[i].id; });
   return order;
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "sampler/batcher.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "test_util.hpp"
+#include "tiering/plan.hpp"
 #include "tiering/profiler.hpp"
 
 using namespace tg;
@@ -648,4 +650,40 @@ TEST(ProfilerBadInput, BadConfigurationsAreRejected) {
   c.run_epochs = 0;
   rejects(c, "oracle");
   EXPECT_NO_THROW(profile(ds, good, "presample:1"));
+}
+
+// rank_nodes sorts integer keys instead of chasing scores through memory: the order must be exactly
+// score descending, ties (also 0 against -0) by id, for any mix of values.
+TEST(Profiler, RankNodesOrdersByScoreThenId) {
+  std::mt19937_64 gen(7);
+  std::vector<double> score(20000);
+  for (std::size_t i = 0; i < score.size(); ++i) {
+    switch (gen() % 6) {
+      case 0:
+        score[i] = 0.0;
+        break;
+      case 1:
+        score[i] = -0.0;
+        break;
+      case 2:
+        score[i] = static_cast<double>(gen() % 5);
+        break;  // many exact ties
+      case 3:
+        score[i] = -static_cast<double>(gen() % 1000) / 7.0;
+        break;
+      case 4:
+        score[i] = std::ldexp(static_cast<double>(gen() % 1000), -1060);
+        break;  // subnormal
+      default:
+        score[i] = static_cast<double>(gen()) / 3.0;
+        break;
+    }
+  }
+  std::vector<std::int64_t> expect(score.size());
+  std::iota(expect.begin(), expect.end(), 0);
+  std::stable_sort(expect.begin(), expect.end(), [&](std::int64_t a, std::int64_t b) {
+    return score[static_cast<std::size_t>(a)] > score[static_cast<std::size_t>(b)];
+  });
+  EXPECT_EQ(rank_nodes(score), expect);
+  EXPECT_TRUE(rank_nodes({}).empty());
 }
