@@ -81,7 +81,10 @@ struct reach_worker {
 // listed side by side (web crawls list a site's pages together) then expand together, and a window
 // there cost up to 0.6 points of the oracle on cnr-2000 where the last hop alone cost none.
 // Single-thread estimator time on that R-MAT (268M arcs, 17 batches): 3.17 s -> 2.05 s with the
-// prefetches -> 1.71 s with the last-hop window (presample:1: 0.44 s).
+// prefetches -> 1.71 s with the last-hop window -> 1.36 s with the last hop's probabilities left to
+// the count pass (presample:1: 0.44 s). Not worth it (measured): huge pages for the states (TLB
+// misses are not the cost), regrouping the last hop's updates by id range, prefetching each entry's
+// state a chunk of rows ahead.
 template <typename index_t, typename Visit>
 std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng& rng, std::size_t frontier,
                       std::int64_t soft_rows, bool last, reach_worker* w, Visit& visit) {
