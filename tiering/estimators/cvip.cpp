@@ -64,10 +64,11 @@
 // than the caches the cost is memory latency: a row's bounds, its entries and each listed node's
 // soft state are at random places, so soft_hop prefetches rows and states ahead of the expanders
 // and reads the last hop's long rows as windows (the last hop reads ~90% of the entries). An epoch
-// of cvip costs 0.9-1.9 presampling epochs on the recorded graphs where it samples one epoch (two to
-// three on the few-batch graphs that need 8 batches; bench/results/traffic/summary.md) and ~3 on an
-// R-MAT of 268M arcs (1.36 s against presample:1's 0.44 s on one thread, 3.17 s before the
-// prefetches and windows).
+// of cvip costs 0.64-1.05 presampling epochs on the recorded graphs where it samples one epoch
+// (1.6-2.8 in all on the few-batch graphs, which need 2-3 epochs to reach 8 batches;
+// bench/results/traffic/summary.md), ~3 on an R-MAT of 268M arcs (1.36 s against presample:1's
+// 0.44 s on one thread, 3.17 s before the prefetches and windows) and 2.4 on the billion-arc R-MAT
+// (bench/results/scale/profile_rmat25.md).
 //
 // Ties. Nodes that no sampled batch reached score 0, and saturated nodes tie at the batch count;
 // both are ordered by row length (in-degree; the degree on undirected graphs), which costs nothing
