@@ -132,21 +132,12 @@ void register_profile(CLI::App& app) {
     const std::vector<std::int64_t> order = rank_nodes(r.score);
     std::printf("estimator     %s\ncost          %.3f s, %.2f edge passes\n", o->estimator.c_str(), r.seconds,
                 r.edge_passes);
-    // The shares from one pass over the order (a pass per share cost seconds on 33M nodes).
     const std::vector<double> shares{0.01, 0.05, 0.10, 0.20, 0.40};
-    std::vector<double> top(shares.size(), 0.0);
-    double total = 0;
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      for (std::size_t j = 0; j < shares.size(); ++j)
-        if (static_cast<std::int64_t>(i) == static_cast<std::int64_t>(shares[j] * d.num_nodes())) top[j] = total;
-      total += r.score[static_cast<std::size_t>(order[i])];
-    }
-    for (std::size_t j = 0; j < shares.size(); ++j) {
-      if (static_cast<std::int64_t>(shares[j] * d.num_nodes()) >= static_cast<std::int64_t>(order.size()))
-        top[j] = total;
-      std::printf("top %2.0f%% nodes hold %5.1f%% of the predicted reads\n", shares[j] * 100,
-                  total > 0 ? 100.0 * top[j] / total : 0.0);
-    }
+    std::vector<std::int64_t> ks;
+    for (double share : shares) ks.push_back(static_cast<std::int64_t>(share * d.num_nodes()));
+    const std::vector<double> held = predicted_hit_rates(r.score, order, ks);  // one pass for all five
+    for (std::size_t j = 0; j < shares.size(); ++j)
+      std::printf("top %2.0f%% nodes hold %5.1f%% of the predicted reads\n", shares[j] * 100, 100.0 * held[j]);
     if (!o->out.empty()) {
       write_output_file(o->out, [&](const std::string& tmp) {
         write_npy(tmp, dtype::float64, {static_cast<std::int64_t>(r.score.size())}, r.score.data());

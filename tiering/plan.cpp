@@ -121,13 +121,24 @@ std::vector<std::int64_t> rank_nodes(const std::vector<double>& score) {
   return order;
 }
 
-double predicted_hit_rate(const std::vector<double>& score, const std::vector<std::int64_t>& order, std::int64_t k) {
-  double top = 0, total = 0;
+std::vector<double> predicted_hit_rates(const std::vector<double>& score, const std::vector<std::int64_t>& order,
+                                        const std::vector<std::int64_t>& ks) {
+  std::vector<double> top(ks.size(), 0.0);
+  double total = 0;
   for (std::size_t i = 0; i < order.size(); ++i) {
-    total += score[order[i]];
-    if (static_cast<std::int64_t>(i) < k) top += score[order[i]];
+    for (std::size_t j = 0; j < ks.size(); ++j)
+      if (static_cast<std::int64_t>(i) == ks[j]) top[j] = total;
+    total += score[static_cast<std::size_t>(order[i])];
   }
-  return total > 0 ? top / total : 0.0;
+  for (std::size_t j = 0; j < ks.size(); ++j) {
+    if (ks[j] >= static_cast<std::int64_t>(order.size())) top[j] = total;
+    top[j] = total > 0 ? top[j] / total : 0.0;
+  }
+  return top;
+}
+
+double predicted_hit_rate(const std::vector<double>& score, const std::vector<std::int64_t>& order, std::int64_t k) {
+  return predicted_hit_rates(score, order, {k})[0];
 }
 
 std::string describe(const tier_plan& p) {

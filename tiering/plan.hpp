@@ -62,6 +62,9 @@ std::vector<std::int64_t> rank_nodes(const std::vector<double>& score);
 
 // Share of the total score held by the first k nodes of `order` (the estimator's predicted hit rate).
 double predicted_hit_rate(const std::vector<double>& score, const std::vector<std::int64_t>& order, std::int64_t k);
+// The same for several k in one pass over `order` (each pass is a random walk through score[]).
+std::vector<double> predicted_hit_rates(const std::vector<double>& score, const std::vector<std::int64_t>& order,
+                                        const std::vector<std::int64_t>& ks);
 
 // One line per tier: rows, bytes, share of the rows.
 std::string describe(const tier_plan& p);

@@ -107,8 +107,9 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   }
   plan.estimator = cfg.estimator;
   // (Sharded: the GPU tiers of all machines together hold the hottest plan.g() rows, near enough.)
-  rep.predicted_gpu_hit_rate = predicted_hit_rate(prof.score, hot_order, plan.g());
-  rep.predicted_memory_hit_rate = predicted_hit_rate(prof.score, hot_order, plan.c());
+  const std::vector<double> rates = predicted_hit_rates(prof.score, hot_order, {plan.g(), plan.c()});
+  rep.predicted_gpu_hit_rate = rates[0];
+  rep.predicted_memory_hit_rate = rates[1];
 
   const auto t0 = std::chrono::steady_clock::now();
   dataset_writer w(out_dir, cfg.overwrite, {src.dir()});
