@@ -38,7 +38,8 @@ void register_bench_comm(CLI::App& bench) {
   c->add_option("--repeats", o->repeats, "Timed calls per size")->check(CLI::Range(1, 1000))->capture_default_str();
   c->add_option("--comm-timeout", o->timeout, "Seconds a rank waits for the others (tcp)")
       ->capture_default_str()
-      ->check(number_check([](double x) { return x > 0 && x <= 1e9; }, "a number of seconds > 0", "SECONDS"));
+      ->check(number_check([](double x) { return x >= 1e-3 && x <= 1e9; }, "a number of seconds from 0.001 to 1e9",
+                           "SECONDS"));
   c->add_option("--json", o->json, "Rank 0 writes the results as JSON to this file")->check(named_path());
   c->callback([o] {
     // The output is checked before the job starts, not after the benchmark (a FIFO would block rank 0).

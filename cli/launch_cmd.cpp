@@ -89,6 +89,19 @@ void register_launch(CLI::App& app) {
       own_threads = own_threads || a == "--threads" || a.rfind("--threads=", 0) == 0;
       own_quiet = own_quiet || a == "-q" || a == "--quiet";
     }
+    // Only the data-parallel commands: every rank of any other (prepare, generate, launch itself)
+    // would do the whole work and write the same outputs.
+    {
+      std::size_t i = 0;
+      while (i < o->args.size() && !o->args[i].empty() && o->args[i][0] == '-') i += o->args[i] == "--threads" ? 2 : 1;
+      const std::string sub = i < o->args.size() ? o->args[i] : std::string();
+      const std::string next = i + 1 < o->args.size() ? o->args[i + 1] : std::string();
+      if (sub != "train" && !(sub == "bench" && next == "comm"))
+        throw input_error(
+            "launch runs the data-parallel commands only (train, bench comm), got " +
+            (sub.empty() ? std::string("no subcommand") : "'" + sub + (sub == "bench" ? " " + next : "") + "'") +
+            ": tiergnn launch -n K -- train DATASET ...");
+    }
     const CLI::App* root = c->get_parent();
     if (const CLI::Option* t = root->get_option_no_throw("--threads"); t && t->count() > 0 && !own_threads) {
       argv_s.push_back("--threads");

@@ -132,7 +132,8 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--comm-timeout", o->comm_timeout,
                 "Data-parallel jobs: seconds a rank waits for the others before it stops with an error")
-      ->check(positive())
+      ->check(number_check([](double x) { return x >= 1e-3 && x <= 1e9; }, "a number of seconds from 0.001 to 1e9",
+                           "SECONDS"))
       ->capture_default_str();
   c->add_flag("--ignore-graph", o->cfg.ignore_graph,
               "Train and evaluate without any edges: the same model reduced to a feature-only MLP (a baseline)");

@@ -15,6 +15,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
+#include <set>
 #include <fstream>
 #include <limits>
 #include <type_traits>
@@ -484,6 +486,51 @@ void remove_tree(const std::string& path) {
   fs::remove_all(path, ec);
 }
 
+namespace {
+// Entries of an existing dataset directory that tiergnn did not write there: anything but meta.json,
+// plan.json, the arrays meta.json lists and shards/features-M-of-K.npy (a checkpoint folder, a saved
+// model, a metrics file or notes the user put inside). --force must not delete them with the dataset.
+std::vector<std::string> foreign_entries(const std::string& dir) {
+  std::set<std::string> ours{"meta.json", "plan.json"};
+  try {
+    std::ifstream in(dir + "/meta.json");
+    const json m = json::parse(in);
+    if (m.contains("arrays") && m["arrays"].is_object())
+      for (const auto& [name, info] : m["arrays"].items()) ours.insert(name);
+  } catch (const std::exception&) {
+  }
+  auto is_shard = [](const std::string& f) {
+    return f.rfind("features-", 0) == 0 && f.size() > 13 && f.compare(f.size() - 4, 4, ".npy") == 0 &&
+           f.find("-of-") != std::string::npos;
+  };
+  std::vector<std::string> foreign;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name == "shards" && e.is_directory() && !e.is_symlink()) {
+      for (const auto& f : fs::directory_iterator(e.path(), ec))
+        if (!(f.is_regular_file() && !f.is_symlink() && is_shard(f.path().filename().string())))
+          foreign.push_back("shards/" + f.path().filename().string());
+      continue;
+    }
+    if (!(ours.count(name) != 0 && e.is_regular_file() && !e.is_symlink())) foreign.push_back(name);
+  }
+  std::sort(foreign.begin(), foreign.end());
+  return foreign;
+}
+
+void refuse_foreign_entries(const std::string& dir) {
+  const std::vector<std::string> foreign = foreign_entries(dir);
+  if (foreign.empty()) return;
+  std::string list;
+  for (std::size_t i = 0; i < std::min<std::size_t>(3, foreign.size()); ++i) list += (i ? ", " : "") + foreign[i];
+  if (foreign.size() > 3) list += " and " + std::to_string(foreign.size() - 3) + " more";
+  throw input_error(at_input(dir, "holds files tiergnn did not write (" + list +
+                                      "); --force replaces a dataset directory only with nothing of yours inside: "
+                                      "move them out first"));
+}
+}  // namespace
+
 dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vector<std::string>& inputs)
     : dir_(std::move(dir)), overwrite_(overwrite) {
   if (dir_.empty()) throw input_error("the output directory is empty: name one");
@@ -513,6 +560,7 @@ dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vecto
       throw input_error(at_input(dir_,
                                  "exists and is not a tiergnn dataset directory; --force replaces only those "
                                  "(move or delete it yourself, or choose another output)"));
+    refuse_foreign_entries(dir_);
   }
   const fs::path parent = fs::path(dir_).lexically_normal().parent_path();
   if (!parent.empty() && !fs::is_directory(parent))
@@ -575,6 +623,7 @@ std::string dataset_writer::commit() {
   };
   if (fs::exists(dir_) && !overwrite_) throw appeared_meanwhile();
   if (fs::exists(dir_)) {
+    refuse_foreign_entries(dir_);  // anything the user put there since this run began
     // One atomic exchange: at every instant the output path holds either the old dataset or the
     // new one (a kill between two renames would leave nothing there). The old one ends up at the
     // temporary name and is removed.

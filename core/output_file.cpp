@@ -17,9 +17,13 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::path resolved(const fs::path& p) {
+  // Absolute first: weakly_canonical leaves a relative path with no existing prefix relative ("F")
+  // but resolves "./F" against the working directory, and the two must compare equal.
   std::error_code ec;
-  fs::path r = fs::weakly_canonical(p, ec);
-  if (ec || r.empty()) r = fs::absolute(p, ec);
+  const fs::path a = fs::absolute(p, ec);
+  if (ec) return p.lexically_normal();
+  fs::path r = fs::weakly_canonical(a, ec);
+  if (ec || r.empty()) r = a;
   return r.lexically_normal();  // "./F" and "F" name one file (weakly_canonical keeps a "." it cannot resolve)
 }
 

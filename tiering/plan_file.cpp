@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -46,9 +47,23 @@ bool plan_file::present(const dataset& d) {
 
 plan_file plan_file::load(const dataset& d) {
   const std::string path = d.dir() + "/plan.json";
+  // A FIFO would block the open and a directory fails its first read: only a regular file is read.
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (!ec && fs::exists(st) && !fs::is_regular_file(st))
+    throw input_error(
+        at_input(path, "is not a regular file (a directory, a device or a pipe): a plan is a regular file"));
   std::ifstream in(path);
   if (!in) throw input_error(at_input(path, "missing: this dataset was not prepared (run tiergnn prepare)"));
   plan_file p;
+  // Row counts and byte sizes are whole numbers >= 0 (nlohmann would truncate 200.5 and wrap -1).
+  const auto whole = [&](const nlohmann::json& v, const char* key) -> std::int64_t {
+    const bool ok = v.is_number_unsigned() ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)
+                                           : v.is_number_integer() && v.get<std::int64_t>() >= 0;
+    if (!ok)
+      throw input_error(at_input(path, std::string(key) + " must be a whole number from 0 to 2^63-1, got " + v.dump()));
+    return v.get<std::int64_t>();
+  };
   std::int64_t prepared_order_crc = 0, prepared_features_crc = 0;
   std::string source_path;
   nlohmann::json source_identity;
@@ -68,9 +83,9 @@ plan_file plan_file::load(const dataset& d) {
     const auto& t = p.json.at("tiers");
     p.plan.num_nodes = p.json.at("num_nodes").get<std::int64_t>();
     p.plan.row_bytes = p.json.at("row_bytes").get<std::int64_t>();
-    p.plan.gpu_rows = t.at("gpu_rows").get<std::int64_t>();
-    p.plan.host_rows = t.at("host_rows").get<std::int64_t>();
-    p.plan.reserve_bytes = p.json.at("reserve_bytes").get<std::uint64_t>();
+    p.plan.gpu_rows = whole(t.at("gpu_rows"), "tiers.gpu_rows");
+    p.plan.host_rows = whole(t.at("host_rows"), "tiers.host_rows");
+    p.plan.reserve_bytes = static_cast<std::uint64_t>(whole(p.json.at("reserve_bytes"), "reserve_bytes"));
     p.plan.gpu_budget = p.json.at("budgets").at("gpu").get<std::string>();
     p.plan.host_budget = p.json.at("budgets").at("host").get<std::string>();
     const auto& gb = p.json.at("budgets").value("gpu_bytes", nlohmann::json(nullptr));
@@ -86,10 +101,10 @@ plan_file plan_file::load(const dataset& d) {
       for (const auto& e : sh.at("shards")) {
         shard_info si;
         si.file = e.at("file").get<std::string>();
-        si.begin = e.at("rows").at(0).get<std::int64_t>();
-        si.end = e.at("rows").at(1).get<std::int64_t>();
-        si.gpu_rows = e.at("gpu_rows").get<std::int64_t>();
-        si.host_rows = e.at("host_rows").get<std::int64_t>();
+        si.begin = whole(e.at("rows").at(0), "rows of a shard");
+        si.end = whole(e.at("rows").at(1), "rows of a shard");
+        si.gpu_rows = whole(e.at("gpu_rows"), "gpu_rows of a shard");
+        si.host_rows = whole(e.at("host_rows"), "host_rows of a shard");
         si.bytes = e.at("bytes").get<std::uint64_t>();
         si.crc32 = e.at("crc32").get<std::uint32_t>();
         si.head_crc32 = e.at("head_crc32").get<std::uint32_t>();
@@ -115,7 +130,9 @@ plan_file plan_file::load(const dataset& d) {
                                "belongs to another dataset: its node count or the checksums of order.npy / "
                                "features.npy differ from " +
                                    d.dir() + "/meta.json. Re-run tiergnn prepare"));
-  if (p.plan.c() > p.plan.num_nodes || p.plan.gpu_rows < 0 || p.plan.host_rows < 0)
+  // Each count alone first: their sum could overflow.
+  if (p.plan.gpu_rows < 0 || p.plan.host_rows < 0 || p.plan.gpu_rows > p.plan.num_nodes ||
+      p.plan.host_rows > p.plan.num_nodes - p.plan.gpu_rows)
     throw input_error(at_input(path, "tier boundaries are outside the dataset"));
   // Sharded features: the shards of the dataset's meta.json, contiguous, in order, covering every row.
   if (static_cast<int>(p.shards.size()) != d.meta().feature_shards &&
@@ -126,7 +143,7 @@ plan_file plan_file::load(const dataset& d) {
     const shard_info& si = p.shards[m];
     const std::int64_t want_begin = m == 0 ? 0 : p.shards[m - 1].end;
     if (si.begin != want_begin || si.end < si.begin || si.end > p.plan.num_nodes || si.gpu_rows < 0 ||
-        si.host_rows < 0 || si.gpu_rows + si.host_rows > si.rows() ||
+        si.host_rows < 0 || si.gpu_rows > si.rows() || si.host_rows > si.rows() - si.gpu_rows ||
         si.file != "shards/features-" + std::to_string(m) + "-of-" + std::to_string(p.shards.size()) + ".npy")
       throw input_error(at_input(path, "shard " + std::to_string(m) + " is malformed (rows, tiers or file name)"));
     if (m + 1 == p.shards.size() && si.end != p.plan.num_nodes)

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <cerrno>
 #include <functional>
 #include <limits>
 #include <filesystem>
@@ -17,6 +19,8 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/dataset.hpp"
+#include "core/temp_files.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
 #include "core/resources.hpp"
@@ -53,6 +57,47 @@ std::int64_t hidden_width(const model_config& m) {
 std::int64_t attention_heads(const model_config& m) {
   return m.kind == "gat" ? std::max(m.heads, m.out_heads) : 0;
 }
+
+// The directory a file is (to be) written in: its parent, "." for a bare name.
+std::string parent_dir(const std::string& file) {
+  const std::filesystem::path p = std::filesystem::path(file).lexically_normal();
+  return p.has_parent_path() ? p.parent_path().string() : std::string(".");
+}
+
+// --metrics written to a hidden temporary sibling and renamed into place by commit(); removed if the
+// run fails (an exception) or is stopped by a signal.
+struct metrics_output {
+  std::string path, tmp;
+  std::ofstream out;
+  bool committed = false;
+  void open(const std::string& p, bool resume) {
+    path = p;
+    tmp = temp_sibling(p);
+    remove_stale_temps(p);
+    register_temp(tmp);
+    std::error_code ec;
+    if (resume && std::filesystem::is_regular_file(p))
+      std::filesystem::copy_file(p, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) throw io_error(at_input(p, "cannot copy it to append this run's lines: " + ec.message()));
+    out.open(tmp, std::ios::app);
+    if (!out) throw input_error(at_input(p, "cannot open the metrics file for writing"));
+  }
+  void commit() {
+    out.close();
+    if (!out) throw io_error(at_input(path, "write failed (is the disk full?)"));
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw io_error(
+          at_input(path, std::string("cannot rename the finished file into place: ") + std::strerror(errno)));
+    unregister_temp(tmp);
+    committed = true;
+  }
+  ~metrics_output() {
+    if (tmp.empty() || committed) return;
+    out.close();
+    std::remove(tmp.c_str());
+    unregister_temp(tmp);
+  }
+};
 
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) {
@@ -568,7 +613,16 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
       throw input_error(at_input(cfg.checkpoint_dir,
                                  "already holds a checkpoint: continue it with --resume, or start "
                                  "over with --overwrite-checkpoint"));
-    std::filesystem::create_directories(cfg.checkpoint_dir);
+    // One level, as every other output: a mistyped parent is not created.
+    std::error_code ec;
+    if (!std::filesystem::is_directory(cfg.checkpoint_dir, ec)) {
+      const std::string parent = parent_dir(cfg.checkpoint_dir);
+      if (!std::filesystem::is_directory(parent, ec))
+        throw input_error(
+            at_input(cfg.checkpoint_dir, "cannot be created: its parent " + parent + " is not an existing directory"));
+      if (!std::filesystem::create_directory(cfg.checkpoint_dir, ec) && ec)
+        throw input_error(at_input(cfg.checkpoint_dir, "cannot be created: " + ec.message()));
+    }
   }
   return 0;
 }
@@ -648,14 +702,32 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                             {"--save-model", cfg.save_model_path},
                             {"--checkpoint's checkpoint.tgck", ckpt_path}});
   }
+  // The saved model and the checkpoint are written after training: their file systems must have room
+  // for them now (4 bytes a parameter, 12 with Adam's moments; the header is small), not after hours.
+  if (lead) {
+    const auto need_room = [&](const std::string& option, const std::string& file, std::uint64_t bytes) {
+      if (file.empty()) return;
+      std::error_code ec;
+      if (std::filesystem::exists(file, ec)) bytes *= 2;  // the new one is written beside the old one
+      std::string where = parent_dir(file);               // --checkpoint's folder may not exist yet: its parent
+      if (!std::filesystem::exists(where, ec)) where = parent_dir(where);
+      const std::uint64_t avail = free_disk_bytes(where);
+      if (avail == kUnknownBytes || bytes <= avail) return;
+      throw input_error(option + " " + file + ": needs " + format_bytes(static_cast<double>(bytes)) +
+                        " but its file system has " + format_bytes(static_cast<double>(avail)) + " free");
+    };
+    const std::uint64_t params = static_cast<std::uint64_t>(model.num_parameters());
+    need_room("--save-model", cfg.save_model_path, 4 * params + (64u << 10));
+    need_room("--checkpoint", ckpt_path, 12 * params + (64u << 10));
+  }
   rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt);
   if (lead && !ckpt_path.empty() && ::access(cfg.checkpoint_dir.c_str(), W_OK) != 0)
     throw input_error(at_input(cfg.checkpoint_dir, "is not writable"));
-  std::ofstream metrics;
-  if (!cfg.metrics_path.empty() && lead) {
-    metrics.open(cfg.metrics_path, cfg.resume ? std::ios::app : std::ios::trunc);
-    if (!metrics) throw input_error(at_input(cfg.metrics_path, "cannot open the metrics file for writing"));
-  }
+  // The metrics lines go to a hidden temporary beside --metrics (a copy of it on --resume), renamed
+  // into place when the run ends: a run that fails leaves the previous file as it was.
+  metrics_output metrics_file;
+  std::ofstream& metrics = metrics_file.out;
+  if (!cfg.metrics_path.empty() && lead) metrics_file.open(cfg.metrics_path, cfg.resume);
   const auto num_train = static_cast<std::int64_t>(sp.train.size());
   const std::int64_t nb = num_train / cfg.batch_size + (num_train % cfg.batch_size != 0 ? 1 : 0);
   log_info("training ", cfg.model.kind, " (", cfg.model.num_layers, " layers, hidden ", cfg.model.hidden,
@@ -773,8 +845,27 @@ train_report train(const dataset& d, const train_config& cfg_in) {
              " gradient reduction); each global batch of ", cfg.batch_size, " seeds is split across the ranks");
   }
   // Evaluation: on the lead alone, or (sharded features) by every rank together through the store.
+  // A non-finite logit comes from weights that diverged (a loss that stayed finite can hide them) or,
+  // with finite weights, from a non-finite feature in the node's neighbourhood, which training
+  // batches may never read: a metric computed from it would be silently wrong.
   const auto eval_logits = [&](const std::vector<std::int64_t>& ids) {
-    return shards ? evaluate_with(d, model, ids, cfg, *store, comm) : evaluate_logits(d, model, ids, cfg);
+    std::vector<float> logits =
+        shards ? evaluate_with(d, model, ids, cfg, *store, comm) : evaluate_logits(d, model, ids, cfg);
+    const auto bad = std::find_if(logits.begin(), logits.end(), [](float v) { return !std::isfinite(v); });
+    if (bad != logits.end()) {
+      for (const auto& prm : model.params())  // the host copy: evaluation runs after pull_params
+        if (std::any_of(prm.value.begin(), prm.value.end(), [](float v) { return !std::isfinite(v); }))
+          throw error("training diverged: the model's weights are no longer finite (" + prm.name +
+                      "), so its outputs are not either. Try a smaller --lr.");
+      const std::size_t width = std::max<std::size_t>(1, logits.size() / std::max<std::size_t>(1, ids.size()));
+      const auto row = static_cast<std::size_t>(bad - logits.begin()) / width;
+      throw input_error("evaluation produced a non-finite output (" +
+                        std::string(std::isnan(*bad) ? "NaN" : "infinite") + " for node " +
+                        (row < ids.size() ? std::to_string(ids[row]) : std::string("?")) + "): either the dataset " +
+                        d.dir() + " has NaN or infinite features, which `tiergnn info --check " + d.dir() +
+                        "` lists, or training diverged (its weights grew too large: try a smaller --lr)");
+    }
+    return logits;
   };
   sigint_guard guard;
   const char* profile_env = std::getenv("TIERGNN_PROFILE_OPS");
@@ -1014,6 +1105,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     if (metrics.is_open() && !(metrics << std::flush))
       throw io_error(at_input(cfg.metrics_path, "write failed (is the disk full?)"));
   }
+  if (metrics.is_open()) metrics_file.commit();
   return rep;
 }
 

@@ -13,9 +13,14 @@
 #include <fstream>
 #include <chrono>
 #include <string>
+#include <limits>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "core/npy.hpp"
 #include "test_util.hpp"
+#include "tiering/plan_file.hpp"
 
 using tg::test::run_cli;
 using tg::test::scratch_dir;
@@ -443,4 +448,98 @@ TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   expect_one_line_error("profile " + d / "g" + " -o ''", "empty path");
   expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --metrics ''", "empty path");
   expect_one_line_error("profile " + d / "g" + " --estimator presample:1e9", "plain decimal");
+}
+
+TEST(HostileInput, APlanThatIsNotARegularFileOrOverflowsIsRefused) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "p" + " --fanouts 5,5 --batch-size 64"), 0);
+  fs::copy(d / "p", d / "fifo", fs::copy_options::recursive);
+  fs::remove(d / "fifo/plan.json");
+  ASSERT_EQ(::mkfifo((d / "fifo/plan.json").c_str(), 0644), 0);
+  expect_one_line_error("info " + d / "fifo", "plan.json: is not a regular file");  // would block forever
+  fs::copy(d / "p", d / "dir", fs::copy_options::recursive);
+  fs::remove(d / "dir/plan.json");
+  fs::create_directory(d / "dir/plan.json");
+  expect_one_line_error("info " + d / "dir", "plan.json: is not a regular file");
+  // Tier sizes whose sum overflows, with the checksum recomputed as an editor would.
+  for (const auto& [gpu, host] : {std::pair<std::string, std::string>{"9223372036854775807", "1"}, {"200.5", "0"}}) {
+    fs::remove_all(d / "edit");
+    fs::copy(d / "p", d / "edit", fs::copy_options::recursive);
+    nlohmann::json j = nlohmann::json::parse(tg::test::read_text(d / "edit/plan.json"));
+    j["tiers"]["gpu_rows"] = nlohmann::json::parse(gpu);
+    j["tiers"]["host_rows"] = nlohmann::json::parse(host);
+    j["checksum"] = tg::plan_file::checksum_of(j);
+    tg::test::write_text(d / "edit/plan.json", j.dump(1));
+    expect_one_line_error("info " + d / "edit" + " --check", "plan.json");
+  }
+}
+
+TEST(HostileInput, ForceRefusesADatasetFolderHoldingTheUsersFiles) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "p" + " --fanouts 5,5 --batch-size 64"), 0);
+  // Training outputs kept inside the prepared folder, and a folder that only claims to be a dataset.
+  ASSERT_EQ(run_cli("-q train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress --checkpoint " + d / "p/runs" +
+                    " --save-model " + d / "p/model.tgck"),
+            0);
+  expect_one_line_error("-q prepare " + d / "g" + " -o " + d / "p" + " --fanouts 5,5 --batch-size 64 --force",
+                        "did not write (model.tgck, runs)");
+  EXPECT_TRUE(fs::exists(d / "p/runs/checkpoint.tgck"));
+  EXPECT_TRUE(fs::exists(d / "p/model.tgck"));
+  fs::create_directory(d / "fake");
+  tg::test::write_text(d / "fake/meta.json", "{\"format\":\"tiergnn-dataset\"}");
+  tg::test::write_text(d / "fake/keep.txt", "precious");
+  expect_one_line_error("-q generate community " + d / "fake" + " --nodes 100 --force", "keep.txt");
+  EXPECT_EQ(tg::test::read_text(d / "fake/keep.txt"), "precious");
+  // Only the dataset's own files: replaced.
+  fs::remove_all(d / "p/runs");
+  fs::remove(d / "p/model.tgck");
+  EXPECT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "p" + " --fanouts 5,5 --batch-size 64 --force"), 0);
+}
+
+TEST(HostileInput, AFailedRunKeepsTheMetricsFileAndOutputsAreCheckedFirst) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string t = "-q train " + d / "g" + " --fanouts 5,5 --epochs 2 --batch-size 64 --no-progress ";
+  ASSERT_EQ(run_cli(t + "--metrics " + d / "m.jsonl"), 0);
+  const std::string before = tg::test::read_text(d / "m.jsonl");
+  ASSERT_FALSE(before.empty());
+  expect_one_line_error(t + "--metrics " + d / "m.jsonl" + " --lr 1e30", "--lr");
+  EXPECT_EQ(tg::test::read_text(d / "m.jsonl"), before);
+  for (const auto& e : fs::directory_iterator(d.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+  // Two spellings of one new file.
+  const std::string rel = "hostile_same_" + std::to_string(::getpid()) + ".out";
+  expect_one_line_error(t + "--metrics " + rel + " --save-model ./" + rel, "name the same file");
+  EXPECT_FALSE(fs::exists(rel));
+  // A checkpoint folder is created one level deep, never below a missing or non-directory parent.
+  expect_one_line_error(t + "--checkpoint " + d / "no/such/ck", "not an existing directory");
+  EXPECT_FALSE(fs::exists(d / "no"));
+  expect_one_line_error("train " + d / "g" + " --fanouts 5,5 --comm-timeout inf", "--comm-timeout");
+  expect_one_line_error("train " + d / "g" + " --fanouts 5,5 --comm-timeout 1e-300", "--comm-timeout");
+  expect_one_line_error("launch -n 2 -- prepare " + d / "g" + " -o " + d / "lp", "data-parallel commands only");
+  expect_one_line_error("launch -n 2 -- launch -n 2 -- train " + d / "g", "data-parallel commands only");
+  EXPECT_FALSE(fs::exists(d / "lp"));
+}
+
+TEST(HostileInput, NonFiniteFeaturesThatOnlyEvaluationReadsAreNamed) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::int64_t node = tg::npy_array::open(d / "g/test_idx.npy").to_int64().front();
+  {
+    std::fstream f(d / "g/features.npy", std::ios::in | std::ios::out | std::ios::binary);
+    unsigned char head[10];
+    f.read(reinterpret_cast<char*>(head), 10);
+    ASSERT_EQ(head[6], 1) << ".npy version 1 expected";
+    const std::streamoff data = 10 + (head[8] | (head[9] << 8));
+    const float inf = std::numeric_limits<float>::infinity();
+    f.seekp(data + static_cast<std::streamoff>((node * 8 + 3) * sizeof(float)));
+    f.write(reinterpret_cast<const char*>(&inf), sizeof inf);
+  }
+  // Without the graph, training batches read only training nodes: evaluation alone meets the value.
+  for (const std::string mode : {"full", "sampled"})
+    expect_one_line_error(
+        "-q train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress --ignore-graph --eval " + mode,
+        "info --check");
 }
