@@ -45,7 +45,7 @@ void register_bench(CLI::App& app) {
   c->add_option("--estimators", o->estimators, "Comma-separated estimators (default: all)");
   c->add_option("--ratios", o->ratios, "GPU cache sizes in % of the feature bytes")->capture_default_str();
   c->add_option("--fanouts", o->fanouts, "Fanouts of the simulated training")->capture_default_str();
-  c->add_option("--batch-size", o->cfg.batch_size, "Batch size")->capture_default_str();
+  c->add_option("--batch-size", o->cfg.batch_size, "Batch size")->check(positive())->capture_default_str();
   c->add_option("--epochs", o->cfg.epochs, "Run length in epochs")->capture_default_str();
   c->add_option("--max-batches", o->cfg.max_batches,
                 "The run trains only the first N batches of every epoch (as train --max-batches; 0: all): bounds "

@@ -47,7 +47,9 @@ void register_prepare(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--fanouts", o->fanouts, "Fanouts of the training that follows (as tiergnn train)")
       ->capture_default_str();
-  c->add_option("--batch-size", o->cfg.batch_size, "Batch size of the training that follows")->capture_default_str();
+  c->add_option("--batch-size", o->cfg.batch_size, "Batch size of the training that follows")
+      ->check(positive())
+      ->capture_default_str();
   c->add_option("--seed", o->cfg.seed, "Seed of the training that follows (the oracle replays it)")
       ->capture_default_str();
   c->add_option("--epochs", o->cfg.run_epochs, "Epochs of the training that follows (oracle only)")
@@ -112,7 +114,9 @@ void register_profile(CLI::App& app) {
   c->add_option("dataset", o->dir, "Dataset directory (with a training split)")->required();
   c->add_option("--estimator", o->estimator, estimator_help())->capture_default_str();
   c->add_option("--fanouts", o->fanouts, "Fanouts of the training")->capture_default_str();
-  c->add_option("--batch-size", o->cfg.batch_size, "Batch size of the training")->capture_default_str();
+  c->add_option("--batch-size", o->cfg.batch_size, "Batch size of the training")
+      ->check(positive())
+      ->capture_default_str();
   c->add_option("--seed", o->cfg.seed, "Seed of the training")->capture_default_str();
   c->add_option("--epochs", o->cfg.run_epochs, "Epochs of the training (oracle)")->capture_default_str();
   c->add_option("--max-batches", o->cfg.max_batches,

@@ -177,6 +177,20 @@ dataset_meta meta_from_json(const json& j, const std::string& path) {
     throw input_error(at_input(path, "features are sharded (features.shards) but arrays also lists 'features.npy'"));
   if (m.has_labels() && !m.has_array("labels.npy"))
     throw input_error(at_input(path, "labels are declared but arrays lists no 'labels.npy'"));
+  // "splits" restates the split arrays' lengths (written from them): a count that disagrees with its
+  // listed array was edited (a split removed with its array is fine).
+  if (j.contains("splits") && !j["splits"].is_null()) {
+    const json& sp = j["splits"];
+    if (!sp.is_object()) throw input_error(at_input(path, "field 'splits' must be an object"));
+    for (const char* f : kSplitFiles) {
+      const std::string key = std::string(f).substr(0, std::string(f).find('_'));
+      const auto it = m.arrays.find(f);
+      if (it == m.arrays.end() || it->second.shape.empty() || !sp.contains(key)) continue;
+      if (!sp[key].is_number_integer() || sp[key].get<std::int64_t>() != it->second.shape[0])
+        throw input_error(at_input(path, "splits." + key + " is " + sp[key].dump() + " but arrays." + f + " holds " +
+                                             std::to_string(it->second.shape[0]) + " ids"));
+    }
+  }
   m.source = j.value("source", json::object());
   return m;
 }
@@ -347,6 +361,12 @@ void dataset::check_structure(bool stream_large_indices) const {
     if (!has(f)) continue;
     const npy_array& a = get(f);
     a.expect_ndim(1);
+    if (a.type() == dtype::boolean || a.type() == dtype::float16 || a.type() == dtype::float32 ||
+        a.type() == dtype::float64)
+      throw input_error(at_input(
+          p(f), "holds " + std::string(dtype_name(a.type())) + " values: a split lists node ids (integers)" +
+                    (a.type() == dtype::boolean ? std::string("; convert a boolean mask with numpy.flatnonzero")
+                                                : std::string())));
     const auto ids = a.to_int64();
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const std::int64_t v = ids[i];
@@ -454,9 +474,10 @@ void dataset::check(const check_options& opt) const {
                                  ? first_nonfinite(static_cast<const float*>(f.raw()), f.count())
                                  : first_nonfinite(static_cast<const std::uint16_t*>(f.raw()), f.count());
     if (bad != std::numeric_limits<std::int64_t>::max())
-      throw input_error(at_input(p("features.npy"), "non-finite value at row " +
-                                                        std::to_string(bad / meta_.feature_dim) + ", column " +
-                                                        std::to_string(bad % meta_.feature_dim)));
+      throw nonfinite_error(
+          at_input(p("features.npy"), "non-finite value at row " + std::to_string(bad / meta_.feature_dim) +
+                                          ", column " + std::to_string(bad % meta_.feature_dim)),
+          bad / meta_.feature_dim, bad % meta_.feature_dim);
   }
   if (opt.checksums) {
     for (const auto& [file, info] : meta_.arrays) {
@@ -614,8 +635,18 @@ std::string dataset_writer::commit() {
     out.close();
     if (!out) throw io_error(at_input(mp, "write failed"));
   }
-  // The same validation as `tiergnn info --check`; checksums were just computed.
-  dataset::open(tmp_, dataset::open_options{true}).check(dataset::check_options{false});
+  // The same validation as `tiergnn info --check`; checksums were just computed. An error names the
+  // output, not its hidden temporary.
+  try {
+    dataset::open(tmp_, dataset::open_options{true}).check(dataset::check_options{false});
+  } catch (const error& e) {
+    std::string msg = e.what();
+    for (std::size_t at = msg.find(tmp_); at != std::string::npos; at = msg.find(tmp_, at + dir_.size()))
+      msg.replace(at, tmp_.size(), dir_);
+    if (const auto* nf = dynamic_cast<const nonfinite_error*>(&e)) throw nonfinite_error(msg, nf->row, nf->column);
+    if (dynamic_cast<const input_error*>(&e)) throw input_error(msg);
+    throw io_error(msg);
+  }
   auto appeared_meanwhile = [&] {
     return input_error(at_input(dir_,
                                 "was created by another process while this run was writing it (two runs with "

@@ -2,11 +2,20 @@
 // Exception types thrown at library boundaries, and the checking macros. Library code never aborts:
 // the CLI catches tg::error, prints one line and exits non-zero.
 #include <cstdint>
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
 namespace tg {
+
+// A number for a message: as short as it is exact to 10 digits ("-1e-09", "0.5000001", "1e+308"),
+// not std::to_string's fixed six decimals.
+inline std::string number_text(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.10g", v);
+  return b;
+}
 
 // Base of every error tiergnn throws on purpose.
 class error : public std::runtime_error {
@@ -19,6 +28,14 @@ class error : public std::runtime_error {
 class input_error : public error {
  public:
   using error::error;
+};
+
+// A non-finite feature value (dataset::check): the row and column as found in the file checked.
+class nonfinite_error : public input_error {
+ public:
+  nonfinite_error(const std::string& what, std::int64_t row, std::int64_t column)
+      : input_error(what), row(row), column(column) {}
+  std::int64_t row, column;
 };
 
 // A memory budget cannot be met.

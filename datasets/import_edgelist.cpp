@@ -37,7 +37,11 @@ std::string not_an_id(std::string_view f) {
   std::size_t i = !f.empty() && (f[0] == '-' || f[0] == '+') ? 1 : 0;
   if (i < f.size() && f.find_first_not_of("0123456789", i) == std::string_view::npos)
     return "'" + std::string(f) + "' is outside the range of node ids (64-bit signed integers)";
-  return "'" + std::string(f) + "' is not an integer node id";
+  // A NUL byte would end the message where it stands (what() is a C string): written as the other
+  // control bytes are shown, \x00.
+  std::string shown;
+  for (char c : f) shown += c == '\0' ? std::string("\\x00") : std::string(1, c);
+  return "'" + shown + "' is not an integer node id";
 }
 }  // namespace
 

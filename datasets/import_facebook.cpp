@@ -308,7 +308,7 @@ labelled_import_report import_facebook(const std::string& dir, const std::string
                                        const facebook_import_options& opt) {
   if (!(opt.train_fraction >= 0 && opt.valid_fraction >= 0 && opt.train_fraction + opt.valid_fraction <= 1))
     throw input_error("split fractions must be non-negative and sum to at most 1 (train " +
-                      std::to_string(opt.train_fraction) + ", valid " + std::to_string(opt.valid_fraction) + ")");
+                      number_text(opt.train_fraction) + ", valid " + number_text(opt.valid_fraction) + ")");
   if (opt.encoding == facebook_encoding::projection && opt.projection_dim <= 0)
     throw input_error("projection dimension must be positive (got " + std::to_string(opt.projection_dim) + ")");
   const std::string target_path = dir + "/facebook_target.csv";

@@ -73,8 +73,7 @@ void model_config::validate() const {
   for (const auto& [p, option] : {std::pair<double, const char*>{dropout, "--dropout"},
                                   std::pair<double, const char*>{input_dropout, "--input-dropout"},
                                   std::pair<double, const char*>{attention_dropout, "--attn-dropout"}})
-    if (!(p >= 0.0 && p < 1.0))
-      throw input_error(std::string(option) + " must lie in [0, 1), got " + std::to_string(p));
+    if (!(p >= 0.0 && p < 1.0)) throw input_error(std::string(option) + " must lie in [0, 1), got " + number_text(p));
   if (heads < 1 || heads > 1024) throw input_error("--heads must lie in [1, 1024], got " + std::to_string(heads));
   if (out_heads < 1 || out_heads > 1024)
     throw input_error("--out-heads must lie in [1, 1024], got " + std::to_string(out_heads));

@@ -30,10 +30,11 @@ budget parse_budget(const std::string& text, const std::string& what) {
   for (char c : text)
     if (!std::isspace(static_cast<unsigned char>(c))) s.push_back(c);
   if (s.empty()) throw bad("empty size");
-  if (s[0] == '-') throw bad("a budget cannot be negative");
   char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (end == s.c_str() || !std::isfinite(v)) throw bad("not a number");
+  double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || !std::isfinite(v)) throw bad(s[0] == '-' ? "a budget cannot be negative" : "not a number");
+  if (s[0] == '-' && v != 0) throw bad("a budget cannot be negative");
+  v = std::fabs(v);  // -0 is 0
   std::string suffix(end);
   for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   budget b;

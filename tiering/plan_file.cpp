@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace tg {
 
@@ -154,21 +155,20 @@ plan_file plan_file::load(const dataset& d) {
        p.plan.row_bytes != d.meta().feature_dim * static_cast<std::int64_t>(dtype_size(d.meta().feature_dtype))))
     throw input_error(
         at_input(path, "row_bytes " + std::to_string(p.plan.row_bytes) + " does not match the dataset's feature rows"));
-  // The source it was prepared from, when still there, must be unchanged (its meta.json's
-  // identity: counts and array checksums).
+  // The source it was prepared from, when still there and changed since: a warning. The prepared
+  // dataset holds everything it needs (it never reads the source) and still trains as the source did
+  // when it was prepared; the user may have meant to follow the new source.
   if (fs::exists(source_path + "/meta.json")) {
-    nlohmann::json now;
+    std::string changed;
     try {
-      now = dataset::identity_of(source_path);
+      if (dataset::identity_of(source_path) != source_identity) changed = "its checksums no longer match";
     } catch (const error& e) {
-      throw input_error(at_input(path, "the source dataset " + source_path +
-                                           " changed since this dataset was prepared and no longer opens (" + e.what() +
-                                           "). Re-run tiergnn prepare"));
+      changed = std::string("it no longer opens: ") + e.what();
     }
-    if (now != source_identity)
-      throw input_error(at_input(path, "the source dataset " + source_path +
-                                           " changed since this dataset was prepared (its checksums no longer match). "
-                                           "Re-run tiergnn prepare"));
+    if (!changed.empty())
+      log_warn(path, ": the source dataset ", source_path, " changed since this dataset was prepared (", changed,
+               "); this prepared copy still holds the data it was prepared from. Re-run tiergnn prepare to follow "
+               "the source");
   }
   return p;
 }

@@ -153,7 +153,17 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   }
   write_plan_file(w.path("plan.json"), plan, curve, est, training, src, file_crc32(w.path("order.npy")),
                   cfg.shards > 0 ? -1 : static_cast<std::int64_t>(file_crc32(w.path("features.npy"))), sharding);
-  rep.out_dir = w.commit();
+  try {
+    rep.out_dir = w.commit();
+  } catch (const nonfinite_error& e) {
+    // Found in the renumbered output: name the source's file and row (order: new id -> old id).
+    const bool known = e.row >= 0 && e.row < static_cast<std::int64_t>(order.size());
+    throw input_error(at_input(src.dir() + "/features.npy",
+                               "non-finite value at row " +
+                                   (known ? std::to_string(order[static_cast<std::size_t>(e.row)]) : std::string("?")) +
+                                   ", column " + std::to_string(e.column) + " (`tiergnn info --check " + src.dir() +
+                                   "` lists the dataset's problems)"));
+  }
   rep.write_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   rep.plan = plan;
   rep.shard_plans = shard_plans;

@@ -33,12 +33,12 @@ std::vector<std::int64_t> training_ids(const dataset& d, const traffic_bench_con
   if (cfg.contiguous_train) {
     if (!(cfg.range_begin >= 0 && cfg.range_begin < cfg.range_end && cfg.range_end <= 1))
       throw input_error("--train-range must be START:END with 0 <= START < END <= 1, got " +
-                        std::to_string(cfg.range_begin) + ":" + std::to_string(cfg.range_end));
+                        number_text(cfg.range_begin) + ":" + number_text(cfg.range_end));
     const auto n = static_cast<double>(d.num_nodes());
     const auto lo = static_cast<std::int64_t>(std::floor(cfg.range_begin * n));
     const auto hi = std::min(d.num_nodes(), static_cast<std::int64_t>(std::floor(cfg.range_end * n)));
     if (hi <= lo)
-      throw input_error("--train-range " + std::to_string(cfg.range_begin) + ":" + std::to_string(cfg.range_end) +
+      throw input_error("--train-range " + number_text(cfg.range_begin) + ":" + number_text(cfg.range_end) +
                         " holds no node of " + d.dir() + " (" + std::to_string(d.num_nodes()) + " nodes)");
     std::vector<std::int64_t> ids(static_cast<std::size_t>(hi - lo));
     std::iota(ids.begin(), ids.end(), lo);
@@ -51,7 +51,7 @@ std::vector<std::int64_t> training_ids(const dataset& d, const traffic_bench_con
     return d.get("train_idx.npy").to_int64();
   }
   if (!(cfg.train_fraction > 0 && cfg.train_fraction <= 1))
-    throw input_error("--train-fraction must lie in (0, 1], got " + std::to_string(cfg.train_fraction));
+    throw input_error("--train-fraction must lie in (0, 1], got " + number_text(cfg.train_fraction));
   // A seeded random subset: every node whose key falls below the fraction.
   std::snprintf(b, sizeof b, "random %.4g%% (split seed %llu)", 100 * cfg.train_fraction,
                 static_cast<unsigned long long>(cfg.split_seed));
@@ -124,7 +124,8 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
         at_input(d.dir(), "the training set (" + res.train_set + ") holds no node: there are no reads to measure"));
   log_info("bench traffic on ", res.dataset, ": ", res.num_nodes, " nodes, ", res.train_nodes,
            " training nodes, fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ", ",
-           cfg.epochs, " epochs");
+           cfg.epochs, " epochs",
+           cfg.max_batches > 0 ? " of their first " + std::to_string(cfg.max_batches) + " batches" : std::string());
   const profile_result oracle = timed_profile(d, pc, "oracle");
   const double total = std::accumulate(oracle.score.begin(), oracle.score.end(), 0.0);
   res.reads_per_epoch = total;
@@ -151,7 +152,8 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
   for (auto& row : res.rows) {
     row.presample_epochs = res.presample_epoch_seconds > 0 ? row.seconds / res.presample_epoch_seconds : 0.0;
     for (std::size_t i = 0; i < cfg.ratios.size(); ++i)
-      row.of_oracle.push_back(res.rows[0].hit_rate[i] > 0 ? row.hit_rate[i] / res.rows[0].hit_rate[i] : 0.0);
+      // A cache the oracle cannot use (0 rows, or no reads) is one every placement matches.
+      row.of_oracle.push_back(res.rows[0].hit_rate[i] > 0 ? row.hit_rate[i] / res.rows[0].hit_rate[i] : 1.0);
   }
   return res;
 }
@@ -186,13 +188,14 @@ nlohmann::json traffic_bench_result::to_json() const {
 std::string traffic_bench_result::table() const {
   std::ostringstream os;
   char b[256];
-  std::snprintf(b, sizeof b,
-                "%s: %lld nodes, %lld training nodes (%s), fanouts %s, batch %lld, %d epochs; no cache moves %s per "
-                "epoch\n",
-                dataset.c_str(), static_cast<long long>(num_nodes), static_cast<long long>(train_nodes),
-                train_set.c_str(), nlohmann::json(config.fanouts).dump().c_str(),
-                static_cast<long long>(config.batch_size), config.epochs,
-                format_bytes(reads_per_epoch * static_cast<double>(row_bytes)).c_str());
+  std::snprintf(
+      b, sizeof b,
+      "%s: %lld nodes, %lld training nodes (%s), fanouts %s, batch %lld, %d epochs%s; no cache moves %s per "
+      "epoch\n",
+      dataset.c_str(), static_cast<long long>(num_nodes), static_cast<long long>(train_nodes), train_set.c_str(),
+      nlohmann::json(config.fanouts).dump().c_str(), static_cast<long long>(config.batch_size), config.epochs,
+      config.max_batches > 0 ? (" of their first " + std::to_string(config.max_batches) + " batches").c_str() : "",
+      format_bytes(reads_per_epoch * static_cast<double>(row_bytes)).c_str());
   os << b;
   os << "GPU hit rate (share of feature reads served by the GPU tier = reduction of host->GPU bytes vs no cache),\n"
         "and in brackets as % of the oracle's:\n";

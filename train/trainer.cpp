@@ -415,9 +415,9 @@ void validate_config(train_config& cfg) {
   if (cfg.eval_mode != "full" && cfg.eval_mode != "sampled" && cfg.eval_mode != "none")
     throw input_error("--eval '" + cfg.eval_mode + "': choose full, sampled or none");
   if (!(cfg.adam.lr > 0) || !std::isfinite(cfg.adam.lr))
-    throw input_error("--lr must be a positive finite number, got " + std::to_string(cfg.adam.lr));
+    throw input_error("--lr must be a positive finite number, got " + number_text(cfg.adam.lr));
   if (!(cfg.adam.weight_decay >= 0) || !std::isfinite(cfg.adam.weight_decay))
-    throw input_error("--weight-decay must be a finite number >= 0, got " + std::to_string(cfg.adam.weight_decay));
+    throw input_error("--weight-decay must be a finite number >= 0, got " + number_text(cfg.adam.weight_decay));
   if (cfg.eval_every < 1) throw input_error("--eval-every must be at least 1, got " + std::to_string(cfg.eval_every));
   if (cfg.eval_batch_size < 1)
     throw input_error("--eval-batch-size must be at least 1, got " + std::to_string(cfg.eval_batch_size));

@@ -543,3 +543,40 @@ TEST(HostileInput, NonFiniteFeaturesThatOnlyEvaluationReadsAreNamed) {
         "-q train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress --ignore-graph --eval " + mode,
         "info --check");
 }
+
+TEST(HostileInput, ErrorsNameTheInputsOwnRowsOptionsAndBytes) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  // prepare finds a NaN in the renumbered output: it names the source's file and row, not its temporary.
+  fs::copy(d / "g", d / "nan", fs::copy_options::recursive);
+  {
+    std::fstream f(d / "nan/features.npy", std::ios::in | std::ios::out | std::ios::binary);
+    unsigned char head[10];
+    f.read(reinterpret_cast<char*>(head), 10);
+    const std::streamoff data = 10 + (head[8] | (head[9] << 8));
+    const float nan = std::nanf("");
+    f.seekp(data + static_cast<std::streamoff>((37 * 8 + 3) * sizeof(float)));
+    f.write(reinterpret_cast<const char*>(&nan), sizeof nan);
+  }
+  expect_one_line_error("-q prepare " + d / "nan" + " -o " + d / "p" + " --fanouts 5,5 --gpu-mem 5% --host-mem 10%",
+                        "nan/features.npy: non-finite value at row 37, column 3");
+  EXPECT_FALSE(fs::exists(d / "p"));
+  // meta.json's split counts against the arrays; a boolean mask where ids belong.
+  fs::copy(d / "g", d / "sp", fs::copy_options::recursive);
+  nlohmann::json j = nlohmann::json::parse(tg::test::read_text(d / "sp/meta.json"));
+  j["splits"]["train"] = 5;
+  tg::test::write_text(d / "sp/meta.json", j.dump());
+  expect_one_line_error("info " + d / "sp", "splits.train is 5");
+  // Option names in the errors of options every command shares.
+  for (const std::string cmd :
+       {"prepare " + d / "g" + " -o " + d / "p", "profile " + d / "g", "bench traffic " + d / "g" + " --epochs 1"})
+    expect_one_line_error(cmd + " --fanouts 5,5 --batch-size 0", "--batch-size");
+  EXPECT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "p0" + " --fanouts 5,5 --gpu-mem -0 --host-mem 10%"), 0);
+  expect_one_line_error("prepare " + d / "g" + " -o " + d / "p1" + " --fanouts 5,5 --gpu-mem -1%", "negative");
+  // A NUL byte inside an edge list's field is shown, not the end of the message.
+  {
+    std::ofstream e(d / "nul.txt", std::ios::binary);
+    e.write("0 1\n1 x\0y\n", 10);
+  }
+  expect_one_line_error("-q import edgelist " + d / "nul.txt" + " -o " + d / "e", "x\\x00y");
+}

@@ -276,19 +276,15 @@ TEST(PrepareBadInput, PlanFromAnotherDatasetOrChangedSourceIsRefused) {
   } catch (const input_error& e) {
     EXPECT_NE(std::string(e.what()).find("belongs to another dataset"), std::string::npos) << e.what();
   }
-  // The source changed after prepare: its checksums no longer match.
+  // The source changed after prepare: its checksums no longer match (warned about).
   std::vector<std::int64_t> ids = dataset::open(d / "a").get("train_idx.npy").to_int64();
   ids.pop_back();
   write_npy(d / "a/train_idx.npy", span<const std::int64_t>(ids));
   nlohmann::json j = nlohmann::json::parse(test::read_text(d / "a/meta.json"));
   j["arrays"]["train_idx.npy"]["crc32"] = "00000000";
   test::write_text(d / "a/meta.json", j.dump());
-  try {
-    plan_file::load(dataset::open(d / "pa"));
-    FAIL();
-  } catch (const input_error& e) {
-    EXPECT_NE(std::string(e.what()).find("changed since this dataset was prepared"), std::string::npos) << e.what();
-  }
+  // The prepared copy holds everything it needs: a warning, not a refusal.
+  EXPECT_NO_THROW(plan_file::load(dataset::open(d / "pa")));
 }
 
 TEST(PrepareBadInput, TrainingBudgetOverridesAreChecked) {
