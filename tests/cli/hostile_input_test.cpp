@@ -567,6 +567,20 @@ TEST(HostileInput, ErrorsNameTheInputsOwnRowsOptionsAndBytes) {
   j["splits"]["train"] = 5;
   tg::test::write_text(d / "sp/meta.json", j.dump());
   expect_one_line_error("info " + d / "sp", "splits.train is 5");
+  fs::copy(d / "g", d / "bool", fs::copy_options::recursive);
+  {
+    const std::string bytes =
+        tg::test::npy_header_bytes("{'descr': '|b1', 'fortran_order': False, 'shape': (500,), }") +
+        std::string(500, '\1');
+    std::ofstream(d / "bool/train_idx.npy", std::ios::binary | std::ios::trunc) << bytes;
+    nlohmann::json b = nlohmann::json::parse(tg::test::read_text(d / "bool/meta.json"));
+    b["arrays"]["train_idx.npy"]["dtype"] = "bool";
+    b["arrays"]["train_idx.npy"]["shape"] = {500};
+    b["arrays"]["train_idx.npy"]["bytes"] = bytes.size();
+    b["splits"]["train"] = 500;
+    tg::test::write_text(d / "bool/meta.json", b.dump());
+  }
+  expect_one_line_error("info " + d / "bool", "holds bool values");
   // Option names in the errors of options every command shares.
   for (const std::string cmd :
        {"prepare " + d / "g" + " -o " + d / "p", "profile " + d / "g", "bench traffic " + d / "g" + " --epochs 1"})
