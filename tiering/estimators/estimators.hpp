@@ -109,9 +109,10 @@ struct sampling_budget {
   std::int64_t min_batches = 1;
   std::int64_t round = 8;
   // Expected counts instead of sampled ones for the last soft_hops hops (cvip.cpp), reading up to
-  // soft_rows x fanout entries of a row.
+  // soft_rows x fanout entries of a row (soft_rows_last at the last hop; 0: soft_rows).
   std::int64_t soft_hops = 0;
   std::int64_t soft_rows = 4;
+  std::int64_t soft_rows_last = 0;
   // Also record each node's count per whole epoch, as a sum of squares (batch_counts::epoch_sq),
   // for cvip's shrinkage across epochs.
   bool epoch_moments = false;
@@ -146,10 +147,13 @@ inline constexpr std::uint64_t kPresampleTag = 0x70726573616d706cull;  // "presa
 estimate estimate_presample(const graph_ref& g, const profile_config& cfg, double epochs);
 estimate estimate_oracle(const graph_ref& g, const profile_config& cfg);
 
-// cvip.cpp: `epochs` epochs (at least kCvipMinBatches batches) of presampled batches whose hops are
-// all expanded in expectation, reading up to kCvipSoftRows x fanout entries of a row.
+// cvip.cpp: `epochs` epochs (at least kCvipMinBatches batches) of presampled batches whose last
+// kCvipSoftHops hops are expanded in expectation (the hops before them are sampled), reading up to
+// kCvipSoftRows x fanout entries of a row, kCvipLastSoftRows x fanout at the last hop.
 inline constexpr std::int64_t kCvipMinBatches = 8;
+inline constexpr std::int64_t kCvipSoftHops = 2;
 inline constexpr std::int64_t kCvipSoftRows = 3;
+inline constexpr std::int64_t kCvipLastSoftRows = 5;
 // With two or more whole epochs, nodes are shrunk towards their row-length bin's mean (cvip.cpp);
 // a bin holds at least this many reached nodes.
 inline constexpr std::int64_t kCvipMinBinNodes = 64;

@@ -194,8 +194,9 @@ std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fa
     const counter_rng rng = hop_rng(seed, epoch, batch, static_cast<int>(h));
     const std::size_t frontier = w->members.size();
     if (h >= first_soft) {
-      edges += soft_hop<index_t>(g, fanouts[h], rng, frontier, std::max<std::int64_t>(1, budget.soft_rows),
-                                 h + 1 == fanouts.size(), w, visit);
+      const bool last = h + 1 == fanouts.size();
+      const std::int64_t rows = last && budget.soft_rows_last > 0 ? budget.soft_rows_last : budget.soft_rows;
+      edges += soft_hop<index_t>(g, fanouts[h], rng, frontier, std::max<std::int64_t>(1, rows), last, w, visit);
       continue;
     }
     for (std::size_t i = 0; i < frontier; ++i) {
