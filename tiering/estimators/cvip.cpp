@@ -18,11 +18,14 @@
 // of the sum is the same (exactly so where the computation below is exact) and its variance is never
 // larger (Rao-Blackwell): the last two hops' draw noise is gone.
 //   Why not every hop: a soft hop reads R k entries of a row where a sampled one draws k, so each soft
-// hop before the last multiplies the soft sets of the hops after it. With three hops (fanouts
-// 15,10,5) a sampled first hop cut cvip's time on an R-MAT of 268M arcs by ~25% and lost 0.0-0.2
-// points of the oracle on the recorded graphs (mean 0.03): the first hop's draw noise is averaged by
-// the two soft hops after it. With two hops, sampling the first lost 0.2-1.4 points (mean 0.6), so
-// two hops are always soft. The time saved buys the last hop R = 5 instead of 3 (below).
+// hop before the last widens the soft sets of the hops after it. With three hops (fanouts 15,10,5,
+// measured on 14 settings of the recorded graphs and an R-MAT of 268M arcs) a sampled first hop
+// read 3-36% fewer entries (R-MAT: 9.3 -> 6.0 entries per presampled one; 1.52 -> 1.04 s on one
+// thread) and lost 0.0-0.2 points of the oracle (mean 0.07): its draw noise is averaged by the two
+// soft hops after it. Part of the saving buys a wider last hop, R = 4 instead of 3: still fewer
+// entries than all three hops soft on every graph (R-MAT 7.7, 1.21 s), and the loss is gone (mean
+// -0.01 points, -0.10 to +0.11). With two hops, sampling the first lost 0.2-1.4 points (mean 0.6),
+// so two hops are both soft, with R = 3 (R = 4 there: +0.16 points for 14-24% more entries).
 //  - One hop is exact. A node u outside S_0 is read iff some v in S_0 whose row lists u keeps that
 //    entry. Rows draw independently (select_positions is keyed by node), and v keeps each entry with
 //    probability q(v) = k/deg, k = min(fanout, deg). So P(u in S_1) = 1 - prod_v (1 - q(v)).
@@ -34,9 +37,8 @@
 //    recursion for this, A_H in vip.cpp, reached the same hit rates here at twice the cost).
 //  - A node whose probability reaches 1 (a certain expander that takes its whole row, k = deg) is a
 //    certain member, as in presample; the rest are "soft" and expand with their probability.
-//  - Long rows: an expander reads m = min(deg, R k) entries of its row (R = kCvipSoftRows = 3 before
-//    the last hop, kCvipLastSoftRows = 5 at it: the last hop's row samples are the larger share of
-//    the noise left, and there they cost least, being read as windows), all
+//  - Long rows: an expander reads m = min(deg, R k) entries of its row (R = kCvipSoftRows = 3; at
+//    the last hop after sampled hops kCvipLastSoftRows = 4, see above), all
 //    of them when deg <= R k, else a systematic sample floor(u0 + j deg/m), j < m, u0 uniform in
 //    [0, deg/m) (at the last hop: m consecutive entries from a uniform start, wrapping round, which
 //    touches one or two cache lines instead of m; presample.cpp, soft_hop): each entry is read with
@@ -224,7 +226,8 @@ estimate estimate_cvip(const graph_ref& g, const profile_config& cfg, double epo
     budget.max_batches = std::max(budget.max_batches, (kCvipMinBatches + nb - 1) / nb * nb);
   budget.soft_hops = std::min<std::int64_t>(kCvipSoftHops, static_cast<std::int64_t>(cfg.fanouts.size()));
   budget.soft_rows = kCvipSoftRows;
-  budget.soft_rows_last = kCvipLastSoftRows;
+  budget.soft_rows_last =
+      static_cast<std::int64_t>(cfg.fanouts.size()) > kCvipSoftHops ? kCvipLastSoftRows : kCvipSoftRows;
   budget.epoch_moments = nb > 0 && budget.max_batches >= 2 * nb;
   const batch_counts c = count_batches(g, cfg, seed, budget, "presampling (cvip)");
   estimate out = scores_from_counts(g, cfg, c);
