@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "api/internal.hpp"
+#include "core/progress.hpp"
 #include "tiering/ledger.hpp"
 #include "tiering/plan_file.hpp"
 #include "tiering/prepare.hpp"
@@ -206,6 +207,10 @@ void dataset::check(bool checksums) const {
     o.checksums = checksums;
     self.d.check(o);
   });
+}
+
+void set_stop_flag(const std::atomic<bool>* flag) {
+  tg::set_stop_flag(flag);
 }
 
 profile_result profile(const dataset& d, const profile_options& opt) {

@@ -1,5 +1,7 @@
 #include "core/progress.hpp"
 
+#include "core/error.hpp"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -51,7 +53,18 @@ void progress::set_total(std::int64_t n) {
   total_ = n;
 }
 
+namespace {
+std::atomic<const std::atomic<bool>*> g_stop_flag{nullptr};
+}  // namespace
+
+void set_stop_flag(const std::atomic<bool>* flag) {
+  g_stop_flag.store(flag);
+}
+
 void progress::add(std::int64_t n) {
+  if (const std::atomic<bool>* stop = g_stop_flag.load(std::memory_order_relaxed);
+      stop != nullptr && stop->load(std::memory_order_relaxed))
+    throw interrupted_error(label_ + ": stopped on request (Ctrl-C)");
   done_.fetch_add(n, std::memory_order_relaxed);
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();

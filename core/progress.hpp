@@ -31,6 +31,10 @@ class progress {
   bool tty_ = false, enabled_ = true, finished_ = false;
 };
 
+// A stop request (the Python module's Ctrl-C): while `flag` is non-null and true, progress::add()
+// throws interrupted_error, so long work stops at its next progress step. nullptr: never.
+void set_stop_flag(const std::atomic<bool>* flag);
+
 // "1.23 GiB", "512 B"
 std::string format_bytes(double bytes);
 // "12.3M"

@@ -1,5 +1,6 @@
 #pragma once
 // tiergnn embedding API: datasets (DESIGN.md §6) and their tier plans.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -91,6 +92,12 @@ struct prepare_options {
   std::int64_t hidden = 256;  // model width assumed for the GPU reserve
   bool overwrite = false;
 };
+
+// A stop request for long calls (profile, prepare, dataset::check): while `flag` points at a true
+// value they stop at their next progress step and throw error(error::kind::interrupted), leaving no
+// partial output. The Python module points it at its Ctrl-C flag during those calls; nullptr (the
+// default): never stop.
+TIERGNN_API void set_stop_flag(const std::atomic<bool>* flag);
 
 // Profiles `src`, ranks its nodes hottest first and writes the renumbered dataset to out_dir
 // (the same work as `tiergnn prepare`); returns the prepared dataset, opened.

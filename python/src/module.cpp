@@ -9,7 +9,10 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <exception>
 #include <atomic>
 #include <memory>
 
@@ -18,6 +21,43 @@
 namespace nb = nanobind;
 
 namespace {
+
+// Ctrl-C during a long call (profile, prepare): Python's SIGINT handler only sets a flag that the
+// interpreter reads between bytecodes, which a call running C++ with the GIL released never reaches.
+// For the call's length a C handler sets g_ctrl_c instead, which tiergnn's progress steps read
+// (tiergnn::set_stop_flag): the call stops, removes its partial output and raises KeyboardInterrupt.
+// A Ctrl-C that arrived after the work's last step is handed back to Python as it would have been.
+std::atomic<bool> g_ctrl_c{false};
+extern "C" void on_ctrl_c(int) {
+  g_ctrl_c.store(true);
+}
+
+class ctrl_c_scope {  // constructed and destroyed with the GIL held
+ public:
+  ctrl_c_scope() {
+    if (depth_++ > 0) return;  // nested or concurrent calls share the first one's handler
+    g_ctrl_c.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = on_ctrl_c;
+    sigemptyset(&sa.sa_mask);
+    installed_ = ::sigaction(SIGINT, &sa, &old_) == 0;
+    tiergnn::set_stop_flag(&g_ctrl_c);
+  }
+  ~ctrl_c_scope() {
+    if (--depth_ > 0) return;
+    tiergnn::set_stop_flag(nullptr);
+    if (installed_) ::sigaction(SIGINT, &old_, nullptr);
+    // Unwinding: the call stopped (its error becomes KeyboardInterrupt) or failed otherwise.
+    if (g_ctrl_c.exchange(false) && std::uncaught_exceptions() == 0) PyErr_SetInterrupt();
+  }
+  ctrl_c_scope(const ctrl_c_scope&) = delete;
+  ctrl_c_scope& operator=(const ctrl_c_scope&) = delete;
+
+ private:
+  static inline int depth_ = 0;  // guarded by the GIL
+  static inline struct sigaction old_ {};
+  static inline bool installed_ = false;
+};
 
 using ro_array = nb::ndarray<nb::array_api, nb::ro>;
 using rw_array = nb::ndarray<nb::array_api>;
@@ -211,6 +251,7 @@ NB_MODULE(_tiergnn, m) {
         o.train_ids = std::move(train_ids);
         auto r = std::make_unique<tiergnn::profile_result>();
         {
+          ctrl_c_scope ctrl_c;
           nb::gil_scoped_release g;
           *r = tiergnn::profile(d, o);
         }
@@ -243,6 +284,7 @@ NB_MODULE(_tiergnn, m) {
         o.run_epochs = run_epochs;
         o.hidden = hidden;
         o.overwrite = overwrite;
+        ctrl_c_scope ctrl_c;
         nb::gil_scoped_release g;
         return tiergnn::prepare(src, out, o);
       },

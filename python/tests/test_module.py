@@ -404,3 +404,39 @@ def test_integer_arguments_are_refused_not_truncated(community):
     with pytest.raises(TypeError, match="epoch"):
         s.sample(np.arange(4), epoch=1.5)
     assert tiergnn.Sampler(ds, fanouts=np.array([3, 2])).fanouts == [3, 2]
+
+
+def test_ctrl_c_stops_profile_and_prepare(community, tmp_path):
+    """SIGINT during a long profile() / prepare() raises KeyboardInterrupt promptly and leaves no
+    partial output (the C++ work runs without the GIL, where Python's own handler is never reached)."""
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "stopped"
+    code = (
+        "import sys, tiergnn\n"
+        "ds = tiergnn.Dataset(sys.argv[1])\n"
+        "print('started', flush=True)\n"
+        "try:\n"
+        "    if sys.argv[2] == 'profile':\n"
+        "        tiergnn.profile(ds, estimator='cvip:99999999', fanouts=[5, 5], batch_size=64)\n"
+        "    else:\n"
+        "        tiergnn.prepare(ds, sys.argv[3], estimator='presample:99999999', fanouts=[5, 5], batch_size=64)\n"
+        "except KeyboardInterrupt as e:\n"
+        "    print('interrupted:', e, flush=True)\n"
+        "    sys.exit(3)\n"
+    )
+    for what in ("profile", "prepare"):
+        p = subprocess.Popen([sys.executable, "-c", code, community, what, str(out)], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        assert p.stdout.readline().strip() == "started"
+        time.sleep(1.5)  # well inside the call (it would run for days)
+        p.send_signal(signal.SIGINT)
+        try:
+            rest, _ = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            pytest.fail(f"{what}() ignored Ctrl-C")
+        assert p.returncode == 3 and "interrupted:" in rest, (what, p.returncode, rest)
+        assert not out.exists() and not [f for f in os.listdir(tmp_path) if ".tmp-" in f], os.listdir(tmp_path)
