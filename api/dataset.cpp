@@ -203,6 +203,7 @@ std::optional<tiergnn::plan> dataset::plan() const {
 void dataset::check(bool checksums) const {
   auto& self = *detail::live(impl_, "tiergnn::dataset");
   translate([&] {
+    self.d.verify_files();  // check() reads every byte: a file cut short would fault, not report
     tg::dataset::check_options o;
     o.checksums = checksums;
     self.d.check(o);

@@ -67,6 +67,7 @@ batch sampler::sample(const std::int64_t* seeds, std::size_t count, std::int64_t
       throw tg::input_error("sampler: seed " + std::to_string(*dup) +
                             " appears more than once; seeds must be distinct");
     if (epoch < 0 || batch_index < 0) throw tg::input_error("sampler: epoch and batch must be >= 0");
+    detail::internals(self.d).d.verify_files();  // a graph file cut short would fault while sampling
 
     std::unique_ptr<tg::neighbor_sampler> s;
     {

@@ -445,6 +445,21 @@ std::pair<std::uint64_t, std::uint64_t> arc_hash_sums(const std::int64_t* indptr
 }
 }  // namespace
 
+void dataset::verify_files() const {
+  for (const auto& [file, a] : arrays_) {
+    if (!a.mapped() || a.file().empty()) continue;
+    const std::uint64_t need = a.data_offset() + a.nbytes();
+    std::error_code ec;
+    const std::uint64_t now = fs::file_size(a.file(), ec);
+    if (ec || now < need)
+      throw io_error(at_input(a.file(), (ec ? std::string("was removed")
+                                            : "is " + std::to_string(now) + " bytes, shorter than the " +
+                                                  std::to_string(need) + " it held") +
+                                            " since the dataset was opened: another program changed it; open the "
+                                            "dataset again"));
+  }
+}
+
 void dataset::check(const check_options& opt) const {
   // The structure was validated when the dataset was opened; this adds what reads every byte.
   auto p = [&](const std::string& f) { return dir_ + "/" + f; };

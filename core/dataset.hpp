@@ -105,6 +105,10 @@ class dataset {
   // and the problem.
   void check(const check_options& opt) const;
   void check() const { check(check_options{}); }
+  // Every mapped array's file is still as long as when it was mapped (stat by path). Reading a mapped
+  // file that another program cut short faults (SIGBUS); long-lived users (the embedding API) call
+  // this at the start of a call to get an io_error naming the file instead. Cheap: a stat per file.
+  void verify_files() const;
 
  private:
   // CSR structure, ids and labels in range, splits (in range, no duplicates, disjoint, labelled),

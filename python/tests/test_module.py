@@ -440,3 +440,19 @@ def test_ctrl_c_stops_profile_and_prepare(community, tmp_path):
             pytest.fail(f"{what}() ignored Ctrl-C")
         assert p.returncode == 3 and "interrupted:" in rest, (what, p.returncode, rest)
         assert not out.exists() and not [f for f in os.listdir(tmp_path) if ".tmp-" in f], os.listdir(tmp_path)
+
+
+def test_a_file_cut_short_while_open_raises_oserror(community, tmp_path):
+    """Another program truncating a mapped graph file: sample() and check() raise OSError naming
+    it, where reading the mapping would kill the interpreter with SIGBUS."""
+    import shutil
+
+    d = tmp_path / "cut"
+    shutil.copytree(community, d)
+    ds = tiergnn.Dataset(str(d))
+    s = tiergnn.Sampler(ds, [5, 5])
+    s.sample(np.arange(100))
+    os.truncate(d / "indices.npy", 200)
+    for call in (lambda: s.sample(np.arange(100)), lambda: ds.check()):
+        with pytest.raises(OSError, match="indices.npy.*shorter"):
+            call()
