@@ -396,7 +396,7 @@ def test_loader_workers_under_spawn_draw_like_the_main_process(community):
         assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
 
 
-def test_loader_refuses_what_would_silently_differ(community):
+def test_loader_refuses_what_would_silently_differ(community, prepared):
     ds = tiergnn.Dataset(community)
     with pytest.raises(ValueError, match="persistent_workers"):
         pyg.loader(ds, [5, 3], batch_size=64, num_workers=2, persistent_workers=True)
@@ -406,6 +406,10 @@ def test_loader_refuses_what_would_silently_differ(community):
         pyg.loader(ds, [5, 3], batch_size=64, input_nodes=torch.ones(10, dtype=torch.bool))
     with pytest.raises(ValueError, match="batch_size"):
         pyg.loader(ds, [5, 3], batch_size=0, shuffle=True)
+    # Another dataset's feature store (here: its prepared, renumbered copy) would serve other rows.
+    with pytest.raises(ValueError, match="feature_store holds the features of"):
+        pyg.loader(ds, [5, 3], batch_size=64, feature_store=pyg.TierFeatureStore(prepared))
+    pyg.loader(ds, [5, 3], batch_size=64, feature_store=pyg.TierFeatureStore(community))  # its own: fine
     # A sampler that draws seeds with replacement: refused with the reason, not a bare "distinct".
     train = torch.from_numpy(np.array(ds.split("train")))  # a copy: the split is read-only
     torch.manual_seed(0)

@@ -516,6 +516,12 @@ def loader(dataset: Any, fanouts: Sequence[int] = (15, 10, 5), batch_size: int =
     if torch.unique(input_nodes).numel() != input_nodes.numel():
         raise ValueError("input_nodes holds a node id more than once; tiergnn samples distinct seeds in a "
                          "batch (as `tiergnn train` does): deduplicate them (torch.unique)")
+    if feature_store is not None and (
+            os.path.realpath(str(feature_store.dataset.path)) != os.path.realpath(str(ds.path))):
+        # Rows are looked up by id: another dataset's store (a prepared copy is renumbered) would
+        # hand out other nodes' features without a word.
+        raise ValueError(f"feature_store holds the features of {feature_store.dataset.path!r}, but the loader "
+                         f"samples {ds.path!r}: pass a TierFeatureStore of the same dataset")
     fs = feature_store if feature_store is not None else TierFeatureStore(ds, disk_readers=disk_readers)
     gs = TierGraphStore(ds)
     sampler = TierSampler(ds, fanouts, seed=seed)
