@@ -7,6 +7,7 @@
 //                train_mask / val_mask / test_mask, 1-d or k x N (one row per split)
 //   num_nodes    scalar, or OGB's num_nodes_list with a single entry (optional)
 // This is the layout datasets/planetoid_to_npz.py writes and the one of OGB's data.npz.
+#include <algorithm>
 #include <optional>
 
 #include "core/error.hpp"
@@ -75,13 +76,30 @@ labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::s
   labelled::resolve_num_nodes(s);
 
   for (int k = 0; k < 3; ++k) {
-    if (const char* key = first_key(z, kIdxKeys[k])) {
-      s.splits[k] = labelled::ids_from_array(z.get(key));
-      keys[labelled::kSplitNames[k]] = key;
-    } else if (const char* mkey = first_key(z, kMaskKeys[k])) {
-      s.splits[k] = labelled::ids_from_mask(z.get(mkey), opt.split, s.num_nodes);
-      keys[labelled::kSplitNames[k]] = mkey;
-    }
+    // Every key that defines this split (ids or a mask); several must agree, or which one counts is a
+    // guess the user did not make.
+    const char* used = nullptr;
+    for (const char* const* list : {kIdxKeys[k], kMaskKeys[k]})
+      for (int i = 0; i < 4 && list[i]; ++i) {
+        if (!z.contains(list[i])) continue;
+        const bool is_mask = list == kMaskKeys[k];
+        auto ids = is_mask ? labelled::ids_from_mask(z.get(list[i]), opt.split, s.num_nodes)
+                           : labelled::ids_from_array(z.get(list[i]));
+        if (!used) {
+          s.splits[k] = std::move(ids);
+          used = list[i];
+          continue;
+        }
+        auto a = s.splits[k].ids, b = ids.ids;
+        std::sort(a.begin(), a.end());
+        std::sort(b.begin(), b.end());
+        if (a != b)
+          throw input_error(at_input(z.path(), std::string("'") + used + "' and '" + list[i] + "' both define the " +
+                                                   labelled::kSplitNames[k] + " split, differently (" +
+                                                   std::to_string(a.size()) + " and " + std::to_string(b.size()) +
+                                                   " nodes): remove one"));
+      }
+    if (used) keys[labelled::kSplitNames[k]] = used;
   }
 
   w.meta().source["keys"] = keys;

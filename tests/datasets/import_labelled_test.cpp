@@ -520,6 +520,31 @@ TEST(ImportNpz, LayoutsDtypesAndMasks) {
   EXPECT_EQ(d.meta().source["keys"]["train"], "train_mask");
 }
 
+TEST(ImportNpz, TwoKeysThatDefineOneSplitMustAgree) {
+  scratch_dir s;
+  const std::vector<std::int64_t> e = edge_index_2xe();
+  for (const bool agree : {false, true}) {
+    write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, e)},
+                            {"train_idx", npy<std::int64_t>({2}, {agree ? 1 : 3, agree ? 2 : 4})},
+                            {"train_mask", npy_bool({5}, {0, 1, 1, 0, 0})}});
+    std::filesystem::remove_all(s / "out");
+    if (agree) {
+      tg::import_npz_arrays(s / "g.npz", s / "out", tg::npz_import_options{});
+      EXPECT_EQ(ints(tg::dataset::open(s / "out"), "train_idx.npy"), (std::vector<std::int64_t>{1, 2}));
+      continue;
+    }
+    try {
+      tg::import_npz_arrays(s / "g.npz", s / "out", tg::npz_import_options{});
+      FAIL() << "two different train splits were accepted";
+    } catch (const tg::input_error& err) {
+      EXPECT_NE(std::string(err.what()).find("'train_idx' and 'train_mask' both define the train split"),
+                std::string::npos)
+          << err.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(s / "out"));
+  }
+}
+
 TEST(ImportNpz, ImpossibleNodeCountRefusedBeforeWriting) {
   scratch_dir s;
   const std::vector<std::int64_t> e = edge_index_2xe();
