@@ -20,11 +20,12 @@
 //   Why not every hop: a soft hop reads R k entries of a row where a sampled one draws k, so each soft
 // hop before the last widens the soft sets of the hops after it. With three hops (fanouts 15,10,5,
 // measured on 14 settings of the recorded graphs and an R-MAT of 268M arcs) a sampled first hop
-// read 3-36% fewer entries (R-MAT: 9.3 -> 6.0 entries per presampled one; 1.52 -> 1.04 s on one
+// read 3-36% fewer entries (R-MAT: 9.3 -> 6.0 entries per presampled one; 1.43 -> 1.04 s on one
 // thread) and lost 0.0-0.2 points of the oracle (mean 0.07): its draw noise is averaged by the two
 // soft hops after it. Part of the saving buys a wider last hop, R = 4 instead of 3: still fewer
-// entries than all three hops soft on every graph (R-MAT 7.7, 1.21 s), and the loss is gone (mean
-// -0.01 points, -0.10 to +0.11). With two hops, sampling the first lost 0.2-1.4 points (mean 0.6),
+// entries than all three hops soft on every graph (R-MAT 7.7; 1.47 -> 1.14 s), and the loss is
+// nearly gone (the 20 three-hop settings of bench/results/traffic: mean -0.03 points, -0.17 to
+// +0.11). With two hops, sampling the first lost 0.2-1.4 points (mean 0.6),
 // so two hops are both soft, with R = 3 (R = 4 there: +0.16 points for 14-24% more entries).
 //  - One hop is exact. A node u outside S_0 is read iff some v in S_0 whose row lists u keeps that
 //    entry. Rows draw independently (select_positions is keyed by node), and v keeps each entry with
@@ -70,17 +71,19 @@
 // 7 points on cnr-2000 (tried).
 //
 // Cost. Each expander reads up to R k entries of its row and multiplies a float; no random draws
-// except one per long row. The soft sets are wider than the sampled frontiers (3-8x the entries a
-// presampling epoch draws on the recorded graphs, 13x on an R-MAT), but an entry costs less than a
-// sampled draw (Floyd's selection, a counter-based random number, a bitmap test). On graphs larger
-// than the caches the cost is memory latency: a row's bounds, its entries and each listed node's
-// soft state are at random places, so soft_hop prefetches rows and states ahead of the expanders
-// and reads the last hop's long rows as windows (the last hop reads ~90% of the entries). An epoch
-// of cvip costs 0.64-1.05 presampling epochs on the recorded graphs where it samples one epoch
-// (1.6-2.8 in all on the few-batch graphs, which need 2-3 epochs to reach 8 batches;
-// bench/results/traffic/summary.md), ~3 on an R-MAT of 268M arcs (1.36 s against presample:1's
-// 0.44 s on one thread, 3.17 s before the prefetches and windows) and 2.4 on the billion-arc R-MAT
-// (bench/results/scale/profile_rmat25.md).
+// except one per long row. The soft sets are wider than the sampled frontiers (2.3-5x the entries a
+// presampling epoch draws on the recorded graphs, 7.7x on an R-MAT with fanouts 15,10,5: 9.3x with
+// all three hops soft), but an entry costs less than a sampled draw (Floyd's selection, a
+// counter-based random number, a bitmap test). On graphs larger than the caches the cost is memory
+// latency: a row's bounds, its entries and each listed node's soft state are at random places, so
+// soft_hop prefetches rows and states ahead of the expanders and reads the last hop's long rows as
+// windows (the last hop reads most of the entries). An epoch of cvip costs 0.70-1.14 presampling
+// epochs on the recorded graphs where it samples one epoch (timings of a few milliseconds; 1.6-2.7
+// in all on the few-batch graphs, which need 2-3 epochs to reach 8 batches;
+// bench/results/traffic/summary.md), ~2.2 on an R-MAT of 268M arcs (1.14 s against presample:1's
+// 0.53 s on one thread; 1.47 s with all hops soft, 3.17 s before the prefetches and windows) and
+// 2.1 on the billion-arc R-MAT (1.40 s against 0.68 s; 1.59 as the wall time of `tiergnn profile`;
+// bench/results/scale/profile_rmat25.md).
 //
 // Ties. Nodes that no sampled batch reached score 0, and saturated nodes tie at the batch count;
 // both are ordered by row length (in-degree; the degree on undirected graphs), which costs nothing
