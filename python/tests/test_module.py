@@ -456,3 +456,22 @@ def test_a_file_cut_short_while_open_raises_oserror(community, tmp_path):
     for call in (lambda: s.sample(np.arange(100)), lambda: ds.check()):
         with pytest.raises(OSError, match="indices.npy.*shorter"):
             call()
+
+
+def test_feature_store_arguments_and_context_exit(community, prepared):
+    ds = tiergnn.Dataset(community)
+    for kw in ({"g": 1.5, "c": 10}, {"g": "5", "c": "10"}, {"disk_readers": 2.7}, {"reserve_bytes": 1e3}):
+        with pytest.raises(TypeError):
+            tiergnn.FeatureStore(ds, **kw)
+    with pytest.raises(ValueError, match="reserve_bytes"):
+        tiergnn.FeatureStore(ds, reserve_bytes=-1)
+    with pytest.raises(ValueError, match="run_epochs"):
+        tiergnn.profile(ds, fanouts=[5, 5], batch_size=64, run_epochs=-1)
+    with pytest.raises(ValueError, match="train_ids is empty"):
+        tiergnn.profile(ds, fanouts=[5, 5], batch_size=64, train_ids=[])
+    # An exception inside `with` is not replaced by close()'s refusal while a tier view is alive.
+    with pytest.raises(KeyError, match="mine"):
+        with tiergnn.FeatureStore(prepared) as f:
+            view = f.tier("gpu")
+            raise KeyError("mine")
+    del view

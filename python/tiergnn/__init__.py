@@ -203,11 +203,21 @@ class FeatureStore:
         self.dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
         if (g is None) != (c is None):
             raise ValueError("give both g and c, or neither")
-        if g is not None and (int(g) < 0 or int(c) < 0):
-            raise ValueError(f"tier boundaries must be >= 0, got g={g}, c={c}")
+        disk_readers = _int(disk_readers, "disk_readers")
+        reserve_bytes = _int(reserve_bytes, "reserve_bytes")
+        if g is not None:
+            g, c = _int(g, "g"), _int(c, "c")
+            if g < 0 or c < 0:
+                raise ValueError(f"tier boundaries must be >= 0, got g={g}, c={c}")
+        if not 1 <= disk_readers <= 1024:
+            raise ValueError(f"disk_readers must lie in [1, 1024], got {disk_readers}")
+        if not 0 <= reserve_bytes < 2**63:
+            raise ValueError(f"reserve_bytes must lie in [0, 2**63), got {reserve_bytes}")
+        if not isinstance(device, str):
+            raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
         self._args = (disk_readers, g, c, device, reserve_bytes)
-        self._s = _C.FeatureStore(self.dataset._d, int(disk_readers), -1 if g is None else int(g),
-                                  -1 if c is None else int(c), str(device), int(reserve_bytes))
+        self._s = _C.FeatureStore(self.dataset._d, disk_readers, -1 if g is None else g, -1 if c is None else c,
+                                  device, reserve_bytes)
 
     def __reduce__(self):
         """Pickled as how it was opened: unpickling opens a new store over the same dataset and tiers
@@ -271,8 +281,14 @@ class FeatureStore:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.close()
+        except RuntimeError:
+            # Tier views still alive: with an exception already on its way, that one is the news
+            # (close() raising here would replace it); without one, the refusal is.
+            if exc_type is None:
+                raise
 
     def __repr__(self):
         if self.closed:
@@ -293,6 +309,10 @@ def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 
     Returns dict(estimator, scores=float64 (N,), seconds, edge_passes, details)."""
     d = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
     t = [] if train_ids is None else _ids(train_ids, "train_ids").tolist()
+    if train_ids is not None and not t:
+        raise ValueError("train_ids is empty: give the training nodes, or None for the dataset's training split")
+    if _int(run_epochs, "run_epochs") <= 0:
+        raise ValueError(f"run_epochs must be positive, got {run_epochs}")
     r = _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed"),
                    _int(run_epochs, "run_epochs"), t)
     return {"estimator": r["estimator"], "scores": np.from_dlpack(r["scores"]), "seconds": r["seconds"],
