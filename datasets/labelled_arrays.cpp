@@ -239,6 +239,10 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
 split_ids ids_from_array(const npy_array& a) {
   if (!(a.ndim() == 1 || (a.ndim() == 2 && a.shape()[1] == 1)))
     throw input_error(at_input(a.name(), "shape is " + shape_text(a.shape()) + ", expected a list of node ids"));
+  if (!is_integer(a.type()))
+    throw input_error(
+        at_input(a.name(), "dtype is " + std::string(dtype_name(a.type())) + ", expected integer node ids" +
+                               (a.type() == dtype::boolean ? " (a boolean mask belongs under a *_mask key)" : "")));
   split_ids s;
   s.present = true;
   s.from = a.name();

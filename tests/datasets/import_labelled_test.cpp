@@ -543,6 +543,14 @@ TEST(ImportNpz, TwoKeysThatDefineOneSplitMustAgree) {
     }
     EXPECT_FALSE(std::filesystem::exists(s / "out"));
   }
+  // A boolean mask stored under an ids key: named as such, not "node 1 appears twice".
+  write_npz(s / "b.npz", {{"edge_index", npy<std::int64_t>({2, 5}, e)}, {"train_idx", npy_bool({5}, {0, 1, 1, 0, 0})}});
+  try {
+    tg::import_npz_arrays(s / "b.npz", s / "out2", tg::npz_import_options{});
+    FAIL() << "a boolean train_idx was accepted";
+  } catch (const tg::input_error& err) {
+    EXPECT_NE(std::string(err.what()).find("expected integer node ids"), std::string::npos) << err.what();
+  }
 }
 
 TEST(ImportNpz, ImpossibleNodeCountRefusedBeforeWriting) {
