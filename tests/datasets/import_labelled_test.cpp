@@ -553,6 +553,18 @@ TEST(ImportNpz, TwoKeysThatDefineOneSplitMustAgree) {
   }
 }
 
+TEST(ImportNpz, TwoMembersOfOneNameAreRefused) {
+  scratch_dir s;
+  const std::vector<std::int64_t> e = edge_index_2xe();
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, e)}, {"edge_index", npy<std::int64_t>({2, 5}, e)}});
+  try {
+    tg::import_npz_arrays(s / "g.npz", s / "out", tg::npz_import_options{});
+    FAIL() << "an archive with two edge_index members was accepted";
+  } catch (const tg::input_error& err) {
+    EXPECT_NE(std::string(err.what()).find("two members named 'edge_index'"), std::string::npos) << err.what();
+  }
+}
+
 TEST(ImportNpz, ImpossibleNodeCountRefusedBeforeWriting) {
   scratch_dir s;
   const std::vector<std::int64_t> e = edge_index_2xe();
