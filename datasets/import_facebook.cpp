@@ -23,6 +23,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <map>
 
 #include "core/error.hpp"
@@ -161,12 +162,24 @@ feature_lists read_features_json(const std::string& path, std::int64_t n) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw_errno("open", path);
   json j;
+  // A key given twice in the top-level object: JSON parsers keep one of them (nlohmann the last), so
+  // which feature list a node has would be a guess. Refused.
+  std::set<std::string> seen_keys;
+  std::string twice;
+  const json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 && twice.empty() &&
+        !seen_keys.insert(parsed.get<std::string>()).second)
+      twice = parsed.get<std::string>();
+    return true;
+  };
   try {
-    j = json::parse(in);
+    j = json::parse(in, cb);
   } catch (const json::parse_error& e) {
     throw input_error(at_input(path, "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what()));
   }
   if (!j.is_object()) throw input_error(at_input(path, "expected an object {\"node id\": [feature ids]}"));
+  if (!twice.empty())
+    throw input_error(at_input(path, "node \"" + twice + "\" is listed twice: keep one feature list per node"));
   std::vector<const json*> by_node(static_cast<std::size_t>(n), nullptr);
   for (const auto& [key, value] : j.items()) {
     std::int64_t v;
@@ -175,6 +188,10 @@ feature_lists read_features_json(const std::string& path, std::int64_t n) {
       throw input_error(at_input(path, "node \"" + key + "\" is outside [0, " + std::to_string(n) +
                                            ") (the target file lists " + std::to_string(n) + " nodes)"));
     if (!value.is_array()) throw input_error(at_input(path, "node \"" + key + "\": expected a list of feature ids"));
+    if (by_node[v])
+      throw input_error(at_input(path, "node " + std::to_string(v) +
+                                           " is listed twice (keys spelt differently, e.g. \"" + key +
+                                           "\"): keep one feature list per node"));
     by_node[v] = &value;
   }
   feature_lists f;
@@ -320,6 +337,9 @@ labelled_import_report import_facebook(const std::string& dir, const std::string
   const target_table t = read_target(target_path);
   const std::int64_t n = static_cast<std::int64_t>(t.labels.size());
   const feature_lists feats = read_features_json(feat_path, n);
+  if (feats.nodes_without > 0)
+    log_warn(feat_path, ": ", feats.nodes_without, " of ", n,
+             " nodes have no entry; their feature rows are all zeros (meta.json: nodes_without_features)");
 
   dataset_writer w(out_dir, opt.overwrite, {dir});
   write_facebook_features(w, feats, n, opt);

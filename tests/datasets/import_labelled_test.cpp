@@ -721,6 +721,24 @@ TEST(ImportFacebook, AHugeFeatureIdIsJustAnId) {
   EXPECT_EQ(tg::dataset::open(s / "pj").meta().source["features"]["distinct_feature_ids"], 5);
 }
 
+// A node listed twice in the features JSON (the same key, or "007" and "7"): which list counts would be
+// a guess (a JSON parser keeps one), so the import is refused.
+TEST(ImportFacebook, ANodeListedTwiceInTheFeaturesIsRefused) {
+  scratch_dir s;
+  write_facebook(s / "fb", kTarget);
+  for (const char* json : {R"({"0": [1], "1": [2], "2": [1, 2], "4": [0, 3], "0": [3]})",
+                           R"({"0": [1], "1": [2], "2": [1, 2], "4": [0, 3], "004": [3]})"}) {
+    write_text(s / "fb/facebook_features.json", json);
+    try {
+      tg::import_facebook(s / "fb", s / "out", {});
+      FAIL() << json;
+    } catch (const tg::input_error& e) {
+      EXPECT_NE(std::string(e.what()).find("is listed twice"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(s / "out"));
+  }
+}
+
 TEST(ImportFacebook, FixtureQuotingEncodingsAndSplit) {
   scratch_dir s;
   write_facebook(s / "fb", kTarget);
