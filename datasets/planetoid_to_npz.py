@@ -168,13 +168,25 @@ def as_dense_float(path, m):
     m = np.asarray(m)
     if m.ndim != 2:
         fail(path, "expected a 2-d feature matrix, found shape %s" % (m.shape,))
-    return m.astype(np.float32)
+    m = m.astype(np.float32)
+    bad = np.argwhere(~np.isfinite(m))
+    if len(bad):
+        r, c = bad[0]
+        fail(path, "non-finite value at row %d, column %d" % (r, c))
+    return m
 
 
 def as_onehot(path, m):
     m = np.asarray(m)
     if m.ndim != 2:
         fail(path, "expected a 2-d one-hot label matrix, found shape %s" % (m.shape,))
+    # One-hot rows (an all-zero row is an unlabelled node): anything else would be argmax'ed silently.
+    if m.size:
+        mf = np.asarray(m, dtype=np.float64)
+        bad = np.flatnonzero(~np.all(np.isfinite(mf), axis=1) | ~np.all((mf == 0) | (mf == 1), axis=1) |
+                             (np.count_nonzero(mf, axis=1) > 1))
+        if len(bad):
+            fail(path, "row %d is not a one-hot label row (values %s)" % (bad[0], np.array2string(mf[bad[0]][:8])))
     return m
 
 

@@ -79,3 +79,24 @@ def test_a_csr_matrix_with_columns_out_of_range_is_a_one_line_error(tmp_path):
 def test_the_real_cora_still_converts(tmp_path):
     code, err = convert(copy_cora(tmp_path))
     assert code == 0, err
+
+
+def test_bad_values_are_named_in_the_file_they_are_in(tmp_path):
+    """A NaN in tx, or a ty row that is not one-hot: named by the Planetoid file and its row (found
+    after the conversion they were named by the intermediate .npz and the merged-graph row)."""
+    d = copy_cora(tmp_path)
+    subprocess.run(["python3", "-W", "ignore", "-c", "import pickle, sys, numpy as np, scipy.sparse as sp\n"
+                    "tx = pickle.load(open(sys.argv[1], 'rb'), encoding='latin1').toarray().astype(np.float32)\n"
+                    "tx[0, 0] = np.nan\n"
+                    "pickle.dump(sp.csr_matrix(tx), open(sys.argv[2], 'wb'), protocol=2)",
+                    str(CORA / "ind.cora.tx"), str(d / "ind.cora.tx")], check=True)
+    code, err = convert(d)
+    assert code == 2 and "ind.cora.tx: non-finite value at row 0, column 0" in err, err
+    shutil.copyfile(CORA / "ind.cora.tx", d / "ind.cora.tx")
+    subprocess.run(["python3", "-c", "import pickle, sys, numpy as np\n"
+                    "ty = np.asarray(pickle.load(open(sys.argv[1], 'rb'), encoding='latin1')).copy()\n"
+                    "ty[3, :] = 1\n"
+                    "pickle.dump(ty, open(sys.argv[2], 'wb'), protocol=2)",
+                    str(CORA / "ind.cora.ty"), str(d / "ind.cora.ty")], check=True)
+    code, err = convert(d)
+    assert code == 2 and "ind.cora.ty: row 3 is not a one-hot label row" in err, err
