@@ -406,6 +406,21 @@ def test_loader_refuses_what_would_silently_differ(community, prepared):
         pyg.loader(ds, [5, 3], batch_size=64, input_nodes=torch.ones(10, dtype=torch.bool))
     with pytest.raises(ValueError, match="batch_size"):
         pyg.loader(ds, [5, 3], batch_size=0, shuffle=True)
+    # Node ids that are not integers, or not 1-d, are refused rather than truncated or flattened.
+    with pytest.raises(TypeError, match="input_nodes"):
+        pyg.loader(ds, [5, 3], batch_size=64, input_nodes=[1.5, 2.5])
+    fs = pyg.TierFeatureStore(ds)
+    with pytest.raises(TypeError, match="index"):
+        fs.get_tensor(attr_name="x", group_name=None, index=torch.tensor([1.5]))
+    with pytest.raises(ValueError, match="1-d"):
+        fs.get_tensor(attr_name="x", group_name=None, index=torch.tensor([[1, 2], [3, 4]]))
+    with pytest.raises(ValueError, match="one entry per node"):
+        fs.get_tensor(attr_name="x", group_name=None, index=torch.ones(10, dtype=torch.bool))
+    s = pyg.TierSampler(ds, [5])
+    with pytest.raises(TypeError, match="seeds"):
+        s.sample_blocks(np.array([1.9, 2.2]))
+    with pytest.raises(TypeError, match="epoch"):
+        s.sample_blocks([1], epoch=1.5, batch=2)
     # Another dataset's feature store (here: its prepared, renumbered copy) would serve other rows.
     with pytest.raises(ValueError, match="feature_store holds the features of"):
         pyg.loader(ds, [5, 3], batch_size=64, feature_store=pyg.TierFeatureStore(prepared))

@@ -74,6 +74,20 @@ def _long(obj: Any) -> Tensor:
     return t if t.dtype == torch.int64 else t.to(torch.int64)
 
 
+def _id_array(obj: Any, what: str) -> np.ndarray:
+    """Node ids given by a caller as a contiguous 1-d int64 array: floats (1.5 is not node 1), complex
+    numbers and arrays of more than one dimension are refused, not truncated or flattened."""
+    t = obj.detach().cpu() if isinstance(obj, Tensor) else None
+    a = t.numpy() if t is not None else np.asarray(obj)
+    if a.size and (a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.integer)):  # [] is no ids
+        raise TypeError(f"{what} must hold integer node ids, got dtype {a.dtype}")
+    if a.ndim == 0:
+        a = a.reshape(1)  # one node
+    if a.ndim != 1:
+        raise ValueError(f"{what} must be 1-d (a list of node ids), got shape {tuple(a.shape)}")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
 def _read_only(what: str) -> RuntimeError:
     return RuntimeError(f"{what}: tiergnn stores are read-only (the data lives in the dataset directory); "
                         f"build a new dataset with the tiergnn CLI to change it")
@@ -130,15 +144,12 @@ class TierFeatureStore(FeatureStore):
             if not -n <= i < n:
                 raise IndexError(f"node {i} is outside [0, {n})")
             return np.array([i % n], dtype=np.int64)
-        if isinstance(index, Tensor):
-            if index.dtype == torch.bool:
-                index = index.nonzero().view(-1)
-            a = np.ascontiguousarray(index.detach().to("cpu", torch.int64).numpy()).reshape(-1)
-        else:
-            a = np.asarray(index)
-            if a.dtype == np.bool_:
-                a = np.flatnonzero(a)
-            a = np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
+        a = index.detach().cpu().numpy() if isinstance(index, Tensor) else np.asarray(index)
+        if a.dtype == np.bool_:
+            if a.shape != (n,):
+                raise ValueError(f"index: a boolean mask must have one entry per node ({n}), got shape {a.shape}")
+            a = np.flatnonzero(a)
+        a = _id_array(a, "index")
         if a.size and (a.min() < 0 or a.max() >= n):
             bad = int(a.min()) if a.min() < 0 else int(a.max())
             raise IndexError(f"node {bad} is outside [0, {n})")
@@ -371,7 +382,7 @@ class TierSampler(BaseSampler):
 
     def set_epoch(self, epoch: int) -> None:
         """Start epoch `epoch`: the next call samples batch 0 of it."""
-        self.epoch = int(epoch)
+        self.epoch = tiergnn._int(epoch, "epoch")
         self._calls = 0
 
     def _next_batch(self) -> int:
@@ -384,10 +395,11 @@ class TierSampler(BaseSampler):
 
     def sample_blocks(self, seeds: Any, epoch: Optional[int] = None, batch: Optional[int] = None) -> Any:
         """tiergnn's own batch (blocks) for `seeds`, keyed by (epoch, batch) or the counters."""
-        ids = np.ascontiguousarray(_long(seeds).numpy() if isinstance(seeds, Tensor) else seeds, dtype=np.int64)
+        ids = _id_array(seeds, "seeds")
         if batch is None:
             batch = self._next_batch()
-        return self.sampler.sample(ids, epoch=self.epoch if epoch is None else int(epoch), batch=int(batch))
+        return self.sampler.sample(ids, epoch=self.epoch if epoch is None else tiergnn._int(epoch, "epoch"),
+                                   batch=tiergnn._int(batch, "batch"))
 
     def sample_from_nodes(self, index: NodeSamplerInput, **kwargs) -> SamplerOutput:
         if index.input_type is not None:
@@ -422,7 +434,7 @@ class TierEpochBatches(torch.utils.data.Sampler):
 
     def __init__(self, sampler: TierSampler, input_nodes: Tensor, batch_size: int, drop_last: bool = False):
         self.sampler = sampler
-        self.ids = np.ascontiguousarray(_long(input_nodes).numpy())
+        self.ids = _id_array(input_nodes, "input_nodes")
         self.batch_size = tiergnn._int(batch_size, "batch_size")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
@@ -431,7 +443,7 @@ class TierEpochBatches(torch.utils.data.Sampler):
         self._sorted = np.argsort(self.ids, kind="stable")
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+        self.epoch = tiergnn._int(epoch, "epoch")
 
     def __len__(self) -> int:
         n = len(self.ids)
@@ -513,6 +525,7 @@ def loader(dataset: Any, fanouts: Sequence[int] = (15, 10, 5), batch_size: int =
             raise ValueError(f"input_nodes: a boolean mask must have one entry per node ({ds.num_nodes}), "
                              f"got {input_nodes.numel()}")
         input_nodes = input_nodes.nonzero().view(-1)
+    input_nodes = torch.from_numpy(_id_array(input_nodes, "input_nodes"))  # 1.5 is not node 1
     if torch.unique(input_nodes).numel() != input_nodes.numel():
         raise ValueError("input_nodes holds a node id more than once; tiergnn samples distinct seeds in a "
                          "batch (as `tiergnn train` does): deduplicate them (torch.unique)")
