@@ -80,7 +80,8 @@ void register_train(CLI::App& app) {
   c->add_option("--metrics", o->cfg.metrics_path, "Write one JSON line per epoch (and a final line) to this file")
       ->check(named);
   c->add_option("--save-model", o->cfg.save_model_path, "Save the trained model to this file")->check(named);
-  c->add_option("--checkpoint", o->cfg.checkpoint_dir, "Write a checkpoint to this directory after every epoch")
+  c->add_option("--checkpoint", o->cfg.checkpoint_dir,
+                "Write a checkpoint to this directory after every epoch (created if missing; its parent must exist)")
       ->check(named);
   c->add_flag("--resume", o->cfg.resume, "Continue from the checkpoint in --checkpoint DIR (same settings)");
   c->add_flag("--overwrite-checkpoint", o->cfg.overwrite_checkpoint,
