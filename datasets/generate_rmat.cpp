@@ -101,6 +101,8 @@ void validate_rmat(const rmat_options& o) {
                  o.feature_dim);
   TG_CHECK_INPUT(o.num_classes == 0 || (o.num_classes >= 2 && o.num_classes <= (1 << 20)),
                  "number of classes must be 0 (no labels) or in 2..1048576; got ", o.num_classes);
+  TG_CHECK_INPUT(o.num_classes <= (std::int64_t{1} << o.scale), "number of classes (", o.num_classes,
+                 ") exceeds the number of nodes (2^", o.scale, " = ", std::int64_t{1} << o.scale, ")");
   check_split_fractions(o.train_fraction, o.valid_fraction, o.test_fraction);
 }
 

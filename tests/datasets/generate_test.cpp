@@ -283,6 +283,10 @@ TEST_F(GenerateRmat, RejectsBadOptions) {
   o.num_classes = 1;
   expect_bad(o, "classes");
   o = rmat_options{};
+  o.scale = 4;
+  o.num_classes = 17;  // more classes than the 16 nodes
+  expect_bad(o, "exceeds the number of nodes");
+  o = rmat_options{};
   o.feature_dim = -3;
   expect_bad(o, "feature dimension");
   o = rmat_options{};
