@@ -137,10 +137,11 @@ void validate_community(const community_options& o) {
                  "power-law exponent must be in (1, 100]; got ", o.power_law_exponent);
   TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20), "feature dimension must be in 0..1048576; got ",
                  o.feature_dim);
-  TG_CHECK_INPUT(std::isfinite(o.feature_signal) && o.feature_signal >= 0,
-                 "feature signal must be a finite number >= 0; got ", o.feature_signal);
-  TG_CHECK_INPUT(std::isfinite(o.feature_noise) && o.feature_noise >= 0,
-                 "feature noise must be a finite number >= 0; got ", o.feature_noise);
+  // Features are float32: a scale past 1e30 would overflow them (and be blamed on the output file).
+  TG_CHECK_INPUT(std::isfinite(o.feature_signal) && o.feature_signal >= 0 && o.feature_signal <= 1e30,
+                 "feature signal must be a number in [0, 1e30] (features are float32); got ", o.feature_signal);
+  TG_CHECK_INPUT(std::isfinite(o.feature_noise) && o.feature_noise >= 0 && o.feature_noise <= 1e30,
+                 "feature noise must be a number in [0, 1e30] (features are float32); got ", o.feature_noise);
   check_split_fractions(o.train_fraction, o.valid_fraction, o.test_fraction);
 }
 

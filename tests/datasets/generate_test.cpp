@@ -469,6 +469,9 @@ TEST_F(GenerateCommunity, RejectsBadOptions) {
   o.feature_noise = -1;
   expect_bad(o, "noise");
   o = community_options{};
+  o.feature_signal = 1e39;  // float32 features would overflow
+  expect_bad(o, "float32");
+  o = community_options{};
   o.valid_fraction = 0.95;
   expect_bad(o, "fractions");
   // Node tables that cannot fit in memory are refused before any work, naming the option.
