@@ -150,7 +150,14 @@ std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n) 
   std::vector<std::int64_t> out(static_cast<std::size_t>(n));
   if (is_integer(a.type())) {
     with_ints(a, [&](const auto* p) {
-      for (std::int64_t i = 0; i < n; ++i) out[i] = std::max<std::int64_t>(as_id(p[i]), -1);
+      for (std::int64_t i = 0; i < n; ++i) {
+        // Negative labels mean "unlabelled"; an unsigned value past INT64_MAX is not -1 but a huge class.
+        if constexpr (std::is_same_v<std::decay_t<decltype(*p)>, std::uint64_t>)
+          if (p[i] > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            throw input_error(at_input(
+                a.name(), "label " + std::to_string(p[i]) + " of node " + std::to_string(i) + " is not a class index"));
+        out[i] = std::max<std::int64_t>(as_id(p[i]), -1);
+      }
     });
     return out;
   }

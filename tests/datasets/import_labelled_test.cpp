@@ -565,6 +565,18 @@ TEST(ImportNpz, TwoMembersOfOneNameAreRefused) {
   }
 }
 
+TEST(ImportNpz, AnUnsignedLabelPastInt64IsNotUnlabelled) {
+  scratch_dir s;
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_label", npy<std::uint64_t>({5}, {0, 1, ~std::uint64_t{0}, 1, 0})}});
+  try {
+    tg::import_npz_arrays(s / "g.npz", s / "out", tg::npz_import_options{});
+    FAIL() << "2^64-1 was read as a label";
+  } catch (const tg::input_error& err) {
+    EXPECT_NE(std::string(err.what()).find("of node 2 is not a class index"), std::string::npos) << err.what();
+  }
+}
+
 TEST(ImportNpz, ImpossibleNodeCountRefusedBeforeWriting) {
   scratch_dir s;
   const std::vector<std::int64_t> e = edge_index_2xe();
