@@ -655,12 +655,7 @@ std::string dataset_writer::commit() {
   try {
     dataset::open(tmp_, dataset::open_options{true}).check(dataset::check_options{false});
   } catch (const error& e) {
-    std::string msg = e.what();
-    for (std::size_t at = msg.find(tmp_); at != std::string::npos; at = msg.find(tmp_, at + dir_.size()))
-      msg.replace(at, tmp_.size(), dir_);
-    if (const auto* nf = dynamic_cast<const nonfinite_error*>(&e)) throw nonfinite_error(msg, nf->row, nf->column);
-    if (dynamic_cast<const input_error*>(&e)) throw input_error(msg);
-    throw io_error(msg);
+    rethrow_renamed(e, tmp_, dir_);
   }
   auto appeared_meanwhile = [&] {
     return input_error(at_input(dir_,

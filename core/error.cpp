@@ -11,6 +11,16 @@ void throw_logic(const char* cond, const char* file, int line, const std::string
 }
 }  // namespace detail
 
+void rethrow_renamed(const error& e, const std::string& from, const std::string& to) {
+  std::string msg = e.what();
+  if (!from.empty())
+    for (std::size_t at = msg.find(from); at != std::string::npos; at = msg.find(from, at + to.size()))
+      msg.replace(at, from.size(), to);
+  if (const auto* nf = dynamic_cast<const nonfinite_error*>(&e)) throw nonfinite_error(msg, nf->row, nf->column);
+  if (dynamic_cast<const input_error*>(&e)) throw input_error(msg);
+  throw io_error(msg);
+}
+
 std::string at_input(const std::string& path, const std::string& problem) {
   return path + ": " + problem;
 }

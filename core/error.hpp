@@ -38,6 +38,11 @@ class nonfinite_error : public input_error {
   std::int64_t row, column;
 };
 
+// Rethrows `e` with every occurrence of `from` in its message replaced by `to` (a hidden temporary's
+// name by the output's, which is what the user knows): a nonfinite_error or input_error keeps its
+// type, anything else becomes an io_error.
+[[noreturn]] void rethrow_renamed(const error& e, const std::string& from, const std::string& to);
+
 // A memory budget cannot be met.
 class budget_error : public error {
  public:

@@ -88,12 +88,7 @@ npz_archive::npz_archive(const std::string& path) : path_(path) {
   }
   // Two members of one name: readers disagree on which counts (numpy.load takes the last, a reader
   // that stops at the first match the first), so the archive means two different things.
-  std::vector<std::string> names;
-  for (const auto& e : entries_) {
-    std::string k = e.name;
-    if (k.size() > 4 && k.compare(k.size() - 4, 4, ".npy") == 0) k.resize(k.size() - 4);
-    names.push_back(k);
-  }
+  std::vector<std::string> names = keys();
   std::sort(names.begin(), names.end());
   if (const auto dup = std::adjacent_find(names.begin(), names.end()); dup != names.end())
     throw corrupt("holds two members named '" + *dup + "': which one is meant is ambiguous; write the archive again");

@@ -27,11 +27,12 @@ fs::path resolved(const fs::path& p) {
   return r.lexically_normal();  // "./F" and "F" name one file (weakly_canonical keeps a "." it cannot resolve)
 }
 
-std::string parent_of(const std::string& path) {
+}  // namespace
+
+std::string parent_dir(const std::string& path) {
   const fs::path p = fs::path(path).lexically_normal();
   return p.has_parent_path() ? p.parent_path().string() : std::string(".");
 }
-}  // namespace
 
 bool path_same_or_inside(const std::string& inner, const std::string& outer) {
   const fs::path a = resolved(inner), b = resolved(outer);
@@ -59,7 +60,7 @@ void check_output_file(const std::string& path, const std::string& option, const
                         (fs::path(path) / "out").lexically_normal().string() + ")");
     if (!fs::is_regular_file(st)) throw input_error(what + ": exists and is not a regular file");
   }
-  const std::string parent = parent_of(path);
+  const std::string parent = parent_dir(path);
   if (!will_create.empty() && resolved(parent) == resolved(will_create)) return;
   if (!fs::is_directory(parent)) throw input_error(what + ": the directory " + parent + " does not exist");
   if (::access(parent.c_str(), W_OK) != 0) throw input_error(what + ": the directory " + parent + " is not writable");
@@ -96,12 +97,7 @@ void write_output_file(const std::string& path, const std::function<void(const s
   } catch (const error& e) {
     std::remove(tmp.c_str());
     unregister_temp(tmp);
-    // The temporary's name means nothing to the user: report the output's.
-    std::string msg = e.what();
-    for (std::size_t at = msg.find(tmp); at != std::string::npos; at = msg.find(tmp, at + path.size()))
-      msg.replace(at, tmp.size(), path);
-    if (dynamic_cast<const input_error*>(&e)) throw input_error(msg);
-    throw io_error(msg);
+    rethrow_renamed(e, tmp, path);  // the temporary's name means nothing to the user
   } catch (...) {
     std::remove(tmp.c_str());
     unregister_temp(tmp);

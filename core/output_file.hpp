@@ -24,6 +24,9 @@ void check_output_file(const std::string& path, const std::string& option, const
 // of `inputs`, or that exists and is not a directory.
 void check_output_dir(const std::string& dir, const std::string& option, const std::vector<std::string>& inputs);
 
+// The directory `path` is (to be) written in: its parent, "." for a bare name.
+std::string parent_dir(const std::string& path);
+
 // Refuses two outputs (option, path) that name the same file.
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 

@@ -84,12 +84,7 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
     file.close();
   } catch (const error& e) {
     std::remove(tmp.c_str());
-    // The temporary's name means nothing to the user: report the output's.
-    std::string msg = e.what();
-    for (std::size_t at = msg.find(tmp); at != std::string::npos; at = msg.find(tmp, at + path.size()))
-      msg.replace(at, tmp.size(), path);
-    if (dynamic_cast<const input_error*>(&e)) throw input_error(msg);
-    throw io_error(msg);
+    rethrow_renamed(e, tmp, path);  // the temporary's name means nothing to the user
   } catch (...) {
     std::remove(tmp.c_str());
     throw;

@@ -58,12 +58,6 @@ std::int64_t attention_heads(const model_config& m) {
   return m.kind == "gat" ? std::max(m.heads, m.out_heads) : 0;
 }
 
-// The directory a file is (to be) written in: its parent, "." for a bare name.
-std::string parent_dir(const std::string& file) {
-  const std::filesystem::path p = std::filesystem::path(file).lexically_normal();
-  return p.has_parent_path() ? p.parent_path().string() : std::string(".");
-}
-
 // --metrics written to a hidden temporary sibling and renamed into place by commit(); removed if the
 // run fails (an exception) or is stopped by a signal.
 struct metrics_output {

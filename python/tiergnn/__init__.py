@@ -48,7 +48,7 @@ def _ids(x, what: str = "ids") -> np.ndarray:
         if a.ndim == 0:
             a = a.reshape(1)
         else:
-            raise ValueError(f"{what} must be one-dimensional, got shape {a.shape}")
+            raise ValueError(f"{what} must be one-dimensional (1-d), got shape {a.shape}")
     if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{what}: id {int(a.max())} is too large")
     return np.ascontiguousarray(a, dtype=np.int64)

@@ -75,17 +75,9 @@ def _long(obj: Any) -> Tensor:
 
 
 def _id_array(obj: Any, what: str) -> np.ndarray:
-    """Node ids given by a caller as a contiguous 1-d int64 array: floats (1.5 is not node 1), complex
-    numbers and arrays of more than one dimension are refused, not truncated or flattened."""
-    t = obj.detach().cpu() if isinstance(obj, Tensor) else None
-    a = t.numpy() if t is not None else np.asarray(obj)
-    if a.size and (a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.integer)):  # [] is no ids
-        raise TypeError(f"{what} must hold integer node ids, got dtype {a.dtype}")
-    if a.ndim == 0:
-        a = a.reshape(1)  # one node
-    if a.ndim != 1:
-        raise ValueError(f"{what} must be 1-d (a list of node ids), got shape {tuple(a.shape)}")
-    return np.ascontiguousarray(a, dtype=np.int64)
+    """Node ids given by a caller, as tiergnn._ids reads them (integers only: 1.5 is not node 1; 1-d),
+    from a tensor on any device."""
+    return tiergnn._ids(obj.detach().cpu() if isinstance(obj, Tensor) else obj, what)
 
 
 def _read_only(what: str) -> RuntimeError:
