@@ -173,7 +173,21 @@ int main(int argc, char** argv) {
       }
       break;
     }
-    print_error(std::string(e.what()) + " (see tiergnn --help, or tiergnn COMMAND --help)");
+    std::string what = e.what();
+    // A decimal integer within 64 bits (guard_integer_ranges passed it) that CLI11 could not convert
+    // is out of the range of a 32-bit option ("Could not convert: --epochs = 2147483648").
+    const std::string prefix = "Could not convert: ", sep = " = ";
+    if (what.rfind(prefix, 0) == 0 && what.find(sep) != std::string::npos) {
+      const std::string name = what.substr(prefix.size(), what.find(sep) - prefix.size());
+      const std::string value = what.substr(what.find(sep) + sep.size());
+      const std::size_t digits = value.find_first_not_of('-') == 1 ? 1 : 0;
+      if (!value.empty() && digits < value.size() && value.find_first_not_of("0123456789", digits) == std::string::npos)
+        what = name + ": '" + value + "' is out of range (" +
+               (value[0] == '-' ? "at least " + std::to_string(std::numeric_limits<int>::min())
+                                : "at most " + std::to_string(std::numeric_limits<int>::max())) +
+               ")";
+    }
+    print_error(what + " (see tiergnn --help, or tiergnn COMMAND --help)");
     return 1;
   } catch (const tg::interrupted_error& e) {
     std::fprintf(stderr, "tiergnn: %s\n", printable(e.what()).c_str());

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace tg::gen {
 
@@ -51,6 +52,11 @@ nlohmann::json write_splits(dataset_writer& w, std::int64_t n, std::uint64_t see
         ids[i] = static_cast<std::int64_t>(perm(static_cast<std::uint64_t>(begin) + i));
     });
     tbb::parallel_sort(ids.begin(), ids.end());
+    if (ids.empty() && fractions[s] > 0) {
+      const char* names[3] = {"train", "valid", "test"};
+      log_warn("--", names[s], " ", number_text(fractions[s]), " of ", n, " nodes rounds to 0 nodes: the ", names[s],
+               " split is empty", s == 0 ? " (`train` needs at least one training node)" : "");
+    }
     w.put(files[s], ids);
     sizes[std::string(files[s]).substr(0, std::string(files[s]).find('_'))] = ids.size();
     begin = std::max(begin, end);

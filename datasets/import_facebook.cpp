@@ -142,10 +142,18 @@ target_table read_target(const std::string& path) {
   t.classes.erase(std::unique(t.classes.begin(), t.classes.end()), t.classes.end());
   t.labels.assign(static_cast<std::size_t>(n), -1);
   for (const auto& x : rows) {
-    if (x.id < 0 || x.id >= n)
+    if (x.id < 0 || x.id >= n) {
+      // Usually a row is missing (or an id was skipped): name the first id without a row.
+      std::vector<std::uint8_t> has(static_cast<std::size_t>(n), 0);
+      for (const auto& y : rows)
+        if (y.id >= 0 && y.id < n) has[static_cast<std::size_t>(y.id)] = 1;
+      const auto gap = std::find(has.begin(), has.end(), std::uint8_t{0});
       throw input_error(at_input(
           path, x.line,
-          "id " + std::to_string(x.id) + " is outside [0, " + std::to_string(n) + ") (ids must number the rows)"));
+          "id " + std::to_string(x.id) + " is outside [0, " + std::to_string(n) + ") (ids must number the " +
+              std::to_string(n) + " rows 0.." + std::to_string(n - 1) +
+              (gap != has.end() ? "; id " + std::to_string(gap - has.begin()) + " has no row" : std::string()) + ")"));
+    }
     if (t.labels[x.id] >= 0) throw input_error(at_input(path, x.line, "id " + std::to_string(x.id) + " appears twice"));
     t.labels[x.id] = std::lower_bound(t.classes.begin(), t.classes.end(), x.type) - t.classes.begin();
   }
@@ -270,6 +278,8 @@ std::int64_t read_edges(csr_builder& b, const std::string& path, std::int64_t n,
   while (r.next(&line)) {
     const std::size_t k = split_fields(line, ',', &f);
     if (k == 1 && f[0].empty()) continue;
+    for (std::size_t j = 0; j < k; ++j)  // a quoted id ("0","18427": CSV as some tools write it)
+      if (f[j].size() >= 2 && f[j].front() == '"' && f[j].back() == '"') f[j] = f[j].substr(1, f[j].size() - 2);
     std::int64_t id[2];
     if (first && k >= 1 && !parse_int64(f[0], &id[0])) {  // header
       first = false;

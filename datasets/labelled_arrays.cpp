@@ -328,6 +328,16 @@ std::int64_t put_labels(dataset_writer& w, const std::vector<std::int64_t>& labe
     throw input_error(at_input(from, "label " + std::to_string(mx) + " would make " + std::to_string(mx + 1) +
                                          " classes (at most " + std::to_string(kMaxClasses) +
                                          "): labels must be class indices 0, 1, 2, ..."));
+  // Class ids that no node carries still get an output of the model; many of them usually mean the
+  // labels are not class indices (binary data stored as 0 / 1000, ids of a sparse label space).
+  std::vector<std::uint8_t> seen(static_cast<std::size_t>(mx + 1), 0);
+  for (const std::int64_t l : labels)
+    if (l >= 0) seen[static_cast<std::size_t>(l)] = 1;
+  const std::int64_t used = std::count(seen.begin(), seen.end(), std::uint8_t{1});
+  if (used < mx + 1 && (mx + 1 - used > 8 || 2 * used < mx + 1))
+    log_warn(from, ": labels use ", used, " of the values 0..", mx, ", so the model gets ", mx + 1, " classes, ",
+             mx + 1 - used,
+             " of them never seen; labels are read as class indices 0, 1, 2, ... (renumber them if they are not)");
   w.put("labels.npy", labels);
   w.meta().num_classes = mx + 1;
   w.meta().label_dtype = dtype::int64;

@@ -406,6 +406,31 @@ def test_integer_arguments_are_refused_not_truncated(community):
     assert tiergnn.Sampler(ds, fanouts=np.array([3, 2])).fanouts == [3, 2]
 
 
+def test_out_of_range_integers_and_wrong_types_are_named(community):
+    """Values the extension's C++ types cannot hold, and wrong types, name the argument and the value
+    (not nanobind's "incompatible function arguments")."""
+    ds = tiergnn.Dataset(community)
+    cases = [
+        (lambda: tiergnn.Sampler(ds, [5], seed=-1), ValueError, r"seed must lie in \[0, 2\*\*64\), got -1"),
+        (lambda: tiergnn.Sampler(ds, [5], seed=2**64), ValueError, "seed must lie in"),
+        (lambda: tiergnn.Sampler(ds, [5]).sample([1], epoch=2**63), ValueError, "epoch must lie in"),
+        (lambda: tiergnn.FeatureStore(ds, g=2**64, c=2**64), ValueError, "g must lie in"),
+        (lambda: tiergnn.FeatureStore(ds, disk_readers=2**31), ValueError, "disk_readers must lie in"),
+        (lambda: tiergnn.FeatureStore(ds, reserve_bytes=-1), ValueError, "reserve_bytes must lie in"),
+        (lambda: tiergnn.profile(ds, run_epochs=2**31), ValueError, "run_epochs must lie in"),
+        (lambda: tiergnn.profile(ds, run_epochs=0), ValueError, "run_epochs must lie in"),
+        (lambda: tiergnn.profile(ds, seed=-1), ValueError, "seed must lie in"),
+        (lambda: ds.split(None), TypeError, "split must be one of"),
+        (lambda: ds.check("no"), TypeError, "checksums must be True or False"),
+        (lambda: tiergnn.FeatureStore(ds).tier(None), TypeError, "tier must be one of"),
+        (lambda: tiergnn.Dataset(None), TypeError, "must be a str or os.PathLike"),
+        (lambda: tiergnn.Dataset(5), TypeError, "must be a str or os.PathLike"),
+    ]
+    for call, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            call()
+
+
 def test_ctrl_c_stops_profile_and_prepare(community, tmp_path):
     """SIGINT during a long profile() / prepare() raises KeyboardInterrupt promptly and leaves no
     partial output (the C++ work runs without the GIL, where Python's own handler is never reached)."""

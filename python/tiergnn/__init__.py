@@ -54,14 +54,34 @@ def _ids(x, what: str = "ids") -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
-def _int(v, what: str) -> int:
-    """An integer argument as int; floats (1.5 is not 1), bools and strings are refused."""
+_I64 = (-2**63, 2**63)  # [lo, hi) of the extension's integer types
+_U64 = (0, 2**64)
+_I32 = (-2**31, 2**31)
+
+
+def _int(v, what: str, bounds=_I64) -> int:
+    """An integer argument as int; floats (1.5 is not 1), bools, strings and values outside
+    bounds ([lo, hi), the C++ type's range by default) are refused by name."""
     if isinstance(v, bool) or isinstance(v, (str, bytes)):
         raise TypeError(f"{what} must be an integer, got {v!r}")
     try:
-        return operator.index(v)
+        i = operator.index(v)
     except TypeError:
         raise TypeError(f"{what} must be an integer, got {v!r} ({type(v).__name__})") from None
+    lo, hi = bounds
+    if not lo <= i < hi:
+        def show(b):  # 2**63 rather than 9223372036854775808
+            m = abs(b)
+            return f"{'-' if b < 0 else ''}2**{m.bit_length() - 1}" if m >= 2**16 and m & (m - 1) == 0 else str(b)
+        raise ValueError(f"{what} must lie in [{show(lo)}, {show(hi)}), got {i}")
+    return i
+
+
+def _str(v, what: str, choices) -> str:
+    """A string argument that must be one of choices; anything else is refused by name."""
+    if not isinstance(v, str):
+        raise TypeError(f"{what} must be one of {', '.join(map(repr, choices))}, got {v!r}")
+    return v
 
 
 def _fanouts(f: Iterable[int]) -> list:
@@ -83,7 +103,9 @@ class Dataset:
         if isinstance(path, Dataset):
             self._d = path._d
             return
-        p = os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path)
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            raise TypeError(f"dataset path must be a str or os.PathLike, got {type(path).__name__} ({path!r})")
+        p = os.fsdecode(path)
         if "\x00" in p:
             raise ValueError(f"dataset path {p!r} contains a NUL byte")
         self._d = _C.Dataset(p)
@@ -109,7 +131,7 @@ class Dataset:
 
     def split(self, which: str):
         """int64 ids of the "train", "valid" or "test" split, or None when the dataset has none."""
-        return _np(self._d.split(which))
+        return _np(self._d.split(_str(which, "split", ("train", "valid", "test"))))
 
     @property
     def plan(self) -> Optional[dict]:
@@ -126,7 +148,9 @@ class Dataset:
 
     def check(self, checksums: bool = True) -> None:
         """Full validation: CSR, ranges, splits and (by default) file checksums. Raises ValueError."""
-        self._d.check(checksums)
+        if not isinstance(checksums, (bool, np.bool_)):
+            raise TypeError(f"checksums must be True or False, got {checksums!r}")
+        self._d.check(bool(checksums))
 
     def __repr__(self):
         return (f"tiergnn.Dataset({self.path!r}: {self.num_nodes} nodes, {self.num_edges} edges, "
@@ -171,7 +195,7 @@ class Sampler:
 
     def __init__(self, dataset, fanouts: Sequence[int] = (15, 10, 5), seed: int = 0):
         self.dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
-        self._s = _C.Sampler(self.dataset._d, _fanouts(fanouts), _int(seed, "seed"))
+        self._s = _C.Sampler(self.dataset._d, _fanouts(fanouts), _int(seed, "seed", _U64))
 
     fanouts = property(lambda self: list(self._s.fanouts))
     seed = property(lambda self: self._s.seed)
@@ -203,16 +227,12 @@ class FeatureStore:
         self.dataset = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
         if (g is None) != (c is None):
             raise ValueError("give both g and c, or neither")
-        disk_readers = _int(disk_readers, "disk_readers")
-        reserve_bytes = _int(reserve_bytes, "reserve_bytes")
+        disk_readers = _int(disk_readers, "disk_readers", (1, 1025))
+        reserve_bytes = _int(reserve_bytes, "reserve_bytes", (0, 2**63))
         if g is not None:
             g, c = _int(g, "g"), _int(c, "c")
             if g < 0 or c < 0:
                 raise ValueError(f"tier boundaries must be >= 0, got g={g}, c={c}")
-        if not 1 <= disk_readers <= 1024:
-            raise ValueError(f"disk_readers must lie in [1, 1024], got {disk_readers}")
-        if not 0 <= reserve_bytes < 2**63:
-            raise ValueError(f"reserve_bytes must lie in [0, 2**63), got {reserve_bytes}")
         if not isinstance(device, str):
             raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
         self._args = (disk_readers, g, c, device, reserve_bytes)
@@ -271,7 +291,7 @@ class FeatureStore:
 
     def tier(self, which: str) -> np.ndarray:
         """Writable view of the "gpu" or "host" tier buffer (rows [0, g) or [g, c), stored dtype)."""
-        return np.from_dlpack(self._s.tier(which))
+        return np.from_dlpack(self._s.tier(_str(which, "tier", ("gpu", "host"))))
 
     def close(self) -> None:
         """Frees the tiers (a gather running in another thread finishes first, on them). Refuses
@@ -311,10 +331,9 @@ def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 
     t = [] if train_ids is None else _ids(train_ids, "train_ids").tolist()
     if train_ids is not None and not t:
         raise ValueError("train_ids is empty: give the training nodes, or None for the dataset's training split")
-    if _int(run_epochs, "run_epochs") <= 0:
-        raise ValueError(f"run_epochs must be positive, got {run_epochs}")
-    r = _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed"),
-                   _int(run_epochs, "run_epochs"), t)
+    run_epochs = _int(run_epochs, "run_epochs", (1, 2**31))
+    r = _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed", _U64),
+                   run_epochs, t)
     return {"estimator": r["estimator"], "scores": np.from_dlpack(r["scores"]), "seconds": r["seconds"],
             "edge_passes": r["edge_passes"], "details": json.loads(r["details_json"])}
 
@@ -326,8 +345,9 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
     (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes."""
     d = src if isinstance(src, Dataset) else Dataset(src)
     p = _C.prepare(d._d, os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out), str(estimator),
-                   str(gpu_mem), str(host_mem), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed"),
-                   _int(run_epochs, "run_epochs"), _int(hidden, "hidden"), bool(overwrite))
+                   str(gpu_mem), str(host_mem), _fanouts(fanouts), _int(batch_size, "batch_size"),
+                   _int(seed, "seed", _U64), _int(run_epochs, "run_epochs", _I32), _int(hidden, "hidden"),
+                   bool(overwrite))
     r = Dataset.__new__(Dataset)
     r._d = p
     return r

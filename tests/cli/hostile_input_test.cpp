@@ -48,6 +48,9 @@ TEST(HostileInput, ParseErrorsAreOneLineWithExitOne) {
   expect_one_line_error("frobnicate", "frobnicate");
   expect_one_line_error("train x --fanouts 5,5 --no-such-option", "--no-such-option");
   expect_one_line_error(std::string("info \"$(printf 'bad\\001name')\""), "\\x01");
+  // A 32-bit option given a number that fits 64 bits: the range, not CLI11's "Could not convert".
+  expect_one_line_error("train x --epochs 2147483648", "--epochs: '2147483648' is out of range (at most 2147483647)");
+  expect_one_line_error("train x --epochs -2147483649", "'-2147483649' is out of range (at least -2147483648)");
   std::string out;
   EXPECT_EQ(run_cli("--help", &out), 0);
   EXPECT_NE(out.find("Subcommands"), std::string::npos) << out;

@@ -250,6 +250,24 @@ TEST_F(GenerateRmat, LabelsAndSplits) {
   EXPECT_LT(tr.front(), 100);
 }
 
+// Split fractions that round to no node: each empty split is named (the dataset is still written).
+TEST_F(GenerateRmat, SplitsThatRoundToNoNodeAreWarnedAbout) {
+  rmat_options o;
+  o.scale = 7;
+  o.edge_factor = 4;
+  o.train_fraction = 0.001;
+  o.valid_fraction = 0.5;
+  o.test_fraction = 0.001;
+  o.num_classes = 2;
+  set_log_level(log_level::warn);
+  testing::internal::CaptureStderr();
+  generate_rmat(o, tmp / "g", false);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--train 0.001 of 128 nodes rounds to 0 nodes"), std::string::npos) << err;
+  EXPECT_NE(err.find("--test 0.001"), std::string::npos) << err;
+  EXPECT_EQ(err.find("--valid"), std::string::npos) << err;
+}
+
 TEST_F(GenerateRmat, RejectsBadOptions) {
   auto expect_bad = [&](const rmat_options& o, const std::string& words) {
     try {

@@ -577,6 +577,24 @@ TEST(ImportNpz, AnUnsignedLabelPastInt64IsNotUnlabelled) {
   }
 }
 
+// Labels that are not class indices (binary data stored as 0 / 1000) become 1001 classes: warned
+// about, naming how few of them occur; a dense label set is not.
+TEST(ImportNpz, SparseLabelValuesAreWarnedAbout) {
+  scratch_dir s;
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_label", npy<std::int64_t>({5}, {0, 1000, 1000, 0, 1000})}});
+  testing::internal::CaptureStderr();
+  const auto r = tg::import_npz_arrays(s / "g.npz", s / "out", tg::npz_import_options{});
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(r.num_classes, 1001);
+  EXPECT_NE(err.find("labels use 2 of the values 0..1000"), std::string::npos) << err;
+  write_npz(s / "h.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_label", npy<std::int64_t>({5}, {0, 1, 2, 0, 1})}});
+  testing::internal::CaptureStderr();
+  tg::import_npz_arrays(s / "h.npz", s / "out2", tg::npz_import_options{});
+  EXPECT_EQ(testing::internal::GetCapturedStderr().find("labels use"), std::string::npos);
+}
+
 TEST(ImportNpz, ImpossibleNodeCountRefusedBeforeWriting) {
   scratch_dir s;
   const std::vector<std::int64_t> e = edge_index_2xe();
@@ -749,6 +767,25 @@ TEST(ImportFacebook, ANodeListedTwiceInTheFeaturesIsRefused) {
     }
     EXPECT_FALSE(std::filesystem::exists(s / "out"));
   }
+}
+
+// Quoted ids in the edge list (legal CSV, as the target file may be) are read; a target file with a
+// row missing names the id without a row, not only the id past the end.
+TEST(ImportFacebook, QuotedEdgeIdsAndAMissingTargetRow) {
+  scratch_dir s;
+  write_facebook(s / "fb", kTarget);
+  write_text(s / "fb/facebook_edges.csv", "\"id_1\",\"id_2\"\n\"0\",\"1\"\n1,\"2\"\n2,2\n3,4\n0,4\n");
+  EXPECT_EQ(tg::import_facebook(s / "fb", s / "q", {}).num_arcs, 8);
+  write_facebook(s / "fb2",
+                 "id,facebook_id,page_name,page_type\n0,11,A,government\n1,12,B,tvshow\n3,14,C,company\n"
+                 "4,15,D,politician\n");
+  try {
+    tg::import_facebook(s / "fb2", s / "out", {});
+    FAIL() << "a target file without id 2 was accepted";
+  } catch (const tg::input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("id 2 has no row"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(s / "out"));
 }
 
 TEST(ImportFacebook, FixtureQuotingEncodingsAndSplit) {
