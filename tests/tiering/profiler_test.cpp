@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 #include <set>
@@ -19,6 +20,7 @@
 #include "sampler/batcher.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "test_util.hpp"
+#include "tiering/estimators/estimators.hpp"
 #include "tiering/plan.hpp"
 #include "tiering/profiler.hpp"
 
@@ -547,6 +549,102 @@ TEST(Profiler, CvipShrinkageAcrossEpochsTracksLongRunFrequenciesBetter) {
   }
   EXPECT_LT(err_shrunk, 0.85 * err_raw) << err_shrunk << " vs " << err_raw;
   EXPECT_NEAR(sum_shrunk / sum_raw, 1.0, 0.02) << "shrinkage keeps each bin's total";
+}
+
+namespace {
+estimators::graph_ref ref_of(const graph& g) {
+  estimators::graph_ref r;
+  r.num_nodes = g.n;
+  r.indptr = g.indptr.data();
+  r.indices = g.indices.data();
+  r.index_type = dtype::int64;
+  return r;
+}
+// One epoch of cvip's counts, soft as estimate_cvip expands them (fanouts of two hops), unshrunk.
+estimators::batch_counts cvip_counts(const graph& g, const profile_config& cfg, std::uint64_t seed,
+                                     std::int64_t batches) {
+  estimators::sampling_budget b;
+  b.max_batches = batches;
+  b.soft_hops = estimators::kCvipSoftHops;
+  b.soft_rows = estimators::kCvipSoftRows;
+  b.window_noise = true;
+  return estimators::count_batches(ref_of(g), cfg, seed, b, "test");
+}
+}  // namespace
+
+// The variance that cvip's row samples add to a count, as count_batches estimates it from one run
+// (for the one node in kNoiseBlock it follows), against the spread of the counts over 400 runs that
+// differ only in those samples (one batch holding the whole training set: the seed changes only
+// the rows' samples). With one hop the estimate is the whole of it; with two, the noise of an
+// expander's own probability that its entries pass on is left out (cvip.cpp), so the estimate is
+// short of the spread (by a tenth here).
+double window_noise_over_spread(const std::vector<std::int64_t>& fanouts) {
+  const graph g = random_graph(2000, 60, 11);
+  profile_config cfg;
+  cfg.train_ids = every_kth(g.n, 40);  // 50 seeds, one batch
+  cfg.batch_size = 50;
+  cfg.fanouts = fanouts;
+  const std::size_t n = static_cast<std::size_t>(g.n);
+  std::vector<double> sum(n, 0), sum2(n, 0), est(n, 0);
+  const int runs = 400;
+  for (int s = 0; s < runs; ++s) {
+    const estimators::batch_counts c = cvip_counts(g, cfg, 1000 + static_cast<std::uint64_t>(s), 1);
+    EXPECT_EQ(c.noise.size(), (n + estimators::kNoiseBlock - 1) / estimators::kNoiseBlock);
+    for (std::size_t u = 0; u < n; ++u) {
+      const double x = static_cast<double>(c.count[u]) / static_cast<double>(c.unit);
+      sum[u] += x;
+      sum2[u] += x * x;
+      if (estimators::noise_followed(static_cast<std::int64_t>(u)))
+        est[u] += c.noise[u >> estimators::kNoiseBlockShift] / runs;
+    }
+  }
+  double spread = 0, estimated = 0;
+  int followed = 0;
+  for (std::size_t u = 0; u < n; ++u)
+    if (estimators::noise_followed(static_cast<std::int64_t>(u))) {
+      ++followed;
+      spread += (sum2[u] - sum[u] * sum[u] / runs) / (runs - 1);
+      estimated += est[u];
+    }
+  EXPECT_GT(followed, 100);
+  EXPECT_GT(spread, 0);
+  return estimated / spread;
+}
+
+TEST(Profiler, CvipWindowNoiseEstimateMatchesTheSpreadOverRuns) {
+  const double one_hop = window_noise_over_spread({4}), two_hops = window_noise_over_spread({4, 3});
+  EXPECT_NEAR(one_hop, 1.0, 0.1);
+  EXPECT_GT(two_hops, 0.75);
+  EXPECT_LT(two_hops, 1.0);
+  std::printf("estimated / measured variance: one hop %.3f, two hops %.3f\n", one_hop, two_hops);
+}
+
+// Within one epoch the row samples' noise is all cvip can measure; shrinking each node towards its
+// row-length bin by it (every node, reached or not) brings the scores closer to the long-run
+// frequencies on a graph without locality, and keeps the total.
+TEST(Profiler, CvipShrinkageWithinAnEpochTracksLongRunFrequenciesBetter) {
+  const graph g = random_graph(4000, 60, 12);
+  profile_config cfg;
+  cfg.train_ids = every_kth(g.n, 10);
+  cfg.fanouts = {4, 3};
+  cfg.batch_size = 40;  // 10 batches an epoch
+  cfg.seed = 5;
+  const estimators::graph_ref r = ref_of(g);
+  const estimators::estimate shrunk = estimators::estimate_cvip(r, cfg, 1.0);
+  ASSERT_TRUE(shrunk.details.contains("shrinkage"));
+  EXPECT_GT(shrunk.details["shrinkage"]["bins"].get<int>(), 1);
+  const estimators::estimate raw =
+      estimators::scores_from_counts(r, cfg, cvip_counts(g, cfg, cfg.seed ^ estimators::kPresampleTag, 10));
+  const estimators::estimate ref = estimators::estimate_presample(r, cfg, 2000);
+  double err_shrunk = 0, err_raw = 0, sum_shrunk = 0, sum_raw = 0;
+  for (std::size_t u = 0; u < ref.score.size(); ++u) {
+    err_shrunk += std::pow(shrunk.score[u] - ref.score[u], 2);
+    err_raw += std::pow(raw.score[u] - ref.score[u], 2);
+    sum_shrunk += shrunk.score[u];
+    sum_raw += raw.score[u];
+  }
+  EXPECT_LT(err_shrunk, 0.85 * err_raw) << err_shrunk << " vs " << err_raw;
+  EXPECT_NEAR(sum_shrunk / sum_raw, 1.0, 0.01) << "shrinkage keeps each bin's total";
 }
 
 TEST(Profiler, SymmetricDatasetsNeedNoTranspose) {

@@ -123,98 +123,143 @@ std::int64_t length_key(std::int64_t d) {
   return 4096 + 64 * (bits - 13) + ((d >> (bits - 7)) & 63);
 }
 
-// Empirical-Bayes shrinkage across whole epochs (derivation at the top of this file). Replaces the
-// score of every reached node by mu_b + w_b (r - mu_b) in its row-length bin b; returns what it did.
-nlohmann::json shrink_across_epochs(const graph_ref& g, const batch_counts& c, estimate* out) {
+// Empirical-Bayes shrinkage (derivation at the top of this file). For each node u of the population,
+// rate(u, &r) gives its rate and returns true; noise(u, &s2) gives the sampling variance of r where
+// it is known (every node across epochs; one node in kNoiseBlock within an epoch) and returns true.
+// Bins of whole row-length keys in ascending order close once they hold kCvipMinBinNodes nodes of
+// known noise (a short last bin joins the one before). Each population node's score becomes
+// mu_b + w_b (r - mu_b) in its bin b: mu_b the bin's mean rate, w_b = tau^2 / (tau^2 + s^2) with
+// s^2 the bin's mean known noise and tau^2 = var(r) - s^2 the spread of true rates. Every sum runs
+// over fixed chunks of ids and is added in chunk order: the same result for any thread count.
+template <typename Rate, typename Noise>
+nlohmann::json shrink_to_bins(const graph_ref& g, std::int64_t max_deg, Rate rate, Noise noise, estimate* out) {
   const std::int64_t n = g.num_nodes;
-  const double k = static_cast<double>(c.whole_epochs);
-  const double to_rate = 1.0 / (static_cast<double>(c.unit) * k), inv_k = 1.0 / k, inv_k1 = 1.0 / (k - 1);
-  // The nodes to shrink, in id order (a parallel compaction by fixed chunks), with their epoch-mean
-  // rate r and its sampling variance (mean of x^2 - r^2) / (K - 1): reached nodes whose epochs
-  // disagree. Where every epoch read a node equally often (seeds, nodes only certain members reach)
-  // its rate is taken as measured and kept out of the bins. Later passes cost what was reached.
-  constexpr std::int64_t kChunk = std::int64_t{1} << 14;
-  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-  std::vector<std::int64_t> offset(static_cast<std::size_t>(chunks) + 1, 0);
-  auto rate_noise = [&](std::int64_t u, double* r, double* s2) {
-    const std::int64_t cu = c.count[static_cast<std::size_t>(u)];
-    if (cu <= 0) return false;
-    *r = static_cast<double>(cu) * to_rate;
-    *s2 = std::max(0.0, c.epoch_sq[static_cast<std::size_t>(u)] * inv_k - *r * *r) * inv_k1;
-    return *s2 > 1e-12 * *r * *r;
-  };
-  tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t ch) {
-    std::int64_t cnt = 0;
+  // Fixed chunks of at least 2^16 ids (at most 64); keys up to the longest row's.
+  const std::int64_t kChunks = std::clamp<std::int64_t>((n >> 16) + 1, 1, 64);
+  const std::int64_t chunk = (n + kChunks - 1) / kChunks;
+  const std::int64_t num_keys = length_key(max_deg) + 1;
+  // Nodes of known noise per key (integers: any order gives the same sums).
+  std::vector<std::vector<std::int64_t>> known_per_chunk(static_cast<std::size_t>(kChunks));
+  tbb::parallel_for(std::int64_t{0}, kChunks, [&](std::int64_t ch) {
+    auto& kc = known_per_chunk[static_cast<std::size_t>(ch)];
+    kc.assign(static_cast<std::size_t>(num_keys), 0);
     double r = 0, s2 = 0;
-    for (std::int64_t u = ch * kChunk; u < std::min(n, (ch + 1) * kChunk); ++u) cnt += rate_noise(u, &r, &s2) ? 1 : 0;
-    offset[static_cast<std::size_t>(ch) + 1] = cnt;
+    for (std::int64_t u = ch * chunk; u < std::min(n, (ch + 1) * chunk); ++u)
+      if (rate(u, &r) && noise(u, &s2)) ++kc[static_cast<std::size_t>(length_key(g.in_degree(u)))];
   });
-  for (std::size_t ch = 0; ch < static_cast<std::size_t>(chunks); ++ch) offset[ch + 1] += offset[ch];
-  const auto m_nodes = static_cast<std::size_t>(offset.back());
-  std::vector<std::int64_t> nodes(m_nodes);
-  std::vector<double> rates(m_nodes), noises(m_nodes);
-  tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t ch) {
-    std::size_t at = static_cast<std::size_t>(offset[static_cast<std::size_t>(ch)]);
-    for (std::int64_t u = ch * kChunk; u < std::min(n, (ch + 1) * kChunk); ++u)
-      if (double r = 0, s2 = 0; rate_noise(u, &r, &s2)) {
-        nodes[at] = u;
-        rates[at] = r;
-        noises[at++] = s2;
-      }
-  });
-  // Bins: whole keys in ascending order, closed once they hold kCvipMinBinNodes reached nodes (a
-  // short last bin joins the one before).
-  const std::int64_t num_keys = length_key(std::numeric_limits<std::int64_t>::max()) + 1;
-  std::vector<std::int64_t> per_key(static_cast<std::size_t>(num_keys), 0);
-  for (std::int64_t u : nodes) ++per_key[static_cast<std::size_t>(length_key(g.in_degree(u)))];
   std::vector<std::int32_t> bin_of_key(static_cast<std::size_t>(num_keys), 0);
   std::int32_t bins = 0;
   std::int64_t filled = 0, last_closed_key = -1;
   for (std::int64_t key = 0; key < num_keys; ++key) {
     bin_of_key[static_cast<std::size_t>(key)] = bins;
-    filled += per_key[static_cast<std::size_t>(key)];
+    for (const auto& kc : known_per_chunk) filled += kc[static_cast<std::size_t>(key)];
     if (filled >= kCvipMinBinNodes) {
       ++bins;
       filled = 0;
       last_closed_key = key;
     }
   }
-  if (bins == 0) return {{"bins", 0}};  // too few reached nodes to estimate anything
+  if (bins == 0) return {{"bins", 0}};  // too few nodes of known noise to estimate anything
   if (filled > 0)                       // the short tail joins the last full bin
     for (std::int64_t key = last_closed_key + 1; key < num_keys; ++key)
       bin_of_key[static_cast<std::size_t>(key)] = bins - 1;
-  // Per bin, in node order (fixed, so the sums do not depend on threads): the rates, their squares
-  // and their sampling variances.
+  // Per bin: the population's count, rates and squares; the known noises and their count.
   struct moments {
-    double n = 0, r = 0, r2 = 0, noise = 0;
+    double n = 0, r = 0, r2 = 0, noise = 0, known = 0;
   };
+  std::vector<std::vector<moments>> part(static_cast<std::size_t>(kChunks));
+  tbb::parallel_for(std::int64_t{0}, kChunks, [&](std::int64_t ch) {
+    auto& mc = part[static_cast<std::size_t>(ch)];
+    mc.assign(static_cast<std::size_t>(bins), moments{});
+    double r = 0, s2 = 0;
+    for (std::int64_t u = ch * chunk; u < std::min(n, (ch + 1) * chunk); ++u) {
+      if (!rate(u, &r)) continue;
+      moments& b = mc[static_cast<std::size_t>(bin_of_key[static_cast<std::size_t>(length_key(g.in_degree(u)))])];
+      b.n += 1;
+      b.r += r;
+      b.r2 += r * r;
+      if (noise(u, &s2)) {
+        b.noise += s2;
+        b.known += 1;
+      }
+    }
+  });
   std::vector<moments> m(static_cast<std::size_t>(bins));
-  std::vector<std::int32_t> bin_of(m_nodes);
-  for (std::size_t i = 0; i < m_nodes; ++i) {
-    bin_of[i] = bin_of_key[static_cast<std::size_t>(length_key(g.in_degree(nodes[i])))];
-    moments& b = m[static_cast<std::size_t>(bin_of[i])];
-    b.n += 1;
-    b.r += rates[i];
-    b.r2 += rates[i] * rates[i];
-    b.noise += noises[i];
-  }
-  // mu = the bin's mean rate; tau^2 = its spread of true rates (observed variance minus the mean
-  // sampling variance); w = tau^2 / (tau^2 + sampling variance): 1 where the epochs agree.
+  for (const auto& mc : part)
+    for (std::size_t b = 0; b < m.size(); ++b) {
+      m[b].n += mc[b].n;
+      m[b].r += mc[b].r;
+      m[b].r2 += mc[b].r2;
+      m[b].noise += mc[b].noise;
+      m[b].known += mc[b].known;
+    }
   std::vector<double> mu(static_cast<std::size_t>(bins)), w(static_cast<std::size_t>(bins));
   double mean_w = 0;
   for (std::size_t b = 0; b < m.size(); ++b) {
     mu[b] = m[b].r / m[b].n;
     const double var = std::max(0.0, m[b].r2 / m[b].n - mu[b] * mu[b]);
-    const double s2 = m[b].noise / m[b].n;
+    const double s2 = m[b].known > 0 ? m[b].noise / m[b].known : 0.0;
     const double tau2 = std::max(0.0, var - s2);
     w[b] = s2 > 0 ? tau2 / (tau2 + s2) : 1.0;
     mean_w += w[b] / static_cast<double>(m.size());
   }
-  tbb::parallel_for(std::size_t{0}, m_nodes, [&](std::size_t i) {
-    const auto b = static_cast<std::size_t>(bin_of[i]);
-    out->score[static_cast<std::size_t>(nodes[i])] = mu[b] + w[b] * (rates[i] - mu[b]);
+  tbb::parallel_for(std::int64_t{0}, kChunks, [&](std::int64_t ch) {
+    double r = 0;
+    for (std::int64_t u = ch * chunk; u < std::min(n, (ch + 1) * chunk); ++u)
+      if (rate(u, &r)) {
+        const auto b = static_cast<std::size_t>(bin_of_key[static_cast<std::size_t>(length_key(g.in_degree(u)))]);
+        out->score[static_cast<std::size_t>(u)] = mu[b] + w[b] * (r - mu[b]);
+      }
   });
-  return {{"bins", bins}, {"epochs", c.whole_epochs}, {"mean_weight", mean_w}};
+  return {{"bins", bins}, {"mean_weight", mean_w}};
+}
+
+// Across whole epochs: the population is the reached nodes whose epochs disagree, with their
+// epoch-mean rate r and its sampling variance (mean of x^2 - r^2) / (K - 1). Where every epoch
+// read a node equally often (seeds, nodes only certain members reach) its rate is taken as
+// measured and kept out of the bins.
+nlohmann::json shrink_across_epochs(const graph_ref& g, std::int64_t max_deg, const batch_counts& c, estimate* out) {
+  const double k = static_cast<double>(c.whole_epochs);
+  const double to_rate = 1.0 / (static_cast<double>(c.unit) * k), inv_k = 1.0 / k, inv_k1 = 1.0 / (k - 1);
+  auto noise = [&](std::int64_t u, double* s2) {
+    const double r = static_cast<double>(c.count[static_cast<std::size_t>(u)]) * to_rate;
+    *s2 = std::max(0.0, c.epoch_sq[static_cast<std::size_t>(u)] * inv_k - r * r) * inv_k1;
+    return true;
+  };
+  auto rate = [&](std::int64_t u, double* r) {
+    const std::int64_t cu = c.count[static_cast<std::size_t>(u)];
+    if (cu <= 0) return false;
+    *r = static_cast<double>(cu) * to_rate;
+    double s2 = 0;
+    noise(u, &s2);
+    return s2 > 1e-12 * *r * *r;
+  };
+  nlohmann::json res = shrink_to_bins(g, max_deg, rate, noise, out);
+  res["epochs"] = c.whole_epochs;
+  return res;
+}
+
+// Within the sampled batches (one epoch, or part of one): every node is in the population,
+// reached or not (a node no sampled batch reached has rate 0 by chance as much as a reached one
+// has its rate by chance), and the noise is that of the soft hops' row samples, known for one node
+// in kNoiseBlock (batch_counts::noise).
+nlohmann::json shrink_within_epoch(const graph_ref& g, std::int64_t max_deg, const profile_config& cfg,
+                                   const batch_counts& c, estimate* out) {
+  const double epochs =
+      static_cast<double>(c.batches) / static_cast<double>(std::max<std::int64_t>(1, trained_batches_per_epoch(cfg)));
+  const double to_rate = 1.0 / (static_cast<double>(c.unit) * epochs), to_var = 1.0 / (epochs * epochs);
+  auto rate = [&](std::int64_t u, double* r) {
+    *r = static_cast<double>(c.count[static_cast<std::size_t>(u)]) * to_rate;
+    return true;
+  };
+  auto noise = [&](std::int64_t u, double* s2) {
+    if (!noise_followed(u)) return false;
+    *s2 = c.noise[static_cast<std::size_t>(u >> kNoiseBlockShift)] * to_var;
+    return true;
+  };
+  nlohmann::json res = shrink_to_bins(g, max_deg, rate, noise, out);
+  res["noise"] = "row samples of the soft hops";
+  return res;
 }
 
 }  // namespace
@@ -232,13 +277,9 @@ estimate estimate_cvip(const graph_ref& g, const profile_config& cfg, double epo
   budget.soft_rows_last =
       static_cast<std::int64_t>(cfg.fanouts.size()) > kCvipSoftHops ? kCvipLastSoftRows : kCvipSoftRows;
   budget.epoch_moments = nb > 0 && budget.max_batches >= 2 * nb;
+  budget.window_noise = !budget.epoch_moments;
   const batch_counts c = count_batches(g, cfg, seed, budget, "presampling (cvip)");
   estimate out = scores_from_counts(g, cfg, c);
-  if (c.whole_epochs >= 2 && c.batches == c.whole_epochs * nb)
-    out.details["shrinkage"] = shrink_across_epochs(g, c, &out);
-  // Ties, and nodes no sampled batch reached, go by row length (free from indptr): a relative
-  // nudge below 1e-9 on positive scores, and 1e-15 x relative row length below every positive
-  // score (the smallest is 2^-20 per batch) for the unreached.
   const std::int64_t max_deg = tbb::parallel_reduce(
       tbb::blocked_range<std::int64_t>(0, g.num_nodes), std::int64_t{1},
       [&](const tbb::blocked_range<std::int64_t>& r, std::int64_t m) {
@@ -246,6 +287,13 @@ estimate estimate_cvip(const graph_ref& g, const profile_config& cfg, double epo
         return m;
       },
       [](std::int64_t x, std::int64_t y) { return std::max(x, y); });
+  if (c.whole_epochs >= 2 && c.batches == c.whole_epochs * nb)
+    out.details["shrinkage"] = shrink_across_epochs(g, max_deg, c, &out);
+  else if (!c.noise.empty() && c.batches > 0)
+    out.details["shrinkage"] = shrink_within_epoch(g, max_deg, cfg, c, &out);
+  // Ties, and nodes no sampled batch reached, go by row length (free from indptr): a relative
+  // nudge below 1e-9 on positive scores, and 1e-15 x relative row length below every positive
+  // score (the smallest is 2^-20 per batch) for the unreached.
   if (c.batches > 0)  // no training node, no reads: every score stays 0
     tbb::parallel_for(std::int64_t{0}, g.num_nodes, [&](std::int64_t u) {
       const double q = static_cast<double>(g.in_degree(u)) / static_cast<double>(max_deg);

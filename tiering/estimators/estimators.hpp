@@ -116,7 +116,21 @@ struct sampling_budget {
   // Also record each node's count per whole epoch, as a sum of squares (batch_counts::epoch_sq),
   // for cvip's shrinkage across epochs.
   bool epoch_moments = false;
+  // Also estimate the variance that the soft hops' row samples add to the counts of one node in
+  // every kNoiseBlock ids (batch_counts::noise), for cvip's shrinkage within an epoch.
+  bool window_noise = false;
 };
+
+// window_noise follows one node per block of kNoiseBlock consecutive ids, at a position within the
+// block that a hash of the block number picks (so no id pattern of a graph lines up with it).
+inline constexpr std::int64_t kNoiseBlockShift = 4, kNoiseBlock = std::int64_t{1} << kNoiseBlockShift;
+inline std::int64_t noise_member(std::int64_t block) {
+  const std::uint64_t h = static_cast<std::uint64_t>(block) * 0x9E3779B97F4A7C15ull;
+  return (block << kNoiseBlockShift) | static_cast<std::int64_t>(h >> (64 - kNoiseBlockShift));
+}
+inline bool noise_followed(std::int64_t u) {
+  return noise_member(u >> kNoiseBlockShift) == u;
+}
 
 // Counts per node the batches whose input nodes contain it, for the batches of plan_epoch(train,
 // batch_size, seed, e) sampled as neighbor_sampler(seed) samples them (the same draws; see
@@ -127,6 +141,10 @@ struct batch_counts {
   // in epoch order; whole_epochs of them.
   std::vector<double> epoch_sq;
   std::int64_t whole_epochs = 0;
+  // With window_noise: per block of ids, the estimated variance (in batches^2) that the soft hops'
+  // row samples add to the count of the block's followed node, noise_member(block); summed over
+  // the batches (derivation in cvip.cpp).
+  std::vector<double> noise;
   std::int64_t batches = 0;
   std::int64_t sampled_edges = 0;
   std::int64_t unit = 1;  // count units per batch (expected counts are fixed-point)

@@ -59,6 +59,10 @@ struct reach_worker {
   std::vector<std::int64_t> soft;
   std::vector<soft_state> state;
   std::vector<std::int64_t> soft_expanders;  // a hop's soft nodes that were not certain when it began
+  // window_noise, per block of kNoiseBlock ids (its followed node): the current hop's sum of
+  // (log f)^2 (1 - pi) over the entries read, and the variance of its probability so far.
+  std::vector<float> noise_lv, noise_vp;
+  bool tracking = false;  // this batch is one of those whose noise is estimated
 };
 
 // One hop in expectation (derivation in cvip.cpp). Expanders: the certain members S_h (weight 1)
@@ -89,7 +93,8 @@ template <typename index_t, typename Visit>
 std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng& rng, std::size_t frontier,
                       std::int64_t soft_rows, bool last, reach_worker* w, Visit& visit) {
   const auto* idx = static_cast<const index_t*>(g.indices);
-  auto soft_add = [&](std::int64_t u, float factor) {
+  const bool track = w->tracking;
+  auto soft_add = [&](std::int64_t u, float factor, float lv) {
     std::uint64_t& word = w->soft_seen[static_cast<std::size_t>(u) >> 6];
     const std::uint64_t bit = std::uint64_t{1} << (u & 63);
     if (!(word & bit)) {
@@ -97,6 +102,7 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
       w->soft.push_back(u);
     }
     w->state[static_cast<std::size_t>(u)].miss *= factor;
+    if (lv > 0.0f && noise_followed(u)) w->noise_lv[static_cast<std::size_t>(u >> kNoiseBlockShift)] += lv;
   };
   std::int64_t edges = 0;
   auto expand = [&](std::int64_t v, float weight) {
@@ -112,19 +118,32 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
     const float factor = 1.0f - weight * static_cast<float>(static_cast<double>(k) / static_cast<double>(m));
     if (factor >= 1.0f) return;  // a chance below float resolution
     if (m == deg) {
-      for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor);
-    } else if (last) {
+      for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor, 0.0f);
+      edges += m;
+      return;
+    }
+    // window_noise: each entry is read with probability pi = m / deg, and then multiplies its node's
+    // miss by f. Independent factors g = f^I (I ~ Bernoulli(pi)) have Var g = pi (1 - pi) (1 - f)^2,
+    // and the product's variance is close to the sum of each one's times the others' squares, which
+    // is miss^2 / f^2 for a factor read: so each entry read adds ((1 - f) / f)^2 (1 - pi), and the
+    // caller multiplies by miss^2 (an unbiased estimate of the variance when one entry is read).
+    float lv = 0.0f;
+    if (track) {
+      const double r = (1.0 - static_cast<double>(factor)) / static_cast<double>(factor);
+      lv = static_cast<float>(r * r * (1.0 - static_cast<double>(m) / static_cast<double>(deg)));
+    }
+    if (last) {
       const auto s0 =
           static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(v) << 24, static_cast<std::uint64_t>(deg)));
       const std::int64_t first = std::min(m, deg - s0);
-      for (std::int64_t j = 0; j < first; ++j) soft_add(static_cast<std::int64_t>(idx[start + s0 + j]), factor);
-      for (std::int64_t j = 0; j < m - first; ++j) soft_add(static_cast<std::int64_t>(idx[start + j]), factor);
+      for (std::int64_t j = 0; j < first; ++j) soft_add(static_cast<std::int64_t>(idx[start + s0 + j]), factor, lv);
+      for (std::int64_t j = 0; j < m - first; ++j) soft_add(static_cast<std::int64_t>(idx[start + j]), factor, lv);
     } else {
       const double step = static_cast<double>(deg) / static_cast<double>(m);
       const double u0 = rng.uniform(static_cast<std::uint64_t>(v) << 24) * step;
       for (std::int64_t j = 0; j < m; ++j) {
         const auto pos = std::min(static_cast<std::int64_t>(u0 + static_cast<double>(j) * step), deg - 1);
-        soft_add(static_cast<std::int64_t>(idx[start + pos]), factor);
+        soft_add(static_cast<std::int64_t>(idx[start + pos]), factor, lv);
       }
     }
     edges += m;
@@ -162,6 +181,12 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
     const auto su = static_cast<std::size_t>(u);
     const bool certain = (w->seen[su >> 6] >> (u & 63)) & 1;
     soft_state& st = w->state[su];
+    if (track && noise_followed(u)) {  // the variance of the new probability 1 - (1 - p) miss
+      const auto b = static_cast<std::size_t>(u >> kNoiseBlockShift);
+      const float q = (1.0f - st.prob) * st.miss;
+      w->noise_vp[b] = certain ? 0.0f : st.miss * st.miss * w->noise_vp[b] + q * q * w->noise_lv[b];
+      w->noise_lv[b] = 0.0f;
+    }
     st.prob = certain ? 1.0f : 1.0f - (1.0f - st.prob) * st.miss;
     st.miss = 1.0f;
   }
@@ -218,18 +243,31 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
                                  const sampling_budget& budget, const std::string& label) {
   const auto n = static_cast<std::size_t>(g.num_nodes);
   const bool soft = budget.soft_hops > 0;
-  tbb::enumerable_thread_specific<reach_worker> workers([n, soft] {
+  const bool track = soft && budget.window_noise;
+  const std::size_t blocks = (n + kNoiseBlock - 1) / kNoiseBlock;
+  tbb::enumerable_thread_specific<reach_worker> workers([n, soft, track, blocks] {
     reach_worker w;
     w.seen.assign((n + 63) / 64, 0);
     if (soft) {
       w.soft_seen.assign((n + 63) / 64, 0);
       w.state.assign(n, soft_state{});
     }
+    if (track) {
+      w.noise_lv.assign(blocks, 0.0f);
+      w.noise_vp.assign(blocks, 0.0f);
+    }
     return w;
   });
   // Expected counts are fixed-point: kSoftCountScale units per batch.
   const std::int64_t unit = soft ? kSoftCountScale : 1;
   std::unique_ptr<std::atomic<std::int64_t>[]> cnt(new std::atomic<std::int64_t>[n]());
+  // window_noise: variances of the followed nodes' counts, in fixed point (kNoiseScale per batch^2).
+  constexpr double kNoiseScale = static_cast<double>(std::int64_t{1} << 40);
+  std::unique_ptr<std::atomic<std::int64_t>[]> var(track ? new std::atomic<std::int64_t>[blocks]() : nullptr);
+  // Noise is estimated on every kNoiseEvery-th batch of an epoch (the batches are alike: their
+  // seeds are a random split) and scaled to all of them: a quarter of its cost.
+  constexpr std::int64_t kNoiseEvery = 4;
+  std::int64_t noise_batches = 0;
   std::atomic<std::int64_t> edges{0};
   batch_counts out;
   const std::int64_t per_epoch = trained_batches_per_epoch(cfg);
@@ -251,7 +289,8 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
   // them (fewer workers, never a different result; batches are independent).
   int max_workers = tbb::this_task_arena::max_concurrency();
   if (soft) {
-    const double per_worker = static_cast<double>(n) * (sizeof(soft_state) + 0.25) + 1.0;
+    const double per_worker =
+        static_cast<double>(n) * (sizeof(soft_state) + 0.25 + (track ? 2.0 * sizeof(float) / kNoiseBlock : 0.0)) + 1.0;
     const double allowed = static_cast<double>(usable_memory_bytes()) / 8.0 / per_worker;
     max_workers = static_cast<int>(std::clamp(allowed, 1.0, static_cast<double>(max_workers)));
   }
@@ -267,6 +306,8 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
         tbb::parallel_for(tbb::blocked_range<std::int64_t>(b0, b1, 1), [&](const auto& r) {
           reach_worker& w = workers.local();
           for (std::int64_t b = r.begin(); b < r.end(); ++b) {
+            const bool tracked = track && b % kNoiseEvery == 0;
+            w.tracking = tracked;
             const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, budget);
             // Soft nodes before the members (a certain node is counted once, below), with the last
             // hop's probabilities 1 - (1 - p) miss (soft_hop leaves them to this pass). Fixed point:
@@ -281,10 +322,22 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
               const std::int64_t u = soft[i];
               const auto su = static_cast<std::size_t>(u);
               soft_state& st = w.state[su];
-              if (!((w.seen[su >> 6] >> (u & 63)) & 1)) {
+              const bool certain = (w.seen[su >> 6] >> (u & 63)) & 1;
+              if (!certain) {
                 const float p = 1.0f - (1.0f - st.prob) * st.miss;
                 cnt[su].fetch_add(static_cast<std::int64_t>(static_cast<double>(p) * static_cast<double>(unit) + 0.5),
                                   std::memory_order_relaxed);
+              }
+              if (tracked && noise_followed(u)) {
+                // Var of 1 - (1 - p) miss: the last hop's entries (through miss) and the earlier
+                // hops' (through p), as soft_hop propagates them.
+                const auto b = static_cast<std::size_t>(u >> kNoiseBlockShift);
+                const double q = static_cast<double>((1.0f - st.prob) * st.miss), mi = st.miss;
+                const double v =
+                    q * q * static_cast<double>(w.noise_lv[b]) + mi * mi * static_cast<double>(w.noise_vp[b]);
+                if (!certain && v > 0)
+                  var[b].fetch_add(static_cast<std::int64_t>(v * kNoiseScale + 0.5), std::memory_order_relaxed);
+                w.noise_lv[b] = w.noise_vp[b] = 0.0f;
               }
               st = soft_state{};
               w.soft_seen[su >> 6] = 0;
@@ -298,6 +351,7 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
           }
         });
         out.batches += b1 - b0;
+        if (track) noise_batches += (b1 + kNoiseEvery - 1) / kNoiseEvery - (b0 + kNoiseEvery - 1) / kNoiseEvery;
         b0 = b1;
         if (budget.epoch_moments && b0 == epoch_batches) {  // a whole epoch: fold its counts in
           tbb::parallel_for(std::size_t{0}, n, [&](std::size_t u) {
@@ -323,6 +377,13 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
   prog.finish();
   out.count.resize(n);
   tbb::parallel_for(std::size_t{0}, n, [&](std::size_t u) { out.count[u] = cnt[u].load(std::memory_order_relaxed); });
+  if (track && noise_batches > 0) {
+    out.noise.resize(blocks);
+    const double scale = static_cast<double>(out.batches) / static_cast<double>(noise_batches) / kNoiseScale;
+    tbb::parallel_for(std::size_t{0}, blocks, [&](std::size_t b) {
+      out.noise[b] = static_cast<double>(var[b].load(std::memory_order_relaxed)) * scale;
+    });
+  }
   out.sampled_edges = edges.load();
   out.unit = unit;
   return out;
