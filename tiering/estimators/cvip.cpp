@@ -70,6 +70,29 @@
 // not noise (a node near one seed is read in exactly one batch an epoch): shrinking by it lost up to
 // 7 points on cnr-2000 (tried).
 //
+// Shrinkage within one epoch. What can be measured there is the noise of the soft hops' row
+// samples. An entry read with probability pi = m / deg multiplies its node's miss by f, a factor
+// g = f^I, I ~ Bernoulli(pi), of variance pi (1 - pi) (1 - f)^2; the product's variance is near the
+// sum of each factor's times the others' squares, which for a factor read is miss^2 / f^2. So each
+// entry read adds ((1 - f) / f)^2 (1 - pi) to a sum that, times miss^2 (and (1 - p)^2 for an earlier
+// hop's probability p), is an unbiased estimate of that hop's variance; at the end of a hop the
+// variance of the new probability 1 - (1 - p) miss is miss^2 var(p) + ((1 - p) miss)^2 lv, and the
+// last hop's is added to the count's. Left out: the noise an expander's own probability passes on
+// to every entry it reads, and the sampled hops' draws (test: the estimate is the whole measured
+// spread with one hop, 0.9 of it with two). Bins and weights are those above, with two changes:
+// every node is in its bin, reached or not (a node no sampled batch reached has rate 0 by chance
+// as much as a reached one has its rate by chance: at a 20% cache these nodes decide), and the bin's
+// noise is the mean over the nodes whose noise is followed: one node in kNoiseBlock = 16 ids (at a
+// position within its block that a hash picks), on every 4th batch of the epoch (the batches are
+// alike: their seeds are a random split), scaled to all. On the R-MAT of 268M arcs (fanouts 15,10,5) the 5/10/20% cells
+// went from 97.9/96.4/96.2% of the oracle to 99.1/98.2/97.2 (cvip:2: 99.4/98.2/97.6), on the billion-arc R-MAT the
+// 2/5/10% cells from 95.9/93.1/94.0 to 97.8/96.6/95.1 (degree: 97.9/96.3/95.5; below it by 0.4 points at most where the
+// gap was 3.2); on the recorded graphs the worst cell moved by -0.00..+0.20 points (mean +0.03; rows there are short
+// enough that little is subsampled, and bins of in-degree say less about a web crawl's reads). Cost: about 10% more
+// time on the R-MAT (following one node in 16 on a quarter of the batches; following every node in every batch cost
+// 50%). With it the last hop's R could drop to 2 on R-MATs at no loss there, but that lost 0.1-0.4 points on the
+// recorded three-hop settings (slashdot 99.1 -> 98.7) for 18% less time: R stays 4.
+//
 // Cost. Each expander reads up to R k entries of its row and multiplies a float; no random draws
 // except one per long row. The soft sets are wider than the sampled frontiers (2.3-5x the entries a
 // presampling epoch draws on the recorded graphs, 7.7x on an R-MAT with fanouts 15,10,5: 9.3x with
@@ -85,19 +108,22 @@
 // 2.1 on the billion-arc R-MAT (1.40 s against 0.68 s; 1.59 as the wall time of `tiergnn profile`;
 // bench/results/scale/profile_rmat25.md).
 //
-// Ties. Nodes that no sampled batch reached score 0, and saturated nodes tie at the batch count;
-// both are ordered by row length (in-degree; the degree on undirected graphs), which costs nothing
-// (indptr). On the billion-arc R-MAT with 17 batches an epoch this took the 20% cache from 92.4% to
-// 96.0% of the oracle; on the five recorded graphs it changed nothing measurable.
+// Ties. Nodes that no sampled batch reached score 0 (unless shrinkage within an epoch gave them their
+// bin's share), and saturated nodes tie at the batch count; both are ordered by row length
+// (in-degree; the degree on undirected graphs), which costs nothing (indptr). On the billion-arc
+// R-MAT with 17 batches an epoch this took the 20% cache from 92.4% to 96.0% of the oracle (before
+// the shrinkage within an epoch); on the five recorded graphs it changed nothing measurable.
 //
 // Determinism. A batch runs on one thread in a fixed order (seeds, then rows in member order); its
 // contribution to each node is rounded to a 2^-20 fixed-point integer and added with integer
 // atomics, so the scores are identical for any thread count and schedule.
 //
-// Memory: per worker two bitmaps and two floats per node (8.25 bytes per node; count_batches runs
-// fewer workers when they would need more than an eighth of usable memory), plus the counts and
-// the scores (16 bytes per node) and, with two or more whole epochs, the epoch moments (16 bytes
-// per node); nothing proportional to E. Measured on the billion-arc R-MAT with
+// Memory: per worker two bitmaps and two floats per node (8.25 bytes per node) and, within an
+// epoch, two floats per followed node (0.5 bytes per node; count_batches runs fewer workers when
+// they would need more than an eighth of usable memory), plus the counts and the scores (16 bytes
+// per node) and either the epoch moments (two or more whole epochs, 16 bytes per node) or the
+// followed nodes' variances (0.5 bytes per node) and the shrinkage's per-chunk bin sums (at most 64
+// chunks x bins x 40 bytes); nothing proportional to E. Measured on the billion-arc R-MAT with
 // 2 threads: 35 bytes per node of anonymous memory (bench/results/scale/profile_rmat25.md).
 //
 // Against hybrid (bench/results/traffic/summary.md, 40 settings): cvip:2 matches hybrid's mean of
