@@ -27,12 +27,6 @@ const char* const kMaskKeys[3][4] = {{"train_mask", "train_masks", nullptr, null
                                      {"val_mask", "valid_mask", "val_masks", "valid_masks"},
                                      {"test_mask", "test_masks", nullptr, nullptr}};
 
-const char* first_key(const npz_archive& z, const char* const* keys) {
-  for (int i = 0; i < 4 && keys[i]; ++i)
-    if (z.contains(keys[i])) return keys[i];
-  return nullptr;
-}
-
 }  // namespace
 
 labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::string& npz_path,
