@@ -575,9 +575,9 @@ estimators::batch_counts cvip_counts(const graph& g, const profile_config& cfg, 
 // The variance that cvip's row samples add to a count, as count_batches estimates it from one run
 // (for the one node in kNoiseBlock it follows), against the spread of the counts over 400 runs that
 // differ only in those samples (one batch holding the whole training set: the seed changes only
-// the rows' samples). With one hop the estimate is the whole of it; with two, the noise of an
-// expander's own probability that its entries pass on is left out (cvip.cpp), so the estimate is
-// short of the spread (by a tenth here).
+// the rows' samples). With one hop the estimate is exact; with two, the noise an expander's own
+// probability passes on is approximated with the hop's mean relative variance (cvip.cpp): 1.2 of
+// the spread here, 0.9 without that term.
 double window_noise_over_spread(const std::vector<std::int64_t>& fanouts) {
   const graph g = random_graph(2000, 60, 11);
   profile_config cfg;
@@ -614,8 +614,8 @@ double window_noise_over_spread(const std::vector<std::int64_t>& fanouts) {
 TEST(Profiler, CvipWindowNoiseEstimateMatchesTheSpreadOverRuns) {
   const double one_hop = window_noise_over_spread({4}), two_hops = window_noise_over_spread({4, 3});
   EXPECT_NEAR(one_hop, 1.0, 0.1);
-  EXPECT_GT(two_hops, 0.75);
-  EXPECT_LT(two_hops, 1.0);
+  EXPECT_GT(two_hops, 0.8);
+  EXPECT_LT(two_hops, 1.3);
   std::printf("estimated / measured variance: one hop %.3f, two hops %.3f\n", one_hop, two_hops);
 }
 

@@ -77,21 +77,25 @@
 // entry read adds ((1 - f) / f)^2 (1 - pi) to a sum that, times miss^2 (and (1 - p)^2 for an earlier
 // hop's probability p), is an unbiased estimate of that hop's variance; at the end of a hop the
 // variance of the new probability 1 - (1 - p) miss is miss^2 var(p) + ((1 - p) miss)^2 lv, and the
-// last hop's is added to the count's. Left out: the noise an expander's own probability passes on
-// to every entry it reads, and the sampled hops' draws (test: the estimate is the whole measured
-// spread with one hop, 0.9 of it with two). Bins and weights are those above, with two changes:
-// every node is in its bin, reached or not (a node no sampled batch reached has rate 0 by chance
-// as much as a reached one has its rate by chance: at a 20% cache these nodes decide), and the bin's
-// noise is the mean over the nodes whose noise is followed: one node in kNoiseBlock = 16 ids (at a
-// position within its block that a hash picks), on every 4th batch of the epoch (the batches are
-// alike: their seeds are a random split), scaled to all. On the R-MAT of 268M arcs (fanouts 15,10,5) the 5/10/20% cells
-// went from 97.9/96.4/96.2% of the oracle to 99.1/98.2/97.2 (cvip:2: 99.4/98.2/97.6), on the billion-arc R-MAT the
-// 2/5/10% cells from 95.9/93.1/94.0 to 97.8/96.6/95.1 (degree: 97.9/96.3/95.5; below it by 0.4 points at most where the
-// gap was 3.2); on the recorded graphs the worst cell moved by -0.00..+0.20 points (mean +0.03; rows there are short
-// enough that little is subsampled, and bins of in-degree say less about a web crawl's reads). Cost: about 10% more
-// time on the R-MAT (following one node in 16 on a quarter of the batches; following every node in every batch cost
-// 50%). With it the last hop's R could drop to 2 on R-MATs at no loss there, but that lost 0.1-0.4 points on the
-// recorded three-hop settings (slashdot 99.1 -> 98.7) for 18% less time: R stays 4.
+// last hop's is added to the count's. A soft expander's own p is noisy as well, and every entry it
+// reads carries that noise (1 - f = p k / m): with the hop's mean relative variance
+// rho = sum var(p) / sum p^2 over the followed nodes, an entry read adds ((1 - f) / f)^2 (1 - pi + rho).
+// Left out: the sampled hops' draws, and how one expander's noise is shared by the nodes it reads
+// (test: the estimate is the measured spread with one hop, 1.2 of it with two; 0.9 without rho).
+// Bins and weights are those above, with two changes: every node is in its bin, reached or not (a
+// node no sampled batch reached has rate 0 by chance as much as a reached one has its rate by
+// chance: at a 20% cache these nodes decide), and the bin's noise is the mean over the nodes whose
+// noise is followed: one node in kNoiseBlock = 16 ids (at a position within its block that a hash
+// picks), on every 4th batch of the epoch (the batches are alike: their seeds are a random split),
+// scaled to all. On the R-MAT of 268M arcs (fanouts 15,10,5) the 5/10/20% cells went from
+// 97.9/96.4/96.2% of the oracle to 99.2/98.0/97.6 (cvip:2: 99.4/98.2/97.6); on the billion-arc R-MAT
+// the 2/5/10% cells from 95.9/93.1/94.0 to 97.8/96.4/95.6 (degree: 97.9/96.3/95.5: below it by at
+// most 0.1 points at any cache size, where the gap was 3.2); on the recorded graphs the worst cell
+// moved by +0.00..+0.17 points (mean +0.03; rows there are short enough that little is subsampled,
+// and bins of in-degree say less about a web crawl's reads). Cost: about 10% more time on the R-MAT
+// (following one node in 16 on a quarter of the batches; following every node in every batch cost
+// 50%). With it the last hop's R could drop to 2 on R-MATs at no loss there, but that lost 0.1-0.4
+// points on the recorded three-hop settings (slashdot 99.1 -> 98.7) for 18% less time: R stays 4.
 //
 // Cost. Each expander reads up to R k entries of its row and multiplies a float; no random draws
 // except one per long row. The soft sets are wider than the sampled frontiers (2.3-5x the entries a

@@ -63,6 +63,7 @@ struct reach_worker {
   // (log f)^2 (1 - pi) over the entries read, and the variance of its probability so far.
   std::vector<float> noise_lv, noise_vp;
   bool tracking = false;  // this batch is one of those whose noise is estimated
+  double rho = 0;         // the relative variance var(p) / p^2 of the soft expanders' p, this hop
 };
 
 // One hop in expectation (derivation in cvip.cpp). Expanders: the certain members S_h (weight 1)
@@ -117,20 +118,23 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
     if (m == 0) return;
     const float factor = 1.0f - weight * static_cast<float>(static_cast<double>(k) / static_cast<double>(m));
     if (factor >= 1.0f) return;  // a chance below float resolution
-    if (m == deg) {
-      for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor, 0.0f);
-      edges += m;
-      return;
-    }
     // window_noise: each entry is read with probability pi = m / deg, and then multiplies its node's
     // miss by f. Independent factors g = f^I (I ~ Bernoulli(pi)) have Var g = pi (1 - pi) (1 - f)^2,
     // and the product's variance is close to the sum of each one's times the others' squares, which
     // is miss^2 / f^2 for a factor read: so each entry read adds ((1 - f) / f)^2 (1 - pi), and the
-    // caller multiplies by miss^2 (an unbiased estimate of the variance when one entry is read).
+    // caller multiplies by miss^2 (an unbiased estimate of the variance when one entry is read). A
+    // soft expander's own probability p is noisy too (relative variance rho, the hop's mean), and
+    // 1 - f = p k / m with it: each entry it reads adds ((1 - f) / f)^2 rho as well.
     float lv = 0.0f;
     if (track) {
       const double r = (1.0 - static_cast<double>(factor)) / static_cast<double>(factor);
-      lv = static_cast<float>(r * r * (1.0 - static_cast<double>(m) / static_cast<double>(deg)));
+      lv = static_cast<float>(
+          r * r * ((1.0 - static_cast<double>(m) / static_cast<double>(deg)) + (weight < 1.0f ? w->rho : 0.0)));
+    }
+    if (m == deg) {
+      for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor, lv);
+      edges += m;
+      return;
     }
     if (last) {
       const auto s0 =
@@ -175,6 +179,7 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
   if (last) return edges;
   const std::int64_t* soft = w->soft.data();
   const std::size_t num_soft = w->soft.size();
+  double sum_vp = 0, sum_p2 = 0;  // over the followed soft nodes: rho for the next hop
   for (std::size_t i = 0; i < num_soft; ++i) {
     if (i + 16 < num_soft) __builtin_prefetch(&w->state[static_cast<std::size_t>(soft[i + 16])], 1);
     const std::int64_t u = soft[i];
@@ -186,10 +191,16 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
       const float q = (1.0f - st.prob) * st.miss;
       w->noise_vp[b] = certain ? 0.0f : st.miss * st.miss * w->noise_vp[b] + q * q * w->noise_lv[b];
       w->noise_lv[b] = 0.0f;
+      if (!certain) {
+        const double p = 1.0 - static_cast<double>(q);
+        sum_vp += w->noise_vp[b];
+        sum_p2 += p * p;
+      }
     }
     st.prob = certain ? 1.0f : 1.0f - (1.0f - st.prob) * st.miss;
     st.miss = 1.0f;
   }
+  w->rho = sum_p2 > 0 ? sum_vp / sum_p2 : 0.0;
   return edges;
 }
 
@@ -212,6 +223,7 @@ std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fa
   };
   w->members.clear();
   w->soft.clear();
+  w->rho = 0;
   for (std::int64_t s : seeds) visit(s);
   std::int64_t edges = 0;
   const std::size_t first_soft = fanouts.size() - std::min(fanouts.size(), static_cast<std::size_t>(budget.soft_hops));
