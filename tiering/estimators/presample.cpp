@@ -62,8 +62,7 @@ struct reach_worker {
   // window_noise, per block of kNoiseBlock ids (its followed node): the current hop's sum of
   // (log f)^2 (1 - pi) over the entries read, and the variance of its probability so far.
   std::vector<float> noise_lv, noise_vp;
-  bool tracking = false;  // this batch is one of those whose noise is estimated
-  double rho = 0;         // the relative variance var(p) / p^2 of the soft expanders' p, this hop
+  double rho = 0;  // the relative variance var(p) / p^2 of the soft expanders' p, this hop
 };
 
 // One hop in expectation (derivation in cvip.cpp). Expanders: the certain members S_h (weight 1)
@@ -90,12 +89,11 @@ struct reach_worker {
 // the count pass (presample:1: 0.44 s). Not worth it (measured): huge pages for the states (TLB
 // misses are not the cost), regrouping the last hop's updates by id range, prefetching each entry's
 // state a chunk of rows ahead.
-template <typename index_t, typename Visit>
+template <typename index_t, bool Track, typename Visit>
 std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng& rng, std::size_t frontier,
                       std::int64_t soft_rows, bool last, reach_worker* w, Visit& visit) {
   const auto* idx = static_cast<const index_t*>(g.indices);
-  const bool track = w->tracking;
-  auto soft_add = [&](std::int64_t u, float factor, float lv) {
+  auto soft_add = [&](std::int64_t u, float factor) {
     std::uint64_t& word = w->soft_seen[static_cast<std::size_t>(u) >> 6];
     const std::uint64_t bit = std::uint64_t{1} << (u & 63);
     if (!(word & bit)) {
@@ -103,7 +101,11 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
       w->soft.push_back(u);
     }
     w->state[static_cast<std::size_t>(u)].miss *= factor;
-    if (lv > 0.0f && noise_followed(u)) w->noise_lv[static_cast<std::size_t>(u >> kNoiseBlockShift)] += lv;
+  };
+  // The same for the batches whose noise is followed (kept apart: the loops of the others stay lean).
+  auto soft_add_lv = [&](std::int64_t u, float factor, float lv) {
+    soft_add(u, factor);
+    if (noise_followed(u)) w->noise_lv[static_cast<std::size_t>(u >> kNoiseBlockShift)] += lv;
   };
   std::int64_t edges = 0;
   auto expand = [&](std::int64_t v, float weight) {
@@ -126,13 +128,16 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
     // soft expander's own probability p is noisy too (relative variance rho, the hop's mean), and
     // 1 - f = p k / m with it: each entry it reads adds ((1 - f) / f)^2 rho as well.
     float lv = 0.0f;
-    if (track) {
+    if constexpr (Track) {
       const double r = (1.0 - static_cast<double>(factor)) / static_cast<double>(factor);
       lv = static_cast<float>(
           r * r * ((1.0 - static_cast<double>(m) / static_cast<double>(deg)) + (weight < 1.0f ? w->rho : 0.0)));
     }
     if (m == deg) {
-      for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor, lv);
+      if (Track && lv > 0.0f)
+        for (std::int64_t q = 0; q < deg; ++q) soft_add_lv(static_cast<std::int64_t>(idx[start + q]), factor, lv);
+      else
+        for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor);
       edges += m;
       return;
     }
@@ -140,14 +145,23 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
       const auto s0 =
           static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(v) << 24, static_cast<std::uint64_t>(deg)));
       const std::int64_t first = std::min(m, deg - s0);
-      for (std::int64_t j = 0; j < first; ++j) soft_add(static_cast<std::int64_t>(idx[start + s0 + j]), factor, lv);
-      for (std::int64_t j = 0; j < m - first; ++j) soft_add(static_cast<std::int64_t>(idx[start + j]), factor, lv);
+      if (Track && lv > 0.0f) {
+        for (std::int64_t j = 0; j < first; ++j)
+          soft_add_lv(static_cast<std::int64_t>(idx[start + s0 + j]), factor, lv);
+        for (std::int64_t j = 0; j < m - first; ++j) soft_add_lv(static_cast<std::int64_t>(idx[start + j]), factor, lv);
+      } else {
+        for (std::int64_t j = 0; j < first; ++j) soft_add(static_cast<std::int64_t>(idx[start + s0 + j]), factor);
+        for (std::int64_t j = 0; j < m - first; ++j) soft_add(static_cast<std::int64_t>(idx[start + j]), factor);
+      }
     } else {
       const double step = static_cast<double>(deg) / static_cast<double>(m);
       const double u0 = rng.uniform(static_cast<std::uint64_t>(v) << 24) * step;
       for (std::int64_t j = 0; j < m; ++j) {
         const auto pos = std::min(static_cast<std::int64_t>(u0 + static_cast<double>(j) * step), deg - 1);
-        soft_add(static_cast<std::int64_t>(idx[start + pos]), factor, lv);
+        if (Track && lv > 0.0f)
+          soft_add_lv(static_cast<std::int64_t>(idx[start + pos]), factor, lv);
+        else
+          soft_add(static_cast<std::int64_t>(idx[start + pos]), factor);
       }
     }
     edges += m;
@@ -186,7 +200,7 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
     const auto su = static_cast<std::size_t>(u);
     const bool certain = (w->seen[su >> 6] >> (u & 63)) & 1;
     soft_state& st = w->state[su];
-    if (track && noise_followed(u)) {  // the variance of the new probability 1 - (1 - p) miss
+    if (Track && noise_followed(u)) {  // the variance of the new probability 1 - (1 - p) miss
       const auto b = static_cast<std::size_t>(u >> kNoiseBlockShift);
       const float q = (1.0f - st.prob) * st.miss;
       w->noise_vp[b] = certain ? 0.0f : st.miss * st.miss * w->noise_vp[b] + q * q * w->noise_lv[b];
@@ -209,7 +223,7 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
 // its row; S_{h+1} = S_h plus the drawn sources. The draws depend only on (seed, epoch, batch, hop,
 // node), never on the order nodes are visited, so the member set equals the sampler's blocks[0]
 // sources. Returns the number of sampled edges.
-template <typename index_t>
+template <typename index_t, bool Track>
 std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fanouts, std::uint64_t seed,
                          std::int64_t epoch, std::int64_t batch, span<const std::int64_t> seeds, reach_worker* w,
                          const sampling_budget& budget) {
@@ -233,7 +247,7 @@ std::int64_t reach_batch(const graph_ref& g, const std::vector<std::int64_t>& fa
     if (h >= first_soft) {
       const bool last = h + 1 == fanouts.size();
       const std::int64_t rows = last && budget.soft_rows_last > 0 ? budget.soft_rows_last : budget.soft_rows;
-      edges += soft_hop<index_t>(g, fanouts[h], rng, frontier, std::max<std::int64_t>(1, rows), last, w, visit);
+      edges += soft_hop<index_t, Track>(g, fanouts[h], rng, frontier, std::max<std::int64_t>(1, rows), last, w, visit);
       continue;
     }
     for (std::size_t i = 0; i < frontier; ++i) {
@@ -319,8 +333,10 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
           reach_worker& w = workers.local();
           for (std::int64_t b = r.begin(); b < r.end(); ++b) {
             const bool tracked = track && b % kNoiseEvery == 0;
-            w.tracking = tracked;
-            const std::int64_t k = reach_batch<index_t>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, budget);
+            // Batches whose noise is followed run their own instantiation: the others' loops stay lean.
+            const std::int64_t k =
+                tracked ? reach_batch<index_t, true>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, budget)
+                        : reach_batch<index_t, false>(g, cfg.fanouts, seed, e, b, plan.batch(b), &w, budget);
             // Soft nodes before the members (a certain node is counted once, below), with the last
             // hop's probabilities 1 - (1 - p) miss (soft_hop leaves them to this pass). Fixed point:
             // p 2^20 is exact in a double, so floor(x + 0.5) is llround(x) without a libm call.
