@@ -38,6 +38,8 @@ feature_store::feature_store(const dataset& d, const store_options& opt) : impl_
   impl& self = *impl_;
   translate([&] {
     if (d.feature_dim() <= 0) throw tg::input_error(tg::at_input(d.path(), "has no features (features.npy) to serve"));
+    // The store reads features.npy (and plan.json) by name: they must be the files the dataset opened.
+    detail::internals(d).d.verify_files();
     self.d = d;
     self.device_id = parse_device(opt.device);
     self.device = self.device_id < 0 ? "cpu" : "cuda:" + std::to_string(self.device_id);

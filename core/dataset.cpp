@@ -458,6 +458,12 @@ void dataset::verify_files() const {
                                             " since the dataset was opened: another program changed it; open the "
                                             "dataset again"));
   }
+  // Then the same length is not enough: a file replaced or rewritten in place is another file.
+  for (const auto& [file, a] : arrays_)
+    if (!a.file().empty() && !a.same_file_now())
+      throw io_error(at_input(a.file(),
+                              "was replaced or rewritten since the dataset was opened (another program "
+                              "changed it): open the dataset again"));
 }
 
 void dataset::check(const check_options& opt) const {
@@ -512,8 +518,8 @@ std::string temp_sibling(const std::string& path) {
   // The pid (stale temporaries of killed runs are found by it: remove_stale_temps) and a number of
   // this process, so that two writers in one process (threads of an embedding program) never share one.
   static std::atomic<std::uint64_t> serial{0};
-  return (parent / ("." + p.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(serial.fetch_add(1))))
+  return (parent /
+          (temp_prefix(p.filename().string()) + std::to_string(::getpid()) + "-" + std::to_string(serial.fetch_add(1))))
       .string();
 }
 
@@ -570,6 +576,7 @@ void refuse_foreign_entries(const std::string& dir) {
 dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vector<std::string>& inputs)
     : dir_(std::move(dir)), overwrite_(overwrite) {
   if (dir_.empty()) throw input_error("the output directory is empty: name one");
+  check_output_name(dir_, dir_);
   for (const std::string& in : inputs) {
     if (in.empty()) continue;
     if (path_same_or_inside(in, dir_))
@@ -604,10 +611,13 @@ dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vecto
   tmp_ = temp_sibling(dir_);
   remove_stale_temps(dir_);  // left by runs that were killed
   remove_tree(tmp_);
-  std::error_code ec;
-  if (!fs::create_directory(tmp_, ec))
-    throw io_error(at_input(tmp_, "cannot create: " + (ec ? ec.message() : std::string("it exists already"))));
+  // Registered before it exists: a signal between the two would otherwise leave it behind.
   register_temp(tmp_);
+  std::error_code ec;
+  if (!fs::create_directory(tmp_, ec)) {
+    unregister_temp(tmp_);
+    throw io_error(at_input(tmp_, "cannot create: " + (ec ? ec.message() : std::string("it exists already"))));
+  }
 }
 
 dataset_writer::~dataset_writer() {

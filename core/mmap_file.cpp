@@ -30,6 +30,9 @@ mmap_file mmap_file::open(const std::string& path, mode m) {
   f.path_ = path;
   f.size_ = static_cast<std::size_t>(st.st_size);
   f.writable_ = rw;
+  f.device_ = static_cast<std::uint64_t>(st.st_dev);
+  f.inode_ = static_cast<std::uint64_t>(st.st_ino);
+  f.mtime_ns_ = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   if (f.size_ > 0) {
     // Read-only files are mapped private and copy-on-write: tiergnn itself never writes to them
     // (its views are const, and the Python module flags them read-only), but an embedding
@@ -63,7 +66,10 @@ mmap_file::mmap_file(mmap_file&& o) noexcept
     : data_(std::exchange(o.data_, nullptr)),
       size_(std::exchange(o.size_, 0)),
       path_(std::move(o.path_)),
-      writable_(o.writable_) {}
+      writable_(o.writable_),
+      device_(o.device_),
+      inode_(o.inode_),
+      mtime_ns_(o.mtime_ns_) {}
 
 mmap_file& mmap_file::operator=(mmap_file&& o) noexcept {
   if (this != &o) {
@@ -72,6 +78,9 @@ mmap_file& mmap_file::operator=(mmap_file&& o) noexcept {
     size_ = std::exchange(o.size_, 0);
     path_ = std::move(o.path_);
     writable_ = o.writable_;
+    device_ = o.device_;
+    inode_ = o.inode_;
+    mtime_ns_ = o.mtime_ns_;
   }
   return *this;
 }

@@ -27,6 +27,10 @@ class mmap_file {
   std::size_t size() const { return size_; }
   const std::string& path() const { return path_; }
   bool writable() const { return writable_; }
+  // The file's identity when it was mapped (st_dev, st_ino, mtime in ns): to tell it was replaced.
+  std::uint64_t device() const { return device_; }
+  std::uint64_t inode() const { return inode_; }
+  std::int64_t mtime_ns() const { return mtime_ns_; }
   // Writes dirty pages back (msync); called before a file is renamed into place.
   void flush();
   // Tells the kernel the mapping will be read sequentially / randomly.
@@ -39,6 +43,8 @@ class mmap_file {
   std::size_t size_ = 0;
   std::string path_;
   bool writable_ = false;
+  std::uint64_t device_ = 0, inode_ = 0;
+  std::int64_t mtime_ns_ = 0;
 };
 
 }  // namespace tg

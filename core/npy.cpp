@@ -1,5 +1,7 @@
 #include "core/npy.hpp"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -263,9 +265,20 @@ npy_array npy_array::open(const std::string& path) {
   a.file_ = path;
   check_image(f->data(), f->size(), path, &a.header_, &a.data_);
   a.owner_ = f;
+  a.device_ = f->device();
+  a.inode_ = f->inode();
+  a.mtime_ns_ = f->mtime_ns();
   a.align_data();
   a.mapped_ = a.owner_ == f;  // not copied by align_data
   return a;
+}
+
+bool npy_array::same_file_now() const {
+  if (file_.empty()) return true;
+  struct stat st {};
+  if (::stat(file_.c_str(), &st) != 0) return false;
+  return static_cast<std::uint64_t>(st.st_dev) == device_ && static_cast<std::uint64_t>(st.st_ino) == inode_ &&
+         static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec == mtime_ns_;
 }
 
 npy_array npy_array::from_bytes(std::vector<std::uint8_t> bytes, const std::string& name) {

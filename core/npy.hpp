@@ -58,6 +58,9 @@ class npy_array {
   std::size_t data_offset() const { return header_.data_offset; }
   // True when the elements are read through a mapping of file() (not copied into memory).
   bool mapped() const { return mapped_; }
+  // False when file() is now another file than the one opened (replaced, or rewritten: its inode or
+  // modification time differ); true for arrays without a file.
+  bool same_file_now() const;
 
   // Typed view; throws input_error naming the array if the dtype differs.
   template <typename T>
@@ -78,6 +81,8 @@ class npy_array {
   std::string name_;
   std::string file_;
   bool mapped_ = false;
+  std::uint64_t device_ = 0, inode_ = 0;
+  std::int64_t mtime_ns_ = 0;
   npy_header header_;
   const void* data_ = nullptr;
   std::shared_ptr<const void> owner_;

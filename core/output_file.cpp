@@ -29,6 +29,34 @@ fs::path resolved(const fs::path& p) {
 
 }  // namespace
 
+namespace {
+void check_name_length(const std::string& path, const std::string& what) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  const std::string name = p.filename().string();
+  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  long max = ::pathconf(fs::is_directory(parent) ? parent.c_str() : ".", _PC_NAME_MAX);
+  if (max <= 0) max = 255;
+  if (static_cast<long>(name.size()) > max)
+    throw input_error(what + ": the file name is " + std::to_string(name.size()) +
+                      " bytes long; this file system takes " + std::to_string(max) + " at most");
+}
+void check_raw_parent(const std::string& path, const std::string& what) {
+  const fs::path raw = fs::path(path).parent_path();
+  bool dotdot = false;
+  for (const auto& part : raw) dotdot = dotdot || part == "..";
+  std::error_code ec;
+  if (dotdot && !fs::is_directory(raw, ec))
+    throw input_error(what + ": the directory " + raw.string() + " cannot be reached (a directory before its \"..\" " +
+                      "does not exist)");
+}
+}  // namespace
+
+void check_output_name(const std::string& path, const std::string& what) {
+  check_name_length(path, what);
+  check_raw_parent(path, what);
+}
+
 std::string parent_dir(const std::string& path) {
   const fs::path p = fs::path(path).lexically_normal();
   return p.has_parent_path() ? p.parent_path().string() : std::string(".");
@@ -60,9 +88,11 @@ void check_output_file(const std::string& path, const std::string& option, const
                         (fs::path(path) / "out").lexically_normal().string() + ")");
     if (!fs::is_regular_file(st)) throw input_error(what + ": exists and is not a regular file");
   }
+  check_name_length(path, what);
   const std::string parent = parent_dir(path);
   if (!will_create.empty() && resolved(parent) == resolved(will_create)) return;
   if (!fs::is_directory(parent)) throw input_error(what + ": the directory " + parent + " does not exist");
+  check_raw_parent(path, what);
   if (::access(parent.c_str(), W_OK) != 0) throw input_error(what + ": the directory " + parent + " is not writable");
 }
 
@@ -77,6 +107,8 @@ void check_output_dir(const std::string& dir, const std::string& option, const s
   }
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw input_error(what + ": exists and is not a directory");
+  check_name_length(dir, what);
+  check_raw_parent(dir, what);
 }
 
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {

@@ -23,6 +23,10 @@ void check_output_file(const std::string& path, const std::string& option, const
 // Refuses an output directory (`option` DIR, e.g. --checkpoint) that is, holds or lies inside one
 // of `inputs`, or that exists and is not a directory.
 void check_output_dir(const std::string& dir, const std::string& option, const std::vector<std::string>& inputs);
+// Refuses (input_error "WHAT: ...") a name longer than the file system takes, and a path whose
+// ".." follows a directory that does not exist ("nodir/../x": the checks see "x", the kernel needs
+// nodir): both would fail only at the final rename, after the work.
+void check_output_name(const std::string& path, const std::string& what);
 
 // The directory `path` is (to be) written in: its parent, "." for a bare name.
 std::string parent_dir(const std::string& path);

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -80,13 +81,25 @@ void install_temp_cleanup() {
   });
 }
 
+std::string temp_prefix(const std::string& name) {
+  // A long name is cut and given a hash of the whole (FNV-1a), so that the temporary, which adds
+  // ~30 bytes, still fits a file system's 255-byte names.
+  constexpr std::size_t kKeep = 180;
+  if (name.size() <= kKeep) return "." + name + ".tmp-";
+  std::uint32_t h = 2166136261u;
+  for (const unsigned char c : name) h = (h ^ c) * 16777619u;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", h);
+  return "." + name.substr(0, kKeep) + "~" + hex + ".tmp-";
+}
+
 void remove_stale_temps(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path p = fs::path(path).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();
   const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  const std::string prefix = "." + p.filename().string() + ".tmp-";
+  const std::string prefix = temp_prefix(p.filename().string());
   for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.compare(0, prefix.size(), prefix) != 0) continue;

@@ -20,5 +20,8 @@ void install_temp_cleanup();
 
 // Removes siblings of `path` named "." + basename + ".tmp-PID[...]" whose process PID is gone.
 void remove_stale_temps(const std::string& path);
+// The start of the names of the temporaries for a file named `name` (".NAME.tmp-"; a long name is
+// shortened and hashed so that a temporary fits a file system's 255-byte names).
+std::string temp_prefix(const std::string& name);
 
 }  // namespace tg

@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/file_handle.hpp"
+#include "core/dataset.hpp"
+#include "core/log.hpp"
 #include "core/temp_files.hpp"
 
 namespace tg {
@@ -57,7 +60,7 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
   h["has_optimizer"] = opt != nullptr;
   if (opt) h["step"] = opt->step;
   const std::string text = h.dump();
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  const std::string tmp = temp_sibling(path);  // hidden, beside it; a long name shortened
   register_temp(tmp);
   struct unregister {
     const std::string& p;
@@ -114,6 +117,8 @@ checkpoint read_checkpoint(const std::string& path) {
   if (std::fread(magic, 1, 8, f) != 8 || (std::memcmp(magic, kMagic, 8) != 0 && std::memcmp(magic, kMagicV1, 8) != 0))
     throw bad("bad magic bytes");
   const bool has_crc = std::memcmp(magic, kMagic, 8) == 0;
+  if (!has_crc)
+    log_warn(path, ": a checkpoint of an older tiergnn, without a checksum: its contents cannot be verified");
   if (has_crc) {
     // The trailer is the CRC-32 of everything before it: one flipped byte anywhere is refused.
     std::uint32_t stored = 0;
@@ -133,6 +138,24 @@ checkpoint read_checkpoint(const std::string& path) {
     c.header = nlohmann::json::parse(text);
     if (!c.header.is_object() || !c.header.contains("params") || !c.header["params"].is_array())
       throw bad("the header lists no parameters");
+    // Fields the trainer reads, typed and in range (a first-layout file has no checksum to vouch for
+    // them; a later one may come from a hand-edited header).
+    auto whole = [&](const char* key, std::int64_t lo, std::int64_t hi) {
+      if (!c.header.contains(key)) return;
+      const auto& v = c.header[key];
+      if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi)
+        throw bad(std::string("header: ") + key + " must be a whole number in [" + std::to_string(lo) + ", " +
+                  std::to_string(hi) + "], got " + v.dump());
+    };
+    whole("epoch", 0, std::numeric_limits<int>::max());
+    whole("step", 0, std::numeric_limits<std::int64_t>::max());
+    whole("ranks", 1, std::numeric_limits<int>::max());
+    for (const char* key : {"dataset", "model", "settings"})
+      if (c.header.contains(key) && !c.header[key].is_object())
+        throw bad(std::string("header: ") + key + " must be an object, got " + c.header[key].dump().substr(0, 60));
+    if (c.header.contains("has_optimizer") && !c.header["has_optimizer"].is_boolean())
+      throw bad("header: has_optimizer must be true or false");
+    if (c.header.value("has_optimizer", false) && !c.header.contains("step")) throw bad("header: no step");
     has_opt = c.header.value("has_optimizer", false);
     // Every parameter's element count, checked against what the file can hold before anything is
     // allocated: a corrupt shape must not ask for terabytes.

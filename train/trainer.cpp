@@ -69,12 +69,21 @@ struct metrics_output {
     tmp = temp_sibling(p);
     remove_stale_temps(p);
     register_temp(tmp);
-    std::error_code ec;
-    if (resume && std::filesystem::is_regular_file(p))
-      std::filesystem::copy_file(p, tmp, std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) throw io_error(at_input(p, "cannot copy it to append this run's lines: " + ec.message()));
-    out.open(tmp, std::ios::app);
-    if (!out) throw input_error(at_input(p, "cannot open the metrics file for writing"));
+    out.open(tmp, std::ios::trunc);
+    if (!out)
+      throw input_error(at_input(p, std::string("cannot open the metrics file for writing: ") + std::strerror(errno)));
+    // On --resume the earlier lines come first, without the earlier run's "final" line: the file ends
+    // with one final line, this run's.
+    if (resume && std::filesystem::is_regular_file(p)) {
+      std::ifstream in(p);
+      if (!in) throw io_error(at_input(p, "cannot read it to append this run's lines"));
+      for (std::string line; std::getline(in, line);) {
+        const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_object() && j.contains("final")) continue;
+        out << line << '\n';
+      }
+      if (!out) throw io_error(at_input(p, "cannot copy it to append this run's lines (is the disk full?)"));
+    }
   }
   void commit() {
     out.close();
@@ -561,9 +570,11 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
       throw input_error(at_input(cfg.checkpoint_dir, "--resume: no checkpoint.tgck in this directory"));
     checkpoint c = read_checkpoint(ckpt_path);
     if (c.header.value("dataset", nlohmann::json()) != identity)
-      throw input_error(at_input(ckpt_path, "was written for dataset '" +
-                                                c.header["dataset"].value("name", std::string("?")) + "', not for " +
-                                                d.dir() + " ('" + d.meta().name + "'): counts or checksums differ"));
+      throw input_error(at_input(
+          ckpt_path,
+          "was written for dataset '" +
+              (c.header.contains("dataset") ? c.header["dataset"].value("name", std::string("?")) : std::string("?")) +
+              "', not for " + d.dir() + " ('" + d.meta().name + "'): counts or checksums differ"));
     if (c.header.value("model", nlohmann::json()) != model->config().to_json())
       throw input_error(at_input(
           ckpt_path, "was written for another model: " +
@@ -581,8 +592,14 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
                                                 " data-parallel process(es); this run has " + std::to_string(world) +
                                                 ": resuming needs the same number (tiergnn launch -n " +
                                                 std::to_string(ranks) + ")"));
-    if (!c.header.value("has_optimizer", false) || c.values.size() != model->params().size())
+    if (!c.header.value("has_optimizer", false))
       throw input_error(at_input(ckpt_path, "holds no optimizer state: it is a saved model, not a checkpoint"));
+    if (c.values.size() != model->params().size())
+      throw input_error(at_input(ckpt_path, "holds " + std::to_string(c.values.size()) +
+                                                " parameter arrays, the model has " +
+                                                std::to_string(model->params().size())));
+    if (!c.header.contains("epoch"))
+      throw input_error(at_input(ckpt_path, "not a valid tiergnn checkpoint: header: no epoch"));
     optimizer_state st;
     st.step = c.header.at("step").get<std::int64_t>();
     for (std::size_t i = 0; i < model->params().size(); ++i) {
@@ -873,6 +890,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     reducer->submit(bucket);
   };
   int last_ckpt_epoch = rep.start_epoch;
+  bool mid_epoch = false;  // stopped by a signal inside an epoch
   rep.end_epoch = rep.start_epoch;
   for (int epoch = rep.start_epoch; epoch < cfg.epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
@@ -978,6 +996,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     bar.finish();
     if (g_interrupted.load()) {
       rep.interrupted = true;
+      mid_epoch = true;
       log_info("interrupted during epoch ", epoch + 1, "; ",
                ckpt_path.empty() ? std::string("no checkpoint directory was given")
                                  : "the last checkpoint (after epoch " + std::to_string(last_ckpt_epoch) + ") is in " +
@@ -1068,7 +1087,12 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     }
   }
   profiling.report();
-  if (!cfg.save_model_path.empty() && lead)
+  // A run stopped inside an epoch holds weights part-way through it, which no epoch count describes:
+  // not saved (the checkpoint, when given, holds the last finished epoch).
+  if (!cfg.save_model_path.empty() && lead && mid_epoch)
+    log_warn("--save-model ", cfg.save_model_path, " not written: the run stopped inside epoch ", rep.end_epoch + 1,
+             ", so the weights belong to no finished epoch");
+  if (!cfg.save_model_path.empty() && lead && !mid_epoch)
     write_checkpoint(cfg.save_model_path, model, nullptr,
                      {{"epoch", rep.end_epoch}, {"dataset", identity}, {"settings", settings_json(cfg)}});
   if (!rep.interrupted) {

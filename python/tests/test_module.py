@@ -391,6 +391,33 @@ def test_objects_pickle_as_how_they_were_opened(community):
         pickle.dumps(fs)
 
 
+def test_pickles_name_the_directory_absolutely_and_refuse_a_regenerated_one(cli, tmp_path, monkeypatch):
+    """A pickled Dataset (and the Sampler / FeatureStore over it) reopens the same directory whatever the
+    unpickling process's working directory, and refuses one regenerated since; a FeatureStore made from
+    an open Dataset whose files were replaced refuses to mix them."""
+    import pickle
+    import subprocess
+
+    def gen(where, seed, nodes=300):
+        subprocess.run([cli, "-q", "generate", "community", str(where), "--nodes", str(nodes), "--feature-dim", "8",
+                        "--classes", "4", "--seed", str(seed), "--force"], check=True)
+
+    monkeypatch.chdir(tmp_path)
+    gen("pk", 1)
+    (tmp_path / "other").mkdir()
+    gen(tmp_path / "other" / "pk", 2, nodes=200)
+    ds = tiergnn.Dataset("pk")
+    blob = pickle.dumps(tiergnn.Sampler(ds, [3, 2]))
+    monkeypatch.chdir(tmp_path / "other")
+    assert pickle.loads(blob).dataset.num_nodes == 300
+    gen(tmp_path / "pk", 3)  # the same shape, other data
+    with pytest.raises(ValueError, match="changed since the Dataset was pickled"):
+        pickle.loads(blob)
+    monkeypatch.chdir(tmp_path)  # where ds was opened (its files are named relative to it)
+    with pytest.raises(OSError, match="since the dataset was opened"):
+        tiergnn.FeatureStore(ds)
+
+
 def test_integer_arguments_are_refused_not_truncated(community):
     ds = tiergnn.Dataset(community)
     with pytest.raises(TypeError, match="fanout"):

@@ -9,6 +9,7 @@ See python/README.md for the API and ``tiergnn.pyg`` for PyTorch Geometric's sto
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import os
@@ -101,7 +102,7 @@ class Dataset:
 
     def __init__(self, path):
         if isinstance(path, Dataset):
-            self._d = path._d
+            self._d, self._where, self._stamp = path._d, path._where, path._stamp
             return
         if not isinstance(path, (str, bytes, os.PathLike)):
             raise TypeError(f"dataset path must be a str or os.PathLike, got {type(path).__name__} ({path!r})")
@@ -109,6 +110,11 @@ class Dataset:
         if "\x00" in p:
             raise ValueError(f"dataset path {p!r} contains a NUL byte")
         self._d = _C.Dataset(p)
+        # For pickling: the directory as an absolute path (a relative one would be resolved in the
+        # unpickling process's working directory) and a digest of its meta.json (its arrays' counts
+        # and checksums), so that a directory regenerated since is refused, not silently reopened.
+        self._where = os.path.abspath(p)
+        self._stamp = _meta_digest(p)
 
     path = property(lambda self: self._d.path)
     name = property(lambda self: self._d.name)
@@ -143,8 +149,8 @@ class Dataset:
         p.update(r)  # g, c, gpu_budget, host_budget, predicted_gpu_hit_rate, ... at the top level
         return p
 
-    def __reduce__(self):  # pickled as its path: reopened (and validated again) where it is unpickled
-        return (Dataset, (self.path,))
+    def __reduce__(self):  # pickled as its absolute path: reopened (and validated again) where it is unpickled
+        return (_reopen_dataset, (self._where, self._stamp))
 
     def check(self, checksums: bool = True) -> None:
         """Full validation: CSR, ranges, splits and (by default) file checksums. Raises ValueError."""
@@ -155,6 +161,22 @@ class Dataset:
     def __repr__(self):
         return (f"tiergnn.Dataset({self.path!r}: {self.num_nodes} nodes, {self.num_edges} edges, "
                 f"{self.feature_dim} features, {self.num_classes} classes{', prepared' if self.prepared else ''})")
+
+
+def _meta_digest(path):
+    try:
+        with open(os.path.join(path, "meta.json"), "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _reopen_dataset(path, stamp):
+    d = Dataset(path)
+    if stamp is not None and d._stamp != stamp:
+        raise ValueError(f"{path}: changed since the Dataset was pickled (its meta.json differs: regenerated or "
+                         f"replaced?); open it anew rather than unpickling the old one")
+    return d
 
 
 class Batch:
@@ -350,4 +372,6 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
                    bool(overwrite))
     r = Dataset.__new__(Dataset)
     r._d = p
+    where = os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out)
+    r._where, r._stamp = os.path.abspath(where), _meta_digest(where)
     return r

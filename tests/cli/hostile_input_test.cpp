@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <chrono>
 #include <string>
@@ -524,6 +525,57 @@ TEST(HostileInput, AFailedRunKeepsTheMetricsFileAndOutputsAreCheckedFirst) {
   expect_one_line_error("launch -n 2 -- prepare " + d / "g" + " -o " + d / "lp", "data-parallel commands only");
   expect_one_line_error("launch -n 2 -- launch -n 2 -- train " + d / "g", "data-parallel commands only");
   EXPECT_FALSE(fs::exists(d / "lp"));
+}
+
+// Output names that fail only at the final rename are refused first (a name longer than the file
+// system takes; "nodir/../x", which the checks read as "x" but the kernel resolves only if nodir
+// exists); names that fit are written although the temporary adds a suffix. A resumed run with
+// --metrics ends with one "final" line; a first-layout checkpoint (no checksum) with a bad header
+// is refused by field.
+TEST(HostileInput, OutputNamesResumedMetricsAndOldCheckpoints) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string t = "-q train " + d / "g" + " --fanouts 5,5 --epochs 2 --batch-size 64 --no-progress ";
+  const std::string n250(250, 'm'), n256(256, 'm');
+  ASSERT_EQ(run_cli(t + "--save-model " + d / n250), 0);
+  EXPECT_TRUE(fs::is_regular_file(d / n250));
+  expect_one_line_error(t + "--save-model " + d / n256, "this file system takes 255 at most");
+  expect_one_line_error("-q generate community " + d / n256 + " --nodes 100 --feature-dim 2 --classes 2",
+                        "the file name is 256 bytes long");
+  expect_one_line_error(t + "--save-model " + d / "nodir/../m.tgck", "cannot be reached");
+  expect_one_line_error("-q generate community " + d / "nodir/../g2" + " --nodes 100 --feature-dim 2 --classes 2",
+                        "cannot be reached");
+  EXPECT_FALSE(fs::exists(d / "m.tgck"));
+  EXPECT_FALSE(fs::exists(d / "g2"));
+  // --resume with --metrics: the earlier run's lines, then this run's, one final line.
+  ASSERT_EQ(run_cli(t + "--checkpoint " + d / "ck" + " --metrics " + d / "m.jsonl"), 0);
+  ASSERT_EQ(run_cli("-q train " + d / "g" + " --fanouts 5,5 --epochs 4 --batch-size 64 --no-progress --checkpoint " +
+                    d / "ck" + " --metrics " + d / "m.jsonl --resume"),
+            0);
+  const std::string lines = tg::test::read_text(d / "m.jsonl");
+  std::size_t finals = 0, epochs = 0;
+  for (std::size_t at = 0; (at = lines.find("\"final\"", at)) != std::string::npos; ++at) ++finals;
+  for (std::size_t at = 0; (at = lines.find("\"epoch\":", at)) != std::string::npos; ++at) ++epochs;
+  EXPECT_EQ(finals, 1u) << lines;
+  EXPECT_EQ(epochs, 4u) << lines;
+  // The checkpoint rewritten in the first layout (magic TGCKPT01, no CRC trailer) with a negative epoch.
+  {
+    const std::string b = tg::test::read_text(d / "ck/checkpoint.tgck");
+    std::uint64_t len = 0;
+    std::memcpy(&len, b.data() + 8, 8);
+    nlohmann::json h = nlohmann::json::parse(b.substr(16, len));
+    h["epoch"] = -5;
+    const std::string text = h.dump();
+    const std::uint64_t n = text.size();
+    fs::create_directories(d / "v1");
+    std::ofstream o(d / "v1/checkpoint.tgck", std::ios::binary);
+    o << "TGCKPT01";
+    o.write(reinterpret_cast<const char*>(&n), 8);
+    o << text << b.substr(16 + len, b.size() - 16 - len - 4);
+  }
+  expect_one_line_error("-q train " + d / "g" +
+                            " --fanouts 5,5 --epochs 4 --batch-size 64 --no-progress --checkpoint " + d / "v1 --resume",
+                        "header: epoch must be a whole number in [0, 2147483647], got -5");
 }
 
 TEST(HostileInput, NonFiniteFeaturesThatOnlyEvaluationReadsAreNamed) {
