@@ -9,6 +9,23 @@
 
 namespace tg {
 
+// Text from an input (a dataset's name in meta.json) for a message: control characters escaped as
+// \xNN, never sent to the terminal.
+inline std::string printable_text(const std::string& t) {
+  std::string out;
+  for (const unsigned char ch : t) {
+    if (ch < 0x20 || ch == 0x7f) {
+      const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out;
+}
+
 // A number for a message: as short as it is exact to 10 digits ("-1e-09", "0.5000001", "1e+308"),
 // not std::to_string's fixed six decimals.
 inline std::string number_text(double v) {

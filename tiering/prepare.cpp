@@ -80,7 +80,7 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   pc.seed = cfg.seed;
   pc.run_epochs = cfg.run_epochs;
   pc.max_batches = cfg.max_batches;
-  log_info("profiling ", m.name, " with estimator ", cfg.estimator, " (", pc.train_ids.size(),
+  log_info("profiling ", printable_text(m.name), " with estimator ", cfg.estimator, " (", pc.train_ids.size(),
            " training nodes, fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ")");
   const profile_result prof = profile(src, pc, cfg.estimator);
   rep.profile_seconds = prof.seconds;

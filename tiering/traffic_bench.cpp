@@ -104,7 +104,7 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
   for (double r : cfg.ratios)
     if (!(r > 0 && r <= 1)) throw input_error("cache ratios must lie in (0, 1]; got " + std::to_string(r));
   traffic_bench_result res;
-  res.dataset = d.meta().name;
+  res.dataset = printable_text(d.meta().name);
   res.config = cfg;
   res.num_nodes = d.num_nodes();
   res.row_bytes = cfg.row_bytes > 0 ? cfg.row_bytes

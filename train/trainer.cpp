@@ -574,7 +574,7 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
           ckpt_path,
           "was written for dataset '" +
               (c.header.contains("dataset") ? c.header["dataset"].value("name", std::string("?")) : std::string("?")) +
-              "', not for " + d.dir() + " ('" + d.meta().name + "'): counts or checksums differ"));
+              "', not for " + d.dir() + " ('" + printable_text(d.meta().name) + "'): counts or checksums differ"));
     if (c.header.value("model", nlohmann::json()) != model->config().to_json())
       throw input_error(at_input(
           ckpt_path, "was written for another model: " +
@@ -743,9 +743,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   const std::int64_t nb = num_train / cfg.batch_size + (num_train % cfg.batch_size != 0 ? 1 : 0);
   log_info("training ", cfg.model.kind, " (", cfg.model.num_layers, " layers, hidden ", cfg.model.hidden,
            cfg.model.kind == "gat" ? " x " + std::to_string(cfg.model.heads) + " heads" : std::string(), ", ",
-           model.num_parameters(), " parameters) on ", d.meta().name, ": ", sp.train.size(), " train / ",
-           sp.valid.size(), " valid / ", sp.test.size(), " test nodes, ", sp.num_classes, " classes; batch ",
-           cfg.batch_size, ", ", nb, " batches per epoch",
+           model.num_parameters(), " parameters) on ", printable_text(d.meta().name), ": ", sp.train.size(),
+           " train / ", sp.valid.size(), " valid / ", sp.test.size(), " test nodes, ", sp.num_classes,
+           " classes; batch ", cfg.batch_size, ", ", nb, " batches per epoch",
            cfg.max_batches > 0 && cfg.max_batches < nb ? " (the first " + std::to_string(cfg.max_batches) + " trained)"
                                                        : std::string());
 

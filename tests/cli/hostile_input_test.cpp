@@ -576,6 +576,15 @@ TEST(HostileInput, OutputNamesResumedMetricsAndOldCheckpoints) {
   expect_one_line_error("-q train " + d / "g" +
                             " --fanouts 5,5 --epochs 4 --batch-size 64 --no-progress --checkpoint " + d / "v1 --resume",
                         "header: epoch must be a whole number in [0, 2147483647], got -5");
+  // A dataset name with control characters (meta.json is input) reaches the terminal escaped.
+  fs::copy(d / "g", d / "evil", fs::copy_options::recursive);
+  nlohmann::json m = nlohmann::json::parse(tg::test::read_text(d / "evil/meta.json"));
+  m["name"] = "evil\n\x1b[31mRED";
+  tg::test::write_text(d / "evil/meta.json", m.dump());
+  std::string out;
+  ASSERT_EQ(run_cli("train " + d / "evil" + " --fanouts 5,5 --epochs 1 --no-progress --eval none", &out), 0) << out;
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+  EXPECT_NE(out.find("evil\\x0a\\x1b[31mRED"), std::string::npos) << out;
 }
 
 TEST(HostileInput, NonFiniteFeaturesThatOnlyEvaluationReadsAreNamed) {
