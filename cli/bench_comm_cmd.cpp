@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/resources.hpp"
 #include "core/output_file.hpp"
 #include "multigpu/communicator.hpp"
 
@@ -47,6 +48,18 @@ void register_bench_comm(CLI::App& bench) {
     const world_info w = world_from_env();
     if (w.size < 2)
       throw input_error("bench comm needs a data-parallel job: tiergnn launch -n K -- bench comm, or mpirun -np K");
+    // The largest message, held by every rank with the engine's buffers for it (about three times
+    // its size): checked against this machine's memory before the first size, not after the
+    // smaller ones. Ranks that `tiergnn launch` started share one machine; under MPI each counts alone.
+    std::int64_t largest = 4096;
+    while (largest * 4 <= o->max_mib * (std::int64_t{1} << 20)) largest *= 4;
+    const std::uint64_t local_ranks = w.launcher == "env" ? static_cast<std::uint64_t>(w.size) : 1;
+    const std::uint64_t need = 3 * static_cast<std::uint64_t>(largest) * local_ranks;
+    if (const std::uint64_t have = usable_memory_bytes(); need > have)
+      throw input_error("--max-mib " + std::to_string(o->max_mib) + ": the largest message (" +
+                        std::to_string(largest >> 20) + " MiB) needs about " + std::to_string(need >> 20) +
+                        " MiB for " + std::to_string(local_ranks) + " rank(s) on this machine, more than the " +
+                        std::to_string(have >> 20) + " MiB usable; give a smaller --max-mib");
     const std::unique_ptr<communicator> comm =
         make_job_communicator(w, o->comm, std::chrono::milliseconds(static_cast<std::int64_t>(o->timeout * 1000)));
     nlohmann::json rows = nlohmann::json::array();

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/npy.hpp"
+#include "core/resources.hpp"
 #include "test_util.hpp"
 #include "tiering/plan_file.hpp"
 
@@ -585,6 +586,17 @@ TEST(HostileInput, OutputNamesResumedMetricsAndOldCheckpoints) {
   ASSERT_EQ(run_cli("train " + d / "evil" + " --fanouts 5,5 --epochs 1 --no-progress --eval none", &out), 0) << out;
   EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
   EXPECT_NE(out.find("evil\\x0a\\x1b[31mRED"), std::string::npos) << out;
+}
+
+// bench comm's largest message is checked against the machine's memory before the first size (it
+// ran the smaller sizes and then failed with the generic out-of-memory text).
+TEST(HostileInput, BenchCommRefusesAMessageTheMachineCannotHold) {
+  // Two local ranks, 4 GiB messages, about three copies each: 24 GiB.
+  if (tg::usable_memory_bytes() >= (std::uint64_t{24} << 30)) GTEST_SKIP() << "this machine could hold it";
+  std::string out;
+  EXPECT_NE(run_cli("launch -n 2 -- bench comm --max-mib 4096 --repeats 1", &out), 0);
+  EXPECT_NE(out.find("--max-mib 4096: the largest message (4096 MiB) needs about"), std::string::npos) << out;
+  EXPECT_EQ(out.find("4096  "), std::string::npos) << "no size ran first:\n" << out;
 }
 
 TEST(HostileInput, NonFiniteFeaturesThatOnlyEvaluationReadsAreNamed) {
