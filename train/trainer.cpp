@@ -648,7 +648,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
   const bool lead = rank == 0;  // evaluates, writes checkpoints, metrics and the saved model
   const labelled_splits sp = load_splits(d);
-  if (!sp.train.empty() && std::all_of(sp.train.begin(), sp.train.end(), [&](std::int64_t v) {
+  // (With fewer than 2 classes the model refuses the dataset below: that error says it all.)
+  if (sp.num_classes >= 2 && !sp.train.empty() && std::all_of(sp.train.begin(), sp.train.end(), [&](std::int64_t v) {
         return sp.labels[static_cast<std::size_t>(v)] == sp.labels[static_cast<std::size_t>(sp.train.front())];
       }))
     log_warn(d.dir(), ": every training node has label ", sp.labels[static_cast<std::size_t>(sp.train.front())],
