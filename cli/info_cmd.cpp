@@ -81,16 +81,7 @@ nlohmann::json describe(const dataset& d) {
 void print_human(const nlohmann::json& j) {
   auto cnt = [](const nlohmann::json& v) { return format_count(v.get<double>()); };
   // The name comes from meta.json: control characters are shown escaped, never sent to the terminal.
-  std::string name;
-  for (unsigned char ch : j["name"].get<std::string>()) {
-    if (ch < 0x20 || ch == 0x7f) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\x%02x", ch);
-      name += esc;
-    } else {
-      name += static_cast<char>(ch);
-    }
-  }
+  const std::string name = printable_text(j["name"].get<std::string>());
   std::printf("dataset      %s (%s)\n", name.c_str(), j["path"].get<std::string>().c_str());
   std::printf("nodes        %s (%lld)\n", cnt(j["num_nodes"]).c_str(), j["num_nodes"].get<long long>());
   if (j["directed"].get<bool>())

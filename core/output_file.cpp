@@ -27,9 +27,6 @@ fs::path resolved(const fs::path& p) {
   return r.lexically_normal();  // "./F" and "F" name one file (weakly_canonical keeps a "." it cannot resolve)
 }
 
-}  // namespace
-
-namespace {
 void check_name_length(const std::string& path, const std::string& what) {
   fs::path p = fs::path(path).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();
@@ -107,8 +104,7 @@ void check_output_dir(const std::string& dir, const std::string& option, const s
   }
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw input_error(what + ": exists and is not a directory");
-  check_name_length(dir, what);
-  check_raw_parent(dir, what);
+  check_output_name(dir, what);
 }
 
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {

@@ -13,9 +13,8 @@
 
 #include "core/error.hpp"
 #include "core/file_handle.hpp"
-#include "core/dataset.hpp"
+#include "core/output_file.hpp"
 #include "core/log.hpp"
-#include "core/temp_files.hpp"
 
 namespace tg {
 
@@ -60,13 +59,7 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
   h["has_optimizer"] = opt != nullptr;
   if (opt) h["step"] = opt->step;
   const std::string text = h.dump();
-  const std::string tmp = temp_sibling(path);  // hidden, beside it; a long name shortened
-  register_temp(tmp);
-  struct unregister {
-    const std::string& p;
-    ~unregister() { unregister_temp(p); }
-  } done{tmp};
-  try {
+  write_output_file(path, [&](const std::string& tmp) {
     unique_file file(tmp, "wb");
     checked_writer put{file.get(), tmp};
     put(kMagic, 8);
@@ -85,17 +78,7 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
     if (std::fwrite(&crc, 4, 1, file.get()) != 1) throw_errno("write", tmp);
     file.sync();
     file.close();
-  } catch (const error& e) {
-    std::remove(tmp.c_str());
-    rethrow_renamed(e, tmp, path);  // the temporary's name means nothing to the user
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw_errno("rename", path);
-  }
+  });
 }
 
 checkpoint read_checkpoint(const std::string& path) {

@@ -109,12 +109,14 @@ class Dataset:
         p = os.fsdecode(path)
         if "\x00" in p:
             raise ValueError(f"dataset path {p!r} contains a NUL byte")
-        self._d = _C.Dataset(p)
+        self._identify(_C.Dataset(p), p)
+
+    def _identify(self, handle, p):
         # For pickling: the directory as an absolute path (a relative one would be resolved in the
         # unpickling process's working directory) and a digest of its meta.json (its arrays' counts
         # and checksums), so that a directory regenerated since is refused, not silently reopened.
-        self._where = os.path.abspath(p)
-        self._stamp = _meta_digest(p)
+        self._d, self._where, self._stamp = handle, os.path.abspath(p), _meta_digest(p)
+        return self
 
     path = property(lambda self: self._d.path)
     name = property(lambda self: self._d.name)
@@ -366,12 +368,9 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
     """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``
     (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes."""
     d = src if isinstance(src, Dataset) else Dataset(src)
-    p = _C.prepare(d._d, os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out), str(estimator),
+    where = os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out)
+    p = _C.prepare(d._d, where, str(estimator),
                    str(gpu_mem), str(host_mem), _fanouts(fanouts), _int(batch_size, "batch_size"),
                    _int(seed, "seed", _U64), _int(run_epochs, "run_epochs", _I32), _int(hidden, "hidden"),
                    bool(overwrite))
-    r = Dataset.__new__(Dataset)
-    r._d = p
-    where = os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out)
-    r._where, r._stamp = os.path.abspath(where), _meta_digest(where)
-    return r
+    return Dataset.__new__(Dataset)._identify(p, where)

@@ -60,7 +60,7 @@ struct reach_worker {
   std::vector<soft_state> state;
   std::vector<std::int64_t> soft_expanders;  // a hop's soft nodes that were not certain when it began
   // window_noise, per block of kNoiseBlock ids (its followed node): the current hop's sum of
-  // (log f)^2 (1 - pi) over the entries read, and the variance of its probability so far.
+  // ((1 - f) / f)^2 (1 - pi + rho) over the entries read, and the variance of its probability so far.
   std::vector<float> noise_lv, noise_vp;
   double rho = 0;  // the relative variance var(p) / p^2 of the soft expanders' p, this hop
 };
@@ -133,36 +133,26 @@ std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng
       lv = static_cast<float>(
           r * r * ((1.0 - static_cast<double>(m) / static_cast<double>(deg)) + (weight < 1.0f ? w->rho : 0.0)));
     }
-    if (m == deg) {
-      if (Track && lv > 0.0f)
-        for (std::int64_t q = 0; q < deg; ++q) soft_add_lv(static_cast<std::int64_t>(idx[start + q]), factor, lv);
+    // Each entry read: with the noise followed (this batch's instantiation) or not.
+    auto add = [&](std::int64_t q) {
+      if constexpr (Track)
+        soft_add_lv(static_cast<std::int64_t>(idx[start + q]), factor, lv);
       else
-        for (std::int64_t q = 0; q < deg; ++q) soft_add(static_cast<std::int64_t>(idx[start + q]), factor);
-      edges += m;
-      return;
-    }
-    if (last) {
+        soft_add(static_cast<std::int64_t>(idx[start + q]), factor);
+    };
+    if (m == deg) {
+      for (std::int64_t q = 0; q < deg; ++q) add(q);
+    } else if (last) {
       const auto s0 =
           static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(v) << 24, static_cast<std::uint64_t>(deg)));
       const std::int64_t first = std::min(m, deg - s0);
-      if (Track && lv > 0.0f) {
-        for (std::int64_t j = 0; j < first; ++j)
-          soft_add_lv(static_cast<std::int64_t>(idx[start + s0 + j]), factor, lv);
-        for (std::int64_t j = 0; j < m - first; ++j) soft_add_lv(static_cast<std::int64_t>(idx[start + j]), factor, lv);
-      } else {
-        for (std::int64_t j = 0; j < first; ++j) soft_add(static_cast<std::int64_t>(idx[start + s0 + j]), factor);
-        for (std::int64_t j = 0; j < m - first; ++j) soft_add(static_cast<std::int64_t>(idx[start + j]), factor);
-      }
+      for (std::int64_t j = 0; j < first; ++j) add(s0 + j);
+      for (std::int64_t j = 0; j < m - first; ++j) add(j);
     } else {
       const double step = static_cast<double>(deg) / static_cast<double>(m);
       const double u0 = rng.uniform(static_cast<std::uint64_t>(v) << 24) * step;
-      for (std::int64_t j = 0; j < m; ++j) {
-        const auto pos = std::min(static_cast<std::int64_t>(u0 + static_cast<double>(j) * step), deg - 1);
-        if (Track && lv > 0.0f)
-          soft_add_lv(static_cast<std::int64_t>(idx[start + pos]), factor, lv);
-        else
-          soft_add(static_cast<std::int64_t>(idx[start + pos]), factor);
-      }
+      for (std::int64_t j = 0; j < m; ++j)
+        add(std::min(static_cast<std::int64_t>(u0 + static_cast<double>(j) * step), deg - 1));
     }
     edges += m;
   };
