@@ -122,7 +122,7 @@
 // contribution to each node is rounded to a 2^-20 fixed-point integer and added with integer
 // atomics, so the scores are identical for any thread count and schedule.
 //
-// Memory: per worker two bitmaps and two floats per node (8.25 bytes per node) and, within an
+// Memory: per worker a bitmap and two floats per node (8.125 bytes per node) and, within an
 // epoch, two floats per followed node (0.5 bytes per node; count_batches runs fewer workers when
 // they would need more than an eighth of usable memory), plus the counts and the scores (16 bytes
 // per node) and either the epoch moments (two or more whole epochs, 16 bytes per node) or the

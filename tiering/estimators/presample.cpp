@@ -53,9 +53,8 @@ struct reach_worker {
   std::vector<std::uint64_t> seen;
   std::vector<std::int64_t> members;
   std::vector<std::int64_t> positions;
-  // Expected mode (cvip.cpp): nodes that a batch reads with a probability below 1 ("soft"), a
-  // bitmap of them, and every node's soft_state.
-  std::vector<std::uint64_t> soft_seen;
+  // Expected mode (cvip.cpp): nodes that a batch reads with a probability below 1 ("soft") and every
+  // node's soft_state (which also tells whether the node is listed yet, see soft_add).
   std::vector<std::int64_t> soft;
   std::vector<soft_state> state;
   std::vector<std::int64_t> soft_expanders;  // a hop's soft nodes that were not certain when it began
@@ -93,14 +92,13 @@ template <typename index_t, bool Track, typename Visit>
 std::int64_t soft_hop(const graph_ref& g, std::int64_t fanout, const counter_rng& rng, std::size_t frontier,
                       std::int64_t soft_rows, bool last, reach_worker* w, Visit& visit) {
   const auto* idx = static_cast<const index_t*>(g.indices);
+  // A node is new to the batch's soft list while its state is the initial one (prob 0, miss 1): once
+  // listed, its miss is below 1 until the hop ends and its probability above 0 after it. The state
+  // is the one line an entry touches (a bitmap beside it cost a second random access per entry).
   auto soft_add = [&](std::int64_t u, float factor) {
-    std::uint64_t& word = w->soft_seen[static_cast<std::size_t>(u) >> 6];
-    const std::uint64_t bit = std::uint64_t{1} << (u & 63);
-    if (!(word & bit)) {
-      word |= bit;
-      w->soft.push_back(u);
-    }
-    w->state[static_cast<std::size_t>(u)].miss *= factor;
+    soft_state& st = w->state[static_cast<std::size_t>(u)];
+    if (st.miss == 1.0f && st.prob == 0.0f) w->soft.push_back(u);
+    st.miss *= factor;
   };
   // The same for the batches whose noise is followed (kept apart: the loops of the others stay lean).
   auto soft_add_lv = [&](std::int64_t u, float factor, float lv) {
@@ -265,7 +263,6 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
     reach_worker w;
     w.seen.assign((n + 63) / 64, 0);
     if (soft) {
-      w.soft_seen.assign((n + 63) / 64, 0);
       w.state.assign(n, soft_state{});
     }
     if (track) {
@@ -301,12 +298,12 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
     if (budget.max_batches > 0 && out.batches >= budget.max_batches) return true;
     return by_edges && out.batches >= budget.min_batches && static_cast<double>(edges.load()) >= budget.edge_budget;
   };
-  // Expected mode keeps ~8.25 bytes per node per worker: at most an eighth of usable memory for
+  // Expected mode keeps ~8.1 bytes per node per worker: at most an eighth of usable memory for
   // them (fewer workers, never a different result; batches are independent).
   int max_workers = tbb::this_task_arena::max_concurrency();
   if (soft) {
     const double per_worker =
-        static_cast<double>(n) * (sizeof(soft_state) + 0.25 + (track ? 2.0 * sizeof(float) / kNoiseBlock : 0.0)) + 1.0;
+        static_cast<double>(n) * (sizeof(soft_state) + 0.125 + (track ? 2.0 * sizeof(float) / kNoiseBlock : 0.0)) + 1.0;
     const double allowed = static_cast<double>(usable_memory_bytes()) / 8.0 / per_worker;
     max_workers = static_cast<int>(std::clamp(allowed, 1.0, static_cast<double>(max_workers)));
   }
@@ -358,7 +355,6 @@ batch_counts count_batches_typed(const graph_ref& g, const profile_config& cfg, 
                 w.noise_lv[b] = w.noise_vp[b] = 0.0f;
               }
               st = soft_state{};
-              w.soft_seen[su >> 6] = 0;
             }
             for (std::int64_t u : w.members) {
               cnt[static_cast<std::size_t>(u)].fetch_add(unit, std::memory_order_relaxed);
