@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -113,6 +114,12 @@ void register_launch(CLI::App& app) {
     std::vector<char*> argv;
     for (auto& s : argv_s) argv.push_back(s.data());
     argv.push_back(nullptr);
+    // `launch -n K -- train --help`: the help once, from this process (K ranks would print it K times).
+    if (std::find_if(o->args.begin(), o->args.end(), [](const std::string& x) { return x == "-h" || x == "--help"; }) !=
+        o->args.end()) {
+      ::execv("/proc/self/exe", argv.data());
+      throw io_error(std::string("cannot run ") + argv_s[0] + ": " + std::strerror(errno));
+    }
     struct sigaction sa {};
     sa.sa_handler = launch_on_signal;
     sigaction(SIGINT, &sa, nullptr);

@@ -526,6 +526,12 @@ TEST(HostileInput, AFailedRunKeepsTheMetricsFileAndOutputsAreCheckedFirst) {
   expect_one_line_error("launch -n 2 -- prepare " + d / "g" + " -o " + d / "lp", "data-parallel commands only");
   expect_one_line_error("launch -n 2 -- launch -n 2 -- train " + d / "g", "data-parallel commands only");
   EXPECT_FALSE(fs::exists(d / "lp"));
+  // A subcommand's help under launch is printed once, not once per rank.
+  std::string help;
+  EXPECT_EQ(run_cli("launch -n 3 -- train --help", &help), 0);
+  std::size_t usages = 0;
+  for (std::size_t at = help.find("Usage:"); at != std::string::npos; at = help.find("Usage:", at + 1)) ++usages;
+  EXPECT_EQ(usages, 1u) << help;
 }
 
 // Output names that fail only at the final rename are refused first (a name longer than the file
