@@ -3,6 +3,12 @@
 // users without MPI (`mpirun -np K tiergnn ...` works too). If a rank fails (non-zero exit or a
 // signal), the others are stopped (SIGTERM, then SIGKILL after a grace period) and launch exits
 // non-zero naming the rank; Ctrl-C is passed on to every rank.
+//
+// The ranks' stderr comes through launch (a pipe per rank): rank 0's is passed on as it arrives (with
+// TIERGNN_STDERR_IS_TTY=1 when launch's own stderr is a terminal, so its progress lines redraw in place),
+// and a line of another rank is held for a moment and dropped if a rank printed the same line: an error
+// that every rank meets (a missing dataset, a bad option value) is printed once, not K times.
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -15,6 +21,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +64,82 @@ std::string describe_status(int status) {
            strsignal(WTERMSIG(status)) + ")";
   return "stopped";
 }
+
+// One rank's stderr as it reaches launch (see the top of this file).
+struct rank_stderr {
+  int fd = -1;
+  std::string partial;  // the part of the last line read so far
+  struct held {
+    std::string text;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<held> lines;  // ranks above 0: complete lines not yet printed
+};
+
+// Lines of rank 0, or of another rank once printed: a later identical line of any rank is dropped.
+class stderr_merger {
+ public:
+  explicit stderr_merger(std::vector<rank_stderr>* ranks) : ranks_(*ranks) {}
+
+  // Reads what rank r has written so far (all of it once the pipe is blocking and the rank has
+  // exited); passes rank 0's bytes on at once and holds the other ranks' complete lines.
+  void drain(std::size_t r) {
+    rank_stderr& rs = ranks_[r];
+    if (rs.fd < 0) return;
+    char buf[4096];
+    for (;;) {
+      const ssize_t got = ::read(rs.fd, buf, sizeof buf);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        if (got == 0) {  // end of file: the rank and everything it started are gone
+          ::close(rs.fd);
+          rs.fd = -1;
+          if (!rs.partial.empty()) take_line(r, rs.partial + "\n");
+          rs.partial.clear();
+        }
+        return;
+      }
+      if (r == 0) (void)!::write(STDERR_FILENO, buf, static_cast<std::size_t>(got));
+      rs.partial.append(buf, static_cast<std::size_t>(got));
+      for (std::size_t nl; (nl = rs.partial.find('\n')) != std::string::npos;) {
+        take_line(r, rs.partial.substr(0, nl + 1));
+        rs.partial.erase(0, nl + 1);
+      }
+    }
+  }
+
+  // Prints the held lines that no rank printed and that waited long enough (every one with `all`);
+  // drops the ones some rank printed.
+  void release(bool all) {
+    const auto now = std::chrono::steady_clock::now();
+    for (rank_stderr& rs : ranks_)
+      while (!rs.lines.empty()) {
+        const rank_stderr::held& h = rs.lines.front();
+        if (printed_.count(shown(h.text)) == 0) {
+          if (!all && now - h.since < std::chrono::milliseconds(1000)) break;
+          (void)!::write(STDERR_FILENO, h.text.data(), h.text.size());
+          printed_.insert(shown(h.text));
+        }
+        rs.lines.pop_front();
+      }
+  }
+
+ private:
+  // A line as a terminal shows it: what follows its last carriage return (progress redraws with \r).
+  static std::string shown(const std::string& line) {
+    const std::size_t cr = line.rfind('\r');
+    return cr == std::string::npos ? line : line.substr(cr + 1);
+  }
+  void take_line(std::size_t r, std::string line) {
+    if (r == 0)
+      printed_.insert(shown(line));
+    else
+      ranks_[r].lines.push_back({std::move(line), std::chrono::steady_clock::now()});
+  }
+
+  std::vector<rank_stderr>& ranks_;
+  std::set<std::string> printed_;
+};
 
 }  // namespace
 
@@ -126,10 +210,17 @@ void register_launch(CLI::App& app) {
     sigaction(SIGTERM, &sa, nullptr);
     std::vector<pid_t> pids(static_cast<std::size_t>(o->n), -1);
     const pid_t launcher = ::getpid();
+    const bool tty = ::isatty(STDERR_FILENO) == 1;
+    std::vector<rank_stderr> errs(static_cast<std::size_t>(o->n));
+    stderr_merger merger(&errs);
     for (int r = 0; r < o->n; ++r) {
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) throw io_error(std::string("pipe: ") + std::strerror(errno));
       const pid_t pid = ::fork();
       if (pid < 0) throw io_error(std::string("fork: ") + std::strerror(errno));
       if (pid == 0) {
+        ::dup2(fds[1], STDERR_FILENO);  // the copy stays open across exec, the pipe's own ends close
+        if (r == 0 && tty) ::setenv("TIERGNN_STDERR_IS_TTY", "1", 1);
         // A rank never outlives its launcher: if launch dies, even by kill -9, the kernel sends the
         // rank SIGTERM (the check after it covers a launcher that died before the call).
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -144,6 +235,9 @@ void register_launch(CLI::App& app) {
         ::_exit(127);
       }
       pids[static_cast<std::size_t>(r)] = pid;
+      ::close(fds[1]);
+      ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+      errs[static_cast<std::size_t>(r)].fd = fds[0];
     }
     // Every rank's end; the first failure stops the others. The report puts ranks that died from a
     // signal first (usually the cause), then ranks that exited with an error, then ranks launch stopped.
@@ -152,26 +246,31 @@ void register_launch(CLI::App& app) {
     std::vector<bool> stopped_by_us(static_cast<std::size_t>(o->n), false),
         failed(static_cast<std::size_t>(o->n), false);
     bool stopping = false, killed = false;
+    std::string first_failure;
     auto stop_at = std::chrono::steady_clock::time_point::max();
     while (alive > 0) {
       if (const int sig = g_forward_signal.exchange(0)) {
         for (pid_t p : pids)
           if (p > 0) ::kill(p, sig);
       }
+      for (std::size_t r = 0; r < errs.size(); ++r) merger.drain(r);
+      merger.release(false);
       int st = 0;
       const pid_t done = ::waitpid(-1, &st, WNOHANG);
       if (done > 0) {
         for (int r = 0; r < o->n; ++r)
           if (pids[static_cast<std::size_t>(r)] == done) {
             pids[static_cast<std::size_t>(r)] = -1;
+            merger.drain(static_cast<std::size_t>(r));  // its last words before launch's report
             --alive;
             status[static_cast<std::size_t>(r)] = st;
             if (WIFEXITED(st) && WEXITSTATUS(st) == 0) continue;
             failed[static_cast<std::size_t>(r)] = true;
             if (!stopping && !killed) {
-              std::fprintf(stderr, "tiergnn launch: rank %d %s; stopping the other ranks\n", r,
-                           describe_status(st).c_str());
-              // A short delay lets ranks that failed at the same moment report first.
+              // A short delay lets ranks that failed at the same moment report first (and the
+              // merger see that their errors are one).
+              first_failure = "tiergnn launch: rank " + std::to_string(r) + " " + describe_status(st) +
+                              "; stopping the other ranks\n";
               stopping = true;
               stop_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
             }
@@ -179,6 +278,8 @@ void register_launch(CLI::App& app) {
         continue;
       }
       if (stopping && std::chrono::steady_clock::now() > stop_at) {
+        merger.release(true);
+        (void)!::write(STDERR_FILENO, first_failure.data(), first_failure.size());
         for (int r = 0; r < o->n; ++r)
           if (pids[static_cast<std::size_t>(r)] > 0) {
             ::kill(pids[static_cast<std::size_t>(r)], SIGTERM);
@@ -195,6 +296,12 @@ void register_launch(CLI::App& app) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    // Every rank has exited: what is left in the pipes, then the held lines.
+    for (std::size_t r = 0; r < errs.size(); ++r) {
+      if (errs[r].fd >= 0) ::fcntl(errs[r].fd, F_SETFL, ::fcntl(errs[r].fd, F_GETFL) & ~O_NONBLOCK);
+      merger.drain(r);
+    }
+    merger.release(true);
     std::string report;
     for (int pass = 0; pass < 3; ++pass)
       for (int r = 0; r < o->n; ++r) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/log.hpp"
 
@@ -31,7 +32,9 @@ std::string format_count(double n) {
 progress::progress(std::string label, std::int64_t total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total) {
   start_ = last_draw_ = std::chrono::steady_clock::now();
-  tty_ = ::isatty(STDERR_FILENO) == 1;
+  // TIERGNN_STDERR_IS_TTY: rank 0 of `tiergnn launch`, whose stderr reaches the terminal through launch.
+  const char* through = std::getenv("TIERGNN_STDERR_IS_TTY");
+  tty_ = ::isatty(STDERR_FILENO) == 1 || (through != nullptr && std::string(through) == "1");
   enabled_ = get_log_level() <= log_level::info;
 }
 

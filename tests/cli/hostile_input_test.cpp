@@ -532,6 +532,15 @@ TEST(HostileInput, AFailedRunKeepsTheMetricsFileAndOutputsAreCheckedFirst) {
   std::size_t usages = 0;
   for (std::size_t at = help.find("Usage:"); at != std::string::npos; at = help.find("Usage:", at + 1)) ++usages;
   EXPECT_EQ(usages, 1u) << help;
+  // An error every rank meets is printed once (launch merges the ranks' stderr), then the job's end.
+  std::string err;
+  EXPECT_EQ(run_cli("launch -n 3 -- train " + d / "missing", &err), 1);
+  std::size_t missing = 0;
+  for (std::size_t at = err.find("no such dataset directory"); at != std::string::npos;
+       at = err.find("no such dataset directory", at + 1))
+    ++missing;
+  EXPECT_EQ(missing, 1u) << err;
+  EXPECT_NE(err.find("the job failed"), std::string::npos) << err;
 }
 
 // Output names that fail only at the final rename are refused first (a name longer than the file
@@ -664,7 +673,7 @@ TEST(HostileInput, ErrorsNameTheInputsOwnRowsOptionsAndBytes) {
   }
   expect_one_line_error("info " + d / "bool", "holds bool values");
   // Option names in the errors of options every command shares.
-  for (const std::string cmd :
+  for (const std::string& cmd :
        {"prepare " + d / "g" + " -o " + d / "p", "profile " + d / "g", "bench traffic " + d / "g" + " --epochs 1"})
     expect_one_line_error(cmd + " --fanouts 5,5 --batch-size 0", "--batch-size");
   EXPECT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "p0" + " --fanouts 5,5 --gpu-mem -0 --host-mem 10%"), 0);
