@@ -2,7 +2,8 @@
 // tiergnn, rank r with RANK=r, WORLD_SIZE=K, LOCAL_RANK=r, MASTER_ADDR=127.0.0.1 and MASTER_PORT, for
 // users without MPI (`mpirun -np K tiergnn ...` works too). If a rank fails (non-zero exit or a
 // signal), the others are stopped (SIGTERM, then SIGKILL after a grace period) and launch exits
-// non-zero naming the rank; Ctrl-C is passed on to every rank.
+// non-zero naming the rank. Ctrl-C (and SIGTERM) is passed on to every rank; a job whose ranks all
+// stopped as asked exits 128 + the signal, as one process would.
 //
 // The ranks' stderr comes through launch (a pipe per rank): rank 0's is passed on as it arrives (with
 // TIERGNN_STDERR_IS_TTY=1 when launch's own stderr is a terminal, so its progress lines redraw in place),
@@ -247,9 +248,17 @@ void register_launch(CLI::App& app) {
         failed(static_cast<std::size_t>(o->n), false);
     bool stopping = false, killed = false;
     std::string first_failure;
+    int passed_on = 0;  // a stop signal launch received and passed on to every rank
+    // A rank that ended by the signal passed on to it (or by exiting 128 + it, as train does after
+    // stopping at a safe point) did as asked: not a failure of the job.
+    auto stopped_as_asked = [&](int st) {
+      return passed_on != 0 &&
+             ((WIFEXITED(st) && WEXITSTATUS(st) == 128 + passed_on) || (WIFSIGNALED(st) && WTERMSIG(st) == passed_on));
+    };
     auto stop_at = std::chrono::steady_clock::time_point::max();
     while (alive > 0) {
       if (const int sig = g_forward_signal.exchange(0)) {
+        passed_on = sig;
         for (pid_t p : pids)
           if (p > 0) ::kill(p, sig);
       }
@@ -266,7 +275,7 @@ void register_launch(CLI::App& app) {
             status[static_cast<std::size_t>(r)] = st;
             if (WIFEXITED(st) && WEXITSTATUS(st) == 0) continue;
             failed[static_cast<std::size_t>(r)] = true;
-            if (!stopping && !killed) {
+            if (!stopping && !killed && !stopped_as_asked(st)) {
               // A short delay lets ranks that failed at the same moment report first (and the
               // merger see that their errors are one).
               first_failure = "tiergnn launch: rank " + std::to_string(r) + " " + describe_status(st) +
@@ -313,6 +322,19 @@ void register_launch(CLI::App& app) {
         report += (report.empty() ? "" : "; ") + std::string("rank ") + std::to_string(r) + " " +
                   (stopped_by_us[i] ? std::string("was stopped by launch") : describe_status(status[i]));
       }
+    bool as_asked = passed_on != 0;
+    for (int r = 0; r < o->n; ++r) {
+      const auto i = static_cast<std::size_t>(r);
+      as_asked = as_asked && (!failed[i] || stopped_by_us[i] || stopped_as_asked(status[i]));
+    }
+    if (as_asked)
+      throw interrupted_error("the job stopped: " +
+                                  std::string(passed_on == SIGINT    ? "Ctrl-C (SIGINT)"
+                                              : passed_on == SIGTERM ? "SIGTERM"
+                                              : passed_on == SIGHUP  ? "SIGHUP"
+                                                                     : strsignal(passed_on)) +
+                                  " was passed on to every rank",
+                              passed_on);
     if (!report.empty()) throw error("the job failed: " + report);
   });
 }

@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const tg::interrupted_error& e) {
     std::fprintf(stderr, "tiergnn: %s\n", printable(e.what()).c_str());
-    return 130;
+    return 128 + e.signal();
   } catch (const std::bad_alloc&) {
     print_error(
         "out of memory: this command needs more memory than this machine has (or this process's memory "

@@ -78,10 +78,15 @@ class logic_error : public error {
   using error::error;
 };
 
-// Work stopped on request (Ctrl-C) before it finished; what was saved is intact.
+// Work stopped on request (Ctrl-C, or the signal `signal` such as SIGTERM) before it finished; what
+// was saved is intact. The command line exits with 128 + signal, as a shell reports a signal.
 class interrupted_error : public error {
  public:
-  using error::error;
+  explicit interrupted_error(const std::string& what, int signal = 2 /* SIGINT */) : error(what), signal_(signal) {}
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
 };
 
 // A CUDA runtime call failed.

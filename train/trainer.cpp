@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <cstdlib>
 #include <cstring>
 #include <cerrno>
@@ -102,26 +103,38 @@ struct metrics_output {
   }
 };
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) {
-  g_interrupted.store(true);
+// The first stop signal that arrived during training (0: none).
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_request(int sig) {
+  int none = 0;
+  g_stop_signal.compare_exchange_strong(none, sig);
 }
 
-// Installs a SIGINT handler for the duration of training and restores the previous one.
-class sigint_guard {
+// For the duration of training, Ctrl-C (SIGINT), SIGTERM (sent by `timeout`, batch schedulers at
+// their time limit, `docker stop`, `kill`) and SIGHUP stop it at the next batch, keeping the
+// checkpoint, metrics and output of the finished epochs; the previous handlers (which remove
+// temporary outputs and end the process) come back afterwards.
+class stop_signal_guard {
  public:
-  sigint_guard() {
-    g_interrupted.store(false);
+  stop_signal_guard() {
+    g_stop_signal.store(0);
     struct sigaction sa {};
-    sa.sa_handler = on_sigint;
+    sa.sa_handler = on_stop_request;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_);
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &sa, &old_[i]);
   }
-  ~sigint_guard() { sigaction(SIGINT, &old_, nullptr); }
+  ~stop_signal_guard() {
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+  }
 
  private:
-  struct sigaction old_ {};
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[std::size(kSignals)]{};
 };
+
+std::string stop_signal_name(int sig) {
+  return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -879,7 +892,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     }
     return logits;
   };
-  sigint_guard guard;
+  stop_signal_guard guard;
   const char* profile_env = std::getenv("TIERGNN_PROFILE_OPS");
   op_profiling profiling(be, profile_env && std::string(profile_env) == "1");
   tensor<float> dlogits(be), row_loss(be);
@@ -907,6 +920,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                  "batches");
     if (!cfg.show_progress) bar.silence();
     pipeline.start_epoch(plan, epoch);
+    int stop_sig = 0;  // a stop signal, agreed by every rank after the same batch
     for (std::int64_t b = 0; b < plan.num_batches(); ++b) {
       auto t0 = std::chrono::steady_clock::now();
       prepared_batch& pb = pipeline.next();
@@ -969,12 +983,23 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       if (reducer) {
         t0 = std::chrono::steady_clock::now();
         reducer->wait();  // the part of the reduction not hidden behind backward
-        double t[3] = {loss_rows, correct_rows, local_rows};
-        comm->all_reduce_sum(t, 3);
+        // With the batch's statistics, which stop signals each rank has had: the ranks stop after the
+        // same batch (one that stopped alone would leave the others waiting in the next reduction).
+        const int mine = g_stop_signal.load();
+        double t[6] = {loss_rows,
+                       correct_rows,
+                       local_rows,
+                       mine == SIGINT ? 1.0 : 0.0,
+                       mine == SIGTERM ? 1.0 : 0.0,
+                       mine == SIGHUP ? 1.0 : 0.0};
+        comm->all_reduce_sum(t, 6);
         loss_rows = t[0];
         correct_rows = t[1];
         local_rows = t[2];
+        stop_sig = t[3] > 0 ? SIGINT : t[4] > 0 ? SIGTERM : t[5] > 0 ? SIGHUP : 0;
         er.comm_s += seconds_since(t0);
+      } else {
+        stop_sig = g_stop_signal.load();
       }
       t0 = std::chrono::steady_clock::now();
       opt.step();
@@ -991,14 +1016,16 @@ train_report train(const dataset& d, const train_config& cfg_in) {
         bar.set_suffix("loss " + fmt(loss_sum / static_cast<double>(std::max<std::int64_t>(seen, 1))));
         bar.add(1);
       }
-      if (g_interrupted.load()) break;
+      if (stop_sig != 0) break;
     }
     pipeline.finish_epoch();
     bar.finish();
-    if (g_interrupted.load()) {
+    if (const int sig = stop_sig; sig != 0) {
       rep.interrupted = true;
+      rep.stop_signal = sig;
       mid_epoch = true;
-      log_info("interrupted during epoch ", epoch + 1, "; ",
+      log_info(sig == SIGINT ? std::string("interrupted") : "stopped by " + stop_signal_name(sig), " during epoch ",
+               epoch + 1, "; ",
                ckpt_path.empty() ? std::string("no checkpoint directory was given")
                                  : "the last checkpoint (after epoch " + std::to_string(last_ckpt_epoch) + ") is in " +
                                        cfg.checkpoint_dir + "; continue with --resume");

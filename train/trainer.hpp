@@ -81,6 +81,7 @@ struct train_report {
   double valid_metric = -1, test_metric = -1;
   int start_epoch = 0, end_epoch = 0;
   bool interrupted = false;
+  int stop_signal = 0;  // the signal that stopped training early (SIGINT, SIGTERM or SIGHUP), else 0
 };
 
 // Validates the configuration against the dataset (labels, splits, fanouts, batch size, resume

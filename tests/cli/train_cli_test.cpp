@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -88,20 +89,33 @@ TEST(TrainCli, KilledRunResumesToTheSameModel) {
   EXPECT_EQ(tg::test::read_text(f.d / "full.tgck"), tg::test::read_text(f.d / "resumed.tgck"));
 }
 
+// Ctrl-C, and SIGTERM / SIGHUP (timeout, batch schedulers, docker stop, a closed terminal), stop
+// training after the current batch: exit 128 + signal, the checkpoint intact, the metrics of the
+// finished epochs kept.
 TEST(TrainCli, CtrlCStopsAfterTheCurrentBatchWithTheCheckpointIntact) {
   cli_fixture f;
-  std::vector<std::string> a = f.train_args;
-  a.insert(a.end(), {"--checkpoint", f.d / "ck"});
-  const pid_t pid = spawn(a);
-  ASSERT_TRUE(wait_for_checkpoint(pid, f.d / "ck/checkpoint.tgck", 1));
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
-  EXPECT_NO_THROW(tg::read_checkpoint(f.d / "ck/checkpoint.tgck"));
-  for (const auto& e : fs::directory_iterator(f.d / "ck")) EXPECT_EQ(e.path().filename(), "checkpoint.tgck");
-  EXPECT_EQ(run_cli(f.args("--checkpoint " + (f.d / "ck") + " --resume")), 0);
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    SCOPED_TRACE(sig);
+    const std::string ck = f.d / ("ck" + std::to_string(sig)), metrics = f.d / ("m" + std::to_string(sig) + ".jsonl");
+    std::vector<std::string> a = f.train_args;
+    a.insert(a.end(), {"--checkpoint", ck, "--metrics", metrics});
+    const pid_t pid = spawn(a);
+    ASSERT_TRUE(wait_for_checkpoint(pid, ck + "/checkpoint.tgck", 1));
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
+    int saved = 0;
+    EXPECT_NO_THROW(saved = tg::read_checkpoint(ck + "/checkpoint.tgck").header.at("epoch").get<int>());
+    for (const auto& e : fs::directory_iterator(ck)) EXPECT_EQ(e.path().filename(), "checkpoint.tgck");
+    ASSERT_TRUE(fs::exists(metrics));
+    const std::string m = tg::test::read_text(metrics);
+    EXPECT_EQ(static_cast<int>(std::count(m.begin(), m.end(), '\n')), saved) << m;
+    if (sig == SIGINT) {
+      EXPECT_EQ(run_cli(f.args("--checkpoint " + ck + " --resume")), 0);
+    }
+  }
 }
 
 TEST(TrainCli, BadInputIsOneLineAndExitsOne) {

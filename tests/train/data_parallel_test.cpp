@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -239,6 +240,45 @@ TEST(DataParallel, EveryRankResumesFromRankZerosCheckpoint) {
   ASSERT_EQ(lb.size(), 4u);
   for (std::size_t e = 0; e < 4; ++e)
     EXPECT_EQ(la[e], lb[e]) << "epoch " << e + 1 << ": resuming must continue exactly";
+}
+
+// Ctrl-C (or SIGTERM) to the launcher is passed on to every rank; the ranks agree to stop after the
+// same batch (one that stopped alone would leave the other waiting in a reduction), so the job
+// stops as one process would: exit 128 + signal, the metrics of the finished epochs kept.
+TEST(DataParallel, CtrlCToTheLauncherStopsEveryRankAfterOneBatch) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 20000);
+  for (const int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(sig);
+    const std::string metrics = d / ("m" + std::to_string(sig) + ".jsonl");
+    const pid_t launch = spawn({"launch", "-n", "2", "--", "train", g, "--fanouts", "10,10", "--epochs", "1000",
+                                "--batch-size", "64", "--no-progress", "--eval", "none", "--metrics", metrics},
+                               {}, d / "launch.log");
+    // Stop it once a few epochs are done (the metrics' temporary holds a line per finished epoch).
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+      std::size_t lines = 0;
+      for (const auto& e : std::filesystem::directory_iterator(d.path()))
+        if (e.path().filename().string().find(".m" + std::to_string(sig) + ".jsonl") == 0) {
+          const std::string t = test::read_text(e.path());
+          lines = static_cast<std::size_t>(std::count(t.begin(), t.end(), '\n'));
+        }
+      if (lines >= 2 || std::chrono::steady_clock::now() > deadline) break;
+      std::this_thread::sleep_for(20ms);
+    }
+    ::kill(launch, sig);
+    bool timed_out = false;
+    const int status = wait_status(launch, 60s, &timed_out);
+    ASSERT_FALSE(timed_out);
+    const std::string log = test::read_text(d / "launch.log");
+    ASSERT_TRUE(WIFEXITED(status)) << log;
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << log;
+    EXPECT_EQ(log.find("error"), std::string::npos) << log;
+    EXPECT_NE(log.find("the job stopped"), std::string::npos) << log;
+    ASSERT_TRUE(std::filesystem::exists(metrics)) << log;
+    const std::string m = test::read_text(metrics);
+    EXPECT_GE(std::count(m.begin(), m.end(), '\n'), 2) << m;
+  }
 }
 
 // kill -9 of the launcher (which cannot clean up) must not leave its ranks running as orphans.
