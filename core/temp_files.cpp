@@ -23,22 +23,44 @@ char g_paths[kSlots][kPathMax];
 std::atomic<bool> g_used[kSlots];
 std::mutex g_mu;
 
-// Removes a file, or a directory's entries and then the directory: raw system calls only.
-void remove_signal_safe(const char* path) {
-  if (::unlink(path) == 0 || (errno != EISDIR && errno != EPERM)) return;
-  const int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    alignas(8) char buf[8192];
+// Removes the entries of the open directory dirfd, and those of its subdirectories (a sharded
+// dataset's shards/) up to `depth` levels below: raw system calls only. Entries removed while the
+// directory is read may be skipped by the reading, so it is read again until a pass removes nothing.
+void remove_entries_signal_safe(int dirfd, int depth) {
+  for (int pass = 0; pass < 4; ++pass) {
+    bool removed = false;
+    ::lseek(dirfd, 0, SEEK_SET);
+    alignas(8) char buf[4096];
     for (;;) {
-      const long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+      const long n = ::syscall(SYS_getdents64, dirfd, buf, sizeof buf);
       if (n <= 0) break;
       for (long off = 0; off < n;) {
         const auto* reclen = reinterpret_cast<const unsigned short*>(buf + off + 16);
         const char* name = buf + off + 19;
-        if (std::strcmp(name, ".") != 0 && std::strcmp(name, "..") != 0) ::unlinkat(fd, name, 0);
         off += *reclen;
+        if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
+        if (::unlinkat(dirfd, name, 0) == 0) {
+          removed = true;
+          continue;
+        }
+        if ((errno != EISDIR && errno != EPERM) || depth <= 0) continue;
+        const int sub = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) continue;
+        remove_entries_signal_safe(sub, depth - 1);
+        ::close(sub);
+        removed = ::unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || removed;
       }
     }
+    if (!removed) return;
+  }
+}
+
+// Removes a file, or a directory with its entries (and its subdirectories' few levels down).
+void remove_signal_safe(const char* path) {
+  if (::unlink(path) == 0 || (errno != EISDIR && errno != EPERM)) return;
+  const int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    remove_entries_signal_safe(fd, 3);
     ::close(fd);
   }
   ::rmdir(path);

@@ -203,6 +203,30 @@ TEST(HostileInput, NoLitterFromStoppedOrKilledRuns) {
       EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "left " << e.path();
     EXPECT_FALSE(fs::exists(out));
   }
+  // The same when the temporary holds a subdirectory (a sharded dataset's shards/).
+  ASSERT_EQ(run_cli("-q generate community " + d / "src" + " --nodes 400000 --feature-dim 64 --seed 1"), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string src = d / "src", out = d / "sharded";
+    execl(TIERGNN_CLI, TIERGNN_CLI, "-q", "prepare", src.c_str(), "-o", out.c_str(), "--shards", "2", "--estimator",
+          "degree", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool seen = false;
+  for (int i = 0; i < 30000 && !seen; ++i) {  // up to 30 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (const auto& e : fs::directory_iterator(d.path()))
+      if (e.path().filename().string().rfind(".sharded.tmp-", 0) == 0) {
+        std::error_code ec;
+        seen = seen || (fs::is_directory(e.path() / "shards", ec) && !fs::is_empty(e.path() / "shards", ec));
+      }
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(seen) << "the shards never appeared in the temporary output (status " << status << ")";
+  for (const auto& e : fs::directory_iterator(d.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "left " << e.path();
 }
 
 // Output options never write into the dataset a command reads, two outputs never name one file, and
