@@ -207,8 +207,11 @@ void register_launch(CLI::App& app) {
     }
     struct sigaction sa {};
     sa.sa_handler = launch_on_signal;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {  // an ignored one stays ignored, in the ranks too (nohup)
+      struct sigaction old {};
+      if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+      sigaction(sig, &sa, nullptr);
+    }
     std::vector<pid_t> pids(static_cast<std::size_t>(o->n), -1);
     const pid_t launcher = ::getpid();
     const bool tty = ::isatty(STDERR_FILENO) == 1;

@@ -168,7 +168,9 @@ void register_train(CLI::App& app) {
     const dataset d = open_dataset(o->dir);
     const train_report r = train(d, o->cfg);
     if (r.interrupted)
-      throw interrupted_error("training stopped before the last epoch", r.stop_signal > 0 ? r.stop_signal : 2);
+      throw interrupted_error(r.end_epoch >= o->cfg.epochs ? "stopped before the final evaluation"
+                                                           : "training stopped before the last epoch",
+                              r.stop_signal > 0 ? r.stop_signal : 2);
   });
 }
 

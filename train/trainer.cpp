@@ -121,15 +121,21 @@ class stop_signal_guard {
     struct sigaction sa {};
     sa.sa_handler = on_stop_request;
     sigemptyset(&sa.sa_mask);
-    for (std::size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) {
+      // An ignored signal stays ignored (nohup).
+      installed_[i] = sigaction(kSignals[i], nullptr, &old_[i]) == 0 && old_[i].sa_handler != SIG_IGN &&
+                      sigaction(kSignals[i], &sa, nullptr) == 0;
+    }
   }
   ~stop_signal_guard() {
-    for (std::size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+    for (std::size_t i = 0; i < std::size(kSignals); ++i)
+      if (installed_[i]) sigaction(kSignals[i], &old_[i], nullptr);
   }
 
  private:
   static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
   struct sigaction old_[std::size(kSignals)]{};
+  bool installed_[std::size(kSignals)]{};
 };
 
 std::string stop_signal_name(int sig) {
@@ -312,12 +318,22 @@ void all_gather_rows(communicator& comm, std::int64_t n, std::int64_t width, con
   }
 }
 
+// Thrown by evaluate_with when `stop` says so between evaluation batches (a stop signal during a
+// long full-graph evaluation); the trainer skips that evaluation.
+struct evaluation_stopped {};
+
 // Evaluation through `features`. With a communicator (a sharded store's job), every rank computes
 // its slice of each evaluation batch (the store's gathers are collective) and the slices are
 // gathered, so every rank returns all the logits; the samples are keyed by the batch as on one
 // process, so the result is the same.
+// Without one, `stop` (when given) is polled between evaluation batches: it throws evaluation_stopped
+// (with one, the ranks would have to agree, and the batches are collective).
 std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
-                                 const train_config& cfg, feature_store& features, communicator* comm) {
+                                 const train_config& cfg, feature_store& features, communicator* comm,
+                                 const std::atomic<int>* stop = nullptr) {
+  const auto check_stop = [&] {
+    if (!comm && stop != nullptr && stop->load() != 0) throw evaluation_stopped{};
+  };
   const std::int64_t classes = m.config().num_classes;
   const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
   const std::vector<std::int64_t> keys =
@@ -336,6 +352,7 @@ std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std
     std::vector<float> x, mine;
     gnn_model& mm = const_cast<gnn_model&>(m);  // forward(train=false) keeps no state
     for (std::size_t b0 = 0; b0 < ids.size(); b0 += static_cast<std::size_t>(eb)) {
+      check_stop();
       const std::size_t n = std::min(ids.size() - b0, static_cast<std::size_t>(eb));
       const index_range own = rank_slice(static_cast<std::int64_t>(n), rank, world);
       mine.clear();
@@ -367,6 +384,7 @@ std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std
     const std::int64_t din = m.layer_in_dim(l), dout = m.layer_out_dim(l);
     cur.assign(static_cast<std::size_t>(n * dout), 0.0f);
     for (std::int64_t s0 = 0; s0 < n; s0 += eb) {
+      check_stop();
       const std::int64_t cnt = std::min(eb, n - s0);
       const index_range own = rank_slice(cnt, rank, world);
       // One process writes its rows in place; a rank computes its slice, then the slices are gathered.
@@ -874,8 +892,14 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   // with finite weights, from a non-finite feature in the node's neighbourhood, which training
   // batches may never read: a metric computed from it would be silently wrong.
   const auto eval_logits = [&](const std::vector<std::int64_t>& ids) {
-    std::vector<float> logits =
-        shards ? evaluate_with(d, model, ids, cfg, *store, comm) : evaluate_logits(d, model, ids, cfg);
+    // Unsharded, a stop signal ends the evaluation between its batches (evaluation_stopped).
+    std::vector<float> logits;
+    if (shards) {
+      logits = evaluate_with(d, model, ids, cfg, *store, comm);
+    } else {
+      tiered_store all_host(d, 0, d.num_nodes(), cfg.disk_readers, true);
+      logits = evaluate_with(d, model, ids, cfg, all_host, nullptr, &g_stop_signal);
+    }
     const auto bad = std::find_if(logits.begin(), logits.end(), [](float v) { return !std::isfinite(v); });
     if (bad != logits.end()) {
       for (const auto& prm : model.params())  // the host copy: evaluation runs after pull_params
@@ -1058,12 +1082,19 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       er.sampled_edges = static_cast<std::int64_t>(t[3]);
       er.feature_traffic.batches *= world;
     }
-    const bool validate = (lead || sharded) && evaluate && !sp.valid.empty() &&
-                          (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
+    bool validate = (lead || sharded) && evaluate && !sp.valid.empty() &&
+                    (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
     double eval_s = 0;
     if (validate) {
       const auto t0 = std::chrono::steady_clock::now();
-      er.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
+      try {
+        er.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
+      } catch (const evaluation_stopped&) {
+        // The epoch's training is complete: its line and checkpoint are written, without the
+        // validation; training stops at the next batch.
+        validate = false;
+        log_info("validation of epoch ", epoch + 1, " skipped: a stop was requested");
+      }
       eval_s = seconds_since(t0);
     }
     log_info("epoch ", epoch + 1, "/", cfg.epochs, "  loss ", fmt(er.loss), "  train acc ", fmt(er.train_accuracy),
@@ -1123,13 +1154,28 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (!cfg.save_model_path.empty() && lead && !mid_epoch)
     write_checkpoint(cfg.save_model_path, model, nullptr,
                      {{"epoch", rep.end_epoch}, {"dataset", identity}, {"settings", settings_json(cfg)}});
+  // A stop requested after the last batch (during the last validation, or now): every epoch is
+  // trained and saved; the final evaluation is not run, and the run reports the stop.
+  const auto stopped_at_the_end = [&] {
+    rep.interrupted = true;
+    rep.stop_signal = g_stop_signal.load();
+    log_info("stopped before the final evaluation (every epoch is trained",
+             ckpt_path.empty() ? std::string() : "; the checkpoint in " + cfg.checkpoint_dir + " holds it", ")");
+  };
+  if (!rep.interrupted && g_stop_signal.load() != 0 && (lead || sharded) && evaluate && !shards) stopped_at_the_end();
   if (!rep.interrupted) {
     const auto& last = rep.epochs;
     rep.valid_metric = !last.empty() ? last.back().valid_metric : -1;
-    if ((lead || sharded) && evaluate && !sp.test.empty())
-      rep.test_metric = score(eval_logits(sp.test), sp.test, sp.labels, sp.num_classes);
-    if ((lead || sharded) && evaluate && rep.valid_metric < 0 && !sp.valid.empty())
-      rep.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
+    try {
+      if ((lead || sharded) && evaluate && !sp.test.empty())
+        rep.test_metric = score(eval_logits(sp.test), sp.test, sp.labels, sp.num_classes);
+      if ((lead || sharded) && evaluate && rep.valid_metric < 0 && !sp.valid.empty())
+        rep.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
+    } catch (const evaluation_stopped&) {
+      stopped_at_the_end();
+    }
+  }
+  if (!rep.interrupted) {
     traffic total;
     for (const auto& e : rep.epochs) total += e.feature_traffic;
     if (!rep.epochs.empty()) log_info("feature traffic over ", rep.epochs.size(), " epochs: ", total.summary());

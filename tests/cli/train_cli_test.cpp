@@ -19,9 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 // Starts `tiergnn ARGS...` as a child process with its output discarded.
-pid_t spawn(const std::vector<std::string>& args) {
+pid_t spawn(const std::vector<std::string>& args, int ignored_signal = 0) {
   const pid_t pid = fork();
   if (pid == 0) {
+    if (ignored_signal != 0) ::signal(ignored_signal, SIG_IGN);  // as nohup does for SIGHUP
     const int null = ::open("/dev/null", O_WRONLY);
     dup2(null, 1);
     dup2(null, 2);
@@ -116,6 +117,67 @@ TEST(TrainCli, CtrlCStopsAfterTheCurrentBatchWithTheCheckpointIntact) {
       EXPECT_EQ(run_cli(f.args("--checkpoint " + ck + " --resume")), 0);
     }
   }
+}
+
+// A signal ignored when the run started stays ignored: `nohup tiergnn train ...` survives the hangup.
+TEST(TrainCli, NohupRunsSurviveTheHangup) {
+  cli_fixture f;
+  const std::string ck = f.d / "ck";
+  std::vector<std::string> a = f.train_args;
+  a.insert(a.end(), {"--checkpoint", ck});
+  const pid_t pid = spawn(a, SIGHUP);
+  ASSERT_TRUE(wait_for_checkpoint(pid, ck + "/checkpoint.tgck", 1));
+  kill(pid, SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int status = 0;
+  const pid_t done = waitpid(pid, &status, WNOHANG);
+  if (done == 0) {  // still training: stop it as a user would
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  } else {  // it may only have finished, never been stopped by the hangup
+    ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
+}
+
+// Ctrl-C during the final evaluation (a full-graph pass, the longest phase on a large graph) stops
+// it between evaluation batches: exit 130, no test metric printed, the trained epochs kept.
+TEST(TrainCli, CtrlCDuringTheFinalEvaluationStopsIt) {
+  scratch_dir d;
+  ASSERT_EQ(
+      run_cli("-q generate rmat " + d / "g" + " --scale 18 --edge-factor 16 --feature-dim 32 --classes 4 --seed 3"), 0);
+  const std::string metrics = d / "m.jsonl", log = d / "log";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    const std::string g = d / "g";
+    execl(TIERGNN_CLI, TIERGNN_CLI, "--threads", "1", "train", g.c_str(), "--epochs", "1", "--max-batches", "1",
+          "--hidden", "64", "--fanouts", "5,5", "--no-progress", "--eval-batch-size", "256", "--metrics",
+          metrics.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The epoch's line is in the metrics' temporary once its training and validation are done: the
+  // test evaluation runs next.
+  bool in_test = false;
+  for (int i = 0; i < 6000 && !in_test; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (const auto& e : fs::directory_iterator(d.path()))
+      in_test = in_test || (e.path().filename().string().rfind(".m.jsonl.tmp-", 0) == 0 && fs::file_size(e.path()) > 0);
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const std::string out = tg::test::read_text(log);
+  ASSERT_TRUE(in_test) << out;
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << out;
+  EXPECT_NE(out.find("stopped before the final evaluation"), std::string::npos) << out;
+  EXPECT_EQ(out.find("test accuracy"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(metrics)) << out;
 }
 
 TEST(TrainCli, BadInputIsOneLineAndExitsOne) {
