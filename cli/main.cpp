@@ -69,10 +69,21 @@ void print_error(const std::string& msg) {
 // CLI11 converts integers with strtoll/strtoull, which saturate (99999999999999999999 becomes 2^63 - 1)
 // and wrap signs (-1 becomes 2^64 - 1 for an unsigned option) without a word. Every integer option of
 // every command refuses such values instead, naming what was typed.
+// An empty value of a numeric option (`--epochs "$EPOCHS"` with the variable unset), which CLI11
+// reads as 0, is refused too.
 void guard_integer_ranges(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {
     const std::string type = opt->get_type_name();
     const bool is_signed = type.rfind("INT", 0) == 0, is_unsigned = type.rfind("UINT", 0) == 0;
+    const bool is_float = type.rfind("FLOAT", 0) == 0 || type.rfind("NUMBER", 0) == 0;
+    if (is_float || is_signed || is_unsigned)
+      opt->transform(CLI::Validator(
+          [](std::string& v) -> std::string {
+            return v.find_first_not_of(" \t") == std::string::npos
+                       ? "'" + v + "' is not a number (an empty value: an unset shell variable?)"
+                       : std::string();
+          },
+          "", ""));
     if (!is_signed && !is_unsigned) continue;
     opt->transform(CLI::Validator(  // a transform: it may rewrite the value (leading zeros), a check may not
         [is_unsigned](std::string& v) -> std::string {

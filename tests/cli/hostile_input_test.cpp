@@ -48,6 +48,11 @@ TEST(HostileInput, ParseErrorsAreOneLineWithExitOne) {
       "...");
   expect_one_line_error("train", "dataset");
   expect_one_line_error("frobnicate", "frobnicate");
+  // An empty numeric value (an unset shell variable) is refused, not read as 0.
+  for (const char* o : {"--epochs", "--dropout", "--seed", "--lr", "--batch-size", "--max-batches"})
+    expect_one_line_error(std::string("train x ") + o + " ''", std::string(o) + ": '' is not a number");
+  expect_one_line_error("generate community x --homophily ''", "--homophily: '' is not a number");
+  expect_one_line_error("--threads '' info x", "--threads: '' is not a number");
   expect_one_line_error("train x --fanouts 5,5 --no-such-option", "--no-such-option");
   expect_one_line_error(std::string("info \"$(printf 'bad\\001name')\""), "\\x01");
   // A 32-bit option given a number that fits 64 bits: the range, not CLI11's "Could not convert".
