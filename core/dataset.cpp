@@ -576,6 +576,7 @@ void refuse_foreign_entries(const std::string& dir) {
 dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vector<std::string>& inputs)
     : dir_(std::move(dir)), overwrite_(overwrite) {
   if (dir_.empty()) throw input_error("the output directory is empty: name one");
+  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();  // "out/" is the directory out
   check_output_name(dir_, dir_);
   for (const std::string& in : inputs) {
     if (in.empty()) continue;
@@ -605,7 +606,7 @@ dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vecto
                                  "(move or delete it yourself, or choose another output)"));
     refuse_foreign_entries(dir_);
   }
-  const fs::path parent = fs::path(dir_).lexically_normal().parent_path();
+  const fs::path parent = parent_dir(dir_);
   if (!parent.empty() && !fs::is_directory(parent))
     throw input_error(at_input(dir_, "parent directory " + parent.string() + " does not exist"));
   tmp_ = temp_sibling(dir_);

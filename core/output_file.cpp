@@ -38,14 +38,17 @@ void check_name_length(const std::string& path, const std::string& what) {
     throw input_error(what + ": the file name is " + std::to_string(name.size()) +
                       " bytes long; this file system takes " + std::to_string(max) + " at most");
 }
+// "nodir/../x" and "nodir/..": the kernel resolves a ".." only after the directory before it, which
+// lexical checks read past; refused unless that directory exists.
 void check_raw_parent(const std::string& path, const std::string& what) {
-  const fs::path raw = fs::path(path).parent_path();
-  bool dotdot = false;
-  for (const auto& part : raw) dotdot = dotdot || part == "..";
-  std::error_code ec;
-  if (dotdot && !fs::is_directory(raw, ec))
-    throw input_error(what + ": the directory " + raw.string() + " cannot be reached (a directory before its \"..\" " +
-                      "does not exist)");
+  fs::path prefix;
+  for (const auto& part : fs::path(path)) {
+    std::error_code ec;
+    if (part == ".." && !prefix.empty() && !fs::is_directory(prefix, ec))
+      throw input_error(what + ": the directory " + (prefix / part).string() + " cannot be reached (" +
+                        prefix.string() + ", before its \"..\", does not exist)");
+    prefix /= part;
+  }
 }
 }  // namespace
 
@@ -55,7 +58,8 @@ void check_output_name(const std::string& path, const std::string& what) {
 }
 
 std::string parent_dir(const std::string& path) {
-  const fs::path p = fs::path(path).lexically_normal();
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty() && p.has_parent_path() && p.parent_path() != p) p = p.parent_path();  // "out/" is "out"
   return p.has_parent_path() ? p.parent_path().string() : std::string(".");
 }
 

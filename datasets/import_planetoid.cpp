@@ -22,6 +22,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/output_file.hpp"
 #include "datasets/import_labelled.hpp"
 #include "datasets/labelled_arrays.hpp"
 #include "datasets/planetoid_script.hpp"
@@ -91,7 +92,7 @@ labelled_import_report import_planetoid(const std::string& dir, const std::strin
   // Refuse early, before running the converter, with the writer's own messages.
   if (fs::exists(out_dir) && !opt.overwrite)
     throw input_error(at_input(out_dir, "already exists; choose another output or pass --force to replace it"));
-  const fs::path parent = fs::path(out_dir).lexically_normal().parent_path();
+  const fs::path parent = parent_dir(out_dir);
   if (!parent.empty() && !fs::is_directory(parent))
     throw input_error(at_input(out_dir, "parent directory " + parent.string() + " does not exist"));
 

@@ -592,6 +592,18 @@ TEST(HostileInput, OutputNamesResumedMetricsAndOldCheckpoints) {
                         "cannot be reached");
   EXPECT_FALSE(fs::exists(d / "m.tgck"));
   EXPECT_FALSE(fs::exists(d / "g2"));
+  // An output ending in ".." after a missing directory; a new output directory typed with a
+  // trailing slash is that directory.
+  expect_one_line_error("-q generate community " + d / "nodir/.." + " --nodes 100 --feature-dim 2 --classes 2",
+                        "cannot be reached");
+  fs::create_directories(d / "empty");
+  expect_one_line_error(t + "--checkpoint " + d / "empty/nodir/..", "cannot be reached");
+  ASSERT_EQ(run_cli("-q generate community " + d / "g3/" + " --nodes 100 --feature-dim 2 --classes 2"), 0);
+  EXPECT_TRUE(fs::is_regular_file(d / "g3/meta.json"));
+  ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "p3/" + " --fanouts 5,5 --estimator degree"), 0);
+  EXPECT_TRUE(fs::is_regular_file(d / "p3/plan.json"));
+  ASSERT_EQ(run_cli(t + "--checkpoint " + d / "ck3/"), 0);
+  EXPECT_TRUE(fs::is_regular_file(d / "ck3/checkpoint.tgck"));
   // --resume with --metrics: the earlier run's lines, then this run's, one final line.
   ASSERT_EQ(run_cli(t + "--checkpoint " + d / "ck" + " --metrics " + d / "m.jsonl"), 0);
   ASSERT_EQ(run_cli("-q train " + d / "g" + " --fanouts 5,5 --epochs 4 --batch-size 64 --no-progress --checkpoint " +
