@@ -928,6 +928,18 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     reducer->submit(bucket);
   };
   int last_ckpt_epoch = rep.start_epoch;
+  // Where the run's last checkpoint is, for messages of a run that stops early.
+  const auto checkpoint_note = [&](bool resumable) -> std::string {
+    if (ckpt_path.empty()) return "no checkpoint directory was given";
+    if (last_ckpt_epoch == 0)
+      return "no epoch finished, so no checkpoint of this run was written" +
+             std::string(std::filesystem::exists(ckpt_path)
+                             ? " (" + cfg.checkpoint_dir + " still holds the previous run's checkpoint)"
+                             : "") +
+             (resumable ? "; start again without --resume" : "");
+    return "the last checkpoint (after epoch " + std::to_string(last_ckpt_epoch) + ") is in " + cfg.checkpoint_dir +
+           (resumable ? "; continue with --resume" : ", intact");
+  };
   bool mid_epoch = false;  // stopped by a signal inside an epoch
   rep.end_epoch = rep.start_epoch;
   for (int epoch = rep.start_epoch; epoch < cfg.epochs; ++epoch) {
@@ -984,13 +996,13 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                               std::to_string(epoch + 1) + ", batch " + std::to_string(b) + "): the dataset " + d.dir() +
                               " has non-finite features; `tiergnn info --check " + d.dir() + "` lists them");
           }
-          throw error(
-              "training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
-              std::to_string(epoch + 1) + ", batch " + std::to_string(b) + " of " + std::to_string(plan.num_batches()) +
-              (ckpt_path.empty() ? std::string(" (no checkpoint directory was given)")
-                                 : "; the last good checkpoint (after epoch " + std::to_string(last_ckpt_epoch) +
-                                       ") is intact in " + cfg.checkpoint_dir) +
-              ". Try a smaller --lr.");
+          throw error("training diverged: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+                      " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(b + 1) + " of " +
+                      std::to_string(plan.num_batches()) + " (" + checkpoint_note(false) + "). " +
+                      (epoch == rep.start_epoch && b == 0 && rep.start_epoch == 0
+                           ? "No update had been made yet: the untrained model's outputs overflow (a very deep model? "
+                             "try fewer --layers or a smaller --hidden)."
+                           : "Try a smaller --lr."));
         }
         // Data-parallel: each layer's gradients start their all-reduce as soon as backward has them.
         model.backward(dlogits.view(), reducer ? std::function<void(int)>(reduce_layer) : std::function<void(int)>());
@@ -1049,10 +1061,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       rep.stop_signal = sig;
       mid_epoch = true;
       log_info(sig == SIGINT ? std::string("interrupted") : "stopped by " + stop_signal_name(sig), " during epoch ",
-               epoch + 1, "; ",
-               ckpt_path.empty() ? std::string("no checkpoint directory was given")
-                                 : "the last checkpoint (after epoch " + std::to_string(last_ckpt_epoch) + ") is in " +
-                                       cfg.checkpoint_dir + "; continue with --resume");
+               epoch + 1, "; ", checkpoint_note(true));
       break;
     }
     er.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(seen, 1));
