@@ -233,6 +233,50 @@ std::string traffic_bench_result::table() const {
 }
 
 namespace {
+// Text for an SVG document (a dataset's or an estimator's name): control characters and bytes that
+// are not UTF-8 as \xNN (printable_text), and XML's markup characters as entities, so that the file
+// stays well-formed whatever the name holds.
+std::string xml_text(const std::string& t) {
+  std::string utf8;
+  for (std::size_t i = 0; i < t.size();) {
+    const auto c = static_cast<unsigned char>(t[i]);
+    const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len > 0 && i + len <= t.size() && (len == 1 || c >= 0xc2);
+    for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(t[i + k]) >> 6) == 2;
+    if (ok) {
+      utf8.append(t, i, len);
+      i += len;
+    } else {
+      const char* hex = "0123456789abcdef";
+      utf8 += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+      ++i;
+    }
+  }
+  std::string out;
+  for (const char ch : printable_text(utf8)) {
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += ch;
+    }
+  }
+  return out;
+}
+
 std::string cost_text(double epochs) {
   char b[32];
   std::snprintf(b, sizeof b, epochs < 10 ? "%.2f" : "%.0f", epochs);
@@ -248,8 +292,8 @@ std::string traffic_bench_result::svg() const {
   std::ostringstream os;
   os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
      << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  os << "<text x=\"" << L << "\" y=\"22\" font-size=\"14\">GPU hit rate vs cache size: " << dataset << ", fanouts "
-     << nlohmann::json(config.fanouts).dump() << ", batch " << config.batch_size << "</text>\n";
+  os << "<text x=\"" << L << "\" y=\"22\" font-size=\"14\">GPU hit rate vs cache size: " << xml_text(dataset)
+     << ", fanouts " << nlohmann::json(config.fanouts).dump() << ", batch " << config.batch_size << "</text>\n";
   const std::size_t n = config.ratios.size();
   auto x_of = [&](std::size_t i) {
     return L + (n > 1 ? pw * static_cast<double>(i) / static_cast<double>(n - 1) : pw / 2);
@@ -282,7 +326,7 @@ std::string traffic_bench_result::svg() const {
     const double ly = T + 10 + 20.0 * static_cast<double>(k);
     os << "<line x1=\"" << L + pw + 15 << "\" y1=\"" << ly << "\" x2=\"" << L + pw + 40 << "\" y2=\"" << ly
        << "\" stroke=\"" << c << "\" stroke-width=\"2\"/>\n<text x=\"" << L + pw + 46 << "\" y=\"" << ly + 4 << "\">"
-       << rows[k].estimator << " (" << cost_text(rows[k].presample_epochs) << ")</text>\n";
+       << xml_text(rows[k].estimator) << " (" << cost_text(rows[k].presample_epochs) << ")</text>\n";
   }
   os << "</svg>\n";
   return os.str();

@@ -82,3 +82,20 @@ TEST(BenchTrafficCli, ContiguousTrainingRangeAndCostsInPresamplingEpochs) {
   EXPECT_EQ(m.at("max_batches").get<long long>(), 1);
   ASSERT_NE(run_cli("-q bench traffic " + d / "g" + " --max-batches -2", &out), 0);
 }
+
+// The plot stays well-formed XML whatever the dataset's name holds (import names a dataset after its
+// input file: "R&D<1>.txt").
+TEST(BenchTrafficCli, PlotEscapesTheDatasetName) {
+  scratch_dir d;
+  tg::test::write_text(d / "edges.txt", "0 1\n1 2\n2 0\n2 3\n");
+  ASSERT_EQ(run_cli("-q import edgelist " + d / "edges.txt" + " -o " + d / "g" + " --name 'R&D<1> \"q\"'"), 0);
+  std::string out;
+  ASSERT_EQ(run_cli("-q bench traffic " + d / "g" + " --ratios 50 --epochs 1 --estimators degree --plot " + d / "p.svg",
+                    &out),
+            0)
+      << out;
+  const std::string svg = tg::test::read_text(d / "p.svg");
+  EXPECT_NE(svg.find("R&amp;D&lt;1&gt; &quot;q&quot;"), std::string::npos) << svg;
+  EXPECT_EQ(svg.find("R&D"), std::string::npos) << svg;
+  EXPECT_EQ(svg.find("<1>"), std::string::npos) << svg;
+}
