@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
         "tiergnn: error: a memory-mapped dataset file became shorter while this command was reading it "
         "(truncated or replaced by another program?); stopped\n";
     (void)!::write(2, msg, sizeof msg - 1);
+    tg::remove_registered_temps_signal_safe();  // the half-written output goes too
     ::_exit(1);
   };
   sigaction(SIGBUS, &bus, nullptr);

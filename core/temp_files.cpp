@@ -67,13 +67,17 @@ void remove_signal_safe(const char* path) {
 }
 
 extern "C" void on_stop_signal(int sig) {
-  for (int i = 0; i < kSlots; ++i)
-    if (g_used[i].load(std::memory_order_acquire)) remove_signal_safe(g_paths[i]);
+  remove_registered_temps_signal_safe();
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }
 
 }  // namespace
+
+void remove_registered_temps_signal_safe() {
+  for (int i = 0; i < kSlots; ++i)
+    if (g_used[i].load(std::memory_order_acquire)) remove_signal_safe(g_paths[i]);
+}
 
 void register_temp(const std::string& path) {
   if (path.size() >= kPathMax) return;

@@ -9,14 +9,18 @@
 
 namespace tg {
 
-// Registers / unregisters a temporary file or flat directory (at most 64 at once; more are simply
-// not cleaned on a signal).
+// Registers / unregisters a temporary file or directory (at most 64 at once; more are simply not
+// cleaned on a signal).
 void register_temp(const std::string& path);
 void unregister_temp(const std::string& path);
 
 // Installs the SIGINT / SIGTERM / SIGHUP handlers (once; the CLI calls it at start). A handler that
 // a command installs later (training's Ctrl-C) takes precedence while it is installed.
 void install_temp_cleanup();
+
+// Removes every registered temporary with async-signal-safe calls only: for a signal handler that
+// ends the process another way (the CLI's SIGBUS handler).
+void remove_registered_temps_signal_safe();
 
 // Removes siblings of `path` named "." + basename + ".tmp-PID[...]" whose process PID is gone.
 void remove_stale_temps(const std::string& path);

@@ -27,8 +27,13 @@ namespace {
 // For the call's length a C handler sets g_ctrl_c instead, which tiergnn's progress steps read
 // (tiergnn::set_stop_flag): the call stops, removes its partial output and raises KeyboardInterrupt.
 // A Ctrl-C that arrived after the work's last step is handed back to Python as it would have been.
+// SIGTERM (a scheduler's time limit, `kill`), where it would end the process (its default action),
+// stops the call the same way, and once the partial output is removed it is raised again: the
+// process ends as it would have, without the call's litter.
 std::atomic<bool> g_ctrl_c{false};
-extern "C" void on_ctrl_c(int) {
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_ctrl_c(int sig) {
+  g_stop_signal.store(sig);
   g_ctrl_c.store(true);
 }
 
@@ -40,13 +45,18 @@ class ctrl_c_scope {  // constructed and destroyed with the GIL held
     struct sigaction sa {};
     sa.sa_handler = on_ctrl_c;
     sigemptyset(&sa.sa_mask);
+    g_stop_signal.store(0);
     installed_ = ::sigaction(SIGINT, &sa, &old_) == 0;
+    term_installed_ = ::sigaction(SIGTERM, nullptr, &old_term_) == 0 && old_term_.sa_handler == SIG_DFL &&
+                      ::sigaction(SIGTERM, &sa, nullptr) == 0;
     tiergnn::set_stop_flag(&g_ctrl_c);
   }
   ~ctrl_c_scope() {
     if (--depth_ > 0) return;
     tiergnn::set_stop_flag(nullptr);
     if (installed_) ::sigaction(SIGINT, &old_, nullptr);
+    if (term_installed_) ::sigaction(SIGTERM, &old_term_, nullptr);
+    if (g_stop_signal.exchange(0) == SIGTERM) ::raise(SIGTERM);  // the default action, now
     // Unwinding: the call stopped (its error becomes KeyboardInterrupt) or failed otherwise.
     if (g_ctrl_c.exchange(false) && std::uncaught_exceptions() == 0) PyErr_SetInterrupt();
   }
@@ -57,6 +67,8 @@ class ctrl_c_scope {  // constructed and destroyed with the GIL held
   static inline int depth_ = 0;  // guarded by the GIL
   static inline struct sigaction old_ {};
   static inline bool installed_ = false;
+  static inline struct sigaction old_term_ {};
+  static inline bool term_installed_ = false;
 };
 
 using ro_array = nb::ndarray<nb::array_api, nb::ro>;

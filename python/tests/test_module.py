@@ -494,6 +494,35 @@ def test_ctrl_c_stops_profile_and_prepare(community, tmp_path):
         assert not out.exists() and not [f for f in os.listdir(tmp_path) if ".tmp-" in f], os.listdir(tmp_path)
 
 
+def test_sigterm_during_prepare_ends_the_process_without_litter(cli, tmp_path):
+    """SIGTERM (a scheduler's time limit, kill) while prepare() writes its output: the call stops,
+    its partial output is removed, and the process then ends by SIGTERM as it would have."""
+    import signal
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    subprocess.run([cli, "-q", "generate", "rmat", str(src), "--scale", "18", "--edge-factor", "16",
+                    "--feature-dim", "128", "--classes", "4"], check=True)
+    code = ("import sys, tiergnn\n"
+            "tiergnn.prepare(sys.argv[1], sys.argv[2], estimator='degree', fanouts=[5, 5], batch_size=64)\n"
+            "print('finished', flush=True)\n")
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-c", code, str(src), str(out)], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    seen = False
+    deadline = time.time() + 60
+    while not seen and time.time() < deadline and p.poll() is None:  # the temporary output appears
+        seen = any(f.startswith(".out.tmp-") for f in os.listdir(tmp_path))
+        time.sleep(0.002)
+    p.send_signal(signal.SIGTERM)
+    rest, _ = p.communicate(timeout=60)
+    if not seen:
+        pytest.skip("prepare() finished before its output could be caught being written")
+    assert p.returncode == -signal.SIGTERM, (p.returncode, rest)
+    assert not out.exists() and not [f for f in os.listdir(tmp_path) if ".tmp-" in f], os.listdir(tmp_path)
+
+
 def test_a_file_cut_short_while_open_raises_oserror(community, tmp_path):
     """Another program truncating a mapped graph file: sample() and check() raise OSError naming
     it, where reading the mapping would kill the interpreter with SIGBUS."""
