@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <cstdlib>
 #include <limits>
 #include <memory>
@@ -212,6 +214,17 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     print_error(e.what());
+    return 1;
+  }
+  // The results written to standard output (info --json > file) must have reached it: a full disk
+  // or a closed descriptor is an error, not success.
+  std::cout.flush();
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  if (!std::cout || !flushed || std::ferror(stdout)) {
+    print_error(
+        std::string("writing standard output failed") +
+        (errno != 0 ? ": " + std::string(std::strerror(errno)) : std::string(" (a full disk or a closed output?)")));
     return 1;
   }
   return 0;

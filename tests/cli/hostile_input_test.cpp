@@ -250,6 +250,9 @@ TEST(HostileInput, OutputsNeverOverwriteTheInputOrEachOther) {
   expect_one_line_error("bench traffic " + g + " --fanouts 5,5 --epochs 1 --plot " + g + "/indptr.npy",
                         "lies in the input");
   expect_one_line_error(t + "--metrics " + d / "x" + " --save-model " + d / "x", "name the same file");
+  // Results written to standard output must reach it: a full disk (/dev/full) is an error, not success.
+  EXPECT_EQ(run_cli("info --json " + g + " >/dev/full"), 1);
+  EXPECT_EQ(run_cli("info " + g + " >/dev/null"), 0);
   expect_one_line_error(t + "--checkpoint " + d / "ck" + " --save-model " + d / "ck/checkpoint.tgck",
                         "name the same file");
   expect_one_line_error("bench traffic " + g + " --fanouts 5,5 --epochs 1 --json " + d / "j" + " --plot " + d / "j",
