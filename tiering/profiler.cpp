@@ -93,6 +93,15 @@ void check_estimator_spec(const std::string& spec) {
 
 profile_result profile(const dataset& d, const profile_config& cfg, const std::string& spec) {
   const auto [name, has_param, param_value] = parse_spec(spec);
+  // A prepared dataset trains exactly as the one it was prepared from (its batches and draws are
+  // keyed by the original ids): profiling its renumbered ids would score a run nobody makes.
+  if (d.has("order.npy")) {
+    const std::string from =
+        d.meta().source.is_object() ? d.meta().source.value("prepared_from", std::string()) : std::string();
+    throw input_error(at_input(d.dir(), "is a prepared (renumbered) dataset: profile the dataset it was prepared from" +
+                                            (from.empty() ? std::string() : " (" + from + ")") +
+                                            ", whose ids the training run's samples are keyed by"));
+  }
   validate(d, cfg);
   if (name == "oracle")
     TG_CHECK_INPUT(cfg.run_epochs >= 1, "--epochs must be at least 1 (the oracle replays the run's epochs), got ",

@@ -253,6 +253,10 @@ TEST(HostileInput, OutputsNeverOverwriteTheInputOrEachOther) {
   // Results written to standard output must reach it: a full disk (/dev/full) is an error, not success.
   EXPECT_EQ(run_cli("info --json " + g + " >/dev/full"), 1);
   EXPECT_EQ(run_cli("info " + g + " >/dev/null"), 0);
+  // A prepared dataset is profiled and benchmarked through the dataset it was prepared from.
+  ASSERT_EQ(run_cli("-q prepare " + g + " -o " + d / "pp" + " --fanouts 5,5 --estimator degree"), 0);
+  expect_one_line_error("profile " + d / "pp" + " --fanouts 5,5", "profile the dataset it was prepared from");
+  expect_one_line_error("bench traffic " + d / "pp" + " --fanouts 5,5 --epochs 1", "the dataset it was prepared from");
   expect_one_line_error(t + "--checkpoint " + d / "ck" + " --save-model " + d / "ck/checkpoint.tgck",
                         "name the same file");
   expect_one_line_error("bench traffic " + g + " --fanouts 5,5 --epochs 1 --json " + d / "j" + " --plot " + d / "j",
