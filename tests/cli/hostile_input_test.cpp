@@ -257,6 +257,7 @@ TEST(HostileInput, OutputsNeverOverwriteTheInputOrEachOther) {
   ASSERT_EQ(run_cli("-q prepare " + g + " -o " + d / "pp" + " --fanouts 5,5 --estimator degree"), 0);
   expect_one_line_error("profile " + d / "pp" + " --fanouts 5,5", "profile the dataset it was prepared from");
   expect_one_line_error("bench traffic " + d / "pp" + " --fanouts 5,5 --epochs 1", "the dataset it was prepared from");
+  fs::remove_all(d / "pp");
   expect_one_line_error(t + "--checkpoint " + d / "ck" + " --save-model " + d / "ck/checkpoint.tgck",
                         "name the same file");
   expect_one_line_error("bench traffic " + g + " --fanouts 5,5 --epochs 1 --json " + d / "j" + " --plot " + d / "j",
