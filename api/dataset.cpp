@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "api/internal.hpp"
+#include "core/json_text.hpp"
 #include "core/progress.hpp"
 #include "tiering/ledger.hpp"
 #include "tiering/plan_file.hpp"
@@ -195,7 +196,7 @@ std::optional<tiergnn::plan> dataset::plan() const {
     p.host_budget = pf.plan.host_budget;
     p.reserve_bytes = pf.plan.reserve_bytes;
     p.predicted_gpu_hit_rate = pf.predicted_hit_rate(p.g);
-    p.json = pf.json.dump(2);
+    p.json = tg::json_text(pf.json, 2);
     return std::optional<tiergnn::plan>(std::move(p));
   });
 }
@@ -236,7 +237,7 @@ profile_result profile(const dataset& d, const profile_options& opt) {
     out.scores = std::move(r.score);
     out.seconds = r.seconds;
     out.edge_passes = r.edge_passes;
-    out.details_json = r.details.dump();
+    out.details_json = tg::json_text(r.details);
     return out;
   });
 }

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "cli/commands.hpp"
+#include "core/json_text.hpp"
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/output_file.hpp"
@@ -111,7 +112,7 @@ void register_bench(CLI::App& app) {
     const dataset d = open_dataset(o->dir);
     const traffic_bench_result r = run_traffic_bench(d, o->cfg);
     std::printf("%s", r.table().c_str());
-    if (!o->json.empty()) write_file(o->json, r.to_json().dump(1) + "\n");
+    if (!o->json.empty()) write_file(o->json, json_text(r.to_json(), 1) + "\n");
     if (!o->plot.empty()) write_file(o->plot, r.svg());
   });
 }

@@ -91,7 +91,9 @@ void register_bench_comm(CLI::App& bench) {
     if (comm->rank() == 0 && !o->json.empty())
       write_output_file(o->json, [&](const std::string& tmp) {
         std::ofstream out(tmp);
-        out << nlohmann::json{{"engine", comm->kind()}, {"ranks", comm->size()}, {"rows", rows}}.dump(1) << "\n";
+        out << nlohmann::json{{"engine", comm->kind()}, {"ranks", comm->size()}, {"rows", rows}}.dump(
+                   1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
         out.close();
         if (!out) throw io_error(at_input(o->json, "write failed (is the disk full?)"));
       });

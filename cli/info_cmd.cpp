@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/json_text.hpp"
 #include "core/dataset.hpp"
 #include "core/progress.hpp"
 #include "tiering/plan_file.hpp"
@@ -160,7 +161,7 @@ void register_info(CLI::App& app) {
                     {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
     }
     if (o->json) {
-      std::cout << j.dump() << std::endl;
+      std::cout << json_text(j) << std::endl;
     } else {
       print_human(j);
       if (o->check)

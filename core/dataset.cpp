@@ -23,6 +23,7 @@
 
 #include "core/stream_io.hpp"
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
 #include "core/resources.hpp"
@@ -657,7 +658,7 @@ std::string dataset_writer::commit() {
   {
     const std::string mp = path("meta.json");
     std::ofstream out(mp);
-    out << meta_.to_json().dump(2) << "\n";
+    out << json_text(meta_.to_json(), 2) << "\n";
     out.close();
     if (!out) throw io_error(at_input(mp, "write failed"));
   }

@@ -9,6 +9,7 @@
 #include <vector>
 #include <algorithm>
 
+#include "core/json_text.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 
 std::string plan_file::checksum_of(nlohmann::json j) {
   j.erase("checksum");
-  const std::string text = j.dump();
+  const std::string text = json_text(j);
   char b[16];
   std::snprintf(
       b, sizeof b, "%08x",
@@ -223,7 +224,7 @@ void write_plan_file(const std::string& path, const tier_plan& plan, const std::
   if (!sharding.is_null()) j["sharding"] = sharding;
   j["checksum"] = plan_file::checksum_of(j);
   std::ofstream out(path);
-  out << j.dump(1) << "\n";
+  out << json_text(j, 1) << "\n";
   if (!out) throw io_error(at_input(path, "write failed"));
 }
 

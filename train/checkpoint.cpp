@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "core/json_text.hpp"
 #include "core/error.hpp"
 #include "core/file_handle.hpp"
 #include "core/output_file.hpp"
@@ -58,7 +59,7 @@ void write_checkpoint(const std::string& path, const gnn_model& model, const opt
   h["params"] = params;
   h["has_optimizer"] = opt != nullptr;
   if (opt) h["step"] = opt->step;
-  const std::string text = h.dump();
+  const std::string text = json_text(h);
   write_output_file(path, [&](const std::string& tmp) {
     unique_file file(tmp, "wb");
     checked_writer put{file.get(), tmp};

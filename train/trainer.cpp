@@ -19,6 +19,7 @@
 #include <memory>
 #include <numeric>
 
+#include "core/json_text.hpp"
 #include "core/error.hpp"
 #include "core/dataset.hpp"
 #include "core/temp_files.hpp"
@@ -1138,7 +1139,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       }
       if (comm) j["comm_s"] = er.comm_s;
       if (validate) j["valid_" + rep.metric] = er.valid_metric;
-      metrics << j.dump() << "\n" << std::flush;
+      metrics << json_text(j) << "\n" << std::flush;
       if (!metrics) throw io_error(at_input(cfg.metrics_path, "write failed (is the disk full?)"));
     }
     rep.epochs.push_back(er);

@@ -556,3 +556,16 @@ def test_feature_store_arguments_and_context_exit(community, prepared):
             view = f.tier("gpu")
             raise KeyError("mine")
     del view
+
+
+def test_a_path_that_is_not_utf8_is_named(cli, tmp_path):
+    """A Latin-1 file name (bytes that are not UTF-8) cannot reach the C++ side as UTF-8: a clear
+    ValueError naming the path, not nanobind's "incompatible function arguments"; the command line
+    takes such a name."""
+    import subprocess
+
+    raw = os.fsencode(str(tmp_path)) + b"/caf\xe9"
+    subprocess.run([cli, "-q", "generate", "community", raw, "--nodes", "50", "--classes", "2"], check=True)
+    for path in (raw, os.fsdecode(raw)):
+        with pytest.raises(ValueError, match="not valid UTF-8"):
+            tiergnn.Dataset(path)

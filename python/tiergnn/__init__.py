@@ -97,6 +97,18 @@ def _fanouts(f: Iterable[int]) -> list:
     return [_int(v, "a fanout") for v in f]
 
 
+def _utf8_path(p, what):
+    # The module passes paths to C++ as UTF-8; a file name in another encoding (Latin-1 bytes, which
+    # os.fsdecode turns into surrogates) cannot be, and would fail with nanobind's "incompatible
+    # function arguments".
+    try:
+        p.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} {p!r} is not valid UTF-8 (a file name in another encoding): "
+                         "rename it, or use the tiergnn command line, which takes any file name") from None
+    return p
+
+
 class Dataset:
     """A tiergnn dataset directory (imported, generated or prepared), memory-mapped read-only."""
 
@@ -106,7 +118,7 @@ class Dataset:
             return
         if not isinstance(path, (str, bytes, os.PathLike)):
             raise TypeError(f"dataset path must be a str or os.PathLike, got {type(path).__name__} ({path!r})")
-        p = os.fsdecode(path)
+        p = _utf8_path(os.fsdecode(path), "dataset path")
         if "\x00" in p:
             raise ValueError(f"dataset path {p!r} contains a NUL byte")
         self._identify(_C.Dataset(p), p)
@@ -368,7 +380,7 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
     """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``
     (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes."""
     d = src if isinstance(src, Dataset) else Dataset(src)
-    where = os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out)
+    where = _utf8_path(os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out), "output path")
     p = _C.prepare(d._d, where, str(estimator),
                    str(gpu_mem), str(host_mem), _fanouts(fanouts), _int(batch_size, "batch_size"),
                    _int(seed, "seed", _U64), _int(run_epochs, "run_epochs", _I32), _int(hidden, "hidden"),
