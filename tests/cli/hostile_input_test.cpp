@@ -258,6 +258,16 @@ TEST(HostileInput, OutputsNeverOverwriteTheInputOrEachOther) {
   expect_one_line_error("profile " + d / "pp" + " --fanouts 5,5", "profile the dataset it was prepared from");
   expect_one_line_error("bench traffic " + d / "pp" + " --fanouts 5,5 --epochs 1", "the dataset it was prepared from");
   fs::remove_all(d / "pp");
+  // A file name that is not UTF-8 (Latin-1) becomes a dataset's name and source path: written to the
+  // JSON files with U+FFFD for the bad byte, never the JSON library's exception.
+  const std::string latin1 = d / "caf\xe9";
+  tg::test::write_text(latin1 + ".txt", "0 1\n1 2\n2 0\n");
+  ASSERT_EQ(run_cli("-q import edgelist '" + latin1 + ".txt' -o '" + latin1 + "'"), 0);
+  std::string info;
+  EXPECT_EQ(run_cli("info --json '" + latin1 + "'", &info), 0) << info;
+  EXPECT_NE(info.find("caf\xef\xbf\xbd"), std::string::npos) << info;  // U+FFFD in UTF-8
+  fs::remove_all(latin1);
+  fs::remove(latin1 + ".txt");
   expect_one_line_error(t + "--checkpoint " + d / "ck" + " --save-model " + d / "ck/checkpoint.tgck",
                         "name the same file");
   expect_one_line_error("bench traffic " + g + " --fanouts 5,5 --epochs 1 --json " + d / "j" + " --plot " + d / "j",
