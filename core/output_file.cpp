@@ -72,8 +72,36 @@ bool path_same_or_inside(const std::string& inner, const std::string& outer) {
   return true;
 }
 
+namespace {
+// What an existing file holds, judged by its first bytes: "model", "npy", "json", "svg", "other",
+// or "" when it is empty (or cannot be read: the write will say why).
+std::string file_kind(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return "";
+  char head[16] = {};
+  const std::size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  const std::string h(head, n);
+  if (n == 0) return "";
+  if (h.rfind("TGCKPT", 0) == 0) return "model";
+  if (h.rfind("\x93NUMPY", 0) == 0) return "npy";
+  const std::size_t first = h.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return n < sizeof head ? "" : "other";
+  if (h[first] == '{' || h[first] == '[') return "json";
+  if (h.compare(first, 4, "<svg") == 0 || h.compare(first, 5, "<?xml") == 0) return "svg";
+  return "other";
+}
+const char* kind_text(const std::string& kind) {
+  return kind == "model"  ? "a tiergnn model or checkpoint"
+         : kind == "npy"  ? "a NumPy array (.npy)"
+         : kind == "json" ? "JSON"
+         : kind == "svg"  ? "an SVG image"
+                          : "a file that tiergnn did not write";
+}
+}  // namespace
+
 void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs,
-                       const std::string& will_create) {
+                       const std::string& will_create, const std::string& writes) {
   if (path.empty()) return;
   const std::string what = option + " " + path;
   for (const std::string& in : inputs)
@@ -88,6 +116,11 @@ void check_output_file(const std::string& path, const std::string& option, const
       throw input_error(what + ": is a directory; name a file (e.g. " +
                         (fs::path(path) / "out").lexically_normal().string() + ")");
     if (!fs::is_regular_file(st)) throw input_error(what + ": exists and is not a regular file");
+    const std::string kind = writes.empty() ? std::string() : file_kind(path);
+    if (!kind.empty() && kind != writes)
+      throw input_error(what + ": holds " + kind_text(kind) + ", which this would replace with " +
+                        (writes == "model" ? std::string("a model") : kind_text(writes)) +
+                        "; name another file, or delete it first");
   }
   check_name_length(path, what);
   const std::string parent = parent_dir(path);

@@ -17,8 +17,13 @@ bool path_same_or_inside(const std::string& inner, const std::string& outer);
 // inside, one of `inputs` (the dataset directories or files the command reads), that exists but is not a regular file
 // (a directory, a FIFO, a device), or whose parent directory is missing or not writable. A parent that is `will_create`
 // (a directory output of the same run, created before it writes) need not exist yet.
+//
+// `writes` says what the option writes: "model" (a tiergnn model file), "npy", "json" (JSON or JSON
+// lines), "svg", or "" (not checked). An existing, non-empty file of another kind is refused: a saved
+// model is never replaced by --metrics or a benchmark's JSON through a slip of the name, nor a
+// user's other file by a model (the same kind, a rerun's output, is replaced as before).
 void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs,
-                       const std::string& will_create = "");
+                       const std::string& will_create = "", const std::string& writes = "");
 
 // Refuses an output directory (`option` DIR, e.g. --checkpoint) that is, holds or lies inside one
 // of `inputs`, or that exists and is not a directory.

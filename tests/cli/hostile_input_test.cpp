@@ -400,12 +400,27 @@ TEST(HostileInput, TrainingStateIsNotReplacedThroughAnotherOutput) {
   const std::string t = "-q train " + d / "g" + " --fanouts 5,5 --no-progress --batch-size 64 ";
   ASSERT_EQ(run_cli(t + "--epochs 2 --checkpoint " + d / "ck"), 0);
   const std::string ck = d / "ck/checkpoint.tgck", before = tg::test::read_text(ck);
-  expect_one_line_error(t + "--epochs 1 --metrics " + ck, "holds a training checkpoint");
+  expect_one_line_error(t + "--epochs 1 --metrics " + ck, "holds a tiergnn model or checkpoint");
   expect_one_line_error(t + "--epochs 1 --save-model " + ck, "holds a training checkpoint");
   EXPECT_EQ(tg::test::read_text(ck), before);
   // A saved model (no optimizer state) may be saved over, as before.
   ASSERT_EQ(run_cli(t + "--epochs 1 --save-model " + d / "m.tgck"), 0);
   ASSERT_EQ(run_cli(t + "--epochs 1 --save-model " + d / "m.tgck"), 0);
+  // An output of another kind never replaces a saved model, nor a model another kind of file; a rerun
+  // replaces its own output.
+  const std::string model = tg::test::read_text(d / "m.tgck");
+  expect_one_line_error(t + "--epochs 1 --metrics " + d / "m.tgck", "holds a tiergnn model");
+  expect_one_line_error("profile " + d / "g" + " --fanouts 5,5 --estimator degree -o " + d / "m.tgck",
+                        "holds a tiergnn model");
+  expect_one_line_error(
+      "bench traffic " + d / "g" + " --fanouts 5,5 --epochs 1 --estimators degree --json " + d / "m.tgck",
+      "holds a tiergnn model");
+  EXPECT_EQ(tg::test::read_text(d / "m.tgck"), model);
+  ASSERT_EQ(run_cli(t + "--epochs 1 --metrics " + d / "m.jsonl"), 0);
+  ASSERT_EQ(run_cli(t + "--epochs 1 --metrics " + d / "m.jsonl"), 0);
+  expect_one_line_error(t + "--epochs 1 --save-model " + d / "m.jsonl", "holds JSON");
+  tg::test::write_text(d / "notes.txt", "my notes\n");
+  expect_one_line_error(t + "--epochs 1 --metrics " + d / "notes.txt", "a file that tiergnn did not write");
   // A checkpoint already past --epochs: refused, not reported as the shorter run.
   expect_one_line_error(t + "--epochs 1 --resume --checkpoint " + d / "ck", "beyond --epochs 1");
   // A directory where the checkpoint file goes: refused before training, also with --overwrite-checkpoint.
