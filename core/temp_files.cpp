@@ -22,6 +22,8 @@ constexpr std::size_t kPathMax = 4096;
 char g_paths[kSlots][kPathMax];
 std::atomic<bool> g_used[kSlots];
 std::mutex g_mu;
+constexpr int kChildSlots = 8;
+std::atomic<int> g_children[kChildSlots];
 
 // Removes the entries of the open directory dirfd, and those of its subdirectories (a sharded
 // dataset's shards/) up to `depth` levels below: raw system calls only. Entries removed while the
@@ -75,8 +77,24 @@ extern "C" void on_stop_signal(int sig) {
 }  // namespace
 
 void remove_registered_temps_signal_safe() {
+  for (auto& c : g_children)  // first the helpers that write them
+    if (const int pid = c.load(std::memory_order_acquire); pid > 0) ::kill(-pid, SIGTERM);
   for (int i = 0; i < kSlots; ++i)
     if (g_used[i].load(std::memory_order_acquire)) remove_signal_safe(g_paths[i]);
+}
+
+void register_child_process(int pid) {
+  for (auto& c : g_children) {
+    int none = 0;
+    if (c.compare_exchange_strong(none, pid)) return;
+  }
+}
+
+void unregister_child_process(int pid) {
+  for (auto& c : g_children) {
+    int mine = pid;
+    c.compare_exchange_strong(mine, 0);
+  }
 }
 
 void register_temp(const std::string& path) {

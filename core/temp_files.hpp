@@ -14,6 +14,12 @@ namespace tg {
 void register_temp(const std::string& path);
 void unregister_temp(const std::string& path);
 
+// A helper process (the Planetoid converter) that writes temporaries, leading a process group of its
+// own (a wrapper such as pyenv's python3 shim runs the real interpreter as its child): the group is
+// stopped with SIGTERM by the same handlers before they remove the temporaries (at most 8 at once).
+void register_child_process(int pid);
+void unregister_child_process(int pid);
+
 // Installs the SIGINT / SIGTERM / SIGHUP handlers (once; the CLI calls it at start). A handler that
 // a command installs later (training's Ctrl-C) takes precedence while it is installed.
 void install_temp_cleanup();

@@ -10,7 +10,8 @@
 // neither the source tree nor an installed copy needs to be found at run time and the script can
 // never be out of step with the binary. python3 is looked up on PATH (or given explicitly).
 #include <fcntl.h>
-#include <spawn.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,11 +24,10 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/output_file.hpp"
+#include "core/temp_files.hpp"
 #include "datasets/import_labelled.hpp"
 #include "datasets/labelled_arrays.hpp"
 #include "datasets/planetoid_script.hpp"
-
-extern char** environ;
 
 namespace tg {
 
@@ -36,10 +36,18 @@ namespace {
 namespace fs = std::filesystem;
 
 // Removes the converter's temporary files however the import ends.
+// The converter's files, removed when the import ends and, registered, on a stop signal too.
 struct temp_files {
   std::vector<std::string> paths;
+  void add(const std::string& p) {
+    register_temp(p);
+    paths.push_back(p);
+  }
   ~temp_files() {
-    for (const auto& p : paths) ::unlink(p.c_str());
+    for (const auto& p : paths) {
+      ::unlink(p.c_str());
+      unregister_temp(p);
+    }
   }
 };
 
@@ -63,20 +71,52 @@ int run_converter(const std::string& python, const std::vector<std::string>& arg
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, python.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0)
-    throw input_error(python + ": cannot run (" + std::strerror(rc) +
-                      "): importing Planetoid data needs Python 3 with numpy and scipy on PATH");
+  // fork + exec rather than posix_spawn: the converter must not outlive this process (an orphan
+  // would go on writing its output after an interrupted import), so it gets PR_SET_PDEATHSIG, and it
+  // is registered for the stop-signal handler (core/temp_files.hpp). Its exec failure is reported
+  // through a close-on-exec pipe.
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) throw_errno("pipe", python);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int e = errno;
+    ::close(report[0]);
+    ::close(report[1]);
+    throw input_error(python + ": cannot start the converter: " + std::strerror(e));
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);  // a group of its own, stopped as one (register_child_process)
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
+    const int out = ::open("/dev/null", O_WRONLY);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out >= 0) ::dup2(out, STDOUT_FILENO);
+    if (err >= 0) ::dup2(err, STDERR_FILENO);
+    ::execvp(python.c_str(), argv.data());
+    const int e = errno;
+    (void)!::write(report[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also here: the group exists before the handler may signal it
+  register_child_process(pid);
+  ::close(report[1]);
+  int exec_errno = 0;
+  ssize_t got;
+  while ((got = ::read(report[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+  }
+  ::close(report[0]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw_errno("waitpid", python);
+    if (errno != EINTR) {
+      unregister_child_process(pid);
+      throw_errno("waitpid", python);
+    }
   }
+  unregister_child_process(pid);
+  if (got == static_cast<ssize_t>(sizeof exec_errno))
+    throw input_error(python + ": cannot run (" + std::strerror(exec_errno) +
+                      "): importing Planetoid data needs Python 3 with numpy and scipy on PATH");
   return status;
 }
 
@@ -99,7 +139,9 @@ labelled_import_report import_planetoid(const std::string& dir, const std::strin
   temp_files tmp;
   const std::string base = temp_sibling(out_dir);
   const std::string npz = base + ".planetoid.npz", err = base + ".planetoid.err";
-  tmp.paths = {npz, npz + ".part", err};
+  tmp.add(npz);
+  tmp.add(npz + ".part");
+  tmp.add(err);
   log_info("converting Planetoid ", name, " pickles with ", opt.python);
   std::vector<std::string> conv_args{dir, name, npz};
   if (opt.row_normalize) conv_args.push_back("--row-normalize");
