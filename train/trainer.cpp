@@ -540,13 +540,24 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
       tp.estimator = pf.plan.estimator;
     } else if (pf.plan.gpu_budget_bytes > 0) {
       const std::uint64_t budget_bytes = pf.plan.gpu_budget_bytes;
+      // The plan's training settings against this run's: the usual cause (a larger --hidden or
+      // --batch-size than prepare was given).
+      const auto planned_for = [&]() -> std::string {
+        const nlohmann::json tr = pf.json.value("training", nlohmann::json::object());
+        if (!tr.is_object() || !tr.contains("hidden") || !tr.contains("batch_size")) return std::string();
+        return " (the plan was prepared for --hidden " + tr["hidden"].dump() + " --batch-size " +
+               tr["batch_size"].dump() + "; this run uses --hidden " + std::to_string(hidden_width(cfg.model)) +
+               " --batch-size " + std::to_string(cfg.batch_size) + ")";
+      };
       const std::uint64_t need = static_cast<std::uint64_t>(tp.g() * row_bytes) + reserve.total();
       if (need > budget_bytes)
         throw budget_error("the prepared GPU tier (" + format_bytes(static_cast<double>(tp.g() * row_bytes)) +
                            ") plus this run's training memory (" + format_bytes(static_cast<double>(reserve.total())) +
                            ") exceed the --gpu-mem budget of " + format_bytes(static_cast<double>(budget_bytes)) +
-                           " by " + format_bytes(static_cast<double>(need - budget_bytes)) +
-                           ": pass a smaller --gpu-mem to train, or re-run prepare");
+                           " by " + format_bytes(static_cast<double>(need - budget_bytes)) + planned_for() +
+                           ": pass train a --gpu-mem of at least " + format_bytes(static_cast<double>(need)) +
+                           " (or a share such as 10%, which sizes the GPU tier anew), or re-run prepare with this "
+                           "run's settings");
     }
     t.node_keys = d.get("order.npy").to_int64();
     t.g = tp.g();
