@@ -1,7 +1,11 @@
 // `tiergnn bench comm`: all-reduce time against message size for the data-parallel CPU collective
 // engines, run inside a job: `tiergnn launch -n K -- bench comm --comm tcp` (the TCP star) or
 // `mpirun -np K tiergnn bench comm --comm mpi`. Rank 0 prints one line per size (and --json).
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <new>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -60,33 +64,54 @@ void register_bench_comm(CLI::App& bench) {
                         std::to_string(largest >> 20) + " MiB) needs about " + std::to_string(need >> 20) +
                         " MiB for " + std::to_string(local_ranks) + " rank(s) on this machine, more than the " +
                         std::to_string(have >> 20) + " MiB usable; give a smaller --max-mib");
+    // Each rank's own address-space limit (ulimit -v), less what the process maps already.
+    if (struct rlimit rl{}; ::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+      std::uint64_t mapped = 0;
+      std::ifstream status("/proc/self/status");
+      for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmSize:", 0) == 0) mapped = std::strtoull(line.c_str() + 7, nullptr, 10) << 10;
+      const std::uint64_t limit = rl.rlim_cur, left = limit > mapped ? limit - mapped : 0;
+      if (3 * static_cast<std::uint64_t>(largest) > left)
+        throw input_error("--max-mib " + std::to_string(o->max_mib) + ": the largest message (" +
+                          std::to_string(largest >> 20) + " MiB) needs about " +
+                          std::to_string((3 * static_cast<std::uint64_t>(largest)) >> 20) +
+                          " MiB in each rank, more than the " + std::to_string(left >> 20) +
+                          " MiB its address-space limit (ulimit -v) leaves; give a smaller --max-mib");
+    }
     const std::unique_ptr<communicator> comm =
         make_job_communicator(w, o->comm, std::chrono::milliseconds(static_cast<std::int64_t>(o->timeout * 1000)));
     nlohmann::json rows = nlohmann::json::array();
     if (comm->rank() == 0)
       std::printf("%s all-reduce, %d ranks: bytes, median seconds, algorithm bandwidth (bytes / s)\n", comm->kind(),
                   comm->size());
-    for (std::int64_t bytes = 4096; bytes <= o->max_mib * (std::int64_t{1} << 20); bytes *= 4) {
-      const auto n = static_cast<std::size_t>(bytes / 4);
-      std::vector<float> v(n);
-      std::vector<double> times, per_rank(static_cast<std::size_t>(comm->size()));
-      for (int r = 0; r <= o->repeats; ++r) {
-        std::fill(v.begin(), v.end(), 1.0f);
-        comm->barrier();
-        const auto t0 = std::chrono::steady_clock::now();
-        comm->all_reduce_sum(v.data(), n);
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (v.front() != static_cast<float>(comm->size()) || v.back() != static_cast<float>(comm->size()))
-          throw comm_error("the " + std::string(comm->kind()) + " all-reduce returned a wrong sum");
-        comm->all_gather(&s, sizeof s, per_rank.data());  // a collective takes as long as its slowest rank
-        if (r > 0) times.push_back(*std::max_element(per_rank.begin(), per_rank.end()));
+    try {
+      for (std::int64_t bytes = 4096; bytes <= o->max_mib * (std::int64_t{1} << 20); bytes *= 4) {
+        const auto n = static_cast<std::size_t>(bytes / 4);
+        std::vector<float> v(n);
+        std::vector<double> times, per_rank(static_cast<std::size_t>(comm->size()));
+        for (int r = 0; r <= o->repeats; ++r) {
+          std::fill(v.begin(), v.end(), 1.0f);
+          comm->barrier();
+          const auto t0 = std::chrono::steady_clock::now();
+          comm->all_reduce_sum(v.data(), n);
+          const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          if (v.front() != static_cast<float>(comm->size()) || v.back() != static_cast<float>(comm->size()))
+            throw comm_error("the " + std::string(comm->kind()) + " all-reduce returned a wrong sum");
+          comm->all_gather(&s, sizeof s, per_rank.data());  // a collective takes as long as its slowest rank
+          if (r > 0) times.push_back(*std::max_element(per_rank.begin(), per_rank.end()));
+        }
+        std::sort(times.begin(), times.end());
+        const double median = times[times.size() / 2];
+        if (comm->rank() == 0) {
+          std::printf("%12lld  %.6f  %.3g\n", static_cast<long long>(bytes), median,
+                      static_cast<double>(bytes) / median);
+          rows.push_back({{"bytes", bytes}, {"median_s", median}});
+        }
       }
-      std::sort(times.begin(), times.end());
-      const double median = times[times.size() / 2];
-      if (comm->rank() == 0) {
-        std::printf("%12lld  %.6f  %.3g\n", static_cast<long long>(bytes), median, static_cast<double>(bytes) / median);
-        rows.push_back({{"bytes", bytes}, {"median_s", median}});
-      }
+    } catch (const std::bad_alloc&) {
+      throw input_error("--max-mib " + std::to_string(o->max_mib) +
+                        ": out of memory at a message size below it (this process's memory limit?); give a smaller "
+                        "--max-mib");
     }
     if (comm->rank() == 0 && !o->json.empty())
       write_output_file(o->json, [&](const std::string& tmp) {
