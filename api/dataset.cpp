@@ -222,9 +222,12 @@ profile_result profile(const dataset& d, const profile_options& opt) {
     if (!opt.train_ids.empty()) {
       pc.train_ids = opt.train_ids;
     } else {
-      if (!ds.has("train_idx.npy") || ds.get("train_idx.npy").count() == 0)
+      if (!ds.has("train_idx.npy"))
         throw tg::input_error(
             tg::at_input(ds.dir(), "has no training split (train_idx.npy): pass train_ids to profile"));
+      if (ds.get("train_idx.npy").count() == 0)
+        throw tg::input_error(
+            tg::at_input(ds.dir(), "has an empty training split (train_idx.npy): pass train_ids to profile"));
       pc.train_ids = ds.get("train_idx.npy").to_int64();
     }
     pc.fanouts = opt.fanouts;

@@ -51,7 +51,9 @@ void register_bench_comm(CLI::App& bench) {
     check_output_file(o->json, "--json", {}, "", "json");
     const world_info w = world_from_env();
     if (w.size < 2)
-      throw input_error("bench comm needs a data-parallel job: tiergnn launch -n K -- bench comm, or mpirun -np K");
+      throw input_error(
+          "bench comm needs a data-parallel job of at least 2 processes: tiergnn launch -n K -- "
+          "bench comm, or mpirun -np K, with K >= 2");
     // The largest message, held by every rank with the engine's buffers for it (about three times
     // its size): checked against this machine's memory before the first size, not after the
     // smaller ones. Ranks that `tiergnn launch` started share one machine; under MPI each counts alone.

@@ -24,10 +24,15 @@ inline CLI::Validator number_check(bool (*ok)(double), const std::string& what, 
 inline CLI::Validator non_negative() {
   return number_check([](double x) { return x >= 0; }, "a number >= 0", "NUMBER>=0");
 }
-// An output path given as an empty string would silently write nothing: refused.
+// An output path given as an empty string would silently write nothing, and "-" would write a file
+// named "-" (outputs never go to standard output): refused.
 inline CLI::Validator named_path() {
   return CLI::Validator(
-      [](std::string& v) { return v.empty() ? std::string("an empty path: name a file or leave the option out") : ""; },
+      [](std::string& v) {
+        if (v.empty()) return std::string("an empty path: name a file or leave the option out");
+        if (v == "-") return std::string("'-': outputs are written to files, not standard output; name a file");
+        return std::string();
+      },
       "", "");
 }
 inline CLI::Validator positive() {

@@ -162,8 +162,9 @@ void register_launch(CLI::App& app) {
       ->check(number_check([](double x) { return x >= 0 && x <= 86400; }, "0 to 86400 seconds", "SECONDS"));
   c->add_option("command", o->args, "The tiergnn subcommand and its arguments, after --")->required();
   c->footer(
-      "Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Only rank 0 prints progress,\n"
-      "evaluates and writes checkpoints, metrics and the saved model.");
+      "Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Only rank 0 prints progress\n"
+      "and writes checkpoints, metrics and the saved model; it evaluates alone, except with sharded features,\n"
+      "where every rank takes part. A line that several ranks print is shown once.");
   c->callback([o, c] {
     const int port = o->port > 0 ? o->port : free_port();
     std::vector<std::string> argv_s{"tiergnn"};

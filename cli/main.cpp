@@ -75,6 +75,10 @@ void print_error(const std::string& msg) {
 // reads as 0, is refused too.
 void guard_integer_ranges(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {
+    // An option given twice (a wrapper script appending an override) takes the last value, as in most
+    // command-line tools, instead of CLI11's "At Most 1 required but received 2".
+    if (opt->get_items_expected_max() == 1 && opt->get_expected_min() == 1)
+      opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     const std::string type = opt->get_type_name();
     const bool is_signed = type.rfind("INT", 0) == 0, is_unsigned = type.rfind("UINT", 0) == 0;
     const bool is_float = type.rfind("FLOAT", 0) == 0 || type.rfind("NUMBER", 0) == 0;
@@ -169,8 +173,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    // The first word that is not an option (or --threads' value) must name a command.
+    // The words that are not options (nor --threads' value) name a command, and below a command that
+    // has subcommands (bench, generate, import) one of those: an unknown one is named, also before
+    // --help (which would otherwise print the parent's help as if the word were fine).
+    const CLI::App* cur = &app;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       if (a == "--threads") {
@@ -178,14 +184,33 @@ int main(int argc, char** argv) {
         continue;
       }
       if (a.empty() || a[0] == '-') continue;
-      bool known = false;
-      for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == a;
-      if (!known) {
-        print_error("unknown command '" + a +
-                    "': choose generate, import, info, profile, prepare, train, bench or launch (see tiergnn --help)");
+      const CLI::App* next = nullptr;
+      std::string names;
+      const auto subs = cur->get_subcommands({});
+      for (std::size_t k = 0; k < subs.size(); ++k) {
+        if (subs[k]->get_name() == a) next = subs[k];
+        names += (k == 0 ? "" : k + 1 == subs.size() ? " or " : ", ") + subs[k]->get_name();
+      }
+      if (next == nullptr) {
+        if (cur->get_require_subcommand_min() == 0) break;  // a command's own arguments
+        const std::string parent = cur == &app ? std::string() : cur->get_name() + " ";
+        print_error("unknown " + parent + "command '" + printable(a) + "': choose " + names + " (see tiergnn " +
+                    parent + "--help)");
         return 1;
       }
-      break;
+      cur = next;
+      if (cur->get_subcommands({}).empty()) break;
+    }
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (cur->get_require_subcommand_min() > 0 && !cur->get_subcommands({}).empty() &&
+        std::string(e.what()).find("subcommand is required") != std::string::npos) {
+      std::string names;
+      const auto subs = cur->get_subcommands({});
+      for (std::size_t k = 0; k < subs.size(); ++k)
+        names += (k == 0 ? "" : k + 1 == subs.size() ? " or " : ", ") + subs[k]->get_name();
+      const std::string who = cur == &app ? std::string("tiergnn") : "tiergnn " + cur->get_name();
+      print_error(who + " needs a command: " + names + " (see " + who + " --help)");
+      return 1;
     }
     std::string what = e.what();
     // A decimal integer within 64 bits (guard_integer_ranges passed it) that CLI11 could not convert

@@ -110,7 +110,9 @@ void register_profile(CLI::App& app) {
   CLI::App* c = app.add_subcommand(
       "profile",
       "Run one access estimator for the configured training and report its cost and how concentrated the\n"
-      "predicted reads are; -o saves the per-node scores (expected batches per epoch reading each node).");
+      "predicted reads are; -o saves the per-node scores (for the sampling estimators and the oracle: expected batches "
+      "per epoch\n"
+      "reading each node; for degree, wrpr and vip: their own hotness scale, only the ranking counts).");
   c->add_option("dataset", o->dir, "Dataset directory (with a training split)")->required();
   c->add_option("--estimator", o->estimator, estimator_help())->capture_default_str();
   c->add_option("--fanouts", o->fanouts, "Fanouts of the training")->capture_default_str();

@@ -55,7 +55,8 @@ void register_train(CLI::App& app) {
   c->add_option("--dropout", o->cfg.model.dropout, "Dropout on hidden activations")->capture_default_str();
   c->add_option("--input-dropout", o->cfg.model.input_dropout, "Dropout on input features")->capture_default_str();
   c->add_option("--batch-size", o->cfg.batch_size, "Seed nodes per mini-batch")->capture_default_str();
-  c->add_option("--epochs", o->cfg.epochs, "Epochs")->capture_default_str();
+  c->add_option("--epochs", o->cfg.epochs, "Epochs (0: evaluate the untrained model, a baseline)")
+      ->capture_default_str();
   c->add_option("--max-batches", o->cfg.max_batches,
                 "Train only the first N batches of every epoch (of the same shuffled order): bounds a run at scale\n"
                 "or a benchmark without a smaller training split. 0: all")

@@ -212,10 +212,11 @@ std::uint32_t file_crc32(const std::string& path) {
 
 namespace {
 dataset_meta read_meta(const std::string& dir) {
+  if (dir.empty()) throw input_error("the dataset path is empty: name a dataset directory");
   if (!fs::is_directory(dir))
     throw input_error(
         at_input(dir, fs::exists(dir) ? "is not a directory (a dataset is a directory)" : "no such dataset directory"));
-  const std::string mp = dir + "/meta.json";
+  const std::string mp = (fs::path(dir) / "meta.json").string();
   // A FIFO or device would block or stream forever: only regular files are read.
   if (fs::exists(mp) && !fs::is_regular_file(mp)) throw input_error(at_input(mp, "is not a regular file"));
   std::ifstream in(mp);

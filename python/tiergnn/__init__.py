@@ -85,6 +85,13 @@ def _str(v, what: str, choices) -> str:
     return v
 
 
+def _budget(v, what: str) -> str:
+    """A memory budget: a string ("10%", "2G", "512M") or a whole number of bytes."""
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise TypeError(f"{what} must be a string such as '10%' or '2G', or a number of bytes, got {v!r}")
+    return str(v)
+
+
 def _fanouts(f: Iterable[int]) -> list:
     if isinstance(f, str):
         toks = [t.strip() for t in f.split(",")]
@@ -382,7 +389,7 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
     d = src if isinstance(src, Dataset) else Dataset(src)
     where = _utf8_path(os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out), "output path")
     p = _C.prepare(d._d, where, str(estimator),
-                   str(gpu_mem), str(host_mem), _fanouts(fanouts), _int(batch_size, "batch_size"),
+                   _budget(gpu_mem, "gpu_mem"), _budget(host_mem, "host_mem"), _fanouts(fanouts), _int(batch_size, "batch_size"),
                    _int(seed, "seed", _U64), _int(run_epochs, "run_epochs", _I32), _int(hidden, "hidden"),
                    bool(overwrite))
     return Dataset.__new__(Dataset)._identify(p, where)

@@ -48,6 +48,14 @@ TEST(HostileInput, ParseErrorsAreOneLineWithExitOne) {
       "...");
   expect_one_line_error("train", "dataset");
   expect_one_line_error("frobnicate", "frobnicate");
+  expect_one_line_error("bench epoch x", "unknown bench command 'epoch': choose comm or traffic");
+  expect_one_line_error("bench epoch --help", "unknown bench command 'epoch'");
+  expect_one_line_error("generate foo x", "unknown generate command 'foo'");
+  expect_one_line_error("bench", "tiergnn bench needs a command: comm or traffic");
+  expect_one_line_error("train x --metrics -", "'-': outputs are written to files");
+  expect_one_line_error("train ''", "the dataset path is empty");
+  // An option given twice takes the last value (each is checked), not CLI11's "At Most 1 required".
+  expect_one_line_error("--threads 1 --threads 2 info x", "x: no such dataset directory");
   // An empty numeric value (an unset shell variable) is refused, not read as 0.
   for (const char* o : {"--epochs", "--dropout", "--seed", "--lr", "--batch-size", "--max-batches"})
     expect_one_line_error(std::string("train x ") + o + " ''", std::string(o) + ": '' is not a number");
