@@ -23,7 +23,7 @@ void print_written(const std::string& dir, double seconds) {
   const auto& m = d.meta();
   std::uint64_t bytes = 0;
   for (const auto& [f, a] : m.arrays) bytes += a.bytes;
-  log_info("wrote ", dir, ": ", format_count(static_cast<double>(m.num_nodes)), " nodes, ",
+  log_info("wrote ", printable_text(dir), ": ", format_count(static_cast<double>(m.num_nodes)), " nodes, ",
            format_count(static_cast<double>(m.num_edges)), " arcs",
            m.directed ? "" : " (undirected, both directions stored)",
            m.has_features() ? ", " + std::to_string(m.feature_dim) + "-dim features" : std::string(),

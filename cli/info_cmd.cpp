@@ -83,7 +83,7 @@ void print_human(const nlohmann::json& j) {
   auto cnt = [](const nlohmann::json& v) { return format_count(v.get<double>()); };
   // The name comes from meta.json: control characters are shown escaped, never sent to the terminal.
   const std::string name = printable_text(j["name"].get<std::string>());
-  std::printf("dataset      %s (%s)\n", name.c_str(), j["path"].get<std::string>().c_str());
+  std::printf("dataset      %s (%s)\n", name.c_str(), printable_text(j["path"].get<std::string>()).c_str());
   std::printf("nodes        %s (%lld)\n", cnt(j["num_nodes"]).c_str(), j["num_nodes"].get<long long>());
   if (j["directed"].get<bool>())
     std::printf("arcs         %s (%lld), directed\n", cnt(j["num_arcs"]).c_str(), j["num_arcs"].get<long long>());
