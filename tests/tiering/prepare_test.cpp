@@ -125,6 +125,20 @@ TEST(Prepare, StreamedPermutationIsIdenticalToTheGatherForAnyBucketSize) {
   }
 }
 
+// The same inputs and options give the same prepared directory, byte for byte, whatever the thread
+// count (plan.json included: it holds no wall time).
+TEST(Prepare, SameInputsGiveTheSameFilesForAnyThreadCount) {
+  scratch_dir d;
+  const dataset src = dataset::open(make_graph(d));
+  for (const int threads : {1, 2}) {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+    prepare_dataset(src, small_prepare(), d / ("p" + std::to_string(threads)));
+  }
+  for (const auto& e : fs::directory_iterator(d / "p1"))
+    EXPECT_EQ(test::read_text(e.path()), test::read_text(d / "p2" / e.path().filename()))
+        << e.path().filename() << " differs";
+}
+
 TEST(Prepare, TrainingAPreparedDatasetGivesTheSameModel) {
   scratch_dir d;
   const dataset src = dataset::open(make_graph(d));
