@@ -60,12 +60,14 @@ std::int64_t attention_heads(const model_config& m) {
   return m.kind == "gat" ? std::max(m.heads, m.out_heads) : 0;
 }
 
-// --metrics written to a hidden temporary sibling and renamed into place by commit(); removed if the
-// run fails (an exception) or is stopped by a signal.
+// --metrics written to a hidden temporary sibling and renamed into place by commit(). A run that
+// fails (an exception) after finishing epochs keeps their lines, as the checkpoint keeps their model;
+// one that fails before finishing any leaves the previous file as it was.
 struct metrics_output {
   std::string path, tmp;
   std::ofstream out;
   bool committed = false;
+  int epoch_lines = 0;  // lines of epochs this run finished
   void open(const std::string& p, bool resume) {
     path = p;
     tmp = temp_sibling(p);
@@ -97,6 +99,13 @@ struct metrics_output {
     committed = true;
   }
   ~metrics_output() {
+    if (!tmp.empty() && !committed && epoch_lines > 0 && std::uncaught_exceptions() > 0) {
+      try {
+        commit();
+        log_info("the metrics of the ", epoch_lines, " epoch(s) this run finished are in ", path);
+      } catch (const std::exception&) {  // the run's own error is the one to report
+      }
+    }
     if (tmp.empty() || committed) return;
     out.close();
     std::remove(tmp.c_str());
@@ -779,7 +788,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (lead && !ckpt_path.empty() && ::access(cfg.checkpoint_dir.c_str(), W_OK) != 0)
     throw input_error(at_input(cfg.checkpoint_dir, "is not writable"));
   // The metrics lines go to a hidden temporary beside --metrics (a copy of it on --resume), renamed
-  // into place when the run ends: a run that fails leaves the previous file as it was.
+  // into place when the run ends, or when it fails after finishing an epoch (metrics_output).
   metrics_output metrics_file;
   std::ofstream& metrics = metrics_file.out;
   if (!cfg.metrics_path.empty() && lead) metrics_file.open(cfg.metrics_path, cfg.resume);
@@ -1151,6 +1160,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       if (comm) j["comm_s"] = er.comm_s;
       if (validate) j["valid_" + rep.metric] = er.valid_metric;
       metrics << json_text(j) << "\n" << std::flush;
+      ++metrics_file.epoch_lines;
       if (!metrics) throw io_error(at_input(cfg.metrics_path, "write failed (is the disk full?)"));
     }
     rep.epochs.push_back(er);

@@ -580,8 +580,14 @@ TEST(HostileInput, AFailedRunKeepsTheMetricsFileAndOutputsAreCheckedFirst) {
   ASSERT_EQ(run_cli(t + "--metrics " + d / "m.jsonl"), 0);
   const std::string before = tg::test::read_text(d / "m.jsonl");
   ASSERT_FALSE(before.empty());
-  expect_one_line_error(t + "--metrics " + d / "m.jsonl" + " --lr 1e30", "--lr");
+  // A run that fails before finishing an epoch (NaN in epoch 1's second batch) leaves it as it was;
+  // one that fails after finishing epochs keeps their lines (as a checkpoint keeps their model).
+  expect_one_line_error(t + "--batch-size 32 --metrics " + d / "m.jsonl" + " --lr 1e30", "at epoch 1, batch 2");
   EXPECT_EQ(tg::test::read_text(d / "m.jsonl"), before);
+  expect_one_line_error(t + "--eval none --metrics " + d / "m.jsonl" + " --lr 1e30", "at epoch 2, batch 1");
+  const std::string kept = tg::test::read_text(d / "m.jsonl");
+  EXPECT_EQ(std::count(kept.begin(), kept.end(), '\n'), 1) << kept;
+  EXPECT_EQ(nlohmann::json::parse(kept).at("epoch"), 1) << kept;
   for (const auto& e : fs::directory_iterator(d.path()))
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
   // Two spellings of one new file.
