@@ -8,6 +8,7 @@
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/output_file.hpp"
+#include "core/resources.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
 #include "sampler/neighbor_sampler.hpp"
@@ -134,6 +135,10 @@ void register_profile(CLI::App& app) {
     o->cfg.train_ids = d.get("train_idx.npy").to_int64();
     if (o->cfg.train_ids.empty())
       throw input_error(at_input(d.dir(), "has an empty training split: there are no reads to profile"));
+    // The scores' file (8 bytes a node and a header) must fit before the profile runs, not after.
+    if (!o->out.empty())
+      expect_disk_space(parent_dir(o->out), 8 * static_cast<std::uint64_t>(d.num_nodes()) + 128, o->out,
+                        "the scores file");
     const profile_result r = profile(d, o->cfg, o->estimator);
     const std::vector<std::int64_t> order = rank_nodes(r.score);
     std::printf("estimator     %s\ncost          %.3f s, %.2f edge passes\n", o->estimator.c_str(), r.seconds,
