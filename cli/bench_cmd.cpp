@@ -1,6 +1,7 @@
 // `tiergnn bench traffic`: estimators and placements side by side (tiering/traffic_bench.hpp).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <cstdlib>
@@ -59,7 +60,8 @@ void register_bench(CLI::App& app) {
               "Use a random training set of --train-fraction of the nodes even when the dataset has a split");
   c->add_option("--split-seed", o->cfg.split_seed, "Seed of that random training set")->capture_default_str();
   c->add_option("--train-range", o->train_range,
-                "Contiguous training set START:END, fractions of the node ids (e.g. 0.4:0.5 = ids in [0.4 N, 0.5 N)); "
+                "Contiguous training set START:END, fractions of the node ids (e.g. 0.4:0.5 = ids floor(0.4 N) to "
+                "floor(0.5 N) - 1); "
                 "web crawls number pages in URL order, so this is a locality-skewed split")
       ->excludes("--random-train-set");
   c->add_option("--row-bytes", o->cfg.row_bytes, "Feature row size (default: the dataset's, or 512 without features)")
@@ -101,7 +103,9 @@ void register_bench(CLI::App& app) {
       const double v = std::strtod(tok.c_str(), &end);
       if (tok.empty() || *end != '\0' || !(v > 0 && v <= 100))
         throw input_error("--ratios '" + o->ratios + "': '" + tok + "' is not a size in (0, 100] percent");
-      o->cfg.ratios.push_back(v / 100.0);
+      // Each size once (as each estimator runs once), in the order given.
+      if (std::find(o->cfg.ratios.begin(), o->cfg.ratios.end(), v / 100.0) == o->cfg.ratios.end())
+        o->cfg.ratios.push_back(v / 100.0);
       if (e == std::string::npos) break;
       s = e + 1;
     }
