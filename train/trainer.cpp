@@ -626,7 +626,11 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
           ckpt_path,
           "was written for dataset '" +
               (c.header.contains("dataset") ? c.header["dataset"].value("name", std::string("?")) : std::string("?")) +
-              "', not for " + d.dir() + " ('" + printable_text(d.meta().name) + "'): counts or checksums differ"));
+              "', not for " + d.dir() + " ('" + printable_text(d.meta().name) + "'): counts or checksums differ" +
+              (d.has("order.npy") ? std::string(" (") + d.dir() +
+                                        " is a prepared, renumbered copy: a checkpoint continues only on the dataset "
+                                        "it was written for, the original or this copy)"
+                                  : std::string())));
     if (c.header.value("model", nlohmann::json()) != model->config().to_json())
       throw input_error(at_input(
           ckpt_path, "was written for another model: " +
