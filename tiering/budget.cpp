@@ -53,6 +53,10 @@ budget parse_budget(const std::string& text, const std::string& what) {
   }
   if (suffix.empty() && v == 1.0)  // one byte, or all of it? neither is guessed
     throw bad("ambiguous: write 100% (or 1.0) for all of it, or 1B for one byte");
+  // "--host-mem 100" (or 50, 10): a share without its % is far likelier than a budget of 100 bytes.
+  if (suffix.empty() && v > 1.0 && v <= 100.0)
+    throw bad("ambiguous: " + s + " bytes, or " + s + "%? write " + s + "% for a share or " + s + "B for bytes");
+  if (suffix == "B" && v != std::floor(v)) throw bad("bytes as an integer");
   double mult = 1;
   if (suffix.empty() || suffix == "B")
     mult = 1;

@@ -8,6 +8,12 @@ using namespace tg;
 
 TEST(Budget, ParsesBytesAndShares) {
   EXPECT_EQ(parse_budget("1024", "--gpu-mem").bytes, 1024u);
+  // A share written without its %, and fractional bytes, are refused, not read as a few bytes.
+  EXPECT_THROW(parse_budget("100", "--host-mem"), input_error);
+  EXPECT_THROW(parse_budget("10", "--host-mem"), input_error);
+  EXPECT_THROW(parse_budget("0.5B", "--host-mem"), input_error);
+  EXPECT_EQ(parse_budget("100B", "--host-mem").bytes, 100u);
+  EXPECT_EQ(parse_budget("101", "--host-mem").bytes, 101u);
   EXPECT_EQ(parse_budget("512M", "--gpu-mem").bytes, 512ull << 20);
   EXPECT_EQ(parse_budget("24G", "--gpu-mem").bytes, 24ull << 30);
   EXPECT_EQ(parse_budget("1.5GiB", "--gpu-mem").bytes, 3ull << 29);
