@@ -173,6 +173,10 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
   } else {
     ids.clear();
     ids.shrink_to_fit();
+    // The ids are kept: --num-nodes must hold them (it only adds isolated nodes after the largest).
+    if (opt.num_nodes >= 0 && max_id >= opt.num_nodes)
+      throw input_error(at_input(path, "node id " + std::to_string(max_id) + " is outside [0, " +
+                                           std::to_string(opt.num_nodes) + ") given by --num-nodes"));
     n = std::max(max_id + 1, opt.num_nodes);
   }
   if (!remap && n > opt.num_nodes) {

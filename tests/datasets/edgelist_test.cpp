@@ -112,6 +112,19 @@ TEST(EdgeListImport, NumNodesAddsIsolatedNodes) {
   EXPECT_EQ(dataset::open(d / "ds").num_nodes(), 10);
 }
 
+// With --remap auto, ids already 0..N-1 are kept: a --num-nodes below them is refused, not ignored.
+TEST(EdgeListBadInput, NumNodesBelowTheKeptIdsIsRefused) {
+  scratch_dir d;
+  test::write_text(d / "g.txt", "0 1\n1 2\n");
+  edgelist_options o;
+  o.num_nodes = 2;
+  EXPECT_THROW(import_edgelist(d / "g.txt", d / "ds", o, false), input_error);
+  EXPECT_FALSE(fs::exists(d / "ds"));
+  o.num_nodes = 5;
+  import_edgelist(d / "g.txt", d / "ds", o, false);
+  EXPECT_EQ(dataset::open(d / "ds").num_nodes(), 5);
+}
+
 TEST(EdgeListImport, RealSnapAndWebGraphsMatchManifest) {
   struct item {
     const char* dir;
