@@ -46,12 +46,11 @@ double parse_positive(const std::string& spec, const std::string& text) {
 
 void validate(const dataset& d, const profile_config& cfg) {
   const std::int64_t n = d.num_nodes();
-  TG_CHECK_INPUT(cfg.batch_size > 0, "profile: batch size must be positive, got ", cfg.batch_size);
-  TG_CHECK_INPUT(cfg.max_batches >= 0, "profile: max batches per epoch must be 0 (all) or positive, got ",
-                 cfg.max_batches);
-  TG_CHECK_INPUT(!cfg.fanouts.empty(), "profile: fanouts: at least one layer is needed");
+  TG_CHECK_INPUT(cfg.batch_size > 0, "--batch-size must be positive, got ", cfg.batch_size);
+  TG_CHECK_INPUT(cfg.max_batches >= 0, "--max-batches must be 0 (all) or positive, got ", cfg.max_batches);
+  TG_CHECK_INPUT(!cfg.fanouts.empty(), "--fanouts: at least one layer is needed");
   for (auto f : cfg.fanouts)
-    TG_CHECK_INPUT(f == -1 || (f > 0 && f <= kMaxFanout), "profile: fanout ", f,
+    TG_CHECK_INPUT(f == -1 || (f > 0 && f <= kMaxFanout), "--fanouts: fanout ", f,
                    " is invalid: use a positive count up to ", kMaxFanout, ", or -1 for all neighbours");
   std::vector<std::int64_t> ids = cfg.train_ids;
   std::sort(ids.begin(), ids.end());
