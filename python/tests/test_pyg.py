@@ -187,6 +187,18 @@ def test_sampler_matches_tiergnn_blocks(community, fanouts):
             assert out.edge is None and out.batch is None
 
 
+def test_sampler_takes_every_seed_tiergnn_takes(community):
+    """Seeds are 64-bit unsigned as in `tiergnn train --seed` and tiergnn.Sampler: 2**63 and above
+    reproduce such a run; a negative seed is refused with the same range the message states."""
+    big = pyg.TierSampler(community, [5, 5], seed=2**63 + 5)
+    direct = tiergnn.Sampler(community, fanouts=[5, 5], seed=2**63 + 5)
+    ids = np.arange(8, dtype=np.int64)
+    assert np.array_equal(np.asarray(big.sample_blocks(ids, epoch=0, batch=0).blocks[0].src_nodes),
+                          np.asarray(direct.sample(ids, epoch=0, batch=0).blocks[0].src_nodes))
+    with pytest.raises(ValueError, match=r"\[0, 2\*\*64\)"):
+        pyg.TierSampler(community, [5, 5], seed=-1)
+
+
 def test_sampler_draws_are_keyed_and_reproducible(community):
     sampler = pyg.TierSampler(community, [5, 5], seed=0)
     seeds = NodeSamplerInput(None, torch.arange(300))

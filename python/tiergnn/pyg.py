@@ -363,7 +363,7 @@ class TierSampler(BaseSampler):
     def __init__(self, dataset: Any, fanouts: Sequence[int], seed: int = 0):
         self.dataset = _open_dataset(dataset)
         self.fanouts = tiergnn._fanouts(fanouts)
-        self.seed = tiergnn._int(seed, "seed")
+        self.seed = tiergnn._int(seed, "seed", tiergnn._U64)
         self.sampler = tiergnn.Sampler(self.dataset, fanouts=self.fanouts, seed=self.seed)
         self.epoch = 0
         self._calls = 0
