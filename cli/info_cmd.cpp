@@ -76,6 +76,15 @@ nlohmann::json describe(const dataset& d) {
   j["splits"] = splits;
   j["bytes"] = {{"graph", graph_bytes}, {"features", feature_bytes}, {"total", total}};
   j["source"] = m.source;
+  // A prepared dataset: what it was prepared from and for, and its tiers (from plan.json).
+  if (d.has("order.npy") && std::filesystem::is_regular_file(d.dir() + "/plan.json")) {
+    const plan_file pf = plan_file::load(d);
+    j["prepared"] = {{"from", pf.json.value("source", nlohmann::json::object()).value("path", std::string())},
+                     {"estimator", pf.plan.estimator},
+                     {"training", pf.json.value("training", nlohmann::json::object())},
+                     {"tiers", pf.json.value("tiers", nlohmann::json::object())},
+                     {"budgets", pf.json.value("budgets", nlohmann::json::object())}};
+  }
   return j;
 }
 
@@ -125,6 +134,23 @@ void print_human(const nlohmann::json& j) {
   std::printf("size         graph %s, features %s, total %s\n", format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
               format_bytes(j["bytes"]["features"].get<double>()).c_str(),
               format_bytes(j["bytes"]["total"].get<double>()).c_str());
+  if (j.contains("prepared")) {
+    const auto& p = j["prepared"];
+    const auto& tr = p["training"];
+    const auto& t = p["tiers"];
+    const auto& b = p["budgets"];
+    std::printf(
+        "prepared     from %s by %s for fanouts %s, batch %s, hidden %s%s\n",
+        printable_text(p["from"].get<std::string>()).c_str(), p["estimator"].get<std::string>().c_str(),
+        tr.value("fanouts", nlohmann::json()).dump().c_str(), tr.value("batch_size", nlohmann::json()).dump().c_str(),
+        tr.value("hidden", nlohmann::json()).dump().c_str(),
+        tr.value("max_batches", 0) > 0 ? (", --max-batches " + std::to_string(tr.value("max_batches", 0))).c_str()
+                                       : "");
+    std::printf("tiers        GPU %lld rows (budget %s), host %lld rows (budget %s), disk %lld rows\n",
+                t.value("gpu_rows", 0LL), printable_text(b.value("gpu", std::string("?"))).c_str(),
+                t.value("host_rows", 0LL), printable_text(b.value("host", std::string("?"))).c_str(),
+                t.value("disk_rows", 0LL));
+  }
 }
 }  // namespace
 

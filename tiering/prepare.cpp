@@ -125,9 +125,10 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   w.meta().source = {{"prepared_from", std::filesystem::absolute(src.dir()).lexically_normal().string()},
                      {"estimator", cfg.estimator},
                      {"source", m.source}};
-  const nlohmann::json training = {{"fanouts", cfg.fanouts}, {"batch_size", cfg.batch_size},
-                                   {"seed", cfg.seed},       {"run_epochs", cfg.run_epochs},
-                                   {"hidden", cfg.hidden},   {"train_nodes", pc.train_ids.size()}};
+  const nlohmann::json training = {
+      {"fanouts", cfg.fanouts},        {"batch_size", cfg.batch_size}, {"seed", cfg.seed},
+      {"run_epochs", cfg.run_epochs},  {"hidden", cfg.hidden},         {"train_nodes", pc.train_ids.size()},
+      {"max_batches", cfg.max_batches}};
   // No wall time here: the same inputs and options give the same plan.json, byte for byte (the
   // profiler's time is in prepare's output).
   const nlohmann::json est = {{"name", cfg.estimator},

@@ -265,6 +265,13 @@ TEST(HostileInput, OutputsNeverOverwriteTheInputOrEachOther) {
   ASSERT_EQ(run_cli("-q prepare " + g + " -o " + d / "pp" + " --fanouts 5,5 --estimator degree"), 0);
   expect_one_line_error("profile " + d / "pp" + " --fanouts 5,5", "profile the dataset it was prepared from");
   expect_one_line_error("bench traffic " + d / "pp" + " --fanouts 5,5 --epochs 1", "the dataset it was prepared from");
+  // info says what a prepared dataset was prepared from and for, and its tiers.
+  std::string pinfo;
+  ASSERT_EQ(run_cli("info " + d / "pp", &pinfo), 0) << pinfo;
+  EXPECT_NE(pinfo.find("prepared     from " + fs::absolute(g).lexically_normal().string() + " by degree"),
+            std::string::npos)
+      << pinfo;
+  EXPECT_NE(pinfo.find("tiers        GPU "), std::string::npos) << pinfo;
   fs::remove_all(d / "pp");
   // A file name that is not UTF-8 (Latin-1) becomes a dataset's name and source path: written to the
   // JSON files with U+FFFD for the bad byte, never the JSON library's exception.
