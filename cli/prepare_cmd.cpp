@@ -83,8 +83,8 @@ void register_prepare(CLI::App& app) {
     if (r.shard_plans.empty())
       log_info("tiers (GPU budget ", r.plan.gpu_budget, ", host ", r.plan.host_budget, ", training reserve ",
                format_bytes(static_cast<double>(r.plan.reserve_bytes)), "):\n", describe(r.plan),
-               "  predicted hit rate: GPU tier ", 100.0 * r.predicted_gpu_hit_rate, "%, GPU + host tiers ",
-               100.0 * r.predicted_memory_hit_rate, "%");
+               "  predicted hit rate: GPU tier ", percent_text(r.predicted_gpu_hit_rate), "%, GPU + host tiers ",
+               percent_text(r.predicted_memory_hit_rate), "%");
     else
       log_info("features sharded across ", r.shard_plans.size(), " machines, each tiered under GPU budget ",
                r.plan.gpu_budget, ", host ", r.plan.host_budget, " (training reserve ",

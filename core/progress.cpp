@@ -20,6 +20,15 @@ std::string format_bytes(double b) {
   return buf;
 }
 
+std::string percent_text(double share) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", 100.0 * share);
+  const std::string s = b;
+  if (share > 0 && s == "0.0") return "<0.1";
+  if (share < 1 && s == "100.0") return ">99.9";
+  return s;
+}
+
 std::string format_count(double n) {
   static const char* u[] = {"", "K", "M", "G", "T"};
   int i = 0;

@@ -37,6 +37,9 @@ void set_stop_flag(const std::atomic<bool>* flag);
 
 // "1.23 GiB", "512 B"
 std::string format_bytes(double bytes);
+// A share (0..1) as a percentage with one decimal ("12.3"), never rounded to the ends it does not
+// reach: "<0.1" for a share above 0, ">99.9" for one below 1 (a tier of 1999 of 2000 rows is not 100%).
+std::string percent_text(double share);
 // "12.3M"
 std::string format_count(double n);
 

@@ -144,9 +144,10 @@ double predicted_hit_rate(const std::vector<double>& score, const std::vector<st
 std::string describe(const tier_plan& p) {
   auto line = [&](const char* tier, std::int64_t rows, const char* where) {
     char b[256];
-    std::snprintf(b, sizeof b, "  %-5s %12lld rows  %10s  %5.1f%% of rows  %s\n", tier, static_cast<long long>(rows),
-                  format_bytes(static_cast<double>(rows) * p.row_bytes).c_str(),
-                  p.num_nodes ? 100.0 * rows / p.num_nodes : 0.0, where);
+    std::snprintf(
+        b, sizeof b, "  %-5s %12lld rows  %10s  %5s%% of rows  %s\n", tier, static_cast<long long>(rows),
+        format_bytes(static_cast<double>(rows) * p.row_bytes).c_str(),
+        percent_text(p.num_nodes ? static_cast<double>(rows) / static_cast<double>(p.num_nodes) : 0.0).c_str(), where);
     return std::string(b);
   };
   return line("gpu", p.gpu_rows, "ids [0, g)") + line("host", p.host_rows, "ids [g, c)") +

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "tiering/budget.hpp"
 #include "tiering/gpu_budget.hpp"
 
@@ -48,4 +49,13 @@ TEST(GpuBudget, APlanThatDoesNotFitNamesTheNumbers) {
     EXPECT_NE(m.find("2.00 GiB free"), std::string::npos) << m;
     EXPECT_NE(m.find("2.00 GiB over"), std::string::npos) << m;
   }
+}
+
+// Shares in tier tables and predicted hit rates never round to the ends they do not reach.
+TEST(PercentText, NeverRoundsToTheEndsItDoesNotReach) {
+  EXPECT_EQ(percent_text(0.123), "12.3");
+  EXPECT_EQ(percent_text(1999.0 / 2000.0), ">99.9");
+  EXPECT_EQ(percent_text(1.0), "100.0");
+  EXPECT_EQ(percent_text(0.0000610169), "<0.1");
+  EXPECT_EQ(percent_text(0.0), "0.0");
 }
