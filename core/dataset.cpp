@@ -249,10 +249,22 @@ dataset dataset::open(const std::string& dir) {
   return open(dir, open_options{});
 }
 
-dataset dataset::open(const std::string& dir, const open_options& opt) {
+dataset dataset::open(const std::string& given, const open_options& opt) {
   dataset d;
+  d.meta_ = read_meta(given);  // its errors name the path as given
+  // Held as an absolute path: a program that opens a dataset and then changes its working directory
+  // (a notebook's os.chdir, a framework that moves into its output folder) keeps a valid handle,
+  // whose files are checked and reopened under the same names.
+  std::string dir = given;
+  {
+    std::error_code ec;
+    const fs::path a = fs::absolute(given, ec).lexically_normal();
+    if (!ec && !a.empty()) {
+      dir = a.string();
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    }
+  }
   d.dir_ = dir;
-  d.meta_ = read_meta(dir);
   for (const auto& [file, info] : d.meta_.arrays) {
     if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos)
       throw input_error(at_input(dir + "/meta.json", "lists the array '" + file +

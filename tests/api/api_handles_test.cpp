@@ -46,6 +46,27 @@ TEST(ApiHandles, MovedFromHandlesThrowInsteadOfCrashing) {
   expect_api_error([&] { tiergnn::sampler t(ds, {5}, 0); }, "moved from");
 }
 
+// A dataset opened by a relative path stays usable after the program changes its working directory
+// (it was refused as "removed since the dataset was opened").
+TEST(ApiHandles, ARelativePathSurvivesAChangeOfDirectory) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(d.path());
+  tiergnn::dataset ds = tiergnn::dataset::open("g");
+  std::filesystem::current_path("/");
+  try {
+    tiergnn::sampler s(ds, {5, 3}, 1);
+    EXPECT_EQ(s.sample(std::vector<std::int64_t>{1, 2}, 0, 0).blocks.size(), 2u);
+    tiergnn::feature_store f(ds);
+    EXPECT_EQ(f.dim(), 8);
+    ds.check();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+  }
+  std::filesystem::current_path(before);
+}
+
 TEST(ApiHandles, APlanRemovedAfterOpenIsATiergnnError) {
   scratch_dir d;
   ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
