@@ -56,6 +56,8 @@ auto translate(F&& f) -> decltype(f()) {
     throw error(error::kind::device, e.what());
   } catch (const tg::error& e) {
     throw error(error::kind::internal, e.what());
+  } catch (const std::filesystem::filesystem_error& e) {
+    throw error(error::kind::io, tg::filesystem_error_text(e));
   } catch (const std::bad_alloc&) {
     throw error(error::kind::budget, "out of host memory");
   }

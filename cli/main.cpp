@@ -237,6 +237,9 @@ int main(int argc, char** argv) {
         "limit allows) for this dataset and these options (sizes such as --nodes, --scale, --batch-size, "
         "--hidden, --fanouts)");
     return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    print_error(tg::filesystem_error_text(e));
+    return 1;
   } catch (const std::exception& e) {
     print_error(e.what());
     return 1;

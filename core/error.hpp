@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
+#include <filesystem>
 #include <string>
 
 namespace tg {
@@ -24,6 +25,15 @@ inline std::string printable_text(const std::string& t) {
     }
   }
   return out;
+}
+
+// A path the operating system refused (too long, a component over NAME_MAX) for a message: the path
+// (its start and length when it is very long) and the system's reason, not the C++ library's
+// "filesystem error: status: ..." text.
+inline std::string filesystem_error_text(const std::filesystem::filesystem_error& e) {
+  std::string p = e.path1().string();
+  if (p.size() > 120) p = p.substr(0, 100) + "... (a path of " + std::to_string(p.size()) + " bytes)";
+  return printable_text(p) + ": " + e.code().message();
 }
 
 // A number for a message: as short as it is exact to 10 digits ("-1e-09", "0.5000001", "1e+308"),

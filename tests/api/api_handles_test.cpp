@@ -67,6 +67,11 @@ TEST(ApiHandles, ARelativePathSurvivesAChangeOfDirectory) {
   std::filesystem::current_path(before);
 }
 
+// A path the system refuses (too long) is a tiergnn::error like every other failure.
+TEST(ApiHandles, APathTheSystemRefusesIsATiergnnError) {
+  expect_api_error([] { (void)tiergnn::dataset::open("/tmp/" + std::string(300, 'a')); }, "File name too long");
+}
+
 TEST(ApiHandles, APlanRemovedAfterOpenIsATiergnnError) {
   scratch_dir d;
   ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);

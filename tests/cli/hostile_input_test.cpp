@@ -54,6 +54,8 @@ TEST(HostileInput, ParseErrorsAreOneLineWithExitOne) {
   expect_one_line_error("bench", "tiergnn bench needs a command: comm or traffic");
   expect_one_line_error("train x --metrics -", "'-': outputs are written to files");
   expect_one_line_error("train ''", "the dataset path is empty");
+  // A path the system refuses as too long: its reason, not the C++ library's "filesystem error" text.
+  expect_one_line_error("info " + std::string(300, 'a'), "(a path of 300 bytes): File name too long");
   // An option given twice takes the last value (each is checked), not CLI11's "At Most 1 required".
   expect_one_line_error("--threads 1 --threads 2 info x", "x: no such dataset directory");
   // An empty numeric value (an unset shell variable) is refused, not read as 0.
