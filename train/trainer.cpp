@@ -795,7 +795,12 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   // into place when the run ends, or when it fails after finishing an epoch (metrics_output).
   metrics_output metrics_file;
   std::ofstream& metrics = metrics_file.out;
-  if (!cfg.metrics_path.empty() && lead) metrics_file.open(cfg.metrics_path, cfg.resume);
+  if (!cfg.metrics_path.empty() && lead) {
+    metrics_file.open(cfg.metrics_path, cfg.resume);
+    log_info("metrics: each epoch's line is appended to ", printable_text(metrics_file.tmp),
+             " as it finishes (tail -f it to follow the run); it becomes ", printable_text(cfg.metrics_path),
+             " at the end");
+  }
   const auto num_train = static_cast<std::int64_t>(sp.train.size());
   const std::int64_t nb = num_train / cfg.batch_size + (num_train % cfg.batch_size != 0 ? 1 : 0);
   log_info("training ", cfg.model.kind, " (", cfg.model.num_layers, " layers, hidden ", cfg.model.hidden,
