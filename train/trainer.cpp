@@ -367,8 +367,10 @@ std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std
       const index_range own = rank_slice(static_cast<std::int64_t>(n), rank, world);
       mine.clear();
       if (own.size() > 0) {
-        s.sample(span<const std::int64_t>(ids.data() + b0 + own.begin, static_cast<std::size_t>(own.size())), 0,
-                 static_cast<std::int64_t>(b0 / eb), &sb);
+        // Every chunk is keyed as batch 0: a node's draws then depend on (seed, hop, node) alone, so the
+        // metric does not depend on --eval-batch-size (a memory knob) or on the rank count.
+        s.sample(span<const std::int64_t>(ids.data() + b0 + own.begin, static_cast<std::size_t>(own.size())), 0, 0,
+                 &sb);
         gather(sb.input_nodes(), &x);
         const auto& logits = mm.forward(sb, x.data(), false, dropout_key{});
         mine.assign(logits.begin(), logits.end());
