@@ -206,7 +206,10 @@ std::uint32_t file_crc32(const std::string& path) {
   std::vector<unsigned char> buf(8 << 20);
   uLong crc = crc32(0L, Z_NULL, 0);
   std::size_t n;
-  while ((n = f.read(buf.data(), buf.size())) > 0) crc = crc32_z(crc, buf.data(), n);
+  while ((n = f.read(buf.data(), buf.size())) > 0) {
+    throw_if_stop_requested(path);  // every 8 MiB (dataset::check of a large dataset)
+    crc = crc32_z(crc, buf.data(), n);
+  }
   return static_cast<std::uint32_t>(crc);
 }
 
@@ -483,6 +486,7 @@ void dataset::verify_files() const {
 void dataset::check(const check_options& opt) const {
   // The structure was validated when the dataset was opened; this adds what reads every byte.
   auto p = [&](const std::string& f) { return dir_ + "/" + f; };
+  throw_if_stop_requested("check");
   if (opt.values && !meta_.directed) {
     // meta.json says undirected: every arc's reverse must be stored too (samplers and estimators
     // treat in-neighbours as out-neighbours on such graphs).
@@ -495,6 +499,7 @@ void dataset::check(const check_options& opt) const {
                                  "says the graph is undirected, but indices.npy holds arcs "
                                  "whose reverse is missing: the CSR is not symmetric"));
   }
+  throw_if_stop_requested("check");
   if (opt.values && meta_.has_labels() && meta_.num_classes > 0) {
     const std::vector<std::int64_t> labels = get("labels.npy").to_int64();
     std::int64_t top = -1;
@@ -503,6 +508,7 @@ void dataset::check(const check_options& opt) const {
       log_warn(p("meta.json"), ": declares ", meta_.num_classes, " classes, but no node has a label above ", top,
                ": training builds a ", meta_.num_classes, "-way classifier");
   }
+  throw_if_stop_requested("check");
   if (opt.values && meta_.has_features() && meta_.feature_shards == 0) {
     const npy_array& f = get("features.npy");
     const std::int64_t bad = f.type() == dtype::float32
@@ -516,6 +522,7 @@ void dataset::check(const check_options& opt) const {
   }
   if (opt.checksums) {
     for (const auto& [file, info] : meta_.arrays) {
+      throw_if_stop_requested("check");
       const std::string path = p(file);
       const std::uint32_t c = file_crc32(path);
       if (c != info.crc32)

@@ -73,6 +73,12 @@ void set_stop_flag(const std::atomic<bool>* flag) {
   g_stop_flag.store(flag);
 }
 
+void throw_if_stop_requested(const std::string& what) {
+  if (const std::atomic<bool>* stop = g_stop_flag.load(std::memory_order_relaxed);
+      stop != nullptr && stop->load(std::memory_order_relaxed))
+    throw interrupted_error(what + ": stopped on request (Ctrl-C)");
+}
+
 void progress::add(std::int64_t n) {
   if (const std::atomic<bool>* stop = g_stop_flag.load(std::memory_order_relaxed);
       stop != nullptr && stop->load(std::memory_order_relaxed))

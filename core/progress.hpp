@@ -34,6 +34,9 @@ class progress {
 // A stop request (the Python module's Ctrl-C): while `flag` is non-null and true, progress::add()
 // throws interrupted_error, so long work stops at its next progress step. nullptr: never.
 void set_stop_flag(const std::atomic<bool>* flag);
+// Throws interrupted_error naming `what` if a stop was requested (set_stop_flag): for long loops
+// that have no progress bar (dataset::check's checksums and scans).
+void throw_if_stop_requested(const std::string& what);
 
 // "1.23 GiB", "512 B"
 std::string format_bytes(double bytes);

@@ -15,7 +15,7 @@ namespace tiergnn {
 // Version of the library (TIERGNN_VERSION is that of these headers).
 TIERGNN_API std::string version();
 
-// Every failure is a tiergnn::error; kind() says what went wrong, what() says what and where
+// Every failure is a tiergnn::error; code() says what went wrong, what() says what and where
 // (the file, the value, the limit) in words meant for users.
 class TIERGNN_API error : public std::runtime_error {
  public:

@@ -3,6 +3,7 @@
 // was opened, two threads of one program preparing into the same output.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -65,6 +66,23 @@ TEST(ApiHandles, ARelativePathSurvivesAChangeOfDirectory) {
     ADD_FAILURE() << e.what();
   }
   std::filesystem::current_path(before);
+}
+
+// dataset::check honours a stop request, as its header says (Ctrl-C from Python).
+TEST(ApiHandles, CheckStopsOnRequest) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const tiergnn::dataset ds = tiergnn::dataset::open(d / "g");
+  std::atomic<bool> stop{true};
+  tiergnn::set_stop_flag(&stop);
+  try {
+    ds.check();
+    ADD_FAILURE() << "check() ignored the stop request";
+  } catch (const tiergnn::error& e) {
+    EXPECT_EQ(e.code(), tiergnn::error::kind::interrupted) << e.what();
+  }
+  tiergnn::set_stop_flag(nullptr);
+  ds.check();
 }
 
 // A path the system refuses (too long) is a tiergnn::error like every other failure.
