@@ -107,7 +107,7 @@ dataset_meta dataset_meta::from_json(const json& j, const std::string& path) {
   try {
     return meta_from_json(j, path);
   } catch (const json::exception& e) {  // a value of the wrong type where nlohmann checks it itself
-    throw input_error(at_input(path, std::string("malformed: ") + e.what()));
+    throw input_error(at_input(path, "malformed: " + json_error_text(e)));
   }
 }
 
@@ -228,12 +228,12 @@ dataset_meta read_meta(const std::string& dir) {
   try {
     j = json::parse(in);
   } catch (const json::parse_error& e) {
-    throw input_error(at_input(mp, std::string("invalid JSON: ") + e.what()));
+    throw input_error(at_input(mp, "invalid JSON: " + json_error_text(e)));
   }
   try {
     return dataset_meta::from_json(j, mp);
   } catch (const json::exception& e) {
-    throw input_error(at_input(mp, std::string("malformed: ") + e.what()));
+    throw input_error(at_input(mp, "malformed: " + json_error_text(e)));
   }
 }
 

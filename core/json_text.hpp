@@ -13,4 +13,17 @@ inline std::string json_text(const nlohmann::json& j, int indent = -1) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// A JSON library error for a message: without its "[json.exception.parse_error.101] parse error at "
+// prefix ("line 19, column 1: syntax error while parsing object - unexpected end of input").
+inline std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string s = e.what();
+  if (s.rfind("[json.exception.", 0) == 0) {
+    const std::size_t close = s.find("] ");
+    if (close != std::string::npos) s.erase(0, close + 2);
+  }
+  for (const char* lead : {"parse error at ", "parse error: "})
+    if (s.rfind(lead, 0) == 0) s.erase(0, std::string(lead).size());
+  return s;
+}
+
 }  // namespace tg

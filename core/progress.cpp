@@ -12,6 +12,8 @@
 namespace tg {
 
 std::string format_bytes(double b) {
+  // 2^64 - 1 is the saturated "unknown / too large" of byte counts (kUnknownBytes), not a size.
+  if (b >= 18446744073709551615.0) return "more than 16 EiB";
   static const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   int i = 0;
   while (b >= 1024.0 && i < 5) b /= 1024.0, ++i;

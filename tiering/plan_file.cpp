@@ -117,8 +117,7 @@ plan_file plan_file::load(const dataset& d) {
     source_path = p.json.at("source").at("path").get<std::string>();
     source_identity = p.json.at("source").at("identity");
   } catch (const nlohmann::json::exception& e) {
-    throw input_error(
-        at_input(path, std::string("malformed plan (a key is missing or has the wrong type): ") + e.what()));
+    throw input_error(at_input(path, "malformed plan (a key is missing or has the wrong type): " + json_error_text(e)));
   }
   // The plan must belong to the dataset beside it.
   const auto& arrays = d.meta().arrays;

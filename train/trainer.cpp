@@ -148,6 +148,14 @@ class stop_signal_guard {
   bool installed_[std::size(kSignals)]{};
 };
 
+// The advice of a divergence message: a smaller --lr, or a smaller --weight-decay where the decay is
+// large enough to blow the weights up by itself (lr x decay near 1 or more).
+std::string divergence_advice(const train_config& cfg) {
+  return cfg.adam.weight_decay * cfg.adam.lr >= 0.5 || cfg.adam.weight_decay >= 1e3
+             ? "Try a smaller --weight-decay (" + number_text(cfg.adam.weight_decay) + ") or --lr."
+             : "Try a smaller --lr.";
+}
+
 std::string stop_signal_name(int sig) {
   return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
 }
@@ -937,7 +945,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       for (const auto& prm : model.params())  // the host copy: evaluation runs after pull_params
         if (std::any_of(prm.value.begin(), prm.value.end(), [](float v) { return !std::isfinite(v); }))
           throw error("training diverged: the model's weights are no longer finite (" + prm.name +
-                      "), so its outputs are not either. Try a smaller --lr.");
+                      "), so its outputs are not either. " + divergence_advice(cfg));
       const std::size_t width = std::max<std::size_t>(1, logits.size() / std::max<std::size_t>(1, ids.size()));
       const auto row = static_cast<std::size_t>(bad - logits.begin()) / width;
       throw input_error("evaluation produced a non-finite output (" +
@@ -1034,7 +1042,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                       (epoch == rep.start_epoch && b == 0 && rep.start_epoch == 0
                            ? "No update had been made yet: the untrained model's outputs overflow (a very deep model? "
                              "try fewer --layers or a smaller --hidden)."
-                           : "Try a smaller --lr."));
+                           : divergence_advice(cfg)));
         }
         // Data-parallel: each layer's gradients start their all-reduce as soon as backward has them.
         model.backward(dlogits.view(), reducer ? std::function<void(int)>(reduce_layer) : std::function<void(int)>());
