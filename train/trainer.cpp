@@ -1115,13 +1115,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     opt.pull();
     if (comm) {
       check_identical_parameters(comm, model, epoch + 1);
-      // The job's traffic: every rank's gathers.
-      double t[7] = {
-          static_cast<double>(er.feature_traffic.gpu_rows),     static_cast<double>(er.feature_traffic.host_rows),
-          static_cast<double>(er.feature_traffic.disk_rows),    static_cast<double>(er.sampled_edges),
-          static_cast<double>(er.feature_traffic.replica_rows), static_cast<double>(er.feature_traffic.remote_rows),
-          static_cast<double>(er.feature_traffic.network_bytes)};
-      comm->all_reduce_sum(t, 7);
+      // The job's traffic and sampling: every rank's gathers and batches (input_nodes too, so that the
+      // metrics' counts are all of one kind).
+      double t[8] = {
+          static_cast<double>(er.feature_traffic.gpu_rows),      static_cast<double>(er.feature_traffic.host_rows),
+          static_cast<double>(er.feature_traffic.disk_rows),     static_cast<double>(er.sampled_edges),
+          static_cast<double>(er.feature_traffic.replica_rows),  static_cast<double>(er.feature_traffic.remote_rows),
+          static_cast<double>(er.feature_traffic.network_bytes), static_cast<double>(er.input_nodes)};
+      comm->all_reduce_sum(t, 8);
+      er.input_nodes = static_cast<std::int64_t>(t[7]);
       er.feature_traffic.gpu_rows = static_cast<std::int64_t>(t[0]);
       er.feature_traffic.host_rows = static_cast<std::int64_t>(t[1]);
       er.feature_traffic.disk_rows = static_cast<std::int64_t>(t[2]);

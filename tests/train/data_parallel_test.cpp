@@ -231,6 +231,16 @@ TEST(DataParallel, EveryRankResumesFromRankZerosCheckpoint) {
             0)
       << out;
   const auto a = metrics(d / "a.jsonl"), b = metrics(d / "b.jsonl");
+  // Every count of a line is the job's: input_nodes (the rows the ranks' batches read) is the sum of
+  // the traffic's rows, as in one process (it was rank 0's alone).
+  for (const auto& j : a)
+    if (j.contains("input_nodes")) {
+      const auto& r = j.at("traffic").at("rows");
+      EXPECT_EQ(j.at("input_nodes").get<std::int64_t>(),
+                r.at("gpu").get<std::int64_t>() + r.at("peer").get<std::int64_t>() + r.at("host").get<std::int64_t>() +
+                    r.at("disk").get<std::int64_t>())
+          << j.dump();
+    }
   std::vector<double> la, lb;
   for (const auto& j : a)
     if (j.contains("loss")) la.push_back(j["loss"]);
