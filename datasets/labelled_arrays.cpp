@@ -355,8 +355,16 @@ labelled_import_report finish(dataset_writer& w, const csr_build_stats& st, std:
                        {"self_loops_removed", st.self_loops_removed},
                        {"duplicates_removed", st.duplicates_removed},
                        {"stored_arcs", st.edges}};
-  log_info("graph: ", st.input_edges, " edges read, ", st.self_loops_removed, " self-loops and ", st.duplicates_removed,
-           " duplicates removed, ", st.edges, " arcs stored");
+  // Self-loops are counted in edges read, duplicates in arcs: on an undirected graph every edge is
+  // stored in both directions first, so the line says so (the counts add up: 2 (read - self-loops) -
+  // duplicates = stored).
+  if (m.directed)
+    log_info("graph: ", st.input_edges, " edges read, ", st.self_loops_removed, " self-loops and ",
+             st.duplicates_removed, " duplicates removed, ", st.edges, " arcs stored");
+  else
+    log_info("graph: ", st.input_edges, " edges read, ", st.self_loops_removed,
+             " self-loops removed; each edge in both directions, ", st.duplicates_removed, " duplicate arcs removed, ",
+             st.edges, " arcs stored");
   labelled_import_report r;
   r.dir = w.commit();
   r.num_nodes = m.num_nodes;
