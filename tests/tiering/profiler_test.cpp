@@ -647,6 +647,49 @@ TEST(Profiler, CvipShrinkageWithinAnEpochTracksLongRunFrequenciesBetter) {
   EXPECT_NEAR(sum_shrunk / sum_raw, 1.0, 0.01) << "shrinkage keeps each bin's total";
 }
 
+// Within an epoch every node is shrunk, but noise is known for one node in kNoiseBlock: the longest
+// rows' keys, above the last closed bin, may hold no node of known noise. They join the last bin (they
+// were given a bin one past the end: a heap overwrite, "malloc(): invalid size" on facebook_page, R9-3).
+TEST(Profiler, CvipLongestRowsWithoutFollowedNoiseJoinTheLastBin) {
+  graph g;
+  // Every followed node (one in kNoiseBlock) has the shortest row, so they all close bins at the first
+  // key, and every longer row's key lies above the last closed bin with no node of known noise.
+  g.n = 2048;
+  std::vector<std::int64_t> hubs;  // three nodes whose noise is not followed, with the longest rows
+  for (std::int64_t u = 0; hubs.size() < 3; ++u)
+    if (!estimators::noise_followed(u)) hubs.push_back(u);
+  std::uint64_t x = 12345;
+  for (std::int64_t v = 0; v < g.n; ++v) {
+    const auto h = std::find(hubs.begin(), hubs.end(), v);
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const std::int64_t deg = h != hubs.end()                 ? 900 + 50 * (h - hubs.begin())
+                             : estimators::noise_followed(v) ? 1
+                                                             : 2 + static_cast<std::int64_t>(x >> 60);
+    for (std::int64_t k = 0; k < deg; ++k) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      g.indices.push_back(static_cast<std::int64_t>((x >> 33) % static_cast<std::uint64_t>(g.n)));
+    }
+    g.indptr.push_back(static_cast<std::int64_t>(g.indices.size()));
+  }
+  profile_config cfg;
+  cfg.train_ids = every_kth(g.n, 10);
+  cfg.fanouts = {4, 3};
+  cfg.batch_size = 20;  // 11 batches an epoch: shrinkage within the epoch
+  const estimators::graph_ref r = ref_of(g);
+  const estimators::estimate e = estimators::estimate_cvip(r, cfg, 1.0);
+  ASSERT_TRUE(e.details.contains("shrinkage"));
+  ASSERT_GT(e.details["shrinkage"]["bins"].get<int>(), 0);
+  const estimators::estimate raw =
+      estimators::scores_from_counts(r, cfg, cvip_counts(g, cfg, cfg.seed ^ estimators::kPresampleTag, 11));
+  double sum = 0, sum_raw = 0;
+  for (std::size_t u = 0; u < e.score.size(); ++u) {
+    ASSERT_TRUE(std::isfinite(e.score[u]) && e.score[u] >= 0 && e.score[u] <= 11) << u << ": " << e.score[u];
+    sum += e.score[u];
+    sum_raw += raw.score[u];
+  }
+  EXPECT_NEAR(sum / sum_raw, 1.0, 0.01) << "shrinkage keeps each bin's total";
+}
+
 TEST(Profiler, SymmetricDatasetsNeedNoTranspose) {
   scratch_dir d;
   const graph g = symmetrize(random_graph(700, 8, 4, true));

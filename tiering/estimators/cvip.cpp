@@ -190,9 +190,11 @@ nlohmann::json shrink_to_bins(const graph_ref& g, std::int64_t max_deg, Rate rat
     }
   }
   if (bins == 0) return {{"bins", 0}};  // too few nodes of known noise to estimate anything
-  if (filled > 0)                       // the short tail joins the last full bin
-    for (std::int64_t key = last_closed_key + 1; key < num_keys; ++key)
-      bin_of_key[static_cast<std::size_t>(key)] = bins - 1;
+  // The keys after the last closed bin join it: a short tail of known noise, and (within an epoch,
+  // where every node is in the population but noise is known for one in kNoiseBlock) the longest
+  // rows' keys that hold no node of known noise at all (those indexed one bin past the end: R9-3).
+  for (std::int64_t key = last_closed_key + 1; key < num_keys; ++key)
+    bin_of_key[static_cast<std::size_t>(key)] = bins - 1;
   // Per bin: the population's count, rates and squares; the known noises and their count.
   struct moments {
     double n = 0, r = 0, r2 = 0, noise = 0, known = 0;
