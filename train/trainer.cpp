@@ -578,6 +578,23 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
                            " (or a share such as 10%, which sizes the GPU tier anew), or re-run prepare with this "
                            "run's settings");
     }
+    // The prediction holds for the run the plan was made for: a run with other sampling settings reads
+    // other nodes, so the prediction is then only indicative, and said so.
+    const auto plan_differs = [&]() -> std::string {
+      const nlohmann::json tr = pf.json.value("training", nlohmann::json::object());
+      std::string diff;
+      auto note = [&](const char* key, const std::string& option, const nlohmann::json& now) {
+        if (tr.is_object() && tr.contains(key) && tr[key] != now)
+          diff += (diff.empty() ? "" : ", ") + option + " " + tr[key].dump() + " (this run " + now.dump() + ")";
+      };
+      note("fanouts", "--fanouts", nlohmann::json(cfg.fanouts));
+      note("batch_size", "--batch-size", nlohmann::json(cfg.batch_size));
+      note("seed", "--seed", nlohmann::json(cfg.seed));
+      note("max_batches", "--max-batches", nlohmann::json(cfg.max_batches));
+      return diff.empty() ? std::string()
+                          : " for the run the plan was made for (" + diff +
+                                "): this run samples otherwise, so take the prediction as indicative only";
+    };
     t.node_keys = d.get("order.npy").to_int64();
     t.g = tp.g();
     t.c = tp.c();
@@ -589,7 +606,7 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
                                             : pf.predicted_hit_rate(t.g * static_cast<std::int64_t>(pf.shards.size())) /
                                                   static_cast<double>(pf.shards.size())),
                  1),
-             "% of feature reads");
+             "% of feature reads", plan_differs());
   } else if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
     throw input_error(
         "--gpu-mem / --host-mem place features in tiers, which needs a prepared dataset: run "
