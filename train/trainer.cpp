@@ -1150,6 +1150,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       er.sampled_edges = static_cast<std::int64_t>(t[3]);
       er.feature_traffic.batches *= world;
     }
+    bool stopped_in_validation = false;
     bool validate = (lead || sharded) && evaluate && !sp.valid.empty() &&
                     (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
     double eval_s = 0;
@@ -1159,8 +1160,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
         er.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
       } catch (const evaluation_stopped&) {
         // The epoch's training is complete: its line and checkpoint are written, without the
-        // validation; training stops at the next batch.
+        // validation; one process then stops (below), a job's ranks at the next batch, where they agree.
         validate = false;
+        stopped_in_validation = !comm;
         log_info("validation of epoch ", epoch + 1, " skipped: a stop was requested");
       }
       eval_s = seconds_since(t0);
@@ -1208,6 +1210,12 @@ train_report train(const dataset& d, const train_config& cfg_in) {
           {"epoch", epoch + 1}, {"dataset", identity}, {"settings", settings_json(cfg)}, {"ranks", world}};
       write_checkpoint(ckpt_path, model, &opt.state(), extra);
       last_ckpt_epoch = epoch + 1;
+    }
+    if (stopped_in_validation && epoch + 1 < cfg.epochs) {
+      rep.interrupted = true;
+      rep.stop_signal = g_stop_signal.load();
+      log_info("stopped after epoch ", epoch + 1, "; ", checkpoint_note(true));
+      break;
     }
     if (cfg.stop_after_epochs >= 0 && epoch + 1 - rep.start_epoch >= cfg.stop_after_epochs && epoch + 1 < cfg.epochs) {
       rep.interrupted = true;
