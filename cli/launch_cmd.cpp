@@ -30,6 +30,7 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/temp_files.hpp"
 
 namespace tg::cli {
 
@@ -206,13 +207,8 @@ void register_launch(CLI::App& app) {
       ::execv("/proc/self/exe", argv.data());
       throw io_error(std::string("cannot run ") + argv_s[0] + ": " + std::strerror(errno));
     }
-    struct sigaction sa {};
-    sa.sa_handler = launch_on_signal;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {  // an ignored one stays ignored, in the ranks too (nohup)
-      struct sigaction old {};
-      if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
-      sigaction(sig, &sa, nullptr);
-    }
+    // An ignored one stays ignored, in the ranks too (nohup).
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) catch_unless_ignored(sig, launch_on_signal);
     std::vector<pid_t> pids(static_cast<std::size_t>(o->n), -1);
     const pid_t launcher = ::getpid();
     const bool tty = ::isatty(STDERR_FILENO) == 1;

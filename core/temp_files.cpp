@@ -118,17 +118,19 @@ void unregister_temp(const std::string& path) {
 void install_temp_cleanup() {
   static std::once_flag once;
   std::call_once(once, [] {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    // A signal ignored when the process started stays ignored: `nohup tiergnn ...` must survive the
-    // hangup, and a background job of a script ignores Ctrl-C.
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-      struct sigaction old {};
-      if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
-      sigaction(sig, &sa, nullptr);
-    }
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) catch_unless_ignored(sig, on_stop_signal);
   });
+}
+
+bool catch_unless_ignored(int sig, void (*handler)(int), struct sigaction* old) {
+  struct sigaction was {};
+  if (sigaction(sig, nullptr, &was) != 0 || was.sa_handler == SIG_IGN) return false;
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, nullptr) != 0) return false;
+  if (old != nullptr) *old = was;
+  return true;
 }
 
 std::string temp_prefix(const std::string& name) {

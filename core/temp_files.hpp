@@ -5,6 +5,8 @@
 // async-signal-safe calls, then lets the signal end the process as before). A later run removes
 // the temporaries of processes that no longer exist (killed by SIGKILL, or a crash) when it writes
 // beside them.
+#include <signal.h>
+
 #include <string>
 
 namespace tg {
@@ -23,6 +25,11 @@ void unregister_child_process(int pid);
 // Installs the SIGINT / SIGTERM / SIGHUP handlers (once; the CLI calls it at start). A handler that
 // a command installs later (training's Ctrl-C) takes precedence while it is installed.
 void install_temp_cleanup();
+
+// Installs `handler` for the stop signal `sig` unless the process started with it ignored (`nohup`
+// ignores SIGHUP, a script's background job SIGINT): an ignored signal stays ignored. Saves the
+// previous action in *old when given; returns whether the handler was installed.
+bool catch_unless_ignored(int sig, void (*handler)(int), struct sigaction* old = nullptr);
 
 // Removes every registered temporary with async-signal-safe calls only: for a signal handler that
 // ends the process another way (the CLI's SIGBUS handler).

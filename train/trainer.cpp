@@ -128,14 +128,8 @@ class stop_signal_guard {
  public:
   stop_signal_guard() {
     g_stop_signal.store(0);
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_request;
-    sigemptyset(&sa.sa_mask);
-    for (std::size_t i = 0; i < std::size(kSignals); ++i) {
-      // An ignored signal stays ignored (nohup).
-      installed_[i] = sigaction(kSignals[i], nullptr, &old_[i]) == 0 && old_[i].sa_handler != SIG_IGN &&
-                      sigaction(kSignals[i], &sa, nullptr) == 0;
-    }
+    for (std::size_t i = 0; i < std::size(kSignals); ++i)
+      installed_[i] = catch_unless_ignored(kSignals[i], on_stop_request, &old_[i]);
   }
   ~stop_signal_guard() {
     for (std::size_t i = 0; i < std::size(kSignals); ++i)
@@ -435,13 +429,18 @@ std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std
   return out;
 }
 
+// Every row read in place from the mapped features file (the store with every row in its host tier);
+// `stop` as in evaluate_with.
+std::vector<float> evaluate_unsharded(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
+                                      const train_config& cfg, const std::atomic<int>* stop) {
+  tiered_store features(d, 0, d.num_nodes(), cfg.disk_readers, true);
+  return evaluate_with(d, m, ids, cfg, features, nullptr, stop);
+}
 }  // namespace
 
 std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
                                    const train_config& cfg) {
-  // Every row read in place from the mapped features file (the store with every row in its host tier).
-  tiered_store features(d, 0, d.num_nodes(), cfg.disk_readers, true);
-  return evaluate_with(d, m, ids, cfg, features, nullptr);
+  return evaluate_unsharded(d, m, ids, cfg, nullptr);
 }
 
 namespace {
@@ -526,6 +525,7 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
   const std::int64_t feature_dim = d.meta().feature_dim;
   if (plan_file::present(d)) {
     const plan_file pf = plan_file::load(d);
+    const nlohmann::json planned = pf.json.value("training", nlohmann::json::object());  // the run it was made for
     tier_plan tp = pf.plan;
     if (!pf.shards.empty()) {
       const shard_info& si =
@@ -562,7 +562,7 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
       // The plan's training settings against this run's: the usual cause (a larger --hidden or
       // --batch-size than prepare was given).
       const auto planned_for = [&]() -> std::string {
-        const nlohmann::json tr = pf.json.value("training", nlohmann::json::object());
+        const nlohmann::json& tr = planned;
         if (!tr.is_object() || !tr.contains("hidden") || !tr.contains("batch_size")) return std::string();
         return " (the plan was prepared for --hidden " + tr["hidden"].dump() + " --batch-size " +
                tr["batch_size"].dump() + "; this run uses --hidden " + std::to_string(hidden_width(cfg.model)) +
@@ -581,7 +581,7 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
     // The prediction holds for the run the plan was made for: a run with other sampling settings reads
     // other nodes, so the prediction is then only indicative, and said so.
     const auto plan_differs = [&]() -> std::string {
-      const nlohmann::json tr = pf.json.value("training", nlohmann::json::object());
+      const nlohmann::json& tr = planned;
       std::string diff;
       auto note = [&](const char* key, const std::string& option, const nlohmann::json& now) {
         if (tr.is_object() && tr.contains(key) && tr[key] != now)
@@ -950,13 +950,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   // batches may never read: a metric computed from it would be silently wrong.
   const auto eval_logits = [&](const std::vector<std::int64_t>& ids) {
     // Unsharded, a stop signal ends the evaluation between its batches (evaluation_stopped).
-    std::vector<float> logits;
-    if (shards) {
-      logits = evaluate_with(d, model, ids, cfg, *store, comm);
-    } else {
-      tiered_store all_host(d, 0, d.num_nodes(), cfg.disk_readers, true);
-      logits = evaluate_with(d, model, ids, cfg, all_host, nullptr, &g_stop_signal);
-    }
+    std::vector<float> logits = shards ? evaluate_with(d, model, ids, cfg, *store, comm)
+                                       : evaluate_unsharded(d, model, ids, cfg, &g_stop_signal);
     const auto bad = std::find_if(logits.begin(), logits.end(), [](float v) { return !std::isfinite(v); });
     if (bad != logits.end()) {
       for (const auto& prm : model.params())  // the host copy: evaluation runs after pull_params
