@@ -234,6 +234,10 @@ profile_result profile(const dataset& d, const profile_options& opt) {
     pc.batch_size = opt.batch_size;
     pc.seed = opt.seed;
     pc.run_epochs = opt.run_epochs;
+    if (opt.max_batches < 0)
+      throw tg::input_error("max_batches must be >= 0 (0: every batch of the epoch), got " +
+                            std::to_string(opt.max_batches));
+    pc.max_batches = opt.max_batches;
     tg::profile_result r = tg::profile(ds, pc, opt.estimator);
     profile_result out;
     out.estimator = r.estimator;
@@ -261,6 +265,10 @@ dataset prepare(const dataset& src, const std::string& out_dir, const prepare_op
     pc.run_epochs = opt.run_epochs;
     pc.hidden = opt.hidden;
     pc.overwrite = opt.overwrite;
+    if (opt.max_batches < 0)
+      throw tg::input_error("max_batches must be >= 0 (0: every batch of the epoch), got " +
+                            std::to_string(opt.max_batches));
+    pc.max_batches = opt.max_batches;
     const tg::prepare_report r = tg::prepare_dataset(detail::internals(src).d, pc, out_dir);
     return dataset::open(r.out_dir);
   });

@@ -4,6 +4,7 @@
 #include <tbb/global_control.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -96,6 +97,9 @@ void guard_integer_ranges(CLI::App& app) {
           std::size_t i = 0;
           const bool negative = !v.empty() && v[0] == '-';
           if (!v.empty() && (v[0] == '-' || v[0] == '+')) i = 1;
+          if (i < v.size() && v.find_first_not_of("0123456789.eE+-", i) == std::string::npos &&
+              v.find_first_of(".eE", i) != std::string::npos && std::isdigit(static_cast<unsigned char>(v[i])))
+            return "'" + v + "' is not a whole number";  // 2.5, 1e3: CLI11 said "not in range" or "failed"
           if (i == v.size() || v.find_first_not_of("0123456789", i) != std::string::npos)
             return std::string();  // not a decimal literal: CLI11's own conversion judges it
           if (negative && is_unsigned) return "'" + v + "' must be a number >= 0";
@@ -132,7 +136,8 @@ int main(int argc, char** argv) {
   int threads = 0;
   bool quiet = false;
   app.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 65536));
-  app.add_flag("-q,--quiet", quiet, "Only print errors");
+  app.add_flag("-q,--quiet", quiet,
+               "Print only errors and the results (train: the test metric); no progress or log lines");
   // Ctrl-C, SIGTERM or SIGHUP remove the temporary output of the command under way.
   tg::install_temp_cleanup();
   // A mapped dataset file cut short by someone else while it is read faults with SIGBUS: one line

@@ -45,8 +45,9 @@ std::string hex32(std::uint32_t x) {
 
 // Integers in JSON must be written as integers that fit: nlohmann converts a float such as 3e20 to
 // an integer type without a check (undefined behaviour), so other numbers are refused here.
+// `key` is the field's full name ("arrays.labels.npy.shape"), for the messages.
 template <typename T>
-void check_integers(const json& v, const char* key, const std::string& path) {
+void check_integers(const json& v, const std::string& key, const std::string& path) {
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
     if (!v.is_number_integer() && !v.is_number_unsigned())
       throw input_error(at_input(path, std::string("field '") + key + "' must be an integer"));
@@ -61,15 +62,40 @@ void check_integers(const json& v, const char* key, const std::string& path) {
   }
 }
 
+// The field `key` of the object `j`, which is `within` ("" for meta.json's top level, else the
+// object's full name, such as "arrays.labels.npy"): messages name the field in full.
 template <typename T>
-T field(const json& j, const char* key, const std::string& path) {
-  if (!j.is_object() || !j.contains(key)) throw input_error(at_input(path, std::string("missing field '") + key + "'"));
-  check_integers<T>(j.at(key), key, path);
+T field(const json& j, const char* key, const std::string& path, const std::string& within = "") {
+  const std::string name = within.empty() ? std::string(key) : within + "." + key;
+  if (!within.empty() && !j.is_object())
+    throw input_error(at_input(path, "field '" + within + "' must be an object, got " + j.dump()));
+  if (!j.is_object() || !j.contains(key)) throw input_error(at_input(path, "missing field '" + name + "'"));
+  check_integers<T>(j.at(key), name, path);
   try {
     return j.at(key).get<T>();
   } catch (const json::exception&) {
-    throw input_error(at_input(path, std::string("field '") + key + "' has the wrong type"));
+    throw input_error(at_input(path, "field '" + name + "' has the wrong type"));
   }
+}
+
+// JSON parsing that refuses a key repeated within one object (nlohmann keeps the last value
+// silently: an edited meta.json with two "num_nodes" would be read with the second).
+json parse_without_duplicate_keys(std::istream& in, const std::string& path) {
+  std::vector<std::vector<std::string>> keys;  // per open object, its keys so far
+  return json::parse(in, [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      if (!keys.empty()) keys.pop_back();
+    } else if (event == json::parse_event_t::key && !keys.empty()) {
+      const std::string k = parsed.get<std::string>();
+      auto& seen = keys.back();
+      if (std::find(seen.begin(), seen.end(), k) != seen.end())
+        throw input_error(at_input(path, "the key \"" + printable_text(k) + "\" appears twice in one object"));
+      seen.push_back(k);
+    }
+    return true;
+  });
 }
 }  // namespace
 
@@ -135,15 +161,15 @@ dataset_meta meta_from_json(const json& j, const std::string& path) {
                                          std::to_string(m.num_edges) + " is beyond 2^48: the file is corrupt"));
   m.directed = field<bool>(j, "directed", path);
   const json g = field<json>(j, "graph", path);
-  m.index_dtype = dtype_from_name(field<std::string>(g, "index_dtype", path), path + ": graph.index_dtype");
+  m.index_dtype = dtype_from_name(field<std::string>(g, "index_dtype", path, "graph"), path + ": graph.index_dtype");
   const json f = field<json>(j, "features", path);
   if (!f.is_null()) {
-    m.feature_dim = field<std::int64_t>(f, "dim", path);
+    m.feature_dim = field<std::int64_t>(f, "dim", path, "features");
     if (m.feature_dim < 1 || m.feature_dim > (std::int64_t{1} << 24))
       throw input_error(at_input(path, "features.dim " + std::to_string(m.feature_dim) + " is outside [1, 2^24]"));
-    m.feature_dtype = dtype_from_name(field<std::string>(f, "dtype", path), path + ": features.dtype");
+    m.feature_dtype = dtype_from_name(field<std::string>(f, "dtype", path, "features"), path + ": features.dtype");
     if (f.contains("shards")) {
-      const std::int64_t k = field<std::int64_t>(f, "shards", path);
+      const std::int64_t k = field<std::int64_t>(f, "shards", path, "features");
       if (k < 2 || k > 4096)
         throw input_error(at_input(path, "features.shards " + std::to_string(k) + " is outside [2, 4096]"));
       m.feature_shards = static_cast<int>(k);
@@ -151,23 +177,23 @@ dataset_meta meta_from_json(const json& j, const std::string& path) {
   }
   const json l = field<json>(j, "labels", path);
   if (!l.is_null()) {
-    m.num_classes = field<std::int64_t>(l, "num_classes", path);
+    m.num_classes = field<std::int64_t>(l, "num_classes", path, "labels");
     if (m.num_classes < 1 || m.num_classes > kMaxClasses)
       throw input_error(at_input(path, "labels.num_classes " + std::to_string(m.num_classes) + " is outside [1, " +
                                            std::to_string(kMaxClasses) + "]"));
-    m.label_dtype = dtype_from_name(field<std::string>(l, "dtype", path), path + ": labels.dtype");
+    m.label_dtype = dtype_from_name(field<std::string>(l, "dtype", path, "labels"), path + ": labels.dtype");
   }
   const json arr = field<json>(j, "arrays", path);
   if (!arr.is_object()) throw input_error(at_input(path, "field 'arrays' must be an object"));
   for (const auto& [file, a] : arr.items()) {
     array_info info;
-    info.type = dtype_from_name(field<std::string>(a, "dtype", path), path + ": arrays." + file);
-    info.shape = field<std::vector<std::int64_t>>(a, "shape", path);
-    const std::string crc = field<std::string>(a, "crc32", path);
+    info.type = dtype_from_name(field<std::string>(a, "dtype", path, "arrays." + file), path + ": arrays." + file);
+    info.shape = field<std::vector<std::int64_t>>(a, "shape", path, "arrays." + file);
+    const std::string crc = field<std::string>(a, "crc32", path, "arrays." + file);
     if (crc.empty() || crc.size() > 8 || crc.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
       throw input_error(at_input(path, "arrays." + file + ".crc32 \"" + crc.substr(0, 16) + "\" is not 8 hex digits"));
     info.crc32 = static_cast<std::uint32_t>(std::stoul(crc, nullptr, 16));
-    info.bytes = field<std::uint64_t>(a, "bytes", path);
+    info.bytes = field<std::uint64_t>(a, "bytes", path, "arrays." + file);
     m.arrays[file] = info;
   }
   for (const char* req : {"indptr.npy", "indices.npy"})
@@ -226,7 +252,7 @@ dataset_meta read_meta(const std::string& dir) {
   if (!in) throw input_error(at_input(mp, "missing: not a tiergnn dataset directory"));
   json j;
   try {
-    j = json::parse(in);
+    j = parse_without_duplicate_keys(in, mp);
   } catch (const json::parse_error& e) {
     throw input_error(at_input(mp, "invalid JSON: " + json_error_text(e)));
   }

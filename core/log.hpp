@@ -16,6 +16,12 @@ template <typename... Args>
 void log_info(const Args&... a) {
   if (get_log_level() <= log_level::info) log_message(log_level::info, detail::concat(a...));
 }
+// A command's result (train's test metric): printed like info, and also under -q (level error),
+// which silences progress and log lines but not what the command was run for.
+template <typename... Args>
+void log_result(const Args&... a) {
+  if (get_log_level() <= log_level::error) log_message(log_level::info, detail::concat(a...));
+}
 template <typename... Args>
 void log_debug(const Args&... a) {
   if (get_log_level() <= log_level::debug) log_message(log_level::debug, detail::concat(a...));

@@ -31,7 +31,7 @@ struct labelled_import_report {
 // --- Generic .npz --------------------------------------------------------------------------------
 // Keys (any of the listed spellings; "edge_index" is required):
 //   edge_index   2 x E or E x 2, any integer dtype (2 x 2 is read as 2 x E, the PyG/OGB way)
-//   node_feat    N x D, any float (or integer/bool) dtype; written as float32
+//   node_feat    N x D, any float (or integer/bool) dtype; written as float32 (float16 kept as float16)
 //   node_label   N or N x 1, integer or float; negative or NaN means unlabelled (-1)
 //   train_idx|valid_idx|test_idx (also val_idx, idx_train, idx_val, idx_test): node ids, or
 //   train_mask|val_mask|valid_mask|test_mask (also *_masks): boolean, N or k x N (pick `split`)

@@ -189,6 +189,24 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
         a.name(), "has " + std::to_string(rows) + " feature rows but there are " + std::to_string(n) + " nodes"));
   if (d <= 0) throw input_error(at_input(a.name(), "feature rows have no columns"));
   const std::int64_t chunk = std::max<std::int64_t>(1, (std::int64_t{1} << 22) / d);
+  // float16 stays float16 (the dataset format holds it, at half the bytes); every other type becomes
+  // float32.
+  if (a.type() == dtype::float16) {
+    npy_writer out(w.path("features.npy"), dtype::float16, {d});
+    const auto* p = static_cast<const float16_t*>(a.raw());
+    for (std::int64_t r0 = 0; r0 < rows; r0 += chunk) {
+      const std::int64_t r1 = std::min(rows, r0 + chunk);
+      for (std::int64_t i = r0 * d; i < r1 * d; ++i)
+        if (!std::isfinite(half_to_float(p[i].bits)))
+          throw input_error(at_input(
+              a.name(), "non-finite feature at row " + std::to_string(i / d) + ", column " + std::to_string(i % d)));
+      out.append(p + r0 * d, r1 - r0);
+    }
+    out.finish();
+    w.meta().feature_dim = d;
+    w.meta().feature_dtype = dtype::float16;
+    return d;
+  }
   std::vector<float> buf;
   npy_writer out(w.path("features.npy"), dtype::float32, {d});
   auto emit = [&](const auto* p) {

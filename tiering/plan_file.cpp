@@ -70,7 +70,12 @@ plan_file plan_file::load(const dataset& d) {
   std::string source_path;
   nlohmann::json source_identity;
   try {
-    p.json = nlohmann::json::parse(in);
+    try {
+      p.json = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw input_error(
+          at_input(path, "is not valid JSON (cut short or damaged; re-run tiergnn prepare): " + json_error_text(e)));
+    }
     if (!p.json.is_object() || p.json.value("format", "") != "tiergnn-plan")
       throw input_error(at_input(path, "not a tiergnn plan (no \"format\": \"tiergnn-plan\")"));
     const int version = p.json.value("format_version", 0);
@@ -94,6 +99,18 @@ plan_file plan_file::load(const dataset& d) {
     p.plan.gpu_budget_bytes = gb.is_null() ? 0 : gb.get<std::uint64_t>();
     p.plan.estimator = p.json.at("estimator").at("name").get<std::string>();
     p.hit_curve = p.json.at("predicted_gpu_hit_rate_curve").get<std::vector<double>>();
+    // Shown to the user as they are: a share of reads, and names tiergnn itself writes.
+    // (Plans written before the curve was clamped may hold 1 + 2^-52: rounding, kept as 1.)
+    for (double& h : p.hit_curve)
+      if (h > 1.0 && h <= 1.0 + 1e-9)
+        h = 1.0;
+      else if (!(h >= 0.0 && h <= 1.0))
+        throw input_error(at_input(path, "predicted_gpu_hit_rate_curve holds " + nlohmann::json(h).dump() +
+                                             ", not a share of reads from 0 to 1"));
+    for (const std::string* name : {&p.plan.estimator, &p.plan.gpu_budget, &p.plan.host_budget})
+      if (printable_text(*name) != *name)
+        throw input_error(at_input(
+            path, "holds an estimator or budget name that tiergnn does not write: \"" + printable_text(*name) + "\""));
     prepared_order_crc = p.json.at("prepared").at("order_crc32").get<std::int64_t>();
     prepared_features_crc = p.json.at("prepared").at("features_crc32").get<std::int64_t>();
     if (p.json.contains("sharding") && !p.json["sharding"].is_null()) {

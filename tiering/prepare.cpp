@@ -99,7 +99,7 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
     for (std::size_t i = 0; i < hot_order.size(); ++i) {
       acc += prof.score[hot_order[i]];
       while (next < curve.size() && static_cast<double>(i + 1) >= n * static_cast<double>(next) / 1000.0) {
-        curve[next] = total > 0 ? acc / total : 0.0;
+        curve[next] = total > 0 ? std::min(1.0, acc / total) : 0.0;  // sums in two orders: rounding
         ++next;
       }
     }

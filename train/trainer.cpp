@@ -830,7 +830,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   }
   const auto num_train = static_cast<std::int64_t>(sp.train.size());
   const std::int64_t nb = num_train / cfg.batch_size + (num_train % cfg.batch_size != 0 ? 1 : 0);
-  log_info("training ", cfg.model.kind, " (", cfg.model.num_layers, " layers, hidden ", cfg.model.hidden,
+  log_info("training ", cfg.model.kind, " (", cfg.model.num_layers, cfg.model.num_layers == 1 ? " layer" : " layers",
+           ", hidden ", cfg.model.hidden,
            cfg.model.kind == "gat" ? " x " + std::to_string(cfg.model.heads) + " heads" : std::string(), ", ",
            model.num_parameters(), " parameters) on ", printable_text(d.meta().name), ": ", sp.train.size(),
            " train / ", sp.valid.size(), " valid / ", sp.test.size(), " test nodes, ", sp.num_classes,
@@ -1253,11 +1254,12 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     if (!rep.epochs.empty()) log_info("feature traffic over ", rep.epochs.size(), " epochs: ", total.summary());
     if (!evaluate)
       log_info("no validation or test (--eval none)");
-    else
-      log_info("test ", rep.metric, " ",
-               sp.test.empty() ? std::string("n/a (no test split)") : metric_text(rep.test_metric, sp, sp.test),
-               "  (valid ", sp.valid.empty() ? std::string("n/a") : metric_text(rep.valid_metric, sp, sp.valid), ", ",
-               cfg.eval_mode, "-neighbour evaluation)");
+    else if (lead)  // the run's result: printed under -q too (the other ranks' would repeat it)
+      log_result("test ", rep.metric, " ",
+                 sp.test.empty() ? std::string("n/a (no test split)") : metric_text(rep.test_metric, sp, sp.test),
+                 sp.valid.empty() ? std::string("  (no validation split, ")
+                                  : "  (valid " + metric_text(rep.valid_metric, sp, sp.valid) + ", ",
+                 cfg.eval_mode, "-neighbour evaluation)");
     if (metrics.is_open())
       metrics << nlohmann::json{{"final", true},
                                 {"metric", rep.metric},

@@ -68,6 +68,7 @@ struct profile_options {
   std::uint64_t seed = 0;
   int run_epochs = 10;                  // oracle only: length of the run that follows
   std::vector<std::int64_t> train_ids;  // empty: the dataset's training split
+  std::int64_t max_batches = 0;         // > 0: the run trains only the first N batches of every epoch
 };
 
 struct profile_result {
@@ -91,6 +92,7 @@ struct prepare_options {
   int run_epochs = 10;
   std::int64_t hidden = 256;  // model width assumed for the GPU reserve
   bool overwrite = false;
+  std::int64_t max_batches = 0;  // > 0: the run trains only the first N batches of every epoch
 };
 
 // A stop request for long calls (profile, prepare, dataset::check): while `flag` points at a true

@@ -253,7 +253,8 @@ NB_MODULE(_tiergnn, m) {
   m.def(
       "profile",
       [](const tiergnn::dataset& d, const std::string& estimator, std::vector<std::int64_t> fanouts,
-         std::int64_t batch_size, std::uint64_t seed, int run_epochs, std::vector<std::int64_t> train_ids) {
+         std::int64_t batch_size, std::uint64_t seed, int run_epochs, std::vector<std::int64_t> train_ids,
+         std::int64_t max_batches) {
         tiergnn::profile_options o;
         o.estimator = estimator;
         o.fanouts = std::move(fanouts);
@@ -261,6 +262,7 @@ NB_MODULE(_tiergnn, m) {
         o.seed = seed;
         o.run_epochs = run_epochs;
         o.train_ids = std::move(train_ids);
+        o.max_batches = max_batches;
         auto r = std::make_unique<tiergnn::profile_result>();
         {
           ctrl_c_scope ctrl_c;
@@ -279,13 +281,13 @@ NB_MODULE(_tiergnn, m) {
         return out;
       },
       nb::arg("dataset"), nb::arg("estimator"), nb::arg("fanouts"), nb::arg("batch_size"), nb::arg("seed"),
-      nb::arg("run_epochs"), nb::arg("train_ids"));
+      nb::arg("run_epochs"), nb::arg("train_ids"), nb::arg("max_batches"));
 
   m.def(
       "prepare",
       [](const tiergnn::dataset& src, const std::string& out, const std::string& estimator, const std::string& gpu_mem,
          const std::string& host_mem, std::vector<std::int64_t> fanouts, std::int64_t batch_size, std::uint64_t seed,
-         int run_epochs, std::int64_t hidden, bool overwrite) {
+         int run_epochs, std::int64_t hidden, bool overwrite, std::int64_t max_batches) {
         tiergnn::prepare_options o;
         o.estimator = estimator;
         o.gpu_mem = gpu_mem;
@@ -296,12 +298,14 @@ NB_MODULE(_tiergnn, m) {
         o.run_epochs = run_epochs;
         o.hidden = hidden;
         o.overwrite = overwrite;
+        o.max_batches = max_batches;
         ctrl_c_scope ctrl_c;
         nb::gil_scoped_release g;
         return tiergnn::prepare(src, out, o);
       },
       nb::arg("src"), nb::arg("out"), nb::arg("estimator"), nb::arg("gpu_mem"), nb::arg("host_mem"), nb::arg("fanouts"),
-      nb::arg("batch_size"), nb::arg("seed"), nb::arg("run_epochs"), nb::arg("hidden"), nb::arg("overwrite"));
+      nb::arg("batch_size"), nb::arg("seed"), nb::arg("run_epochs"), nb::arg("hidden"), nb::arg("overwrite"),
+      nb::arg("max_batches"));
 
   nb::class_<py_block>(m, "Block")
       .def_prop_ro("num_dst", [](const py_block& b) { return b.get().num_dst; })

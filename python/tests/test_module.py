@@ -56,6 +56,19 @@ def test_profile_scores(community):
     assert "hybrid" in " ".join(tiergnn.estimator_names())
 
 
+def test_profile_and_prepare_follow_max_batches(community, tmp_path):
+    # 6000 nodes, batch 256: several batches an epoch; a run of 1 batch an epoch reads fewer nodes
+    full = tiergnn.profile(community, estimator="presample:1", fanouts=[10, 5], batch_size=256)
+    one = tiergnn.profile(community, estimator="presample:1", fanouts=[10, 5], batch_size=256, max_batches=1)
+    assert 0 < one["scores"].sum() < full["scores"].sum() / 2
+    with pytest.raises(ValueError, match="max_batches"):
+        tiergnn.profile(community, max_batches=-1)
+    p = tiergnn.prepare(community, tmp_path / "p1", estimator="degree", fanouts=[10, 5], batch_size=256,
+                        max_batches=1)
+    with open(os.path.join(p.path, "plan.json")) as f:
+        assert json.load(f)["training"]["max_batches"] == 1
+
+
 def test_sampler_blocks_are_consistent_and_deterministic(community):
     ds = tiergnn.Dataset(community)
     s = tiergnn.Sampler(ds, [10, 5], seed=3)

@@ -366,8 +366,10 @@ def estimator_names() -> list:
 
 
 def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024,
-            seed: int = 0, run_epochs: int = 10, train_ids=None) -> dict:
-    """Per-node hotness scores for the configured training (``tiergnn profile``).
+            seed: int = 0, run_epochs: int = 10, train_ids=None, max_batches: int = 0) -> dict:
+    """Per-node hotness scores for the configured training (``tiergnn profile``). ``run_epochs`` is
+    the CLI's --epochs (the oracle's run length); ``max_batches`` > 0: the run trains only the first
+    that many batches of every epoch (--max-batches).
 
     Returns dict(estimator, scores=float64 (N,), seconds, edge_passes, details)."""
     d = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
@@ -376,20 +378,22 @@ def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 
         raise ValueError("train_ids is empty: give the training nodes, or None for the dataset's training split")
     run_epochs = _int(run_epochs, "run_epochs", (1, 2**31))
     r = _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed", _U64),
-                   run_epochs, t)
+                   run_epochs, t, _int(max_batches, "max_batches", (0, 2**63)))
     return {"estimator": r["estimator"], "scores": np.from_dlpack(r["scores"]), "seconds": r["seconds"],
             "edge_passes": r["edge_passes"], "details": json.loads(r["details_json"])}
 
 
 def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: str = "100%",
             fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024, seed: int = 0, run_epochs: int = 10,
-            hidden: int = 256, overwrite: bool = False) -> Dataset:
+            hidden: int = 256, overwrite: bool = False, max_batches: int = 0) -> Dataset:
     """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``
-    (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes."""
+    (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes.
+    ``run_epochs`` is the CLI's --epochs, ``hidden`` the model width the GPU reserve assumes (--hidden),
+    ``max_batches`` > 0: the training runs only the first that many batches of every epoch."""
     d = src if isinstance(src, Dataset) else Dataset(src)
     where = _utf8_path(os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out), "output path")
     p = _C.prepare(d._d, where, str(estimator),
                    _budget(gpu_mem, "gpu_mem"), _budget(host_mem, "host_mem"), _fanouts(fanouts), _int(batch_size, "batch_size"),
                    _int(seed, "seed", _U64), _int(run_epochs, "run_epochs", _I32), _int(hidden, "hidden"),
-                   bool(overwrite))
+                   bool(overwrite), _int(max_batches, "max_batches", (0, 2**63)))
     return Dataset.__new__(Dataset)._identify(p, where)

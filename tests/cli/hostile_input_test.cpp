@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <tuple>
 #include <chrono>
 #include <string>
 #include <limits>
@@ -557,6 +559,67 @@ TEST(HostileInput, APlanThatIsNotARegularFileOrOverflowsIsRefused) {
     tg::test::write_text(d / "edit/plan.json", j.dump(1));
     expect_one_line_error("info " + d / "edit" + " --check", "plan.json");
   }
+  // Values shown to the user as they are: a hit rate outside [0, 1], control bytes in a name.
+  for (const auto& [key, value, needle] :
+       {std::tuple<std::string, std::string, std::string>{"curve", "5.0", "not a share of reads from 0 to 1"},
+        {"curve", "-3", "not a share of reads from 0 to 1"},
+        {"estimator", "\"bogus\\u0007\"", "budget name that tiergnn does not write: \"bogus\\x07\""}}) {
+    fs::remove_all(d / "edit");
+    fs::copy(d / "p", d / "edit", fs::copy_options::recursive);
+    nlohmann::json j = nlohmann::json::parse(tg::test::read_text(d / "edit/plan.json"));
+    if (key == "curve")
+      j["predicted_gpu_hit_rate_curve"][3] = nlohmann::json::parse(value);
+    else
+      j["estimator"]["name"] = nlohmann::json::parse(value);
+    j["checksum"] = tg::plan_file::checksum_of(j);
+    tg::test::write_text(d / "edit/plan.json", j.dump(1));
+    expect_one_line_error("info " + d / "edit", needle);
+  }
+  // A plan cut short: a syntax error, not "a key is missing".
+  fs::remove_all(d / "edit");
+  fs::copy(d / "p", d / "edit", fs::copy_options::recursive);
+  tg::test::write_text(d / "edit/plan.json", "{\"a\":");
+  expect_one_line_error("info " + d / "edit", "plan.json: is not valid JSON (cut short or damaged");
+}
+
+TEST(HostileInput, MetaJsonFieldErrorsNameTheFieldInFullAndDuplicateKeysAreRefused) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const nlohmann::json orig = nlohmann::json::parse(tg::test::read_text(d / "g/meta.json"));
+  const auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = orig;
+    edit(j);
+    tg::test::write_text(d / "g/meta.json", j.dump(1));
+    return "info " + d / "g";
+  };
+  expect_one_line_error(edited([](nlohmann::json& j) { j["arrays"]["labels.npy"] = nullptr; }),
+                        "field 'arrays.labels.npy' must be an object");
+  expect_one_line_error(edited([](nlohmann::json& j) { j["arrays"]["labels.npy"].erase("dtype"); }),
+                        "missing field 'arrays.labels.npy.dtype'");
+  expect_one_line_error(edited([](nlohmann::json& j) { j["arrays"]["labels.npy"]["shape"] = {500.5}; }),
+                        "field 'arrays.labels.npy.shape' must be an integer");
+  expect_one_line_error(edited([](nlohmann::json& j) { j["features"]["dim"] = "8"; }),
+                        "field 'features.dim' must be an integer");
+  // Two values for one key: refused, not read with the last one.
+  std::string text = orig.dump(1);
+  const std::size_t at = text.find("\"num_nodes\"");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at, "\"num_nodes\": 400,\n ");
+  tg::test::write_text(d / "g/meta.json", text);
+  expect_one_line_error("info " + d / "g", "meta.json: the key \"num_nodes\" appears twice in one object");
+  tg::test::write_text(d / "g/meta.json", orig.dump(1));
+  std::string out;
+  EXPECT_EQ(run_cli("info " + d / "g" + " --check", &out), 0) << out;
+  // A whole-number option given a fraction says so (CLI11 said "not in range 1 to 1024").
+  expect_one_line_error("launch -n 2.5 -- train " + d / "g", "--nproc: '2.5' is not a whole number");
+  expect_one_line_error("train " + d / "g" + " --epochs 1e1", "--epochs: '1e1' is not a whole number");
+  // -q prints the run's result (the test metric) and nothing else; one layer is "1 layer".
+  EXPECT_EQ(run_cli("-q --threads 1 train " + d / "g" + " --fanouts 5 --batch-size 64 --epochs 1", &out), 0) << out;
+  EXPECT_EQ(out.rfind("test accuracy ", 0), 0u) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_EQ(run_cli("--threads 1 train " + d / "g" + " --fanouts 5 --batch-size 64 --epochs 1 --no-progress", &out), 0)
+      << out;
+  EXPECT_NE(out.find("(1 layer, hidden"), std::string::npos) << out;
 }
 
 TEST(HostileInput, ForceRefusesADatasetFolderHoldingTheUsersFiles) {

@@ -520,6 +520,32 @@ TEST(ImportNpz, LayoutsDtypesAndMasks) {
   EXPECT_EQ(d.meta().source["keys"]["train"], "train_mask");
 }
 
+TEST(ImportNpz, Float16FeaturesStayFloat16) {
+  scratch_dir s;
+  const std::vector<float> want = {0.5f, -1.25f, 2.0f, 65504.0f, 0.0f};
+  std::string feat = tg::make_npy_header(tg::dtype::float16, {5, 1}, 64);
+  for (float f : want) put16(feat, tg::float_to_half(f));
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())}, {"node_feat", feat, true}});
+  tg::import_npz_arrays(s / "g.npz", s / "out", tg::npz_import_options{});
+  const tg::dataset d = tg::dataset::open(s / "out");
+  EXPECT_EQ(d.meta().feature_dtype, tg::dtype::float16);  // not widened to twice the bytes
+  const auto& f = d.get("features.npy");
+  ASSERT_EQ(f.type(), tg::dtype::float16);
+  for (std::size_t i = 0; i < want.size(); ++i)
+    EXPECT_EQ(tg::half_to_float(static_cast<const std::uint16_t*>(f.raw())[i]), want[i]) << i;
+  d.check();
+  // A non-finite half is refused, naming where it is.
+  feat = tg::make_npy_header(tg::dtype::float16, {5, 1}, 64);
+  for (float f2 : {0.0f, 0.0f, 0.0f, std::numeric_limits<float>::infinity(), 0.0f}) put16(feat, tg::float_to_half(f2));
+  write_npz(s / "h.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())}, {"node_feat", feat}});
+  try {
+    tg::import_npz_arrays(s / "h.npz", s / "out2", tg::npz_import_options{});
+    FAIL() << "an infinite feature was accepted";
+  } catch (const tg::input_error& err) {
+    EXPECT_NE(std::string(err.what()).find("non-finite feature at row 3, column 0"), std::string::npos) << err.what();
+  }
+}
+
 TEST(ImportNpz, TwoKeysThatDefineOneSplitMustAgree) {
   scratch_dir s;
   const std::vector<std::int64_t> e = edge_index_2xe();
