@@ -42,6 +42,10 @@ void throw_if_stop_requested(const std::string& what);
 std::string format_bytes(double bytes);
 // A share (0..1) as a percentage with one decimal ("12.3"), never rounded to the ends it does not
 // reach: "<0.1" for a share above 0, ">99.9" for one below 1 (a tier of 1999 of 2000 rows is not 100%).
+// "1 epoch", "2 epochs": a count with its noun, singular for exactly one.
+inline std::string count_text(long long n, const std::string& noun, const std::string& plural = "") {
+  return std::to_string(n) + " " + (n == 1 ? noun : plural.empty() ? noun + "s" : plural);
+}
 std::string percent_text(double share);
 // "12.3M"
 std::string format_count(double n);

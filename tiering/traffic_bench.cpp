@@ -122,9 +122,9 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
   if (res.train_nodes == 0)
     throw input_error(
         at_input(d.dir(), "the training set (" + res.train_set + ") holds no node: there are no reads to measure"));
-  log_info("bench traffic on ", res.dataset, ": ", res.num_nodes, " nodes, ", res.train_nodes,
-           " training nodes, fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ", ",
-           cfg.epochs, " epochs",
+  log_info("bench traffic on ", res.dataset, ": ", res.num_nodes, " nodes, ",
+           count_text(res.train_nodes, "training node"), ", fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ",
+           cfg.batch_size, ", ", count_text(cfg.epochs, "epoch"),
            cfg.max_batches > 0 ? " of their first " + std::to_string(cfg.max_batches) + " batches" : std::string());
   const profile_result oracle = timed_profile(d, pc, "oracle");
   const double total = std::accumulate(oracle.score.begin(), oracle.score.end(), 0.0);

@@ -835,7 +835,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
            cfg.model.kind == "gat" ? " x " + std::to_string(cfg.model.heads) + " heads" : std::string(), ", ",
            model.num_parameters(), " parameters) on ", printable_text(d.meta().name), ": ", sp.train.size(),
            " train / ", sp.valid.size(), " valid / ", sp.test.size(), " test nodes, ", sp.num_classes,
-           " classes; batch ", cfg.batch_size, ", ", nb, " batches per epoch",
+           " classes; batch ", cfg.batch_size, ", ", count_text(nb, "batch", "batches"), " per epoch",
            cfg.max_batches > 0 && cfg.max_batches < nb ? " (the first " + std::to_string(cfg.max_batches) + " trained)"
                                                        : std::string());
 
@@ -1251,7 +1251,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (!rep.interrupted) {
     traffic total;
     for (const auto& e : rep.epochs) total += e.feature_traffic;
-    if (!rep.epochs.empty()) log_info("feature traffic over ", rep.epochs.size(), " epochs: ", total.summary());
+    if (!rep.epochs.empty())
+      log_info("feature traffic over ", count_text(static_cast<long long>(rep.epochs.size()), "epoch"), ": ",
+               total.summary());
     if (!evaluate)
       log_info("no validation or test (--eval none)");
     else if (lead)  // the run's result: printed under -q too (the other ranks' would repeat it)

@@ -390,7 +390,7 @@ TEST(HostileInput, IntegersOutOfRangeAreRefusedNotSaturated) {
   // The largest batch size that parses trains the whole training set as one batch (no overflow to 0).
   std::string out;
   ASSERT_EQ(run_cli(t + "--batch-size 9223372036854775000", &out), 0) << out;
-  EXPECT_NE(out.find(", 1 batches per epoch"), std::string::npos) << out;
+  EXPECT_NE(out.find(", 1 batch per epoch"), std::string::npos) << out;
   // A leading zero is not octal (CLI11 alone read 010 as 8).
   ASSERT_EQ(run_cli(t + "--batch-size 010", &out), 0) << out;
   EXPECT_NE(out.find("batch 10,"), std::string::npos) << out;

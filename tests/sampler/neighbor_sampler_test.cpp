@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include "sampler/sampling_math.hpp"
 #include <tbb/global_control.h>
 
 #include <algorithm>
@@ -166,6 +168,34 @@ TEST(NeighborSampler, UniformOverNeighboursChiSquare) {
   // neighbours, which makes the statistic smaller, not larger.)
   EXPECT_LT(chi2, 72.05);
   EXPECT_GT(chi2, 5.0) << "suspiciously perfect: sampling is probably not random";
+}
+
+// Large k takes a hash set instead of the scan (R10-1: a fanout just below a hub's degree was
+// quadratic, 23 s a draw); the positions must be exactly the scan's, which the device computes.
+TEST(NeighborSampler, LargeSelectionsMatchFloydsScanExactly) {
+  const auto reference = [](const tg::counter_rng& rng, std::int64_t node, std::int64_t degree, std::int64_t k) {
+    std::vector<std::int64_t> out(static_cast<std::size_t>(k));
+    const std::uint64_t base = static_cast<std::uint64_t>(node) << 24;
+    for (std::int64_t i = 0; i < k; ++i) {
+      const std::int64_t j = degree - k + i;
+      const auto t =
+          static_cast<std::int64_t>(rng.below(base | static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(j + 1)));
+      bool taken = false;
+      for (std::int64_t q = 0; q < i; ++q) taken |= out[static_cast<std::size_t>(q)] == t;
+      out[static_cast<std::size_t>(i)] = taken ? j : t;
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const tg::counter_rng rng = tg::hop_rng(7, 1, 2, 0);
+  for (const auto& [degree, k] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+           {70, 65}, {100, 99}, {1000, 65}, {1000, 500}, {1000, 999}, {5000, 4999}, {20000, 3000}, {1 << 20, 70}}) {
+    for (std::int64_t node : {0, 1, 12345}) {
+      std::vector<std::int64_t> got(static_cast<std::size_t>(k));
+      tg::select_positions(rng, node, degree, k, got.data());
+      EXPECT_EQ(got, reference(rng, node, degree, k)) << "degree " << degree << " k " << k << " node " << node;
+    }
+  }
 }
 
 TEST(NeighborSampler, AllNeighboursWithMinusOne) {
