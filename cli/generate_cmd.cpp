@@ -94,7 +94,7 @@ void register_community(CLI::App& gen) {
   c->add_option("--classes", o->g.num_classes, "Number of classes (= communities), >= 2")->capture_default_str();
   c->add_option("--homophily", o->g.homophily, "Fraction of edges inside a community, 0..1")->capture_default_str();
   c->add_option("--power-law", o->g.power_law_exponent,
-                "Degree distribution exponent gamma (P(deg = k) ~ k^-gamma), > 1")
+                "Degree distribution exponent gamma (P(deg = k) ~ k^-gamma), from 2 (the heaviest tail) to 100")
       ->capture_default_str();
   c->add_option("--feature-dim", o->g.feature_dim, "Feature dimension (0: no features.npy)")->capture_default_str();
   c->add_option("--signal", o->g.feature_signal, "Length of the class centroid in the features")->capture_default_str();

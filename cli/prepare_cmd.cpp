@@ -1,4 +1,5 @@
 // `tiergnn prepare` and `tiergnn profile`: profile feature accesses, plan the tiers, renumber.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include "core/output_file.hpp"
 #include "core/resources.hpp"
 #include "core/log.hpp"
+#include "core/progress.hpp"
 #include "core/progress.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "tiering/plan.hpp"
@@ -145,10 +147,13 @@ void register_profile(CLI::App& app) {
                 r.edge_passes);
     const std::vector<double> shares{0.01, 0.05, 0.10, 0.20, 0.40};
     std::vector<std::int64_t> ks;
-    for (double share : shares) ks.push_back(static_cast<std::int64_t>(share * d.num_nodes()));
+    // At least one node (a graph under 100 nodes has no "top 1%" otherwise), and the count shown.
+    for (double share : shares)
+      ks.push_back(std::max<std::int64_t>(1, static_cast<std::int64_t>(share * static_cast<double>(d.num_nodes()))));
     const std::vector<double> held = predicted_hit_rates(r.score, order, ks);  // one pass for all five
     for (std::size_t j = 0; j < shares.size(); ++j)
-      std::printf("top %2.0f%% nodes hold %5.1f%% of the predicted reads\n", shares[j] * 100, 100.0 * held[j]);
+      std::printf("top %2.0f%% nodes hold %5s%% of the predicted reads (%s)\n", shares[j] * 100,
+                  percent_text(held[j]).c_str(), count_text(std::min(ks[j], d.num_nodes()), "node").c_str());
     if (!o->out.empty()) {
       write_output_file(o->out, [&](const std::string& tmp) {
         write_npy(tmp, dtype::float64, {static_cast<std::int64_t>(r.score.size())}, r.score.data());

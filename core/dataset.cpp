@@ -531,8 +531,9 @@ void dataset::check(const check_options& opt) const {
     std::int64_t top = -1;
     for (std::int64_t l : labels) top = std::max(top, l);
     if (top + 1 < meta_.num_classes)
-      log_warn(p("meta.json"), ": declares ", meta_.num_classes, " classes, but no node has a label above ", top,
-               ": training builds a ", meta_.num_classes, "-way classifier");
+      log_warn(opt.shown_as.empty() ? p("meta.json") : opt.shown_as + "/meta.json", ": declares ", meta_.num_classes,
+               " classes, but no node has a label above ", top, ": training builds a ", meta_.num_classes,
+               "-way classifier");
   }
   throw_if_stop_requested("check");
   if (opt.values && meta_.has_features() && meta_.feature_shards == 0) {
@@ -711,7 +712,10 @@ std::string dataset_writer::commit() {
   // The same validation as `tiergnn info --check`; checksums were just computed. An error names the
   // output, not its hidden temporary.
   try {
-    dataset::open(tmp_, dataset::open_options{true}).check(dataset::check_options{false});
+    dataset::check_options co;
+    co.checksums = false;
+    co.shown_as = dir_;
+    dataset::open(tmp_, dataset::open_options{true}).check(co);
   } catch (const error& e) {
     rethrow_renamed(e, tmp_, dir_);
   }

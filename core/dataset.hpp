@@ -99,6 +99,7 @@ class dataset {
   struct check_options {
     bool checksums = true;  // CRC-32 of every file against meta.json
     bool values = true;     // features finite
+    std::string shown_as;   // the directory's name in warnings (a writer checks its hidden temporary)
   };
   // What open() does not: (by the options) file checksums and finite features. Together with the
   // structural validation of open() this validates everything. Throws input_error naming the file

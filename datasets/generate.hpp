@@ -43,7 +43,7 @@ struct community_options {
   double avg_degree = 20;           // mean stored degree before duplicates / self-loops are removed
   int num_classes = 8;              // communities == classes, >= 2
   double homophily = 0.8;           // fraction of edges inside the community
-  double power_law_exponent = 2.2;  // degree exponent gamma: weights ~ Pareto(gamma - 1), > 1
+  double power_law_exponent = 2.2;  // degree exponent gamma: weights ~ Pareto(gamma - 1), in [2, 100]
   std::int64_t feature_dim = 64;    // 0: no features
   // features = signal * centroid[class] + noise * N(0, I); the centroids are orthonormal when
   // num_classes <= feature_dim (random unit vectors otherwise), so the difficulty of the

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <string>
 
 #include "core/error.hpp"
@@ -132,6 +133,12 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
   else
     e = estimators::estimate_oracle(g, cfg);
 
+  // Every estimator keeps its scores finite (wrpr rescales); a score that is not would rank nothing
+  // and make every predicted hit rate NaN: refused here, before a plan is written from it.
+  const auto bad = std::find_if(e.score.begin(), e.score.end(), [](double x) { return !std::isfinite(x) || x < 0; });
+  if (bad != e.score.end())
+    throw logic_error("estimator " + spec + " gave node " + std::to_string(bad - e.score.begin()) + " the score " +
+                      std::to_string(*bad) + ": not a finite, non-negative number (please report this)");
   profile_result r;
   r.estimator = spec;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -483,6 +483,8 @@ TEST_F(GenerateCommunity, RejectsBadOptions) {
   o = community_options{};
   o.power_law_exponent = 1.0;
   expect_bad(o, "power-law exponent");
+  o.power_law_exponent = 1.5;  // R10-3: flatter than 2, not heavier
+  expect_bad(o, "from 2 to 100");
   o = community_options{};
   o.feature_noise = -1;
   expect_bad(o, "noise");

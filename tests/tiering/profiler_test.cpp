@@ -178,6 +178,34 @@ TEST(Profiler, WrprMatchesHandComputation) {
   EXPECT_EQ(r.edge_passes, 2 + 2) << "2 mat-vecs plus the transpose of a directed graph";
 }
 
+// R10-2: with fanout -1 the mass grows like degree^hops; 130 hops on a 300-clique overflowed to inf
+// (every score inf, NaN hit rates, a plan.json nothing could read). The scores stay finite and keep
+// the ranking: here a star's hub above its leaves, the leaves equal.
+TEST(Profiler, WrprStaysFiniteWithManyHops) {
+  scratch_dir d;
+  graph g;  // 300-clique plus node 300, listed by every clique node
+  const std::int64_t c = 300;
+  g.n = c + 1;
+  for (std::int64_t v = 0; v < c; ++v) {
+    for (std::int64_t u = 0; u <= c; ++u)
+      if (u != v) g.indices.push_back(u);
+    g.indptr.push_back(static_cast<std::int64_t>(g.indices.size()));
+  }
+  g.indptr.push_back(static_cast<std::int64_t>(g.indices.size()));  // node 300: empty row
+  const dataset ds = dataset::open(write_dataset(d, "clique", g));
+  profile_config cfg;
+  for (std::int64_t v = 0; v < c; ++v) cfg.train_ids.push_back(v);
+  cfg.fanouts.assign(130, -1);
+  cfg.batch_size = 64;
+  const profile_result r = profile(ds, cfg, "wrpr");
+  for (double x : r.score) ASSERT_TRUE(std::isfinite(x)) << x;
+  EXPECT_GT(r.score[0], 0);
+  EXPECT_EQ(r.details.value("rescaled", false), true);
+  // Node 300 is listed by every clique node (300 rows) where a clique node is listed by 299: hotter.
+  EXPECT_GT(r.score[c], r.score[0]);
+  EXPECT_DOUBLE_EQ(r.score[1], r.score[2]);
+}
+
 TEST(Profiler, VipMatchesHandComputationAndSampling) {
   scratch_dir d;
   const dataset ds = dataset::open(write_dataset(d, "tiny", tiny_graph()));

@@ -11,7 +11,11 @@
 // unlike the real sampler it does not de-duplicate within a batch (see vip.cpp), so it over-counts
 // nodes reached along many paths, such as hubs and members of dense clusters.
 // Cost: L sparse mat-vecs, pulled along the out-adjacency (deterministic, parallel over u).
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
+
+#include <algorithm>
 
 #include "tiering/estimators/estimators.hpp"
 
@@ -36,6 +40,24 @@ estimate run(const graph_ref& g, const profile_config& cfg) {
       x[static_cast<std::size_t>(u)] = s;
       out.score[static_cast<std::size_t>(u)] += s;
     });
+    // The mass grows like degree^hops (keep = 1 with fanout -1): with many hops on a dense graph it
+    // would overflow to inf and rank nothing. x and the scores are scaled together (only the ranking
+    // counts), so the score stays a constant multiple of the sum above.
+    const double top = tbb::parallel_reduce(
+        tbb::blocked_range<std::size_t>(0, nn), 0.0,
+        [&](const tbb::blocked_range<std::size_t>& r, double m) {
+          for (std::size_t u = r.begin(); u < r.end(); ++u) m = std::max(m, out.score[u]);
+          return m;
+        },
+        [](double a, double b) { return std::max(a, b); });
+    if (top > 1e200) {
+      const double c = 1.0 / top;
+      tbb::parallel_for(std::size_t{0}, nn, [&](std::size_t u) {
+        x[u] *= c;
+        out.score[u] *= c;
+      });
+      out.details["rescaled"] = true;
+    }
   }
   // A run that trains only the first batches of each epoch reads each expected draw with that share.
   const std::int64_t nb = batches_per_epoch(cfg), trained = trained_batches_per_epoch(cfg);
