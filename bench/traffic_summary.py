@@ -45,7 +45,7 @@ with open(os.path.join(out, "summary.md"), "w") as f:
             "hit rate as % of the oracle's (the hindsight-optimal static placement) at GPU caches of "
             + "/".join(f"{round(r * 100)}" for r in runs[0]["ratios"]) + "% of the feature bytes. **cost**: the "
             "estimator's time in presampling epochs (its seconds / the seconds of presample:1 on the same graph, "
-            "fastest of three runs when under a second). Per-run tables with absolute hit rates and bytes per epoch, "
+            "fastest of three runs when under a second, of up to 15 while they add up to under half a second). Per-run tables with absolute hit rates and bytes per epoch, "
             "JSON and SVG plots sit beside this file.\n\n")
     f.write(f"**The ceiling.** The oracle places by the reads of the very run it is scored on, so it also wins the "
             f"run's luck: which seeds shared a batch, which neighbours the sampler drew. An estimator that does not "
