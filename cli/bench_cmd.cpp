@@ -66,8 +66,8 @@ void register_bench(CLI::App& app) {
       ->excludes("--random-train-set");
   c->add_option("--row-bytes", o->cfg.row_bytes, "Feature row size (default: the dataset's, or 512 without features)")
       ->check(positive());
-  c->add_option("--json", o->json, "Write the results as JSON to this file");
-  c->add_option("--plot", o->plot, "Write hit rate vs cache size as an SVG plot to this file");
+  c->add_option("--json", o->json, "Write the results as JSON to this file")->check(named_path());
+  c->add_option("--plot", o->plot, "Write hit rate vs cache size as an SVG plot to this file")->check(named_path());
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
     if (!o->train_range.empty()) {

@@ -35,6 +35,13 @@ log_level get_log_level() {
   return level().load();
 }
 
+void print_result(const std::string& msg) {
+  std::lock_guard<std::mutex> g(log_mutex());
+  std::fflush(stderr);  // the log lines before it stay before it on a terminal showing both
+  std::fprintf(stdout, "%s\n", msg.c_str());
+  std::fflush(stdout);
+}
+
 void log_message(log_level l, const std::string& msg) {
   static const char* names[] = {"debug", "info", "warn", "error"};
   std::lock_guard<std::mutex> g(log_mutex());

@@ -16,11 +16,13 @@ template <typename... Args>
 void log_info(const Args&... a) {
   if (get_log_level() <= log_level::info) log_message(log_level::info, detail::concat(a...));
 }
-// A command's result (train's test metric): printed like info, and also under -q (level error),
-// which silences progress and log lines but not what the command was run for.
+// A command's result (train's test metric): printed on stdout, like the results of info, profile
+// and bench (logs, progress and errors go to stderr), and also under -q (level error), which
+// silences progress and log lines but not what the command was run for.
+void print_result(const std::string& msg);
 template <typename... Args>
 void log_result(const Args&... a) {
-  if (get_log_level() <= log_level::error) log_message(log_level::info, detail::concat(a...));
+  if (get_log_level() <= log_level::error) print_result(detail::concat(a...));
 }
 template <typename... Args>
 void log_debug(const Args&... a) {

@@ -105,8 +105,14 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
         if (i != std::string_view::npos && (f[i] == '-' || f[i] == '+')) ++i;
         return i < f.size() && (std::isdigit(static_cast<unsigned char>(f[i])) || f[i] == '.');
       };
-      const bool words = nf < static_cast<std::size_t>(need) || !looks_numeric(fields[opt.src_column]) ||
-                         !looks_numeric(fields[opt.dst_column]);
+      // A line too short for the id columns is a header only if it holds words: "0 1" with --src-col 5
+      // is data that lacks the column, an error below (it was skipped, and the file "held no edges").
+      bool words = false;
+      if (nf < static_cast<std::size_t>(need)) {
+        for (std::size_t i = 0; i < nf; ++i) words = words || !looks_numeric(fields[i]);
+      } else {
+        words = !looks_numeric(fields[opt.src_column]) || !looks_numeric(fields[opt.dst_column]);
+      }
       const bool header = opt.header == edgelist_options::header_mode::yes ||
                           (opt.header == edgelist_options::header_mode::detect && !numeric && words);
       if (header) {
@@ -117,11 +123,20 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
     if (nf != ncols)
       throw input_error(
           at_input(path, in.line_number(),
-                   "has " + std::to_string(nf) + " columns, but earlier lines have " + std::to_string(ncols)));
+                   "has " + count_text(static_cast<long long>(nf), "column") + ", but earlier lines have " +
+                       std::to_string(ncols) +
+                       // A tab on the first line made tab the separator; later lines with spaces then split
+                       // into one field. --delimiter space splits on any run of spaces and tabs.
+                       (opt.delimiter == 0 && delim == '\t' && nf < ncols && line.find(' ') != std::string_view::npos
+                            ? " (the first line set the separator to a tab; "
+                              "--delimiter space accepts tabs and spaces mixed)"
+                            : "")));
     if (nf < static_cast<std::size_t>(need))
       throw input_error(at_input(path, in.line_number(),
                                  "has " + std::to_string(nf) + " column(s); need at least " + std::to_string(need) +
-                                     " (source and destination)"));
+                                     " (source in column " + std::to_string(opt.src_column) +
+                                     ", destination in column " + std::to_string(opt.dst_column) +
+                                     ", counted from 0: --src-col, --dst-col)"));
     if (!numeric) {
       const std::string_view bad =
           parse_id(fields[opt.src_column], &u) ? fields[opt.dst_column] : fields[opt.src_column];
@@ -160,7 +175,8 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
   bool remap = false;
   if (opt.remap != edgelist_options::remap_mode::never) {
     compact_ids(&ids);
-    const bool dense = min_id >= 0 && static_cast<std::int64_t>(ids.size()) == max_id + 1;
+    // (size - 1, not max_id + 1: an id of 2^63 - 1 would overflow; R11-F1)
+    const bool dense = min_id >= 0 && static_cast<std::int64_t>(ids.size()) - 1 == max_id;
     remap = opt.remap == edgelist_options::remap_mode::always || !dense;
   }
   if (remap) {
@@ -177,6 +193,10 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
     if (opt.num_nodes >= 0 && max_id >= opt.num_nodes)
       throw input_error(at_input(path, "node id " + std::to_string(max_id) + " is outside [0, " +
                                            std::to_string(opt.num_nodes) + ") given by --num-nodes"));
+    if (max_id == std::numeric_limits<std::int64_t>::max())  // no node count can hold it (R11-F1)
+      throw input_error(at_input(path, "its largest node id is " + std::to_string(max_id) +
+                                           ", which leaves no room for a node count (ids must be below 2^63 - 1; "
+                                           "use --remap to number sparse ids densely)"));
     n = std::max(max_id + 1, opt.num_nodes);
   }
   if (!remap && n > opt.num_nodes) {

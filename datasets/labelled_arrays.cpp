@@ -130,11 +130,12 @@ void add_edges(csr_builder& b, const npy_array& e, bool rows, std::int64_t n) {
   const std::int64_t m = edge_count(e, rows);
   with_ints(e, [&](const auto* p) {
     for (std::int64_t i = 0; i < m; ++i) {
-      const std::int64_t u = as_id(rows ? p[2 * i] : p[i]);
-      const std::int64_t v = as_id(rows ? p[2 * i + 1] : p[m + i]);
-      if (u < 0 || u >= n || v < 0 || v >= n)
-        throw input_error(at_input(e.name(), "edge " + std::to_string(i) + " (" + std::to_string(u) + ", " +
-                                                 std::to_string(v) + ") has an endpoint outside " + range_text(n)));
+      const auto raw_u = rows ? p[2 * i] : p[i];
+      const auto raw_v = rows ? p[2 * i + 1] : p[m + i];
+      const std::int64_t u = as_id(raw_u), v = as_id(raw_v);
+      if (u < 0 || u >= n || v < 0 || v >= n)  // the values as the file holds them (2^64 - 1, not -1)
+        throw input_error(at_input(e.name(), "edge " + std::to_string(i) + " (" + std::to_string(raw_u) + ", " +
+                                                 std::to_string(raw_v) + ") has an endpoint outside " + range_text(n)));
       b.add(u, v);
     }
   });

@@ -30,6 +30,8 @@ budget parse_budget(const std::string& text, const std::string& what) {
   for (char c : text)
     if (!std::isspace(static_cast<unsigned char>(c))) s.push_back(c);
   if (s.empty()) throw bad("empty size");
+  // Decimal only: strtod also reads hexadecimal ("0x10B" would be 267 bytes, its B a hex digit; R11-F5).
+  if (s.find_first_of("xX") != std::string::npos) throw bad("write the number in decimal (hexadecimal is not read)");
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   if (end == s.c_str() || !std::isfinite(v)) throw bad(s[0] == '-' ? "a budget cannot be negative" : "not a number");

@@ -88,15 +88,15 @@ plan_file plan_file::load(const dataset& d) {
     if (p.json["checksum"] != checksum_of(p.json))
       throw input_error(at_input(path, "checksum mismatch: the plan changed after tiergnn prepare wrote it"));
     const auto& t = p.json.at("tiers");
-    p.plan.num_nodes = p.json.at("num_nodes").get<std::int64_t>();
-    p.plan.row_bytes = p.json.at("row_bytes").get<std::int64_t>();
+    p.plan.num_nodes = whole(p.json.at("num_nodes"), "num_nodes");
+    p.plan.row_bytes = whole(p.json.at("row_bytes"), "row_bytes");
     p.plan.gpu_rows = whole(t.at("gpu_rows"), "tiers.gpu_rows");
     p.plan.host_rows = whole(t.at("host_rows"), "tiers.host_rows");
     p.plan.reserve_bytes = static_cast<std::uint64_t>(whole(p.json.at("reserve_bytes"), "reserve_bytes"));
     p.plan.gpu_budget = p.json.at("budgets").at("gpu").get<std::string>();
     p.plan.host_budget = p.json.at("budgets").at("host").get<std::string>();
     const auto& gb = p.json.at("budgets").value("gpu_bytes", nlohmann::json(nullptr));
-    p.plan.gpu_budget_bytes = gb.is_null() ? 0 : gb.get<std::uint64_t>();
+    p.plan.gpu_budget_bytes = gb.is_null() ? 0 : static_cast<std::uint64_t>(whole(gb, "budgets.gpu_bytes"));
     p.plan.estimator = p.json.at("estimator").at("name").get<std::string>();
     p.hit_curve = p.json.at("predicted_gpu_hit_rate_curve").get<std::vector<double>>();
     // Shown to the user as they are: a share of reads, and names tiergnn itself writes.
@@ -107,6 +107,13 @@ plan_file plan_file::load(const dataset& d) {
       else if (!(h >= 0.0 && h <= 1.0))
         throw input_error(at_input(path, "predicted_gpu_hit_rate_curve holds " + nlohmann::json(h).dump() +
                                              ", not a share of reads from 0 to 1"));
+    // A larger cache never hits less: the curve is cumulative (R11-F6).
+    for (std::size_t i = 1; i < p.hit_curve.size(); ++i)
+      if (p.hit_curve[i] < p.hit_curve[i - 1] - 1e-9)
+        throw input_error(at_input(path, "predicted_gpu_hit_rate_curve falls from " +
+                                             nlohmann::json(p.hit_curve[i - 1]).dump() + " to " +
+                                             nlohmann::json(p.hit_curve[i]).dump() +
+                                             ": a larger cache cannot hit less (re-run tiergnn prepare)"));
     for (const std::string* name : {&p.plan.estimator, &p.plan.gpu_budget, &p.plan.host_budget})
       if (printable_text(*name) != *name)
         throw input_error(at_input(
@@ -116,7 +123,7 @@ plan_file plan_file::load(const dataset& d) {
     if (p.json.contains("sharding") && !p.json["sharding"].is_null()) {
       const auto& sh = p.json["sharding"];
       p.replicate_budget = sh.at("replicate").at("budget").get<std::string>();
-      p.replicate_bytes = sh.at("replicate").at("bytes").get<std::uint64_t>();
+      p.replicate_bytes = static_cast<std::uint64_t>(whole(sh.at("replicate").at("bytes"), "sharding.replicate.bytes"));
       for (const auto& e : sh.at("shards")) {
         shard_info si;
         si.file = e.at("file").get<std::string>();
@@ -124,7 +131,7 @@ plan_file plan_file::load(const dataset& d) {
         si.end = whole(e.at("rows").at(1), "rows of a shard");
         si.gpu_rows = whole(e.at("gpu_rows"), "gpu_rows of a shard");
         si.host_rows = whole(e.at("host_rows"), "host_rows of a shard");
-        si.bytes = e.at("bytes").get<std::uint64_t>();
+        si.bytes = static_cast<std::uint64_t>(whole(e.at("bytes"), "bytes of a shard"));
         si.crc32 = e.at("crc32").get<std::uint32_t>();
         si.head_crc32 = e.at("head_crc32").get<std::uint32_t>();
         si.tail_crc32 = e.at("tail_crc32").get<std::uint32_t>();
@@ -148,10 +155,31 @@ plan_file plan_file::load(const dataset& d) {
                                "belongs to another dataset: its node count or the checksums of order.npy / "
                                "features.npy differ from " +
                                    d.dir() + "/meta.json. Re-run tiergnn prepare"));
+  // The renumbering itself, not only its recorded checksum: another prepare's order.npy copied in is
+  // still a permutation, and training would silently read every node's features under another id
+  // (R11-F4). 8 bytes a node, read once (the trainer reads the whole file anyway).
+  if (d.has("order.npy")) {
+    const std::string order_path = d.dir() + "/order.npy";
+    if (file_crc32(order_path) != static_cast<std::uint32_t>(prepared_order_crc))
+      throw input_error(at_input(order_path, "its contents do not match the checksum recorded in " + d.dir() +
+                                                 "/meta.json and plan.json (replaced or damaged after prepare). "
+                                                 "Re-run tiergnn prepare"));
+  }
   // Each count alone first: their sum could overflow.
   if (p.plan.gpu_rows < 0 || p.plan.host_rows < 0 || p.plan.gpu_rows > p.plan.num_nodes ||
       p.plan.host_rows > p.plan.num_nodes - p.plan.gpu_rows)
     throw input_error(at_input(path, "tier boundaries are outside the dataset"));
+  // The tier ends written beside the counts, for readers: they must agree with them (R11-F6).
+  {
+    const auto& t = p.json.at("tiers");
+    const std::pair<const char*, std::int64_t> derived[] = {
+        {"g", p.plan.g()}, {"c", p.plan.c()}, {"disk_rows", p.plan.disk_rows()}};
+    for (const auto& [key, want] : derived)
+      if (t.contains(key) && !(t[key].is_number_integer() && t[key].get<std::int64_t>() == want))
+        throw input_error(at_input(path, std::string("tiers.") + key + " = " + t[key].dump() +
+                                             " disagrees with tiers.gpu_rows and tiers.host_rows (" +
+                                             std::to_string(want) + "): re-run tiergnn prepare"));
+  }
   // Sharded features: the shards of the dataset's meta.json, contiguous, in order, covering every row.
   if (static_cast<int>(p.shards.size()) != d.meta().feature_shards &&
       !(p.shards.empty() && d.meta().feature_shards == 0))

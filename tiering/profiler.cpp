@@ -103,9 +103,9 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
                                             ", whose ids the training run's samples are keyed by"));
   }
   validate(d, cfg);
-  if (name == "oracle")
-    TG_CHECK_INPUT(cfg.run_epochs >= 1, "--epochs must be at least 1 (the oracle replays the run's epochs), got ",
-                   cfg.run_epochs);
+  // Only the oracle replays the epochs, but a run of no epochs is a mistake whatever the estimator
+  // (prepare refuses it too).
+  TG_CHECK_INPUT(cfg.run_epochs >= 1, "--epochs must be at least 1 (the training's epochs), got ", cfg.run_epochs);
 
   estimators::graph_ref g;
   g.num_nodes = d.num_nodes();

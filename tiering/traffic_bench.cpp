@@ -50,7 +50,12 @@ std::vector<std::int64_t> training_ids(const dataset& d, const traffic_bench_con
     *words = b;
     return ids;
   }
-  if (!cfg.random_train && d.has("train_idx.npy") && d.get("train_idx.npy").count() > 0) {
+  if (!cfg.random_train && d.has("train_idx.npy")) {
+    // An empty split is refused as profile and train refuse it, not replaced by a random 10% unasked.
+    if (d.get("train_idx.npy").count() == 0)
+      throw input_error(at_input(d.dir(),
+                                 "has an empty training split (train_idx.npy): there are no reads to "
+                                 "measure; pass --random-train-set or --train-range to bench another set"));
     *words = "the dataset's split";
     return d.get("train_idx.npy").to_int64();
   }
@@ -194,10 +199,11 @@ std::string traffic_bench_result::table() const {
   char b[256];
   std::snprintf(
       b, sizeof b,
-      "%s: %lld nodes, %lld training nodes (%s), fanouts %s, batch %lld, %d epochs%s; no cache moves %s per "
+      "%s: %lld nodes, %lld training nodes (%s), fanouts %s, batch %lld, %s%s; no cache moves %s per "
       "epoch\n",
       dataset.c_str(), static_cast<long long>(num_nodes), static_cast<long long>(train_nodes), train_set.c_str(),
-      nlohmann::json(config.fanouts).dump().c_str(), static_cast<long long>(config.batch_size), config.epochs,
+      nlohmann::json(config.fanouts).dump().c_str(), static_cast<long long>(config.batch_size),
+      count_text(config.epochs, "epoch").c_str(),
       config.max_batches > 0 ? (" of their first " + std::to_string(config.max_batches) + " batches").c_str() : "",
       format_bytes(reads_per_epoch * static_cast<double>(row_bytes)).c_str());
   os << b;

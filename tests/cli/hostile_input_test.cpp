@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -534,6 +535,24 @@ TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   expect_one_line_error("profile " + d / "g" + " -o ''", "empty path");
   expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --metrics ''", "empty path");
   expect_one_line_error("profile " + d / "g" + " --estimator presample:1e9", "plain decimal");
+  // Round 11: bench traffic's outputs as empty paths, a run of no epochs for any estimator, an empty
+  // training split (was replaced by a random 10% unasked); "1 epoch".
+  const std::string b = "bench traffic " + d / "g" + " --fanouts 5,5 --batch-size 64 --estimators degree ";
+  expect_one_line_error(b + "--json ''", "--json: an empty path");
+  expect_one_line_error(b + "--plot ''", "--plot: an empty path");
+  expect_one_line_error("profile " + d / "g" + " --estimator degree --epochs -1", "--epochs must be at least 1");
+  std::string out;
+  ASSERT_EQ(run_cli("-q " + b + "--epochs 1", &out), 0) << out;
+  EXPECT_NE(out.find("batch 64, 1 epoch;"), std::string::npos) << out;
+  fs::copy(d / "g", d / "nosplit", fs::copy_options::recursive);
+  tg::write_npy(d / "nosplit/train_idx.npy", tg::span<const std::int64_t>(nullptr, 0));
+  nlohmann::json meta = nlohmann::json::parse(tg::test::read_text(d / "nosplit/meta.json"));
+  meta["arrays"]["train_idx.npy"]["shape"] = {0};
+  meta["arrays"]["train_idx.npy"]["bytes"] = fs::file_size(d / "nosplit/train_idx.npy");
+  meta["splits"]["train"] = 0;
+  tg::test::write_text(d / "nosplit/meta.json", meta.dump(1));
+  expect_one_line_error("bench traffic " + d / "nosplit" + " --fanouts 5 --estimators degree",
+                        "has an empty training split (train_idx.npy)");
 }
 
 TEST(HostileInput, APlanThatIsNotARegularFileOrOverflowsIsRefused) {
@@ -563,14 +582,23 @@ TEST(HostileInput, APlanThatIsNotARegularFileOrOverflowsIsRefused) {
   for (const auto& [key, value, needle] :
        {std::tuple<std::string, std::string, std::string>{"curve", "5.0", "not a share of reads from 0 to 1"},
         {"curve", "-3", "not a share of reads from 0 to 1"},
-        {"estimator", "\"bogus\\u0007\"", "budget name that tiergnn does not write: \"bogus\\x07\""}}) {
+        {"estimator", "\"bogus\\u0007\"", "budget name that tiergnn does not write: \"bogus\\x07\""},
+        // Numbers that were wrapped or truncated, tier ends that disagree, a falling curve (R11-F6).
+        {"/budgets/gpu_bytes", "-5", "budgets.gpu_bytes must be a whole number from 0 to 2^63-1, got -5"},
+        {"/row_bytes", "64.5", "row_bytes must be a whole number from 0 to 2^63-1, got 64.5"},
+        {"/num_nodes", "500.0", "num_nodes must be a whole number"},
+        {"/tiers/g", "5000", "tiers.g = 5000 disagrees with tiers.gpu_rows and tiers.host_rows"},
+        {"/tiers/disk_rows", "-7", "tiers.disk_rows = -7 disagrees"},
+        {"/predicted_gpu_hit_rate_curve", "[1.0, 0.25]", "predicted_gpu_hit_rate_curve falls from 1.0 to 0.25"}}) {
     fs::remove_all(d / "edit");
     fs::copy(d / "p", d / "edit", fs::copy_options::recursive);
     nlohmann::json j = nlohmann::json::parse(tg::test::read_text(d / "edit/plan.json"));
     if (key == "curve")
       j["predicted_gpu_hit_rate_curve"][3] = nlohmann::json::parse(value);
-    else
+    else if (key == "estimator")
       j["estimator"]["name"] = nlohmann::json::parse(value);
+    else
+      j[nlohmann::json::json_pointer(key)] = nlohmann::json::parse(value);
     j["checksum"] = tg::plan_file::checksum_of(j);
     tg::test::write_text(d / "edit/plan.json", j.dump(1));
     expect_one_line_error("info " + d / "edit", needle);
@@ -617,6 +645,13 @@ TEST(HostileInput, MetaJsonFieldErrorsNameTheFieldInFullAndDuplicateKeysAreRefus
   EXPECT_EQ(run_cli("-q --threads 1 train " + d / "g" + " --fanouts 5 --batch-size 64 --epochs 1", &out), 0) << out;
   EXPECT_EQ(out.rfind("test accuracy ", 0), 0u) << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  // ... on stdout, as info, profile and bench print theirs: acc=$(tiergnn -q train ...) gets it (R11-F2).
+  const std::string result_file = d / "result.txt";
+  ASSERT_EQ(std::system((std::string(TIERGNN_CLI) + " -q --threads 1 train " + d / "g" +
+                         " --fanouts 5 --batch-size 64 --epochs 1 > " + result_file + " 2>/dev/null")
+                            .c_str()),
+            0);
+  EXPECT_EQ(tg::test::read_text(result_file), out);
   EXPECT_EQ(run_cli("--threads 1 train " + d / "g" + " --fanouts 5 --batch-size 64 --epochs 1 --no-progress", &out), 0)
       << out;
   EXPECT_NE(out.find("(1 layer, hidden"), std::string::npos) << out;

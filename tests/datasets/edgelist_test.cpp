@@ -170,11 +170,45 @@ TEST(EdgeListBadInput, WrongColumnCount) {
   test::write_text(d / "g.tsv", "0\t1\n1\t2\t5\n");
   const std::string e = import_error(d / "g.tsv", d / "ds");
   EXPECT_NE(e.find("g.tsv:2: has 3 columns, but earlier lines have 2"), std::string::npos) << e;
+  // A tab on line 1 and spaces on line 2: the hint names the option that reads both (R11-F7).
+  test::write_text(d / "mixed.txt", "0\t1\n1 2\n");
+  const std::string em = import_error(d / "mixed.txt", d / "ds");
+  EXPECT_NE(em.find("mixed.txt:2: has 1 column, but earlier lines have 2 (the first line set the separator to a tab"),
+            std::string::npos)
+      << em;
   test::write_text(d / "one.txt", "0\n1\n");
   edgelist_options o;
   o.header = edgelist_options::header_mode::no;
   EXPECT_NE(import_error(d / "one.txt", d / "ds", o).find("one.txt:1: has 1 column(s)"), std::string::npos);
+  // A numeric first line without the asked-for column is data, not a header (it was skipped as one,
+  // and a one-line file then "contained no edges"; R11-F3).
+  test::write_text(d / "sc.txt", "0 1\n");
+  edgelist_options cols;
+  cols.src_column = 5;
+  const std::string e5 = import_error(d / "sc.txt", d / "ds", cols);
+  EXPECT_NE(e5.find("sc.txt:1: has 2 column(s); need at least 6 (source in column 5, destination in column 1"),
+            std::string::npos)
+      << e5;
+  test::write_text(d / "w.txt", "from to\n0 1\n");  // words are still a header
+  EXPECT_NE(import_error(d / "w.txt", d / "ds", cols).find("w.txt:2: has 2 column(s)"), std::string::npos);
   EXPECT_FALSE(fs::exists(d / "ds"));
+}
+
+// The largest int64 id: remapped like any sparse id, and refused with a reason without --remap
+// (max_id + 1 overflowed: "node count -1 is negative", a UBSan report; R11-F1).
+TEST(EdgeListBadInput, LargestInt64IdIsRemappedOrRefusedClearly) {
+  scratch_dir d;
+  test::write_text(d / "big.txt", "9223372036854775807 0\n0 1\n");
+  const auto r = import_edgelist(d / "big.txt", d / "ds", {}, false);
+  EXPECT_TRUE(r.remapped);
+  EXPECT_EQ(r.num_nodes, 3);
+  edgelist_options o;
+  o.remap = edgelist_options::remap_mode::never;
+  const std::string e = import_error(d / "big.txt", d / "ds2", o);
+  EXPECT_NE(e.find("big.txt: its largest node id is 9223372036854775807, which leaves no room for a node count"),
+            std::string::npos)
+      << e;
+  EXPECT_FALSE(fs::exists(d / "ds2"));
 }
 
 TEST(EdgeListBadInput, NegativeAndOutOfRangeIdsWithoutRemap) {

@@ -34,6 +34,15 @@ TEST(BudgetBadInput, ErrorsNameTheOptionAndText) {
       EXPECT_NE(std::string(e.what()).find("--gpu-mem '" + std::string(bad) + "'"), std::string::npos) << e.what();
     }
   }
+  // Hexadecimal (strtod reads it: "0x10B" was 267 bytes; R11-F5), and the hint for "16" stays decimal.
+  for (const char* hex : {"0x10B", "0x10%", "0x1p4%", "0X10"}) {
+    try {
+      parse_budget(hex, "--gpu-mem");
+      FAIL() << hex;
+    } catch (const input_error& e) {
+      EXPECT_NE(std::string(e.what()).find("in decimal"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(GpuBudget, APlanThatDoesNotFitNamesTheNumbers) {

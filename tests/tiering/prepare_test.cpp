@@ -290,6 +290,17 @@ TEST(PrepareBadInput, PlanFromAnotherDatasetOrChangedSourceIsRefused) {
   } catch (const input_error& e) {
     EXPECT_NE(std::string(e.what()).find("belongs to another dataset"), std::string::npos) << e.what();
   }
+  // Another prepare's order.npy copied in (a permutation too, under the checksum meta.json records):
+  // refused, not trained on under other ids (R11-F4).
+  fs::copy(d / "pa", d / "swapped", fs::copy_options::recursive);
+  fs::copy_file(d / "pb/order.npy", d / "swapped/order.npy", fs::copy_options::overwrite_existing);
+  try {
+    plan_file::load(dataset::open(d / "swapped"));
+    FAIL();
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("order.npy: its contents do not match the checksum"), std::string::npos)
+        << e.what();
+  }
   // The source changed after prepare: its checksums no longer match (warned about).
   std::vector<std::int64_t> ids = dataset::open(d / "a").get("train_idx.npy").to_int64();
   ids.pop_back();
