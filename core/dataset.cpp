@@ -447,6 +447,26 @@ void dataset::check_structure(bool stream_large_indices) const {
       seen[static_cast<std::size_t>(v)] = 1;
     }
   }
+  // The original ids of the nodes (node_ids.npy): distinct, and increasing in the original numbering
+  // as the importers write them; a prepared copy holds them in its hot-first order, node i's being
+  // the original node order[i]'s (order.npy is a permutation by now). O(N); R11-F7.
+  if (has("node_ids.npy")) {
+    std::vector<std::int64_t> ids = get("node_ids.npy").to_int64();
+    if (has("order.npy")) {
+      const std::int64_t* order = get("order.npy").as<std::int64_t>().data();
+      std::vector<std::int64_t> original(ids.size());
+      for (std::size_t i = 0; i < ids.size(); ++i) original[static_cast<std::size_t>(order[i])] = ids[i];
+      ids.swap(original);
+    }
+    for (std::size_t i = 1; i < ids.size(); ++i)
+      if (ids[i] <= ids[i - 1])
+        throw input_error(at_input(
+            p("node_ids.npy"),
+            "the original ids are not distinct and increasing (node " + std::to_string(i) + " has " +
+                std::to_string(ids[i]) + ", node " + std::to_string(i - 1) + " has " + std::to_string(ids[i - 1]) +
+                (has("order.npy") ? std::string(", in the numbering before prepare") : std::string()) +
+                "): the importers write them so; re-import the graph"));
+  }
   for (const auto& [file, info] : meta_.arrays) {
     const std::string path = p(file);
     const auto size = fs::file_size(path);

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/dataset.hpp"
 #include "core/npy.hpp"
 #include "core/resources.hpp"
 #include "test_util.hpp"
@@ -553,6 +554,38 @@ TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   tg::test::write_text(d / "nosplit/meta.json", meta.dump(1));
   expect_one_line_error("bench traffic " + d / "nosplit" + " --fanouts 5 --estimators degree",
                         "has an empty training split (train_idx.npy)");
+  // A prepared copy of a graph with sparse original ids holds node_ids.npy in its hot-first order:
+  // it opens and checks (node_ids.npy must be increasing in the numbering before prepare).
+  std::string edges;
+  for (int i = 0; i < 300; ++i)
+    edges += std::to_string(1000 + 7 * i) + " " + std::to_string(1000 + 7 * ((i * i) % 300)) + "\n";
+  tg::test::write_text(d / "sparse.txt", edges);
+  ASSERT_EQ(run_cli("-q import edgelist " + d / "sparse.txt" + " -o " + d / "sp --undirected", &out), 0) << out;
+  nlohmann::json sm = nlohmann::json::parse(tg::test::read_text(d / "sp/meta.json"));
+  const std::int64_t sn = sm.at("num_nodes").get<std::int64_t>();
+  const auto listed = [&](const std::string& file, const char* dtype, const std::vector<std::int64_t>& shape) {
+    char crc[16];
+    std::snprintf(crc, sizeof crc, "%08x", tg::file_crc32(d / "sp" + "/" + file));
+    sm["arrays"][file] = {{"bytes", fs::file_size(d / "sp" + "/" + file)},
+                          {"crc32", crc},
+                          {"dtype", dtype},
+                          {"shape", nlohmann::json(shape)}};
+  };
+  const std::vector<std::int64_t> train{0, 5, 9, 40, 77, 150, sn - 1};
+  tg::write_npy(d / "sp/train_idx.npy", tg::span<const std::int64_t>(train));
+  listed("train_idx.npy", "int64", {static_cast<std::int64_t>(train.size())});
+  const std::vector<float> feats(static_cast<std::size_t>(sn * 4), 0.5f);
+  tg::write_npy(d / "sp/features.npy", tg::dtype::float32, {sn, 4}, feats.data());
+  listed("features.npy", "float32", {sn, 4});
+  sm["features"] = {{"dim", 4}, {"dtype", "float32"}};
+  sm["splits"] = {{"train", train.size()}, {"valid", 0}, {"test", 0}};
+  tg::test::write_text(d / "sp/meta.json", sm.dump(1));
+  ASSERT_EQ(run_cli("info " + d / "sp" + " --check", &out), 0) << out;
+  ASSERT_EQ(run_cli("-q prepare " + d / "sp" + " -o " + d / "spp --fanouts 5 --batch-size 4 --gpu-mem 10%", &out), 0)
+      << out;
+  EXPECT_EQ(run_cli("info " + d / "spp" + " --check", &out), 0) << out;
+  EXPECT_NE(tg::dataset::open(d / "spp").get("node_ids.npy").to_int64(),
+            tg::dataset::open(d / "sp").get("node_ids.npy").to_int64());  // renumbered, and still accepted
 }
 
 TEST(HostileInput, APlanThatIsNotARegularFileOrOverflowsIsRefused) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/dataset.hpp"
+#include "core/npy.hpp"
 #include "datasets/import_edgelist.hpp"
 #include "test_util.hpp"
 
@@ -100,6 +101,20 @@ TEST(EdgeListImport, SparseIdsAreRemappedAndMappingSaved) {
   EXPECT_EQ(ds.get("node_ids.npy").to_int64(), (std::vector<std::int64_t>{-5, 7, 100}));
   // -5 (new 0) has in-neighbour 100 (new 2); 100 (new 2) has in-neighbour 7 (new 1).
   EXPECT_EQ(ds.indices().to_int64(), (std::vector<std::int64_t>{2, 1}));
+  // Original ids that repeat or fall are refused when the dataset opens (R11-F7: info --check said ok).
+  for (const std::vector<std::int64_t>& bad : {std::vector<std::int64_t>{0, 0, 0}, {100, 7, -5}}) {
+    fs::remove_all(d / "bad");
+    fs::copy(d / "ds", d / "bad", fs::copy_options::recursive);
+    write_npy(d / "bad/node_ids.npy", span<const std::int64_t>(bad));
+    try {
+      dataset::open(d / "bad");
+      FAIL();
+    } catch (const input_error& e) {
+      EXPECT_NE(std::string(e.what()).find("node_ids.npy: the original ids are not distinct and increasing"),
+                std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(EdgeListImport, NumNodesAddsIsolatedNodes) {
