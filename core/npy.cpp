@@ -180,6 +180,11 @@ npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const s
     const std::string key = ps.quoted();
     ps.expect(':');
     if (key == "descr") {
+      ps.skip_ws();
+      if (ps.p < ps.end && *ps.p == '[')  // numpy writes a record array's fields as a list (R11-F7)
+        throw input_error(at_input(name,
+                                   "holds a structured dtype (a record array with named fields), which is not "
+                                   "supported: save each field as a plain array"));
       out.type = dtype_from_descr(ps.quoted(), name);
       have_descr = true;
     } else if (key == "fortran_order") {

@@ -29,6 +29,11 @@ std::uint64_t free_disk_bytes(const std::string& path) {
   return saturating_mul(static_cast<std::uint64_t>(st.f_bavail), static_cast<std::uint64_t>(st.f_frsize));
 }
 
+bool holds_no_files(const std::string& path) {
+  struct statvfs st {};
+  return ::statvfs(path.c_str(), &st) == 0 && st.f_blocks == 0;
+}
+
 std::uint64_t physical_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return kUnknownBytes;
@@ -101,6 +106,10 @@ void expect_memory(std::uint64_t bytes, const std::string& input, const std::str
 void expect_disk_space(const std::string& path, std::uint64_t bytes, const std::string& input,
                        const std::string& what) {
   const std::uint64_t avail = free_disk_bytes(path);
+  if (avail == 0 && holds_no_files(path))
+    throw input_error(at_input(input, "the file system of " + path +
+                                          " holds no files (a virtual one, like /proc or /sys): write " + what +
+                                          " elsewhere"));
   if (avail != kUnknownBytes && bytes > avail)
     throw input_error(at_input(input, what + " needs " + bytes_text(bytes) + " but the file system of " + path +
                                           " has " + bytes_text(avail) + " free"));

@@ -19,6 +19,9 @@ std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b);
 // Bytes an unprivileged writer may still write on the file system holding `path` (statvfs
 // f_bavail); kUnknownBytes when it cannot be told.
 std::uint64_t free_disk_bytes(const std::string& path);
+// Whether the file system of `path` has no blocks at all: a virtual one (/proc, /sys), where "0 B
+// free" would send a user looking for space to free.
+bool holds_no_files(const std::string& path);
 
 // Physical memory of this machine; kUnknownBytes when it cannot be told.
 std::uint64_t physical_memory_bytes();

@@ -141,13 +141,15 @@ void add_edges(csr_builder& b, const npy_array& e, bool rows, std::int64_t n) {
   });
 }
 
-std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n) {
+std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n, const std::string& n_from) {
   if (!(a.ndim() == 1 || (a.ndim() == 2 && a.shape()[1] == 1)))
     throw input_error(
         at_input(a.name(), "shape is " + shape_text(a.shape()) + ", expected (N,) or (N, 1) (one label per node)"));
   if (a.shape()[0] != n)
     throw input_error(at_input(
-        a.name(), "has " + std::to_string(a.shape()[0]) + " labels but there are " + std::to_string(n) + " nodes"));
+        a.name(), "has " + std::to_string(a.shape()[0]) + " labels but there are " + std::to_string(n) + " nodes" +
+                      // Which array set the count: a short feature array is as likely the culprit (R11-F7).
+                      (n_from.empty() ? std::string() : " (the node count from " + n_from + ")")));
   std::vector<std::int64_t> out(static_cast<std::size_t>(n));
   if (is_integer(a.type())) {
     with_ints(a, [&](const auto* p) {
@@ -441,7 +443,7 @@ labelled_import_report import_arrays(dataset_writer& w, const array_sources& in,
   }
 
   std::vector<std::int64_t> labels;
-  if (s.labels) labels = labels_from_array(*s.labels, n);
+  if (s.labels) labels = labels_from_array(*s.labels, n, s.num_nodes_from);
   check_splits(s.splits, n, labels);
   if (s.features) write_features(w, *s.features, n);
 

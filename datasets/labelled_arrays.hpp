@@ -44,7 +44,8 @@ std::int64_t max_endpoint(const npy_array& e);
 void add_edges(csr_builder& b, const npy_array& e, bool rows, std::int64_t n);
 
 // N or N x 1 labels, integer or float: negative or NaN -> -1; non-integral values are errors.
-std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n);
+// `n_from` says where the node count came from ("node_feat rows"), for the error when they differ.
+std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n, const std::string& n_from = "");
 // Streams an N x D array of any numeric dtype into features.npy (float32; float16 stays float16), rejecting
 // non-finite values with their row and column. Returns D.
 std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t n);

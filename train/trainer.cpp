@@ -808,6 +808,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       if (!std::filesystem::exists(where, ec)) where = parent_dir(where);
       const std::uint64_t avail = free_disk_bytes(where);
       if (avail == kUnknownBytes || bytes <= avail) return;
+      if (avail == 0 && holds_no_files(where))
+        throw input_error(option + " " + file + ": " + where +
+                          " is on a file system that holds no files (a virtual one, like /proc or /sys): write it "
+                          "elsewhere");
       throw input_error(option + " " + file + ": needs " + format_bytes(static_cast<double>(bytes)) +
                         " but its file system has " + format_bytes(static_cast<double>(avail)) + " free");
     };

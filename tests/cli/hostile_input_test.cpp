@@ -536,6 +536,10 @@ TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   expect_one_line_error("profile " + d / "g" + " -o ''", "empty path");
   expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --metrics ''", "empty path");
   expect_one_line_error("profile " + d / "g" + " --estimator presample:1e9", "plain decimal");
+  // A virtual file system (0 blocks) as the place of a saved model: not "0 B free" (R11-F7).
+  if (::access("/proc", W_OK) == 0)
+    expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --save-model /proc/m.tgck",
+                          "holds no files (a virtual one, like /proc or /sys)");
   // Round 11: bench traffic's outputs as empty paths, a run of no epochs for any estimator, an empty
   // training split (was replaced by a random 10% unasked); "1 epoch".
   const std::string b = "bench traffic " + d / "g" + " --fanouts 5,5 --batch-size 64 --estimators degree ";

@@ -100,6 +100,15 @@ TEST(NpyBadInput, FortranOrderRejected) {
   EXPECT_NE(error_of(d / "f.npy").find("Fortran"), std::string::npos);
 }
 
+// numpy.zeros(2, dtype=[('a', 'f4'), ('b', 'f4')]) saves its fields as a list: said so, not "malformed".
+TEST(NpyBadInput, StructuredDtypeNamed) {
+  scratch_dir d;
+  test::write_text(d / "s.npy", test::npy_header_bytes("{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': "
+                                                       "False, 'shape': (2,), }") +
+                                    std::string(16, '\0'));
+  EXPECT_NE(error_of(d / "s.npy").find("s.npy: holds a structured dtype"), std::string::npos) << error_of(d / "s.npy");
+}
+
 TEST(NpyBadInput, BadMagicAndGarbageHeader) {
   scratch_dir d;
   test::write_text(d / "x.npy", "hello world, not numpy");
