@@ -26,10 +26,10 @@ inline CLI::Validator non_negative() {
 }
 // An output path given as an empty string would silently write nothing, and "-" would write a file
 // named "-" (outputs never go to standard output): refused.
-inline CLI::Validator named_path() {
+inline CLI::Validator named_path(const char* kind = "file") {
   return CLI::Validator(
-      [](std::string& v) {
-        if (v.empty()) return std::string("an empty path: name a file or leave the option out");
+      [kind](std::string& v) {
+        if (v.empty()) return std::string("an empty path: name a ") + kind + " or leave the option out";
         if (v == "-") return std::string("'-': outputs are written to files, not standard output; name a file");
         return std::string();
       },

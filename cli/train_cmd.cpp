@@ -86,7 +86,7 @@ void register_train(CLI::App& app) {
   c->add_option("--save-model", o->cfg.save_model_path, "Save the trained model to this file")->check(named);
   c->add_option("--checkpoint", o->cfg.checkpoint_dir,
                 "Write a checkpoint to this directory after every epoch (created if missing; its parent must exist)")
-      ->check(named);
+      ->check(named_path("directory"));
   c->add_flag("--resume", o->cfg.resume, "Continue from the checkpoint in --checkpoint DIR (same settings)");
   c->add_flag("--overwrite-checkpoint", o->cfg.overwrite_checkpoint,
               "Start over even though --checkpoint DIR already holds a checkpoint (it is replaced after epoch 1)");

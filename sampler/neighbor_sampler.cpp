@@ -46,10 +46,10 @@ neighbor_sampler::neighbor_sampler(std::int64_t num_nodes, const std::int64_t* i
       index_dtype_(index_dtype),
       fanouts_(std::move(fanouts)),
       seed_(seed) {
-  if (fanouts_.empty()) throw input_error("fanouts: at least one layer is needed");
+  if (fanouts_.empty()) throw input_error("--fanouts: at least one layer is needed");
   for (auto f : fanouts_)
     if (f == 0 || f < -1 || f > kMaxFanout)
-      throw input_error("fanout " + std::to_string(f) + " is invalid: use a positive count up to " +
+      throw input_error("--fanouts: fanout " + std::to_string(f) + " is invalid: use a positive count up to " +
                         std::to_string(kMaxFanout) + ", or -1 for all neighbours");
   TG_EXPECTS(index_dtype == dtype::int32 || index_dtype == dtype::int64, "index dtype");
 }

@@ -87,6 +87,10 @@ estimator_spec parse_spec(const std::string& spec) {
 
 }  // namespace
 
+void check_profile_config(const dataset& d, const profile_config& cfg) {
+  validate(d, cfg);
+}
+
 void check_estimator_spec(const std::string& spec) {
   (void)parse_spec(spec);
 }

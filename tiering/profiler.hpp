@@ -54,6 +54,9 @@ struct profile_result {
 // unknown name or bad parameter (the message lists the valid names), for training ids out of range
 // or repeated, for bad fanouts or batch size.
 profile_result profile(const dataset& d, const profile_config& cfg, const std::string& spec);
+// Throws input_error for a configuration profile() would refuse (fanouts, batch size, training ids),
+// before any work.
+void check_profile_config(const dataset& d, const profile_config& cfg);
 // Throws input_error for an estimator spec profile() would refuse (unknown name, bad parameter), before any work.
 void check_estimator_spec(const std::string& spec);
 

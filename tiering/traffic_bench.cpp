@@ -131,6 +131,7 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
   if (res.train_nodes == 0)
     throw input_error(
         at_input(d.dir(), "the training set (" + res.train_set + ") holds no node: there are no reads to measure"));
+  check_profile_config(d, pc);  // bad fanouts are named before the banner, not after it
   log_info("bench traffic on ", res.dataset, ": ", res.num_nodes, " nodes, ",
            count_text(res.train_nodes, "training node"), ", fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ",
            cfg.batch_size, ", ", count_text(cfg.epochs, "epoch"),

@@ -98,6 +98,7 @@ checkpoint read_checkpoint(const std::string& path) {
   checkpoint c;
   char magic[8];
   std::uint64_t len = 0;
+  if (!ec && file_size == 0) throw bad("the file is empty (a write that never happened, or a disk that filled up)");
   if (std::fread(magic, 1, 8, f) != 8 || (std::memcmp(magic, kMagic, 8) != 0 && std::memcmp(magic, kMagicV1, 8) != 0))
     throw bad("bad magic bytes");
   const bool has_crc = std::memcmp(magic, kMagic, 8) == 0;

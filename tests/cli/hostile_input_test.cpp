@@ -544,6 +544,11 @@ TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   // training split (was replaced by a random 10% unasked); "1 epoch".
   const std::string b = "bench traffic " + d / "g" + " --fanouts 5,5 --batch-size 64 --estimators degree ";
   expect_one_line_error(b + "--json ''", "--json: an empty path");
+  // A bad fanout is the one line printed (the banner came first), and train names the option too.
+  expect_one_line_error("bench traffic " + d / "g" + " --fanouts 0 --estimators degree",
+                        "--fanouts: fanout 0 is invalid");
+  expect_one_line_error("train " + d / "g" + " --fanouts 5,0 --epochs 1", "--fanouts: fanout 0 is invalid");
+  expect_one_line_error("train " + d / "g" + " --checkpoint ''", "an empty path: name a directory");
   expect_one_line_error(b + "--plot ''", "--plot: an empty path");
   expect_one_line_error("profile " + d / "g" + " --estimator degree --epochs -1", "--epochs must be at least 1");
   std::string out;

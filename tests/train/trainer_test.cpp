@@ -462,3 +462,17 @@ TEST(Trainer, AHostMemoryStoreFeedsADeviceBackendThroughStaging) {
     on_device.finish_epoch();
   }
 }
+
+// An empty checkpoint file says it is empty, not "bad magic bytes" (R11-F7).
+TEST(CheckpointBadInput, AnEmptyFileIsNamedAsEmpty) {
+  scratch_dir d;
+  test::write_text(d / "empty.tgck", "");
+  try {
+    (void)read_checkpoint(d / "empty.tgck");
+    FAIL();
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("empty.tgck: not a valid tiergnn checkpoint: the file is empty"),
+              std::string::npos)
+        << e.what();
+  }
+}
