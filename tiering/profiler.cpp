@@ -5,6 +5,7 @@
 #include "tiering/profiler.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -89,6 +90,14 @@ estimator_spec parse_spec(const std::string& spec) {
 
 void check_profile_config(const dataset& d, const profile_config& cfg) {
   validate(d, cfg);
+}
+
+std::string canonical_estimator_spec(const std::string& spec) {
+  const estimator_spec e = parse_spec(spec);
+  if (e.name != "presample" && e.name != "cvip" && e.name != "hybrid") return e.name;
+  char b[64];
+  std::snprintf(b, sizeof b, "%s:%.17g", e.name.c_str(), e.param_value);
+  return b;
 }
 
 void check_estimator_spec(const std::string& spec) {

@@ -59,6 +59,8 @@ profile_result profile(const dataset& d, const profile_config& cfg, const std::s
 void check_profile_config(const dataset& d, const profile_config& cfg);
 // Throws input_error for an estimator spec profile() would refuse (unknown name, bad parameter), before any work.
 void check_estimator_spec(const std::string& spec);
+// One spelling per estimator ("cvip", "cvip:1" and "cvip:1.0" are "cvip:1"), to tell repeats apart.
+std::string canonical_estimator_spec(const std::string& spec);
 
 // The valid spec forms, for --help and error messages.
 std::vector<std::string> estimator_names();

@@ -100,13 +100,19 @@ traffic_bench_result run_traffic_bench(const dataset& d, const traffic_bench_con
         cfg.estimators.push_back(n.substr(0, colon) + ":4");
     }
   }
-  {  // The oracle is always the first row; each estimator is measured and listed once.
-    std::vector<std::string> once;
-    for (const auto& e : cfg.estimators)
-      if (e != "oracle" && std::find(once.begin(), once.end(), e) == once.end()) once.push_back(e);
+  for (const auto& e : cfg.estimators) check_estimator_spec(e);  // a typo is named before the oracle's replay
+  {  // The oracle is always the first row; each estimator is measured and listed once, under its first
+     // spelling ("cvip" and "cvip:1.0" are one estimator).
+    std::vector<std::string> once, seen;
+    for (const auto& e : cfg.estimators) {
+      const std::string key = canonical_estimator_spec(e);
+      if (key != "oracle" && std::find(seen.begin(), seen.end(), key) == seen.end()) {
+        seen.push_back(key);
+        once.push_back(e);
+      }
+    }
     cfg.estimators = once;
   }
-  for (const auto& e : cfg.estimators) check_estimator_spec(e);  // a typo is named before the oracle's replay
   if (cfg.epochs < 1)
     throw input_error("--epochs must be at least 1 (the oracle replays the run's epochs), got " +
                       std::to_string(cfg.epochs));

@@ -29,12 +29,16 @@ TEST(BenchTrafficCli, DefaultsListEveryEstimatorOnceAfterTheOracle) {
       << out;
   EXPECT_EQ(estimators_in(d / "t.json"),
             (std::vector<std::string>{"oracle", "degree", "wrpr", "vip", "presample:4", "cvip", "hybrid"}));
-  ASSERT_EQ(run_cli("-q bench traffic " + d / "g" + " --fanouts 5,5 --epochs 2 --estimators oracle,degree,degree " +
+  ASSERT_EQ(run_cli("-q bench traffic " + d / "g" +
+                        " --fanouts 5,5 --epochs 2 --estimators "
+                        "oracle,degree,degree,cvip,cvip:1.0,presample:1,presample:1.0,presample:2 " +
                         "--json " + d / "u.json",
                     &out),
             0)
       << out;
-  EXPECT_EQ(estimators_in(d / "u.json"), (std::vector<std::string>{"oracle", "degree"}));
+  // One row per estimator, however it is spelt (cvip:1.0 is cvip).
+  EXPECT_EQ(estimators_in(d / "u.json"),
+            (std::vector<std::string>{"oracle", "degree", "cvip", "presample:1", "presample:2"}));
 }
 
 TEST(BenchTrafficCli, ContiguousTrainingRangeAndCostsInPresamplingEpochs) {
