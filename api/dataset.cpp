@@ -218,6 +218,7 @@ void set_stop_flag(const std::atomic<bool>* flag) {
 profile_result profile(const dataset& d, const profile_options& opt) {
   return detail::translate_options([&] {
     const tg::dataset& ds = detail::internals(d).d;
+    ds.verify_files();  // a file cut short since the dataset opened would fault while profiling (R12-F6)
     tg::profile_config pc;
     if (!opt.train_ids.empty()) {
       pc.train_ids = opt.train_ids;
@@ -269,6 +270,7 @@ dataset prepare(const dataset& src, const std::string& out_dir, const prepare_op
       throw tg::input_error("max_batches must be >= 0 (0: every batch of the epoch), got " +
                             std::to_string(opt.max_batches));
     pc.max_batches = opt.max_batches;
+    detail::internals(src).d.verify_files();  // likewise while profiling and renumbering (R12-F6)
     const tg::prepare_report r = tg::prepare_dataset(detail::internals(src).d, pc, out_dir);
     return dataset::open(r.out_dir);
   });

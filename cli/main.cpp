@@ -152,6 +152,10 @@ int main(int argc, char** argv) {
     ::_exit(1);
   };
   sigaction(SIGBUS, &bus, nullptr);
+  // A closed pipe on stderr or stdout (launch killed with -9, `| head`) makes a write fail, not kill
+  // the process: a stopping run still saves its checkpoint and metrics (R12-F15: rank 0 died of
+  // SIGPIPE writing "stopping" to a dead launch and its finished epochs' metrics were lost).
+  signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<tbb::global_control> limit;
   app.parse_complete_callback([&] {
     if (threads > 0)

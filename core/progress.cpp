@@ -69,7 +69,12 @@ void progress::set_total(std::int64_t n) {
 
 namespace {
 std::atomic<const std::atomic<bool>*> g_stop_flag{nullptr};
+std::atomic<int> g_pending_stop_signal{0};  // constant-initialized: safe to touch from a signal handler
 }  // namespace
+
+std::atomic<int>& pending_stop_signal() {
+  return g_pending_stop_signal;
+}
 
 void set_stop_flag(const std::atomic<bool>* flag) {
   g_stop_flag.store(flag);

@@ -34,6 +34,10 @@ class progress {
 // A stop request (the Python module's Ctrl-C): while `flag` is non-null and true, progress::add()
 // throws interrupted_error, so long work stops at its next progress step. nullptr: never.
 void set_stop_flag(const std::atomic<bool>* flag);
+// The stop signal (SIGINT, SIGTERM, SIGHUP; 0: none) that training's handler caught: training stops
+// at its next batch, and waits on other ranks (the CPU communicator) give up once the others have
+// had time to stop with it, instead of waiting out the whole communication timeout.
+std::atomic<int>& pending_stop_signal();
 // Throws interrupted_error naming `what` if a stop was requested (set_stop_flag): for long loops
 // that have no progress bar (dataset::check's checksums and scans).
 void throw_if_stop_requested(const std::string& what);

@@ -10,14 +10,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/progress.hpp"
 #include "multigpu/communicator.hpp"
 
 namespace tg {
@@ -26,6 +30,9 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 constexpr std::int32_t kHelloMagic = 0x4e4e4754;  // "TGNN": the first bytes a rank sends rank 0
+// How long a wait on another rank goes on after training caught a stop signal (see wait()): far longer
+// than a batch, far shorter than the default --comm-timeout of 120 s (at most a quarter of it).
+constexpr std::chrono::seconds kStopGrace{30};
 
 int env_int(const char* name, int fallback, bool* found = nullptr) {
   const char* v = std::getenv(name);
@@ -226,13 +233,31 @@ class tcp_communicator final : public communicator {
                      " (world of " + std::to_string(w_.size) + "); stopping this rank");
   }
 
-  // Waits until fd is ready for `events` or the deadline passes.
+  // Waits until fd is ready for `events` or the deadline passes. Once training has caught a stop
+  // signal, the wait lasts at most stop_grace() more: the other ranks, stopped by the same Ctrl-C or
+  // scheduler, finish their batch and answer within it; one that does not (a peer that never
+  // speaks) no longer holds this rank for the whole --comm-timeout (R12-F12). It polls in slices,
+  // since the signal may be delivered to another thread than the one waiting here.
   void wait(int fd, short events, clock_type::time_point deadline, int who, const char* doing) const {
+    int stopping = 0;
     while (true) {
+      if (stopping == 0) {
+        stopping = pending_stop_signal().load();
+        if (stopping != 0) deadline = std::min(deadline, clock_type::now() + stop_grace());
+      }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
+      if (left <= 0 && stopping != 0)
+        throw interrupted_error("rank " + std::to_string(w_.rank) + ": stopped by " +
+                                    (stopping == SIGTERM  ? std::string("SIGTERM")
+                                     : stopping == SIGHUP ? std::string("SIGHUP")
+                                                          : std::string("SIGINT")) +
+                                    " while " + doing + " rank " + std::to_string(who) +
+                                    ", which did not answer within " +
+                                    number_text(std::chrono::duration<double>(stop_grace()).count()) + " s of it",
+                                stopping);
       if (left <= 0) fail(who, std::string("timed out after ") + std::to_string(timeout_.count()) + " ms " + doing);
       pollfd p{fd, events, 0};
-      const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+      const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 250)));
       if (rc < 0 && errno == EINTR) continue;
       if (rc < 0) fail(who, std::string("poll failed (") + std::strerror(errno) + ") " + doing);
       if (rc == 0) continue;
@@ -240,6 +265,9 @@ class tcp_communicator final : public communicator {
       return;  // readable/writable, or POLLHUP: the read reports EOF
     }
   }
+
+  // kStopGrace, or a quarter of --comm-timeout where that is shorter.
+  std::chrono::milliseconds stop_grace() const { return std::min<std::chrono::milliseconds>(kStopGrace, timeout_ / 4); }
 
   void send_all(int fd, const void* data, std::size_t bytes, int who) const {
     const auto deadline = clock_type::now() + timeout_;

@@ -4,6 +4,7 @@
 #include <tbb/parallel_sort.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -87,6 +88,14 @@ tier_plan size_tiers(std::int64_t num_nodes, std::int64_t row_bytes, const budge
     gpu_tier_bytes = gpu.bytes - reserve_bytes;
     p.gpu_budget_bytes = gpu.bytes;
   } else {
+    // A share of the features leaves the reserve unchecked here (the GPU's size is known at training),
+    // but one past 2^63 - 1 bytes (a --hidden of 10^10) fits no GPU, and plan.json could not hold it:
+    // the plan was written, then refused by every reader (R12-F1).
+    if (reserve_bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      throw budget_error(
+          "training's own GPU memory (model, optimizer state, a batch's input rows and "
+          "activations) comes to more than 8 EiB: no GPU holds it. Lower --hidden / --batch-size / "
+          "--fanouts");
     gpu_tier_bytes = gpu.resolve(feature_bytes);
   }
   p.gpu_rows = std::min<std::int64_t>(num_nodes, static_cast<std::int64_t>(gpu_tier_bytes / row_bytes));

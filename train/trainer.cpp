@@ -113,8 +113,9 @@ struct metrics_output {
   }
 };
 
-// The first stop signal that arrived during training (0: none).
-std::atomic<int> g_stop_signal{0};
+// The first stop signal that arrived during training (0: none); shared with the CPU communicator's
+// waits (core/progress.hpp).
+std::atomic<int>& g_stop_signal = pending_stop_signal();
 extern "C" void on_stop_request(int sig) {
   int none = 0;
   g_stop_signal.compare_exchange_strong(none, sig);

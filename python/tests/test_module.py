@@ -547,9 +547,15 @@ def test_a_file_cut_short_while_open_raises_oserror(community, tmp_path):
     s = tiergnn.Sampler(ds, [5, 5])
     s.sample(np.arange(100))
     os.truncate(d / "indices.npy", 200)
-    for call in (lambda: s.sample(np.arange(100)), lambda: ds.check()):
+    for call in (
+        lambda: s.sample(np.arange(100)),
+        lambda: ds.check(),
+        lambda: tiergnn.profile(ds, fanouts=[5, 5], batch_size=64),
+        lambda: tiergnn.prepare(ds, str(tmp_path / "p"), fanouts=[5, 5], batch_size=64),
+    ):
         with pytest.raises(OSError, match="indices.npy.*shorter"):
             call()
+    assert not (tmp_path / "p").exists()
 
 
 def test_feature_store_arguments_and_context_exit(community, prepared):
@@ -582,3 +588,22 @@ def test_a_path_that_is_not_utf8_is_named(cli, tmp_path):
     for path in (raw, os.fsdecode(raw)):
         with pytest.raises(ValueError, match="not valid UTF-8"):
             tiergnn.Dataset(path)
+
+
+def test_prepare_takes_a_path_and_a_real_flag(community, tmp_path):
+    """overwrite="False" replaced a directory (bool("False") is True), and an output of None or 5
+    wrote ./None or ./5 (round 12, F2): both are TypeErrors now, and nothing is written."""
+    ds = tiergnn.Dataset(community)
+    out = tmp_path / "p"
+    tiergnn.prepare(ds, out, fanouts=[5], batch_size=64)
+    before = (out / "plan.json").read_bytes()
+    for bad in ("False", 0.0001, None):
+        with pytest.raises(TypeError, match="overwrite must be True or False"):
+            tiergnn.prepare(ds, out, fanouts=[5], batch_size=64, overwrite=bad)
+    assert (out / "plan.json").read_bytes() == before
+    for where in (None, 5):
+        with pytest.raises(TypeError, match="output path must be a str or os.PathLike"):
+            tiergnn.prepare(ds, where, fanouts=[5], batch_size=64)
+    assert not os.path.exists("None") and not os.path.exists("5")
+    with pytest.raises(TypeError, match="checksums must be True or False"):
+        ds.check(checksums="yes")

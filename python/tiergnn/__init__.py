@@ -116,6 +116,23 @@ def _utf8_path(p, what):
     return p
 
 
+def _flag(v, what):
+    # A flag is True or False (numpy's bool too): bool("False") is True, and an overwrite given
+    # "False" replaced a directory (R12-F2).
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    raise TypeError(f"{what} must be True or False, got {type(v).__name__} ({v!r})")
+
+
+def _out_path(out, what):
+    if not isinstance(out, (str, bytes, os.PathLike)):
+        raise TypeError(f"{what} must be a str or os.PathLike, got {type(out).__name__} ({out!r})")
+    p = _utf8_path(os.fsdecode(out), what)
+    if not p or "\x00" in p:
+        raise ValueError(f"{what} {p!r} is empty or contains a NUL byte")
+    return p
+
+
 class Dataset:
     """A tiergnn dataset directory (imported, generated or prepared), memory-mapped read-only."""
 
@@ -177,7 +194,7 @@ class Dataset:
         """Full validation: CSR, ranges, splits and (by default) file checksums. Raises ValueError."""
         if not isinstance(checksums, (bool, np.bool_)):
             raise TypeError(f"checksums must be True or False, got {checksums!r}")
-        self._d.check(bool(checksums))
+        self._d.check(_flag(checksums, "checksums"))
 
     def __repr__(self):
         return (f"tiergnn.Dataset({self.path!r}: {self.num_nodes} nodes, {self.num_edges} edges, "
@@ -391,9 +408,9 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
     ``run_epochs`` is the CLI's --epochs, ``hidden`` the model width the GPU reserve assumes (--hidden),
     ``max_batches`` > 0: the training runs only the first that many batches of every epoch."""
     d = src if isinstance(src, Dataset) else Dataset(src)
-    where = _utf8_path(os.fsdecode(out) if isinstance(out, (bytes, os.PathLike)) else str(out), "output path")
+    where = _out_path(out, "output path")
     p = _C.prepare(d._d, where, str(estimator),
                    _budget(gpu_mem, "gpu_mem"), _budget(host_mem, "host_mem"), _fanouts(fanouts), _int(batch_size, "batch_size"),
                    _int(seed, "seed", _U64), _int(run_epochs, "run_epochs", _I32), _int(hidden, "hidden"),
-                   bool(overwrite), _int(max_batches, "max_batches", (0, 2**63)))
+                   _flag(overwrite, "overwrite"), _int(max_batches, "max_batches", (0, 2**63)))
     return Dataset.__new__(Dataset)._identify(p, where)

@@ -122,8 +122,8 @@ TEST(ApiHandles, ThreadsPreparingOneOutputDoNotShareATemporary) {
   // Each wrote its own temporary: both finish (the second replaces the first's output), or one is
   // told that the other's appeared meanwhile; never a write into the other's half-written folder.
   for (const auto& e : errors)
-    EXPECT_TRUE(e.empty() || e.find("was created by another process while this run was writing it") !=
-                                 std::string::npos)
+    EXPECT_TRUE(e.empty() ||
+                e.find("was created by another process while this run was writing it") != std::string::npos)
         << e;
   const tiergnn::dataset out = tiergnn::dataset::open(d / "out");
   out.check();

@@ -540,6 +540,10 @@ TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   if (::access("/proc", W_OK) == 0)
     expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --save-model /proc/m.tgck",
                           "holds no files (a virtual one, like /proc or /sys)");
+  // A reserve past 2^63 - 1 bytes under a share budget: refused, not written into an unreadable plan (R12-F1).
+  expect_one_line_error("prepare " + d / "g" + " -o " + d / "huge --fanouts 5,5,5 --hidden 10000000000",
+                        "comes to more than 8 EiB");
+  EXPECT_FALSE(fs::exists(d / "huge"));
   // Round 11: bench traffic's outputs as empty paths, a run of no epochs for any estimator, an empty
   // training split (was replaced by a random 10% unasked); "1 epoch".
   const std::string b = "bench traffic " + d / "g" + " --fanouts 5,5 --batch-size 64 --estimators degree ";

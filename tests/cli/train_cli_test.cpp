@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -178,6 +181,43 @@ TEST(TrainCli, CtrlCDuringTheFinalEvaluationStopsIt) {
   EXPECT_NE(out.find("stopped before the final evaluation"), std::string::npos) << out;
   EXPECT_EQ(out.find("test accuracy"), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(metrics)) << out;
+}
+
+// A rank waiting on a "rank 0" that accepts its connection and never speaks: SIGTERM stops it within
+// a quarter of --comm-timeout (exit 143), not after the whole timeout with a communication error
+// (round 12, F12: the wait retried the poll and ignored the stop).
+TEST(TrainCli, ARankWaitingOnASilentPeerStopsOnSigterm) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 2000 --classes 4 --feature-dim 8 --seed 2"), 0);
+  const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(ls, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(ls, 4), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  ::setenv("RANK", "1", 1);
+  ::setenv("WORLD_SIZE", "2", 1);
+  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+  ::setenv("MASTER_PORT", port.c_str(), 1);
+  const pid_t pid = spawn({"train", d / "g", "--epochs", "5", "--no-progress", "--comm-timeout", "8"});
+  for (const char* v : {"RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(v);
+  // The rank has connected and said hello: it waits for rank 0's answer inside training.
+  const int c = ::accept(ls, nullptr, nullptr);
+  ASSERT_GE(c, 0);
+  char hello[4];
+  ASSERT_EQ(::recv(c, hello, sizeof hello, MSG_WAITALL), static_cast<ssize_t>(sizeof hello));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ::close(c);
+  ::close(ls);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 143);  // stopped by the signal; the whole timeout ended in a comm error (1)
 }
 
 TEST(TrainCli, BadInputIsOneLineAndExitsOne) {
