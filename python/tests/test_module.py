@@ -607,3 +607,21 @@ def test_prepare_takes_a_path_and_a_real_flag(community, tmp_path):
     assert not os.path.exists("None") and not os.path.exists("5")
     with pytest.raises(TypeError, match="checksums must be True or False"):
         ds.check(checksums="yes")
+
+
+def test_argument_types_name_the_argument(community):
+    """Round 12 (F3, F4, F8, F9): a non-str estimator, fanouts that are no sequence, a dataset that is
+    neither a Dataset nor a path say which argument is wrong; empty id tensors are no ids."""
+    ds = tiergnn.Dataset(community)
+    for bad in (None, 5):
+        with pytest.raises(TypeError, match="estimator must be a str"):
+            tiergnn.profile(ds, estimator=bad, fanouts=[5], batch_size=64)
+    for bad in (5, None):
+        with pytest.raises(TypeError, match="fanouts must be a sequence of integers"):
+            tiergnn.Sampler(ds, fanouts=bad)
+    torch = pytest.importorskip("torch")
+    assert tiergnn._ids(torch.tensor([])).shape == (0,)
+    pyg = pytest.importorskip("tiergnn.pyg")
+    with pytest.raises(TypeError, match="dataset must be a tiergnn.Dataset or a directory path"):
+        pyg.TierFeatureStore(None)
+    assert pyg.TierFeatureStore(os.fsencode(community)).dataset.num_nodes == ds.num_nodes

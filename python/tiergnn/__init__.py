@@ -37,6 +37,9 @@ def _ids(x, what: str = "ids") -> np.ndarray:
     if mod.startswith("torch"):
         if x.device.type != "cpu":
             raise ValueError(f"{what} must be a CPU tensor, got one on {x.device}")
+        # An empty tensor of any dtype (torch.tensor([]) is float32) is no ids, as an empty array is.
+        if x.numel() == 0:
+            return np.zeros(0, dtype=np.int64)
         if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == __import__("torch").bool:
             raise TypeError(f"{what} must be integers, got a tensor of {x.dtype}")
         x = x.detach().contiguous().numpy()
@@ -101,7 +104,16 @@ def _fanouts(f: Iterable[int]) -> list:
             return [int(t) for t in toks]
         except ValueError:
             raise ValueError(f"fanouts {f!r}: every entry must be an integer (-1 = all neighbours)") from None
+    if isinstance(f, (bytes, dict, set)) or not isinstance(f, Iterable):
+        raise TypeError(f"fanouts must be a sequence of integers such as [15, 10, 5] (-1 = all neighbours), "
+                        f"got {type(f).__name__} ({f!r})")
     return [_int(v, "a fanout") for v in f]
+
+
+def _estimator(e) -> str:
+    if not isinstance(e, str):
+        raise TypeError(f"estimator must be a str such as \"cvip\" or \"presample:2\", got {type(e).__name__} ({e!r})")
+    return e
 
 
 def _utf8_path(p, what):
@@ -394,7 +406,7 @@ def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 
     if train_ids is not None and not t:
         raise ValueError("train_ids is empty: give the training nodes, or None for the dataset's training split")
     run_epochs = _int(run_epochs, "run_epochs", (1, 2**31))
-    r = _C.profile(d._d, str(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed", _U64),
+    r = _C.profile(d._d, _estimator(estimator), _fanouts(fanouts), _int(batch_size, "batch_size"), _int(seed, "seed", _U64),
                    run_epochs, t, _int(max_batches, "max_batches", (0, 2**63)))
     return {"estimator": r["estimator"], "scores": np.from_dlpack(r["scores"]), "seconds": r["seconds"],
             "edge_passes": r["edge_passes"], "details": json.loads(r["details_json"])}
@@ -409,7 +421,7 @@ def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: s
     ``max_batches`` > 0: the training runs only the first that many batches of every epoch."""
     d = src if isinstance(src, Dataset) else Dataset(src)
     where = _out_path(out, "output path")
-    p = _C.prepare(d._d, where, str(estimator),
+    p = _C.prepare(d._d, where, _estimator(estimator),
                    _budget(gpu_mem, "gpu_mem"), _budget(host_mem, "host_mem"), _fanouts(fanouts), _int(batch_size, "batch_size"),
                    _int(seed, "seed", _U64), _int(run_epochs, "run_epochs", _I32), _int(hidden, "hidden"),
                    _flag(overwrite, "overwrite"), _int(max_batches, "max_batches", (0, 2**63)))

@@ -55,9 +55,12 @@ __all__ = [
 
 def _open_dataset(dataset: Any) -> Any:
     """A tiergnn.Dataset from a Dataset or a directory path."""
-    if isinstance(dataset, (str, os.PathLike)):
-        return tiergnn.Dataset(os.fspath(dataset))
-    return dataset
+    if isinstance(dataset, tiergnn.Dataset):
+        return dataset
+    if isinstance(dataset, (str, bytes, os.PathLike)):
+        return tiergnn.Dataset(dataset)  # bytes and paths as tiergnn.Dataset takes them
+    raise TypeError(f"dataset must be a tiergnn.Dataset or a directory path (str or os.PathLike), "
+                    f"got {type(dataset).__name__} ({dataset!r})")
 
 
 def _tensor(obj: Any) -> Tensor:
