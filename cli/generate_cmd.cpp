@@ -57,7 +57,14 @@ void register_rmat(CLI::App& gen) {
       ->capture_default_str();
   add_split_options(*c, &o->r.train_fraction, &o->r.valid_fraction, &o->r.test_fraction);
   add_force_flag(*c, &o->force);
-  c->callback([o] {
+  c->callback([o, c] {
+    // Splits come with labels: without --classes the fractions would be dropped without a word (R13-F7).
+    if (o->r.num_classes == 0)
+      for (const char* opt : {"--train", "--valid", "--test"})
+        if (c->count(opt) > 0)
+          throw input_error(std::string(opt) +
+                            ": an R-MAT graph gets labels and splits only with --classes K (random labels); "
+                            "add --classes, or leave the split fractions out");
     rmat_options r = o->r;
     r.remove_self_loops = o->drop_self_loops;
     r.remove_duplicates = !o->keep_duplicates;

@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
@@ -91,6 +94,26 @@ std::string file_kind(const std::string& path) {
   if (h.compare(first, 4, "<svg") == 0 || h.compare(first, 5, "<?xml") == 0) return "svg";
   return "other";
 }
+// Whether `path` is a file of a tiergnn dataset: its meta.json, its plan.json or an array its
+// meta.json lists. Such a file is nobody's output: a --metrics or --json pointed at another dataset's
+// plan.json or meta.json replaced it, "JSON" like theirs, and destroyed that dataset (R13-F3).
+bool is_dataset_file(const std::string& path) {
+  const fs::path p = fs::path(path).lexically_normal();
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  std::error_code ec;
+  const fs::path meta = dir / "meta.json";
+  if (!fs::is_regular_file(meta, ec) || fs::file_size(meta, ec) > (64u << 20)) return false;
+  std::ifstream in(meta);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object()) return false;
+  const auto format = j.find("format");
+  if (format == j.end() || !format->is_string() || format->get<std::string>() != "tiergnn-dataset") return false;
+  const std::string name = p.filename().string();
+  if (name == "meta.json" || name == "plan.json") return true;
+  const auto arrays = j.find("arrays");
+  return arrays != j.end() && arrays->is_object() && arrays->contains(name);
+}
+
 const char* kind_text(const std::string& kind) {
   return kind == "model"  ? "a tiergnn model or checkpoint"
          : kind == "npy"  ? "a NumPy array (.npy)"
@@ -116,6 +139,10 @@ void check_output_file(const std::string& path, const std::string& option, const
       throw input_error(what + ": is a directory; name a file (e.g. " +
                         (fs::path(path) / "out").lexically_normal().string() + ")");
     if (!fs::is_regular_file(st)) throw input_error(what + ": exists and is not a regular file");
+    if (is_dataset_file(path))
+      throw input_error(
+          what + ": is a file of the tiergnn dataset " + parent_dir(path) +
+          " (its meta.json, plan.json or one of its arrays), which this would replace; name another file");
     const std::string kind = writes.empty() ? std::string() : file_kind(path);
     if (!kind.empty() && kind != writes)
       throw input_error(what + ": holds " + kind_text(kind) + ", which this would replace with " +

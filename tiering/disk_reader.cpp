@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <cerrno>
 #include <chrono>
 #include <numeric>
@@ -176,11 +177,30 @@ void read_runs_uring(int fd, const std::string& path, const std::vector<read_run
     io_uring_sqe_set_data64(sqe, k);
     ++in_flight;
   };
-  while (finished < runs.size()) {
-    while (in_flight < entries && next < runs.size()) submit(next++);
+  // A failure stops the submissions, but the reads already in flight are waited for before it is
+  // thrown: closing the ring does not wait for them, and they would write into the caller's buffers
+  // after those were freed by the unwinding (R13-F8).
+  std::exception_ptr failed;
+  const auto fail_with = [&](const std::function<void()>& thrower) {
+    if (failed) return;
+    try {
+      thrower();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  };
+  while (in_flight > 0 || (!failed && finished < runs.size())) {
+    if (!failed)
+      while (in_flight < entries && next < runs.size()) submit(next++);
     if (const int rc = io_uring_submit_and_wait(&ring, 1); rc < 0 && rc != -EINTR) {
-      errno = -rc;
-      throw_errno("io_uring_submit for", path);
+      const int err = -rc;
+      fail_with([&] {
+        errno = err;
+        throw_errno("io_uring_submit for", path);
+      });
+      io_uring_cqe* c = nullptr;  // nothing more can be submitted: wait for what is in flight
+      if (in_flight == 0) break;
+      if (const int w = io_uring_wait_cqe(&ring, &c); w < 0 && w != -EINTR) break;  // the ring itself failed
     }
     io_uring_cqe* cqe = nullptr;
     unsigned head = 0, seen = 0;
@@ -190,15 +210,16 @@ void read_runs_uring(int fd, const std::string& path, const std::vector<read_run
       --in_flight;
       const auto k = static_cast<std::size_t>(io_uring_cqe_get_data64(cqe));
       const int res = cqe->res;
+      if (failed) continue;  // draining
       if (res == -EINTR || res == -EAGAIN) {
         again.push_back(k);
       } else if (res < 0) {
-        io_uring_cq_advance(&ring, seen);
-        errno = -res;
-        throw_errno("read", path);
+        fail_with([&] {
+          errno = -res;
+          throw_errno("read", path);
+        });
       } else if (res == 0) {
-        io_uring_cq_advance(&ring, seen);
-        throw io_error(path + ": unexpected end of file while reading feature rows");
+        fail_with([&] { throw io_error(path + ": unexpected end of file while reading feature rows"); });
       } else {
         done[k] += static_cast<std::size_t>(res);
         if (done[k] < runs[k].bytes)
@@ -208,8 +229,10 @@ void read_runs_uring(int fd, const std::string& path, const std::vector<read_run
       }
     }
     io_uring_cq_advance(&ring, seen);
-    for (std::size_t k : again) submit(k);
+    if (!failed)
+      for (std::size_t k : again) submit(k);
   }
+  if (failed) std::rethrow_exception(failed);
 #else
   read_runs_pread(fd, path, runs, depth);
 #endif

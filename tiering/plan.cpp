@@ -81,8 +81,8 @@ tier_plan size_tiers(std::int64_t num_nodes, std::int64_t row_bytes, const budge
     if (gpu.bytes < reserve_bytes)
       throw budget_error("--gpu-mem " + format_bytes(static_cast<double>(gpu.bytes)) +
                          " cannot hold training's own GPU memory (model, optimizer state, a batch's input rows "
-                         "and activations: about " +
-                         text(reserve_bytes) + "); it is short by " +
+                         "and activations: " +
+                         (reserve_bytes == kUnknownBytes ? "" : "about ") + text(reserve_bytes) + "); it is short by " +
                          (reserve_bytes == kUnknownBytes ? text(reserve_bytes) : text(reserve_bytes - gpu.bytes)) +
                          ". Raise --gpu-mem or lower --batch-size / --fanouts / --hidden");
     gpu_tier_bytes = gpu.bytes - reserve_bytes;

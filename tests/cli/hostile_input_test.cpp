@@ -529,6 +529,30 @@ TEST(HostileInput, TwoSpellingsOfOneOutputOrALinkAreRefused) {
   expect_one_line_error(b + "--json " + d / "link.json", "symbolic link");
 }
 
+// A --metrics or --json aimed at another dataset's plan.json or meta.json: refused, the dataset kept
+// (they are JSON like the outputs, and were replaced: R13-F3). Splits of an R-MAT without classes.
+TEST(HostileInput, OutputsNeverReplaceAnotherDatasetsFiles) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  ASSERT_EQ(run_cli("-q generate community " + d / "h" + " --nodes 400 --feature-dim 8 --classes 4 --seed 2"), 0);
+  ASSERT_EQ(run_cli("-q prepare " + d / "h" + " -o " + d / "p --fanouts 5,5 --batch-size 64"), 0);
+  const std::string plan = tg::test::read_text(d / "p/plan.json"), meta = tg::test::read_text(d / "p/meta.json");
+  expect_one_line_error("train " + d / "g" + " --fanouts 5 --epochs 1 --no-progress --metrics " + d / "p/plan.json",
+                        "is a file of the tiergnn dataset");
+  expect_one_line_error(
+      "bench traffic " + d / "g" + " --fanouts 5 --epochs 1 --estimators degree --json " + d / "p/meta.json",
+      "is a file of the tiergnn dataset");
+  expect_one_line_error("profile " + d / "g" + " --fanouts 5 -o " + d / "p/order.npy",
+                        "is a file of the tiergnn dataset");
+  EXPECT_EQ(tg::test::read_text(d / "p/plan.json"), plan);
+  EXPECT_EQ(tg::test::read_text(d / "p/meta.json"), meta);
+  std::string out;
+  EXPECT_EQ(run_cli("info " + d / "p" + " --check", &out), 0) << out;
+  // A new file beside a dataset's own files is fine.
+  EXPECT_EQ(run_cli("-q train " + d / "g" + " --fanouts 5 --epochs 1 --metrics " + d / "p/run.jsonl", &out), 0) << out;
+  expect_one_line_error("generate rmat " + d / "r --scale 6 --train 0.5", "--train: an R-MAT graph gets labels");
+}
+
 TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   scratch_dir d;
   ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);

@@ -3,6 +3,7 @@
 // header disagrees with what the reader expects is refused before any read.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -109,5 +110,35 @@ TEST(DiskReader, EngineChoiceAndBadFilesAreCheckedUpFront) {
     FAIL() << "a padded file was accepted";
   } catch (const input_error& e) {
     EXPECT_NE(std::string(e.what()).find("truncated or padded"), std::string::npos) << e.what();
+  }
+}
+
+// A file cut short after the reader opened it: each engine reports the end of file as an io_error
+// naming it, with many reads in flight (io_uring waits for them before it throws: R13-F8), and rows
+// that still exist read correctly afterwards.
+TEST(DiskReader, AFileCutShortWhileOpenIsAnErrorNamingIt) {
+  test::scratch_dir d;
+  const std::int64_t rows = 5000, dim = 24;
+  const feature_file f = write_features(d / "f.npy", rows, dim);
+  std::vector<disk_io> engines = {disk_io::pread};
+  if (io_uring_usable()) engines.push_back(disk_io::io_uring);
+  const auto want = pick(rows, 5);
+  for (disk_io e : engines) {
+    disk_row_reader r(f, 3, e, 128);
+    ASSERT_EQ(::truncate(f.path.c_str(), 128 + 2000 * dim * 4), 0);  // rows >= ~2000 are gone
+    std::vector<float> got(want.size() * static_cast<std::size_t>(dim), -1.0f);
+    try {
+      r.read(want, reinterpret_cast<std::uint8_t*>(got.data()));
+      FAIL() << r.engine() << ": a read past the end was not reported";
+    } catch (const io_error& err) {
+      EXPECT_NE(std::string(err.what()).find("f.npy"), std::string::npos) << err.what();
+    }
+    std::vector<std::pair<std::int64_t, std::size_t>> early;
+    for (const auto& w : want)
+      if (w.first < 1500) early.emplace_back(w.first, early.size());
+    std::vector<float> again(early.size() * static_cast<std::size_t>(dim), -1.0f);
+    r.read(early, reinterpret_cast<std::uint8_t*>(again.data()));
+    ASSERT_NO_FATAL_FAILURE(expect_rows(early, again, dim, r.engine()));
+    write_features(d / "f.npy", rows, dim);  // whole again for the next engine
   }
 }
