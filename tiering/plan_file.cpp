@@ -67,6 +67,7 @@ plan_file plan_file::load(const dataset& d) {
     return v.get<std::int64_t>();
   };
   std::int64_t prepared_order_crc = 0, prepared_features_crc = 0;
+  std::pair<std::int64_t, std::int64_t> features_fingerprint{-1, -1};
   std::string source_path;
   nlohmann::json source_identity;
   try {
@@ -120,6 +121,10 @@ plan_file plan_file::load(const dataset& d) {
             path, "holds an estimator or budget name that tiergnn does not write: \"" + printable_text(*name) + "\""));
     prepared_order_crc = p.json.at("prepared").at("order_crc32").get<std::int64_t>();
     prepared_features_crc = p.json.at("prepared").at("features_crc32").get<std::int64_t>();
+    const auto& prep = p.json.at("prepared");
+    if (prep.contains("features_head_crc32"))
+      features_fingerprint = {prep.at("features_head_crc32").get<std::int64_t>(),
+                              prep.at("features_tail_crc32").get<std::int64_t>()};
     if (p.json.contains("sharding") && !p.json["sharding"].is_null()) {
       const auto& sh = p.json["sharding"];
       p.replicate_budget = sh.at("replicate").at("budget").get<std::string>();
@@ -164,6 +169,18 @@ plan_file plan_file::load(const dataset& d) {
       throw input_error(at_input(order_path, "its contents do not match the checksum recorded in " + d.dir() +
                                                  "/meta.json and plan.json (replaced or damaged after prepare). "
                                                  "Re-run tiergnn prepare"));
+  }
+  // features.npy itself, by its first and last 64 KiB (the whole file's checksum is info --check's:
+  // it can be terabytes): the original's features.npy copied into a prepared dataset has the same
+  // shape and trained silently on rows in the wrong order (R13-F12).
+  if (features_fingerprint.first >= 0 && d.has("features.npy")) {
+    const std::string features_path = d.dir() + "/features.npy";
+    const auto [head, tail] = shard_fingerprint(features_path);
+    if (static_cast<std::int64_t>(head) != features_fingerprint.first ||
+        static_cast<std::int64_t>(tail) != features_fingerprint.second)
+      throw input_error(at_input(features_path,
+                                 "is not the file prepare wrote (its first or last 64 KiB differ; the source's "
+                                 "features.npy copied in holds the rows in another order?). Re-run tiergnn prepare"));
   }
   // Each count alone first: their sum could overflow.
   if (p.plan.gpu_rows < 0 || p.plan.host_rows < 0 || p.plan.gpu_rows > p.plan.num_nodes ||
@@ -243,7 +260,8 @@ std::pair<std::uint32_t, std::uint32_t> shard_fingerprint(const std::string& pat
 
 void write_plan_file(const std::string& path, const tier_plan& plan, const std::vector<double>& hit_curve,
                      const nlohmann::json& profile_info, const nlohmann::json& training, const dataset& source,
-                     std::uint32_t order_crc, std::int64_t features_crc, const nlohmann::json& sharding) {
+                     std::uint32_t order_crc, std::int64_t features_crc, const nlohmann::json& sharding,
+                     std::pair<std::int64_t, std::int64_t> features_fingerprint) {
   nlohmann::json j;
   j["format"] = "tiergnn-plan";
   j["format_version"] = 1;
@@ -265,6 +283,10 @@ void write_plan_file(const std::string& path, const tier_plan& plan, const std::
   j["predicted_gpu_hit_rate_curve"] = hit_curve;
   j["source"] = {{"path", fs::absolute(source.dir()).lexically_normal().string()}, {"identity", source.identity()}};
   j["prepared"] = {{"order_crc32", order_crc}, {"features_crc32", features_crc}};
+  if (features_fingerprint.first >= 0) {
+    j["prepared"]["features_head_crc32"] = features_fingerprint.first;
+    j["prepared"]["features_tail_crc32"] = features_fingerprint.second;
+  }
   if (!sharding.is_null()) j["sharding"] = sharding;
   j["checksum"] = plan_file::checksum_of(j);
   std::ofstream out(path);

@@ -58,7 +58,10 @@ struct plan_file {
 void write_plan_file(const std::string& path, const tier_plan& plan, const std::vector<double>& hit_curve,
                      const nlohmann::json& profile_info, const nlohmann::json& training, const dataset& source,
                      std::uint32_t order_crc, std::int64_t features_crc,
-                     const nlohmann::json& sharding = nlohmann::json());
+                     const nlohmann::json& sharding = nlohmann::json(),
+                     // features.npy's first and last 64 KiB (shard_fingerprint; unsharded plans): checked
+                     // at every open, as the shards' are. -1: not recorded (plans of older versions).
+                     std::pair<std::int64_t, std::int64_t> features_fingerprint = {-1, -1});
 nlohmann::json to_json(const shard_info& s);
 
 }  // namespace tg

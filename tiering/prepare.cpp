@@ -154,7 +154,9 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
     }
   }
   write_plan_file(w.path("plan.json"), plan, curve, est, training, src, file_crc32(w.path("order.npy")),
-                  cfg.shards > 0 ? -1 : static_cast<std::int64_t>(file_crc32(w.path("features.npy"))), sharding);
+                  cfg.shards > 0 ? -1 : static_cast<std::int64_t>(file_crc32(w.path("features.npy"))), sharding,
+                  cfg.shards > 0 ? std::pair<std::int64_t, std::int64_t>{-1, -1}
+                                 : std::pair<std::int64_t, std::int64_t>(shard_fingerprint(w.path("features.npy"))));
   try {
     rep.out_dir = w.commit();
   } catch (const nonfinite_error& e) {

@@ -301,6 +301,16 @@ TEST(PrepareBadInput, PlanFromAnotherDatasetOrChangedSourceIsRefused) {
     EXPECT_NE(std::string(e.what()).find("order.npy: its contents do not match the checksum"), std::string::npos)
         << e.what();
   }
+  // The source's features.npy copied into the prepared copy (same shape, rows in the old order):
+  // refused by its first and last 64 KiB (R13-F12).
+  fs::copy(d / "pa", d / "unordered", fs::copy_options::recursive);
+  fs::copy_file(d / "a/features.npy", d / "unordered/features.npy", fs::copy_options::overwrite_existing);
+  try {
+    plan_file::load(dataset::open(d / "unordered"));
+    FAIL();
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("features.npy: is not the file prepare wrote"), std::string::npos) << e.what();
+  }
   // The source changed after prepare: its checksums no longer match (warned about).
   std::vector<std::int64_t> ids = dataset::open(d / "a").get("train_idx.npy").to_int64();
   ids.pop_back();
