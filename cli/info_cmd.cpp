@@ -83,7 +83,8 @@ nlohmann::json describe(const dataset& d) {
                      {"estimator", pf.plan.estimator},
                      {"training", pf.json.value("training", nlohmann::json::object())},
                      {"tiers", pf.json.value("tiers", nlohmann::json::object())},
-                     {"budgets", pf.json.value("budgets", nlohmann::json::object())}};
+                     {"budgets", pf.json.value("budgets", nlohmann::json::object())},
+                     {"shards", static_cast<long long>(pf.shards.size())}};
   }
   return j;
 }
@@ -146,10 +147,14 @@ void print_human(const nlohmann::json& j) {
         tr.value("hidden", nlohmann::json()).dump().c_str(),
         tr.value("max_batches", 0) > 0 ? (", --max-batches " + std::to_string(tr.value("max_batches", 0))).c_str()
                                        : "");
-    std::printf("tiers        GPU %lld rows (budget %s), host %lld rows (budget %s), disk %lld rows\n",
+    // Sharded: the rows are summed over the shards and the budgets are each machine's (R13-F9).
+    const long long shards = p.value("shards", 0LL);
+    std::printf("tiers        GPU %lld rows (budget %s%s), host %lld rows (budget %s%s), disk %lld rows%s\n",
                 t.value("gpu_rows", 0LL), printable_text(b.value("gpu", std::string("?"))).c_str(),
-                t.value("host_rows", 0LL), printable_text(b.value("host", std::string("?"))).c_str(),
-                t.value("disk_rows", 0LL));
+                shards > 0 ? " per shard" : "", t.value("host_rows", 0LL),
+                printable_text(b.value("host", std::string("?"))).c_str(), shards > 0 ? " per shard" : "",
+                t.value("disk_rows", 0LL),
+                shards > 0 ? (" (rows summed over the " + std::to_string(shards) + " shards)").c_str() : "");
   }
 }
 }  // namespace
@@ -191,7 +196,9 @@ void register_info(CLI::App& app) {
     } else {
       print_human(j);
       if (o->check)
-        std::printf("check        ok (structure, ids, labels, splits, checksums%s%s)\n",
+        // Only what the dataset holds is named as checked (R13-F13: "labels, splits" on a bare graph).
+        std::printf("check        ok (structure, ids%s%s, checksums%s%s)\n", d.has("labels.npy") ? ", labels" : "",
+                    d.has("train_idx.npy") || d.has("valid_idx.npy") || d.has("test_idx.npy") ? ", splits" : "",
                     d.meta().directed ? "" : ", symmetric arcs",
                     d.meta().feature_shards > 0 ? ", the feature shards here" : "");
     }
