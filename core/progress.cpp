@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 
+#include <csignal>
 #include <unistd.h>
 
 #include <cstdio>
@@ -74,6 +75,10 @@ std::atomic<int> g_pending_stop_signal{0};  // constant-initialized: safe to tou
 
 std::atomic<int>& pending_stop_signal() {
   return g_pending_stop_signal;
+}
+
+std::string stop_signal_name(int sig) {
+  return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
 }
 
 void set_stop_flag(const std::atomic<bool>* flag) {

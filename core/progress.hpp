@@ -38,6 +38,8 @@ void set_stop_flag(const std::atomic<bool>* flag);
 // at its next batch, and waits on other ranks (the CPU communicator) give up once the others have
 // had time to stop with it, instead of waiting out the whole communication timeout.
 std::atomic<int>& pending_stop_signal();
+// "SIGTERM", "SIGHUP", else "SIGINT": the names of the stop signals, for messages.
+std::string stop_signal_name(int sig);
 // Throws interrupted_error naming `what` if a stop was requested (set_stop_flag): for long loops
 // that have no progress bar (dataset::check's checksums and scans).
 void throw_if_stop_requested(const std::string& what);

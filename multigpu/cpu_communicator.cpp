@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -247,10 +246,7 @@ class tcp_communicator final : public communicator {
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
       if (left <= 0 && stopping != 0)
-        throw interrupted_error("rank " + std::to_string(w_.rank) + ": stopped by " +
-                                    (stopping == SIGTERM  ? std::string("SIGTERM")
-                                     : stopping == SIGHUP ? std::string("SIGHUP")
-                                                          : std::string("SIGINT")) +
+        throw interrupted_error("rank " + std::to_string(w_.rank) + ": stopped by " + stop_signal_name(stopping) +
                                     " while " + doing + " rank " + std::to_string(who) +
                                     ", which did not answer within " +
                                     number_text(std::chrono::duration<double>(stop_grace()).count()) + " s of it",

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <cerrno>
 #include <chrono>
 #include <numeric>
@@ -181,7 +180,7 @@ void read_runs_uring(int fd, const std::string& path, const std::vector<read_run
   // thrown: closing the ring does not wait for them, and they would write into the caller's buffers
   // after those were freed by the unwinding (R13-F8).
   std::exception_ptr failed;
-  const auto fail_with = [&](const std::function<void()>& thrower) {
+  const auto fail_with = [&](auto&& thrower) {
     if (failed) return;
     try {
       thrower();

@@ -151,10 +151,6 @@ std::string divergence_advice(const train_config& cfg) {
              : "Try a smaller --lr.";
 }
 
-std::string stop_signal_name(int sig) {
-  return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }

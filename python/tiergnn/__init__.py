@@ -204,8 +204,6 @@ class Dataset:
 
     def check(self, checksums: bool = True) -> None:
         """Full validation: CSR, ranges, splits and (by default) file checksums. Raises ValueError."""
-        if not isinstance(checksums, (bool, np.bool_)):
-            raise TypeError(f"checksums must be True or False, got {checksums!r}")
         self._d.check(_flag(checksums, "checksums"))
 
     def __repr__(self):
