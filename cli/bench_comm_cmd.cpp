@@ -39,7 +39,10 @@ void register_bench_comm(CLI::App& bench) {
   c->add_option("--comm", o->comm, "auto (mpi under mpirun when built with MPI, else tcp), mpi or tcp")
       ->check(CLI::IsMember({"auto", "mpi", "tcp"}))
       ->capture_default_str();
-  c->add_option("--max-mib", o->max_mib, "Largest message in MiB")->check(CLI::Range(1, 4096))->capture_default_str();
+  c->add_option("--max-mib", o->max_mib,
+                "Upper bound on the largest message in MiB (sizes are 4 KiB x 4^k: --max-mib 3 stops at 1 MiB)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   c->add_option("--repeats", o->repeats, "Timed calls per size")->check(CLI::Range(1, 1000))->capture_default_str();
   c->add_option("--comm-timeout", o->timeout, "Seconds a rank waits for the others (tcp)")
       ->capture_default_str()
@@ -61,11 +64,13 @@ void register_bench_comm(CLI::App& bench) {
     while (largest * 4 <= o->max_mib * (std::int64_t{1} << 20)) largest *= 4;
     const std::uint64_t local_ranks = w.launcher == "env" ? static_cast<std::uint64_t>(w.size) : 1;
     const std::uint64_t need = 3 * static_cast<std::uint64_t>(largest) * local_ranks;
-    if (const std::uint64_t have = usable_memory_bytes(); need > have)
+    // Against the memory available now (the ranks start together; each checks the same figure).
+    if (const std::uint64_t have = available_memory_bytes(); need > have)
       throw input_error("--max-mib " + std::to_string(o->max_mib) + ": the largest message (" +
                         std::to_string(largest >> 20) + " MiB) needs about " + std::to_string(need >> 20) +
                         " MiB for " + std::to_string(local_ranks) + " rank(s) on this machine, more than the " +
-                        std::to_string(have >> 20) + " MiB usable; give a smaller --max-mib");
+                        std::to_string(have >> 20) + " MiB available now (of " +
+                        std::to_string(usable_memory_bytes() >> 20) + " MiB in all); give a smaller --max-mib");
     // Each rank's own address-space limit (ulimit -v), less what the process maps already.
     if (struct rlimit rl{}; ::getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
       std::uint64_t mapped = 0;

@@ -79,6 +79,17 @@ std::uint64_t usable_memory_bytes() {
   return std::min(physical_memory_bytes(), cgroup_memory_limit_bytes());
 }
 
+std::uint64_t available_memory_bytes() {
+  std::uint64_t avail = kUnknownBytes;
+  std::ifstream f("/proc/meminfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("MemAvailable:", 0) == 0) {
+      avail = std::strtoull(line.c_str() + 13, nullptr, 10) << 10;  // "MemAvailable:   123 kB"
+      break;
+    }
+  return std::min(avail, usable_memory_bytes());
+}
+
 std::uint64_t bucket_budget_bytes(const char* env_override) {
   if (const char* e = std::getenv(env_override)) {
     const long long v = std::atoll(e);

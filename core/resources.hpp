@@ -33,6 +33,10 @@ std::uint64_t cgroup_memory_limit_bytes();
 // What this process may use: the smaller of physical memory and its cgroup's limit.
 std::uint64_t usable_memory_bytes();
 
+// What it can have now without swapping or evicting others: the smaller of /proc/meminfo's
+// MemAvailable and usable_memory_bytes() (usable_memory_bytes() when MemAvailable is missing).
+std::uint64_t available_memory_bytes();
+
 // Anonymous memory one bucketed pass over data larger than memory may fill (the CSR build's
 // scatter, prepare's feature permutation): a quarter of usable_memory_bytes(), at least 64 MiB.
 // The environment variable `env_override`, when set to a positive byte count, replaces it (tests

@@ -49,6 +49,7 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   std::vector<tier_plan> shard_plans;
   // A GPU rank also holds its feature exchange's buffers beside the tier.
   const std::uint64_t exchange = sharded_exchange_bytes(reserve.input_rows, m.feature_dim, cfg.shards);
+  if (cfg.shards > 0) check_gpu_budget_for_exchange(gpu, reserve.total(), exchange, cfg.shards, "--gpu-mem");
   for (int s = 0; s < cfg.shards; ++s)
     shard_plans.push_back(size_tiers(layout.size(s), row_bytes, gpu, host, reserve.total() + exchange));
   tier_plan plan = size_tiers(m.num_nodes, row_bytes, gpu, host, reserve.total());

@@ -43,6 +43,10 @@ double parse_positive(const std::string& spec, const std::string& text) {
   if (!plain) bad_spec(spec, "'" + text + "' is not a positive number written in plain decimal (such as 2 or 0.25)");
   const double k = std::stod(text);
   if (!(k > 0)) bad_spec(spec, "the parameter must be positive");
+  // The work grows with the parameter (K presampling epochs, B passes over the edges): presample:160
+  // is the ceiling bench traffic compares against; a mistyped 100000 would run for hours.
+  constexpr double kMaxParam = 10000;
+  if (k > kMaxParam) bad_spec(spec, "the parameter is at most 10000 (each unit costs about one presampling epoch)");
   return k;
 }
 

@@ -1,6 +1,7 @@
 #include "tiering/shard_layout.hpp"
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "tiering/budget.hpp"
 
 namespace tg {
@@ -42,6 +43,21 @@ std::uint64_t sharded_exchange_bytes(std::int64_t input_rows, std::int64_t dim, 
   const auto rows = static_cast<std::uint64_t>(std::max<std::int64_t>(input_rows, 0));
   const auto row = static_cast<std::uint64_t>(std::max<std::int64_t>(dim, 0)) * sizeof(float);
   return rows * (2 * row + sizeof(std::int64_t)) + static_cast<std::uint64_t>(std::max(k - 1, 0)) * rows * row;
+}
+
+void check_gpu_budget_for_exchange(const budget& gpu, std::uint64_t reserve, std::uint64_t exchange, int k,
+                                   const std::string& option) {
+  if (gpu.type != budget::kind::bytes || k < 1 || exchange == 0) return;
+  const std::uint64_t need = reserve + exchange;
+  if (need < reserve || gpu.bytes >= need) return;  // an overflowing sum is left to size_tiers' message
+  const auto text = [](std::uint64_t b) { return format_bytes(static_cast<double>(b)); };
+  throw budget_error(option + " " + text(gpu.bytes) +
+                     " cannot hold training's own GPU memory (model, optimizer state, a batch's input rows and "
+                     "activations: about " +
+                     text(reserve) + ") and the buffers of the feature exchange between the " + std::to_string(k) +
+                     " shards (rows staged for this rank and served to the other " + std::to_string(k - 1) +
+                     ": about " + text(exchange) + "); it is short by " + text(need - gpu.bytes) + ". Raise " + option +
+                     ", use fewer --shards, or lower --batch-size / --fanouts / --hidden");
 }
 
 }  // namespace tg

@@ -40,6 +40,13 @@ struct shard_layout {
 // each, at most).
 std::uint64_t sharded_exchange_bytes(std::int64_t input_rows, std::int64_t dim, int k);
 
+struct budget;
+// A GPU byte budget (`option`: "--gpu-mem") must hold training's own memory (`reserve`) and, in a job
+// of k shards, the exchange's buffers beside it: budget_error naming both (and fewer shards as a
+// remedy) when it does not, before any tier is sized. Shares of the features are checked at training.
+void check_gpu_budget_for_exchange(const budget& gpu, std::uint64_t reserve, std::uint64_t exchange, int k,
+                                   const std::string& option);
+
 // A machine's replica budget (--replicate: bytes, or a share of all rows held as float32) in bytes.
 std::uint64_t replica_budget_bytes(const std::string& text, std::int64_t num_nodes, std::int64_t feature_dim);
 

@@ -479,8 +479,10 @@ void validate_config(train_config& cfg) {
   if (cfg.device != "cpu" && cfg.device != "cuda")
     throw input_error("--device '" + cfg.device + "': choose cpu or cuda");
   const bool on_gpu = cfg.device == "cuda";
+  // The device as the user spelt it (cuda:N; plain cuda is GPU 0, or the rank's LOCAL_RANK in a job).
+  const std::string device_text = cfg.device_id > 0 ? "cuda:" + std::to_string(cfg.device_id) : std::string("cuda");
   if (on_gpu && cuda_device_count() == 0)
-    throw input_error(std::string("--device cuda: ") +
+    throw input_error("--device " + device_text + ": " +
                       (cuda_compiled() ? "no CUDA device is available on this machine"
                                        : "this tiergnn was built without the CUDA backend") +
                       "; use --device cpu");
@@ -496,8 +498,9 @@ void validate_config(train_config& cfg) {
   if (cfg.sampler != "cpu" && !on_gpu)
     throw input_error("--sampler " + cfg.sampler + " samples on the GPU: it needs --device cuda");
   if (on_gpu && (cfg.device_id < 0 || cfg.device_id >= cuda_device_count()))
-    throw input_error("--device cuda: this process should use GPU " + std::to_string(cfg.device_id) +
-                      " (LOCAL_RANK) but " + std::to_string(cuda_device_count()) + " are visible");
+    throw input_error("--device " + device_text + ": this process should use GPU " + std::to_string(cfg.device_id) +
+                      " (cuda:N, or LOCAL_RANK in a job) but only " + std::to_string(cuda_device_count()) +
+                      " are visible (GPUs 0 to " + std::to_string(cuda_device_count() - 1) + ")");
   if (cfg.model.num_layers > 0 && cfg.model.num_layers != static_cast<int>(cfg.fanouts.size()))
     throw input_error("--fanouts has " + std::to_string(cfg.fanouts.size()) + " entries but the model has " +
                       std::to_string(cfg.model.num_layers) + " layers: give one fanout per layer");
@@ -535,9 +538,10 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
                                                 hidden_width(cfg.model), num_classes, attention_heads(cfg.model));
     reserve.other_bytes = gpu_sampler_bytes(d, cfg, true);
     // Sharded: a GPU rank also holds its feature exchange's buffers (as prepare --shards sized them).
-    if (!pf.shards.empty())
-      reserve.input_bytes +=
-          sharded_exchange_bytes(reserve.input_rows, feature_dim, static_cast<int>(pf.shards.size()));
+    const std::uint64_t exchange =
+        pf.shards.empty() ? 0
+                          : sharded_exchange_bytes(reserve.input_rows, feature_dim, static_cast<int>(pf.shards.size()));
+    reserve.input_bytes += exchange;
     if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
       // The budget not given keeps the plan's (plan.json records "N% of the feature bytes" or bytes
       // as "1.50 GiB"; a GPU byte budget also exactly).
@@ -552,6 +556,8 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
           pf.plan.gpu_budget_bytes > 0 ? std::to_string(pf.plan.gpu_budget_bytes) : pf.plan.gpu_budget;
       const budget gpu = parse_budget(given_or_plan(cfg.gpu_mem, planned_gpu, "0"), "--gpu-mem");
       const budget host = parse_budget(given_or_plan(cfg.host_mem, pf.plan.host_budget, "100%"), "--host-mem");
+      check_gpu_budget_for_exchange(gpu, reserve.total() - exchange, exchange, static_cast<int>(pf.shards.size()),
+                                    "--gpu-mem");
       tp = size_tiers(tp.num_nodes, row_bytes, gpu, host, reserve.total());
       tp.estimator = pf.plan.estimator;
     } else if (pf.plan.gpu_budget_bytes > 0) {

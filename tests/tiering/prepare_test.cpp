@@ -15,7 +15,9 @@
 #include "tiering/feature_store.hpp"
 #include "tiering/plan_file.hpp"
 #include "tiering/prepare.hpp"
+#include "tiering/plan.hpp"
 #include "tiering/renumber.hpp"
+#include "tiering/shard_layout.hpp"
 #include "train/trainer.hpp"
 
 using namespace tg;
@@ -245,6 +247,35 @@ TEST(FeatureStore, LedgerIsTheSameForAnyThreadCount) {
     two = train(p, c).epochs[0].feature_traffic;
   }
   EXPECT_EQ(one.to_json(), two.to_json());
+}
+
+// Sharded: a GPU budget that holds training's reserve but not the feature exchange's buffers beside
+// it is refused with both named, and fewer shards among the remedies (R13-F14: the message gave one
+// sum and no reason for it).
+TEST(PrepareBadInput, AShardedGpuBudgetShortOfTheExchangeNamesIt) {
+  scratch_dir d;
+  const dataset src = dataset::open(make_graph(d));
+  prepare_config c = small_prepare();
+  c.shards = 3;
+  const reserve_estimate r =
+      estimate_reserve(src.num_nodes(), src.meta().feature_dim,
+                       src.meta().feature_dim * static_cast<std::int64_t>(dtype_size(src.meta().feature_dtype)),
+                       c.fanouts, c.batch_size, c.hidden, std::max<std::int64_t>(src.meta().num_classes, 2));
+  const std::uint64_t exchange = sharded_exchange_bytes(r.input_rows, src.meta().feature_dim, 3);
+  ASSERT_GT(exchange, 2u);
+  c.gpu_mem = std::to_string(r.total() + exchange / 2);  // the reserve fits, the exchange does not
+  try {
+    prepare_dataset(src, c, d / "out");
+    FAIL() << "a budget short of the exchange was accepted";
+  } catch (const budget_error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("feature exchange between the 3 shards"), std::string::npos) << m;
+    EXPECT_NE(m.find("fewer --shards"), std::string::npos) << m;
+    EXPECT_NE(m.find("short by"), std::string::npos) << m;
+  }
+  EXPECT_FALSE(fs::exists(d / "out"));
+  c.gpu_mem = std::to_string(r.total() + exchange + (std::uint64_t{1} << 20));
+  EXPECT_NO_THROW(prepare_dataset(src, c, d / "out"));
 }
 
 TEST(PrepareBadInput, BudgetsAndEstimatorAreCheckedBeforeAnyWork) {

@@ -777,9 +777,10 @@ TEST(ProfilerBadInput, UnknownOrMalformedSpecsListTheValidNames) {
   profile_config cfg;
   cfg.train_ids = {0, 1};
   cfg.fanouts = {2, 1};
-  for (const char* bad : {"presample:0", "presample:x", "presample", "presample:", "presample:-1", "presample:1e3",
-                          "presample:0.0", "presample:1.2.3", "cvip:0", "cvip:x", "cvip:", "hybrid:0", "hybrid:abc",
-                          "degree:2", "oracle:5", "pagerank", "", "DEGREE"}) {
+  for (const char* bad : {"presample:0",   "presample:x",   "presample",       "presample:", "presample:-1",
+                          "presample:1e3", "presample:0.0", "presample:1.2.3", "cvip:0",     "cvip:x",
+                          "cvip:",         "cvip:10001",    "presample:99999", "hybrid:0",   "hybrid:abc",
+                          "degree:2",      "oracle:5",      "pagerank",        "",           "DEGREE"}) {
     try {
       profile(ds, cfg, bad);
       FAIL() << "accepted '" << bad << "'";
