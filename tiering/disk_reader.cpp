@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <numeric>
 #include <exception>
 #include <mutex>
@@ -259,6 +260,85 @@ double read_pages_direct(const std::string& path, const std::vector<std::uint64_
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The pread engine's pool: threads - 1 workers that sleep between calls, and the calling thread,
+// each taking the next run until none is left. One call at a time (call_); a call returns only when
+// no worker is still reading into its buffers, failed or not.
+struct disk_row_reader::pread_pool {
+  explicit pread_pool(int threads) {
+    for (int t = 1; t < threads; ++t) workers.emplace_back([this] { serve(); });
+  }
+  ~pread_pool() {
+    {
+      const std::lock_guard<std::mutex> lock(m);
+      stop = true;
+    }
+    wake.notify_all();
+    for (auto& th : workers) th.join();
+  }
+
+  void run(int job_fd, const std::string& job_path, const std::vector<read_run>& job_runs) {
+    const std::lock_guard<std::mutex> one_call(call);
+    {
+      const std::lock_guard<std::mutex> lock(m);
+      fd = job_fd;
+      path = &job_path;
+      runs = &job_runs;
+      next.store(0);
+      failed = nullptr;
+      ++generation;
+    }
+    if (job_runs.size() > 1) wake.notify_all();
+    work();
+    std::unique_lock<std::mutex> lock(m);
+    idle.wait(lock, [&] { return busy == 0; });
+    runs = nullptr;  // a worker that wakes after this finds no job
+    if (failed) std::rethrow_exception(failed);
+  }
+
+ private:
+  void work() {
+    try {
+      for (std::size_t k; (k = next.fetch_add(1)) < runs->size();)
+        pread_all(fd, (*runs)[k].dst, (*runs)[k].bytes, (*runs)[k].offset, *path);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(m);
+      if (!failed) failed = std::current_exception();
+      next.store(runs->size());
+    }
+  }
+  void serve() {
+    std::uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(m);
+    for (;;) {
+      wake.wait(lock, [&] { return stop || generation != seen; });
+      if (stop) return;
+      seen = generation;
+      if (runs == nullptr) continue;  // that call has ended already
+      ++busy;
+      lock.unlock();
+      work();
+      lock.lock();
+      if (--busy == 0) idle.notify_all();
+    }
+  }
+
+  std::mutex call, m;
+  std::condition_variable wake, idle;
+  std::vector<std::thread> workers;
+  bool stop = false;
+  std::uint64_t generation = 0;
+  int busy = 0;
+  int fd = -1;
+  const std::string* path = nullptr;
+  const std::vector<read_run>* runs = nullptr;
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failed;
+};
+
+void disk_row_reader::pool_deleter::operator()(pread_pool* p) const {
+  delete p;
+}
+
 std::string disk_row_reader::engine() const {
   return uring_ ? "io_uring (queue depth " + std::to_string(depth_) + ")"
                 : "pread (" + std::to_string(readers_) + " threads)";
@@ -277,10 +357,12 @@ void disk_row_reader::read(const std::vector<std::pair<std::int64_t, std::size_t
         {data_offset_ + static_cast<std::uint64_t>(rows[i].first) * rb, (j - i) * rb, dst + rows[i].second * rb});
     i = j;
   }
-  if (uring_)
+  if (uring_) {
     read_runs_uring(fd_.get(), path_, runs, depth_);
-  else
-    read_runs_pread(fd_.get(), path_, runs, readers_);
+    return;
+  }
+  std::call_once(pool_started_, [&] { pool_.reset(new pread_pool(readers_)); });
+  pool_->run(fd_.get(), path_, runs);
 }
 
 }  // namespace tg

@@ -8,11 +8,15 @@
 //   io_uring  (when tiergnn is built with liburing and the kernel allows it) one thread keeps up to
 //             `queue_depth` reads in flight, so a disk that needs many outstanding requests to
 //             reach its IOPS (NVMe, virtio, network block devices) is kept busy;
-//   pread     a pool of `readers` threads, each with one read in flight (the fallback).
+//   pread     a pool of `readers` threads, each with one read in flight (the fallback). The pool is
+//             started at the first read and kept until the reader is destroyed (a pool per call cost
+//             `readers` thread starts per mini-batch: R13-F11); calls from several threads take turns.
 // The file is opened with POSIX_FADV_RANDOM (no readahead: a random row costs one page, not 128 KiB).
 // TIERGNN_DISK_IO=pread|io_uring picks one (default: io_uring when available);
 // bench/disk_bench.cpp measures both against the disk's ceiling.
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,6 +85,13 @@ class disk_row_reader {
   int readers_ = 4;
   bool uring_ = false;
   int depth_ = 128;
+  // The pread engine's threads (disk_reader.cpp), started by the first read.
+  struct pread_pool;
+  struct pool_deleter {
+    void operator()(pread_pool* p) const;
+  };
+  mutable std::unique_ptr<pread_pool, pool_deleter> pool_;
+  mutable std::once_flag pool_started_;
 };
 
 }  // namespace tg

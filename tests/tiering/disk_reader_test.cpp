@@ -9,6 +9,8 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "core/error.hpp"
@@ -79,6 +81,35 @@ TEST(DiskReader, BothEnginesReturnTheFilesRows) {
     GTEST_SKIP() << "io_uring is not available here ("
                  << (io_uring_compiled() ? "the kernel refuses it" : "no liburing")
                  << "): only the pread engine was checked";
+}
+
+// The pread engine keeps its threads between calls: many calls in a row, and calls from several
+// threads at once on one reader (they take turns), each get exactly their own rows.
+TEST(DiskReader, ThePreadPoolServesRepeatedAndConcurrentCalls) {
+  test::scratch_dir d;
+  const std::int64_t rows = 5000, dim = 8;
+  const feature_file f = write_features(d / "f.npy", rows, dim);
+  for (int readers : {1, 4, 64}) {
+    const disk_row_reader r(f, readers, disk_io::pread);
+    std::vector<std::thread> callers;
+    std::vector<std::string> failures(4);
+    for (int t = 0; t < 4; ++t)
+      callers.emplace_back([&, t] {
+        for (unsigned call = 0; call < 25; ++call) {
+          const auto want = pick(rows, 100 * static_cast<unsigned>(t) + call);
+          std::vector<float> got(want.size() * static_cast<std::size_t>(dim), -1.0f);
+          r.read(want, reinterpret_cast<std::uint8_t*>(got.data()));
+          for (const auto& [id, slot] : want)
+            if (got[slot * static_cast<std::size_t>(dim)] != static_cast<float>(id * dim) * 0.5f + 1.0f) {
+              failures[static_cast<std::size_t>(t)] = "thread " + std::to_string(t) + " call " + std::to_string(call) +
+                                                      ": wrong bytes for row " + std::to_string(id);
+              return;
+            }
+        }
+      });
+    for (auto& c : callers) c.join();
+    for (const auto& fail : failures) EXPECT_TRUE(fail.empty()) << r.engine() << ": " << fail;
+  }
 }
 
 TEST(DiskReader, EngineChoiceAndBadFilesAreCheckedUpFront) {
