@@ -809,14 +809,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       if (std::filesystem::exists(file, ec)) bytes *= 2;  // the new one is written beside the old one
       std::string where = parent_dir(file);               // --checkpoint's folder may not exist yet: its parent
       if (!std::filesystem::exists(where, ec)) where = parent_dir(where);
-      const std::uint64_t avail = free_disk_bytes(where);
-      if (avail == kUnknownBytes || bytes <= avail) return;
-      if (avail == 0 && holds_no_files(where))
-        throw input_error(option + " " + file + ": " + where +
-                          " is on a file system that holds no files (a virtual one, like /proc or /sys): write it "
-                          "elsewhere");
-      throw input_error(option + " " + file + ": needs " + format_bytes(static_cast<double>(bytes)) +
-                        " but its file system has " + format_bytes(static_cast<double>(avail)) + " free");
+      expect_disk_space(where, bytes, option + " " + file, "it");
     };
     const std::uint64_t params = static_cast<std::uint64_t>(model.num_parameters());
     need_room("--save-model", cfg.save_model_path, 4 * params + (64u << 10));
