@@ -111,6 +111,11 @@ def test_feature_store_round_trip(cora):
         fs.get_tensor("paper", "x", idx)
     with pytest.raises((ValueError, IndexError)):
         fs.get_tensor(None, "x", torch.tensor([ds.num_nodes]))
+    # Ids, not positions: -1 is refused whether it comes alone or in a tensor (a lone -1 wrapped to
+    # the last row while a tensor of [-1] was refused: R12).
+    for bad in (-1, np.int64(-1), torch.tensor([-1]), [-1]):
+        with pytest.raises(IndexError, match="node -1 is outside"):
+            fs.get_tensor(None, "x", bad)
 
 
 def test_graph_store_layouts(cora):

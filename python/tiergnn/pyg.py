@@ -135,10 +135,11 @@ class TierFeatureStore(FeatureStore):
         if isinstance(index, slice):
             return np.arange(n, dtype=np.int64)[index]
         if isinstance(index, (int, np.integer)):
+            # A node id, not a position: -1 is refused as it is in a tensor of ids (it does not wrap).
             i = int(index)
-            if not -n <= i < n:
+            if not 0 <= i < n:
                 raise IndexError(f"node {i} is outside [0, {n})")
-            return np.array([i % n], dtype=np.int64)
+            return np.array([i], dtype=np.int64)
         a = index.detach().cpu().numpy() if isinstance(index, Tensor) else np.asarray(index)
         if a.dtype == np.bool_:
             if a.shape != (n,):
