@@ -297,24 +297,30 @@ class tcp_communicator final : public communicator {
   }
 
   // The first bytes of a new connection, within a second; false when they do not come.
-  static bool read_hello(int fd, void* data, std::size_t bytes) {
+  // Reads a connection's greeting within a second. Returns "" when it came whole, else why not (for
+  // the warning that drops the connection).
+  static std::string read_hello(int fd, void* data, std::size_t bytes) {
     const auto deadline = clock_type::now() + std::chrono::seconds(1);
     auto* p = static_cast<std::uint8_t*>(data);
+    const std::size_t want = bytes;
     while (bytes > 0) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
-      if (left <= 0) return false;
+      if (left <= 0) return bytes == want ? "said nothing within a second" : "stopped in the middle of its greeting";
       pollfd q{fd, POLLIN, 0};
       if (::poll(&q, 1, static_cast<int>(left)) <= 0) continue;
       const ssize_t k = ::recv(fd, p, bytes, 0);
-      if (k == 0) return false;
+      if (k == 0)
+        return bytes == want ? "closed before it introduced itself (a rank that gave up waiting, with a short "
+                               "--comm-timeout, closes so)"
+                             : "closed in the middle of its greeting";
       if (k < 0) {
         if (errno == EINTR || errno == EAGAIN) continue;
-        return false;
+        return std::string("failed: ") + std::strerror(errno);
       }
       p += k;
       bytes -= static_cast<std::size_t>(k);
     }
-    return true;
+    return "";
   }
 
   static void tune(int fd) {
@@ -376,9 +382,10 @@ class tcp_communicator final : public communicator {
       // A rank introduces itself within a second; anything else on MASTER_PORT (a port scan, a
       // health check, a stray client) is dropped and the job goes on waiting for its ranks.
       std::int32_t hello[3] = {0, 0, 0};  // magic, rank, world size
-      if (!read_hello(s.get(), hello, sizeof hello) || hello[0] != kHelloMagic) {
-        log_warn("rank 0: ignored a connection to ", w_.master_addr, ":", w_.master_port,
-                 " that is not a tiergnn rank");
+      std::string why = read_hello(s.get(), hello, sizeof hello);
+      if (why.empty() && hello[0] != kHelloMagic) why = "sent something other than a tiergnn rank's greeting";
+      if (!why.empty()) {
+        log_warn("rank 0: ignored a connection to ", w_.master_addr, ":", w_.master_port, " that ", why);
         continue;
       }
       if (hello[1] <= 0 || hello[1] >= w_.size || hello[2] != w_.size ||
