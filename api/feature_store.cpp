@@ -62,9 +62,9 @@ feature_store::feature_store(const dataset& d, const store_options& opt) : impl_
                             " must satisfy 0 <= g <= c <= " + std::to_string(n) +
                             " (the rows; g GPU rows, c - g host rows, the rest on disk), or both be -1 for the "
                             "plan's");
-    if (opt.disk_readers <= 0)
-      throw tg::input_error("feature store: disk_readers must be positive (got " + std::to_string(opt.disk_readers) +
-                            ")");
+    if (opt.disk_readers <= 0 || opt.disk_readers > 1024)
+      throw tg::input_error("feature store: disk_readers must lie in [1, 1024], as train --disk-readers (got " +
+                            std::to_string(opt.disk_readers) + ")");
     if (g < 0 && c < 0) {
       g = 0;
       c = d.num_nodes();

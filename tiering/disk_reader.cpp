@@ -18,10 +18,12 @@
 #include <numeric>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/npy.hpp"
 
 namespace tg {
@@ -264,8 +266,19 @@ double read_pages_direct(const std::string& path, const std::vector<std::uint64_
 // each taking the next run until none is left. One call at a time (call_); a call returns only when
 // no worker is still reading into its buffers, failed or not.
 struct disk_row_reader::pread_pool {
-  explicit pread_pool(int threads) {
-    for (int t = 1; t < threads; ++t) workers.emplace_back([this] { serve(); });
+  // Starts what it can: when the system refuses a thread (its thread or process limit, an address-
+  // space limit) the pool reads with the threads it has, the caller's included, and says so once.
+  explicit pread_pool(int threads, const std::string& file) {
+    workers.reserve(static_cast<std::size_t>(std::max(threads - 1, 0)));
+    for (int t = 1; t < threads; ++t) {
+      try {
+        workers.emplace_back([this] { serve(); });
+      } catch (const std::system_error& e) {
+        log_warn("disk tier (", file, "): the system refused reader thread ", t + 1, " of ", threads, " (", e.what(),
+                 "); reading with ", t, t == 1 ? " thread" : " threads", " (give fewer --disk-readers)");
+        break;
+      }
+    }
   }
   ~pread_pool() {
     {
@@ -361,7 +374,7 @@ void disk_row_reader::read(const std::vector<std::pair<std::int64_t, std::size_t
     read_runs_uring(fd_.get(), path_, runs, depth_);
     return;
   }
-  std::call_once(pool_started_, [&] { pool_.reset(new pread_pool(readers_)); });
+  std::call_once(pool_started_, [&] { pool_.reset(new pread_pool(readers_, path_)); });
   pool_->run(fd_.get(), path_, runs);
 }
 

@@ -20,8 +20,8 @@ namespace tiergnn {
 //              The GPU tier must fit in the device's free memory (error kind budget otherwise).
 // Every gather is counted in the ledger; gather() may be called from several threads.
 struct store_options {
-  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
-  int disk_readers = 4;
+  std::string device = "cpu";       // "cpu", "cuda" or "cuda:N"
+  int disk_readers = 4;             // 1 to 1024 threads reading disk-tier rows when io_uring is not used
   std::int64_t g = -1, c = -1;      // tier boundaries; -1: from the plan (prepared) or all rows in host
   std::uint64_t reserve_bytes = 0;  // cuda: device memory to leave free beside the GPU tier
 };

@@ -3,7 +3,11 @@
 // header disagrees with what the reader expects is refused before any read.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <cstring>
@@ -110,6 +114,41 @@ TEST(DiskReader, ThePreadPoolServesRepeatedAndConcurrentCalls) {
     for (auto& c : callers) c.join();
     for (const auto& fail : failures) EXPECT_TRUE(fail.empty()) << r.engine() << ": " << fail;
   }
+}
+
+// A thread the system refuses (here: an address-space limit smaller than the threads' stacks) leaves
+// the pool with the threads it could start: the reads still return the right rows, no abort (R14-F2:
+// std::terminate from a vector of joinable threads). Run in a child process: the limit is per process.
+TEST(DiskReader, ThePreadPoolReadsWithTheThreadsTheSystemAllows) {
+  test::scratch_dir d;
+  const std::int64_t rows = 5000, dim = 8;
+  const feature_file f = write_features(d / "f.npy", rows, dim);
+  const auto want = pick(rows, 7);
+  std::vector<float> got(want.size() * static_cast<std::size_t>(dim), -1.0f);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const disk_row_reader r(f, 1024, disk_io::pread);
+    struct rlimit lim {};
+    ::getrlimit(RLIMIT_AS, &lim);
+    // Room for what is mapped now plus a few thread stacks (8 MiB each by default), not 1023.
+    std::uint64_t mapped = 0;
+    if (FILE* st = std::fopen("/proc/self/statm", "r")) {
+      unsigned long pages = 0;
+      if (std::fscanf(st, "%lu", &pages) == 1) mapped = static_cast<std::uint64_t>(pages) * 4096;
+      std::fclose(st);
+    }
+    lim.rlim_cur = mapped + (std::uint64_t{64} << 20);
+    if (::setrlimit(RLIMIT_AS, &lim) != 0) ::_exit(3);
+    r.read(want, reinterpret_cast<std::uint8_t*>(got.data()));
+    for (const auto& [id, slot] : want)
+      if (got[slot * static_cast<std::size_t>(dim)] != static_cast<float>(id * dim) * 0.5f + 1.0f) ::_exit(2);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the reader died of signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: wrong rows; 3: setrlimit failed";
 }
 
 TEST(DiskReader, EngineChoiceAndBadFilesAreCheckedUpFront) {
