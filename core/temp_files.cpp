@@ -6,12 +6,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <utility>
 
 namespace tg {
 
@@ -145,21 +147,33 @@ std::string temp_prefix(const std::string& name) {
   return "." + name.substr(0, kKeep) + "~" + hex + ".tmp-";
 }
 
-void remove_stale_temps(const std::string& path) {
+std::vector<std::string> stale_temps(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path p = fs::path(path).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();
   const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
   const std::string prefix = temp_prefix(p.filename().string());
+  std::vector<std::pair<fs::file_time_type, std::string>> found;
   for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
     const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
     if (pid <= 0 || pid == ::getpid()) continue;
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    std::error_code te;
+    found.emplace_back(fs::last_write_time(it->path(), te), it->path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+void remove_stale_temps(const std::string& path) {
+  for (const std::string& t : stale_temps(path)) {
     std::error_code rm;
-    fs::remove_all(it->path(), rm);
+    std::filesystem::remove_all(t, rm);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <string>
+#include <vector>
 
 namespace tg {
 
@@ -37,6 +38,9 @@ void remove_registered_temps_signal_safe();
 
 // Removes siblings of `path` named "." + basename + ".tmp-PID[...]" whose process PID is gone.
 void remove_stale_temps(const std::string& path);
+// Those siblings (before they are removed: a resumed run reads the metrics lines a killed run left
+// in its temporary), oldest first (by modification time, then name).
+std::vector<std::string> stale_temps(const std::string& path);
 // The start of the names of the temporaries for a file named `name` (".NAME.tmp-"; a long name is
 // shortened and hashed so that a temporary fits a file system's 255-byte names).
 std::string temp_prefix(const std::string& name);

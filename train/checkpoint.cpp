@@ -138,6 +138,13 @@ checkpoint read_checkpoint(const std::string& path) {
     for (const char* key : {"dataset", "model", "settings"})
       if (c.header.contains(key) && !c.header[key].is_object())
         throw bad(std::string("header: ") + key + " must be an object, got " + c.header[key].dump().substr(0, 60));
+    if (c.header.contains("metrics_tail")) {  // {"epoch": whole, "loss": number, "seconds": number}
+      const auto& t = c.header["metrics_tail"];
+      if (!t.is_object() || !t.contains("epoch") || !t["epoch"].is_number_integer() || !t.contains("loss") ||
+          !t["loss"].is_number() || !t.contains("seconds") || !t["seconds"].is_number())
+        throw bad("header: metrics_tail must hold a whole epoch and the numbers loss and seconds, got " +
+                  t.dump().substr(0, 60));
+    }
     if (c.header.contains("has_optimizer") && !c.header["has_optimizer"].is_boolean())
       throw bad("header: has_optimizer must be true or false");
     if (c.header.value("has_optimizer", false) && !c.header.contains("step")) throw bad("header: no step");

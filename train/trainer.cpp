@@ -68,26 +68,111 @@ struct metrics_output {
   std::ofstream out;
   bool committed = false;
   int epoch_lines = 0;  // lines of epochs this run finished
-  void open(const std::string& p, bool resume) {
+  // resume: the run continues after epoch `start` of a checkpoint whose header recorded `tail`, its
+  // last epoch line's {"epoch", "loss", "seconds"} (null when that run wrote no metrics, or was made
+  // before this was recorded).
+  void open(const std::string& p, bool resume, int start, const nlohmann::json& tail) {
     path = p;
     tmp = temp_sibling(p);
+    std::vector<std::string> kept;
+    if (resume) kept = resumed_lines(p, start, tail);
     remove_stale_temps(p);
     register_temp(tmp);
     out.open(tmp, std::ios::trunc);
     if (!out)
       throw input_error(at_input(p, std::string("cannot open the metrics file for writing: ") + std::strerror(errno)));
-    // On --resume the earlier lines come first, without the earlier run's "final" line: the file ends
-    // with one final line, this run's.
-    if (resume && std::filesystem::is_regular_file(p)) {
-      std::ifstream in(p);
-      if (!in) throw io_error(at_input(p, "cannot read it to append this run's lines"));
+    for (const std::string& line : kept) out << line << '\n';
+    if (!out) throw io_error(at_input(p, "cannot copy it to append this run's lines (is the disk full?)"));
+  }
+
+  // On --resume the file begins with the lines of the checkpointed run's epochs 1..start (its
+  // "final" line left out: the file ends with this run's). They are found where that run wrote them:
+  // this file, or the temporary of a run that was killed before it could rename it into place (the
+  // newest first). The run's block is the lines of epochs 1..start that end at the line the
+  // checkpoint recorded; lines of another run (one that replaced the file meanwhile) or of epochs
+  // after the checkpoint are left out, with a warning (R14-F1: they were all copied, and a resumed
+  // file could list epochs 1-5 of another run before this one's 3-4).
+  static std::vector<std::string> resumed_lines(const std::string& p, int start, const nlohmann::json& tail) {
+    std::vector<std::string> sources = stale_temps(p);
+    std::reverse(sources.begin(), sources.end());  // newest temporary first
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(p, ec)) sources.insert(sources.begin(), p);
+    struct line_info {
+      std::string text;
+      int epoch = 0;  // 0: not an epoch line (the "final" line, or not JSON)
+      nlohmann::json j;
+    };
+    auto read_lines = [](const std::string& f) {
+      std::vector<line_info> v;
+      std::ifstream in(f);
+      if (!in) throw io_error(at_input(f, "cannot read it to continue the run's metrics"));
       for (std::string line; std::getline(in, line);) {
-        const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_object() && j.contains("final")) continue;
-        out << line << '\n';
+        line_info li;
+        li.j = nlohmann::json::parse(line, nullptr, false);
+        if (li.j.is_object() && !li.j.contains("final") && li.j.contains("epoch") && li.j["epoch"].is_number_integer())
+          li.epoch = li.j["epoch"].get<int>();
+        li.text = std::move(line);
+        v.push_back(std::move(li));
       }
-      if (!out) throw io_error(at_input(p, "cannot copy it to append this run's lines (is the disk full?)"));
+      return v;
+    };
+    const bool has_tail = tail.is_object() && tail.contains("epoch") && tail["epoch"].is_number_integer();
+    // A number of a JSON object, NaN when absent or not a number (NaN equals nothing).
+    auto num = [](const nlohmann::json& o, const char* key) {
+      const auto it = o.find(key);
+      return it != o.end() && it->is_number() ? it->get<double>() : std::numeric_limits<double>::quiet_NaN();
+    };
+    auto is_tail = [&](const line_info& li) {
+      return has_tail && li.epoch == tail["epoch"].get<int>() && num(li.j, "loss") == num(tail, "loss") &&
+             num(li.j, "seconds") == num(tail, "seconds");
+    };
+    std::vector<std::string> kept;
+    std::size_t file_lines = 0;  // epoch lines in the file itself, to tell what was left out
+    bool found = false;
+    for (std::size_t s = 0; s < sources.size(); ++s) {
+      const std::vector<line_info> v = read_lines(sources[s]);
+      if (sources[s] == p)
+        for (const auto& li : v) file_lines += li.epoch > 0 ? 1 : 0;
+      if (has_tail) {
+        // The recorded last line, then back through epochs start - 1, ..., 1 of the same block.
+        for (std::size_t i = v.size(); i-- > 0 && !found;) {
+          if (!is_tail(v[i])) continue;
+          found = true;
+          std::vector<std::string> block = {v[i].text};
+          int want = v[i].epoch - 1;
+          for (std::size_t k = i; k-- > 0 && want >= 1;)
+            if (v[k].epoch == want) {
+              block.push_back(v[k].text);
+              --want;
+            } else if (v[k].epoch > 0) {
+              break;  // another run's line: the block ends here
+            }
+          kept.assign(block.rbegin(), block.rend());
+          if (want >= 1)
+            log_warn("--metrics ", printable_text(p), ": the lines of epochs 1 to ", want,
+                     " of the run being resumed are not there; the file continues without them");
+          if (sources[s] != p)
+            log_info("--metrics ", printable_text(p), ": the lines of epochs ",
+                     v[i].epoch - static_cast<int>(block.size()) + 1, " to ", v[i].epoch, " were recovered from ",
+                     printable_text(sources[s]), ", left by a run that was stopped before it could write the file");
+        }
+        if (found) break;
+      } else if (sources[s] == p) {
+        // A checkpoint that recorded no line: its epochs' lines as the file has them, in order.
+        for (const auto& li : v)
+          if (li.epoch >= 1 && li.epoch <= start) kept.push_back(li.text);
+      }
     }
+    if (has_tail && !found && start > 0)
+      log_warn("--metrics ", printable_text(p), ": the lines of epochs 1 to ", start,
+               " of the run being resumed are not in it (another run replaced the file?); this run's lines start at "
+               "epoch ",
+               start + 1);
+    if (file_lines > kept.size() && std::filesystem::is_regular_file(p, ec))
+      log_warn("--metrics ", printable_text(p), ": ", file_lines - std::min(file_lines, kept.size()),
+               " epoch line(s) of another run, or of epochs after the checkpoint's ", start,
+               ", are left out of the resumed file");
+    return kept;
   }
   void commit() {
     out.close();
@@ -640,7 +725,8 @@ std::string json_differences(const nlohmann::json& saved, const nlohmann::json& 
 // model and settings; returns the epoch to start from. Otherwise prepares the checkpoint directory
 // (refusing to replace a checkpoint without --overwrite-checkpoint) and returns 0.
 int restore_or_start(const dataset& d, const train_config& cfg, const std::string& ckpt_path,
-                     const nlohmann::json& identity, bool lead, int world, gnn_model* model, adam_optimizer* opt) {
+                     const nlohmann::json& identity, bool lead, int world, gnn_model* model, adam_optimizer* opt,
+                     nlohmann::json* metrics_tail) {
   std::error_code ec;
   if (!ckpt_path.empty() && std::filesystem::exists(ckpt_path, ec) && !std::filesystem::is_regular_file(ckpt_path, ec))
     throw input_error(at_input(ckpt_path,
@@ -704,6 +790,7 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
                                                 ": give --epochs at least that to continue it (--epochs counts from "
                                                 "the start of the run, not from the checkpoint)"));
     log_info("resuming from ", ckpt_path, " after epoch ", start);
+    *metrics_tail = c.header.value("metrics_tail", nlohmann::json());
     return start;
   } else if (!ckpt_path.empty() && lead) {
     if (std::filesystem::exists(ckpt_path) && !cfg.overwrite_checkpoint)
@@ -815,7 +902,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     need_room("--save-model", cfg.save_model_path, 4 * params + (64u << 10));
     need_room("--checkpoint", ckpt_path, 12 * params + (64u << 10));
   }
-  rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt);
+  nlohmann::json metrics_tail;  // the checkpoint's record of its last metrics line
+  rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt, &metrics_tail);
   if (lead && !ckpt_path.empty() && ::access(cfg.checkpoint_dir.c_str(), W_OK) != 0)
     throw input_error(at_input(cfg.checkpoint_dir, "is not writable"));
   // The metrics lines go to a hidden temporary beside --metrics (a copy of it on --resume), renamed
@@ -823,7 +911,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   metrics_output metrics_file;
   std::ofstream& metrics = metrics_file.out;
   if (!cfg.metrics_path.empty() && lead) {
-    metrics_file.open(cfg.metrics_path, cfg.resume);
+    metrics_file.open(cfg.metrics_path, cfg.resume, rep.start_epoch, metrics_tail);
     log_info("metrics: each epoch's line is appended to ", printable_text(metrics_file.tmp),
              " as it finishes (tail -f it to follow the run); it becomes ", printable_text(cfg.metrics_path),
              " at the end");
@@ -1195,8 +1283,12 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       }
       if (comm) j["comm_s"] = er.comm_s;
       if (validate) j["valid_" + rep.metric] = er.valid_metric;
-      metrics << json_text(j) << "\n" << std::flush;
+      const std::string text = json_text(j);
+      metrics << text << "\n" << std::flush;
       ++metrics_file.epoch_lines;
+      // As a reader of the line parses it (json_text rounds to 15 digits).
+      const nlohmann::json written = nlohmann::json::parse(text);
+      metrics_tail = {{"epoch", er.epoch}, {"loss", written["loss"]}, {"seconds", written["seconds"]}};
       if (!metrics) throw io_error(at_input(cfg.metrics_path, "write failed (is the disk full?)"));
     }
     rep.epochs.push_back(er);
@@ -1204,6 +1296,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     if (!ckpt_path.empty() && lead) {
       nlohmann::json extra = {
           {"epoch", epoch + 1}, {"dataset", identity}, {"settings", settings_json(cfg)}, {"ranks", world}};
+      // The metrics line of this epoch, by which a resumed run finds the lines of its epochs.
+      if (metrics.is_open() && metrics_tail.value("epoch", -1) == epoch + 1) extra["metrics_tail"] = metrics_tail;
       write_checkpoint(ckpt_path, model, &opt.state(), extra);
       last_ckpt_epoch = epoch + 1;
     }

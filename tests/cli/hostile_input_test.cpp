@@ -19,6 +19,7 @@
 #include <string>
 #include <limits>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -137,6 +138,56 @@ TEST(HostileInput, CheckpointsAreVerifiedAndNeverSilentlyReplaced) {
     f.write(&c, 1);
   }
   expect_one_line_error(t + " --epochs 2 --resume", "checksum");
+}
+
+// --resume continues the metrics of the run it resumes, and only those (R14-F1): lines of another run
+// that replaced the file meanwhile are left out, and the lines a killed run left in its temporary are
+// recovered instead of being deleted as litter.
+TEST(HostileInput, AResumedRunsMetricsAreItsOwnEpochsInOrder) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
+  const std::string t = "train " + d / "g" + " --fanouts 5,5 --batch-size 64 --no-progress ";
+  auto epochs_of = [](const std::string& file) {
+    std::vector<int> e;
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      e.push_back(j.contains("final") ? 0 : j.at("epoch").get<int>());
+    }
+    return e;
+  };
+  // Run A (2 epochs, checkpointed), then run B replaces the file, then A resumes to epoch 4.
+  ASSERT_EQ(run_cli("-q " + t + "--epochs 2 --checkpoint " + d / "ck" + " --metrics " + d / "m.jsonl"), 0);
+  ASSERT_EQ(run_cli("-q " + t + "--epochs 5 --seed 7 --metrics " + d / "m.jsonl"), 0);
+  std::string out;
+  ASSERT_EQ(run_cli(t + "--epochs 4 --checkpoint " + d / "ck" + " --resume --metrics " + d / "m.jsonl", &out), 0)
+      << out;
+  EXPECT_EQ(epochs_of(d / "m.jsonl"), (std::vector<int>{3, 4, 0}));
+  EXPECT_NE(out.find("the lines of epochs 1 to 2 of the run being resumed are not in it"), std::string::npos) << out;
+  EXPECT_NE(out.find("5 epoch line(s) of another run"), std::string::npos) << out;
+  // Resumed again: its own lines 3-4 are kept, not dropped as another run's.
+  ASSERT_EQ(run_cli("-q " + t + "--epochs 5 --checkpoint " + d / "ck" + " --resume --metrics " + d / "m.jsonl"), 0);
+  EXPECT_EQ(epochs_of(d / "m.jsonl"), (std::vector<int>{3, 4, 5, 0}));
+
+  // A run killed before it renamed its metrics into place: its temporary (named after a process that
+  // no longer exists) holds epochs 1-3; the resumed run's file holds 1-5, and the temporary is gone.
+  ASSERT_EQ(run_cli("-q " + t + "--epochs 3 --checkpoint " + d / "ck2" + " --metrics " + d / "k.jsonl"), 0);
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+  const std::string temp = d / (".k.jsonl.tmp-" + std::to_string(gone) + "-0");
+  {
+    std::ifstream in(d / "k.jsonl");
+    std::ofstream o(temp);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("\"final\"") == std::string::npos) o << line << "\n";
+  }
+  fs::remove(d / "k.jsonl");
+  ASSERT_EQ(run_cli(t + "--epochs 5 --checkpoint " + d / "ck2" + " --resume --metrics " + d / "k.jsonl", &out), 0)
+      << out;
+  EXPECT_EQ(epochs_of(d / "k.jsonl"), (std::vector<int>{1, 2, 3, 4, 5, 0}));
+  EXPECT_NE(out.find("were recovered from"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(temp));
 }
 
 TEST(HostileInput, ByteOrderMarkAndImpossibleSizes) {
