@@ -110,8 +110,8 @@ void register_bench(CLI::App& app) {
       s = e + 1;
     }
     // The outputs must be writable before minutes of simulation, not after.
-    check_output_file(o->json, "--json", {o->dir}, "", "json");
-    check_output_file(o->plot, "--plot", {o->dir}, "", "svg");
+    check_output_file(o->json, "--json", {o->dir}, "", "traffic");
+    check_output_file(o->plot, "--plot", {o->dir}, "", "plot");
     check_distinct_outputs({{"--json", o->json}, {"--plot", o->plot}});
     const dataset d = open_dataset(o->dir);
     const traffic_bench_result r = run_traffic_bench(d, o->cfg);

@@ -51,7 +51,7 @@ void register_bench_comm(CLI::App& bench) {
   c->add_option("--json", o->json, "Rank 0 writes the results as JSON to this file")->check(named_path());
   c->callback([o] {
     // The output is checked before the job starts, not after the benchmark (a FIFO would block rank 0).
-    check_output_file(o->json, "--json", {}, "", "json");
+    check_output_file(o->json, "--json", {}, "", "comm");
     const world_info w = world_from_env();
     if (w.size < 2)
       throw input_error(

@@ -130,7 +130,7 @@ void register_profile(CLI::App& app) {
   c->add_option("-o,--output", o->out, "Write the scores as a float64 .npy file")->check(named_path());
   c->callback([o] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
-    if (!o->out.empty()) check_output_file(o->out, "-o", {o->dir}, "", "npy");
+    if (!o->out.empty()) check_output_file(o->out, "-o", {o->dir}, "", "scores");
     const dataset d = open_dataset(o->dir);
     if (!d.has("train_idx.npy"))
       throw input_error(at_input(d.dir(), "has no training split (train_idx.npy) to profile"));

@@ -12,6 +12,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/npy.hpp"
 #include "core/temp_files.hpp"
 
 namespace tg {
@@ -76,23 +77,43 @@ bool path_same_or_inside(const std::string& inner, const std::string& outer) {
 }
 
 namespace {
-// What an existing file holds, judged by its first bytes: "model", "npy", "json", "svg", "other",
-// or "" when it is empty (or cannot be read: the write will say why).
+// What an existing file holds: "model", "metrics", "traffic", "comm", "scores", "plot" (tiergnn's
+// own outputs, see check_output_file), or "npy", "json", "svg", "other" (files of those formats that
+// tiergnn did not write), or "" when it is empty (or cannot be read: the write will say why). Judged
+// by the first 64 KiB; a pretty-printed JSON object by its keys, read whole up to 64 MiB.
 std::string file_kind(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return "";
-  char head[16] = {};
-  const std::size_t n = std::fread(head, 1, sizeof head, f);
-  std::fclose(f);
-  const std::string h(head, n);
-  if (n == 0) return "";
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return "";
+  std::string h(64 << 10, '\0');
+  f.read(h.data(), static_cast<std::streamsize>(h.size()));
+  h.resize(static_cast<std::size_t>(f.gcount()));
+  if (h.empty()) return "";
   if (h.rfind("TGCKPT", 0) == 0) return "model";
-  if (h.rfind("\x93NUMPY", 0) == 0) return "npy";
+  if (h.rfind("\x93NUMPY", 0) == 0) {
+    try {
+      const npy_header nh = parse_npy_header(reinterpret_cast<const std::uint8_t*>(h.data()), h.size(), path);
+      return nh.type == dtype::float64 && nh.shape.size() == 1 ? "scores" : "npy";
+    } catch (const std::exception&) {
+      return "npy";
+    }
+  }
   const std::size_t first = h.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return n < sizeof head ? "" : "other";
-  if (h[first] == '{' || h[first] == '[') return "json";
-  if (h.compare(first, 4, "<svg") == 0 || h.compare(first, 5, "<?xml") == 0) return "svg";
-  return "other";
+  if (first == std::string::npos) return "other";
+  if (h.compare(first, 4, "<svg") == 0 || h.compare(first, 5, "<?xml") == 0)
+    return h.find("GPU hit rate vs cache size") != std::string::npos ? "plot" : "svg";
+  if (h[first] != '{' && h[first] != '[') return "other";
+  // train --metrics: JSON lines, the first an epoch's or the final one.
+  const std::size_t eol = h.find('\n', first);
+  const nlohmann::json line = nlohmann::json::parse(
+      h.substr(first, eol == std::string::npos ? std::string::npos : eol - first), nullptr, false);
+  if (line.is_object() && (line.contains("epoch") || line.contains("final"))) return "metrics";
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) > (64u << 20) || ec) return "json";
+  std::ifstream whole(path);
+  const nlohmann::json j = nlohmann::json::parse(whole, nullptr, false);
+  if (j.is_object() && j.contains("estimators") && j.contains("fanouts") && j.contains("batch_size")) return "traffic";
+  if (j.is_object() && j.contains("engine") && j.contains("ranks") && j.contains("rows")) return "comm";
+  return "json";
 }
 // Whether `path` is a file of a tiergnn dataset: its meta.json, its plan.json or an array its
 // meta.json lists. Such a file is nobody's output: a --metrics or --json pointed at another dataset's
@@ -115,11 +136,16 @@ bool is_dataset_file(const std::string& path) {
 }
 
 const char* kind_text(const std::string& kind) {
-  return kind == "model"  ? "a tiergnn model or checkpoint"
-         : kind == "npy"  ? "a NumPy array (.npy)"
-         : kind == "json" ? "JSON"
-         : kind == "svg"  ? "an SVG image"
-                          : "a file that tiergnn did not write";
+  return kind == "model"     ? "a tiergnn model or checkpoint"
+         : kind == "metrics" ? "a train --metrics file"
+         : kind == "traffic" ? "a bench traffic --json result"
+         : kind == "comm"    ? "a bench comm --json result"
+         : kind == "scores"  ? "per-node scores (a 1-D float64 .npy, as profile -o writes)"
+         : kind == "plot"    ? "a bench traffic --plot image"
+         : kind == "npy"     ? "a NumPy array (.npy) that tiergnn did not write"
+         : kind == "json"    ? "JSON that tiergnn did not write"
+         : kind == "svg"     ? "an SVG image that tiergnn did not write"
+                             : "a file that tiergnn did not write";
 }
 }  // namespace
 

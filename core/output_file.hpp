@@ -18,10 +18,12 @@ bool path_same_or_inside(const std::string& inner, const std::string& outer);
 // (a directory, a FIFO, a device), or whose parent directory is missing or not writable. A parent that is `will_create`
 // (a directory output of the same run, created before it writes) need not exist yet.
 //
-// `writes` says what the option writes: "model" (a tiergnn model file), "npy", "json" (JSON or JSON
-// lines), "svg", or "" (not checked). An existing, non-empty file of another kind is refused: a saved
-// model is never replaced by --metrics or a benchmark's JSON through a slip of the name, nor a
-// user's other file by a model (the same kind, a rerun's output, is replaced as before).
+// `writes` says what the option writes: "model" (a tiergnn model file), "metrics" (train --metrics'
+// JSON lines), "traffic" / "comm" (bench traffic / bench comm --json), "scores" (profile -o: a 1-D
+// float64 .npy), "plot" (bench traffic --plot's SVG), or "" (not checked). An existing, non-empty file
+// of another kind is refused: a saved model is never replaced by --metrics or a benchmark's JSON
+// through a slip of the name, one command's JSON by another's, nor a user's own JSON, .npy or SVG by
+// an output that merely has the same format (R14-F4); a rerun's output, the same kind, is replaced.
 void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs,
                        const std::string& will_create = "", const std::string& writes = "");
 

@@ -872,7 +872,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   // Every output is checked before the first batch, not after hours of training: writable, none
   // in the dataset it would overwrite, no two the same file.
   if (lead) {
-    check_output_file(cfg.metrics_path, "--metrics", {d.dir()}, cfg.checkpoint_dir, "json");
+    check_output_file(cfg.metrics_path, "--metrics", {d.dir()}, cfg.checkpoint_dir, "metrics");
     check_output_file(cfg.save_model_path, "--save-model", {d.dir()}, cfg.checkpoint_dir, "model");
     check_output_dir(cfg.checkpoint_dir, "--checkpoint", {d.dir()});
     // A run's training state is not replaced through another output's name (--checkpoint's own file is

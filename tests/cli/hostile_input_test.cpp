@@ -490,9 +490,29 @@ TEST(HostileInput, TrainingStateIsNotReplacedThroughAnotherOutput) {
   EXPECT_EQ(tg::test::read_text(d / "m.tgck"), model);
   ASSERT_EQ(run_cli(t + "--epochs 1 --metrics " + d / "m.jsonl"), 0);
   ASSERT_EQ(run_cli(t + "--epochs 1 --metrics " + d / "m.jsonl"), 0);
-  expect_one_line_error(t + "--epochs 1 --save-model " + d / "m.jsonl", "holds JSON");
+  expect_one_line_error(t + "--epochs 1 --save-model " + d / "m.jsonl", "holds a train --metrics file");
   tg::test::write_text(d / "notes.txt", "my notes\n");
   expect_one_line_error(t + "--epochs 1 --metrics " + d / "notes.txt", "a file that tiergnn did not write");
+  // The same format is not the same output (R14-F4): a user's JSON, .npy or SVG, and one command's
+  // JSON, are not replaced by another output; each command's rerun replaces its own.
+  const std::string package = "{\"name\": \"my-app\", \"version\": \"1.0.0\"}\n";
+  tg::test::write_text(d / "package.json", package);
+  expect_one_line_error(t + "--epochs 1 --metrics " + d / "package.json", "holds JSON that tiergnn did not write");
+  const std::string bt = "bench traffic " + d / "g" + " --fanouts 5,5 --epochs 1 --estimators degree ";
+  expect_one_line_error(bt + "--json " + d / "package.json", "holds JSON that tiergnn did not write");
+  EXPECT_EQ(tg::test::read_text(d / "package.json"), package);
+  ASSERT_EQ(run_cli("-q " + bt + "--json " + d / "bt.json --plot " + d / "bt.svg"), 0);
+  ASSERT_EQ(run_cli("-q " + bt + "--json " + d / "bt.json --plot " + d / "bt.svg"), 0);
+  expect_one_line_error(t + "--epochs 1 --metrics " + d / "bt.json", "holds a bench traffic --json result");
+  expect_one_line_error(bt + "--json " + d / "m.jsonl", "holds a train --metrics file");
+  tg::test::write_text(d / "logo.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"><circle r=\"4\"/></svg>\n");
+  expect_one_line_error(bt + "--plot " + d / "logo.svg", "an SVG image that tiergnn did not write");
+  const std::vector<std::int64_t> mine = {1, 2, 3};
+  tg::write_npy(d / "mine.npy", tg::dtype::int64, {3}, mine.data());
+  const std::string pr = "profile " + d / "g" + " --fanouts 5,5 --estimator degree -o ";
+  expect_one_line_error(pr + d / "mine.npy", "a NumPy array (.npy) that tiergnn did not write");
+  ASSERT_EQ(run_cli("-q " + pr + d / "s.npy"), 0);
+  ASSERT_EQ(run_cli("-q " + pr + d / "s.npy"), 0);
   // A checkpoint already past --epochs: refused, not reported as the shorter run.
   expect_one_line_error(t + "--epochs 1 --resume --checkpoint " + d / "ck", "beyond --epochs 1");
   // A directory where the checkpoint file goes: refused before training, also with --overwrite-checkpoint.
