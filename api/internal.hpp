@@ -24,7 +24,10 @@ namespace detail {
 // nothing; using it must not dereference a null pointer).
 template <typename P>
 const P& live(const P& p, const char* what) {
-  if (!p) throw error(error::kind::input, std::string(what) + ": used after being moved from (it holds nothing)");
+  if (!p)
+    throw error(error::kind::input, std::string(what) +
+                                        ": an empty handle (default-constructed, or moved from): it holds nothing; "
+                                        "open or construct one first");
   return p;
 }
 

@@ -35,7 +35,7 @@ sampler::sampler(const dataset& d, std::vector<std::int64_t> fanouts, std::uint6
   self.fanouts = std::move(fanouts);
   self.seed = seed;
   // Builds one instance now, so that bad fanouts fail here rather than at the first batch.
-  self.idle.push_back(translate([&] { return self.make(); }));
+  self.idle.push_back(detail::translate_options([&] { return self.make(); }));
 }
 
 sampler::~sampler() = default;

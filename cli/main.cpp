@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -89,6 +90,22 @@ void guard_integer_ranges(CLI::App& app) {
             return v.find_first_not_of(" \t") == std::string::npos
                        ? "'" + v + "' is not a number (an empty value: an unset shell variable?)"
                        : std::string();
+          },
+          "", ""));
+    if (is_float)
+      opt->transform(CLI::Validator(
+          [](std::string& v) -> std::string {
+            // Decimal only: strtod reads "0x10" as 16 (R14-F8); and a value past double's range is
+            // named, not turned into 0 or inf behind the user's back.
+            if (v.find_first_of("xX") != std::string::npos && v.find_first_of("0123456789") != std::string::npos)
+              return "'" + v + "' is not a decimal number (hexadecimal is not accepted)";
+            errno = 0;
+            char* end = nullptr;
+            const double x = std::strtod(v.c_str(), &end);
+            if (end != v.c_str() && errno == ERANGE)
+              return "'" + v + "' is " +
+                     (std::abs(x) < 1 ? "too close to 0 for a double (it would be 0)" : "too large for a double");
+            return std::string();
           },
           "", ""));
     if (!is_signed && !is_unsigned) continue;

@@ -149,6 +149,10 @@ const char* kind_text(const std::string& kind) {
 }
 }  // namespace
 
+bool is_dataset_dir(const std::string& dir) {
+  return is_dataset_file((fs::path(dir) / "meta.json").string());
+}
+
 void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs,
                        const std::string& will_create, const std::string& writes) {
   if (path.empty()) return;

@@ -27,6 +27,9 @@ bool path_same_or_inside(const std::string& inner, const std::string& outer);
 void check_output_file(const std::string& path, const std::string& option, const std::vector<std::string>& inputs,
                        const std::string& will_create = "", const std::string& writes = "");
 
+// Whether `dir` is a tiergnn dataset directory (its meta.json says so).
+bool is_dataset_dir(const std::string& dir);
+
 // Refuses an output directory (`option` DIR, e.g. --checkpoint) that is, holds or lies inside one
 // of `inputs`, or that exists and is not a directory.
 void check_output_dir(const std::string& dir, const std::string& option, const std::vector<std::string>& inputs);

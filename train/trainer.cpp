@@ -259,6 +259,9 @@ labelled_splits load_splits(const dataset& d) {
     throw input_error(
         at_input(d.dir() + "/train_idx.npy", "the training split is empty: there is nothing to train on"));
   s.num_classes = d.meta().num_classes;
+  if (s.num_classes < 2)
+    throw input_error(at_input(d.dir(), "a classifier needs at least 2 classes, but meta.json's num_classes is " +
+                                            std::to_string(s.num_classes) + ": nothing to learn"));
   s.labels = d.get("labels.npy").to_int64();
   s.train = load_split(d, "train_idx.npy");
   s.valid = load_split(d, "valid_idx.npy");
@@ -875,6 +878,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     check_output_file(cfg.metrics_path, "--metrics", {d.dir()}, cfg.checkpoint_dir, "metrics");
     check_output_file(cfg.save_model_path, "--save-model", {d.dir()}, cfg.checkpoint_dir, "model");
     check_output_dir(cfg.checkpoint_dir, "--checkpoint", {d.dir()});
+    if (!cfg.checkpoint_dir.empty() && is_dataset_dir(cfg.checkpoint_dir))
+      throw input_error("--checkpoint " + cfg.checkpoint_dir +
+                        ": is a tiergnn dataset directory; a checkpoint goes in a directory of its own");
     // A run's training state is not replaced through another output's name (--checkpoint's own file is
     // guarded by restore_or_start): only --overwrite-checkpoint may.
     for (const auto& [option, path] : {std::pair<std::string, std::string>{"--metrics", cfg.metrics_path},

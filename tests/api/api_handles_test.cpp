@@ -45,6 +45,17 @@ TEST(ApiHandles, MovedFromHandlesThrowInsteadOfCrashing) {
   EXPECT_EQ(ds2.num_nodes(), 500);
   expect_api_error([&] { (void)ds.num_nodes(); }, "moved from");
   expect_api_error([&] { tiergnn::sampler t(ds, {5}, 0); }, "moved from");
+  // A default-constructed handle is empty too, and says so (R14-F6).
+  const tiergnn::dataset none;
+  expect_api_error([&] { (void)none.num_nodes(); }, "default-constructed");
+  // The sampler's errors name its argument, not the command line's option (R14-F5).
+  expect_api_error([&] { tiergnn::sampler t(ds2, {}, 0); }, "fanouts: at least one layer");
+  try {
+    tiergnn::sampler t(ds2, {0}, 0);
+    FAIL() << "a fanout of 0 was accepted";
+  } catch (const tiergnn::error& e) {
+    EXPECT_EQ(std::string(e.what()).find("--fanouts"), std::string::npos) << e.what();
+  }
 }
 
 // A dataset opened by a relative path stays usable after the program changes its working directory

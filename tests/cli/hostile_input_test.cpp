@@ -631,6 +631,15 @@ TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   expect_one_line_error("profile " + d / "g" + " -o ''", "empty path");
   expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --metrics ''", "empty path");
   expect_one_line_error("profile " + d / "g" + " --estimator presample:1e9", "plain decimal");
+  // Floating-point options are decimal and within a double's range (R14-F8: 0x10 was 16, 1e-400 "got 0").
+  expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --lr 0x10", "hexadecimal is not accepted");
+  expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --lr 1e-400", "too close to 0");
+  expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --dropout 1e999", "too large for a double");
+  // A checkpoint directory that is a dataset's (R14-F10: it left a file there that --force then refused).
+  ASSERT_EQ(run_cli("-q generate community " + d / "victim" + " --nodes 100 --feature-dim 2 --classes 2"), 0);
+  expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --checkpoint " + d / "victim",
+                        "is a tiergnn dataset directory");
+  EXPECT_FALSE(fs::exists(d / "victim/checkpoint.tgck"));
   // A virtual file system (0 blocks) as the place of a saved model: not "0 B free" (R11-F7).
   if (::access("/proc", W_OK) == 0)
     expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --save-model /proc/m.tgck",
