@@ -517,6 +517,12 @@ void dataset::verify_files() const {
     const std::uint64_t need = a.data_offset() + a.nbytes();
     std::error_code ec;
     const std::uint64_t now = fs::file_size(a.file(), ec);
+    // Another file under the name (a dataset written again with --force): the mapping still holds the
+    // old one whole; "replaced" says what happened (R14-F9: it was called "shorter than it held").
+    if (!ec && a.replaced_now())
+      throw io_error(at_input(a.file(),
+                              "was replaced by another file since the dataset was opened (the dataset was written "
+                              "again?): open the dataset again"));
     if (ec || now < need)
       throw io_error(at_input(a.file(), (ec ? std::string("was removed")
                                             : "is " + std::to_string(now) + " bytes, shorter than the " +

@@ -286,6 +286,13 @@ bool npy_array::same_file_now() const {
          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec == mtime_ns_;
 }
 
+bool npy_array::replaced_now() const {
+  if (file_.empty()) return false;
+  struct stat st {};
+  if (::stat(file_.c_str(), &st) != 0) return true;
+  return static_cast<std::uint64_t>(st.st_dev) != device_ || static_cast<std::uint64_t>(st.st_ino) != inode_;
+}
+
 npy_array npy_array::from_bytes(std::vector<std::uint8_t> bytes, const std::string& name) {
   auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(bytes));
   npy_array a;

@@ -61,6 +61,8 @@ class npy_array {
   // False when file() is now another file than the one opened (replaced, or rewritten: its inode or
   // modification time differ); true for arrays without a file.
   bool same_file_now() const;
+  // Whether the path names another file now (another inode, or none): replaced, not rewritten in place.
+  bool replaced_now() const;
 
   // Typed view; throws input_error naming the array if the dtype differs.
   template <typename T>

@@ -19,6 +19,9 @@ namespace tiergnn {
 //              gather kernel, disk rows staged through pinned buffers; rows land in device memory.
 //              The GPU tier must fit in the device's free memory (error kind budget otherwise).
 // Every gather is counted in the ledger; gather() may be called from several threads.
+// Disk-tier rows are read from the file at every gather: a features file rewritten in place while a
+// store is open serves its new bytes from the disk tier (the other tiers keep what they loaded);
+// rewrite a dataset only with tiergnn's own commands, which write a new file and rename it.
 struct store_options {
   std::string device = "cpu";       // "cpu", "cuda" or "cuda:N"
   int disk_readers = 4;             // 1 to 1024 threads reading disk-tier rows when io_uring is not used
