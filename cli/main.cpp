@@ -95,16 +95,18 @@ void guard_integer_ranges(CLI::App& app) {
     if (is_float)
       opt->transform(CLI::Validator(
           [](std::string& v) -> std::string {
-            // Decimal only: strtod reads "0x10" as 16 (R14-F8); and a value past double's range is
-            // named, not turned into 0 or inf behind the user's back.
-            if (v.find_first_of("xX") != std::string::npos && v.find_first_of("0123456789") != std::string::npos)
+            // Decimal only: strtod reads "0x10" as 16; and a value past a double's range is named, not
+            // turned into 0 or infinity behind the user's back.
+            const std::size_t digits = v.find_first_not_of(" \t+-");
+            if (digits != std::string::npos && (v.compare(digits, 2, "0x") == 0 || v.compare(digits, 2, "0X") == 0))
               return "'" + v + "' is not a decimal number (hexadecimal is not accepted)";
             errno = 0;
             char* end = nullptr;
             const double x = std::strtod(v.c_str(), &end);
-            if (end != v.c_str() && errno == ERANGE)
+            // ERANGE also marks a subnormal result, which is a value: only 0 and infinity are refused.
+            if (end != v.c_str() && errno == ERANGE && (x == 0 || std::isinf(x)))
               return "'" + v + "' is " +
-                     (std::abs(x) < 1 ? "too close to 0 for a double (it would be 0)" : "too large for a double");
+                     (x == 0 ? "too close to 0 for a double (it would be 0)" : "too large for a double");
             return std::string();
           },
           "", ""));

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -98,7 +99,10 @@ std::string file_kind(const std::string& path) {
     }
   }
   const std::size_t first = h.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "other";
+  if (first == std::string::npos) {  // blank: nothing is lost (unless the blank part is only its start)
+    std::error_code ec;
+    return std::filesystem::file_size(path, ec) <= h.size() && !ec ? "" : "other";
+  }
   if (h.compare(first, 4, "<svg") == 0 || h.compare(first, 5, "<?xml") == 0)
     return h.find("GPU hit rate vs cache size") != std::string::npos ? "plot" : "svg";
   if (h[first] != '{' && h[first] != '[') return "other";
@@ -106,13 +110,40 @@ std::string file_kind(const std::string& path) {
   const std::size_t eol = h.find('\n', first);
   const nlohmann::json line = nlohmann::json::parse(
       h.substr(first, eol == std::string::npos ? std::string::npos : eol - first), nullptr, false);
-  if (line.is_object() && (line.contains("epoch") || line.contains("final"))) return "metrics";
+  // An epoch's line names its loss, time and traffic; the final line its metric.
+  if (line.is_object() &&
+      ((line.contains("epoch") && line.contains("loss") && line.contains("seconds") && line.contains("traffic")) ||
+       (line.contains("final") && line.contains("metric"))))
+    return "metrics";
+  // A benchmark's JSON by its top-level keys, read by a SAX pass that keeps nothing else (a whole
+  // parse of a large or deeply nested file would take memory to refuse it), up to 16 MiB.
   std::error_code ec;
-  if (std::filesystem::file_size(path, ec) > (64u << 20) || ec) return "json";
-  std::ifstream whole(path);
-  const nlohmann::json j = nlohmann::json::parse(whole, nullptr, false);
-  if (j.is_object() && j.contains("estimators") && j.contains("fanouts") && j.contains("batch_size")) return "traffic";
-  if (j.is_object() && j.contains("engine") && j.contains("ranks") && j.contains("rows")) return "comm";
+  if (std::filesystem::file_size(path, ec) > (16u << 20) || ec) return "json";
+  struct top_keys : nlohmann::json_sax<nlohmann::json> {
+    std::vector<std::string> keys;
+    int depth = 0;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return ++depth <= 64; }
+    bool end_object() override { return --depth, true; }
+    bool start_array(std::size_t) override { return ++depth <= 64; }
+    bool end_array() override { return --depth, true; }
+    bool key(string_t& k) override {
+      if (depth == 1) keys.push_back(k);
+      return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  } sax;
+  std::ifstream whole(path, std::ios::binary);
+  if (!nlohmann::json::sax_parse(whole, &sax)) return "json";
+  auto has = [&](const char* k) { return std::find(sax.keys.begin(), sax.keys.end(), k) != sax.keys.end(); };
+  if (has("estimators") && has("fanouts") && has("batch_size")) return "traffic";
+  if (has("engine") && has("ranks") && has("rows")) return "comm";
   return "json";
 }
 // Whether `path` is a file of a tiergnn dataset: its meta.json, its plan.json or an array its

@@ -130,29 +130,109 @@ void disk_row_reader::read_range(std::int64_t first, std::int64_t count, std::ui
             data_offset_ + static_cast<std::uint64_t>(first) * static_cast<std::uint64_t>(row_bytes_), path_);
 }
 
-namespace {
-// One read per run: `threads` pread threads of their own (a blocked read holds no core), or one
-// io_uring with up to `depth` reads in flight (short reads resubmitted, EINTR / EAGAIN retried).
-void read_runs_pread(int fd, const std::string& path, const std::vector<read_run>& runs, int threads) {
-  const std::size_t n = std::min(runs.size(), static_cast<std::size_t>(std::max(1, threads)));
+// The pread engine: threads - 1 workers that sleep between calls, and the calling thread, each taking
+// the next run until none is left. One call at a time (call); a call returns only when no worker is
+// still reading into its buffers, failed or not. A thread the system refuses (its thread or process
+// limit, an address-space limit, memory) leaves the pool with those it has, and says so once. The
+// threads belong to the process that started them: a forked child neither uses nor joins them.
+class pread_pool {
+ public:
+  pread_pool(int threads, const std::string& file) : owner(::getpid()) {
+    workers.reserve(static_cast<std::size_t>(std::max(threads - 1, 0)));
+    for (int t = 1; t < threads; ++t) {
+      try {
+        workers.emplace_back([this] { serve(); });
+      } catch (const std::exception& e) {
+        log_warn("disk tier (", file, "): the system refused reader thread ", t + 1, " of ", threads, " (", e.what(),
+                 "); reading with ", t, t == 1 ? " thread" : " threads", " (give fewer --disk-readers)");
+        break;
+      }
+    }
+  }
+  ~pread_pool() {
+    {
+      const std::lock_guard<std::mutex> lock(m);
+      stop = true;
+    }
+    wake.notify_all();
+    for (auto& th : workers) th.join();
+  }
+  pread_pool(const pread_pool&) = delete;
+  pread_pool& operator=(const pread_pool&) = delete;
+
+  const pid_t owner;  // the process whose threads these are
+  std::size_t threads() const { return workers.size() + 1; }
+
+  void run(int job_fd, const std::string& job_path, const std::vector<read_run>& job_runs) {
+    if (job_runs.empty()) return;
+    const std::lock_guard<std::mutex> one_call(call);
+    {
+      const std::lock_guard<std::mutex> lock(m);
+      fd = job_fd;
+      path = &job_path;
+      runs = &job_runs;
+      next.store(0);
+      failed = nullptr;
+      ++generation;
+    }
+    // As many workers as there are runs beside the caller's first.
+    if (job_runs.size() > workers.size())
+      wake.notify_all();
+    else
+      for (std::size_t k = 1; k < job_runs.size(); ++k) wake.notify_one();
+    work();
+    std::unique_lock<std::mutex> lock(m);
+    idle.wait(lock, [&] { return busy == 0; });
+    runs = nullptr;  // a worker that wakes after this finds no job
+    if (failed) std::rethrow_exception(failed);
+  }
+
+ private:
+  void work() {
+    try {
+      for (std::size_t k; (k = next.fetch_add(1)) < runs->size();)
+        pread_all(fd, (*runs)[k].dst, (*runs)[k].bytes, (*runs)[k].offset, *path);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(m);
+      if (!failed) failed = std::current_exception();
+      next.store(runs->size());
+    }
+  }
+  void serve() {
+    std::uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(m);
+    for (;;) {
+      wake.wait(lock, [&] { return stop || generation != seen; });
+      if (stop) return;
+      seen = generation;
+      if (runs == nullptr) continue;  // that call has ended already
+      ++busy;
+      lock.unlock();
+      work();
+      lock.lock();
+      if (--busy == 0) idle.notify_all();
+    }
+  }
+
+  std::mutex call, m;
+  std::condition_variable wake, idle;
+  std::vector<std::thread> workers;
+  bool stop = false;
+  std::uint64_t generation = 0;
+  int busy = 0;
+  int fd = -1;
+  const std::string* path = nullptr;
+  const std::vector<read_run>* runs = nullptr;
   std::atomic<std::size_t> next{0};
   std::exception_ptr failed;
-  std::mutex failed_mutex;
-  const auto work = [&] {
-    try {
-      for (std::size_t k; (k = next.fetch_add(1)) < runs.size();)
-        pread_all(fd, runs[k].dst, runs[k].bytes, runs[k].offset, path);
-    } catch (...) {
-      const std::lock_guard<std::mutex> lock(failed_mutex);
-      if (!failed) failed = std::current_exception();
-      next.store(runs.size());
-    }
-  };
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < n; ++t) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
-  if (failed) std::rethrow_exception(failed);
+};
+
+namespace {
+// One read per run on `threads` pread threads started for this call (the benchmark's ceiling runs).
+void read_runs_pread(int fd, const std::string& path, const std::vector<read_run>& runs, int threads) {
+  pread_pool pool(static_cast<int>(std::min<std::size_t>(runs.size(), static_cast<std::size_t>(std::max(1, threads)))),
+                  path);
+  pool.run(fd, path, runs);
 }
 
 void read_runs_uring(int fd, const std::string& path, const std::vector<read_run>& runs, int depth) {
@@ -262,94 +342,10 @@ double read_pages_direct(const std::string& path, const std::vector<std::uint64_
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The pread engine's pool: threads - 1 workers that sleep between calls, and the calling thread,
-// each taking the next run until none is left. One call at a time (call_); a call returns only when
-// no worker is still reading into its buffers, failed or not.
-struct disk_row_reader::pread_pool {
-  // Starts what it can: when the system refuses a thread (its thread or process limit, an address-
-  // space limit) the pool reads with the threads it has, the caller's included, and says so once.
-  explicit pread_pool(int threads, const std::string& file) {
-    workers.reserve(static_cast<std::size_t>(std::max(threads - 1, 0)));
-    for (int t = 1; t < threads; ++t) {
-      try {
-        workers.emplace_back([this] { serve(); });
-      } catch (const std::system_error& e) {
-        log_warn("disk tier (", file, "): the system refused reader thread ", t + 1, " of ", threads, " (", e.what(),
-                 "); reading with ", t, t == 1 ? " thread" : " threads", " (give fewer --disk-readers)");
-        break;
-      }
-    }
-  }
-  ~pread_pool() {
-    {
-      const std::lock_guard<std::mutex> lock(m);
-      stop = true;
-    }
-    wake.notify_all();
-    for (auto& th : workers) th.join();
-  }
-
-  void run(int job_fd, const std::string& job_path, const std::vector<read_run>& job_runs) {
-    const std::lock_guard<std::mutex> one_call(call);
-    {
-      const std::lock_guard<std::mutex> lock(m);
-      fd = job_fd;
-      path = &job_path;
-      runs = &job_runs;
-      next.store(0);
-      failed = nullptr;
-      ++generation;
-    }
-    if (job_runs.size() > 1) wake.notify_all();
-    work();
-    std::unique_lock<std::mutex> lock(m);
-    idle.wait(lock, [&] { return busy == 0; });
-    runs = nullptr;  // a worker that wakes after this finds no job
-    if (failed) std::rethrow_exception(failed);
-  }
-
- private:
-  void work() {
-    try {
-      for (std::size_t k; (k = next.fetch_add(1)) < runs->size();)
-        pread_all(fd, (*runs)[k].dst, (*runs)[k].bytes, (*runs)[k].offset, *path);
-    } catch (...) {
-      const std::lock_guard<std::mutex> lock(m);
-      if (!failed) failed = std::current_exception();
-      next.store(runs->size());
-    }
-  }
-  void serve() {
-    std::uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(m);
-    for (;;) {
-      wake.wait(lock, [&] { return stop || generation != seen; });
-      if (stop) return;
-      seen = generation;
-      if (runs == nullptr) continue;  // that call has ended already
-      ++busy;
-      lock.unlock();
-      work();
-      lock.lock();
-      if (--busy == 0) idle.notify_all();
-    }
-  }
-
-  std::mutex call, m;
-  std::condition_variable wake, idle;
-  std::vector<std::thread> workers;
-  bool stop = false;
-  std::uint64_t generation = 0;
-  int busy = 0;
-  int fd = -1;
-  const std::string* path = nullptr;
-  const std::vector<read_run>* runs = nullptr;
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr failed;
-};
-
-void disk_row_reader::pool_deleter::operator()(pread_pool* p) const {
-  delete p;
+disk_row_reader::~disk_row_reader() {
+  // In a forked child the pool's threads are the parent's: it is abandoned, not joined (joining threads
+  // that are not in this process crashed it). No lock: nothing reads while the reader is destroyed.
+  if (pool_ && pool_->owner != ::getpid()) new std::shared_ptr<pread_pool>(std::move(pool_));  // leaked on purpose
 }
 
 std::string disk_row_reader::engine() const {
@@ -374,8 +370,19 @@ void disk_row_reader::read(const std::vector<std::pair<std::int64_t, std::size_t
     read_runs_uring(fd_.get(), path_, runs, depth_);
     return;
   }
-  std::call_once(pool_started_, [&] { pool_.reset(new pread_pool(readers_, path_)); });
-  pool_->run(fd_.get(), path_, runs);
+  if (runs.empty()) return;
+  std::shared_ptr<pread_pool> pool;
+  {
+    const std::lock_guard<std::mutex> lock(pool_mutex_);
+    // A forked child holds a copy of the parent's pool without its threads (and perhaps with its
+    // locks taken): that copy is abandoned, never used or joined, and the child starts its own.
+    if (pool_ && pool_->owner != ::getpid()) {
+      new std::shared_ptr<pread_pool>(std::move(pool_));  // leaked on purpose: a few hundred bytes
+    }
+    if (!pool_) pool_ = std::make_shared<pread_pool>(readers_, path_);
+    pool = pool_;
+  }
+  pool->run(fd_.get(), path_, runs);
 }
 
 }  // namespace tg

@@ -10,7 +10,8 @@
 //             reach its IOPS (NVMe, virtio, network block devices) is kept busy;
 //   pread     a pool of `readers` threads, each with one read in flight (the fallback). The pool is
 //             started at the first read and kept until the reader is destroyed (a pool per call cost
-//             `readers` thread starts per mini-batch: R13-F11); calls from several threads take turns.
+//             `readers` thread starts per mini-batch); calls from several threads take turns, each
+//             using the whole pool (together they could not read faster than its threads).
 // The file is opened with POSIX_FADV_RANDOM (no readahead: a random row costs one page, not 128 KiB).
 // TIERGNN_DISK_IO=pread|io_uring picks one (default: io_uring when available);
 // bench/disk_bench.cpp measures both against the disk's ceiling.
@@ -57,6 +58,9 @@ struct read_run {
 // that many pread threads). Returns the seconds taken.
 double read_pages_direct(const std::string& path, const std::vector<std::uint64_t>& page_offsets, int queue_depth);
 
+// The pread engine's pool of reader threads (disk_reader.cpp).
+class pread_pool;
+
 class disk_row_reader {
  public:
   disk_row_reader(const dataset& d, int readers);
@@ -66,6 +70,7 @@ class disk_row_reader {
 
   // "io_uring (queue depth 128)" or "pread (4 threads)".
   std::string engine() const;
+  ~disk_row_reader();
   disk_row_reader(const disk_row_reader&) = delete;
   disk_row_reader& operator=(const disk_row_reader&) = delete;
 
@@ -85,13 +90,10 @@ class disk_row_reader {
   int readers_ = 4;
   bool uring_ = false;
   int depth_ = 128;
-  // The pread engine's threads (disk_reader.cpp), started by the first read.
-  struct pread_pool;
-  struct pool_deleter {
-    void operator()(pread_pool* p) const;
-  };
-  mutable std::unique_ptr<pread_pool, pool_deleter> pool_;
-  mutable std::once_flag pool_started_;
+  // The pread engine's threads (disk_reader.cpp), started by the first read in this process (a
+  // forked child starts its own: the parent's threads are not in it).
+  mutable std::shared_ptr<pread_pool> pool_;
+  mutable std::mutex pool_mutex_;
 };
 
 }  // namespace tg

@@ -138,7 +138,8 @@ checkpoint read_checkpoint(const std::string& path) {
     for (const char* key : {"dataset", "model", "settings"})
       if (c.header.contains(key) && !c.header[key].is_object())
         throw bad(std::string("header: ") + key + " must be an object, got " + c.header[key].dump().substr(0, 60));
-    if (c.header.contains("metrics_tail")) {  // {"epoch": whole, "loss": number, "seconds": number}
+    if (c.header.contains("metrics_tail") && !c.header["metrics_tail"].is_null()) {
+      // {"epoch": whole, "loss": number, "seconds": number}, or null (the run wrote no metrics)
       const auto& t = c.header["metrics_tail"];
       if (!t.is_object() || !t.contains("epoch") || !t["epoch"].is_number_integer() || !t.contains("loss") ||
           !t["loss"].is_number() || !t.contains("seconds") || !t["seconds"].is_number())

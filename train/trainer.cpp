@@ -67,15 +67,16 @@ struct metrics_output {
   std::string path, tmp;
   std::ofstream out;
   bool committed = false;
-  int epoch_lines = 0;  // lines of epochs this run finished
-  // resume: the run continues after epoch `start` of a checkpoint whose header recorded `tail`, its
-  // last epoch line's {"epoch", "loss", "seconds"} (null when that run wrote no metrics, or was made
-  // before this was recorded).
+  int epoch_lines = 0;     // lines of epochs this run finished
+  bool recovered = false;  // the file begins with lines recovered from a stopped run's temporary
+  // resume: the run continues after epoch `start` of a checkpoint whose header recorded `tail`: its
+  // last epoch line's {"epoch", "loss", "seconds"}; null when that run wrote no metrics; discarded
+  // when the checkpoint predates the record.
   void open(const std::string& p, bool resume, int start, const nlohmann::json& tail) {
     path = p;
     tmp = temp_sibling(p);
     std::vector<std::string> kept;
-    if (resume) kept = resumed_lines(p, start, tail);
+    if (resume) kept = resumed_lines(p, start, tail, &recovered);
     remove_stale_temps(p);
     register_temp(tmp);
     out.open(tmp, std::ios::trunc);
@@ -83,20 +84,23 @@ struct metrics_output {
       throw input_error(at_input(p, std::string("cannot open the metrics file for writing: ") + std::strerror(errno)));
     for (const std::string& line : kept) out << line << '\n';
     if (!out) throw io_error(at_input(p, "cannot copy it to append this run's lines (is the disk full?)"));
+    out.flush();
   }
 
   // On --resume the file begins with the lines of the checkpointed run's epochs 1..start (its
   // "final" line left out: the file ends with this run's). They are found where that run wrote them:
-  // this file, or the temporary of a run that was killed before it could rename it into place (the
+  // this file, or the temporary of a run that was stopped before it could rename it into place (the
   // newest first). The run's block is the lines of epochs 1..start that end at the line the
   // checkpoint recorded; lines of another run (one that replaced the file meanwhile) or of epochs
-  // after the checkpoint are left out, with a warning (R14-F1: they were all copied, and a resumed
-  // file could list epochs 1-5 of another run before this one's 3-4).
-  static std::vector<std::string> resumed_lines(const std::string& p, int start, const nlohmann::json& tail) {
+  // after the checkpoint are left out, with a warning (they were all copied, and a resumed file
+  // could list epochs 1-5 of another run before this one's 3-4).
+  static std::vector<std::string> resumed_lines(const std::string& p, int start, const nlohmann::json& tail,
+                                                bool* recovered) {
     std::vector<std::string> sources = stale_temps(p);
     std::reverse(sources.begin(), sources.end());  // newest temporary first
     std::error_code ec;
-    if (std::filesystem::is_regular_file(p, ec)) sources.insert(sources.begin(), p);
+    const bool file_exists = std::filesystem::is_regular_file(p, ec);
+    if (file_exists) sources.insert(sources.begin(), p);
     struct line_info {
       std::string text;
       int epoch = 0;  // 0: not an epoch line (the "final" line, or not JSON)
@@ -116,27 +120,33 @@ struct metrics_output {
       }
       return v;
     };
-    const bool has_tail = tail.is_object() && tail.contains("epoch") && tail["epoch"].is_number_integer();
-    // A number of a JSON object, NaN when absent or not a number (NaN equals nothing).
-    auto num = [](const nlohmann::json& o, const char* key) {
-      const auto it = o.find(key);
-      return it != o.end() && it->is_number() ? it->get<double>() : std::numeric_limits<double>::quiet_NaN();
-    };
-    auto is_tail = [&](const line_info& li) {
-      return has_tail && li.epoch == tail["epoch"].get<int>() && num(li.j, "loss") == num(tail, "loss") &&
-             num(li.j, "seconds") == num(tail, "seconds");
-    };
-    std::vector<std::string> kept;
+    const std::string name = "--metrics " + printable_text(p);
     std::size_t file_lines = 0;  // epoch lines in the file itself, to tell what was left out
-    bool found = false;
-    for (std::size_t s = 0; s < sources.size(); ++s) {
-      const std::vector<line_info> v = read_lines(sources[s]);
-      if (sources[s] == p)
-        for (const auto& li : v) file_lines += li.epoch > 0 ? 1 : 0;
-      if (has_tail) {
-        // The recorded last line, then back through epochs start - 1, ..., 1 of the same block.
+    if (file_exists)
+      for (const auto& li : read_lines(p)) file_lines += li.epoch > 0 ? 1 : 0;
+    std::vector<std::string> kept;
+    std::size_t kept_from_file = 0;
+    if (tail.is_discarded()) {
+      // A checkpoint from before the record: its epochs' lines as the file has them, in order.
+      if (file_exists)
+        for (const auto& li : read_lines(p))
+          if (li.epoch >= 1 && li.epoch <= start) kept.push_back(li.text);
+      kept_from_file = kept.size();
+    } else if (tail.is_object()) {
+      // A number of a JSON object, NaN when absent or not a number (NaN equals nothing).
+      auto num = [](const nlohmann::json& o, const char* key) {
+        const auto it = o.find(key);
+        return it != o.end() && it->is_number() ? it->get<double>() : std::numeric_limits<double>::quiet_NaN();
+      };
+      const int tail_epoch = tail.at("epoch").get<int>();  // validated when the checkpoint was read
+      bool found = false;
+      for (std::size_t s = 0; s < sources.size() && !found; ++s) {
+        const std::vector<line_info> v = read_lines(sources[s]);
         for (std::size_t i = v.size(); i-- > 0 && !found;) {
-          if (!is_tail(v[i])) continue;
+          if (v[i].epoch != tail_epoch || num(v[i].j, "loss") != num(tail, "loss") ||
+              num(v[i].j, "seconds") != num(tail, "seconds"))
+            continue;
+          // The recorded last line, then back through epochs start - 1, ..., 1 of the same block.
           found = true;
           std::vector<std::string> block = {v[i].text};
           int want = v[i].epoch - 1;
@@ -149,29 +159,31 @@ struct metrics_output {
             }
           kept.assign(block.rbegin(), block.rend());
           if (want >= 1)
-            log_warn("--metrics ", printable_text(p), ": the lines of epochs 1 to ", want,
+            log_warn(name, ": the lines of epochs 1 to ", want,
                      " of the run being resumed are not there; the file continues without them");
-          if (sources[s] != p)
-            log_info("--metrics ", printable_text(p), ": the lines of epochs ",
-                     v[i].epoch - static_cast<int>(block.size()) + 1, " to ", v[i].epoch, " were recovered from ",
+          if (sources[s] == p) {
+            kept_from_file = kept.size();
+          } else {
+            *recovered = true;
+            log_info(name, ": the lines of epochs ", want + 1, " to ", v[i].epoch, " were recovered from ",
                      printable_text(sources[s]), ", left by a run that was stopped before it could write the file");
+          }
         }
-        if (found) break;
-      } else if (sources[s] == p) {
-        // A checkpoint that recorded no line: its epochs' lines as the file has them, in order.
-        for (const auto& li : v)
-          if (li.epoch >= 1 && li.epoch <= start) kept.push_back(li.text);
       }
+      if (!found && start > 0)
+        log_warn(name,
+                 file_exists ? ": the lines of epochs 1 to " + std::to_string(start) +
+                                   " of the run being resumed are not in it (it holds another run's, or that "
+                                   "run wrote its metrics elsewhere)"
+                             : std::string(" does not exist, nor a temporary that a stopped run left beside it"),
+                 "; this run's lines start at epoch ", start + 1);
+    } else if (start > 0) {  // null: the run being resumed wrote no metrics
+      log_warn(name, ": the run being resumed wrote no --metrics; this run's lines start at epoch ", start + 1);
     }
-    if (has_tail && !found && start > 0)
-      log_warn("--metrics ", printable_text(p), ": the lines of epochs 1 to ", start,
-               " of the run being resumed are not in it (another run replaced the file?); this run's lines start at "
-               "epoch ",
-               start + 1);
-    if (file_lines > kept.size() && std::filesystem::is_regular_file(p, ec))
-      log_warn("--metrics ", printable_text(p), ": ", file_lines - std::min(file_lines, kept.size()),
-               " epoch line(s) of another run, or of epochs after the checkpoint's ", start,
-               ", are left out of the resumed file");
+    if (file_lines > kept_from_file)
+      log_warn(name, ": ", file_lines - kept_from_file,
+               " epoch line(s) in it that are not the resumed run's epochs 1 to ", start,
+               " (another run's, or later epochs) are left out of the resumed file");
     return kept;
   }
   void commit() {
@@ -184,7 +196,8 @@ struct metrics_output {
     committed = true;
   }
   ~metrics_output() {
-    if (!tmp.empty() && !committed && epoch_lines > 0 && std::uncaught_exceptions() > 0) {
+    // Lines recovered from a stopped run's temporary (now removed) are kept as well: they exist nowhere else.
+    if (!tmp.empty() && !committed && (epoch_lines > 0 || recovered) && std::uncaught_exceptions() > 0) {
       try {
         commit();
         log_info("the metrics of the ", epoch_lines, " epoch(s) this run finished are in ", path);
@@ -793,7 +806,8 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
                                                 ": give --epochs at least that to continue it (--epochs counts from "
                                                 "the start of the run, not from the checkpoint)"));
     log_info("resuming from ", ckpt_path, " after epoch ", start);
-    *metrics_tail = c.header.value("metrics_tail", nlohmann::json());
+    *metrics_tail = c.header.contains("metrics_tail") ? c.header["metrics_tail"]
+                                                      : nlohmann::json(nlohmann::json::value_t::discarded);
     return start;
   } else if (!ckpt_path.empty() && lead) {
     if (std::filesystem::exists(ckpt_path) && !cfg.overwrite_checkpoint)
@@ -1292,7 +1306,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       const std::string text = json_text(j);
       metrics << text << "\n" << std::flush;
       ++metrics_file.epoch_lines;
-      // As a reader of the line parses it (json_text rounds to 15 digits).
+      // As a reader of the line parses it (json_text need not print every digit of a double).
       const nlohmann::json written = nlohmann::json::parse(text);
       metrics_tail = {{"epoch", er.epoch}, {"loss", written["loss"]}, {"seconds", written["seconds"]}};
       if (!metrics) throw io_error(at_input(cfg.metrics_path, "write failed (is the disk full?)"));
@@ -1303,7 +1317,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       nlohmann::json extra = {
           {"epoch", epoch + 1}, {"dataset", identity}, {"settings", settings_json(cfg)}, {"ranks", world}};
       // The metrics line of this epoch, by which a resumed run finds the lines of its epochs.
-      if (metrics.is_open() && metrics_tail.value("epoch", -1) == epoch + 1) extra["metrics_tail"] = metrics_tail;
+      // null: this run wrote no metrics (a resume then takes none from the file).
+      extra["metrics_tail"] = metrics.is_open() && metrics_tail.is_object() ? metrics_tail : nlohmann::json(nullptr);
       write_checkpoint(ckpt_path, model, &opt.state(), extra);
       last_ckpt_epoch = epoch + 1;
     }

@@ -164,10 +164,17 @@ TEST(HostileInput, AResumedRunsMetricsAreItsOwnEpochsInOrder) {
       << out;
   EXPECT_EQ(epochs_of(d / "m.jsonl"), (std::vector<int>{3, 4, 0}));
   EXPECT_NE(out.find("the lines of epochs 1 to 2 of the run being resumed are not in it"), std::string::npos) << out;
-  EXPECT_NE(out.find("5 epoch line(s) of another run"), std::string::npos) << out;
+  EXPECT_NE(out.find("5 epoch line(s) in it that are not the resumed run's"), std::string::npos) << out;
   // Resumed again: its own lines 3-4 are kept, not dropped as another run's.
   ASSERT_EQ(run_cli("-q " + t + "--epochs 5 --checkpoint " + d / "ck" + " --resume --metrics " + d / "m.jsonl"), 0);
   EXPECT_EQ(epochs_of(d / "m.jsonl"), (std::vector<int>{3, 4, 5, 0}));
+
+  // --metrics given only on resume: the run wrote none, so another run's lines there are not taken as its.
+  ASSERT_EQ(run_cli("-q " + t + "--epochs 2 --checkpoint " + d / "ck3"), 0);
+  ASSERT_EQ(run_cli(t + "--epochs 3 --checkpoint " + d / "ck3" + " --resume --metrics " + d / "m.jsonl", &out), 0)
+      << out;
+  EXPECT_EQ(epochs_of(d / "m.jsonl"), (std::vector<int>{3, 0}));
+  EXPECT_NE(out.find("the run being resumed wrote no --metrics"), std::string::npos) << out;
 
   // A run killed before it renamed its metrics into place: its temporary (named after a process that
   // no longer exists) holds epochs 1-3; the resumed run's file holds 1-5, and the temporary is gone.

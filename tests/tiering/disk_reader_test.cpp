@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
@@ -125,9 +126,11 @@ TEST(DiskReader, ThePreadPoolReadsWithTheThreadsTheSystemAllows) {
   const feature_file f = write_features(d / "f.npy", rows, dim);
   const auto want = pick(rows, 7);
   std::vector<float> got(want.size() * static_cast<std::size_t>(dim), -1.0f);
+  const std::string log = d / "stderr.txt";
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
+    if (std::freopen(log.c_str(), "w", stderr) == nullptr) ::_exit(4);
     const disk_row_reader r(f, 1024, disk_io::pread);
     struct rlimit lim {};
     ::getrlimit(RLIMIT_AS, &lim);
@@ -141,6 +144,7 @@ TEST(DiskReader, ThePreadPoolReadsWithTheThreadsTheSystemAllows) {
     lim.rlim_cur = mapped + (std::uint64_t{64} << 20);
     if (::setrlimit(RLIMIT_AS, &lim) != 0) ::_exit(3);
     r.read(want, reinterpret_cast<std::uint8_t*>(got.data()));
+    std::fflush(stderr);  // _exit does not flush, and stderr is buffered once it is a file
     for (const auto& [id, slot] : want)
       if (got[slot * static_cast<std::size_t>(dim)] != static_cast<float>(id * dim) * 0.5f + 1.0f) ::_exit(2);
     ::_exit(0);
@@ -149,6 +153,42 @@ TEST(DiskReader, ThePreadPoolReadsWithTheThreadsTheSystemAllows) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status)) << "the reader died of signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   EXPECT_EQ(WEXITSTATUS(status), 0) << "2: wrong rows; 3: setrlimit failed";
+  // The limit did refuse threads (else this test would not test the fallback), and the user was told.
+  EXPECT_NE(test::read_text(log).find("the system refused reader thread"), std::string::npos) << test::read_text(log);
+}
+
+// A process that forks after the pool started (Python's multiprocessing does): the child reads with a
+// pool of its own and can destroy the reader; the parent's pool goes on (the child joined the
+// parent's threads, which are not in it, and crashed).
+TEST(DiskReader, AForkedChildReadsWithAPoolOfItsOwn) {
+  test::scratch_dir d;
+  const std::int64_t rows = 5000, dim = 8;
+  const feature_file f = write_features(d / "f.npy", rows, dim);
+  const auto want = pick(rows, 9);
+  auto reads_right = [&](const disk_row_reader& r) {
+    std::vector<float> got(want.size() * static_cast<std::size_t>(dim), -1.0f);
+    r.read(want, reinterpret_cast<std::uint8_t*>(got.data()));
+    for (const auto& [id, slot] : want)
+      if (got[slot * static_cast<std::size_t>(dim)] != static_cast<float>(id * dim) * 0.5f + 1.0f) return false;
+    return true;
+  };
+  for (bool child_reads : {true, false}) {
+    auto r = std::make_unique<disk_row_reader>(f, 4, disk_io::pread);
+    ASSERT_TRUE(reads_right(*r));  // the parent's pool is running
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      if (child_reads && !reads_right(*r)) ::_exit(2);
+      r.reset();
+      ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0)
+                                   << (child_reads ? " (it read)" : " (it did not read)");
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "2: wrong rows in the child";
+    EXPECT_TRUE(reads_right(*r));
+  }
 }
 
 TEST(DiskReader, EngineChoiceAndBadFilesAreCheckedUpFront) {
