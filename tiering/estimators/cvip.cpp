@@ -25,8 +25,16 @@
 // soft hops after it. Part of the saving buys a wider last hop, R = 4 instead of 3: still fewer
 // entries than all three hops soft on every graph (R-MAT 7.7; 1.47 -> 1.14 s), and the loss is
 // nearly gone (the 20 three-hop settings of bench/results/traffic: mean -0.03 points, -0.17 to
-// +0.11). With two hops, sampling the first lost 0.2-1.4 points (mean 0.6),
-// so two hops are both soft, with R = 3 (R = 4 there: +0.16 points for 14-24% more entries).
+// +0.11). With two hops, sampling the first lost 0.2-1.4 points (mean 0.6), so two hops are both
+// soft: the first with R = 3 and the last with R = 6 (kCvipAllSoftLastRows). On the 20 two-hop
+// settings of bench/results/traffic the last hop's R = 6 against 3 raised the worst 5-40% cell by
+// 0.29 points on average (-0.12 to +0.78; 3 -> 8 settings at >= 99% of the oracle, the random
+// splits of the web crawls and Slashdot gaining most) for 41% more entries and a median 4% more time
+// (up to +35%, uk-2007 random: a window of consecutive entries costs little more than a short one);
+// R = 4: +0.15, 5: +0.23, 10: +0.40 for 2.2x the entries; only the certain expanders at R = 10:
+// +0.24 for 26% more entries. The first hop's R matters little (10 instead of 3: +0.03): the noise
+// left is the last hop's row samples. With three hops a wider last hop gained nothing (R = 6
+// against 4: +0.04 points for 27% more entries).
 //  - One hop is exact. A node u outside S_0 is read iff some v in S_0 whose row lists u keeps that
 //    entry. Rows draw independently (select_positions is keyed by node), and v keeps each entry with
 //    probability q(v) = k/deg, k = min(fanout, deg). So P(u in S_1) = 1 - prod_v (1 - q(v)).
@@ -39,7 +47,7 @@
 //  - A node whose probability reaches 1 (a certain expander that takes its whole row, k = deg) is a
 //    certain member, as in presample; the rest are "soft" and expand with their probability.
 //  - Long rows: an expander reads m = min(deg, R k) entries of its row (R = kCvipSoftRows = 3; at
-//    the last hop after sampled hops kCvipLastSoftRows = 4, see above), all
+//    the last hop after sampled hops kCvipLastSoftRows = 4, with every hop soft 6, see above), all
 //    of them when deg <= R k, else a systematic sample floor(u0 + j deg/m), j < m, u0 uniform in
 //    [0, deg/m) (at the last hop: m consecutive entries from a uniform start, wrapping round, which
 //    touches one or two cache lines instead of m; presample.cpp, soft_hop): each entry is read with
@@ -307,7 +315,7 @@ estimate estimate_cvip(const graph_ref& g, const profile_config& cfg, double epo
   budget.soft_hops = std::min<std::int64_t>(kCvipSoftHops, static_cast<std::int64_t>(cfg.fanouts.size()));
   budget.soft_rows = kCvipSoftRows;
   budget.soft_rows_last =
-      static_cast<std::int64_t>(cfg.fanouts.size()) > kCvipSoftHops ? kCvipLastSoftRows : kCvipSoftRows;
+      static_cast<std::int64_t>(cfg.fanouts.size()) > kCvipSoftHops ? kCvipLastSoftRows : kCvipAllSoftLastRows;
   budget.epoch_moments = nb > 0 && budget.max_batches >= 2 * nb;
   budget.window_noise = !budget.epoch_moments;
   const batch_counts c = count_batches(g, cfg, seed, budget, "presampling (cvip)");

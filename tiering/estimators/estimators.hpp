@@ -167,12 +167,13 @@ estimate estimate_oracle(const graph_ref& g, const profile_config& cfg);
 
 // cvip.cpp: `epochs` epochs (at least kCvipMinBatches batches) of presampled batches whose last
 // kCvipSoftHops hops are expanded in expectation (the hops before them are sampled), reading up to
-// kCvipSoftRows x fanout entries of a row; kCvipLastSoftRows x fanout at the last hop where hops
-// before the soft ones were sampled.
+// kCvipSoftRows x fanout entries of a row; at the last hop kCvipLastSoftRows x fanout where hops
+// before the soft ones were sampled, kCvipAllSoftLastRows x fanout where every hop is soft.
 inline constexpr std::int64_t kCvipMinBatches = 8;
 inline constexpr std::int64_t kCvipSoftHops = 2;
 inline constexpr std::int64_t kCvipSoftRows = 3;
 inline constexpr std::int64_t kCvipLastSoftRows = 4;
+inline constexpr std::int64_t kCvipAllSoftLastRows = 6;
 // With two or more whole epochs, nodes are shrunk towards their row-length bin's mean (cvip.cpp);
 // a bin holds at least this many reached nodes.
 inline constexpr std::int64_t kCvipMinBinNodes = 64;
