@@ -112,8 +112,8 @@
 // counter-based random number, a bitmap test). On graphs larger than the caches the cost is memory
 // latency: a row's bounds, its entries and each listed node's soft state are at random places, so
 // soft_hop prefetches rows and states ahead of the expanders and reads the last hop's long rows as
-// windows (the last hop reads most of the entries). An epoch of cvip costs 0.70-1.14 presampling
-// epochs on the recorded graphs where it samples one epoch (timings of a few milliseconds; 1.6-2.7
+// windows (the last hop reads most of the entries). An epoch of cvip costs 0.83-1.28 presampling
+// epochs on the recorded graphs where it samples one epoch (timings of a few milliseconds; 1.8-3.0
 // in all on the few-batch graphs, which need 2-3 epochs to reach 8 batches;
 // bench/results/traffic/summary.md), ~2.2 on an R-MAT of 268M arcs (1.14 s against presample:1's
 // 0.53 s on one thread; 1.47 s with all hops soft, 3.17 s before the prefetches and windows) and
