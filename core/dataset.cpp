@@ -82,20 +82,21 @@ T field(const json& j, const char* key, const std::string& path, const std::stri
 // silently: an edited meta.json with two "num_nodes" would be read with the second).
 json parse_without_duplicate_keys(std::istream& in, const std::string& path) {
   std::vector<std::vector<std::string>> keys;  // per open object, its keys so far
-  return json::parse(in, [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      keys.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      if (!keys.empty()) keys.pop_back();
-    } else if (event == json::parse_event_t::key && !keys.empty()) {
-      const std::string k = parsed.get<std::string>();
-      auto& seen = keys.back();
-      if (std::find(seen.begin(), seen.end(), k) != seen.end())
-        throw input_error(at_input(path, "the key \"" + printable_text(k) + "\" appears twice in one object"));
-      seen.push_back(k);
-    }
-    return true;
-  });
+  return json::parse(
+      in, json_depth_limit_for(path, [&](int, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start) {
+          keys.emplace_back();
+        } else if (event == json::parse_event_t::object_end) {
+          if (!keys.empty()) keys.pop_back();
+        } else if (event == json::parse_event_t::key && !keys.empty()) {
+          const std::string k = parsed.get<std::string>();
+          auto& seen = keys.back();
+          if (std::find(seen.begin(), seen.end(), k) != seen.end())
+            throw input_error(at_input(path, "the key \"" + printable_text(k) + "\" appears twice in one object"));
+          seen.push_back(k);
+        }
+        return true;
+      }));
 }
 }  // namespace
 
@@ -613,7 +614,7 @@ std::vector<std::string> foreign_entries(const std::string& dir) {
   std::set<std::string> ours{"meta.json", "plan.json"};
   try {
     std::ifstream in(dir + "/meta.json");
-    const json m = json::parse(in);
+    const json m = json::parse(in, json_depth_limit_for(dir + "/meta.json"));
     if (m.contains("arrays") && m["arrays"].is_object())
       for (const auto& [name, info] : m["arrays"].items()) ours.insert(name);
   } catch (const std::exception&) {
@@ -672,7 +673,7 @@ dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vecto
     if (fs::is_directory(dir_) && fs::is_regular_file(dir_ + "/meta.json")) {
       try {
         std::ifstream in(dir_ + "/meta.json");
-        ours = json::parse(in).value("format", "") == "tiergnn-dataset";
+        ours = json::parse(in, json_depth_limit_for(dir_ + "/meta.json")).value("format", "") == "tiergnn-dataset";
       } catch (const std::exception&) {
         ours = false;
       }

@@ -13,6 +13,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 #include "core/npy.hpp"
 #include "core/temp_files.hpp"
 
@@ -108,8 +109,13 @@ std::string file_kind(const std::string& path) {
   if (h[first] != '{' && h[first] != '[') return "other";
   // train --metrics: JSON lines, the first an epoch's or the final one.
   const std::size_t eol = h.find('\n', first);
-  const nlohmann::json line = nlohmann::json::parse(
-      h.substr(first, eol == std::string::npos ? std::string::npos : eol - first), nullptr, false);
+  nlohmann::json line;
+  try {
+    line = nlohmann::json::parse(h.substr(first, eol == std::string::npos ? std::string::npos : eol - first),
+                                 json_depth_limit_for(path), false);
+  } catch (const input_error&) {
+    return "json";  // nested past reason: not one of tiergnn's
+  }
   // An epoch's line names its loss, time and traffic; the final line its metric.
   if (line.is_object() &&
       ((line.contains("epoch") && line.contains("loss") && line.contains("seconds") && line.contains("traffic")) ||
@@ -156,7 +162,12 @@ bool is_dataset_file(const std::string& path) {
   const fs::path meta = dir / "meta.json";
   if (!fs::is_regular_file(meta, ec) || fs::file_size(meta, ec) > (64u << 20)) return false;
   std::ifstream in(meta);
-  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in, json_depth_limit_for(meta.string()), false);
+  } catch (const input_error&) {
+    return false;
+  }
   if (!j.is_object()) return false;
   const auto format = j.find("format");
   if (format == j.end() || !format->is_string() || format->get<std::string>() != "tiergnn-dataset") return false;

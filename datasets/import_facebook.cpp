@@ -27,6 +27,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 #include "core/resources.hpp"
 #include "core/log.hpp"
 #include "core/npy.hpp"
@@ -181,7 +182,7 @@ feature_lists read_features_json(const std::string& path, std::int64_t n) {
     return true;
   };
   try {
-    j = json::parse(in, cb);
+    j = json::parse(in, json_depth_limit_for(path, cb));
   } catch (const json::parse_error& e) {
     throw input_error(at_input(path, "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what()));
   }

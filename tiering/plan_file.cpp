@@ -72,7 +72,7 @@ plan_file plan_file::load(const dataset& d) {
   nlohmann::json source_identity;
   try {
     try {
-      p.json = nlohmann::json::parse(in);
+      p.json = nlohmann::json::parse(in, json_depth_limit_for(path));
     } catch (const nlohmann::json::parse_error& e) {
       throw input_error(
           at_input(path, "is not valid JSON (cut short or damaged; re-run tiergnn prepare): " + json_error_text(e)));

@@ -120,7 +120,7 @@ checkpoint read_checkpoint(const std::string& path) {
   bool has_opt = false;
   std::vector<std::int64_t> sizes;
   try {
-    c.header = nlohmann::json::parse(text);
+    c.header = nlohmann::json::parse(text, json_depth_limit_for(path));
     if (!c.header.is_object() || !c.header.contains("params") || !c.header["params"].is_array())
       throw bad("the header lists no parameters");
     // Fields the trainer reads, typed and in range (a first-layout file has no checksum to vouch for
@@ -200,7 +200,12 @@ bool holds_training_state(const std::string& path) {
   if (std::fread(&len, 8, 1, f) != 1 || len > (64u << 20)) return true;  // a damaged checkpoint is still one
   std::string text(len, '\0');
   if (std::fread(text.data(), 1, len, f) != len) return true;
-  const nlohmann::json h = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json h;
+  try {
+    h = nlohmann::json::parse(text, json_depth_limit_for(path), false);
+  } catch (const input_error&) {
+    return true;  // nested past reason: a damaged checkpoint is still one
+  }
   return !h.is_object() || h.value("has_optimizer", true);
 }
 

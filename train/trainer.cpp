@@ -112,7 +112,7 @@ struct metrics_output {
       if (!in) throw io_error(at_input(f, "cannot read it to continue the run's metrics"));
       for (std::string line; std::getline(in, line);) {
         line_info li;
-        li.j = nlohmann::json::parse(line, nullptr, false);
+        li.j = nlohmann::json::parse(line, json_depth_limit_for(f), false);
         if (li.j.is_object() && !li.j.contains("final") && li.j.contains("epoch") && li.j["epoch"].is_number_integer())
           li.epoch = li.j["epoch"].get<int>();
         li.text = std::move(line);

@@ -584,6 +584,29 @@ TEST(HostileInput, CheckVerifiesWhatMetaJsonClaims) {
   EXPECT_NE(out.find("symmetric arcs"), std::string::npos) << out;
 }
 
+// JSON nested 100,000 levels deep in meta.json, plan.json or a checkpoint's header overflowed the
+// stack when the library printed or destroyed it (R15-F5): refused while parsing, one line.
+TEST(HostileInput, DeeplyNestedJsonIsRefusedNotACrash) {
+  scratch_dir d;
+  const std::string t = "-q generate community " + d / "g" + " --nodes 300 --feature-dim 4 --classes 3 --seed 1";
+  ASSERT_EQ(run_cli(t), 0);
+  ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "p" + " --fanouts 5,5 --estimator degree"), 0);
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto nest = [&](const std::string& file, const std::string& key) {
+    std::string text = tg::test::read_text(file);
+    const std::size_t brace = text.find('{');
+    ASSERT_NE(brace, std::string::npos);
+    text.insert(brace + 1, "\"" + key + "\": " + deep + ", ");
+    tg::test::write_text(file, text);
+  };
+  fs::copy(d / "g", d / "m", fs::copy_options::recursive);
+  nest(d / "m/meta.json", "source");
+  expect_one_line_error("info " + d / "m", "meta.json: nests its values more than 256 levels deep");
+  expect_one_line_error("train " + d / "m" + " --epochs 1 --no-progress", "levels deep");
+  nest(d / "p/plan.json", "junk");
+  expect_one_line_error("info " + d / "p", "plan.json: nests its values more than 256 levels deep");
+}
+
 TEST(HostileInput, BenchCommChecksItsOutputBeforeTheJob) {
   scratch_dir d;
   ASSERT_EQ(::mkfifo((d / "fifo").c_str(), 0600), 0);
