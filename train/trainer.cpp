@@ -1,6 +1,7 @@
 #include "train/trainer.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -909,18 +910,34 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   }
   // The saved model and the checkpoint are written after training: their file systems must have room
   // for them now (4 bytes a parameter, 12 with Adam's moments; the header is small), not after hours.
+  // Each is written beside the file it replaces: a checkpoint that does not exist yet needs room for
+  // two once a second epoch's is written beside the first; a file that exists needs room for one more
+  // copy. Outputs on one file system need the sum of their rooms (R15-F1, F2).
   if (lead) {
-    const auto need_room = [&](const std::string& option, const std::string& file, std::uint64_t bytes) {
+    struct room {
+      std::string what, where;
+      std::uint64_t bytes;
+    };
+    std::vector<room> rooms;
+    const auto need_room = [&](const std::string& option, const std::string& file, std::uint64_t bytes, int copies) {
       if (file.empty()) return;
       std::error_code ec;
-      if (std::filesystem::exists(file, ec)) bytes *= 2;  // the new one is written beside the old one
+      if (std::filesystem::exists(file, ec)) copies = 1;  // the old one is on disk already
       std::string where = parent_dir(file);               // --checkpoint's folder may not exist yet: its parent
       if (!std::filesystem::exists(where, ec)) where = parent_dir(where);
-      expect_disk_space(where, bytes, option + " " + file, "it");
+      rooms.push_back({option + " " + file, where, bytes * static_cast<std::uint64_t>(copies)});
     };
     const std::uint64_t params = static_cast<std::uint64_t>(model.num_parameters());
-    need_room("--save-model", cfg.save_model_path, 4 * params + (64u << 10));
-    need_room("--checkpoint", ckpt_path, 12 * params + (64u << 10));
+    need_room("--save-model", cfg.save_model_path, 4 * params + (64u << 10), 1);
+    need_room("--checkpoint", ckpt_path, 12 * params + (64u << 10), cfg.epochs >= 2 ? 2 : 1);
+    struct stat a {
+    }, b{};
+    if (rooms.size() == 2 && ::stat(rooms[0].where.c_str(), &a) == 0 && ::stat(rooms[1].where.c_str(), &b) == 0 &&
+        a.st_dev == b.st_dev)
+      expect_disk_space(rooms[0].where, rooms[0].bytes + rooms[1].bytes, rooms[0].what + " and " + rooms[1].what,
+                        "writing both");
+    else
+      for (const room& r : rooms) expect_disk_space(r.where, r.bytes, r.what, "it");
   }
   nlohmann::json metrics_tail;  // the checkpoint's record of its last metrics line
   rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt, &metrics_tail);

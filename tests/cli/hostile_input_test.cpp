@@ -607,6 +607,34 @@ TEST(HostileInput, DeeplyNestedJsonIsRefusedNotACrash) {
   expect_one_line_error("info " + d / "p", "plan.json: nests its values more than 256 levels deep");
 }
 
+// The room train asks for up front: a checkpoint is written beside the previous one from epoch 2 on,
+// and --checkpoint and --save-model on one file system need their sum (R15-F1, F2: runs died after
+// training). Needs a small tmpfs (root); skipped where mounting is not allowed.
+TEST(HostileInput, TrainAsksForTheRoomItsOutputsWillTake) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 2000 --feature-dim 16 --classes 4 --seed 3"), 0);
+  const std::string mnt = d / "small";
+  fs::create_directories(mnt);
+  if (std::system(("mount -t tmpfs -o size=2500k tmpfs " + mnt + " 2>/dev/null").c_str()) != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here (not root?)";
+  struct unmount {
+    std::string m;
+    ~unmount() { (void)std::system(("umount " + m).c_str()); }
+  } guard{mnt};
+  const std::string t = "train " + d / "g" + " --hidden 256 --no-progress ";
+  // 1.7 MB a checkpoint: one fits in 2.5 MB, two do not.
+  expect_one_line_error(t + "--epochs 3 --checkpoint " + mnt + "/ck", "needs 3.");
+  EXPECT_FALSE(fs::exists(mnt + "/ck/checkpoint.tgck"));
+  ASSERT_EQ(run_cli("-q " + t + "--epochs 1 --checkpoint " + mnt + "/ck"), 0);
+  // One exists: replacing it needs room for one more beside it, not two (3.5 MB: it was refused).
+  ASSERT_EQ(std::system(("mount -o remount,size=3600k " + mnt).c_str()), 0);
+  ASSERT_EQ(run_cli("-q " + t + "--epochs 1 --checkpoint " + mnt + "/ck --overwrite-checkpoint"), 0);
+  // The checkpoint (present) and a saved model together: 1.7 + 0.6 MB.
+  expect_one_line_error(
+      t + "--epochs 1 --checkpoint " + mnt + "/ck --overwrite-checkpoint --save-model " + mnt + "/m.tgck",
+      "writing both needs");
+}
+
 TEST(HostileInput, BenchCommChecksItsOutputBeforeTheJob) {
   scratch_dir d;
   ASSERT_EQ(::mkfifo((d / "fifo").c_str(), 0600), 0);
