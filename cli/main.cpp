@@ -67,7 +67,7 @@ std::string printable(const std::string& msg) {
 }
 
 void print_error(const std::string& msg) {
-  std::fprintf(stderr, "tiergnn: error: %s\n", printable(msg).c_str());
+  std::fprintf(stderr, "tiergnn: error: %s\n", printable(tg::with_output_names(msg)).c_str());
 }
 
 // CLI11 converts integers with strtoll/strtoull, which saturate (99999999999999999999 becomes 2^63 - 1)
@@ -175,6 +175,9 @@ int main(int argc, char** argv) {
   // the process: a stopping run still saves its checkpoint and metrics (R12-F15: rank 0 died of
   // SIGPIPE writing "stopping" to a dead launch and its finished epochs' metrics were lost).
   signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (ulimit -f) makes a write fail with EFBIG, reported with the file's name and its
+  // temporaries removed, instead of killing the process silently by SIGXFSZ (R15-F9).
+  signal(SIGXFSZ, SIG_IGN);
   std::unique_ptr<tbb::global_control> limit;
   app.parse_complete_callback([&] {
     if (threads > 0)

@@ -23,6 +23,7 @@
 
 #include "core/stream_io.hpp"
 #include "core/error.hpp"
+#include "core/file_handle.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
@@ -688,6 +689,7 @@ dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vecto
   if (!parent.empty() && !fs::is_directory(parent))
     throw input_error(at_input(dir_, "parent directory " + parent.string() + " does not exist"));
   tmp_ = temp_sibling(dir_);
+  name_temp(tmp_, dir_);
   remove_stale_temps(dir_);  // left by runs that were killed
   remove_tree(tmp_);
   // Registered before it exists: a signal between the two would otherwise leave it behind.
@@ -734,10 +736,14 @@ std::string dataset_writer::commit() {
   }
   {
     const std::string mp = path("meta.json");
-    std::ofstream out(mp);
-    out << json_text(meta_.to_json(), 2) << "\n";
-    out.close();
-    if (!out) throw io_error(at_input(mp, "write failed"));
+    const std::string text = json_text(meta_.to_json(), 2) + "\n";
+    const unique_fd fd = unique_fd::open(mp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    for (std::size_t done = 0; done < text.size();) {
+      const ssize_t k = ::write(fd.get(), text.data() + done, text.size() - done);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) throw_errno("write", mp);  // with the cause: "No space left on device"
+      done += static_cast<std::size_t>(k);
+    }
   }
   // The same validation as `tiergnn info --check`; checksums were just computed. An error names the
   // output, not its hidden temporary.

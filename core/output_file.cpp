@@ -255,6 +255,8 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
 
 void write_output_file(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
   const std::string tmp = temp_sibling(path);
+  name_temp(tmp, path);
+  remove_stale_temps(path);  // left by runs that were killed (R15-F8: only datasets and --metrics were cleaned)
   register_temp(tmp);
   try {
     write(tmp);

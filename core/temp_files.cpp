@@ -147,6 +147,28 @@ std::string temp_prefix(const std::string& name) {
   return "." + name.substr(0, kKeep) + "~" + hex + ".tmp-";
 }
 
+namespace {
+std::mutex g_names_mutex;
+std::vector<std::pair<std::string, std::string>>& temp_names() {
+  static std::vector<std::pair<std::string, std::string>> names;
+  return names;
+}
+}  // namespace
+
+void name_temp(const std::string& tmp, const std::string& output) {
+  const std::lock_guard<std::mutex> lock(g_names_mutex);
+  auto& names = temp_names();
+  if (names.size() < 256) names.emplace_back(tmp, output);
+}
+
+std::string with_output_names(std::string message) {
+  const std::lock_guard<std::mutex> lock(g_names_mutex);
+  for (const auto& [tmp, output] : temp_names())
+    for (std::size_t at = message.find(tmp); at != std::string::npos; at = message.find(tmp, at + output.size()))
+      message.replace(at, tmp.size(), output);
+  return message;
+}
+
 std::vector<std::string> stale_temps(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;

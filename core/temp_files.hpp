@@ -36,6 +36,13 @@ bool catch_unless_ignored(int sig, void (*handler)(int), struct sigaction* old =
 // ends the process another way (the CLI's SIGBUS handler).
 void remove_registered_temps_signal_safe();
 
+// Records that the temporary `tmp` becomes `output` (kept after the temporary is gone): an error
+// raised while writing it names the temporary (./.out.tmp-123-0/features.npy), which means nothing
+// to the user and no longer exists when the message is read; with_output_names() puts the output's
+// name in its place (out/features.npy).
+void name_temp(const std::string& tmp, const std::string& output);
+std::string with_output_names(std::string message);
+
 // Removes siblings of `path` named "." + basename + ".tmp-PID[...]" whose process PID is gone.
 void remove_stale_temps(const std::string& path);
 // Those siblings (before they are removed: a resumed run reads the metrics lines a killed run left

@@ -76,6 +76,7 @@ struct metrics_output {
   void open(const std::string& p, bool resume, int start, const nlohmann::json& tail) {
     path = p;
     tmp = temp_sibling(p);
+    name_temp(tmp, p);
     std::vector<std::string> kept;
     if (resume) kept = resumed_lines(p, start, tail, &recovered);
     remove_stale_temps(p);

@@ -635,6 +635,32 @@ TEST(HostileInput, TrainAsksForTheRoomItsOutputsWillTake) {
       "writing both needs");
 }
 
+// Round 15: a killed run's temporary beside a file output is removed by the next run that writes it
+// (only datasets and --metrics were cleaned: F8); a file-size limit is an error naming the output, not
+// a silent SIGXFSZ (F9).
+TEST(HostileInput, KilledRunsTemporariesAndFileSizeLimits) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 300 --feature-dim 4 --classes 3 --seed 1"), 0);
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+  const std::string left = d / (".m.tgck.tmp-" + std::to_string(gone) + "-0");
+  tg::test::write_text(left, "a killed run's half-written model");
+  ASSERT_EQ(run_cli("-q train " + d / "g" + " --fanouts 5 --epochs 1 --no-progress --save-model " + d / "m.tgck"), 0);
+  EXPECT_FALSE(fs::exists(left));
+  EXPECT_TRUE(fs::is_regular_file(d / "m.tgck"));
+  const std::string cmd = "(ulimit -f 64; " + std::string(TIERGNN_CLI) + " -q generate community " + d / "big" +
+                          " --nodes 20000 --feature-dim 64 --classes 2) > " + d / "out.txt" + " 2>&1";
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << "killed by a signal? (153: SIGXFSZ)";
+  const std::string out = tg::test::read_text(d / "out.txt");
+  EXPECT_NE(out.find("File too large"), std::string::npos) << out;
+  EXPECT_NE(out.find(d / "big/"), std::string::npos) << out;  // the output's name, not its temporary's
+  for (const auto& e : fs::directory_iterator(d.path()))
+    EXPECT_EQ(e.path().filename().string().find(".big.tmp-"), std::string::npos) << e.path();
+}
+
 TEST(HostileInput, BenchCommChecksItsOutputBeforeTheJob) {
   scratch_dir d;
   ASSERT_EQ(::mkfifo((d / "fifo").c_str(), 0600), 0);
