@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/resources.hpp"
 
 namespace tg {
 
@@ -149,6 +150,9 @@ npy_array npz_archive::get(const std::string& key) const {
   if (e->uncompressed > e->compressed * 1032 + 1024)
     throw corrupt("declares " + std::to_string(e->uncompressed) + " uncompressed bytes, more than " +
                   std::to_string(e->compressed) + " deflated bytes can hold");
+  // Inflated into memory: a member that cannot fit is refused before it is allocated, naming it (a
+  // 25 MB archive of zeros may declare 25 GB; R15-F6).
+  expect_memory(e->uncompressed, member, "inflating this member");
   std::vector<std::uint8_t> out(static_cast<std::size_t>(e->uncompressed));
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw corrupt("zlib init failed");

@@ -83,6 +83,12 @@ bool text_reader::next_raw(std::string_view* line) {
     }
     carry_.append(s, end_ - begin_);
     begin_ = end_;
+    // A line is buffered whole: one without end (gzip packs 1 GiB of digits in 1 MB) would take all
+    // memory before it could be refused (R15-F6b). Rows of text are far shorter.
+    if (carry_.size() > kMaxLineBytes)
+      throw input_error(at_input(path_, line_no_ + 1,
+                                 "a line longer than " + std::to_string(kMaxLineBytes >> 20) +
+                                     " MiB: not a text file of rows (binary, or damaged?)"));
   }
 }
 

@@ -36,6 +36,7 @@ class text_reader {
   bool next_raw(std::string_view* line);
   std::int64_t line_no_ = 0, consumed_ = 0;
   std::string carry_;
+  static constexpr std::size_t kMaxLineBytes = std::size_t{64} << 20;
 };
 
 // Splits a line on the delimiter (',' or '\t') or, with delim == ' ', on runs of blanks/tabs.

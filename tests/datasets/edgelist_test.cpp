@@ -247,6 +247,16 @@ TEST(EdgeListBadInput, EmptyFile) {
   EXPECT_FALSE(fs::exists(d / "ds"));
 }
 
+// A line without end (1 GiB of digits gzips to 1 MB) is refused once it passes 64 MiB, not buffered
+// until memory runs out (R15-F6b).
+TEST(EdgeListBadInput, ALineWithoutEndIsRefused) {
+  scratch_dir d;
+  test::write_text(d / "long.txt.gz", "1 2\n" + std::string(std::size_t{65} << 20, '7'), true);
+  const std::string e = import_error(d / "long.txt.gz", d / "ds");
+  EXPECT_NE(e.find("long.txt.gz:2: a line longer than 64 MiB"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(d / "ds"));
+}
+
 TEST(EdgeListBadInput, TruncatedGzip) {
   scratch_dir d;
   std::string text;
