@@ -51,21 +51,16 @@ struct temp_files {
   }
 };
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string last_line(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   const std::size_t nl = s.rfind('\n');
   return nl == std::string::npos ? s : s.substr(nl + 1);
 }
 
-// Runs the embedded converter; stderr goes to err_path. Returns the wait status.
-int run_converter(const std::string& python, const std::vector<std::string>& args, const std::string& err_path) {
+// Runs the embedded converter; its standard error comes back through a pipe (the last 64 KiB, in
+// *err): a file for it on the output's disk could not be written when that disk is full or read-only
+// (R15-F4: the cause was lost, or a traceback reached the terminal). Returns the wait status.
+int run_converter(const std::string& python, const std::vector<std::string>& args, std::string* err) {
   std::vector<std::string> argv_s = {python, "-c", kPlanetoidScript};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -75,14 +70,18 @@ int run_converter(const std::string& python, const std::vector<std::string>& arg
   // would go on writing its output after an interrupted import), so it gets PR_SET_PDEATHSIG, and it
   // is registered for the stop-signal handler (core/temp_files.hpp). Its exec failure is reported
   // through a close-on-exec pipe.
-  int report[2];
+  int report[2], errs[2];
   if (::pipe2(report, O_CLOEXEC) != 0) throw_errno("pipe", python);
+  if (::pipe2(errs, O_CLOEXEC) != 0) {
+    ::close(report[0]);
+    ::close(report[1]);
+    throw_errno("pipe", python);
+  }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int e = errno;
-    ::close(report[0]);
-    ::close(report[1]);
+    for (int fd : {report[0], report[1], errs[0], errs[1]}) ::close(fd);
     throw input_error(python + ": cannot start the converter: " + std::strerror(e));
   }
   if (pid == 0) {
@@ -90,9 +89,8 @@ int run_converter(const std::string& python, const std::vector<std::string>& arg
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);
     const int out = ::open("/dev/null", O_WRONLY);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (out >= 0) ::dup2(out, STDOUT_FILENO);
-    if (err >= 0) ::dup2(err, STDERR_FILENO);
+    ::dup2(errs[1], STDERR_FILENO);  // dup2 clears close-on-exec on the copy
     ::execvp(python.c_str(), argv.data());
     const int e = errno;
     (void)!::write(report[1], &e, sizeof e);
@@ -101,11 +99,23 @@ int run_converter(const std::string& python, const std::vector<std::string>& arg
   ::setpgid(pid, pid);  // also here: the group exists before the handler may signal it
   register_child_process(pid);
   ::close(report[1]);
+  ::close(errs[1]);
   int exec_errno = 0;
   ssize_t got;
   while ((got = ::read(report[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
   }
   ::close(report[0]);
+  // Its standard error until it ends (the last 64 KiB are kept: a message is one line).
+  char buf[4096];
+  for (ssize_t k; (k = ::read(errs[0], buf, sizeof buf)) != 0;) {
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    err->append(buf, static_cast<std::size_t>(k));
+    if (err->size() > (128u << 10)) err->erase(0, err->size() - (64u << 10));
+  }
+  ::close(errs[0]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
@@ -138,19 +148,24 @@ labelled_import_report import_planetoid(const std::string& dir, const std::strin
 
   temp_files tmp;
   const std::string base = temp_sibling(out_dir);
-  const std::string npz = base + ".planetoid.npz", err = base + ".planetoid.err";
+  const std::string npz = base + ".planetoid.npz";
   tmp.add(npz);
   tmp.add(npz + ".part");
-  tmp.add(err);
+  // The converter writes beside the output: a directory it cannot write is refused before it runs.
+  if (::access((parent.empty() ? std::string(".") : parent.string()).c_str(), W_OK) != 0)
+    throw input_error(at_input(out_dir, "cannot be written: its directory " +
+                                            (parent.empty() ? std::string(".") : parent.string()) + " is " +
+                                            (errno == EROFS ? "on a read-only file system" : "not writable")));
   log_info("converting Planetoid ", name, " pickles with ", opt.python);
-  std::vector<std::string> conv_args{dir, name, npz};
+  std::vector<std::string> conv_args{dir, name, npz, "--output-name=" + out_dir};
   if (opt.row_normalize) conv_args.push_back("--row-normalize");
-  const int status = run_converter(opt.python, conv_args, err);
+  std::string err_text;
+  const int status = run_converter(opt.python, conv_args, &err_text);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    const std::string msg = last_line(read_all(err));
+    const std::string msg = last_line(err_text);
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (code == 2 && !msg.empty()) throw input_error(msg);  // "path: problem" from the script
-    if (code == 3) throw input_error(msg);                  // numpy / scipy missing
+    if ((code == 2 || code == 4) && !msg.empty()) throw input_error(msg);  // "path: problem" from the script
+    if (code == 3) throw input_error(msg);                                 // numpy / scipy missing
     if (code == 127 || code == 126)
       throw input_error(opt.python + ": cannot run: importing Planetoid data needs Python 3 with numpy and scipy");
     throw input_error("Planetoid converter (" + opt.python + ") failed" +
@@ -158,6 +173,10 @@ labelled_import_report import_planetoid(const std::string& dir, const std::strin
                       (msg.empty() ? std::string() : ": " + msg));
   }
 
+  std::error_code ec;
+  if (!fs::is_regular_file(npz, ec) || fs::file_size(npz, ec) == 0)
+    throw input_error("Planetoid converter (" + opt.python + ") ended without error but wrote no arrays: is " +
+                      opt.python + " a Python 3 interpreter?");
   dataset_writer w(out_dir, opt.overwrite, {dir});
   w.meta().name = name;
   w.meta().source = {

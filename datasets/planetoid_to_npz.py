@@ -17,15 +17,36 @@ and duplicates are left in and removed, or not, by the importer.
 Output (np.savez, uncompressed): edge_index (2 x E int64), node_feat (N x D float32),
 node_label (N int64), train_idx / valid_idx / test_idx (int64), num_nodes (int64 scalar).
 
-Usage: planetoid_to_npz.py DIR NAME OUT.npz
+Usage: planetoid_to_npz.py DIR NAME OUT.npz [--row-normalize] [--output-name=NAME]
 Exit status 0 on success, 2 for bad input (one line on stderr: "path: problem"), 3 when numpy or
-scipy cannot be imported.
+scipy cannot be imported, 4 when its files cannot be written ("NAME: problem", NAME the output as
+the user named it).
+
+Scratch files go beside OUT.npz, named after it (tiergnn removes what a killed run left there), not
+to $TMPDIR. SIGTERM (tiergnn's stop, or the parent's death) ends the script through its cleanup.
 """
 import os
 import pickle
+import signal
 import sys
 import tempfile
 import warnings
+
+SCRATCH = {"dir": ".", "prefix": "planetoid-", "name": "the output"}
+
+
+def _stop(signum, frame):  # run the `finally` blocks that remove scratch files, then end
+    sys.exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _stop)
+try:  # end with the process that started us, also through a wrapper script that did not exec
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:
+        sys.exit(143)
+except (OSError, AttributeError):  # not Linux: the parent's own guard is what there is
+    pass
 
 
 def fail(path, problem, status=2):
@@ -121,7 +142,10 @@ def load_pickle(path):
     child, not this process, and becomes a one-line error."""
     if not os.path.exists(path):
         fail(path, "missing")
-    fd, tmp = tempfile.mkstemp(suffix=".npz")
+    try:
+        fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=SCRATCH["prefix"], dir=SCRATCH["dir"])
+    except OSError as e:
+        fail(SCRATCH["name"], "cannot write the converter's scratch file: %s" % e.strerror, 4)
     os.close(fd)
     r, w = os.pipe()
     try:
@@ -130,11 +154,15 @@ def load_pickle(path):
             os.close(r)
             try:
                 kind, arrays = _unpickle_plain(path)
-                np.savez(tmp, kind=np.array(kind), **arrays)
-                os._exit(0)
             except BaseException as e:  # noqa: BLE001 - anything the file provokes is bad input
                 os.write(w, ("%s" % e)[:200].replace("\n", " ").encode("utf-8", "replace"))
                 os._exit(2)
+            try:
+                np.savez(tmp, kind=np.array(kind), **arrays)
+                os._exit(0)
+            except BaseException as e:  # noqa: BLE001 - the disk, not the input
+                os.write(w, (getattr(e, "strerror", None) or "%s" % e)[:200].encode("utf-8", "replace"))
+                os._exit(4)
         os.close(w)
         msg = b""
         while True:
@@ -146,6 +174,8 @@ def load_pickle(path):
         if os.WIFSIGNALED(status):
             fail(path, "cannot unpickle: the loader crashed on it (signal %d); the file is corrupt"
                  % os.WTERMSIG(status))
+        if os.WEXITSTATUS(status) == 4:
+            fail(SCRATCH["name"], "cannot write the converter's scratch file: %s" % msg.decode("utf-8", "replace"), 4)
         if os.WEXITSTATUS(status) != 0:
             fail(path, "cannot unpickle: %s" % (msg.decode("utf-8", "replace") or "unknown error"))
         with np.load(tmp, allow_pickle=False) as z:
@@ -159,7 +189,10 @@ def load_pickle(path):
             return {int(k): flat[e - n:e].tolist() for k, n, e in zip(keys, lengths, ends)}
     finally:
         os.close(r)
-        os.remove(tmp)
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
 
 
 def as_dense_float(path, m):
@@ -191,11 +224,16 @@ def as_onehot(path, m):
 
 
 def main(argv):
-    if len(argv) not in (4, 5) or (len(argv) == 5 and argv[4] != "--row-normalize"):
-        sys.stderr.write("usage: planetoid_to_npz.py DIR NAME OUT.npz [--row-normalize]\n")
+    options = argv[4:]
+    names = [o[len("--output-name="):] for o in options if o.startswith("--output-name=")]
+    if len(argv) < 4 or any(o != "--row-normalize" and not o.startswith("--output-name=") for o in options):
+        sys.stderr.write("usage: planetoid_to_npz.py DIR NAME OUT.npz [--row-normalize] [--output-name=NAME]\n")
         sys.exit(2)
     root, name, out = argv[1], argv[2], argv[3]
-    row_normalize = len(argv) == 5
+    row_normalize = "--row-normalize" in options
+    SCRATCH["dir"] = os.path.dirname(out) or "."
+    SCRATCH["prefix"] = os.path.basename(out) + ".scratch-"
+    SCRATCH["name"] = names[-1] if names else out
     p = lambda s: os.path.join(root, "ind.%s.%s" % (name, s))
     x, y, tx, ty, allx, ally = (load_pickle(p(s)) for s in ("x", "y", "tx", "ty", "allx", "ally"))
     graph = load_pickle(p("graph"))
@@ -281,10 +319,13 @@ def main(argv):
     test = test_range.astype(np.int64)
 
     tmp = out + ".part"
-    with open(tmp, "wb") as f:
-        np.savez(f, edge_index=edge_index, node_feat=features, node_label=labels,
-                 train_idx=train, valid_idx=valid, test_idx=test, num_nodes=np.int64(n))
-    os.replace(tmp, out)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, edge_index=edge_index, node_feat=features, node_label=labels,
+                     train_idx=train, valid_idx=valid, test_idx=test, num_nodes=np.int64(n))
+        os.replace(tmp, out)
+    except OSError as e:
+        fail(SCRATCH["name"], "cannot write the converted arrays: %s" % (e.strerror or e), 4)
 
 
 if __name__ == "__main__":
