@@ -1174,6 +1174,37 @@ TEST(ImportLabelledBadInput, PlanetoidWithoutPythonOrNumpy) {
   expect_no_output(s, s / "out");
 }
 
+// The converter writes its scratch files beside the output, not to $TMPDIR (R15-F12: a full or
+// missing $TMPDIR was blamed on the input pickle, and interrupts left files there); one that exits 0
+// without writing is named.
+TEST(ImportLabelledBadInput, PlanetoidConverterWritesOnlyBesideTheOutput) {
+  scratch_dir s;
+  const std::string src = shared_dataset("cora");
+  if (src.empty()) GTEST_SKIP() << "../shared/datasets/cora not present";
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old ? old : "";
+  ::setenv("TMPDIR", (s / "no-such-dir").c_str(), 1);
+  std::string msg;
+  try {
+    tg::import_planetoid(src, "cora", s / "out", {});
+  } catch (const tg::error& e) {
+    msg = e.what();
+  }
+  if (old)
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  else
+    ::unsetenv("TMPDIR");
+  EXPECT_EQ(msg, "");
+  EXPECT_TRUE(fs::is_regular_file(s / "out/meta.json"));
+  for (const auto& e : fs::directory_iterator(s.path()))
+    EXPECT_TRUE(e.path().filename() == "out") << "left behind: " << e.path();
+  tg::planetoid_import_options o;
+  o.python = "/bin/true";
+  msg = input_error_of([&] { tg::import_planetoid(src, "cora", s / "out2", o); });
+  EXPECT_HAS(msg, "wrote no arrays");
+  expect_no_output(s, s / "out2");
+}
+
 TEST(ImportLabelledBadInput, ExistingOutputKeptWithoutForce) {
   scratch_dir s;
   write_ogb_csv(s / "toy");
