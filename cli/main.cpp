@@ -232,7 +232,17 @@ int main(int argc, char** argv) {
       cur = next;
       if (cur->get_subcommands({}).empty()) break;
     }
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (e.get_exit_code() == 0) {  // --help, --version: written, or an error (R15-F10: > /dev/full was success)
+      const int rc = app.exit(e);
+      std::cout.flush();
+      errno = 0;
+      if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+        print_error(std::string("writing standard output failed") +
+                    (errno != 0 ? ": " + std::string(std::strerror(errno)) : std::string()));
+        return 1;
+      }
+      return rc;
+    }
     if (cur->get_require_subcommand_min() > 0 && !cur->get_subcommands({}).empty() &&
         std::string(e.what()).find("subcommand is required") != std::string::npos) {
       std::string names;

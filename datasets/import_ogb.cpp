@@ -34,7 +34,14 @@ namespace fs = std::filesystem;
 std::string find_text(const std::string& folder, const std::string& name) {
   for (const char* ext : {".csv.gz", ".csv"}) {
     const std::string p = folder + "/" + name + ext;
-    if (fs::exists(p)) return p;
+    std::error_code ec;
+    if (fs::exists(p, ec)) {
+      // The dataset folder as the ogb package writes it holds files: a FIFO there would block the
+      // import forever, a directory is no table (R15-F7).
+      if (!fs::is_regular_file(p, ec))
+        throw input_error(at_input(p, "is not a regular file (an OGB dataset folder holds its tables as files)"));
+      return p;
+    }
   }
   return "";
 }

@@ -1,5 +1,7 @@
 #include "datasets/text_reader.hpp"
 
+#include <sys/stat.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -9,6 +11,11 @@
 namespace tg {
 
 text_reader::text_reader(const std::string& path) : path_(path), buf_(1 << 20) {
+  // A directory or a device is no text file; a FIFO could block forever (R15-F7). A pipe's
+  // descriptor (/dev/stdin, <(zcat ...)) is read as the stream it is.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw input_error(at_input(path, "is a directory, not a text file"));
   f_ = gzopen(path.c_str(), "rb");
   if (!f_) throw_errno("open", path);
   gzbuffer(f_, 1 << 20);

@@ -68,8 +68,9 @@ struct metrics_output {
   std::string path, tmp;
   std::ofstream out;
   bool committed = false;
-  int epoch_lines = 0;     // lines of epochs this run finished
-  bool recovered = false;  // the file begins with lines recovered from a stopped run's temporary
+  int epoch_lines = 0;           // lines of epochs this run finished
+  std::uint64_t good_bytes = 0;  // the file's bytes up to its last complete, flushed line
+  bool recovered = false;        // the file begins with lines recovered from a stopped run's temporary
   // resume: the run continues after epoch `start` of a checkpoint whose header recorded `tail`: its
   // last epoch line's {"epoch", "loss", "seconds"}; null when that run wrote no metrics; discarded
   // when the checkpoint predates the record.
@@ -85,8 +86,9 @@ struct metrics_output {
     if (!out)
       throw input_error(at_input(p, std::string("cannot open the metrics file for writing: ") + std::strerror(errno)));
     for (const std::string& line : kept) out << line << '\n';
-    if (!out) throw io_error(at_input(p, "cannot copy it to append this run's lines (is the disk full?)"));
     out.flush();
+    if (!out) throw io_error(at_input(p, "cannot copy it to append this run's lines (is the disk full?)"));
+    good_bytes = static_cast<std::uint64_t>(out.tellp());
   }
 
   // On --resume the file begins with the lines of the checkpointed run's epochs 1..start (its
@@ -188,9 +190,14 @@ struct metrics_output {
                " (another run's, or later epochs) are left out of the resumed file");
     return kept;
   }
-  void commit() {
+  // salvage: the stream failed (a full disk): the file keeps its complete lines (good_bytes), as
+  // --help promises for a run that fails after finishing an epoch (R15-F7: they were deleted).
+  void commit(bool salvage = false) {
     out.close();
-    if (!out) throw io_error(at_input(path, "write failed (is the disk full?)"));
+    if (!out) {
+      if (!salvage) throw io_error(at_input(path, "write failed (is the disk full?)"));
+      if (::truncate(tmp.c_str(), static_cast<off_t>(good_bytes)) != 0) throw_errno("truncate", path);
+    }
     if (std::rename(tmp.c_str(), path.c_str()) != 0)
       throw io_error(
           at_input(path, std::string("cannot rename the finished file into place: ") + std::strerror(errno)));
@@ -201,7 +208,7 @@ struct metrics_output {
     // Lines recovered from a stopped run's temporary (now removed) are kept as well: they exist nowhere else.
     if (!tmp.empty() && !committed && (epoch_lines > 0 || recovered) && std::uncaught_exceptions() > 0) {
       try {
-        commit();
+        commit(true);
         log_info("the metrics of the ", epoch_lines, " epoch(s) this run finished are in ", path);
       } catch (const std::exception&) {  // the run's own error is the one to report
       }
@@ -1323,7 +1330,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       if (validate) j["valid_" + rep.metric] = er.valid_metric;
       const std::string text = json_text(j);
       metrics << text << "\n" << std::flush;
-      ++metrics_file.epoch_lines;
+      if (metrics) {
+        ++metrics_file.epoch_lines;
+        metrics_file.good_bytes = static_cast<std::uint64_t>(metrics.tellp());
+      }
       // As a reader of the line parses it (json_text need not print every digit of a double).
       const nlohmann::json written = nlohmann::json::parse(text);
       metrics_tail = {{"epoch", er.epoch}, {"loss", written["loss"]}, {"seconds", written["seconds"]}};

@@ -633,6 +633,21 @@ TEST(HostileInput, TrainAsksForTheRoomItsOutputsWillTake) {
   expect_one_line_error(
       t + "--epochs 1 --checkpoint " + mnt + "/ck --overwrite-checkpoint --save-model " + mnt + "/m.tgck",
       "writing both needs");
+  // A --metrics file the disk cannot hold to the end keeps its complete lines (R15-F7: the temporary
+  // holding them was deleted when the next line failed).
+  fs::remove_all(mnt + "/ck");
+  ASSERT_EQ(std::system(("mount -o remount,size=4k " + mnt).c_str()), 0);
+  std::string out;
+  EXPECT_EQ(run_cli("train " + d / "g" + " --fanouts 5 --hidden 8 --epochs 40 --max-batches 1 --eval none " +
+                        "--no-progress --metrics " + mnt + "/m.jsonl",
+                    &out),
+            1)
+      << out;
+  std::ifstream in(mnt + "/m.jsonl");
+  int expect = 1;
+  for (std::string line; std::getline(in, line); ++expect)
+    EXPECT_EQ(nlohmann::json::parse(line).at("epoch").get<int>(), expect) << line;
+  EXPECT_GT(expect, 2) << "no complete line was kept";
 }
 
 // Round 15: a killed run's temporary beside a file output is removed by the next run that writes it
