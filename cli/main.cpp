@@ -234,11 +234,14 @@ int main(int argc, char** argv) {
     }
     if (e.get_exit_code() == 0) {  // --help, --version: written, or an error (R15-F10: > /dev/full was success)
       const int rc = app.exit(e);
-      std::cout.flush();
       errno = 0;
-      if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::cout.flush();
+      const bool flushed = std::fflush(stdout) == 0;
+      const int err = errno;
+      // A reader that stopped early (--help | head) is no failure: the help was wanted up to there.
+      if ((!std::cout || !flushed || std::ferror(stdout)) && err != EPIPE) {
         print_error(std::string("writing standard output failed") +
-                    (errno != 0 ? ": " + std::string(std::strerror(errno)) : std::string()));
+                    (err != 0 ? ": " + std::string(std::strerror(err)) : std::string()));
         return 1;
       }
       return rc;
@@ -287,8 +290,8 @@ int main(int argc, char** argv) {
   }
   // The results written to standard output (info --json > file) must have reached it: a full disk
   // or a closed descriptor is an error, not success.
+  errno = 0;  // before the first flush: the error of either one is the one to report
   std::cout.flush();
-  errno = 0;
   const bool flushed = std::fflush(stdout) == 0;
   if (!std::cout || !flushed || std::ferror(stdout)) {
     print_error(

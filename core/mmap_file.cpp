@@ -22,10 +22,12 @@ struct fd_guard {
 
 mmap_file mmap_file::open(const std::string& path, mode m) {
   const bool rw = m == mode::read_write;
-  fd_guard g{::open(path.c_str(), rw ? O_RDWR : O_RDONLY)};
+  // O_NONBLOCK: opening a FIFO waits for a writer, forever; it is refused below instead (R15-F7).
+  fd_guard g{::open(path.c_str(), (rw ? O_RDWR : O_RDONLY) | O_NONBLOCK)};
   if (g.fd < 0) throw_errno("open", path);
   struct stat st {};
   if (::fstat(g.fd, &st) != 0) throw_errno("stat", path);
+  if (!S_ISREG(st.st_mode)) throw input_error(at_input(path, "is not a regular file (it is read by mapping it)"));
   mmap_file f;
   f.path_ = path;
   f.size_ = static_cast<std::size_t>(st.st_size);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -164,8 +165,16 @@ void name_temp(const std::string& tmp, const std::string& output) {
 std::string with_output_names(std::string message) {
   const std::lock_guard<std::mutex> lock(g_names_mutex);
   for (const auto& [tmp, output] : temp_names())
-    for (std::size_t at = message.find(tmp); at != std::string::npos; at = message.find(tmp, at + output.size()))
+    for (std::size_t at = message.find(tmp); at != std::string::npos;) {
+      // ".out.tmp-7-1" is not the start of ".out.tmp-7-12": the name must end where the match does.
+      const std::size_t end = at + tmp.size();
+      if (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end]))) {
+        at = message.find(tmp, end);
+        continue;
+      }
       message.replace(at, tmp.size(), output);
+      at = message.find(tmp, at + output.size());
+    }
   return message;
 }
 

@@ -10,6 +10,7 @@
 // neither the source tree nor an installed copy needs to be found at run time and the script can
 // never be out of step with the binary. python3 is looked up on PATH (or given explicitly).
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -105,24 +106,40 @@ int run_converter(const std::string& python, const std::vector<std::string>& arg
   while ((got = ::read(report[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
   }
   ::close(report[0]);
-  // Its standard error until it ends (the last 64 KiB are kept: a message is one line).
+  // Its standard error while it runs (the last 64 KiB are kept: a message is one line). Until the
+  // converter itself ends, not until the pipe closes: a process it left behind (a wrapper's child)
+  // may hold the pipe open.
   char buf[4096];
-  for (ssize_t k; (k = ::read(errs[0], buf, sizeof buf)) != 0;) {
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
+  const auto take = [&](ssize_t k) {
     err->append(buf, static_cast<std::size_t>(k));
     if (err->size() > (128u << 10)) err->erase(0, err->size() - (64u << 10));
-  }
-  ::close(errs[0]);
+  };
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
+  bool ended = false, open_pipe = true;
+  while (!ended) {
+    if (open_pipe) {
+      pollfd q{errs[0], POLLIN, 0};
+      const int r = ::poll(&q, 1, 200);
+      if (r > 0) {
+        const ssize_t k = ::read(errs[0], buf, sizeof buf);
+        if (k > 0) take(k);
+        if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN)) open_pipe = false;
+      }
+    } else {
+      ::poll(nullptr, 0, 50);
+    }
+    const pid_t w = ::waitpid(pid, &status, WNOHANG);
+    if (w == pid) ended = true;
+    if (w < 0 && errno != EINTR) {
+      ::close(errs[0]);
       unregister_child_process(pid);
       throw_errno("waitpid", python);
     }
   }
+  // What it wrote last, without waiting for processes it left behind.
+  (void)::fcntl(errs[0], F_SETFL, ::fcntl(errs[0], F_GETFL) | O_NONBLOCK);
+  for (ssize_t k; open_pipe && (k = ::read(errs[0], buf, sizeof buf)) > 0;) take(k);
+  ::close(errs[0]);
   unregister_child_process(pid);
   if (got == static_cast<ssize_t>(sizeof exec_errno))
     throw input_error(python + ": cannot run (" + std::strerror(exec_errno) +

@@ -40,13 +40,14 @@ def _stop(signum, frame):  # run the `finally` blocks that remove scratch files,
 
 
 signal.signal(signal.SIGTERM, _stop)
+_PARENT = os.getppid()
 try:  # end with the process that started us, also through a wrapper script that did not exec
     import ctypes
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:
-        sys.exit(143)
-except (OSError, AttributeError):  # not Linux: the parent's own guard is what there is
+except Exception:  # noqa: BLE001 - not Linux, no ctypes: the parent's own guard is what there is
     pass
+if os.getppid() != _PARENT:  # the parent died before the request took effect
+    sys.exit(143)
 
 
 def fail(path, problem, status=2):

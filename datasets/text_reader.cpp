@@ -11,8 +11,9 @@
 namespace tg {
 
 text_reader::text_reader(const std::string& path) : path_(path), buf_(1 << 20) {
-  // A directory or a device is no text file; a FIFO could block forever (R15-F7). A pipe's
-  // descriptor (/dev/stdin, <(zcat ...)) is read as the stream it is.
+  // A directory is no text file (zlib reported "Is a directory" as corrupt gzip data). Pipes and FIFOs
+  // are read as the streams they are (/dev/stdin, <(zcat ...)); the OGB importer refuses them for its
+  // tables, which the ogb package writes as files.
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     throw input_error(at_input(path, "is a directory, not a text file"));

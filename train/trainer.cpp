@@ -80,15 +80,18 @@ struct metrics_output {
     name_temp(tmp, p);
     std::vector<std::string> kept;
     if (resume) kept = resumed_lines(p, start, tail, &recovered);
-    remove_stale_temps(p);
     register_temp(tmp);
     out.open(tmp, std::ios::trunc);
     if (!out)
       throw input_error(at_input(p, std::string("cannot open the metrics file for writing: ") + std::strerror(errno)));
     for (const std::string& line : kept) out << line << '\n';
     out.flush();
-    if (!out) throw io_error(at_input(p, "cannot copy it to append this run's lines (is the disk full?)"));
+    if (!out) {
+      recovered = false;  // nothing to keep: the stopped run's temporary stays for a later resume
+      throw io_error(at_input(p, "cannot copy it to append this run's lines (is the disk full?)"));
+    }
     good_bytes = static_cast<std::uint64_t>(out.tellp());
+    remove_stale_temps(p);  // left by runs that were killed; what this resume needed of them is copied
   }
 
   // On --resume the file begins with the lines of the checkpointed run's epochs 1..start (its
@@ -116,7 +119,11 @@ struct metrics_output {
       if (!in) throw io_error(at_input(f, "cannot read it to continue the run's metrics"));
       for (std::string line; std::getline(in, line);) {
         line_info li;
-        li.j = nlohmann::json::parse(line, json_depth_limit_for(f), false);
+        try {
+          li.j = nlohmann::json::parse(line, json_depth_limit_for(f), false);
+        } catch (const input_error&) {  // nested past reason: not an epoch's line, left out like junk
+          li.j = nlohmann::json(nlohmann::json::value_t::discarded);
+        }
         if (li.j.is_object() && !li.j.contains("final") && li.j.contains("epoch") && li.j["epoch"].is_number_integer())
           li.epoch = li.j["epoch"].get<int>();
         li.text = std::move(line);
@@ -206,7 +213,8 @@ struct metrics_output {
   }
   ~metrics_output() {
     // Lines recovered from a stopped run's temporary (now removed) are kept as well: they exist nowhere else.
-    if (!tmp.empty() && !committed && (epoch_lines > 0 || recovered) && std::uncaught_exceptions() > 0) {
+    if (!tmp.empty() && !committed && (epoch_lines > 0 || recovered) && good_bytes > 0 &&
+        std::uncaught_exceptions() > 0) {
       try {
         commit(true);
         log_info("the metrics of the ", epoch_lines, " epoch(s) this run finished are in ", path);
@@ -916,36 +924,43 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                             {"--save-model", cfg.save_model_path},
                             {"--checkpoint's checkpoint.tgck", ckpt_path}});
   }
-  // The saved model and the checkpoint are written after training: their file systems must have room
-  // for them now (4 bytes a parameter, 12 with Adam's moments; the header is small), not after hours.
-  // Each is written beside the file it replaces: a checkpoint that does not exist yet needs room for
-  // two once a second epoch's is written beside the first; a file that exists needs room for one more
-  // copy. Outputs on one file system need the sum of their rooms (R15-F1, F2).
+  // The checkpoint and the saved model are written during and after training: their file systems
+  // must have room for them now (4 bytes a parameter, 12 with Adam's moments; the header is small), not
+  // after hours. Each is written beside the file it replaces, so the free space a file needs is
+  //   checkpoint: peak = copies x S beside what is on disk: 1 when one exists (the new one beside it),
+  //               2 when none does and a second epoch's is written beside the first; at the end, S
+  //               more on disk than now when none existed;
+  //   model:      M (beside the old one, or new), written after the last checkpoint.
+  // On one file system the run needs max(checkpoint peak, checkpoint's growth + M) (R15-F1, F2).
   if (lead) {
-    struct room {
+    struct need {
       std::string what, where;
-      std::uint64_t bytes;
+      std::uint64_t peak = 0, growth = 0;  // free space while it is written; what it adds for good
     };
-    std::vector<room> rooms;
-    const auto need_room = [&](const std::string& option, const std::string& file, std::uint64_t bytes, int copies) {
-      if (file.empty()) return;
+    const auto need_of = [&](const std::string& option, const std::string& file, std::uint64_t bytes,
+                             int copies_when_new) {
+      need n;
+      if (file.empty()) return n;
       std::error_code ec;
-      if (std::filesystem::exists(file, ec)) copies = 1;  // the old one is on disk already
-      std::string where = parent_dir(file);               // --checkpoint's folder may not exist yet: its parent
-      if (!std::filesystem::exists(where, ec)) where = parent_dir(where);
-      rooms.push_back({option + " " + file, where, bytes * static_cast<std::uint64_t>(copies)});
+      const bool exists = std::filesystem::exists(file, ec);
+      n.what = option + " " + file;
+      n.where = parent_dir(file);  // --checkpoint's folder may not exist yet: its parent
+      if (!std::filesystem::exists(n.where, ec)) n.where = parent_dir(n.where);
+      n.peak = exists ? bytes : bytes * static_cast<std::uint64_t>(copies_when_new);
+      n.growth = exists ? 0 : bytes;
+      return n;
     };
     const std::uint64_t params = static_cast<std::uint64_t>(model.num_parameters());
-    need_room("--save-model", cfg.save_model_path, 4 * params + (64u << 10), 1);
-    need_room("--checkpoint", ckpt_path, 12 * params + (64u << 10), cfg.epochs >= 2 ? 2 : 1);
+    const need ck = need_of("--checkpoint", ckpt_path, 12 * params + (64u << 10), cfg.epochs >= 2 ? 2 : 1);
+    const need mo = need_of("--save-model", cfg.save_model_path, 4 * params + (64u << 10), 1);
     struct stat a {
     }, b{};
-    if (rooms.size() == 2 && ::stat(rooms[0].where.c_str(), &a) == 0 && ::stat(rooms[1].where.c_str(), &b) == 0 &&
-        a.st_dev == b.st_dev)
-      expect_disk_space(rooms[0].where, rooms[0].bytes + rooms[1].bytes, rooms[0].what + " and " + rooms[1].what,
-                        "writing both");
+    if (!ck.what.empty() && !mo.what.empty() && ::stat(ck.where.c_str(), &a) == 0 &&
+        ::stat(mo.where.c_str(), &b) == 0 && a.st_dev == b.st_dev)
+      expect_disk_space(ck.where, std::max(ck.peak, ck.growth + mo.peak), ck.what + " and " + mo.what, "writing both");
     else
-      for (const room& r : rooms) expect_disk_space(r.where, r.bytes, r.what, "it");
+      for (const need* n : {&ck, &mo})
+        if (!n->what.empty()) expect_disk_space(n->where, n->peak, n->what, "it");
   }
   nlohmann::json metrics_tail;  // the checkpoint's record of its last metrics line
   rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt, &metrics_tail);
