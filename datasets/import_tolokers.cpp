@@ -31,6 +31,13 @@ labelled_import_report import_tolokers(const std::string& npz_path, const std::s
     if (masks[k].ndim() != 2 || masks[k].shape()[1] != s.num_nodes)
       throw input_error(at_input(
           masks[k].name(), "expected one mask row of " + std::to_string(s.num_nodes) + " nodes per official split"));
+    // One row per official split in each: mask arrays of different row counts are not one set of splits
+    // (meta.json would record the train masks' count; R15-F7).
+    if (masks[k].shape()[0] != masks[0].shape()[0])
+      throw input_error(at_input(masks[k].name(), "holds " + std::to_string(masks[k].shape()[0]) +
+                                                      " official splits, " + masks[0].name() + " " +
+                                                      std::to_string(masks[0].shape()[0]) +
+                                                      ": the three mask arrays must hold the same splits"));
     s.splits[k] = labelled::ids_from_mask(masks[k], opt.split, s.num_nodes);
   }
 

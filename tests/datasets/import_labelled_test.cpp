@@ -747,6 +747,20 @@ TEST(ImportTolokers, FixtureAndSplitRange) {
   EXPECT_HAS(msg, "t.npz[train_masks]");
   EXPECT_HAS(msg, "10 splits");
   expect_no_output(s, s / "out10");
+
+  // Mask arrays of different row counts are not one set of official splits (meta.json recorded the
+  // train masks' count; R15-F7).
+  std::vector<int> val9(val.begin(), val.begin() + 9 * 5);
+  write_npz(s / "t9.npz", {{"node_features", npy<float>({5, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}), true},
+                           {"node_labels", npy<std::int64_t>({5}, {0, 1, 0, 1, 1})},
+                           {"edges", npy<std::int64_t>({3, 2}, pairs)},
+                           {"train_masks", npy_bool({10, 5}, train)},
+                           {"val_masks", npy_bool({9, 5}, val9)},
+                           {"test_masks", npy_bool({10, 5}, test)}});
+  o.split = 0;
+  const std::string msg9 = input_error_of([&] { tg::import_tolokers(s / "t9.npz", s / "out9", o); });
+  EXPECT_HAS(msg9, "holds 9 official splits");
+  expect_no_output(s, s / "out9");
 }
 
 namespace {
