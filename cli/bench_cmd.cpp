@@ -12,6 +12,7 @@
 #include "core/dataset.hpp"
 #include "core/error.hpp"
 #include "core/output_file.hpp"
+#include "core/resources.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "tiering/traffic_bench.hpp"
 
@@ -113,6 +114,11 @@ void register_bench(CLI::App& app) {
     check_output_file(o->json, "--json", {o->dir}, "", "traffic");
     check_output_file(o->plot, "--plot", {o->dir}, "", "plot");
     check_distinct_outputs({{"--json", o->json}, {"--plot", o->plot}});
+    // Room for them too (tens of KiB: a table per estimator), before the simulation.
+    for (const auto& [option, f] :
+         {std::pair<const char*, const std::string*>{"--json", &o->json}, {"--plot", &o->plot}})
+      if (!f->empty())
+        expect_disk_space(parent_dir(*f), std::uint64_t{256} << 10, std::string(option) + " " + *f, "it");
     const dataset d = open_dataset(o->dir);
     const traffic_bench_result r = run_traffic_bench(d, o->cfg);
     std::printf("%s", r.table().c_str());

@@ -907,6 +907,11 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   // in the dataset it would overwrite, no two the same file.
   if (lead) {
     check_output_file(cfg.metrics_path, "--metrics", {d.dir()}, cfg.checkpoint_dir, "metrics");
+    // A line of about 1 KiB an epoch (the full run's, however many are left).
+    if (!cfg.metrics_path.empty())
+      expect_disk_space(parent_dir(cfg.metrics_path),
+                        (static_cast<std::uint64_t>(std::max(cfg.epochs, 0)) + 1) * (std::uint64_t{1} << 10),
+                        "--metrics " + cfg.metrics_path, "the metrics file");
     check_output_file(cfg.save_model_path, "--save-model", {d.dir()}, cfg.checkpoint_dir, "model");
     check_output_dir(cfg.checkpoint_dir, "--checkpoint", {d.dir()});
     if (!cfg.checkpoint_dir.empty() && is_dataset_dir(cfg.checkpoint_dir))
