@@ -2,6 +2,7 @@
 // bench come with later modules). Errors print one line naming the input and exit with status 1.
 #include <signal.h>
 #include <tbb/global_control.h>
+#include <tbb/task_arena.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -154,7 +155,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tiergnn " TIERGNN_VERSION);
   int threads = 0;
   bool quiet = false;
-  app.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 65536));
+  app.add_option("--threads", threads, "Worker threads (default: all cores; more than the cores are not started)")
+      ->check(CLI::Range(0, 65536));
   app.add_flag("-q,--quiet", quiet,
                "Print only errors and the results (train: the test metric); no progress or log lines");
   // Ctrl-C, SIGTERM or SIGHUP remove the temporary output of the command under way.
@@ -180,10 +182,15 @@ int main(int argc, char** argv) {
   signal(SIGXFSZ, SIG_IGN);
   std::unique_ptr<tbb::global_control> limit;
   app.parse_complete_callback([&] {
-    if (threads > 0)
+    if (quiet) tg::set_log_level(tg::log_level::error);
+    if (threads > 0) {
       limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                     static_cast<std::size_t>(threads));
-    if (quiet) tg::set_log_level(tg::log_level::error);
+      // oneTBB runs at most as many threads as the cores this process may use: say so, not silently.
+      const int cores = tbb::this_task_arena::max_concurrency();
+      if (threads > cores)
+        tg::log_info("--threads ", threads, ": this machine lets this process use ", cores, " cores; using ", cores);
+    }
   });
   app.fallthrough();
 

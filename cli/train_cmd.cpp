@@ -126,8 +126,8 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--prefetch", o->cfg.pipeline_depth,
                 "Batches prepared ahead while the current one trains: a sampling thread samples up to this many, a "
-                "producer thread gathers and uploads them (0: none, in turn); default: 0 on the CPU, 2 with "
-                "--device cuda. Results do not depend on it")
+                "producer thread gathers and uploads them (0: none, in turn); default: 0 on the CPU, 1 with features "
+                "sharded across machines (prepare --shards), 2 with --device cuda. Results do not depend on it")
       ->check(CLI::Range(0, 16));
   c->add_option("--comm", o->comm_engine,
                 "Data-parallel CPU collectives: auto (MPI when started by mpirun and tiergnn was built with MPI,\n"

@@ -24,7 +24,7 @@ struct prepare_config {
   std::uint64_t seed = 0;
   int run_epochs = 10;
   std::int64_t max_batches = 0;  // > 0: the training that follows runs the first N batches of each epoch
-  std::int64_t hidden = 256;     // model width assumed for the training reserve
+  std::int64_t hidden = 128;     // model width assumed for the training reserve (train --hidden's default)
   bool overwrite = false;
   // >= 2: the features are split across this many machines (multigpu/sharded_store.hpp); the GPU
   // and host budgets are then each machine's, and `replicate` (bytes or a share of all feature

@@ -90,7 +90,7 @@ struct prepare_options {
   std::int64_t batch_size = 1024;
   std::uint64_t seed = 0;
   int run_epochs = 10;
-  std::int64_t hidden = 256;  // model width assumed for the GPU reserve
+  std::int64_t hidden = 128;  // model width assumed for the GPU reserve (train's default)
   bool overwrite = false;
   std::int64_t max_batches = 0;  // > 0: the run trains only the first N batches of every epoch
 };

@@ -412,7 +412,7 @@ def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 
 
 def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: str = "100%",
             fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024, seed: int = 0, run_epochs: int = 10,
-            hidden: int = 256, overwrite: bool = False, max_batches: int = 0) -> Dataset:
+            hidden: int = 128, overwrite: bool = False, max_batches: int = 0) -> Dataset:
     """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``
     (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes.
     ``run_epochs`` is the CLI's --epochs, ``hidden`` the model width the GPU reserve assumes (--hidden),
