@@ -45,7 +45,15 @@ void register_bench(CLI::App& app) {
       "epoch, reduction vs no cache, estimator time and cost in presampling epochs (its time / the time of\n"
       "presample:1). Prints a table; --json and --plot (SVG) save it.");
   c->add_option("dataset", o->dir, "Dataset directory")->required();
-  c->add_option("--estimators", o->estimators, "Comma-separated estimators (default: all)");
+  c->add_option("--estimators", o->estimators, "Comma-separated estimators (default: all)")
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return v.find_first_not_of(" \t,") == std::string::npos ? std::string(
+                                                                          "no estimator given (leave the option "
+                                                                          "out for all of them)")
+                                                                    : std::string();
+          },
+          "", ""));
   c->add_option("--ratios", o->ratios, "GPU cache sizes in % of the feature bytes")->capture_default_str();
   c->add_option("--fanouts", o->fanouts, "Fanouts of the simulated training")->capture_default_str();
   c->add_option("--batch-size", o->cfg.batch_size, "Batch size")->check(positive())->capture_default_str();
@@ -55,8 +63,9 @@ void register_bench(CLI::App& app) {
                 "the simulation at scale")
       ->check(non_negative());
   c->add_option("--seed", o->cfg.seed, "Training seed")->capture_default_str();
-  c->add_option("--train-fraction", o->cfg.train_fraction, "Random training share when the dataset has no split")
-      ->capture_default_str();
+  CLI::Option* fraction =
+      c->add_option("--train-fraction", o->cfg.train_fraction, "Random training share when the dataset has no split")
+          ->capture_default_str();
   c->add_flag("--random-train-set", o->cfg.random_train,
               "Use a random training set of --train-fraction of the nodes even when the dataset has a split");
   c->add_option("--split-seed", o->cfg.split_seed, "Seed of that random training set")->capture_default_str();
@@ -69,7 +78,7 @@ void register_bench(CLI::App& app) {
       ->check(positive());
   c->add_option("--json", o->json, "Write the results as JSON to this file")->check(named_path());
   c->add_option("--plot", o->plot, "Write hit rate vs cache size as an SVG plot to this file")->check(named_path());
-  c->callback([o] {
+  c->callback([o, fraction] {
     o->cfg.fanouts = parse_fanouts(o->fanouts);
     if (!o->train_range.empty()) {
       const std::size_t colon = o->train_range.find(':');
@@ -120,6 +129,11 @@ void register_bench(CLI::App& app) {
       if (!f->empty())
         expect_disk_space(parent_dir(*f), std::uint64_t{256} << 10, std::string(option) + " " + *f, "it");
     const dataset d = open_dataset(o->dir);
+    // A fraction that would not be used is refused, not ignored (the dataset's split is benched).
+    if (fraction->count() > 0 && !o->cfg.random_train && o->train_range.empty() && d.has("train_idx.npy"))
+      throw input_error("--train-fraction: " + d.dir() +
+                        " has its own training split, which is what bench traffic measures; add --random-train-set "
+                        "to measure a random training set of that share instead");
     const traffic_bench_result r = run_traffic_bench(d, o->cfg);
     std::printf("%s", r.table().c_str());
     if (!o->json.empty()) write_file(o->json, json_text(r.to_json(), 1) + "\n");

@@ -42,9 +42,9 @@ void register_train(CLI::App& app) {
       ->check(positive());
   c->add_option("--hidden", o->cfg.model.hidden, "Hidden width (gat: per head; a hidden layer is heads x hidden wide)")
       ->capture_default_str();
-  c->add_option("--heads", o->cfg.model.heads, "gat: attention heads of the hidden layers (concatenated)")
+  c->add_option("--heads", o->cfg.model.heads, "gat: attention heads of the hidden layers (concatenated; 1 to 1024)")
       ->capture_default_str();
-  c->add_option("--out-heads", o->cfg.model.out_heads, "gat: attention heads of the last layer (averaged)")
+  c->add_option("--out-heads", o->cfg.model.out_heads, "gat: attention heads of the last layer (averaged; 1 to 1024)")
       ->capture_default_str();
   c->add_option("--attn-dropout", o->cfg.model.attention_dropout,
                 "gat: dropout on the attention coefficients during training")
@@ -98,7 +98,8 @@ void register_train(CLI::App& app) {
   c->add_option("--replicate", o->cfg.replicate,
                 "Features sharded across machines (prepare --shards K): bytes each rank may hold of the other\n"
                 "shards' hottest rows (as float32), or a share of all rows such as 5%; default: the plan's");
-  c->add_option("--disk-readers", o->cfg.disk_readers, "Threads reading disk-tier rows")->capture_default_str();
+  c->add_option("--disk-readers", o->cfg.disk_readers, "Threads reading disk-tier rows without io_uring (1 to 1024)")
+      ->capture_default_str();
   c->add_option("--device", o->device,
                 "cpu, or cuda / cuda:N: the whole mini-batch on the GPU (GPU tier in device memory, host tier read "
                 "zero-copy, sampling and gathering of the next batches pipelined with training). In a data-parallel "

@@ -138,8 +138,10 @@ void validate_community(const community_options& o) {
   // flatter than at 2 (R10-3), not heavier-tailed. So 2 is the heaviest tail offered.
   TG_CHECK_INPUT(std::isfinite(o.power_law_exponent) && o.power_law_exponent >= 2 && o.power_law_exponent <= 100,
                  "power-law exponent must be from 2 to 100 (2: the heaviest tail), got ", o.power_law_exponent,
-                 ": below 2 the degree weights have no finite mean and, capped at sqrt(N) to keep the graph "
-                 "simple, would make the degrees flatter, not more skewed");
+                 o.power_law_exponent < 2
+                     ? ": below 2 the degree weights have no finite mean and, capped at sqrt(N) to keep the graph "
+                       "simple, would make the degrees flatter, not more skewed"
+                     : "");
   TG_CHECK_INPUT(o.feature_dim >= 0 && o.feature_dim <= (1 << 20), "feature dimension must be in 0..1048576; got ",
                  o.feature_dim);
   // Features are float32: a scale past 1e30 would overflow them (and be blamed on the output file).

@@ -592,6 +592,11 @@ void validate_config(train_config& cfg) {
   if (cfg.disk_readers < 1 || cfg.disk_readers > 1024)
     throw input_error("--disk-readers must lie in [1, 1024], got " + std::to_string(cfg.disk_readers));
   if (cfg.fanouts.empty()) throw input_error("--fanouts needs at least one layer");
+  // --overwrite-checkpoint means nothing without a checkpoint, and the opposite of --resume (which won).
+  if (cfg.overwrite_checkpoint && cfg.checkpoint_dir.empty())
+    throw input_error("--overwrite-checkpoint needs --checkpoint DIR (the checkpoint it may replace)");
+  if (cfg.overwrite_checkpoint && cfg.resume)
+    throw input_error("--resume continues the checkpoint and --overwrite-checkpoint starts over: give one of them");
   if (cfg.weight_decay_scope != "all" && cfg.weight_decay_scope != "first")
     throw input_error("--weight-decay-scope '" + cfg.weight_decay_scope + "': choose all or first");
   if (cfg.device != "cpu" && cfg.device != "cuda")

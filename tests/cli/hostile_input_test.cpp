@@ -756,6 +756,15 @@ TEST(HostileInput, OptionsThatWouldDoNothingAreRefused) {
   scratch_dir d;
   ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
   expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --host-access copy", "--device cuda");
+  // Round 16: --overwrite-checkpoint without a checkpoint, or with --resume (which won silently); a
+  // --train-fraction bench traffic would not use; an empty --estimators (it meant all).
+  expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --overwrite-checkpoint", "needs --checkpoint");
+  expect_one_line_error(
+      "train " + d / "g" + " --epochs 1 --no-progress --checkpoint " + d / "ck --resume " + "--overwrite-checkpoint",
+      "give one of them");
+  expect_one_line_error("bench traffic " + d / "g" + " --fanouts 5 --estimators degree --train-fraction 0.5",
+                        "add --random-train-set");
+  expect_one_line_error("bench traffic " + d / "g" + " --fanouts 5 --estimators ''", "no estimator given");
   expect_one_line_error("profile " + d / "g" + " -o ''", "empty path");
   expect_one_line_error("train " + d / "g" + " --epochs 1 --no-progress --metrics ''", "empty path");
   expect_one_line_error("profile " + d / "g" + " --estimator presample:1e9", "plain decimal");
