@@ -1372,7 +1372,14 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       // The metrics line of this epoch, by which a resumed run finds the lines of its epochs.
       // null: this run wrote no metrics (a resume then takes none from the file).
       extra["metrics_tail"] = metrics.is_open() && metrics_tail.is_object() ? metrics_tail : nlohmann::json(nullptr);
-      write_checkpoint(ckpt_path, model, &opt.state(), extra);
+      try {
+        write_checkpoint(ckpt_path, model, &opt.state(), extra);
+      } catch (const io_error& e) {  // named by its option, and what is kept said
+        throw io_error("--checkpoint " + std::string(e.what()) +
+                       (last_ckpt_epoch > 0 ? " (the checkpoint of epoch " + std::to_string(last_ckpt_epoch) +
+                                                  " is kept: --resume continues from it)"
+                                            : std::string()));
+      }
       last_ckpt_epoch = epoch + 1;
     }
     if (stopped_in_validation && epoch + 1 < cfg.epochs) {
@@ -1392,9 +1399,17 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   if (!cfg.save_model_path.empty() && lead && mid_epoch)
     log_warn("--save-model ", cfg.save_model_path, " not written: the run stopped inside epoch ", rep.end_epoch + 1,
              ", so the weights belong to no finished epoch");
-  if (!cfg.save_model_path.empty() && lead && !mid_epoch)
-    write_checkpoint(cfg.save_model_path, model, nullptr,
-                     {{"epoch", rep.end_epoch}, {"dataset", identity}, {"settings", settings_json(cfg)}});
+  if (!cfg.save_model_path.empty() && lead && !mid_epoch) {
+    try {
+      write_checkpoint(cfg.save_model_path, model, nullptr,
+                       {{"epoch", rep.end_epoch}, {"dataset", identity}, {"settings", settings_json(cfg)}});
+    } catch (const io_error& e) {
+      throw io_error("--save-model " + std::string(e.what()) +
+                     (!ckpt_path.empty() && last_ckpt_epoch == rep.end_epoch && last_ckpt_epoch > 0
+                          ? " (the checkpoint of epoch " + std::to_string(last_ckpt_epoch) + " holds the same weights)"
+                          : std::string()));
+    }
+  }
   // A stop requested after the last batch (during the last validation, or now): every epoch is
   // trained and saved; the final evaluation is not run, and the run reports the stop.
   const auto stopped_at_the_end = [&] {
