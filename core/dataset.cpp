@@ -670,15 +670,7 @@ dataset_writer::dataset_writer(std::string dir, bool overwrite, const std::vecto
     throw input_error(at_input(dir_, "already exists; choose another output or pass --force to replace it"));
   if (fs::exists(dir_)) {
     // --force replaces tiergnn datasets only: never a user's file or folder that happens to be there.
-    bool ours = false;
-    if (fs::is_directory(dir_) && fs::is_regular_file(dir_ + "/meta.json")) {
-      try {
-        std::ifstream in(dir_ + "/meta.json");
-        ours = json::parse(in, json_depth_limit_for(dir_ + "/meta.json")).value("format", "") == "tiergnn-dataset";
-      } catch (const std::exception&) {
-        ours = false;
-      }
-    }
+    const bool ours = fs::is_directory(dir_) && is_dataset_dir(dir_);
     if (!ours)
       throw input_error(at_input(dir_,
                                  "exists and is not a tiergnn dataset directory; --force replaces only those "

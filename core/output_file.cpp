@@ -82,7 +82,7 @@ namespace {
 // What an existing file holds: "model", "metrics", "traffic", "comm", "scores", "plot" (tiergnn's
 // own outputs, see check_output_file), or "npy", "json", "svg", "other" (files of those formats that
 // tiergnn did not write), or "" when it is empty (or cannot be read: the write will say why). Judged
-// by the first 64 KiB; a pretty-printed JSON object by its keys, read whole up to 64 MiB.
+// by the first 64 KiB; a pretty-printed JSON object by its top-level keys (a SAX pass, up to 16 MiB).
 std::string file_kind(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return "";
@@ -255,7 +255,6 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
 
 void write_output_file(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
   const std::string tmp = temp_sibling(path);
-  name_temp(tmp, path);
   remove_stale_temps(path);  // left by runs that were killed (R15-F8: only datasets and --metrics were cleaned)
   register_temp(tmp);
   try {

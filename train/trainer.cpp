@@ -132,16 +132,15 @@ struct metrics_output {
       return v;
     };
     const std::string name = "--metrics " + printable_text(p);
+    const std::vector<line_info> file = file_exists ? read_lines(p) : std::vector<line_info>();  // read once
     std::size_t file_lines = 0;  // epoch lines in the file itself, to tell what was left out
-    if (file_exists)
-      for (const auto& li : read_lines(p)) file_lines += li.epoch > 0 ? 1 : 0;
+    for (const auto& li : file) file_lines += li.epoch > 0 ? 1 : 0;
     std::vector<std::string> kept;
     std::size_t kept_from_file = 0;
     if (tail.is_discarded()) {
       // A checkpoint from before the record: its epochs' lines as the file has them, in order.
-      if (file_exists)
-        for (const auto& li : read_lines(p))
-          if (li.epoch >= 1 && li.epoch <= start) kept.push_back(li.text);
+      for (const auto& li : file)
+        if (li.epoch >= 1 && li.epoch <= start) kept.push_back(li.text);
       kept_from_file = kept.size();
     } else if (tail.is_object()) {
       // A number of a JSON object, NaN when absent or not a number (NaN equals nothing).
@@ -152,7 +151,8 @@ struct metrics_output {
       const int tail_epoch = tail.at("epoch").get<int>();  // validated when the checkpoint was read
       bool found = false;
       for (std::size_t s = 0; s < sources.size() && !found; ++s) {
-        const std::vector<line_info> v = read_lines(sources[s]);
+        const std::vector<line_info> temp = sources[s] == p ? std::vector<line_info>() : read_lines(sources[s]);
+        const std::vector<line_info>& v = sources[s] == p ? file : temp;
         for (std::size_t i = v.size(); i-- > 0 && !found;) {
           if (v[i].epoch != tail_epoch || num(v[i].j, "loss") != num(tail, "loss") ||
               num(v[i].j, "seconds") != num(tail, "seconds"))

@@ -726,12 +726,17 @@ TEST(ImportTolokers, FixtureAndSplitRange) {
     val[k * 5 + ((k + 1) % 5)] = 1;
     test[k * 5 + ((k + 2) % 5)] = 1;
   }
-  write_npz(s / "t.npz", {{"node_features", npy<float>({5, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}), true},
-                          {"node_labels", npy<std::int64_t>({5}, {0, 1, 0, 1, 1})},
-                          {"edges", npy<std::int64_t>({3, 2}, pairs)},
-                          {"train_masks", npy_bool({10, 5}, train)},
-                          {"val_masks", npy_bool({10, 5}, val)},
-                          {"test_masks", npy_bool({10, 5}, test)}});
+  // A five-node Tolokers file whose val_masks holds the first `val_rows` of the ten splits.
+  auto write_tolokers = [&](const std::string& path, std::int64_t val_rows) {
+    const std::vector<int> v(val.begin(), val.begin() + val_rows * 5);
+    write_npz(path, {{"node_features", npy<float>({5, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}), true},
+                     {"node_labels", npy<std::int64_t>({5}, {0, 1, 0, 1, 1})},
+                     {"edges", npy<std::int64_t>({3, 2}, pairs)},
+                     {"train_masks", npy_bool({10, 5}, train)},
+                     {"val_masks", npy_bool({val_rows, 5}, v)},
+                     {"test_masks", npy_bool({10, 5}, test)}});
+  };
+  write_tolokers(s / "t.npz", 10);
   tg::tolokers_import_options o;
   o.split = 7;
   const auto r = tg::import_tolokers(s / "t.npz", s / "out", o);
@@ -750,13 +755,7 @@ TEST(ImportTolokers, FixtureAndSplitRange) {
 
   // Mask arrays of different row counts are not one set of official splits (meta.json recorded the
   // train masks' count; R15-F7).
-  std::vector<int> val9(val.begin(), val.begin() + 9 * 5);
-  write_npz(s / "t9.npz", {{"node_features", npy<float>({5, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}), true},
-                           {"node_labels", npy<std::int64_t>({5}, {0, 1, 0, 1, 1})},
-                           {"edges", npy<std::int64_t>({3, 2}, pairs)},
-                           {"train_masks", npy_bool({10, 5}, train)},
-                           {"val_masks", npy_bool({9, 5}, val9)},
-                           {"test_masks", npy_bool({10, 5}, test)}});
+  write_tolokers(s / "t9.npz", 9);
   o.split = 0;
   const std::string msg9 = input_error_of([&] { tg::import_tolokers(s / "t9.npz", s / "out9", o); });
   EXPECT_HAS(msg9, "holds 9 official splits");
