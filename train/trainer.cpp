@@ -732,7 +732,10 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
                                             : pf.predicted_hit_rate(t.g * static_cast<std::int64_t>(pf.shards.size())) /
                                                   static_cast<double>(pf.shards.size())),
                  1),
-             "% of feature reads", plan_differs());
+             "% of feature reads", plan_differs(),
+             cfg.device == "cuda" ? ""
+                                  : "\n  --device cpu: the GPU tier is held in host memory; the traffic lines count "
+                                    "the bytes a --device cuda run of this plan moves between the tiers");
   } else if (!cfg.gpu_mem.empty() || !cfg.host_mem.empty()) {
     throw input_error(
         "--gpu-mem / --host-mem place features in tiers, which needs a prepared dataset: run "
