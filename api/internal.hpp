@@ -9,6 +9,7 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/temp_files.hpp"
 #include "tiergnn/dataset.hpp"
 
 namespace tiergnn {
@@ -40,7 +41,8 @@ inline const access::dataset_impl& internals(const dataset& d) {
   return access::internals(d);
 }
 
-// Runs f(); rethrows tg::* exceptions (and allocation failures) as tiergnn::error.
+// Runs f(); rethrows tg::* exceptions (and allocation failures) as tiergnn::error, naming outputs
+// rather than the temporaries they are written under (as the command line does).
 template <typename F>
 auto translate(F&& f) -> decltype(f()) {
   try {
@@ -48,19 +50,19 @@ auto translate(F&& f) -> decltype(f()) {
   } catch (const tiergnn::error&) {
     throw;
   } catch (const tg::input_error& e) {
-    throw error(error::kind::input, e.what());
+    throw error(error::kind::input, tg::with_output_names(e.what()));
   } catch (const tg::budget_error& e) {
-    throw error(error::kind::budget, e.what());
+    throw error(error::kind::budget, tg::with_output_names(e.what()));
   } catch (const tg::io_error& e) {
-    throw error(error::kind::io, e.what());
+    throw error(error::kind::io, tg::with_output_names(e.what()));
   } catch (const tg::interrupted_error& e) {
-    throw error(error::kind::interrupted, e.what());
+    throw error(error::kind::interrupted, tg::with_output_names(e.what()));
   } catch (const tg::cuda_error& e) {
-    throw error(error::kind::device, e.what());
+    throw error(error::kind::device, tg::with_output_names(e.what()));
   } catch (const tg::error& e) {
-    throw error(error::kind::internal, e.what());
+    throw error(error::kind::internal, tg::with_output_names(e.what()));
   } catch (const std::filesystem::filesystem_error& e) {
-    throw error(error::kind::io, tg::filesystem_error_text(e));
+    throw error(error::kind::io, tg::with_output_names(tg::filesystem_error_text(e)));
   } catch (const std::bad_alloc&) {
     throw error(error::kind::budget, "out of host memory");
   }

@@ -2,6 +2,9 @@
 // tiergnn::error"): a handle that was moved from, a prepared dataset whose plan disappears after it
 // was opened, two threads of one program preparing into the same output.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <filesystem>
@@ -139,6 +142,37 @@ TEST(ApiHandles, ThreadsPreparingOneOutputDoNotShareATemporary) {
   const tiergnn::dataset out = tiergnn::dataset::open(d / "out");
   out.check();
   EXPECT_TRUE(out.prepared());
+  for (const auto& e : fs::directory_iterator(d.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "left " << e.path();
+}
+
+// An output that cannot be written is named as the caller named it, not by the temporary it was
+// being written under (which no longer exists when the caller reads the message).
+TEST(ApiHandles, AWriteErrorNamesTheOutputNotItsTemporary) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 2000 --feature-dim 64 --classes 4 --seed 1"), 0);
+  const tiergnn::dataset ds = tiergnn::dataset::open(d / "g");
+  tiergnn::prepare_options o;
+  o.fanouts = {5};
+  // A file-size limit below the features' bytes: writing them fails with EFBIG (SIGXFSZ ignored).
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old;
+  small.rlim_cur = 64 << 10;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string message;
+  try {
+    (void)tiergnn::prepare(ds, d / "out", o);
+  } catch (const tiergnn::error& e) {
+    message = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(message.empty()) << "prepare wrote 512 KB of features under a 64 KiB file-size limit";
+  EXPECT_NE(message.find(d / "out"), std::string::npos) << message;
+  EXPECT_EQ(message.find(".tmp-"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(d / "out"));
   for (const auto& e : fs::directory_iterator(d.path()))
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "left " << e.path();
 }
