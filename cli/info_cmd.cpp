@@ -132,9 +132,15 @@ void print_human(const nlohmann::json& j) {
     if (j["splits"].contains(k))
       sp += (sp.empty() ? "" : ", ") + std::string(k) + " " + std::to_string(j["splits"][k].get<long long>());
   std::printf("splits       %s\n", sp.empty() ? "none" : sp.c_str());
-  std::printf("size         graph %s, features %s, total %s\n", format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
+  // Sharded: the total is what this machine holds (its shards), the features' size that of all shards.
+  std::string absent;
+  if (!j["features"].is_null() && !j["features"]["shards"].is_null())
+    for (std::size_t m = 0; m < j["features"]["shards"].size(); ++m)
+      if (!j["features"]["shards"][m]["present"].get<bool>()) absent += (absent.empty() ? "" : ", ") + std::to_string(m);
+  std::printf("size         graph %s, features %s, total %s%s\n", format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
               format_bytes(j["bytes"]["features"].get<double>()).c_str(),
-              format_bytes(j["bytes"]["total"].get<double>()).c_str());
+              format_bytes(j["bytes"]["total"].get<double>()).c_str(),
+              absent.empty() ? "" : (" here (without shard " + absent + ", held elsewhere)").c_str());
   if (j.contains("prepared")) {
     const auto& p = j["prepared"];
     const auto& tr = p["training"];
