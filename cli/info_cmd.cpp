@@ -136,8 +136,10 @@ void print_human(const nlohmann::json& j) {
   std::string absent;
   if (!j["features"].is_null() && !j["features"]["shards"].is_null())
     for (std::size_t m = 0; m < j["features"]["shards"].size(); ++m)
-      if (!j["features"]["shards"][m]["present"].get<bool>()) absent += (absent.empty() ? "" : ", ") + std::to_string(m);
-  std::printf("size         graph %s, features %s, total %s%s\n", format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
+      if (!j["features"]["shards"][m]["present"].get<bool>())
+        absent += (absent.empty() ? "" : ", ") + std::to_string(m);
+  std::printf("size         graph %s, features %s, total %s%s\n",
+              format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
               format_bytes(j["bytes"]["features"].get<double>()).c_str(),
               format_bytes(j["bytes"]["total"].get<double>()).c_str(),
               absent.empty() ? "" : (" here (without shard " + absent + ", held elsewhere)").c_str());

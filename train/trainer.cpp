@@ -347,6 +347,12 @@ std::string fmt(double x, int prec = 4) {
   return b;
 }
 
+// A metric in the --metrics file: null where it was not computed (no such split, --eval none: -1
+// inside) or is undefined (ROC-AUC over one class: NaN), never a number outside [0, 1].
+nlohmann::json metric_json(double x) {
+  return std::isfinite(x) && x >= 0 ? nlohmann::json(x) : nlohmann::json(nullptr);
+}
+
 // A validation or test metric as printed: NaN is ROC-AUC over a split holding one class.
 std::string metric_text(double x, const labelled_splits& sp, const std::vector<std::int64_t>& split) {
   if (!std::isnan(x)) return x >= 0 ? fmt(x) : std::string("n/a");
@@ -1355,7 +1361,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
         j["overlap"] = er.overlap;
       }
       if (comm) j["comm_s"] = er.comm_s;
-      if (validate) j["valid_" + rep.metric] = er.valid_metric;
+      if (validate) j["valid_" + rep.metric] = metric_json(er.valid_metric);
       const std::string text = json_text(j);
       metrics << text << "\n" << std::flush;
       if (metrics) {
@@ -1451,8 +1457,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     if (metrics.is_open())
       metrics << nlohmann::json{{"final", true},
                                 {"metric", rep.metric},
-                                {"valid", rep.valid_metric},
-                                {"test", rep.test_metric},
+                                {"valid", metric_json(rep.valid_metric)},
+                                {"test", metric_json(rep.test_metric)},
                                 {"epochs", rep.end_epoch}}
                      .dump()
               << "\n";

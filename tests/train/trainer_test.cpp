@@ -204,6 +204,23 @@ TEST(Trainer, MetricsFileHasOneLinePerEpochAndAFinalLine) {
   EXPECT_EQ(n, 3);
 }
 
+// A metric that was not computed is null in the file, never an accuracy of -1.
+TEST(Trainer, MetricsNotComputedAreNull) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d));
+  train_config c = small_config();
+  c.metrics_path = d / "m.jsonl";
+  c.eval_mode = "none";
+  train(ds, c);
+  std::ifstream in(c.metrics_path);
+  std::string line, last;
+  while (std::getline(in, line)) last = line;
+  const auto j = nlohmann::json::parse(last);
+  ASSERT_TRUE(j.contains("final")) << last;
+  EXPECT_TRUE(j["test"].is_null()) << last;
+  EXPECT_TRUE(j["valid"].is_null()) << last;
+}
+
 TEST(Trainer, SampledEvaluationIsCloseToFullEvaluation) {
   scratch_dir d;
   const dataset ds = dataset::open(make_graph(d));
