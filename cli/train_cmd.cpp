@@ -79,10 +79,10 @@ void register_train(CLI::App& app) {
   c->add_option("--eval-batch-size", o->cfg.eval_batch_size, "Nodes per evaluation chunk")->capture_default_str();
   const CLI::Validator named = named_path();
   c->add_option("--metrics", o->cfg.metrics_path,
-                "Write one JSON line per epoch (and a final line: " valid " and " test
-                ", null where not evaluated) to this file. While the run trains the lines go to\n"
-                "a hidden .FILE.tmp-PID-N beside it (named at the start; tail -f it to follow the run), which\n"
-                "becomes FILE when the run ends, stops, or fails after finishing an epoch")
+                "Write one JSON line per epoch and a final line (valid and test metrics; null where not evaluated)\n"
+                "to this file. While the run trains the lines go to a hidden .FILE.tmp-PID-N beside it (named\n"
+                "at the start; tail -f it to follow the run), which becomes FILE when the run ends, stops, or fails\n"
+                "after finishing an epoch")
       ->check(named);
   c->add_option("--save-model", o->cfg.save_model_path, "Save the trained model to this file")->check(named);
   c->add_option("--checkpoint", o->cfg.checkpoint_dir,
