@@ -894,6 +894,33 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                       ", --batch-size " + std::to_string(cfg.batch_size),
                   "training (at the least: the model with its gradients and Adam state, and a batch's activations)");
   }
+  // Full-neighbour evaluation (evaluate_with) holds every layer's input and output for all N nodes
+  // beside the model, and a chunk's rows: checked before training, not found out by the kernel's OOM
+  // killer after it. At the least, per layer l: N x (din, for l > 0, + dout) floats, and the chunk's
+  // own input rows (SAGE: and their aggregates), min(N, --eval-batch-size) x din.
+  if (cfg.eval_mode == "full" && (lead || d.meta().feature_shards > 0)) {
+    const std::int64_t n = d.num_nodes(), chunk = std::min(n, cfg.eval_batch_size);
+    const auto layers = static_cast<std::int64_t>(cfg.fanouts.size());
+    const std::int64_t width = hidden_width(cfg.model);
+    double floats = 0;
+    for (std::int64_t l = 0; l < layers; ++l) {
+      const double din = static_cast<double>(l == 0 ? feature_dim : width);
+      const double dout = static_cast<double>(l + 1 == layers ? sp.num_classes : width);
+      const double here = static_cast<double>(n) * ((l > 0 ? din : 0.0) + dout) +
+                          static_cast<double>(chunk) * din * (cfg.model.kind == "sage" ? 2.0 : 1.0);
+      floats = std::max(floats, here);
+    }
+    const reserve_estimate model_only =
+        estimate_reserve(d.num_nodes(), feature_dim, row_bytes, std::vector<std::int64_t>(cfg.fanouts.size(), 0), 0,
+                         hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model));
+    const double bytes = 4.0 * floats + static_cast<double>(model_only.model_bytes);
+    expect_memory(bytes >= 1.8e19 ? kUnknownBytes : static_cast<std::uint64_t>(bytes),
+                  "--eval full with --hidden " + std::to_string(cfg.model.hidden) +
+                      (cfg.model.kind == "gat" ? " x --heads " + std::to_string(cfg.model.heads) : std::string()) +
+                      " on " + std::to_string(n) + " nodes",
+                  "full-neighbour evaluation (at the least: the model, and each layer's outputs for every node; "
+                  "--eval sampled keeps one --eval-batch-size chunk's instead, --eval none evaluates nothing)");
+  }
   graph_for_sampling train_graph;
   neighbor_sampler sampler = train_graph.make(d, cfg.fanouts, cfg.seed, cfg.ignore_graph);
   if (cfg.ignore_graph) log_info("--ignore-graph: training without edges (a feature-only MLP baseline)");
