@@ -1,8 +1,10 @@
 #include "tiering/budget.hpp"
 
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "core/error.hpp"
 #include "core/progress.hpp"
@@ -72,8 +74,21 @@ budget parse_budget(const std::string& text, const std::string& what) {
     mult = 1024.0 * 1024 * 1024 * 1024;
   else
     throw bad("unknown unit '" + std::string(end) + "'");
-  const double bytes = v * mult;
-  if (bytes > 1.8e19) throw bad("too large");
+  // Byte counts are recorded in plan.json as integers of at most 2^63 - 1 (what its reader accepts);
+  // a whole number of bytes is read exactly (a double would round 9223372036854775295 to another).
+  constexpr std::uint64_t kMostBytes = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  const auto too_large = [&] { return bad("too large: a budget is at most 2^63 - 1 bytes (8 EiB)"); };
+  const std::string digits = s.substr(0, static_cast<std::size_t>(end - s.c_str()));
+  if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos) {
+    errno = 0;
+    const unsigned long long n = std::strtoull(digits.c_str(), nullptr, 10);
+    const auto m = static_cast<std::uint64_t>(mult);
+    if (errno == ERANGE || n > kMostBytes / m) throw too_large();
+    b.bytes = static_cast<std::uint64_t>(n) * m;
+    return b;
+  }
+  const double bytes = std::floor(v * mult);
+  if (!(bytes < 9223372036854775808.0)) throw too_large();
   b.bytes = static_cast<std::uint64_t>(bytes);
   return b;
 }

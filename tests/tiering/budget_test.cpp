@@ -23,6 +23,18 @@ TEST(Budget, ParsesBytesAndShares) {
   EXPECT_EQ(parse_budget("0", "--gpu-mem").resolve(1000), 0u);
   EXPECT_EQ(parse_budget("1.0", "--gpu-mem").resolve(1000), 1000u);
   EXPECT_EQ(parse_budget("1B", "--gpu-mem").bytes, 1u);
+  // Whole byte counts exactly (through a double this one became 9223372036854774784), up to the
+  // 2^63 - 1 that plan.json's reader accepts; beyond it refused, not written into an unreadable plan.
+  EXPECT_EQ(parse_budget("9223372036854775295B", "--gpu-mem").bytes, 9223372036854775295ull);
+  EXPECT_EQ(parse_budget("9223372036854775807", "--gpu-mem").bytes, 9223372036854775807ull);
+  EXPECT_EQ(parse_budget("8388607T", "--gpu-mem").bytes, 8388607ull << 40);
+  for (const char* big : {"9223372036854775808B", "18446744073709551616", "8388608T", "1e19", "9999999T", "8e18K"})
+    try {
+      parse_budget(big, "--gpu-mem");
+      FAIL() << big;
+    } catch (const input_error& e) {
+      EXPECT_NE(std::string(e.what()).find("at most 2^63 - 1 bytes"), std::string::npos) << e.what();
+    }
 }
 
 TEST(BudgetBadInput, ErrorsNameTheOptionAndText) {
