@@ -265,6 +265,9 @@ dataset prepare(const dataset& src, const std::string& out_dir, const prepare_op
     pc.seed = opt.seed;
     pc.run_epochs = opt.run_epochs;
     pc.hidden = opt.hidden;
+    pc.model = opt.model;
+    pc.heads = opt.heads;
+    pc.out_heads = opt.out_heads;
     pc.overwrite = opt.overwrite;
     if (opt.max_batches < 0)
       throw tg::input_error("max_batches must be >= 0 (0: every batch of the epoch), got " +

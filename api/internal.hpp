@@ -80,6 +80,9 @@ inline std::string with_api_option_names(std::string m) {
       {"--fanouts", "fanouts"},
       {"--estimator", "estimator"},
       {"--hidden", "hidden"},
+      {"--model", "model"},
+      {"--out-heads", "out_heads"},
+      {"--heads", "heads"},
       {"--epochs", "run_epochs"},
       {"--seed", "seed"}};
   for (const auto& [cli, api] : names)

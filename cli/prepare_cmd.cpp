@@ -60,9 +60,16 @@ void register_prepare(CLI::App& app) {
   c->add_option("--max-batches", o->cfg.max_batches,
                 "The training that follows runs only the first N batches of every epoch (train --max-batches; 0: all)")
       ->check(non_negative());
-  c->add_option("--hidden", o->cfg.hidden, "Hidden width of the model (for the training reserve)")
+  c->add_option("--hidden", o->cfg.hidden, "Hidden width of the model (for the training reserve; gat: per head)")
       ->capture_default_str()
       ->check(positive());
+  c->add_option("--model", o->cfg.model, "The model train will train, for the training reserve: sage, gcn or gat")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sage", "gcn", "gat"}));
+  c->add_option("--heads", o->cfg.heads, "gat: attention heads of the hidden layers (as train --heads)")
+      ->capture_default_str();
+  c->add_option("--out-heads", o->cfg.out_heads, "gat: attention heads of the last layer (as train --out-heads)")
+      ->capture_default_str();
   c->add_option("--shards", o->cfg.shards,
                 "Split the features across K machines (2..4096): shards/features-M-of-K.npy, one per machine,\n"
                 "hot rows dealt round-robin; train with K ranks (launch -n K / mpirun -np K), rank m holding\n"
@@ -73,6 +80,11 @@ void register_prepare(CLI::App& app) {
       ->capture_default_str();
   add_force_flag(*c, &o->cfg.overwrite);
   c->callback([o, c] {
+    if (o->cfg.model != "gat")  // given for another model, they would change nothing: say so
+      for (const char* gat_only : {"--heads", "--out-heads"})
+        if (c->count(gat_only) > 0)
+          throw input_error(std::string(gat_only) + " applies to --model gat only (this plan is for " + o->cfg.model +
+                            ")");
     if (c->count("--shards") > 0 && o->cfg.shards == 0)  // 0 means "not sharded" inside, not on the command line
       throw input_error("--shards 0: give 2 to 4096 machines (or leave it out)");
     o->cfg.fanouts = parse_fanouts(o->fanouts);

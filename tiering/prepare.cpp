@@ -1,6 +1,7 @@
 #include "tiering/prepare.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <chrono>
 #include <filesystem>
 #include <tuple>
@@ -31,10 +32,23 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
                       ": the training that follows runs at least one epoch");
   if (cfg.hidden <= 0)
     throw input_error("--hidden " + std::to_string(cfg.hidden) + ": the model's hidden width must be positive");
+  if (cfg.model != "sage" && cfg.model != "gcn" && cfg.model != "gat")
+    throw input_error("--model '" + cfg.model + "': choose sage, gcn or gat (the model train will train)");
+  const bool gat = cfg.model == "gat";
+  if (gat && (cfg.heads < 1 || cfg.heads > 1024 || cfg.out_heads < 1 || cfg.out_heads > 1024))
+    throw input_error("--heads " + std::to_string(cfg.heads) + " / --out-heads " + std::to_string(cfg.out_heads) +
+                      ": GAT's attention heads must lie in [1, 1024]");
   const budget gpu = parse_budget(cfg.gpu_mem, "--gpu-mem");
   const budget host = parse_budget(cfg.host_mem, "--host-mem");
-  const reserve_estimate reserve = estimate_reserve(m.num_nodes, m.feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
-                                                    cfg.hidden, std::max<std::int64_t>(m.num_classes, 2));
+  // The reserve of the model train will train (train/trainer.cpp sizes it alike): GAT's hidden
+  // layers are heads x hidden wide and add per-source transforms and per-edge attention arrays.
+  const std::int64_t width = !gat ? cfg.hidden
+                             : cfg.hidden > std::numeric_limits<std::int64_t>::max() / cfg.heads
+                                 ? std::numeric_limits<std::int64_t>::max()
+                                 : cfg.hidden * cfg.heads;
+  const reserve_estimate reserve =
+      estimate_reserve(m.num_nodes, m.feature_dim, row_bytes, cfg.fanouts, cfg.batch_size, width,
+                       std::max<std::int64_t>(m.num_classes, 2), gat ? std::max(cfg.heads, cfg.out_heads) : 0);
   if (cfg.shards < 0 || cfg.shards == 1 || cfg.shards > 4096)
     throw input_error("--shards " + std::to_string(cfg.shards) + ": give 2 to 4096 machines (or leave it out)");
   if (cfg.shards > m.num_nodes)
@@ -126,10 +140,18 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   w.meta().source = {{"prepared_from", std::filesystem::absolute(src.dir()).lexically_normal().string()},
                      {"estimator", cfg.estimator},
                      {"source", m.source}};
-  const nlohmann::json training = {
-      {"fanouts", cfg.fanouts},        {"batch_size", cfg.batch_size}, {"seed", cfg.seed},
-      {"run_epochs", cfg.run_epochs},  {"hidden", cfg.hidden},         {"train_nodes", pc.train_ids.size()},
-      {"max_batches", cfg.max_batches}};
+  nlohmann::json training = {{"fanouts", cfg.fanouts},
+                             {"batch_size", cfg.batch_size},
+                             {"seed", cfg.seed},
+                             {"run_epochs", cfg.run_epochs},
+                             {"hidden", cfg.hidden},
+                             {"train_nodes", pc.train_ids.size()},
+                             {"max_batches", cfg.max_batches},
+                             {"model", cfg.model}};
+  if (gat) {
+    training["heads"] = cfg.heads;
+    training["out_heads"] = cfg.out_heads;
+  }
   // No wall time here: the same inputs and options give the same plan.json, byte for byte (the
   // profiler's time is in prepare's output).
   const nlohmann::json est = {{"name", cfg.estimator},

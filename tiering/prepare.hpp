@@ -25,6 +25,10 @@ struct prepare_config {
   int run_epochs = 10;
   std::int64_t max_batches = 0;  // > 0: the training that follows runs the first N batches of each epoch
   std::int64_t hidden = 128;     // model width assumed for the training reserve (train --hidden's default)
+  // The model the reserve is sized for (train --model): "sage", "gcn" or "gat"; GAT's heads of the
+  // hidden layers (a hidden layer is heads x hidden wide) and of the last layer (train's defaults).
+  std::string model = "sage";
+  int heads = 4, out_heads = 1;
   bool overwrite = false;
   // >= 2: the features are split across this many machines (multigpu/sharded_store.hpp); the GPU
   // and host budgets are then each machine's, and `replicate` (bytes or a share of all feature

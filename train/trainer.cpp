@@ -693,12 +693,25 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
       const std::uint64_t budget_bytes = pf.plan.gpu_budget_bytes;
       // The plan's training settings against this run's: the usual cause (a larger --hidden or
       // --batch-size than prepare was given).
+      // Settings as the user writes them: --model (plans before it was recorded were sized for sage),
+      // --hidden per head, GAT's heads.
       const auto planned_for = [&]() -> std::string {
         const nlohmann::json& tr = planned;
         if (!tr.is_object() || !tr.contains("hidden") || !tr.contains("batch_size")) return std::string();
-        return " (the plan was prepared for --hidden " + tr["hidden"].dump() + " --batch-size " +
-               tr["batch_size"].dump() + "; this run uses --hidden " + std::to_string(hidden_width(cfg.model)) +
-               " --batch-size " + std::to_string(cfg.batch_size) + ")";
+        const auto settings = [](const std::string& model, const std::string& hidden, const std::string& heads,
+                                 const std::string& out_heads, const std::string& batch) {
+          return "--model " + model + " --hidden " + hidden +
+                 (model == "gat" ? " --heads " + heads + " --out-heads " + out_heads : std::string()) +
+                 " --batch-size " + batch;
+        };
+        const std::string model = tr.value("model", std::string("sage"));
+        return " (the plan was prepared for " +
+               settings(model, tr["hidden"].dump(), tr.value("heads", nlohmann::json(4)).dump(),
+                        tr.value("out_heads", nlohmann::json(1)).dump(), tr["batch_size"].dump()) +
+               "; this run uses " +
+               settings(cfg.model.kind, std::to_string(cfg.model.hidden), std::to_string(cfg.model.heads),
+                        std::to_string(cfg.model.out_heads), std::to_string(cfg.batch_size)) +
+               ")";
       };
       const std::uint64_t need = static_cast<std::uint64_t>(tp.g() * row_bytes) + reserve.total();
       if (need > budget_bytes)
@@ -708,7 +721,7 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
                            " by " + format_bytes(static_cast<double>(need - budget_bytes)) + planned_for() +
                            ": pass train a --gpu-mem of at least " + format_bytes(static_cast<double>(need)) +
                            " (or a share such as 10%, which sizes the GPU tier anew), or re-run prepare with this "
-                           "run's settings");
+                           "run's --model, --hidden, --heads and --batch-size");
     }
     // The prediction holds for the run the plan was made for: a run with other sampling settings reads
     // other nodes, so the prediction is then only indicative, and said so.

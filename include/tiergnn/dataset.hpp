@@ -93,6 +93,10 @@ struct prepare_options {
   std::int64_t hidden = 128;  // model width assumed for the GPU reserve (train's default)
   bool overwrite = false;
   std::int64_t max_batches = 0;  // > 0: the run trains only the first N batches of every epoch
+  // The model the GPU reserve is sized for: "sage", "gcn" or "gat" (hidden is then per head; heads
+  // of the hidden layers and of the last layer as train's --heads and --out-heads).
+  std::string model = "sage";
+  int heads = 4, out_heads = 1;
 };
 
 // A stop request for long calls (profile, prepare, dataset::check): while `flag` points at a true

@@ -287,7 +287,8 @@ NB_MODULE(_tiergnn, m) {
       "prepare",
       [](const tiergnn::dataset& src, const std::string& out, const std::string& estimator, const std::string& gpu_mem,
          const std::string& host_mem, std::vector<std::int64_t> fanouts, std::int64_t batch_size, std::uint64_t seed,
-         int run_epochs, std::int64_t hidden, bool overwrite, std::int64_t max_batches) {
+         int run_epochs, std::int64_t hidden, bool overwrite, std::int64_t max_batches, const std::string& model,
+         int heads, int out_heads) {
         tiergnn::prepare_options o;
         o.estimator = estimator;
         o.gpu_mem = gpu_mem;
@@ -299,13 +300,16 @@ NB_MODULE(_tiergnn, m) {
         o.hidden = hidden;
         o.overwrite = overwrite;
         o.max_batches = max_batches;
+        o.model = model;
+        o.heads = heads;
+        o.out_heads = out_heads;
         ctrl_c_scope ctrl_c;
         nb::gil_scoped_release g;
         return tiergnn::prepare(src, out, o);
       },
       nb::arg("src"), nb::arg("out"), nb::arg("estimator"), nb::arg("gpu_mem"), nb::arg("host_mem"), nb::arg("fanouts"),
       nb::arg("batch_size"), nb::arg("seed"), nb::arg("run_epochs"), nb::arg("hidden"), nb::arg("overwrite"),
-      nb::arg("max_batches"));
+      nb::arg("max_batches"), nb::arg("model"), nb::arg("heads"), nb::arg("out_heads"));
 
   nb::class_<py_block>(m, "Block")
       .def_prop_ro("num_dst", [](const py_block& b) { return b.get().num_dst; })

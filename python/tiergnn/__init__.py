@@ -412,15 +412,18 @@ def profile(dataset, estimator: str = "cvip", fanouts: Sequence[int] = (15, 10, 
 
 def prepare(src, out, estimator: str = "cvip", gpu_mem: str = "10%", host_mem: str = "100%",
             fanouts: Sequence[int] = (15, 10, 5), batch_size: int = 1024, seed: int = 0, run_epochs: int = 10,
-            hidden: int = 128, overwrite: bool = False, max_batches: int = 0) -> Dataset:
+            hidden: int = 128, overwrite: bool = False, max_batches: int = 0, model: str = "sage",
+            heads: int = 4, out_heads: int = 1) -> Dataset:
     """Profiles ``src``, ranks nodes hottest first and writes the renumbered dataset to ``out``
     (``tiergnn prepare``). Budgets: bytes with K/M/G suffixes, or a % of the feature bytes.
     ``run_epochs`` is the CLI's --epochs, ``hidden`` the model width the GPU reserve assumes (--hidden),
-    ``max_batches`` > 0: the training runs only the first that many batches of every epoch."""
+    ``max_batches`` > 0: the training runs only the first that many batches of every epoch; ``model``
+    ("sage", "gcn" or "gat"), ``heads`` and ``out_heads`` (GAT) the model the reserve is sized for."""
     d = src if isinstance(src, Dataset) else Dataset(src)
     where = _out_path(out, "output path")
     p = _C.prepare(d._d, where, _estimator(estimator),
                    _budget(gpu_mem, "gpu_mem"), _budget(host_mem, "host_mem"), _fanouts(fanouts), _int(batch_size, "batch_size"),
                    _int(seed, "seed", _U64), _int(run_epochs, "run_epochs", _I32), _int(hidden, "hidden"),
-                   _flag(overwrite, "overwrite"), _int(max_batches, "max_batches", (0, 2**63)))
+                   _flag(overwrite, "overwrite"), _int(max_batches, "max_batches", (0, 2**63)),
+                   _str(model, "model", ("sage", "gcn", "gat")), _int(heads, "heads", _I32), _int(out_heads, "out_heads", _I32))
     return Dataset.__new__(Dataset)._identify(p, where)

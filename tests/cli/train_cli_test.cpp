@@ -232,3 +232,27 @@ TEST(TrainCli, BadInputIsOneLineAndExitsOne) {
   EXPECT_EQ(run_cli("train " + (f.d / "missing"), &out), 1);
   EXPECT_NE(out.find("no such dataset directory"), std::string::npos) << out;
 }
+
+// A byte --gpu-mem plan is sized for the model train will train: prepare --model gat reserves GAT's
+// memory (its per-source transforms and per-edge attention), and a GAT run of a plan made for SAGE
+// is told which setting differs (it was told "--hidden 512 ... this run uses --hidden 512").
+TEST(TrainCli, ABytePlanIsSizedForTheModelTrainWillTrain) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 30000 --classes 5 --feature-dim 32 --seed 7"), 0);
+  const std::string common = " --gpu-mem 20M --host-mem 30% --fanouts 10,5 --batch-size 512 --hidden 32";
+  const std::string gat =
+      " --model gat --hidden 32 --heads 1 --epochs 1 --fanouts 10,5 --batch-size 512 "
+      "--max-batches 2 --eval none --no-progress";
+  std::string out;
+  ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "sage" + common, &out), 0) << out;
+  EXPECT_EQ(run_cli("train " + d / "sage" + gat, &out), 1);
+  EXPECT_NE(out.find("prepared for --model sage --hidden 32 --batch-size 512; this run uses --model gat --hidden 32 "
+                     "--heads 1 --out-heads 1 --batch-size 512"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "gat" + common + " --model gat --heads 1", &out), 0) << out;
+  EXPECT_EQ(run_cli("train " + d / "gat" + gat, &out), 0) << out;
+  // GAT's options for another model would change nothing: refused, named.
+  EXPECT_EQ(run_cli("prepare " + d / "g" + " -o " + d / "x --heads 2", &out), 1);
+  EXPECT_NE(out.find("--heads applies to --model gat only"), std::string::npos) << out;
+}
