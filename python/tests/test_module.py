@@ -69,6 +69,21 @@ def test_profile_and_prepare_follow_max_batches(community, tmp_path):
         assert json.load(f)["training"]["max_batches"] == 1
 
 
+def test_prepare_sizes_the_reserve_for_the_model(community, tmp_path):
+    # A byte budget: GAT's reserve (per-source transforms, per-edge attention) leaves a smaller GPU tier.
+    kw = dict(estimator="degree", gpu_mem="8M", fanouts=[10, 5], batch_size=256, hidden=32)
+    sage = tiergnn.prepare(community, tmp_path / "sage", **kw)
+    gat = tiergnn.prepare(community, tmp_path / "gat", model="gat", heads=2, **kw)
+    with open(os.path.join(gat.path, "plan.json")) as f:
+        plan = json.load(f)
+    assert plan["training"]["model"] == "gat" and plan["training"]["heads"] == 2
+    assert gat.plan["g"] < sage.plan["g"]
+    with pytest.raises(TypeError, match="model"):
+        tiergnn.prepare(community, tmp_path / "x", model=3)
+    with pytest.raises(ValueError, match="model"):
+        tiergnn.prepare(community, tmp_path / "x", model="mlp")
+
+
 def test_sampler_blocks_are_consistent_and_deterministic(community):
     ds = tiergnn.Dataset(community)
     s = tiergnn.Sampler(ds, [10, 5], seed=3)
