@@ -125,8 +125,9 @@ void print_human(const nlohmann::json& j) {
   if (j["labels"].is_null())
     std::printf("labels       none\n");
   else
-    std::printf("labels       %lld classes, %lld labelled nodes\n", j["labels"]["num_classes"].get<long long>(),
-                j["labels"]["labelled_nodes"].get<long long>());
+    std::printf("labels       %s, %s\n",
+                count_text(j["labels"]["num_classes"].get<long long>(), "class", "classes").c_str(),
+                count_text(j["labels"]["labelled_nodes"].get<long long>(), "labelled node").c_str());
   std::string sp;
   for (const char* k : {"train", "valid", "test"})
     if (j["splits"].contains(k))

@@ -232,10 +232,16 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
         rowp = buf.data();
       }
       for (std::size_t i = 0; i < cnt; ++i)
-        if (!std::isfinite(rowp[i]))
-          throw input_error(at_input(a.name(), "non-finite feature at row " +
-                                                   std::to_string(r0 + static_cast<std::int64_t>(i) / d) + ", column " +
-                                                   std::to_string(static_cast<std::int64_t>(i) % d)));
+        if (!std::isfinite(rowp[i])) {
+          // A finite value of a wider type that float32 cannot hold (|x| > 3.4e38) is said so.
+          bool finite_source = false;
+          if constexpr (std::is_floating_point_v<T>) finite_source = std::isfinite(static_cast<double>(src[i]));
+          throw input_error(at_input(
+              a.name(),
+              std::string(finite_source ? "feature too large for float32 (|x| > 3.4e38)" : "non-finite feature") +
+                  " at row " + std::to_string(r0 + static_cast<std::int64_t>(i) / d) + ", column " +
+                  std::to_string(static_cast<std::int64_t>(i) % d)));
+        }
       out.append(rowp, r1 - r0);
     }
   };

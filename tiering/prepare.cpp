@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/progress.hpp"
 #include "tiering/budget.hpp"
 #include "tiering/plan_file.hpp"
 #include "tiering/renumber.hpp"
@@ -95,8 +96,9 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   pc.seed = cfg.seed;
   pc.run_epochs = cfg.run_epochs;
   pc.max_batches = cfg.max_batches;
-  log_info("profiling ", printable_text(m.name), " with estimator ", cfg.estimator, " (", pc.train_ids.size(),
-           " training nodes, fanouts ", nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ")");
+  log_info("profiling ", printable_text(m.name), " with estimator ", cfg.estimator, " (",
+           count_text(static_cast<long long>(pc.train_ids.size()), "training node"), ", fanouts ",
+           nlohmann::json(cfg.fanouts).dump(), ", batch ", cfg.batch_size, ")");
   const profile_result prof = profile(src, pc, cfg.estimator);
   rep.profile_seconds = prof.seconds;
   rep.edge_passes = prof.edge_passes;

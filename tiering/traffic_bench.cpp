@@ -203,17 +203,13 @@ nlohmann::json traffic_bench_result::to_json() const {
 
 std::string traffic_bench_result::table() const {
   std::ostringstream os;
+  // Built as a string: a long dataset path does not cut the line short.
+  os << dataset << ": " << count_text(num_nodes, "node") << ", " << count_text(train_nodes, "training node") << " ("
+     << train_set << "), fanouts " << nlohmann::json(config.fanouts).dump() << ", batch " << config.batch_size << ", "
+     << count_text(config.epochs, "epoch")
+     << (config.max_batches > 0 ? " of their first " + std::to_string(config.max_batches) + " batches" : std::string())
+     << "; no cache moves " << format_bytes(reads_per_epoch * static_cast<double>(row_bytes)) << " per epoch\n";
   char b[256];
-  std::snprintf(
-      b, sizeof b,
-      "%s: %lld nodes, %lld training nodes (%s), fanouts %s, batch %lld, %s%s; no cache moves %s per "
-      "epoch\n",
-      dataset.c_str(), static_cast<long long>(num_nodes), static_cast<long long>(train_nodes), train_set.c_str(),
-      nlohmann::json(config.fanouts).dump().c_str(), static_cast<long long>(config.batch_size),
-      count_text(config.epochs, "epoch").c_str(),
-      config.max_batches > 0 ? (" of their first " + std::to_string(config.max_batches) + " batches").c_str() : "",
-      format_bytes(reads_per_epoch * static_cast<double>(row_bytes)).c_str());
-  os << b;
   os << "GPU hit rate (share of feature reads served by the GPU tier = reduction of host->GPU bytes vs no cache),\n"
         "and in brackets as % of the oracle's:\n";
   std::snprintf(b, sizeof b, "%-16s", "cache ratio");

@@ -341,9 +341,10 @@ nlohmann::json settings_json(const train_config& cfg) {
           {"eps", cfg.adam.eps}};
 }
 
+// Fixed-point below 1e12, scientific above (a diverging loss of 6.4e33 was cut to 31 digits).
 std::string fmt(double x, int prec = 4) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.*f", prec, x);
+  char b[64];
+  std::snprintf(b, sizeof b, std::isfinite(x) && std::fabs(x) >= 1e12 ? "%.*e" : "%.*f", prec, x);
   return b;
 }
 
@@ -1260,8 +1261,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                       " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(b + 1) + " of " +
                       std::to_string(plan.num_batches()) + " (" + checkpoint_note(false) + "). " +
                       (epoch == rep.start_epoch && b == 0 && rep.start_epoch == 0
-                           ? "No update had been made yet: the untrained model's outputs overflow (a very deep model? "
-                             "try fewer --layers or a smaller --hidden)."
+                           ? "No update had been made yet: the untrained model's outputs overflow (features of "
+                             "very large magnitude? scale them; a very deep or wide model? try fewer --layers or a "
+                             "smaller --hidden)."
                            : divergence_advice(cfg)));
         }
         // Data-parallel: each layer's gradients start their all-reduce as soon as backward has them.

@@ -1123,6 +1123,13 @@ TEST(ImportLabelledBadInput, MemberWithWrongDtypeOrShape) {
   EXPECT_HAS(msg, "g.npz[node_feat]");
   EXPECT_HAS(msg, "non-finite feature at row 2, column 0");
   expect_no_output(s, s / "out");
+
+  // Finite, but past float32: said so, not called non-finite.
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_feat", npy<double>({5, 1}, {1, 2, 3, 1e300, 5})}});
+  msg = input_error_of([&] { tg::import_npz_arrays(s / "g.npz", s / "out", {}); });
+  EXPECT_HAS(msg, "feature too large for float32 (|x| > 3.4e38) at row 3, column 0");
+  expect_no_output(s, s / "out");
 }
 
 TEST(ImportLabelledBadInput, FacebookFiles) {
