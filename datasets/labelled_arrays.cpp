@@ -212,6 +212,8 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
   }
   std::vector<float> buf;
   npy_writer out(w.path("features.npy"), dtype::float32, {d});
+  // Integer features become float32, which holds integers exactly only up to 2^24 in magnitude.
+  std::int64_t inexact = 0, first_inexact = -1;
   auto emit = [&](const auto* p) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(p)>>;
     for (std::int64_t r0 = 0; r0 < rows; r0 += chunk) {
@@ -224,10 +226,18 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
       } else {
         buf.resize(cnt);
         for (std::size_t i = 0; i < cnt; ++i) {
-          if constexpr (std::is_same_v<T, float16_t>)
+          if constexpr (std::is_same_v<T, float16_t>) {
             buf[i] = half_to_float(src[i].bits);
-          else
+          } else {
             buf[i] = static_cast<float>(src[i]);
+            if constexpr (std::is_integral_v<T>) {
+              constexpr T kExact = T{1} << (sizeof(T) >= 4 ? 24 : 0);
+              if (sizeof(T) >= 4 && (src[i] > kExact || (std::is_signed_v<T> && src[i] < -kExact))) {
+                if (first_inexact < 0) first_inexact = r0 * d + static_cast<std::int64_t>(i);
+                ++inexact;
+              }
+            }
+          }
         }
         rowp = buf.data();
       }
@@ -264,6 +274,12 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
             at_input(a.name(), "dtype " + std::string(dtype_name(a.type())) + " cannot be used as features"));
       with_ints(a, emit);
   }
+  if (a.type() != dtype::float32 && a.type() != dtype::float64)
+    log_info(a.name(), ": ", dtype_name(a.type()), " features stored as float32");
+  if (inexact > 0)
+    log_warn(a.name(), ": ", inexact, " integer feature value(s) exceed 2^24 in magnitude (the first at row ",
+             first_inexact / d, ", column ", first_inexact % d,
+             ") and may be rounded in float32, which holds integers exactly only up to 16,777,216");
   out.finish();
   w.meta().feature_dim = d;
   w.meta().feature_dtype = dtype::float32;

@@ -621,6 +621,26 @@ TEST(ImportNpz, SparseLabelValuesAreWarnedAbout) {
   EXPECT_EQ(testing::internal::GetCapturedStderr().find("labels use"), std::string::npos);
 }
 
+// Integer features become float32: values past 2^24 may be rounded, and the import says so.
+TEST(ImportNpz, IntegerFeaturesPastFloat32PrecisionAreWarnedAbout) {
+  scratch_dir s;
+  write_npz(s / "g.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_feat", npy<std::int64_t>({5, 1}, {1, 2, (1 << 24) + 1, 4, -(1 << 25)})}});
+  testing::internal::CaptureStderr();
+  tg::import_npz_arrays(s / "g.npz", s / "out", tg::npz_import_options{});
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("2 integer feature value(s) exceed 2^24 in magnitude (the first at row 2, column 0)"),
+            std::string::npos)
+      << err;
+  write_npz(s / "h.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_feat", npy<std::int32_t>({5, 1}, {1, 2, 1 << 24, 4, -(1 << 24)})}});
+  testing::internal::CaptureStderr();
+  tg::import_npz_arrays(s / "h.npz", s / "out2", tg::npz_import_options{});
+  err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err.find("exceed 2^24"), std::string::npos) << err;
+  EXPECT_NE(err.find("int32 features stored as float32"), std::string::npos) << err;
+}
+
 TEST(ImportNpz, ImpossibleNodeCountRefusedBeforeWriting) {
   scratch_dir s;
   const std::vector<std::int64_t> e = edge_index_2xe();
