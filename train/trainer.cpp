@@ -1203,6 +1203,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   };
   bool mid_epoch = false;  // stopped by a signal inside an epoch
   rep.end_epoch = rep.start_epoch;
+  bool warned_huge_loss = false;
   for (int epoch = rep.start_epoch; epoch < cfg.epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
     batch_plan plan = plan_epoch(span<const std::int64_t>(sp.train), cfg.batch_size, cfg.seed, epoch, true,
@@ -1381,6 +1382,15 @@ train_report train(const dataset& d, const train_config& cfg_in) {
                                 "% of sample+gather+prepare hidden"
                           : std::string(),
              ")", validate ? ", eval " + fmt(eval_s, 2) + " s" : std::string());
+    // A cross-entropy of 10^4 means logits of that size: finite, but nothing a model that learns
+    // reaches (it starts near ln C). Said once, while the run goes on.
+    if (er.loss > 1e4 && !warned_huge_loss) {
+      warned_huge_loss = true;
+      log_warn("the loss is ", fmt(er.loss), " at epoch ", epoch + 1,
+               ": the model's outputs are huge (features of very large magnitude? scale them) or training is "
+               "diverging. ",
+               divergence_advice(cfg));
+    }
     log_info("  traffic: ", er.feature_traffic.summary());
     if (metrics.is_open()) {
       nlohmann::json j = {{"epoch", er.epoch},

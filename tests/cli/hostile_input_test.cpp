@@ -456,6 +456,19 @@ TEST(HostileInput, IntegersOutOfRangeAreRefusedNotSaturated) {
   EXPECT_NE(out.find("batch 10,"), std::string::npos) << out;
 }
 
+// A finite but absurd loss (logits of 10^10) is pointed out once, with what to try.
+TEST(HostileInput, AHugeLossIsWarnedAbout) {
+  scratch_dir d;
+  ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 2000 --feature-dim 8 --classes 4 --seed 1"), 0);
+  std::string out;
+  ASSERT_EQ(run_cli("train " + d / "g" + " --fanouts 5 --epochs 3 --lr 1e10 --eval none --no-progress", &out), 0)
+      << out;
+  EXPECT_NE(out.find("the model's outputs are huge"), std::string::npos) << out;
+  EXPECT_NE(out.find("Try a smaller --lr"), std::string::npos) << out;
+  ASSERT_EQ(run_cli("train " + d / "g" + " --fanouts 5 --epochs 3 --eval none --no-progress", &out), 0) << out;
+  EXPECT_EQ(out.find("outputs are huge"), std::string::npos) << out;
+}
+
 TEST(HostileInput, ImpossibleModelsAreRefusedBeforeAnythingIsAllocated) {
   scratch_dir d;
   ASSERT_EQ(run_cli("-q generate community " + d / "g" + " --nodes 500 --feature-dim 8 --classes 4 --seed 1"), 0);
