@@ -20,6 +20,7 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/mmap_file.hpp"
 #include "core/temp_files.hpp"
 #include "include/tiergnn/version.hpp"
 
@@ -161,14 +162,25 @@ int main(int argc, char** argv) {
                "Print only errors and the results (train: the test metric); no progress or log lines");
   // Ctrl-C, SIGTERM or SIGHUP remove the temporary output of the command under way.
   tg::install_temp_cleanup();
-  // A mapped dataset file cut short by someone else while it is read faults with SIGBUS: one line
-  // saying so, exit status 1, instead of "Bus error".
+  // A mapped dataset file cut short by someone else while it is read faults with SIGBUS (as does a
+  // mapped output whose disk filled up): one line naming the file, exit status 1, instead of "Bus
+  // error". Only write(2) here: the handler runs inside the faulting access.
   struct sigaction bus {};
-  bus.sa_handler = [](int) {
-    static const char msg[] =
-        "tiergnn: error: a memory-mapped dataset file became shorter while this command was reading it "
-        "(truncated or replaced by another program?); stopped\n";
-    (void)!::write(2, msg, sizeof msg - 1);
+  bus.sa_flags = SA_SIGINFO;
+  bus.sa_sigaction = [](int, siginfo_t* info, void*) {
+    auto say = [](const char* s) { (void)!::write(2, s, std::strlen(s)); };
+    bool writable = false;
+    const char* path = info != nullptr ? tg::mapped_file_at(info->si_addr, &writable) : nullptr;
+    say("tiergnn: error: ");
+    if (path != nullptr) {
+      say(path);
+      say(writable ? ": this memory-mapped output could not be written (is its disk full?); stopped\n"
+                   : ": this memory-mapped file became shorter while this command was reading it (truncated or "
+                     "replaced by another program?); stopped\n");
+    } else {
+      say("a memory-mapped dataset file became shorter while this command was reading it (truncated or replaced "
+          "by another program?); stopped\n");
+    }
     tg::remove_registered_temps_signal_safe();  // the half-written output goes too
     ::_exit(1);
   };

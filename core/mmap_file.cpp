@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstring>
+#include <new>
 #include <utility>
 
 #include "core/error.hpp"
@@ -12,6 +15,43 @@
 namespace tg {
 
 namespace {
+// Live mappings for mapped_file_at: a slot is claimed by a compare-exchange on `begin` (0: free),
+// filled, then published by `size`; cleared in the reverse order before the path is freed.
+struct tracked_mapping {
+  std::atomic<std::uintptr_t> begin{0};
+  std::atomic<std::size_t> size{0};
+  std::atomic<const char*> path{nullptr};
+  std::atomic<bool> writable{false};
+};
+tracked_mapping g_mappings[kMaxTrackedMappings];
+
+void track(const std::uint8_t* data, std::size_t size, const std::string& path, bool writable) {
+  if (data == nullptr) return;
+  const auto at = reinterpret_cast<std::uintptr_t>(data);
+  for (auto& m : g_mappings) {
+    std::uintptr_t expected = 0;
+    if (m.begin.load(std::memory_order_relaxed) != 0 || !m.begin.compare_exchange_strong(expected, at)) continue;
+    char* copy = new (std::nothrow) char[path.size() + 1];
+    if (copy != nullptr) std::memcpy(copy, path.c_str(), path.size() + 1);
+    m.path.store(copy, std::memory_order_relaxed);
+    m.writable.store(writable, std::memory_order_relaxed);
+    m.size.store(size, std::memory_order_release);
+    return;
+  }
+}
+
+void untrack(const std::uint8_t* data) {
+  if (data == nullptr) return;
+  const auto at = reinterpret_cast<std::uintptr_t>(data);
+  for (auto& m : g_mappings)
+    if (m.begin.load(std::memory_order_acquire) == at) {
+      m.size.store(0, std::memory_order_release);
+      delete[] m.path.exchange(nullptr);
+      m.begin.store(0, std::memory_order_release);
+      return;
+    }
+}
+
 struct fd_guard {
   int fd;
   ~fd_guard() {
@@ -19,6 +59,18 @@ struct fd_guard {
   }
 };
 }  // namespace
+
+const char* mapped_file_at(const void* addr, bool* writable) noexcept {
+  const auto a = reinterpret_cast<std::uintptr_t>(addr);
+  for (auto& m : g_mappings) {
+    const std::size_t size = m.size.load(std::memory_order_acquire);
+    const std::uintptr_t begin = m.begin.load(std::memory_order_acquire);
+    if (size == 0 || begin == 0 || a < begin || a - begin >= size) continue;
+    if (writable != nullptr) *writable = m.writable.load(std::memory_order_relaxed);
+    return m.path.load(std::memory_order_relaxed);
+  }
+  return nullptr;
+}
 
 mmap_file mmap_file::open(const std::string& path, mode m) {
   const bool rw = m == mode::read_write;
@@ -44,6 +96,7 @@ mmap_file mmap_file::open(const std::string& path, mode m) {
                  : ::mmap(nullptr, f.size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, g.fd, 0);
     if (p == MAP_FAILED) throw_errno("mmap", path);
     f.data_ = static_cast<std::uint8_t*>(p);
+    track(f.data_, f.size_, path, rw);
   }
   return f;
 }
@@ -60,6 +113,7 @@ mmap_file mmap_file::create(const std::string& path, std::size_t bytes) {
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, g.fd, 0);
     if (p == MAP_FAILED) throw_errno("mmap", path);
     f.data_ = static_cast<std::uint8_t*>(p);
+    track(f.data_, f.size_, path, true);
   }
   return f;
 }
@@ -103,6 +157,7 @@ void mmap_file::advise_random() const {
 }
 
 void mmap_file::close() {
+  untrack(data_);
   if (data_) ::munmap(data_, size_);
   data_ = nullptr;
   size_ = 0;

@@ -47,4 +47,10 @@ class mmap_file {
   std::int64_t mtime_ns_ = 0;
 };
 
+// For a SIGBUS handler (async-signal-safe: no locks, no allocation): the path of the mapping that
+// holds `addr`, and whether it is writable; nullptr when no registered mapping does (at most
+// kMaxTrackedMappings mappings are tracked at once; more are mapped untracked).
+inline constexpr int kMaxTrackedMappings = 1024;
+const char* mapped_file_at(const void* addr, bool* writable) noexcept;
+
 }  // namespace tg
