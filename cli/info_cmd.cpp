@@ -139,21 +139,31 @@ void print_human(const nlohmann::json& j) {
     for (std::size_t m = 0; m < j["features"]["shards"].size(); ++m)
       if (!j["features"]["shards"][m]["present"].get<bool>())
         absent += (absent.empty() ? "" : ", ") + std::to_string(m);
-  std::printf("size         graph %s, features %s, total %s%s\n",
-              format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
-              format_bytes(j["bytes"]["features"].get<double>()).c_str(),
-              format_bytes(j["bytes"]["total"].get<double>()).c_str(),
-              absent.empty() ? "" : (" here (without shard " + absent + ", held elsewhere)").c_str());
+  std::printf(
+      "size         graph %s, features %s, total %s%s\n", format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
+      format_bytes(j["bytes"]["features"].get<double>()).c_str(),
+      format_bytes(j["bytes"]["total"].get<double>()).c_str(),
+      absent.empty() ? ""
+                     : (" here (without shard" + std::string(absent.find(',') != std::string::npos ? "s " : " ") +
+                        absent + ", held elsewhere)")
+                           .c_str());
   if (j.contains("prepared")) {
     const auto& p = j["prepared"];
     const auto& tr = p["training"];
     const auto& t = p["tiers"];
     const auto& b = p["budgets"];
+    // The model the training reserve was sized for (plans before it was recorded: sage).
+    std::string model;
+    if (tr.contains("model") && tr["model"].is_string()) {
+      model = ", model " + printable_text(tr["model"].get<std::string>());
+      if (tr.contains("heads") && tr.contains("out_heads"))
+        model += " (heads " + tr["heads"].dump() + ", last layer " + tr["out_heads"].dump() + ")";
+    }
     std::printf(
-        "prepared     from %s by %s for fanouts %s, batch %s, hidden %s%s\n",
+        "prepared     from %s by %s for fanouts %s, batch %s, hidden %s%s%s\n",
         printable_text(p["from"].get<std::string>()).c_str(), p["estimator"].get<std::string>().c_str(),
         tr.value("fanouts", nlohmann::json()).dump().c_str(), tr.value("batch_size", nlohmann::json()).dump().c_str(),
-        tr.value("hidden", nlohmann::json()).dump().c_str(),
+        tr.value("hidden", nlohmann::json()).dump().c_str(), model.c_str(),
         tr.value("max_batches", 0) > 0 ? (", --max-batches " + std::to_string(tr.value("max_batches", 0))).c_str()
                                        : "");
     // Sharded: the rows are summed over the shards and the budgets are each machine's (R13-F9).

@@ -36,6 +36,8 @@ budget parse_budget(const std::string& text, const std::string& what) {
   if (s.find_first_of("xX") != std::string::npos) throw bad("write the number in decimal (hexadecimal is not read)");
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() && std::isinf(v) && std::isdigit(static_cast<unsigned char>(s[s[0] == '-' || s[0] == '+'])))
+    throw bad(s[0] == '-' ? "a budget cannot be negative" : "too large: a budget is at most 2^63 - 1 bytes (8 EiB)");
   if (end == s.c_str() || !std::isfinite(v)) throw bad(s[0] == '-' ? "a budget cannot be negative" : "not a number");
   if (s[0] == '-' && v != 0) throw bad("a budget cannot be negative");
   v = std::fabs(v);  // -0 is 0

@@ -72,6 +72,7 @@ tier_plan size_tiers(std::int64_t num_nodes, std::int64_t row_bytes, const budge
   p.reserve_bytes = reserve_bytes;
   p.gpu_budget = gpu.to_string();
   p.host_budget = host.to_string();
+  if (host.type == budget::kind::bytes) p.host_budget_bytes = host.bytes;
   const std::uint64_t feature_bytes = static_cast<std::uint64_t>(num_nodes) * static_cast<std::uint64_t>(row_bytes);
   std::uint64_t gpu_tier_bytes;
   if (gpu.type == budget::kind::bytes) {

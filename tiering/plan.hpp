@@ -43,6 +43,7 @@ struct tier_plan {
   std::uint64_t reserve_bytes = 0;
   std::string gpu_budget, host_budget;  // as the user wrote them
   std::uint64_t gpu_budget_bytes = 0;   // a byte budget (tier + reserve); 0 when given as a share
+  std::uint64_t host_budget_bytes = 0;  // a byte host budget, exactly; 0 when given as a share
   std::string estimator;
 
   std::int64_t g() const { return gpu_rows; }

@@ -98,6 +98,9 @@ plan_file plan_file::load(const dataset& d) {
     p.plan.host_budget = p.json.at("budgets").at("host").get<std::string>();
     const auto& gb = p.json.at("budgets").value("gpu_bytes", nlohmann::json(nullptr));
     p.plan.gpu_budget_bytes = gb.is_null() ? 0 : static_cast<std::uint64_t>(whole(gb, "budgets.gpu_bytes"));
+    // (Plans written before host_bytes was recorded keep only the text.)
+    const auto& hb = p.json.at("budgets").value("host_bytes", nlohmann::json(nullptr));
+    p.plan.host_budget_bytes = hb.is_null() ? 0 : static_cast<std::uint64_t>(whole(hb, "budgets.host_bytes"));
     p.plan.estimator = p.json.at("estimator").at("name").get<std::string>();
     p.hit_curve = p.json.at("predicted_gpu_hit_rate_curve").get<std::vector<double>>();
     // Shown to the user as they are: a share of reads, and names tiergnn itself writes.
@@ -276,7 +279,8 @@ void write_plan_file(const std::string& path, const tier_plan& plan, const std::
   j["budgets"] = {
       {"gpu", plan.gpu_budget},
       {"host", plan.host_budget},
-      {"gpu_bytes", plan.gpu_budget_bytes ? nlohmann::json(plan.gpu_budget_bytes) : nlohmann::json(nullptr)}};
+      {"gpu_bytes", plan.gpu_budget_bytes ? nlohmann::json(plan.gpu_budget_bytes) : nlohmann::json(nullptr)},
+      {"host_bytes", plan.host_budget_bytes ? nlohmann::json(plan.host_budget_bytes) : nlohmann::json(nullptr)}};
   j["reserve_bytes"] = plan.reserve_bytes;
   j["estimator"] = profile_info;
   j["training"] = training;

@@ -36,7 +36,7 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
   if (cfg.model != "sage" && cfg.model != "gcn" && cfg.model != "gat")
     throw input_error("--model '" + cfg.model + "': choose sage, gcn or gat (the model train will train)");
   const bool gat = cfg.model == "gat";
-  if (gat && (cfg.heads < 1 || cfg.heads > 1024 || cfg.out_heads < 1 || cfg.out_heads > 1024))
+  if (cfg.heads < 1 || cfg.heads > 1024 || cfg.out_heads < 1 || cfg.out_heads > 1024)
     throw input_error("--heads " + std::to_string(cfg.heads) + " / --out-heads " + std::to_string(cfg.out_heads) +
                       ": GAT's attention heads must lie in [1, 1024]");
   const budget gpu = parse_budget(cfg.gpu_mem, "--gpu-mem");

@@ -682,10 +682,13 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
           planned.resize(planned.size() - share.size());
         return !planned.empty() ? planned : std::string(fallback);
       };
+      // Byte budgets from their exact numbers ("B": 50 bytes is not read as an ambiguous share).
       const std::string planned_gpu =
-          pf.plan.gpu_budget_bytes > 0 ? std::to_string(pf.plan.gpu_budget_bytes) : pf.plan.gpu_budget;
+          pf.plan.gpu_budget_bytes > 0 ? std::to_string(pf.plan.gpu_budget_bytes) + "B" : pf.plan.gpu_budget;
+      const std::string planned_host =
+          pf.plan.host_budget_bytes > 0 ? std::to_string(pf.plan.host_budget_bytes) + "B" : pf.plan.host_budget;
       const budget gpu = parse_budget(given_or_plan(cfg.gpu_mem, planned_gpu, "0"), "--gpu-mem");
-      const budget host = parse_budget(given_or_plan(cfg.host_mem, pf.plan.host_budget, "100%"), "--host-mem");
+      const budget host = parse_budget(given_or_plan(cfg.host_mem, planned_host, "100%"), "--host-mem");
       check_gpu_budget_for_exchange(gpu, reserve.total() - exchange, exchange, static_cast<int>(pf.shards.size()),
                                     "--gpu-mem");
       tp = size_tiers(tp.num_nodes, row_bytes, gpu, host, reserve.total());
@@ -700,18 +703,26 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
         const nlohmann::json& tr = planned;
         if (!tr.is_object() || !tr.contains("hidden") || !tr.contains("batch_size")) return std::string();
         const auto settings = [](const std::string& model, const std::string& hidden, const std::string& heads,
-                                 const std::string& out_heads, const std::string& batch) {
+                                 const std::string& out_heads, const std::string& fanouts, const std::string& batch) {
           return "--model " + model + " --hidden " + hidden +
-                 (model == "gat" ? " --heads " + heads + " --out-heads " + out_heads : std::string()) +
-                 " --batch-size " + batch;
+                 (model == "gat" ? " --heads " + heads + " --out-heads " + out_heads : std::string()) + " --fanouts " +
+                 fanouts + " --batch-size " + batch;
         };
-        const std::string model = tr.value("model", std::string("sage"));
+        // As written in plan.json (checksummed, but a hand-edited value may have any type).
+        const auto text = [&](const char* key, const std::string& missing) {
+          if (!tr.contains(key)) return missing;
+          return tr[key].is_string() ? tr[key].get<std::string>() : tr[key].dump();
+        };
+        std::string planned_fanouts = text("fanouts", "?");
+        std::string run_fanouts = nlohmann::json(cfg.fanouts).dump();
+        for (std::string* f : {&planned_fanouts, &run_fanouts})  // [15,10,5] as the option is written: 15,10,5
+          if (f->size() >= 2 && f->front() == '[' && f->back() == ']') *f = f->substr(1, f->size() - 2);
         return " (the plan was prepared for " +
-               settings(model, tr["hidden"].dump(), tr.value("heads", nlohmann::json(4)).dump(),
-                        tr.value("out_heads", nlohmann::json(1)).dump(), tr["batch_size"].dump()) +
+               settings(text("model", "sage"), text("hidden", "?"), text("heads", "4"), text("out_heads", "1"),
+                        planned_fanouts, text("batch_size", "?")) +
                "; this run uses " +
                settings(cfg.model.kind, std::to_string(cfg.model.hidden), std::to_string(cfg.model.heads),
-                        std::to_string(cfg.model.out_heads), std::to_string(cfg.batch_size)) +
+                        std::to_string(cfg.model.out_heads), run_fanouts, std::to_string(cfg.batch_size)) +
                ")";
       };
       const std::uint64_t need = static_cast<std::uint64_t>(tp.g() * row_bytes) + reserve.total();
@@ -722,7 +733,7 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
                            " by " + format_bytes(static_cast<double>(need - budget_bytes)) + planned_for() +
                            ": pass train a --gpu-mem of at least " + format_bytes(static_cast<double>(need)) +
                            " (or a share such as 10%, which sizes the GPU tier anew), or re-run prepare with this "
-                           "run's --model, --hidden, --heads and --batch-size");
+                           "run's settings (--model, --hidden, --heads, --out-heads, --fanouts, --batch-size)");
     }
     // The prediction holds for the run the plan was made for: a run with other sampling settings reads
     // other nodes, so the prediction is then only indicative, and said so.
@@ -912,7 +923,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   // beside the model, and a chunk's rows: checked before training, not found out by the kernel's OOM
   // killer after it. At the least, per layer l: N x (din, for l > 0, + dout) floats, and the chunk's
   // own input rows (SAGE: and their aggregates), min(N, --eval-batch-size) x din.
-  if (cfg.eval_mode == "full" && (lead || d.meta().feature_shards > 0)) {
+  // (Only where there is something to evaluate: a validation or test split.)
+  if (cfg.eval_mode == "full" && (lead || d.meta().feature_shards > 0) && (!sp.valid.empty() || !sp.test.empty())) {
     const std::int64_t n = d.num_nodes(), chunk = std::min(n, cfg.eval_batch_size);
     const auto layers = static_cast<std::int64_t>(cfg.fanouts.size());
     const std::int64_t width = hidden_width(cfg.model);

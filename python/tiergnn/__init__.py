@@ -85,6 +85,8 @@ def _str(v, what: str, choices) -> str:
     """A string argument that must be one of choices; anything else is refused by name."""
     if not isinstance(v, str):
         raise TypeError(f"{what} must be one of {', '.join(map(repr, choices))}, got {v!r}")
+    if choices and v not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(map(repr, choices))}, got {v!r}")
     return v
 
 

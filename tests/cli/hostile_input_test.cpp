@@ -475,12 +475,24 @@ TEST(HostileInput, ImpossibleModelsAreRefusedBeforeAnythingIsAllocated) {
   // 10^8 hidden units: 10^16 weights in the second layer. Refused with the estimate, not OOM-killed.
   expect_one_line_error("train " + d / "g" + " --fanouts 5,5 --epochs 1 --no-progress --hidden 100000000",
                         "--hidden 100000000");
-  // Full-neighbour evaluation holds every layer's outputs for all nodes (here 200k x 10^5 floats, 80
-  // GB) where a batch's training needs ~2 GB: refused before training, naming --eval, not OOM-killed
-  // at the first evaluation.
+  // Full-neighbour evaluation holds every layer's outputs for all nodes (here 200k x 2 10^6 floats,
+  // 1.6 TB: more than any machine) where a batch of 16 trains in ~1.3 GB: refused before training,
+  // naming --eval, not OOM-killed at the first evaluation.
   ASSERT_EQ(run_cli("-q generate community " + d / "big" + " --nodes 200000 --feature-dim 8 --classes 4 --seed 1"), 0);
-  expect_one_line_error("train " + d / "big" + " --fanouts 5,5 --epochs 1 --no-progress --hidden 100000",
-                        "--eval full with --hidden 100000 on 200000 nodes");
+  expect_one_line_error(
+      "train " + d / "big" + " --fanouts 5,5 --epochs 1 --no-progress --hidden 2000000 --batch-size 16",
+      "--eval full with --hidden 2000000 on 200000 nodes");
+  // Nothing to evaluate (no validation or test split): nothing refused (this run's evaluation would
+  // need 160 GB).
+  ASSERT_EQ(run_cli("-q generate community " + d / "trainonly" +
+                    " --nodes 200000 --feature-dim 8 --classes 4 --seed 1 --valid 0 --test 0"),
+            0);
+  std::string out;
+  EXPECT_EQ(run_cli("-q train " + d / "trainonly" +
+                        " --fanouts 5,5 --epochs 1 --max-batches 1 --no-progress --hidden 100000 --batch-size 16",
+                    &out),
+            0)
+      << out;
   // The training reserve of prepare saturates instead of wrapping to a size that fits.
   expect_one_line_error("-q prepare " + d / "g" + " -o " + d / "p" + " --hidden 1000000000 --gpu-mem 1GiB",
                         "more than 16 EiB");

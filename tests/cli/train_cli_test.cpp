@@ -246,12 +246,21 @@ TEST(TrainCli, ABytePlanIsSizedForTheModelTrainWillTrain) {
   std::string out;
   ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "sage" + common, &out), 0) << out;
   EXPECT_EQ(run_cli("train " + d / "sage" + gat, &out), 1);
-  EXPECT_NE(out.find("prepared for --model sage --hidden 32 --batch-size 512; this run uses --model gat --hidden 32 "
-                     "--heads 1 --out-heads 1 --batch-size 512"),
+  EXPECT_NE(out.find("prepared for --model sage --hidden 32 --fanouts 10,5 --batch-size 512; this run uses --model gat "
+                     "--hidden 32 --heads 1 --out-heads 1 --fanouts 10,5 --batch-size 512"),
             std::string::npos)
       << out;
   ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "gat" + common + " --model gat --heads 1", &out), 0) << out;
   EXPECT_EQ(run_cli("train " + d / "gat" + gat, &out), 0) << out;
+  // A train-time --gpu-mem keeps the plan's host budget, read from its exact bytes (its text, "2.00
+  // PiB", was refused as an unknown unit).
+  ASSERT_EQ(run_cli("-q prepare " + d / "g" + " -o " + d / "big-host --gpu-mem 10% --host-mem 2048T --fanouts 5", &out),
+            0)
+      << out;
+  EXPECT_EQ(
+      run_cli("-q train " + d / "big-host" + " --gpu-mem 20% --fanouts 5 --epochs 1 --max-batches 1 --eval none", &out),
+      0)
+      << out;
   // GAT's options for another model would change nothing: refused, named.
   EXPECT_EQ(run_cli("prepare " + d / "g" + " -o " + d / "x --heads 2", &out), 1);
   EXPECT_NE(out.find("--heads applies to --model gat only"), std::string::npos) << out;
