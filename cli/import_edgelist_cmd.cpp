@@ -20,9 +20,9 @@ void register_import_edgelist(CLI::App& import_cmd) {
       "edgelist",
       "Import an edge list: SNAP .txt/.txt.gz with '#' comments, TSV or CSV with or without a header,\n"
       "plain or gzip-compressed. One edge 'src dst' per line (extra columns are allowed if every line\n"
-      "has the same number). Streams: files larger than memory import with memory proportional to the\n"
-      "number of nodes.");
-  c->add_option("input", o->input, "Edge-list file (.txt, .tsv, .csv, optionally .gz)")->required();
+      "has the same number). Matrix Market coordinate files (.mtx: banner, size line, 1-based ids) too.\n"
+      "Streams: files larger than memory import with memory proportional to the number of nodes.");
+  c->add_option("input", o->input, "Edge-list file (.txt, .tsv, .csv, .mtx, optionally .gz)")->required();
   c->add_option("-o,--output", o->output, "Output dataset directory")->required();
   c->add_flag("--undirected", o->undirected, "Treat edges as undirected: store both directions");
   c->add_option("--self-loops", o->self_loops, "Self-loops (u u): keep or drop")

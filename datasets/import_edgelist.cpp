@@ -4,6 +4,11 @@
 // ids, so memory follows the node count). Ids are kept as they are when they already are
 // 0..N-1 (or --remap never), otherwise remapped densely in increasing order, and the mapping
 // new -> original is saved as node_ids.npy.
+//
+// Matrix Market (.mtx): a first line "%%MatrixMarket matrix coordinate FIELD SYMMETRY" makes the
+// first line after the comments the size line "M N NNZ" (skipped, not an edge), the entries' ids
+// 1-based in [1, max(M, N)] (stored as id - 1, with max(M, N) nodes, isolated ones included, unless
+// --remap always), and a symmetric matrix's one stored triangle a reason to suggest --undirected.
 #include "datasets/import_edgelist.hpp"
 
 #include <cctype>
@@ -83,13 +88,48 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
   std::size_t ncols = 0;
   bool first_data = true;
   const int need = std::max(opt.src_column, opt.dst_column) + 1;
+  // Matrix Market (see the top of this file): the banner's symmetry, the size line's dimension and
+  // entry count.
+  bool mm = false, mm_size_pending = false, mm_symmetric = false;
+  std::int64_t mm_dim = 0, mm_nnz = -1;
   progress prog("reading " + std::filesystem::path(path).filename().string(), 0, "lines");
   std::string_view line;
   while (in.next(&line)) {
     ++rep.lines;
     std::size_t first = line.find_first_not_of(" \t");
-    if (first == std::string_view::npos) continue;           // blank
+    if (first == std::string_view::npos) continue;  // blank
+    if (rep.lines == 1 && line.substr(first, 14) == "%%MatrixMarket") {
+      std::string banner(line.substr(first));
+      for (auto& c : banner) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (banner.find(" array") != std::string::npos)
+        throw input_error(at_input(path, 1,
+                                   "is a Matrix Market dense array, not a coordinate (edge) list: write the matrix "
+                                   "in coordinate format"));
+      mm = mm_size_pending = true;
+      mm_symmetric = banner.find("symmetric") != std::string::npos || banner.find("hermitian") != std::string::npos;
+      continue;
+    }
     if (line[first] == '#' || line[first] == '%') continue;  // SNAP / Matrix Market comments
+    if (mm_size_pending) {
+      mm_size_pending = false;
+      std::vector<std::string_view> size_fields;
+      std::int64_t rows = 0, cols = 0;
+      if (split_fields(line, ' ', &size_fields) != 3 || !parse_int64(size_fields[0], &rows) ||
+          !parse_int64(size_fields[1], &cols) || !parse_int64(size_fields[2], &mm_nnz) || rows < 0 || cols < 0 ||
+          mm_nnz < 0)
+        throw input_error(at_input(path, in.line_number(),
+                                   "is not a Matrix Market size line 'rows columns entries' (the banner on line 1 "
+                                   "says one comes first)"));
+      mm_dim = std::max(rows, cols);
+      csr_builder::expect_nodes_fit(mm_dim, path + ": the Matrix Market size line");
+      if (opt.num_nodes >= 0 && opt.num_nodes < mm_dim)
+        throw input_error(at_input(path, in.line_number(),
+                                   "--num-nodes " + std::to_string(opt.num_nodes) + " is smaller than the " +
+                                       std::to_string(rows) + " x " + std::to_string(cols) + " matrix"));
+      log_info(path, ":", in.line_number(), ": Matrix Market size line (", rows, " x ", cols, ", ", mm_nnz,
+               " entries); ids 1-based");
+      continue;
+    }
     if (!delim) delim = detect_delimiter(line);
     const std::size_t nf = split_fields(line, delim, &fields);
     std::int64_t u, v;
@@ -113,8 +153,8 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
       } else {
         words = !looks_numeric(fields[opt.src_column]) || !looks_numeric(fields[opt.dst_column]);
       }
-      const bool header = opt.header == edgelist_options::header_mode::yes ||
-                          (opt.header == edgelist_options::header_mode::detect && !numeric && words);
+      const bool header = !mm && (opt.header == edgelist_options::header_mode::yes ||
+                                  (opt.header == edgelist_options::header_mode::detect && !numeric && words));
       if (header) {
         log_info(path, ":", in.line_number(), ": skipped as a header line: ", std::string(line.substr(0, 120)));
         continue;
@@ -142,6 +182,15 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
           parse_id(fields[opt.src_column], &u) ? fields[opt.dst_column] : fields[opt.src_column];
       throw input_error(at_input(path, in.line_number(), not_an_id(bad)));
     }
+    if (mm) {
+      for (std::int64_t x : {u, v})
+        if (x < 1 || x > mm_dim)
+          throw input_error(at_input(path, in.line_number(),
+                                     "entry id " + std::to_string(x) + " is outside the matrix's 1.." +
+                                         std::to_string(mm_dim) + " (Matrix Market ids are 1-based)"));
+      --u;
+      --v;
+    }
     if (opt.remap == edgelist_options::remap_mode::never) {
       for (std::int64_t x : {u, v}) {
         if (x < 0)
@@ -158,7 +207,8 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
     ++rep.edges_read;
     min_id = std::min({min_id, u, v});
     max_id = std::max({max_id, u, v});
-    if (opt.remap != edgelist_options::remap_mode::never) {
+    if (opt.remap == edgelist_options::remap_mode::always ||
+        (opt.remap == edgelist_options::remap_mode::detect && !mm)) {
       ids.push_back(u);
       ids.push_back(v);
       if (static_cast<std::int64_t>(ids.size()) >= compact_at) {
@@ -170,10 +220,17 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
   }
   prog.finish();
   if (rep.edges_read == 0) throw input_error(at_input(path, "contains no edges"));
+  if (mm && rep.edges_read != mm_nnz)
+    log_warn(path, ": the Matrix Market size line announces ", mm_nnz, " entries; ", rep.edges_read, " were read");
+  if (mm && mm_symmetric && !opt.undirected)
+    log_warn(path, ": a symmetric Matrix Market file stores one triangle: pass --undirected to store both directions");
+  // Matrix Market: the node count is the matrix's (isolated nodes included), ids kept (as id - 1).
+  const bool mm_keep = mm && opt.remap != edgelist_options::remap_mode::always;
+  const std::int64_t want_nodes = mm_keep ? std::max(opt.num_nodes, mm_dim) : opt.num_nodes;
 
   std::int64_t n;
   bool remap = false;
-  if (opt.remap != edgelist_options::remap_mode::never) {
+  if (opt.remap != edgelist_options::remap_mode::never && !mm_keep) {
     compact_ids(&ids);
     // (size - 1, not max_id + 1: an id of 2^63 - 1 would overflow; R11-F1)
     const bool dense = min_id >= 0 && static_cast<std::int64_t>(ids.size()) - 1 == max_id;
@@ -190,16 +247,16 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
     ids.clear();
     ids.shrink_to_fit();
     // The ids are kept: --num-nodes must hold them (it only adds isolated nodes after the largest).
-    if (opt.num_nodes >= 0 && max_id >= opt.num_nodes)
+    if (want_nodes >= 0 && max_id >= want_nodes)
       throw input_error(at_input(path, "node id " + std::to_string(max_id) + " is outside [0, " +
-                                           std::to_string(opt.num_nodes) + ") given by --num-nodes"));
+                                           std::to_string(want_nodes) + ") given by --num-nodes"));
     if (max_id == std::numeric_limits<std::int64_t>::max())  // no node count can hold it (R11-F1)
       throw input_error(at_input(path, "its largest node id is " + std::to_string(max_id) +
                                            ", which leaves no room for a node count (ids must be below 2^63 - 1; "
                                            "use --remap to number sparse ids densely)"));
-    n = std::max(max_id + 1, opt.num_nodes);
+    n = std::max(max_id + 1, want_nodes);
   }
-  if (!remap && n > opt.num_nodes) {
+  if (!remap && n > want_nodes) {
     try {
       csr_builder::expect_nodes_fit(n, path);
     } catch (const input_error& e) {
@@ -221,6 +278,7 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
               {"self_loops", opt.remove_self_loops ? "drop" : "keep"},
               {"duplicates", opt.remove_duplicates ? "drop" : "keep"},
               {"remapped", remap},
+              {"matrix_market", mm},
               {"lines", rep.lines},
               {"edges_read", rep.edges_read},
               {"self_loops_removed", st.self_loops_removed},

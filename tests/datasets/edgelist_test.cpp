@@ -39,6 +39,42 @@ TEST(EdgeListImport, SnapWithCommentsBuildsInNeighbourCsr) {
   EXPECT_FALSE(ds.has("node_ids.npy"));
 }
 
+// Matrix Market: the size line is not an edge (it became a self-loop 5 -> 5 and a phantom node), ids
+// are 1-based, the matrix's dimension is the node count (isolated nodes kept), and what the banner
+// and the size line say is checked.
+TEST(EdgeListImport, MatrixMarketCoordinateFiles) {
+  scratch_dir d;
+  test::write_text(d / "a.mtx",
+                   "%%MatrixMarket matrix coordinate real general\n% made by hand\n6 6 3\n2 1 0.5\n3 1 1.5\n4 3 2\n");
+  testing::internal::CaptureStderr();
+  auto r = import_edgelist(d / "a.mtx", d / "ds", {}, false);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(r.edges_read, 3);
+  EXPECT_FALSE(r.remapped);
+  const dataset ds = dataset::open(d / "ds");
+  EXPECT_EQ(ds.num_nodes(), 6);  // nodes 5 and 6 (4 and 5 here) have no entries
+  EXPECT_EQ(ds.indptr().to_int64(), (std::vector<std::int64_t>{0, 2, 2, 3, 3, 3, 3}));
+  EXPECT_EQ(ds.indices().to_int64(), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(err.find("[warn]"), std::string::npos) << err;
+  // Symmetric: one triangle stored, --undirected suggested; an entry count that disagrees is said.
+  test::write_text(d / "s.mtx", "%%MatrixMarket matrix coordinate pattern symmetric\n3 3 4\n2 1\n3 2\n");
+  testing::internal::CaptureStderr();
+  r = import_edgelist(d / "s.mtx", d / "ds2", {}, false);
+  err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("pass --undirected"), std::string::npos) << err;
+  EXPECT_NE(err.find("announces 4 entries; 2 were read"), std::string::npos) << err;
+  EXPECT_EQ(dataset::open(d / "ds2").num_nodes(), 3);
+  // Refused: ids outside 1..max(M, N), a missing size line, the dense array format.
+  test::write_text(d / "b.mtx", "%%MatrixMarket matrix coordinate pattern general\n3 3 1\n0 1\n");
+  EXPECT_NE(import_error(d / "b.mtx", d / "x").find("b.mtx:3: entry id 0 is outside the matrix's 1..3"),
+            std::string::npos);
+  test::write_text(d / "c.mtx", "%%MatrixMarket matrix coordinate pattern general\n1 2\n");
+  EXPECT_NE(import_error(d / "c.mtx", d / "x").find("not a Matrix Market size line"), std::string::npos);
+  test::write_text(d / "e.mtx", "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n");
+  EXPECT_NE(import_error(d / "e.mtx", d / "x").find("dense array"), std::string::npos);
+  EXPECT_FALSE(fs::exists(d / "x"));
+}
+
 TEST(EdgeListImport, CsvWithHeaderGzipUndirectedAndSelfLoops) {
   scratch_dir d;
   test::write_text(d / "g.csv.gz", "id_1,id_2\n0,1\n1,1\n2,0\n", true);
