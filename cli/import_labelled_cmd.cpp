@@ -39,10 +39,11 @@ void register_npz(CLI::App& import_cmd) {
   CLI::App* c = import_cmd.add_subcommand(
       "npz",
       "Import a graph with features and labels from a NumPy .npz archive (np.savez or\n"
-      "np.savez_compressed). Keys: edge_index (2 x E or E x 2, any integer dtype; required),\n"
-      "node_feat (N x D), node_label (N or N x 1; negative or NaN = unlabelled), train_idx /\n"
-      "valid_idx / test_idx (also val_idx, idx_train, ...) or boolean train_mask / val_mask /\n"
-      "test_mask (N, or k x N with one row per split), num_nodes or num_nodes_list (optional).\n"
+      "np.savez_compressed). Keys: edge_index (2 x E or E x 2, any integer dtype; required; 2 x 2 is\n"
+      "read as 2 x E), node_feat or PyG's x (N x D), node_label or y (N or N x 1; negative or NaN =\n"
+      "unlabelled), train_idx / valid_idx / test_idx (also val_idx, idx_train, ...) or boolean\n"
+      "train_mask / val_mask / test_mask (N, or k x N with one row per split: --split), num_nodes or\n"
+      "num_nodes_list (optional). Other keys are named in a warning and not used.\n"
       "OGB's raw/data.npz works as is (add --labels raw/node-label.npz).");
   c->add_option("input", s->input, "The .npz archive")->required()->check(CLI::ExistingFile);
   add_output(*c, &s->output, &s->o.overwrite);

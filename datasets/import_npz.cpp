@@ -5,7 +5,11 @@
 //                from a second archive such as OGB's raw/node-label.npz)
 //   splits       train_idx / valid_idx / test_idx (several spellings), or boolean masks
 //                train_mask / val_mask / test_mask, 1-d or k x N (one row per split)
-//   num_nodes    scalar, or OGB's num_nodes_list with a single entry (optional)
+//   num_nodes    scalar, or OGB's num_nodes_list with a single entry (optional; both must agree)
+// PyG's names are read too: x for node_feat, y for node_label (an archive holding both names of one
+// array is refused). Keys that are none of these are listed in a warning (OGB's extras, edge_feat,
+// node_year, num_edges_list, in a note): a typo such as node_feats would otherwise drop the features
+// without a word.
 // This is the layout datasets/planetoid_to_npz.py writes and the one of OGB's data.npz.
 #include <algorithm>
 #include <optional>
@@ -41,34 +45,58 @@ labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::s
   labelled::array_sources s;
   s.edges = &edges;
   s.edges_rows = labelled::edges_are_rows(edges);
+  if (edges.ndim() == 2 && edges.shape()[0] == 2 && edges.shape()[1] == 2)
+    log_warn(edges.name(),
+             ": 2 x 2 could be two edges either way; read as 2 x E (row 0 the sources, row 1 the destinations, as "
+             "PyG and OGB store it): an E x 2 array of two edges must be transposed");
+  // Every key this importer reads; the rest are reported below.
+  std::vector<std::string> used_keys{"edge_index"};
+  // One array under either of two names (ours and PyG's); both present is a guess not to make.
+  auto one_of = [&](const char* ours, const char* pyg, const char* what) -> const char* {
+    if (z.contains(ours) && z.contains(pyg))
+      throw input_error(
+          at_input(z.path(), std::string("'") + ours + "' and '" + pyg + "' both hold the " + what + ": remove one"));
+    return z.contains(ours) ? ours : z.contains(pyg) ? pyg : nullptr;
+  };
 
   std::optional<npy_array> feat, label, count;
-  if (z.contains("node_feat")) {
-    feat = z.get("node_feat");
+  if (const char* k = one_of("node_feat", "x", "features")) {
+    feat = z.get(k);
     s.features = &*feat;
-    keys["features"] = "node_feat";
+    keys["features"] = k;
+    used_keys.push_back(k);
   }
+  const char* label_key = one_of("node_label", "y", "labels");
   if (zl) {
     label = zl->get("node_label");
     keys["labels"] = labelled::absolute_path(opt.labels_npz) + "[node_label]";
-  } else if (z.contains("node_label")) {
-    label = z.get("node_label");
-    keys["labels"] = "node_label";
+    if (label_key)
+      log_warn(z.path(), ": its '", label_key, "' is not used: the labels come from --labels ", opt.labels_npz);
+  } else if (label_key) {
+    label = z.get(label_key);
+    keys["labels"] = label_key;
   }
+  if (label_key) used_keys.push_back(label_key);
   if (label) s.labels = &*label;
   for (const char* k : {"num_nodes", "num_nodes_list"}) {
     if (!z.contains(k)) continue;
     count = z.get(k);
+    used_keys.push_back(k);
     if (count->count() > 1)
       throw input_error(at_input(count->name(), "holds " + std::to_string(count->count()) +
                                                     " graphs; only single-graph datasets can be imported"));
-    s.num_nodes = labelled::scalar_int(*count);
+    const std::int64_t n = labelled::scalar_int(*count);
+    if (s.num_nodes >= 0 && n != s.num_nodes)
+      throw input_error(at_input(z.path(), "num_nodes (" + std::to_string(s.num_nodes) + ") and num_nodes_list (" +
+                                               std::to_string(n) + ") disagree: remove one"));
+    if (s.num_nodes >= 0) continue;
+    s.num_nodes = n;
     s.num_nodes_from = count->name();
     keys["num_nodes"] = k;
-    break;
   }
   labelled::resolve_num_nodes(s);
 
+  bool several_splits = false;  // a k x N (or N x k) mask: --split picks one of its rows
   for (int k = 0; k < 3; ++k) {
     // Every key that defines this split (ids or a mask); several must agree, or which one counts is a
     // guess the user did not make.
@@ -76,7 +104,12 @@ labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::s
     for (const char* const* list : {kIdxKeys[k], kMaskKeys[k]})
       for (int i = 0; i < 4 && list[i]; ++i) {
         if (!z.contains(list[i])) continue;
+        used_keys.push_back(list[i]);
         const bool is_mask = list == kMaskKeys[k];
+        if (is_mask) {
+          const npy_array m = z.get(list[i]);
+          several_splits = several_splits || (m.ndim() == 2 && m.shape()[0] > 1 && m.shape()[1] > 1);
+        }
         auto ids = is_mask ? labelled::ids_from_mask(z.get(list[i]), opt.split, s.num_nodes)
                            : labelled::ids_from_array(z.get(list[i]));
         if (!used) {
@@ -95,6 +128,23 @@ labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::s
       }
     if (used) keys[labelled::kSplitNames[k]] = used;
   }
+  if (opt.split > 0 && !several_splits)
+    throw input_error(at_input(z.path(), "--split " + std::to_string(opt.split) +
+                                             ": the archive holds one split (index arrays or one-row masks), "
+                                             "split 0; --split picks a row of k x N masks"));
+  // What was left out: a warning, unless it is one of OGB's documented extras.
+  std::string unused, extras;
+  for (const std::string& k : z.keys()) {
+    if (std::find(used_keys.begin(), used_keys.end(), k) != used_keys.end()) continue;
+    const bool ogb_extra = k == "edge_feat" || k == "node_year" || k == "num_edges_list" || k == "edge_reltype";
+    std::string& to = ogb_extra ? extras : unused;
+    to += (to.empty() ? "" : ", ") + k;
+  }
+  if (!unused.empty())
+    log_warn(z.path(), ": not used (not a key this importer reads): ", unused,
+             "; it reads edge_index, node_feat (or x), node_label (or y), num_nodes, and train_idx / valid_idx / "
+             "test_idx or train_mask / val_mask / test_mask");
+  if (!extras.empty()) log_info(z.path(), ": not used: ", extras);
 
   w.meta().source["keys"] = keys;
   csr_build_options g;

@@ -641,6 +641,50 @@ TEST(ImportNpz, IntegerFeaturesPastFloat32PrecisionAreWarnedAbout) {
   EXPECT_NE(err.find("int32 features stored as float32"), std::string::npos) << err;
 }
 
+// PyG's names (x, y) are read; unknown keys (a typo) are named; a 2 x 2 edge_index says how it was
+// read; two node counts or two names of one array that disagree, and a --split with nothing to pick
+// from, are refused.
+TEST(ImportNpz, KeysAreReadOrNamedNeverDroppedSilently) {
+  scratch_dir s;
+  write_npz(s / "pyg.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                            {"x", npy<float>({5, 1}, {1, 2, 3, 4, 5})},
+                            {"y", npy<std::int64_t>({5}, {0, 1, 0, 1, 0})},
+                            {"train_idx", npy<std::int64_t>({2}, {0, 1})}});
+  auto r = tg::import_npz_arrays(s / "pyg.npz", s / "out", tg::npz_import_options{});
+  EXPECT_EQ(r.num_classes, 2);
+  EXPECT_EQ(tg::dataset::open(s / "out").meta().feature_dim, 1);
+
+  write_npz(s / "typo.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                             {"node_feats", npy<float>({5, 1}, {1, 2, 3, 4, 5})},
+                             {"vaild_idx", npy<std::int64_t>({1}, {2})}});
+  testing::internal::CaptureStderr();
+  tg::import_npz_arrays(s / "typo.npz", s / "out2", tg::npz_import_options{});
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("not used (not a key this importer reads): node_feats, vaild_idx"), std::string::npos) << err;
+
+  write_npz(s / "sq.npz", {{"edge_index", npy<std::int64_t>({2, 2}, {0, 1, 2, 3})}});
+  testing::internal::CaptureStderr();
+  tg::import_npz_arrays(s / "sq.npz", s / "out3", tg::npz_import_options{});
+  err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("read as 2 x E"), std::string::npos) << err;
+
+  write_npz(s / "both.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                             {"node_feat", npy<float>({5, 1}, {1, 2, 3, 4, 5})},
+                             {"x", npy<float>({5, 1}, {1, 2, 3, 4, 5})}});
+  EXPECT_HAS(input_error_of([&] { tg::import_npz_arrays(s / "both.npz", s / "x", {}); }),
+             "'node_feat' and 'x' both hold the features");
+  write_npz(s / "counts.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                               {"num_nodes", npy<std::int64_t>({}, {6})},
+                               {"num_nodes_list", npy<std::int64_t>({1}, {7})}});
+  EXPECT_HAS(input_error_of([&] { tg::import_npz_arrays(s / "counts.npz", s / "x", {}); }),
+             "num_nodes (6) and num_nodes_list (7) disagree");
+  tg::npz_import_options o;
+  o.split = 2;
+  EXPECT_HAS(input_error_of([&] { tg::import_npz_arrays(s / "pyg.npz", s / "x", o); }),
+             "--split 2: the archive holds one split");
+  EXPECT_FALSE(fs::exists(s / "x"));
+}
+
 TEST(ImportNpz, ImpossibleNodeCountRefusedBeforeWriting) {
   scratch_dir s;
   const std::vector<std::int64_t> e = edge_index_2xe();
