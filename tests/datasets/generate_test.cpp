@@ -84,6 +84,7 @@ double nearest_centroid_accuracy(const std::vector<float>& x, std::int64_t d, in
 class Generate : public ::testing::Test {
  protected:
   void SetUp() override { set_log_level(log_level::error); }
+  void TearDown() override { set_log_level(log_level::info); }  // later tests in this binary read warnings
   test::scratch_dir tmp;
 };
 
