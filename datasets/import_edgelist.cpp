@@ -147,11 +147,16 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
       };
       // A line too short for the id columns is a header only if it holds words: "0 1" with --src-col 5
       // is data that lacks the column, an error below (it was skipped, and the file "held no edges").
+      // A word holds a letter: an empty field ("0\t\t1") is a missing id, an error below, not a header.
+      auto is_word = [&](std::string_view f) {
+        return !looks_numeric(f) &&
+               std::any_of(f.begin(), f.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+      };
       bool words = false;
       if (nf < static_cast<std::size_t>(need)) {
-        for (std::size_t i = 0; i < nf; ++i) words = words || !looks_numeric(fields[i]);
+        for (std::size_t i = 0; i < nf; ++i) words = words || is_word(fields[i]);
       } else {
-        words = !looks_numeric(fields[opt.src_column]) || !looks_numeric(fields[opt.dst_column]);
+        words = is_word(fields[opt.src_column]) || is_word(fields[opt.dst_column]);
       }
       const bool header = !mm && (opt.header == edgelist_options::header_mode::yes ||
                                   (opt.header == edgelist_options::header_mode::detect && !numeric && words));

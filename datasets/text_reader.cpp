@@ -17,6 +17,26 @@ text_reader::text_reader(const std::string& path) : path_(path), buf_(1 << 20) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     throw input_error(at_input(path, "is a directory, not a text file"));
+  // Other compressors' files would be read as text (their magic bytes "skipped as a header line").
+  if (S_ISREG(st.st_mode)) {
+    unsigned char magic[6] = {};
+    if (FILE* raw = std::fopen(path.c_str(), "rb")) {
+      const std::size_t got = std::fread(magic, 1, sizeof magic, raw);
+      std::fclose(raw);
+      const char* kind = nullptr;
+      if (got >= 3 && std::memcmp(magic, "BZh", 3) == 0)
+        kind = "bzip2 (decompress it with bunzip2, or recompress with gzip)";
+      if (got >= 6 && std::memcmp(magic,
+                                  "\xFD"
+                                  "7zXZ\0",
+                                  6) == 0)
+        kind = "xz (decompress it with unxz, or recompress with gzip)";
+      if (got >= 4 && std::memcmp(magic, "\x28\xB5\x2F\xFD", 4) == 0)
+        kind = "zstd (decompress it with unzstd, or recompress with gzip)";
+      if (got >= 4 && std::memcmp(magic, "PK\x03\x04", 4) == 0) kind = "zip (unzip it first)";
+      if (kind) throw input_error(at_input(path, std::string("is compressed with ") + kind + "; only gzip is read"));
+    }
+  }
   f_ = gzopen(path.c_str(), "rb");
   if (!f_) throw_errno("open", path);
   gzbuffer(f_, 1 << 20);
@@ -132,7 +152,10 @@ std::size_t split_fields(std::string_view line, char delim, std::vector<std::str
 }
 
 bool parse_int64(std::string_view s, std::int64_t* out) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  if (!s.empty() && s.front() == '+') {
+    s.remove_prefix(1);
+    if (!s.empty() && s.front() == '-') return false;  // "+-1" is no number
+  }
   if (s.empty()) return false;
   const auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();

@@ -216,6 +216,22 @@ TEST(EdgeListBadInput, NonNumericTokenNamesFileAndLine) {
   EXPECT_FALSE(fs::exists(d / "ds"));
 }
 
+// Round 18: "+-1" is no id; a first line with an empty id field is a missing id, not a header
+// skipped in silence; another compressor's file is named, not read as text.
+TEST(EdgeListBadInput, SignsEmptyFieldsAndOtherCompressors) {
+  scratch_dir d;
+  test::write_text(d / "pm.txt", "0 1\n+-1 2\n");
+  EXPECT_NE(import_error(d / "pm.txt", d / "o").find("pm.txt:2: '+-1' is not an integer node id"), std::string::npos);
+  test::write_text(d / "tt.tsv", "0\t\t1\n1\t2\t2\n");
+  const std::string e = import_error(d / "tt.tsv", d / "o");
+  EXPECT_NE(e.find("tt.tsv:1:"), std::string::npos) << e;
+  test::write_text(d / "g.bz2", "BZh91AY&SY\x01\x02");
+  EXPECT_NE(import_error(d / "g.bz2", d / "o").find("is compressed with bzip2"), std::string::npos);
+  test::write_text(d / "g.zst", std::string("\x28\xB5\x2F\xFD\x00\x00", 6));
+  EXPECT_NE(import_error(d / "g.zst", d / "o").find("is compressed with zstd"), std::string::npos);
+  EXPECT_FALSE(fs::exists(d / "o"));
+}
+
 TEST(EdgeListBadInput, WrongColumnCount) {
   scratch_dir d;
   test::write_text(d / "g.tsv", "0\t1\n1\t2\t5\n");
