@@ -1,6 +1,11 @@
 #include "datasets/text_reader.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <charconv>
 #include <cstdlib>
@@ -37,40 +42,106 @@ text_reader::text_reader(const std::string& path) : path_(path), buf_(1 << 20) {
       if (kind) throw input_error(at_input(path, std::string("is compressed with ") + kind + "; only gzip is read"));
     }
   }
-  f_ = gzopen(path.c_str(), "rb");
-  if (!f_) throw_errno("open", path);
-  gzbuffer(f_, 1 << 20);
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw_errno("open", path);
+  in_.resize(1 << 20);
+  // gzip's magic bytes decide (a pipe is read until two bytes are there, or it ends).
+  while (in_end_ < 2 && read_input()) {
+  }
+  gz_ = in_end_ >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
+  if (gz_ && inflateInit2(&zs_, 15 + 16) != Z_OK) {
+    ::close(fd_);
+    throw error("zlib could not start inflating " + path);
+  }
 }
 
 text_reader::~text_reader() {
-  if (f_) gzclose(f_);
+  if (gz_) inflateEnd(&zs_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
-namespace {
-// zlib's messages start with the path; the caller names the file and line already.
-std::string gz_message(gzFile f, const std::string& path, int* err) {
-  std::string msg = gzerror(f, err);
-  if (msg.rfind(path + ": ", 0) == 0) msg.erase(0, path.size() + 2);
-  return msg;
+bool text_reader::read_input() {
+  if (in_eof_) return false;
+  if (in_begin_ > 0) {  // keep the unread tail at the front
+    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+  }
+  if (in_end_ == in_.size()) return true;
+  ssize_t n;
+  do {
+    n = ::read(fd_, in_.data() + in_end_, in_.size() - in_end_);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw_errno("read", path_);
+  if (n == 0) {
+    in_eof_ = true;
+    return false;
+  }
+  in_end_ += static_cast<std::size_t>(n);
+  return true;
 }
-}  // namespace
+
+void text_reader::corrupt(const std::string& why) const {
+  throw input_error(at_input(path_, line_no_ + 1, "truncated or corrupt gzip data (" + why + ")"));
+}
 
 bool text_reader::fill() {
   if (eof_) return false;
-  const int n = gzread(f_, buf_.data(), static_cast<unsigned>(buf_.size()));
-  int err = Z_OK;
-  if (n < 0 || (n == 0 && (gz_message(f_, path_, &err), err != Z_OK && err != Z_STREAM_END))) {
-    const std::string msg = gz_message(f_, path_, &err);
-    throw input_error(at_input(path_, line_no_ + 1, "truncated or corrupt gzip data (" + msg + ")"));
+  if (!gz_) {  // plain text: what the magic-byte peek read first, then the file
+    if (in_begin_ == in_end_ && !read_input()) {
+      eof_ = true;
+      return false;
+    }
+    const std::size_t n = std::min(buf_.size(), in_end_ - in_begin_);
+    std::memcpy(buf_.data(), in_.data() + in_begin_, n);
+    in_begin_ += n;
+    begin_ = 0;
+    end_ = n;
+    consumed_ += static_cast<std::int64_t>(n);
+    return true;
   }
-  if (n == 0) {
-    eof_ = true;
-    return false;
+  while (true) {
+    if (in_begin_ == in_end_) read_input();  // (inflate may still hold output with no input left)
+    zs_.next_in = in_.data() + in_begin_;
+    zs_.avail_in = static_cast<uInt>(in_end_ - in_begin_);
+    zs_.next_out = reinterpret_cast<Bytef*>(buf_.data());
+    zs_.avail_out = static_cast<uInt>(buf_.size());
+    const int ret = inflate(&zs_, Z_NO_FLUSH);
+    in_begin_ = in_end_ - zs_.avail_in;
+    const std::size_t produced = buf_.size() - zs_.avail_out;
+    if (ret == Z_DATA_ERROR || ret == Z_NEED_DICT || ret == Z_MEM_ERROR || ret == Z_STREAM_ERROR)
+      corrupt(zs_.msg != nullptr ? zs_.msg : "invalid data");
+    if (ret == Z_STREAM_END) {
+      // The member ends: another member, the end of the file, or (refused) bytes that are not gzip.
+      // Zero padding after the last member is ignored, as gzip does.
+      while (in_end_ - in_begin_ < 2 && read_input()) {
+      }
+      const std::size_t left = in_end_ - in_begin_;
+      if (left >= 2 && in_[in_begin_] == 0x1f && in_[in_begin_ + 1] == 0x8b) {
+        inflateReset(&zs_);
+      } else {
+        bool zeros = true;
+        while (zeros && (in_begin_ < in_end_ || read_input())) {
+          zeros = std::all_of(in_.data() + in_begin_, in_.data() + in_end_, [](unsigned char b) { return b == 0; });
+          if (zeros) in_begin_ = in_end_;
+        }
+        if (!zeros)
+          throw input_error(at_input(path_,
+                                     "after its gzip data come bytes that are not gzip (text appended to "
+                                     "the compressed file?): decompress it and compress the whole text again"));
+        eof_ = true;  // the last member's output, if any, is returned below; the next call ends
+        if (produced == 0) return false;
+      }
+    }
+    if (produced > 0) {
+      begin_ = 0;
+      end_ = produced;
+      consumed_ += static_cast<std::int64_t>(produced);
+      return true;
+    }
+    // Nothing came out and nothing more comes in: the file ended inside a member.
+    if (ret == Z_BUF_ERROR && in_begin_ == in_end_ && in_eof_) corrupt("unexpected end of file");
   }
-  begin_ = 0;
-  end_ = static_cast<std::size_t>(n);
-  consumed_ += n;
-  return true;
 }
 
 bool text_reader::next(std::string_view* line) {

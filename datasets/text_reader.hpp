@@ -1,6 +1,8 @@
 #pragma once
-// Line reader for plain or gzip-compressed text (zlib reads both transparently), with a line
-// counter for error messages and detection of truncated or corrupt gzip streams.
+// Line reader for plain or gzip-compressed text (a file starting with gzip's magic bytes is inflated,
+// member after member), with a line counter for error messages and detection of truncated or
+// corrupt gzip streams and of bytes after the last member that are not gzip (zlib's gzread ignored
+// them silently: edges appended as text to a .gz were lost).
 #include <zlib.h>
 
 #include <cstdint>
@@ -28,8 +30,14 @@ class text_reader {
 
  private:
   bool fill();
+  bool read_input();  // more compressed (or, plain, raw) bytes into in_; false at the end of the file
+  [[noreturn]] void corrupt(const std::string& why) const;
   std::string path_;
-  gzFile f_ = nullptr;
+  int fd_ = -1;
+  bool gz_ = false, in_eof_ = false;
+  z_stream zs_{};
+  std::vector<unsigned char> in_;
+  std::size_t in_begin_ = 0, in_end_ = 0;  // unread raw bytes in in_
   std::vector<char> buf_;
   std::size_t begin_ = 0, end_ = 0;
   bool eof_ = false;

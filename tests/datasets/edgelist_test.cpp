@@ -232,6 +232,25 @@ TEST(EdgeListBadInput, SignsEmptyFieldsAndOtherCompressors) {
   EXPECT_FALSE(fs::exists(d / "o"));
 }
 
+// gzip files member after member (as `cat a.gz b.gz` makes them), zero padding ignored, and text
+// appended after the compressed data refused (zlib's gzread dropped it silently).
+TEST(EdgeListImport, GzipMembersPaddingAndAppendedText) {
+  scratch_dir d;
+  test::write_text(d / "a.gz", "0 1\n1 2\n", true);
+  test::write_text(d / "b.gz", "2 3\n", true);
+  const std::string a = test::read_text(d / "a.gz"), b = test::read_text(d / "b.gz");
+  test::write_text(d / "ab.txt.gz", a + b);
+  EXPECT_EQ(import_edgelist(d / "ab.txt.gz", d / "ab", {}, false).edges_read, 3);
+  test::write_text(d / "pad.txt.gz", a + std::string(512, '\0'));
+  EXPECT_EQ(import_edgelist(d / "pad.txt.gz", d / "pad", {}, false).edges_read, 2);
+  test::write_text(d / "app.txt.gz", a + "5 6\n7 8\n");
+  EXPECT_NE(import_error(d / "app.txt.gz", d / "o").find("after its gzip data come bytes that are not gzip"),
+            std::string::npos);
+  test::write_text(d / "cut.txt.gz", a.substr(0, a.size() - 6));
+  EXPECT_NE(import_error(d / "cut.txt.gz", d / "o").find("truncated or corrupt gzip data"), std::string::npos);
+  EXPECT_FALSE(fs::exists(d / "o"));
+}
+
 TEST(EdgeListBadInput, WrongColumnCount) {
   scratch_dir d;
   test::write_text(d / "g.tsv", "0\t1\n1\t2\t5\n");
