@@ -1,7 +1,8 @@
 #pragma once
 // The traffic ledger (DESIGN.md §4): rows and bytes that each batch's feature gather takes from each
-// tier, per batch and per epoch, next to what a no-cache baseline would move (every unique input row
-// of the batch from host memory to the GPU). Counts depend only on the ids and the tier boundaries,
+// tier, per batch and per epoch, next to what a no-cache baseline would move (every input row of the
+// batch from host memory to the GPU; a batch's input nodes are distinct, and an id a caller requests
+// twice in one gather is counted twice). Counts depend only on the ids and the tier boundaries,
 // so they are exact and identical for any backend and thread count.
 #include <cstdint>
 #include <string>

@@ -73,7 +73,10 @@ struct profile_options {
 
 struct profile_result {
   std::string estimator;
-  std::vector<double> scores;  // per node: expected batches per epoch that read its features
+  // Per node, higher = read more: for the sampling estimators (presample, cvip, hybrid) and the
+  // oracle the expected batches per epoch that read its features; for degree, wrpr and vip their
+  // own hotness scale (only the ranking counts).
+  std::vector<double> scores;
   double seconds = 0, edge_passes = 0;
   std::string details_json;
 };

@@ -61,7 +61,8 @@ struct array_view {
 };
 
 // Rows and bytes one or more feature gathers took from each tier (DESIGN.md §4), next to what a
-// store with no GPU tier would move: every unique input row from host memory.
+// store with no GPU tier would move: every requested row from host memory (a training batch's input
+// nodes are distinct; an id requested twice in one gather is counted twice).
 struct TIERGNN_API traffic {
   std::int64_t batches = 0;
   std::int64_t gpu_rows = 0, host_rows = 0, disk_rows = 0;

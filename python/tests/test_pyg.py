@@ -417,6 +417,12 @@ def test_loader_refuses_what_would_silently_differ(community, prepared):
     ds = tiergnn.Dataset(community)
     with pytest.raises(ValueError, match="persistent_workers"):
         pyg.loader(ds, [5, 3], batch_size=64, num_workers=2, persistent_workers=True)
+    with pytest.raises(ValueError, match="in_order=False"):
+        pyg.loader(ds, [5, 3], batch_size=64, num_workers=2, in_order=False)
+    # A loader built by hand from another dataset's store (the prepared copy is renumbered).
+    with pytest.raises(ValueError, match="feature_store is of"):
+        pyg.TierNodeLoader((pyg.TierFeatureStore(prepared), pyg.TierGraphStore(ds)), pyg.TierSampler(ds, [5, 3]),
+                           input_nodes=torch.arange(10), batch_size=4)
     with pytest.raises(ValueError, match="more than once"):
         pyg.loader(ds, [5, 3], batch_size=64, input_nodes=[1, 1, 2])
     with pytest.raises(ValueError, match="one entry per node"):

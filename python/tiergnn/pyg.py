@@ -467,6 +467,23 @@ class TierNodeLoader(NodeLoader):
             # never reach it: its draws would be keyed by epoch 0 forever, silently unlike `tiergnn train`.
             raise ValueError("TierNodeLoader: persistent_workers=True is not supported (the workers would not "
                              "see the epoch that keys the neighbour draws); leave it False")
+        if kwargs.get("in_order") is False and kwargs.get("num_workers", 0) > 0:
+            # Each worker numbers its batches as round-robin dealing would give them to it; with
+            # in_order=False the DataLoader deals by capacity, so the numbers (which key the draws)
+            # would be other batches', and would change with worker timing.
+            raise ValueError("TierNodeLoader: in_order=False is not supported with num_workers > 0 (the "
+                             "neighbour draws are keyed by the batch number, which only round-robin dealing "
+                             "keeps); leave it True")
+        fs, gs = data
+        # Rows are looked up by id: a store or graph of another dataset (a prepared copy is
+        # renumbered) would hand every batch other nodes' features and labels without a word.
+        where = os.path.realpath(str(node_sampler.dataset.path)) if isinstance(node_sampler, TierSampler) else None
+        for part, name in ((fs, "feature_store"), (gs, "graph_store")):
+            other = getattr(part, "dataset", None)
+            if where is not None and isinstance(other, tiergnn.Dataset) and \
+                    os.path.realpath(str(other.path)) != where:
+                raise ValueError(f"TierNodeLoader: the {name} is of {other.path!r} but the sampler samples "
+                                 f"{node_sampler.dataset.path!r}: pass stores of the same dataset")
         super().__init__(data, node_sampler, **kwargs)
         self.feature_store, self.graph_store = data
         self.tier_dataset = node_sampler.dataset
