@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <limits>
+#include <tuple>
 #include <vector>
 
 #include "core/dataset.hpp"
@@ -90,17 +91,23 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
   const int need = std::max(opt.src_column, opt.dst_column) + 1;
   // Matrix Market (see the top of this file): the banner's symmetry, the size line's dimension and
   // entry count.
-  bool mm = false, mm_size_pending = false, mm_symmetric = false;
-  std::int64_t mm_dim = 0, mm_nnz = -1;
+  bool mm = false, mm_size_pending = false, mm_symmetric = false, seen_text = false;
+  std::int64_t mm_dim = 0, mm_rows = 0, mm_cols = 0, mm_nnz = -1;
   progress prog("reading " + std::filesystem::path(path).filename().string(), 0, "lines");
   std::string_view line;
   while (in.next(&line)) {
     ++rep.lines;
     std::size_t first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos) continue;  // blank
-    if (rep.lines == 1 && line.substr(first, 14) == "%%MatrixMarket") {
-      std::string banner(line.substr(first));
+    // The banner: the first line that is not blank, in any case ("%%matrixmarket" is seen too).
+    std::string banner;
+    if (!seen_text) {
+      banner = std::string(line.substr(first));
       for (auto& c : banner) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    const bool first_text = !seen_text;
+    seen_text = true;
+    if (first_text && banner.rfind("%%matrixmarket", 0) == 0) {
       if (banner.find(" array") != std::string::npos)
         throw input_error(at_input(path, 1,
                                    "is a Matrix Market dense array, not a coordinate (edge) list: write the matrix "
@@ -121,8 +128,14 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
                                    "is not a Matrix Market size line 'rows columns entries' (the banner on line 1 "
                                    "says one comes first)"));
       mm_dim = std::max(rows, cols);
+      mm_rows = rows;
+      mm_cols = cols;
       csr_builder::expect_nodes_fit(mm_dim, path + ": the Matrix Market size line");
-      if (opt.num_nodes >= 0 && opt.num_nodes < mm_dim)
+      if (rows != cols)
+        log_warn(path, ":", in.line_number(), ": a rectangular matrix (", rows, " x ", cols,
+                 "): row i and column i are read as the same node i");
+      // (With --remap always the ids are numbered densely: the matrix's size does not count nodes.)
+      if (opt.remap != edgelist_options::remap_mode::always && opt.num_nodes >= 0 && opt.num_nodes < mm_dim)
         throw input_error(at_input(path, in.line_number(),
                                    "--num-nodes " + std::to_string(opt.num_nodes) + " is smaller than the " +
                                        std::to_string(rows) + " x " + std::to_string(cols) + " matrix"));
@@ -188,11 +201,15 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
       throw input_error(at_input(path, in.line_number(), not_an_id(bad)));
     }
     if (mm) {
-      for (std::int64_t x : {u, v})
-        if (x < 1 || x > mm_dim)
+      // Rows against M and columns against N where the columns are the file's (row, column) pair.
+      const bool rc = opt.src_column == 0 && opt.dst_column == 1;
+      for (const auto& [x, lim, what] :
+           {std::tuple<std::int64_t, std::int64_t, const char*>{u, rc ? mm_rows : mm_dim, rc ? "row" : "entry id"},
+            std::tuple<std::int64_t, std::int64_t, const char*>{v, rc ? mm_cols : mm_dim, rc ? "column" : "entry id"}})
+        if (x < 1 || x > lim)
           throw input_error(at_input(path, in.line_number(),
-                                     "entry id " + std::to_string(x) + " is outside the matrix's 1.." +
-                                         std::to_string(mm_dim) + " (Matrix Market ids are 1-based)"));
+                                     std::string(what) + " " + std::to_string(x) + " is outside the matrix's 1.." +
+                                         std::to_string(lim) + " (Matrix Market ids are 1-based)"));
       --u;
       --v;
     }

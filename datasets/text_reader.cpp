@@ -46,7 +46,12 @@ text_reader::text_reader(const std::string& path) : path_(path), buf_(1 << 20) {
   if (fd_ < 0) throw_errno("open", path);
   in_.resize(1 << 20);
   // gzip's magic bytes decide (a pipe is read until two bytes are there, or it ends).
-  while (in_end_ < 2 && read_input()) {
+  try {
+    while (in_end_ < 2 && read_input()) {
+    }
+  } catch (...) {  // no destructor runs for a constructor that throws
+    ::close(fd_);
+    throw;
   }
   gz_ = in_end_ >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
   if (gz_ && inflateInit2(&zs_, 15 + 16) != Z_OK) {

@@ -66,8 +66,24 @@ TEST(EdgeListImport, MatrixMarketCoordinateFiles) {
   EXPECT_EQ(dataset::open(d / "ds2").num_nodes(), 3);
   // Refused: ids outside 1..max(M, N), a missing size line, the dense array format.
   test::write_text(d / "b.mtx", "%%MatrixMarket matrix coordinate pattern general\n3 3 1\n0 1\n");
-  EXPECT_NE(import_error(d / "b.mtx", d / "x").find("b.mtx:3: entry id 0 is outside the matrix's 1..3"),
-            std::string::npos);
+  EXPECT_NE(import_error(d / "b.mtx", d / "x").find("b.mtx:3: row 0 is outside the matrix's 1..3"), std::string::npos);
+  // A lower-case banner after a blank line is a banner; a rectangular matrix checks rows and columns
+  // apart and says that row i and column i are one node.
+  test::write_text(d / "r.mtx", "\n%%matrixmarket matrix coordinate real general\n2 4 2\n1 4 1.0\n2 3 1.0\n");
+  testing::internal::CaptureStderr();
+  r = import_edgelist(d / "r.mtx", d / "ds3", {}, false);
+  err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(r.edges_read, 2);
+  EXPECT_EQ(dataset::open(d / "ds3").num_nodes(), 4);
+  EXPECT_NE(err.find("a rectangular matrix (2 x 4)"), std::string::npos) << err;
+  test::write_text(d / "r2.mtx", "%%MatrixMarket matrix coordinate pattern general\n2 4 1\n4 1\n");
+  EXPECT_NE(import_error(d / "r2.mtx", d / "x").find("row 4 is outside the matrix's 1..2"), std::string::npos);
+  // --remap always numbers the used ids densely: --num-nodes counts those, not the matrix's size.
+  edgelist_options always;
+  always.remap = edgelist_options::remap_mode::always;
+  always.num_nodes = 3;
+  test::write_text(d / "iso.mtx", "%%MatrixMarket matrix coordinate pattern general\n5 5 2\n1 2\n2 3\n");
+  EXPECT_EQ(import_edgelist(d / "iso.mtx", d / "ds4", always, false).num_nodes, 3);
   test::write_text(d / "c.mtx", "%%MatrixMarket matrix coordinate pattern general\n1 2\n");
   EXPECT_NE(import_error(d / "c.mtx", d / "x").find("not a Matrix Market size line"), std::string::npos);
   test::write_text(d / "e.mtx", "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n");
