@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <new>
 #include <utility>
 
 #include "core/error.hpp"
@@ -17,11 +17,14 @@ namespace tg {
 namespace {
 // Live mappings for mapped_file_at: a slot is claimed by a compare-exchange on `begin` (0: free),
 // filled, then published by `size`; cleared in the reverse order before the path is freed.
+// The path is held in the slot (cut at kPathBytes - 1 bytes), never freed: a handler that reads it
+// while another thread unmaps that file reads stale text at worst, not freed memory.
+constexpr std::size_t kPathBytes = 512;
 struct tracked_mapping {
   std::atomic<std::uintptr_t> begin{0};
   std::atomic<std::size_t> size{0};
-  std::atomic<const char*> path{nullptr};
   std::atomic<bool> writable{false};
+  char path[kPathBytes] = {};
 };
 tracked_mapping g_mappings[kMaxTrackedMappings];
 
@@ -31,9 +34,9 @@ void track(const std::uint8_t* data, std::size_t size, const std::string& path, 
   for (auto& m : g_mappings) {
     std::uintptr_t expected = 0;
     if (m.begin.load(std::memory_order_relaxed) != 0 || !m.begin.compare_exchange_strong(expected, at)) continue;
-    char* copy = new (std::nothrow) char[path.size() + 1];
-    if (copy != nullptr) std::memcpy(copy, path.c_str(), path.size() + 1);
-    m.path.store(copy, std::memory_order_relaxed);
+    const std::size_t n = std::min(path.size(), kPathBytes - 1);
+    std::memcpy(m.path, path.data(), n);
+    m.path[n] = '\0';
     m.writable.store(writable, std::memory_order_relaxed);
     m.size.store(size, std::memory_order_release);
     return;
@@ -46,7 +49,6 @@ void untrack(const std::uint8_t* data) {
   for (auto& m : g_mappings)
     if (m.begin.load(std::memory_order_acquire) == at) {
       m.size.store(0, std::memory_order_release);
-      delete[] m.path.exchange(nullptr);
       m.begin.store(0, std::memory_order_release);
       return;
     }
@@ -67,7 +69,7 @@ const char* mapped_file_at(const void* addr, bool* writable) noexcept {
     const std::uintptr_t begin = m.begin.load(std::memory_order_acquire);
     if (size == 0 || begin == 0 || a < begin || a - begin >= size) continue;
     if (writable != nullptr) *writable = m.writable.load(std::memory_order_relaxed);
-    return m.path.load(std::memory_order_relaxed);
+    return m.path;
   }
   return nullptr;
 }
