@@ -219,6 +219,8 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
   npy_writer out(w.path("features.npy"), dtype::float32, {d});
   // Integer features become float32, which holds integers exactly only up to 2^24 in magnitude.
   std::int64_t inexact = 0, first_inexact = -1;
+  // float64 values too small for float32 (below 1.2e-38 in magnitude) flush towards 0.
+  std::int64_t underflow = 0, first_underflow = -1;
   auto emit = [&](const auto* p) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(p)>>;
     for (std::int64_t r0 = 0; r0 < rows; r0 += chunk) {
@@ -235,6 +237,12 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
             buf[i] = half_to_float(src[i].bits);
           } else {
             buf[i] = static_cast<float>(src[i]);
+            if constexpr (std::is_same_v<T, double>) {
+              if (src[i] != 0.0 && std::fabs(src[i]) < static_cast<double>(std::numeric_limits<float>::min())) {
+                if (first_underflow < 0) first_underflow = r0 * d + static_cast<std::int64_t>(i);
+                ++underflow;
+              }
+            }
             if constexpr (std::is_integral_v<T>) {
               constexpr T kExact = T{1} << (sizeof(T) >= 4 ? 24 : 0);
               if (sizeof(T) >= 4 && (src[i] > kExact || (std::is_signed_v<T> && src[i] < -kExact))) {
@@ -281,6 +289,12 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
   }
   if (a.type() != dtype::float32 && a.type() != dtype::float64)
     log_info(a.name(), ": ", dtype_name(a.type()), " features stored as float32");
+  if (underflow > 0)
+    log_warn(a.name(), ": ", underflow,
+             " float64 feature value(s) are smaller in magnitude than float32 holds "
+             "(1.2e-38; the first at row ",
+             first_underflow / d, ", column ", first_underflow % d,
+             ") and become 0 or lose precision in float32: rescale the features if they matter");
   if (inexact > 0)
     log_warn(a.name(), ": ", inexact, " integer feature value(s) exceed 2^24 in magnitude (the first at row ",
              first_inexact / d, ", column ", first_inexact % d,

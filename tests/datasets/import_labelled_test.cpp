@@ -639,6 +639,14 @@ TEST(ImportNpz, IntegerFeaturesPastFloat32PrecisionAreWarnedAbout) {
   err = testing::internal::GetCapturedStderr();
   EXPECT_EQ(err.find("exceed 2^24"), std::string::npos) << err;
   EXPECT_NE(err.find("int32 features stored as float32"), std::string::npos) << err;
+  // float64 values below float32's smallest normal (1.2e-38) flush towards 0: said so.
+  write_npz(s / "u.npz", {{"edge_index", npy<std::int64_t>({2, 5}, edge_index_2xe())},
+                          {"node_feat", npy<double>({5, 1}, {1, 0, 1e-50, 4, 5})}});
+  testing::internal::CaptureStderr();
+  tg::import_npz_arrays(s / "u.npz", s / "out3", tg::npz_import_options{});
+  err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("1 float64 feature value(s) are smaller in magnitude than float32 holds"), std::string::npos)
+      << err;
 }
 
 // PyG's names (x, y) are read; unknown keys (a typo) are named; a 2 x 2 edge_index says how it was
