@@ -105,6 +105,7 @@ bool text_reader::fill() {
     consumed_ += static_cast<std::int64_t>(n);
     return true;
   }
+  if (!pending_error_.empty()) corrupt(pending_error_);
   while (true) {
     if (in_begin_ == in_end_) read_input();  // (inflate may still hold output with no input left)
     zs_.next_in = in_.data() + in_begin_;
@@ -114,8 +115,16 @@ bool text_reader::fill() {
     const int ret = inflate(&zs_, Z_NO_FLUSH);
     in_begin_ = in_end_ - zs_.avail_in;
     const std::size_t produced = buf_.size() - zs_.avail_out;
-    if (ret == Z_DATA_ERROR || ret == Z_NEED_DICT || ret == Z_MEM_ERROR || ret == Z_STREAM_ERROR)
-      corrupt(zs_.msg != nullptr ? zs_.msg : "invalid data");
+    if (ret == Z_DATA_ERROR || ret == Z_NEED_DICT || ret == Z_MEM_ERROR || ret == Z_STREAM_ERROR) {
+      const std::string why = zs_.msg != nullptr ? zs_.msg : "invalid data";
+      if (produced == 0) corrupt(why);
+      // The text before the damage first, so that the error names the line where it is.
+      pending_error_ = why;
+      begin_ = 0;
+      end_ = produced;
+      consumed_ += static_cast<std::int64_t>(produced);
+      return true;
+    }
     if (ret == Z_STREAM_END) {
       // The member ends: another member, the end of the file, or (refused) bytes that are not gzip.
       // Zero padding after the last member is ignored, as gzip does.
