@@ -42,7 +42,7 @@ void register_import_edgelist(CLI::App& import_cmd) {
   c->add_option("--delimiter", o->delimiter, "Field separator: auto, tab, comma, space, semicolon")
       ->check(CLI::IsMember({"auto", "tab", "comma", "space", "semicolon"}))
       ->capture_default_str();
-  c->add_option("--header", o->header, "First data line is a header: auto (if not numeric), yes, no")
+  c->add_option("--header", o->header, "First data line is a header: auto (if an id column holds a word), yes, no")
       ->check(CLI::IsMember({"auto", "yes", "no"}))
       ->capture_default_str();
   c->add_option("--src-col", o->src_col, "Column of the source id (0-based)")->capture_default_str();

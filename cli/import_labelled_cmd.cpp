@@ -43,7 +43,7 @@ void register_npz(CLI::App& import_cmd) {
       "read as 2 x E), node_feat or PyG's x (N x D), node_label or y (N or N x 1; negative or NaN =\n"
       "unlabelled), train_idx / valid_idx / test_idx (also val_idx, idx_train, ...) or boolean\n"
       "train_mask / val_mask / test_mask (N, or k x N with one row per split: --split), num_nodes or\n"
-      "num_nodes_list (optional). Other keys are named in a warning and not used.\n"
+      "num_nodes_list (optional). Other keys are not used, and named (a warning; OGB's extras a note).\n"
       "OGB's raw/data.npz works as is (add --labels raw/node-label.npz).");
   c->add_option("input", s->input, "The .npz archive")->required()->check(CLI::ExistingFile);
   add_output(*c, &s->output, &s->o.overwrite);

@@ -160,11 +160,9 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
       };
       // A line too short for the id columns is a header only if it holds words: "0 1" with --src-col 5
       // is data that lacks the column, an error below (it was skipped, and the file "held no edges").
-      // A word holds a letter: an empty field ("0\t\t1") is a missing id, an error below, not a header.
-      auto is_word = [&](std::string_view f) {
-        return !looks_numeric(f) &&
-               std::any_of(f.begin(), f.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
-      };
+      // A word is a field that is not a number; an empty field ("0\t\t1") is a missing id, an error
+      // below, not a header.
+      auto is_word = [&](std::string_view f) { return !f.empty() && !looks_numeric(f); };
       bool words = false;
       if (nf < static_cast<std::size_t>(need)) {
         for (std::size_t i = 0; i < nf; ++i) words = words || is_word(fields[i]);

@@ -66,13 +66,16 @@ labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::s
     keys["features"] = k;
     used_keys.push_back(k);
   }
-  const char* label_key = one_of("node_label", "y", "labels");
+  const char* label_key = nullptr;
   if (zl) {
     label = zl->get("node_label");
     keys["labels"] = labelled::absolute_path(opt.labels_npz) + "[node_label]";
-    if (label_key)
-      log_warn(z.path(), ": its '", label_key, "' is not used: the labels come from --labels ", opt.labels_npz);
-  } else if (label_key) {
+    for (const char* k : {"node_label", "y"})
+      if (z.contains(k)) {
+        log_warn(z.path(), ": its '", k, "' is not used: the labels come from --labels ", opt.labels_npz);
+        used_keys.push_back(k);
+      }
+  } else if ((label_key = one_of("node_label", "y", "labels")) != nullptr) {
     label = z.get(label_key);
     keys["labels"] = label_key;
   }
@@ -130,8 +133,8 @@ labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::s
   }
   if (opt.split > 0 && !several_splits)
     throw input_error(at_input(z.path(), "--split " + std::to_string(opt.split) +
-                                             ": the archive holds one split (index arrays or one-row masks), "
-                                             "split 0; --split picks a row of k x N masks"));
+                                             ": the archive has no k x N split masks to pick a row from (its "
+                                             "splits, if any, are index arrays or one-row masks: split 0)"));
   // What was left out: a warning, unless it is one of OGB's documented extras.
   std::string unused, extras;
   for (const std::string& k : z.keys()) {

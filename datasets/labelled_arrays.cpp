@@ -97,7 +97,7 @@ std::int64_t scalar_int(const npy_array& a) {
     v = as_id(p[0]);
     if constexpr (std::is_unsigned_v<std::remove_const_t<std::remove_pointer_t<decltype(p)>>>) too_large = v < 0;
   });
-  if (too_large) throw input_error(at_input(a.name(), "node count is past 2^63 - 1, more than any graph can hold"));
+  if (too_large) throw input_error(at_input(a.name(), "the count is past 2^63 - 1, more than any graph can hold"));
   if (v < 0) throw input_error(at_input(a.name(), "node count " + std::to_string(v) + " is negative"));
   return v;
 }

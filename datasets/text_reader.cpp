@@ -29,7 +29,7 @@ text_reader::text_reader(const std::string& path) : path_(path), buf_(1 << 20) {
       const std::size_t got = std::fread(magic, 1, sizeof magic, raw);
       std::fclose(raw);
       const char* kind = nullptr;
-      if (got >= 3 && std::memcmp(magic, "BZh", 3) == 0)
+      if (got >= 4 && std::memcmp(magic, "BZh", 3) == 0 && magic[3] >= '1' && magic[3] <= '9')
         kind = "bzip2 (decompress it with bunzip2, or recompress with gzip)";
       if (got >= 6 && std::memcmp(magic,
                                   "\xFD"
@@ -105,7 +105,6 @@ bool text_reader::fill() {
     consumed_ += static_cast<std::int64_t>(n);
     return true;
   }
-  if (!pending_error_.empty()) corrupt(pending_error_);
   while (true) {
     if (in_begin_ == in_end_) read_input();  // (inflate may still hold output with no input left)
     zs_.next_in = in_.data() + in_begin_;
@@ -116,14 +115,11 @@ bool text_reader::fill() {
     in_begin_ = in_end_ - zs_.avail_in;
     const std::size_t produced = buf_.size() - zs_.avail_out;
     if (ret == Z_DATA_ERROR || ret == Z_NEED_DICT || ret == Z_MEM_ERROR || ret == Z_STREAM_ERROR) {
-      const std::string why = zs_.msg != nullptr ? zs_.msg : "invalid data";
-      if (produced == 0) corrupt(why);
-      // The text before the damage first, so that the error names the line where it is.
-      pending_error_ = why;
-      begin_ = 0;
-      end_ = produced;
-      consumed_ += static_cast<std::int64_t>(produced);
-      return true;
+      // Named at the line where zlib found the damage: the lines of this chunk's output are counted,
+      // not parsed (the text just before the damage may itself be garbage, and a parse error about it
+      // would hide what is wrong).
+      line_no_ += static_cast<std::int64_t>(std::count(buf_.data(), buf_.data() + produced, '\n'));
+      corrupt(zs_.msg != nullptr ? zs_.msg : "invalid data");
     }
     if (ret == Z_STREAM_END) {
       // The member ends: another member, the end of the file, or (refused) bytes that are not gzip.

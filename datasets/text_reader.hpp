@@ -38,7 +38,6 @@ class text_reader {
   z_stream zs_{};
   std::vector<unsigned char> in_;
   std::size_t in_begin_ = 0, in_end_ = 0;  // unread raw bytes in in_
-  std::string pending_error_;              // corrupt data after the output returned last
   std::vector<char> buf_;
   std::size_t begin_ = 0, end_ = 0;
   bool eof_ = false;
