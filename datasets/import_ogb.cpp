@@ -11,6 +11,7 @@
 // Every text file may also be uncompressed (.csv). The text files are streamed: features go to
 // features.npy row by row and edges to the CSR builder's spill file as they are parsed.
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <filesystem>
 #include <optional>
@@ -74,6 +75,8 @@ std::int64_t read_features(dataset_writer& w, const std::string& path, std::int6
   std::vector<float> rows;
   std::optional<npy_writer> out;
   std::int64_t d = 0, count = 0;
+  // Values too small for float32 (below 1.2e-38 in magnitude) flush towards 0: counted, said once.
+  std::int64_t underflow = 0, first_underflow_line = 0;
   std::string_view line;
   while (r.next(&line)) {
     const std::size_t k = split_fields(line, ',', &f);
@@ -104,6 +107,8 @@ std::int64_t read_features(dataset_writer& w, const std::string& path, std::int6
         throw input_error(
             at_input(path, r.line_number(),
                      "column " + std::to_string(j + 1) + ": '" + std::string(f[j]) + "' is not a finite float32"));
+      if (x != 0.0 && std::fabs(x) < static_cast<double>(std::numeric_limits<float>::min()) && underflow++ == 0)
+        first_underflow_line = r.line_number();
       rows.push_back(static_cast<float>(x));
     }
     ++count;
@@ -118,6 +123,11 @@ std::int64_t read_features(dataset_writer& w, const std::string& path, std::int6
     throw input_error(
         at_input(path, "has " + std::to_string(count) + " feature rows but there are " + std::to_string(n) + " nodes"));
   if (!rows.empty()) out->append(rows.data(), static_cast<std::int64_t>(rows.size()) / d);
+  if (underflow > 0)
+    log_warn(path, ": ", underflow,
+             " feature value(s) are smaller in magnitude than float32 holds (1.2e-38; the first "
+             "on line ",
+             first_underflow_line, ") and become 0 or lose precision: rescale the features if they matter");
   out->finish();
   prog.finish();
   w.meta().feature_dim = d;

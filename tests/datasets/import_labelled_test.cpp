@@ -976,6 +976,19 @@ TEST(ImportLabelledBadInput, NonNumericToken) {
   expect_no_output(s, s / "out");
 }
 
+// OGB CSV features too small for float32 flush towards 0: said, with the first line.
+TEST(ImportOgb, FeaturesBelowFloat32AreWarnedAbout) {
+  scratch_dir s;
+  write_ogb_csv(s / "toy");
+  write_text(s / "toy/raw/node-feat.csv.gz", "0,0,0\n1,1,1\n2,1e-46,2\n3,3,3\n4,4,-1e-40\n", true);
+  testing::internal::CaptureStderr();
+  tg::import_ogb(s / "toy", s / "out", {});
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("2 feature value(s) are smaller in magnitude than float32 holds (1.2e-38; the first on line 3)"),
+            std::string::npos)
+      << err;
+}
+
 TEST(ImportLabelledBadInput, WrongColumnCount) {
   scratch_dir s;
   write_ogb_csv(s / "toy");
