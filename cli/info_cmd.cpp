@@ -107,6 +107,7 @@ void print_human(const nlohmann::json& j) {
               100.0 * g["top1pct_endpoint_share"].get<double>());
   std::printf("isolated     %lld nodes; self-loops %lld\n", g["isolated_nodes"].get<long long>(),
               g["self_loops"].get<long long>());
+  std::string absent;  // sharded: the shards held elsewhere (for the size line)
   if (j["features"].is_null()) {
     std::printf("features     none\n");
   } else {
@@ -116,8 +117,10 @@ void print_human(const nlohmann::json& j) {
                 f["row_bytes"].get<long long>(), format_bytes(f["bytes"].get<double>()).c_str());
     if (!f["shards"].is_null()) {
       std::string here;
-      for (std::size_t m = 0; m < f["shards"].size(); ++m)
-        if (f["shards"][m]["present"].get<bool>()) here += (here.empty() ? "" : ", ") + std::to_string(m);
+      for (std::size_t m = 0; m < f["shards"].size(); ++m) {
+        std::string& list = f["shards"][m]["present"].get<bool>() ? here : absent;
+        list += (list.empty() ? "" : ", ") + std::to_string(m);
+      }
       std::printf("shards       %zu machines (rows dealt round-robin by heat); here: %s\n", f["shards"].size(),
                   here.empty() ? "none" : here.c_str());
     }
@@ -134,11 +137,6 @@ void print_human(const nlohmann::json& j) {
       sp += (sp.empty() ? "" : ", ") + std::string(k) + " " + std::to_string(j["splits"][k].get<long long>());
   std::printf("splits       %s\n", sp.empty() ? "none" : sp.c_str());
   // Sharded: the total is what this machine holds (its shards), the features' size that of all shards.
-  std::string absent;
-  if (!j["features"].is_null() && !j["features"]["shards"].is_null())
-    for (std::size_t m = 0; m < j["features"]["shards"].size(); ++m)
-      if (!j["features"]["shards"][m]["present"].get<bool>())
-        absent += (absent.empty() ? "" : ", ") + std::to_string(m);
   std::printf(
       "size         graph %s, features %s, total %s%s\n", format_bytes(j["bytes"]["graph"].get<double>()).c_str(),
       format_bytes(j["bytes"]["features"].get<double>()).c_str(),

@@ -16,7 +16,6 @@
 #include <chrono>
 #include <filesystem>
 #include <limits>
-#include <tuple>
 #include <vector>
 
 #include "core/dataset.hpp"
@@ -201,13 +200,14 @@ edgelist_report import_edgelist(const std::string& path, const std::string& out_
     if (mm) {
       // Rows against M and columns against N where the columns are the file's (row, column) pair.
       const bool rc = opt.src_column == 0 && opt.dst_column == 1;
-      for (const auto& [x, lim, what] :
-           {std::tuple<std::int64_t, std::int64_t, const char*>{u, rc ? mm_rows : mm_dim, rc ? "row" : "entry id"},
-            std::tuple<std::int64_t, std::int64_t, const char*>{v, rc ? mm_cols : mm_dim, rc ? "column" : "entry id"}})
-        if (x < 1 || x > lim)
+      auto check = [&](std::int64_t x, std::int64_t limit, const char* what) {
+        if (x < 1 || x > limit)
           throw input_error(at_input(path, in.line_number(),
                                      std::string(what) + " " + std::to_string(x) + " is outside the matrix's 1.." +
-                                         std::to_string(lim) + " (Matrix Market ids are 1-based)"));
+                                         std::to_string(limit) + " (Matrix Market ids are 1-based)"));
+      };
+      check(u, rc ? mm_rows : mm_dim, rc ? "row" : "entry id");
+      check(v, rc ? mm_cols : mm_dim, rc ? "column" : "entry id");
       --u;
       --v;
     }

@@ -109,12 +109,9 @@ labelled_import_report labelled::import_npz_into(dataset_writer& w, const std::s
         if (!z.contains(list[i])) continue;
         used_keys.push_back(list[i]);
         const bool is_mask = list == kMaskKeys[k];
-        if (is_mask) {
-          const npy_array m = z.get(list[i]);
-          several_splits = several_splits || (m.ndim() == 2 && m.shape()[0] > 1 && m.shape()[1] > 1);
-        }
-        auto ids = is_mask ? labelled::ids_from_mask(z.get(list[i]), opt.split, s.num_nodes)
-                           : labelled::ids_from_array(z.get(list[i]));
+        const npy_array arr = z.get(list[i]);
+        if (is_mask) several_splits = several_splits || (arr.ndim() == 2 && arr.shape()[0] > 1 && arr.shape()[1] > 1);
+        auto ids = is_mask ? labelled::ids_from_mask(arr, opt.split, s.num_nodes) : labelled::ids_from_array(arr);
         if (!used) {
           s.splits[k] = std::move(ids);
           used = list[i];

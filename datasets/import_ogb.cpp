@@ -11,7 +11,6 @@
 // Every text file may also be uncompressed (.csv). The text files are streamed: features go to
 // features.npy row by row and edges to the CSR builder's spill file as they are parsed.
 #include <algorithm>
-#include <limits>
 #include <cmath>
 #include <filesystem>
 #include <optional>
@@ -107,8 +106,7 @@ std::int64_t read_features(dataset_writer& w, const std::string& path, std::int6
         throw input_error(
             at_input(path, r.line_number(),
                      "column " + std::to_string(j + 1) + ": '" + std::string(f[j]) + "' is not a finite float32"));
-      if (x != 0.0 && std::fabs(x) < static_cast<double>(std::numeric_limits<float>::min()) && underflow++ == 0)
-        first_underflow_line = r.line_number();
+      if (labelled::below_float32(x) && underflow++ == 0) first_underflow_line = r.line_number();
       rows.push_back(static_cast<float>(x));
     }
     ++count;
@@ -123,11 +121,7 @@ std::int64_t read_features(dataset_writer& w, const std::string& path, std::int6
     throw input_error(
         at_input(path, "has " + std::to_string(count) + " feature rows but there are " + std::to_string(n) + " nodes"));
   if (!rows.empty()) out->append(rows.data(), static_cast<std::int64_t>(rows.size()) / d);
-  if (underflow > 0)
-    log_warn(path, ": ", underflow,
-             " feature value(s) are smaller in magnitude than float32 holds (1.2e-38; the first "
-             "on line ",
-             first_underflow_line, ") and become 0 or lose precision: rescale the features if they matter");
+  labelled::warn_below_float32(path, underflow, "", "on line " + std::to_string(first_underflow_line));
   out->finish();
   prog.finish();
   w.meta().feature_dim = d;

@@ -238,7 +238,7 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
           } else {
             buf[i] = static_cast<float>(src[i]);
             if constexpr (std::is_same_v<T, double>) {
-              if (src[i] != 0.0 && std::fabs(src[i]) < static_cast<double>(std::numeric_limits<float>::min())) {
+              if (below_float32(src[i])) {
                 if (first_underflow < 0) first_underflow = r0 * d + static_cast<std::int64_t>(i);
                 ++underflow;
               }
@@ -289,12 +289,9 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
   }
   if (a.type() != dtype::float32 && a.type() != dtype::float64)
     log_info(a.name(), ": ", dtype_name(a.type()), " features stored as float32");
-  if (underflow > 0)
-    log_warn(a.name(), ": ", underflow,
-             " float64 feature value(s) are smaller in magnitude than float32 holds "
-             "(1.2e-38; the first at row ",
-             first_underflow / d, ", column ", first_underflow % d,
-             ") and become 0 or lose precision in float32: rescale the features if they matter");
+  warn_below_float32(
+      a.name(), underflow, "float64 ",
+      "at row " + std::to_string(first_underflow / d) + ", column " + std::to_string(first_underflow % d));
   if (inexact > 0)
     log_warn(a.name(), ": ", inexact, " integer feature value(s) exceed 2^24 in magnitude (the first at row ",
              first_inexact / d, ", column ", first_inexact % d,
@@ -303,6 +300,13 @@ std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t 
   w.meta().feature_dim = d;
   w.meta().feature_dtype = dtype::float32;
   return d;
+}
+
+void warn_below_float32(const std::string& input, std::int64_t count, const char* type, const std::string& first) {
+  if (count > 0)
+    log_warn(input, ": ", count, " ", type,
+             "feature value(s) are smaller in magnitude than float32 holds (1.2e-38; the first ", first,
+             ") and become 0 or lose precision in float32: rescale the features if they matter");
 }
 
 split_ids ids_from_array(const npy_array& a) {

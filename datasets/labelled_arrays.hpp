@@ -4,7 +4,9 @@
 // splits against the node count and labels before anything is written, and the common tail
 // (labels, splits, commit, report). Internal to the datasets module.
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,13 @@ std::vector<std::int64_t> labels_from_array(const npy_array& a, std::int64_t n, 
 // Streams an N x D array of any numeric dtype into features.npy (float32; float16 stays float16), rejecting
 // non-finite values with their row and column. Returns D.
 std::int64_t write_features(dataset_writer& w, const npy_array& a, std::int64_t n);
+// Whether a wider value becomes 0 or a subnormal in float32 (below 1.2e-38 in magnitude, not 0), and
+// the one warning an importer gives for `count` of them (`type`: "float64 " or ""; `first`: where
+// the first was, "at row 3, column 2" or "on line 7").
+inline bool below_float32(double x) {
+  return x != 0.0 && std::fabs(x) < static_cast<double>(std::numeric_limits<float>::min());
+}
+void warn_below_float32(const std::string& input, std::int64_t count, const char* type, const std::string& first);
 
 // Node-id split from a 1-d integer array.
 split_ids ids_from_array(const npy_array& a);

@@ -73,17 +73,19 @@ bool text_reader::read_input() {
     in_begin_ = 0;
   }
   if (in_end_ == in_.size()) return true;
+  const std::size_t n = read_some(in_.data() + in_end_, in_.size() - in_end_);
+  in_end_ += n;
+  return n > 0;
+}
+
+std::size_t text_reader::read_some(void* dst, std::size_t cap) {
   ssize_t n;
   do {
-    n = ::read(fd_, in_.data() + in_end_, in_.size() - in_end_);
+    n = ::read(fd_, dst, cap);
   } while (n < 0 && errno == EINTR);
   if (n < 0) throw_errno("read", path_);
-  if (n == 0) {
-    in_eof_ = true;
-    return false;
-  }
-  in_end_ += static_cast<std::size_t>(n);
-  return true;
+  if (n == 0) in_eof_ = true;
+  return static_cast<std::size_t>(n);
 }
 
 void text_reader::corrupt(const std::string& why) const {
@@ -92,14 +94,19 @@ void text_reader::corrupt(const std::string& why) const {
 
 bool text_reader::fill() {
   if (eof_) return false;
-  if (!gz_) {  // plain text: what the magic-byte peek read first, then the file
-    if (in_begin_ == in_end_ && !read_input()) {
+  if (!gz_) {  // plain text: what the magic-byte peek read first, then the file straight into buf_
+    std::size_t n;
+    if (in_begin_ < in_end_) {
+      n = std::min(buf_.size(), in_end_ - in_begin_);
+      std::memcpy(buf_.data(), in_.data() + in_begin_, n);
+      in_begin_ += n;
+    } else {
+      n = in_eof_ ? 0 : read_some(buf_.data(), buf_.size());
+    }
+    if (n == 0) {
       eof_ = true;
       return false;
     }
-    const std::size_t n = std::min(buf_.size(), in_end_ - in_begin_);
-    std::memcpy(buf_.data(), in_.data() + in_begin_, n);
-    in_begin_ += n;
     begin_ = 0;
     end_ = n;
     consumed_ += static_cast<std::int64_t>(n);

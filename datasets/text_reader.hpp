@@ -31,6 +31,7 @@ class text_reader {
  private:
   bool fill();
   bool read_input();  // more compressed (or, plain, raw) bytes into in_; false at the end of the file
+  std::size_t read_some(void* dst, std::size_t cap);  // one read(2) (EINTR retried); 0 at the end
   [[noreturn]] void corrupt(const std::string& why) const;
   std::string path_;
   int fd_ = -1;

@@ -27,6 +27,14 @@ std::uint64_t reserve_estimate::total() const {
   return saturating_add(saturating_add(input_bytes, activation_bytes), saturating_add(model_bytes, other_bytes));
 }
 
+reserve_model reserve_model_of(const std::string& kind, std::int64_t hidden, int heads, int out_heads) {
+  if (kind != "gat") return {hidden, 0};
+  const std::int64_t width = heads > 0 && hidden > std::numeric_limits<std::int64_t>::max() / heads
+                                 ? std::numeric_limits<std::int64_t>::max()
+                                 : hidden * heads;
+  return {width, std::max<std::int64_t>(heads, out_heads)};
+}
+
 reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_dim, std::int64_t row_bytes,
                                   const std::vector<std::int64_t>& fanouts, std::int64_t batch_size,
                                   std::int64_t hidden, std::int64_t num_classes, std::int64_t attention_heads) {

@@ -29,6 +29,12 @@ struct reserve_estimate {
   std::int64_t input_rows = 0;    // the bound on a batch's input rows behind input_bytes
   std::uint64_t total() const;    // saturates at kUnknownBytes (core/resources.hpp)
 };
+// The model shape a reserve is sized by, for train and prepare alike: a hidden layer's output width
+// (GAT: heads x hidden, saturating at 2^63 - 1) and GAT's attention heads (0 for sage and gcn).
+struct reserve_model {
+  std::int64_t width = 0, attention_heads = 0;
+};
+reserve_model reserve_model_of(const std::string& kind, std::int64_t hidden, int heads, int out_heads);
 // hidden: the width of a hidden layer's output (GAT: heads x hidden); attention_heads > 0 adds
 // GAT's per-source transforms and per-edge attention arrays.
 reserve_estimate estimate_reserve(std::int64_t num_nodes, std::int64_t feature_dim, std::int64_t row_bytes,

@@ -1,7 +1,6 @@
 #include "tiering/prepare.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <chrono>
 #include <filesystem>
 #include <tuple>
@@ -41,15 +40,11 @@ prepare_report prepare_dataset(const dataset& src, const prepare_config& cfg, co
                       ": GAT's attention heads must lie in [1, 1024]");
   const budget gpu = parse_budget(cfg.gpu_mem, "--gpu-mem");
   const budget host = parse_budget(cfg.host_mem, "--host-mem");
-  // The reserve of the model train will train (train/trainer.cpp sizes it alike): GAT's hidden
-  // layers are heads x hidden wide and add per-source transforms and per-edge attention arrays.
-  const std::int64_t width = !gat ? cfg.hidden
-                             : cfg.hidden > std::numeric_limits<std::int64_t>::max() / cfg.heads
-                                 ? std::numeric_limits<std::int64_t>::max()
-                                 : cfg.hidden * cfg.heads;
+  // The reserve of the model train will train (sized as train sizes it).
+  const reserve_model shape = reserve_model_of(cfg.model, cfg.hidden, cfg.heads, cfg.out_heads);
   const reserve_estimate reserve =
-      estimate_reserve(m.num_nodes, m.feature_dim, row_bytes, cfg.fanouts, cfg.batch_size, width,
-                       std::max<std::int64_t>(m.num_classes, 2), gat ? std::max(cfg.heads, cfg.out_heads) : 0);
+      estimate_reserve(m.num_nodes, m.feature_dim, row_bytes, cfg.fanouts, cfg.batch_size, shape.width,
+                       std::max<std::int64_t>(m.num_classes, 2), shape.attention_heads);
   if (cfg.shards < 0 || cfg.shards == 1 || cfg.shards > 4096)
     throw input_error("--shards " + std::to_string(cfg.shards) + ": give 2 to 4096 machines (or leave it out)");
   if (cfg.shards > m.num_nodes)

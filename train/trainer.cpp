@@ -55,10 +55,10 @@ namespace {
 
 // A hidden layer's output width and GAT's heads, for the memory reserve (tiering/plan.hpp).
 std::int64_t hidden_width(const model_config& m) {
-  return m.kind == "gat" ? m.hidden * m.heads : m.hidden;
+  return reserve_model_of(m.kind, m.hidden, m.heads, m.out_heads).width;
 }
 std::int64_t attention_heads(const model_config& m) {
-  return m.kind == "gat" ? std::max(m.heads, m.out_heads) : 0;
+  return reserve_model_of(m.kind, m.hidden, m.heads, m.out_heads).attention_heads;
 }
 
 // --metrics written to a hidden temporary sibling and renamed into place by commit(). A run that
