@@ -59,7 +59,12 @@
 // and with them their whole neighbourhoods (cvip:0.25 reached 85-93% of the oracle on cnr-2000 where
 // cvip:1 reaches 98%). At least kCvipMinBatches = 8 batches: where an epoch has only 3 or 4 batches
 // (facebook_page, email-Enron with a 10% split), the seeds' split into so few batches is the
-// remaining noise (facebook_page: 86-96% with 3 batches, 95-98% with 8).
+// remaining noise (facebook_page: 86-96% with 3 batches, 95-98% with 8). Measured again on the 16
+// email-Enron and facebook_page settings of bench/results/traffic (a build with kCvipMinBatches = 1,
+// 2026-12-06): one epoch costs 0.55-1.49 presampling epochs (median 0.97) where 8 batches cost
+// 1.36-2.89 (median 2.15), and its worst 5-40% cell is 0.36-4.25 points lower (mean 1.71; 92.7-98.6%
+// of the oracle against 96.5-99.1%). A cost of one presampling epoch on such graphs would give up
+// those points; the default keeps them.
 //
 // Shrinkage across epochs (empirical Bayes; Robbins 1956, Efron-Morris 1975). Where the sample
 // holds K >= 2 whole epochs (the few-batch graphs, whose epochs of 3-4 batches are repeated to reach
