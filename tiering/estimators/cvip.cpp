@@ -34,7 +34,9 @@
 // R = 4: +0.15, 5: +0.23, 10: +0.40 for 2.2x the entries; only the certain expanders at R = 10:
 // +0.24 for 26% more entries. The first hop's R matters little (10 instead of 3: +0.03): the noise
 // left is the last hop's row samples. With three hops a wider last hop gained nothing (R = 6
-// against 4: +0.04 points for 27% more entries).
+// against 4: +0.04 points for 27% more entries). Nor narrower (the 40 settings, 2026-12-06): R = 2
+// before the last hop read a median 11% fewer entries for -0.08 points (-0.31 at worst; settings at
+// >= 99% of the oracle 19 -> 10), R = 1 31% fewer for -0.57 (-1.46): the trade is smooth, no free cut.
 //  - One hop is exact. A node u outside S_0 is read iff some v in S_0 whose row lists u keeps that
 //    entry. Rows draw independently (select_positions is keyed by node), and v keeps each entry with
 //    probability q(v) = k/deg, k = min(fanout, deg). So P(u in S_1) = 1 - prod_v (1 - q(v)).
