@@ -33,11 +33,15 @@ struct agg_graph {
 // gcn normalisation:
 //  - without src_degree, from the block itself: w_uv = 1 / sqrt(deg_in(v) * deg_out(u)), both
 //    counted in the block with self-loops;
-//  - with src_degree (the full graph's in-degree of every source node, destinations first), the
-//    full graph's normalisation estimated without bias from a sample: self-loop 1 / (d_v + 1), and
-//    edge u -> v weighted (d_v / k_v) / sqrt((d_u + 1)(d_v + 1)) where k_v of the d_v neighbours
-//    were sampled. With all neighbours (k_v = d_v) this is exactly GCN's D^-1/2 (A + I) D^-1/2, so
-//    sampled training and full-neighbour inference use the same operator.
+//  - with src_degree (the full graph's in-degree of every source node, destinations first, not
+//    counting a stored self-loop: sampler/self_loops.hpp), the full graph's normalisation estimated
+//    from a sample: self-loop 1 / (d_v + 1), and edge u -> v weighted (d_v / k_v) / sqrt((d_u + 1)
+//    (d_v + 1)) where k_v of the d_v neighbours other than v were sampled. With all neighbours
+//    (k_v = d_v) this is exactly GCN's D^-1/2 (A + I) D^-1/2 with one self-loop per node (PyG's
+//    gcn_norm, add_remaining_self_loops), so sampled training and full-neighbour inference use the
+//    same operator. A degree that counts a stored self-loop (the raw row length) puts that node's
+//    weights off: self 1 / (d + 2) for 1 / (d + 1), and the scale (d + 1) / d with every neighbour
+//    taken.
 template <typename T>
 agg_graph<T> make_agg_graph(aggregator kind, std::int64_t num_dst, std::int64_t num_src, const std::int64_t* indptr,
                             const std::int32_t* indices, const std::int64_t* src_degree = nullptr);

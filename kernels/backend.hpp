@@ -113,7 +113,7 @@ class backend {
   void bias_backward(tensor_view<const float> dy, std::int64_t rows, std::int64_t cols, tensor_view<float> db);
   void relu_forward(tensor_view<float> x);
   // dy[i] = 0 where the forward output y[i] <= 0, else dy[i] * scale (kernels/elementwise.hpp: with
-  // the output after dropout and scale 1 / (1 - p), ReLU's and dropout's backward in one pass)
+  // the output after dropout and scale dropout_scale(p), ReLU's and dropout's backward in one pass)
   void relu_backward(tensor_view<const float> y, tensor_view<float> dy, float scale = 1.0f);
   // A hidden layer's epilogue, fused: y = dropout(relu(y + b)) with p (0: no dropout), and its
   // backward dy = relu_backward(y, dy, scale), db = column sums of dy. Bit for bit the separate

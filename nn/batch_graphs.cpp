@@ -49,17 +49,25 @@ void batch_graphs::place(graph* g, backend& be) {
   v.edge_ids = g->edge_ids.view();
 }
 
-void batch_graphs::build(aggregator kind, const block* blocks, std::size_t n, backend& be, bool with_transpose) {
+void batch_graphs::build(aggregator kind, const block* blocks, std::size_t n, backend& be, bool with_transpose,
+                         const self_loop_index* loops) {
   with_transpose_ = with_transpose;
   fwd_.resize(n);
   bwd_.resize(with_transpose ? n : 0);
+  degree_.resize(n);
   const auto t0 = std::chrono::steady_clock::now();
   // Each layer's graphs are independent: the same graphs whatever runs in parallel.
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1), [&](const auto& r) {
     for (std::size_t l = r.begin(); l < r.end(); ++l) {
       const block& b = blocks[l];
-      fwd_[l].host = make_agg_graph<float>(kind, b.num_dst, b.num_src(), b.indptr.data(), b.indices.data(),
-                                           b.src_degree.empty() ? nullptr : b.src_degree.data());
+      const std::int64_t* degree = b.src_degree.empty() ? nullptr : b.src_degree.data();
+      if (degree && loops && kind == aggregator::gcn) {
+        std::vector<std::int64_t>& d = degree_[l];
+        d.resize(b.src_degree.size());
+        for (std::size_t i = 0; i < d.size(); ++i) d[i] = loops->degree_without_loop(b.src_nodes[i], b.src_degree[i]);
+        degree = d.data();
+      }
+      fwd_[l].host = make_agg_graph<float>(kind, b.num_dst, b.num_src(), b.indptr.data(), b.indices.data(), degree);
       if (with_transpose) bwd_[l].host = transpose(fwd_[l].host);
     }
   });

@@ -10,6 +10,7 @@
 #include "kernels/aggregate.hpp"
 #include "kernels/backend.hpp"
 #include "sampler/block.hpp"
+#include "sampler/self_loops.hpp"
 
 namespace tg {
 
@@ -19,7 +20,11 @@ class batch_graphs {
  public:
   // Builds the graphs of blocks[0, n) for `kind` on `be` (waits for the uploads on a device backend).
   // The layers' host graphs (and transposes) are built in parallel, then placed in layer order.
-  void build(aggregator kind, const block* blocks, std::size_t n, backend& be, bool with_transpose);
+  // gcn: `loops`, the sampled graph's self-loops, takes a stored self-loop out of every source's
+  // degree (GCN adds one per node; sampler/self_loops.hpp); without it the blocks' degrees are used
+  // as they are.
+  void build(aggregator kind, const block* blocks, std::size_t n, backend& be, bool with_transpose,
+             const self_loop_index* loops = nullptr);
   // Seconds the last build() spent building host graphs (the rest: uploads and the wait for them).
   double last_host_seconds() const { return host_seconds_; }
   std::size_t num_layers() const { return fwd_.size(); }
@@ -38,6 +43,7 @@ class batch_graphs {
   };
   static void place(graph* g, backend& be);
   std::vector<graph> fwd_, bwd_;
+  std::vector<std::vector<std::int64_t>> degree_;  // per layer: gcn degrees without self-loops
   bool with_transpose_ = false;
   double host_seconds_ = 0;
 };

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "kernels/elementwise.hpp"
 
 namespace tg {
 
@@ -376,7 +377,7 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
       // ReLU then dropout, from the output after dropout (no mask to redraw), and the bias gradient,
       // in one pass.
       be.relu_bias_backward(cache_[static_cast<std::size_t>(l + 1)].input.view(), d, nd, dout,
-                            cfg_.dropout > 0 ? static_cast<float>(1.0 / (1.0 - cfg_.dropout)) : 1.0f,
+                            cfg_.dropout > 0 ? static_cast<float>(dropout_scale(cfg_.dropout)) : 1.0f,
                             dw(l, params_per_layer() - 1));
     } else {
       if (l != L - 1) {  // GAT
@@ -421,7 +422,7 @@ void gnn_model::backward(tensor_view<const float> dlogits, const std::function<v
 }
 
 const std::vector<float>& gnn_model::forward(const sampled_batch& batch, const float* x, bool train, dropout_key key) {
-  host_graphs_.build(aggregator_of(cfg_), batch.blocks.data(), batch.blocks.size(), *be_, train);
+  host_graphs_.build(aggregator_of(cfg_), batch.blocks.data(), batch.blocks.size(), *be_, train, self_loops_);
   const std::int64_t n = batch.blocks.empty() ? 0 : batch.blocks[0].num_src() * cfg_.in_dim;
   tensor_view<const float> xv = host_view(x, n);
   if (!be_->host_memory()) {
@@ -448,7 +449,7 @@ void gnn_model::backward(const float* dlogits, const std::function<void(int)>& l
 
 void gnn_model::layer_forward(int layer, const block& b, const float* x, float* y) const {
   const std::int64_t din = layer_in_dim(layer), dout = layer_out_dim(layer);
-  eval_graphs_.build(aggregator_of(cfg_), &b, 1, *be_, false);
+  eval_graphs_.build(aggregator_of(cfg_), &b, 1, *be_, false, self_loops_);
   tensor_view<const float> xv = host_view(x, b.num_src() * din);
   tensor_view<float> yv = host_view(y, b.num_dst * dout);
   if (!be_->host_memory()) {

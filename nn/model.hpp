@@ -82,6 +82,10 @@ class gnn_model {
 
   const model_config& config() const { return cfg_; }
   backend& compute() const { return *be_; }
+  // gcn: the self-loops of the graph the batches are sampled from (outliving the model), for the
+  // host-memory passes below to take them out of the degrees (batch_graphs::build). Without it the
+  // blocks' degrees are used as they are (right for graphs without self-loops).
+  void set_self_loops(const self_loop_index* loops) { self_loops_ = loops; }
   std::vector<parameter>& params() { return params_; }
   const std::vector<parameter>& params() const { return params_; }
   std::int64_t num_parameters() const;
@@ -167,6 +171,7 @@ class gnn_model {
   tensor<float> head_mean_;  // GAT with out_heads > 1: (out_heads * classes) x classes, 1/out_heads blocks
   tensor<float> gat_dh_, gat_dalpha_, gat_ds_, gat_da_src_, gat_da_dst_;
   const batch_graphs* graphs_ = nullptr;  // of the last training forward
+  const self_loop_index* self_loops_ = nullptr;
   dropout_key key_;
   bool have_forward_ = false;
   // Host-memory API state.

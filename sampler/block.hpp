@@ -13,10 +13,12 @@ namespace tg {
 
 struct block {
   std::int64_t num_dst = 0;
-  std::vector<std::int64_t> src_nodes;   // global ids, destinations first
-  std::vector<std::int64_t> indptr;      // num_dst + 1
-  std::vector<std::int32_t> indices;     // local source index per sampled edge
-  std::vector<std::int64_t> src_degree;  // full-graph in-degree of each source node (GCN normalisation)
+  std::vector<std::int64_t> src_nodes;  // global ids, destinations first
+  std::vector<std::int64_t> indptr;     // num_dst + 1
+  std::vector<std::int32_t> indices;    // local source index per sampled edge
+  // Full-graph in-degree (row length) of each source node, a stored self-loop included; GCN's
+  // normalisation takes a stored self-loop out (sampler/self_loops.hpp, batch_graphs::build).
+  std::vector<std::int64_t> src_degree;
 
   std::int64_t num_src() const { return static_cast<std::int64_t>(src_nodes.size()); }
   std::int64_t num_edges() const { return indptr.empty() ? 0 : indptr.back(); }

@@ -85,7 +85,7 @@ void batch_pipeline::complete(std::int64_t b, prepared_batch& s) {
   s.labels_host.resize(seeds.size());
   for (std::size_t i = 0; i < seeds.size(); ++i) s.labels_host[i] = labels_[static_cast<std::size_t>(seeds[i])];
   s.labels.assign_from_host(s.labels_host.data(), s.labels_host.size());
-  s.graphs.build(o_.kind, s.host.blocks.data(), s.host.blocks.size(), be_, true);
+  s.graphs.build(o_.kind, s.host.blocks.data(), s.host.blocks.size(), be_, true, o_.self_loops);
   s.prepare_host_s = s.graphs.last_host_seconds();
   be_.synchronize();  // everything is in place before the batch is handed over
   s.prepare_s = since(t0);

@@ -52,8 +52,9 @@ class batch_pipeline {
  public:
   struct options {
     aggregator kind = aggregator::mean;
-    int rank = 0, world = 1;  // data-parallel: this rank's slice of each global batch
-    int depth = 0;            // 0: synchronous; k > 0: a producer thread k batches ahead
+    const self_loop_index* self_loops = nullptr;  // gcn: the sampled graph's (batch_graphs::build)
+    int rank = 0, world = 1;                      // data-parallel: this rank's slice of each global batch
+    int depth = 0;                                // 0: synchronous; k > 0: a producer thread k batches ahead
   };
   // `be` is the backend batches are prepared on (a CUDA one has its own upload stream); the store
   // must write `be`'s memory. Every reference must outlive the pipeline.

@@ -33,6 +33,7 @@
 #include "core/gpu_memory.hpp"
 #include "sampler/neighbor_sampler.hpp"
 #include "sampler/rank_slice.hpp"
+#include "sampler/self_loops.hpp"
 #include "train/checkpoint.hpp"
 #include "train/batch_pipeline.hpp"
 #include "multigpu/gradient_reducer.hpp"
@@ -963,6 +964,12 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   std::unique_ptr<backend> compute_owner = on_gpu ? make_backend(dev, cfg.device_id) : nullptr;
   backend& be = on_gpu ? *compute_owner : cpu_backend();
   gnn_model model(cfg.model, cfg.seed, be);
+  // GCN counts one self-loop per node: a stored one leaves the degrees (found as batches touch rows).
+  std::unique_ptr<self_loop_index> self_loops;
+  if (aggregator_of(cfg.model) == aggregator::gcn && !cfg.ignore_graph) {
+    self_loops = std::make_unique<self_loop_index>(d);
+    model.set_self_loops(self_loops.get());
+  }
   adam_config rest = cfg.adam;
   if (cfg.weight_decay_scope != "all") rest.weight_decay = 0;
   adam_optimizer opt(model, cfg.adam, rest);
@@ -1142,6 +1149,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   std::unique_ptr<backend> upload_owner = on_gpu ? make_backend(dev, cfg.device_id) : nullptr;
   batch_pipeline::options po;
   po.kind = aggregator_of(cfg.model);
+  po.self_loops = self_loops.get();
   po.rank = rank;
   po.world = world;
   po.depth = cfg.pipeline_depth >= 0 ? cfg.pipeline_depth : (on_gpu ? 2 : 0);

@@ -12,10 +12,13 @@ namespace tiergnn {
 // local CSR over the destinations lists, per sampled edge u -> v, u's index into src_nodes.
 struct block {
   std::int64_t num_dst = 0;
-  std::vector<std::int64_t> src_nodes;   // global ids, destinations first
-  std::vector<std::int64_t> indptr;      // num_dst + 1
-  std::vector<std::int32_t> indices;     // local source index per edge
-  std::vector<std::int64_t> src_degree;  // full-graph in-degree of each source (GCN normalisation)
+  std::vector<std::int64_t> src_nodes;  // global ids, destinations first
+  std::vector<std::int64_t> indptr;     // num_dst + 1
+  std::vector<std::int32_t> indices;    // local source index per edge
+  // Full-graph in-degree (row length) of each source, a stored self-loop included. For GCN's
+  // normalisation as PyG's gcn_norm (one self-loop per node), subtract 1 where the source's row
+  // lists the source itself.
+  std::vector<std::int64_t> src_degree;
 
   std::int64_t num_src() const { return static_cast<std::int64_t>(src_nodes.size()); }
   std::int64_t num_edges() const { return indptr.empty() ? 0 : indptr.back(); }

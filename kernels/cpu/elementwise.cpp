@@ -105,7 +105,7 @@ void relu_backward(const T* y, T* dy, std::int64_t n, T scale) {
 template <typename T>
 void dropout_forward(T* x, std::int64_t n, double p, const counter_rng& rng) {
   if (p <= 0) return;
-  const T scale = static_cast<T>(1.0 / (1.0 - p));
+  const T scale = static_cast<T>(dropout_scale(p));
   const std::uint32_t threshold = dropout_threshold(p);
   // One Philox block per eight elements (two 16-bit draws per word, dropout_draw), kLanes blocks at
   // a time, in fixed chunks.
@@ -131,7 +131,7 @@ void bias_relu_dropout(T* y, std::int64_t rows, std::int64_t cols, const T* b, d
   const std::int64_t n = rows * cols;
   if (n <= 0) return;
   const bool drop = p > 0;
-  const T scale = drop ? static_cast<T>(1.0 / (1.0 - p)) : T(1);
+  const T scale = drop ? static_cast<T>(dropout_scale(p)) : T(1);
   const std::uint32_t threshold = drop ? dropout_threshold(p) : 0;
   // The groups of dropout_forward (kLanes Philox blocks, eight elements each), so the draws match.
   const std::int64_t groups = (n + kPerGroup - 1) / kPerGroup;

@@ -240,7 +240,7 @@ void relu_backward(const float* y, float* dy, std::int64_t n, void* stream, floa
 void dropout_forward(float* x, std::int64_t n, double p, const counter_rng& rng, void* stream) {
   if (n == 0 || p <= 0) return;
   dropout_kernel<<<grid((n + 7) / 8), kThreads, 0, st(stream)>>>(x, n, dropout_threshold(p),
-                                                                 static_cast<float>(1.0 / (1.0 - p)), rng);
+                                                                 static_cast<float>(dropout_scale(p)), rng);
   TG_CUDA_CHECK_LAUNCH();
 }
 

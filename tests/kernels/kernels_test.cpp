@@ -603,6 +603,22 @@ TEST(ElementwiseCpu, ReluForwardAndBackward) {
   EXPECT_EQ(d0, (std::vector<double>{0.0, 1.0}));
 }
 
+// Kept elements are scaled by 1 / P(keep) of the 16-bit rule, so the mean is kept for every p: with
+// p = 0.99999 (one element in 65536 kept) a scale of 1 / (1 - p) made it 1.53.
+TEST(ElementwiseCpu, DropoutKeepsTheMeanForAnyRate) {
+  const std::int64_t n = std::int64_t{1} << 22;
+  for (const double p : {0.3, 0.6, 0.99999, 1.0 - 1e-9}) {
+    std::vector<float> x(static_cast<std::size_t>(n), 1.0f);
+    dropout_forward(x.data(), n, p, counter_rng(7, 1));
+    double sum = 0;
+    for (float v : x) sum += v;
+    const double keep = 1.0 - dropout_threshold(p) / 65536.0;
+    // The count of kept elements is Binomial(n, keep): four standard deviations of the mean.
+    const double sd = std::sqrt((1.0 - keep) / (keep * static_cast<double>(n)));
+    EXPECT_NEAR(sum / static_cast<double>(n), 1.0, 4 * sd) << "p = " << p;
+  }
+}
+
 TEST(ElementwiseCpu, DropoutGradientIsTheMaskScaling) {
   const std::size_t n = 64;
   const double p = 0.4;
@@ -621,7 +637,7 @@ TEST(ElementwiseCpu, DropoutGradientIsTheMaskScaling) {
   for (std::size_t i = 0; i < n; ++i) {
     const bool keep = dropout_draw(rng, i) >= dropout_threshold(p);
     kept += keep;
-    EXPECT_EQ(dx[i], keep ? r[i] * (1.0 / (1.0 - p)) : 0.0) << "element " << i;
+    EXPECT_EQ(dx[i], keep ? r[i] * tg::dropout_scale(p) : 0.0) << "element " << i;
   }
   EXPECT_GT(kept, 0);
   EXPECT_LT(kept, static_cast<int>(n));
@@ -664,7 +680,7 @@ TEST(ElementwiseCpu, DropoutMaskStatisticsAndReproducibility) {
     kept += keep;
     ASSERT_EQ(keep, dropout_draw(rng, static_cast<std::uint64_t>(i)) >= dropout_threshold(p)) << "element " << i;
     if (keep) {
-      ASSERT_FLOAT_EQ(y[i], static_cast<float>(x[i] / (1.0 - p))) << "element " << i;
+      ASSERT_FLOAT_EQ(y[i], static_cast<float>(x[i] * dropout_scale(p))) << "element " << i;
     }
   }
   // Binomial(1e5, 0.7): standard deviation 0.00145 in the fraction.

@@ -142,6 +142,59 @@ TEST(Trainer, GatLearnsResumesBitForBitAndEvaluatesBothWays) {
   EXPECT_NEAR(train(ds, c).test_metric, full.test_metric, 0.08);
 }
 
+// GCN normalises with one self-loop per node (PyG's gcn_norm, add_remaining_self_loops): a graph
+// whose rows also store self-loops is the same GCN as the graph without them, to the bit when every
+// neighbour is taken (the self-loop is the destination's own entry either way). Counting the stored
+// loop in the degree had put those nodes' weights off by up to a third.
+TEST(Trainer, GcnCountsOneSelfLoopPerNodeWhateverTheRowsStore) {
+  scratch_dir d;
+  const dataset plain = dataset::open(make_graph(d, "plain", 600));
+  // The same dataset with a self-loop stored in every third node's row, at a position inside it.
+  const auto indptr = plain.indptr().to_int64();
+  const auto* idx = static_cast<const std::int32_t*>(plain.indices().raw());
+  std::vector<std::int64_t> ip{0};
+  std::vector<std::int32_t> ix;
+  std::int64_t loops = 0;
+  for (std::int64_t v = 0; v < plain.num_nodes(); ++v) {
+    const std::int64_t b = indptr[v], e = indptr[v + 1];
+    for (std::int64_t q = b; q < e; ++q) {
+      if (v % 3 == 0 && q == b + (e - b) / 2) ix.push_back(static_cast<std::int32_t>(v));
+      ix.push_back(idx[q]);
+    }
+    if (v % 3 == 0 && e == b) ix.push_back(static_cast<std::int32_t>(v));
+    loops += v % 3 == 0;
+    ip.push_back(static_cast<std::int64_t>(ix.size()));
+  }
+  ASSERT_EQ(static_cast<std::int64_t>(ix.size()), plain.num_edges() + loops);
+  dataset_writer w(d / "loops");
+  w.meta() = plain.meta();
+  w.meta().arrays.clear();
+  w.meta().name = "loops";
+  w.meta().num_edges = static_cast<std::int64_t>(ix.size());
+  w.put("indptr.npy", ip);
+  w.put("indices.npy", ix);
+  for (const auto& [file, info] : plain.meta().arrays) {
+    if (file == "indptr.npy" || file == "indices.npy") continue;
+    const npy_array& a = plain.get(file);
+    w.put(file, a.type(), a.shape(), a.raw());
+  }
+  const dataset looped = dataset::open(w.commit());
+  for (const char* eval : {"full", "sampled"}) {
+    train_config c = small_config();
+    c.model.kind = "gcn";
+    c.fanouts = {-1, -1};
+    c.batch_size = 64;
+    c.epochs = 2;
+    c.eval_every = 1;
+    c.eval_mode = eval;
+    const train_report a = train(plain, c), b = train(looped, c);
+    ASSERT_EQ(a.epochs.size(), b.epochs.size());
+    for (std::size_t e = 0; e < a.epochs.size(); ++e) EXPECT_EQ(a.epochs[e].loss, b.epochs[e].loss) << eval << " " << e;
+    EXPECT_EQ(a.valid_metric, b.valid_metric) << eval;
+    EXPECT_EQ(a.test_metric, b.test_metric) << eval;
+  }
+}
+
 TEST(Trainer, MaxBatchesTrainsTheFirstBatchesOfEachEpoch) {
   scratch_dir d;
   const dataset ds = dataset::open(make_graph(d));
