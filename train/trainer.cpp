@@ -457,7 +457,7 @@ void all_gather_rows(communicator& comm, std::int64_t n, std::int64_t width, con
 // long full-graph evaluation); the trainer skips that evaluation.
 struct evaluation_stopped {};
 
-// Evaluation through `features`. With a communicator (a sharded store's job), every rank computes
+// Evaluation through `features`. With a communicator (a data-parallel job), every rank computes
 // its slice of each evaluation batch (the store's gathers are collective) and the slices are
 // gathered, so every rank returns all the logits; the samples are keyed by the batch as on one
 // process, so the result is the same.
@@ -779,12 +779,13 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
 
 // --resume: the checkpoint's parameters and Adam state, after checking it belongs to this dataset,
 // "key: checkpoint V, this run W" for every top-level key whose values differ.
-std::string json_differences(const nlohmann::json& saved, const nlohmann::json& now) {
-  if (!saved.is_object() || !now.is_object()) return "checkpoint " + saved.dump() + ", this run " + now.dump();
+std::string json_differences(const nlohmann::json& saved, const nlohmann::json& now,
+                             const std::string& saved_is = "checkpoint", const std::string& now_is = "this run") {
+  if (!saved.is_object() || !now.is_object()) return saved_is + " " + saved.dump() + ", " + now_is + " " + now.dump();
   std::string out;
   auto add = [&](const std::string& key, const nlohmann::json& a, const nlohmann::json& b) {
-    out += (out.empty() ? "" : "; ") + key + ": checkpoint " + (a.is_null() ? "(none)" : a.dump()) + ", this run " +
-           (b.is_null() ? "(none)" : b.dump());
+    out += (out.empty() ? "" : "; ") + key + ": " + saved_is + " " + (a.is_null() ? "(none)" : a.dump()) + ", " +
+           now_is + " " + (b.is_null() ? "(none)" : b.dump());
   };
   for (const auto& [key, a] : saved.items()) {
     const nlohmann::json b = now.value(key, nlohmann::json());
@@ -805,6 +806,7 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
     throw input_error(at_input(ckpt_path,
                                "is not a regular file (a checkpoint is one file); remove it or name another "
                                "--checkpoint directory"));
+  if (cfg.resume && world > 1 && !lead) return 0;  // the lead's checkpoint arrives by share_resumed_state
   if (cfg.resume) {
     if (ckpt_path.empty()) throw input_error("--resume needs --checkpoint DIR");
     if (!std::filesystem::exists(ckpt_path))
@@ -886,6 +888,108 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
 }
 }  // namespace
 
+// The settings every rank of a data-parallel job must share beyond those a checkpoint records: the
+// loop's (how many epochs, how and how often it evaluates, whether it resumes) and the device kind.
+nlohmann::json job_settings_json(const train_config& cfg) {
+  return {{"epochs", cfg.epochs},
+          {"eval", cfg.eval_mode},
+          {"eval_every", cfg.eval_every},
+          {"eval_batch_size", cfg.eval_batch_size},
+          {"resume", cfg.resume},
+          {"device", cfg.device}};
+}
+
+// Every rank of a job must train the same dataset with the same model and settings. Nothing else
+// would notice a rank given another dataset, a prepared copy from another prepare run (its rows in
+// another order), other options (a reduction of another size hangs until --comm-timeout), or a
+// process of another job that shares MASTER_PORT: they trained on, or were blamed on a hang. Compared
+// once, before anything else the ranks exchange; every rank throws the same error.
+void check_same_job(communicator& comm, const dataset& d, const nlohmann::json& identity, const gnn_model& model,
+                    const train_config& cfg) {
+  const nlohmann::json job = {{"dataset", identity},
+                              {"model", model.config().to_json()},
+                              {"settings", settings_json(cfg)},
+                              {"loop", job_settings_json(cfg)}};
+  std::string mine = nlohmann::json{{"dir", d.dir()}, {"job", job}}.dump();
+  const int world = comm.size();
+  std::uint64_t len = mine.size();
+  std::vector<std::uint64_t> lens(static_cast<std::size_t>(world));
+  comm.all_gather(&len, sizeof len, lens.data());
+  const std::uint64_t most = *std::max_element(lens.begin(), lens.end());
+  mine.resize(static_cast<std::size_t>(most), ' ');
+  std::vector<char> all(static_cast<std::size_t>(most) * static_cast<std::size_t>(world));
+  comm.all_gather(mine.data(), static_cast<std::size_t>(most), all.data());
+  std::vector<nlohmann::json> rec(static_cast<std::size_t>(world));
+  for (int r = 0; r < world; ++r) {
+    rec[static_cast<std::size_t>(r)] = nlohmann::json::parse(
+        all.begin() + static_cast<std::ptrdiff_t>(most) * r,
+        all.begin() + static_cast<std::ptrdiff_t>(most) * r + static_cast<std::ptrdiff_t>(lens[static_cast<std::size_t>(r)]),
+        nullptr, false);
+    if (rec[static_cast<std::size_t>(r)].is_discarded() || !rec[static_cast<std::size_t>(r)].contains("job"))
+      throw input_error("data-parallel job: rank " + std::to_string(r) +
+                        " sent no readable description of its run (another program, or another tiergnn version, "
+                        "on MASTER_PORT?)");
+  }
+  const nlohmann::json& lead = rec[0]["job"];
+  for (int r = 1; r < world; ++r) {
+    const nlohmann::json& other = rec[static_cast<std::size_t>(r)]["job"];
+    if (other == lead) continue;
+    const std::string who = "rank " + std::to_string(r), of0 = "rank 0";
+    const std::string dir0 = rec[0].value("dir", std::string("?")),
+                      dirr = rec[static_cast<std::size_t>(r)].value("dir", std::string("?"));
+    std::string what;
+    if (other.value("dataset", nlohmann::json()) != lead.value("dataset", nlohmann::json())) {
+      const nlohmann::json a = lead.value("dataset", nlohmann::json()), b = other.value("dataset", nlohmann::json());
+      std::string arrays;
+      const nlohmann::json ca = a.value("crc32", nlohmann::json::object()), cb = b.value("crc32", nlohmann::json::object());
+      for (const auto& [file, crc] : ca.items())
+        if (cb.value(file, nlohmann::json()) != crc) arrays += (arrays.empty() ? "" : ", ") + file;
+      for (const auto& [file, crc] : cb.items())
+        if (!ca.contains(file)) arrays += (arrays.empty() ? "" : ", ") + file;
+      nlohmann::json counts_a = a, counts_b = b;
+      counts_a.erase("crc32");
+      counts_b.erase("crc32");
+      what = who + " trains dataset " + dirr + " and " + of0 + " " + dir0 + ", which differ (" +
+             (counts_a != counts_b ? json_differences(counts_a, counts_b, of0, who) + "; " : std::string()) +
+             (arrays.empty() ? std::string("") : "checksums of " + arrays) +
+             "): every rank needs a copy of the same dataset (of a prepared one, the output of the same prepare run)";
+    } else {
+      for (const char* part : {"model", "settings", "loop"}) {
+        const nlohmann::json a = lead.value(part, nlohmann::json()), b = other.value(part, nlohmann::json());
+        if (a != b) what += (what.empty() ? "" : "; ") + json_differences(a, b, of0, who);
+      }
+      what = who + " was started with other settings than " + of0 + ": " + what +
+             "; every rank must be started with the same options";
+    }
+    throw input_error("data-parallel job: " + what);
+  }
+}
+
+// --resume in a job: the lead read the checkpoint (restore_or_start); every rank takes its epoch,
+// parameters and optimizer state from it, so only the lead's machine needs the file.
+int share_resumed_state(communicator& comm, int start_epoch, gnn_model* model, adam_optimizer* opt) {
+  std::int64_t head[2] = {start_epoch, opt->state().step};
+  comm.broadcast(head, sizeof head, 0);
+  optimizer_state st = opt->state();
+  auto& params = model->params();
+  st.m.resize(params.size());
+  st.v.resize(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    st.m[i].resize(params[i].value.size());
+    st.v[i].resize(params[i].value.size());
+    comm.broadcast(params[i].value.data(), params[i].value.size() * sizeof(float), 0);
+    comm.broadcast(st.m[i].data(), st.m[i].size() * sizeof(float), 0);
+    comm.broadcast(st.v[i].data(), st.v[i].size() * sizeof(float), 0);
+  }
+  if (comm.rank() != 0) {
+    st.step = head[1];
+    model->push_params();
+    opt->load(std::move(st));
+    log_info("resuming after epoch ", head[0], " (rank 0's checkpoint)");
+  }
+  return static_cast<int>(head[0]);
+}
+
 train_report train(const dataset& d, const train_config& cfg_in) {
   train_config cfg = cfg_in;
   validate_config(cfg);
@@ -925,7 +1029,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   // killer after it. At the least, per layer l: N x (din, for l > 0, + dout) floats, and the chunk's
   // own input rows (SAGE: and their aggregates), min(N, --eval-batch-size) x din.
   // (Only where there is something to evaluate: a validation or test split.)
-  if (cfg.eval_mode == "full" && (lead || d.meta().feature_shards > 0) && (!sp.valid.empty() || !sp.test.empty())) {
+  if (cfg.eval_mode == "full" && (!sp.valid.empty() || !sp.test.empty())) {
     const std::int64_t n = d.num_nodes(), chunk = std::min(n, cfg.eval_batch_size);
     const auto layers = static_cast<std::int64_t>(cfg.fanouts.size());
     const std::int64_t width = hidden_width(cfg.model);
@@ -1042,7 +1146,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
         if (!n->what.empty()) expect_disk_space(n->where, n->peak, n->what, "it");
   }
   nlohmann::json metrics_tail;  // the checkpoint's record of its last metrics line
+  if (comm) check_same_job(*comm, d, identity, model, cfg);
   rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt, &metrics_tail);
+  if (comm && cfg.resume) rep.start_epoch = share_resumed_state(*comm, rep.start_epoch, &model, &opt);
   if (lead && !ckpt_path.empty() && ::access(cfg.checkpoint_dir.c_str(), W_OK) != 0)
     throw input_error(at_input(cfg.checkpoint_dir, "is not writable"));
   // The metrics lines go to a hidden temporary beside --metrics (a copy of it on --resume), renamed
@@ -1173,14 +1279,24 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     log_info("data-parallel: rank ", rank, " of ", world, " (", comm->kind(), " communicator, ", reducer->kind(),
              " gradient reduction); each global batch of ", cfg.batch_size, " seeds is split across the ranks");
   }
-  // Evaluation: on the lead alone, or (sharded features) by every rank together through the store.
+  // Evaluation: by every rank of a job together, each its slice of every evaluation batch (through the
+  // sharded store, or the rank's own copy of the features), so no rank waits idle on another's
+  // evaluation (a follower's wait is bounded by --comm-timeout: a long evaluation on the lead alone
+  // timed the job out).
   // A non-finite logit comes from weights that diverged (a loss that stayed finite can hide them) or,
   // with finite weights, from a non-finite feature in the node's neighbourhood, which training
   // batches may never read: a metric computed from it would be silently wrong.
   const auto eval_logits = [&](const std::vector<std::int64_t>& ids) {
-    // Unsharded, a stop signal ends the evaluation between its batches (evaluation_stopped).
-    std::vector<float> logits = shards ? evaluate_with(d, model, ids, cfg, *store, comm)
-                                       : evaluate_unsharded(d, model, ids, cfg, &g_stop_signal);
+    // One process: a stop signal ends the evaluation between its batches (evaluation_stopped).
+    std::vector<float> logits;
+    if (shards) {
+      logits = evaluate_with(d, model, ids, cfg, *store, comm);
+    } else if (comm) {
+      tiered_store features(d, 0, d.num_nodes(), cfg.disk_readers, true);
+      logits = evaluate_with(d, model, ids, cfg, features, comm);
+    } else {
+      logits = evaluate_unsharded(d, model, ids, cfg, &g_stop_signal);
+    }
     const auto bad = std::find_if(logits.begin(), logits.end(), [](float v) { return !std::isfinite(v); });
     if (bad != logits.end()) {
       for (const auto& prm : model.params())  // the host copy: evaluation runs after pull_params
@@ -1377,7 +1493,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       er.feature_traffic.batches *= world;
     }
     bool stopped_in_validation = false;
-    bool validate = (lead || sharded) && evaluate && !sp.valid.empty() &&
+    bool validate = evaluate && !sp.valid.empty() &&
                     (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
     double eval_s = 0;
     if (validate) {
@@ -1499,14 +1615,14 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     log_info("stopped before the final evaluation (every epoch is trained",
              ckpt_path.empty() ? std::string() : "; the checkpoint in " + cfg.checkpoint_dir + " holds it", ")");
   };
-  if (!rep.interrupted && g_stop_signal.load() != 0 && (lead || sharded) && evaluate && !shards) stopped_at_the_end();
+  if (!rep.interrupted && g_stop_signal.load() != 0 && evaluate && !comm) stopped_at_the_end();
   if (!rep.interrupted) {
     const auto& last = rep.epochs;
     rep.valid_metric = !last.empty() ? last.back().valid_metric : -1;
     try {
-      if ((lead || sharded) && evaluate && !sp.test.empty())
+      if (evaluate && !sp.test.empty())
         rep.test_metric = score(eval_logits(sp.test), sp.test, sp.labels, sp.num_classes);
-      if ((lead || sharded) && evaluate && rep.valid_metric < 0 && !sp.valid.empty())
+      if (evaluate && rep.valid_metric < 0 && !sp.valid.empty())
         rep.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
     } catch (const evaluation_stopped&) {
       stopped_at_the_end();

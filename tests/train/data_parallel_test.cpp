@@ -433,14 +433,18 @@ std::string machine_copy(const std::string& sharded, const std::string& dst, int
 
 // Runs `train DIR_r ARGS` as rank r of k (RANK / WORLD_SIZE / MASTER_PORT), each rank on its own
 // directory; returns every rank's exit status and appends their logs to *out.
+// `extra`, when given, adds rank r's own arguments.
 std::vector<int> run_ranks_by_hand(const std::vector<std::string>& dirs, const std::vector<std::string>& args,
-                                   const std::string& logdir, std::string* out) {
+                                   const std::string& logdir, std::string* out,
+                                   const std::vector<std::vector<std::string>>& extra = {}) {
   const int k = static_cast<int>(dirs.size());
   const std::string port = std::to_string(test::free_tcp_port());
   std::vector<pid_t> pids;
   for (int r = 0; r < k; ++r) {
     std::vector<std::string> a = {"-q", "train", dirs[static_cast<std::size_t>(r)]};
     a.insert(a.end(), args.begin(), args.end());
+    if (static_cast<std::size_t>(r) < extra.size())
+      a.insert(a.end(), extra[static_cast<std::size_t>(r)].begin(), extra[static_cast<std::size_t>(r)].end());
     pids.push_back(spawn(a, {{"RANK", std::to_string(r)}, {"WORLD_SIZE", std::to_string(k)}, {"MASTER_PORT", port}},
                          logdir + "/rank" + std::to_string(r) + ".log"));
   }
@@ -561,6 +565,70 @@ TEST(DataParallelSharded, AMissingOrForeignShardIsRefusedBeforeWork) {
   EXPECT_NE(test::run_cli("-q prepare " + g + " -o " + d / "x" + prep + " --shards 1", &out), 0);
   EXPECT_NE(out.find("--shards 1"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(d / "x"));
+}
+
+// The ranks of a job compare their datasets and settings before any work: a rank given another
+// dataset, a prepared copy from another prepare run (rows in another order) or other options trained
+// on silently, or hung in a reduction of another size until --comm-timeout.
+TEST(DataParallel, RanksOfAnotherDatasetOrOtherSettingsAreRefusedBeforeWork) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 2000);
+  community_options o;
+  o.num_nodes = 2000;
+  o.avg_degree = 10;
+  o.num_classes = 4;
+  o.feature_dim = 16;
+  o.seed = 10;
+  const std::string other = generate_community(o, d / "other", false);
+  const std::string quick = " --fanouts 5,5 --hidden 8 --batch-size 200 --epochs 1 --no-progress --comm-timeout 60";
+  std::string out;
+  auto status = run_ranks_by_hand({g, other}, split_args(quick), d.path(), &out);
+  EXPECT_EQ(status, (std::vector<int>{1, 1})) << out;
+  EXPECT_NE(out.find("rank 1 trains dataset " + other + " and rank 0 " + g + ", which differ"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("epoch 1/1"), std::string::npos) << "no rank may start training\n" << out;
+  // Prepared copies from two prepare runs of one dataset: the same counts, rows in another order.
+  const std::string prep = " --gpu-mem 10% --fanouts 5,5 --batch-size 200";
+  ASSERT_EQ(test::run_cli("-q prepare " + g + " -o " + d / "p1" + prep, &out), 0) << out;
+  ASSERT_EQ(test::run_cli("-q prepare " + g + " -o " + d / "p2" + prep + " --estimator degree", &out), 0) << out;
+  out.clear();
+  status = run_ranks_by_hand({d / "p1", d / "p2"}, split_args(quick), d.path(), &out);
+  EXPECT_EQ(status, (std::vector<int>{1, 1})) << out;
+  EXPECT_NE(out.find("order.npy"), std::string::npos) << out;
+  EXPECT_NE(out.find("the output of the same prepare run"), std::string::npos) << out;
+  // Other options: named with both values.
+  out.clear();
+  status = run_ranks_by_hand({g, g}, split_args(quick), d.path(), &out, {{"--seed", "1"}, {"--seed", "2"}});
+  EXPECT_EQ(status, (std::vector<int>{1, 1})) << out;
+  EXPECT_NE(out.find("rank 1 was started with other settings than rank 0: seed: rank 0 1, rank 1 2"), std::string::npos)
+      << out;
+  out.clear();
+  status = run_ranks_by_hand({g, g}, split_args(quick), d.path(), &out, {{"--hidden", "8"}, {"--hidden", "16"}});
+  EXPECT_EQ(status, (std::vector<int>{1, 1})) << out;
+  EXPECT_NE(out.find("hidden: rank 0 8, rank 1 16"), std::string::npos) << out;
+  EXPECT_EQ(out.find("timed out"), std::string::npos) << out;
+}
+
+// --resume: rank 0 reads the checkpoint and every rank takes the state from it, so the other
+// machines need no copy (and a stale copy there cannot split the job across epochs).
+TEST(DataParallel, ResumeNeedsTheCheckpointOnRankZerosMachineOnly) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 3000);
+  const std::string common =
+      " --model sage --fanouts 5,5 --hidden 16 --batch-size 200 --lr 0.01 --seed 8 --no-progress --eval none";
+  std::string out;
+  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 4 --save-model " + d / "a.tgck", &out),
+            0)
+      << out;
+  ASSERT_EQ(test::run_cli("-q launch -n 2 -- train " + g + common + " --epochs 2 --checkpoint " + d / "ck", &out), 0)
+      << out;
+  std::filesystem::create_directory(d / "empty");
+  out.clear();
+  const auto status = run_ranks_by_hand(
+      {g, g}, split_args(common + " --epochs 4 --resume"), d.path(), &out,
+      {{"--checkpoint", d / "ck", "--save-model", d / "b.tgck"}, {"--checkpoint", d / "empty"}});
+  ASSERT_EQ(status, (std::vector<int>{0, 0})) << out;
+  expect_identical_model(read_checkpoint(d / "a.tgck"), read_checkpoint(d / "b.tgck"));
 }
 
 // Under mpirun the exchange runs over MPI (MPI_Alltoallv on a duplicate communicator) and the model
