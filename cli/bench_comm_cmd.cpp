@@ -44,7 +44,8 @@ void register_bench_comm(CLI::App& bench) {
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   c->add_option("--repeats", o->repeats, "Timed calls per size")->check(CLI::Range(1, 1000))->capture_default_str();
-  c->add_option("--comm-timeout", o->timeout, "Seconds a rank waits for the others (tcp)")
+  c->add_option("--comm-timeout", o->timeout,
+                "Seconds a rank waits for the others before it ends the job (tcp and mpi)")
       ->capture_default_str()
       ->check(number_check([](double x) { return x >= 1e-3 && x <= 1e9; }, "a number of seconds from 0.001 to 1e9",
                            "SECONDS"));

@@ -98,9 +98,10 @@ class communicator {
 std::unique_ptr<communicator> make_cpu_communicator(const world_info& w, std::chrono::milliseconds timeout);
 
 // Whether this build has the MPI communicator (MPI found at configure time), and the communicator
-// over MPI_COMM_WORLD (MPI initialised on first use). Throws comm_error without MPI.
+// over MPI_COMM_WORLD (MPI initialised on first use), whose collectives end the job after `timeout`
+// (0: never). Throws comm_error without MPI.
 bool mpi_compiled();
-std::unique_ptr<communicator> make_mpi_communicator();
+std::unique_ptr<communicator> make_mpi_communicator(std::chrono::milliseconds timeout);
 
 // The CPU communicator of a data-parallel job for a `--comm` choice: "mpi" (the job must have been
 // started by mpirun), "tcp" (the star above), or "auto" (MPI under mpirun when this build has MPI,

@@ -479,7 +479,7 @@ std::unique_ptr<communicator> make_job_communicator(const world_info& w, const s
     throw input_error("--comm mpi: this job was not started by mpirun (its ranks come from " + w.launcher +
                       " variables); start it with mpirun -np K, or use --comm tcp");
   std::unique_ptr<communicator> comm = engine == "mpi" || (engine == "auto" && under_mpi && mpi_compiled())
-                                           ? make_mpi_communicator()
+                                           ? make_mpi_communicator(timeout)
                                            : make_cpu_communicator(w, timeout);
   if (comm->rank() != w.rank || comm->size() != w.size)
     throw comm_error("the " + std::string(comm->kind()) + " communicator sees rank " + std::to_string(comm->rank()) +

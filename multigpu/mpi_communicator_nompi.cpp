@@ -7,7 +7,7 @@ bool mpi_compiled() {
   return false;
 }
 
-std::unique_ptr<communicator> make_mpi_communicator() {
+std::unique_ptr<communicator> make_mpi_communicator(std::chrono::milliseconds) {
   throw comm_error(
       "this tiergnn was built without MPI (install libopenmpi-dev and rebuild), so --comm mpi is not available");
 }

@@ -891,12 +891,9 @@ int restore_or_start(const dataset& d, const train_config& cfg, const std::strin
 // The settings every rank of a data-parallel job must share beyond those a checkpoint records: the
 // loop's (how many epochs, how and how often it evaluates, whether it resumes) and the device kind.
 nlohmann::json job_settings_json(const train_config& cfg) {
-  return {{"epochs", cfg.epochs},
-          {"eval", cfg.eval_mode},
-          {"eval_every", cfg.eval_every},
-          {"eval_batch_size", cfg.eval_batch_size},
-          {"resume", cfg.resume},
-          {"device", cfg.device}};
+  return {{"epochs", cfg.epochs},         {"eval", cfg.eval_mode},
+          {"eval_every", cfg.eval_every}, {"eval_batch_size", cfg.eval_batch_size},
+          {"resume", cfg.resume},         {"device", cfg.device}};
 }
 
 // Every rank of a job must train the same dataset with the same model and settings. Nothing else
@@ -921,10 +918,11 @@ void check_same_job(communicator& comm, const dataset& d, const nlohmann::json& 
   comm.all_gather(mine.data(), static_cast<std::size_t>(most), all.data());
   std::vector<nlohmann::json> rec(static_cast<std::size_t>(world));
   for (int r = 0; r < world; ++r) {
-    rec[static_cast<std::size_t>(r)] = nlohmann::json::parse(
-        all.begin() + static_cast<std::ptrdiff_t>(most) * r,
-        all.begin() + static_cast<std::ptrdiff_t>(most) * r + static_cast<std::ptrdiff_t>(lens[static_cast<std::size_t>(r)]),
-        nullptr, false);
+    rec[static_cast<std::size_t>(r)] =
+        nlohmann::json::parse(all.begin() + static_cast<std::ptrdiff_t>(most) * r,
+                              all.begin() + static_cast<std::ptrdiff_t>(most) * r +
+                                  static_cast<std::ptrdiff_t>(lens[static_cast<std::size_t>(r)]),
+                              nullptr, false);
     if (rec[static_cast<std::size_t>(r)].is_discarded() || !rec[static_cast<std::size_t>(r)].contains("job"))
       throw input_error("data-parallel job: rank " + std::to_string(r) +
                         " sent no readable description of its run (another program, or another tiergnn version, "
@@ -941,7 +939,8 @@ void check_same_job(communicator& comm, const dataset& d, const nlohmann::json& 
     if (other.value("dataset", nlohmann::json()) != lead.value("dataset", nlohmann::json())) {
       const nlohmann::json a = lead.value("dataset", nlohmann::json()), b = other.value("dataset", nlohmann::json());
       std::string arrays;
-      const nlohmann::json ca = a.value("crc32", nlohmann::json::object()), cb = b.value("crc32", nlohmann::json::object());
+      const nlohmann::json ca = a.value("crc32", nlohmann::json::object()),
+                           cb = b.value("crc32", nlohmann::json::object());
       for (const auto& [file, crc] : ca.items())
         if (cb.value(file, nlohmann::json()) != crc) arrays += (arrays.empty() ? "" : ", ") + file;
       for (const auto& [file, crc] : cb.items())
@@ -1493,8 +1492,8 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       er.feature_traffic.batches *= world;
     }
     bool stopped_in_validation = false;
-    bool validate = evaluate && !sp.valid.empty() &&
-                    (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
+    bool validate =
+        evaluate && !sp.valid.empty() && (((epoch + 1) % std::max(1, cfg.eval_every)) == 0 || epoch + 1 == cfg.epochs);
     double eval_s = 0;
     if (validate) {
       const auto t0 = std::chrono::steady_clock::now();

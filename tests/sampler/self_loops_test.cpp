@@ -46,7 +46,7 @@ TEST(SelfLoops, FoundInAnyPositionForBothIndexTypes) {
   EXPECT_TRUE(a.has(0));
   EXPECT_FALSE(a.has(1));  // an empty row
   EXPECT_FALSE(a.has(2));
-  EXPECT_TRUE(a.has(3));   // a row of only itself
+  EXPECT_TRUE(a.has(3));  // a row of only itself
   EXPECT_FALSE(a.has(4));
   for (std::int64_t v = 0; v < 1000; ++v) {
     ASSERT_EQ(a.has(v), g.loop[static_cast<std::size_t>(v)]) << v;
