@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -212,6 +213,13 @@ void register_launch(CLI::App& app) {
     std::vector<pid_t> pids(static_cast<std::size_t>(o->n), -1);
     const pid_t launcher = ::getpid();
     const bool tty = ::isatty(STDERR_FILENO) == 1;
+    // Where launch's stdout and stderr are one file (`2>&1` into a log), a rank's stdout goes into
+    // its stderr pipe too: two paths to one file, one of them delayed by the relay, had put rank 0's
+    // result line above its epoch lines.
+    struct stat out_st {
+    }, err_st{};
+    const bool one_target = ::fstat(STDOUT_FILENO, &out_st) == 0 && ::fstat(STDERR_FILENO, &err_st) == 0 &&
+                            out_st.st_dev == err_st.st_dev && out_st.st_ino == err_st.st_ino;
     std::vector<rank_stderr> errs(static_cast<std::size_t>(o->n));
     stderr_merger merger(&errs);
     for (int r = 0; r < o->n; ++r) {
@@ -221,6 +229,7 @@ void register_launch(CLI::App& app) {
       if (pid < 0) throw io_error(std::string("fork: ") + std::strerror(errno));
       if (pid == 0) {
         ::dup2(fds[1], STDERR_FILENO);  // the copy stays open across exec, the pipe's own ends close
+        if (one_target) ::dup2(fds[1], STDOUT_FILENO);
         if (r == 0 && tty) ::setenv("TIERGNN_STDERR_IS_TTY", "1", 1);
         // A rank never outlives its launcher: if launch dies, even by kill -9, the kernel sends the
         // rank SIGTERM (the check after it covers a launcher that died before the call).
@@ -275,6 +284,23 @@ void register_launch(CLI::App& app) {
             status[static_cast<std::size_t>(r)] = st;
             if (WIFEXITED(st) && WEXITSTATUS(st) == 0) continue;
             failed[static_cast<std::size_t>(r)] = true;
+            // A rank stopped by a signal that did not come through launch (a scheduler's SIGTERM to
+            // one process): passed on to every rank, as if launch had received it.
+            if (passed_on == 0 && !stopping && !killed) {
+              const int s = WIFEXITED(st) ? WEXITSTATUS(st) - 128 : WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+              if (s == SIGINT || s == SIGTERM || s == SIGHUP) {
+                passed_on = s;
+                const std::string note = "tiergnn launch: rank " + std::to_string(r) + " stopped on " +
+                                         (s == SIGINT    ? "SIGINT"
+                                          : s == SIGTERM ? "SIGTERM"
+                                                         : "SIGHUP") +
+                                         ", which did not come through launch; passing it on to every rank\n";
+                (void)!::write(STDERR_FILENO, note.data(), note.size());
+                for (pid_t p : pids)
+                  if (p > 0) ::kill(p, s);
+                continue;
+              }
+            }
             if (!stopping && !killed && !stopped_as_asked(st)) {
               // A short delay lets ranks that failed at the same moment report first (and the
               // merger see that their errors are one).
@@ -319,8 +345,9 @@ void register_launch(CLI::App& app) {
         const bool by_signal = WIFSIGNALED(status[i]) && !stopped_by_us[i];
         const int kind = stopped_by_us[i] ? 2 : by_signal ? 0 : 1;
         if (kind != pass) continue;
-        report += (report.empty() ? "" : "; ") + std::string("rank ") + std::to_string(r) + " " +
-                  (stopped_by_us[i] ? std::string("was stopped by launch") : describe_status(status[i]));
+        report +=
+            (report.empty() ? "" : "; ") + std::string("rank ") + std::to_string(r) + " " +
+            (stopped_by_us[i] ? std::string("was still running (stopped by launch)") : describe_status(status[i]));
       }
     bool as_asked = passed_on != 0;
     for (int r = 0; r < o->n; ++r) {

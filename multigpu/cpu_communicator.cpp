@@ -41,7 +41,8 @@ int env_int(const char* name, int fallback, bool* found = nullptr) {
   errno = 0;
   const long x = std::strtol(v, &end, 10);
   if (errno || end == v || *end != '\0' || x < 0 || x > (1 << 30))
-    throw input_error(std::string("environment variable ") + name + "='" + v + "' is not a non-negative integer");
+    throw input_error(std::string("environment variable ") + name + "='" + v +
+                      "' is not an integer from 0 to 1073741824 (2^30)");
   return static_cast<int>(x);
 }
 
@@ -251,7 +252,15 @@ class tcp_communicator final : public communicator {
                                     ", which did not answer within " +
                                     number_text(std::chrono::duration<double>(stop_grace()).count()) + " s of it",
                                 stopping);
-      if (left <= 0) fail(who, std::string("timed out after ") + std::to_string(timeout_.count()) + " ms " + doing);
+      if (left <= 0) {
+        // Rank 0 relays every rank's data in the star: a rank waiting on it may be waiting on another.
+        if (w_.rank != 0 && who == 0)
+          throw comm_error("rank " + std::to_string(w_.rank) + ": timed out after " + std::to_string(timeout_.count()) +
+                           " ms " + doing + " rank 0 (world of " + std::to_string(w_.size) +
+                           "), which relays every rank's data: the rank that hung may be another (rank 0's message "
+                           "names the one it waited for); stopping this rank");
+        fail(who, std::string("timed out after ") + std::to_string(timeout_.count()) + " ms " + doing);
+      }
       pollfd p{fd, events, 0};
       const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 250)));
       if (rc < 0 && errno == EINTR) continue;
@@ -353,9 +362,14 @@ class tcp_communicator final : public communicator {
     (void)::setsockopt(ls.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a = address();
     a.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (::bind(ls.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-      throw io_error("rank 0 cannot listen on " + w_.master_addr + ":" + std::to_string(port) + " (" +
-                     std::strerror(errno) + "): is another job using MASTER_PORT? pick another one");
+    if (::bind(ls.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      const int err = errno;
+      throw io_error(
+          "rank 0 cannot listen on " + w_.master_addr + ":" + std::to_string(port) + " (" + std::strerror(err) + "): " +
+          (err == EADDRNOTAVAIL ? "MASTER_ADDR must be an address of rank 0's own machine (the others connect to it)"
+           : err == EADDRINUSE  ? "is another job using MASTER_PORT? pick another one"
+                                : "check MASTER_ADDR and MASTER_PORT"));
+    }
     if (::listen(ls.get(), w_.size) != 0) throw io_error(std::string("listen: ") + std::strerror(errno));
     tune(ls.get());
     return ls;
@@ -463,7 +477,7 @@ world_info world_from_env() {
   if (w.size < 1) throw input_error("WORLD_SIZE must be at least 1");
   if (w.rank >= w.size)
     throw input_error("RANK " + std::to_string(w.rank) + " is outside [0, WORLD_SIZE=" + std::to_string(w.size) + ")");
-  if (w.master_port <= 0 || w.master_port > 65535)
+  if (w.size > 1 && (w.master_port <= 0 || w.master_port > 65535))  // (one process opens no port)
     throw input_error("MASTER_PORT " + std::to_string(w.master_port) + " is not a TCP port");
   return w;
 }

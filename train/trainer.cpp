@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -1145,9 +1146,17 @@ train_report train(const dataset& d, const train_config& cfg_in) {
         if (!n->what.empty()) expect_disk_space(n->where, n->peak, n->what, "it");
   }
   nlohmann::json metrics_tail;  // the checkpoint's record of its last metrics line
-  if (comm) check_same_job(*comm, d, identity, model, cfg);
-  rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt, &metrics_tail);
-  if (comm && cfg.resume) rep.start_epoch = share_resumed_state(*comm, rep.start_epoch, &model, &opt);
+  {
+    // A stop while a rank waits for the others here (a peer that never answers) ends the wait within
+    // the communicator's grace, as in training, and the run with 128 + the signal.
+    std::optional<stop_signal_guard> waiting;
+    if (comm) waiting.emplace();
+    if (comm) check_same_job(*comm, d, identity, model, cfg);
+    rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt, &metrics_tail);
+    if (comm && cfg.resume) rep.start_epoch = share_resumed_state(*comm, rep.start_epoch, &model, &opt);
+    if (const int sig = comm ? g_stop_signal.load() : 0; sig != 0)
+      throw interrupted_error("stopped by " + stop_signal_name(sig) + " before training started", sig);
+  }
   if (lead && !ckpt_path.empty() && ::access(cfg.checkpoint_dir.c_str(), W_OK) != 0)
     throw input_error(at_input(cfg.checkpoint_dir, "is not writable"));
   // The metrics lines go to a hidden temporary beside --metrics (a copy of it on --resume), renamed

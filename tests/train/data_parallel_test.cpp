@@ -316,6 +316,77 @@ TEST(DataParallel, KillingTheLauncherStopsItsRanks) {
   }
 }
 
+// A log of `launch ... 2>&1` reads as one process's would: rank 0's result line after its epoch
+// lines (its stdout went straight to the file while its stderr came through launch's relay).
+TEST(DataParallel, AMergedLogOfLaunchKeepsRankZerosOrder) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 2000);
+  std::string out;
+  ASSERT_EQ(test::run_cli("launch -n 2 -- train " + g +
+                              " --fanouts 5,5 --hidden 8 --batch-size 200 --epochs 3 "
+                              "--no-progress",
+                          &out),
+            0)
+      << out;
+  const auto last_epoch = out.find("epoch 3/3"), result = out.find("test accuracy");
+  ASSERT_NE(last_epoch, std::string::npos) << out;
+  ASSERT_NE(result, std::string::npos) << out;
+  EXPECT_LT(last_epoch, result) << out;
+}
+
+// SIGTERM sent to one rank (a scheduler stopping one process) stops the job as if launch had got
+// it: passed on to every rank, exit 143, not "the job failed".
+TEST(DataParallel, ASignalToOneRankStopsTheJobAsIfLaunchHadGotIt) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 20000);
+  const std::string log = d / "launch.log";
+  const pid_t launch = spawn({"launch", "-n", "2", "--", "train", g, "--fanouts", "10,10", "--epochs", "1000",
+                              "--batch-size", "64", "--hidden", "32", "--no-progress", "-q"},
+                             {}, log);
+  std::vector<pid_t> ranks;
+  for (int i = 0; i < 300 && ranks.size() < 2; ++i) {
+    std::this_thread::sleep_for(100ms);
+    ranks = children_of(launch);
+  }
+  ASSERT_EQ(ranks.size(), 2u) << test::read_text(log);
+  std::this_thread::sleep_for(1s);
+  ::kill(ranks[1], SIGTERM);
+  bool timed_out = false;
+  const int status = wait_status(launch, 60s, &timed_out);
+  ASSERT_FALSE(timed_out) << test::read_text(log);
+  const std::string text = test::read_text(log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 143) << "status " << status << "\n" << text;
+  EXPECT_NE(text.find("which did not come through launch; passing it on to every rank"), std::string::npos) << text;
+  EXPECT_EQ(text.find("the job failed"), std::string::npos) << text;
+}
+
+// One process needs no port: MASTER_PORT=0 is no error there; an address rank 0 cannot listen on is
+// named as such (it was taken for a port in use).
+TEST(DataParallel, EnvironmentValuesAreJudgedForWhatTheyAreFor) {
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 2000);
+  const std::string quick = " -q train " + g + " --fanouts 5,5 --hidden 8 --batch-size 200 --epochs 1 --no-progress";
+  std::string out;
+  ::setenv("RANK", "0", 1);
+  ::setenv("WORLD_SIZE", "1", 1);
+  ::setenv("MASTER_PORT", "0", 1);
+  const int single = test::run_cli(quick, &out);
+  const std::string single_out = out;
+  ::setenv("WORLD_SIZE", "2", 1);
+  ::setenv("MASTER_ADDR", "192.0.2.1", 1);  // TEST-NET-1: no machine's own address
+  ::setenv("MASTER_PORT", std::to_string(test::free_tcp_port()).c_str(), 1);
+  const int foreign = test::run_cli(quick + " --comm-timeout 2", &out);
+  ::setenv("WORLD_SIZE", "2000000000", 1);
+  std::string too_big;
+  const int huge = test::run_cli(quick, &too_big);
+  for (const char* v : {"RANK", "WORLD_SIZE", "MASTER_PORT", "MASTER_ADDR"}) ::unsetenv(v);
+  EXPECT_EQ(single, 0) << single_out;
+  EXPECT_NE(foreign, 0) << out;
+  EXPECT_NE(out.find("MASTER_ADDR must be an address of rank 0's own machine"), std::string::npos) << out;
+  EXPECT_NE(huge, 0);
+  EXPECT_NE(too_big.find("is not an integer from 0 to 1073741824"), std::string::npos) << too_big;
+}
+
 // ---- MPI: `mpirun -np K tiergnn train ...` uses MPI's collectives (skips without mpirun or MPI) ----
 
 namespace {
