@@ -1,4 +1,5 @@
 #include "core/npy.hpp"
+#include "core/resources.hpp"
 
 #include <sys/stat.h>
 
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <limits>
 
 namespace tg {
@@ -153,7 +155,7 @@ std::int64_t npy_header::count() const {
   return n;
 }
 
-npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
+npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const std::string& name, bool allow_fortran) {
   if (size < 10 || std::memcmp(bytes, kMagic, 6) != 0)
     throw input_error(at_input(name, "not a .npy file (bad magic bytes)"));
   const int major = bytes[6];
@@ -201,8 +203,9 @@ npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const s
     break;
   }
   if (!have_descr || !have_order || !have_shape) ps.fail("missing 'descr', 'fortran_order' or 'shape'");
-  if (fortran && out.shape.size() > 1)
+  if (fortran && out.shape.size() > 1 && !(allow_fortran && out.shape.size() == 2))
     throw input_error(at_input(name, "Fortran-order arrays are not supported; save with np.ascontiguousarray"));
+  out.fortran_order = fortran && out.shape.size() > 1;
   // The element count and byte size must be representable: a lying header (shape (2^61 + 50, 2))
   // must not wrap around to a plausible size and pass the file-size check.
   std::int64_t count = 1, total_bytes = 0;
@@ -237,8 +240,8 @@ std::string make_npy_header(dtype t, const std::vector<std::int64_t>& shape, std
 
 namespace {
 void check_image(const std::uint8_t* bytes, std::size_t size, const std::string& name, npy_header* hdr_out,
-                 const void** data_out) {
-  npy_header h = parse_npy_header(bytes, size, name);
+                 const void** data_out, bool fortran_ok = false) {
+  npy_header h = parse_npy_header(bytes, size, name, fortran_ok);
   const std::size_t need = h.data_offset + h.nbytes();
   if (size < need)
     throw input_error(at_input(name, "truncated .npy data: expected " + std::to_string(h.nbytes()) + " bytes of " +
@@ -293,24 +296,48 @@ bool npy_array::replaced_now() const {
   return static_cast<std::uint64_t>(st.st_dev) != device_ || static_cast<std::uint64_t>(st.st_ino) != inode_;
 }
 
-npy_array npy_array::from_bytes(std::vector<std::uint8_t> bytes, const std::string& name) {
+npy_array npy_array::from_bytes(std::vector<std::uint8_t> bytes, const std::string& name, bool fortran_ok) {
   auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(bytes));
   npy_array a;
   a.name_ = name;
-  check_image(owned->data(), owned->size(), name, &a.header_, &a.data_);
+  check_image(owned->data(), owned->size(), name, &a.header_, &a.data_, fortran_ok);
   a.owner_ = owned;
   a.align_data();
+  a.to_row_major();
   return a;
 }
 
 npy_array npy_array::from_view(std::shared_ptr<const void> owner, const std::uint8_t* bytes, std::size_t size,
-                               const std::string& name) {
+                               const std::string& name, bool fortran_ok) {
   npy_array a;
   a.name_ = name;
-  check_image(bytes, size, name, &a.header_, &a.data_);
+  check_image(bytes, size, name, &a.header_, &a.data_, fortran_ok);
   a.owner_ = std::move(owner);
   a.align_data();
+  a.to_row_major();
   return a;
+}
+
+void npy_array::to_row_major() {
+  if (!header_.fortran_order) return;
+  // Element (i, j) of an R x C array sits at j R + i in column-major order, at i C + j in row-major.
+  const auto rows = static_cast<std::size_t>(header_.shape[0]), cols = static_cast<std::size_t>(header_.shape[1]);
+  const std::size_t width = dtype_size(header_.type);
+  expect_memory(nbytes(), name_, "reordering this Fortran-order array into row-major order");
+  auto copy = std::make_shared<std::vector<std::uint64_t>>((nbytes() + 7) / 8);
+  const auto* src = static_cast<const std::uint8_t*>(data_);
+  auto* dst = reinterpret_cast<std::uint8_t*>(copy->data());
+  // Blocks of 64 x 64 elements: both sides stay in cache.
+  constexpr std::size_t kBlock = 64;
+  for (std::size_t j0 = 0; j0 < cols; j0 += kBlock)
+    for (std::size_t i0 = 0; i0 < rows; i0 += kBlock)
+      for (std::size_t j = j0; j < std::min(cols, j0 + kBlock); ++j)
+        for (std::size_t i = i0; i < std::min(rows, i0 + kBlock); ++i)
+          std::memcpy(dst + (i * cols + j) * width, src + (j * rows + i) * width, width);
+  data_ = copy->data();
+  owner_ = copy;
+  mapped_ = false;
+  header_.fortran_order = false;
 }
 
 void npy_array::expect_dtype(dtype t) const {

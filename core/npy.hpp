@@ -23,13 +23,16 @@ struct npy_header {
   dtype type = dtype::float32;
   std::vector<std::int64_t> shape;
   std::size_t data_offset = 0;  // bytes from the file start to the first element
+  bool fortran_order = false;   // column-major elements (only where the caller allows it)
 
   std::int64_t count() const;  // product of the shape (1 for a 0-d array)
   std::size_t nbytes() const { return static_cast<std::size_t>(count()) * dtype_size(type); }
 };
 
-// Parses the header at the start of `bytes`; `name` is used in error messages.
-npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const std::string& name);
+// Parses the header at the start of `bytes`; `name` is used in error messages. A Fortran-order
+// (column-major) array of 2 or more dimensions is refused unless `allow_fortran`.
+npy_header parse_npy_header(const std::uint8_t* bytes, std::size_t size, const std::string& name,
+                            bool allow_fortran = false);
 // The full header (magic .. newline) for an array, padded to `min_total` bytes (a multiple of 64).
 std::string make_npy_header(dtype t, const std::vector<std::int64_t>& shape, std::size_t min_total = 128);
 
@@ -40,10 +43,12 @@ class npy_array {
   // Maps the file and validates header and size.
   static npy_array open(const std::string& path);
   // Wraps bytes that hold a complete .npy file (copied/inflated from an archive).
-  static npy_array from_bytes(std::vector<std::uint8_t> bytes, const std::string& name);
+  // With `fortran_ok`, a 2-d Fortran-order array (numpy's `x.T`, saved as it is) is read and its
+  // elements copied into row-major order; otherwise it is refused.
+  static npy_array from_bytes(std::vector<std::uint8_t> bytes, const std::string& name, bool fortran_ok = false);
   // Views a complete .npy image inside memory kept alive by `owner` (e.g. a stored zip member).
   static npy_array from_view(std::shared_ptr<const void> owner, const std::uint8_t* bytes, std::size_t size,
-                             const std::string& name);
+                             const std::string& name, bool fortran_ok = false);
 
   const std::string& name() const { return name_; }
   dtype type() const { return header_.type; }
@@ -80,6 +85,8 @@ class npy_array {
 
  private:
   void align_data();
+  // A 2-d Fortran-order array: its elements copied into row-major order (owned memory).
+  void to_row_major();
   std::string name_;
   std::string file_;
   bool mapped_ = false;

@@ -141,7 +141,7 @@ npy_array npz_archive::get(const std::string& key) const {
       const uLong c = crc32_z(0L, src, static_cast<z_size_t>(e->uncompressed));
       if (c != e->crc) throw corrupt("CRC-32 mismatch");
     }
-    return npy_array::from_view(file_, src, static_cast<std::size_t>(e->uncompressed), member);
+    return npy_array::from_view(file_, src, static_cast<std::size_t>(e->uncompressed), member, true);
   }
   if (e->method != 8)
     throw corrupt("unsupported compression method " + std::to_string(e->method) + " (only stored and deflate)");
@@ -179,7 +179,7 @@ npy_array npz_archive::get(const std::string& key) const {
   inflateEnd(&zs);
   if (out_done != out.size()) throw corrupt("inflated size differs from the directory");
   if (crc32_z(0L, out.data(), out.size()) != e->crc) throw corrupt("CRC-32 mismatch");
-  return npy_array::from_bytes(std::move(out), member);
+  return npy_array::from_bytes(std::move(out), member, true);
 }
 
 }  // namespace tg

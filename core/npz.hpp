@@ -22,6 +22,7 @@ class npz_archive {
   std::vector<std::string> keys() const;
   bool contains(const std::string& key) const;
   // Reads one member; throws input_error naming the archive and member when it is missing or corrupt.
+  // A 2-d Fortran-order member (np.savez(a=x.T)) is read into row-major order.
   npy_array get(const std::string& key) const;
 
  private:

@@ -520,6 +520,50 @@ TEST(ImportNpz, LayoutsDtypesAndMasks) {
   EXPECT_EQ(d.meta().source["keys"]["train"], "train_mask");
 }
 
+// np.savez(edge_index=ei.T, node_feat=x.T, ...) stores column-major (Fortran-order) arrays: read
+// into row-major order, the same dataset as from row-major arrays (they were refused).
+TEST(ImportNpz, FortranOrderArraysAreRead) {
+  scratch_dir s;
+  // The header numpy writes for a Fortran-order array: the same, with 'fortran_order': True.
+  auto fortran = [](std::string image) {
+    const auto at = image.find("False");
+    image.replace(at, 5, "True");
+    image.insert(image.find('\n'), " ");  // the same header length
+    return image;
+  };
+  // (2, E) column-major: the pairs (src_e, dst_e) side by side in memory.
+  std::vector<std::int64_t> pairs;
+  for (std::size_t i = 0; i < kSrc.size(); ++i) {
+    pairs.push_back(kSrc[i]);
+    pairs.push_back(kDst[i]);
+  }
+  std::vector<std::int64_t> rows;  // the same edges as a row-major (2, E) array
+  rows.insert(rows.end(), kSrc.begin(), kSrc.end());
+  rows.insert(rows.end(), kDst.begin(), kDst.end());
+  // A 5 x 3 feature matrix x[i][j] = 10 i + j, column-major.
+  std::vector<float> by_column, by_row;
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 5; ++i) by_column.push_back(static_cast<float>(10 * i + j));
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 3; ++j) by_row.push_back(static_cast<float>(10 * i + j));
+  const std::int64_t e = static_cast<std::int64_t>(kSrc.size());
+  write_npz(s / "f.npz", {{"edge_index", fortran(npy<std::int64_t>({2, e}, pairs))},
+                          {"node_feat", fortran(npy<float>({5, 3}, by_column)), true},
+                          {"node_label", npy<std::int64_t>({5}, {0, 1, 0, 1, 0})}});
+  write_npz(s / "c.npz", {{"edge_index", npy<std::int64_t>({2, e}, rows)},
+                          {"node_feat", npy<float>({5, 3}, by_row)},
+                          {"node_label", npy<std::int64_t>({5}, {0, 1, 0, 1, 0})}});
+  tg::import_npz_arrays(s / "f.npz", s / "f", {});
+  tg::import_npz_arrays(s / "c.npz", s / "c", {});
+  const tg::dataset f = tg::dataset::open(s / "f"), c = tg::dataset::open(s / "c");
+  EXPECT_EQ(in_lists(f), in_lists(c));
+  EXPECT_EQ(floats(f, "features.npy"), by_row);
+  EXPECT_EQ(floats(f, "features.npy"), floats(c, "features.npy"));
+  // A dataset's own arrays are written by tiergnn: a Fortran-order one there is still refused.
+  tg::test::write_text(s / "x.npy", fortran(npy<float>({5, 3}, by_column)));
+  EXPECT_THROW(tg::npy_array::open(s / "x.npy"), tg::input_error);
+}
+
 TEST(ImportNpz, Float16FeaturesStayFloat16) {
   scratch_dir s;
   const std::vector<float> want = {0.5f, -1.25f, 2.0f, 65504.0f, 0.0f};
