@@ -276,8 +276,8 @@ labelled_import_report import_ogb(const std::string& dir, const std::string& out
     // ogbn-papers100M style: arrays in npz archives, splits still as csv.gz.
     if (fs::exists(raw + "/edge.csv.gz") || fs::exists(raw + "/edge.csv"))
       log_info(raw,
-               " holds both data.npz and edge.csv(.gz): reading the arrays of data.npz (OGB.s binary format) "
-               "same); remove it to import the CSV files");
+               " holds both data.npz and edge.csv(.gz): reading the arrays of data.npz (OGB's binary format); "
+               "remove it to import the CSV files");
     const npz_archive z(raw + "/data.npz");
     const npy_array edges = z.get("edge_index");
     labelled::array_sources s;
