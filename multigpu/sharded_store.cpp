@@ -256,6 +256,7 @@ void sharded_store::gather(span<const std::int64_t> ids, tensor_view<float> out,
   if (counts) {
     t.batches = 1;
     t.row_bytes = row_bytes();
+    t.exchange_row_bytes = dim() * static_cast<std::int64_t>(sizeof(float));  // replicas and fetched rows: float32
     *counts += t;
   }
 }

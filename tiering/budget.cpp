@@ -13,7 +13,11 @@ namespace tg {
 
 std::uint64_t budget::resolve(std::uint64_t total_bytes) const {
   if (type == kind::bytes) return bytes;
-  return static_cast<std::uint64_t>(std::floor(fraction * static_cast<double>(total_bytes)));
+  // A share that is a whole number of bytes stays one: 29% of 12,800 is 0.29 x 12800 = 3711.9999...
+  // in doubles (0.29 has no exact binary form), which floor() made 3711 and cost a row. The product's
+  // rounding error is a few units in the last place: forgiven, never more (a budget is a promise).
+  const double x = fraction * static_cast<double>(total_bytes);
+  return static_cast<std::uint64_t>(std::floor(x + 4.0 * std::numeric_limits<double>::epsilon() * x));
 }
 
 std::string budget::to_string() const {

@@ -10,6 +10,9 @@ namespace tg {
 traffic& traffic::operator+=(const traffic& o) {
   TG_EXPECTS(row_bytes == 0 || o.row_bytes == 0 || row_bytes == o.row_bytes, "ledgers of different row sizes");
   if (row_bytes == 0) row_bytes = o.row_bytes;
+  TG_EXPECTS(exchange_row_bytes == 0 || o.exchange_row_bytes == 0 || exchange_row_bytes == o.exchange_row_bytes,
+             "ledgers of different exchanged row sizes");
+  if (exchange_row_bytes == 0) exchange_row_bytes = o.exchange_row_bytes;
   batches += o.batches;
   gpu_rows += o.gpu_rows;
   peer_rows += o.peer_rows;
@@ -56,9 +59,12 @@ std::string traffic::summary() const {
            "% of rows (" + format_bytes(static_cast<double>(peer_bytes())) + ")";
   if (replica_rows > 0 || remote_rows > 0 || network_bytes > 0) {
     char r[200];
-    std::snprintf(r, sizeof r, "; other machines' rows: %.1f%% from local replicas, %.1f%% fetched (network %s)",
-                  rows() ? 100.0 * static_cast<double>(replica_rows) / static_cast<double>(rows()) : 0.0,
-                  rows() ? 100.0 * static_cast<double>(remote_rows) / static_cast<double>(rows()) : 0.0,
+    const double all = static_cast<double>(rows());
+    std::snprintf(r, sizeof r,
+                  "; other machines' rows %.1f%% of rows (%.1f%% from local replicas, %.1f%% fetched; network %s)",
+                  rows() ? 100.0 * static_cast<double>(replica_rows + remote_rows) / all : 0.0,
+                  rows() ? 100.0 * static_cast<double>(replica_rows) / all : 0.0,
+                  rows() ? 100.0 * static_cast<double>(remote_rows) / all : 0.0,
                   format_bytes(static_cast<double>(network_bytes)).c_str());
     out += r;
   }

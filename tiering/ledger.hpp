@@ -21,16 +21,24 @@ struct traffic {
   // over the network (the ids it asked for plus the rows it received).
   std::int64_t replica_rows = 0, remote_rows = 0, network_bytes = 0;
   std::int64_t row_bytes = 0;
+  // The size of a replicated or remote row where it differs from row_bytes (0: the same): a sharded
+  // store holds and exchanges float16 rows as float32.
+  std::int64_t exchange_row_bytes = 0;
 
   std::int64_t rows() const { return gpu_rows + peer_rows + host_rows + disk_rows + replica_rows + remote_rows; }
   std::int64_t peer_bytes() const { return peer_rows * row_bytes; }
+  std::int64_t other_machines_bytes() const {
+    return (replica_rows + remote_rows) * (exchange_row_bytes > 0 ? exchange_row_bytes : row_bytes);
+  }
   // Bytes that cross into the GPU: host rows (host -> GPU), disk rows (disk -> host -> GPU), and
   // replicated or remote rows of a sharded store (host memory -> GPU).
-  std::int64_t host_to_gpu_bytes() const { return (host_rows + disk_rows + replica_rows + remote_rows) * row_bytes; }
+  std::int64_t host_to_gpu_bytes() const { return (host_rows + disk_rows) * row_bytes + other_machines_bytes(); }
   std::int64_t disk_to_host_bytes() const { return disk_rows * row_bytes; }
   std::int64_t gpu_bytes() const { return gpu_rows * row_bytes; }
-  // The no-cache baseline: every input row from host memory.
-  std::int64_t baseline_bytes() const { return rows() * row_bytes; }
+  // The no-cache baseline: every input row from host memory (other machines' rows at their size).
+  std::int64_t baseline_bytes() const {
+    return (rows() - replica_rows - remote_rows) * row_bytes + other_machines_bytes();
+  }
   double gpu_hit_rate() const { return rows() ? static_cast<double>(gpu_rows) / rows() : 0.0; }
   // Share of rows served by some GPU: this one's tier or a peer's stripe (multi-GPU shared tier).
   double any_gpu_hit_rate() const { return rows() ? static_cast<double>(gpu_rows + peer_rows) / rows() : 0.0; }

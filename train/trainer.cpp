@@ -464,11 +464,13 @@ struct evaluation_stopped {};
 // process, so the result is the same.
 // Without one, `stop` (when given) is polled between evaluation batches: it throws evaluation_stopped
 // (with one, the ranks would have to agree, and the batches are collective).
+// `tick`, when given, runs between evaluation batches too (a job's lead: heartbeats to the waiting ranks).
 std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
                                  const train_config& cfg, feature_store& features, communicator* comm,
-                                 const std::atomic<int>* stop = nullptr) {
+                                 const std::atomic<int>* stop = nullptr, const std::function<void()>& tick = {}) {
   const auto check_stop = [&] {
     if (!comm && stop != nullptr && stop->load() != 0) throw evaluation_stopped{};
+    if (tick) tick();
   };
   const std::int64_t classes = m.config().num_classes;
   const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
@@ -556,9 +558,50 @@ std::vector<float> evaluate_with(const dataset& d, const gnn_model& m, const std
 // Every row read in place from the mapped features file (the store with every row in its host tier);
 // `stop` as in evaluate_with.
 std::vector<float> evaluate_unsharded(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
-                                      const train_config& cfg, const std::atomic<int>* stop) {
+                                      const train_config& cfg, const std::atomic<int>* stop,
+                                      const std::function<void()>& tick = {}) {
   tiered_store features(d, 0, d.num_nodes(), cfg.disk_readers, true);
-  return evaluate_with(d, m, ids, cfg, features, nullptr, stop);
+  return evaluate_with(d, m, ids, cfg, features, nullptr, stop, tick);
+}
+
+// An unsharded job's evaluation: the lead evaluates alone (one copy of every layer's outputs for all
+// N nodes, not one per rank) while the other ranks wait in lead_evaluation_follow. Between its
+// evaluation batches the lead broadcasts a heartbeat once a second (a quarter of --comm-timeout if
+// that is shorter), so a waiting rank's timeout bounds a hang, not the evaluation (a long one had
+// timed the followers out; an evaluation batch itself must take less than the timeout);
+// at the end it broadcasts done, or stopped when a stop signal arrived (every rank then skips the
+// evaluation together).
+enum : std::int32_t { kEvalDone = 0, kEvalGoing = 1, kEvalStopped = 2 };
+
+std::function<void()> lead_evaluation_tick(communicator& comm, double timeout_s,
+                                           std::chrono::steady_clock::time_point* last) {
+  const auto every = std::chrono::duration<double>(std::min(1.0, timeout_s / 4));
+  return [&comm, last, every] {
+    std::int32_t flag = kEvalGoing;
+    if (g_stop_signal.load() != 0) {
+      flag = kEvalStopped;
+      comm.broadcast(&flag, sizeof flag, 0);
+      throw evaluation_stopped{};
+    }
+    if (std::chrono::steady_clock::now() - *last < every) return;
+    comm.broadcast(&flag, sizeof flag, 0);
+    *last = std::chrono::steady_clock::now();
+  };
+}
+
+void lead_evaluation_done(communicator& comm) {
+  std::int32_t flag = kEvalDone;
+  comm.broadcast(&flag, sizeof flag, 0);
+}
+
+// A rank other than the lead: waits until the lead's evaluation ends; evaluation_stopped if it was stopped.
+void lead_evaluation_follow(communicator& comm) {
+  for (;;) {
+    std::int32_t flag = kEvalDone;
+    comm.broadcast(&flag, sizeof flag, 0);
+    if (flag == kEvalDone) return;
+    if (flag == kEvalStopped) throw evaluation_stopped{};
+  }
 }
 }  // namespace
 
@@ -1029,7 +1072,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   // killer after it. At the least, per layer l: N x (din, for l > 0, + dout) floats, and the chunk's
   // own input rows (SAGE: and their aggregates), min(N, --eval-batch-size) x din.
   // (Only where there is something to evaluate: a validation or test split.)
-  if (cfg.eval_mode == "full" && (!sp.valid.empty() || !sp.test.empty())) {
+  if (cfg.eval_mode == "full" && (lead || d.meta().feature_shards > 0) && (!sp.valid.empty() || !sp.test.empty())) {
     const std::int64_t n = d.num_nodes(), chunk = std::min(n, cfg.eval_batch_size);
     const auto layers = static_cast<std::int64_t>(cfg.fanouts.size());
     const std::int64_t width = hidden_width(cfg.model);
@@ -1287,21 +1330,25 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     log_info("data-parallel: rank ", rank, " of ", world, " (", comm->kind(), " communicator, ", reducer->kind(),
              " gradient reduction); each global batch of ", cfg.batch_size, " seeds is split across the ranks");
   }
-  // Evaluation: by every rank of a job together, each its slice of every evaluation batch (through the
-  // sharded store, or the rank's own copy of the features), so no rank waits idle on another's
-  // evaluation (a follower's wait is bounded by --comm-timeout: a long evaluation on the lead alone
-  // timed the job out).
+  // Evaluation: in a sharded job by every rank together through the store (each its slice of every
+  // evaluation batch); in an unsharded one by the lead alone while the others wait for its heartbeats
+  // (lead_evaluation_follow), and in one process between stop checks.
   // A non-finite logit comes from weights that diverged (a loss that stayed finite can hide them) or,
   // with finite weights, from a non-finite feature in the node's neighbourhood, which training
   // batches may never read: a metric computed from it would be silently wrong.
   const auto eval_logits = [&](const std::vector<std::int64_t>& ids) {
-    // One process: a stop signal ends the evaluation between its batches (evaluation_stopped).
+    // One process or an unsharded job's lead: a stop signal ends the evaluation between its batches
+    // (evaluation_stopped; in a job on every rank).
     std::vector<float> logits;
     if (shards) {
       logits = evaluate_with(d, model, ids, cfg, *store, comm);
+    } else if (comm && !lead) {
+      lead_evaluation_follow(*comm);  // the lead evaluates; this rank has no logits
+      return logits;
     } else if (comm) {
-      tiered_store features(d, 0, d.num_nodes(), cfg.disk_readers, true);
-      logits = evaluate_with(d, model, ids, cfg, features, comm);
+      auto last = std::chrono::steady_clock::now();
+      logits = evaluate_unsharded(d, model, ids, cfg, nullptr, lead_evaluation_tick(*comm, cfg.comm_timeout_s, &last));
+      lead_evaluation_done(*comm);
     } else {
       logits = evaluate_unsharded(d, model, ids, cfg, &g_stop_signal);
     }
@@ -1321,6 +1368,12 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     }
     return logits;
   };
+  // The metric of the lead's evaluation (-1 on the other ranks of an unsharded job, which wait for it).
+  const auto eval_metric = [&](const std::vector<std::int64_t>& ids) {
+    const std::vector<float> logits = eval_logits(ids);
+    return comm && !shards && !lead ? -1.0 : score(logits, ids, sp.labels, sp.num_classes);
+  };
+  bool validated_last_epoch = false;  // alike on every rank (the lead's stop reaches them all)
   stop_signal_guard guard;
   const char* profile_env = std::getenv("TIERGNN_PROFILE_OPS");
   op_profiling profiling(be, profile_env && std::string(profile_env) == "1");
@@ -1507,7 +1560,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     if (validate) {
       const auto t0 = std::chrono::steady_clock::now();
       try {
-        er.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
+        er.valid_metric = eval_metric(sp.valid);
       } catch (const evaluation_stopped&) {
         // The epoch's training is complete: its line and checkpoint are written, without the
         // validation; one process then stops (below), a job's ranks at the next batch, where they agree.
@@ -1517,6 +1570,7 @@ train_report train(const dataset& d, const train_config& cfg_in) {
       }
       eval_s = seconds_since(t0);
     }
+    validated_last_epoch = validate;
     log_info("epoch ", epoch + 1, "/", cfg.epochs, "  loss ", fmt(er.loss), "  train acc ", fmt(er.train_accuracy),
              validate ? "  valid " + rep.metric + " " + metric_text(er.valid_metric, sp, sp.valid) : std::string(),
              "  ", fmt(er.seconds, 2), " s (sample ", fmt(er.sample_s, 2), ", gather ", fmt(er.gather_s, 2),
@@ -1628,10 +1682,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     const auto& last = rep.epochs;
     rep.valid_metric = !last.empty() ? last.back().valid_metric : -1;
     try {
-      if (evaluate && !sp.test.empty())
-        rep.test_metric = score(eval_logits(sp.test), sp.test, sp.labels, sp.num_classes);
-      if (evaluate && rep.valid_metric < 0 && !sp.valid.empty())
-        rep.valid_metric = score(eval_logits(sp.valid), sp.valid, sp.labels, sp.num_classes);
+      // (Decided alike on every rank of a job: each enters the evaluations the lead runs.)
+      if (evaluate && !sp.test.empty()) rep.test_metric = eval_metric(sp.test);
+      if (evaluate && !validated_last_epoch && !sp.valid.empty()) rep.valid_metric = eval_metric(sp.valid);
     } catch (const evaluation_stopped&) {
       stopped_at_the_end();
     }

@@ -37,6 +37,25 @@ TEST(Budget, ParsesBytesAndShares) {
     }
 }
 
+// A share that is a whole number of bytes grants exactly that many: 29% of 12,800 bytes is 3,712
+// (0.29 x 12800 is 3711.9999... in doubles, and floor() had cost a row of 64 bytes), never one more.
+TEST(Budget, AShareOfWholeBytesIsGrantedExactly) {
+  EXPECT_EQ(parse_budget("29%", "--gpu-mem").resolve(12800), 3712u);
+  EXPECT_EQ(parse_budget("57%", "--host-mem").resolve(12800), 7296u);
+  EXPECT_EQ(parse_budget("57%", "--host-mem").resolve(5000 * 64), 182400u);
+  EXPECT_EQ(parse_budget("0.29", "--gpu-mem").resolve(12800), 3712u);
+  // Every p% of 100 * k bytes is exactly p * k: no share rounds down a byte, none rounds up.
+  for (int p = 0; p <= 100; ++p)
+    for (std::uint64_t k : {1ull, 7ull, 64ull, 12800ull, 1000003ull, 4294967311ull}) {
+      ASSERT_EQ(parse_budget(std::to_string(p) + "%", "--gpu-mem").resolve(100 * k), static_cast<std::uint64_t>(p) * k)
+          << p << "% of " << 100 * k;
+    }
+  // Not a whole number of bytes: rounded down as before.
+  EXPECT_EQ(parse_budget("28.99999%", "--gpu-mem").resolve(12800), 3711u);
+  EXPECT_EQ(parse_budget("33%", "--gpu-mem").resolve(1000), 330u);
+  EXPECT_EQ(parse_budget("1%", "--gpu-mem").resolve(99), 0u);
+}
+
 TEST(BudgetBadInput, ErrorsNameTheOptionAndText) {
   for (const char* bad : {"-1G", "", "abc", "12X", "150%", "1.5", "1"}) {  // "1": one byte or all? refused
     try {

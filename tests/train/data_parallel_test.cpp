@@ -316,6 +316,81 @@ TEST(DataParallel, KillingTheLauncherStopsItsRanks) {
   }
 }
 
+// Ctrl-C during the final evaluation of an unsharded job stops it on every rank (the lead evaluates;
+// the others wait for its heartbeats and hear of the stop): exit 130, no test metric, as one process.
+TEST(DataParallel, CtrlCDuringTheLeadsFinalEvaluationStopsTheJob) {
+  test::scratch_dir d;
+  std::string out;
+  ASSERT_EQ(test::run_cli("-q generate rmat " + d / "g" +
+                              " --scale 18 --edge-factor 16 --feature-dim 32 --classes 4 "
+                              "--seed 3",
+                          &out),
+            0)
+      << out;
+  const std::string metrics = d / "m.jsonl", log = d / "log";
+  const pid_t launch = spawn({"--threads",
+                              "1",
+                              "launch",
+                              "-n",
+                              "2",
+                              "--",
+                              "train",
+                              d / "g",
+                              "--epochs",
+                              "1",
+                              "--max-batches",
+                              "1",
+                              "--hidden",
+                              "64",
+                              "--fanouts",
+                              "5,5",
+                              "--no-progress",
+                              "--eval-batch-size",
+                              "256",
+                              "--metrics",
+                              metrics},
+                             {}, log);
+  // The epoch's line is in the metrics' temporary once its training and validation are done: the
+  // test evaluation runs next.
+  bool in_test = false;
+  for (int i = 0; i < 6000 && !in_test; ++i) {
+    std::this_thread::sleep_for(10ms);
+    for (const auto& e : std::filesystem::directory_iterator(d.path()))
+      in_test = in_test || (e.path().filename().string().rfind(".m.jsonl.tmp-", 0) == 0 &&
+                            std::filesystem::file_size(e.path()) > 0);
+  }
+  ::kill(launch, SIGINT);
+  bool timed_out = false;
+  const int status = wait_status(launch, 120s, &timed_out);
+  const std::string text = test::read_text(log);
+  ASSERT_TRUE(in_test) << text;
+  ASSERT_FALSE(timed_out) << text;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130) << "status " << status << "\n" << text;
+  EXPECT_NE(text.find("stopped before the final evaluation"), std::string::npos) << text;
+  EXPECT_EQ(text.find("test accuracy"), std::string::npos) << text;
+}
+
+// The lead evaluates alone while the others wait: its heartbeats keep a --comm-timeout shorter than
+// the evaluation (0.2 s here against ~0.5 s) from timing them out, as the wait for a hung rank would.
+TEST(DataParallel, ALongEvaluationOnTheLeadDoesNotTimeTheOthersOut) {
+  test::scratch_dir d;
+  std::string out;
+  ASSERT_EQ(test::run_cli("-q generate rmat " + d / "g" +
+                              " --scale 18 --edge-factor 16 --feature-dim 32 --classes 4 "
+                              "--seed 3",
+                          &out),
+            0)
+      << out;
+  ASSERT_EQ(test::run_cli("--threads 1 launch -n 2 -- train " + d / "g" +
+                              " --epochs 1 --max-batches 1 --hidden 64 --fanouts 5,5 --no-progress --eval-batch-size "
+                              "256 --comm-timeout 0.2",
+                          &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("test accuracy"), std::string::npos) << out;
+  EXPECT_EQ(out.find("timed out"), std::string::npos) << out;
+}
+
 // A log of `launch ... 2>&1` reads as one process's would: rank 0's result line after its epoch
 // lines (its stdout went straight to the file while its stderr came through launch's relay).
 TEST(DataParallel, AMergedLogOfLaunchKeepsRankZerosOrder) {
