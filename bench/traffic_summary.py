@@ -76,7 +76,8 @@ with open(os.path.join(out, "summary.md"), "w") as f:
                 f"{d['presample_epochs']:.2f} | {pct(mid(j, ceil) if ceil else None)} | {pct(of_ceiling(j, d))} | "
                 f"{best_cells} |\n")
     f.write("\n")
-    # The verdict on the goal, counted from the rows above.
+    # The verdict on the goal, counted from the rows above (the one-epoch figures for the few-batch
+    # graphs are a measurement of a build with kCvipMinBatches = 1, recorded in cvip.cpp).
     def batches(j):
         return -(-j["train_nodes"] // j["batch_size"])
 
@@ -117,7 +118,8 @@ with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(f"Where an epoch has 8 batches or more ({len(many)} settings) the default samples one epoch, at "
                 f"{costs_many[0]:.2f}-{costs_many[-1]:.2f} presampling epochs (median "
                 f"{costs_many[len(costs_many) // 2]:.2f}; these runs take milliseconds, and the ratio varies by "
-                "about 0.3 from run to run).\n\n")
+                "about 0.3 from run to run).")
+    f.write("\n\n")
     # Quality against cost over all settings, each estimator once: what a reader weighs first.
     names = [e["estimator"] for e in runs[0]["estimators"] if e["estimator"] != "oracle"]
     f.write(f"## Every estimator over the {len(runs)} settings\n\n"

@@ -22,6 +22,7 @@
 #include "core/log.hpp"
 #include "core/mmap_file.hpp"
 #include "core/temp_files.hpp"
+#include "multigpu/communicator.hpp"
 #include "include/tiergnn/version.hpp"
 
 namespace {
@@ -299,12 +300,15 @@ int main(int argc, char** argv) {
         "out of memory: this command needs more memory than this machine has (or this process's memory "
         "limit allows) for this dataset and these options (sizes such as --nodes, --scale, --batch-size, "
         "--hidden, --fanouts)");
+    tg::end_mpi_job_after_error();
     return 1;
   } catch (const std::filesystem::filesystem_error& e) {
     print_error(tg::filesystem_error_text(e));
+    tg::end_mpi_job_after_error();
     return 1;
   } catch (const std::exception& e) {
     print_error(e.what());
+    tg::end_mpi_job_after_error();
     return 1;
   }
   // The results written to standard output (info --json > file) must have reached it: a full disk

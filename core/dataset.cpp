@@ -110,6 +110,7 @@ json dataset_meta::to_json() const {
   j["num_edges"] = num_edges;
   j["directed"] = directed;
   j["graph"] = {{"index_dtype", dtype_name(index_dtype)}};
+  if (self_loops >= 0) j["graph"]["self_loops"] = self_loops;
   j["features"] = has_features() ? json{{"dim", feature_dim}, {"dtype", dtype_name(feature_dtype)}} : json(nullptr);
   if (has_features() && feature_shards > 0) j["features"]["shards"] = feature_shards;
   j["labels"] = has_labels() ? json{{"num_classes", num_classes}, {"dtype", dtype_name(label_dtype)}} : json(nullptr);
@@ -164,6 +165,13 @@ dataset_meta meta_from_json(const json& j, const std::string& path) {
   m.directed = field<bool>(j, "directed", path);
   const json g = field<json>(j, "graph", path);
   m.index_dtype = dtype_from_name(field<std::string>(g, "index_dtype", path, "graph"), path + ": graph.index_dtype");
+  if (g.contains("self_loops")) {
+    m.self_loops = field<std::int64_t>(g, "self_loops", path, "graph");
+    if (m.self_loops < 0 || m.self_loops > m.num_edges)
+      throw input_error(at_input(path, "graph.self_loops " + std::to_string(m.self_loops) +
+                                           " is outside [0, num_edges " + std::to_string(m.num_edges) +
+                                           "]: the file is corrupt"));
+  }
   const json f = field<json>(j, "features", path);
   if (!f.is_null()) {
     m.feature_dim = field<std::int64_t>(f, "dim", path, "features");

@@ -36,6 +36,10 @@ struct dataset_meta {
   std::int64_t num_edges = 0;  // stored arcs (CSR entries); an undirected edge counts twice
   bool directed = true;
   dtype index_dtype = dtype::int32;
+  // Stored self-loop arcs (a row listing its own node), counted by the writer that built the CSR;
+  // -1: not recorded (datasets written before it was, or by another program). GCN's degrees skip
+  // the self-loop lookup where it is 0 (sampler/self_loops.hpp).
+  std::int64_t self_loops = -1;
   std::int64_t feature_dim = 0;  // 0: no features
   dtype feature_dtype = dtype::float32;
   // > 0: the features are not in features.npy but split across this many machines' shard files,

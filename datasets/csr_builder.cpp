@@ -159,7 +159,7 @@ csr_build_stats build_impl(const std::string& spill_path, const std::vector<std:
 
   std::vector<index_t> buf;
   std::vector<std::int64_t> keep(static_cast<std::size_t>(n));
-  std::atomic<std::int64_t> loops{0}, dups{0};
+  std::atomic<std::int64_t> loops{0}, dups{0}, stored_loops{0};
   std::int64_t pos = 0;
   for (std::size_t b = 0; b < buckets; ++b) {
     const std::int64_t lo = bucket_start[b], hi = bucket_start[b + 1], base = indptr[lo];
@@ -180,7 +180,7 @@ csr_build_stats build_impl(const std::string& spill_path, const std::vector<std:
     });
     // Sort each row, drop self-loops / duplicates as asked; new row lengths in `keep`.
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(lo, hi, 1024), [&](const auto& r) {
-      std::int64_t l = 0, d = 0;
+      std::int64_t l = 0, d = 0, kept_loops = 0;
       for (std::int64_t v = r.begin(); v < r.end(); ++v) {
         index_t* rb = idx + indptr[v];
         index_t* re = idx + indptr[v + 1];
@@ -195,12 +195,14 @@ csr_build_stats build_impl(const std::string& spill_path, const std::vector<std:
             ++d;
             continue;
           }
+          kept_loops += static_cast<std::int64_t>(*it) == v;
           *o++ = *it;
         }
         keep[static_cast<std::size_t>(v)] = o - rb;
       }
       loops += l;
       dups += d;
+      stored_loops += kept_loops;
     });
     // Compact the bucket left to right (new offsets never exceed old ones) and append it.
     index_t* dst = buf.data();
@@ -219,6 +221,7 @@ csr_build_stats build_impl(const std::string& spill_path, const std::vector<std:
   cursor.shrink_to_fit();
   indptr[n] = pos;
   st.self_loops_removed = loops.load();
+  w.meta().self_loops = stored_loops.load();
   st.duplicates_removed = dups.load();
   st.edges = pos;
   out.finish();

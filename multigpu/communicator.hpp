@@ -102,6 +102,10 @@ std::unique_ptr<communicator> make_cpu_communicator(const world_info& w, std::ch
 // (0: never). Throws comm_error without MPI.
 bool mpi_compiled();
 std::unique_ptr<communicator> make_mpi_communicator(std::chrono::milliseconds timeout);
+// A rank of an MPI job that ends with an error while the others may wait in a collective (a --resume
+// refusal, a bad file on one machine): MPI_Abort, so mpirun ends the job now. MPI_Finalize would
+// wait for them, and they for it until --comm-timeout, named as a hang. No-op outside MPI jobs.
+void end_mpi_job_after_error();
 
 // The CPU communicator of a data-parallel job for a `--comm` choice: "mpi" (the job must have been
 // started by mpirun), "tcp" (the star above), or "auto" (MPI under mpirun when this build has MPI,

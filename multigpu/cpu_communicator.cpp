@@ -254,7 +254,7 @@ class tcp_communicator final : public communicator {
                                 stopping);
       if (left <= 0) {
         // Rank 0 relays every rank's data in the star: a rank waiting on it may be waiting on another.
-        if (w_.rank != 0 && who == 0)
+        if (w_.rank != 0 && who == 0 && w_.size > 2)
           throw comm_error("rank " + std::to_string(w_.rank) + ": timed out after " + std::to_string(timeout_.count()) +
                            " ms " + doing + " rank 0 (world of " + std::to_string(w_.size) +
                            "), which relays every rank's data: the rank that hung may be another (rank 0's message "

@@ -133,9 +133,7 @@ class collective_watchdog {
                               " of the MPI job (world of " + std::to_string(size_) +
                               "): a rank is hung or far slower than the others (--comm-timeout); ending the job\n";
       (void)!::write(2, msg.data(), msg.size());
-      int level = MPI_THREAD_SINGLE;
-      MPI_Query_thread(&level);
-      if (level >= MPI_THREAD_MULTIPLE) MPI_Abort(MPI_COMM_WORLD, 1);
+      if (runtime().provided >= MPI_THREAD_MULTIPLE) MPI_Abort(MPI_COMM_WORLD, 1);
       ::_exit(1);
     }
   }
@@ -229,6 +227,16 @@ class mpi_communicator final : public communicator {
 
 bool mpi_compiled() {
   return true;
+}
+
+void end_mpi_job_after_error() {
+  int ready = 0, done = 0;
+  MPI_Initialized(&ready);
+  MPI_Finalized(&done);
+  if (!ready || done) return;
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
 std::unique_ptr<communicator> make_mpi_communicator(std::chrono::milliseconds timeout) {

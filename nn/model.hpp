@@ -86,6 +86,7 @@ class gnn_model {
   // host-memory passes below to take them out of the degrees (batch_graphs::build). Without it the
   // blocks' degrees are used as they are (right for graphs without self-loops).
   void set_self_loops(const self_loop_index* loops) { self_loops_ = loops; }
+  const self_loop_index* self_loops() const { return self_loops_; }
   std::vector<parameter>& params() { return params_; }
   const std::vector<parameter>& params() const { return params_; }
   std::int64_t num_parameters() const;

@@ -2,12 +2,15 @@
 // Which nodes' CSR rows list the node itself (a stored self-loop). GCN's normalisation adds exactly
 // one self-loop per node (D^-1/2 (A + I) D^-1/2 with A's diagonal left out, as PyG's gcn_norm with
 // add_remaining_self_loops), so a node's GCN degree is its in-degree without a stored self-loop:
-// counting it (a row of 3 neighbours and itself taken as degree 4, plus one) put every weight of such
-// a node off by up to a third (kernels/aggregate.hpp).
+// counting it (a row of 3 neighbours and itself taken as degree 4, plus one) put the weights of such
+// a node off: its own by up to a half (1/3 for 1/2 with one neighbour), its neighbours' by up to 1.6x
+// with the d/(d-1) scale of a row taken whole (kernels/aggregate.hpp).
 //
 // Found lazily: a row is scanned the first time it is asked about (rows need not be sorted) and the
 // answer kept in 2 bits per node (N / 4 bytes), so a run pays for the rows its batches touch, never a
-// pass over all edges. Thread-safe; the answers depend on the graph only.
+// pass over all edges. Thread-safe; the answers depend on the graph only. Not built at all where the
+// dataset's writer counted no self-loops (dataset_meta::self_loops == 0: every importer and
+// generator records the count), so only graphs that store self-loops pay for it.
 #include <atomic>
 #include <cstdint>
 #include <memory>

@@ -167,6 +167,7 @@ void write_renumbered(const dataset& src, const std::vector<std::int64_t>& order
   m.num_edges = sm.num_edges;
   m.directed = sm.directed;
   m.index_dtype = sm.index_dtype;
+  m.self_loops = sm.self_loops;  // a renumbering keeps every arc, a self-loop as one
   m.feature_dim = sm.feature_dim;
   m.feature_dtype = sm.feature_dtype;
   m.num_classes = sm.num_classes;

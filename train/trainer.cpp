@@ -607,7 +607,22 @@ void lead_evaluation_follow(communicator& comm) {
 
 std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const std::vector<std::int64_t>& ids,
                                    const train_config& cfg) {
-  return evaluate_unsharded(d, m, ids, cfg, nullptr);
+  // GCN: the dataset's self-loops, for this evaluation, where the caller set none.
+  std::optional<self_loop_index> loops;
+  auto& mm = const_cast<gnn_model&>(m);  // (set and reset around a pass that keeps no other state)
+  if (aggregator_of(m.config()) == aggregator::gcn && !cfg.ignore_graph && !m.self_loops() &&
+      d.meta().self_loops != 0) {
+    loops.emplace(d);
+    mm.set_self_loops(&*loops);
+  }
+  try {
+    std::vector<float> out = evaluate_unsharded(d, m, ids, cfg, nullptr);
+    if (loops) mm.set_self_loops(nullptr);
+    return out;
+  } catch (...) {
+    if (loops) mm.set_self_loops(nullptr);
+    throw;
+  }
 }
 
 namespace {
@@ -825,11 +840,12 @@ tier_layout plan_tiers(const dataset& d, const train_config& cfg, std::int64_t r
 // "key: checkpoint V, this run W" for every top-level key whose values differ.
 std::string json_differences(const nlohmann::json& saved, const nlohmann::json& now,
                              const std::string& saved_is = "checkpoint", const std::string& now_is = "this run") {
-  if (!saved.is_object() || !now.is_object()) return saved_is + " " + saved.dump() + ", " + now_is + " " + now.dump();
+  if (!saved.is_object() || !now.is_object())
+    return saved_is + " " + json_text(saved) + ", " + now_is + " " + json_text(now);
   std::string out;
   auto add = [&](const std::string& key, const nlohmann::json& a, const nlohmann::json& b) {
-    out += (out.empty() ? "" : "; ") + key + ": " + saved_is + " " + (a.is_null() ? "(none)" : a.dump()) + ", " +
-           now_is + " " + (b.is_null() ? "(none)" : b.dump());
+    out += (out.empty() ? "" : "; ") + key + ": " + saved_is + " " + (a.is_null() ? "(none)" : json_text(a)) + ", " +
+           now_is + " " + (b.is_null() ? "(none)" : json_text(b));
   };
   for (const auto& [key, a] : saved.items()) {
     const nlohmann::json b = now.value(key, nlohmann::json());
@@ -845,12 +861,12 @@ std::string json_differences(const nlohmann::json& saved, const nlohmann::json& 
 int restore_or_start(const dataset& d, const train_config& cfg, const std::string& ckpt_path,
                      const nlohmann::json& identity, bool lead, int world, gnn_model* model, adam_optimizer* opt,
                      nlohmann::json* metrics_tail) {
+  if (cfg.resume && world > 1 && !lead) return 0;  // the lead's checkpoint arrives by share_resumed_state
   std::error_code ec;
   if (!ckpt_path.empty() && std::filesystem::exists(ckpt_path, ec) && !std::filesystem::is_regular_file(ckpt_path, ec))
     throw input_error(at_input(ckpt_path,
                                "is not a regular file (a checkpoint is one file); remove it or name another "
                                "--checkpoint directory"));
-  if (cfg.resume && world > 1 && !lead) return 0;  // the lead's checkpoint arrives by share_resumed_state
   if (cfg.resume) {
     if (ckpt_path.empty()) throw input_error("--resume needs --checkpoint DIR");
     if (!std::filesystem::exists(ckpt_path))
@@ -951,7 +967,7 @@ void check_same_job(communicator& comm, const dataset& d, const nlohmann::json& 
                               {"model", model.config().to_json()},
                               {"settings", settings_json(cfg)},
                               {"loop", job_settings_json(cfg)}};
-  std::string mine = nlohmann::json{{"dir", d.dir()}, {"job", job}}.dump();
+  std::string mine = json_text(nlohmann::json{{"dir", d.dir()}, {"job", job}});
   const int world = comm.size();
   std::uint64_t len = mine.size();
   std::vector<std::uint64_t> lens(static_cast<std::size_t>(world));
@@ -997,9 +1013,23 @@ void check_same_job(communicator& comm, const dataset& d, const nlohmann::json& 
              (arrays.empty() ? std::string("") : "checksums of " + arrays) +
              "): every rank needs a copy of the same dataset (of a prepared one, the output of the same prepare run)";
     } else {
+      // Named by their options (--batch-size for batch_size; the model kind is --model).
       for (const char* part : {"model", "settings", "loop"}) {
-        const nlohmann::json a = lead.value(part, nlohmann::json()), b = other.value(part, nlohmann::json());
-        if (a != b) what += (what.empty() ? "" : "; ") + json_differences(a, b, of0, who);
+        nlohmann::json a = lead.value(part, nlohmann::json()), b = other.value(part, nlohmann::json());
+        if (a == b || !a.is_object() || !b.is_object()) continue;
+        const auto option_of = [](const std::string& key) {
+          if (key == "kind") return std::string("--model");
+          if (key == "attention_dropout") return std::string("--attn-dropout");
+          if (key == "num_layers") return std::string("layers (--fanouts)");
+          if (key == "in_dim" || key == "num_classes") return "the dataset's " + key;
+          std::string o = "--" + key;
+          std::replace(o.begin(), o.end(), '_', '-');
+          return o;
+        };
+        nlohmann::json na = nlohmann::json::object(), nb = nlohmann::json::object();
+        for (const auto& [k, v] : a.items()) na[option_of(k)] = v;
+        for (const auto& [k, v] : b.items()) nb[option_of(k)] = v;
+        what += (what.empty() ? "" : "; ") + json_differences(na, nb, of0, who);
       }
       what = who + " was started with other settings than " + of0 + ": " + what +
              "; every rank must be started with the same options";
@@ -1111,9 +1141,10 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   std::unique_ptr<backend> compute_owner = on_gpu ? make_backend(dev, cfg.device_id) : nullptr;
   backend& be = on_gpu ? *compute_owner : cpu_backend();
   gnn_model model(cfg.model, cfg.seed, be);
-  // GCN counts one self-loop per node: a stored one leaves the degrees (found as batches touch rows).
+  // GCN counts one self-loop per node: a stored one leaves the degrees (found as batches touch rows;
+  // nothing to find where the dataset's writer counted none).
   std::unique_ptr<self_loop_index> self_loops;
-  if (aggregator_of(cfg.model) == aggregator::gcn && !cfg.ignore_graph) {
+  if (aggregator_of(cfg.model) == aggregator::gcn && !cfg.ignore_graph && d.meta().self_loops != 0) {
     self_loops = std::make_unique<self_loop_index>(d);
     model.set_self_loops(self_loops.get());
   }
@@ -1192,8 +1223,9 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   {
     // A stop while a rank waits for the others here (a peer that never answers) ends the wait within
     // the communicator's grace, as in training, and the run with 128 + the signal.
+    // (Under MPI, whose collectives do not watch for signals, a signal keeps its default action here.)
     std::optional<stop_signal_guard> waiting;
-    if (comm) waiting.emplace();
+    if (comm && std::string(comm->kind()) == "cpu") waiting.emplace();
     if (comm) check_same_job(*comm, d, identity, model, cfg);
     rep.start_epoch = restore_or_start(d, cfg, ckpt_path, identity, lead, world, &model, &opt, &metrics_tail);
     if (comm && cfg.resume) rep.start_epoch = share_resumed_state(*comm, rep.start_epoch, &model, &opt);

@@ -103,9 +103,24 @@ TEST(EdgeListImport, CsvWithHeaderGzipUndirectedAndSelfLoops) {
   EXPECT_FALSE(ds.meta().directed);
   EXPECT_EQ(ds.num_edges(), 4);
   EXPECT_EQ(ds.indices().to_int64(), (std::vector<std::int64_t>{1, 2, 0, 0}));
+  EXPECT_EQ(ds.meta().self_loops, 0);  // counted by the CSR build (GCN skips its lookup on 0)
   o.remove_self_loops = false;
   import_edgelist(d / "g.csv.gz", d / "ds2", o, false);
   EXPECT_EQ(dataset::open(d / "ds2").num_edges(), 5);  // a kept self-loop is stored once
+  EXPECT_EQ(dataset::open(d / "ds2").meta().self_loops, 1);
+  // Recorded in meta.json (graph.self_loops); a count beyond the arcs is corruption.
+  const std::string meta = test::read_text(d / "ds2/meta.json");
+  EXPECT_NE(meta.find("\"self_loops\": 1"), std::string::npos) << meta;
+  std::string bad = meta;
+  bad.replace(bad.find("\"self_loops\": 1"), 16, "\"self_loops\": 9");
+  test::write_text(d / "ds2/meta.json", bad);
+  try {
+    dataset::open(d / "ds2");
+    FAIL() << "a self-loop count beyond the arcs was accepted";
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("graph.self_loops 9 is outside [0, num_edges 5]"), std::string::npos)
+        << e.what();
+  }
 }
 
 // The CSR build scatters one bucket of rows at a time when the arcs exceed its memory budget; the

@@ -558,6 +558,8 @@ std::string signal_rank_one_of_an_mpi_job(const test::scratch_dir& d, const std:
   bool timed_out = false;
   const int status = wait_status(job, 60s, &timed_out);
   if (victim > 0 && sig == SIGSTOP) ::kill(victim, SIGKILL);  // in case mpirun left it
+  if (timed_out)
+    for (pid_t p : ranks) ::kill(p, SIGKILL);  // none left spinning in a collective
   EXPECT_FALSE(timed_out) << "mpirun did not end the job within 60 s\n" << test::read_text(log);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << "status " << status;
   return test::read_text(log);
@@ -570,6 +572,27 @@ TEST(DataParallelMpi, AKilledRankEndsTheJobNamingIt) {
   const std::string g = make_graph(d, 20000);
   const std::string text = signal_rank_one_of_an_mpi_job(d, g, SIGKILL, "");
   EXPECT_NE(text.find("rank 1"), std::string::npos) << "mpirun's message names the rank:\n" << text;
+}
+
+// A rank that fails alone (rank 0: --resume without a checkpoint) ends the MPI job at once through
+// MPI_Abort: its MPI_Finalize had waited for the others, and they for it until --comm-timeout.
+TEST(DataParallelMpi, ARankThatFailsAloneEndsTheJobAtOnce) {
+  TG_MPI_OR_SKIP();
+  test::scratch_dir d;
+  const std::string g = make_graph(d, 2000);
+  std::filesystem::create_directory(d / "ck");
+  std::string out;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int rc = run_shell(mpirun_prefix(2) + " -q train " + g +
+                               " --fanouts 5,5 --hidden 8 --batch-size 200 --epochs 2 --no-progress --comm mpi "
+                               "--checkpoint " +
+                               d / "ck" + " --resume --comm-timeout 100",
+                           &out);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("no checkpoint.tgck in this directory"), std::string::npos) << out;
+  EXPECT_EQ(out.find("timed out"), std::string::npos) << out;
+  EXPECT_LT(seconds, 60.0) << out;
 }
 
 // A rank that hangs (stopped) ends an MPI job after --comm-timeout, as under launch: the others sat
@@ -766,12 +789,13 @@ TEST(DataParallel, RanksOfAnotherDatasetOrOtherSettingsAreRefusedBeforeWork) {
   out.clear();
   status = run_ranks_by_hand({g, g}, split_args(quick), d.path(), &out, {{"--seed", "1"}, {"--seed", "2"}});
   EXPECT_EQ(status, (std::vector<int>{1, 1})) << out;
-  EXPECT_NE(out.find("rank 1 was started with other settings than rank 0: seed: rank 0 1, rank 1 2"), std::string::npos)
+  EXPECT_NE(out.find("rank 1 was started with other settings than rank 0: --seed: rank 0 1, rank 1 2"),
+            std::string::npos)
       << out;
   out.clear();
   status = run_ranks_by_hand({g, g}, split_args(quick), d.path(), &out, {{"--hidden", "8"}, {"--hidden", "16"}});
   EXPECT_EQ(status, (std::vector<int>{1, 1})) << out;
-  EXPECT_NE(out.find("hidden: rank 0 8, rank 1 16"), std::string::npos) << out;
+  EXPECT_NE(out.find("--hidden: rank 0 8, rank 1 16"), std::string::npos) << out;
   EXPECT_EQ(out.find("timed out"), std::string::npos) << out;
 }
 

@@ -171,6 +171,7 @@ TEST(Trainer, GcnCountsOneSelfLoopPerNodeWhateverTheRowsStore) {
   w.meta().arrays.clear();
   w.meta().name = "loops";
   w.meta().num_edges = static_cast<std::int64_t>(ix.size());
+  w.meta().self_loops = loops;  // as a CSR writer records them (0 would skip the lookup)
   w.put("indptr.npy", ip);
   w.put("indices.npy", ix);
   for (const auto& [file, info] : plain.meta().arrays) {
