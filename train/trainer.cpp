@@ -1281,6 +1281,32 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     so.reserve_bytes = gpu_reserve.total() + sampler_bytes;
     if (comm && !sharded) plan_shared_gpu_tier(*comm, cfg.device_id, d.num_nodes(), row_bytes, &tier_g, &tier_c, &so);
   }
+  if (!on_gpu) {
+    // What this run holds in memory on the CPU, checked before the tiers are loaded (the kernel's OOM
+    // killer ended runs whose model or tiers did not fit, without a word): training's reserve (the
+    // model with its gradients and Adam state, and a batch's activations over the sampled hops: the
+    // estimate the tier plan prints), the tiers the store copies into memory (the GPU tier is host
+    // memory here; an unprepared dataset's host tier is read in place from its mapping) and this
+    // rank's replicas of other machines' rows, and per-node arrays (labels, the prepared order, the
+    // sampler's map: 20 bytes a node). Mapped files (the graph) are page cache, which the kernel evicts.
+    const reserve_estimate full = estimate_reserve(d.num_nodes(), feature_dim, row_bytes, cfg.fanouts, cfg.batch_size,
+                                                   hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model));
+    const std::uint64_t tiers =
+        so.map_host_tier ? 0 : static_cast<std::uint64_t>(tier_c) * static_cast<std::uint64_t>(row_bytes);
+    const std::uint64_t replicas =
+        sharded && !cfg.replicate.empty() ? replica_budget_bytes(cfg.replicate, d.num_nodes(), feature_dim) : 0;
+    const std::uint64_t per_node = 20 * static_cast<std::uint64_t>(d.num_nodes());
+    expect_memory(full.total() + tiers + replicas + per_node,
+                  "--hidden " + std::to_string(cfg.model.hidden) +
+                      (cfg.model.kind == "gat" ? " x --heads " + std::to_string(cfg.model.heads) : std::string()) +
+                      ", --batch-size " + std::to_string(cfg.batch_size) + " with tiers of " +
+                      format_bytes(static_cast<double>(tiers)),
+                  "training (the model and a batch's activations ~" + format_bytes(static_cast<double>(full.total())) +
+                      ", the GPU and host tiers held in memory " + format_bytes(static_cast<double>(tiers)) +
+                      (replicas > 0 ? ", replicas " + format_bytes(static_cast<double>(replicas)) : std::string()) +
+                      ", per-node arrays " + format_bytes(static_cast<double>(per_node)) +
+                      "; smaller --gpu-mem / --host-mem leave rows on disk)");
+  }
   std::unique_ptr<feature_store> store;
   sharded_store* shards = nullptr;
   if (sharded) {

@@ -9,10 +9,12 @@
 
 #include "core/dataset.hpp"
 #include "core/error.hpp"
+#include "core/resources.hpp"
 #include "datasets/generate.hpp"
 #include "shadow_backend.hpp"
 #include "test_util.hpp"
 #include "tiering/feature_store.hpp"
+#include "tiering/plan.hpp"
 #include "tiering/prepare.hpp"
 #include "train/checkpoint.hpp"
 #include "train/pipeline_cases.hpp"
@@ -193,6 +195,40 @@ TEST(Trainer, GcnCountsOneSelfLoopPerNodeWhateverTheRowsStore) {
     for (std::size_t e = 0; e < a.epochs.size(); ++e) EXPECT_EQ(a.epochs[e].loss, b.epochs[e].loss) << eval << " " << e;
     EXPECT_EQ(a.valid_metric, b.valid_metric) << eval;
     EXPECT_EQ(a.test_metric, b.test_metric) << eval;
+  }
+}
+
+// A model and batch whose activations over the sampled hops cannot fit in this machine's memory are
+// refused before the tiers are loaded, naming the parts (the first check counts the seeds' rows only;
+// such runs were ended by the kernel's OOM killer without a word).
+TEST(TrainerBadInput, ARunWhoseBatchesCannotFitIsRefusedBeforeTheTiersAreLoaded) {
+  scratch_dir d;
+  const dataset ds = dataset::open(make_graph(d, "g", 50000));
+  train_config c = small_config();
+  c.fanouts = {25, 25};
+  c.batch_size = 64;
+  c.eval_mode = "none";  // (a full evaluation is checked first, and would not fit either)
+  // The narrowest hidden width whose batches exceed this machine's memory (the model alone, a few
+  // GiB at most, is allocated before the check).
+  const std::uint64_t have = std::min(physical_memory_bytes(), cgroup_memory_limit_bytes());
+  const std::int64_t row = 16 * 4;
+  reserve_estimate seeds_only, full;
+  for (std::int64_t h : {1000000, 2000000, 4000000}) {
+    c.model.hidden = h;
+    seeds_only = estimate_reserve(50000, 16, row, {0, 0}, 64, h, 4);
+    full = estimate_reserve(50000, 16, row, c.fanouts, 64, h, 4);
+    if (full.total() > have) break;
+  }
+  if (seeds_only.total() > have / 2 || full.total() <= have)
+    GTEST_SKIP() << "this machine's memory (" << have << " B) does not fall between the two estimates";
+  try {
+    train(ds, c);
+    FAIL() << "a run needing " << full.total() << " B on a machine with " << have << " B started";
+  } catch (const input_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("the model and a batch's activations"), std::string::npos) << what;
+    EXPECT_NE(what.find("the GPU and host tiers held in memory"), std::string::npos) << what;
+    EXPECT_NE(what.find("needs"), std::string::npos) << what;
   }
 }
 
