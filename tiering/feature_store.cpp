@@ -14,6 +14,8 @@
 
 #include "core/error.hpp"
 #include "core/npy.hpp"
+#include "core/progress.hpp"
+#include "core/resources.hpp"
 #include "tiering/disk_reader.hpp"
 
 namespace tg {
@@ -32,6 +34,22 @@ tiered_store::tiered_store(const feature_file& f, std::int64_t g, std::int64_t c
   type_ = f.type;
   dim_ = f.dim;
   row_bytes_ = disk_.row_bytes();
+  // The two memory tiers are copies in this process's memory (the GPU tier too, on the CPU backend):
+  // refused, naming the numbers, where they cannot fit at all (the kernel's OOM killer ended an embedding
+  // program's whole Python process instead).
+  {
+    const std::uint64_t gpu_bytes = static_cast<std::uint64_t>(g_) * static_cast<std::uint64_t>(row_bytes_),
+                        host_bytes = static_cast<std::uint64_t>(c_ - g_) * static_cast<std::uint64_t>(row_bytes_);
+    const std::uint64_t have = usable_memory_bytes();
+    if (have != kUnknownBytes && gpu_bytes + host_bytes > have)
+      throw budget_error(at_input(f.path, "the GPU tier (" + format_bytes(static_cast<double>(gpu_bytes)) +
+                                              ") and host tier (" + format_bytes(static_cast<double>(host_bytes)) +
+                                              ") are held in this process's memory on the CPU backend: " +
+                                              format_bytes(static_cast<double>(gpu_bytes + host_bytes)) +
+                                              ", more than the " + format_bytes(static_cast<double>(have)) +
+                                              " it may use (this machine's memory or its cgroup limit); give them "
+                                              "fewer rows (the rest stay on disk)"));
+  }
   // Load the two memory tiers: contiguous row ranges of the renumbered file.
   gpu_tier_ = host_buffer<std::uint8_t>(static_cast<std::size_t>(g_ * row_bytes_));
   disk_.read_range(0, g_, gpu_tier_.data());

@@ -1099,30 +1099,47 @@ train_report train(const dataset& d, const train_config& cfg_in) {
   }
   // Full-neighbour evaluation (evaluate_with) holds every layer's input and output for all N nodes
   // beside the model, and a chunk's rows: checked before training, not found out by the kernel's OOM
-  // killer after it. At the least, per layer l: N x (din, for l > 0, + dout) floats, and the chunk's
-  // own input rows (SAGE: and their aggregates), min(N, --eval-batch-size) x din.
-  // (Only where there is something to evaluate: a validation or test split.)
+  // killer after it. Per layer l: N x (din, for l > 0, + dout) floats, the input rows of the chunk's
+  // sources, at most min(N, its seeds + their in-edges) x din (on a hot-first prepared graph the first
+  // chunk's hubs reach most nodes: counting its seeds alone undercounted 2.0 GiB as 1.07), and SAGE's
+  // aggregates of the chunk, --eval-batch-size x din. The tiers and per-node arrays held beside it
+  // are added once they are known (below). (Only where there is a validation or test split.)
+  std::uint64_t full_eval_bytes = 0;
   if (cfg.eval_mode == "full" && (lead || d.meta().feature_shards > 0) && (!sp.valid.empty() || !sp.test.empty())) {
     const std::int64_t n = d.num_nodes(), chunk = std::min(n, cfg.eval_batch_size);
     const auto layers = static_cast<std::int64_t>(cfg.fanouts.size());
     const std::int64_t width = hidden_width(cfg.model);
+    std::int64_t most_sources = 0;  // the largest chunk's sources, bounded by its in-edges (one pass over indptr)
+    if (!cfg.ignore_graph) {
+      const auto ip = d.indptr().as<std::int64_t>();
+      for (std::int64_t s0 = 0; s0 < n; s0 += chunk) {
+        const std::int64_t cnt = std::min(chunk, n - s0);
+        most_sources =
+            std::max(most_sources,
+                     std::min(n, cnt + (ip[static_cast<std::size_t>(s0 + cnt)] - ip[static_cast<std::size_t>(s0)])));
+      }
+    } else {
+      most_sources = chunk;
+    }
     double floats = 0;
     for (std::int64_t l = 0; l < layers; ++l) {
       const double din = static_cast<double>(l == 0 ? feature_dim : width);
       const double dout = static_cast<double>(l + 1 == layers ? sp.num_classes : width);
       const double here = static_cast<double>(n) * ((l > 0 ? din : 0.0) + dout) +
-                          static_cast<double>(chunk) * din * (cfg.model.kind == "sage" ? 2.0 : 1.0);
+                          static_cast<double>(most_sources) * din +
+                          (cfg.model.kind == "sage" ? static_cast<double>(chunk) * din : 0.0);
       floats = std::max(floats, here);
     }
     const reserve_estimate model_only =
         estimate_reserve(d.num_nodes(), feature_dim, row_bytes, std::vector<std::int64_t>(cfg.fanouts.size(), 0), 0,
                          hidden_width(cfg.model), sp.num_classes, attention_heads(cfg.model));
     const double bytes = 4.0 * floats + static_cast<double>(model_only.model_bytes);
-    expect_memory(bytes >= 1.8e19 ? kUnknownBytes : static_cast<std::uint64_t>(bytes),
+    full_eval_bytes = bytes >= 1.8e19 ? kUnknownBytes : static_cast<std::uint64_t>(bytes);
+    expect_memory(full_eval_bytes,
                   "--eval full with --hidden " + std::to_string(cfg.model.hidden) +
                       (cfg.model.kind == "gat" ? " x --heads " + std::to_string(cfg.model.heads) : std::string()) +
                       " on " + std::to_string(n) + " nodes",
-                  "full-neighbour evaluation (at the least: the model, and each layer's outputs for every node; "
+                  "full-neighbour evaluation (the model, each layer's outputs for every node, and a chunk's rows; "
                   "--eval sampled keeps one --eval-batch-size chunk's instead, --eval none evaluates nothing)");
   }
   graph_for_sampling train_graph;
@@ -1296,7 +1313,19 @@ train_report train(const dataset& d, const train_config& cfg_in) {
     const std::uint64_t replicas =
         sharded && !cfg.replicate.empty() ? replica_budget_bytes(cfg.replicate, d.num_nodes(), feature_dim) : 0;
     const std::uint64_t per_node = 20 * static_cast<std::uint64_t>(d.num_nodes());
-    expect_memory(full.total() + tiers + replicas + per_node,
+    const std::uint64_t held = tiers + replicas + per_node;
+    if (full_eval_bytes > 0 && full_eval_bytes != kUnknownBytes && full_eval_bytes > full.total())
+      expect_memory(full_eval_bytes + held,
+                    "--eval full with --hidden " + std::to_string(cfg.model.hidden) + " on " +
+                        std::to_string(d.num_nodes()) + " nodes and tiers of " +
+                        format_bytes(static_cast<double>(tiers)),
+                    "full-neighbour evaluation (the model, each layer's outputs for every node and a chunk's rows ~" +
+                        format_bytes(static_cast<double>(full_eval_bytes)) + ", beside the tiers held in memory " +
+                        format_bytes(static_cast<double>(tiers)) + " and per-node arrays " +
+                        format_bytes(static_cast<double>(per_node + replicas)) +
+                        "; --eval sampled keeps one --eval-batch-size chunk's instead, smaller --gpu-mem / --host-mem "
+                        "leave rows on disk)");
+    expect_memory(full.total() + held,
                   "--hidden " + std::to_string(cfg.model.hidden) +
                       (cfg.model.kind == "gat" ? " x --heads " + std::to_string(cfg.model.heads) : std::string()) +
                       ", --batch-size " + std::to_string(cfg.batch_size) + " with tiers of " +
