@@ -43,6 +43,10 @@ std::uint64_t available_memory_bytes();
 // force many buckets with it).
 std::uint64_t bucket_budget_bytes(const char* env_override);
 
+// Anonymous memory a tiergnn process holds before any work (its libraries' heaps and threads: 99 MiB
+// measured for `tiergnn --version`), counted beside a command's own needs in its memory checks.
+inline constexpr std::uint64_t kProcessBaselineBytes = std::uint64_t{100} << 20;
+
 // Throws input_error naming `input`: "<what> needs <bytes> of memory but this machine has <usable>"
 // (or "... but this process's memory limit (cgroup) is <limit>").
 void expect_memory(std::uint64_t bytes, const std::string& input, const std::string& what);

@@ -232,10 +232,17 @@ csr_build_stats build_impl(const std::string& spill_path, const std::vector<std:
 
 }  // namespace
 
+std::uint64_t csr_builder::bucket_bytes() {
+  return scatter_budget_bytes();
+}
+
 void csr_builder::expect_nodes_fit(std::int64_t num_nodes, const std::string& input) {
   if (num_nodes < 0) throw input_error(at_input(input, "node count " + std::to_string(num_nodes) + " is negative"));
-  expect_memory(saturating_mul(static_cast<std::uint64_t>(num_nodes) + 1, 2 * sizeof(std::int64_t)), input,
-                "building the graph of " + std::to_string(num_nodes) + " nodes");
+  expect_memory(saturating_mul(static_cast<std::uint64_t>(num_nodes) + 1, 2 * sizeof(std::int64_t)) + bucket_bytes() +
+                    kProcessBaselineBytes,
+                input,
+                "building the graph of " + std::to_string(num_nodes) +
+                    " nodes (16 bytes per node, the bucket of arcs it scatters at a time and the process itself)");
 }
 
 csr_build_stats csr_builder::build(dataset_writer& w, std::int64_t num_nodes, const std::string& input) {

@@ -62,6 +62,9 @@ class csr_builder {
   // machine has: two offset arrays of num_nodes + 1 entries. Importers that know the node count
   // before reading any edge call it first.
   static void expect_nodes_fit(std::int64_t num_nodes, const std::string& input);
+  // Anonymous memory the build's scatter uses at a time (a quarter of usable memory, at least 64 MiB;
+  // TIERGNN_CSR_BUCKET_BYTES overrides it), for the memory checks of commands that build a CSR.
+  static std::uint64_t bucket_bytes();
 
  private:
   void flush_buffer();

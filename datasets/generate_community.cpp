@@ -199,8 +199,10 @@ std::string generate_community(const community_options& o, const std::string& ou
   // [start[c], start[c+1]) of `order`.
   // Per node: its community (4 B, while laying out), the layout and the alias tables (24 B), and the
   // CSR build's offsets and row lengths (24 B). Refused before any work when it cannot fit.
-  expect_memory(saturating_mul(static_cast<std::uint64_t>(n), 56), "--nodes " + std::to_string(n),
-                "generating a community graph of " + std::to_string(n) + " nodes (56 bytes per node)");
+  expect_memory(saturating_mul(static_cast<std::uint64_t>(n), 56) + csr_builder::bucket_bytes() + kProcessBaselineBytes,
+                "--nodes " + std::to_string(n),
+                "generating a community graph of " + std::to_string(n) +
+                    " nodes (56 bytes per node, the CSR build's bucket and the process itself)");
   std::vector<std::int64_t> start(static_cast<std::size_t>(k) + 1, 0);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   {

@@ -126,10 +126,13 @@ std::string generate_rmat(const rmat_options& o, const std::string& out_dir, boo
   const counter_rng rng = make_rng(o.seed, purpose::edges);
   const graph500_scramble scramble(o.scale, o.seed);
 
-  // Per node: the CSR build's offsets and row lengths (24 B), labels and split ids (up to 16 B).
-  // Refused before any work when it cannot fit.
-  expect_memory(saturating_mul(std::uint64_t{1} << o.scale, 40), "--scale " + std::to_string(o.scale),
-                "generating an R-MAT graph of 2^" + std::to_string(o.scale) + " nodes (40 bytes per node)");
+  // Per node: the CSR build's offsets and row lengths (24 B), labels and split ids (up to 16 B); beside
+  // them the CSR build's bucket of scattered arcs and the process's own baseline. Refused before any
+  // work when it cannot fit (a 256 MiB cgroup passed the per-node bound alone and was OOM-killed).
+  expect_memory(saturating_mul(std::uint64_t{1} << o.scale, 40) + csr_builder::bucket_bytes() + kProcessBaselineBytes,
+                "--scale " + std::to_string(o.scale),
+                "generating an R-MAT graph of 2^" + std::to_string(o.scale) +
+                    " nodes (40 bytes per node, the CSR build's bucket and the process itself)");
   dataset_writer w(out_dir, overwrite);
   {
     // At most: indptr, indices (int64), features, labels and splits (int64).

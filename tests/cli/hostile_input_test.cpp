@@ -221,7 +221,7 @@ TEST(HostileInput, ImportersRefuseSizesThatCannotFit) {
   tg::test::write_text(d / "e.tsv", "0\t1\n1\t2\n");
   expect_one_line_error(
       "-q import edgelist " + d / "e.tsv" + " -o " + d / "o1" + " --remap never --num-nodes 1000000000000",
-      "--num-nodes: building the graph of 1000000000000 nodes needs");
+      "--num-nodes: building the graph of 1000000000000 nodes (16 bytes per node");
   tg::test::write_text(d / "far.tsv", "0\t1\n1\t4000000000000000\n");
   expect_one_line_error("-q import edgelist " + d / "far.tsv" + " -o " + d / "o2" + " --remap never",
                         "largest node id is 4000000000000000 (use --remap");
