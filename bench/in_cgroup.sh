@@ -21,8 +21,17 @@ mkdir "$dir" || { echo "in_cgroup.sh: cannot create a memory cgroup ($dir): run 
 trap 'rmdir "$dir" 2>/dev/null || true' EXIT
 echo "$limit" > "$dir/$file"
 set +e
-(echo "$BASHPID" > "$dir/cgroup.procs" && exec "$@")
+# In the background, so that a signal to this script (timeout's SIGTERM) is passed on to the command
+# and the cgroup is removed after it ends (killed with the script, the cgroup was left behind).
+(echo "$BASHPID" > "$dir/cgroup.procs" && exec "$@") <&0 &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM INT HUP
+wait "$child"
 rc=$?
+while kill -0 "$child" 2>/dev/null; do  # a trapped signal ended the wait, not the command
+  wait "$child"
+  rc=$?
+done
 set -e
 if [ -f "$dir/memory.failcnt" ]; then echo "in_cgroup.sh: limit $limit B, times the limit was hit: $(cat "$dir/memory.failcnt"), peak $(cat "$dir/memory.max_usage_in_bytes") B" >&2; fi
 exit $rc
