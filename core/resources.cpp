@@ -121,9 +121,10 @@ void expect_disk_space(const std::string& path, std::uint64_t bytes, const std::
     throw input_error(at_input(input, "the file system of " + path +
                                           " holds no files (a virtual one, like /proc or /sys): write " + what +
                                           " elsewhere"));
+  // An I/O error (Python: OSError), not bad input: the same command succeeds where there is room.
   if (avail != kUnknownBytes && bytes > avail)
-    throw input_error(at_input(input, what + " needs " + bytes_text(bytes) + " but the file system of " + path +
-                                          " has " + bytes_text(avail) + " free"));
+    throw io_error(at_input(input, what + " needs " + bytes_text(bytes) + " but the file system of " + path + " has " +
+                                       bytes_text(avail) + " free"));
 }
 
 }  // namespace tg

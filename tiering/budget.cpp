@@ -37,7 +37,10 @@ budget parse_budget(const std::string& text, const std::string& what) {
     if (!std::isspace(static_cast<unsigned char>(c))) s.push_back(c);
   if (s.empty()) throw bad("empty size");
   // Decimal only: strtod also reads hexadecimal ("0x10B" would be 267 bytes, its B a hex digit; R11-F5).
-  if (s.find_first_of("xX") != std::string::npos) throw bad("write the number in decimal (hexadecimal is not read)");
+  // (Only a 0x prefix is hexadecimal: "50%x" is a stray character, said as such below.)
+  const std::size_t digits_at = s[0] == '-' || s[0] == '+' ? 1 : 0;
+  if (s.size() > digits_at + 1 && s[digits_at] == '0' && (s[digits_at + 1] == 'x' || s[digits_at + 1] == 'X'))
+    throw bad("write the number in decimal (hexadecimal is not read)");
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   if (end != s.c_str() && std::isinf(v) && std::isdigit(static_cast<unsigned char>(s[s[0] == '-' || s[0] == '+'])))

@@ -803,8 +803,9 @@ TEST(Resources, SaturatingSizeArithmetic) {
   EXPECT_GT(tg::free_disk_bytes(std::filesystem::temp_directory_path().string()), 0u);
   EXPECT_NO_THROW(tg::expect_memory(1 << 20, "x", "a small buffer"));
   EXPECT_THROW(tg::expect_memory(tg::kUnknownBytes, "x", "a huge buffer"), tg::input_error);
+  // Too little free space is an I/O error (Python: OSError), not bad input.
   EXPECT_THROW(tg::expect_disk_space(std::filesystem::temp_directory_path().string(), tg::kUnknownBytes, "x", "y"),
-               tg::input_error);
+               tg::io_error);
 }
 
 TEST(ImportNpz, NodeCountFromNumNodesAndLabelsArchive) {

@@ -56,6 +56,22 @@ TEST(Budget, AShareOfWholeBytesIsGrantedExactly) {
   EXPECT_EQ(parse_budget("1%", "--gpu-mem").resolve(99), 0u);
 }
 
+// Only a 0x prefix is hexadecimal; a stray x after a share is an unknown unit.
+TEST(BudgetBadInput, AStrayXIsAnUnknownUnitNotHexadecimal) {
+  for (const char* text : {"50%x", "1.5x", "10x%"}) try {
+      parse_budget(text, "--host-mem");
+      FAIL() << text;
+    } catch (const input_error& e) {
+      EXPECT_EQ(std::string(e.what()).find("hexadecimal"), std::string::npos) << e.what();
+    }
+  for (const char* text : {"0x10", "0X10B", "-0x1"}) try {
+      parse_budget(text, "--host-mem");
+      FAIL() << text;
+    } catch (const input_error& e) {
+      EXPECT_NE(std::string(e.what()).find("hexadecimal"), std::string::npos) << e.what();
+    }
+}
+
 TEST(BudgetBadInput, ErrorsNameTheOptionAndText) {
   for (const char* bad : {"-1G", "", "abc", "12X", "150%", "1.5", "1"}) {  // "1": one byte or all? refused
     try {
