@@ -615,14 +615,14 @@ std::vector<float> evaluate_logits(const dataset& d, const gnn_model& m, const s
     loops.emplace(d);
     mm.set_self_loops(&*loops);
   }
-  try {
-    std::vector<float> out = evaluate_unsharded(d, m, ids, cfg, nullptr);
-    if (loops) mm.set_self_loops(nullptr);
-    return out;
-  } catch (...) {
-    if (loops) mm.set_self_loops(nullptr);
-    throw;
-  }
+  struct reset {
+    gnn_model& m;
+    bool set;
+    ~reset() {
+      if (set) m.set_self_loops(nullptr);
+    }
+  } const restore{mm, loops.has_value()};
+  return evaluate_unsharded(d, m, ids, cfg, nullptr);
 }
 
 namespace {

@@ -30,14 +30,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string make_graph(const test::scratch_dir& d, std::int64_t nodes) {
+std::string make_graph(const test::scratch_dir& d, std::int64_t nodes, const std::string& name = "g",
+                       std::uint64_t seed = 9) {
   community_options o;
   o.num_nodes = nodes;
   o.avg_degree = 10;
   o.num_classes = 4;
   o.feature_dim = 16;
-  o.seed = 9;
-  return generate_community(o, d / "g", false);
+  o.seed = seed;
+  return generate_community(o, d / name, false);
 }
 
 std::vector<nlohmann::json> metrics(const std::string& path) {
@@ -316,17 +317,15 @@ TEST(DataParallel, KillingTheLauncherStopsItsRanks) {
   }
 }
 
+// An R-MAT graph of 262k nodes whose full evaluation takes ~0.5 s here (the two tests below).
+const std::string kEvalRmat = "-q generate rmat --scale 18 --edge-factor 16 --feature-dim 32 --classes 4 --seed 3 ";
+
 // Ctrl-C during the final evaluation of an unsharded job stops it on every rank (the lead evaluates;
 // the others wait for its heartbeats and hear of the stop): exit 130, no test metric, as one process.
 TEST(DataParallel, CtrlCDuringTheLeadsFinalEvaluationStopsTheJob) {
   test::scratch_dir d;
   std::string out;
-  ASSERT_EQ(test::run_cli("-q generate rmat " + d / "g" +
-                              " --scale 18 --edge-factor 16 --feature-dim 32 --classes 4 "
-                              "--seed 3",
-                          &out),
-            0)
-      << out;
+  ASSERT_EQ(test::run_cli(kEvalRmat + d / "g", &out), 0) << out;
   const std::string metrics = d / "m.jsonl", log = d / "log";
   const pid_t launch = spawn({"--threads",
                               "1",
@@ -375,12 +374,7 @@ TEST(DataParallel, CtrlCDuringTheLeadsFinalEvaluationStopsTheJob) {
 TEST(DataParallel, ALongEvaluationOnTheLeadDoesNotTimeTheOthersOut) {
   test::scratch_dir d;
   std::string out;
-  ASSERT_EQ(test::run_cli("-q generate rmat " + d / "g" +
-                              " --scale 18 --edge-factor 16 --feature-dim 32 --classes 4 "
-                              "--seed 3",
-                          &out),
-            0)
-      << out;
+  ASSERT_EQ(test::run_cli(kEvalRmat + d / "g", &out), 0) << out;
   ASSERT_EQ(test::run_cli("--threads 1 launch -n 2 -- train " + d / "g" +
                               " --epochs 1 --max-batches 1 --hidden 64 --fanouts 5,5 --no-progress --eval-batch-size "
                               "256 --comm-timeout 0.2",
@@ -762,13 +756,7 @@ TEST(DataParallelSharded, AMissingOrForeignShardIsRefusedBeforeWork) {
 TEST(DataParallel, RanksOfAnotherDatasetOrOtherSettingsAreRefusedBeforeWork) {
   test::scratch_dir d;
   const std::string g = make_graph(d, 2000);
-  community_options o;
-  o.num_nodes = 2000;
-  o.avg_degree = 10;
-  o.num_classes = 4;
-  o.feature_dim = 16;
-  o.seed = 10;
-  const std::string other = generate_community(o, d / "other", false);
+  const std::string other = make_graph(d, 2000, "other", 10);
   const std::string quick = " --fanouts 5,5 --hidden 8 --batch-size 200 --epochs 1 --no-progress --comm-timeout 60";
   std::string out;
   auto status = run_ranks_by_hand({g, other}, split_args(quick), d.path(), &out);
